@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+// Two tiers: `unit` is pure and fast (no servers); `integration` runs against real S3 servers
+// (Ceph RGW and s3rver) started once by the global setup, the real fastify server and the CLI.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/setup/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // Both cores are shared by the S3 servers and the engine: run files one at a time.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
