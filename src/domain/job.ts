@@ -1,0 +1,68 @@
+/**
+ * The stored job record. Only job-level state lives here (never per-task results): the request
+ * as submitted, the status fields, counters of finished chunks, and chunk completion marks.
+ */
+import type { StatusFields } from './job-status.ts';
+import type { CreateJobRequest, FailureReason, S3Tag } from './job-spec.ts';
+import type { Progress } from './progress.ts';
+
+export interface ChunkMarks {
+  /** Every chunk with index < watermark is done. */
+  readonly watermark: number;
+  /** Done chunks at or above the watermark (bounded by the number of chunks in flight). */
+  readonly done: readonly number[];
+}
+
+export interface PreparedManifest {
+  readonly totalTasks: number;
+  readonly chunkCount: number;
+  /** The manifest object's ETag as read (quotes stripped). */
+  readonly etag: string;
+  readonly bytes: number;
+}
+
+export interface ReportOutcome {
+  readonly writtenAt: string;
+  readonly bucket: string;
+  readonly manifestKey: string;
+  readonly files: readonly { key: string; taskStatus: 'succeeded' | 'failed'; md5: string; rows: number }[];
+}
+
+export interface JobRecord extends StatusFields {
+  readonly id: string;
+  readonly accountId: string;
+  readonly creationTime: string;
+  readonly priority: number;
+  /** The validated request, with ConfirmationRequired set to its effective value. */
+  readonly request: CreateJobRequest;
+  readonly clientRequestToken: string;
+  /** Canonical hash of the request, for ClientRequestToken idempotency. */
+  readonly requestHash: string;
+  readonly tags: readonly S3Tag[];
+  readonly statusUpdateReason?: string | undefined;
+  readonly failureReasons: readonly FailureReason[];
+  /** Counters of finished chunks (live counters of running chunks are added by the engine). */
+  readonly progress: Progress;
+  readonly prepared?: PreparedManifest | undefined;
+  readonly chunks: ChunkMarks;
+  readonly report?: ReportOutcome | undefined;
+}
+
+export function isChunkDone(marks: ChunkMarks, index: number): boolean {
+  return index < marks.watermark || marks.done.includes(index);
+}
+
+/** Marks one chunk done and advances the watermark over every contiguous done chunk. */
+export function markChunkDone(marks: ChunkMarks, index: number): ChunkMarks {
+  if (isChunkDone(marks, index)) return marks;
+  const done = new Set(marks.done);
+  done.add(index);
+  let watermark = marks.watermark;
+  while (done.has(watermark)) {
+    done.delete(watermark);
+    watermark++;
+  }
+  return { watermark, done: [...done].sort((a, b) => a - b) };
+}
+
+export const NO_CHUNKS_DONE: ChunkMarks = Object.freeze({ watermark: 0, done: [] });

@@ -1,0 +1,25 @@
+/** Progress counters and the task-failure threshold (spec §4.1). */
+
+export interface Progress {
+  readonly total: number;
+  readonly succeeded: number;
+  readonly failed: number;
+}
+
+export const EMPTY_PROGRESS: Progress = Object.freeze({ total: 0, succeeded: 0, failed: 0 });
+
+/** The threshold is watched only once this many tasks have run. */
+export const THRESHOLD_MIN_TASKS = 1000;
+
+/**
+ * AWS: once at least 1,000 tasks have run, a job whose failed ÷ run exceeds 50 % fails.
+ * A small job therefore never fails on the threshold, even at 100 % failure.
+ */
+export function thresholdExceeded(succeeded: number, failed: number): boolean {
+  const run = succeeded + failed;
+  return run >= THRESHOLD_MIN_TASKS && failed * 2 > run;
+}
+
+export function addProgress(a: Progress, b: { succeeded: number; failed: number }): Progress {
+  return { total: a.total, succeeded: a.succeeded + b.succeeded, failed: a.failed + b.failed };
+}

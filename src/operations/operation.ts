@@ -1,0 +1,34 @@
+/**
+ * The shape every operation kind has (one file per kind, registered in index.ts).
+ *
+ * parse   validates the operation's member of the CreateJob request once, at the boundary, and
+ *         returns a frozen, typed config (throws S3BatchError 'InvalidRequest').
+ * attempt runs ONE attempt of one task. It never throws for an S3 answer: it returns the task
+ *         result and whether the failure is transient (the engine retries those with backoff).
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { OperationName } from '../domain/job-spec.ts';
+import type { TaskEntry, TaskResult } from '../domain/task.ts';
+
+export interface OperationContext {
+  /** Client for the job's storage profile (RoleArn). */
+  readonly s3: S3Client;
+  /** Objects larger than this are copied with multipart copy (UploadPartCopy). Default 5 GiB. */
+  readonly multipartCopyThresholdBytes: number;
+  /** Part size for multipart copy. */
+  readonly multipartCopyPartBytes: number;
+}
+
+export interface AttemptOutcome {
+  readonly result: TaskResult;
+  /** True when the failure is transient (5xx, SlowDown, throttling, reset, timeout). */
+  readonly retryable: boolean;
+}
+
+export interface OperationHandler<Config = unknown> {
+  readonly name: OperationName;
+  parse(member: unknown): Config;
+  /** Job-level checks run in Preparing before any task (e.g. the target bucket exists). */
+  prepare?(config: Config, ctx: OperationContext, signal: AbortSignal): Promise<void>;
+  attempt(config: Config, entry: TaskEntry, ctx: OperationContext, signal: AbortSignal): Promise<AttemptOutcome>;
+}

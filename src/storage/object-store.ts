@@ -1,0 +1,55 @@
+/**
+ * The small object-storage port the engine uses to read manifests and write reports. The S3
+ * implementation (s3-object-store.ts) and the in-memory one (memory-object-store.ts) both honour
+ * it; per-object operations use the S3 client directly (operations/).
+ */
+
+export interface ObjectRef {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId?: string | undefined;
+}
+
+export interface OpenOptions {
+  /** ETag the object must have (quotes optional); a mismatch is an ObjectStoreError with status 412. */
+  readonly ifMatch?: string | undefined;
+  /** Inclusive byte range. */
+  readonly range?: { readonly start: number; readonly end: number } | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface OpenedObject {
+  readonly body: AsyncIterable<Uint8Array>;
+  /** ETag without surrounding quotes. */
+  readonly etag: string;
+  /** Size of the whole object in bytes. */
+  readonly size: number;
+}
+
+export interface PutOptions {
+  readonly contentType?: string | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface ObjectStore {
+  open(ref: ObjectRef, options?: OpenOptions): Promise<OpenedObject>;
+  /** Streams the body to the object (multipart for large bodies); returns its ETag. */
+  put(ref: ObjectRef, body: AsyncIterable<Uint8Array> | Uint8Array | string, options?: PutOptions): Promise<{ etag: string }>;
+}
+
+/** A storage failure, carrying what the store answered: HTTP status and error code. */
+export class ObjectStoreError extends Error {
+  override readonly name = 'ObjectStoreError';
+  constructor(
+    readonly httpStatus: number,
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function stripQuotes(etag: string): string {
+  return etag.replace(/^W\//, '').replace(/^"+|"+$/g, '');
+}
