@@ -52,8 +52,9 @@ export const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   Suspended: [S.Ready, S.Cancelled, S.Failing, S.Failed],
   Ready: [S.Active, S.Cancelled, S.Failing, S.Failed],
   Active: [S.Pausing, S.Completing, S.Complete, S.Cancelling, S.Failing],
-  Pausing: [S.Paused, S.Cancelling, S.Failing],
-  Paused: [S.Active, S.Cancelling, S.Failing],
+  // A job whose last tasks finished while it was being paused completes from there.
+  Pausing: [S.Paused, S.Completing, S.Cancelling, S.Failing],
+  Paused: [S.Active, S.Completing, S.Cancelling, S.Failing],
   Completing: [S.Complete, S.Failed],
   Complete: [],
   Cancelling: [S.Cancelled],

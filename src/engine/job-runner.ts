@@ -1,0 +1,146 @@
+/**
+ * Runs the Active phase of one job: walks the chunk index, skips chunks already done, reads each
+ * remaining chunk (a ranged GET of the manifest), runs its tasks through the worker pool and
+ * spools the results. A chunk is reported done (`onChunkDone`) only after its spool is durable,
+ * so a crash redoes at most the chunks that were in flight.
+ *
+ * The runner never changes the job's status; the engine does, from what the runner reports:
+ * `run()` resolves when every chunk is done or after `stop()` once in-flight tasks finished.
+ */
+import type { Chunk } from '../domain/chunk.ts';
+import type { TaskEntry, TaskResult } from '../domain/task.ts';
+import type { ResultSpool, SpoolWriter } from '../storage/result-spool.ts';
+import { runPool, SlotGate } from './worker-pool.ts';
+
+export interface ChunkCounts {
+  readonly index: number;
+  readonly succeeded: number;
+  readonly failed: number;
+}
+
+export interface RunnerDeps {
+  readonly jobId: string;
+  /** The job's chunk index, in order. */
+  chunks(): AsyncIterable<Chunk>;
+  isChunkDone(index: number): boolean;
+  readChunk(chunk: Chunk, signal: AbortSignal): AsyncIterable<TaskEntry>;
+  readonly spool: ResultSpool;
+  executeTask(entry: TaskEntry, signal: AbortSignal): Promise<TaskResult>;
+  /** Called once per chunk, after its spool is closed (durable). */
+  onChunkDone(counts: ChunkCounts): void;
+  /** Called for every task result (live progress, failure threshold). */
+  onResult(result: TaskResult): void;
+  /** Upper bound of concurrent tasks for this job (the number of pool loops). */
+  readonly maxConcurrency: number;
+}
+
+export interface RunOutcome {
+  /** True when every chunk is done. */
+  readonly finished: boolean;
+  /** Chunks that were started but not finished (stopped or failed): their spools hold what ran. */
+  readonly partial: readonly ChunkCounts[];
+}
+
+interface ChunkState {
+  readonly chunk: Chunk;
+  readonly writer: SpoolWriter;
+  pending: number;
+  allRead: boolean;
+  succeeded: number;
+  failed: number;
+  completing: boolean;
+}
+
+export class JobRunner {
+  readonly gate: SlotGate;
+  private readonly abort = new AbortController();
+  private readonly open = new Map<number, ChunkState>();
+  private readonly completions: Promise<void>[] = [];
+  private stopped = false;
+
+  constructor(private readonly deps: RunnerDeps, initialSlots: number) {
+    this.gate = new SlotGate(initialSlots);
+  }
+
+  get inFlight(): number {
+    return this.gate.inFlight;
+  }
+
+  /** Results of chunks not yet reported done. */
+  get liveCounts(): { succeeded: number; failed: number } {
+    let succeeded = 0;
+    let failed = 0;
+    for (const s of this.open.values()) {
+      succeeded += s.succeeded;
+      failed += s.failed;
+    }
+    return { succeeded, failed };
+  }
+
+  setSlots(slots: number): void {
+    this.gate.setCapacity(slots);
+  }
+
+  /** No new tasks; in-flight tasks finish; `run()` then resolves with the partial chunks. */
+  stop(): void {
+    this.stopped = true;
+    this.gate.close();
+  }
+
+  async run(): Promise<RunOutcome> {
+    let failure: unknown;
+    try {
+      await runPool(this.tasks(), this.gate, this.deps.maxConcurrency, (item) => this.runTask(item.state, item.entry));
+    } catch (err) {
+      failure = err;
+    }
+    await Promise.all(this.completions);
+    const partial: ChunkCounts[] = [];
+    for (const state of this.open.values()) {
+      await state.writer.close();
+      partial.push({ index: state.chunk.index, succeeded: state.succeeded, failed: state.failed });
+    }
+    this.open.clear();
+    this.abort.abort();
+    if (failure !== undefined) throw Object.assign(failure as object, { partial });
+    return { finished: !this.stopped && partial.length === 0, partial };
+  }
+
+  private async *tasks(): AsyncGenerator<{ state: ChunkState; entry: TaskEntry }> {
+    for await (const chunk of this.deps.chunks()) {
+      if (this.stopped) return;
+      if (this.deps.isChunkDone(chunk.index)) continue;
+      const writer = await this.deps.spool.open(this.deps.jobId, chunk.index);
+      const state: ChunkState = { chunk, writer, pending: 0, allRead: false, succeeded: 0, failed: 0, completing: false };
+      this.open.set(chunk.index, state);
+      for await (const entry of this.deps.readChunk(chunk, this.abort.signal)) {
+        if (this.stopped) return;
+        state.pending++;
+        yield { state, entry };
+      }
+      state.allRead = true;
+      this.maybeComplete(state);
+    }
+  }
+
+  private async runTask(state: ChunkState, entry: TaskEntry): Promise<void> {
+    const result = await this.deps.executeTask(entry, this.abort.signal);
+    state.writer.append(result);
+    if (result.status === 'succeeded') state.succeeded++;
+    else state.failed++;
+    state.pending--;
+    this.deps.onResult(result);
+    this.maybeComplete(state);
+  }
+
+  private maybeComplete(state: ChunkState): void {
+    if (!state.allRead || state.pending > 0 || state.completing || this.stopped) return;
+    state.completing = true;
+    this.completions.push(
+      state.writer.close().then(() => {
+        this.open.delete(state.chunk.index);
+        this.deps.onChunkDone({ index: state.chunk.index, succeeded: state.succeeded, failed: state.failed });
+      }),
+    );
+  }
+}

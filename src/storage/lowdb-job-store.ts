@@ -1,0 +1,72 @@
+/**
+ * The job store on lowdb: one JSON file, written atomically (lowdb's JSONFile writes a temp file
+ * and renames it). Saves are coalesced: a burst of saves becomes one write `batchMs` later, so
+ * the file is written per state change or finished chunk, never per task.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Low } from 'lowdb';
+import { JSONFile } from 'lowdb/node';
+import { S3BatchError } from '../domain/errors.ts';
+import { emptyStoreData, MemoryJobStore, type JobStoreData } from './memory-job-store.ts';
+
+export class LowdbJobStore extends MemoryJobStore {
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** Number of file writes so far (observable by tests: batching keeps it small). */
+  writes = 0;
+
+  private constructor(
+    private readonly db: Low<JobStoreData>,
+    private readonly batchMs: number,
+  ) {
+    super(db.data);
+  }
+
+  static async open(file: string, options: { batchMs?: number } = {}): Promise<LowdbJobStore> {
+    await mkdir(dirname(file), { recursive: true });
+    const db = new Low<JobStoreData>(new JSONFile<JobStoreData>(file), emptyStoreData());
+    try {
+      await db.read();
+    } catch (err) {
+      throw new S3BatchError('InvalidConfiguration', `The job store ${file} cannot be read (not valid JSON?): ${(err as Error).message}`, { cause: err });
+    }
+    const data = db.data as Partial<JobStoreData> | null;
+    if (!data || data.version !== 1 || typeof data.jobs !== 'object' || typeof data.tokens !== 'object') {
+      throw new S3BatchError('InvalidConfiguration', `The job store ${file} is not an s3batch store (version 1)`);
+    }
+    return new LowdbJobStore(db, options.batchMs ?? 50);
+  }
+
+  protected override changed(): void {
+    if (this.closed || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.writeNow();
+    }, this.batchMs);
+  }
+
+  private writeNow(): Promise<void> {
+    // Writes are serialised; each one writes the latest state of everything.
+    this.writing = this.writing.then(async () => {
+      this.writes++;
+      await this.db.write();
+    });
+    return this.writing;
+  }
+
+  override async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      await this.writeNow();
+    }
+    await this.writing;
+  }
+
+  override async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+}
