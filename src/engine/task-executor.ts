@@ -24,6 +24,7 @@ export function createTaskExecutor<C>(args: TaskExecutorArgs<C>): TaskExecutor {
     if (entry.versionId === '') {
       return failed(entry, 400, 'InvalidRequest', 'Task failed due to missing VersionId');
     }
-    return runWithRetry((_attempt) => handler.attempt(config, entry, ctx, signal), policy, sleep, signal, args.onRetry);
+    const run = await runWithRetry(() => handler.attempt(config, entry, ctx, signal), policy, sleep, signal, args.onRetry);
+    return run.result;
   };
 }

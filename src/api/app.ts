@@ -1,0 +1,29 @@
+/**
+ * The HTTP application as a fastify plugin tree, built by `buildApp()` and separate from the
+ * code that listens (main.ts), so tests can run it on any port.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { BatchService } from '../service/batch-service.ts';
+import { jsonErrorHandler } from './error-handler.ts';
+import { restRoutes } from './rest/routes.ts';
+
+export interface AppOptions {
+  readonly service: BatchService;
+  readonly defaultAccountId: string;
+  readonly logLevel: string;
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel === 'debug' ? 'debug' : 'warn' },
+    bodyLimit: 10 * 1024 * 1024,
+    genReqId: () => crypto.randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase(),
+  });
+  app.setErrorHandler(jsonErrorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: { code: 'NotFound', message: `No route for ${req.method} ${req.url}`, requestId: req.id } });
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  await app.register(restRoutes, { prefix: '/api/v1', service: opts.service, defaultAccountId: opts.defaultAccountId });
+  return app;
+}

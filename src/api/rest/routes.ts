@@ -1,0 +1,82 @@
+/**
+ * The JSON API, version 1 (`/api/v1`): the S3 Control job operations in JSON, in the model's
+ * shape. The account comes from `x-amz-account-id` or the server's default account.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { S3BatchError } from '../../domain/errors.ts';
+import type { BatchService } from '../../service/batch-service.ts';
+
+export interface RestOptions {
+  readonly service: BatchService;
+  readonly defaultAccountId: string;
+}
+
+type IdParams = { Params: { id: string } };
+
+export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promise<void> {
+  const { service } = opts;
+  const account = (req: FastifyRequest): string => {
+    const h = req.headers['x-amz-account-id'];
+    const v = Array.isArray(h) ? h[0] : h;
+    if (v === undefined || v === '') return opts.defaultAccountId;
+    if (!/^\d{12}$/.test(v)) throw new S3BatchError('InvalidRequest', 'x-amz-account-id must be a 12-digit account id');
+    return v;
+  };
+  const body = (req: FastifyRequest): Record<string, unknown> => {
+    if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
+      throw new S3BatchError('MalformedJSON', 'The request body must be a JSON object');
+    }
+    return req.body as Record<string, unknown>;
+  };
+
+  app.post('/jobs', async (req, reply) => {
+    const out = service.createJob(account(req), body(req));
+    return reply.status(201).send(out);
+  });
+
+  app.get<{ Querystring: { status?: string | string[]; jobStatuses?: string | string[]; nextToken?: string; maxResults?: string } }>('/jobs', async (req) => {
+    const q = req.query;
+    const raw = q.jobStatuses ?? q.status;
+    const statuses = raw === undefined ? [] : (Array.isArray(raw) ? raw : [raw]).flatMap((s) => s.split(',')).filter(Boolean);
+    let maxResults: number | undefined;
+    if (q.maxResults !== undefined) {
+      maxResults = Number(q.maxResults);
+      if (!/^\d+$/.test(q.maxResults)) throw new S3BatchError('InvalidRequestException', 'maxResults must be an integer from 0 to 1000');
+    }
+    return service.listJobs(account(req), {
+      jobStatuses: statuses,
+      ...(q.nextToken !== undefined ? { nextToken: q.nextToken } : {}),
+      ...(maxResults !== undefined ? { maxResults } : {}),
+    });
+  });
+
+  app.get<IdParams>('/jobs/:id', async (req) => {
+    const acct = account(req);
+    const Job = service.describeJob(acct, req.params.id);
+    const record = service.getJob(acct, req.params.id);
+    return { Job, Report: record.report ?? null, PreparedManifest: record.prepared ?? null };
+  });
+
+  app.post<IdParams>('/jobs/:id/status', async (req) => {
+    const b = body(req);
+    const reason = b.StatusUpdateReason;
+    if (reason !== undefined && typeof reason !== 'string') throw new S3BatchError('BadRequestException', 'StatusUpdateReason must be a string');
+    return service.updateJobStatus(account(req), req.params.id, b.RequestedJobStatus, reason);
+  });
+
+  app.post<IdParams>('/jobs/:id/priority', async (req) => {
+    return service.updateJobPriority(account(req), req.params.id, body(req).Priority);
+  });
+
+  app.get<IdParams>('/jobs/:id/tagging', async (req) => service.getJobTagging(account(req), req.params.id));
+
+  app.put<IdParams>('/jobs/:id/tagging', async (req, reply) => {
+    service.putJobTagging(account(req), req.params.id, body(req).Tags);
+    return reply.status(204).send();
+  });
+
+  app.delete<IdParams>('/jobs/:id/tagging', async (req, reply) => {
+    service.deleteJobTagging(account(req), req.params.id);
+    return reply.status(204).send();
+  });
+}

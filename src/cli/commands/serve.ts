@@ -1,0 +1,80 @@
+/** `s3batch serve`: runs the engine and its HTTP APIs until SIGINT/SIGTERM. */
+import type { Command } from 'commander';
+import { loadConfig, type ConfigFlags } from '../../config.ts';
+import { LOCAL_DEMO_BUCKET, startServer } from '../../main.ts';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the s3batch server (engine + HTTP API)')
+    .option('--local', 'start an embedded local S3 server (s3rver) under the data folder [S3BATCH_LOCAL]')
+    .option('--host <host>', 'address to listen on [S3BATCH_HOST] (default 127.0.0.1)')
+    .option('--port <port>', 'port to listen on, 0 for any free port [S3BATCH_PORT] (default 8080)')
+    .option('--data-dir <dir>', 'folder for the job store, spools and the local S3 [S3BATCH_DATA_DIR] (default ./.s3batch)')
+    .option('--endpoint <url>', 'S3 endpoint URL, e.g. http://127.0.0.1:9000 [S3BATCH_S3_ENDPOINT] (default: AWS S3)')
+    .option('--region <region>', 'S3 region [S3BATCH_S3_REGION] (default us-east-1)')
+    .option('--access-key-id <id>', 'S3 access key id [S3BATCH_S3_ACCESS_KEY_ID]')
+    .option('--secret-access-key <secret>', 'S3 secret access key [S3BATCH_S3_SECRET_ACCESS_KEY]')
+    .option('--path-style', 'use path-style S3 URLs [S3BATCH_S3_PATH_STYLE] (default on with --endpoint)')
+    .option('--no-path-style', 'use virtual-hosted-style S3 URLs')
+    .option('--local-s3-port <port>', 'port of the embedded S3 server [S3BATCH_LOCAL_S3_PORT] (default: any free port)')
+    .option('--max-concurrent-tasks <n>', 'global budget of concurrent tasks [S3BATCH_MAX_CONCURRENT_TASKS] (default 256)')
+    .option('--job-concurrency <n>', 'concurrent tasks of one job [S3BATCH_JOB_CONCURRENCY] (default 64)')
+    .option('--chunk-size <n>', 'manifest rows per chunk (unit of resume) [S3BATCH_CHUNK_SIZE] (default 1000)')
+    .option('--multipart-copy-threshold <bytes>', 'copy objects larger than this with multipart copy [S3BATCH_MULTIPART_COPY_THRESHOLD] (default 5 GiB)')
+    .option('--log-level <level>', 'debug, info, warn, error or silent [S3BATCH_LOG_LEVEL] (default info)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ s3batch serve --local
+      try it: embedded S3 + local job store under ./.s3batch
+  $ s3batch serve --endpoint http://127.0.0.1:9000 --access-key-id KEY --secret-access-key SECRET
+      work on a MinIO / Ceph RGW / any S3-compatible store
+  $ S3BATCH_PORT=9090 S3BATCH_DATA_DIR=/var/lib/s3batch s3batch serve
+      AWS S3 with the default credential chain, settings from the environment`,
+    )
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
+      const flags: ConfigFlags = {
+        local: opts.local,
+        host: opts.host,
+        port: opts.port,
+        dataDir: opts.dataDir,
+        endpoint: opts.endpoint,
+        region: opts.region,
+        accessKeyId: opts.accessKeyId,
+        secretAccessKey: opts.secretAccessKey,
+        forcePathStyle: opts.pathStyle,
+        localS3Port: opts.localS3Port,
+        maxConcurrentTasks: opts.maxConcurrentTasks,
+        jobConcurrency: opts.jobConcurrency,
+        chunkSize: opts.chunkSize,
+        multipartCopyThresholdBytes: opts.multipartCopyThreshold,
+        logLevel: opts.logLevel,
+      };
+      const config = loadConfig(flags);
+      const server = await startServer(config);
+      const lines = [
+        `s3batch listening on ${server.url}`,
+        `  JSON API:   ${server.url}/api/v1/jobs`,
+        `  S3:         ${server.s3Endpoint ?? 'AWS S3'}${server.localS3 ? ` (embedded, data in ${server.localS3.directory}, keys S3RVER/S3RVER, bucket ${LOCAL_DEMO_BUCKET})` : ''}`,
+        `  Job store:  ${config.dataDir}/jobs.json`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+      let stopping = false;
+      const shutdown = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        process.stderr.write(`${signal}: stopping (in-flight tasks finish, jobs resume at the next start)…\n`);
+        server.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+    });
+}

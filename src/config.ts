@@ -1,0 +1,154 @@
+/**
+ * The configuration loader: the only module that reads process.env. Flags win over S3BATCH_*
+ * environment variables, which win over defaults. The result is validated once and frozen.
+ */
+import { resolve } from 'node:path';
+import { S3BatchError } from './domain/errors.ts';
+
+export interface StorageConfig {
+  /** S3 endpoint URL; undefined means AWS S3 itself (or the embedded local S3 with --local). */
+  readonly endpoint?: string | undefined;
+  readonly region: string;
+  readonly accessKeyId?: string | undefined;
+  readonly secretAccessKey?: string | undefined;
+  readonly forcePathStyle: boolean;
+}
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Run the embedded local S3 server (s3rver) under <dataDir>/local-s3. */
+  readonly local: boolean;
+  readonly localS3Port: number;
+  readonly storage: StorageConfig;
+  /** Account used by the JSON API when a request names none. */
+  readonly defaultAccountId: string;
+  readonly partition: string;
+  readonly maxConcurrentTasks: number;
+  readonly jobConcurrency: number;
+  readonly chunkSize: number;
+  readonly maxTasksPerJob: number;
+  readonly multipartCopyThresholdBytes: number;
+  readonly multipartCopyPartBytes: number;
+  readonly retryMaxAttempts: number;
+  readonly confirmationRequiredByDefault: boolean;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+/** Options as the CLI's flags give them (strings or booleans), keyed like Config. */
+export type ConfigFlags = Partial<Record<keyof Config | keyof StorageConfig, string | boolean | number | undefined>>;
+
+/** Each setting: its flag key, its environment variable, its default, its parser. */
+export const ENV = {
+  host: 'S3BATCH_HOST',
+  port: 'S3BATCH_PORT',
+  dataDir: 'S3BATCH_DATA_DIR',
+  local: 'S3BATCH_LOCAL',
+  localS3Port: 'S3BATCH_LOCAL_S3_PORT',
+  endpoint: 'S3BATCH_S3_ENDPOINT',
+  region: 'S3BATCH_S3_REGION',
+  accessKeyId: 'S3BATCH_S3_ACCESS_KEY_ID',
+  secretAccessKey: 'S3BATCH_S3_SECRET_ACCESS_KEY',
+  forcePathStyle: 'S3BATCH_S3_PATH_STYLE',
+  defaultAccountId: 'S3BATCH_ACCOUNT_ID',
+  maxConcurrentTasks: 'S3BATCH_MAX_CONCURRENT_TASKS',
+  jobConcurrency: 'S3BATCH_JOB_CONCURRENCY',
+  chunkSize: 'S3BATCH_CHUNK_SIZE',
+  maxTasksPerJob: 'S3BATCH_MAX_TASKS_PER_JOB',
+  multipartCopyThresholdBytes: 'S3BATCH_MULTIPART_COPY_THRESHOLD',
+  multipartCopyPartBytes: 'S3BATCH_MULTIPART_COPY_PART_SIZE',
+  retryMaxAttempts: 'S3BATCH_RETRY_MAX_ATTEMPTS',
+  confirmationRequiredByDefault: 'S3BATCH_CONFIRMATION_REQUIRED_BY_DEFAULT',
+  logLevel: 'S3BATCH_LOG_LEVEL',
+} as const;
+
+type Key = keyof typeof ENV;
+
+function bad(key: Key, value: unknown, expected: string): never {
+  throw new S3BatchError('InvalidConfiguration', `Invalid ${key} (flag) / ${ENV[key]} (env): ${JSON.stringify(value)} — expected ${expected}`);
+}
+
+function pick(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv): string | boolean | number | undefined {
+  const f = flags[key];
+  if (f !== undefined) return f;
+  const e = env[ENV[key]];
+  return e === undefined || e === '' ? undefined : e;
+}
+
+function int(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const v = pick(key, flags, env);
+  if (v === undefined) return def;
+  const n = typeof v === 'number' ? v : Number(String(v).trim());
+  if (!Number.isInteger(n) || n < min || n > max) bad(key, v, `an integer from ${min} to ${max}`);
+  return n;
+}
+
+function bool(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv, def: boolean): boolean {
+  const v = pick(key, flags, env);
+  if (v === undefined) return def;
+  if (typeof v === 'boolean') return v;
+  const s = String(v).trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off'].includes(s)) return false;
+  return bad(key, v, 'true or false');
+}
+
+function str(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv): string | undefined {
+  const v = pick(key, flags, env);
+  return v === undefined ? undefined : String(v);
+}
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const endpoint = str('endpoint', flags, env);
+  if (endpoint !== undefined) {
+    try {
+      const u = new URL(endpoint);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      bad('endpoint', endpoint, 'an http:// or https:// URL');
+    }
+  }
+  const local = bool('local', flags, env, false);
+  if (local && endpoint !== undefined) {
+    throw new S3BatchError('InvalidConfiguration', '--local starts an embedded S3 server: do not also give an S3 endpoint');
+  }
+  const accountId = str('defaultAccountId', flags, env) ?? '000000000000';
+  if (!/^\d{12}$/.test(accountId)) bad('defaultAccountId', accountId, 'a 12-digit account id');
+  const logLevel = str('logLevel', flags, env) ?? 'info';
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) bad('logLevel', logLevel, 'debug, info, warn, error or silent');
+  const partSize = int('multipartCopyPartBytes', flags, env, 64 * MiB, 5 * MiB, 5 * GiB);
+  const config: Config = {
+    host: str('host', flags, env) ?? '127.0.0.1',
+    port: int('port', flags, env, 8080, 0, 65535),
+    dataDir: resolve(str('dataDir', flags, env) ?? '.s3batch'),
+    local,
+    localS3Port: int('localS3Port', flags, env, 0, 0, 65535),
+    storage: {
+      endpoint,
+      region: str('region', flags, env) ?? 'us-east-1',
+      accessKeyId: str('accessKeyId', flags, env),
+      secretAccessKey: str('secretAccessKey', flags, env),
+      // Path-style is what self-hosted stores need; AWS S3 itself takes virtual-hosted style.
+      forcePathStyle: bool('forcePathStyle', flags, env, endpoint !== undefined || local),
+    },
+    defaultAccountId: accountId,
+    partition: 'aws',
+    maxConcurrentTasks: int('maxConcurrentTasks', flags, env, 256, 1, 100_000),
+    jobConcurrency: int('jobConcurrency', flags, env, 64, 1, 10_000),
+    chunkSize: int('chunkSize', flags, env, 1000, 1, 1_000_000),
+    maxTasksPerJob: int('maxTasksPerJob', flags, env, 20_000_000_000, 1),
+    multipartCopyThresholdBytes: int('multipartCopyThresholdBytes', flags, env, 5 * GiB, 5 * MiB, 5 * GiB),
+    multipartCopyPartBytes: partSize,
+    retryMaxAttempts: int('retryMaxAttempts', flags, env, 5, 1, 20),
+    confirmationRequiredByDefault: bool('confirmationRequiredByDefault', flags, env, true),
+    logLevel: logLevel as Config['logLevel'],
+  };
+  if ((config.storage.accessKeyId === undefined) !== (config.storage.secretAccessKey === undefined)) {
+    throw new S3BatchError('InvalidConfiguration', 'Give both an S3 access key id and a secret access key, or neither (then the AWS default credential chain is used)');
+  }
+  return Object.freeze(config);
+}

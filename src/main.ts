@@ -1,0 +1,140 @@
+/**
+ * The composition root: config → adapters (store, spool, S3 clients, embedded S3) → engine →
+ * service → HTTP app. Nothing else wires concrete implementations together.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { FastifyInstance } from 'fastify';
+import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { buildApp } from './api/app.ts';
+import type { Config } from './config.ts';
+import { Engine, type StorageProfile } from './engine/engine.ts';
+import { DEFAULT_RETRY_POLICY } from './engine/retry.ts';
+import { BatchService } from './service/batch-service.ts';
+import { createFsChunkIndex } from './storage/fs-chunk-index.ts';
+import { createFsSpool } from './storage/fs-spool.ts';
+import { startLocalS3, LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY, type LocalS3 } from './storage/local-s3.ts';
+import { LowdbJobStore } from './storage/lowdb-job-store.ts';
+import { createControlS3Client, createS3Client } from './storage/s3-clients.ts';
+import { createS3ObjectStore } from './storage/s3-object-store.ts';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly engine: Engine;
+  readonly service: BatchService;
+  readonly localS3?: LocalS3 | undefined;
+  /** The S3 endpoint the engine works on. */
+  readonly s3Endpoint?: string | undefined;
+  close(): Promise<void>;
+}
+
+const LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+
+function makeLogger(level: Config['logLevel']): (l: 'info' | 'warn' | 'error', message: string) => void {
+  const min = LEVELS.indexOf(level);
+  return (l, message) => {
+    if (LEVELS.indexOf(l) < min) return;
+    process.stderr.write(`${new Date().toISOString()} ${l.toUpperCase()} ${message}\n`);
+  };
+}
+
+/** The bucket a newcomer can use right away on the embedded S3. */
+export const LOCAL_DEMO_BUCKET = 's3batch-demo';
+
+async function ensureBucket(client: S3Client, bucket: string): Promise<void> {
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  }
+}
+
+export async function startServer(config: Config): Promise<RunningServer> {
+  const log = makeLogger(config.logLevel);
+  let localS3: LocalS3 | undefined;
+  let storage = config.storage;
+  if (config.local) {
+    localS3 = await startLocalS3({ directory: join(config.dataDir, 'local-s3'), host: '127.0.0.1', port: config.localS3Port });
+    storage = { ...storage, endpoint: localS3.endpoint, accessKeyId: LOCAL_S3_ACCESS_KEY, secretAccessKey: LOCAL_S3_SECRET_KEY, forcePathStyle: true };
+  }
+  const clientProfile = {
+    endpoint: storage.endpoint,
+    region: storage.region,
+    accessKeyId: storage.accessKeyId,
+    secretAccessKey: storage.secretAccessKey,
+    forcePathStyle: storage.forcePathStyle,
+  };
+  // Task calls are retried by the engine (with its own policy); manifest and report I/O by the SDK.
+  const taskClient = createS3Client({ ...clientProfile, maxSockets: Math.max(64, config.maxConcurrentTasks) });
+  const controlClient = createControlS3Client(clientProfile);
+  if (localS3) await ensureBucket(controlClient, LOCAL_DEMO_BUCKET);
+
+  const profile: StorageProfile = {
+    objects: createS3ObjectStore(controlClient),
+    operations: {
+      s3: taskClient,
+      multipartCopyThresholdBytes: config.multipartCopyThresholdBytes,
+      multipartCopyPartBytes: config.multipartCopyPartBytes,
+    },
+  };
+  const store = await LowdbJobStore.open(join(config.dataDir, 'jobs.json'));
+  const chunkDir = join(config.dataDir, 'chunks');
+  const engine = new Engine(
+    {
+      maxConcurrentTasks: config.maxConcurrentTasks,
+      jobConcurrency: config.jobConcurrency,
+      chunkSize: config.chunkSize,
+      maxTasksPerJob: config.maxTasksPerJob,
+      prepareConcurrency: 2,
+      retry: { ...DEFAULT_RETRY_POLICY, maxAttempts: config.retryMaxAttempts },
+      progressIntervalMs: 250,
+    },
+    {
+      store,
+      spool: createFsSpool(join(config.dataDir, 'spool')),
+      chunkIndex: (jobId) => createFsChunkIndex(join(chunkDir, `${jobId}.idx`)),
+      removeChunkIndex: (jobId) => rm(join(chunkDir, `${jobId}.idx`), { force: true }),
+      profileFor: () => profile,
+      now: () => new Date(),
+      sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),
+      log,
+    },
+  );
+  const service = new BatchService(store, engine, {
+    region: storage.region,
+    partition: config.partition,
+    confirmationRequiredByDefault: config.confirmationRequiredByDefault,
+    now: () => new Date(),
+  });
+  const app = await buildApp({ service, defaultAccountId: config.defaultAccountId, logLevel: config.logLevel });
+  await engine.start();
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await engine.stop();
+    await store.close();
+    await localS3?.stop();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    url: address,
+    app,
+    engine,
+    service,
+    localS3,
+    s3Endpoint: storage.endpoint,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await engine.stop();
+        await store.close();
+        taskClient.destroy();
+        controlClient.destroy();
+        await localS3?.stop();
+      })()),
+  };
+}

@@ -1,0 +1,267 @@
+/**
+ * The one facade every interface calls (S3 Control XML API, JSON API, CLI through the API).
+ * It validates, applies account isolation and idempotency, and hands work to the engine.
+ * Views are in the S3 Control model's shape (JobDescriptor, JobListDescriptor).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { S3BatchError } from '../domain/errors.ts';
+import { NO_CHUNKS_DONE, type JobRecord } from '../domain/job.ts';
+import type { CreateJobRequest, FailureReason, JobManifest, JobOperation, JobReport, OperationName, S3Tag } from '../domain/job-spec.ts';
+import { elapsedActiveSeconds, isJobStatus, isTerminal, JobStatus, requestedStatusTarget } from '../domain/job-status.ts';
+import type { Engine } from '../engine/engine.ts';
+import { operationOf } from '../operations/index.ts';
+import type { JobStore } from '../storage/job-store.ts';
+import { validateCreateJobRequest, validateJobTags, validatePriority } from './validate-request.ts';
+
+export interface ServiceOptions {
+  readonly region: string;
+  readonly partition: string;
+  readonly confirmationRequiredByDefault: boolean;
+  readonly now: () => Date;
+}
+
+export interface ProgressSummary {
+  TotalNumberOfTasks: number;
+  NumberOfTasksSucceeded: number;
+  NumberOfTasksFailed: number;
+  Timers: { ElapsedTimeInActiveSeconds: number };
+}
+
+/** DescribeJob's JobDescriptor. */
+export interface JobDescriptor {
+  JobId: string;
+  ConfirmationRequired: boolean;
+  Description?: string;
+  JobArn: string;
+  Status: JobStatus;
+  Manifest?: JobManifest;
+  Operation: JobOperation;
+  Priority: number;
+  ProgressSummary: ProgressSummary;
+  StatusUpdateReason?: string;
+  FailureReasons: FailureReason[];
+  Report: JobReport;
+  CreationTime: string;
+  TerminationDate?: string;
+  RoleArn: string;
+  SuspendedDate?: string;
+  SuspendedCause?: string;
+}
+
+/** ListJobs' JobListDescriptor. */
+export interface JobListDescriptor {
+  JobId: string;
+  Description?: string;
+  Operation: OperationName;
+  Priority: number;
+  Status: JobStatus;
+  CreationTime: string;
+  TerminationDate?: string;
+  ProgressSummary: ProgressSummary;
+}
+
+export interface ListJobsInput {
+  readonly jobStatuses?: readonly string[];
+  readonly nextToken?: string;
+  readonly maxResults?: number;
+}
+
+export class BatchService {
+  constructor(
+    private readonly store: JobStore,
+    private readonly engine: Engine,
+    private readonly options: ServiceOptions,
+  ) {}
+
+  /** CreateJob. Same ClientRequestToken + same request → the same job; different request → IdempotencyException. */
+  createJob(accountId: string, input: unknown): { JobId: string } {
+    const request = validateCreateJobRequest(input, { confirmationRequiredByDefault: this.options.confirmationRequiredByDefault });
+    const token = request.ClientRequestToken ?? randomUUID();
+    const requestHash = hashRequest(request);
+    const existing = this.store.findToken(accountId, token);
+    if (existing) {
+      if (existing.requestHash !== requestHash) {
+        throw new S3BatchError('IdempotencyException', 'ClientRequestToken was already used with different parameters');
+      }
+      return { JobId: existing.jobId };
+    }
+    const id = randomUUID();
+    const now = this.options.now().toISOString();
+    const job: JobRecord = {
+      id,
+      accountId,
+      creationTime: now,
+      priority: request.Priority,
+      request,
+      clientRequestToken: token,
+      requestHash,
+      tags: request.Tags ?? [],
+      failureReasons: [],
+      progress: { total: 0, succeeded: 0, failed: 0 },
+      chunks: NO_CHUNKS_DONE,
+      status: JobStatus.New,
+      activeMs: 0,
+    };
+    this.store.save(job);
+    this.store.saveToken({ accountId, token, requestHash, jobId: id });
+    this.engine.submit(id);
+    return { JobId: id };
+  }
+
+  /** The stored record of an account's job (NotFoundException for another account's job). */
+  getJob(accountId: string, jobId: string): JobRecord {
+    const job = this.store.get(jobId);
+    if (!job || job.accountId !== accountId) {
+      throw new S3BatchError('NotFoundException', `The specified job does not exist: ${jobId}`);
+    }
+    return job;
+  }
+
+  describeJob(accountId: string, jobId: string): JobDescriptor {
+    const job = this.getJob(accountId, jobId);
+    const r = job.request;
+    return {
+      JobId: job.id,
+      ConfirmationRequired: r.ConfirmationRequired ?? true,
+      ...(r.Description !== undefined ? { Description: r.Description } : {}),
+      JobArn: `arn:${this.options.partition}:s3:${this.options.region}:${job.accountId}:job/${job.id}`,
+      Status: job.status,
+      ...(r.Manifest ? { Manifest: r.Manifest } : {}),
+      Operation: r.Operation,
+      Priority: job.priority,
+      ProgressSummary: this.progressSummary(job),
+      ...(job.statusUpdateReason !== undefined ? { StatusUpdateReason: job.statusUpdateReason } : {}),
+      FailureReasons: [...job.failureReasons],
+      Report: r.Report,
+      CreationTime: job.creationTime,
+      ...(job.terminationDate !== undefined ? { TerminationDate: job.terminationDate } : {}),
+      RoleArn: r.RoleArn,
+      ...(job.suspendedDate !== undefined ? { SuspendedDate: job.suspendedDate } : {}),
+      ...(job.suspendedCause !== undefined ? { SuspendedCause: job.suspendedCause } : {}),
+    };
+  }
+
+  listJobs(accountId: string, input: ListJobsInput = {}): { Jobs: JobListDescriptor[]; NextToken?: string } {
+    const statuses = input.jobStatuses ?? [];
+    for (const s of statuses) {
+      if (!isJobStatus(s)) throw new S3BatchError('InvalidRequestException', `jobStatuses: ${JSON.stringify(s)} is not a job status`);
+    }
+    const max = input.maxResults ?? 1000;
+    if (!Number.isInteger(max) || max < 0 || max > 1000) {
+      throw new S3BatchError('InvalidRequestException', 'maxResults must be an integer from 0 to 1000');
+    }
+    const after = input.nextToken === undefined ? undefined : decodeToken(input.nextToken);
+    const jobs = this.store
+      .list()
+      .filter((j) => j.accountId === accountId && (statuses.length === 0 || statuses.includes(j.status)))
+      .sort(newestFirst)
+      .filter((j) => after === undefined || newestFirst(j, { creationTime: after.c, id: after.i }) > 0);
+    const page = max === 0 ? [] : jobs.slice(0, max);
+    const last = page[page.length - 1];
+    return {
+      Jobs: page.map((j) => this.listDescriptor(j)),
+      ...(jobs.length > page.length && last ? { NextToken: encodeToken(last) } : {}),
+    };
+  }
+
+  updateJobStatus(accountId: string, jobId: string, requested: unknown, reason?: string): { JobId: string; Status: JobStatus; StatusUpdateReason?: string } {
+    if (requested !== 'Ready' && requested !== 'Cancelled') {
+      throw new S3BatchError('BadRequestException', 'requestedJobStatus must be Ready or Cancelled');
+    }
+    if (reason !== undefined && (reason.length < 1 || reason.length > 256)) {
+      throw new S3BatchError('BadRequestException', 'statusUpdateReason must be 1 to 256 characters long');
+    }
+    const job = this.getJob(accountId, jobId);
+    const target = requestedStatusTarget(jobId, job.status, requested);
+    if (reason !== undefined) this.store.save({ ...job, statusUpdateReason: reason });
+    if (requested === 'Ready') this.engine.confirm(jobId);
+    else this.engine.cancel(jobId, target);
+    const after = this.getJob(accountId, jobId);
+    return { JobId: jobId, Status: after.status, ...(after.statusUpdateReason !== undefined ? { StatusUpdateReason: after.statusUpdateReason } : {}) };
+  }
+
+  updateJobPriority(accountId: string, jobId: string, priority: unknown): { JobId: string; Priority: number } {
+    const p = validatePriority(priority, 'priority');
+    const job = this.getJob(accountId, jobId);
+    if (isTerminal(job.status)) {
+      throw new S3BatchError('BadRequestException', `Job ${jobId} is ${job.status}; the priority of a finished job cannot change`);
+    }
+    this.engine.setPriority(jobId, p);
+    return { JobId: jobId, Priority: p };
+  }
+
+  getJobTagging(accountId: string, jobId: string): { Tags: S3Tag[] } {
+    return { Tags: [...this.getJob(accountId, jobId).tags] };
+  }
+
+  putJobTagging(accountId: string, jobId: string, tags: unknown): void {
+    const job = this.getJob(accountId, jobId);
+    const valid = validateJobTags(tags);
+    this.store.save({ ...job, tags: valid });
+  }
+
+  deleteJobTagging(accountId: string, jobId: string): void {
+    const job = this.getJob(accountId, jobId);
+    this.store.save({ ...job, tags: [] });
+  }
+
+  private progressSummary(job: JobRecord): ProgressSummary {
+    const p = this.engine.progressOf(job);
+    return {
+      TotalNumberOfTasks: p.total,
+      NumberOfTasksSucceeded: p.succeeded,
+      NumberOfTasksFailed: p.failed,
+      Timers: { ElapsedTimeInActiveSeconds: elapsedActiveSeconds(job, this.options.now()) },
+    };
+  }
+
+  private listDescriptor(job: JobRecord): JobListDescriptor {
+    return {
+      JobId: job.id,
+      ...(job.request.Description !== undefined ? { Description: job.request.Description } : {}),
+      Operation: operationOf(job.request.Operation).name,
+      Priority: job.priority,
+      Status: job.status,
+      CreationTime: job.creationTime,
+      ...(job.terminationDate !== undefined ? { TerminationDate: job.terminationDate } : {}),
+      ProgressSummary: this.progressSummary(job),
+    };
+  }
+}
+
+function newestFirst(a: { creationTime: string; id: string }, b: { creationTime: string; id: string }): number {
+  return b.creationTime.localeCompare(a.creationTime) || a.id.localeCompare(b.id);
+}
+
+function encodeToken(job: JobRecord): string {
+  return Buffer.from(JSON.stringify({ c: job.creationTime, i: job.id })).toString('base64url');
+}
+
+function decodeToken(token: string): { c: string; i: string } {
+  try {
+    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown;
+    if (typeof v === 'object' && v !== null && typeof (v as { c: unknown }).c === 'string' && typeof (v as { i: unknown }).i === 'string') {
+      return v as { c: string; i: string };
+    }
+  } catch {
+    // fall through
+  }
+  throw new S3BatchError('InvalidNextTokenException', 'The nextToken is not valid');
+}
+
+/** Canonical JSON (keys sorted) of the request without its token, hashed. */
+export function hashRequest(request: CreateJobRequest): string {
+  const { ClientRequestToken: _token, ...rest } = request;
+  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}

@@ -1,0 +1,79 @@
+/**
+ * The embedded default: an s3rver process on a folder under the data folder, so s3batch runs
+ * with nothing else installed. It runs as a child process because s3rver's continuation tokens
+ * need OpenSSL's legacy provider, which must not be switched on for the whole engine.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { S3BatchError } from '../domain/errors.ts';
+
+export const LOCAL_S3_ACCESS_KEY = 'S3RVER';
+export const LOCAL_S3_SECRET_KEY = 'S3RVER';
+
+export interface LocalS3 {
+  readonly endpoint: string;
+  readonly directory: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitUntilUp(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new S3BatchError('InvalidConfiguration', `The embedded S3 server exited (code ${child.exitCode}): ${output().slice(-2000)}`);
+    }
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(1000) });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  child.kill('SIGKILL');
+  throw new S3BatchError('InvalidConfiguration', `The embedded S3 server did not answer on ${url} within ${timeoutMs} ms: ${output().slice(-2000)}`);
+}
+
+export async function startLocalS3(options: { directory: string; host?: string; port?: number }): Promise<LocalS3> {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port || (await freePort(host));
+  await mkdir(options.directory, { recursive: true });
+  const require = createRequire(import.meta.url);
+  const bin = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', bin, '-d', options.directory, '-a', host, '-p', String(port), '-s'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const collect = (b: Buffer): void => {
+    out = (out + b.toString()).slice(-8000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const endpoint = `http://${host}:${port}`;
+  await waitUntilUp(endpoint, child, () => out, 15_000);
+  return {
+    endpoint,
+    directory: options.directory,
+    stop: () =>
+      new Promise<void>((resolveStop) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolveStop();
+        child.once('exit', () => resolveStop());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      }),
+  };
+}
