@@ -1,0 +1,23 @@
+#!/bin/bash
+# The project's test command (`npm test`, and CI through .ci/run): system packages for the real S3
+# servers, typecheck, then all vitest projects (unit, and integration against Ceph RGW + s3rver that
+# test/setup/global-setup.ts starts once).
+#   usage: bash scripts/test.sh [vitest args...]     e.g. bash scripts/test.sh --project unit
+# Ends with a plain "vitest: N passed, N failed, N skipped" line (from vitest's JSON report).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-test-deps.sh
+npx tsc --noEmit
+mkdir -p tmp
+report=tmp/vitest-report.json
+rm -f "$report"
+rc=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || rc=$?
+if [ -s "$report" ]; then
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+    console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+  ' "$report" || true
+fi
+exit $rc
