@@ -16,7 +16,7 @@
 import type { Chunk } from '../domain/chunk.ts';
 import { isS3BatchError, S3BatchError } from '../domain/errors.ts';
 import { isChunkDone, markChunkDone, type JobRecord } from '../domain/job.ts';
-import type { JobManifest } from '../domain/job-spec.ts';
+import type { JobManifest, JobOperation } from '../domain/job-spec.ts';
 import { JobStatus, isTerminal, transition, type JobStatus as Status } from '../domain/job-status.ts';
 import { thresholdExceeded, type Progress } from '../domain/progress.ts';
 import type { TaskEntry, TaskResult } from '../domain/task.ts';
@@ -65,7 +65,11 @@ export interface EngineDeps {
   readonly now: () => Date;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** The operation registry (tests may substitute handlers that need no S3). */
+  readonly operations?: (op: JobOperation) => ParsedOperation;
 }
+
+export type ParsedOperation = ReturnType<typeof parseOperation>;
 
 interface Running {
   readonly runner: JobRunner;
@@ -190,6 +194,10 @@ export class Engine {
     }
   }
 
+  private parseOperation(op: JobOperation): ParsedOperation {
+    return (this.deps.operations ?? parseOperation)(op);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Record updates: the only place that writes jobs and emits status events
 
@@ -252,7 +260,7 @@ export class Engine {
       const manifest = job.request.Manifest;
       if (!manifest) throw new S3BatchError('InvalidRequest', 'The job has no manifest');
       const profile = this.deps.profileFor(job.request.RoleArn);
-      const { name, handler, config } = parseOperation(job.request.Operation);
+      const { name, handler, config } = this.parseOperation(job.request.Operation);
       await handler.prepare?.(config, profile.operations, signal);
       const prepared = await prepareCsvManifest({
         store: profile.objects,
@@ -353,7 +361,7 @@ export class Engine {
     const manifest = job.request.Manifest as JobManifest;
     const prepared = job.prepared!;
     const profile = this.deps.profileFor(job.request.RoleArn);
-    const { handler, config } = parseOperation(job.request.Operation);
+    const { handler, config } = this.parseOperation(job.request.Operation);
     const executeTask = createTaskExecutor({
       handler,
       config,

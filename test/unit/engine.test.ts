@@ -1,0 +1,349 @@
+/**
+ * The engine on in-memory parts: job store, object store, spool and chunk index are fakes, and
+ * the operation is a fake handler (no S3) whose latency the test controls. The same scenarios
+ * run end to end on real S3 servers in test/e2e.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Chunk } from '../../src/domain/chunk.ts';
+import type { JobStatus } from '../../src/domain/job-status.ts';
+import { succeeded, failed, type TaskEntry } from '../../src/domain/task.ts';
+import { Engine, type EngineConfig } from '../../src/engine/engine.ts';
+import { createMemoryChunkIndex, type ChunkIndexFile } from '../../src/manifest/chunk-index.ts';
+import type { OperationHandler } from '../../src/operations/operation.ts';
+import { BatchService } from '../../src/service/batch-service.ts';
+import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';
+import { MemoryObjectStore } from '../../src/storage/memory-object-store.ts';
+import { createMemorySpool } from '../../src/storage/memory-spool.ts';
+import type { ResultSpool } from '../../src/storage/result-spool.ts';
+
+const ACCOUNT = '111122223333';
+
+interface World {
+  objects: MemoryObjectStore;
+  store: MemoryJobStore;
+  spool: ResultSpool;
+  indices: Map<string, ChunkIndexFile & { chunks: readonly Chunk[] }>;
+  /** Every task the fake operation ran, by key. */
+  calls: string[];
+  /** Per-task latency of the fake operation, in ms (0: next tick). */
+  delayMs: number;
+  /** Resolves tasks waiting when `hold` is on. */
+  hold: { on: boolean; release: () => void; waiting: Promise<void> };
+}
+
+function newWorld(): World {
+  let release = (): void => {};
+  const hold = {
+    on: false,
+    waiting: Promise.resolve(),
+    release: () => release(),
+  };
+  const reset = (): void => {
+    hold.waiting = new Promise<void>((r) => (release = r));
+  };
+  reset();
+  hold.release = () => {
+    release();
+    reset();
+  };
+  const objects = new MemoryObjectStore();
+  objects.createBucket('src');
+  objects.createBucket('reports');
+  return { objects, store: new MemoryJobStore(), spool: createMemorySpool(), indices: new Map(), calls: [], hold, delayMs: 0 };
+}
+
+/** A fake operation: keys under missing/ fail with 404, slow/ keys wait for `hold`, others succeed. */
+function fakeHandler(world: World): OperationHandler<object> {
+  return {
+    name: 'S3PutObjectTagging',
+    parse: () => ({}),
+    async attempt(_config, entry: TaskEntry) {
+      world.calls.push(entry.key);
+      if (world.hold.on) await world.hold.waiting;
+      else if (world.delayMs > 0) await new Promise((r) => setTimeout(r, world.delayMs));
+      else await new Promise((r) => setImmediate(r));
+      if (entry.key.startsWith('missing/')) {
+        return { result: failed(entry, 404, 'NoSuchKey', 'The specified key does not exist.'), retryable: false };
+      }
+      return { result: succeeded(entry), retryable: false };
+    },
+  };
+}
+
+const engines: Engine[] = [];
+afterEach(async () => {
+  for (const e of engines.splice(0)) await e.stop();
+});
+
+function newEngine(world: World, config: Partial<EngineConfig> = {}): { engine: Engine; service: BatchService } {
+  const handler = fakeHandler(world);
+  const engine = new Engine(
+    {
+      maxConcurrentTasks: 8,
+      jobConcurrency: 8,
+      chunkSize: 10,
+      maxTasksPerJob: 1_000_000,
+      prepareConcurrency: 2,
+      retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+      progressIntervalMs: 0,
+      ...config,
+    },
+    {
+      store: world.store,
+      spool: world.spool,
+      chunkIndex: (id) => {
+        let idx = world.indices.get(id);
+        if (!idx) world.indices.set(id, (idx = createMemoryChunkIndex()));
+        return idx;
+      },
+      removeChunkIndex: async (id) => {
+        world.indices.delete(id);
+      },
+      profileFor: () => ({
+        objects: world.objects,
+        operations: { s3: undefined as never, multipartCopyThresholdBytes: 5 * 1024 ** 3, multipartCopyPartBytes: 64 * 1024 ** 2 },
+      }),
+      now: () => new Date(),
+      sleep: async () => {},
+      log: () => {},
+      operations: () => ({ name: 'S3PutObjectTagging', handler, config: {} }),
+    },
+  );
+  engines.push(engine);
+  const service = new BatchService(world.store, engine, {
+    region: 'us-east-1',
+    partition: 'aws',
+    confirmationRequiredByDefault: true,
+    now: () => new Date(),
+  });
+  return { engine, service };
+}
+
+async function putManifest(world: World, name: string, keys: string[]): Promise<string> {
+  const body = keys.map((k) => `src,${encodeURIComponent(k)}\n`).join('');
+  const { etag } = await world.objects.put({ bucket: 'src', key: name }, body);
+  return etag;
+}
+
+function createRequest(manifest: string, etag: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    ConfirmationRequired: false,
+    Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'k', Value: 'v' }] } },
+    Manifest: {
+      Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
+      Location: { ObjectArn: `arn:aws:s3:::src/${manifest}`, ETag: etag },
+    },
+    Report: { Enabled: true, Bucket: 'arn:aws:s3:::reports', Prefix: 'r', ReportScope: 'AllTasks' },
+    Priority: 10,
+    RoleArn: 'arn:aws:iam::111122223333:role/batch',
+    ...extra,
+  };
+}
+
+function waitForStatus(engine: Engine, jobId: string, status: JobStatus, store: MemoryJobStore): Promise<void> {
+  if (store.get(jobId)?.status === status) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`job ${jobId} did not reach ${status} (is ${store.get(jobId)?.status})`)), 10_000);
+    const listener = (e: { jobId: string; to: JobStatus }): void => {
+      if (e.jobId === jobId && e.to === status) {
+        clearTimeout(timer);
+        engine.events.off('job:status', listener);
+        resolve();
+      }
+    };
+    engine.events.on('job:status', listener);
+  });
+}
+
+function statusTrail(engine: Engine, jobId: string): JobStatus[] {
+  const trail: JobStatus[] = [];
+  engine.events.on('job:status', (e) => {
+    if (e.jobId === jobId) trail.push(e.to);
+  });
+  return trail;
+}
+
+async function reportRows(world: World, jobId: string): Promise<string[]> {
+  const manifest = JSON.parse(world.objects.getText('reports', `r/job-${jobId}/manifest.json`)) as { Results: { Key: string }[] };
+  return manifest.Results.flatMap((r) => world.objects.getText('reports', r.Key).split('\r\n').filter(Boolean));
+}
+
+const keys = (n: number, prefix = 'obj/'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+describe('engine', () => {
+  it('runs a job New → Preparing → Ready → Active → Completing → Complete and writes the report', async () => {
+    const world = newWorld();
+    const { engine, service } = newEngine(world);
+    await engine.start();
+    const etag = await putManifest(world, 'm.csv', keys(25));
+    const events: { jobId: string; to: JobStatus }[] = [];
+    engine.events.on('job:status', (e) => events.push(e));
+    const { JobId } = service.createJob(ACCOUNT, createRequest('m.csv', etag));
+    await waitForStatus(engine, JobId, 'Complete', world.store);
+    expect(events.filter((e) => e.jobId === JobId).map((e) => e.to)).toEqual(['Preparing', 'Ready', 'Active', 'Completing', 'Complete']);
+    const d = service.describeJob(ACCOUNT, JobId);
+    expect(d.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 25, NumberOfTasksSucceeded: 25, NumberOfTasksFailed: 0 });
+    expect(d.TerminationDate).toBeDefined();
+    const rows = await reportRows(world, JobId);
+    expect(rows).toHaveLength(25);
+    expect(new Set(rows).size).toBe(25);
+    expect(rows).toContain('src,obj%2F7,,succeeded,200,,Successful');
+    expect(world.calls.sort()).toEqual(keys(25).sort());
+  });
+
+  it('waits in Suspended until confirmed when ConfirmationRequired is absent', async () => {
+    const world = newWorld();
+    const { engine, service } = newEngine(world);
+    await engine.start();
+    const etag = await putManifest(world, 'm.csv', keys(3));
+    const req = createRequest('m.csv', etag);
+    delete req.ConfirmationRequired;
+    const { JobId } = service.createJob(ACCOUNT, req);
+    await waitForStatus(engine, JobId, 'Suspended', world.store);
+    const d = service.describeJob(ACCOUNT, JobId);
+    expect(d.ConfirmationRequired).toBe(true);
+    expect(d.SuspendedDate).toBeDefined();
+    expect(world.calls).toEqual([]);
+    expect(service.updateJobStatus(ACCOUNT, JobId, 'Ready', 'approved').Status).toBe('Ready');
+    await waitForStatus(engine, JobId, 'Complete', world.store);
+    expect(service.describeJob(ACCOUNT, JobId).StatusUpdateReason).toBe('approved');
+    expect(world.calls).toHaveLength(3);
+  });
+
+  it('fails on the threshold once 1,000 tasks ran with more than half failed, and still writes the report', async () => {
+    const world = newWorld();
+    const { engine, service } = newEngine(world, { chunkSize: 100 });
+    await engine.start();
+    const etag = await putManifest(world, 'm.csv', keys(1500, 'missing/'));
+    const { JobId } = service.createJob(ACCOUNT, createRequest('m.csv', etag));
+    await waitForStatus(engine, JobId, 'Failed', world.store);
+    const d = service.describeJob(ACCOUNT, JobId);
+    expect(d.FailureReasons.map((f) => f.FailureCode)).toEqual(['TaskFailureThresholdExceeded']);
+    const ran = d.ProgressSummary.NumberOfTasksFailed + d.ProgressSummary.NumberOfTasksSucceeded;
+    expect(ran).toBeGreaterThanOrEqual(1000);
+    expect(ran).toBeLessThan(1500);
+    const rows = await reportRows(world, JobId);
+    expect(rows).toHaveLength(ran);
+    expect(rows.every((r) => r.includes(',failed,404,NoSuchKey,'))).toBe(true);
+  });
+
+  it('a job of 999 failing tasks ends Complete', async () => {
+    const world = newWorld();
+    const { engine, service } = newEngine(world, { chunkSize: 100 });
+    await engine.start();
+    const etag = await putManifest(world, 'm.csv', keys(999, 'missing/'));
+    const { JobId } = service.createJob(ACCOUNT, createRequest('m.csv', etag));
+    await waitForStatus(engine, JobId, 'Complete', world.store);
+    expect(service.describeJob(ACCOUNT, JobId).ProgressSummary.NumberOfTasksFailed).toBe(999);
+  });
+
+  it('a higher-priority job pre-empts a running one, which pauses and resumes by itself', async () => {
+    const world = newWorld();
+    const { engine, service } = newEngine(world, { maxConcurrentTasks: 4, jobConcurrency: 4 });
+    await engine.start();
+    world.hold.on = true;
+    const lowEtag = await putManifest(world, 'low.csv', keys(40, 'low/'));
+    const low = service.createJob(ACCOUNT, createRequest('low.csv', lowEtag, { Priority: 1 })).JobId;
+    const lowTrail = statusTrail(engine, low);
+    await waitForStatus(engine, low, 'Active', world.store);
+    const highEtag = await putManifest(world, 'high.csv', keys(12, 'high/'));
+    const high = service.createJob(ACCOUNT, createRequest('high.csv', highEtag, { Priority: 100 })).JobId;
+    const highTrail = statusTrail(engine, high);
+    await waitForStatus(engine, low, 'Pausing', world.store);
+    world.hold.on = false;
+    world.hold.release();
+    await waitForStatus(engine, low, 'Paused', world.store);
+    await waitForStatus(engine, high, 'Complete', world.store);
+    await waitForStatus(engine, low, 'Complete', world.store);
+    expect(lowTrail).toEqual(['Ready', 'Active', 'Pausing', 'Paused', 'Active', 'Completing', 'Complete']);
+    expect(highTrail).toContain('Active');
+    // No low task ran while high was active: the first high call comes after the low pause.
+    const firstHigh = world.calls.findIndex((k) => k.startsWith('high/'));
+    const lowAfterHighStarted = world.calls.slice(firstHigh, firstHigh + 12).filter((k) => k.startsWith('low/'));
+    expect(lowAfterHighStarted).toEqual([]);
+    expect(service.describeJob(ACCOUNT, low).ProgressSummary.NumberOfTasksSucceeded).toBe(40);
+    expect(await reportRows(world, low)).toHaveLength(40);
+  });
+
+  it('cancel stops new tasks, lets in-flight ones finish, and reports what ran', async () => {
+    const world = newWorld();
+    const { engine, service } = newEngine(world, { maxConcurrentTasks: 4, jobConcurrency: 4, chunkSize: 5 });
+    await engine.start();
+    world.hold.on = true;
+    const etag = await putManifest(world, 'm.csv', keys(100));
+    const { JobId } = service.createJob(ACCOUNT, createRequest('m.csv', etag));
+    await waitForStatus(engine, JobId, 'Active', world.store);
+    while (world.calls.length < 4) await new Promise((r) => setTimeout(r, 5));
+    expect(service.updateJobStatus(ACCOUNT, JobId, 'Cancelled').Status).toBe('Cancelling');
+    world.hold.on = false;
+    world.hold.release();
+    await waitForStatus(engine, JobId, 'Cancelled', world.store);
+    const d = service.describeJob(ACCOUNT, JobId);
+    const ran = d.ProgressSummary.NumberOfTasksSucceeded;
+    expect(ran).toBe(world.calls.length);
+    expect(ran).toBeGreaterThanOrEqual(4);
+    expect(ran).toBeLessThan(100);
+    expect(await reportRows(world, JobId)).toHaveLength(ran);
+  });
+
+  it('resumes after a restart: finished chunks are skipped and every task is reported once', async () => {
+    const world = newWorld();
+    const first = newEngine(world, { maxConcurrentTasks: 2, jobConcurrency: 2, chunkSize: 5 });
+    await first.engine.start();
+    world.delayMs = 5;
+    const etag = await putManifest(world, 'm.csv', keys(60));
+    const { JobId } = first.service.createJob(ACCOUNT, createRequest('m.csv', etag));
+    await waitForStatus(first.engine, JobId, 'Active', world.store);
+    while ((world.store.get(JobId)?.chunks.watermark ?? 0) < 3) await new Promise((r) => setTimeout(r, 1));
+    await first.engine.stop(); // shutdown: the job stays Active in the store
+    const doneBefore = world.store.get(JobId)!.chunks.watermark;
+    expect(world.store.get(JobId)?.status).toBe('Active');
+    const callsBefore = world.calls.length;
+
+    const second = newEngine(world, { maxConcurrentTasks: 2, jobConcurrency: 2, chunkSize: 5 });
+    await second.engine.start();
+    await waitForStatus(second.engine, JobId, 'Complete', world.store);
+    const rows = await reportRows(world, JobId);
+    expect(rows).toHaveLength(60);
+    expect(new Set(rows).size).toBe(60);
+    // Tasks of done chunks were not run again; at most the unfinished chunks were redone.
+    expect(world.calls.length - callsBefore).toBeLessThanOrEqual(60 - doneBefore * 5);
+    expect(second.service.describeJob(ACCOUNT, JobId).ProgressSummary.NumberOfTasksSucceeded).toBe(60);
+  });
+
+  it('fails in Preparing with the manifest failure codes', async () => {
+    const world = newWorld();
+    const { engine, service } = newEngine(world);
+    await engine.start();
+    const etag = await putManifest(world, 'm.csv', keys(3));
+    const missing = service.createJob(ACCOUNT, createRequest('nope.csv', etag)).JobId;
+    const mismatch = service.createJob(ACCOUNT, createRequest('m.csv', 'ffffffffffffffffffffffffffffffff')).JobId;
+    const emptyEtag = await putManifest(world, 'empty.csv', []);
+    const empty = service.createJob(ACCOUNT, createRequest('empty.csv', emptyEtag)).JobId;
+    for (const [id, code] of [[missing, 'ManifestNotFound'], [mismatch, 'ManifestETagMismatch'], [empty, 'InvalidManifestContent']] as const) {
+      await waitForStatus(engine, id, 'Failed', world.store);
+      const d = service.describeJob(ACCOUNT, id);
+      expect(d.FailureReasons.map((f) => f.FailureCode)).toEqual([code]);
+      expect(d.ProgressSummary.TotalNumberOfTasks).toBe(0);
+    }
+    expect(world.objects.keys('reports')).toEqual([]);
+  });
+
+  it('ClientRequestToken: same request → same job; different request → IdempotencyException', async () => {
+    const world = newWorld();
+    const { engine, service } = newEngine(world);
+    await engine.start();
+    const etag = await putManifest(world, 'm.csv', keys(2));
+    const a = service.createJob(ACCOUNT, createRequest('m.csv', etag, { ClientRequestToken: 'tok-1' }));
+    const b = service.createJob(ACCOUNT, createRequest('m.csv', etag, { ClientRequestToken: 'tok-1' }));
+    expect(b.JobId).toBe(a.JobId);
+    expect(() => service.createJob(ACCOUNT, createRequest('m.csv', etag, { ClientRequestToken: 'tok-1', Priority: 11 }))).toThrow(
+      expect.objectContaining({ code: 'IdempotencyException' }),
+    );
+    // Another account's token space is separate, and its jobs are invisible.
+    const other = service.createJob('999988887777', createRequest('m.csv', etag, { ClientRequestToken: 'tok-1' }));
+    expect(other.JobId).not.toBe(a.JobId);
+    expect(() => service.describeJob('999988887777', a.JobId)).toThrow(expect.objectContaining({ code: 'NotFoundException' }));
+    await engine.idle();
+  });
+});
