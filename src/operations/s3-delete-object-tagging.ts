@@ -1,0 +1,43 @@
+/**
+ * S3DeleteObjectTagging (spec §7.4): removes each object's whole tag set. No fields: the member
+ * arrives as `<S3DeleteObjectTagging/>`, i.e. `{}`, `''` or nothing from the XML layer.
+ *
+ * Stores without DeleteObjectTagging (s3rver answers 501 NotImplemented) fail each task cleanly
+ * with that status and code; the task result says so, nothing throws.
+ */
+import { DeleteObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { S3BatchError } from '../domain/errors.ts';
+import { succeeded } from '../domain/task.ts';
+import type { OperationHandler } from './operation.ts';
+import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { memberObject } from './s3-put-object-tagging.ts';
+
+export type DeleteObjectTaggingConfig = Readonly<Record<string, never>>;
+
+const CONFIG: DeleteObjectTaggingConfig = Object.freeze({});
+
+export const s3DeleteObjectTagging: OperationHandler<DeleteObjectTaggingConfig> = {
+  name: 'S3DeleteObjectTagging',
+
+  parse(member: unknown): DeleteObjectTaggingConfig {
+    const fields = Object.keys(memberObject(member, 'S3DeleteObjectTagging'));
+    if (fields.length > 0) {
+      throw new S3BatchError('InvalidRequest', `S3DeleteObjectTagging takes no fields, got ${fields.join(', ')}`);
+    }
+    return CONFIG;
+  },
+
+  async attempt(_config, entry, ctx, signal) {
+    if (entry.versionId === '') return missingVersionOutcome(entry);
+    try {
+      await ctx.s3.send(
+        new DeleteObjectTaggingCommand({ Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry) }),
+        { abortSignal: signal },
+      );
+      return { result: succeeded(entry), retryable: false };
+    } catch (err) {
+      rethrowIfOwnAbort(err, signal);
+      return failureOutcome(entry, err);
+    }
+  },
+};

@@ -1,0 +1,82 @@
+/**
+ * S3 clients for one storage profile (endpoint + credentials).
+ *
+ * Two kinds, on purpose:
+ *  - task clients (`createS3Client`) make exactly ONE HTTP attempt per call (`maxAttempts: 1`):
+ *    the engine retries tasks itself (engine/retry.ts), and SDK retries underneath would multiply
+ *    attempts and hide them from the task's attempt count;
+ *  - control clients (`createControlS3Client`) keep the SDK's standard retries, for the few calls
+ *    the engine makes per job (manifest reads, report writes, HeadBucket).
+ *
+ * Both send and validate checksums only WHEN_REQUIRED: with the SDK defaults a streamed PutObject
+ * is sent aws-chunked, which Ceph RGW refuses (411) and s3rver stores framing and all
+ * (shared/reference/s3rver.md, ceph-rgw/README.md).
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+export interface S3ClientProfile {
+  /** Custom endpoint (`http://127.0.0.1:7480`); absent for AWS. */
+  readonly endpoint?: string | undefined;
+  readonly region: string;
+  /** Static credentials; both absent ⇒ the SDK's default credential chain. */
+  readonly accessKeyId?: string | undefined;
+  readonly secretAccessKey?: string | undefined;
+  readonly sessionToken?: string | undefined;
+  readonly forcePathStyle: boolean;
+  /** Keep-alive sockets per client (default 128). */
+  readonly maxSockets?: number | undefined;
+  /** Abandon a connection attempt after this long (default 10 s). */
+  readonly connectionTimeoutMs?: number | undefined;
+  /**
+   * Abandon a request whose socket stays idle this long (default 5 min; 0 = never). Generous
+   * because a server-side CopyObject of a multi-GiB object may send nothing until it is done.
+   */
+  readonly requestTimeoutMs?: number | undefined;
+}
+
+export const DEFAULT_MAX_SOCKETS = 128;
+
+/** A client for per-task calls: one HTTP attempt per call, the engine retries. */
+export function createS3Client(profile: S3ClientProfile): S3Client {
+  return new S3Client({ ...baseConfig(profile), maxAttempts: 1 });
+}
+
+/** A client for job-level calls (manifest, report, HeadBucket): the SDK's standard retries. */
+export function createControlS3Client(profile: S3ClientProfile): S3Client {
+  return new S3Client(baseConfig(profile));
+}
+
+function baseConfig(profile: S3ClientProfile): S3ClientConfig {
+  const maxSockets = profile.maxSockets ?? DEFAULT_MAX_SOCKETS;
+  if (!Number.isInteger(maxSockets) || maxSockets < 1) {
+    throw new RangeError(`maxSockets must be a positive integer, got ${maxSockets}`);
+  }
+  const agentOptions = { keepAlive: true, maxSockets };
+  const config: S3ClientConfig = {
+    region: profile.region,
+    forcePathStyle: profile.forcePathStyle,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new HttpAgent(agentOptions),
+      httpsAgent: new HttpsAgent(agentOptions),
+      connectionTimeout: profile.connectionTimeoutMs ?? 10_000,
+      requestTimeout: profile.requestTimeoutMs ?? 300_000,
+    }),
+  };
+  if (profile.endpoint !== undefined && profile.endpoint !== '') config.endpoint = profile.endpoint;
+  if (profile.accessKeyId !== undefined || profile.secretAccessKey !== undefined) {
+    if (!profile.accessKeyId || !profile.secretAccessKey) {
+      throw new RangeError('accessKeyId and secretAccessKey must be given together');
+    }
+    config.credentials = {
+      accessKeyId: profile.accessKeyId,
+      secretAccessKey: profile.secretAccessKey,
+      ...(profile.sessionToken ? { sessionToken: profile.sessionToken } : {}),
+    };
+  }
+  return config;
+}

@@ -1,0 +1,99 @@
+/**
+ * The ObjectStore port (object-store.ts) on a real S3 endpoint: ranged, ETag-pinned GetObject
+ * for manifests, and lib-storage's Upload (single PUT up to 5 MiB, multipart above) for reports.
+ * Every S3 failure surfaces as ObjectStoreError(httpStatus, code, message): 412
+ * PreconditionFailed for an ETag mismatch, 404 NoSuchKey/NoSuchBucket/NoSuchVersion, 403
+ * AccessDenied, 0 for a network failure. An abort through the caller's signal is rethrown as is.
+ */
+import { Readable } from 'node:stream';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { describeS3Error } from '../operations/s3-error.ts';
+import { ObjectStoreError, stripQuotes, type ObjectRef, type ObjectStore, type OpenOptions, type OpenedObject, type PutOptions } from './object-store.ts';
+
+const PART_BYTES = 5 * 1024 * 1024;
+const UPLOAD_CONCURRENCY = 4;
+
+export function createS3ObjectStore(client: S3Client): ObjectStore {
+  return {
+    async open(ref: ObjectRef, options: OpenOptions = {}): Promise<OpenedObject> {
+      const { ifMatch, range, signal } = options;
+      if (range !== undefined && (!Number.isInteger(range.start) || !Number.isInteger(range.end) || range.start < 0 || range.end < range.start)) {
+        throw new RangeError(`invalid byte range ${range.start}-${range.end}`);
+      }
+      try {
+        const res = await client.send(
+          new GetObjectCommand({
+            Bucket: ref.bucket,
+            Key: ref.key,
+            VersionId: ref.versionId || undefined,
+            IfMatch: ifMatch === undefined ? undefined : `"${stripQuotes(ifMatch)}"`,
+            Range: range === undefined ? undefined : `bytes=${range.start}-${range.end}`,
+          }),
+          { abortSignal: signal },
+        );
+        const body = res.Body as unknown;
+        if (body === undefined || body === null || typeof body !== 'object' || !(Symbol.asyncIterator in body)) {
+          throw new ObjectStoreError(500, 'InternalError', `GetObject s3://${ref.bucket}/${ref.key} answered without a readable body`);
+        }
+        return {
+          body: body as AsyncIterable<Uint8Array>,
+          etag: stripQuotes(res.ETag ?? ''),
+          size: totalSize(res.ContentRange) ?? res.ContentLength ?? 0,
+        };
+      } catch (err) {
+        throw storeError(err, signal, `GetObject s3://${ref.bucket}/${ref.key}`);
+      }
+    },
+
+    async put(ref: ObjectRef, body: AsyncIterable<Uint8Array> | Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
+      const { signal, contentType } = options;
+      signal?.throwIfAborted();
+      const abortController = new AbortController();
+      const onAbort = (): void => abortController.abort(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        const upload = new Upload({
+          client,
+          params: {
+            Bucket: ref.bucket,
+            Key: ref.key,
+            Body: typeof body === 'string' || body instanceof Uint8Array ? body : Readable.from(body, { objectMode: false }),
+            ContentType: contentType,
+          },
+          partSize: PART_BYTES,
+          queueSize: UPLOAD_CONCURRENCY,
+          leavePartsOnError: false,
+          abortController,
+        });
+        const out = await upload.done();
+        let etag = stripQuotes(out.ETag ?? '');
+        if (etag === '') {
+          // Ceph RGW 16 answers CompleteMultipartUpload with an empty <ETag/>: ask for it.
+          const head = await client.send(
+            new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: 'VersionId' in out ? out.VersionId : undefined }),
+            { abortSignal: signal },
+          );
+          etag = stripQuotes(head.ETag ?? '');
+        }
+        return { etag };
+      } catch (err) {
+        throw storeError(err, signal, `Upload s3://${ref.bucket}/${ref.key}`);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    },
+  };
+}
+
+/** `bytes 0-99/1234` ⇒ 1234; undefined when absent or `*`. */
+function totalSize(contentRange: string | undefined): number | undefined {
+  const m = contentRange === undefined ? null : /\/(\d+)\s*$/.exec(contentRange);
+  return m?.[1] === undefined ? undefined : Number(m[1]);
+}
+
+function storeError(err: unknown, signal: AbortSignal | undefined, what: string): unknown {
+  if (signal?.aborted || err instanceof ObjectStoreError) return err;
+  const info = describeS3Error(err);
+  return new ObjectStoreError(info.httpStatus, info.code, `${what}: ${info.message}`, { cause: err });
+}
