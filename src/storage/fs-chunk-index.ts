@@ -1,0 +1,93 @@
+/**
+ * ChunkIndexFile on the local file system: one line per chunk, `index start end firstLine count`.
+ *
+ * write() streams the chunks into a temporary file next to the target, fsyncs it, renames it over
+ * the target and fsyncs the directory, so a crash leaves either the old index or the complete new
+ * one. If the chunk stream throws (a manifest error in the middle of preparing), the temporary
+ * file is removed and the error rethrown; the old index, if any, is untouched.
+ *
+ * read() streams the file line by line and checks that indices run 0, 1, 2, … without a gap.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Chunk } from '../domain/chunk.ts';
+import { formatChunkLine, parseChunkLine } from '../manifest/chunk-index.ts';
+import type { ChunkIndexFile } from '../manifest/chunk-index.ts';
+
+/** Buffered characters that trigger a write. */
+const FLUSH_CHARS = 64 * 1024;
+
+export function createFsChunkIndex(path: string): ChunkIndexFile {
+  return {
+    async write(chunks) {
+      const dir = dirname(path);
+      await mkdir(dir, { recursive: true });
+      const tmp = join(dir, `.${basename(path)}.${randomUUID()}.tmp`);
+      const handle = await open(tmp, 'w');
+      let count = 0;
+      try {
+        let buffer = '';
+        for await (const chunk of chunks) {
+          if (chunk.index !== count) throw new Error(`Chunk index out of order: got ${chunk.index}, expected ${count}`);
+          buffer += formatChunkLine(chunk);
+          count++;
+          if (buffer.length >= FLUSH_CHARS) {
+            await handle.write(buffer);
+            buffer = '';
+          }
+        }
+        if (buffer !== '') await handle.write(buffer);
+        await handle.sync();
+        await handle.close();
+      } catch (err) {
+        await handle.close().catch(() => undefined);
+        await rm(tmp, { force: true });
+        throw err;
+      }
+      try {
+        await rename(tmp, path);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+      await fsyncDir(dir);
+      return { count };
+    },
+
+    async *read(fromIndex = 0): AsyncGenerator<Chunk> {
+      const stream = createReadStream(path, { encoding: 'utf8' });
+      const lines = createInterface({ input: stream, crlfDelay: Infinity });
+      let expected = 0;
+      try {
+        for await (const line of lines) {
+          const chunk = parseChunkLine(line);
+          if (chunk.index !== expected) throw new Error(`Corrupt chunk index ${path}: chunk ${chunk.index} where ${expected} was expected`);
+          expected++;
+          if (chunk.index >= fromIndex) yield chunk;
+        }
+      } finally {
+        lines.close();
+        stream.destroy();
+      }
+    },
+  };
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+  } catch {
+    return; // not every platform opens directories
+  }
+  try {
+    await handle.sync();
+  } catch {
+    // fsync on a directory is not supported everywhere (e.g. Windows); the rename still happened
+  } finally {
+    await handle.close();
+  }
+}
