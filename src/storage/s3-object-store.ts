@@ -36,9 +36,15 @@ export function createS3ObjectStore(client: S3Client): ObjectStore {
         if (body === undefined || body === null || typeof body !== 'object' || !(Symbol.asyncIterator in body)) {
           throw new ObjectStoreError(500, 'InternalError', `GetObject s3://${ref.bucket}/${ref.key} answered without a readable body`);
         }
+        const etag = stripQuotes(res.ETag ?? '');
+        if (ifMatch !== undefined && etag !== stripQuotes(ifMatch)) {
+          // s3rver ignores If-Match: enforce the port's contract here too.
+          (body as { destroy?: () => void }).destroy?.();
+          throw new ObjectStoreError(412, 'PreconditionFailed', `GetObject s3://${ref.bucket}/${ref.key}: ETag ${etag} does not match ${stripQuotes(ifMatch)} (Error Code: PreconditionFailed)`);
+        }
         return {
           body: body as AsyncIterable<Uint8Array>,
-          etag: stripQuotes(res.ETag ?? ''),
+          etag,
           size: totalSize(res.ContentRange) ?? res.ContentLength ?? 0,
         };
       } catch (err) {
