@@ -46,6 +46,21 @@ export interface JobRecord extends StatusFields {
   readonly prepared?: PreparedManifest | undefined;
   readonly chunks: ChunkMarks;
   readonly report?: ReportOutcome | undefined;
+  /** Every status the job entered, oldest first (bounded: see appendHistory). */
+  readonly history?: readonly StatusChange[] | undefined;
+}
+
+export interface StatusChange {
+  readonly status: string;
+  readonly at: string;
+}
+
+export const MAX_HISTORY = 200;
+
+/** Appends a status change, keeping the first entry and the most recent ones. */
+export function appendHistory(history: readonly StatusChange[] | undefined, change: StatusChange): StatusChange[] {
+  const next = [...(history ?? []), change];
+  return next.length <= MAX_HISTORY ? next : [next[0]!, ...next.slice(next.length - MAX_HISTORY + 1)];
 }
 
 export function isChunkDone(marks: ChunkMarks, index: number): boolean {

@@ -15,7 +15,7 @@
  */
 import type { Chunk } from '../domain/chunk.ts';
 import { isS3BatchError, S3BatchError } from '../domain/errors.ts';
-import { isChunkDone, markChunkDone, type JobRecord } from '../domain/job.ts';
+import { appendHistory, isChunkDone, markChunkDone, type JobRecord } from '../domain/job.ts';
 import type { JobManifest, JobOperation } from '../domain/job-spec.ts';
 import { JobStatus, isTerminal, transition, type JobStatus as Status } from '../domain/job-status.ts';
 import { thresholdExceeded, type Progress } from '../domain/progress.ts';
@@ -216,7 +216,8 @@ export class Engine {
   private setStatus(jobId: string, to: Status, patch: (job: JobRecord) => JobRecord = (j) => j): JobRecord {
     const before = this.mustGet(jobId);
     const at = this.deps.now();
-    const after = patch(transition(before, to, at));
+    const moved = transition(before, to, at);
+    const after = patch({ ...moved, history: appendHistory(before.history, { status: to, at: at.toISOString() }) });
     this.deps.store.save(after);
     this.deps.log('info', `job ${jobId}: ${before.status} → ${to}`);
     this.events.emit('job:status', { jobId, accountId: after.accountId, from: before.status, to, at: at.toISOString() });

@@ -101,6 +101,7 @@ export class BatchService {
       chunks: NO_CHUNKS_DONE,
       status: JobStatus.New,
       activeMs: 0,
+      history: [{ status: JobStatus.New, at: now }],
     };
     this.store.save(job);
     this.store.saveToken({ accountId, token, requestHash, jobId: id });

@@ -54,7 +54,7 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     const acct = account(req);
     const Job = service.describeJob(acct, req.params.id);
     const record = service.getJob(acct, req.params.id);
-    return { Job, Report: record.report ?? null, PreparedManifest: record.prepared ?? null };
+    return { Job, Tags: record.tags, StatusHistory: record.history ?? [], Report: record.report ?? null, PreparedManifest: record.prepared ?? null };
   });
 
   app.post<IdParams>('/jobs/:id/status', async (req) => {
