@@ -11,6 +11,8 @@ const EXIT_WHEN_ORPHANED = path.join(REPO_ROOT, 'test', 'helpers', 'exit-when-or
 
 export interface ServerProcess {
   readonly url: string;
+  /** The S3 endpoint the server printed (the embedded one with --local). */
+  readonly s3Endpoint: string | undefined;
   readonly dataDir: string;
   readonly child: ChildProcess;
   /** Everything the server printed so far (stdout + stderr), for failure messages. */
@@ -63,6 +65,7 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
   });
   return {
     url,
+    s3Endpoint: /S3:\s+(http:\/\/\S+)/.exec(out)?.[1],
     dataDir,
     child,
     output: () => out,
