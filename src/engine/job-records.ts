@@ -1,0 +1,67 @@
+/**
+ * The engine's only writer of job records: every update goes through here, and every status
+ * change goes through `setStatus`, i.e. through the transition table, with one `job:status`
+ * event and one history entry per change.
+ */
+import { S3BatchError } from '../domain/errors.ts';
+import { appendHistory, type JobRecord } from '../domain/job.ts';
+import { transition, type JobStatus } from '../domain/job-status.ts';
+import type { JobStore } from '../storage/job-store.ts';
+import type { EngineEvents } from './events.ts';
+
+export type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
+
+export class JobRecords {
+  constructor(
+    private readonly store: JobStore,
+    private readonly events: EngineEvents,
+    private readonly now: () => Date,
+    private readonly log: Log,
+  ) {}
+
+  get(jobId: string): JobRecord | undefined {
+    return this.store.get(jobId);
+  }
+
+  list(): readonly JobRecord[] {
+    return this.store.list();
+  }
+
+  mustGet(jobId: string): JobRecord {
+    const job = this.store.get(jobId);
+    if (!job) throw new S3BatchError('NotFoundException', `The specified job does not exist: ${jobId}`);
+    return job;
+  }
+
+  update(jobId: string, fn: (job: JobRecord) => JobRecord): JobRecord {
+    const job = fn(this.mustGet(jobId));
+    this.store.save(job);
+    return job;
+  }
+
+  setStatus(jobId: string, to: JobStatus, patch: (job: JobRecord) => JobRecord = (j) => j): JobRecord {
+    const before = this.mustGet(jobId);
+    const at = this.now();
+    const moved = transition(before, to, at);
+    const after = patch({ ...moved, history: appendHistory(before.history, { status: to, at: at.toISOString() }) });
+    this.store.save(after);
+    this.log('info', `job ${jobId}: ${before.status} → ${to}`);
+    this.events.emit('job:status', { jobId, accountId: after.accountId, from: before.status, to, at: at.toISOString() });
+    return after;
+  }
+
+  addFailureReason(jobId: string, code: string, reason: string): void {
+    this.update(jobId, (job) => ({
+      ...job,
+      failureReasons: [...job.failureReasons, { FailureCode: code.slice(0, 64), FailureReason: truncate(reason, 256) }],
+    }));
+  }
+
+  flush(): Promise<void> {
+    return this.store.flush();
+  }
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
