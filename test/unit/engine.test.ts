@@ -265,6 +265,29 @@ describe('engine', () => {
     expect(await reportRows(world, low)).toHaveLength(40);
   });
 
+  it('raising a waiting job\'s priority re-plans at once: the running job gives way', async () => {
+    const world = newWorld();
+    const { engine, service } = newEngine(world, { maxConcurrentTasks: 4, jobConcurrency: 4 });
+    await engine.start();
+    world.hold.on = true;
+    const aEtag = await putManifest(world, 'a.csv', keys(20, 'a/'));
+    const a = service.createJob(ACCOUNT, createRequest('a.csv', aEtag, { Priority: 10 })).JobId;
+    await waitForStatus(engine, a, 'Active', world.store);
+    const bEtag = await putManifest(world, 'b.csv', keys(8, 'b/'));
+    const b = service.createJob(ACCOUNT, createRequest('b.csv', bEtag, { Priority: 1 })).JobId;
+    await waitForStatus(engine, b, 'Ready', world.store);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(world.store.get(b)?.status).toBe('Ready'); // lower priority: it waits
+    expect(service.updateJobPriority(ACCOUNT, b, 100)).toEqual({ JobId: b, Priority: 100 });
+    await waitForStatus(engine, a, 'Pausing', world.store);
+    world.hold.on = false;
+    world.hold.release();
+    await waitForStatus(engine, b, 'Complete', world.store);
+    await waitForStatus(engine, a, 'Complete', world.store);
+    expect(service.describeJob(ACCOUNT, b).Priority).toBe(100);
+    expect(() => service.updateJobPriority(ACCOUNT, b, 5)).toThrow(expect.objectContaining({ code: 'BadRequestException' }));
+  });
+
   it('cancel stops new tasks, lets in-flight ones finish, and reports what ran', async () => {
     const world = newWorld();
     const { engine, service } = newEngine(world, { maxConcurrentTasks: 4, jobConcurrency: 4, chunkSize: 5 });
