@@ -171,6 +171,76 @@ describe('jobs on Ceph RGW', () => {
   });
 });
 
+describe('copy details and job-level failures on Ceph RGW', () => {
+  it('copies an object over the multipart threshold with multipart copy (threshold lowered by flag)', async () => {
+    const { api } = await serve(['--multipart-copy-threshold', String(5 * 1024 * 1024)]);
+    const dst = await createTestBucket(s3, 'e2e-mp');
+    const big = Buffer.alloc(12 * 1024 * 1024 + 123, 0);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i, i);
+    await putObjects(s3, src, ['big/twelve-mib.bin'], big);
+    const { etag } = await putManifest(s3, src, 'manifests/big.csv', [{ bucket: src, key: 'big/twelve-mib.bin' }, { bucket: src, key: 'plain.txt' }]);
+    const { JobId } = await api.createJob(jobRequest({
+      manifestBucket: src, manifestKey: 'manifests/big.csv', etag,
+      operation: { S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${dst}`, StorageClass: 'STANDARD_IA', NewObjectTagging: [{ Key: 'copied', Value: 'multipart' }] } },
+      reportBucket: reports, confirmationRequired: false,
+    }));
+    const done = await api.waitFor(JobId, ['Complete', 'Failed']);
+    expect(done.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 2, NumberOfTasksFailed: 0 });
+    const head = await s3.send(new HeadObjectCommand({ Bucket: dst, Key: 'big/twelve-mib.bin' }));
+    expect(head.ContentLength).toBe(big.length);
+    expect(head.ETag).toMatch(/-\d+"?$/); // a multipart object's ETag: md5-of-parts "-N"
+    expect(head.StorageClass).toBe('STANDARD_IA');
+    const body = await (await s3.send(new GetObjectCommand({ Bucket: dst, Key: 'big/twelve-mib.bin' }))).Body!.transformToByteArray();
+    expect(Buffer.compare(Buffer.from(body), big)).toBe(0);
+    const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: dst, Key: 'big/twelve-mib.bin' }));
+    expect(tags.TagSet).toEqual([{ Key: 'copied', Value: 'multipart' }]);
+  });
+
+  it('a report that cannot be written is a ReportWriteFailed reason; the job still completes', async () => {
+    const { api } = await serve();
+    const { etag } = await putManifest(s3, src, 'manifests/norep.csv', [{ bucket: src, key: 'plain.txt' }]);
+    const { JobId } = await api.createJob(jobRequest({
+      manifestBucket: src, manifestKey: 'manifests/norep.csv', etag,
+      operation: { S3PutObjectTagging: { TagSet: [{ Key: 'a', Value: 'b' }] } },
+      reportBucket: 'no-such-report-bucket-e2e', confirmationRequired: false,
+    }));
+    const done = await api.waitFor(JobId, ['Complete', 'Failed']);
+    expect(done.Job.Status).toBe('Complete');
+    expect(done.Job.ProgressSummary.NumberOfTasksSucceeded).toBe(1);
+    expect(done.Job.FailureReasons.map((f) => f.FailureCode)).toEqual(['ReportWriteFailed']);
+    expect(done.Report).toBeNull();
+    // The server keeps serving.
+    expect((await api.describe(JobId)).Job.JobId).toBe(JobId);
+  });
+
+  it('fails in Preparing with ManifestNotFound, ManifestETagMismatch and InvalidManifestContent, and writes no report', async () => {
+    const { api } = await serve();
+    const good = await putManifest(s3, src, 'manifests/ok.csv', [{ bucket: src, key: 'plain.txt' }]);
+    await putObjects(s3, src, ['manifests/header.csv'], `Bucket,Key\n${src},plain.txt\n`);
+    const header = await s3.send(new HeadObjectCommand({ Bucket: src, Key: 'manifests/header.csv' }));
+    await putObjects(s3, src, ['manifests/badpct.csv'], `${src},plain.txt\n${src},bad%zzkey\n`);
+    const badpct = await s3.send(new HeadObjectCommand({ Bucket: src, Key: 'manifests/badpct.csv' }));
+    const op = { S3PutObjectTagging: { TagSet: [{ Key: 'never', Value: 'set' }] } };
+    const cases: Array<[string, string, string, RegExp]> = [
+      ['manifests/does-not-exist.csv', good.etag, 'ManifestNotFound', /./],
+      ['manifests/ok.csv', '0123456789abcdef0123456789abcdef', 'ManifestETagMismatch', /./],
+      ['manifests/header.csv', header.ETag!.replace(/"/g, ''), 'InvalidManifestContent', /header/i],
+      ['manifests/badpct.csv', badpct.ETag!.replace(/"/g, ''), 'InvalidManifestContent', /line 2/i],
+    ];
+    for (const [key, etag, code, reason] of cases) {
+      const { JobId } = await api.createJob(jobRequest({ manifestBucket: src, manifestKey: key, etag, operation: op, reportBucket: reports, reportPrefix: 'never', confirmationRequired: false }));
+      const done = await api.waitFor(JobId, ['Failed', 'Complete']);
+      expect(done.Job.Status).toBe('Failed');
+      expect(done.Job.FailureReasons).toEqual([{ FailureCode: code, FailureReason: expect.stringMatching(reason) }]);
+      expect(done.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 0, NumberOfTasksSucceeded: 0, NumberOfTasksFailed: 0 });
+      expect(done.StatusHistory.map((h) => h.status)).toEqual(['New', 'Preparing', 'Failing', 'Failed']);
+      expect(done.Report).toBeNull();
+    }
+    const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: src, Key: 'plain.txt' }));
+    expect(tags.TagSet?.some((t) => t.Key === 'never')).toBe(false);
+  });
+});
+
 describe('scheduling, cancel and crash recovery on Ceph RGW', () => {
   const MANY = 1500;
   let manyKeys: string[];
