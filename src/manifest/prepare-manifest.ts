@@ -15,7 +15,8 @@ import { ObjectStoreError, stripQuotes } from '../storage/object-store.ts';
 import type { ObjectStore, OpenedObject } from '../storage/object-store.ts';
 import { ChunkCutter } from './chunk-index.ts';
 import type { ChunkIndexFile } from './chunk-index.ts';
-import { parseObjectArn, readCsvManifest, readCsvManifestBatches } from './csv-manifest.ts';
+import { parseObjectArn } from './arn.ts';
+import { readCsvManifest, readCsvManifestBatches } from './csv-manifest.ts';
 import type { ManifestRow } from './csv-manifest.ts';
 
 export interface ManifestLocation {

@@ -13,7 +13,7 @@ import {
   type ManifestField,
   type S3Tag,
 } from '../domain/job-spec.ts';
-import { parseBucketArn, parseObjectArn } from '../manifest/csv-manifest.ts';
+import { parseBucketArn, parseObjectArn } from '../manifest/arn.ts';
 import { parseOperation } from '../operations/index.ts';
 
 const MAX_PRIORITY = 2_147_483_647;

@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { describeS3Error } from '../operations/s3-error.ts';
+import { describeS3Error } from './s3-errors.ts';
 import { ObjectStoreError, stripQuotes, type ObjectRef, type ObjectStore, type OpenOptions, type OpenedObject, type PutOptions } from './object-store.ts';
 
 const PART_BYTES = 5 * 1024 * 1024;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ManifestError, S3BatchError } from '../../src/domain/errors.ts';
 import type { ManifestField } from '../../src/domain/job-spec.ts';
-import { parseBucketArn, parseObjectArn, readCsvManifest } from '../../src/manifest/csv-manifest.ts';
+import { parseBucketArn, parseObjectArn } from '../../src/manifest/arn.ts';
+import { readCsvManifest } from '../../src/manifest/csv-manifest.ts';
 import type { ManifestRow } from '../../src/manifest/csv-manifest.ts';
 
 const BK: readonly ManifestField[] = ['Bucket', 'Key'];

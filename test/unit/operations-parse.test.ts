@@ -3,10 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { S3BatchError } from '../../src/domain/errors.ts';
 import { OPERATION_NAMES, type JobOperation, type OperationName } from '../../src/domain/job-spec.ts';
 import type { TaskEntry } from '../../src/domain/task.ts';
+import { parseCopyConfig, type CopyConfig } from '../../src/operations/copy-config.ts';
+import { copySource, destinationKey } from '../../src/operations/copy-requests.ts';
 import { getOperation, operationOf, parseOperation, supportedOperations } from '../../src/operations/index.ts';
 import type { OperationContext } from '../../src/operations/operation.ts';
 import { s3DeleteObjectTagging } from '../../src/operations/s3-delete-object-tagging.ts';
-import { copySource, destinationKey, parseCopyConfig, s3PutObjectCopy, type CopyConfig } from '../../src/operations/s3-put-object-copy.ts';
+import { s3PutObjectCopy } from '../../src/operations/s3-put-object-copy.ts';
 import { s3PutObjectTagging, taggingHeader } from '../../src/operations/s3-put-object-tagging.ts';
 
 const ARN = 'arn:aws:s3:::dest-bucket';

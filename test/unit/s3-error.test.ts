@@ -1,7 +1,8 @@
 import { NoSuchKey, S3ServiceException } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import type { TaskEntry } from '../../src/domain/task.ts';
-import { describeS3Error, failureOutcome, isRetryable, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from '../../src/operations/s3-error.ts';
+import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from '../../src/operations/s3-error.ts';
+import { describeS3Error, isRetryable } from '../../src/storage/s3-errors.ts';
 
 /** What the SDK throws for an S3 error answer (shape observed against Ceph RGW and s3rver). */
 function serviceError(name: string, status: number, message = 'UnknownError', extra: Record<string, unknown> = {}): S3ServiceException {

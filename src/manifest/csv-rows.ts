@@ -1,0 +1,280 @@
+/**
+ * Byte-exact RFC 4180 row splitter for CSV manifests (spec §5.1).
+ *
+ * `CsvRowSplitter` is fed the manifest's bytes in any slicing and returns complete rows with
+ * their absolute byte range and 1-based line, so a chunk of rows can later be re-read with a
+ * ranged GET. It holds at most one row (capped at MAX_ROW_BYTES), so memory does not grow with
+ * the manifest. The manifest rules (columns, header row, decoding) are csv-manifest.ts's job.
+ *
+ * Lines are physical lines (what an editor shows): a row's line is the line its first byte is
+ * on; CRLF, LF and a lone CR each end a line, also inside quoted fields.
+ */
+import { ManifestError } from '../domain/errors.ts';
+import { utf8 } from './manifest-values.ts';
+
+/** A row longer than this is refused (typically an unterminated quote swallowing the file). */
+export const MAX_ROW_BYTES = 64 * 1024;
+
+/** Splitter states: before a row, after a comma, inside an unquoted / a quoted field, after a quote in a quoted field. */
+const State = { RowStart: 0, FieldStart: 1, Unquoted: 2, Quoted: 3, QuotedQuote: 4 } as const;
+type State = (typeof State)[keyof typeof State];
+
+const CR = 0x0d;
+const LF = 0x0a;
+const COMMA = 0x2c;
+const QUOTE = 0x22;
+const BOM = [0xef, 0xbb, 0xbf] as const;
+
+export interface RawRow {
+  readonly fields: string[];
+  readonly line: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Byte-exact RFC 4180 row splitter; see the module comment. */
+export class CsvRowSplitter {
+  private state: State = State.RowStart;
+  /** Absolute offset of the next byte to be pushed. */
+  private offset: number;
+  /** Physical line of the next byte. */
+  private line: number;
+  private prevByte = -1;
+  private rowBuf = new Uint8Array(256);
+  private rowLen = 0;
+  private fieldEnds: number[] = [];
+  private rowStart = 0;
+  private rowLine = 0;
+  /** A row ended by CR: emitted once the next byte shows whether an LF belongs to it. */
+  private pendingCr: { fields: string[]; line: number; start: number } | undefined;
+  /** Rows completed by the current push/end. */
+  private out: RawRow[] = [];
+  /** BOM detection at offset 0: bytes seen before deciding. */
+  private head: Uint8Array | undefined;
+
+  constructor(startOffset = 0, firstLine = 1) {
+    this.offset = startOffset;
+    this.line = firstLine;
+    if (startOffset === 0) this.head = new Uint8Array(0);
+  }
+
+  /** Feeds the next bytes; returns the rows they complete, in order. */
+  push(bytes: Uint8Array): RawRow[] {
+    if (this.head !== undefined) {
+      const joined = concat(this.head, bytes);
+      if (joined.length < BOM.length && isBomPrefix(joined)) {
+        this.head = joined;
+        return [];
+      }
+      this.head = undefined;
+      this.feed(this.skipBom(joined));
+    } else {
+      this.feed(bytes);
+    }
+    return this.take();
+  }
+
+  /** Ends the input; returns the last row when the manifest has no trailing newline. */
+  end(): RawRow[] {
+    if (this.head !== undefined) {
+      const head = this.head;
+      this.head = undefined;
+      this.feed(this.skipBom(head));
+    }
+    if (this.pendingCr) {
+      const row = this.pendingCr;
+      this.out.push({ fields: row.fields, line: row.line, start: row.start, end: this.offset });
+      this.pendingCr = undefined;
+    }
+    switch (this.state) {
+      case State.RowStart:
+        break;
+      case State.Quoted:
+        throw new ManifestError('InvalidManifestContent', 'unterminated quoted field', this.rowLine);
+      default:
+        this.endField();
+        this.out.push({ fields: this.takeFields(), line: this.rowLine, start: this.rowStart, end: this.offset });
+        this.state = State.RowStart;
+    }
+    return this.take();
+  }
+
+  private take(): RawRow[] {
+    const rows = this.out;
+    this.out = [];
+    return rows;
+  }
+
+  private skipBom(bytes: Uint8Array): Uint8Array {
+    if (bytes.length >= BOM.length && isBomPrefix(bytes.subarray(0, BOM.length))) {
+      this.offset += BOM.length;
+      return bytes.subarray(BOM.length);
+    }
+    return bytes;
+  }
+
+  private feed(bytes: Uint8Array): void {
+    const out = this.out;
+    const n = bytes.length;
+    for (let i = 0; i < n; i++) {
+      // Fast path: copy a run of plain field bytes at once (the common case by far).
+      if ((this.state === State.Unquoted || this.state === State.Quoted) && this.pendingCr === undefined) {
+        const stop = this.state === State.Quoted ? QUOTE : COMMA;
+        let j = i;
+        for (; j < n; j++) {
+          const c = bytes[j]!;
+          if (c === stop || c === CR || c === LF) break;
+        }
+        if (j > i) {
+          this.appendRun(bytes, i, j);
+          this.offset += j - i;
+          this.prevByte = bytes[j - 1]!;
+          i = j;
+          if (i === n) break;
+        }
+      }
+
+      const b = bytes[i]!;
+      const pos = this.offset;
+      this.offset = pos + 1;
+      const prev = this.prevByte;
+      this.prevByte = b;
+      // Count physical lines: CR always ends one; LF ends one unless it completes a CRLF.
+      const lineOfByte = this.line;
+      if (b === CR || (b === LF && prev !== CR)) this.line++;
+
+      if (this.pendingCr !== undefined) {
+        const row = this.pendingCr;
+        this.pendingCr = undefined;
+        if (b === LF) {
+          out.push({ fields: row.fields, line: row.line, start: row.start, end: pos + 1 });
+          continue;
+        }
+        out.push({ fields: row.fields, line: row.line, start: row.start, end: pos });
+      }
+
+      switch (this.state) {
+        case State.RowStart:
+          if (b === CR || b === LF) continue; // empty line
+          this.rowStart = pos;
+          this.rowLine = lineOfByte;
+          this.rowLen = 0;
+          this.fieldEnds = [];
+          this.startField(b);
+          break;
+        case State.FieldStart:
+          this.startField(b);
+          break;
+        case State.Unquoted:
+          if (b === COMMA) {
+            this.endField();
+            this.state = State.FieldStart;
+          } else if (b === CR || b === LF) {
+            this.endRow(b, pos);
+          } else {
+            // A quote inside an unquoted field is kept as data (lenient, like csv-parse relax_quotes).
+            this.append(b);
+          }
+          break;
+        case State.Quoted:
+          if (b === QUOTE) this.state = State.QuotedQuote;
+          else this.append(b);
+          break;
+        case State.QuotedQuote:
+          if (b === QUOTE) {
+            this.append(QUOTE);
+            this.state = State.Quoted;
+          } else if (b === COMMA) {
+            this.endField();
+            this.state = State.FieldStart;
+          } else if (b === CR || b === LF) {
+            this.endRow(b, pos);
+          } else {
+            throw new ManifestError('InvalidManifestContent', 'unexpected character after a closing quote', lineOfByte);
+          }
+          break;
+      }
+    }
+  }
+
+  /** First byte of a field (the row has started). */
+  private startField(b: number): void {
+    if (b === QUOTE) {
+      this.state = State.Quoted;
+    } else if (b === COMMA) {
+      this.endField();
+      this.state = State.FieldStart;
+    } else if (b === CR || b === LF) {
+      // only reachable from FieldStart: a trailing comma, then the end of the row
+      this.endRow(b, this.offset - 1);
+    } else {
+      this.append(b);
+      this.state = State.Unquoted;
+    }
+  }
+
+  /** Ends the row at terminator byte `b` (CR or LF) found at offset `pos`. */
+  private endRow(b: number, pos: number): void {
+    this.endField();
+    const fields = this.takeFields();
+    this.state = State.RowStart;
+    if (b === CR) this.pendingCr = { fields, line: this.rowLine, start: this.rowStart };
+    else this.out.push({ fields, line: this.rowLine, start: this.rowStart, end: pos + 1 });
+  }
+
+  private append(b: number): void {
+    if (this.rowLen === this.rowBuf.length) this.grow(this.rowLen + 1);
+    this.rowBuf[this.rowLen++] = b;
+  }
+
+  private appendRun(bytes: Uint8Array, from: number, to: number): void {
+    const len = this.rowLen + (to - from);
+    if (len > this.rowBuf.length) this.grow(len);
+    this.rowBuf.set(bytes.subarray(from, to), this.rowLen);
+    this.rowLen = len;
+  }
+
+  private grow(needed: number): void {
+    if (needed > MAX_ROW_BYTES) {
+      throw new ManifestError('InvalidManifestContent', `row longer than ${MAX_ROW_BYTES} bytes (unterminated quote?)`, this.rowLine);
+    }
+    let size = this.rowBuf.length * 2;
+    while (size < needed) size *= 2;
+    const bigger = new Uint8Array(Math.min(size, MAX_ROW_BYTES));
+    bigger.set(this.rowBuf.subarray(0, this.rowLen));
+    this.rowBuf = bigger;
+  }
+
+  private endField(): void {
+    this.fieldEnds.push(this.rowLen);
+  }
+
+  private takeFields(): string[] {
+    const fields: string[] = [];
+    let start = 0;
+    for (const end of this.fieldEnds) {
+      try {
+        fields.push(utf8.decode(this.rowBuf.subarray(start, end)));
+      } catch {
+        throw new ManifestError('InvalidManifestContent', 'the row is not valid UTF-8', this.rowLine);
+      }
+      start = end;
+    }
+    this.fieldEnds = [];
+    this.rowLen = 0;
+    return fields;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function isBomPrefix(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length && i < BOM.length; i++) if (bytes[i] !== BOM[i]) return false;
+  return true;
+}
