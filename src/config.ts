@@ -79,7 +79,9 @@ function pick(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv): string | bo
 function int(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const v = pick(key, flags, env);
   if (v === undefined) return def;
-  const n = typeof v === 'number' ? v : Number(String(v).trim());
+  // Decimal digits only: Number() would read '' or '  ' as 0 (a random port), '0x1F' and '1e3' too.
+  const text = String(v).trim();
+  const n = typeof v === 'number' ? v : /^[+-]?\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) bad(key, v, `an integer from ${min} to ${max}`);
   return n;
 }

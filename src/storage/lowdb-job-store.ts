@@ -13,6 +13,8 @@ import { emptyStoreData, MemoryJobStore, type JobStoreData } from './memory-job-
 export class LowdbJobStore extends MemoryJobStore {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** Error of the last write when it failed (cleared by the next write that succeeds); flush() throws it. */
+  private writeError: unknown = undefined;
   private closed = false;
   /** Number of file writes so far (observable by tests: batching keeps it small). */
   writes = 0;
@@ -33,7 +35,9 @@ export class LowdbJobStore extends MemoryJobStore {
       throw new S3BatchError('InvalidConfiguration', `The job store ${file} cannot be read (not valid JSON?): ${(err as Error).message}`, { cause: err });
     }
     const data = db.data as Partial<JobStoreData> | null;
-    if (!data || data.version !== 1 || typeof data.jobs !== 'object' || typeof data.tokens !== 'object') {
+    // `typeof null` and arrays are 'object' too: a store with "jobs": null would open and then crash list().
+    const isRecord = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (!isRecord(data) || data?.version !== 1 || !isRecord(data.jobs) || !isRecord(data.tokens)) {
       throw new S3BatchError('InvalidConfiguration', `The job store ${file} is not an s3batch store (version 1)`);
     }
     return new LowdbJobStore(db, options.batchMs ?? 50);
@@ -48,21 +52,30 @@ export class LowdbJobStore extends MemoryJobStore {
   }
 
   private writeNow(): Promise<void> {
-    // Writes are serialised; each one writes the latest state of everything.
+    // Writes are serialised; each one writes the latest state of everything. The chain never
+    // rejects: a rejected `writing` would be unhandled (timer writes are not awaited) and would
+    // skip every later write. The error is kept for flush() instead.
     this.writing = this.writing.then(async () => {
       this.writes++;
-      await this.db.write();
+      try {
+        await this.db.write();
+        this.writeError = undefined;
+      } catch (err) {
+        this.writeError = err;
+      }
     });
     return this.writing;
   }
 
   override async flush(): Promise<void> {
-    if (this.timer) {
+    // A pending batch, or a last write that failed: write the latest state now.
+    if (this.timer || this.writeError !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
       await this.writeNow();
     }
     await this.writing;
+    if (this.writeError !== undefined) throw this.writeError;
   }
 
   override async close(): Promise<void> {

@@ -71,7 +71,10 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
   app.get<IdParams>('/jobs/:id/tagging', async (req) => service.getJobTagging(account(req), req.params.id));
 
   app.put<IdParams>('/jobs/:id/tagging', async (req, reply) => {
-    service.putJobTagging(account(req), req.params.id, body(req).Tags);
+    // Tags is required (PutJobTagging): a missing or misspelt member must not silently remove every tag.
+    const tags = body(req).Tags;
+    if (tags === undefined || tags === null) throw new S3BatchError('InvalidRequest', 'Tags is required (an empty list removes every tag)');
+    service.putJobTagging(account(req), req.params.id, tags);
     return reply.status(204).send();
   });
 
