@@ -79,7 +79,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
       multipartCopyPartBytes: config.multipartCopyPartBytes,
     },
   };
-  const store = await LowdbJobStore.open(join(config.dataDir, 'jobs.json'));
+  const storeFile = join(config.dataDir, 'jobs.json');
+  const store = await LowdbJobStore.open(storeFile, {
+    onWriteError: (err) => log('error', `the job store ${storeFile} cannot be written (retried at the next change): ${(err as Error).message}`),
+  });
   const chunkDir = join(config.dataDir, 'chunks');
   const engine = new Engine(
     {

@@ -21,7 +21,7 @@ export function jsonErrorHandler(err: FastifyError, request: FastifyRequest, rep
   }
   const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
   if (status < 500) {
-    const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError
+    const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError
       ? 'MalformedJSON'
       : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
         ? 'RequestTooLarge'

@@ -3,7 +3,7 @@
  * It validates, applies account isolation and idempotency, and hands work to the engine.
  * Views are in the S3 Control model's shape (JobDescriptor, JobListDescriptor).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { S3BatchError } from '../domain/errors.ts';
 import { NO_CHUNKS_DONE, type JobRecord } from '../domain/job.ts';
 import type { CreateJobRequest, FailureReason, JobManifest, JobOperation, JobReport, OperationName, S3Tag } from '../domain/job-spec.ts';
@@ -18,6 +18,8 @@ export interface ServiceOptions {
   readonly partition: string;
   readonly confirmationRequiredByDefault: boolean;
   readonly now: () => Date;
+  /** Key that signs ListJobs page tokens (random per process when absent: tokens then expire at restart). */
+  readonly tokenKey?: Buffer;
 }
 
 export interface ProgressSummary {
@@ -67,11 +69,15 @@ export interface ListJobsInput {
 }
 
 export class BatchService {
+  private readonly tokens: PageTokens;
+
   constructor(
     private readonly store: JobStore,
     private readonly engine: Engine,
     private readonly options: ServiceOptions,
-  ) {}
+  ) {
+    this.tokens = new PageTokens(options.tokenKey ?? randomBytes(32));
+  }
 
   /** CreateJob. Same ClientRequestToken + same request → the same job; different request → IdempotencyException. */
   createJob(accountId: string, input: unknown): { JobId: string } {
@@ -151,7 +157,7 @@ export class BatchService {
     if (!Number.isInteger(max) || max < 0 || max > 1000) {
       throw new S3BatchError('InvalidRequestException', 'maxResults must be an integer from 0 to 1000');
     }
-    const after = input.nextToken === undefined ? undefined : decodeToken(input.nextToken);
+    const after = input.nextToken === undefined ? undefined : this.tokens.decode(input.nextToken);
     const jobs = this.store
       .list()
       .filter((j) => j.accountId === accountId && (statuses.length === 0 || statuses.includes(j.status)))
@@ -161,7 +167,7 @@ export class BatchService {
     const last = page[page.length - 1];
     return {
       Jobs: page.map((j) => this.listDescriptor(j)),
-      ...(jobs.length > page.length && last ? { NextToken: encodeToken(last) } : {}),
+      ...(jobs.length > page.length && last ? { NextToken: this.tokens.encode(last) } : {}),
     };
   }
 
@@ -234,20 +240,35 @@ function newestFirst(a: { creationTime: string; id: string }, b: { creationTime:
   return b.creationTime.localeCompare(a.creationTime) || a.id.localeCompare(b.id);
 }
 
-function encodeToken(job: JobRecord): string {
-  return Buffer.from(JSON.stringify({ c: job.creationTime, i: job.id })).toString('base64url');
-}
+/** ListJobs page tokens: opaque, signed cursors (creation time and id of the last job shown). */
+class PageTokens {
+  constructor(private readonly key: Buffer) {}
 
-function decodeToken(token: string): { c: string; i: string } {
-  try {
-    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown;
-    if (typeof v === 'object' && v !== null && typeof (v as { c: unknown }).c === 'string' && typeof (v as { i: unknown }).i === 'string') {
-      return v as { c: string; i: string };
-    }
-  } catch {
-    // fall through
+  encode(job: JobRecord): string {
+    const payload = Buffer.from(JSON.stringify({ c: job.creationTime, i: job.id })).toString('base64url');
+    return `${payload}.${this.sign(payload)}`;
   }
-  throw new S3BatchError('InvalidNextTokenException', 'The nextToken is not valid');
+
+  decode(token: string): { c: string; i: string } {
+    const [payload, mac, ...rest] = token.split('.');
+    if (token.length <= 1024 && payload && mac && rest.length === 0) {
+      const expected = Buffer.from(this.sign(payload));
+      const given = Buffer.from(mac);
+      if (expected.length === given.length && timingSafeEqual(expected, given)) {
+        try {
+          const v = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { c?: unknown; i?: unknown };
+          if (typeof v.c === 'string' && typeof v.i === 'string') return { c: v.c, i: v.i };
+        } catch {
+          // fall through
+        }
+      }
+    }
+    throw new S3BatchError('InvalidNextTokenException', 'The nextToken is not valid (or was issued before the server restarted)');
+  }
+
+  private sign(payload: string): string {
+    return createHmac('sha256', this.key).update(payload).digest('base64url').slice(0, 22);
+  }
 }
 
 /** Canonical JSON (keys sorted) of the request without its token, hashed. */

@@ -22,11 +22,12 @@ export class LowdbJobStore extends MemoryJobStore {
   private constructor(
     private readonly db: Low<JobStoreData>,
     private readonly batchMs: number,
+    private readonly onWriteError: ((err: unknown) => void) | undefined,
   ) {
     super(db.data);
   }
 
-  static async open(file: string, options: { batchMs?: number } = {}): Promise<LowdbJobStore> {
+  static async open(file: string, options: { batchMs?: number; onWriteError?: (err: unknown) => void } = {}): Promise<LowdbJobStore> {
     await mkdir(dirname(file), { recursive: true });
     const db = new Low<JobStoreData>(new JSONFile<JobStoreData>(file), emptyStoreData());
     try {
@@ -40,7 +41,7 @@ export class LowdbJobStore extends MemoryJobStore {
     if (!isRecord(data) || data?.version !== 1 || !isRecord(data.jobs) || !isRecord(data.tokens)) {
       throw new S3BatchError('InvalidConfiguration', `The job store ${file} is not an s3batch store (version 1)`);
     }
-    return new LowdbJobStore(db, options.batchMs ?? 50);
+    return new LowdbJobStore(db, options.batchMs ?? 50, options.onWriteError);
   }
 
   protected override changed(): void {
@@ -61,6 +62,8 @@ export class LowdbJobStore extends MemoryJobStore {
         await this.db.write();
         this.writeError = undefined;
       } catch (err) {
+        // Reported once per failure streak (a full disk would otherwise log at every batch).
+        if (this.writeError === undefined) this.onWriteError?.(err);
         this.writeError = err;
       }
     });

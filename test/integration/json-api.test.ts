@@ -151,7 +151,7 @@ describe('bad input never crashes the server', () => {
       ['JSON null', () => call('POST', '/jobs', { account, raw: 'null' }), 400, 'MalformedJSON'],
       ['a JSON number', () => call('POST', '/jobs', { account, raw: '42' }), 400, 'MalformedJSON'],
       ['no body at all', () => call('POST', '/jobs', { account }), 400, 'MalformedJSON'],
-      ['an empty JSON body', () => call('POST', '/jobs', { account, raw: '' }), 400, 'BadRequest'],
+      ['an empty JSON body', () => call('POST', '/jobs', { account, raw: '' }), 400, 'MalformedJSON'],
       ['a __proto__ key', () => call('POST', '/jobs', { account, raw: '{"__proto__": {"Priority": 1}}' }), 400, 'MalformedJSON'],
       ['a JSON text sent as text/plain', () => call('POST', '/jobs', { account, raw: JSON.stringify(jobBody()), contentType: 'text/plain' }), 400, 'MalformedJSON'],
       ['an XML content type', () => call('POST', '/jobs', { account, raw: '<CreateJobRequest/>', contentType: 'application/xml' }), 415, 'UnsupportedMediaType'],
@@ -279,6 +279,14 @@ describe('ListJobs', () => {
     } while (token !== undefined);
     expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
     expect(pages.flat()).toEqual([...created].reverse());
+
+    // Tokens are signed: a cursor forged from a real one is refused.
+    const first = await call('GET', '/jobs?maxResults=1', { account });
+    const [payload, mac] = (first.json.NextToken as string).split('.');
+    const cursor = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as { c: string; i: string };
+    const forged = `${Buffer.from(JSON.stringify({ ...cursor, c: '2000-01-01T00:00:00.000Z' })).toString('base64url')}.${mac}`;
+    const refused = await call('GET', `/jobs?nextToken=${encodeURIComponent(forged)}`, { account });
+    expect([refused.status, refused.json.error.code]).toEqual([400, 'InvalidNextTokenException']);
 
     const all = await call('GET', '/jobs', { account });
     expect(all.json.NextToken).toBeUndefined();
