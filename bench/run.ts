@@ -1,0 +1,652 @@
+// s3batch benchmark: engine throughput against a bare AWS SDK loop, in the same run, on the same S3 server.
+//
+//   npm run bench -- [--server ceph|s3rver] [--objects 5000] [--concurrency 64] [--rounds 2]
+//                    [--large-rows N] [--warmup 500] [--poll-ms 100] [--cpu-prof DIR]
+//
+// What it does (bench/README.md explains how to read the output):
+//   1. starts the S3 server (Ceph RGW by default, or s3rver), creates the buckets, uploads N small objects;
+//   2. starts the real `s3batch serve` as a subprocess (job and global concurrency = --concurrency),
+//      and forks bench/bare-worker.ts, the baseline: an AWS SDK loop with --concurrency workers;
+//   3. warms both up, then runs S3PutObjectTagging and S3PutObjectCopy (HeadObject + CopyObject)
+//      over the N objects, bare and engine alternately (ABBA over the rounds), plus a CopyObject-only loop;
+//   4. runs one large tagging job (the N keys repeated to --large-rows rows) and samples the server's
+//      RSS at ~10 % and ~100 % of it;
+//   5. prints throughput ratios, CPU per task and memory, and stops everything (also on error / Ctrl-C).
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { jobRequest, putManifest } from '../test/helpers/jobs.ts';
+import { JsonApi, type JobView } from '../test/helpers/json-api.ts';
+import { REPO_ROOT, createTestBucket, makeS3Client, putObjects, startCeph, startS3rver, type S3Server } from '../test/helpers/s3-servers.ts';
+import { tempDataDir } from '../test/helpers/server-process.ts';
+import { startEngineServer, type EngineServer } from './engine-server.ts';
+import type { BareDone, BareInit, BareOp, BareRun } from './bare-worker.ts';
+import { clkTck, cpuMs, cpuMsOf, listensOn, memory, mib, pidsWithCmdline, resetPeak } from './proc.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const USAGE = `usage: npm run bench -- [options]
+  --server ceph|s3rver   S3 server to benchmark on (default ceph: a throw-away Ceph RGW)
+  --objects N            small objects per job (default 5000)
+  --concurrency N        engine job concurrency = global task budget = bare workers (default 64)
+  --rounds N             bare/engine pairs per operation, alternating order (default 2)
+  --large-rows N         rows of the large tagging job (default 10 × objects; 0 skips it)
+  --warmup N             tasks of the warm-up job and loop (default 500)
+  --poll-ms N            job status poll interval (default 100)
+  --ops LIST             what to run, comma-separated: tagging,copy,large (default all three)
+  --cpu-prof DIR         run the server with --cpu-prof, profiles written to DIR at exit`;
+
+const { values: opt } = parseArgs({
+  options: {
+    server: { type: 'string', default: 'ceph' },
+    objects: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '64' },
+    rounds: { type: 'string', default: '2' },
+    'large-rows': { type: 'string' },
+    warmup: { type: 'string', default: '500' },
+    'poll-ms': { type: 'string', default: '100' },
+    'cpu-prof': { type: 'string' },
+    ops: { type: 'string', default: 'tagging,copy,large' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+});
+if (opt.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+function int(name: string, value: string | undefined, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    console.error(`--${name} must be an integer ≥ ${min}, got ${value}\n${USAGE}`);
+    process.exit(2);
+  }
+  return n;
+}
+if (opt.server !== 'ceph' && opt.server !== 's3rver') {
+  console.error(`--server must be ceph or s3rver\n${USAGE}`);
+  process.exit(2);
+}
+const SERVER = opt.server;
+const OBJECTS = int('objects', opt.objects, 1);
+const CONCURRENCY = int('concurrency', opt.concurrency, 1);
+const ROUNDS = int('rounds', opt.rounds, 1);
+const LARGE_ROWS = int('large-rows', opt['large-rows'] ?? String(OBJECTS * 10), 0);
+const WARMUP = Math.min(int('warmup', opt.warmup, 0), OBJECTS);
+const POLL_MS = int('poll-ms', opt['poll-ms'], 5);
+const CPU_PROF = opt['cpu-prof'] ? path.resolve(opt['cpu-prof']) : undefined;
+const OPS = new Set(opt.ops.split(',').map((o) => o.trim()).filter(Boolean));
+for (const o of OPS) {
+  if (!['tagging', 'copy', 'large'].includes(o)) {
+    console.error(`--ops: unknown ${o}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const BODY = Buffer.alloc(1024, 'x'); // "small objects": 1 KiB each
+// The SDK's "Node 20 support ends in 2027" warning, in this process, the bare worker and the server.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+// ---------------------------------------------------------------------------------------------
+// Clean-up: everything started registers its stop; run once, in reverse, on exit, error or signal.
+
+const cleanups: Array<() => Promise<void> | void> = [];
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        console.error(`clean-up: ${(err as Error).message}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    interrupted = true;
+    console.error(`\n${sig}: stopping the servers…`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+const t0Bench = performance.now();
+const log = (msg: string): void => {
+  console.error(`[${((performance.now() - t0Bench) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
+};
+
+// ---------------------------------------------------------------------------------------------
+// The bare baseline process
+
+class BareWorker {
+  private pending: { resolve: (d: BareDone) => void; reject: (e: Error) => void } | undefined;
+  private constructor(readonly child: ChildProcess) {
+    child.on('message', (raw: unknown) => {
+      const msg = raw as BareDone | { type: 'ready' } | { type: 'error'; message: string };
+      const p = this.pending;
+      if (!p) return;
+      this.pending = undefined;
+      if (msg.type === 'done') p.resolve(msg);
+      else if (msg.type === 'error') p.reject(new Error(`bare worker: ${msg.message}`));
+      else p.resolve(msg as unknown as BareDone);
+    });
+    child.on('exit', (code, signal) => {
+      this.pending?.reject(new Error(`bare worker exited (${signal ?? code})`));
+      this.pending = undefined;
+    });
+  }
+
+  static async start(init: BareInit): Promise<BareWorker> {
+    const child = fork(path.join(REPO_ROOT, 'bench', 'bare-worker.ts'), [], {
+      cwd: REPO_ROOT,
+      execArgv: ['--import', 'tsx', ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [])],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const w = new BareWorker(child);
+    await w.request(init);
+    return w;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  request(msg: BareInit | BareRun): Promise<BareDone> {
+    if (this.pending) throw new Error('bare worker is busy');
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.child.send(msg);
+    });
+  }
+
+  /** Disconnects (the worker exits through process.exit, writing its --cpu-prof); SIGKILL after 5 s. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    if (this.child.connected) this.child.disconnect();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+interface Measured {
+  readonly label: string;
+  readonly tasks: number;
+  readonly failed: number;
+  /** Tasks per second: the loop's wall time (bare) or the Active phase (engine). */
+  readonly tps: number;
+  readonly cpuMsPerTask: number;
+  readonly s3CpuMsPerTask: number;
+}
+
+interface EngineMeasured extends Measured {
+  /** New → Complete from StatusHistory: prepare + active + report. */
+  readonly wallMs: number;
+  readonly prepareMs: number;
+  readonly activeMs: number;
+  readonly reportMs: number;
+  /** createJob call → Complete seen by polling (includes up to one poll interval). */
+  readonly clientMs: number;
+  readonly peakRssKiB: number;
+  readonly endRssKiB: number;
+}
+
+let s3Pids: number[] = [];
+/** Processes run with --cpu-prof, by role. */
+const profiledPids: Record<string, number> = {};
+
+async function measureBare(bare: BareWorker, label: string, run: Omit<BareRun, 'type' | 'concurrency'>): Promise<Measured> {
+  const cpu0 = cpuMs(bare.pid);
+  const s3cpu0 = cpuMsOf(s3Pids);
+  const done = await bare.request({ type: 'run', concurrency: CONCURRENCY, ...run });
+  const cpu = cpuMs(bare.pid) - cpu0;
+  const s3cpu = cpuMsOf(s3Pids) - s3cpu0;
+  if (done.failed > 0) log(`  ${label}: ${done.failed} of ${done.tasks} tasks FAILED, first: ${done.firstError}`);
+  const m: Measured = {
+    label,
+    tasks: done.tasks,
+    failed: done.failed,
+    tps: done.tasks / (done.ms / 1000),
+    cpuMsPerTask: cpu / done.tasks,
+    s3CpuMsPerTask: s3cpu / done.tasks,
+  };
+  log(`  ${label.padEnd(26)} ${fmtTps(m.tps)} tasks/s  ${(done.ms / 1000).toFixed(2)} s  CPU ${m.cpuMsPerTask.toFixed(3)} ms/task (in-loop ${(done.cpuMs / done.tasks).toFixed(3)})  S3 CPU ${m.s3CpuMsPerTask.toFixed(3)} ms/task`);
+  return m;
+}
+
+/** RSS sampler of the engine server during a job (VmHWM is reset first when the kernel allows it). */
+class RssWatch {
+  maxKiB = 0;
+  private readonly timer: NodeJS.Timeout;
+  readonly hwmReset: boolean;
+  constructor(private readonly pid: number) {
+    this.hwmReset = resetPeak(pid);
+    this.sample();
+    this.timer = setInterval(() => this.sample(), 20);
+  }
+  sample(): { rssKiB: number; peakKiB: number } {
+    const m = memory(this.pid);
+    this.maxKiB = Math.max(this.maxKiB, m.rssKiB);
+    return { rssKiB: m.rssKiB, peakKiB: this.hwmReset ? Math.max(m.hwmKiB, this.maxKiB) : this.maxKiB };
+  }
+  stop(): { rssKiB: number; peakKiB: number } {
+    clearInterval(this.timer);
+    return this.sample();
+  }
+}
+
+function historyAt(view: JobView, status: string): number {
+  const h = view.StatusHistory.find((e) => e.status === status);
+  if (!h) throw new Error(`job ${view.Job.JobId}: no ${status} in StatusHistory ${JSON.stringify(view.StatusHistory)}`);
+  return Date.parse(h.at);
+}
+
+async function measureEngine(
+  api: JsonApi,
+  server: EngineServer,
+  label: string,
+  request: Record<string, unknown>,
+  tasks: number,
+  onPoll?: (view: JobView, rss: RssWatch) => void,
+): Promise<EngineMeasured> {
+  const pid = server.pid;
+  const rss = new RssWatch(pid);
+  const cpu0 = cpuMs(pid);
+  const s3cpu0 = cpuMsOf(s3Pids);
+  const t0 = performance.now();
+  let view: JobView;
+  try {
+    const { JobId } = await api.createJob(request);
+    for (;;) {
+      view = await api.describe(JobId);
+      onPoll?.(view, rss);
+      if (['Complete', 'Failed', 'Cancelled'].includes(view.Job.Status)) break;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  } finally {
+    rss.stop();
+  }
+  const clientMs = performance.now() - t0;
+  const cpu = cpuMs(pid) - cpu0;
+  const s3cpu = cpuMsOf(s3Pids) - s3cpu0;
+  const mem = rss.sample();
+  const p = view.Job.ProgressSummary;
+  if (view.Job.Status !== 'Complete' || p.TotalNumberOfTasks !== tasks) {
+    throw new Error(`${label}: job ${view.Job.JobId} ended ${view.Job.Status} with ${JSON.stringify(p)}: ${JSON.stringify(view.Job.FailureReasons)}\nserver output:\n${server.output().slice(-4000)}`);
+  }
+  if (p.NumberOfTasksFailed > 0) log(`  ${label}: ${p.NumberOfTasksFailed} of ${tasks} tasks FAILED`);
+  const active = historyAt(view, 'Active');
+  const completing = historyAt(view, 'Completing');
+  const m: EngineMeasured = {
+    label,
+    tasks,
+    failed: p.NumberOfTasksFailed,
+    tps: tasks / ((completing - active) / 1000),
+    cpuMsPerTask: cpu / tasks,
+    s3CpuMsPerTask: s3cpu / tasks,
+    wallMs: historyAt(view, 'Complete') - historyAt(view, 'New'),
+    prepareMs: historyAt(view, 'Ready') - historyAt(view, 'Preparing'),
+    activeMs: completing - active,
+    reportMs: historyAt(view, 'Complete') - completing,
+    clientMs,
+    peakRssKiB: mem.peakKiB,
+    endRssKiB: mem.rssKiB,
+  };
+  log(`  ${label.padEnd(26)} ${fmtTps(m.tps)} tasks/s  active ${(m.activeMs / 1000).toFixed(2)} s, wall ${(m.wallMs / 1000).toFixed(2)} s (prepare ${m.prepareMs} ms, report ${m.reportMs} ms; seen by polling ${(m.clientMs / 1000).toFixed(2)} s)  CPU ${m.cpuMsPerTask.toFixed(3)} ms/task  S3 CPU ${m.s3CpuMsPerTask.toFixed(3)} ms/task  peak RSS ${mib(m.peakRssKiB)}`);
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+
+function fmtTps(n: number): string {
+  return n.toFixed(0).padStart(6);
+}
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+async function main(): Promise<void> {
+  const cpuModel = os.cpus()[0]?.model ?? 'unknown CPU';
+  const machine = `${os.availableParallelism()} CPUs (${cpuModel}), ${mib(os.totalmem() / 1024)} RAM, Node ${process.version}, ${os.type()} ${os.release()}, CLK_TCK ${clkTck()}`;
+  log(`machine: ${machine}`);
+
+  // 1. S3 server
+  let s3server: S3Server;
+  let s3Desc: string;
+  if (SERVER === 'ceph') {
+    const cephDir = process.env.CEPH_DIR ?? path.join(REPO_ROOT, 'tmp', 'ceph-bench');
+    // Ports of our own, away from the test suite's defaults (17480/13300/16800): a test run starting
+    // at the same time must not answer our readiness check (or our requests) with its RGW.
+    const envPort = (name: string, dflt: number): number => (process.env[name] ? Number(process.env[name]) : dflt);
+    log(`starting Ceph RGW in ${cephDir}…`);
+    s3server = await startCeph({
+      cephDir,
+      rgwPort: envPort('RGW_PORT', 27480),
+      monPort: envPort('MON_PORT', 23300),
+      portMin: envPort('PORT_MIN', 26800),
+      autoPorts: true,
+      storageClasses: [],
+    });
+    cleanups.push(() => s3server.stop());
+    const pidOf = (name: string): number | undefined => {
+      try {
+        return Number(readFileSync(path.join(cephDir, 'run', `${name}.fgpid`), 'utf8').trim());
+      } catch {
+        return undefined;
+      }
+    };
+    s3Pids = ['rgw.a', 'osd.0', 'mon.a'].map(pidOf).filter((p): p is number => p !== undefined);
+    // The endpoint must be served by OUR radosgw (start-ceph.sh's check could have seen another one).
+    const rgwPid = pidOf('rgw.a');
+    const rgwPort = Number(new URL(s3server.endpoint).port);
+    const deadline = Date.now() + 15_000;
+    while (rgwPid === undefined || !listensOn(rgwPid, rgwPort)) {
+      if (Date.now() > deadline) {
+        throw new Error(`${s3server.endpoint} is not served by this cluster's radosgw (pid ${rgwPid}): port taken by another process? see ${cephDir}/log/client.rgw.a.log; set RGW_PORT`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const version = commandOutput('radosgw', ['--version']) ?? 'radosgw';
+    s3Desc = `Ceph RGW (${version.replace(/\s*\(.*$/, '')}; 1 mon, 1 memstore OSD, beast) at ${s3server.endpoint}`;
+  } else {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 's3batch-bench-s3rver-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    log(`starting s3rver in ${dir}…`);
+    s3server = await startS3rver(dir);
+    cleanups.push(() => s3server.stop());
+    s3Pids = pidsWithCmdline(dir);
+    s3Desc = `s3rver (one Node process, files in ${dir}) at ${s3server.endpoint}`;
+  }
+  log(`S3: ${s3Desc}, started in ${s3server.startupMs} ms; S3 server pids ${s3Pids.join(', ') || '(not found: no S3 CPU figures)'}`);
+
+  // 2. Buckets, objects, manifests
+  const s3: S3Client = makeS3Client(s3server);
+  cleanups.push(() => s3.destroy());
+  const src = await createTestBucket(s3, 'bench-src');
+  const dst = await createTestBucket(s3, 'bench-dst');
+  const reports = await createTestBucket(s3, 'bench-reports');
+  const keys = Array.from({ length: OBJECTS }, (_, i) => `objects/obj-${String(i).padStart(7, '0')}`);
+  let t = performance.now();
+  await putObjects(s3, src, keys, BODY, CONCURRENCY);
+  log(`uploaded ${OBJECTS} objects of ${BODY.length} B in ${secs(performance.now() - t)}`);
+  const manifest = async (name: string, n: number): Promise<string> => {
+    const rows = Array.from({ length: n }, (_, i) => ({ bucket: src, key: keys[i % keys.length]! }));
+    return (await putManifest(s3, src, `manifests/${name}.csv`, rows)).etag;
+  };
+  const etags = {
+    warmup: WARMUP > 0 ? await manifest('warmup', WARMUP) : '',
+    all: await manifest('all', OBJECTS),
+    large: LARGE_ROWS > 0 && OPS.has('large') ? await manifest('large', LARGE_ROWS) : '',
+  };
+  const request = (manifestName: keyof typeof etags, operation: Record<string, unknown>, reportPrefix: string): Record<string, unknown> =>
+    jobRequest({
+      manifestBucket: src,
+      manifestKey: `manifests/${manifestName}.csv`,
+      etag: etags[manifestName],
+      operation,
+      reportBucket: reports,
+      reportPrefix,
+      confirmationRequired: false,
+    });
+  const tagging = (value: string) => ({ S3PutObjectTagging: { TagSet: [{ Key: 'bench', Value: value }] } });
+  const copy = (prefix: string) => ({ S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${dst}`, TargetKeyPrefix: prefix, MetadataDirective: 'COPY' } });
+
+  // 3. The engine server and the bare worker
+  const dataDir = tempDataDir('s3batch-bench-');
+  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  if (CPU_PROF) mkdirSync(CPU_PROF, { recursive: true });
+  const server = await startEngineServer({
+    s3: s3server,
+    dataDir,
+    serveArgs: ['--job-concurrency', String(CONCURRENCY), '--max-concurrent-tasks', String(CONCURRENCY)],
+    ...(CPU_PROF ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] } : {}),
+  });
+  cleanups.push(() => server.stop());
+  profiledPids.server = server.pid;
+  const api = new JsonApi(server.url);
+  log(`s3batch serve pid ${server.child.pid} at ${server.url} (job concurrency ${CONCURRENCY}, max concurrent tasks ${CONCURRENCY}), idle RSS ${mib(memory(server.pid).rssKiB)}`);
+
+  const bare = await BareWorker.start({
+    type: 'init',
+    endpoint: s3server.endpoint,
+    region: s3server.region,
+    accessKeyId: s3server.accessKeyId,
+    secretAccessKey: s3server.secretAccessKey,
+    maxSockets: Math.max(64, CONCURRENCY), // as src/main.ts gives the engine's task client
+    bucket: src,
+    keys,
+  });
+  cleanups.push(() => bare.stop());
+  profiledPids['bare worker'] = bare.pid;
+  log(`bare worker pid ${bare.pid} (${CONCURRENCY} workers, createS3Client from src/storage/s3-clients.ts)`);
+
+  // 4. Warm-up (not reported)
+  if (WARMUP > 0) {
+    log(`warm-up: ${WARMUP} tasks each`);
+    await measureBare(bare, 'warm-up bare tagging', { op: 'tagging', tasks: WARMUP, tagSet: [{ Key: 'bench', Value: 'warmup' }] });
+    await measureEngine(api, server, 'warm-up engine tagging', request('warmup', tagging('warmup'), 'warmup'), WARMUP);
+    await measureBare(bare, 'warm-up bare copy', { op: 'copy', tasks: WARMUP, targetBucket: dst, targetPrefix: 'warmup-bare' });
+    await measureEngine(api, server, 'warm-up engine copy', request('warmup', copy('warmup-engine'), 'warmup'), WARMUP);
+  }
+
+  // 5. Alternating bare / engine: round 1 bare first, round 2 engine first, … (ABBA cancels drift)
+  interface OpResult {
+    readonly name: string;
+    readonly bare: Measured[];
+    readonly engine: EngineMeasured[];
+    readonly copyOnly: Measured[];
+  }
+  const results: OpResult[] = [];
+
+  const tagRes: OpResult = { name: 'PutObjectTagging', bare: [], engine: [], copyOnly: [] };
+  if (OPS.has('tagging')) {
+    results.push(tagRes);
+    log(`S3PutObjectTagging, ${OBJECTS} objects, ${ROUNDS} round(s)`);
+  }
+  for (let r = 1; r <= (OPS.has('tagging') ? ROUNDS : 0); r++) {
+    const tagSet = [{ Key: 'bench', Value: `round-${r}` }];
+    const runBare = async () => tagRes.bare.push(await measureBare(bare, `r${r} bare tagging`, { op: 'tagging', tasks: OBJECTS, tagSet }));
+    const runEngine = async () => tagRes.engine.push(await measureEngine(api, server, `r${r} engine tagging`, request('all', tagging(`round-${r}`), `tagging-${r}`), OBJECTS));
+    if (r % 2 === 1) {
+      await runBare();
+      await runEngine();
+    } else {
+      await runEngine();
+      await runBare();
+    }
+  }
+
+  const copyRes: OpResult = { name: 'PutObjectCopy', bare: [], engine: [], copyOnly: [] };
+  if (OPS.has('copy')) {
+    results.push(copyRes);
+    log(`S3PutObjectCopy (HeadObject + CopyObject), ${OBJECTS} objects, ${ROUNDS} round(s); every run copies to a new prefix`);
+  }
+  for (let r = 1; r <= (OPS.has('copy') ? ROUNDS : 0); r++) {
+    const runBare = async () => copyRes.bare.push(await measureBare(bare, `r${r} bare head+copy`, { op: 'copy', tasks: OBJECTS, targetBucket: dst, targetPrefix: `bare-${r}` }));
+    const runEngine = async () => copyRes.engine.push(await measureEngine(api, server, `r${r} engine copy`, request('all', copy(`engine-${r}`), `copy-${r}`), OBJECTS));
+    if (r % 2 === 1) {
+      await runBare();
+      await runEngine();
+    } else {
+      await runEngine();
+      await runBare();
+    }
+    copyRes.copyOnly.push(await measureBare(bare, `r${r} bare copy-only`, { op: 'copy-only', tasks: OBJECTS, targetBucket: dst, targetPrefix: `bare-only-${r}` }));
+  }
+
+  // 6. The large job: does the server's memory grow with the job's size?
+  interface LargeResult {
+    readonly m: EngineMeasured;
+    readonly idleRssKiB: number;
+    readonly at10: { pct: number; rssKiB: number; peakKiB: number } | undefined;
+    readonly at100: { pct: number; rssKiB: number; peakKiB: number } | undefined;
+  }
+  let large: LargeResult | undefined;
+  if (LARGE_ROWS > 0 && OPS.has('large')) {
+    log(`large S3PutObjectTagging job: ${LARGE_ROWS} rows (the ${OBJECTS} keys repeated)`);
+    const idleRssKiB = memory(server.pid).rssKiB;
+    let at10: LargeResult['at10'];
+    let at100: LargeResult['at100'];
+    const m = await measureEngine(api, server, 'large engine tagging', request('large', tagging('large'), 'large'), LARGE_ROWS, (view, rss) => {
+      const p = view.Job.ProgressSummary;
+      const total = p.TotalNumberOfTasks || LARGE_ROWS;
+      const pct = (100 * (p.NumberOfTasksSucceeded + p.NumberOfTasksFailed)) / total;
+      if (at10 === undefined && pct >= 10) at10 = { pct, ...rss.sample() };
+      if (at100 === undefined && (pct >= 99.5 || view.Job.Status === 'Completing' || view.Job.Status === 'Complete')) at100 = { pct, ...rss.sample() };
+    });
+    large = { m, idleRssKiB, at10, at100 };
+  }
+
+  // 7. Report
+  const benchSecs = (performance.now() - t0Bench) / 1000;
+  const out: string[] = [];
+  out.push('');
+  out.push(`s3batch benchmark — ${new Date().toISOString()}`);
+  out.push(`machine:     ${machine}`);
+  out.push(`S3 server:   ${s3Desc}`);
+  out.push(`workload:    ${OBJECTS} objects of ${BODY.length} B, concurrency ${CONCURRENCY} (engine: --job-concurrency ${CONCURRENCY} --max-concurrent-tasks ${CONCURRENCY}; bare: ${CONCURRENCY} workers), ${ROUNDS} round(s) per operation, bare/engine alternating`);
+  out.push('');
+  out.push('Throughput (mean over rounds; engine = tasks ÷ Active→Completing; wall = New→Complete incl. prepare + report)');
+  const thrRows: string[][] = [];
+  for (const r of results) {
+    const bareTps = mean(r.bare.map((m) => m.tps));
+    const engTps = mean(r.engine.map((m) => m.tps));
+    thrRows.push([
+      r.name === 'PutObjectCopy' ? 'PutObjectCopy (Head+Copy)' : r.name,
+      String(OBJECTS),
+      bareTps.toFixed(0),
+      engTps.toFixed(0),
+      (engTps / bareTps).toFixed(2),
+      secs(mean(r.engine.map((m) => m.wallMs))),
+      `${mean(r.engine.map((m) => m.prepareMs)).toFixed(0)} ms`,
+      `${mean(r.engine.map((m) => m.reportMs)).toFixed(0)} ms`,
+      (OBJECTS / (mean(r.engine.map((m) => m.wallMs)) / 1000) / bareTps).toFixed(2),
+    ]);
+    if (r.copyOnly.length > 0) {
+      const coTps = mean(r.copyOnly.map((m) => m.tps));
+      thrRows.push(['  vs CopyObject-only loop', String(OBJECTS), coTps.toFixed(0), engTps.toFixed(0), (engTps / coTps).toFixed(2), '', '', '', '']);
+    }
+  }
+  out.push(table(['operation', 'objects', 'bare tasks/s', 'engine tasks/s', 'engine÷bare', 'engine wall', 'prepare', 'report', 'wall-based ratio'], thrRows));
+  out.push('');
+  out.push('Cost per task (mean over rounds; CPU = utime+stime from /proc of the process, over the loop / over the whole job)');
+  const costRows: string[][] = [];
+  for (const r of results) {
+    const bc = mean(r.bare.map((m) => m.cpuMsPerTask));
+    const ec = mean(r.engine.map((m) => m.cpuMsPerTask));
+    costRows.push([
+      r.name,
+      bc.toFixed(3),
+      ec.toFixed(3),
+      (ec / bc).toFixed(2),
+      s3Pids.length ? mean(r.bare.map((m) => m.s3CpuMsPerTask)).toFixed(3) : 'n/a',
+      s3Pids.length ? mean(r.engine.map((m) => m.s3CpuMsPerTask)).toFixed(3) : 'n/a',
+      mib(Math.max(...r.engine.map((m) => m.peakRssKiB))),
+    ]);
+    if (r.copyOnly.length > 0) {
+      costRows.push(['  CopyObject-only loop', mean(r.copyOnly.map((m) => m.cpuMsPerTask)).toFixed(3), '', '', s3Pids.length ? mean(r.copyOnly.map((m) => m.s3CpuMsPerTask)).toFixed(3) : 'n/a', '', '']);
+    }
+  }
+  out.push(table(['operation', 'CPU ms/task bare', 'engine', 'engine÷bare', 'S3 server CPU ms/task bare', 'engine', 'server peak RSS'], costRows));
+  if (s3Pids.length > 0) {
+    // On a small machine client and S3 server share the cores: throughput ≈ cores ÷ (client + server
+    // CPU per task). If both sides saturate the same number of cores, the ratio follows from CPU alone.
+    out.push('');
+    out.push('CPU-bound? cores busy = tasks/s × (client + S3 server CPU per task); if ≈ equal, engine÷bare ≈ the CPU ratio');
+    const cpuRows: string[][] = [];
+    for (const r of results) {
+      const bareTotal = mean(r.bare.map((m) => m.cpuMsPerTask + m.s3CpuMsPerTask));
+      const engTotal = mean(r.engine.map((m) => m.cpuMsPerTask + m.s3CpuMsPerTask));
+      const bareTps = mean(r.bare.map((m) => m.tps));
+      const engTps = mean(r.engine.map((m) => m.tps));
+      cpuRows.push([
+        r.name,
+        `${bareTotal.toFixed(2)} ms`,
+        ((bareTps * bareTotal) / 1000).toFixed(2),
+        `${engTotal.toFixed(2)} ms`,
+        ((engTps * engTotal) / 1000).toFixed(2),
+        (bareTotal / engTotal).toFixed(2),
+        (engTps / bareTps).toFixed(2),
+      ]);
+    }
+    out.push(table(['operation', 'bare CPU/task', 'cores', 'engine CPU/task', 'cores', 'CPU ratio bare÷engine', 'measured engine÷bare'], cpuRows));
+  }
+  out.push('');
+  out.push('Runs');
+  const runRows: string[][] = [];
+  for (const r of results) {
+    for (const m of [...r.bare, ...r.copyOnly]) runRows.push([m.label, m.tps.toFixed(0), '', m.cpuMsPerTask.toFixed(3), '', String(m.failed)]);
+    for (const m of r.engine) runRows.push([m.label, m.tps.toFixed(0), secs(m.wallMs), m.cpuMsPerTask.toFixed(3), mib(m.peakRssKiB), String(m.failed)]);
+  }
+  out.push(table(['run', 'tasks/s', 'wall', 'CPU ms/task', 'peak RSS', 'failed'], runRows));
+  if (large) {
+    const { m, idleRssKiB, at10, at100 } = large;
+    out.push('');
+    out.push(`Large job: S3PutObjectTagging, ${LARGE_ROWS} rows (the ${OBJECTS} keys × ${(LARGE_ROWS / OBJECTS).toFixed(0)}), server RSS`);
+    const at = (x: typeof at10): [string, string] => (x ? [`${mib(x.rssKiB)} (at ${x.pct.toFixed(0)} %)`, mib(x.peakKiB)] : ['not sampled', '']);
+    out.push(
+      table(
+        ['', 'RSS', 'peak so far'],
+        [
+          ['idle before the job', mib(idleRssKiB), ''],
+          ['~10 %', ...at(at10)],
+          ['~100 %', ...at(at100)],
+          ['after Complete', mib(m.endRssKiB), mib(m.peakRssKiB)],
+        ],
+      ),
+    );
+    out.push(`engine ${m.tps.toFixed(0)} tasks/s (Active ${secs(m.activeMs)}), wall ${secs(m.wallMs)} (prepare ${m.prepareMs} ms, report ${m.reportMs} ms), CPU ${m.cpuMsPerTask.toFixed(3)} ms/task, ${m.failed} failed`);
+  }
+  out.push('');
+  out.push(`bench wall time ${benchSecs.toFixed(0)} s`);
+  console.log(out.join('\n'));
+}
+
+/** `<cmd> <args>` stdout, or undefined. */
+function commandOutput(cmd: string, args: string[]): string | undefined {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+try {
+  await main();
+} catch (err) {
+  // after Ctrl-C, requests to the stopped servers fail: not worth a stack trace
+  if (!interrupted) console.error(`\nbench failed: ${(err as Error).stack ?? String(err)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
+if (CPU_PROF) {
+  // One profile per thread (tsx runs its loader hooks on a thread of their own): the main thread's is the big one.
+  const files = readdirSync(CPU_PROF).filter((f) => f.endsWith('.cpuprofile'));
+  for (const [who, pid] of Object.entries(profiledPids)) {
+    const mine = files.filter((f) => f.split('.')[3] === String(pid)).map((f) => path.join(CPU_PROF, f));
+    mine.sort((a, b) => statSync(b).size - statSync(a).size);
+    log(`CPU profiles of the ${who} (pid ${pid}): ${mine.join(' ') || 'none'}`);
+  }
+  log('summarise with: node --import tsx bench/profile-summary.ts FILE.cpuprofile');
+}
