@@ -7,6 +7,7 @@
  * The runner never changes the job's status; the engine does, from what the runner reports:
  * `run()` resolves when every chunk is done or after `stop()` once in-flight tasks finished.
  */
+import { setMaxListeners } from 'node:events';
 import type { Chunk } from '../domain/chunk.ts';
 import type { TaskEntry, TaskResult } from '../domain/task.ts';
 import type { ResultSpool, SpoolWriter } from '../storage/result-spool.ts';
@@ -60,6 +61,8 @@ export class JobRunner {
 
   constructor(private readonly deps: RunnerDeps, initialSlots: number) {
     this.gate = new SlotGate(initialSlots);
+    // Every in-flight request listens on the job's signal: up to maxConcurrency listeners, by design.
+    setMaxListeners(0, this.abort.signal);
   }
 
   get inFlight(): number {
