@@ -2,9 +2,14 @@
  * S3PutObjectCopy (spec §7.1): copies each manifest object into the TargetResource bucket.
  * The config (and its defaulting rules) is parsed in copy-config.ts.
  *
- * One attempt = HeadObject of the source (size, LastModified, ETag; with the row's version), then
+ * One attempt, in the common case (no (Un)ModifiedSince constraint, threshold at CopyObject's own
+ * 5 GiB limit): one CopyObject. Only when the store answers that the source is too large for
+ * CopyObject does it HEAD the source and copy it in parts. Otherwise (a constraint, or a lowered
+ * threshold): HeadObject of the source (size, LastModified; with the row's version), then
  *  - size ≤ ctx.multipartCopyThresholdBytes: one CopyObject (here);
  *  - larger: a multipart copy (multipart-copy.ts).
+ * The HEAD-first path costs one more request per task (the benchmark measured copy at 0.55× of a
+ * bare CopyObject loop with it), so it is taken only when it is needed.
  *
  * Destination key = TargetKeyPrefix + '/' + whole source key, with exactly one '/' between.
  *
@@ -64,7 +69,20 @@ export const s3PutObjectCopy: OperationHandler<CopyConfig> = {
   },
 };
 
+/** CopyObject's own limit: larger sources must be copied in parts. */
+export const MAX_SINGLE_COPY_BYTES = 5 * 1024 ** 3;
+
 async function copyOne(config: CopyConfig, entry: TaskEntry, ctx: OperationContext, signal: AbortSignal): Promise<AttemptOutcome> {
+  const needsHead = config.modifiedSince !== undefined || config.unmodifiedSince !== undefined || ctx.multipartCopyThresholdBytes < MAX_SINGLE_COPY_BYTES;
+  if (!needsHead) {
+    try {
+      return await singleCopy(config, entry, ctx, signal);
+    } catch (err) {
+      rethrowIfOwnAbort(err, signal);
+      if (!isSourceTooLarge(err)) throw err;
+      // Over 5 GiB: learn the size and copy it in parts below.
+    }
+  }
   const versionId = versionIdOf(entry);
   const source = { Bucket: entry.bucket, Key: entry.key, VersionId: versionId, RequestPayer: config.destination.RequestPayer };
   let head: HeadObjectCommandOutput | undefined;
@@ -80,11 +98,15 @@ async function copyOne(config: CopyConfig, entry: TaskEntry, ctx: OperationConte
     const unmet = unmetConstraint(config, head.LastModified);
     if (unmet !== undefined) return { result: failed(entry, 412, 'PreconditionFailed', unmet), retryable: false };
     const size = head.ContentLength ?? 0;
-    if (size > ctx.multipartCopyThresholdBytes && size > 0) {
+    if (size > Math.min(ctx.multipartCopyThresholdBytes, MAX_SINGLE_COPY_BYTES) && size > 0) {
       return await multipartCopy(config, entry, ctx, signal, head, size);
     }
   }
+  return singleCopy(config, entry, ctx, signal);
+}
 
+async function singleCopy(config: CopyConfig, entry: TaskEntry, ctx: OperationContext, signal: AbortSignal): Promise<AttemptOutcome> {
+  const versionId = versionIdOf(entry);
   const out = await ctx.s3.send(
     new CopyObjectCommand({
       Bucket: config.targetBucket,
@@ -101,6 +123,12 @@ async function copyOne(config: CopyConfig, entry: TaskEntry, ctx: OperationConte
   );
   if (config.tags !== undefined) await enforceTags(config, entry, ctx, signal, config.tags, out.VersionId);
   return { result: succeeded(entry), retryable: false };
+}
+
+/** AWS: 400 InvalidRequest "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"; others say EntityTooLarge. */
+export function isSourceTooLarge(err: unknown): boolean {
+  const info = describeS3Error(err);
+  return info.code === 'EntityTooLarge' || (info.code === 'InvalidRequest' && /larger than the maximum allowable size/i.test(info.message));
 }
 
 /** S3 compares the constraints to the second; undefined when they hold (or there are none). */
