@@ -532,7 +532,7 @@ async function main(): Promise<void> {
     const bareTps = mean(r.bare.map((m) => m.tps));
     const engTps = mean(r.engine.map((m) => m.tps));
     thrRows.push([
-      r.name === 'PutObjectCopy' ? 'PutObjectCopy (Head+Copy)' : r.name,
+      r.name === 'PutObjectCopy' ? 'PutObjectCopy vs Head+Copy loop' : r.name,
       String(OBJECTS),
       bareTps.toFixed(0),
       engTps.toFixed(0),
@@ -544,7 +544,7 @@ async function main(): Promise<void> {
     ]);
     if (r.copyOnly.length > 0) {
       const coTps = mean(r.copyOnly.map((m) => m.tps));
-      thrRows.push(['  vs CopyObject-only loop', String(OBJECTS), coTps.toFixed(0), engTps.toFixed(0), (engTps / coTps).toFixed(2), '', '', '', '']);
+      thrRows.push(['  vs CopyObject-only loop (like for like)', String(OBJECTS), coTps.toFixed(0), engTps.toFixed(0), (engTps / coTps).toFixed(2), '', '', '', '']);
     }
   }
   out.push(table(['operation', 'objects', 'bare tasks/s', 'engine tasks/s', 'engine÷bare', 'engine wall', 'prepare', 'report', 'wall-based ratio'], thrRows));
