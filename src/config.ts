@@ -33,6 +33,8 @@ export interface Config {
   readonly multipartCopyPartBytes: number;
   readonly retryMaxAttempts: number;
   readonly confirmationRequiredByDefault: boolean;
+  /** Days a job may wait in Suspended before it fails with ConfirmationTimeout. */
+  readonly suspendedTimeoutDays: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -60,6 +62,7 @@ export const ENV = {
   multipartCopyPartBytes: 'S3BATCH_MULTIPART_COPY_PART_SIZE',
   retryMaxAttempts: 'S3BATCH_RETRY_MAX_ATTEMPTS',
   confirmationRequiredByDefault: 'S3BATCH_CONFIRMATION_REQUIRED_BY_DEFAULT',
+  suspendedTimeoutDays: 'S3BATCH_SUSPENDED_TIMEOUT_DAYS',
   logLevel: 'S3BATCH_LOG_LEVEL',
 } as const;
 
@@ -147,6 +150,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     multipartCopyPartBytes: partSize,
     retryMaxAttempts: int('retryMaxAttempts', flags, env, 5, 1, 20),
     confirmationRequiredByDefault: bool('confirmationRequiredByDefault', flags, env, true),
+    suspendedTimeoutDays: int('suspendedTimeoutDays', flags, env, 30, 1, 3650),
     logLevel: logLevel as Config['logLevel'],
   };
   if ((config.storage.accessKeyId === undefined) !== (config.storage.secretAccessKey === undefined)) {

@@ -93,6 +93,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       prepareConcurrency: 2,
       retry: { ...DEFAULT_RETRY_POLICY, maxAttempts: config.retryMaxAttempts },
       progressIntervalMs: 250,
+      suspendedTimeoutMs: config.suspendedTimeoutDays * 86_400_000,
     },
     {
       store,

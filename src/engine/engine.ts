@@ -52,7 +52,13 @@ export interface EngineConfig {
   readonly retry: RetryPolicy;
   /** Minimum interval between two `job:progress` events of one job. */
   readonly progressIntervalMs: number;
+  /** A job Suspended longer than this fails with ConfirmationTimeout (AWS: 30 days). */
+  readonly suspendedTimeoutMs?: number;
 }
+
+export const DEFAULT_SUSPENDED_TIMEOUT_MS = 30 * 24 * 3600 * 1000;
+/** How often Suspended jobs are checked against the timeout. */
+const SWEEP_INTERVAL_MS = 60_000;
 
 export type ParsedOperation = ReturnType<typeof parseOperation>;
 
@@ -85,6 +91,7 @@ export class Engine {
   private readonly running = new Map<string, Running>();
   private scheduled = false;
   private stopping = false;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: EngineConfig,
@@ -140,12 +147,30 @@ export class Engine {
           break;
       }
     }
+    this.sweepSuspended();
+    this.sweeper = setInterval(() => this.sweepSuspended(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
     this.schedule();
+  }
+
+  /** Fails every job that waited in Suspended longer than the timeout (spec §2.2: 30 days). */
+  sweepSuspended(): void {
+    const limit = this.config.suspendedTimeoutMs ?? DEFAULT_SUSPENDED_TIMEOUT_MS;
+    const now = this.deps.now().getTime();
+    for (const job of this.records.list()) {
+      if (job.status !== JobStatus.Suspended || job.suspendedDate === undefined) continue;
+      if (now - Date.parse(job.suspendedDate) <= limit) continue;
+      const days = Math.round(limit / 86_400_000);
+      this.records.addFailureReason(job.id, 'ConfirmationTimeout', `The job was not confirmed within ${days > 0 ? `${days} days` : `${limit} ms`} of being suspended`);
+      this.records.setStatus(job.id, JobStatus.Failed);
+      void this.cleanup(job.id);
+    }
   }
 
   /** Stops dispatching, lets in-flight tasks finish and flushes the store; jobs resume at the next start. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.sweeper);
     for (const r of this.running.values()) {
       r.stopReason ??= 'shutdown';
       r.runner.stop();

@@ -38,6 +38,7 @@ describe('loadConfig defaults', () => {
       multipartCopyPartBytes: 64 * 1024 ** 2,
       retryMaxAttempts: 5,
       confirmationRequiredByDefault: true,
+      suspendedTimeoutDays: 30,
       logLevel: 'info',
     } satisfies Config);
   });
@@ -87,6 +88,7 @@ describe('loadConfig precedence: flag > env > default', () => {
       S3BATCH_MULTIPART_COPY_PART_SIZE: String(8 * 1024 ** 2),
       S3BATCH_RETRY_MAX_ATTEMPTS: '3',
       S3BATCH_CONFIRMATION_REQUIRED_BY_DEFAULT: 'false',
+      S3BATCH_SUSPENDED_TIMEOUT_DAYS: '7',
       S3BATCH_LOG_LEVEL: 'warn',
     });
     expect(c).toMatchObject({
@@ -103,6 +105,7 @@ describe('loadConfig precedence: flag > env > default', () => {
       multipartCopyPartBytes: 8 * 1024 ** 2,
       retryMaxAttempts: 3,
       confirmationRequiredByDefault: false,
+      suspendedTimeoutDays: 7,
       logLevel: 'warn',
     });
   });

@@ -210,6 +210,27 @@ describe('engine', () => {
     expect(world.calls).toHaveLength(3);
   });
 
+  it('a job left Suspended past the timeout fails with ConfirmationTimeout', async () => {
+    const world = newWorld();
+    const { engine, service } = newEngine(world, { suspendedTimeoutMs: 30 * 86_400_000 });
+    await engine.start();
+    const etag = await putManifest(world, 'm.csv', keys(2));
+    const req = createRequest('m.csv', etag);
+    delete req.ConfirmationRequired;
+    const { JobId } = service.createJob(ACCOUNT, req);
+    await waitForStatus(engine, JobId, 'Suspended', world.store);
+    engine.sweepSuspended();
+    expect(world.store.get(JobId)?.status).toBe('Suspended'); // not yet
+    const suspendedAt = Date.parse(world.store.get(JobId)!.suspendedDate!);
+    world.store.save({ ...world.store.get(JobId)!, suspendedDate: new Date(suspendedAt - 30 * 86_400_000 - 1000).toISOString() });
+    engine.sweepSuspended();
+    const d = service.describeJob(ACCOUNT, JobId);
+    expect(d.Status).toBe('Failed');
+    expect(d.FailureReasons).toEqual([{ FailureCode: 'ConfirmationTimeout', FailureReason: expect.stringContaining('30 days') }]);
+    expect(world.calls).toEqual([]);
+    expect(() => service.updateJobStatus(ACCOUNT, JobId, 'Ready')).toThrow(expect.objectContaining({ code: 'JobStatusException' }));
+  });
+
   it('fails on the threshold once 1,000 tasks ran with more than half failed, and still writes the report', async () => {
     const world = newWorld();
     const { engine, service } = newEngine(world, { chunkSize: 100 });
