@@ -63,7 +63,8 @@ function tail(text: string, lines = 40): string {
   return text.split('\n').slice(-lines).join('\n').trim();
 }
 
-function isAlive(pid: number): boolean {
+/** True when a process with this pid exists (EPERM: it exists but is not ours). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import type {} from '../helpers/provided.ts'; // the ProvidedContext declarations
-import { REPO_ROOT, startCeph, startS3rver, type S3Server, type S3ServerInfo } from '../helpers/s3-servers.ts';
+import { isAlive, REPO_ROOT, startCeph, startS3rver, type S3Server, type S3ServerInfo } from '../helpers/s3-servers.ts';
 
 function info(s: S3Server): S3ServerInfo {
   return {
@@ -18,15 +18,6 @@ function info(s: S3Server): S3ServerInfo {
     secretAccessKey: s.secretAccessKey,
     region: s.region,
   };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** tmp/s3rver/<pid>: this run's s3rver data; dirs of runs that are gone are removed. */
