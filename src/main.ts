@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { buildApp } from './api/app.ts';
 import type { Config } from './config.ts';
+import { S3BatchError } from './domain/errors.ts';
 import { Engine, type StorageProfile } from './engine/engine.ts';
 import { DEFAULT_RETRY_POLICY } from './engine/retry.ts';
 import { BatchService } from './service/batch-service.ts';
@@ -121,6 +122,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     await engine.stop();
     await store.close();
     await localS3?.stop();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new S3BatchError('InvalidConfiguration', `Port ${config.port} on ${config.host} is already in use: choose another with --port or S3BATCH_PORT`, { cause: err });
+    }
     throw err;
   }
   let closing: Promise<void> | undefined;
