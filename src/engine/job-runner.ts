@@ -129,6 +129,9 @@ export class JobRunner {
   private async runTask(state: ChunkState, entry: TaskEntry): Promise<void> {
     const result = await this.deps.executeTask(entry, this.abort.signal);
     state.writer.append(result);
+    // A spool that cannot keep up holds this task's slot until it drains: memory stays bounded.
+    const backlog = state.writer.ready();
+    if (backlog) await backlog;
     if (result.status === 'succeeded') state.succeeded++;
     else state.failed++;
     state.pending--;

@@ -23,6 +23,8 @@ import type { ResultSpool, SpoolWriter } from './result-spool.ts';
 
 /** Buffered characters that trigger a write (UTF-16 units; bytes may be somewhat more). */
 const FLUSH_CHARS = 64 * 1024;
+/** Buffered characters above which ready() makes the caller wait for the disk. */
+const HIGH_WATER_CHARS = 16 * FLUSH_CHARS;
 const LF = 0x0a;
 const SAFE_JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const CHUNK_FILE = /^chunk-(\d+)\.[sf]\.ndjson$/;
@@ -109,6 +111,11 @@ class FsSpoolWriter implements SpoolWriter {
     (result.status === TaskStatus.Failed ? this.failedSink : this.succeededSink).push(line);
   }
 
+  ready(): Promise<void> | undefined {
+    if (this.succeededSink.backlog < HIGH_WATER_CHARS && this.failedSink.backlog < HIGH_WATER_CHARS) return undefined;
+    return Promise.all([this.succeededSink.belowHighWater(), this.failedSink.belowHighWater()]).then(() => undefined);
+  }
+
   async close(): Promise<void> {
     if (this.ended) throw new Error('Spool writer is already closed');
     this.ended = true;
@@ -136,6 +143,16 @@ class FileSink {
     private readonly handle: FileHandle,
     readonly path: string,
   ) {}
+
+  /** Characters buffered and not yet handed to a write. */
+  get backlog(): number {
+    return this.pendingChars;
+  }
+
+  /** Resolves once the backlog is below the high-water mark (or the sink failed: nothing is kept then). */
+  async belowHighWater(): Promise<void> {
+    while (this.pendingChars >= HIGH_WATER_CHARS && this.writing !== undefined) await this.writing;
+  }
 
   push(line: string): void {
     if (this.failure !== undefined) return;

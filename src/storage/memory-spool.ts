@@ -48,6 +48,9 @@ export function createMemorySpool(): MemorySpool {
           if (ended) throw new Error('Spool writer is already closed');
           (result.status === TaskStatus.Failed ? rows.failed : rows.succeeded).push(result);
         },
+        ready() {
+          return undefined; // memory is the store itself: nothing to wait for
+        },
         close() {
           end();
           return Promise.resolve();

@@ -7,6 +7,12 @@ import type { TaskResult, TaskStatus } from '../domain/task.ts';
 
 export interface SpoolWriter {
   append(result: TaskResult): void;
+  /**
+   * Backpressure: undefined while the writer keeps up; otherwise a promise that resolves once
+   * the rows buffered in memory are below the writer's high-water mark. Callers that append
+   * unboundedly (the job runner) wait on it, so a stalled disk slows tasks instead of growing memory.
+   */
+  ready(): Promise<void> | undefined;
   /** Flushes and fsyncs; after it resolves the rows survive a crash. */
   close(): Promise<void>;
   /** Closes without keeping anything. */

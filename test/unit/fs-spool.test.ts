@@ -89,6 +89,21 @@ describe('createFsSpool', () => {
     expect((await collect(spool, 7, 'failed')).length).toBe(n / 5);
   });
 
+  it('pushes back when rows arrive faster than the disk takes them, and keeps every row', async () => {
+    const spool = createFsSpool(dir);
+    const writer = await spool.open(JOB, 3);
+    expect(writer.ready()).toBeUndefined(); // nothing buffered: no waiting
+    // Appended in one synchronous burst, the rows pile up behind the one write in flight.
+    const big = 'm'.repeat(1000);
+    let i = 0;
+    while (writer.ready() === undefined) writer.append(result(i++, 'succeeded', { message: big }));
+    expect(i).toBeGreaterThan(500); // the high-water mark is ~1 Mi characters, far above one row
+    await writer.ready();
+    expect(writer.ready()).toBeUndefined(); // drained below the mark
+    await writer.close();
+    expect((await collect(spool, 3, 'succeeded')).length).toBe(i);
+  });
+
   it('ignores a torn last line', async () => {
     const spool = createFsSpool(dir);
     const writer = await spool.open(JOB, 1);
