@@ -6,8 +6,6 @@ export interface Progress {
   readonly failed: number;
 }
 
-export const EMPTY_PROGRESS: Progress = Object.freeze({ total: 0, succeeded: 0, failed: 0 });
-
 /** The threshold is watched only once this many tasks have run. */
 export const THRESHOLD_MIN_TASKS = 1000;
 
@@ -20,6 +18,7 @@ export function thresholdExceeded(succeeded: number, failed: number): boolean {
   return run >= THRESHOLD_MIN_TASKS && failed * 2 > run;
 }
 
-export function addProgress(a: Progress, b: { succeeded: number; failed: number }): Progress {
+/** Adds task outcomes to the counters (the total stays). */
+export function addProgress(a: Progress, b: { readonly succeeded: number; readonly failed: number }): Progress {
   return { total: a.total, succeeded: a.succeeded + b.succeeded, failed: a.failed + b.failed };
 }

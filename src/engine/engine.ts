@@ -18,7 +18,7 @@ import type { Chunk } from '../domain/chunk.ts';
 import { isChunkDone, markChunkDone, type JobRecord } from '../domain/job.ts';
 import type { JobManifest, JobOperation } from '../domain/job-spec.ts';
 import { isTerminal, JobStatus, type JobStatus as Status } from '../domain/job-status.ts';
-import { thresholdExceeded, type Progress } from '../domain/progress.ts';
+import { addProgress, thresholdExceeded, type Progress } from '../domain/progress.ts';
 import type { TaskEntry } from '../domain/task.ts';
 import type { ChunkIndexFile } from '../manifest/chunk-index.ts';
 import { readChunk } from '../manifest/prepare-manifest.ts';
@@ -37,7 +37,6 @@ import type { StorageProfile } from './storage-profile.ts';
 import { createTaskExecutor } from './task-executor.ts';
 
 export type { StorageProfile } from './storage-profile.ts';
-export { failureOf } from './failure.ts';
 
 export interface EngineConfig {
   /** Global budget of concurrent tasks over all jobs. */
@@ -216,8 +215,7 @@ export class Engine {
   progressOf(job: JobRecord): Progress {
     const r = this.running.get(job.id);
     if (!r) return job.progress;
-    const live = r.runner.liveCounts;
-    return { total: job.progress.total, succeeded: job.progress.succeeded + live.succeeded, failed: job.progress.failed + live.failed };
+    return addProgress(job.progress, r.runner.liveCounts);
   }
 
   /** Resolves when nothing is preparing, running or finalizing (for tests and tools). */
@@ -333,7 +331,7 @@ export class Engine {
     this.records.update(jobId, (job) => ({
       ...job,
       chunks: markChunkDone(job.chunks, c.index),
-      progress: { ...job.progress, succeeded: job.progress.succeeded + c.succeeded, failed: job.progress.failed + c.failed },
+      progress: addProgress(job.progress, c),
     }));
   }
 
@@ -386,10 +384,7 @@ export class Engine {
     // The partial chunks' results are in the report of a job that ends now: count them.
     const extra = partial.reduce((a, c) => ({ succeeded: a.succeeded + c.succeeded, failed: a.failed + c.failed }), { succeeded: 0, failed: 0 });
     if (extra.succeeded + extra.failed > 0) {
-      this.records.update(jobId, (job) => ({
-        ...job,
-        progress: { ...job.progress, succeeded: job.progress.succeeded + extra.succeeded, failed: job.progress.failed + extra.failed },
-      }));
+      this.records.update(jobId, (job) => ({ ...job, progress: addProgress(job.progress, extra) }));
     }
     if (err !== undefined && reason === undefined) {
       const { code, message } = failureOf(err);
