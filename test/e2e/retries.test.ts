@@ -1,7 +1,7 @@
 /**
  * Transient storage errors are retried with backoff, not reported as failures: a fault-injecting
- * proxy in front of the real s3rver answers 503 SlowDown to every third tagging request and
- * resets the connection of every seventh; the job still succeeds on every task.
+ * proxy in front of the real s3rver answers 503 SlowDown or resets the connection for a share of the
+ * tagging requests (at most two per key, within the 5 attempts); the job still succeeds on every task.
  * (The proxy stands in for a storage under load, which no server on this machine does on demand.)
  */
 import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
@@ -28,12 +28,17 @@ describe('retries', () => {
     await putObjects(s3, bucket, keys);
     const { etag } = await putManifest(s3, bucket, 'm.csv', keys.map((key) => ({ bucket, key })));
 
-    let taggingRequests = 0;
+    // Faults per key, so that no task can exhaust its 5 attempts by bad luck: key k/n with n a
+    // multiple of 7 gets a reset, then a SlowDown; other multiples of 3 get one SlowDown.
+    const attempts = new Map<string, number>();
     const proxy: FaultProxy = await startFaultProxy(s3rver.endpoint, (req) => {
       if (req.method !== 'PUT' || !req.url?.includes('tagging')) return undefined;
-      taggingRequests++;
-      if (taggingRequests % 3 === 0) return 'slowdown';
-      if (taggingRequests % 7 === 0) return 'reset';
+      const path = req.url.split('?')[0]!;
+      const attempt = (attempts.get(path) ?? 0) + 1;
+      attempts.set(path, attempt);
+      const n = Number(path.split('/').pop());
+      if (n % 7 === 0) return attempt === 1 ? 'reset' : attempt === 2 ? 'slowdown' : undefined;
+      if (n % 3 === 0 && attempt === 1) return 'slowdown';
       return undefined;
     });
     cleanups.push(() => proxy.close());
