@@ -39,9 +39,23 @@ function warn(lines: string[]): void {
   console.warn(['', bar, ...lines.map((l) => `!!! ${l}`), bar, ''].join('\n'));
 }
 
+/**
+ * S3BATCH_TEST_CEPH=<endpoint>,<accessKey>,<secretKey> reuses a Ceph RGW that is already running
+ * (for example one started by hand with scripts/ceph/start-ceph.sh) instead of starting one: several
+ * test runs on one machine can then share a cluster. It is not stopped at the end.
+ */
+function externalCeph(): S3Server | undefined {
+  const spec = process.env.S3BATCH_TEST_CEPH;
+  if (spec === undefined || spec === '') return undefined;
+  const [endpoint, accessKeyId, secretAccessKey] = spec.split(',');
+  if (!endpoint || !accessKeyId || !secretAccessKey) throw new Error('S3BATCH_TEST_CEPH must be <endpoint>,<accessKey>,<secretKey>');
+  return { name: 'ceph', endpoint, accessKeyId, secretAccessKey, region: 'us-east-1', startupMs: 0, stop: async () => {} };
+}
+
 export default async function setup({ provide }: TestProject): Promise<() => Promise<void>> {
   const dir = s3rverDir();
-  const [cephRes, s3rverRes] = await Promise.allSettled([startCeph(), startS3rver(dir)]);
+  const external = externalCeph();
+  const [cephRes, s3rverRes] = await Promise.allSettled([external ? Promise.resolve(external) : startCeph(), startS3rver(dir)]);
 
   const started: S3Server[] = [];
   if (cephRes.status === 'fulfilled') started.push(cephRes.value);
