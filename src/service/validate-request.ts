@@ -13,6 +13,7 @@ import {
   type ManifestField,
   type S3Tag,
 } from '../domain/job-spec.ts';
+import { parseJobExtensions } from '../domain/job-extensions.ts';
 import { parseBucketArn, parseObjectArn } from '../manifest/arn.ts';
 import { parseOperation } from '../operations/index.ts';
 
@@ -161,6 +162,7 @@ export function validateCreateJobRequest(input: unknown, options: ValidationOpti
   const Manifest = validateManifest(input.Manifest);
   const Report = validateReport(input.Report);
   const Tags = validateJobTags(input.Tags);
+  parseJobExtensions(Tags); // the reserved s3batch: tags are checked here, at CreateJob
   return Object.freeze({
     ConfirmationRequired,
     Operation: input.Operation,
