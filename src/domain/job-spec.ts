@@ -49,19 +49,55 @@ export interface S3CopyObjectOperation {
   ChecksumAlgorithm?: string;
 }
 
+/** S3PutObjectAcl (spec §7.2): exactly one of AccessControlList and CannedAccessControlList. */
+export interface S3SetObjectAclOperation {
+  AccessControlPolicy?: {
+    AccessControlList?: { Owner?: { ID?: string; DisplayName?: string }; Grants?: S3Grant[] };
+    CannedAccessControlList?: string;
+  };
+}
+
+/** S3InitiateRestoreObject (spec §7.5). */
+export interface S3InitiateRestoreObjectOperation {
+  ExpirationInDays?: number;
+  GlacierJobTier?: 'BULK' | 'STANDARD';
+}
+
+/** S3PutObjectLegalHold (spec §7.6). */
+export interface S3SetObjectLegalHoldOperation {
+  LegalHold?: { Status?: 'ON' | 'OFF' };
+}
+
+/** S3PutObjectRetention (spec §7.7): an empty Retention removes the retention. */
+export interface S3SetObjectRetentionOperation {
+  BypassGovernanceRetention?: boolean;
+  Retention?: { RetainUntilDate?: string; Mode?: 'COMPLIANCE' | 'GOVERNANCE' };
+}
+
+/** S3ComputeObjectChecksum (spec §7.10). */
+export interface S3ComputeObjectChecksumOperation {
+  ChecksumAlgorithm?: string;
+  ChecksumType?: 'FULL_OBJECT' | 'COMPOSITE';
+}
+
+/** S3UpdateObjectEncryption (spec §7.11): SDK member SSEKMS, wire element SSE-KMS. */
+export interface S3UpdateObjectEncryptionOperation {
+  ObjectEncryption?: { SSEKMS?: { KMSKeyArn?: string; BucketKeyEnabled?: boolean } };
+}
+
 /** Exactly one member is set. Members beyond the three implemented ones are kept opaque. */
 export interface JobOperation {
   S3PutObjectCopy?: S3CopyObjectOperation;
   S3PutObjectTagging?: { TagSet?: S3Tag[] };
   S3DeleteObjectTagging?: Record<string, never>;
   LambdaInvoke?: Record<string, unknown>;
-  S3PutObjectAcl?: Record<string, unknown>;
-  S3InitiateRestoreObject?: Record<string, unknown>;
-  S3PutObjectLegalHold?: Record<string, unknown>;
-  S3PutObjectRetention?: Record<string, unknown>;
+  S3PutObjectAcl?: S3SetObjectAclOperation;
+  S3InitiateRestoreObject?: S3InitiateRestoreObjectOperation;
+  S3PutObjectLegalHold?: S3SetObjectLegalHoldOperation;
+  S3PutObjectRetention?: S3SetObjectRetentionOperation;
   S3ReplicateObject?: Record<string, never>;
-  S3ComputeObjectChecksum?: Record<string, unknown>;
-  S3UpdateObjectEncryption?: Record<string, unknown>;
+  S3ComputeObjectChecksum?: S3ComputeObjectChecksumOperation;
+  S3UpdateObjectEncryption?: S3UpdateObjectEncryptionOperation;
 }
 
 export const OPERATION_NAMES = [
