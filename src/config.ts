@@ -36,6 +36,11 @@ export interface Config {
   /** Days a job may wait in Suspended before it fails with ConfirmationTimeout. */
   readonly suspendedTimeoutDays: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** S3 Control API access keys (src/api/auth/access-keys.ts): a JSON keys file… */
+  readonly apiKeysFile?: string | undefined;
+  /** …and/or one key pair for the default account. Neither: a generated pair in <dataDir>/api-keys.json. */
+  readonly apiAccessKeyId?: string | undefined;
+  readonly apiSecretAccessKey?: string | undefined;
 }
 
 /** Options as the CLI's flags give them (strings or booleans), keyed like Config. */
@@ -64,6 +69,9 @@ export const ENV = {
   confirmationRequiredByDefault: 'S3BATCH_CONFIRMATION_REQUIRED_BY_DEFAULT',
   suspendedTimeoutDays: 'S3BATCH_SUSPENDED_TIMEOUT_DAYS',
   logLevel: 'S3BATCH_LOG_LEVEL',
+  apiKeysFile: 'S3BATCH_API_KEYS_FILE',
+  apiAccessKeyId: 'S3BATCH_API_ACCESS_KEY_ID',
+  apiSecretAccessKey: 'S3BATCH_API_SECRET_ACCESS_KEY',
 } as const;
 
 type Key = keyof typeof ENV;
@@ -126,6 +134,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   const logLevel = str('logLevel', flags, env) ?? 'info';
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) bad('logLevel', logLevel, 'debug, info, warn, error or silent');
   const partSize = int('multipartCopyPartBytes', flags, env, 64 * MiB, 5 * MiB, 5 * GiB);
+  const apiKeysFile = str('apiKeysFile', flags, env);
   const config: Config = {
     host: str('host', flags, env) ?? '127.0.0.1',
     port: int('port', flags, env, 8080, 0, 65535),
@@ -152,7 +161,13 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     confirmationRequiredByDefault: bool('confirmationRequiredByDefault', flags, env, true),
     suspendedTimeoutDays: int('suspendedTimeoutDays', flags, env, 30, 1, 3650),
     logLevel: logLevel as Config['logLevel'],
+    apiKeysFile: apiKeysFile === undefined ? undefined : resolve(apiKeysFile),
+    apiAccessKeyId: str('apiAccessKeyId', flags, env),
+    apiSecretAccessKey: str('apiSecretAccessKey', flags, env),
   };
+  if ((config.apiAccessKeyId === undefined) !== (config.apiSecretAccessKey === undefined)) {
+    throw new S3BatchError('InvalidConfiguration', `Give both ${ENV.apiAccessKeyId} and ${ENV.apiSecretAccessKey} (the S3 Control API key pair), or neither`);
+  }
   if ((config.storage.accessKeyId === undefined) !== (config.storage.secretAccessKey === undefined)) {
     throw new S3BatchError('InvalidConfiguration', 'Give both an S3 access key id and a secret access key, or neither (then the AWS default credential chain is used)');
   }
