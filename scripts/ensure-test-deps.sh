@@ -8,6 +8,24 @@
 #   usage: bash scripts/ensure-test-deps.sh      env: CI
 set -euo pipefail
 
+# S3 Control clients (aws CLI, JS SDK) put the account id in front of the endpoint's host
+# (spec §1.2): with --endpoint-url http://localhost:PORT they connect to 111122223333.localhost,
+# which a stock container does not resolve. Tests use these two accounts; add them when root.
+ensure_hosts() {
+  local name missing_hosts=()
+  for name in 111122223333.localhost 444455556666.localhost; do
+    grep -Eq "^[[:space:]]*127\.0\.0\.1[[:space:]]+([^#]*[[:space:]])?${name//./\\.}([[:space:]]|$)" /etc/hosts || missing_hosts+=("$name")
+  done
+  [ ${#missing_hosts[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ]; then
+    echo "127.0.0.1 ${missing_hosts[*]}" >>/etc/hosts
+    echo "ensure-test-deps: added to /etc/hosts: 127.0.0.1 ${missing_hosts[*]}" >&2
+  else
+    echo "WARNING: /etc/hosts lacks '127.0.0.1 ${missing_hosts[*]}' (needed by the S3 Control API tests); add it as root" >&2
+  fi
+}
+ensure_hosts
+
 # each package is recognised by a file it installs (or, for python3-rados, by the system python importing it)
 missing=()
 need() { # need <package> <check command...>
