@@ -1,0 +1,256 @@
+/**
+ * Reads S3 Control XML bodies into the JSON shape of the model (src/domain/job-spec.ts), driven
+ * by the shape table in xml-shapes.ts (spec §1.3). Lenient where the SDKs differ: element order is
+ * free, list items may have any element name, the prolog and namespace are optional. Values take
+ * their JSON types (numbers, booleans, arrays, objects; timestamps as ISO-8601 strings); a value
+ * that does not fit its type is passed on as the raw string so that the service's validation
+ * names the field (InvalidRequest). Elements the model does not know are kept, never dropped, so
+ * an unknown operation kind reaches the service and is refused there.
+ *
+ * Safety: the body is size-limited, must be UTF-8, DOCTYPE declarations are refused (no entity
+ * expansion, no external entities), only XML's predefined and numeric character references are
+ * decoded, nesting is bounded. Every failure is S3BatchError('MalformedXML').
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { S3BatchError } from '../../domain/errors.ts';
+import type { S3Tag } from '../../domain/job-spec.ts';
+import { DOCUMENT_SHAPES, elementName, type DocumentName, type Member, type ScalarKind, type Shape, type StructureShape } from './xml-shapes.ts';
+
+/** Largest accepted body. fastify's default bodyLimit is the same; a CreateJob body is a few KiB. */
+export const MAX_XML_BODY_BYTES = 1024 * 1024;
+
+/** Deepest element nesting accepted (the model's tree is 8 deep; unknown elements get some slack). */
+const MAX_DEPTH = 32;
+
+export interface XmlReadOptions {
+  readonly maxBytes?: number;
+}
+
+/** An element after parsing: its local name, child elements, and its decoded text. */
+interface XmlElement {
+  readonly name: string;
+  readonly children: XmlElement[];
+  text: string;
+}
+
+function malformed(message: string): never {
+  throw new S3BatchError('MalformedXML', `The XML you provided was not well-formed or did not validate against our published schema: ${message}`);
+}
+
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  // Entities are decoded here (decodeText), not by the parser: only the five predefined ones and
+  // numeric references, so a declared entity can never expand.
+  processEntities: false,
+  htmlEntities: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  cdataPropName: '#cdata',
+  commentPropName: false,
+  maxNestedTags: MAX_DEPTH,
+});
+
+function decodeBody(body: Buffer | string, maxBytes: number): string {
+  const size = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength;
+  if (size > maxBytes) malformed(`the body is ${size} bytes; at most ${maxBytes} bytes are accepted`);
+  if (typeof body === 'string') return body.replace(/^\uFEFF/, '');
+  try {
+    // fatal: invalid UTF-8 is an error, not U+FFFD; the BOM, if any, is dropped.
+    return new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    return malformed('the body is not valid UTF-8');
+  }
+}
+
+const REFERENCE = /&(amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});/y;
+const PREDEFINED: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** Decodes character references in text; any other `&` (undeclared entity, bare ampersand) is malformed. */
+function decodeText(raw: string): string {
+  if (!raw.includes('&')) return raw;
+  let out = '';
+  let from = 0;
+  for (let i = raw.indexOf('&'); i !== -1; i = raw.indexOf('&', from)) {
+    out += raw.slice(from, i);
+    REFERENCE.lastIndex = i;
+    const m = REFERENCE.exec(raw);
+    const ref = m?.[1];
+    if (m === null || ref === undefined) malformed(`"${raw.slice(i, i + 12)}…" is not a character reference (entities are not supported)`);
+    const predefined = PREDEFINED[ref];
+    if (predefined !== undefined) {
+      out += predefined;
+    } else {
+      const cp = ref.startsWith('#x') ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+      if (cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) malformed(`&${ref}; is not a valid character`);
+      out += String.fromCodePoint(cp);
+    }
+    from = i + m[0].length;
+  }
+  return out + raw.slice(from);
+}
+
+type ParsedNode = Record<string, unknown>;
+
+function nodeName(node: ParsedNode): string | undefined {
+  return Object.keys(node).find((k) => k !== ':@');
+}
+
+/** fast-xml-parser's ordered nodes → XmlElement children and text of `parent`. */
+function collect(parent: XmlElement, nodes: unknown): void {
+  if (!Array.isArray(nodes)) return;
+  for (const node of nodes as ParsedNode[]) {
+    const name = nodeName(node);
+    if (name === undefined) continue;
+    const content = node[name];
+    if (name === '#text') {
+      parent.text += decodeText(String(content));
+    } else if (name === '#cdata') {
+      // CDATA content is literal: no references are decoded inside it.
+      for (const part of Array.isArray(content) ? (content as ParsedNode[]) : []) {
+        if (part['#text'] !== undefined) parent.text += String(part['#text']);
+      }
+    } else {
+      const child: XmlElement = { name, children: [], text: '' };
+      collect(child, content);
+      parent.children.push(child);
+    }
+  }
+}
+
+/** Parses a document and returns its root element, checked to be `rootName`. */
+function parseDocument(body: Buffer | string, rootName: string, options: XmlReadOptions): XmlElement {
+  if (typeof body !== 'string' && !Buffer.isBuffer(body)) malformed('the body is missing');
+  const maxBytes = options.maxBytes ?? MAX_XML_BODY_BYTES;
+  // XML end-of-line handling (XML 1.0 §2.11); CR sent as &#13; or &#x0D; (as the SDKs do) survives.
+  const xml = decodeBody(body, maxBytes).replace(/\r\n?/g, '\n');
+  if (xml.trim() === '') malformed(`the body is empty; expected a <${rootName}> document`);
+  if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) malformed('DOCTYPE and ENTITY declarations are not allowed');
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) malformed(`${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`);
+  const top: XmlElement = { name: '#document', children: [], text: '' };
+  try {
+    collect(top, parser.parse(xml));
+  } catch (err) {
+    if (err instanceof S3BatchError) throw err;
+    malformed(err instanceof Error ? err.message : String(err));
+  }
+  if (top.text.trim() !== '') malformed('text outside the root element');
+  const [root, ...others] = top.children;
+  if (root === undefined) malformed(`expected a <${rootName}> document`);
+  if (others.length > 0) malformed('a document has exactly one root element');
+  if (root.name !== rootName) malformed(`the root element is <${root.name}>; expected <${rootName}>`);
+  return root;
+}
+
+/** Sets an own property, also for names like `__proto__` (map keys are user data). */
+function define(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** An element the model does not describe, kept as generic JSON: text, `{}` when empty, or an object of its children. */
+function generic(el: XmlElement, depth: number): unknown {
+  if (el.children.length === 0) return el.text.trim() === '' ? {} : el.text;
+  const out: Record<string, unknown> = {};
+  for (const child of el.children) {
+    const value = generic(child, depth + 1);
+    const prev = Object.prototype.hasOwnProperty.call(out, child.name) ? out[child.name] : undefined;
+    define(out, child.name, prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]);
+  }
+  return out;
+}
+
+const INTEGER = /^[+-]?\d+$/;
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/i;
+
+function readScalar(kind: ScalarKind, text: string): unknown {
+  if (kind === 'string') return text;
+  const t = text.trim();
+  if (kind === 'boolean') return t === 'true' ? true : t === 'false' ? false : text;
+  if (kind === 'integer' || kind === 'long') {
+    const n = INTEGER.test(t) ? Number(t) : NaN;
+    return Number.isSafeInteger(n) ? n : text;
+  }
+  if (ISO_TIMESTAMP.test(t)) {
+    const ms = Date.parse(t);
+    if (!Number.isNaN(ms)) return new Date(ms).toISOString();
+  }
+  return text;
+}
+
+function readMap(el: XmlElement, path: string): Record<string, string> | string {
+  if (el.children.length === 0 && el.text.trim() !== '') return el.text;
+  const out: Record<string, string> = {};
+  for (const entry of el.children) {
+    const key = entry.children.filter((c) => c.name === 'key' || c.name === 'Key');
+    const value = entry.children.filter((c) => c.name === 'value' || c.name === 'Value');
+    const k = key[0];
+    if (k === undefined || key.length > 1 || value.length > 1) malformed(`${path}: each <entry> needs one <key> and at most one <value>`);
+    if (Object.prototype.hasOwnProperty.call(out, k.text)) malformed(`${path}: duplicate key ${JSON.stringify(k.text)}`);
+    define(out, k.text, value[0]?.text ?? '');
+  }
+  return out;
+}
+
+function findMember(shape: StructureShape, name: string): Member | undefined {
+  return shape.members.find((m) => elementName(m) === name) ?? shape.members.find((m) => m.name === name);
+}
+
+function readStructure(el: XmlElement, shape: StructureShape, path: string, depth: number): unknown {
+  if (el.children.length === 0 && el.text.trim() !== '') return el.text;
+  const out: Record<string, unknown> = {};
+  for (const child of el.children) {
+    const member = findMember(shape, child.name);
+    const key = member?.name ?? child.name;
+    if (Object.prototype.hasOwnProperty.call(out, key)) malformed(`<${child.name}> appears more than once in ${path}`);
+    const value = member ? readValue(child, member.shape, `${path}.${key}`, depth + 1) : generic(child, depth + 1);
+    define(out, key, value);
+  }
+  return out;
+}
+
+function readValue(el: XmlElement, shape: Shape, path: string, depth: number): unknown {
+  if (depth > MAX_DEPTH) malformed(`elements nested deeper than ${MAX_DEPTH}`);
+  switch (shape.kind) {
+    case 'structure':
+      return readStructure(el, shape, path, depth);
+    case 'list':
+      if (el.children.length === 0 && el.text.trim() !== '') return el.text;
+      // Any item element name is accepted (`member`, `S3Tag`, `ObjectEncryption`, …).
+      return el.children.map((item, i) => readValue(item, shape.item, `${path}[${i}]`, depth + 1));
+    case 'map':
+      return readMap(el, path);
+    default:
+      // A scalar written with child elements is not a value of its type: pass it on for validation.
+      return el.children.length > 0 ? generic(el, depth) : readScalar(shape.kind, el.text);
+  }
+}
+
+/** Reads any job-API document (requests, responses, the error envelope) into the model's JSON shape. */
+export function readXmlDocument(body: Buffer | string, document: DocumentName, options: XmlReadOptions = {}): Record<string, unknown> {
+  const root = parseDocument(body, document, options);
+  const value = readStructure(root, DOCUMENT_SHAPES[document], document, 0);
+  if (typeof value !== 'object' || value === null) malformed(`<${document}> must contain elements, not text`);
+  return value as Record<string, unknown>;
+}
+
+/** CreateJob's body → the CreateJob input (validated afterwards by the service). */
+export function parseCreateJobRequest(body: Buffer | string, options: XmlReadOptions = {}): Record<string, unknown> {
+  return readXmlDocument(body, 'CreateJobRequest', options);
+}
+
+/**
+ * PutJobTagging's body → its tag set. `<Tags/>` is an empty set (deletes all tags); a missing
+ * `<Tags>` is malformed. The items are as sent; the service validates them.
+ */
+export function parsePutJobTaggingRequest(body: Buffer | string, options: XmlReadOptions = {}): { Tags: S3Tag[] } {
+  const request = readXmlDocument(body, 'PutJobTaggingRequest', options);
+  const tags = request.Tags;
+  if (tags === undefined) malformed('<PutJobTaggingRequest> must contain <Tags>');
+  if (!Array.isArray(tags)) malformed('<Tags> must contain <member><Key/><Value/></member> items');
+  return { Tags: tags as S3Tag[] };
+}

@@ -1,0 +1,119 @@
+/**
+ * Writes the S3 Control job API's responses (spec §1.3, §1.5, §1.6) from the service's views,
+ * driven by the shape table in xml-shapes.ts: the UTF-8 prolog, the namespace on the root,
+ * members in the model's order, list items named as the model says (`member`, `ObjectEncryption`),
+ * maps as entry/key/value, timestamps as ISO-8601 UTC with milliseconds. No whitespace between
+ * elements, so the same value always gives the same bytes.
+ *
+ * Text is entity-escaped: `& < > " '` by name, and every C0 control character (TAB, LF, CR, …) as
+ * a numeric reference so it survives XML end-of-line normalisation. Note that strict XML 1.0
+ * parsers (Python's expat, hence botocore) reject references to C0 characters other than TAB, LF
+ * and CR; the JS SDK decodes them.
+ */
+import type { S3Tag } from '../../domain/job-spec.ts';
+import type { JobStatus } from '../../domain/job-status.ts';
+import type { JobDescriptor, JobListDescriptor } from '../../service/batch-service.ts';
+import { DOCUMENT_SHAPES, elementName, S3CONTROL_XMLNS, type DocumentName, type Shape, type StructureShape } from './xml-shapes.ts';
+
+const PROLOG = '<?xml version="1.0" encoding="UTF-8"?>';
+
+const NAMED: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/** Escapes text for element content. */
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"'\u0000-\u001f]/g, (c) => NAMED[c] ?? `&#${c.charCodeAt(0)};`);
+}
+
+/** ISO-8601 UTC with milliseconds; a value that is not a date is written as it is (never invented). */
+function formatTimestamp(value: unknown): string {
+  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' || typeof value === 'number' ? new Date(value).getTime() : NaN;
+  return Number.isNaN(ms) ? String(value) : new Date(ms).toISOString();
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function mismatch(name: string, expected: string): never {
+  throw new Error(`xml-responses: <${name}> expects ${expected}`);
+}
+
+function writeStructureContent(out: string[], shape: StructureShape, value: Record<string, unknown>): void {
+  for (const member of shape.members) writeValue(out, elementName(member), member.shape, value[member.name]);
+}
+
+function writeValue(out: string[], name: string, shape: Shape, value: unknown): void {
+  if (value === undefined || value === null) return;
+  const start = out.length;
+  out.push(`<${name}>`);
+  switch (shape.kind) {
+    case 'structure':
+      if (!isRecord(value)) mismatch(name, 'an object');
+      writeStructureContent(out, shape, value);
+      break;
+    case 'list':
+      if (!Array.isArray(value)) mismatch(name, 'a list');
+      for (const item of value) writeValue(out, shape.itemName, shape.item, item);
+      break;
+    case 'map':
+      if (!isRecord(value)) mismatch(name, 'a map');
+      for (const [k, v] of Object.entries(value)) {
+        out.push(`<entry><key>${escapeXml(k)}</key><value>${escapeXml(String(v ?? ''))}</value></entry>`);
+      }
+      break;
+    case 'timestamp':
+      out.push(escapeXml(formatTimestamp(value)));
+      break;
+    default:
+      out.push(escapeXml(String(value)));
+  }
+  if (out.length === start + 1) out[start] = `<${name}/>`;
+  else out.push(`</${name}>`);
+}
+
+/** Any job-API document from its JSON value (members the model does not know are not written). */
+export function writeXmlDocument(document: DocumentName, value: Record<string, unknown>): string {
+  const out: string[] = [PROLOG, `<${document} xmlns="${S3CONTROL_XMLNS}">`];
+  writeStructureContent(out, DOCUMENT_SHAPES[document], value);
+  out.push(`</${document}>`);
+  return out.join('');
+}
+
+/** DescribeJob's JobDescriptor, with the manifest-generator members the model has. */
+export type DescribedJob = JobDescriptor & {
+  ManifestGenerator?: Record<string, unknown>;
+  GeneratedManifestDescriptor?: { Format?: string; Location?: { ObjectArn: string; ObjectVersionId?: string; ETag: string } };
+};
+
+export function createJobResult(result: { JobId: string }): string {
+  return writeXmlDocument('CreateJobResult', result);
+}
+
+export function describeJobResult(result: { Job: DescribedJob }): string {
+  return writeXmlDocument('DescribeJobResult', result);
+}
+
+export function listJobsResult(result: { Jobs: readonly JobListDescriptor[]; NextToken?: string }): string {
+  return writeXmlDocument('ListJobsResult', result);
+}
+
+export function updateJobPriorityResult(result: { JobId: string; Priority: number }): string {
+  return writeXmlDocument('UpdateJobPriorityResult', result);
+}
+
+export function updateJobStatusResult(result: { JobId: string; Status: JobStatus | string; StatusUpdateReason?: string }): string {
+  return writeXmlDocument('UpdateJobStatusResult', result);
+}
+
+export function getJobTaggingResult(result: { Tags: readonly S3Tag[] }): string {
+  return writeXmlDocument('GetJobTaggingResult', result);
+}
+
+/** The S3 Control error envelope (spec §1.4), which the SDKs map to typed exceptions by `<Code>`. */
+export function errorResponse(error: { code: string; message: string; requestId: string; hostId?: string }): string {
+  return writeXmlDocument('ErrorResponse', {
+    Error: { Code: error.code, Message: error.message },
+    RequestId: error.requestId,
+    HostId: error.hostId,
+  });
+}
