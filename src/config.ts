@@ -22,6 +22,8 @@ export interface Config {
   readonly local: boolean;
   readonly localS3Port: number;
   readonly storage: StorageConfig;
+  /** JSON file of named storage profiles that jobs select by RoleArn (storage/storage-profiles.ts). */
+  readonly storageProfilesFile?: string | undefined;
   /** Account used by the JSON API when a request names none. */
   readonly defaultAccountId: string;
   readonly partition: string;
@@ -58,6 +60,7 @@ export const ENV = {
   accessKeyId: 'S3BATCH_S3_ACCESS_KEY_ID',
   secretAccessKey: 'S3BATCH_S3_SECRET_ACCESS_KEY',
   forcePathStyle: 'S3BATCH_S3_PATH_STYLE',
+  storageProfilesFile: 'S3BATCH_STORAGE_PROFILES_FILE',
   defaultAccountId: 'S3BATCH_ACCOUNT_ID',
   maxConcurrentTasks: 'S3BATCH_MAX_CONCURRENT_TASKS',
   jobConcurrency: 'S3BATCH_JOB_CONCURRENCY',
@@ -149,6 +152,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       // Path-style is what self-hosted stores need; AWS S3 itself takes virtual-hosted style.
       forcePathStyle: bool('forcePathStyle', flags, env, endpoint !== undefined || local),
     },
+    storageProfilesFile: ((f) => (f === undefined ? undefined : resolve(f)))(str('storageProfilesFile', flags, env)),
     defaultAccountId: accountId,
     partition: 'aws',
     maxConcurrentTasks: int('maxConcurrentTasks', flags, env, 256, 1, 100_000),

@@ -19,6 +19,7 @@ import { startLocalS3, LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY, type LocalS3 } 
 import { LowdbJobStore } from './storage/lowdb-job-store.ts';
 import { createControlS3Client, createS3Client } from './storage/s3-clients.ts';
 import { createS3ObjectStore } from './storage/s3-object-store.ts';
+import { DEFAULT_PROFILE, loadStorageProfiles, profileNameFor } from './storage/storage-profiles.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -67,19 +68,33 @@ export async function startServer(config: Config): Promise<RunningServer> {
     secretAccessKey: storage.secretAccessKey,
     forcePathStyle: storage.forcePathStyle,
   };
-  // Task calls are retried by the engine (with its own policy); manifest and report I/O by the SDK.
-  const taskClient = createS3Client({ ...clientProfile, maxSockets: Math.max(64, config.maxConcurrentTasks) });
-  const controlClient = createControlS3Client(clientProfile);
-  if (localS3) await ensureBucket(controlClient, LOCAL_DEMO_BUCKET);
-
-  const profile: StorageProfile = {
-    objects: createS3ObjectStore(controlClient),
-    operations: {
-      s3: taskClient,
-      multipartCopyThresholdBytes: config.multipartCopyThresholdBytes,
-      multipartCopyPartBytes: config.multipartCopyPartBytes,
-    },
+  const storageProfiles = loadStorageProfiles(config.storageProfilesFile, clientProfile);
+  // Clients per storage profile, made when a job first needs them. Task calls are retried by the
+  // engine (with its own policy); manifest and report I/O by the SDK.
+  const clients: S3Client[] = [];
+  const built = new Map<string, StorageProfile & { readonly control: S3Client }>();
+  const profileNamed = (name: string): StorageProfile & { readonly control: S3Client } => {
+    let profile = built.get(name);
+    if (profile) return profile;
+    const endpoint = storageProfiles.profiles.get(name);
+    if (!endpoint) throw new S3BatchError('InvalidRequest', `No storage profile named ${name}`);
+    const taskClient = createS3Client({ ...endpoint, maxSockets: Math.max(64, config.maxConcurrentTasks) });
+    const controlClient = createControlS3Client(endpoint);
+    clients.push(taskClient, controlClient);
+    profile = {
+      control: controlClient,
+      objects: createS3ObjectStore(controlClient),
+      operations: {
+        s3: taskClient,
+        multipartCopyThresholdBytes: config.multipartCopyThresholdBytes,
+        multipartCopyPartBytes: config.multipartCopyPartBytes,
+      },
+    };
+    built.set(name, profile);
+    return profile;
   };
+  const profileFor = (roleArn: string): StorageProfile => profileNamed(profileNameFor(storageProfiles, roleArn));
+  if (localS3) await ensureBucket(profileNamed(DEFAULT_PROFILE).control, LOCAL_DEMO_BUCKET);
   const storeFile = join(config.dataDir, 'jobs.json');
   const store = await LowdbJobStore.open(storeFile, {
     onWriteError: (err) => log('error', `the job store ${storeFile} cannot be written (retried at the next change): ${(err as Error).message}`),
@@ -101,7 +116,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       spool: createFsSpool(join(config.dataDir, 'spool')),
       chunkIndex: (jobId) => createFsChunkIndex(join(chunkDir, `${jobId}.idx`)),
       removeChunkIndex: (jobId) => rm(join(chunkDir, `${jobId}.idx`), { force: true }),
-      profileFor: () => profile,
+      profileFor,
       now: () => new Date(),
       sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),
       log,
@@ -112,6 +127,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     partition: config.partition,
     confirmationRequiredByDefault: config.confirmationRequiredByDefault,
     now: () => new Date(),
+    checkRoleArn: (roleArn) => void profileNameFor(storageProfiles, roleArn),
   });
   const app = await buildApp({ service, defaultAccountId: config.defaultAccountId, logLevel: config.logLevel });
   await engine.start();
@@ -140,8 +156,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         await app.close();
         await engine.stop();
         await store.close();
-        taskClient.destroy();
-        controlClient.destroy();
+        for (const client of clients) client.destroy();
         await localS3?.stop();
       })()),
   };

@@ -20,6 +20,8 @@ export interface ServiceOptions {
   readonly now: () => Date;
   /** Key that signs ListJobs page tokens (random per process when absent: tokens then expire at restart). */
   readonly tokenKey?: Buffer;
+  /** Throws InvalidRequest when the RoleArn selects no storage profile of this server. */
+  readonly checkRoleArn?: (roleArn: string) => void;
 }
 
 export interface ProgressSummary {
@@ -82,6 +84,7 @@ export class BatchService {
   /** CreateJob. Same ClientRequestToken + same request → the same job; different request → IdempotencyException. */
   createJob(accountId: string, input: unknown): { JobId: string } {
     const request = validateCreateJobRequest(input, { confirmationRequiredByDefault: this.options.confirmationRequiredByDefault });
+    this.options.checkRoleArn?.(request.RoleArn);
     const token = request.ClientRequestToken ?? randomUUID();
     const requestHash = hashRequest(request);
     const existing = this.store.findToken(accountId, token);

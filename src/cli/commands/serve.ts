@@ -17,6 +17,7 @@ export function registerServe(program: Command): void {
     .option('--secret-access-key <secret>', 'S3 secret access key [S3BATCH_S3_SECRET_ACCESS_KEY]')
     .option('--path-style', 'use path-style S3 URLs [S3BATCH_S3_PATH_STYLE] (default on with --endpoint)')
     .option('--no-path-style', 'use virtual-hosted-style S3 URLs')
+    .option('--storage-profiles <file>', 'JSON file of named S3 endpoints that jobs select by RoleArn [S3BATCH_STORAGE_PROFILES_FILE]')
     .option('--local-s3-port <port>', 'port of the embedded S3 server [S3BATCH_LOCAL_S3_PORT] (default: any free port)')
     .option('--max-concurrent-tasks <n>', 'global budget of concurrent tasks [S3BATCH_MAX_CONCURRENT_TASKS] (default 256)')
     .option('--job-concurrency <n>', 'concurrent tasks of one job [S3BATCH_JOB_CONCURRENCY] (default 64)')
@@ -45,6 +46,7 @@ Examples:
         accessKeyId: opts.accessKeyId,
         secretAccessKey: opts.secretAccessKey,
         forcePathStyle: opts.pathStyle,
+        storageProfilesFile: opts.storageProfiles,
         localS3Port: opts.localS3Port,
         maxConcurrentTasks: opts.maxConcurrentTasks,
         jobConcurrency: opts.jobConcurrency,
