@@ -26,6 +26,9 @@ export const ERROR_TABLE = {
   ManifestAccessDenied: { status: 403 },
   ManifestETagMismatch: { status: 412 },
   ManifestTooLarge: { status: 400 },
+  ManifestChecksumMismatch: { status: 400 },
+  ManifestGenerationEmpty: { status: 400 },
+  ManifestGenerationFailed: { status: 400 },
   InvalidJobConfiguration: { status: 400 },
   // configuration
   InvalidConfiguration: { status: 500 },
@@ -57,7 +60,15 @@ export function isS3BatchError(err: unknown): err is S3BatchError {
 export class ManifestError extends S3BatchError {
   readonly line: number | undefined;
   constructor(
-    code: 'InvalidManifestContent' | 'ManifestNotFound' | 'ManifestAccessDenied' | 'ManifestETagMismatch' | 'ManifestTooLarge',
+    code:
+      | 'InvalidManifestContent'
+      | 'ManifestNotFound'
+      | 'ManifestAccessDenied'
+      | 'ManifestETagMismatch'
+      | 'ManifestTooLarge'
+      | 'ManifestChecksumMismatch'
+      | 'ManifestGenerationEmpty'
+      | 'ManifestGenerationFailed',
     message: string,
     line?: number,
   ) {

@@ -31,8 +31,33 @@ export interface PutOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+export interface ListOptions {
+  /** Only keys that start with this. */
+  readonly prefix?: string | undefined;
+  /** Only keys after this one (ListObjectsV2 StartAfter). */
+  readonly startAfter?: string | undefined;
+  /** The bucket's owner must be this account (ListObjectsV2 ExpectedBucketOwner). */
+  readonly expectedBucketOwner?: string | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** One object of a listing page (ListObjectsV2 `Contents`). */
+export interface ListedObjectInfo {
+  readonly key: string;
+  readonly size: number;
+  readonly lastModified: Date;
+  /** STANDARD when the store leaves it out. */
+  readonly storageClass: string;
+  readonly etag: string;
+}
+
 export interface ObjectStore {
   open(ref: ObjectRef, options?: OpenOptions): Promise<OpenedObject>;
+  /**
+   * The bucket's current objects in key order, one listing page at a time (for the manifest
+   * generator). Optional: stores that cannot list leave it out.
+   */
+  list?(bucket: string, options?: ListOptions): AsyncIterable<readonly ListedObjectInfo[]>;
   /** Streams the body to the object (multipart for large bodies); returns its ETag. */
   put(ref: ObjectRef, body: AsyncIterable<Uint8Array> | Uint8Array | string, options?: PutOptions): Promise<{ etag: string }>;
 }
