@@ -144,7 +144,24 @@ function parseDocument(body: Buffer | string, rootName: string, options: XmlRead
   if (root === undefined) malformed(`expected a <${rootName}> document`);
   if (others.length > 0) malformed('a document has exactly one root element');
   if (root.name !== rootName) malformed(`the root element is <${root.name}>; expected <${rootName}>`);
+  if (!endsWithRoot(xml)) malformed('text after the root element');
   return root;
+}
+
+/**
+ * Whether the document ends with its root element's end (only comments, processing instructions
+ * and white space may follow). The validator misses text after a self-closed root (`<R/>junk`).
+ */
+function endsWithRoot(xml: string): boolean {
+  let tail = xml.trimEnd();
+  for (;;) {
+    const start = tail.endsWith('-->') ? tail.lastIndexOf('<!--') : tail.endsWith('?>') ? tail.lastIndexOf('<?') : -1;
+    if (start < 0) break;
+    tail = tail.slice(0, start).trimEnd();
+  }
+  if (!tail.endsWith('/>')) return /<\/[^\s<>/]+\s*>$/.test(tail);
+  // A self-closed element at the end must be the root itself: one tag, nothing after it.
+  return /^<[^\s<>/]+(\s[^<>]*)?\/>$/.test(tail.slice(tail.lastIndexOf('<')));
 }
 
 /** Sets an own property, also for names like `__proto__` (map keys are user data). */
