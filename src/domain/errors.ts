@@ -30,6 +30,7 @@ export const ERROR_TABLE = {
   ManifestGenerationEmpty: { status: 400 },
   ManifestGenerationFailed: { status: 400 },
   InvalidJobConfiguration: { status: 400 },
+  ReportLocationNotWritable: { status: 403 },
   // configuration
   InvalidConfiguration: { status: 500 },
   // internal

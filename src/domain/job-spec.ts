@@ -98,6 +98,8 @@ export interface JobOperation {
   S3ReplicateObject?: Record<string, never>;
   S3ComputeObjectChecksum?: S3ComputeObjectChecksumOperation;
   S3UpdateObjectEncryption?: S3UpdateObjectEncryptionOperation;
+  /** s3batch extension (not in the AWS model; JSON API and CLI only): delete the objects/versions. */
+  S3DeleteObject?: { BypassGovernanceRetention?: boolean };
 }
 
 export const OPERATION_NAMES = [
@@ -113,7 +115,12 @@ export const OPERATION_NAMES = [
   'S3ComputeObjectChecksum',
   'S3UpdateObjectEncryption',
 ] as const;
-export type OperationName = (typeof OPERATION_NAMES)[number];
+/**
+ * Operation kinds s3batch adds beyond the AWS model (JSON API and CLI; through the S3 Control API
+ * they are reached as LambdaInvoke with a reserved FunctionArn, spec §7.12).
+ */
+export const EXTENSION_OPERATION_NAMES = ['S3DeleteObject'] as const;
+export type OperationName = (typeof OPERATION_NAMES)[number] | (typeof EXTENSION_OPERATION_NAMES)[number];
 
 export const MANIFEST_FORMATS = ['S3BatchOperations_CSV_20180820', 'S3InventoryReport_CSV_20161130'] as const;
 export type ManifestFormat = (typeof MANIFEST_FORMATS)[number];

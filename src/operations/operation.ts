@@ -31,4 +31,6 @@ export interface OperationHandler<Config = unknown> {
   /** Job-level checks run in Preparing before any task (e.g. the target bucket exists). */
   prepare?(config: Config, ctx: OperationContext, signal: AbortSignal): Promise<void>;
   attempt(config: Config, entry: TaskEntry, ctx: OperationContext, signal: AbortSignal): Promise<AttemptOutcome>;
+  /** What one task would do, in words, for dry-run reports (e.g. `delete version v1 of the object`). */
+  describe?(config: Config, entry: TaskEntry): string;
 }

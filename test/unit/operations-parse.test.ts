@@ -38,7 +38,7 @@ describe('registry', () => {
     expect(operationOf({ S3DeleteObjectTagging: '' as unknown as Record<string, never> }).name).toBe('S3DeleteObjectTagging');
     rejects(() => operationOf({}), /^Operation must contain exactly one .*got none/);
     rejects(() => operationOf({ S3DeleteObjectTagging: {}, S3PutObjectTagging: { TagSet: [] } }), /^Operation must contain exactly one .*got S3DeleteObjectTagging, S3PutObjectTagging/);
-    rejects(() => operationOf({ S3DeleteObject: {} } as unknown as JobOperation), /unknown member.*S3DeleteObject/);
+    rejects(() => operationOf({ S3FrobnicateObject: {} } as unknown as JobOperation), /unknown member.*S3FrobnicateObject/);
     rejects(() => operationOf(null as unknown as JobOperation), /^Operation must contain exactly one/);
     // undefined/null members are absent
     expect(operationOf({ S3PutObjectCopy: undefined, S3DeleteObjectTagging: {} }).name).toBe('S3DeleteObjectTagging');
