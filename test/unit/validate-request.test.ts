@@ -155,9 +155,9 @@ describe('validateCreateJobRequest refuses', () => {
     ['no Operation', 'InvalidRequest', top({ Operation: undefined })],
     ['an empty Operation', 'InvalidRequest', top({ Operation: {} })],
     ['two operations', 'InvalidRequest', top({ Operation: { S3DeleteObjectTagging: {}, S3PutObjectTagging: { TagSet: [] } } })],
-    ['an unknown operation kind', 'InvalidRequest', top({ Operation: { S3FrobnicateObject: {} } })],
+    ['an unknown operation kind', 'InvalidRequest', top({ Operation: { S3DeleteObject: {} } })],
     ['LambdaInvoke (not supported yet)', 'InvalidRequest', top({ Operation: { LambdaInvoke: { FunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:f' } } })],
-    ['S3InitiateRestoreObject (not supported yet)', 'InvalidRequest', top({ Operation: { S3InitiateRestoreObject: { ExpirationInDays: 1, GlacierJobTier: 'BULK' } } })],
+    ['S3InitiateRestoreObject with the EXPEDITED tier (not offered)', 'InvalidRequest', top({ Operation: { S3InitiateRestoreObject: { ExpirationInDays: 1, GlacierJobTier: 'EXPEDITED' } } })],
     ['Operation a list', 'InvalidRequest', top({ Operation: [{ S3DeleteObjectTagging: {} }] })],
     ['a copy without TargetResource', 'InvalidRequest', top({ Operation: { S3PutObjectCopy: {} } })],
   ])('%s → %s', (_name, code, request) => {

@@ -1,0 +1,59 @@
+/**
+ * S3InitiateRestoreObject (spec §7.5): RestoreObject per object. The task succeeds once the
+ * restore is initiated (202) or the object is already restored (200), reported as 200; the job
+ * never waits for the data.
+ *
+ * ExpirationInDays 0 is treated as absent (no Days: the Intelligent-Tiering form); the store
+ * decides. GlacierJobTier BULK/STANDARD maps onto the S3 tiers Bulk/Standard.
+ *
+ * Stores without archive tiers refuse: Ceph RGW 16 answers 501 NotImplemented for every
+ * RestoreObject (even for a missing key). That fails the task once, permanently (501 is not
+ * retried), with the store's code and message.
+ */
+import { RestoreObjectCommand, type Tier } from '@aws-sdk/client-s3';
+import { succeeded } from '../domain/task.ts';
+import { fieldsOf, optEnum, optInt } from './member-fields.ts';
+import type { OperationHandler } from './operation.ts';
+import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+
+export interface InitiateRestoreConfig {
+  /** Undefined when absent or 0: no Days in the request. */
+  readonly days: number | undefined;
+  readonly tier: Tier | undefined;
+}
+
+const F = 'S3InitiateRestoreObject';
+const TIERS = { BULK: 'Bulk', STANDARD: 'Standard' } as const satisfies Record<string, Tier>;
+
+export const s3InitiateRestoreObject: OperationHandler<InitiateRestoreConfig> = {
+  name: 'S3InitiateRestoreObject',
+
+  parse(member: unknown): InitiateRestoreConfig {
+    const m = fieldsOf(member, F, ['ExpirationInDays', 'GlacierJobTier']);
+    const days = optInt(m.ExpirationInDays, `${F}.ExpirationInDays`, 0, 2_147_483_647);
+    const tier = optEnum(m.GlacierJobTier, ['BULK', 'STANDARD'] as const, `${F}.GlacierJobTier`);
+    return Object.freeze({ days: days === 0 ? undefined : days, tier: tier === undefined ? undefined : TIERS[tier] });
+  },
+
+  async attempt(config, entry, ctx, signal) {
+    if (entry.versionId === '') return missingVersionOutcome(entry);
+    try {
+      await ctx.s3.send(
+        new RestoreObjectCommand({
+          Bucket: entry.bucket,
+          Key: entry.key,
+          VersionId: versionIdOf(entry),
+          RestoreRequest: {
+            ...(config.days === undefined ? {} : { Days: config.days }),
+            ...(config.tier === undefined ? {} : { GlacierJobParameters: { Tier: config.tier } }),
+          },
+        }),
+        { abortSignal: signal },
+      );
+      return { result: succeeded(entry), retryable: false };
+    } catch (err) {
+      rethrowIfOwnAbort(err, signal);
+      return failureOutcome(entry, err);
+    }
+  },
+};

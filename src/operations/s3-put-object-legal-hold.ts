@@ -1,0 +1,52 @@
+/**
+ * S3PutObjectLegalHold (spec §7.6): PutObjectLegalHold per object (the manifest's version, or the
+ * current one), Status ON places a hold, OFF removes it.
+ *
+ * The spec's job-level Object Lock pre-check is not done here (prepare() does not know the
+ * manifest's bucket): on a bucket without Object Lock every task fails with the store's answer
+ * (Ceph RGW 16: 400 InvalidRequest "object legal hold can't be set if bucket object lock not
+ * enabled").
+ */
+import { PutObjectLegalHoldCommand } from '@aws-sdk/client-s3';
+import { succeeded } from '../domain/task.ts';
+import { fieldsOf, invalid, isAbsent, optEnum } from './member-fields.ts';
+import type { OperationHandler } from './operation.ts';
+import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+
+export interface PutObjectLegalHoldConfig {
+  readonly status: 'ON' | 'OFF';
+}
+
+const F = 'S3PutObjectLegalHold';
+
+export const s3PutObjectLegalHold: OperationHandler<PutObjectLegalHoldConfig> = {
+  name: 'S3PutObjectLegalHold',
+
+  parse(member: unknown): PutObjectLegalHoldConfig {
+    const m = fieldsOf(member, F, ['LegalHold']);
+    if (isAbsent(m.LegalHold)) throw invalid(`${F}.LegalHold is required ({Status: ON|OFF})`);
+    const hold = fieldsOf(m.LegalHold, `${F}.LegalHold`, ['Status']);
+    const status = optEnum(hold.Status, ['ON', 'OFF'] as const, `${F}.LegalHold.Status`);
+    if (status === undefined) throw invalid(`${F}.LegalHold.Status is required (ON or OFF)`);
+    return Object.freeze({ status });
+  },
+
+  async attempt(config, entry, ctx, signal) {
+    if (entry.versionId === '') return missingVersionOutcome(entry);
+    try {
+      await ctx.s3.send(
+        new PutObjectLegalHoldCommand({
+          Bucket: entry.bucket,
+          Key: entry.key,
+          VersionId: versionIdOf(entry),
+          LegalHold: { Status: config.status },
+        }),
+        { abortSignal: signal },
+      );
+      return { result: succeeded(entry), retryable: false };
+    } catch (err) {
+      rethrowIfOwnAbort(err, signal);
+      return failureOutcome(entry, err);
+    }
+  },
+};
