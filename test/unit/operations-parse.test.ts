@@ -27,7 +27,7 @@ function rejects(fn: () => unknown, pattern: RegExp): void {
 
 describe('registry', () => {
   it('has handlers for the implemented kinds, by name', () => {
-    expect(supportedOperations()).toEqual(expect.arrayContaining(['S3PutObjectCopy', 'S3PutObjectTagging', 'S3DeleteObjectTagging']));
+    expect(supportedOperations()).toEqual(expect.arrayContaining(['S3PutObjectCopy', 'S3PutObjectTagging', 'S3DeleteObjectTagging', 'S3DeleteObject']));
     for (const name of supportedOperations()) expect(getOperation(name)?.name).toBe(name);
     expect(getOperation('LambdaInvoke')).toBeUndefined();
   });
@@ -38,7 +38,7 @@ describe('registry', () => {
     expect(operationOf({ S3DeleteObjectTagging: '' as unknown as Record<string, never> }).name).toBe('S3DeleteObjectTagging');
     rejects(() => operationOf({}), /^Operation must contain exactly one .*got none/);
     rejects(() => operationOf({ S3DeleteObjectTagging: {}, S3PutObjectTagging: { TagSet: [] } }), /^Operation must contain exactly one .*got S3DeleteObjectTagging, S3PutObjectTagging/);
-    rejects(() => operationOf({ S3DeleteObject: {} } as unknown as JobOperation), /unknown member.*S3DeleteObject/);
+    rejects(() => operationOf({ S3FrobnicateObject: {} } as unknown as JobOperation), /unknown member.*S3FrobnicateObject/);
     rejects(() => operationOf(null as unknown as JobOperation), /^Operation must contain exactly one/);
     // undefined/null members are absent
     expect(operationOf({ S3PutObjectCopy: undefined, S3DeleteObjectTagging: {} }).name).toBe('S3DeleteObjectTagging');

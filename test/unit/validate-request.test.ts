@@ -155,7 +155,7 @@ describe('validateCreateJobRequest refuses', () => {
     ['no Operation', 'InvalidRequest', top({ Operation: undefined })],
     ['an empty Operation', 'InvalidRequest', top({ Operation: {} })],
     ['two operations', 'InvalidRequest', top({ Operation: { S3DeleteObjectTagging: {}, S3PutObjectTagging: { TagSet: [] } } })],
-    ['an unknown operation kind', 'InvalidRequest', top({ Operation: { S3DeleteObject: {} } })],
+    ['an unknown operation kind', 'InvalidRequest', top({ Operation: { S3FrobnicateObject: {} } })],
     ['LambdaInvoke (not supported yet)', 'InvalidRequest', top({ Operation: { LambdaInvoke: { FunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:f' } } })],
     ['S3InitiateRestoreObject with the EXPEDITED tier (not offered)', 'InvalidRequest', top({ Operation: { S3InitiateRestoreObject: { ExpirationInDays: 1, GlacierJobTier: 'EXPEDITED' } } })],
     ['Operation a list', 'InvalidRequest', top({ Operation: [{ S3DeleteObjectTagging: {} }] })],
