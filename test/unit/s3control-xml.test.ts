@@ -14,7 +14,6 @@ import {
   ListJobsCommand,
   UpdateJobPriorityCommand,
   UpdateJobStatusCommand,
-  type S3ControlClient,
 } from '@aws-sdk/client-s3-control';
 import { describe, expect, it } from 'vitest';
 import { ERROR_TABLE, isS3BatchError, type ErrorCode } from '../../src/domain/errors.ts';
@@ -51,21 +50,20 @@ function rootOf(xml: string): string {
 /** What the real SDK makes of `xml` as the answer to the operation whose result it is. */
 async function sdkParse(document: DocumentName, xml: string): Promise<unknown> {
   const client = clientAnswering(xml);
-  const send = (c: Parameters<S3ControlClient['send']>[0]) => client.send(c) as Promise<{ $metadata?: unknown }>;
   switch (document) {
     case 'DescribeJobResult':
-      return withoutMetadata(await send(new DescribeJobCommand({ AccountId: ACCOUNT_ID, JobId: JOB_ID })));
+      return withoutMetadata(await client.send(new DescribeJobCommand({ AccountId: ACCOUNT_ID, JobId: JOB_ID })));
     case 'ListJobsResult':
-      return withoutMetadata(await send(new ListJobsCommand({ AccountId: ACCOUNT_ID })));
+      return withoutMetadata(await client.send(new ListJobsCommand({ AccountId: ACCOUNT_ID })));
     case 'GetJobTaggingResult':
-      return withoutMetadata(await send(new GetJobTaggingCommand({ AccountId: ACCOUNT_ID, JobId: JOB_ID })));
+      return withoutMetadata(await client.send(new GetJobTaggingCommand({ AccountId: ACCOUNT_ID, JobId: JOB_ID })));
     case 'UpdateJobStatusResult':
-      return withoutMetadata(await send(new UpdateJobStatusCommand({ AccountId: ACCOUNT_ID, JobId: JOB_ID, RequestedJobStatus: 'Cancelled' })));
+      return withoutMetadata(await client.send(new UpdateJobStatusCommand({ AccountId: ACCOUNT_ID, JobId: JOB_ID, RequestedJobStatus: 'Cancelled' })));
     case 'UpdateJobPriorityResult':
-      return withoutMetadata(await send(new UpdateJobPriorityCommand({ AccountId: ACCOUNT_ID, JobId: JOB_ID, Priority: 5 })));
+      return withoutMetadata(await client.send(new UpdateJobPriorityCommand({ AccountId: ACCOUNT_ID, JobId: JOB_ID, Priority: 5 })));
     case 'CreateJobResult':
       return withoutMetadata(
-        await send(new CreateJobCommand({ AccountId: ACCOUNT_ID, Operation: { S3DeleteObjectTagging: {} }, Report: { Enabled: false }, Priority: 1, RoleArn: 'r', ClientRequestToken: 't' })),
+        await client.send(new CreateJobCommand({ AccountId: ACCOUNT_ID, Operation: { S3DeleteObjectTagging: {} }, Report: { Enabled: false }, Priority: 1, RoleArn: 'r', ClientRequestToken: 't' })),
       );
     default:
       throw new Error(`no SDK command for ${document}`);
