@@ -43,6 +43,15 @@ export interface Config {
   /** …and/or one key pair for the default account. Neither: a generated pair in <dataDir>/api-keys.json. */
   readonly apiAccessKeyId?: string | undefined;
   readonly apiSecretAccessKey?: string | undefined;
+  /** LambdaInvoke: a Lambda-compatible endpoint (undefined = AWS Lambda in lambdaRegion). */
+  readonly lambdaEndpoint?: string | undefined;
+  /** Undefined = the S3 region. */
+  readonly lambdaRegion?: string | undefined;
+  /** Undefined = the S3 storage credentials (then the AWS default credential chain). */
+  readonly lambdaAccessKeyId?: string | undefined;
+  readonly lambdaSecretAccessKey?: string | undefined;
+  /** LambdaInvoke with an http(s) URL: seconds one invocation may take. */
+  readonly functionTimeoutSeconds: number;
 }
 
 /** Options as the CLI's flags give them (strings or booleans), keyed like Config. */
@@ -75,6 +84,11 @@ export const ENV = {
   apiKeysFile: 'S3BATCH_API_KEYS_FILE',
   apiAccessKeyId: 'S3BATCH_API_ACCESS_KEY_ID',
   apiSecretAccessKey: 'S3BATCH_API_SECRET_ACCESS_KEY',
+  lambdaEndpoint: 'S3BATCH_LAMBDA_ENDPOINT',
+  lambdaRegion: 'S3BATCH_LAMBDA_REGION',
+  lambdaAccessKeyId: 'S3BATCH_LAMBDA_ACCESS_KEY_ID',
+  lambdaSecretAccessKey: 'S3BATCH_LAMBDA_SECRET_ACCESS_KEY',
+  functionTimeoutSeconds: 'S3BATCH_FUNCTION_TIMEOUT_SECONDS',
 } as const;
 
 type Key = keyof typeof ENV;
@@ -113,6 +127,12 @@ function bool(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv, def: boolean
 function str(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv): string | undefined {
   const v = pick(key, flags, env);
   return v === undefined ? undefined : String(v);
+}
+
+function httpUrl(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv): string | undefined {
+  const v = str(key, flags, env);
+  if (v !== undefined && !/^https?:\/\/[^/]/i.test(v)) bad(key, v, 'an http:// or https:// URL');
+  return v;
 }
 
 const GiB = 1024 ** 3;
@@ -168,7 +188,15 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     apiKeysFile: apiKeysFile === undefined ? undefined : resolve(apiKeysFile),
     apiAccessKeyId: str('apiAccessKeyId', flags, env),
     apiSecretAccessKey: str('apiSecretAccessKey', flags, env),
+    lambdaEndpoint: httpUrl('lambdaEndpoint', flags, env),
+    lambdaRegion: str('lambdaRegion', flags, env),
+    lambdaAccessKeyId: str('lambdaAccessKeyId', flags, env),
+    lambdaSecretAccessKey: str('lambdaSecretAccessKey', flags, env),
+    functionTimeoutSeconds: int('functionTimeoutSeconds', flags, env, 60, 1, 900),
   };
+  if ((config.lambdaAccessKeyId === undefined) !== (config.lambdaSecretAccessKey === undefined)) {
+    throw new S3BatchError('InvalidConfiguration', `Give both ${ENV.lambdaAccessKeyId} and ${ENV.lambdaSecretAccessKey} (the Lambda key pair), or neither (then the S3 credentials are used)`);
+  }
   if ((config.apiAccessKeyId === undefined) !== (config.apiSecretAccessKey === undefined)) {
     throw new S3BatchError('InvalidConfiguration', `Give both ${ENV.apiAccessKeyId} and ${ENV.apiSecretAccessKey} (the S3 Control API key pair), or neither`);
   }

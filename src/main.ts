@@ -12,6 +12,7 @@ import type { Config } from './config.ts';
 import { S3BatchError } from './domain/errors.ts';
 import { Engine, type StorageProfile } from './engine/engine.ts';
 import { DEFAULT_RETRY_POLICY } from './engine/retry.ts';
+import { createFunctionInvoker } from './operations/lambda/function-invoker.ts';
 import { BatchService } from './service/batch-service.ts';
 import { createFsChunkIndex } from './storage/fs-chunk-index.ts';
 import { createFsSpool } from './storage/fs-spool.ts';
@@ -69,6 +70,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
     forcePathStyle: storage.forcePathStyle,
   };
   const storageProfiles = loadStorageProfiles(config.storageProfilesFile, clientProfile);
+  // LambdaInvoke's functions: one invoker for every profile (Lambda keys default to the S3 ones).
+  const functions = createFunctionInvoker({
+    lambda: {
+      endpoint: config.lambdaEndpoint,
+      region: config.lambdaRegion ?? storage.region,
+      accessKeyId: config.lambdaAccessKeyId ?? storage.accessKeyId,
+      secretAccessKey: config.lambdaSecretAccessKey ?? storage.secretAccessKey,
+      maxSockets: Math.max(64, config.maxConcurrentTasks),
+    },
+    http: { timeoutMs: config.functionTimeoutSeconds * 1000, maxSockets: Math.max(64, config.maxConcurrentTasks) },
+  });
   // Clients per storage profile, made when a job first needs them. Task calls are retried by the
   // engine (with its own policy); manifest and report I/O by the SDK.
   const clients: S3Client[] = [];
@@ -88,6 +100,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         s3: taskClient,
         multipartCopyThresholdBytes: config.multipartCopyThresholdBytes,
         multipartCopyPartBytes: config.multipartCopyPartBytes,
+        lambda: functions,
       },
     };
     built.set(name, profile);
@@ -157,6 +170,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         await engine.stop();
         await store.close();
         for (const client of clients) client.destroy();
+        functions.close?.();
         await localS3?.stop();
       })()),
   };

@@ -90,7 +90,13 @@ export interface JobOperation {
   S3PutObjectCopy?: S3CopyObjectOperation;
   S3PutObjectTagging?: { TagSet?: S3Tag[] };
   S3DeleteObjectTagging?: Record<string, never>;
-  LambdaInvoke?: Record<string, unknown>;
+  LambdaInvoke?: {
+    /** Lambda function name/ARN (optionally qualified), or an http(s) URL (s3batch HTTP function). */
+    FunctionArn?: string;
+    InvocationSchemaVersion?: string;
+    /** Schema 2.0 only. */
+    UserArguments?: Record<string, string>;
+  };
   S3PutObjectAcl?: S3SetObjectAclOperation;
   S3InitiateRestoreObject?: S3InitiateRestoreObjectOperation;
   S3PutObjectLegalHold?: S3SetObjectLegalHoldOperation;

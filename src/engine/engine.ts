@@ -297,7 +297,7 @@ export class Engine {
     const prepared = job.prepared!;
     const profile = this.deps.profileFor(job.request.RoleArn);
     const { handler, config } = this.parseOperation(job.request.Operation);
-    const executeTask = createTaskExecutor({ handler, config, ctx: profile.operations, policy: this.config.retry, sleep: this.deps.sleep });
+    const executeTask = createTaskExecutor({ handler, config, ctx: { ...profile.operations, jobId }, policy: this.config.retry, sleep: this.deps.sleep });
     const index = this.deps.chunkIndex(jobId);
     const runner = new JobRunner(
       {

@@ -8,6 +8,7 @@ import { EXTENSION_OPERATION_NAMES, OPERATION_NAMES, type JobOperation, type Ope
 import type { OperationHandler } from './operation.ts';
 import { builtinFunctionOf, s3DeleteObject } from './s3-delete-object.ts';
 import { s3ComputeObjectChecksum } from './s3-compute-object-checksum.ts';
+import { lambdaInvoke } from './lambda-invoke.ts';
 import { s3DeleteObjectTagging } from './s3-delete-object-tagging.ts';
 import { s3InitiateRestoreObject } from './s3-initiate-restore-object.ts';
 import { s3PutObjectAcl } from './s3-put-object-acl.ts';
@@ -28,6 +29,7 @@ const HANDLERS: Readonly<Partial<Record<OperationName, OperationHandler>>> = Obj
   S3ComputeObjectChecksum: s3ComputeObjectChecksum,
   S3UpdateObjectEncryption: s3UpdateObjectEncryption,
   S3DeleteObject: s3DeleteObject,
+  LambdaInvoke: lambdaInvoke,
 });
 
 export function getOperation(name: OperationName): OperationHandler | undefined {

@@ -9,6 +9,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { OperationName } from '../domain/job-spec.ts';
 import type { TaskEntry, TaskResult } from '../domain/task.ts';
+import type { LambdaInvoker } from './lambda/invoker.ts';
 
 export interface OperationContext {
   /** Client for the job's storage profile (RoleArn). */
@@ -17,6 +18,10 @@ export interface OperationContext {
   readonly multipartCopyThresholdBytes: number;
   /** Part size for multipart copy. */
   readonly multipartCopyPartBytes: number;
+  /** Calls LambdaInvoke's functions (AWS Lambda or HTTP functions); absent ⇒ those tasks fail. */
+  readonly lambda?: LambdaInvoker | undefined;
+  /** The job the tasks belong to (set by the engine per job; LambdaInvoke sends it as job.id). */
+  readonly jobId?: string | undefined;
 }
 
 export interface AttemptOutcome {

@@ -40,6 +40,7 @@ describe('loadConfig defaults', () => {
       confirmationRequiredByDefault: true,
       suspendedTimeoutDays: 30,
       logLevel: 'info',
+      functionTimeoutSeconds: 60,
     } satisfies Config);
   });
 

@@ -24,6 +24,11 @@ export function registerServe(program: Command): void {
     .option('--chunk-size <n>', 'manifest rows per chunk (unit of resume) [S3BATCH_CHUNK_SIZE] (default 1000)')
     .option('--multipart-copy-threshold <bytes>', 'copy objects larger than this with multipart copy [S3BATCH_MULTIPART_COPY_THRESHOLD] (default 5 GiB)')
     .option('--log-level <level>', 'debug, info, warn, error or silent [S3BATCH_LOG_LEVEL] (default info)')
+    .option('--lambda-endpoint <url>', 'Lambda-compatible endpoint for LambdaInvoke [S3BATCH_LAMBDA_ENDPOINT] (default: AWS Lambda)')
+    .option('--lambda-region <region>', 'Lambda region [S3BATCH_LAMBDA_REGION] (default: the S3 region)')
+    .option('--lambda-access-key-id <id>', 'Lambda access key id [S3BATCH_LAMBDA_ACCESS_KEY_ID] (default: the S3 keys)')
+    .option('--lambda-secret-access-key <secret>', 'Lambda secret access key [S3BATCH_LAMBDA_SECRET_ACCESS_KEY]')
+    .option('--function-timeout <seconds>', 'time limit of one HTTP-function invocation [S3BATCH_FUNCTION_TIMEOUT_SECONDS] (default 60)')
     .addHelpText(
       'after',
       `
@@ -53,6 +58,11 @@ Examples:
         chunkSize: opts.chunkSize,
         multipartCopyThresholdBytes: opts.multipartCopyThreshold,
         logLevel: opts.logLevel,
+        lambdaEndpoint: opts.lambdaEndpoint,
+        lambdaRegion: opts.lambdaRegion,
+        lambdaAccessKeyId: opts.lambdaAccessKeyId,
+        lambdaSecretAccessKey: opts.lambdaSecretAccessKey,
+        functionTimeoutSeconds: opts.functionTimeout,
       };
       const config = loadConfig(flags);
       const server = await startServer(config);
