@@ -8,6 +8,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { buildApp } from './api/app.ts';
+import { resolveApiAccessKeys, type GeneratedAccessKey } from './api/auth/access-keys.ts';
+import { createSigV4Verifier } from './api/auth/sigv4-verifier.ts';
 import type { Config } from './config.ts';
 import { S3BatchError } from './domain/errors.ts';
 import { Engine, type StorageProfile } from './engine/engine.ts';
@@ -30,6 +32,8 @@ export interface RunningServer {
   readonly localS3?: LocalS3 | undefined;
   /** The S3 endpoint the engine works on. */
   readonly s3Endpoint?: string | undefined;
+  /** The S3 Control API key pair s3batch generated because none is configured (to show the user). */
+  readonly generatedApiKey?: GeneratedAccessKey | undefined;
   close(): Promise<void>;
 }
 
@@ -56,6 +60,8 @@ async function ensureBucket(client: S3Client, bucket: string): Promise<void> {
 
 export async function startServer(config: Config): Promise<RunningServer> {
   const log = makeLogger(config.logLevel);
+  // Keys first: a bad keys file is a configuration error before anything starts.
+  const apiKeys = await resolveApiAccessKeys(config);
   let localS3: LocalS3 | undefined;
   let storage = config.storage;
   if (config.local) {
@@ -142,7 +148,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
     now: () => new Date(),
     checkRoleArn: (roleArn) => void profileNameFor(storageProfiles, roleArn),
   });
-  const app = await buildApp({ service, defaultAccountId: config.defaultAccountId, logLevel: config.logLevel });
+  const app = await buildApp({
+    service,
+    defaultAccountId: config.defaultAccountId,
+    logLevel: config.logLevel,
+    verifier: createSigV4Verifier({ keys: apiKeys.store }),
+  });
   await engine.start();
   let address: string;
   try {
@@ -164,6 +175,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     service,
     localS3,
     s3Endpoint: storage.endpoint,
+    generatedApiKey: apiKeys.generated,
     close: () =>
       (closing ??= (async () => {
         await app.close();

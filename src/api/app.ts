@@ -4,13 +4,17 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { BatchService } from '../service/batch-service.ts';
+import type { SigV4Verifier } from './auth/sigv4-verifier.ts';
 import { jsonErrorHandler } from './error-handler.ts';
 import { restRoutes } from './rest/routes.ts';
+import { s3ControlRoutes } from './s3control/routes.ts';
 
 export interface AppOptions {
   readonly service: BatchService;
   readonly defaultAccountId: string;
   readonly logLevel: string;
+  /** Verifies SigV4 on the S3 Control API (`/v20180820`) against the configured access keys. */
+  readonly verifier: SigV4Verifier;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -25,5 +29,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   await app.register(restRoutes, { prefix: '/api/v1', service: opts.service, defaultAccountId: opts.defaultAccountId });
+  await app.register(s3ControlRoutes, { prefix: '/v20180820', service: opts.service, verifier: opts.verifier });
   return app;
 }

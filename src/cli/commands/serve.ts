@@ -1,7 +1,34 @@
 /** `s3batch serve`: runs the engine and its HTTP APIs until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
-import { loadConfig, type ConfigFlags } from '../../config.ts';
-import { LOCAL_DEMO_BUCKET, startServer } from '../../main.ts';
+import { loadConfig, type Config, type ConfigFlags } from '../../config.ts';
+import { LOCAL_DEMO_BUCKET, startServer, type RunningServer } from '../../main.ts';
+
+/**
+ * How to reach the S3 Control API: the generated key pair when no key is configured. Its secret
+ * is printed only with --local (a try-it setup); otherwise the file that holds it is named.
+ */
+function s3ControlLines(server: RunningServer, config: Config): string[] {
+  const lines = [`  S3 Control: ${server.url}/v20180820/jobs (aws s3control / AWS SDK S3ControlClient, SigV4)`];
+  const generated = server.generatedApiKey;
+  if (!generated) return lines;
+  const { accessKeyId, secretAccessKey, accountId } = generated.key;
+  if (!config.local) {
+    lines.push(`  API key:    ${accessKeyId} (account ${accountId}); its secret is in ${generated.path}`);
+    return lines;
+  }
+  const endpoint = `http://localhost:${new URL(server.url).port}`;
+  return [
+    ...lines,
+    '',
+    `  ---- S3 Control API key (generated, kept in ${generated.path}) ----`,
+    `  access key id:      ${accessKeyId}`,
+    `  secret access key:  ${secretAccessKey}`,
+    `  account id:         ${accountId}`,
+    `  try it (needs "127.0.0.1 ${accountId}.localhost" in /etc/hosts: the CLI puts the account id in front of the host):`,
+    `  AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=${secretAccessKey} aws s3control list-jobs --account-id ${accountId} --endpoint-url ${endpoint} --region us-east-1`,
+    '  ---------------------------------------------------------------------',
+  ];
+}
 
 export function registerServe(program: Command): void {
   program
@@ -24,6 +51,7 @@ export function registerServe(program: Command): void {
     .option('--chunk-size <n>', 'manifest rows per chunk (unit of resume) [S3BATCH_CHUNK_SIZE] (default 1000)')
     .option('--multipart-copy-threshold <bytes>', 'copy objects larger than this with multipart copy [S3BATCH_MULTIPART_COPY_THRESHOLD] (default 5 GiB)')
     .option('--log-level <level>', 'debug, info, warn, error or silent [S3BATCH_LOG_LEVEL] (default info)')
+    .option('--api-keys-file <file>', 'JSON file of S3 Control API access keys {"keys":[{accessKeyId,secretAccessKey,accountId}]} [S3BATCH_API_KEYS_FILE] (also S3BATCH_API_ACCESS_KEY_ID + S3BATCH_API_SECRET_ACCESS_KEY; neither: a pair generated into <data-dir>/api-keys.json)')
     .option('--lambda-endpoint <url>', 'Lambda-compatible endpoint for LambdaInvoke [S3BATCH_LAMBDA_ENDPOINT] (default: AWS Lambda)')
     .option('--lambda-region <region>', 'Lambda region [S3BATCH_LAMBDA_REGION] (default: the S3 region)')
     .option('--lambda-access-key-id <id>', 'Lambda access key id [S3BATCH_LAMBDA_ACCESS_KEY_ID] (default: the S3 keys)')
@@ -58,6 +86,7 @@ Examples:
         chunkSize: opts.chunkSize,
         multipartCopyThresholdBytes: opts.multipartCopyThreshold,
         logLevel: opts.logLevel,
+        apiKeysFile: opts.apiKeysFile,
         lambdaEndpoint: opts.lambdaEndpoint,
         lambdaRegion: opts.lambdaRegion,
         lambdaAccessKeyId: opts.lambdaAccessKeyId,
@@ -71,6 +100,7 @@ Examples:
         `  JSON API:   ${server.url}/api/v1/jobs`,
         `  S3:         ${server.s3Endpoint ?? 'AWS S3'}${server.localS3 ? ` (embedded, data in ${server.localS3.directory}, keys S3RVER/S3RVER, bucket ${LOCAL_DEMO_BUCKET})` : ''}`,
         `  Job store:  ${config.dataDir}/jobs.json`,
+        ...s3ControlLines(server, config),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
       let stopping = false;
