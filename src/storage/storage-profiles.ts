@@ -16,9 +16,18 @@
  *       "dr":   { "endpoint": "https://s3.dr.example", "region": "eu-west-1",
  *                 "accessKeyId": "…", "secretAccessKey": "…", "forcePathStyle": true }
  *     },
- *     "roles": { "arn:aws:iam::111122223333:role/batch-dr": "dr" }
+ *     "roles": { "arn:aws:iam::111122223333:role/batch-dr": "dr" },
+ *     "replication": [
+ *       { "sourceBucket": "photos", "prefix": "2024/", "destinationProfile": "dr",
+ *         "destinationBucket": "photos-replica", "storageClass": "STANDARD_IA" }
+ *     ]
  *   }
  * The profile named "default" is always the server's own endpoint; the file cannot redefine it.
+ *
+ * "replication" plays the part of the source bucket's replication configuration for
+ * S3ReplicateObject (spec §7.8): most S3-compatible stores cannot hold one that points at another
+ * service (Ceph RGW 16 answers PutBucketReplication with 405), so s3batch keeps the rules.
+ * sourceProfile defaults to "default", destinationProfile to the source's profile.
  */
 import { readFileSync } from 'node:fs';
 import { S3BatchError } from '../domain/errors.ts';
@@ -28,6 +37,16 @@ export const DEFAULT_PROFILE = 'default';
 
 export type EndpointProfile = Pick<S3ClientProfile, 'endpoint' | 'region' | 'accessKeyId' | 'secretAccessKey' | 'forcePathStyle'>;
 
+/** One replication rule: objects of sourceBucket (under prefix) go to destinationBucket. */
+export interface ReplicationRule {
+  readonly sourceProfile: string;
+  readonly sourceBucket: string;
+  readonly prefix: string;
+  readonly destinationProfile: string;
+  readonly destinationBucket: string;
+  readonly storageClass?: string | undefined;
+}
+
 export interface StorageProfiles {
   /** Every profile by name, "default" included. */
   readonly profiles: ReadonlyMap<string, EndpointProfile>;
@@ -35,6 +54,43 @@ export interface StorageProfiles {
   readonly roles: ReadonlyMap<string, string>;
   /** False in single-endpoint mode (no profiles file): every role maps to "default". */
   readonly strict: boolean;
+  readonly replication: readonly ReplicationRule[];
+}
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const STORAGE_CLASS = /^[A-Z_]{1,64}$/;
+
+function parseReplication(raw: unknown, profiles: ReadonlyMap<string, EndpointProfile>, source: string): ReplicationRule[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) bad(source, '"replication" must be a list of rules');
+  const known = new Set(['sourceProfile', 'sourceBucket', 'prefix', 'destinationProfile', 'destinationBucket', 'storageClass']);
+  return raw.map((r: unknown, i) => {
+    const where = `replication[${i}]`;
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) bad(source, `${where} must be an object`);
+    const obj = r as Record<string, unknown>;
+    const unknown = Object.keys(obj).filter((k) => !known.has(k));
+    if (unknown.length > 0) bad(source, `${where} has unknown field(s) ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
+    const sourceProfile = optString(obj, 'sourceProfile', where, source) ?? DEFAULT_PROFILE;
+    const sourceBucket = optString(obj, 'sourceBucket', where, source);
+    const destinationBucket = optString(obj, 'destinationBucket', where, source);
+    if (sourceBucket === undefined || !BUCKET_NAME.test(sourceBucket)) bad(source, `${where}.sourceBucket must be a bucket name`);
+    if (destinationBucket === undefined || !BUCKET_NAME.test(destinationBucket)) bad(source, `${where}.destinationBucket must be a bucket name`);
+    const destinationProfile = optString(obj, 'destinationProfile', where, source) ?? sourceProfile;
+    for (const [field, name] of [['sourceProfile', sourceProfile], ['destinationProfile', destinationProfile]] as const) {
+      if (!profiles.has(name)) bad(source, `${where}.${field} names the unknown profile "${name}"`);
+    }
+    const prefixValue = obj.prefix;
+    if (prefixValue !== undefined && typeof prefixValue !== 'string') bad(source, `${where}.prefix must be a string`);
+    const storageClass = optString(obj, 'storageClass', where, source);
+    if (storageClass !== undefined && !STORAGE_CLASS.test(storageClass)) bad(source, `${where}.storageClass must be a storage class name such as STANDARD_IA`);
+    if (sourceProfile === destinationProfile && sourceBucket === destinationBucket) bad(source, `${where} replicates ${sourceBucket} onto itself`);
+    return Object.freeze({ sourceProfile, sourceBucket, prefix: prefixValue ?? '', destinationProfile, destinationBucket, storageClass });
+  });
+}
+
+/** The rules that apply to one object of a source profile. */
+export function replicationRulesFor(profiles: StorageProfiles, sourceProfile: string, bucket: string, key: string): ReplicationRule[] {
+  return profiles.replication.filter((r) => r.sourceProfile === sourceProfile && r.sourceBucket === bucket && key.startsWith(r.prefix));
 }
 
 const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.+=@-]{0,63}$/;
@@ -95,8 +151,8 @@ export function parseStorageProfiles(text: string, source: string, fallback: End
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) bad(source, 'must be a JSON object with "profiles" (and optionally "roles")');
   const root = json as Record<string, unknown>;
-  const extra = Object.keys(root).filter((k) => k !== 'profiles' && k !== 'roles');
-  if (extra.length > 0) bad(source, `unknown top-level field(s) ${extra.join(', ')} (known: profiles, roles)`);
+  const extra = Object.keys(root).filter((k) => k !== 'profiles' && k !== 'roles' && k !== 'replication');
+  if (extra.length > 0) bad(source, `unknown top-level field(s) ${extra.join(', ')} (known: profiles, roles, replication)`);
   const rawProfiles = root.profiles;
   if (typeof rawProfiles !== 'object' || rawProfiles === null || Array.isArray(rawProfiles)) bad(source, '"profiles" must be an object of name → profile');
   const profiles = new Map<string, EndpointProfile>([[DEFAULT_PROFILE, fallback]]);
@@ -113,12 +169,12 @@ export function parseStorageProfiles(text: string, source: string, fallback: End
     if (typeof name !== 'string' || !profiles.has(name)) bad(source, `roles: "${arn}" names the unknown profile ${JSON.stringify(name)}`);
     roles.set(arn, name);
   }
-  return { profiles, roles, strict: true };
+  return { profiles, roles, strict: true, replication: parseReplication(root.replication, profiles, source) };
 }
 
 /** Reads the profiles file, or gives single-endpoint mode when there is none. */
 export function loadStorageProfiles(file: string | undefined, fallback: EndpointProfile): StorageProfiles {
-  if (file === undefined) return { profiles: new Map([[DEFAULT_PROFILE, fallback]]), roles: new Map(), strict: false };
+  if (file === undefined) return { profiles: new Map([[DEFAULT_PROFILE, fallback]]), roles: new Map(), strict: false, replication: [] };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
