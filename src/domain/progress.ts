@@ -4,6 +4,8 @@ export interface Progress {
   readonly total: number;
   readonly succeeded: number;
   readonly failed: number;
+  /** Bytes of the objects the tasks acted on, when the operation reports them (dry run). */
+  readonly bytes?: number | undefined;
 }
 
 /** The threshold is watched only once this many tasks have run. */
@@ -18,7 +20,8 @@ export function thresholdExceeded(succeeded: number, failed: number): boolean {
   return run >= THRESHOLD_MIN_TASKS && failed * 2 > run;
 }
 
-/** Adds task outcomes to the counters (the total stays). */
-export function addProgress(a: Progress, b: { readonly succeeded: number; readonly failed: number }): Progress {
-  return { total: a.total, succeeded: a.succeeded + b.succeeded, failed: a.failed + b.failed };
+/** Adds task outcomes to the counters (the total stays); bytes only when either side has them. */
+export function addProgress(a: Progress, b: { readonly succeeded: number; readonly failed: number; readonly bytes?: number | undefined }): Progress {
+  const sum = { total: a.total, succeeded: a.succeeded + b.succeeded, failed: a.failed + b.failed };
+  return a.bytes === undefined && b.bytes === undefined ? sum : { ...sum, bytes: (a.bytes ?? 0) + (b.bytes ?? 0) };
 }

@@ -33,6 +33,8 @@ export interface TaskResult {
   readonly errorCode: string;
   /** `Successful` for S3 operations on success; the error text on failure. */
   readonly message: string;
+  /** Size of the object the task acted on, when the operation learns it (a dry run's HEAD). */
+  readonly bytes?: number | undefined;
 }
 
 export function succeeded(entry: TaskEntry, message = 'Successful', httpStatus = 200): TaskResult {

@@ -16,12 +16,13 @@
  */
 import type { Chunk } from '../domain/chunk.ts';
 import { isChunkDone, markChunkDone, type JobRecord } from '../domain/job.ts';
-import type { JobManifest, JobOperation } from '../domain/job-spec.ts';
+import type { CreateJobRequest, JobManifest, JobOperation } from '../domain/job-spec.ts';
 import { isTerminal, JobStatus, type JobStatus as Status } from '../domain/job-status.ts';
 import { addProgress, thresholdExceeded, type Progress } from '../domain/progress.ts';
 import type { TaskEntry } from '../domain/task.ts';
 import type { ChunkIndexFile } from '../manifest/chunk-index.ts';
 import { readChunk } from '../manifest/prepare-manifest.ts';
+import { withDryRun } from '../operations/dry-run.ts';
 import { parseOperation } from '../operations/index.ts';
 import type { JobStore } from '../storage/job-store.ts';
 import type { ResultSpool } from '../storage/result-spool.ts';
@@ -106,7 +107,7 @@ export class Engine {
       concurrency: config.prepareConcurrency,
       chunkIndex: deps.chunkIndex,
       profileFor: deps.profileFor,
-      parseOperation: (op) => this.parseOperation(op),
+      operationFor: (request) => this.operationFor(request),
       cleanup,
       onSettled,
       log: deps.log,
@@ -230,6 +231,11 @@ export class Engine {
     return (this.deps.operations ?? parseOperation)(op);
   }
 
+  /** The job's operation; under `s3batch:dry-run=true` (fixed at CreateJob) one that changes nothing. */
+  private operationFor(request: CreateJobRequest): ParsedOperation {
+    return withDryRun(this.parseOperation(request.Operation), request);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Scheduling
 
@@ -296,7 +302,7 @@ export class Engine {
     const manifest = job.request.Manifest as JobManifest;
     const prepared = job.prepared!;
     const profile = this.deps.profileFor(job.request.RoleArn);
-    const { handler, config } = this.parseOperation(job.request.Operation);
+    const { handler, config } = this.operationFor(job.request);
     const executeTask = createTaskExecutor({ handler, config, ctx: { ...profile.operations, jobId }, policy: this.config.retry, sleep: this.deps.sleep });
     const index = this.deps.chunkIndex(jobId);
     const runner = new JobRunner(
@@ -382,7 +388,10 @@ export class Engine {
     this.running.delete(jobId);
     if (reason === 'shutdown') return;
     // The partial chunks' results are in the report of a job that ends now: count them.
-    const extra = partial.reduce((a, c) => ({ succeeded: a.succeeded + c.succeeded, failed: a.failed + c.failed }), { succeeded: 0, failed: 0 });
+    const extra = partial.reduce(
+      (a, c) => ({ succeeded: a.succeeded + c.succeeded, failed: a.failed + c.failed, bytes: c.bytes === undefined ? a.bytes : (a.bytes ?? 0) + c.bytes }),
+      { succeeded: 0, failed: 0, bytes: undefined as number | undefined },
+    );
     if (extra.succeeded + extra.failed > 0) {
       this.records.update(jobId, (job) => ({ ...job, progress: addProgress(job.progress, extra) }));
     }

@@ -17,6 +17,8 @@ export interface ChunkCounts {
   readonly index: number;
   readonly succeeded: number;
   readonly failed: number;
+  /** Sum of the results' `bytes` (dry run), when any result had them. */
+  readonly bytes?: number | undefined;
 }
 
 export interface RunnerDeps {
@@ -49,6 +51,7 @@ interface ChunkState {
   allRead: boolean;
   succeeded: number;
   failed: number;
+  bytes: number | undefined;
   completing: boolean;
 }
 
@@ -70,14 +73,16 @@ export class JobRunner {
   }
 
   /** Results of chunks not yet reported done. */
-  get liveCounts(): { succeeded: number; failed: number } {
+  get liveCounts(): { succeeded: number; failed: number; bytes?: number | undefined } {
     let succeeded = 0;
     let failed = 0;
+    let bytes: number | undefined;
     for (const s of this.open.values()) {
       succeeded += s.succeeded;
       failed += s.failed;
+      if (s.bytes !== undefined) bytes = (bytes ?? 0) + s.bytes;
     }
-    return { succeeded, failed };
+    return bytes === undefined ? { succeeded, failed } : { succeeded, failed, bytes };
   }
 
   setSlots(slots: number): void {
@@ -101,7 +106,7 @@ export class JobRunner {
     const partial: ChunkCounts[] = [];
     for (const state of this.open.values()) {
       await state.writer.close();
-      partial.push({ index: state.chunk.index, succeeded: state.succeeded, failed: state.failed });
+      partial.push({ index: state.chunk.index, succeeded: state.succeeded, failed: state.failed, bytes: state.bytes });
     }
     this.open.clear();
     this.abort.abort();
@@ -114,7 +119,7 @@ export class JobRunner {
       if (this.stopped) return;
       if (this.deps.isChunkDone(chunk.index)) continue;
       const writer = await this.deps.spool.open(this.deps.jobId, chunk.index);
-      const state: ChunkState = { chunk, writer, pending: 0, allRead: false, succeeded: 0, failed: 0, completing: false };
+      const state: ChunkState = { chunk, writer, pending: 0, allRead: false, succeeded: 0, failed: 0, bytes: undefined, completing: false };
       this.open.set(chunk.index, state);
       for await (const entry of this.deps.readChunk(chunk, this.abort.signal)) {
         if (this.stopped) return;
@@ -134,6 +139,7 @@ export class JobRunner {
     if (backlog) await backlog;
     if (result.status === 'succeeded') state.succeeded++;
     else state.failed++;
+    if (result.bytes !== undefined) state.bytes = (state.bytes ?? 0) + result.bytes;
     state.pending--;
     this.deps.onResult(result);
     this.maybeComplete(state);
@@ -145,7 +151,7 @@ export class JobRunner {
     this.completions.push(
       state.writer.close().then(() => {
         this.open.delete(state.chunk.index);
-        this.deps.onChunkDone({ index: state.chunk.index, succeeded: state.succeeded, failed: state.failed });
+        this.deps.onChunkDone({ index: state.chunk.index, succeeded: state.succeeded, failed: state.failed, bytes: state.bytes });
       }),
     );
   }

@@ -8,7 +8,7 @@ import { S3BatchError } from '../domain/errors.ts';
 import { JobStatus } from '../domain/job-status.ts';
 import type { ChunkIndexFile } from '../manifest/chunk-index.ts';
 import { prepareCsvManifest } from '../manifest/prepare-manifest.ts';
-import type { JobOperation } from '../domain/job-spec.ts';
+import type { CreateJobRequest } from '../domain/job-spec.ts';
 import type { parseOperation } from '../operations/index.ts';
 import { failureOf } from './failure.ts';
 import type { JobRecords, Log } from './job-records.ts';
@@ -21,7 +21,8 @@ export interface PreparerDeps {
   readonly concurrency: number;
   chunkIndex(jobId: string): ChunkIndexFile;
   profileFor(roleArn: string): StorageProfile;
-  parseOperation(op: JobOperation): ReturnType<typeof parseOperation>;
+  /** The job's operation (under dry run, the wrapper that changes nothing). */
+  operationFor(request: CreateJobRequest): ReturnType<typeof parseOperation>;
   cleanup(jobId: string): Promise<void>;
   /** Called after each preparation ends (the scheduler may have new work). */
   onSettled(): void;
@@ -81,7 +82,7 @@ export class Preparer {
       const manifest = job.request.Manifest;
       if (!manifest) throw new S3BatchError('InvalidRequest', 'The job has no manifest');
       const profile = this.deps.profileFor(job.request.RoleArn);
-      const { name, handler, config } = this.deps.parseOperation(job.request.Operation);
+      const { name, handler, config } = this.deps.operationFor(job.request);
       await handler.prepare?.(config, profile.operations, signal);
       const prepared = await prepareCsvManifest({
         store: profile.objects,
