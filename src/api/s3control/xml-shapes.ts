@@ -91,7 +91,7 @@ const S3CopyObjectOperationShape = structure({
   ChecksumAlgorithm: string,
 });
 
-/** All 11 operation kinds of the model (spec §1.5.1); exactly one is set (a validation rule). */
+/** All 11 operation kinds of the model (spec §1.5.1) and s3batch's extension; exactly one is set (a validation rule). */
 export const JobOperationShape = structure({
   LambdaInvoke: structure({ FunctionArn: string, InvocationSchemaVersion: string, UserArguments: map }),
   S3PutObjectCopy: S3CopyObjectOperationShape,
@@ -114,6 +114,9 @@ export const JobOperationShape = structure({
   S3UpdateObjectEncryption: structure({
     ObjectEncryption: structure({ SSEKMS: [structure({ KMSKeyArn: string, BucketKeyEnabled: boolean }), 'SSE-KMS'] }),
   }),
+  // s3batch's extension kind (job-spec.ts EXTENSION_OPERATION_NAMES; not in the AWS model, whose
+  // SDKs skip it when reading a DescribeJob).
+  S3DeleteObject: structure({ BypassGovernanceRetention: boolean }),
 });
 
 export const JobReportShape = structure({
