@@ -37,6 +37,8 @@ export interface Config {
   readonly confirmationRequiredByDefault: boolean;
   /** Days a job may wait in Suspended before it fails with ConfirmationTimeout. */
   readonly suspendedTimeoutDays: number;
+  /** Days a finished job (Complete, Cancelled, Failed) is kept before its record is deleted; fractions allowed. */
+  readonly jobRetentionDays: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** S3 Control API access keys (src/api/auth/access-keys.ts): a JSON keys file… */
   readonly apiKeysFile?: string | undefined;
@@ -80,6 +82,7 @@ export const ENV = {
   retryMaxAttempts: 'S3BATCH_RETRY_MAX_ATTEMPTS',
   confirmationRequiredByDefault: 'S3BATCH_CONFIRMATION_REQUIRED_BY_DEFAULT',
   suspendedTimeoutDays: 'S3BATCH_SUSPENDED_TIMEOUT_DAYS',
+  jobRetentionDays: 'S3BATCH_JOB_RETENTION_DAYS',
   logLevel: 'S3BATCH_LOG_LEVEL',
   apiKeysFile: 'S3BATCH_API_KEYS_FILE',
   apiAccessKeyId: 'S3BATCH_API_ACCESS_KEY_ID',
@@ -111,6 +114,16 @@ function int(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv, def: number, 
   const text = String(v).trim();
   const n = typeof v === 'number' ? v : /^[+-]?\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) bad(key, v, `an integer from ${min} to ${max}`);
+  return n;
+}
+
+/** A decimal number (fractions allowed), e.g. a retention of 0.0001 days in a test. */
+function decimal(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv, def: number, min: number, max: number): number {
+  const v = pick(key, flags, env);
+  if (v === undefined) return def;
+  const text = String(v).trim();
+  const n = typeof v === 'number' ? v : /^\d+(\.\d+)?$|^\.\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isFinite(n) || n < min || n > max) bad(key, v, `a number from ${min} to ${max} (fractions allowed)`);
   return n;
 }
 
@@ -184,6 +197,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     retryMaxAttempts: int('retryMaxAttempts', flags, env, 5, 1, 20),
     confirmationRequiredByDefault: bool('confirmationRequiredByDefault', flags, env, true),
     suspendedTimeoutDays: int('suspendedTimeoutDays', flags, env, 30, 1, 3650),
+    jobRetentionDays: decimal('jobRetentionDays', flags, env, 90, 0.00001, 36_500),
     logLevel: logLevel as Config['logLevel'],
     apiKeysFile: apiKeysFile === undefined ? undefined : resolve(apiKeysFile),
     apiAccessKeyId: str('apiAccessKeyId', flags, env),

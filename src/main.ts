@@ -140,6 +140,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),
       log,
     },
+      jobRetentionMs: Math.round(config.jobRetentionDays * 86_400_000),
   );
   const service = new BatchService(store, engine, {
     region: storage.region,

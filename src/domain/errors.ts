@@ -77,3 +77,11 @@ export class ManifestError extends S3BatchError {
     this.line = line;
   }
 }
+
+/** The job size cap (S3BATCH_MAX_TASKS_PER_JOB): one message for every manifest source. */
+export function manifestTooLarge(maxTasks: number): ManifestError {
+  return new ManifestError(
+    'ManifestTooLarge',
+    `The manifest lists more than ${maxTasks.toLocaleString('en-US')} objects, the most this server allows in one job (S3BATCH_MAX_TASKS_PER_JOB / serve --max-tasks-per-job)`,
+  );
+}

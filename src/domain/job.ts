@@ -64,6 +64,8 @@ export function appendHistory(history: readonly StatusChange[] | undefined, chan
 }
 
 export function isChunkDone(marks: ChunkMarks, index: number): boolean {
+  /** Task attempts the storage throttled (SlowDown, 429…) in the runs that ended so far. */
+  readonly throttledAttempts?: number | undefined;
   return index < marks.watermark || marks.done.includes(index);
 }
 

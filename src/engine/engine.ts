@@ -16,6 +16,7 @@
  */
 import type { Chunk } from '../domain/chunk.ts';
 import { isChunkDone, markChunkDone, type JobRecord } from '../domain/job.ts';
+import { parseJobExtensions } from '../domain/job-extensions.ts';
 import type { CreateJobRequest, JobManifest, JobOperation } from '../domain/job-spec.ts';
 import { isTerminal, JobStatus, type JobStatus as Status } from '../domain/job-status.ts';
 import { addProgress, thresholdExceeded, type Progress } from '../domain/progress.ts';
@@ -30,6 +31,7 @@ import { EngineEvents } from './events.ts';
 import { failureOf } from './failure.ts';
 import { Finalizer } from './finalizer.ts';
 import { JobRecords, type Log } from './job-records.ts';
+import { JobLimits, type JobLimitSettings, type JobLimitsView } from './job-limits.ts';
 import { JobRunner, type ChunkCounts } from './job-runner.ts';
 import { Preparer } from './preparer.ts';
 import type { RetryPolicy } from './retry.ts';
@@ -54,10 +56,13 @@ export interface EngineConfig {
   readonly progressIntervalMs: number;
   /** A job Suspended longer than this fails with ConfirmationTimeout (AWS: 30 days). */
   readonly suspendedTimeoutMs?: number;
+  /** A terminal job's record is deleted this long after it ended (AWS: 90 days). */
+  readonly jobRetentionMs?: number;
 }
 
 export const DEFAULT_SUSPENDED_TIMEOUT_MS = 30 * 24 * 3600 * 1000;
-/** How often Suspended jobs are checked against the timeout. */
+export const DEFAULT_JOB_RETENTION_MS = 90 * 24 * 3600 * 1000;
+/** How often Suspended jobs are checked against the timeout and ended jobs against the retention. */
 const SWEEP_INTERVAL_MS = 60_000;
 
 export type ParsedOperation = ReturnType<typeof parseOperation>;
@@ -77,6 +82,7 @@ export interface EngineDeps {
 
 interface Running {
   readonly runner: JobRunner;
+  readonly limits: JobLimits;
   readonly done: Promise<void>;
   lastProgressEvent: number;
   /** Why the runner was stopped, when it was. */
@@ -147,8 +153,10 @@ export class Engine {
           break;
       }
     }
-    this.sweepSuspended();
-    this.sweeper = setInterval(() => this.sweepSuspended(), SWEEP_INTERVAL_MS);
+    this.sweep();
+    // A retention shorter than the interval (a testing aid) is swept at half its length, at least every second.
+    const interval = Math.min(SWEEP_INTERVAL_MS, Math.max(1000, Math.floor((this.config.jobRetentionMs ?? DEFAULT_JOB_RETENTION_MS) / 2)));
+    this.sweeper = setInterval(() => this.sweep(), interval);
     this.sweeper.unref();
     this.schedule();
   }
@@ -165,6 +173,35 @@ export class Engine {
       this.records.setStatus(job.id, JobStatus.Failed);
       void this.cleanup(job.id);
     }
+  }
+
+  /**
+   * Deletes every job that ended (Complete, Cancelled, Failed) longer than the retention ago (spec
+   * §2.3: 90 days): its record, its idempotency token and any files left. Returns how many.
+   */
+  sweepExpired(): number {
+    const retention = this.config.jobRetentionMs ?? DEFAULT_JOB_RETENTION_MS;
+    const now = this.deps.now().getTime();
+    const expired = this.records.list().filter((job) => {
+      if (!isTerminal(job.status) || this.running.has(job.id)) return false;
+      const ended = job.terminationDate ?? job.history?.[job.history.length - 1]?.at;
+      return ended !== undefined && now - Date.parse(ended) > retention;
+    });
+    for (const job of expired) {
+      this.records.remove(job.id);
+      this.cleanup(job.id).catch((err: unknown) => this.deps.log('warn', `job ${job.id}: files of an expired job not removed: ${(err as Error).message}`));
+    }
+    if (expired.length > 0) {
+      const days = retention / 86_400_000;
+      const age = days >= 1 ? `${Math.round(days * 10) / 10} days` : `${Math.round(retention / 1000)} s`;
+      this.deps.log('info', `retention: removed ${expired.length} job record(s) that ended more than ${age} ago`);
+    }
+    return expired.length;
+  }
+
+  private sweep(): void {
+    this.sweepSuspended();
+    this.sweepExpired();
   }
 
   /** Stops dispatching, lets in-flight tasks finish and flushes the store; jobs resume at the next start. */
@@ -212,6 +249,43 @@ export class Engine {
     this.schedule();
   }
 
+  /**
+   * The job's `s3batch:` limit tags changed (PutJobTagging, DeleteJobTagging): a running job
+   * applies them at once, a waiting one when it starts; the scheduler re-plans its share.
+   */
+  tagsChanged(jobId: string): void {
+    const r = this.running.get(jobId);
+    const job = this.records.get(jobId);
+    if (r && job) r.limits.set(this.limitSettings(job));
+    this.schedule();
+  }
+
+  /** The job's limits: while it runs, its effective concurrency and the throttled attempts so far. */
+  limitsOf(job: JobRecord): JobLimitsView & { readonly running: boolean } {
+    const r = this.running.get(job.id);
+    const stored = job.throttledAttempts ?? 0;
+    if (r) {
+      const v = r.limits.view();
+      return { ...v, throttledAttempts: stored + v.throttledAttempts, running: true };
+    }
+    const s = this.limitSettings(job);
+    return { ...s, effectiveConcurrency: s.maxConcurrentTasks, throttledAttempts: stored, running: false };
+  }
+
+  /** The server's per-job concurrency, lowered by the job's own `s3batch:` tags. */
+  private limitSettings(job: JobRecord): JobLimitSettings {
+    let ext: ReturnType<typeof parseJobExtensions> | undefined;
+    try {
+      ext = parseJobExtensions(job.tags);
+    } catch {
+      ext = undefined; // checked when the tags were set; a record from an older version runs on the defaults
+    }
+    return {
+      maxConcurrentTasks: Math.min(this.config.jobConcurrency, ext?.maxConcurrentTasks ?? Number.POSITIVE_INFINITY),
+      maxRequestsPerSecond: ext?.maxRequestsPerSecond,
+    };
+  }
+
   /** Progress including the tasks of chunks still running. */
   progressOf(job: JobRecord): Progress {
     const r = this.running.get(job.id);
@@ -255,7 +329,7 @@ export class Engine {
       status: job.status,
       priority: job.priority,
       creationTime: job.creationTime,
-      concurrency: this.config.jobConcurrency,
+      concurrency: this.limitSettings(job).maxConcurrentTasks,
       inFlight: this.running.get(job.id)?.runner.inFlight ?? 0,
     }));
     for (const d of plan(jobs, this.config.maxConcurrentTasks)) {
@@ -303,7 +377,14 @@ export class Engine {
     const prepared = job.prepared!;
     const profile = this.deps.profileFor(job.request.RoleArn);
     const { handler, config } = this.operationFor(job.request);
-    const executeTask = createTaskExecutor({ handler, config, ctx: { ...profile.operations, jobId }, policy: this.config.retry, sleep: this.deps.sleep });
+    // The runner is created below; the limits reach it through this late-bound callback.
+    let runnerRef: JobRunner | undefined;
+    const limits = new JobLimits(this.limitSettings(job), {
+      now: () => this.deps.now().getTime(),
+      sleep: this.deps.sleep,
+      onChange: () => runnerRef?.limitsChanged(),
+    });
+    const executeTask = createTaskExecutor({ handler, config, ctx: { ...profile.operations, jobId }, policy: this.config.retry, sleep: this.deps.sleep, limits });
     const index = this.deps.chunkIndex(jobId);
     const runner = new JobRunner(
       {
@@ -317,12 +398,15 @@ export class Engine {
         onChunkDone: (c) => this.onChunkDone(jobId, c),
         onResult: () => this.onResult(jobId),
         maxConcurrency: this.config.jobConcurrency,
+        limits,
       },
       slots,
     );
+    runnerRef = runner;
     runner.gate.onIdle(() => this.onRunnerIdle(jobId));
     const entry: Running = {
       runner,
+      limits,
       lastProgressEvent: 0,
       done: runner.run().then(
         (outcome) => this.onRunnerEnd(jobId, outcome.partial, undefined),
@@ -384,8 +468,11 @@ export class Engine {
   }
 
   private onRunnerEnd(jobId: string, partial: readonly ChunkCounts[], err: unknown): void {
-    const reason = this.running.get(jobId)?.stopReason;
+    const ended = this.running.get(jobId);
+    const reason = ended?.stopReason;
     this.running.delete(jobId);
+    const throttled = ended?.limits.throttledAttempts ?? 0;
+    if (throttled > 0) this.records.update(jobId, (job) => ({ ...job, throttledAttempts: (job.throttledAttempts ?? 0) + throttled }));
     if (reason === 'shutdown') return;
     // The partial chunks' results are in the report of a job that ends now: count them.
     const extra = partial.reduce(

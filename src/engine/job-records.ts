@@ -50,6 +50,11 @@ export class JobRecords {
     return after;
   }
 
+  /** Deletes the record and its idempotency token: from now on the job does not exist. */
+  remove(jobId: string): void {
+    this.store.remove(jobId);
+  }
+
   addFailureReason(jobId: string, code: string, reason: string): void {
     this.update(jobId, (job) => ({
       ...job,

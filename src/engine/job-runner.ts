@@ -11,6 +11,7 @@ import { setMaxListeners } from 'node:events';
 import type { Chunk } from '../domain/chunk.ts';
 import type { TaskEntry, TaskResult } from '../domain/task.ts';
 import type { ResultSpool, SpoolWriter } from '../storage/result-spool.ts';
+import type { JobLimits } from './job-limits.ts';
 import { runPool, SlotGate } from './worker-pool.ts';
 
 export interface ChunkCounts {
@@ -35,6 +36,8 @@ export interface RunnerDeps {
   onResult(result: TaskResult): void;
   /** Upper bound of concurrent tasks for this job (the number of pool loops). */
   readonly maxConcurrency: number;
+  /** The job's own limits: they lower the slots the scheduler gave and pace new tasks. */
+  readonly limits?: JobLimits;
 }
 
 export interface RunOutcome {
@@ -61,9 +64,12 @@ export class JobRunner {
   private readonly open = new Map<number, ChunkState>();
   private readonly completions: Promise<void>[] = [];
   private stopped = false;
+  /** Slots the scheduler gave; the gate's capacity is this, or less under the job's limits. */
+  private slots: number;
 
   constructor(private readonly deps: RunnerDeps, initialSlots: number) {
-    this.gate = new SlotGate(initialSlots);
+    this.slots = initialSlots;
+    this.gate = new SlotGate(this.capacity());
     // Every in-flight request listens on the job's signal: up to maxConcurrency listeners, by design.
     setMaxListeners(0, this.abort.signal);
   }
@@ -86,7 +92,18 @@ export class JobRunner {
   }
 
   setSlots(slots: number): void {
-    this.gate.setCapacity(slots);
+    this.slots = slots;
+    this.gate.setCapacity(this.capacity());
+  }
+
+  /** The job's effective concurrency changed: resize the gate. */
+  limitsChanged(): void {
+    this.gate.setCapacity(this.capacity());
+  }
+
+  private capacity(): number {
+    const limit = this.deps.limits?.effectiveConcurrency;
+    return limit === undefined ? this.slots : Math.min(this.slots, limit);
   }
 
   /** No new tasks; in-flight tasks finish; `run()` then resolves with the partial chunks. */
@@ -98,7 +115,9 @@ export class JobRunner {
   async run(): Promise<RunOutcome> {
     let failure: unknown;
     try {
-      await runPool(this.tasks(), this.gate, this.deps.maxConcurrency, (item) => this.runTask(item.state, item.entry));
+      const limits = this.deps.limits;
+      const admit = limits ? (revoked: AbortSignal): Promise<boolean> => limits.admit(revoked) : undefined;
+      await runPool(this.tasks(), this.gate, this.deps.maxConcurrency, (item) => this.runTask(item.state, item.entry), admit);
     } catch (err) {
       failure = err;
     }

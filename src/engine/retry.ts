@@ -30,6 +30,19 @@ export interface RetryRun extends AttemptOutcome {
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 /**
+ * Throttled attempts (SlowDown, 429…) say "slow down", not "this task is broken": they are retried
+ * on a budget of their own, so a throttling storm slows the job (job-limits.ts) instead of
+ * failing tasks. Throttled attempts past `maxRetries` count against the ordinary attempts.
+ */
+export interface ThrottleRule {
+  isThrottled(outcome: AttemptOutcome): boolean;
+  readonly maxRetries: number;
+}
+
+/** Throttled retries a task may make on top of its ordinary attempts. */
+export const DEFAULT_MAX_THROTTLED_RETRIES = 50;
+
+/**
  * Delay before the retry that follows failed attempt `attempt` (1-based): full jitter over
  * [0, min(maxDelayMs, baseDelayMs · 2^(attempt-1))), in whole milliseconds.
  */
@@ -44,6 +57,8 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
 /**
  * Runs `attempt(1)`, `attempt(2)`, … until an outcome is final: success, a permanent failure, the
  * last allowed attempt, or an abort (checked before each retry and during the backoff sleep).
+ * With `throttle`, throttled attempts use their own budget first (see ThrottleRule); the backoff
+ * grows with every attempt made, throttled or not.
  */
 export async function runWithRetry(
   attempt: (n: number) => Promise<AttemptOutcome>,
@@ -52,14 +67,18 @@ export async function runWithRetry(
   signal?: AbortSignal,
   onRetry?: (n: number, outcome: AttemptOutcome, delayMs: number) => void,
   random: () => number = Math.random,
+  throttle?: ThrottleRule,
 ): Promise<RetryRun> {
   const maxAttempts = Math.max(1, Math.floor(policy.maxAttempts));
   signal?.throwIfAborted();
+  let ordinary = 0;
+  let throttled = 0;
   for (let n = 1; ; n++) {
     const outcome = await attempt(n);
-    if (outcome.result.status === 'succeeded' || !outcome.retryable || n >= maxAttempts) {
-      return { ...outcome, attempts: n, aborted: false };
-    }
+    if (outcome.result.status === 'succeeded' || !outcome.retryable) return { ...outcome, attempts: n, aborted: false };
+    if (throttle !== undefined && throttled < throttle.maxRetries && throttle.isThrottled(outcome)) throttled++;
+    else ordinary++;
+    if (ordinary >= maxAttempts) return { ...outcome, attempts: n, aborted: false };
     if (signal?.aborted) return { ...outcome, attempts: n, aborted: true };
     const delayMs = backoffDelay(n, policy, random);
     onRetry?.(n, outcome, delayMs);

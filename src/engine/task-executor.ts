@@ -1,11 +1,14 @@
 /**
  * Turns an operation handler into "run this task to its final outcome": rules every operation
  * shares (a row with an empty version id fails without a call, as AWS does), then the handler's
- * attempt under the retry policy. Only the final attempt's result counts.
+ * attempt under the retry policy. Only the final attempt's result counts. With the job's limits,
+ * throttled attempts slow the job down and are retried on their own budget (retry.ts).
  */
 import { failed, type TaskEntry, type TaskResult } from '../domain/task.ts';
-import type { OperationContext, OperationHandler } from '../operations/operation.ts';
-import { runWithRetry, type RetryPolicy } from './retry.ts';
+import type { AttemptOutcome, OperationContext, OperationHandler } from '../operations/operation.ts';
+import { isThrottled } from './adaptive-limit.ts';
+import type { JobLimits } from './job-limits.ts';
+import { DEFAULT_MAX_THROTTLED_RETRIES, runWithRetry, type RetryPolicy, type ThrottleRule } from './retry.ts';
 
 export interface TaskExecutorArgs<C> {
   readonly handler: OperationHandler<C>;
@@ -14,7 +17,11 @@ export interface TaskExecutorArgs<C> {
   readonly policy: RetryPolicy;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly onRetry?: () => void;
+  /** The job's rate limit and adaptive slow-down: a token before each retry, every attempt recorded. */
+  readonly limits?: JobLimits;
 }
+
+const THROTTLE_RULE: ThrottleRule = { isThrottled: (o) => isThrottled(o.result), maxRetries: DEFAULT_MAX_THROTTLED_RETRIES };
 
 export type TaskExecutor = (entry: TaskEntry, signal: AbortSignal) => Promise<TaskResult>;
 
@@ -24,7 +31,17 @@ export function createTaskExecutor<C>(args: TaskExecutorArgs<C>): TaskExecutor {
     if (entry.versionId === '') {
       return failed(entry, 400, 'InvalidRequest', 'Task failed due to missing VersionId');
     }
-    const run = await runWithRetry(() => handler.attempt(config, entry, ctx, signal), policy, sleep, signal, args.onRetry);
+    const { limits } = args;
+    if (!limits) {
+      return (await runWithRetry(() => handler.attempt(config, entry, ctx, signal), policy, sleep, signal, args.onRetry)).result;
+    }
+    const attempt = async (n: number): Promise<AttemptOutcome> => {
+      if (n > 1) await limits.beforeRetry(signal);
+      const outcome = await handler.attempt(config, entry, ctx, signal);
+      limits.record(outcome);
+      return outcome;
+    };
+    const run = await runWithRetry(attempt, policy, sleep, signal, args.onRetry, Math.random, THROTTLE_RULE);
     return run.result;
   };
 }

@@ -8,7 +8,7 @@
  * (network, 5xx) propagate unchanged so the caller can retry them.
  */
 import type { Chunk } from '../domain/chunk.ts';
-import { ManifestError } from '../domain/errors.ts';
+import { ManifestError, manifestTooLarge } from '../domain/errors.ts';
 import type { ManifestField } from '../domain/job-spec.ts';
 import type { TaskEntry } from '../domain/task.ts';
 import { ObjectStoreError, stripQuotes } from '../storage/object-store.ts';
@@ -61,10 +61,7 @@ export async function prepareCsvManifest(args: PrepareCsvManifestArgs): Promise<
   const check = (row: ManifestRow): void => {
     rowCount++;
     if (rowCount > maxTasks) {
-      throw new ManifestError(
-        'ManifestTooLarge',
-        `The S3 Batch Operations job failed because it contains more keys than the maximum allowed (${maxTasks})`,
-      );
+      throw manifestTooLarge(maxTasks);
     }
     const rowBucket = row.entry.bucket;
     if (bucket === undefined) {

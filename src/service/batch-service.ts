@@ -6,6 +6,7 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { S3BatchError } from '../domain/errors.ts';
 import { NO_CHUNKS_DONE, type JobRecord } from '../domain/job.ts';
+import { parseJobExtensions } from '../domain/job-extensions.ts';
 import type { CreateJobRequest, FailureReason, JobManifest, JobOperation, JobReport, OperationName, S3Tag } from '../domain/job-spec.ts';
 import { elapsedActiveSeconds, isJobStatus, isTerminal, JobStatus, requestedStatusTarget } from '../domain/job-status.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -200,19 +201,33 @@ export class BatchService {
     return { JobId: jobId, Priority: p };
   }
 
+  /** The job's concurrency and rate limits, its effective concurrency while it runs, its throttled attempts. */
+  jobLimits(accountId: string, jobId: string): ReturnType<Engine['limitsOf']> {
+    return this.engine.limitsOf(this.getJob(accountId, jobId));
+  }
+
   getJobTagging(accountId: string, jobId: string): { Tags: S3Tag[] } {
     return { Tags: [...this.getJob(accountId, jobId).tags] };
   }
 
+  /** Replaces the job's tags; its `s3batch:` limit tags take effect at once, even while it runs. */
   putJobTagging(accountId: string, jobId: string, tags: unknown): void {
     const job = this.getJob(accountId, jobId);
     const valid = validateJobTags(tags);
+    parseJobExtensions(valid); // a bad s3batch: tag is InvalidRequest here too
     this.store.save({ ...job, tags: valid });
+    this.engine.tagsChanged(jobId);
   }
 
   deleteJobTagging(accountId: string, jobId: string): void {
     const job = this.getJob(accountId, jobId);
     this.store.save({ ...job, tags: [] });
+    this.engine.tagsChanged(jobId);
+  }
+
+  /** The job's counters, live (with the tasks of chunks still running), bytes included when counted. */
+  jobProgress(accountId: string, jobId: string): ReturnType<Engine['progressOf']> {
+    return this.engine.progressOf(this.getJob(accountId, jobId));
   }
 
   private progressSummary(job: JobRecord): ProgressSummary {

@@ -39,6 +39,7 @@ describe('loadConfig defaults', () => {
       retryMaxAttempts: 5,
       confirmationRequiredByDefault: true,
       suspendedTimeoutDays: 30,
+      jobRetentionDays: 90,
       logLevel: 'info',
       functionTimeoutSeconds: 60,
     } satisfies Config);
@@ -90,6 +91,7 @@ describe('loadConfig precedence: flag > env > default', () => {
       S3BATCH_RETRY_MAX_ATTEMPTS: '3',
       S3BATCH_CONFIRMATION_REQUIRED_BY_DEFAULT: 'false',
       S3BATCH_SUSPENDED_TIMEOUT_DAYS: '7',
+      S3BATCH_JOB_RETENTION_DAYS: '30',
       S3BATCH_LOG_LEVEL: 'warn',
     });
     expect(c).toMatchObject({
@@ -107,6 +109,7 @@ describe('loadConfig precedence: flag > env > default', () => {
       retryMaxAttempts: 3,
       confirmationRequiredByDefault: false,
       suspendedTimeoutDays: 7,
+      jobRetentionDays: 30,
       logLevel: 'warn',
     });
   });
@@ -180,5 +183,15 @@ describe('loadConfig refuses (InvalidConfiguration naming the env variable)', ()
     expect(refusal({}, { S3BATCH_S3_SECRET_ACCESS_KEY: 'SK' }).code).toBe('InvalidConfiguration');
     expect(refusal({ accessKeyId: 'AK' }, { S3BATCH_S3_SECRET_ACCESS_KEY: '' }).code).toBe('InvalidConfiguration');
     expect(loadConfig({ accessKeyId: 'AK' }, { S3BATCH_S3_SECRET_ACCESS_KEY: 'SK' }).storage).toMatchObject({ accessKeyId: 'AK', secretAccessKey: 'SK' });
+  });
+});
+
+describe('job retention', () => {
+  it('takes fractional days (a testing aid: seconds-scale retention) and rejects zero, negatives and junk', () => {
+    expect(loadConfig({}, { S3BATCH_JOB_RETENTION_DAYS: '0.5' }).jobRetentionDays).toBe(0.5);
+    expect(loadConfig({ jobRetentionDays: '.0001' }, {}).jobRetentionDays).toBe(0.0001);
+    for (const v of ['0', '-1', '1e3', 'abc']) {
+      expect(() => loadConfig({}, { S3BATCH_JOB_RETENTION_DAYS: v })).toThrow(expect.objectContaining({ code: 'InvalidConfiguration', message: expect.stringContaining('S3BATCH_JOB_RETENTION_DAYS') }));
+    }
   });
 });

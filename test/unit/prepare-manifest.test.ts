@@ -213,6 +213,9 @@ describe('prepareCsvManifest', () => {
     expect((await prepareCsvManifest(args({ maxTasks: 10 }))).totalTasks).toBe(10);
     const err = await manifestError(prepareCsvManifest(args({ maxTasks: 9 })));
     expect(err.code).toBe('ManifestTooLarge');
+    // The message says what the limit is and which setting raises it.
+    expect(err.message).toContain('more than 9 objects');
+    expect(err.message).toContain('S3BATCH_MAX_TASKS_PER_JOB');
   });
 
   it('requires a single bucket when sameBucket is set, naming the line', async () => {

@@ -50,6 +50,8 @@ export function registerServe(program: Command): void {
     .option('--job-concurrency <n>', 'concurrent tasks of one job [S3BATCH_JOB_CONCURRENCY] (default 64)')
     .option('--chunk-size <n>', 'manifest rows per chunk (unit of resume) [S3BATCH_CHUNK_SIZE] (default 1000)')
     .option('--multipart-copy-threshold <bytes>', 'copy objects larger than this with multipart copy [S3BATCH_MULTIPART_COPY_THRESHOLD] (default 5 GiB)')
+    .option('--max-tasks-per-job <n>', 'largest manifest a job may list; larger ones fail with ManifestTooLarge [S3BATCH_MAX_TASKS_PER_JOB] (default 20000000000)')
+    .option('--job-retention-days <days>', 'days a finished job stays visible before its record is deleted; fractions allowed [S3BATCH_JOB_RETENTION_DAYS] (default 90)')
     .option('--log-level <level>', 'debug, info, warn, error or silent [S3BATCH_LOG_LEVEL] (default info)')
     .option('--api-keys-file <file>', 'JSON file of S3 Control API access keys {"keys":[{accessKeyId,secretAccessKey,accountId}]} [S3BATCH_API_KEYS_FILE] (also S3BATCH_API_ACCESS_KEY_ID + S3BATCH_API_SECRET_ACCESS_KEY; neither: a pair generated into <data-dir>/api-keys.json)')
     .option('--lambda-endpoint <url>', 'Lambda-compatible endpoint for LambdaInvoke [S3BATCH_LAMBDA_ENDPOINT] (default: AWS Lambda)')
@@ -86,6 +88,8 @@ Examples:
         chunkSize: opts.chunkSize,
         multipartCopyThresholdBytes: opts.multipartCopyThreshold,
         logLevel: opts.logLevel,
+        maxTasksPerJob: opts.maxTasksPerJob,
+        jobRetentionDays: opts.jobRetentionDays,
         apiKeysFile: opts.apiKeysFile,
         lambdaEndpoint: opts.lambdaEndpoint,
         lambdaRegion: opts.lambdaRegion,
