@@ -98,7 +98,7 @@ export interface RawRequest {
   account: string | null;
   /** Host header to sign and send (default `<account>.localhost:PORT`). */
   host?: string;
-  body?: string;
+  body?: string | Buffer;
   contentType?: string;
   /** Sign with this key; undefined sends the request unsigned. */
   key?: { accessKeyId: string; secretAccessKey: string };
@@ -108,6 +108,8 @@ export interface RawRequest {
   afterSigning?: (headers: Record<string, string>) => void;
   /** Override the body sent (after signing over `body`). */
   sendBody?: string;
+  /** Override the path and query sent (after signing over `path`). */
+  sendPath?: string;
 }
 
 /**
@@ -139,10 +141,10 @@ export async function rawRequest(serverUrl: string, r: RawRequest): Promise<RawA
     headers = { ...(signed.headers as Record<string, string>) };
   }
   r.afterSigning?.(headers);
-  const sendBody = r.sendBody ?? body;
+  const sendBody = Buffer.from(r.sendBody ?? body);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port: Number(port), method: r.method, path: r.path, headers: { ...headers, ...(sendBody !== '' ? { 'content-length': String(Buffer.byteLength(sendBody)) } : {}) } },
+      { host: '127.0.0.1', port: Number(port), method: r.method, path: r.sendPath ?? r.path, headers: { ...headers, ...(sendBody.length > 0 ? { 'content-length': String(sendBody.length) } : {}) } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -155,7 +157,7 @@ export async function rawRequest(serverUrl: string, r: RawRequest): Promise<RawA
       },
     );
     req.on('error', reject);
-    req.end(sendBody === '' ? undefined : sendBody);
+    req.end(sendBody.length === 0 ? undefined : sendBody);
   });
 }
 

@@ -15,7 +15,7 @@ import { S3BatchError } from '../../domain/errors.ts';
 import type { BatchService } from '../../service/batch-service.ts';
 import type { SigV4Verifier } from '../auth/sigv4-verifier.ts';
 import { modelledError, s3ControlErrorHandler, sendError, setRequestIdHeaders, type S3ControlOperation } from './error-envelope.ts';
-import { parseCreateJobRequest, parsePutJobTaggingRequest } from './xml-requests.ts';
+import { MAX_XML_BODY_BYTES, parseCreateJobRequest, parsePutJobTaggingRequest } from './xml-requests.ts';
 import {
   createJobResult,
   describeJobResult,
@@ -76,7 +76,8 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
   const accounts = new WeakMap<FastifyRequest, string>();
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  // Larger bodies are refused while they arrive (413), before any XML is read.
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_XML_BODY_BYTES }, (_req, body, done) => done(null, body));
   app.setErrorHandler(s3ControlErrorHandler);
   app.addHook('onRequest', async (req, reply) => setRequestIdHeaders(req, reply));
 
