@@ -139,6 +139,12 @@ describe('requests signed by @aws-sdk/client-s3-control verify', () => {
     await expect(verifierAt(date).verify(request)).resolves.toEqual({ accessKeyId: KEY.accessKeyId, accountId: ACCOUNT });
   });
 
+  it('an absolute-form request target (as a proxy receives it)', async () => {
+    const { request, date } = await sdkSigned(LIST_JOBS());
+    const absolute = { ...request, url: `http://${String(request.headers.host)}${request.url}` };
+    await expect(verifierAt(date).verify(absolute)).resolves.toMatchObject({ accountId: ACCOUNT });
+  });
+
   it('a host without the account prefix (client endpointProvider override, spec §1.2)', async () => {
     const { request, date } = await sdkSigned(LIST_JOBS(), { endpointProvider: () => ({ url: new URL('http://localhost:9000') }) });
     expect(request.headers.host).toBe('localhost:9000');

@@ -152,9 +152,11 @@ export function createSigV4Verifier(opts: SigV4VerifierOptions): SigV4Verifier {
   async function verify(req: SignedRequest): Promise<VerifiedCaller> {
     const headers: SignedRequest['headers'] = Object.create(null) as SignedRequest['headers'];
     for (const [name, v] of Object.entries(req.headers)) if (v !== undefined) headers[name.toLowerCase()] = v;
-    const q = req.url.indexOf('?');
-    const path = (q < 0 ? req.url : req.url.slice(0, q)) || '/';
-    const query = parseQuery(q < 0 ? '' : req.url.slice(q + 1));
+    // An absolute-form request target (`GET http://host/path`, as sent to a proxy) signs only its path.
+    const url = req.url.replace(/^https?:\/\/[^/?]*/i, '');
+    const q = url.indexOf('?');
+    const path = (q < 0 ? url : url.slice(0, q)) || '/';
+    const query = parseQuery(q < 0 ? '' : url.slice(q + 1));
 
     const authorization = headerValue(headers, 'authorization');
     const presigned = Object.keys(query).some((k) => PRESIGN_PARAMS.includes(k.toLowerCase()));
