@@ -407,7 +407,7 @@ describe('malformed and hostile bodies → MalformedXML', () => {
     ['map entry without key', '<CreateJobRequest><Operation><LambdaInvoke><UserArguments><entry><value>1</value></entry></UserArguments></LambdaInvoke></Operation></CreateJobRequest>'],
     ['__proto__ element', '<CreateJobRequest><__proto__><polluted>yes</polluted></__proto__></CreateJobRequest>'],
     ['nesting too deep', `<CreateJobRequest>${'<Deep>'.repeat(5000)}${'</Deep>'.repeat(5000)}</CreateJobRequest>`],
-    ['over the size limit', `<CreateJobRequest><Description>${'x'.repeat(MAX_XML_BODY_BYTES)}</Description></CreateJobRequest>`, /at most 1048576 bytes/],
+    ['over the size limit', `<CreateJobRequest><Description>${'x'.repeat(MAX_XML_BODY_BYTES)}</Description></CreateJobRequest>`, /at most 262144 bytes/],
   ];
 
   for (const [name, body, message] of cases) {
