@@ -182,3 +182,33 @@ describe('sleep (the real one)', () => {
     await expect(realSleep(60_000, pre.signal)).rejects.toThrow('already');
   });
 });
+
+describe('runWithRetry with a throttle rule', () => {
+  const internal = (n: number): AttemptOutcome => ({ result: failed(entry, 500, 'InternalError', `internal #${n}`), retryable: true });
+  const rule = (maxRetries: number) => ({ isThrottled: (o: AttemptOutcome) => o.result.errorCode === 'SlowDown', maxRetries });
+
+  it('throttled attempts do not use the ordinary attempts: 12 SlowDowns then success, with maxAttempts 2', async () => {
+    const { sleep, delays } = fakeSleep();
+    const s = scripted(...Array.from({ length: 12 }, (_, i) => transient(i + 1)), ok);
+    const run = await runWithRetry(s.attempt, { ...policy, maxAttempts: 2 }, sleep, undefined, undefined, () => 0.999, rule(50));
+    expect(run).toMatchObject({ attempts: 13, aborted: false });
+    expect(run.result.status).toBe('succeeded');
+    // The backoff still grows with every attempt made, up to the cap.
+    expect(delays.slice(0, 5)).toEqual([99, 199, 399, 799, 999]);
+    expect(delays).toHaveLength(12);
+  });
+
+  it('other transient failures still use the ordinary attempts', async () => {
+    const s = scripted(transient(1), internal(2), transient(3), internal(4), ok);
+    const run = await runWithRetry(s.attempt, { ...policy, maxAttempts: 2 }, fakeSleep().sleep, undefined, undefined, Math.random, rule(50));
+    expect(run.attempts).toBe(4);
+    expect(run.result.errorCode).toBe('InternalError');
+  });
+
+  it('past its own budget a throttled attempt counts as an ordinary one', async () => {
+    const s = scripted(transient(1));
+    const run = await runWithRetry(s.attempt, { ...policy, maxAttempts: 3 }, fakeSleep().sleep, undefined, undefined, Math.random, rule(4));
+    expect(run.attempts).toBe(7); // 4 free throttled retries + 3 ordinary attempts
+    expect(run.result.errorCode).toBe('SlowDown');
+  });
+});
