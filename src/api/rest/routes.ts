@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { S3BatchError } from '../../domain/errors.ts';
+import { dryRunSummary } from '../../operations/dry-run.ts';
 import type { BatchService } from '../../service/batch-service.ts';
 
 export interface RestOptions {
@@ -54,7 +55,9 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     const acct = account(req);
     const Job = service.describeJob(acct, req.params.id);
     const record = service.getJob(acct, req.params.id);
-    return { Job, Tags: record.tags, StatusHistory: record.history ?? [], Report: record.report ?? null, PreparedManifest: record.prepared ?? null };
+    // Dry-run jobs (s3batch:dry-run=true): what the job would act on — tasks, objects found, bytes.
+    const DryRun = dryRunSummary(record.request, service.jobProgress(acct, req.params.id));
+    return { Job, Tags: record.tags, StatusHistory: record.history ?? [], Report: record.report ?? null, PreparedManifest: record.prepared ?? null, ...(DryRun ? { DryRun } : {}) };
   });
 
   app.post<IdParams>('/jobs/:id/status', async (req) => {
