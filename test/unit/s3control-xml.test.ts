@@ -240,6 +240,27 @@ describe('responses the real SDK reads', () => {
     expect(ours.Job.Operation).toEqual(job.Operation);
   });
 
+  it('an operation stored as "" (a JSON spelling of an empty element) is written as an empty element', async () => {
+    const job = {
+      JobId: JOB_ID,
+      ConfirmationRequired: true,
+      JobArn: `arn:aws:s3:us-east-1:${ACCOUNT_ID}:job/${JOB_ID}`,
+      Status: 'Suspended',
+      Operation: { S3DeleteObjectTagging: '' },
+      Priority: 1,
+      ProgressSummary: { TotalNumberOfTasks: 0, NumberOfTasksSucceeded: 0, NumberOfTasksFailed: 0, Timers: { ElapsedTimeInActiveSeconds: 0 } },
+      FailureReasons: [],
+      Report: { Enabled: false },
+      CreationTime: '2024-05-01T10:00:00Z',
+      RoleArn: 'arn:aws:iam::111122223333:role/r',
+    } as unknown as DescribedJob;
+    const xml = describeJobResult({ Job: job });
+    expect(xml).toContain('<Operation><S3DeleteObjectTagging/></Operation>');
+    const sdk = (await sdkParse('DescribeJobResult', xml)) as { Job: { Operation: unknown; FailureReasons: unknown } };
+    expect(sdk.Job.Operation).toEqual({ S3DeleteObjectTagging: {} });
+    expect(sdk.Job.FailureReasons).toEqual([]);
+  });
+
   it('timestamps are ISO-8601 UTC with milliseconds, from strings or Dates', async () => {
     const xml = listJobsResult({
       Jobs: [

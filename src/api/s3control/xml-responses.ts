@@ -46,6 +46,11 @@ function writeValue(out: string[], name: string, shape: Shape, value: unknown): 
   if (value === undefined || value === null) return;
   const start = out.length;
   out.push(`<${name}>`);
+  // '' is how a JSON request may spell an empty element (`"S3DeleteObjectTagging": ""`, operations/index.ts).
+  if (value === '' && shape.kind !== 'string') {
+    out[start] = `<${name}/>`;
+    return;
+  }
   switch (shape.kind) {
     case 'structure':
       if (!isRecord(value)) mismatch(name, 'an object');
