@@ -57,7 +57,15 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     const record = service.getJob(acct, req.params.id);
     // Dry-run jobs (s3batch:dry-run=true): what the job would act on — tasks, objects found, bytes.
     const DryRun = dryRunSummary(record.request, service.jobProgress(acct, req.params.id));
-    return { Job, Tags: record.tags, StatusHistory: record.history ?? [], Report: record.report ?? null, PreparedManifest: record.prepared ?? null, ...(DryRun ? { DryRun } : {}) };
+    const limits = service.jobLimits(acct, req.params.id);
+    // EffectiveConcurrency: what the job runs at now (below MaxConcurrentTasks while the storage throttles); null when not running.
+    const Throttling = {
+      MaxConcurrentTasks: limits.maxConcurrentTasks,
+      MaxRequestsPerSecond: limits.maxRequestsPerSecond ?? null,
+      EffectiveConcurrency: limits.running ? limits.effectiveConcurrency : null,
+      ThrottledAttempts: limits.throttledAttempts,
+    };
+    return { Job, Tags: record.tags, StatusHistory: record.history ?? [], Report: record.report ?? null, PreparedManifest: record.prepared ?? null, ...(DryRun ? { DryRun } : {}), Throttling };
   });
 
   app.post<IdParams>('/jobs/:id/status', async (req) => {
