@@ -117,3 +117,25 @@ export async function probeReportLocation(report: JobReport, s3: S3Client, signa
     // Writable is what we had to prove; a probe left behind is harmless (and named as such).
   }
 }
+
+/** The dry-run block of the JSON API's job view: what the job would act on. Null for a real job. */
+export interface DryRunSummary {
+  /** Manifest rows (tasks) the job would run. */
+  readonly Tasks: number;
+  /** Objects found and accessible (HEAD succeeded) so far. */
+  readonly Objects: number;
+  /** Rows whose object is missing or refused (failed rows in the report). */
+  readonly Failed: number;
+  /** Total size of the objects found. */
+  readonly Bytes: number;
+}
+
+export function dryRunSummary(request: Pick<CreateJobRequest, 'Tags'>, progress: { total: number; succeeded: number; failed: number; bytes?: number | undefined }): DryRunSummary | null {
+  let dryRun: boolean;
+  try {
+    dryRun = parseJobExtensions(request.Tags).dryRun;
+  } catch {
+    return null;
+  }
+  return dryRun ? { Tasks: progress.total, Objects: progress.succeeded, Failed: progress.failed, Bytes: progress.bytes ?? 0 } : null;
+}

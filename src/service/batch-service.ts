@@ -230,11 +230,6 @@ export class BatchService {
     return this.engine.progressOf(this.getJob(accountId, jobId));
   }
 
-  /** The job's counters, live (with the tasks of chunks still running), bytes included when counted. */
-  jobProgress(accountId: string, jobId: string): ReturnType<Engine['progressOf']> {
-    return this.engine.progressOf(this.getJob(accountId, jobId));
-  }
-
   private progressSummary(job: JobRecord): ProgressSummary {
     const p = this.engine.progressOf(job);
     return {
