@@ -29,6 +29,7 @@ import { requireS3rver } from '../helpers/provided.ts';
 import { hostPrefixClient, waitForJob, writeApiKeysFile, type ApiKey } from '../helpers/s3control.ts';
 import { createTestBucket, makeS3Client, type S3ServerInfo } from '../helpers/s3-servers.ts';
 import { startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
+import { createHttpFunctionInvoker } from '../../src/operations/lambda/http-function.ts';
 
 interface Call {
   readonly method: string;
@@ -56,6 +57,14 @@ class FunctionServer {
   readonly calls: Call[] = [];
   private readonly server: Server;
   url = '';
+  /** TCP connections accepted so far. */
+  connections = 0;
+  private closeListener: (() => void) | undefined;
+
+  /** Calls `listener` when a client connection closes. */
+  onClose(listener: () => void): void {
+    this.closeListener = listener;
+  }
 
   constructor(respond: (call: Call, n: number) => Answer) {
     this.server = createServer((req, res) => {
@@ -78,6 +87,10 @@ class FunctionServer {
   }
 
   async start(): Promise<this> {
+    this.server.on('connection', (socket) => {
+      this.connections++;
+      socket.once('close', () => this.closeListener?.());
+    });
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
@@ -124,7 +137,7 @@ beforeAll(async () => {
   bucket = await createTestBucket(s3, 'lambda-src');
   reports = await createTestBucket(s3, 'lambda-rep');
 
-  httpFunction = await new FunctionServer((call, n) => {
+  httpFunction = await new FunctionServer((call, n): Answer => {
     const key = decodeURIComponent(call.body.tasks[0]!.s3Key);
     switch (key) {
       case 'ok/quoted, "csv".txt':
@@ -145,13 +158,19 @@ beforeAll(async () => {
         return { body: 'Hello from the function' };
       case 'missing.txt':
         return { body: JSON.stringify({ invocationSchemaVersion: '1.0', invocationId: call.body.invocationId, results: [] }) };
+      case 'redirect.txt':
+        return { status: 302, headers: { location: 'http://elsewhere.example/collect?secret=1' }, body: '' };
+      case 'http404.txt':
+        return { status: 404, body: 'no such route' };
+      case 'header-error.txt':
+        return { headers: { 'x-amz-function-error': 'Unhandled' }, body: '{"errorMessage":"division by zero"}' };
       default:
         return { body: result(call, 'Succeeded', `args ${JSON.stringify(call.body.job.userArguments ?? null)}`) };
     }
   }).start();
 
   // The stand-in for AWS Lambda's Invoke API (see the header comment).
-  lambda = await new FunctionServer((call, n) => {
+  lambda = await new FunctionServer((call, n): Answer => {
     const name = decodeURIComponent(/^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(call.path)?.[1] ?? '');
     if (name !== FUNCTION) {
       return { status: 404, headers: { 'x-amzn-errortype': 'ResourceNotFoundException', 'x-amzn-requestid': 'req-404' }, body: JSON.stringify({ Type: 'User', Message: `Function not found: ${name}` }) };
@@ -197,7 +216,10 @@ async function runJob(name: string, keys: string[], operation: Record<string, un
 
 describe('LambdaInvoke with an HTTP function', () => {
   it('sends the schema 1.0 payload and reports every outcome, redriving temporary failures', async () => {
-    const keys = ['ok/quoted, "csv".txt', 'echo key+plus.txt', 'perm.txt', 'temp-then-ok.txt', 'always-temp.txt', 'http500.txt', 'slow.txt', 'not-json.txt', 'missing.txt'];
+    const keys = [
+      'ok/quoted, "csv".txt', 'echo key+plus.txt', 'perm.txt', 'temp-then-ok.txt', 'always-temp.txt', 'http500.txt', 'slow.txt', 'not-json.txt', 'missing.txt',
+      'redirect.txt', 'http404.txt', 'header-error.txt',
+    ];
     const fn = `${httpFunction.url}/fn?token=s3cr3t`;
     const { jobId, rawKeys, rows } = await runJob('http', keys, { FunctionArn: fn });
     const raw = Object.fromEntries(keys.map((k, i) => [k, rawKeys[i]!]));
@@ -214,17 +236,22 @@ describe('LambdaInvoke with an HTTP function', () => {
     expect(row('missing.txt')[3]).toBe('failed');
     expect(row('missing.txt')[5]).toBe('PermanentFailure');
     expect(row('missing.txt')[6]).toMatch(/is missing from the results returned in Lambda payload$/);
+    // Redirects are not followed (nothing is sent to elsewhere.example); the target is named without its query.
+    expect(row('redirect.txt').slice(3)).toEqual(['failed', '302', 'PermanentFailure', `HTTP function ${httpFunction.url}/fn answered 302 Found, a redirect to http://elsewhere.example/collect: redirects are not followed, set FunctionArn to the final URL`]);
+    expect(row('http404.txt').slice(3)).toEqual(['failed', '404', 'PermanentFailure', `HTTP function ${httpFunction.url}/fn answered 404 Not Found: no such route`]);
+    expect(row('header-error.txt').slice(3)).toEqual(['failed', '200', 'PermanentFailure', 'HTTP function returned function error: {"errorMessage":"division by zero"}']);
     // The raw CSV quotes the resultString with its comma, quotes and line break (RFC 4180).
     const text = [...(await readReport(s3, reports, 'http', jobId)).files.values()].join('');
     expect(text).toContain(`,succeeded,200,,"indexed: ""title"", 3 words\nsecond line"\r\n`);
     // The URL's query string (a token) is sent but never written to the report.
     expect(text).not.toContain('s3cr3t');
+    expect(text).not.toContain('secret=1');
 
     // Redrives: TemporaryFailure and 5xx are retried up to the 3 attempts; the rest run once.
     const count = (key: string): number => httpFunction.callsFor(raw[key]!).length;
     expect(Object.fromEntries(keys.map((k) => [k, count(k)]))).toEqual({
       'ok/quoted, "csv".txt': 1, 'echo key+plus.txt': 1, 'perm.txt': 1, 'temp-then-ok.txt': 3, 'always-temp.txt': 3,
-      'http500.txt': 3, 'slow.txt': 1, 'not-json.txt': 1, 'missing.txt': 1,
+      'http500.txt': 3, 'slow.txt': 1, 'not-json.txt': 1, 'missing.txt': 1, 'redirect.txt': 1, 'http404.txt': 1, 'header-error.txt': 1,
     });
 
     // The payload: schema 1.0 as AWS sends it, one task, the job id, the bucket ARN, the key URL-encoded.
@@ -349,6 +376,55 @@ describe('LambdaInvoke through the S3 Control XML API', () => {
       expect(report.rows).toEqual([[bucket, 'xml.txt', '', 'succeeded', '200', '', 'args {"via":"xml","empty":""}']]);
     } finally {
       client.destroy();
+    }
+  });
+});
+
+describe('the HTTP function invoker, in process', () => {
+  it('stops an invocation in flight when the job stops (its signal), and the function sees the connection close', async () => {
+    let closed!: () => void;
+    const sawClose = new Promise<void>((resolve) => (closed = resolve));
+    const fn = await new FunctionServer(() => ({ delayMs: 30_000, body: '' })).start();
+    const invoker = createHttpFunctionInvoker({ timeoutMs: 60_000 });
+    try {
+      const ctl = new AbortController();
+      const pending = invoker.invoke(`${fn.url}/slow`, JSON.stringify({ tasks: [{ s3Key: 'k' }] }), ctl.signal);
+      while (fn.calls.length === 0) await new Promise((r) => setTimeout(r, 10));
+      fn.onClose(closed);
+      ctl.abort(new Error('job paused'));
+      await expect(pending).rejects.toThrow('job paused');
+      await sawClose;
+    } finally {
+      invoker.close?.();
+      await fn.stop();
+    }
+  });
+
+  it('reuses one keep-alive connection for successive invocations', async () => {
+    const fn = await new FunctionServer((call) => ({ body: result(call, 'Succeeded', '') })).start();
+    const invoker = createHttpFunctionInvoker({ timeoutMs: 5_000 });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const payload = JSON.stringify({ invocationSchemaVersion: '1.0', invocationId: `i${i}`, job: { id: 'j' }, tasks: [{ taskId: `t${i}`, s3Key: 'k' }] });
+        expect(await invoker.invoke(fn.url, payload, new AbortController().signal)).toMatchObject({ kind: 'answered', statusCode: 200 });
+      }
+      expect(fn.connections).toBe(1);
+    } finally {
+      invoker.close?.();
+      await fn.stop();
+    }
+  });
+
+  it('fails an answer larger than the limit instead of buffering it', async () => {
+    const fn = await new FunctionServer(() => ({ body: 'x'.repeat(64 * 1024) })).start();
+    const invoker = createHttpFunctionInvoker({ timeoutMs: 5_000, maxResponseBytes: 1024 });
+    try {
+      expect(await invoker.invoke(fn.url, JSON.stringify({ tasks: [{ s3Key: 'k' }] }), new AbortController().signal)).toEqual({
+        kind: 'failed', httpStatus: 200, code: 'PermanentFailure', message: `HTTP function ${fn.url}/ answered more than 1024 bytes`, retryable: false,
+      });
+    } finally {
+      invoker.close?.();
+      await fn.stop();
     }
   });
 });
