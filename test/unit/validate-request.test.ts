@@ -156,7 +156,7 @@ describe('validateCreateJobRequest refuses', () => {
     ['an empty Operation', 'InvalidRequest', top({ Operation: {} })],
     ['two operations', 'InvalidRequest', top({ Operation: { S3DeleteObjectTagging: {}, S3PutObjectTagging: { TagSet: [] } } })],
     ['an unknown operation kind', 'InvalidRequest', top({ Operation: { S3FrobnicateObject: {} } })],
-    ['LambdaInvoke (not supported yet)', 'InvalidRequest', top({ Operation: { LambdaInvoke: { FunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:f' } } })],
+    ['LambdaInvoke with UserArguments but schema 1.0', 'InvalidRequest', top({ Operation: { LambdaInvoke: { FunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:f', UserArguments: { k: 'v' } } } })],
     ['S3InitiateRestoreObject with the EXPEDITED tier (not offered)', 'InvalidRequest', top({ Operation: { S3InitiateRestoreObject: { ExpirationInDays: 1, GlacierJobTier: 'EXPEDITED' } } })],
     ['Operation a list', 'InvalidRequest', top({ Operation: [{ S3DeleteObjectTagging: {} }] })],
     ['a copy without TargetResource', 'InvalidRequest', top({ Operation: { S3PutObjectCopy: {} } })],
