@@ -72,3 +72,8 @@ export function optTimestamp(v: unknown, field: string): Date | undefined {
 export function isEmptyElement(v: unknown): boolean {
   return v === '' || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
 }
+
+/** ` on version <id>` for a manifest row with a version, else '' (dry-run descriptions). */
+export function onVersion(entry: { readonly versionId?: string | undefined }): string {
+  return entry.versionId ? ` on version ${entry.versionId}` : '';
+}

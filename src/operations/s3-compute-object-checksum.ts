@@ -21,7 +21,7 @@
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
 import { CHECKSUM_ALGORITHMS, compositeOf, createDigester, type ChecksumAlgorithmName } from './checksums/digester.ts';
-import { fieldsOf, invalid, optEnum } from './member-fields.ts';
+import { fieldsOf, invalid, onVersion, optEnum } from './member-fields.ts';
 import type { AttemptOutcome, OperationContext, OperationHandler } from './operation.ts';
 import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
 
@@ -57,6 +57,10 @@ export const s3ComputeObjectChecksum: OperationHandler<ComputeChecksumConfig> = 
       throw invalid(`${F}.ChecksumType COMPOSITE is not available for CRC64NVME (it supports only FULL_OBJECT)`);
     }
     return Object.freeze({ algorithm: algorithm as ChecksumAlgorithmName, type });
+  },
+
+  describe(config, entry) {
+    return `S3ComputeObjectChecksum: read the object and compute its ${config.algorithm} ${config.type} checksum${onVersion(entry)}`;
   },
 
   async attempt(config, entry, ctx, signal) {

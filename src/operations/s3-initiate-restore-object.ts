@@ -12,7 +12,7 @@
  */
 import { RestoreObjectCommand, type Tier } from '@aws-sdk/client-s3';
 import { succeeded } from '../domain/task.ts';
-import { fieldsOf, optEnum, optInt } from './member-fields.ts';
+import { fieldsOf, onVersion, optEnum, optInt } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
 import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
 
@@ -33,6 +33,11 @@ export const s3InitiateRestoreObject: OperationHandler<InitiateRestoreConfig> = 
     const days = optInt(m.ExpirationInDays, `${F}.ExpirationInDays`, 0, 2_147_483_647);
     const tier = optEnum(m.GlacierJobTier, ['BULK', 'STANDARD'] as const, `${F}.GlacierJobTier`);
     return Object.freeze({ days: days === 0 ? undefined : days, tier: tier === undefined ? undefined : TIERS[tier] });
+  },
+
+  describe(config, entry) {
+    const days = config.days === undefined ? 'without ExpirationInDays' : `for ${config.days} day${config.days === 1 ? '' : 's'}`;
+    return `S3InitiateRestoreObject: initiate a restore ${days}${config.tier === undefined ? '' : ` (tier ${config.tier})`}${onVersion(entry)}`;
   },
 
   async attempt(config, entry, ctx, signal) {

@@ -9,7 +9,7 @@
  */
 import { PutObjectAclCommand, type Grant, type ObjectCannedACL, type Owner } from '@aws-sdk/client-s3';
 import { succeeded } from '../domain/task.ts';
-import { fieldsOf, invalid, isAbsent, isEmptyElement, optEnum, optString } from './member-fields.ts';
+import { fieldsOf, invalid, isAbsent, isEmptyElement, onVersion, optEnum, optString } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
 import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
 
@@ -48,6 +48,13 @@ export const s3PutObjectAcl: OperationHandler<PutObjectAclConfig> = {
     const ownerName = optString(ownerIn.DisplayName, `${L}.Owner.DisplayName`, 1, 1024);
     const owner: Owner = Object.freeze({ ID: ownerId, ...(ownerName === undefined ? {} : { DisplayName: ownerName }) });
     return Object.freeze({ owner, grants: parseAclGrants(list.Grants, `${L}.Grants`) });
+  },
+
+  describe(config, entry) {
+    const what = config.canned !== undefined
+      ? `set the canned ACL ${config.canned}`
+      : `replace the ACL (owner ${config.owner.ID}, ${config.grants.length} grant${config.grants.length === 1 ? '' : 's'})`;
+    return `S3PutObjectAcl: ${what}${onVersion(entry)}`;
   },
 
   async attempt(config, entry, ctx, signal) {

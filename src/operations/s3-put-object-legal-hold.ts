@@ -9,7 +9,7 @@
  */
 import { PutObjectLegalHoldCommand } from '@aws-sdk/client-s3';
 import { succeeded } from '../domain/task.ts';
-import { fieldsOf, invalid, isAbsent, optEnum } from './member-fields.ts';
+import { fieldsOf, invalid, isAbsent, onVersion, optEnum } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
 import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
 
@@ -29,6 +29,10 @@ export const s3PutObjectLegalHold: OperationHandler<PutObjectLegalHoldConfig> = 
     const status = optEnum(hold.Status, ['ON', 'OFF'] as const, `${F}.LegalHold.Status`);
     if (status === undefined) throw invalid(`${F}.LegalHold.Status is required (ON or OFF)`);
     return Object.freeze({ status });
+  },
+
+  describe(config, entry) {
+    return `S3PutObjectLegalHold: set the legal hold ${config.status}${onVersion(entry)}`;
   },
 
   async attempt(config, entry, ctx, signal) {

@@ -12,7 +12,7 @@
  */
 import { PutObjectRetentionCommand, type ObjectLockRetentionMode } from '@aws-sdk/client-s3';
 import { succeeded } from '../domain/task.ts';
-import { fieldsOf, invalid, isAbsent, optBool, optEnum, optTimestamp } from './member-fields.ts';
+import { fieldsOf, invalid, isAbsent, onVersion, optBool, optEnum, optTimestamp } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
 import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
 
@@ -47,6 +47,11 @@ export const s3PutObjectRetention: OperationHandler<PutObjectRetentionConfig> = 
       retainUntil,
       bypassGovernance: optBool(m.BypassGovernanceRetention, `${F}.BypassGovernanceRetention`) ?? false,
     });
+  },
+
+  describe(config, entry) {
+    const what = config.mode === undefined ? 'remove the retention' : `set ${config.mode} retention until ${config.retainUntil?.toISOString()}`;
+    return `S3PutObjectRetention: ${what}${config.bypassGovernance ? ', bypassing governance retention' : ''}${onVersion(entry)}`;
   },
 
   async attempt(config, entry, ctx, signal) {

@@ -18,7 +18,7 @@
 import { CopyObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { failed, succeeded } from '../domain/task.ts';
 import { copySource } from './copy-requests.ts';
-import { fieldsOf, invalid, isAbsent, optBool, optString } from './member-fields.ts';
+import { fieldsOf, invalid, isAbsent, onVersion, optBool, optString } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
 import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
 
@@ -47,6 +47,10 @@ export const s3UpdateObjectEncryption: OperationHandler<UpdateObjectEncryptionCo
     if (arn === undefined) throw invalid(`${E}.KMSKeyArn is required (a full key ARN, arn:aws:kms:<region>:<account>:key/<id>)`);
     if (!KMS_KEY_ARN.test(arn)) throw invalid(`${E}.KMSKeyArn "${arn}" must be a full KMS key ARN of the form arn:aws:kms:<region>:<account>:key/<id>`);
     return Object.freeze({ kmsKeyArn: arn, bucketKeyEnabled: optBool(kms.BucketKeyEnabled, `${E}.BucketKeyEnabled`) ?? false });
+  },
+
+  describe(config, entry) {
+    return `S3UpdateObjectEncryption: copy the object onto itself with SSE-KMS key ${config.kmsKeyArn}${config.bucketKeyEnabled ? ' and S3 Bucket Keys' : ''}${onVersion(entry)}`;
   },
 
   async attempt(config, entry, ctx, signal) {

@@ -3,6 +3,7 @@
 // each invalid field rejected with InvalidRequest naming it.
 import { describe, expect, it } from 'vitest';
 import { S3BatchError } from '../../src/domain/errors.ts';
+import type { TaskEntry } from '../../src/domain/task.ts';
 import { getOperation, parseOperation } from '../../src/operations/index.ts';
 import { s3ComputeObjectChecksum } from '../../src/operations/s3-compute-object-checksum.ts';
 import { s3InitiateRestoreObject } from '../../src/operations/s3-initiate-restore-object.ts';
@@ -234,5 +235,24 @@ describe('S3UpdateObjectEncryption.parse', () => {
     ['an unknown SSEKMS field', { ObjectEncryption: { SSEKMS: { KMSKeyArn: KEY_ARN, KeyId: 'x' } } }, /SSEKMS has unknown field\(s\) KeyId/],
   ])('rejects %s', (_what, member, pattern) => {
     rejects(() => s3UpdateObjectEncryption.parse(member), pattern);
+  });
+});
+
+describe('describe (dry-run wording)', () => {
+  const entry: TaskEntry = { line: 1, bucket: 'b', key: 'k', rawKey: 'k' };
+  const versioned: TaskEntry = { ...entry, versionId: 'v1' };
+  it.each([
+    [s3PutObjectAcl, { AccessControlPolicy: { CannedAccessControlList: 'public-read' } }, entry, 'S3PutObjectAcl: set the canned ACL public-read'],
+    [s3PutObjectAcl, { AccessControlPolicy: { AccessControlList: { Owner: { ID: 'o' }, Grants: [{ Grantee: { TypeIdentifier: 'id', Identifier: 'o' }, Permission: 'READ' }] } } }, versioned, 'S3PutObjectAcl: replace the ACL (owner o, 1 grant) on version v1'],
+    [s3InitiateRestoreObject, { ExpirationInDays: 3, GlacierJobTier: 'BULK' }, entry, 'S3InitiateRestoreObject: initiate a restore for 3 days (tier Bulk)'],
+    [s3InitiateRestoreObject, {}, entry, 'S3InitiateRestoreObject: initiate a restore without ExpirationInDays'],
+    [s3PutObjectLegalHold, { LegalHold: { Status: 'OFF' } }, versioned, 'S3PutObjectLegalHold: set the legal hold OFF on version v1'],
+    [s3PutObjectRetention, { Retention: { Mode: 'GOVERNANCE', RetainUntilDate: FUTURE } }, entry, `S3PutObjectRetention: set GOVERNANCE retention until ${FUTURE}`],
+    [s3PutObjectRetention, { Retention: {}, BypassGovernanceRetention: true }, entry, 'S3PutObjectRetention: remove the retention, bypassing governance retention'],
+    [s3ComputeObjectChecksum, {}, entry, 'S3ComputeObjectChecksum: read the object and compute its CRC64NVME FULL_OBJECT checksum'],
+    [s3UpdateObjectEncryption, { ObjectEncryption: { SSEKMS: { KMSKeyArn: KEY_ARN, BucketKeyEnabled: true } } }, entry, `S3UpdateObjectEncryption: copy the object onto itself with SSE-KMS key ${KEY_ARN} and S3 Bucket Keys`],
+  ] as const)('%#: %s', (handler, member, task, text) => {
+    const h = handler as { parse(m: unknown): unknown; describe?(c: unknown, e: TaskEntry): string };
+    expect(h.describe?.(h.parse(member), task)).toBe(text);
   });
 });
