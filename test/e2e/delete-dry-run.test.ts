@@ -27,7 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
 import { jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
-import { requireCeph } from '../helpers/provided.ts';
+import { requireCeph, requireS3rver } from '../helpers/provided.ts';
 import { hostPrefixClient, waitForJob, writeApiKeysFile, type ApiKey } from '../helpers/s3control.ts';
 import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '../helpers/s3-servers.ts';
 import { startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
@@ -253,6 +253,30 @@ describe('S3DeleteObject on Ceph RGW', () => {
     if (other) expect(other.view.Job.ProgressSummary.NumberOfTasksSucceeded).toBe(0);
     expect(await listKeys(bucket)).toEqual(['m.csv', 'x', 'y']);
     expect(sent.deleteObjects - before.deleteObjects + sent.deleteObject - before.deleteObject).toBe(0);
+  });
+});
+
+describe('S3DeleteObject on s3rver', () => {
+  it('deletes through the embedded default S3 too', async () => {
+    const s3rver = requireS3rver();
+    const local = makeS3Client(s3rver);
+    const bucket = await createTestBucket(local, 'del-s3rver');
+    const keys = Array.from({ length: 40 }, (_, i) => `k ${i}`);
+    await putObjects(local, bucket, [...keys, 'stay']);
+    const { etag } = await putManifest(local, bucket, 'm.csv', keys.map((key) => ({ bucket, key })));
+    const other = await startServerProcess({ s3: s3rver });
+    try {
+      const otherApi = new JsonApi(other.url);
+      const { JobId } = await otherApi.createJob(jobRequest({ manifestBucket: bucket, manifestKey: 'm.csv', etag, operation: { S3DeleteObject: {} }, reportBucket: bucket, confirmationRequired: false }));
+      const view = await otherApi.waitFor(JobId, ['Complete', 'Failed'], 60_000);
+      expect(view.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 40, NumberOfTasksFailed: 0 });
+      const out = await local.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'k' }));
+      expect(out.Contents ?? []).toEqual([]);
+      expect((await local.send(new HeadObjectCommand({ Bucket: bucket, Key: 'stay' }))).ContentLength).toBe(4);
+    } finally {
+      await other.kill('SIGTERM');
+      local.destroy();
+    }
   });
 });
 
