@@ -112,7 +112,7 @@ describe('more operations on Ceph RGW', () => {
         .toEqual([`CanonicalUser:${owner}:FULL_CONTROL`, `Group:${ALL_USERS}:READ`, `Group:${AUTH_USERS}:READ_ACP`]);
     });
 
-    it('grants the store refuses fail the task with its answer: unknown user id, wrong owner', async () => {
+    it('grants the store refuses fail the task with its answer: unknown user id, unknown e-mail, wrong owner', async () => {
       await put(plain, 'acl/refused.txt');
       const unknownUser = s3PutObjectAcl.parse({
         AccessControlPolicy: { AccessControlList: { Owner: { ID: owner }, Grants: [{ Grantee: { TypeIdentifier: 'id', Identifier: 'no-such-user' }, Permission: 'READ' }] } },
@@ -121,6 +121,13 @@ describe('more operations on Ceph RGW', () => {
       expect(a.result).toMatchObject({ status: 'failed', httpStatus: 400, errorCode: 'InvalidArgument' });
       expect(a.result.message).toMatch(/^Invalid id \(Service: Amazon S3; Status Code: 400; Error Code: InvalidArgument/);
       expect(a.retryable).toBe(false);
+
+      const unknownEmail = s3PutObjectAcl.parse({
+        AccessControlPolicy: { AccessControlList: { Owner: { ID: owner }, Grants: [{ Grantee: { TypeIdentifier: 'emailAddress', Identifier: 'nobody@example.com' }, Permission: 'READ' }] } },
+      });
+      const e = await s3PutObjectAcl.attempt(unknownEmail, entryOf(plain, 'acl/refused.txt'), ctx, never);
+      expect(e.result).toMatchObject({ status: 'failed', httpStatus: 400, errorCode: 'UnresolvableGrantByEmailAddress' });
+      expect(e.result.message).toMatch(/^The e-mail address you provided does not match any account on record\. \(Service: Amazon S3; Status Code: 400/);
 
       const wrongOwner = s3PutObjectAcl.parse({ AccessControlPolicy: { AccessControlList: { Owner: { ID: 'someone-else' }, Grants: [] } } });
       const b = await s3PutObjectAcl.attempt(wrongOwner, entryOf(plain, 'acl/refused.txt'), ctx, never);
