@@ -9,7 +9,7 @@
  * The CLI puts the account id in front of the endpoint's host (spec §1.2), so
  * `111122223333.localhost` must resolve: scripts/ensure-test-deps.sh adds it to /etc/hosts.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putManifest } from '../helpers/jobs.ts';
-import { putObjects } from '../helpers/s3-servers.ts';
+import { putObjects, REPO_ROOT } from '../helpers/s3-servers.ts';
 import { startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
 
 const AWS = '/usr/bin/aws';
@@ -133,6 +133,14 @@ afterAll(async () => {
 });
 
 describe('aws s3control (Debian awscli) against s3batch serve --local', () => {
+  it('serve --help documents the API key options', () => {
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 's3batch.mjs'), 'serve', '--help'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(0);
+    for (const text of ['--api-keys-file', 'S3BATCH_API_KEYS_FILE', 'S3BATCH_API_ACCESS_KEY_ID', 'S3BATCH_API_SECRET_ACCESS_KEY', 'api-keys.json']) {
+      expect(r.stdout).toContain(text);
+    }
+  });
+
   it('the server prints a ready-to-paste key pair and list-jobs line for the default account', () => {
     expect(printed.accessKeyId).toMatch(/^\w{16,}$/);
     expect(printed.secretAccessKey.length).toBeGreaterThanOrEqual(32);
