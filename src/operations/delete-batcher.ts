@@ -17,6 +17,11 @@
  * with the signal's reason; a batch already sent is aborted only when all its attempts were.
  *
  * Two attempts for the same key and version never share a request (S3 would answer once).
+ *
+ * One odd key must not fail its neighbours: a key XML 1.0 cannot carry (control characters, a
+ * carriage return, which XML parsers turn into a line feed) is deleted alone with DeleteObject,
+ * and a batch the store refuses as a whole with a 400 (MalformedXML, InvalidArgument…) is redone
+ * key by key, so each key gets its own answer.
  */
 import { DeleteObjectCommand, DeleteObjectsCommand, type DeleteObjectsCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { describeS3Error } from '../storage/s3-errors.ts';
@@ -97,7 +102,7 @@ export class DeleteBatcher {
   delete(bucket: string, item: DeleteItem, signal: AbortSignal): Promise<DeleteItemOutcome> {
     if (signal.aborted) return Promise.reject(signal.reason);
     this.stats.keys++;
-    if (this.singleOnly) return this.single(bucket, item, signal);
+    if (this.singleOnly || NOT_XML_SAFE.test(item.key)) return this.single(bucket, item, signal);
     return new Promise<DeleteItemOutcome>((resolve, reject) => {
       const id = itemId(item);
       let batch = this.open.get(bucket);
@@ -150,8 +155,9 @@ export class DeleteBatcher {
         out = await this.transport.deleteMany(bucket, waiters.map((w) => w.item), ctl.signal);
       } catch (err) {
         const info = describeS3Error(err);
-        if (info.httpStatus === 501 || info.code === 'NotImplemented') {
-          this.singleOnly = true;
+        const notImplemented = info.httpStatus === 501 || info.code === 'NotImplemented';
+        if (notImplemented || (info.httpStatus === 400 && waiters.length > 1)) {
+          if (notImplemented) this.singleOnly = true;
           await Promise.all(waiters.map((w) => this.single(bucket, w.item, w.signal).then((o) => finish(w, o), (e: unknown) => settle(w, () => w.reject(e)))));
           return;
         }
@@ -218,6 +224,9 @@ function distribute(waiters: readonly Waiter[], out: DeleteObjectsCommandOutput)
     finish(w, { ok: false, httpStatus: 500, code: 'InternalError', message: 'The key is missing from the DeleteObjects answer', retryable: true });
   }
 }
+
+/** Characters outside XML 1.0's Char production, and the carriage return (not kept by XML parsers). */
+const NOT_XML_SAFE = /[^\u0009\u000A\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 const RETRYABLE_ENTRY_CODES = new Set(['InternalError', 'SlowDown', 'ServiceUnavailable', 'RequestTimeout', 'OperationAborted']);
 

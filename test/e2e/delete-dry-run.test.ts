@@ -146,6 +146,16 @@ describe('S3DeleteObject on Ceph RGW', () => {
     for (const row of report.rows) expect(row.slice(3)).toEqual(['succeeded', '200', '', 'Successful']);
   });
 
+  it('keys XML cannot carry (control characters, carriage return) are deleted too, without failing their batch', async () => {
+    const bucket = await createTestBucket(s3, 'del-odd');
+    const keys = ['ctl\u0001char', 'line\rfeed', 'tab\tkey', ...Array.from({ length: 20 }, (_, i) => `plain/${i}`)];
+    await putObjects(s3, bucket, keys);
+    const { etag } = await putManifest(s3, bucket, 'odd.csv', keys.map((key) => ({ bucket, key })));
+    const { view } = await runJob(jobRequest({ manifestBucket: bucket, manifestKey: 'odd.csv', etag, operation: { S3DeleteObject: {} }, reportBucket: reports, confirmationRequired: false }));
+    expect(view.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: keys.length, NumberOfTasksFailed: 0 });
+    expect(await listKeys(bucket)).toEqual(['odd.csv']);
+  });
+
   it('deletes exactly the listed versions; the other versions stay', async () => {
     const bucket = await versioned('del-ver');
     const a1 = await putVersion(bucket, 'a.txt', 'a1');

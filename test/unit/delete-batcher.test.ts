@@ -155,6 +155,27 @@ describe('DeleteBatcher', () => {
     expect(t.objects.size).toBe(0);
   });
 
+  it('a key XML cannot carry is deleted alone; a batch refused as a whole with 400 is redone key by key', async () => {
+    const t = new FakeTransport();
+    const b = new DeleteBatcher(t);
+    const odd = ['ctl\u0001key', 'cr\rkey', 'lone\uD800surrogate'];
+    const out = await Promise.all([...odd, 'fine', 'tab\tok'].map((k) => b.delete('bkt', { key: k }, never)));
+    expect(out.every((o) => o.ok)).toBe(true);
+    expect(t.oneCalls.map((i) => i.key)).toEqual(odd);
+    expect(t.manyCalls.map((c) => c.map((i) => i.key))).toEqual([['fine', 'tab\tok']]);
+
+    const t2 = new FakeTransport();
+    t2.manyError = s3Error('MalformedXML', 400);
+    const b2 = new DeleteBatcher(t2);
+    const redone = await Promise.all(keys(3).map((k) => b2.delete('bkt', { key: k }, never)));
+    expect(redone.every((o) => o.ok)).toBe(true);
+    expect(t2.oneCalls.map((i) => i.key)).toEqual(keys(3));
+    expect(b2.fellBackToSingleDeletes).toBe(false); // only that batch: the next keys are batched again
+    t2.manyError = undefined;
+    await Promise.all(keys(2, 'n').map((k) => b2.delete('bkt', { key: k }, never)));
+    expect(t2.manyCalls).toHaveLength(2);
+  });
+
   it('an attempt aborted before its batch is sent leaves the batch and rejects with the reason', async () => {
     const t = new FakeTransport();
     const b = new DeleteBatcher(t);
