@@ -17,6 +17,7 @@ import { DEFAULT_RETRY_POLICY } from './engine/retry.ts';
 import { createFunctionInvoker } from './operations/lambda/function-invoker.ts';
 import { BatchService } from './service/batch-service.ts';
 import { createFsChunkIndex } from './storage/fs-chunk-index.ts';
+import { createFsLocalManifestFiles, removeFsLocalManifestFiles } from './storage/fs-local-manifest.ts';
 import { createFsSpool } from './storage/fs-spool.ts';
 import { startLocalS3, LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY, type LocalS3 } from './storage/local-s3.ts';
 import { LowdbJobStore } from './storage/lowdb-job-store.ts';
@@ -135,6 +136,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
       spool: createFsSpool(join(config.dataDir, 'spool')),
       chunkIndex: (jobId) => createFsChunkIndex(join(chunkDir, `${jobId}.idx`)),
       removeChunkIndex: (jobId) => rm(join(chunkDir, `${jobId}.idx`), { force: true }),
+      localManifest: (jobId) => createFsLocalManifestFiles(join(config.dataDir, 'tasks'), jobId),
+      removeLocalManifest: (jobId) => removeFsLocalManifestFiles(join(config.dataDir, 'tasks'), jobId),
       profileFor,
       now: () => new Date(),
       sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),

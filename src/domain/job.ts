@@ -21,6 +21,18 @@ export interface PreparedManifest {
   readonly bytes: number;
 }
 
+/** Discovery metrics of preparing: objects scanned and matched (tasks), and their total size. */
+export interface Discovery {
+  readonly objectsListed: number;
+  readonly objectsFound: number;
+  /** Total size of the matched objects; 0 when the manifest does not tell sizes (CSV). */
+  readonly totalBytes: number;
+  /** Chunks of tasks written so far. */
+  readonly chunkCount: number;
+  /** True once the whole manifest was read or the listing ended. */
+  readonly listingComplete: boolean;
+}
+
 export interface ReportOutcome {
   readonly writtenAt: string;
   readonly bucket: string;
@@ -46,8 +58,14 @@ export interface JobRecord extends StatusFields {
   readonly prepared?: PreparedManifest | undefined;
   readonly chunks: ChunkMarks;
   readonly report?: ReportOutcome | undefined;
+  /** What preparing found so far (inventory and generator jobs: updated live while listing). */
+  readonly discovery?: Discovery | undefined;
+  /** Where the manifest generator wrote its manifest (EnableManifestOutput), for DescribeJob. */
+  readonly generatedManifest?: { readonly Format: string; readonly Location: { readonly ObjectArn: string; readonly ETag: string } } | undefined;
   /** Every status the job entered, oldest first (bounded: see appendHistory). */
   readonly history?: readonly StatusChange[] | undefined;
+  /** Task attempts the storage throttled (SlowDown, 429…) in the runs that ended so far. */
+  readonly throttledAttempts?: number | undefined;
 }
 
 export interface StatusChange {
@@ -64,8 +82,6 @@ export function appendHistory(history: readonly StatusChange[] | undefined, chan
 }
 
 export function isChunkDone(marks: ChunkMarks, index: number): boolean {
-  /** Task attempts the storage throttled (SlowDown, 429…) in the runs that ended so far. */
-  readonly throttledAttempts?: number | undefined;
   return index < marks.watermark || marks.done.includes(index);
 }
 

@@ -34,6 +34,9 @@ import { JobRecords, type Log } from './job-records.ts';
 import { JobLimits, type JobLimitSettings, type JobLimitsView } from './job-limits.ts';
 import { JobRunner, type ChunkCounts } from './job-runner.ts';
 import { Preparer } from './preparer.ts';
+import { ListingSignals, localTaskSource, memoryLocalManifests } from './local-tasks.ts';
+import { listingPending, usesLocalManifest } from './prepare-local.ts';
+import type { LocalManifestFiles } from '../manifest/local-manifest.ts';
 import type { RetryPolicy } from './retry.ts';
 import { plan, type Decision } from './scheduler.ts';
 import type { StorageProfile } from './storage-profile.ts';
@@ -72,6 +75,9 @@ export interface EngineDeps {
   readonly spool: ResultSpool;
   chunkIndex(jobId: string): ChunkIndexFile;
   removeChunkIndex(jobId: string): Promise<void>;
+  /** Local task lists of inventory and generator jobs (default: in memory). */
+  localManifest?(jobId: string): LocalManifestFiles;
+  removeLocalManifest?(jobId: string): Promise<void>;
   profileFor(roleArn: string): StorageProfile;
   readonly now: () => Date;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -95,6 +101,9 @@ export class Engine {
   private readonly preparer: Preparer;
   private readonly finalizer: Finalizer;
   private readonly running = new Map<string, Running>();
+  /** Wakes runners that follow a task list a listing still appends to. */
+  private readonly listings = new ListingSignals();
+  private readonly localLists: { get(jobId: string): LocalManifestFiles; remove(jobId: string): Promise<void> };
   private scheduled = false;
   private stopping = false;
   private sweeper: NodeJS.Timeout | undefined;
@@ -106,6 +115,11 @@ export class Engine {
     this.records = new JobRecords(deps.store, this.events, deps.now, deps.log);
     const cleanup = (jobId: string): Promise<void> => this.cleanup(jobId);
     const onSettled = (): void => this.schedule();
+    const memoryLists = memoryLocalManifests();
+    this.localLists = {
+      get: (jobId) => (deps.localManifest ? deps.localManifest(jobId) : memoryLists.get(jobId)),
+      remove: (jobId) => (deps.removeLocalManifest ? deps.removeLocalManifest(jobId) : memoryLists.remove(jobId)),
+    };
     this.preparer = new Preparer({
       records: this.records,
       chunkSize: config.chunkSize,
@@ -117,6 +131,13 @@ export class Engine {
       cleanup,
       onSettled,
       log: deps.log,
+      localManifest: (jobId) => this.localLists.get(jobId),
+      onListChanged: (jobId) => {
+        this.listings.notify(jobId);
+        this.schedule();
+      },
+      failJob: (jobId, code, message) => this.fail(jobId, code, message),
+      now: deps.now,
     });
     this.finalizer = new Finalizer({ records: this.records, spool: deps.spool, profileFor: deps.profileFor, now: deps.now, cleanup, onSettled, log: deps.log });
   }
@@ -152,6 +173,9 @@ export class Engine {
         default:
           break;
       }
+      // A generator job that left Preparing before its listing ended: the listing resumes.
+      const now = this.records.get(job.id);
+      if (now && listingPending(now)) this.preparer.enqueue(job.id);
     }
     this.sweep();
     // A retention shorter than the interval (a testing aid) is swept at half its length, at least every second.
@@ -230,11 +254,13 @@ export class Engine {
   cancel(jobId: string, target: Status): void {
     if (this.records.mustGet(jobId).status === JobStatus.Cancelling) return; // already on its way
     this.records.setStatus(jobId, target);
+    // Also stops a listing that goes on after Preparing (generator jobs).
+    const preparing = this.preparer.abort(jobId);
     if (target === JobStatus.Cancelled) {
       void this.cleanup(jobId);
       return;
     }
-    if (this.preparer.abort(jobId)) return; // the preparation ends and sees Cancelling
+    if (preparing) return; // the preparation ends and sees Cancelling
     const r = this.running.get(jobId);
     if (r) {
       r.stopReason = 'cancel';
@@ -386,13 +412,17 @@ export class Engine {
     });
     const executeTask = createTaskExecutor({ handler, config, ctx: { ...profile.operations, jobId }, policy: this.config.retry, sleep: this.deps.sleep, limits });
     const index = this.deps.chunkIndex(jobId);
+    // Inventory and generator jobs run from their local task list, which may still be growing.
+    const local = usesLocalManifest(job) ? localTaskSource(this.localLists.get(jobId), this.listings, jobId) : undefined;
     const runner = new JobRunner(
       {
         jobId,
-        chunks: () => index.read(),
+        chunks: (stopped: AbortSignal) => (local ? local.chunks(stopped) : index.read()),
         isChunkDone: (i) => isChunkDone(this.records.mustGet(jobId).chunks, i),
         readChunk: (chunk: Chunk, signal: AbortSignal): AsyncIterable<TaskEntry> =>
-          readChunk({ store: profile.objects, location: manifest.Location, etag: prepared.etag, fields: manifest.Spec.Fields ?? [], chunk, signal }),
+          local
+            ? local.readChunk(chunk)
+            : readChunk({ store: profile.objects, location: manifest.Location, etag: prepared.etag, fields: manifest.Spec.Fields ?? [], chunk, signal }),
         spool: this.deps.spool,
         executeTask,
         onChunkDone: (c) => this.onChunkDone(jobId, c),
@@ -510,7 +540,10 @@ export class Engine {
   }
 
   private async cleanup(jobId: string): Promise<void> {
+    this.preparer.abort(jobId); // a listing still appending to the task list
+    this.listings.forget(jobId);
     await this.deps.spool.removeJob(jobId);
     await this.deps.removeChunkIndex(jobId);
+    await this.localLists.remove(jobId);
   }
 }

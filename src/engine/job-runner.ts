@@ -24,8 +24,11 @@ export interface ChunkCounts {
 
 export interface RunnerDeps {
   readonly jobId: string;
-  /** The job's chunk index, in order. */
-  chunks(): AsyncIterable<Chunk>;
+  /**
+   * The job's chunk index, in order. A source that waits for chunks still being listed ends when
+   * `stopped` aborts (the runner was stopped).
+   */
+  chunks(stopped: AbortSignal): AsyncIterable<Chunk>;
   isChunkDone(index: number): boolean;
   readChunk(chunk: Chunk, signal: AbortSignal): AsyncIterable<TaskEntry>;
   readonly spool: ResultSpool;
@@ -61,6 +64,8 @@ interface ChunkState {
 export class JobRunner {
   readonly gate: SlotGate;
   private readonly abort = new AbortController();
+  /** Aborted by stop(): ends a chunk source waiting for more chunks. */
+  private readonly stopCtl = new AbortController();
   private readonly open = new Map<number, ChunkState>();
   private readonly completions: Promise<void>[] = [];
   private stopped = false;
@@ -109,6 +114,7 @@ export class JobRunner {
   /** No new tasks; in-flight tasks finish; `run()` then resolves with the partial chunks. */
   stop(): void {
     this.stopped = true;
+    this.stopCtl.abort();
     this.gate.close();
   }
 
@@ -134,7 +140,7 @@ export class JobRunner {
   }
 
   private async *tasks(): AsyncGenerator<{ state: ChunkState; entry: TaskEntry }> {
-    for await (const chunk of this.deps.chunks()) {
+    for await (const chunk of this.deps.chunks(this.stopCtl.signal)) {
       if (this.stopped) return;
       if (this.deps.isChunkDone(chunk.index)) continue;
       const writer = await this.deps.spool.open(this.deps.jobId, chunk.index);

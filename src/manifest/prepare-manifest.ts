@@ -166,7 +166,8 @@ async function* storeErrorsMapped(body: AsyncIterable<Uint8Array>, etag: string)
   }
 }
 
-function mapStoreError(err: unknown, etag: string): unknown {
+/** Storage answers mapped to the job-level manifest failure codes (spec §4.3); anything else unchanged. */
+export function mapStoreError(err: unknown, etag: string): unknown {
   if (!(err instanceof ObjectStoreError)) return err;
   switch (err.httpStatus) {
     case 404:

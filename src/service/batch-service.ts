@@ -51,6 +51,10 @@ export interface JobDescriptor {
   RoleArn: string;
   SuspendedDate?: string;
   SuspendedCause?: string;
+  /** Echo of the generator configuration (generator jobs). */
+  ManifestGenerator?: Record<string, unknown>;
+  /** Where the generator wrote its manifest (EnableManifestOutput), once written (spec §1.6.4). */
+  GeneratedManifestDescriptor?: { Format: string; Location: { ObjectArn: string; ETag: string } };
 }
 
 /** ListJobs' JobListDescriptor. */
@@ -149,6 +153,10 @@ export class BatchService {
       RoleArn: r.RoleArn,
       ...(job.suspendedDate !== undefined ? { SuspendedDate: job.suspendedDate } : {}),
       ...(job.suspendedCause !== undefined ? { SuspendedCause: job.suspendedCause } : {}),
+      ...(r.ManifestGenerator !== undefined ? { ManifestGenerator: r.ManifestGenerator } : {}),
+      ...(job.generatedManifest !== undefined
+        ? { GeneratedManifestDescriptor: { Format: job.generatedManifest.Format, Location: { ...job.generatedManifest.Location } } }
+        : {}),
     };
   }
 

@@ -15,6 +15,7 @@ import {
 } from '../domain/job-spec.ts';
 import { parseJobExtensions } from '../domain/job-extensions.ts';
 import { parseBucketArn, parseObjectArn } from '../manifest/arn.ts';
+import { validateManifestGenerator } from '../manifest/generator-spec.ts';
 import { parseOperation } from '../operations/index.ts';
 
 const MAX_PRIORITY = 2_147_483_647;
@@ -85,11 +86,10 @@ function validateManifest(v: unknown): JobManifest {
   if (!MANIFEST_FORMATS.includes(format as never)) {
     invalid(`Manifest.Spec.Format must be one of ${MANIFEST_FORMATS.join(', ')}`);
   }
-  if (format !== 'S3BatchOperations_CSV_20180820') {
-    invalid(`Manifest format ${String(format)} is not supported yet by this s3batch version; use S3BatchOperations_CSV_20180820`);
-  }
-  const fields = spec.Fields;
-  if (!Array.isArray(fields) || fields.length === 0) {
+  const inventory = format === 'S3InventoryReport_CSV_20161130';
+  // Spec.Fields is ignored for inventory reports (their manifest.json names the columns), but must be well-formed if given.
+  const fields = inventory && (spec.Fields === undefined || spec.Fields === null) ? [] : spec.Fields;
+  if (!Array.isArray(fields) || (fields.length === 0 && !inventory)) {
     invalid('Manifest.Spec.Fields is required for S3BatchOperations_CSV_20180820 (e.g. ["Bucket","Key"])');
   }
   for (const f of fields) {
@@ -97,7 +97,7 @@ function validateManifest(v: unknown): JobManifest {
   }
   const count = (name: ManifestField): number => fields.filter((f) => f === name).length;
   const missing = (['Bucket', 'Key'] as const).filter((f) => count(f) === 0);
-  if (missing.length > 0) invalid(`Required fields are missing in the schema: ${missing.join(', ')}`);
+  if (missing.length > 0 && !inventory) invalid(`Required fields are missing in the schema: ${missing.join(', ')}`);
   if (count('Bucket') > 1 || count('Key') > 1 || count('VersionId') > 1) {
     invalid('Manifest.Spec.Fields: Bucket, Key and VersionId may each appear only once');
   }
@@ -106,7 +106,7 @@ function validateManifest(v: unknown): JobManifest {
   const ETag = reqString(loc, 'ETag', 'Manifest.Location.ETag', 1, 1024);
   const ObjectVersionId = optString(loc, 'ObjectVersionId', 'Manifest.Location.ObjectVersionId', 1, 2000);
   return {
-    Spec: { Format: format, Fields: [...fields] as ManifestField[] },
+    Spec: { Format: format as JobManifest['Spec']['Format'], ...(fields.length > 0 || !inventory ? { Fields: [...fields] as ManifestField[] } : {}) },
     Location: { ObjectArn, ETag, ...(ObjectVersionId !== undefined ? { ObjectVersionId } : {}) },
   };
 }
@@ -158,16 +158,17 @@ export function validateCreateJobRequest(input: unknown, options: ValidationOpti
   if (hasManifest === hasGenerator) {
     invalid('Jobs must be created with either a manifest file or a ManifestGenerator, but not both');
   }
-  if (hasGenerator) invalid('ManifestGenerator is not supported yet by this s3batch version; give a CSV Manifest');
-  const Manifest = validateManifest(input.Manifest);
   const Report = validateReport(input.Report);
   const Tags = validateJobTags(input.Tags);
   parseJobExtensions(Tags); // the reserved s3batch: tags are checked here, at CreateJob
+  const Manifest = hasManifest ? validateManifest(input.Manifest) : undefined;
+  const ManifestGenerator = hasGenerator ? validateManifestGenerator(input.ManifestGenerator, Tags) : undefined;
   return Object.freeze({
     ConfirmationRequired,
     Operation: input.Operation,
     Report,
-    Manifest,
+    ...(Manifest !== undefined ? { Manifest } : {}),
+    ...(ManifestGenerator !== undefined ? { ManifestGenerator } : {}),
     Priority,
     RoleArn,
     ...(ClientRequestToken !== undefined ? { ClientRequestToken } : {}),

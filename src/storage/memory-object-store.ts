@@ -9,13 +9,15 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ObjectStoreError, stripQuotes } from './object-store.ts';
-import type { ObjectRef, ObjectStore, OpenOptions, OpenedObject, PutOptions } from './object-store.ts';
+import type { ListedObjectInfo, ListOptions, ObjectRef, ObjectStore, OpenOptions, OpenedObject, PutOptions } from './object-store.ts';
 
 interface StoredVersion {
   readonly versionId: string;
   readonly bytes: Uint8Array;
   readonly etag: string;
   readonly contentType: string | undefined;
+  lastModified: Date;
+  storageClass: string;
 }
 
 interface MemoryBucket {
@@ -89,11 +91,34 @@ export class MemoryObjectStore implements ObjectStore {
     const bytes = await toBytes(body, options?.signal);
     const etag = createHash('md5').update(bytes).digest('hex');
     const versionId = b.versioned ? randomBytes(16).toString('hex') : 'null';
-    const version: StoredVersion = { versionId, bytes, etag, contentType: options?.contentType };
+    const version: StoredVersion = { versionId, bytes, etag, contentType: options?.contentType, lastModified: new Date(), storageClass: 'STANDARD' };
     const versions = b.versioned ? (b.objects.get(ref.key) ?? []) : [];
     versions.push(version);
     b.objects.set(ref.key, versions);
     return { etag, versionId };
+  }
+
+  /** Current objects in key order, in pages of `pageSize` (ListObjectsV2 semantics). */
+  async *list(bucket: string, options: ListOptions & { pageSize?: number } = {}): AsyncGenerator<readonly ListedObjectInfo[]> {
+    const b = this.bucket(bucket);
+    if (b.denyReads) throw new ObjectStoreError(403, 'AccessDenied', `Access Denied: ListObjectsV2 ${bucket}`);
+    const pageSize = options.pageSize ?? 1000;
+    const keys = this.keys(bucket, options.prefix ?? '').filter((k) => options.startAfter === undefined || k > options.startAfter);
+    for (let i = 0; i < keys.length; i += pageSize) {
+      options.signal?.throwIfAborted();
+      // Keys are looked up per page: objects written while listing show up if they sort later.
+      yield keys.slice(i, i + pageSize).flatMap((key) => {
+        const v = b.objects.get(key)?.at(-1);
+        return v === undefined ? [] : [{ key, size: v.bytes.length, lastModified: v.lastModified, storageClass: v.storageClass, etag: v.etag }];
+      });
+    }
+  }
+
+  /** Sets what a listing reports for the object's current version (tests of the manifest generator). */
+  setListing(bucket: string, key: string, attrs: { lastModified?: Date; storageClass?: string }): void {
+    const v = this.version({ bucket, key });
+    if (attrs.lastModified !== undefined) v.lastModified = attrs.lastModified;
+    if (attrs.storageClass !== undefined) v.storageClass = attrs.storageClass;
   }
 
   /** Removes the object (all its versions); false if there was none. */

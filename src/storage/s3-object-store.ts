@@ -6,10 +6,20 @@
  * AccessDenied, 0 for a network failure. An abort through the caller's signal is rethrown as is.
  */
 import { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { describeS3Error } from './s3-errors.ts';
-import { ObjectStoreError, stripQuotes, type ObjectRef, type ObjectStore, type OpenOptions, type OpenedObject, type PutOptions } from './object-store.ts';
+import {
+  ObjectStoreError,
+  stripQuotes,
+  type ListedObjectInfo,
+  type ListOptions,
+  type ObjectRef,
+  type ObjectStore,
+  type OpenOptions,
+  type OpenedObject,
+  type PutOptions,
+} from './object-store.ts';
 
 const PART_BYTES = 5 * 1024 * 1024;
 const UPLOAD_CONCURRENCY = 4;
@@ -50,6 +60,40 @@ export function createS3ObjectStore(client: S3Client): ObjectStore {
       } catch (err) {
         throw storeError(err, signal, `GetObject s3://${ref.bucket}/${ref.key}`);
       }
+    },
+
+    async *list(bucket: string, options: ListOptions = {}): AsyncGenerator<readonly ListedObjectInfo[]> {
+      const { prefix, startAfter, expectedBucketOwner, signal } = options;
+      let token: string | undefined;
+      do {
+        let res;
+        try {
+          res = await client.send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: prefix || undefined,
+              // StartAfter only on the first page; the continuation token carries on from there.
+              StartAfter: token === undefined ? startAfter || undefined : undefined,
+              ContinuationToken: token,
+              ExpectedBucketOwner: expectedBucketOwner,
+            }),
+            { abortSignal: signal },
+          );
+        } catch (err) {
+          throw storeError(err, signal, `ListObjectsV2 s3://${bucket}/${prefix ?? ''}`);
+        }
+        const page = (res.Contents ?? []).map(
+          (o): ListedObjectInfo => ({
+            key: o.Key ?? '',
+            size: o.Size ?? 0,
+            lastModified: o.LastModified ?? new Date(0),
+            storageClass: o.StorageClass ?? 'STANDARD',
+            etag: stripQuotes(o.ETag ?? ''),
+          }),
+        );
+        if (page.length > 0) yield page;
+        token = res.IsTruncated ? res.NextContinuationToken : undefined;
+      } while (token !== undefined);
     },
 
     async put(ref: ObjectRef, body: AsyncIterable<Uint8Array> | Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {

@@ -104,12 +104,12 @@ describe('validateCreateJobRequest refuses', () => {
     // Manifest vs ManifestGenerator: exactly one
     ['both Manifest and ManifestGenerator', 'InvalidRequest', top({ ManifestGenerator: { S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::src', EnableManifestOutput: false } } })],
     ['neither Manifest nor ManifestGenerator', 'InvalidRequest', top({ Manifest: undefined })],
-    ['a ManifestGenerator (not supported yet)', 'InvalidRequest', top({ Manifest: undefined, ManifestGenerator: { S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::src', EnableManifestOutput: false } } })],
+    ['a ManifestGenerator without EnableManifestOutput', 'InvalidRequest', top({ Manifest: undefined, ManifestGenerator: { S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::src' } } })],
     ['Manifest not an object', 'InvalidRequest', top({ Manifest: 'arn:aws:s3:::manifests/m.csv' })],
     ['Manifest without Spec', 'InvalidRequest', withPatch(['Manifest'], { Spec: undefined })],
     ['Manifest without Location', 'InvalidRequest', withPatch(['Manifest'], { Location: undefined })],
     // Manifest format
-    ['an inventory manifest (not supported yet)', 'InvalidRequest', spec({ Format: 'S3InventoryReport_CSV_20161130' })],
+    ['an inventory manifest with a bad Fields member', 'InvalidRequest', spec({ Format: 'S3InventoryReport_CSV_20161130', Fields: ['Bucket', 'Size'] })],
     ['an unknown manifest format', 'InvalidRequest', spec({ Format: 'CSV' })],
     ['a manifest format missing', 'InvalidRequest', spec({ Format: undefined })],
     // Fields

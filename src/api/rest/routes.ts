@@ -65,7 +65,10 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
       EffectiveConcurrency: limits.running ? limits.effectiveConcurrency : null,
       ThrottledAttempts: limits.throttledAttempts,
     };
-    return { Job, Tags: record.tags, StatusHistory: record.history ?? [], Report: record.report ?? null, PreparedManifest: record.prepared ?? null, ...(DryRun ? { DryRun } : {}), Throttling };
+    // What preparing found so far (live while a generator lists); null before preparing started.
+    const d = record.discovery;
+    const Discovery = d ? { ObjectsListed: d.objectsListed, ObjectsFound: d.objectsFound, TotalBytes: d.totalBytes, ListingComplete: d.listingComplete } : null;
+    return { Job, Tags: record.tags, StatusHistory: record.history ?? [], Report: record.report ?? null, PreparedManifest: record.prepared ?? null, ...(DryRun ? { DryRun } : {}), Throttling, Discovery };
   });
 
   app.post<IdParams>('/jobs/:id/status', async (req) => {

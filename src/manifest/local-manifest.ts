@@ -1,0 +1,361 @@
+/**
+ * The local task list of jobs whose manifest is not one CSV object: S3 Inventory reports (gzip
+ * files, which cannot be read by byte range) and generated manifests (a bucket listing). While
+ * preparing, their tasks are written once to a local rows file in the CSV-manifest format
+ * (`Bucket,Key[,VersionId]`, URL-encoded keys as the source wrote them), cut into chunks exactly
+ * like a CSV manifest, so the engine runs them unchanged: a chunk is a byte range of the rows
+ * file, re-read and parsed by readCsvManifest.
+ *
+ * Both files are append-only, so a job can start on the first chunks while a listing still
+ * appends more (followLocalChunks). The index file:
+ *
+ *   s3batch-local-manifest 1 Bucket,Key[,VersionId]          header
+ *   c <index> <start> <end> <firstLine> <count> <found> <listed> <bytes> <cursor>   one per chunk
+ *   end <found> <listed> <bytes>                              the list is complete
+ *
+ * `found`/`listed`/`bytes` are running totals at the end of the chunk (tasks, objects scanned,
+ * bytes of the tasks' objects) and `cursor` the URL-encoded last key, so an interrupted listing
+ * resumes after it with the same chunks (LocalManifestWriter.open with resume). Crash order: a
+ * chunk's rows are appended and fsynced before its index line, and a torn last line or rows past
+ * the last indexed chunk are cut off on resume.
+ *
+ * The rows file starts with an empty line, so no chunk starts at offset 0 and the CSV reader's
+ * header-row check (meant for user manifests) never sees generated rows.
+ */
+import type { Chunk } from '../domain/chunk.ts';
+import type { ManifestField } from '../domain/job-spec.ts';
+import type { TaskEntry } from '../domain/task.ts';
+import { readCsvManifest } from './csv-manifest.ts';
+
+/** An append-only file (the fs implementation is storage/fs-local-manifest.ts). */
+export interface AppendOnlyFile {
+  /** Current size in bytes (0 when the file does not exist). */
+  size(): Promise<number>;
+  append(data: Uint8Array): Promise<void>;
+  /** After it resolves, everything appended survives a crash. */
+  sync(): Promise<void>;
+  /** Cuts the file to `size` bytes (creating it empty when absent). */
+  truncate(size: number): Promise<void>;
+  /** Bytes [start, end). */
+  read(start: number, end: number): AsyncIterable<Uint8Array>;
+  remove(): Promise<void>;
+}
+
+export interface LocalManifestFiles {
+  readonly rows: AppendOnlyFile;
+  readonly index: AppendOnlyFile;
+}
+
+export interface LocalRow {
+  readonly bucket: string;
+  /** The key URL-encoded (decodeManifestValue gives the key back). */
+  readonly rawKey: string;
+  readonly versionId?: string | undefined;
+}
+
+export interface LocalManifestTotals {
+  readonly chunks: number;
+  /** Tasks written. */
+  readonly found: number;
+  /** Objects scanned (listed or read), matched or not. */
+  readonly listed: number;
+  /** Total size of the tasks' objects, when the source tells sizes. */
+  readonly bytes: number;
+  /** Last key of the last chunk (a listing resumes after it). */
+  readonly cursor: string | undefined;
+  readonly complete: boolean;
+}
+
+const HEADER = 's3batch-local-manifest 1';
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Writes a job's local task list chunk by chunk; see the module comment. */
+export class LocalManifestWriter {
+  private pending: string[] = [];
+  private pendingCursor: string | undefined;
+  private pendingBytes = 0;
+  private rowsEnd: number;
+  private nextLine: number;
+  private totals: { chunks: number; found: number; listed: number; bytes: number; cursor: string | undefined; complete: boolean };
+
+  private constructor(
+    private readonly files: LocalManifestFiles,
+    readonly fields: readonly ManifestField[],
+    private readonly chunkSize: number,
+    state: { rowsEnd: number; nextLine: number; totals: LocalManifestTotals },
+  ) {
+    this.rowsEnd = state.rowsEnd;
+    this.nextLine = state.nextLine;
+    this.totals = { ...state.totals };
+  }
+
+  /**
+   * Opens the list. With `resume`, a list written earlier with the same fields continues where
+   * its last complete chunk ended; otherwise (or when there is none) it starts empty.
+   */
+  static async open(
+    files: LocalManifestFiles,
+    options: { fields: readonly ManifestField[]; chunkSize: number; resume: boolean },
+  ): Promise<LocalManifestWriter> {
+    const { fields, chunkSize } = options;
+    if (options.resume) {
+      const state = await readIndexState(files.index);
+      if (state !== undefined && state.fields.join(',') === fields.join(',')) {
+        await files.rows.truncate(state.rowsEnd);
+        await files.index.truncate(state.indexEnd);
+        return new LocalManifestWriter(files, fields, chunkSize, state);
+      }
+    }
+    await files.rows.truncate(0);
+    await files.index.truncate(0);
+    await files.rows.append(enc.encode('\n'));
+    await files.index.append(enc.encode(`${HEADER} ${fields.join(',')}\n`));
+    await files.rows.sync();
+    await files.index.sync();
+    const totals: LocalManifestTotals = { chunks: 0, found: 0, listed: 0, bytes: 0, cursor: undefined, complete: false };
+    return new LocalManifestWriter(files, fields, chunkSize, { rowsEnd: 1, nextLine: 2, totals });
+  }
+
+  get state(): LocalManifestTotals {
+    return { ...this.totals };
+  }
+
+  /** Rows added so far, written as chunks or not yet. */
+  get rowCount(): number {
+    return this.totals.found + this.pending.length;
+  }
+
+  /** Counts objects scanned (matched or not), for the discovery metrics. */
+  noteListed(n: number): void {
+    this.totals.listed += n;
+  }
+
+  /** Adds a task row; returns the chunk it completes (written durably), if any. */
+  async add(row: LocalRow, objectBytes: number, cursorKey?: string): Promise<Chunk | undefined> {
+    const cells = [row.bucket, row.rawKey, ...(this.fields.includes('VersionId') ? [row.versionId ?? ''] : [])];
+    this.pending.push(`${cells.map(csvCell).join(',')}\n`);
+    this.pendingCursor = cursorKey;
+    this.pendingBytes += objectBytes;
+    if (this.pending.length < this.chunkSize) return undefined;
+    return this.flush();
+  }
+
+  /** Writes the rows added since the last chunk as a (short) chunk; undefined when there are none. */
+  async flush(): Promise<Chunk | undefined> {
+    if (this.pending.length === 0) return undefined;
+    const data = enc.encode(this.pending.join(''));
+    const chunk: Chunk = { index: this.totals.chunks, start: this.rowsEnd, end: this.rowsEnd + data.length, firstLine: this.nextLine, count: this.pending.length };
+    await this.files.rows.append(data);
+    await this.files.rows.sync();
+    const t = this.totals;
+    const found = t.found + chunk.count;
+    const bytes = t.bytes + this.pendingBytes;
+    const listed = Math.max(t.listed, found);
+    const cursor = this.pendingCursor === undefined ? '-' : encodeURIComponent(this.pendingCursor);
+    const line = `c ${chunk.index} ${chunk.start} ${chunk.end} ${chunk.firstLine} ${chunk.count} ${found} ${listed} ${bytes} ${cursor}\n`;
+    await this.files.index.append(enc.encode(line));
+    await this.files.index.sync();
+    this.totals = { chunks: t.chunks + 1, found, listed, bytes, cursor: this.pendingCursor ?? t.cursor, complete: false };
+    this.rowsEnd = chunk.end;
+    this.nextLine += chunk.count;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingCursor = undefined;
+    return chunk;
+  }
+
+  /** Writes the last chunk, then the end mark: the list is complete. Returns the last chunk, if any. */
+  async complete(): Promise<Chunk | undefined> {
+    const last = await this.flush();
+    const t = this.totals;
+    await this.files.index.append(enc.encode(`end ${t.found} ${t.listed} ${t.bytes}\n`));
+    await this.files.index.sync();
+    this.totals = { ...t, complete: true };
+    return last;
+  }
+
+  /** The rows file from its first row to the end of the last chunk (for writing it out elsewhere). */
+  rows(): AsyncIterable<Uint8Array> {
+    return this.files.rows.read(1, this.rowsEnd);
+  }
+}
+
+interface IndexState {
+  readonly fields: ManifestField[];
+  readonly rowsEnd: number;
+  readonly indexEnd: number;
+  readonly nextLine: number;
+  readonly totals: LocalManifestTotals;
+}
+
+/** What the index says, up to its last complete line; undefined without a valid header. */
+async function readIndexState(index: AppendOnlyFile): Promise<IndexState | undefined> {
+  let state: IndexState | undefined;
+  for await (const { line, end } of lines(index, 0)) {
+    if (state === undefined) {
+      const m = /^s3batch-local-manifest 1 ([A-Za-z,]+)$/.exec(line);
+      if (!m) return undefined;
+      const totals: LocalManifestTotals = { chunks: 0, found: 0, listed: 0, bytes: 0, cursor: undefined, complete: false };
+      state = { fields: m[1]!.split(',') as ManifestField[], rowsEnd: 1, indexEnd: end, nextLine: 2, totals };
+      continue;
+    }
+    const parsed = parseIndexLine(line);
+    if (parsed === undefined) break; // a torn or foreign line: everything before it stands
+    if (parsed.kind === 'end') {
+      state = { ...state, indexEnd: end, totals: { ...state.totals, complete: true } };
+      break;
+    }
+    const { chunk, found, listed, bytes, cursor } = parsed;
+    if (chunk.index !== state.totals.chunks || chunk.start !== state.rowsEnd) break;
+    state = {
+      ...state,
+      rowsEnd: chunk.end,
+      indexEnd: end,
+      nextLine: chunk.firstLine + chunk.count,
+      totals: { chunks: chunk.index + 1, found, listed, bytes, cursor: cursor ?? state.totals.cursor, complete: false },
+    };
+  }
+  return state;
+}
+
+type IndexLine =
+  | { kind: 'chunk'; chunk: Chunk; found: number; listed: number; bytes: number; cursor: string | undefined }
+  | { kind: 'end'; found: number; listed: number; bytes: number };
+
+function parseIndexLine(line: string): IndexLine | undefined {
+  const parts = line.split(' ');
+  const num = (s: string | undefined): number => (s !== undefined && /^\d+$/.test(s) ? Number(s) : Number.NaN);
+  if (parts[0] === 'end' && parts.length === 4) {
+    const [found, listed, bytes] = parts.slice(1).map(num) as [number, number, number];
+    return [found, listed, bytes].every(Number.isSafeInteger) ? { kind: 'end', found, listed, bytes } : undefined;
+  }
+  if (parts[0] !== 'c' || parts.length !== 10) return undefined;
+  const n = parts.slice(1, 9).map(num);
+  if (!n.every(Number.isSafeInteger)) return undefined;
+  const [index, start, end, firstLine, count, found, listed, bytes] = n as [number, number, number, number, number, number, number, number];
+  let cursor: string | undefined;
+  try {
+    cursor = parts[9] === '-' ? undefined : decodeURIComponent(parts[9]!);
+  } catch {
+    return undefined;
+  }
+  return { kind: 'chunk', chunk: { index, start, end, firstLine, count }, found, listed, bytes, cursor };
+}
+
+/** Complete lines (without "\n") of the file from byte `from`, with the offset just past each. */
+async function* lines(file: AppendOnlyFile, from: number): AsyncGenerator<{ line: string; end: number }> {
+  const size = await file.size();
+  if (size <= from) return;
+  let carry = '';
+  let offset = from;
+  for await (const bytes of file.read(from, size)) {
+    const text = carry + dec.decode(bytes, { stream: true });
+    const parts = text.split('\n');
+    carry = parts.pop()!;
+    for (const line of parts) {
+      offset += enc.encode(line).length + 1;
+      yield { line, end: offset };
+    }
+  }
+}
+
+/** The field layout of a local list (its header); undefined when there is no list yet. */
+export async function readLocalFields(files: LocalManifestFiles): Promise<ManifestField[] | undefined> {
+  return (await readIndexState(files.index))?.fields;
+}
+
+/** What the index says now (for a job resumed after a restart). */
+export async function readLocalTotals(files: LocalManifestFiles): Promise<LocalManifestTotals | undefined> {
+  return (await readIndexState(files.index))?.totals;
+}
+
+export interface FollowOptions {
+  readonly signal: AbortSignal;
+  /**
+   * Resolves when the list may have grown since `ticket` was taken (or at once if it did).
+   * `ticket()` is taken before each read, so no append between a read and the wait is missed.
+   */
+  ticket(): number;
+  waitForChange(ticket: number, signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * The chunks of a local list in order, following it while it grows, until its end mark (or the
+ * signal aborts: then it just ends).
+ */
+export async function* followLocalChunks(files: LocalManifestFiles, options: FollowOptions): AsyncGenerator<Chunk> {
+  let offset = 0;
+  let sawHeader = false;
+  let expected = 0;
+  for (;;) {
+    if (options.signal.aborted) return;
+    const ticket = options.ticket();
+    let progressed = false;
+    for await (const { line, end } of lines(files.index, offset)) {
+      offset = end;
+      progressed = true;
+      if (!sawHeader) {
+        sawHeader = true;
+        continue;
+      }
+      const parsed = parseIndexLine(line);
+      if (parsed === undefined) throw new Error(`Corrupt local manifest index line: ${JSON.stringify(line)}`);
+      if (parsed.kind === 'end') return;
+      if (parsed.chunk.index !== expected) throw new Error(`Local manifest index: chunk ${parsed.chunk.index} where ${expected} was expected`);
+      expected++;
+      yield parsed.chunk;
+      if (options.signal.aborted) return;
+    }
+    if (!progressed) await options.waitForChange(ticket, options.signal);
+  }
+}
+
+/** The task entries of one chunk of a local list. */
+export function readLocalChunk(files: LocalManifestFiles, fields: readonly ManifestField[], chunk: Chunk): AsyncIterable<TaskEntry> {
+  return (async function* () {
+    for await (const row of readCsvManifest(files.rows.read(chunk.start, chunk.end), { fields, firstLine: chunk.firstLine, startOffset: chunk.start })) {
+      yield row.entry;
+    }
+  })();
+}
+
+/** RFC 4180 quoting when needed (URL-encoded keys rarely need it; a raw inventory key might). */
+export function csvCell(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** A key URL-encoded the way manifests expect it (`/` kept, `+` as %2B so it is not read as a space). */
+export function encodeManifestKey(key: string): string {
+  return encodeURIComponent(key).replace(/%2F/g, '/');
+}
+
+/** LocalManifestFiles in memory, for unit tests and engines without a data directory. */
+export function createMemoryLocalManifestFiles(): LocalManifestFiles {
+  const file = (): AppendOnlyFile => {
+    let data = new Uint8Array(0);
+    return {
+      async size() {
+        return data.length;
+      },
+      async append(bytes) {
+        const next = new Uint8Array(data.length + bytes.length);
+        next.set(data);
+        next.set(bytes, data.length);
+        data = next;
+      },
+      async sync() {},
+      async truncate(size) {
+        data = data.slice(0, size);
+      },
+      async *read(start, end) {
+        const slice = data.slice(start, Math.min(end, data.length));
+        for (let i = 0; i < slice.length; i += 4096) yield slice.slice(i, i + 4096);
+      },
+      async remove() {
+        data = new Uint8Array(0);
+      },
+    };
+  };
+  return { rows: file(), index: file() };
+}
