@@ -37,6 +37,7 @@ import {
   type S3ControlClient,
 } from '@aws-sdk/client-s3-control';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFaultProxy } from '../helpers/fault-proxy.ts';
 import { putManifest, readReport } from '../helpers/jobs.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { endpointProviderClient, errorCode, hostPrefixClient, rawRequest, waitForJob, writeApiKeysFile, type ApiKey } from '../helpers/s3control.ts';
@@ -276,6 +277,51 @@ describe('non-terminal states, priority and status updates', () => {
     expect(job.Manifest).toEqual(input.Manifest);
     expect(job).toMatchObject({ Description: 'every field', RoleArn: ROLE, ConfirmationRequired: true, Priority: 10 });
     await clientA.send(new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Cancelled' }));
+  });
+});
+
+describe('a running job (each object tagging held 400 ms by a proxy in front of Ceph, one task at a time)', () => {
+  it('is described while Active, takes a new priority while running, and completes; another is cancelled while running', async () => {
+    const proxy = await startFaultProxy(ceph.endpoint, () => undefined, {
+      watch: (req) => req.method === 'PUT' && (req.url ?? '').includes('tagging'),
+      latencyMs: 400,
+    });
+    const dataDir = tempDataDir('s3batch-s3control-slow-');
+    const slow = await startServerProcess({
+      s3: { ...ceph, endpoint: proxy.endpoint },
+      dataDir,
+      env: { S3BATCH_API_KEYS_FILE: writeApiKeysFile(dataDir, [A]) },
+      args: ['--job-concurrency', '1', '--chunk-size', '1'],
+    });
+    const client = hostPrefixClient(slow.url, A);
+    try {
+      const id = await create(client, jobInput(A.accountId, tagging('slow'), { ConfirmationRequired: false }));
+      const running = await waitForJob(client, A.accountId, id, 'Active');
+      expect(running.ProgressSummary?.TotalNumberOfTasks).toBe(4);
+      expect(running.ProgressSummary?.NumberOfTasksSucceeded).toBeLessThan(4);
+      expect(running.TerminationDate).toBeUndefined();
+      const listed = await client.send(new ListJobsCommand({ AccountId: A.accountId, JobStatuses: ['Active'] }));
+      expect(listed.Jobs?.map((j) => j.JobId)).toEqual([id]);
+      const prio = await client.send(new UpdateJobPriorityCommand({ AccountId: A.accountId, JobId: id, Priority: 99 }));
+      expect(prio.Priority).toBe(99);
+      const done = await waitForJob(client, A.accountId, id, ['Complete', 'Failed', 'Cancelled']);
+      expect(done).toMatchObject({ Status: 'Complete', Priority: 99, ProgressSummary: { TotalNumberOfTasks: 4, NumberOfTasksSucceeded: 4 } });
+
+      const second = await create(client, jobInput(A.accountId, tagging('cancelled'), { ConfirmationRequired: false }));
+      await waitForJob(client, A.accountId, second, 'Active');
+      const out = await client.send(new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: second, RequestedJobStatus: 'Cancelled', StatusUpdateReason: 'stop now' }));
+      expect(['Cancelling', 'Cancelled']).toContain(out.Status);
+      expect(out.StatusUpdateReason).toBe('stop now');
+      const cancelled = await waitForJob(client, A.accountId, second, ['Cancelled', 'Complete', 'Failed']);
+      expect(cancelled.Status).toBe('Cancelled');
+      expect(cancelled.ProgressSummary?.NumberOfTasksSucceeded).toBeLessThan(4);
+      expect(cancelled.TerminationDate).toBeInstanceOf(Date);
+      expect(proxy.watched.maxInFlight).toBe(1);
+    } finally {
+      client.destroy();
+      await slow.kill('SIGTERM');
+      await proxy.close();
+    }
   });
 });
 
