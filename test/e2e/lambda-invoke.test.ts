@@ -415,6 +415,29 @@ describe('the HTTP function invoker, in process', () => {
     }
   });
 
+  it('an answer cut off mid-body is a connection reset, retryable', async () => {
+    const cutter = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+        res.write('{"results": [');
+        setTimeout(() => res.socket?.destroy(), 50);
+      });
+    });
+    await new Promise<void>((resolve) => cutter.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(cutter.address() as AddressInfo).port}/cut`;
+    const invoker = createHttpFunctionInvoker({ timeoutMs: 10_000 });
+    try {
+      expect(await invoker.invoke(url, '{}', new AbortController().signal)).toMatchObject({
+        kind: 'failed', httpStatus: 0, code: 'ECONNRESET', retryable: true, message: expect.stringMatching(new RegExp(`^Unable to invoke HTTP function ${url}: the answer broke off`)),
+      });
+    } finally {
+      invoker.close?.();
+      cutter.closeAllConnections();
+      await new Promise<void>((resolve) => cutter.close(() => resolve()));
+    }
+  });
+
   it('fails an answer larger than the limit instead of buffering it', async () => {
     const fn = await new FunctionServer(() => ({ body: 'x'.repeat(64 * 1024) })).start();
     const invoker = createHttpFunctionInvoker({ timeoutMs: 5_000, maxResponseBytes: 1024 });

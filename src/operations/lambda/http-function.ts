@@ -94,8 +94,12 @@ export function createHttpFunctionInvoker(options: HttpFunctionOptions): LambdaI
             }
             chunks.push(chunk);
           });
-          res.on('error', (err: Error) => {
-            settle(() => resolve(failure(0, 'ECONNRESET', `Unable to invoke HTTP function ${where}: the answer broke off (${err.message})`, true)));
+          const brokeOff = (why: string): void =>
+            settle(() => resolve(failure(0, 'ECONNRESET', `Unable to invoke HTTP function ${where}: the answer broke off (${why})`, true)));
+          res.on('error', (err: Error) => brokeOff(err.message));
+          // A connection closed mid-answer may end the response with 'close' alone.
+          res.on('close', () => {
+            if (!res.complete) brokeOff('connection closed');
           });
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
