@@ -13,7 +13,7 @@ import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { S3BatchError } from '../../domain/errors.ts';
 import type { BatchService } from '../../service/batch-service.ts';
-import type { SigV4Verifier } from '../auth/sigv4-verifier.ts';
+import { assertCallerAccount, type SigV4Verifier } from '../auth/sigv4-verifier.ts';
 import { modelledError, s3ControlErrorHandler, sendError, setRequestIdHeaders, type S3ControlOperation } from './error-envelope.ts';
 import { MAX_XML_BODY_BYTES, parseCreateJobRequest, parsePutJobTaggingRequest } from './xml-requests.ts';
 import {
@@ -93,9 +93,7 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
     if (hostAccount !== undefined && hostAccount !== headerAccount) {
       invalid(`The account id in the host name (${hostAccount}) differs from x-amz-account-id (${headerAccount})`);
     }
-    if (identity.accountId !== headerAccount) {
-      throw new S3BatchError('AccessDenied', `Access key ${identity.accessKeyId} may not act for account ${headerAccount}`);
-    }
+    assertCallerAccount(identity, headerAccount); // a key acts only for its own account: AccessDenied
     accounts.set(req, headerAccount);
   });
 
