@@ -175,10 +175,10 @@ describe('jobs that run to Complete on Ceph RGW', () => {
     expect(report.rows.map((r) => r[3])).toEqual(Array(KEYS.length).fill('succeeded'));
   });
 
-  it('a tagging job: tags every object of the manifest', async () => {
+  it('a tagging job: tags every object of the manifest and reports each', async () => {
     const id = await create(clientA, jobInput(A.accountId, { S3PutObjectTagging: { TagSet: [{ Key: 'tier', Value: 'gold' }] } }, {
       ConfirmationRequired: false,
-      Report: { Enabled: true, Bucket: `arn:aws:s3:::${reports}`, Format: 'Report_CSV_20180820', Prefix: 'sdk-tag', ReportScope: 'FailedTasksOnly' },
+      Report: { Enabled: true, Bucket: `arn:aws:s3:::${reports}`, Format: 'Report_CSV_20180820', Prefix: 'sdk-tag', ReportScope: 'AllTasks' },
     }));
     const job = await waitForJob(clientA, A.accountId, id, ['Complete', 'Failed', 'Cancelled']);
     expect(job.Status).toBe('Complete');
@@ -187,6 +187,8 @@ describe('jobs that run to Complete on Ceph RGW', () => {
       const t = await s3.send(new GetObjectTaggingCommand({ Bucket: src, Key: key }));
       expect(t.TagSet).toEqual([{ Key: 'tier', Value: 'gold' }]);
     }
+    const report = await readReport(s3, reports, 'sdk-tag', id);
+    expect(report.rows.map((r) => [r[0], r[3]]).sort()).toEqual(KEYS.map(() => [src, 'succeeded']));
   });
 });
 
