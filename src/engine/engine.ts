@@ -134,6 +134,9 @@ export class Engine {
       localManifest: (jobId) => this.localLists.get(jobId),
       onListChanged: (jobId) => {
         this.listings.notify(jobId);
+        // TotalNumberOfTasks and the discovery metrics changed: tell progress watchers (SSE, CLI).
+        const job = this.records.get(jobId);
+        if (job) this.events.emit('job:progress', { jobId, accountId: job.accountId, progress: this.progressOf(job) });
         this.schedule();
       },
       failJob: (jobId, code, message) => this.fail(jobId, code, message),

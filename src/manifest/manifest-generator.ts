@@ -61,7 +61,10 @@ export async function generateManifest(args: GenerateArgs): Promise<LocalManifes
               throw new ManifestError('ManifestTooLarge', `The S3 Batch Operations job failed because it contains more keys than the maximum allowed (${args.maxTasks})`);
             }
             const chunk = await writer.add({ bucket: settings.sourceBucket, rawKey: encodeManifestKey(object.key) }, object.size, object.key);
-            if (chunk) await args.onChunk?.(chunk);
+            if (chunk) {
+              await args.onChunk?.(chunk);
+              signal?.throwIfAborted();
+            }
             if (cap !== undefined && before + 1 >= cap) break outer;
           }
           args.onPage?.();
