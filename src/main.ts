@@ -23,7 +23,7 @@ import { startLocalS3, LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY, type LocalS3 } 
 import { LowdbJobStore } from './storage/lowdb-job-store.ts';
 import { createControlS3Client, createS3Client } from './storage/s3-clients.ts';
 import { createS3ObjectStore } from './storage/s3-object-store.ts';
-import { DEFAULT_PROFILE, loadStorageProfiles, profileNameFor } from './storage/storage-profiles.ts';
+import { DEFAULT_PROFILE, loadStorageProfiles, profileNameFor, replicationRulesFor } from './storage/storage-profiles.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -108,6 +108,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
         multipartCopyThresholdBytes: config.multipartCopyThresholdBytes,
         multipartCopyPartBytes: config.multipartCopyPartBytes,
         lambda: functions,
+        ...(storageProfiles.replication.length > 0
+          ? {
+              replicationTargets: (bucket: string, key: string) =>
+                replicationRulesFor(storageProfiles, name, bucket, key).map((r) => ({
+                  profile: r.destinationProfile,
+                  bucket: r.destinationBucket,
+                  storageClass: r.storageClass,
+                  s3: profileNamed(r.destinationProfile).operations.s3,
+                })),
+            }
+          : {}),
       },
     };
     built.set(name, profile);
@@ -130,6 +141,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       retry: { ...DEFAULT_RETRY_POLICY, maxAttempts: config.retryMaxAttempts },
       progressIntervalMs: 250,
       suspendedTimeoutMs: config.suspendedTimeoutDays * 86_400_000,
+      jobRetentionMs: Math.round(config.jobRetentionDays * 86_400_000),
     },
     {
       store,
@@ -143,7 +155,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
       sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),
       log,
     },
-      jobRetentionMs: Math.round(config.jobRetentionDays * 86_400_000),
   );
   const service = new BatchService(store, engine, {
     region: storage.region,

@@ -16,6 +16,7 @@ import { s3PutObjectCopy } from './s3-put-object-copy.ts';
 import { s3PutObjectLegalHold } from './s3-put-object-legal-hold.ts';
 import { s3PutObjectRetention } from './s3-put-object-retention.ts';
 import { s3PutObjectTagging } from './s3-put-object-tagging.ts';
+import { s3ReplicateObject } from './s3-replicate-object.ts';
 import { s3UpdateObjectEncryption } from './s3-update-object-encryption.ts';
 
 const HANDLERS: Readonly<Partial<Record<OperationName, OperationHandler>>> = Object.freeze({
@@ -24,6 +25,7 @@ const HANDLERS: Readonly<Partial<Record<OperationName, OperationHandler>>> = Obj
   S3DeleteObjectTagging: s3DeleteObjectTagging,
   S3PutObjectAcl: s3PutObjectAcl,
   S3InitiateRestoreObject: s3InitiateRestoreObject,
+  S3ReplicateObject: s3ReplicateObject,
   S3PutObjectLegalHold: s3PutObjectLegalHold,
   S3PutObjectRetention: s3PutObjectRetention,
   S3ComputeObjectChecksum: s3ComputeObjectChecksum,

@@ -18,10 +18,23 @@ export interface OperationContext {
   readonly multipartCopyThresholdBytes: number;
   /** Part size for multipart copy. */
   readonly multipartCopyPartBytes: number;
+  /**
+   * S3ReplicateObject: where an object of this profile is replicated to (the storage profiles
+   * file's replication rules, with a client for each destination). Empty when no rule matches.
+   */
+  readonly replicationTargets?: (bucket: string, key: string) => readonly ReplicationTarget[];
   /** Calls LambdaInvoke's functions (AWS Lambda or HTTP functions); absent ⇒ those tasks fail. */
   readonly lambda?: LambdaInvoker | undefined;
   /** The job the tasks belong to (set by the engine per job; LambdaInvoke sends it as job.id). */
   readonly jobId?: string | undefined;
+}
+
+export interface ReplicationTarget {
+  readonly profile: string;
+  readonly bucket: string;
+  readonly storageClass?: string | undefined;
+  /** Task client (one attempt per call) of the destination profile. */
+  readonly s3: S3Client;
 }
 
 export interface AttemptOutcome {
