@@ -61,6 +61,11 @@ interface ChunkState {
   completing: boolean;
 }
 
+interface Task {
+  readonly state: ChunkState;
+  readonly entry: TaskEntry;
+}
+
 export class JobRunner {
   readonly gate: SlotGate;
   private readonly abort = new AbortController();
@@ -68,6 +73,8 @@ export class JobRunner {
   private readonly stopCtl = new AbortController();
   private readonly open = new Map<number, ChunkState>();
   private readonly completions: Promise<void>[] = [];
+  /** Tasks whose wait for a rate token was revoked: they run before new rows. */
+  private readonly handedBack: Task[] = [];
   private stopped = false;
   /** Slots the scheduler gave; the gate's capacity is this, or less under the job's limits. */
   private slots: number;
@@ -121,9 +128,7 @@ export class JobRunner {
   async run(): Promise<RunOutcome> {
     let failure: unknown;
     try {
-      const limits = this.deps.limits;
-      const admit = limits ? (revoked: AbortSignal): Promise<boolean> => limits.admit(revoked) : undefined;
-      await runPool(this.tasks(), this.gate, this.deps.maxConcurrency, (item) => this.runTask(item.state, item.entry), admit);
+      await runPool(this.source(), this.gate, this.deps.maxConcurrency, (item) => this.runTask(item.state, item.entry));
     } catch (err) {
       failure = err;
     }
@@ -139,7 +144,7 @@ export class JobRunner {
     return { finished: !this.stopped && partial.length === 0, partial };
   }
 
-  private async *tasks(): AsyncGenerator<{ state: ChunkState; entry: TaskEntry }> {
+  private async *tasks(): AsyncGenerator<Task> {
     for await (const chunk of this.deps.chunks(this.stopCtl.signal)) {
       if (this.stopped) return;
       if (this.deps.isChunkDone(chunk.index)) continue;
@@ -156,7 +161,22 @@ export class JobRunner {
     }
   }
 
+  /** The tasks: first those handed back while waiting for a rate token, then the chunks' rows. */
+  private source(): AsyncIterator<Task> {
+    const rows = this.tasks();
+    return { next: () => (this.handedBack.length > 0 ? Promise.resolve({ value: this.handedBack.shift()!, done: false }) : rows.next()) };
+  }
+
   private async runTask(state: ChunkState, entry: TaskEntry): Promise<void> {
+    // The rate token is taken with the task in hand, right before its first attempt (taking it
+    // earlier, tokens that came due while the manifest was read would go out as one burst). A
+    // pause or a stop revokes the wait: the task goes back, untried, for the next loop (after a
+    // stop, its unfinished chunk is redone at the next start or ends partial, as any other).
+    const limits = this.deps.limits;
+    if (limits && !(await limits.admit(this.gate.revoked))) {
+      this.handedBack.push({ state, entry });
+      return;
+    }
     const result = await this.deps.executeTask(entry, this.abort.signal);
     state.writer.append(result);
     // A spool that cannot keep up holds this task's slot until it drains: memory stays bounded.

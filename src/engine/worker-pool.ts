@@ -5,9 +5,9 @@
  *
  * Invariants: `inFlight <= capacity` except right after the capacity was lowered (items already
  * running finish); every acquired slot is released exactly once; `onIdle` fires whenever the
- * pool holds no slot while the capacity is 0 or the gate is closed. A loop waiting in `admit`
- * (a rate token) holds a slot but no item: lowering the capacity or closing the gate aborts that
- * wait (`revoked`), so a slow rate never keeps a pause or a shutdown waiting.
+ * pool holds no slot while the capacity is 0 or the gate is closed. Work that waits before doing
+ * anything (a rate token) listens on `revoked`, which aborts when the capacity goes down or the
+ * gate closes, so a slow rate never keeps a pause or a shutdown waiting.
  */
 
 export class SlotGate {
@@ -94,34 +94,16 @@ export class SlotGate {
  * Runs `work` over every item of `source` with `loops` concurrent loops gated by `gate`.
  * `work` must not throw (task outcomes are data); an error from the source closes the gate,
  * lets the other loops finish their current item, and is rethrown once all loops ended.
- * `admit`, when given, runs with a slot held before each item is taken (e.g. a rate token); when
- * it answers false (its wait was revoked) the slot goes back and the loop asks again.
  */
 export async function runPool<T>(
   source: AsyncIterator<T>,
   gate: SlotGate,
   loops: number,
   work: (item: T) => Promise<void>,
-  admit?: (revoked: AbortSignal) => Promise<boolean>,
 ): Promise<void> {
   let firstError: unknown;
   const loop = async (): Promise<void> => {
     while (await gate.acquire()) {
-      if (admit) {
-        let admitted: boolean;
-        try {
-          admitted = await admit(gate.revoked);
-        } catch (err) {
-          firstError ??= err;
-          gate.release();
-          gate.close();
-          return;
-        }
-        if (!admitted) {
-          gate.release();
-          continue;
-        }
-      }
       let next: IteratorResult<T>;
       try {
         next = await source.next();

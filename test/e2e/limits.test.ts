@@ -80,15 +80,23 @@ describe('per-job limits', () => {
 
   it('s3batch:max-requests-per-second=20 over 100 objects: no second holds more than 20 requests plus the burst', async () => {
     const s = await setup(100, () => undefined, { watch: isTagging });
+    // A warm-up job first (same objects, no limit): the server's first requests (new sockets,
+    // code paths run once) would otherwise bunch the arrivals of the measured job's first second.
+    const warm = await s.api.createJob(taggingJob(s, []));
+    await s.api.waitFor(warm.JobId, 'Complete');
+    s.proxy.watched.arrivals.length = 0;
     const { JobId } = await s.api.createJob(taggingJob(s, [{ Key: 's3batch:max-requests-per-second', Value: '20' }]));
     const done = await s.api.waitFor(JobId, ['Complete', 'Failed']) as LimitsView;
     expect(done.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 100, NumberOfTasksFailed: 0 });
     expect(done.Throttling.MaxRequestsPerSecond).toBe(20);
     const arrivals = [...s.proxy.watched.arrivals].sort((a, b) => a - b);
     expect(arrivals).toHaveLength(100);
-    // Every 1-second window starting at a request: at most 20 + the burst of 2, plus 1 for network jitter.
-    const perWindow = arrivals.map((start) => arrivals.filter((t) => t >= start && t < start + 1000).length);
-    expect(Math.max(...perWindow)).toBeLessThanOrEqual(23);
+    // Every window starting at a request holds at most rate·T + the burst of 2 (the token bucket's
+    // bound on dispatch), plus 3 for delivery jitter: requests sent on time can reach the proxy
+    // together after a pause of the server's event loop.
+    const perWindow = (ms: number): number => Math.max(...arrivals.map((start) => arrivals.filter((t) => t >= start && t < start + ms).length));
+    expect(perWindow(1000)).toBeLessThanOrEqual(20 + 2 + 3);
+    expect(perWindow(2000)).toBeLessThanOrEqual(40 + 2 + 3);
     // 100 requests at 20 per second (2 at once) cannot arrive in less than ~4.9 s.
     expect(arrivals[arrivals.length - 1]! - arrivals[0]!).toBeGreaterThanOrEqual(4500);
   });

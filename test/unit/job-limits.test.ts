@@ -1,12 +1,14 @@
 /**
  * A job's limits as the runner and the task executor use them: the rate token before a task,
- * waits that a pause or a stop revokes (the worker pool's `admit`), the adaptive concurrency fed
+ * waits that a pause or a stop revokes (the task goes back untried), the adaptive concurrency fed
  * by attempt outcomes, and new settings while the job runs.
  */
 import { describe, expect, it } from 'vitest';
+import type { Chunk } from '../../src/domain/chunk.ts';
 import { failed, succeeded, type TaskEntry } from '../../src/domain/task.ts';
 import { JobLimits } from '../../src/engine/job-limits.ts';
-import { runPool, SlotGate } from '../../src/engine/worker-pool.ts';
+import { JobRunner } from '../../src/engine/job-runner.ts';
+import { createMemorySpool } from '../../src/storage/memory-spool.ts';
 
 const entry: TaskEntry = { line: 1, bucket: 'b', key: 'k', rawKey: 'k' };
 const slowDown = { result: failed(entry, 503, 'SlowDown', 'Please reduce your request rate.'), retryable: true };
@@ -62,27 +64,52 @@ describe('JobLimits', () => {
     expect(waits).toHaveLength(1);
   });
 
-  it('in the worker pool: a pause revokes the loops waiting for a rate token, so the pool goes idle at once', async () => {
-    const { sleep } = heldSleep(); // the clock never moves: only the burst token is ever granted
-    const limits = new JobLimits({ maxConcurrentTasks: 4, maxRequestsPerSecond: 1 }, { now: () => 0, sleep });
-    const gate = new SlotGate(4);
+  it('in the runner: a pause hands back tasks waiting for a rate token, untried; they run after the resume', async () => {
+    let t = 0;
+    const { sleep, waits } = heldSleep(); // waits end only when revoked; the test moves the clock itself
+    const limits = new JobLimits({ maxConcurrentTasks: 4, maxRequestsPerSecond: 1 }, { now: () => t, sleep });
+    const attempted: string[] = [];
+    const chunk: Chunk = { index: 0, start: 0, end: 1, firstLine: 1, count: 6 };
+    const runner = new JobRunner(
+      {
+        jobId: 'j',
+        chunks: async function* () {
+          yield chunk;
+        },
+        isChunkDone: () => false,
+        readChunk: async function* () {
+          for (let i = 0; i < 6; i++) yield { line: i + 1, bucket: 'b', key: `k${i}`, rawKey: `k${i}` };
+        },
+        spool: createMemorySpool(),
+        executeTask: async (e) => {
+          attempted.push(e.key);
+          return succeeded(e);
+        },
+        onChunkDone: () => {},
+        onResult: () => {},
+        maxConcurrency: 4,
+        limits,
+      },
+      4,
+    );
     let idle = 0;
-    gate.onIdle(() => idle++);
-    const done: number[] = [];
-    async function* items(): AsyncGenerator<number> {
-      for (let i = 0; i < 10; i++) yield i;
-    }
-    const pool = runPool(items(), gate, 4, async (i) => void done.push(i), (revoked) => limits.admit(revoked));
-    while (done.length < 1) await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    expect(done).toEqual([0]); // one token, one task; then every loop waits for a token, holding a slot
-    expect(gate.inFlight).toBe(4);
-    gate.setCapacity(0); // pause
-    await new Promise((r) => setImmediate(r));
-    expect(gate.inFlight).toBe(0);
+    runner.gate.onIdle(() => idle++);
+    const run = runner.run();
+    const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+    while (waits.length < 3) await tick();
+    expect(attempted).toEqual(['k0']); // one token at once (burst 1); three tasks wait for theirs, holding slots
+    expect(runner.inFlight).toBe(4);
+    runner.setSlots(0); // pause: the waits are revoked, the tasks go back untried
+    await tick();
+    expect(runner.inFlight).toBe(0);
     expect(idle).toBeGreaterThan(0);
-    gate.close(); // stop: the loops end although no token ever came
-    await pool;
-    expect(done).toEqual([0]);
+    expect(attempted).toEqual(['k0']);
+    t += 60_000; // a minute later the bucket holds its burst again: the resumed job goes on
+    runner.setSlots(4);
+    while (attempted.length < 2) await tick();
+    runner.stop(); // the stop revokes the waits again: nothing more is attempted, run() ends
+    const outcome = await run;
+    expect(outcome.finished).toBe(false);
+    expect(attempted).toEqual(['k0', 'k1']); // k1, handed back by the pause, runs first after the resume
   });
 });
