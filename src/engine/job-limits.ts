@@ -2,9 +2,10 @@
  * The limits of one running job: its concurrency (the job's limit, lowered by the adaptive
  * slow-down while the storage throttles) and its optional rate of task attempts per second.
  *
- * The runner asks `admit()` for a rate token before it takes a new task and sizes its slot gate
- * with `effectiveConcurrency`; the task executor asks `beforeRetry()` before each retry and
- * reports every attempt to `record()`. `onChange` fires when the effective concurrency moves.
+ * The runner sizes its slot gate with `effectiveConcurrency` and asks `admit()` for a rate token
+ * before a task's first attempt (a revocable wait); the task executor asks `beforeRetry()` before
+ * each retry and reports every attempt to `record()`. `onChange` fires when the effective
+ * concurrency moves.
  */
 import type { AttemptOutcome } from '../operations/operation.ts';
 import { AdaptiveLimit, isThrottled } from './adaptive-limit.ts';
