@@ -46,6 +46,11 @@ export interface AttemptOutcome {
 export interface OperationHandler<Config = unknown> {
   readonly name: OperationName;
   parse(member: unknown): Config;
+  /**
+   * Checks that hold only at CreateJob (e.g. a date in the future). parse() runs again whenever a
+   * job resumes, so it must not depend on the clock.
+   */
+  checkAtCreate?(config: Config, now: Date): void;
   /** Job-level checks run in Preparing before any task (e.g. the target bucket exists). */
   prepare?(config: Config, ctx: OperationContext, signal: AbortSignal): Promise<void>;
   attempt(config: Config, entry: TaskEntry, ctx: OperationContext, signal: AbortSignal): Promise<AttemptOutcome>;

@@ -1,8 +1,8 @@
 /**
  * S3PutObjectRetention (spec §7.7): PutObjectRetention per object (the manifest's version, or the
  * current one). Retention is required; Mode and RetainUntilDate come together, and the date must
- * be in the future (checked at CreateJob, and again whenever the job is re-parsed, e.g. in
- * Preparing). An empty Retention removes the retention (with BypassGovernanceRetention for
+ * be in the future when the job is created (checkAtCreate: a job that waited long in Suspended or
+ * resumes after a restart is not refused later; the store then answers per task). An empty Retention removes the retention (with BypassGovernanceRetention for
  * GOVERNANCE); BypassGovernanceRetention also allows shortening a GOVERNANCE retention.
  *
  * Measured on Ceph RGW 16 (test/integration/operations-more.test.ts): shortening GOVERNANCE
@@ -39,14 +39,17 @@ export const s3PutObjectRetention: OperationHandler<PutObjectRetentionConfig> = 
     if ((mode === undefined) !== (retainUntil === undefined)) {
       throw invalid(`${F}.Retention.Mode and ${F}.Retention.RetainUntilDate must be given together (or neither, to remove the retention)`);
     }
-    if (retainUntil !== undefined && retainUntil.getTime() <= Date.now()) {
-      throw invalid(`${F}.Retention.RetainUntilDate ${retainUntil.toISOString()} must be in the future`);
-    }
     return Object.freeze({
       mode,
       retainUntil,
       bypassGovernance: optBool(m.BypassGovernanceRetention, `${F}.BypassGovernanceRetention`) ?? false,
     });
+  },
+
+  checkAtCreate(config, now) {
+    if (config.retainUntil !== undefined && config.retainUntil.getTime() <= now.getTime()) {
+      throw invalid(`${F}.Retention.RetainUntilDate ${config.retainUntil.toISOString()} must be in the future`);
+    }
   },
 
   describe(config, entry) {

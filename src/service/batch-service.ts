@@ -88,7 +88,7 @@ export class BatchService {
 
   /** CreateJob. Same ClientRequestToken + same request → the same job; different request → IdempotencyException. */
   createJob(accountId: string, input: unknown): { JobId: string } {
-    const request = validateCreateJobRequest(input, { confirmationRequiredByDefault: this.options.confirmationRequiredByDefault });
+    const request = validateCreateJobRequest(input, { confirmationRequiredByDefault: this.options.confirmationRequiredByDefault, now: this.options.now() });
     this.options.checkRoleArn?.(request.RoleArn);
     const token = request.ClientRequestToken ?? randomUUID();
     const requestHash = hashRequest(request);

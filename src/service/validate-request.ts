@@ -140,6 +140,8 @@ function validateReport(v: unknown): JobReport {
 export interface ValidationOptions {
   /** Effective ConfirmationRequired when the request leaves it out (AWS: true). */
   readonly confirmationRequiredByDefault: boolean;
+  /** The clock for checks that hold only at creation (default: now). */
+  readonly now?: Date;
 }
 
 /** Returns the normalised request (ConfirmationRequired made explicit), or throws InvalidRequest. */
@@ -152,7 +154,8 @@ export function validateCreateJobRequest(input: unknown, options: ValidationOpti
   const Description = optString(input, 'Description', 'Description', 1, 256);
   const ConfirmationRequired = optBoolean(input, 'ConfirmationRequired', 'ConfirmationRequired') ?? options.confirmationRequiredByDefault;
   if (!isObject(input.Operation)) invalid('Operation is required and must contain exactly one operation');
-  parseOperation(input.Operation);
+  const operation = parseOperation(input.Operation);
+  operation.handler.checkAtCreate?.(operation.config, options.now ?? new Date());
   const hasManifest = input.Manifest !== undefined && input.Manifest !== null;
   const hasGenerator = input.ManifestGenerator !== undefined && input.ManifestGenerator !== null;
   if (hasManifest === hasGenerator) {

@@ -178,7 +178,6 @@ describe('S3PutObjectRetention.parse', () => {
     ['no Retention', { BypassGovernanceRetention: true }, /^S3PutObjectRetention\.Retention is required/],
     ['Mode without date', { Retention: { Mode: 'GOVERNANCE' } }, /Mode and S3PutObjectRetention\.Retention\.RetainUntilDate must be given together/],
     ['date without Mode', { Retention: { RetainUntilDate: FUTURE } }, /must be given together/],
-    ['a past date', { Retention: { Mode: 'GOVERNANCE', RetainUntilDate: PAST } }, /^S3PutObjectRetention\.Retention\.RetainUntilDate 2020-01-01T00:00:00\.000Z must be in the future/],
     ['an unparseable date', { Retention: { Mode: 'GOVERNANCE', RetainUntilDate: 'tomorrow' } }, /^S3PutObjectRetention\.Retention\.RetainUntilDate must be a timestamp/],
     ['an unknown Mode', { Retention: { Mode: 'LEGAL', RetainUntilDate: FUTURE } }, /^S3PutObjectRetention\.Retention\.Mode must be one of COMPLIANCE, GOVERNANCE/],
     ['a non-boolean bypass', { Retention: {}, BypassGovernanceRetention: 'yes' }, /^S3PutObjectRetention\.BypassGovernanceRetention must be true or false/],
@@ -186,6 +185,15 @@ describe('S3PutObjectRetention.parse', () => {
     ['an unknown Retention field', { Retention: { Days: 3 } }, /^S3PutObjectRetention\.Retention has unknown field\(s\) Days/],
   ])('rejects %s', (_what, member, pattern) => {
     rejects(() => s3PutObjectRetention.parse(member), pattern);
+  });
+
+  it('a past date is refused at CreateJob (checkAtCreate), not when a created job is parsed again later', () => {
+    const config = s3PutObjectRetention.parse({ Retention: { Mode: 'GOVERNANCE', RetainUntilDate: PAST } });
+    expect(config.retainUntil).toEqual(new Date(PAST));
+    rejects(() => s3PutObjectRetention.checkAtCreate!(config, new Date()), /^S3PutObjectRetention\.Retention\.RetainUntilDate 2020-01-01T00:00:00\.000Z must be in the future/);
+    const future = s3PutObjectRetention.parse({ Retention: { Mode: 'GOVERNANCE', RetainUntilDate: FUTURE } });
+    expect(() => s3PutObjectRetention.checkAtCreate!(future, new Date())).not.toThrow();
+    expect(() => s3PutObjectRetention.checkAtCreate!(future, new Date(new Date(FUTURE).getTime() + 1000))).toThrow(/must be in the future/);
   });
 });
 

@@ -191,6 +191,12 @@ describe('validateCreateJobRequest normalises', () => {
     expect(validateCreateJobRequest(top({ Report: { Enabled: false } }), OPTS).Report).toEqual({ Enabled: false });
   });
 
+  it('checks at creation what holds only then: a retention date must be in the future at CreateJob', () => {
+    const retention = top({ Operation: { S3PutObjectRetention: { Retention: { Mode: 'GOVERNANCE', RetainUntilDate: '2030-01-01T00:00:00Z' } } } });
+    expect(codeOf(() => validateCreateJobRequest(retention, { ...OPTS, now: new Date('2029-12-31T00:00:00Z') }))).toBe('accepted');
+    expect(codeOf(() => validateCreateJobRequest(retention, { ...OPTS, now: new Date('2030-01-02T00:00:00Z') }))).toBe('InvalidRequest');
+  });
+
   it('a tag without Value gets the empty value', () => {
     expect(validateCreateJobRequest(top({ Tags: [{ Key: 'a' }] }), OPTS).Tags).toEqual([{ Key: 'a', Value: '' }]);
   });
