@@ -39,6 +39,8 @@ export interface Config {
   readonly suspendedTimeoutDays: number;
   /** Days a finished job (Complete, Cancelled, Failed) is kept before its record is deleted; fractions allowed. */
   readonly jobRetentionDays: number;
+  /** CreateJob requests per second per account (bursts of 5× that); over it, TooManyRequestsException. */
+  readonly createJobRatePerSecond: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** S3 Control API access keys (src/api/auth/access-keys.ts): a JSON keys file… */
   readonly apiKeysFile?: string | undefined;
@@ -83,6 +85,7 @@ export const ENV = {
   confirmationRequiredByDefault: 'S3BATCH_CONFIRMATION_REQUIRED_BY_DEFAULT',
   suspendedTimeoutDays: 'S3BATCH_SUSPENDED_TIMEOUT_DAYS',
   jobRetentionDays: 'S3BATCH_JOB_RETENTION_DAYS',
+  createJobRatePerSecond: 'S3BATCH_CREATE_JOB_RATE',
   logLevel: 'S3BATCH_LOG_LEVEL',
   apiKeysFile: 'S3BATCH_API_KEYS_FILE',
   apiAccessKeyId: 'S3BATCH_API_ACCESS_KEY_ID',
@@ -198,6 +201,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     confirmationRequiredByDefault: bool('confirmationRequiredByDefault', flags, env, true),
     suspendedTimeoutDays: int('suspendedTimeoutDays', flags, env, 30, 1, 3650),
     jobRetentionDays: decimal('jobRetentionDays', flags, env, 90, 0.00001, 36_500),
+    createJobRatePerSecond: int('createJobRatePerSecond', flags, env, 10, 1, 100_000),
     logLevel: logLevel as Config['logLevel'],
     apiKeysFile: apiKeysFile === undefined ? undefined : resolve(apiKeysFile),
     apiAccessKeyId: str('apiAccessKeyId', flags, env),

@@ -162,6 +162,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     confirmationRequiredByDefault: config.confirmationRequiredByDefault,
     now: () => new Date(),
     checkRoleArn: (roleArn) => void profileNameFor(storageProfiles, roleArn),
+    createJobRate: { perSecond: config.createJobRatePerSecond, burst: 5 * config.createJobRatePerSecond },
   });
   const app = await buildApp({
     service,

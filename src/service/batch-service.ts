@@ -12,6 +12,7 @@ import { elapsedActiveSeconds, isJobStatus, isTerminal, JobStatus, requestedStat
 import type { Engine } from '../engine/engine.ts';
 import { operationOf } from '../operations/index.ts';
 import type { JobStore } from '../storage/job-store.ts';
+import { AccountRateLimit } from './account-rate-limit.ts';
 import { validateCreateJobRequest, validateJobTags, validatePriority } from './validate-request.ts';
 
 export interface ServiceOptions {
@@ -21,6 +22,8 @@ export interface ServiceOptions {
   readonly now: () => Date;
   /** Key that signs ListJobs page tokens (random per process when absent: tokens then expire at restart). */
   readonly tokenKey?: Buffer;
+  /** CreateJob rate per account (spec §8.3); absent ⇒ unlimited. */
+  readonly createJobRate?: { readonly perSecond: number; readonly burst: number };
   /** Throws InvalidRequest when the RoleArn selects no storage profile of this server. */
   readonly checkRoleArn?: (roleArn: string) => void;
 }
@@ -77,6 +80,7 @@ export interface ListJobsInput {
 
 export class BatchService {
   private readonly tokens: PageTokens;
+  private readonly createJobLimit: AccountRateLimit | undefined;
 
   constructor(
     private readonly store: JobStore,
@@ -84,10 +88,13 @@ export class BatchService {
     private readonly options: ServiceOptions,
   ) {
     this.tokens = new PageTokens(options.tokenKey ?? randomBytes(32));
+    const rate = options.createJobRate;
+    this.createJobLimit = rate ? new AccountRateLimit(rate.perSecond, rate.burst, () => options.now().getTime()) : undefined;
   }
 
   /** CreateJob. Same ClientRequestToken + same request → the same job; different request → IdempotencyException. */
   createJob(accountId: string, input: unknown): { JobId: string } {
+    this.createJobLimit?.take(accountId);
     const request = validateCreateJobRequest(input, { confirmationRequiredByDefault: this.options.confirmationRequiredByDefault, now: this.options.now() });
     this.options.checkRoleArn?.(request.RoleArn);
     const token = request.ClientRequestToken ?? randomUUID();

@@ -40,6 +40,7 @@ describe('loadConfig defaults', () => {
       confirmationRequiredByDefault: true,
       suspendedTimeoutDays: 30,
       jobRetentionDays: 90,
+      createJobRatePerSecond: 10,
       logLevel: 'info',
       functionTimeoutSeconds: 60,
     } satisfies Config);

@@ -51,6 +51,7 @@ export function registerServe(program: Command): void {
     .option('--chunk-size <n>', 'manifest rows per chunk (unit of resume) [S3BATCH_CHUNK_SIZE] (default 1000)')
     .option('--multipart-copy-threshold <bytes>', 'copy objects larger than this with multipart copy [S3BATCH_MULTIPART_COPY_THRESHOLD] (default 5 GiB)')
     .option('--max-tasks-per-job <n>', 'largest manifest a job may list; larger ones fail with ManifestTooLarge [S3BATCH_MAX_TASKS_PER_JOB] (default 20000000000)')
+    .option('--create-job-rate <n>', 'CreateJob requests per second per account, in bursts of 5× that; over it TooManyRequestsException [S3BATCH_CREATE_JOB_RATE] (default 10)')
     .option('--job-retention-days <days>', 'days a finished job stays visible before its record is deleted; fractions allowed [S3BATCH_JOB_RETENTION_DAYS] (default 90)')
     .option('--log-level <level>', 'debug, info, warn, error or silent [S3BATCH_LOG_LEVEL] (default info)')
     .option('--api-keys-file <file>', 'JSON file of S3 Control API access keys {"keys":[{accessKeyId,secretAccessKey,accountId}]} [S3BATCH_API_KEYS_FILE] (also S3BATCH_API_ACCESS_KEY_ID + S3BATCH_API_SECRET_ACCESS_KEY; neither: a pair generated into <data-dir>/api-keys.json)')
@@ -90,6 +91,7 @@ Examples:
         logLevel: opts.logLevel,
         maxTasksPerJob: opts.maxTasksPerJob,
         jobRetentionDays: opts.jobRetentionDays,
+        createJobRatePerSecond: opts.createJobRate,
         apiKeysFile: opts.apiKeysFile,
         lambdaEndpoint: opts.lambdaEndpoint,
         lambdaRegion: opts.lambdaRegion,
