@@ -67,14 +67,22 @@ export interface LocalManifestTotals {
 }
 
 const HEADER = 's3batch-local-manifest 1';
+/** Buffered row characters that trigger an append. */
+const FLUSH_CHARS = 64 * 1024;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Writes a job's local task list chunk by chunk; see the module comment. */
 export class LocalManifestWriter {
-  private pending: string[] = [];
+  /** Rows of the open chunk not yet appended (at most about FLUSH_BYTES: memory does not grow with the chunk size). */
+  private buffer: string[] = [];
+  private bufferChars = 0;
+  /** Rows of the open chunk (appended or buffered), their bytes appended so far, the cursor and object bytes. */
+  private chunkRows = 0;
+  private chunkWritten = 0;
   private pendingCursor: string | undefined;
   private pendingBytes = 0;
+  /** End of the last complete chunk in the rows file. */
   private rowsEnd: number;
   private nextLine: number;
   private totals: { chunks: number; found: number; listed: number; bytes: number; cursor: string | undefined; complete: boolean };
@@ -123,7 +131,7 @@ export class LocalManifestWriter {
 
   /** Rows added so far, written as chunks or not yet. */
   get rowCount(): number {
-    return this.totals.found + this.pending.length;
+    return this.totals.found + this.chunkRows;
   }
 
   /** Counts objects scanned (matched or not), for the discovery metrics. */
@@ -134,19 +142,32 @@ export class LocalManifestWriter {
   /** Adds a task row; returns the chunk it completes (written durably), if any. */
   async add(row: LocalRow, objectBytes: number, cursorKey?: string): Promise<Chunk | undefined> {
     const cells = [row.bucket, row.rawKey, ...(this.fields.includes('VersionId') ? [row.versionId ?? ''] : [])];
-    this.pending.push(`${cells.map(csvCell).join(',')}\n`);
+    const line = `${cells.map(csvCell).join(',')}\n`;
+    this.buffer.push(line);
+    this.bufferChars += line.length;
+    this.chunkRows++;
     this.pendingCursor = cursorKey;
     this.pendingBytes += objectBytes;
-    if (this.pending.length < this.chunkSize) return undefined;
-    return this.flush();
+    if (this.chunkRows >= this.chunkSize) return this.flush();
+    if (this.bufferChars >= FLUSH_CHARS) await this.appendBuffer();
+    return undefined;
+  }
+
+  /** Appends the buffered rows (not yet durable: a chunk is, once flush() wrote its index line). */
+  private async appendBuffer(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    const data = enc.encode(this.buffer.join(''));
+    this.buffer = [];
+    this.bufferChars = 0;
+    await this.files.rows.append(data);
+    this.chunkWritten += data.length;
   }
 
   /** Writes the rows added since the last chunk as a (short) chunk; undefined when there are none. */
   async flush(): Promise<Chunk | undefined> {
-    if (this.pending.length === 0) return undefined;
-    const data = enc.encode(this.pending.join(''));
-    const chunk: Chunk = { index: this.totals.chunks, start: this.rowsEnd, end: this.rowsEnd + data.length, firstLine: this.nextLine, count: this.pending.length };
-    await this.files.rows.append(data);
+    if (this.chunkRows === 0) return undefined;
+    await this.appendBuffer();
+    const chunk: Chunk = { index: this.totals.chunks, start: this.rowsEnd, end: this.rowsEnd + this.chunkWritten, firstLine: this.nextLine, count: this.chunkRows };
     await this.files.rows.sync();
     const t = this.totals;
     const found = t.found + chunk.count;
@@ -159,7 +180,8 @@ export class LocalManifestWriter {
     this.totals = { chunks: t.chunks + 1, found, listed, bytes, cursor: this.pendingCursor ?? t.cursor, complete: false };
     this.rowsEnd = chunk.end;
     this.nextLine += chunk.count;
-    this.pending = [];
+    this.chunkRows = 0;
+    this.chunkWritten = 0;
     this.pendingBytes = 0;
     this.pendingCursor = undefined;
     return chunk;

@@ -202,6 +202,16 @@ describe('local task list', () => {
     expect((await allChunks(files)).map((c) => c.count)).toEqual([2, 2, 2, 1]);
   });
 
+  it('keeps a big chunk consistent when its rows are appended in several pieces', async () => {
+    const files = createMemoryLocalManifestFiles();
+    const w = await LocalManifestWriter.open(files, { fields: ['Bucket', 'Key'], chunkSize: 5000, resume: false });
+    const keys = Array.from({ length: 7000 }, (_, i) => `some/longer/prefix/to/fill/the/buffer/${String(i).padStart(6, '0')}`);
+    for (const k of keys) await w.add({ bucket: 'src', rawKey: k }, 1, k);
+    await w.complete();
+    expect((await allChunks(files)).map((c) => c.count)).toEqual([5000, 2000]);
+    expect((await entriesOf(files, ['Bucket', 'Key'])).map((e) => e.key)).toEqual(keys);
+  });
+
   it('starts afresh when resuming a list written with other fields', async () => {
     const files = createMemoryLocalManifestFiles();
     const w = await LocalManifestWriter.open(files, { fields: ['Bucket', 'Key', 'VersionId'], chunkSize: 1, resume: false });
