@@ -50,6 +50,11 @@ export class JobLimits {
     return this.adaptive.current;
   }
 
+  /** True when attempts wait for rate tokens (a max requests per second is set). */
+  get rateLimited(): boolean {
+    return this.bucket !== undefined;
+  }
+
   get throttledAttempts(): number {
     return this.adaptive.throttled;
   }

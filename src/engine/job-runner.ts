@@ -173,7 +173,7 @@ export class JobRunner {
     // pause or a stop revokes the wait: the task goes back, untried, for the next loop (after a
     // stop, its unfinished chunk is redone at the next start or ends partial, as any other).
     const limits = this.deps.limits;
-    if (limits && !(await limits.admit(this.gate.revoked))) {
+    if (limits?.rateLimited && !(await limits.admit(this.gate.revoked))) {
       this.handedBack.push({ state, entry });
       return;
     }
