@@ -36,10 +36,10 @@ type View = JobView & {
   Discovery: { ObjectsListed: number; ObjectsFound: number; TotalBytes: number; ListingComplete: boolean } | null;
 };
 
-async function serve(s3Info: S3ServerInfo = ceph, env: Record<string, string> = {}): Promise<JsonApi> {
-  const server = await startServerProcess({ s3: s3Info, env });
+async function serve(s3Info: S3ServerInfo = ceph, env: Record<string, string> = {}, dataDir?: string): Promise<JsonApi & { server: ServerProcess }> {
+  const server = await startServerProcess({ s3: s3Info, env, ...(dataDir ? { dataDir } : {}) });
   servers.push(server);
-  return new JsonApi(server.url);
+  return Object.assign(new JsonApi(server.url), { server });
 }
 
 beforeAll(async () => {
@@ -365,10 +365,15 @@ async function startListingHold(target: string): Promise<{ endpoint: string; hel
 }
 
 describe('a generator job streams into execution', () => {
-  it('runs tasks before the listing completes: 3,000 objects, chunks of 100, the second listing page held', async () => {
-    const src = await createTestBucket(s3, 'mf-stream');
-    const keys = Array.from({ length: 3000 }, (_, i) => `k/${String(i).padStart(5, '0')}`);
+  const keys = Array.from({ length: 3000 }, (_, i) => `k/${String(i).padStart(5, '0')}`);
+  let src: string;
+
+  beforeAll(async () => {
+    src = await createTestBucket(s3, 'mf-stream');
     await putObjects(s3, src, keys, 'x', 64);
+  });
+
+  it('runs tasks before the listing completes: 3,000 objects, chunks of 100, the second listing page held', async () => {
     const hold = await startListingHold(ceph.endpoint);
     try {
       const api = await serve({ ...ceph, endpoint: hold.endpoint }, { S3BATCH_CHUNK_SIZE: '100' });
@@ -388,6 +393,26 @@ describe('a generator job streams into execution', () => {
       const r = await readReport(s3, reports, 'stream', JobId);
       expect(r.rows).toHaveLength(3000);
       expect(new Set(r.rows.map((row) => row[1])).size).toBe(3000);
+    } finally {
+      await hold.close();
+    }
+  });
+
+  it('SIGKILL while the listing is held, restart on the same data folder: the listing resumes and each object is reported once', async () => {
+    const hold = await startListingHold(ceph.endpoint);
+    try {
+      const first = await serve({ ...ceph, endpoint: hold.endpoint }, { S3BATCH_CHUNK_SIZE: '100' });
+      const { JobId } = await first.createJob(generatorRequest(src, undefined, { Report: report('crash') }));
+      await first.waitUntil(JobId, 'the first page of tasks ran', (v) => v.Job.ProgressSummary.NumberOfTasksSucceeded === 1000);
+      await first.server.kill('SIGKILL');
+      hold.release();
+      const second = await serve({ ...ceph, endpoint: hold.endpoint }, { S3BATCH_CHUNK_SIZE: '100' }, first.server.dataDir);
+      const done = (await second.waitFor(JobId, ['Complete', 'Failed'])) as View;
+      expect(done.Job.FailureReasons).toEqual([]);
+      expect(done.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 3000, NumberOfTasksSucceeded: 3000, NumberOfTasksFailed: 0 });
+      expect(done.Discovery).toMatchObject({ ObjectsFound: 3000, ListingComplete: true });
+      const r = await readReport(s3, reports, 'crash', JobId);
+      expect(r.rows.map((row) => row[1]).sort()).toEqual(keys);
     } finally {
       await hold.close();
     }
