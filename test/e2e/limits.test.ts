@@ -116,8 +116,16 @@ describe('per-job limits', () => {
       return seen >= 20 && Date.now() < stormEnds ? 'slowdown' : undefined;
     }, {}, ['--job-concurrency', '8']);
     const { JobId } = await s.api.createJob(taggingJob(s, []));
-    const done = await s.api.waitFor(JobId, ['Complete', 'Failed']) as LimitsView;
+    // Watch the job's effective concurrency while it runs.
+    const effective: number[] = [];
+    const done = await s.api.waitUntil(JobId, 'the end', (v) => {
+      const c = (v as LimitsView).Throttling.EffectiveConcurrency;
+      if (c !== null) effective.push(c);
+      return v.Job.Status === 'Complete' || v.Job.Status === 'Failed';
+    }) as LimitsView;
     expect(done.Job.Status).toBe('Complete');
+    expect(Math.max(...effective)).toBeLessThanOrEqual(8);
+    expect(Math.min(...effective)).toBeLessThan(8); // the storm (1.5 s, polled every 25 ms) slowed the job down
     expect(done.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 100, NumberOfTasksFailed: 0 });
     expect(s.proxy.injected.slowdown).toBeGreaterThan(0);
     expect(done.Throttling.ThrottledAttempts).toBe(s.proxy.injected.slowdown);
