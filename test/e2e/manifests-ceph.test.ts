@@ -13,6 +13,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { GetObjectTaggingCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateJobCommand, DescribeJobCommand } from '@aws-sdk/client-s3-control';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { prepareInventoryManifest } from '../../src/manifest/inventory-manifest.ts';
 import { createMemoryLocalManifestFiles, followLocalChunks, LocalManifestWriter, readLocalChunk } from '../../src/manifest/local-manifest.ts';
@@ -20,8 +21,9 @@ import { createS3ObjectStore } from '../../src/storage/s3-object-store.ts';
 import { encodeKey, readReport } from '../helpers/jobs.ts';
 import { JsonApi, type JobView } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
+import { hostPrefixClient, waitForJob, writeApiKeysFile, type ApiKey } from '../helpers/s3control.ts';
 import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '../helpers/s3-servers.ts';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
 
 const ROLE = 'arn:aws:iam::111122223333:role/batch-ops';
 const TAGGING = { S3PutObjectTagging: { TagSet: [{ Key: 'batch', Value: 'done' }] } };
@@ -199,7 +201,8 @@ describe('the manifest generator on Ceph RGW', () => {
 
   beforeAll(async () => {
     src = await createTestBucket(s3, 'mf-gen-src');
-    timedSrcs = [await createTestBucket(s3, 'mf-gen-t1'), await createTestBucket(s3, 'mf-gen-t2'), await createTestBucket(s3, 'mf-gen-t3')];
+    timedSrcs = [];
+    for (let i = 1; i <= 4; i++) timedSrcs.push(await createTestBucket(s3, `mf-gen-t${i}`));
     out = await createTestBucket(s3, 'mf-gen-out');
     const buckets = [src, ...timedSrcs];
     for (const b of buckets) await put(b, inBatch('A'));
@@ -316,6 +319,53 @@ describe('the manifest generator on Ceph RGW', () => {
     expect(done.Job.Status).toBe('Failed');
     expect(done.Job.FailureReasons).toEqual([{ FailureCode: 'ManifestGenerationEmpty', FailureReason: 'Manifest generation found no keys matching the filter criteria' }]);
     expect(done.StatusHistory.map((h) => h.status)).toEqual(['New', 'Preparing', 'Failing', 'Failed']);
+  });
+
+  it('a generator job through the S3 Control API and the AWS SDK: filters, the max-objects tag, manifest output, DescribeJob echo', async () => {
+    const key: ApiKey = { accessKeyId: 'GENTESTKEYACCOUNT0001', secretAccessKey: 'gen-test-secret-0000000000000000000000000', accountId: '111122223333' };
+    const dataDir = tempDataDir('s3batch-generator-sdk-');
+    const server = await startServerProcess({ s3: ceph, dataDir, env: { S3BATCH_API_KEYS_FILE: writeApiKeysFile(dataDir, [key]) } });
+    servers.push(server);
+    const client = hostPrefixClient(server.url, key);
+    try {
+      const generator = {
+        S3JobManifestGenerator: {
+          SourceBucket: `arn:aws:s3:::${timedSrcs[3]}`,
+          EnableManifestOutput: true,
+          ManifestOutputLocation: { Bucket: `arn:aws:s3:::${out}`, ManifestPrefix: 'sdk', ManifestEncryption: { SSES3: {} }, ManifestFormat: 'S3InventoryReport_CSV_20211130' as const },
+          Filter: { KeyNameConstraint: { MatchAnySuffix: ['.jpg'] }, CreatedBefore: firstOfB, MatchAnyStorageClass: ['STANDARD' as const, 'GLACIER' as const] },
+        },
+      };
+      const created = await client.send(
+        new CreateJobCommand({
+          AccountId: key.accountId,
+          ConfirmationRequired: false,
+          Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'batch', Value: 'sdk' }] } },
+          ManifestGenerator: generator,
+          Report: { Enabled: true, Bucket: `arn:aws:s3:::${reports}`, Format: 'Report_CSV_20180820', Prefix: 'sdk', ReportScope: 'AllTasks' },
+          Priority: 5,
+          RoleArn: ROLE,
+          Tags: [{ Key: 's3batch:generator-max-objects', Value: '2' }],
+        }),
+      );
+      const job = await waitForJob(client, key.accountId, created.JobId!, ['Complete', 'Failed']);
+      expect(job.Status).toBe('Complete');
+      expect(job.Manifest).toBeUndefined();
+      // the echo, in the SDK's own types (timestamps as Date)
+      expect(job.ManifestGenerator?.S3JobManifestGenerator?.Filter?.KeyNameConstraint?.MatchAnySuffix).toEqual(['.jpg']);
+      expect(job.ManifestGenerator?.S3JobManifestGenerator?.Filter?.CreatedBefore).toEqual(firstOfB);
+      expect(job.ManifestGenerator?.S3JobManifestGenerator?.ManifestOutputLocation?.ManifestEncryption?.SSES3).toBeDefined();
+      expect(job.GeneratedManifestDescriptor).toEqual({
+        Format: 'S3InventoryReport_CSV_20211130',
+        Location: { ObjectArn: `arn:aws:s3:::${out}/sdk/job-${created.JobId}/manifest.json`, ETag: expect.stringMatching(/^[0-9a-f]{32}$/) },
+      });
+      // .jpg objects of batch A in STANDARD or GLACIER, the first two in key order
+      expect(await processedKeys(created.JobId!, 'sdk')).toEqual(['archive/old.jpg', 'photos/a-1.jpg']);
+      const again = await client.send(new DescribeJobCommand({ AccountId: key.accountId, JobId: created.JobId! }));
+      expect(again.Job?.ProgressSummary?.TotalNumberOfTasks).toBe(2);
+    } finally {
+      client.destroy();
+    }
   });
 
   it('refuses at CreateJob a filter a listing cannot answer, and a catastrophic regex', async () => {
