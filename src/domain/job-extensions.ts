@@ -82,3 +82,26 @@ export function parseJobExtensions(tags: readonly S3Tag[] | undefined): JobExten
   }
   return Object.freeze(out) as unknown as JobExtensions;
 }
+
+/** Keys that define what the job is: set at CreateJob, never changed by Put/DeleteJobTagging. */
+const CREATION_ONLY_KEYS: readonly string[] = ['dry-run', 'generator-key-regex', 'generator-max-objects'].map((k) => EXTENSION_TAG_PREFIX + k);
+
+/** The job's creation-only `s3batch:` tags, in order. */
+export function creationOnlyTags(tags: readonly S3Tag[] | undefined): S3Tag[] {
+  return (tags ?? []).filter((t) => CREATION_ONLY_KEYS.includes(t.Key));
+}
+
+/**
+ * PutJobTagging may change the job's limits (they apply at once) but not what defines the job:
+ * the creation-only tags must stay exactly as they were. Throws InvalidRequest otherwise.
+ */
+export function checkCreationOnlyTagsKept(atCreate: readonly S3Tag[] | undefined, next: readonly S3Tag[]): void {
+  const before = new Map(creationOnlyTags(atCreate).map((t) => [t.Key, t.Value]));
+  const after = new Map(creationOnlyTags(next).map((t) => [t.Key, t.Value]));
+  for (const key of CREATION_ONLY_KEYS) {
+    if (before.get(key) !== after.get(key)) {
+      const was = before.has(key) ? `"${before.get(key)}"` : 'not set';
+      throw new S3BatchError('InvalidRequest', `Tag ${key} is fixed when the job is created (it is ${was}); PutJobTagging must keep it as it is`);
+    }
+  }
+}

@@ -6,7 +6,7 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { S3BatchError } from '../domain/errors.ts';
 import { NO_CHUNKS_DONE, type JobRecord } from '../domain/job.ts';
-import { parseJobExtensions } from '../domain/job-extensions.ts';
+import { checkCreationOnlyTagsKept, creationOnlyTags, parseJobExtensions } from '../domain/job-extensions.ts';
 import type { CreateJobRequest, FailureReason, JobManifest, JobOperation, JobReport, OperationName, S3Tag } from '../domain/job-spec.ts';
 import { elapsedActiveSeconds, isJobStatus, isTerminal, JobStatus, requestedStatusTarget } from '../domain/job-status.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -230,13 +230,14 @@ export class BatchService {
     const job = this.getJob(accountId, jobId);
     const valid = validateJobTags(tags);
     parseJobExtensions(valid); // a bad s3batch: tag is InvalidRequest here too
+    checkCreationOnlyTagsKept(job.request.Tags, valid);
     this.store.save({ ...job, tags: valid });
     this.engine.tagsChanged(jobId);
   }
 
   deleteJobTagging(accountId: string, jobId: string): void {
     const job = this.getJob(accountId, jobId);
-    this.store.save({ ...job, tags: [] });
+    this.store.save({ ...job, tags: creationOnlyTags(job.request.Tags) }); // what defines the job stays
     this.engine.tagsChanged(jobId);
   }
 

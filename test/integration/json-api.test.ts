@@ -373,6 +373,19 @@ describe('job tagging', () => {
     expect((await call('PUT', tagging, { account, body: { Tags: [] } })).status).toBe(204);
     expect((await call('GET', tagging, { account })).json).toEqual({ Tags: [] });
   });
+
+  it('keeps the tags that define a job (s3batch:dry-run) through Put and DeleteJobTagging; limits may change', async () => {
+    const account = newAccount();
+    const id = await failedJob(account, { Tags: [{ Key: 's3batch:dry-run', Value: 'true' }, { Key: 'team', Value: 'a' }] });
+    const tagging = `/jobs/${id}/tagging`;
+    expectError(await call('PUT', tagging, { account, body: { Tags: [{ Key: 'team', Value: 'b' }] } }), 400, 'InvalidRequest');
+    expectError(await call('PUT', tagging, { account, body: { Tags: [{ Key: 's3batch:dry-run', Value: 'false' }] } }), 400, 'InvalidRequest');
+    const keep = [{ Key: 's3batch:dry-run', Value: 'true' }, { Key: 's3batch:max-concurrent-tasks', Value: '2' }];
+    expect((await call('PUT', tagging, { account, body: { Tags: keep } })).status).toBe(204);
+    expect((await call('GET', tagging, { account })).json).toEqual({ Tags: keep });
+    expect((await call('DELETE', tagging, { account })).status).toBe(204);
+    expect((await call('GET', tagging, { account })).json).toEqual({ Tags: [{ Key: 's3batch:dry-run', Value: 'true' }] });
+  });
 });
 
 describe('UpdateJobPriority and UpdateJobStatus against the job state', () => {

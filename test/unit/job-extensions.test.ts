@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EXTENSION_TAG_KEYS, parseJobExtensions } from '../../src/domain/job-extensions.ts';
+import { checkCreationOnlyTagsKept, creationOnlyTags, EXTENSION_TAG_KEYS, parseJobExtensions } from '../../src/domain/job-extensions.ts';
 
 const tag = (Key: string, Value: string) => ({ Key, Value });
 
@@ -37,5 +37,22 @@ describe('parseJobExtensions', () => {
     } catch (err) {
       expect((err as { code: string }).code).toBe('InvalidRequest');
     }
+  });
+});
+
+describe('creation-only extension tags', () => {
+  const atCreate = [tag('s3batch:dry-run', 'true'), tag('team', 'a'), tag('s3batch:max-concurrent-tasks', '4')];
+
+  it('PutJobTagging may change other tags and the limits, keeping the creation-only ones', () => {
+    expect(() => checkCreationOnlyTagsKept(atCreate, [tag('s3batch:dry-run', 'true'), tag('team', 'b'), tag('s3batch:max-concurrent-tasks', '8')])).not.toThrow();
+    expect(creationOnlyTags(atCreate)).toEqual([tag('s3batch:dry-run', 'true')]);
+  });
+
+  it.each([
+    ['changed', [tag('s3batch:dry-run', 'false')], /s3batch:dry-run is fixed when the job is created \(it is "true"\)/],
+    ['removed', [tag('team', 'a')], /s3batch:dry-run is fixed/],
+    ['added', [tag('s3batch:dry-run', 'true'), tag('s3batch:generator-max-objects', '5')], /s3batch:generator-max-objects is fixed when the job is created \(it is not set\)/],
+  ])('refuses a creation-only tag %s', (_what, next, message) => {
+    expect(() => checkCreationOnlyTagsKept(atCreate, next)).toThrow(message);
   });
 });
