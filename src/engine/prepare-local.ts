@@ -157,7 +157,8 @@ async function prepareGenerated(p: LocalPreparation, job: JobRecord): Promise<vo
     },
   });
   p.signal.throwIfAborted();
-  if (settings.output !== undefined && !writer.state.complete) {
+  // Written once; again only when a crash lost the record of it (the list may be complete already).
+  if (settings.output !== undefined && p.records.mustGet(p.jobId).generatedManifest === undefined) {
     const descriptor = await writeGeneratedManifest({
       store: p.profile.objects,
       jobId: p.jobId,
@@ -170,7 +171,7 @@ async function prepareGenerated(p: LocalPreparation, job: JobRecord): Promise<vo
     p.records.update(p.jobId, (j) => ({ ...j, generatedManifest: descriptor }));
   }
   p.signal.throwIfAborted();
-  await writer.complete();
+  if (!writer.state.complete) await writer.complete();
   update(true);
   p.onListChanged();
 }
