@@ -4,9 +4,9 @@
  *
  * - Inventory: the whole report is read (every data file's MD5 checked) before the job leaves
  *   Preparing, so a bad file fails the job before any task ran.
- * - Generator: the job leaves Preparing (Ready, or Suspended awaiting confirmation) as soon as the
- *   first chunk of matches is written; the listing goes on, TotalNumberOfTasks grows with each
- *   chunk and the runner follows the growing list (followLocalChunks). The list is marked complete
+ * - Generator: lists current objects (every version for S3ReplicateObject). The job leaves
+ *   Preparing (Ready, or Suspended awaiting confirmation) as soon as the first chunk of matches
+ *   is written; the listing goes on, TotalNumberOfTasks grows with each chunk and the runner follows the growing list (followLocalChunks). The list is marked complete
  *   only after the generated manifest, if asked for, is written, so the job cannot complete first.
  *   A listing interrupted by a restart resumes after the last written key (same chunks, so the
  *   chunk marks of tasks already run stay valid).
@@ -15,6 +15,7 @@
  * and, while a listing pages through non-matching objects, at most every DISCOVERY_INTERVAL_MS.
  */
 import type { Discovery, JobRecord } from '../domain/job.ts';
+import type { ManifestField } from '../domain/job-spec.ts';
 import { JobStatus } from '../domain/job-status.ts';
 import { generatorSettings } from '../manifest/generator-spec.ts';
 import { prepareInventoryManifest } from '../manifest/inventory-manifest.ts';
@@ -122,7 +123,10 @@ async function prepareInventory(p: LocalPreparation, job: JobRecord): Promise<vo
 
 async function prepareGenerated(p: LocalPreparation, job: JobRecord): Promise<void> {
   const settings = generatorSettings(job.request.ManifestGenerator!, job.request.Tags ?? []);
-  const writer = await LocalManifestWriter.open(p.files, { fields: ['Bucket', 'Key'], chunkSize: p.chunkSize, resume: true });
+  // Batch Replication replicates every version (spec §5.3): list versions, tasks carry version ids.
+  const versions = job.request.Operation.S3ReplicateObject !== undefined;
+  const fields: ManifestField[] = versions ? ['Bucket', 'Key', 'VersionId'] : ['Bucket', 'Key'];
+  const writer = await LocalManifestWriter.open(p.files, { fields, chunkSize: p.chunkSize, resume: true });
   let lastUpdate = 0;
   const update = (complete: boolean): void => {
     lastUpdate = Date.now();
@@ -151,6 +155,7 @@ async function prepareGenerated(p: LocalPreparation, job: JobRecord): Promise<vo
     writer,
     maxTasks: p.maxTasks,
     signal: p.signal,
+    versions,
     onChunk,
     onPage: () => {
       if (Date.now() - lastUpdate >= DISCOVERY_INTERVAL_MS) update(false);

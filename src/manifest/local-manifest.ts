@@ -139,8 +139,12 @@ export class LocalManifestWriter {
     this.totals.listed += n;
   }
 
-  /** Adds a task row; returns the chunk it completes (written durably), if any. */
-  async add(row: LocalRow, objectBytes: number, cursorKey?: string): Promise<Chunk | undefined> {
+  /**
+   * Adds a task row; returns the chunk it completes (written durably), if any. With `mayCut`
+   * false the chunk is not cut after this row even when full (versions of one key stay together,
+   * so a resumed listing can start after a whole key).
+   */
+  async add(row: LocalRow, objectBytes: number, cursorKey?: string, mayCut = true): Promise<Chunk | undefined> {
     const cells = [row.bucket, row.rawKey, ...(this.fields.includes('VersionId') ? [row.versionId ?? ''] : [])];
     const line = `${cells.map(csvCell).join(',')}\n`;
     this.buffer.push(line);
@@ -148,7 +152,7 @@ export class LocalManifestWriter {
     this.chunkRows++;
     this.pendingCursor = cursorKey;
     this.pendingBytes += objectBytes;
-    if (this.chunkRows >= this.chunkSize) return this.flush();
+    if (this.chunkRows >= this.chunkSize && mayCut) return this.flush();
     if (this.bufferChars >= FLUSH_CHARS) await this.appendBuffer();
     return undefined;
   }

@@ -1,6 +1,6 @@
 /**
  * The manifest generator (spec §5.3): lists the source bucket (ListObjectsV2, current versions,
- * page by page), keeps the objects the filter matches (generator-filter.ts) and appends them to
+ * page by page; ListObjectVersions, every version, for S3ReplicateObject jobs), keeps the objects the filter matches (generator-filter.ts) and appends them to
  * the job's local task list (local-manifest.ts) chunk by chunk, so the engine can run the first
  * chunks while the listing goes on. Memory stays constant: one listing page at a time.
  *
@@ -17,7 +17,7 @@ import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Chunk } from '../domain/chunk.ts';
 import { ManifestError } from '../domain/errors.ts';
-import { ObjectStoreError, type ObjectStore } from '../storage/object-store.ts';
+import { ObjectStoreError, type ListedObjectInfo, type ListedVersionInfo, type ObjectStore } from '../storage/object-store.ts';
 import { matchesFilter } from './generator-filter.ts';
 import { GENERATED_MANIFEST_FORMAT, type GeneratorSettings } from './generator-spec.ts';
 import { encodeManifestKey, type LocalManifestTotals, type LocalManifestWriter } from './local-manifest.ts';
@@ -35,6 +35,12 @@ export interface GenerateArgs {
   onChunk?(chunk: Chunk): void | Promise<void>;
   /** Called after each listing page (live discovery metrics). */
   onPage?(): void;
+  /**
+   * List every version (ListObjectVersions) instead of current objects, for S3ReplicateObject
+   * (spec §5.3): rows carry version ids, oldest first within a key; the list's fields must
+   * include VersionId.
+   */
+  readonly versions?: boolean | undefined;
 }
 
 /**
@@ -45,27 +51,58 @@ export interface GenerateArgs {
 export async function generateManifest(args: GenerateArgs): Promise<LocalManifestTotals> {
   const { store, settings, writer, signal } = args;
   if (!writer.state.complete) {
-    if (!store.list) throw new ManifestError('ManifestGenerationFailed', 'The storage of this job cannot list buckets');
+    const list = args.versions ? store.listVersions?.bind(store) : store.list?.bind(store);
+    if (!list) throw new ManifestError('ManifestGenerationFailed', `The storage of this job cannot list ${args.versions ? 'object versions' : 'buckets'}`);
     const cap = settings.maxObjects;
-    const prefixes = settings.filter.prefixes;
-    outer: for (const range of listingRanges(prefixes, writer.state.cursor)) {
-      const pages = store.list(settings.sourceBucket, { ...range, expectedBucketOwner: settings.expectedBucketOwner, signal });
+    let capped = false;
+    /** Writes one task row; false once the cap is reached. */
+    const emit = async (object: ListedObjectInfo & { versionId?: string }, mayCut: boolean): Promise<boolean> => {
+      const before = writer.rowCount;
+      if (before >= args.maxTasks) {
+        throw new ManifestError('ManifestTooLarge', `The S3 Batch Operations job failed because it contains more keys than the maximum allowed (${args.maxTasks})`);
+      }
+      const row = { bucket: settings.sourceBucket, rawKey: encodeManifestKey(object.key), versionId: object.versionId };
+      const chunk = await writer.add(row, object.size, object.key, mayCut);
+      if (chunk) {
+        await args.onChunk?.(chunk);
+        signal?.throwIfAborted();
+      }
+      capped = cap !== undefined && before + 1 >= cap;
+      return !capped;
+    };
+    // Versions mode: the matching versions of one key are held until the key ends, then written
+    // oldest first (the order a replica must receive them) with no chunk cut inside the key.
+    let heldKey: string | undefined;
+    let held: ListedVersionInfo[] = [];
+    const releaseKey = async (): Promise<boolean> => {
+      const versions = held;
+      held = [];
+      for (let i = versions.length - 1; i >= 0; i--) {
+        if (!(await emit(versions[i]!, i === 0))) return false;
+      }
+      return true;
+    };
+    outer: for (const range of listingRanges(settings.filter.prefixes, writer.state.cursor)) {
+      const pages: AsyncIterable<readonly (ListedObjectInfo | ListedVersionInfo)[]> = list(settings.sourceBucket, {
+        ...range,
+        expectedBucketOwner: settings.expectedBucketOwner,
+        signal,
+      });
       try {
         for await (const page of pages) {
           signal?.throwIfAborted();
           writer.noteListed(page.length);
           for (const object of page) {
+            if (args.versions) {
+              if (object.key !== heldKey) {
+                if (!(await releaseKey())) break outer;
+                heldKey = object.key;
+              }
+              if (matchesFilter(settings.filter, object)) held.push(object as ListedVersionInfo);
+              continue;
+            }
             if (!matchesFilter(settings.filter, object)) continue;
-            const before = writer.rowCount;
-            if (before >= args.maxTasks) {
-              throw new ManifestError('ManifestTooLarge', `The S3 Batch Operations job failed because it contains more keys than the maximum allowed (${args.maxTasks})`);
-            }
-            const chunk = await writer.add({ bucket: settings.sourceBucket, rawKey: encodeManifestKey(object.key) }, object.size, object.key);
-            if (chunk) {
-              await args.onChunk?.(chunk);
-              signal?.throwIfAborted();
-            }
-            if (cap !== undefined && before + 1 >= cap) break outer;
+            if (!(await emit(object, true))) break outer;
           }
           args.onPage?.();
         }
@@ -73,6 +110,7 @@ export async function generateManifest(args: GenerateArgs): Promise<LocalManifes
         throw listingError(err, settings.sourceBucket);
       }
     }
+    if (!capped) await releaseKey();
     const last = await writer.flush();
     if (last) await args.onChunk?.(last);
   }

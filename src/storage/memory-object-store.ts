@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ObjectStoreError, stripQuotes } from './object-store.ts';
-import type { ListedObjectInfo, ListOptions, ObjectRef, ObjectStore, OpenOptions, OpenedObject, PutOptions } from './object-store.ts';
+import type { ListedObjectInfo, ListedVersionInfo, ListOptions, ObjectRef, ObjectStore, OpenOptions, OpenedObject, PutOptions } from './object-store.ts';
 
 interface StoredVersion {
   readonly versionId: string;
@@ -112,6 +112,28 @@ export class MemoryObjectStore implements ObjectStore {
         return v === undefined ? [] : [{ key, size: v.bytes.length, lastModified: v.lastModified, storageClass: v.storageClass, etag: v.etag }];
       });
     }
+  }
+
+  /** Every version, keys in order, newest first within a key (ListObjectVersions semantics), in pages of `pageSize`. */
+  async *listVersions(bucket: string, options: ListOptions & { pageSize?: number } = {}): AsyncGenerator<readonly ListedVersionInfo[]> {
+    const b = this.bucket(bucket);
+    if (b.denyReads) throw new ObjectStoreError(403, 'AccessDenied', `Access Denied: ListObjectVersions ${bucket}`);
+    const pageSize = options.pageSize ?? 1000;
+    const keys = this.keys(bucket, options.prefix ?? '').filter((k) => options.startAfter === undefined || k > options.startAfter);
+    let page: ListedVersionInfo[] = [];
+    for (const key of keys) {
+      const versions = b.objects.get(key) ?? [];
+      for (let i = versions.length - 1; i >= 0; i--) {
+        const v = versions[i]!;
+        page.push({ key, versionId: v.versionId, isLatest: i === versions.length - 1, size: v.bytes.length, lastModified: v.lastModified, storageClass: v.storageClass, etag: v.etag });
+        if (page.length === pageSize) {
+          options.signal?.throwIfAborted();
+          yield page;
+          page = [];
+        }
+      }
+    }
+    if (page.length > 0) yield page;
   }
 
   /** Sets what a listing reports for the object's current version (tests of the manifest generator). */

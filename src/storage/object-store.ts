@@ -51,6 +51,13 @@ export interface ListedObjectInfo {
   readonly etag: string;
 }
 
+/** One object version of a listing page (ListObjectVersions `Version`; delete markers are left out). */
+export interface ListedVersionInfo extends ListedObjectInfo {
+  /** `null` for the null version. */
+  readonly versionId: string;
+  readonly isLatest: boolean;
+}
+
 export interface ObjectStore {
   open(ref: ObjectRef, options?: OpenOptions): Promise<OpenedObject>;
   /**
@@ -58,6 +65,12 @@ export interface ObjectStore {
    * generator). Optional: stores that cannot list leave it out.
    */
   list?(bucket: string, options?: ListOptions): AsyncIterable<readonly ListedObjectInfo[]>;
+  /**
+   * Every version of the bucket's objects (delete markers left out), in key order and newest
+   * first within a key, one page at a time; `startAfter` skips every version of the keys up to
+   * and including it (ListObjectVersions KeyMarker). Optional like list().
+   */
+  listVersions?(bucket: string, options?: ListOptions): AsyncIterable<readonly ListedVersionInfo[]>;
   /** Streams the body to the object (multipart for large bodies); returns its ETag. */
   put(ref: ObjectRef, body: AsyncIterable<Uint8Array> | Uint8Array | string, options?: PutOptions): Promise<{ etag: string }>;
 }

@@ -6,13 +6,14 @@
  * AccessDenied, 0 for a network failure. An abort through the caller's signal is rethrown as is.
  */
 import { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { describeS3Error } from './s3-errors.ts';
 import {
   ObjectStoreError,
   stripQuotes,
   type ListedObjectInfo,
+  type ListedVersionInfo,
   type ListOptions,
   type ObjectRef,
   type ObjectStore,
@@ -94,6 +95,42 @@ export function createS3ObjectStore(client: S3Client): ObjectStore {
         if (page.length > 0) yield page;
         token = res.IsTruncated ? res.NextContinuationToken : undefined;
       } while (token !== undefined);
+    },
+
+    async *listVersions(bucket: string, options: ListOptions = {}): AsyncGenerator<readonly ListedVersionInfo[]> {
+      const { prefix, startAfter, expectedBucketOwner, signal } = options;
+      let keyMarker = startAfter || undefined;
+      let versionIdMarker: string | undefined;
+      for (;;) {
+        let res;
+        try {
+          res = await client.send(
+            new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix || undefined, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker, ExpectedBucketOwner: expectedBucketOwner }),
+            { abortSignal: signal },
+          );
+        } catch (err) {
+          throw storeError(err, signal, `ListObjectVersions s3://${bucket}/${prefix ?? ''}`);
+        }
+        // Ceph RGW 16 answers a KeyMarker without VersionIdMarker with the marker key's versions too
+        // (S3 starts after the key): drop them here.
+        const after = (v: { Key?: string }): boolean => startAfter === undefined || Buffer.compare(Buffer.from(v.Key ?? ''), Buffer.from(startAfter)) > 0;
+        const page = (res.Versions ?? []).filter(after).map(
+          (v): ListedVersionInfo => ({
+            key: v.Key ?? '',
+            versionId: v.VersionId || 'null',
+            isLatest: v.IsLatest ?? false,
+            size: v.Size ?? 0,
+            lastModified: v.LastModified ?? new Date(0),
+            storageClass: v.StorageClass ?? 'STANDARD',
+            etag: stripQuotes(v.ETag ?? ''),
+          }),
+        );
+        if (page.length > 0) yield page;
+        if (!res.IsTruncated) return;
+        keyMarker = res.NextKeyMarker;
+        versionIdMarker = res.NextVersionIdMarker;
+        if (keyMarker === undefined) return; // a truncated answer without a marker cannot be continued
+      }
     },
 
     async put(ref: ObjectRef, body: AsyncIterable<Uint8Array> | Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { GetObjectTaggingCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command, PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateJobCommand, DescribeJobCommand } from '@aws-sdk/client-s3-control';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { prepareInventoryManifest } from '../../src/manifest/inventory-manifest.ts';
@@ -372,6 +372,26 @@ describe('the manifest generator on Ceph RGW', () => {
     const api = await serve();
     await expect(api.createJob(generatorRequest(src, { MatchAnyObjectEncryption: [{ SSES3: {} }] }))).rejects.toMatchObject({ status: 400, code: 'InvalidRequest' });
     await expect(api.createJob(generatorRequest(src, { KeyNameRegex: '(a+)+$' }))).rejects.toMatchObject({ status: 400, code: 'InvalidRequest' });
+  });
+});
+
+describe('listing object versions on Ceph RGW (the generator of S3ReplicateObject jobs)', () => {
+  it('lists every version newest first within a key, the null version as "null", no delete markers; resumes after a key', async () => {
+    const bucket = await createTestBucket(s3, 'mf-versions');
+    const put = async (key: string, body: string): Promise<string> => (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }))).VersionId ?? 'null';
+    await put('a', 'unversioned'); // written before versioning: the null version
+    await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    const a2 = await put('a', 'second');
+    const b1 = await put('b', 'one');
+    const c1 = await put('c', 'gone');
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'c' })); // a delete marker on top of c
+    const store = createS3ObjectStore(s3);
+    const all: string[] = [];
+    for await (const page of store.listVersions!(bucket)) all.push(...page.map((v) => `${v.key}@${v.versionId}:${v.isLatest}:${v.size}`));
+    expect(all).toEqual([`a@${a2}:true:6`, 'a@null:false:11', `b@${b1}:true:3`, `c@${c1}:false:4`]);
+    const after: string[] = [];
+    for await (const page of store.listVersions!(bucket, { startAfter: 'a' })) after.push(...page.map((v) => v.key));
+    expect(after).toEqual(['b', 'c']);
   });
 });
 

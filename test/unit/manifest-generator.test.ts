@@ -130,6 +130,47 @@ describe('generateManifest', () => {
     expect(await listed(files)).toEqual([...keys, 'k/999']);
   });
 
+  it('lists every version for replication: oldest first within a key, no chunk cut inside a key, resumable after a key', async () => {
+    const store = new MemoryObjectStore();
+    store.createBucket('vsrc', { versioned: true });
+    const put = async (key: string, body: string): Promise<string> => (await store.put({ bucket: 'vsrc', key }, body)).versionId;
+    const a = [await put('a', '1'), await put('a', '22'), await put('a', '333')];
+    const b = [await put('b', '4444')];
+    const c = [await put('c', '55555'), await put('c', '666666')];
+    const settings = generatorSettings(validateManifestGenerator({ S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::vsrc', EnableManifestOutput: false } }, []), []);
+    const rowsOf = async (files: LocalManifestFiles): Promise<string[]> => {
+      const out: string[] = [];
+      const signal = new AbortController().signal;
+      for await (const chunk of followLocalChunks(files, { signal, ticket: () => 0, waitForChange: async () => {} })) {
+        for await (const e of readLocalChunk(files, ['Bucket', 'Key', 'VersionId'], chunk)) out.push(`${e.key}@${e.versionId}`);
+      }
+      return out;
+    };
+    const expected = [...a.map((v) => `a@${v}`), ...b.map((v) => `b@${v}`), ...c.map((v) => `c@${v}`)];
+
+    const files = createMemoryLocalManifestFiles();
+    const ctl = new AbortController();
+    const first = await LocalManifestWriter.open(files, { fields: ['Bucket', 'Key', 'VersionId'], chunkSize: 2, resume: true });
+    const counts: number[] = [];
+    await expect(
+      generateManifest({ store, settings, writer: first, maxTasks: 100, versions: true, signal: ctl.signal, onChunk: (ch) => (counts.push(ch.count), ctl.abort()) }),
+    ).rejects.toThrow();
+    expect(counts).toEqual([3]); // the three versions of `a` stay in one chunk
+    const second = await LocalManifestWriter.open(files, { fields: ['Bucket', 'Key', 'VersionId'], chunkSize: 2, resume: true });
+    expect(second.state.cursor).toBe('a');
+    await generateManifest({ store, settings, writer: second, maxTasks: 100, versions: true });
+    await second.complete();
+    expect(await rowsOf(files)).toEqual(expected);
+
+    // filters apply per version
+    const bigOnes = generatorSettings(validateManifestGenerator({ S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::vsrc', EnableManifestOutput: false, Filter: { ObjectSizeGreaterThanBytes: 2 } } }, []), []);
+    const filtered = createMemoryLocalManifestFiles();
+    const w = await LocalManifestWriter.open(filtered, { fields: ['Bucket', 'Key', 'VersionId'], chunkSize: 10, resume: false });
+    await generateManifest({ store, settings: bigOnes, writer: w, maxTasks: 100, versions: true });
+    await w.complete();
+    expect(await rowsOf(filtered)).toEqual([`a@${a[2]}`, `b@${b[0]}`, `c@${c[0]}`, `c@${c[1]}`]);
+  });
+
   it('writes the generated manifest in the inventory format, readable as an S3InventoryReport_CSV_20161130 manifest', async () => {
     const store = await sourceStore(KEYS);
     const settings = settingsOf(undefined, {
@@ -206,12 +247,13 @@ afterEach(async () => {
   for (const e of engines.splice(0)) await e.stop();
 });
 
-function newEngine(world: EngineWorld): { engine: Engine; service: BatchService } {
+function newEngine(world: EngineWorld, onTask?: (entry: TaskEntry) => void): { engine: Engine; service: BatchService } {
   const handler: OperationHandler<object> = {
     name: 'S3PutObjectTagging',
     parse: () => ({}),
     async attempt(_config, entry: TaskEntry) {
       world.calls.push(entry.key);
+      onTask?.(entry);
       await new Promise((r) => setImmediate(r));
       return { result: succeeded(entry), retryable: false };
     },
@@ -349,6 +391,23 @@ describe('generator jobs in the engine', () => {
     await engine.idle();
     expect(world.objects.pagesServed).toBe(1);
     expect(world.lists.has(JobId)).toBe(false);
+  });
+
+  it('a replication job gets every version of every object, with its version id', async () => {
+    const world = await newWorld([]);
+    world.objects.createBucket('vsrc', { versioned: true });
+    const versions: string[] = [];
+    for (const [key, n] of [['x', 3], ['y', 2]] as const) {
+      for (let i = 0; i < n; i++) versions.push(`${key}@${(await world.objects.put({ bucket: 'vsrc', key }, `v${i}`)).versionId}`);
+    }
+    const seen: string[] = [];
+    const { engine, service } = newEngine(world, (e) => seen.push(`${e.key}@${e.versionId}`));
+    await engine.start();
+    const req = generatorJob(undefined, { Operation: { S3ReplicateObject: {} } });
+    (req.ManifestGenerator as { S3JobManifestGenerator: { SourceBucket: string } }).S3JobManifestGenerator.SourceBucket = 'arn:aws:s3:::vsrc';
+    const { JobId } = service.createJob(ACCOUNT, req);
+    await waitFor(engine, world.store, JobId, 'Complete');
+    expect(seen.sort()).toEqual(versions.sort());
   });
 
   it('resumes a listing interrupted by a restart: every object is processed and reported exactly once', async () => {
