@@ -184,7 +184,7 @@ export async function writeGeneratedManifest(args: WriteGeneratedArgs): Promise<
     }
   }
   try {
-    await store.put({ bucket: output.bucket, key: dataKey }, counted(), { contentType: 'application/gzip', signal });
+    await store.put({ bucket: output.bucket, key: dataKey }, counted(), { contentType: 'application/gzip', expectedBucketOwner: output.expectedOwner, signal });
     const manifest = {
       sourceBucket: args.sourceBucket,
       destinationBucket: `arn:aws:s3:::${output.bucket}`,
@@ -195,8 +195,8 @@ export async function writeGeneratedManifest(args: WriteGeneratedArgs): Promise<
       files: [{ key: dataKey, size, MD5checksum: md5.digest('hex') }],
     };
     const json = JSON.stringify(manifest);
-    const { etag } = await store.put({ bucket: output.bucket, key: `${base}/manifest.json` }, json, { contentType: 'application/json', signal });
-    await store.put({ bucket: output.bucket, key: `${base}/manifest.checksum` }, createHash('md5').update(json).digest('hex'), { contentType: 'text/plain', signal });
+    const { etag } = await store.put({ bucket: output.bucket, key: `${base}/manifest.json` }, json, { contentType: 'application/json', expectedBucketOwner: output.expectedOwner, signal });
+    await store.put({ bucket: output.bucket, key: `${base}/manifest.checksum` }, createHash('md5').update(json).digest('hex'), { contentType: 'text/plain', expectedBucketOwner: output.expectedOwner, signal });
     return { Format: GENERATED_MANIFEST_FORMAT, Location: { ObjectArn: `arn:aws:s3:::${output.bucket}/${base}/manifest.json`, ETag: etag } };
   } catch (err) {
     if (err instanceof ObjectStoreError) {

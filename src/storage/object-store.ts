@@ -28,6 +28,8 @@ export interface OpenedObject {
 
 export interface PutOptions {
   readonly contentType?: string | undefined;
+  /** The bucket's owner must be this account (PutObject ExpectedBucketOwner). */
+  readonly expectedBucketOwner?: string | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 

@@ -147,6 +147,7 @@ export function createS3ObjectStore(client: S3Client): ObjectStore {
             Key: ref.key,
             Body: typeof body === 'string' || body instanceof Uint8Array ? body : Readable.from(body, { objectMode: false }),
             ContentType: contentType,
+            ExpectedBucketOwner: options.expectedBucketOwner,
           },
           partSize: PART_BYTES,
           queueSize: UPLOAD_CONCURRENCY,

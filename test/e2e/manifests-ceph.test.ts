@@ -75,7 +75,7 @@ function generatorRequest(source: string, filter: Record<string, unknown> | unde
 /** Decoded keys of every report row, sorted; every row must have succeeded. */
 async function processedKeys(jobId: string, prefix: string): Promise<string[]> {
   const r = await readReport(s3, reports, prefix, jobId);
-  expect(r.rows.every((row) => row[3] === 'succeeded')).toBe(true);
+  expect(r.rows.filter((row) => row[3] !== 'succeeded')).toEqual([]);
   return r.rows.map((row) => decodeURIComponent(row[1]!.replace(/\+/g, ' '))).sort();
 }
 
@@ -226,7 +226,7 @@ describe('the manifest generator on Ceph RGW', () => {
     expect(all.get('docs/thumbnail-notes.md')!.storageClass).toBe('STANDARD_IA');
   });
 
-  it('processes exactly the objects each filter selects (one job per filter, run side by side)', async () => {
+  it('processes exactly the objects each filter selects (one job per filter)', async () => {
     const api = await serve();
     const cases: { name: string; filter?: Record<string, unknown>; tags?: { Key: string; Value: string }[]; expected: string[]; bucket?: number }[] = [
       { name: 'prefix', filter: { KeyNameConstraint: { MatchAnyPrefix: ['photos/'] } }, expected: ['photos/a-1.jpg', 'photos/b-2.png', 'photos/new-4.jpg', 'photos/thumb/c-3.jpg'] },
@@ -251,13 +251,11 @@ describe('the manifest generator on Ceph RGW', () => {
         bucket: 2,
       },
     ];
-    const jobs = [];
+    // One job at a time: Ceph RGW 16 answers concurrent PutObjectTagging calls on one object with
+    // 409 OperationAborted ("a conflicting operation is in progress"), a permanent task failure.
     for (const c of cases) {
       const bucket = c.bucket === undefined ? src : timedSrcs[c.bucket]!;
       const { JobId } = await api.createJob(generatorRequest(bucket, c.filter, c.tags ? { Tags: c.tags } : {}));
-      jobs.push({ c, JobId });
-    }
-    for (const { c, JobId } of jobs) {
       const done = (await api.waitFor(JobId, ['Complete', 'Failed'])) as View;
       expect({ name: c.name, status: done.Job.Status, reasons: done.Job.FailureReasons }).toEqual({ name: c.name, status: 'Complete', reasons: [] });
       expect({ name: c.name, keys: await processedKeys(JobId, 'gen') }).toEqual({ name: c.name, keys: [...c.expected].sort() });
