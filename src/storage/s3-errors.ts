@@ -37,6 +37,9 @@ const RETRYABLE_CODES = new Set([
   'RequestLimitExceeded',
   'BandwidthLimitExceeded',
   'PriorRequestNotComplete',
+  // 409 "A conflicting conditional operation is currently in progress against this resource.
+  // Please try again." — Ceph RGW answers it to concurrent PutObjectTagging on one object.
+  'OperationAborted',
   'EC2ThrottledException',
 ]);
 

@@ -76,6 +76,7 @@ describe('describeS3Error: S3 answers', () => {
     ['GatewayTimeout', 504],
     ['TooManyRequests', 429],
     ['RequestTimeout', 400],
+    ['OperationAborted', 409],
     ['Throttling', 400],
     ['ThrottlingException', 400],
     ['RequestThrottled', 400],
