@@ -12,7 +12,7 @@
  * `MatchAnyObjectEncryption`, `EligibleForReplication`, `ObjectReplicationStatuses` (spec §5.3
  * [I]: "reject the job … at CreateJob time").
  */
-import { S3BatchError } from '../domain/errors.ts';
+import { invalid, isObject, optAccountId, optString, reqString } from '../domain/field-checks.ts';
 import type { S3Tag } from '../domain/job-spec.ts';
 import { parseJobExtensions } from '../domain/job-extensions.ts';
 import { parseBucketArn } from './arn.ts';
@@ -23,7 +23,6 @@ export const GENERATED_MANIFEST_FORMAT = 'S3InventoryReport_CSV_20211130';
 /** The S3 Control model's storage-class enum (S3StorageClass). */
 export const STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'GLACIER', 'INTELLIGENT_TIERING', 'DEEP_ARCHIVE', 'GLACIER_IR'] as const;
 
-const ACCOUNT_ID = /^\d{12}$/;
 const MAX_LIST_ITEMS = 100;
 
 export interface GeneratorSettings {
@@ -35,31 +34,8 @@ export interface GeneratorSettings {
   readonly output?: { readonly bucket: string; readonly prefix?: string | undefined; readonly expectedOwner?: string | undefined } | undefined;
 }
 
-function invalid(message: string): never {
-  throw new S3BatchError('InvalidRequest', message);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function optString(obj: Record<string, unknown>, field: string, path: string, min: number, max: number): string | undefined {
-  const v = obj[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') invalid(`${path} must be a string`);
-  if (v.length < min || v.length > max) invalid(`${path} must be ${min} to ${max} characters long`);
-  return v;
-}
-
-function optAccount(obj: Record<string, unknown>, field: string, path: string): string | undefined {
-  const v = optString(obj, field, path, 12, 12);
-  if (v !== undefined && !ACCOUNT_ID.test(v)) invalid(`${path} must be a 12-digit account id`);
-  return v;
-}
-
 function bucketArn(obj: Record<string, unknown>, field: string, path: string): string {
-  const v = optString(obj, field, path, 1, 128);
-  if (v === undefined) invalid(`${path} is required`);
+  const v = reqString(obj, field, path, 1, 128);
   try {
     parseBucketArn(v);
   } catch {
@@ -108,7 +84,7 @@ export function validateManifestGenerator(v: unknown, tags: readonly S3Tag[]): R
   if (!isObject(g)) invalid('ManifestGenerator.S3JobManifestGenerator must be an object');
   const path = 'ManifestGenerator.S3JobManifestGenerator';
   const SourceBucket = bucketArn(g, 'SourceBucket', `${path}.SourceBucket`);
-  const ExpectedBucketOwner = optAccount(g, 'ExpectedBucketOwner', `${path}.ExpectedBucketOwner`);
+  const ExpectedBucketOwner = optAccountId(g, 'ExpectedBucketOwner', `${path}.ExpectedBucketOwner`);
   const enable = g.EnableManifestOutput;
   if (typeof enable !== 'boolean') invalid(`${path}.EnableManifestOutput is required (true or false)`);
   let ManifestOutputLocation: Record<string, unknown> | undefined;
@@ -132,7 +108,7 @@ export function validateManifestGenerator(v: unknown, tags: readonly S3Tag[]): R
 
 function validateOutputLocation(v: unknown, path: string): Record<string, unknown> {
   if (!isObject(v)) invalid(`${path} must be an object`);
-  const ExpectedManifestBucketOwner = optAccount(v, 'ExpectedManifestBucketOwner', `${path}.ExpectedManifestBucketOwner`);
+  const ExpectedManifestBucketOwner = optAccountId(v, 'ExpectedManifestBucketOwner', `${path}.ExpectedManifestBucketOwner`);
   const Bucket = bucketArn(v, 'Bucket', `${path}.Bucket`);
   const ManifestPrefix = optString(v, 'ManifestPrefix', `${path}.ManifestPrefix`, 1, 512);
   const format = v.ManifestFormat;

@@ -4,6 +4,7 @@
  * request. Every refusal is an S3BatchError('InvalidRequest') naming the field.
  */
 import { S3BatchError } from '../domain/errors.ts';
+import { invalid, isObject, optAccountId, optBoolean, optString, reqString } from '../domain/field-checks.ts';
 import {
   MANIFEST_FIELDS,
   MANIFEST_FORMATS,
@@ -20,37 +21,7 @@ import { parseOperation } from '../operations/index.ts';
 
 const MAX_PRIORITY = 2_147_483_647;
 const ROLE_ARN = /^arn:[^:]+:iam::\d{12}:role\/.*$/;
-const ACCOUNT_ID = /^\d{12}$/;
 const TAG_CHARS = /^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$/u;
-
-function invalid(message: string): never {
-  throw new S3BatchError('InvalidRequest', message);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function optString(obj: Record<string, unknown>, field: string, path: string, min: number, max: number): string | undefined {
-  const v = obj[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') invalid(`${path} must be a string`);
-  if (v.length < min || v.length > max) invalid(`${path} must be ${min} to ${max} characters long`);
-  return v;
-}
-
-function reqString(obj: Record<string, unknown>, field: string, path: string, min: number, max: number): string {
-  const v = optString(obj, field, path, min, max);
-  if (v === undefined) invalid(`${path} is required`);
-  return v;
-}
-
-function optBoolean(obj: Record<string, unknown>, field: string, path: string): boolean | undefined {
-  const v = obj[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') invalid(`${path} must be true or false`);
-  return v;
-}
 
 export function validatePriority(v: unknown, path = 'Priority'): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_PRIORITY) {
@@ -121,8 +92,7 @@ function validateReport(v: unknown): JobReport {
   if (Format !== undefined && Format !== 'Report_CSV_20180820') invalid('Report.Format must be Report_CSV_20180820');
   const scope = v.ReportScope;
   if (scope !== undefined && scope !== 'AllTasks' && scope !== 'FailedTasksOnly') invalid('Report.ReportScope must be AllTasks or FailedTasksOnly');
-  const owner = optString(v, 'ExpectedBucketOwner', 'Report.ExpectedBucketOwner', 12, 12);
-  if (owner !== undefined && !ACCOUNT_ID.test(owner)) invalid('Report.ExpectedBucketOwner must be a 12-digit account id');
+  const owner = optAccountId(v, 'ExpectedBucketOwner', 'Report.ExpectedBucketOwner');
   if (Enabled) {
     if (Bucket === undefined) invalid('Report.Bucket is required when Report.Enabled is true');
     parseBucketArn(Bucket);

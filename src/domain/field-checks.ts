@@ -1,0 +1,44 @@
+/**
+ * Field checks for untrusted JSON request members (CreateJob and its ManifestGenerator): each
+ * helper names the field's path in its InvalidRequest message and treats `undefined`/`null` as
+ * absent. Pure: no I/O.
+ */
+import { S3BatchError } from './errors.ts';
+
+const ACCOUNT_ID = /^\d{12}$/;
+
+export function invalid(message: string): never {
+  throw new S3BatchError('InvalidRequest', message);
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function optString(obj: Record<string, unknown>, field: string, path: string, min: number, max: number): string | undefined {
+  const v = obj[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') invalid(`${path} must be a string`);
+  if (v.length < min || v.length > max) invalid(`${path} must be ${min} to ${max} characters long`);
+  return v;
+}
+
+export function reqString(obj: Record<string, unknown>, field: string, path: string, min: number, max: number): string {
+  const v = optString(obj, field, path, min, max);
+  if (v === undefined) invalid(`${path} is required`);
+  return v;
+}
+
+export function optBoolean(obj: Record<string, unknown>, field: string, path: string): boolean | undefined {
+  const v = obj[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') invalid(`${path} must be true or false`);
+  return v;
+}
+
+/** An optional 12-digit account id (ExpectedBucketOwner and the like). */
+export function optAccountId(obj: Record<string, unknown>, field: string, path: string): string | undefined {
+  const v = optString(obj, field, path, 12, 12);
+  if (v !== undefined && !ACCOUNT_ID.test(v)) invalid(`${path} must be a 12-digit account id`);
+  return v;
+}
