@@ -56,6 +56,8 @@ export interface Config {
   readonly lambdaSecretAccessKey?: string | undefined;
   /** LambdaInvoke with an http(s) URL: seconds one invocation may take. */
   readonly functionTimeoutSeconds: number;
+  /** HTTP functions jobs may call: comma-separated URL prefixes, or `none`; absent ⇒ any URL. */
+  readonly functionUrls?: string | undefined;
 }
 
 /** Options as the CLI's flags give them (strings or booleans), keyed like Config. */
@@ -95,6 +97,7 @@ export const ENV = {
   lambdaAccessKeyId: 'S3BATCH_LAMBDA_ACCESS_KEY_ID',
   lambdaSecretAccessKey: 'S3BATCH_LAMBDA_SECRET_ACCESS_KEY',
   functionTimeoutSeconds: 'S3BATCH_FUNCTION_TIMEOUT_SECONDS',
+  functionUrls: 'S3BATCH_FUNCTION_URLS',
 } as const;
 
 type Key = keyof typeof ENV;
@@ -211,6 +214,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     lambdaAccessKeyId: str('lambdaAccessKeyId', flags, env),
     lambdaSecretAccessKey: str('lambdaSecretAccessKey', flags, env),
     functionTimeoutSeconds: int('functionTimeoutSeconds', flags, env, 60, 1, 900),
+    functionUrls: str('functionUrls', flags, env),
   };
   if ((config.lambdaAccessKeyId === undefined) !== (config.lambdaSecretAccessKey === undefined)) {
     throw new S3BatchError('InvalidConfiguration', `Give both ${ENV.lambdaAccessKeyId} and ${ENV.lambdaSecretAccessKey} (the Lambda key pair), or neither (then the S3 credentials are used)`);

@@ -15,6 +15,7 @@ import { S3BatchError } from './domain/errors.ts';
 import { Engine, type StorageProfile } from './engine/engine.ts';
 import { DEFAULT_RETRY_POLICY } from './engine/retry.ts';
 import { createFunctionInvoker } from './operations/lambda/function-invoker.ts';
+import { checkFunctionUrl, isFunctionUrlAllowed, parseFunctionUrlPolicy } from './operations/lambda/function-url-policy.ts';
 import { BatchService } from './service/batch-service.ts';
 import { createFsChunkIndex } from './storage/fs-chunk-index.ts';
 import { createFsLocalManifestFiles, removeFsLocalManifestFiles } from './storage/fs-local-manifest.ts';
@@ -63,6 +64,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const log = makeLogger(config.logLevel);
   // Keys first: a bad keys file is a configuration error before anything starts.
   const apiKeys = await resolveApiAccessKeys(config);
+  const functionUrls = parseFunctionUrlPolicy(config.functionUrls);
   let localS3: LocalS3 | undefined;
   let storage = config.storage;
   if (config.local) {
@@ -86,7 +88,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
       secretAccessKey: config.lambdaSecretAccessKey ?? storage.secretAccessKey,
       maxSockets: Math.max(64, config.maxConcurrentTasks),
     },
-    http: { timeoutMs: config.functionTimeoutSeconds * 1000, maxSockets: Math.max(64, config.maxConcurrentTasks) },
+    http: {
+      timeoutMs: config.functionTimeoutSeconds * 1000,
+      maxSockets: Math.max(64, config.maxConcurrentTasks),
+      allowed: (url) => isFunctionUrlAllowed(functionUrls, url),
+    },
   });
   // Clients per storage profile, made when a job first needs them. Task calls are retried by the
   // engine (with its own policy); manifest and report I/O by the SDK.
@@ -162,6 +168,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     confirmationRequiredByDefault: config.confirmationRequiredByDefault,
     now: () => new Date(),
     checkRoleArn: (roleArn) => void profileNameFor(storageProfiles, roleArn),
+    checkFunctionUrl: (url) => checkFunctionUrl(functionUrls, url),
     createJobRate: { perSecond: config.createJobRatePerSecond, burst: 5 * config.createJobRatePerSecond },
   });
   const app = await buildApp({

@@ -24,6 +24,8 @@ export interface ServiceOptions {
   readonly tokenKey?: Buffer;
   /** CreateJob rate per account (spec §8.3); absent ⇒ unlimited. */
   readonly createJobRate?: { readonly perSecond: number; readonly burst: number };
+  /** Throws InvalidRequest when the server may not call this HTTP function (--function-urls). */
+  readonly checkFunctionUrl?: (url: string) => void;
   /** Throws InvalidRequest when the RoleArn selects no storage profile of this server. */
   readonly checkRoleArn?: (roleArn: string) => void;
 }
@@ -97,6 +99,8 @@ export class BatchService {
     this.createJobLimit?.take(accountId);
     const request = validateCreateJobRequest(input, { confirmationRequiredByDefault: this.options.confirmationRequiredByDefault, now: this.options.now() });
     this.options.checkRoleArn?.(request.RoleArn);
+    const fn = request.Operation.LambdaInvoke?.FunctionArn;
+    if (typeof fn === 'string' && /^https?:\/\//i.test(fn)) this.options.checkFunctionUrl?.(fn);
     const token = request.ClientRequestToken ?? randomUUID();
     const requestHash = hashRequest(request);
     const existing = this.store.findToken(accountId, token);

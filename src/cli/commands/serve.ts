@@ -60,6 +60,7 @@ export function registerServe(program: Command): void {
     .option('--lambda-access-key-id <id>', 'Lambda access key id [S3BATCH_LAMBDA_ACCESS_KEY_ID] (default: the S3 keys)')
     .option('--lambda-secret-access-key <secret>', 'Lambda secret access key [S3BATCH_LAMBDA_SECRET_ACCESS_KEY]')
     .option('--function-timeout <seconds>', 'time limit of one HTTP-function invocation [S3BATCH_FUNCTION_TIMEOUT_SECONDS] (default 60)')
+    .option('--function-urls <prefixes>', 'HTTP functions LambdaInvoke jobs may call: comma-separated URL prefixes, or none [S3BATCH_FUNCTION_URLS] (default: any URL)')
     .addHelpText(
       'after',
       `
@@ -98,6 +99,7 @@ Examples:
         lambdaAccessKeyId: opts.lambdaAccessKeyId,
         lambdaSecretAccessKey: opts.lambdaSecretAccessKey,
         functionTimeoutSeconds: opts.functionTimeout,
+        functionUrls: opts.functionUrls,
       };
       const config = loadConfig(flags);
       const server = await startServer(config);
