@@ -4,17 +4,17 @@
  * test counts. The same behaviours run end to end through a fault proxy in test/e2e/limits.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { JobStatus } from '../../src/domain/job-status.ts';
 import { failed, succeeded, type TaskEntry } from '../../src/domain/task.ts';
-import { Engine, type EngineConfig } from '../../src/engine/engine.ts';
-import { createMemoryChunkIndex, type ChunkIndexFile } from '../../src/manifest/chunk-index.ts';
+import type { Engine, EngineConfig } from '../../src/engine/engine.ts';
+import type { ChunkIndexFile } from '../../src/manifest/chunk-index.ts';
 import type { AttemptOutcome, OperationHandler } from '../../src/operations/operation.ts';
-import { BatchService } from '../../src/service/batch-service.ts';
+import type { BatchService } from '../../src/service/batch-service.ts';
 import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';
 import { MemoryObjectStore } from '../../src/storage/memory-object-store.ts';
 import { createMemorySpool } from '../../src/storage/memory-spool.ts';
+import { csvManifest, newTestEngine, stopTestEngines, taggingJobRequest, TEST_ACCOUNT, waitForStatus } from '../helpers/engine-harness.ts';
 
-const ACCOUNT = '111122223333';
+const ACCOUNT = TEST_ACCOUNT;
 const DAY = 86_400_000;
 
 interface World {
@@ -68,92 +68,35 @@ function countingHandler(world: World): OperationHandler<object> {
   };
 }
 
-const engines: Engine[] = [];
-afterEach(async () => {
-  for (const e of engines.splice(0)) await e.stop();
-});
+afterEach(stopTestEngines);
 
 function newEngine(world: World, config: Partial<EngineConfig> = {}): { engine: Engine; service: BatchService } {
-  const handler = countingHandler(world);
-  const now = (): Date => new Date(Date.now() + world.clockOffsetMs);
   const spool = createMemorySpool();
-  const engine = new Engine(
-    {
-      maxConcurrentTasks: 32,
-      jobConcurrency: 16,
-      chunkSize: 10,
-      maxTasksPerJob: 1_000_000,
-      prepareConcurrency: 2,
-      retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
-      progressIntervalMs: 0,
-      ...config,
+  return newTestEngine({
+    store: world.store,
+    objects: world.objects,
+    handler: countingHandler(world),
+    config: { maxConcurrentTasks: 32, jobConcurrency: 16, ...config },
+    spool: {
+      ...spool,
+      open: (jobId, chunk) => {
+        world.spoolJobs.add(jobId);
+        return spool.open(jobId, chunk);
+      },
+      removeJob: async (jobId) => {
+        world.spoolJobs.delete(jobId);
+        await spool.removeJob(jobId);
+      },
     },
-    {
-      store: world.store,
-      spool: {
-        ...spool,
-        open: (jobId, chunk) => {
-          world.spoolJobs.add(jobId);
-          return spool.open(jobId, chunk);
-        },
-        removeJob: async (jobId) => {
-          world.spoolJobs.delete(jobId);
-          await spool.removeJob(jobId);
-        },
-      },
-      chunkIndex: (id) => {
-        let idx = world.indices.get(id);
-        if (!idx) world.indices.set(id, (idx = createMemoryChunkIndex()));
-        return idx;
-      },
-      removeChunkIndex: async (id) => {
-        world.indices.delete(id);
-      },
-      profileFor: () => ({
-        objects: world.objects,
-        operations: { s3: undefined as never, multipartCopyThresholdBytes: 5 * 1024 ** 3, multipartCopyPartBytes: 64 * 1024 ** 2 },
-      }),
-      now,
-      sleep: async () => {},
-      log: () => {},
-      operations: () => ({ name: 'S3PutObjectTagging', handler, config: {} }),
-    },
-  );
-  engines.push(engine);
-  const service = new BatchService(world.store, engine, { region: 'us-east-1', partition: 'aws', confirmationRequiredByDefault: true, now });
-  return { engine, service };
+    indices: world.indices,
+    now: () => new Date(Date.now() + world.clockOffsetMs),
+  });
 }
 
 async function createJob(world: World, service: BatchService, prefix: string, count: number, extra: Record<string, unknown> = {}): Promise<string> {
   const body = Array.from({ length: count }, (_, i) => `src,${prefix}%2F${i}\n`).join('');
   const { etag } = await world.objects.put({ bucket: 'src', key: `${prefix}.csv` }, body);
-  return service.createJob(ACCOUNT, {
-    ConfirmationRequired: false,
-    Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'k', Value: 'v' }] } },
-    Manifest: {
-      Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
-      Location: { ObjectArn: `arn:aws:s3:::src/${prefix}.csv`, ETag: etag },
-    },
-    Report: { Enabled: true, Bucket: 'arn:aws:s3:::reports', Prefix: 'r', ReportScope: 'AllTasks' },
-    Priority: 10,
-    RoleArn: 'arn:aws:iam::111122223333:role/batch',
-    ...extra,
-  }).JobId;
-}
-
-function waitForStatus(engine: Engine, store: MemoryJobStore, jobId: string, status: JobStatus): Promise<void> {
-  if (store.get(jobId)?.status === status) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`job ${jobId} did not reach ${status} (is ${store.get(jobId)?.status})`)), 10_000);
-    const listener = (e: { jobId: string; to: JobStatus }): void => {
-      if (e.jobId === jobId && e.to === status) {
-        clearTimeout(timer);
-        engine.events.off('job:status', listener);
-        resolve();
-      }
-    };
-    engine.events.on('job:status', listener);
-  });
+  return service.createJob(ACCOUNT, taggingJobRequest({ Manifest: csvManifest(`${prefix}.csv`, etag), ...extra })).JobId;
 }
 
 async function until(cond: () => boolean, what: string): Promise<void> {

@@ -7,16 +7,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Chunk } from '../../src/domain/chunk.ts';
 import type { JobStatus } from '../../src/domain/job-status.ts';
 import { succeeded, failed, type TaskEntry } from '../../src/domain/task.ts';
-import { Engine, type EngineConfig } from '../../src/engine/engine.ts';
-import { createMemoryChunkIndex, type ChunkIndexFile } from '../../src/manifest/chunk-index.ts';
+import type { Engine, EngineConfig } from '../../src/engine/engine.ts';
+import type { ChunkIndexFile } from '../../src/manifest/chunk-index.ts';
 import type { OperationHandler } from '../../src/operations/operation.ts';
-import { BatchService } from '../../src/service/batch-service.ts';
+import type { BatchService } from '../../src/service/batch-service.ts';
 import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';
 import { MemoryObjectStore } from '../../src/storage/memory-object-store.ts';
 import { createMemorySpool } from '../../src/storage/memory-spool.ts';
 import type { ResultSpool } from '../../src/storage/result-spool.ts';
+import { csvManifest, newTestEngine, stopTestEngines, taggingJobRequest, TEST_ACCOUNT, waitForStatus } from '../helpers/engine-harness.ts';
 
-const ACCOUNT = '111122223333';
+const ACCOUNT = TEST_ACCOUNT;
 
 interface World {
   objects: MemoryObjectStore;
@@ -70,53 +71,10 @@ function fakeHandler(world: World): OperationHandler<object> {
   };
 }
 
-const engines: Engine[] = [];
-afterEach(async () => {
-  for (const e of engines.splice(0)) await e.stop();
-});
+afterEach(stopTestEngines);
 
 function newEngine(world: World, config: Partial<EngineConfig> = {}): { engine: Engine; service: BatchService } {
-  const handler = fakeHandler(world);
-  const engine = new Engine(
-    {
-      maxConcurrentTasks: 8,
-      jobConcurrency: 8,
-      chunkSize: 10,
-      maxTasksPerJob: 1_000_000,
-      prepareConcurrency: 2,
-      retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
-      progressIntervalMs: 0,
-      ...config,
-    },
-    {
-      store: world.store,
-      spool: world.spool,
-      chunkIndex: (id) => {
-        let idx = world.indices.get(id);
-        if (!idx) world.indices.set(id, (idx = createMemoryChunkIndex()));
-        return idx;
-      },
-      removeChunkIndex: async (id) => {
-        world.indices.delete(id);
-      },
-      profileFor: () => ({
-        objects: world.objects,
-        operations: { s3: undefined as never, multipartCopyThresholdBytes: 5 * 1024 ** 3, multipartCopyPartBytes: 64 * 1024 ** 2 },
-      }),
-      now: () => new Date(),
-      sleep: async () => {},
-      log: () => {},
-      operations: () => ({ name: 'S3PutObjectTagging', handler, config: {} }),
-    },
-  );
-  engines.push(engine);
-  const service = new BatchService(world.store, engine, {
-    region: 'us-east-1',
-    partition: 'aws',
-    confirmationRequiredByDefault: true,
-    now: () => new Date(),
-  });
-  return { engine, service };
+  return newTestEngine({ store: world.store, objects: world.objects, spool: world.spool, indices: world.indices, handler: fakeHandler(world), config });
 }
 
 async function putManifest(world: World, name: string, keys: string[]): Promise<string> {
@@ -126,33 +84,7 @@ async function putManifest(world: World, name: string, keys: string[]): Promise<
 }
 
 function createRequest(manifest: string, etag: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    ConfirmationRequired: false,
-    Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'k', Value: 'v' }] } },
-    Manifest: {
-      Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
-      Location: { ObjectArn: `arn:aws:s3:::src/${manifest}`, ETag: etag },
-    },
-    Report: { Enabled: true, Bucket: 'arn:aws:s3:::reports', Prefix: 'r', ReportScope: 'AllTasks' },
-    Priority: 10,
-    RoleArn: 'arn:aws:iam::111122223333:role/batch',
-    ...extra,
-  };
-}
-
-function waitForStatus(engine: Engine, jobId: string, status: JobStatus, store: MemoryJobStore): Promise<void> {
-  if (store.get(jobId)?.status === status) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`job ${jobId} did not reach ${status} (is ${store.get(jobId)?.status})`)), 10_000);
-    const listener = (e: { jobId: string; to: JobStatus }): void => {
-      if (e.jobId === jobId && e.to === status) {
-        clearTimeout(timer);
-        engine.events.off('job:status', listener);
-        resolve();
-      }
-    };
-    engine.events.on('job:status', listener);
-  });
+  return taggingJobRequest({ Manifest: csvManifest(manifest, etag), ...extra });
 }
 
 function statusTrail(engine: Engine, jobId: string): JobStatus[] {
@@ -179,7 +111,7 @@ describe('engine', () => {
     const events: { jobId: string; to: JobStatus }[] = [];
     engine.events.on('job:status', (e) => events.push(e));
     const { JobId } = service.createJob(ACCOUNT, createRequest('m.csv', etag));
-    await waitForStatus(engine, JobId, 'Complete', world.store);
+    await waitForStatus(engine, world.store, JobId, 'Complete');
     expect(events.filter((e) => e.jobId === JobId).map((e) => e.to)).toEqual(['Preparing', 'Ready', 'Active', 'Completing', 'Complete']);
     const d = service.describeJob(ACCOUNT, JobId);
     expect(d.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 25, NumberOfTasksSucceeded: 25, NumberOfTasksFailed: 0 });
@@ -199,13 +131,13 @@ describe('engine', () => {
     const req = createRequest('m.csv', etag);
     delete req.ConfirmationRequired;
     const { JobId } = service.createJob(ACCOUNT, req);
-    await waitForStatus(engine, JobId, 'Suspended', world.store);
+    await waitForStatus(engine, world.store, JobId, 'Suspended');
     const d = service.describeJob(ACCOUNT, JobId);
     expect(d.ConfirmationRequired).toBe(true);
     expect(d.SuspendedDate).toBeDefined();
     expect(world.calls).toEqual([]);
     expect(service.updateJobStatus(ACCOUNT, JobId, 'Ready', 'approved').Status).toBe('Ready');
-    await waitForStatus(engine, JobId, 'Complete', world.store);
+    await waitForStatus(engine, world.store, JobId, 'Complete');
     expect(service.describeJob(ACCOUNT, JobId).StatusUpdateReason).toBe('approved');
     expect(world.calls).toHaveLength(3);
   });
@@ -218,7 +150,7 @@ describe('engine', () => {
     const req = createRequest('m.csv', etag);
     delete req.ConfirmationRequired;
     const { JobId } = service.createJob(ACCOUNT, req);
-    await waitForStatus(engine, JobId, 'Suspended', world.store);
+    await waitForStatus(engine, world.store, JobId, 'Suspended');
     engine.sweepSuspended();
     expect(world.store.get(JobId)?.status).toBe('Suspended'); // not yet
     const suspendedAt = Date.parse(world.store.get(JobId)!.suspendedDate!);
@@ -237,7 +169,7 @@ describe('engine', () => {
     await engine.start();
     const etag = await putManifest(world, 'm.csv', keys(1500, 'missing/'));
     const { JobId } = service.createJob(ACCOUNT, createRequest('m.csv', etag));
-    await waitForStatus(engine, JobId, 'Failed', world.store);
+    await waitForStatus(engine, world.store, JobId, 'Failed');
     const d = service.describeJob(ACCOUNT, JobId);
     expect(d.FailureReasons.map((f) => f.FailureCode)).toEqual(['TaskFailureThresholdExceeded']);
     const ran = d.ProgressSummary.NumberOfTasksFailed + d.ProgressSummary.NumberOfTasksSucceeded;
@@ -254,7 +186,7 @@ describe('engine', () => {
     await engine.start();
     const etag = await putManifest(world, 'm.csv', keys(999, 'missing/'));
     const { JobId } = service.createJob(ACCOUNT, createRequest('m.csv', etag));
-    await waitForStatus(engine, JobId, 'Complete', world.store);
+    await waitForStatus(engine, world.store, JobId, 'Complete');
     expect(service.describeJob(ACCOUNT, JobId).ProgressSummary.NumberOfTasksFailed).toBe(999);
   });
 
@@ -266,16 +198,16 @@ describe('engine', () => {
     const lowEtag = await putManifest(world, 'low.csv', keys(40, 'low/'));
     const low = service.createJob(ACCOUNT, createRequest('low.csv', lowEtag, { Priority: 1 })).JobId;
     const lowTrail = statusTrail(engine, low);
-    await waitForStatus(engine, low, 'Active', world.store);
+    await waitForStatus(engine, world.store, low, 'Active');
     const highEtag = await putManifest(world, 'high.csv', keys(12, 'high/'));
     const high = service.createJob(ACCOUNT, createRequest('high.csv', highEtag, { Priority: 100 })).JobId;
     const highTrail = statusTrail(engine, high);
-    await waitForStatus(engine, low, 'Pausing', world.store);
+    await waitForStatus(engine, world.store, low, 'Pausing');
     world.hold.on = false;
     world.hold.release();
-    await waitForStatus(engine, low, 'Paused', world.store);
-    await waitForStatus(engine, high, 'Complete', world.store);
-    await waitForStatus(engine, low, 'Complete', world.store);
+    await waitForStatus(engine, world.store, low, 'Paused');
+    await waitForStatus(engine, world.store, high, 'Complete');
+    await waitForStatus(engine, world.store, low, 'Complete');
     expect(lowTrail).toEqual(['Ready', 'Active', 'Pausing', 'Paused', 'Active', 'Completing', 'Complete']);
     expect(highTrail).toContain('Active');
     // No low task ran while high was active: the first high call comes after the low pause.
@@ -293,18 +225,18 @@ describe('engine', () => {
     world.hold.on = true;
     const aEtag = await putManifest(world, 'a.csv', keys(20, 'a/'));
     const a = service.createJob(ACCOUNT, createRequest('a.csv', aEtag, { Priority: 10 })).JobId;
-    await waitForStatus(engine, a, 'Active', world.store);
+    await waitForStatus(engine, world.store, a, 'Active');
     const bEtag = await putManifest(world, 'b.csv', keys(8, 'b/'));
     const b = service.createJob(ACCOUNT, createRequest('b.csv', bEtag, { Priority: 1 })).JobId;
-    await waitForStatus(engine, b, 'Ready', world.store);
+    await waitForStatus(engine, world.store, b, 'Ready');
     await new Promise((r) => setTimeout(r, 20));
     expect(world.store.get(b)?.status).toBe('Ready'); // lower priority: it waits
     expect(service.updateJobPriority(ACCOUNT, b, 100)).toEqual({ JobId: b, Priority: 100 });
-    await waitForStatus(engine, a, 'Pausing', world.store);
+    await waitForStatus(engine, world.store, a, 'Pausing');
     world.hold.on = false;
     world.hold.release();
-    await waitForStatus(engine, b, 'Complete', world.store);
-    await waitForStatus(engine, a, 'Complete', world.store);
+    await waitForStatus(engine, world.store, b, 'Complete');
+    await waitForStatus(engine, world.store, a, 'Complete');
     expect(service.describeJob(ACCOUNT, b).Priority).toBe(100);
     expect(() => service.updateJobPriority(ACCOUNT, b, 5)).toThrow(expect.objectContaining({ code: 'BadRequestException' }));
   });
@@ -316,12 +248,12 @@ describe('engine', () => {
     world.hold.on = true;
     const etag = await putManifest(world, 'm.csv', keys(100));
     const { JobId } = service.createJob(ACCOUNT, createRequest('m.csv', etag));
-    await waitForStatus(engine, JobId, 'Active', world.store);
+    await waitForStatus(engine, world.store, JobId, 'Active');
     while (world.calls.length < 4) await new Promise((r) => setTimeout(r, 5));
     expect(service.updateJobStatus(ACCOUNT, JobId, 'Cancelled').Status).toBe('Cancelling');
     world.hold.on = false;
     world.hold.release();
-    await waitForStatus(engine, JobId, 'Cancelled', world.store);
+    await waitForStatus(engine, world.store, JobId, 'Cancelled');
     const d = service.describeJob(ACCOUNT, JobId);
     const ran = d.ProgressSummary.NumberOfTasksSucceeded;
     expect(ran).toBe(world.calls.length);
@@ -337,7 +269,7 @@ describe('engine', () => {
     world.delayMs = 5;
     const etag = await putManifest(world, 'm.csv', keys(60));
     const { JobId } = first.service.createJob(ACCOUNT, createRequest('m.csv', etag));
-    await waitForStatus(first.engine, JobId, 'Active', world.store);
+    await waitForStatus(first.engine, world.store, JobId, 'Active');
     while ((world.store.get(JobId)?.chunks.watermark ?? 0) < 3) await new Promise((r) => setTimeout(r, 1));
     await first.engine.stop(); // shutdown: the job stays Active in the store
     const doneBefore = world.store.get(JobId)!.chunks.watermark;
@@ -346,7 +278,7 @@ describe('engine', () => {
 
     const second = newEngine(world, { maxConcurrentTasks: 2, jobConcurrency: 2, chunkSize: 5 });
     await second.engine.start();
-    await waitForStatus(second.engine, JobId, 'Complete', world.store);
+    await waitForStatus(second.engine, world.store, JobId, 'Complete');
     const rows = await reportRows(world, JobId);
     expect(rows).toHaveLength(60);
     expect(new Set(rows).size).toBe(60);
@@ -365,7 +297,7 @@ describe('engine', () => {
     const emptyEtag = await putManifest(world, 'empty.csv', []);
     const empty = service.createJob(ACCOUNT, createRequest('empty.csv', emptyEtag)).JobId;
     for (const [id, code] of [[missing, 'ManifestNotFound'], [mismatch, 'ManifestETagMismatch'], [empty, 'InvalidManifestContent']] as const) {
-      await waitForStatus(engine, id, 'Failed', world.store);
+      await waitForStatus(engine, world.store, id, 'Failed');
       const d = service.describeJob(ACCOUNT, id);
       expect(d.FailureReasons.map((f) => f.FailureCode)).toEqual([code]);
       expect(d.ProgressSummary.TotalNumberOfTasks).toBe(0);

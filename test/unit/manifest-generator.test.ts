@@ -6,22 +6,21 @@
  * cancel and restart mid-listing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { JobStatus } from '../../src/domain/job-status.ts';
 import { succeeded, type TaskEntry } from '../../src/domain/task.ts';
-import { Engine } from '../../src/engine/engine.ts';
-import { createMemoryChunkIndex } from '../../src/manifest/chunk-index.ts';
+import type { Engine } from '../../src/engine/engine.ts';
 import { generatorSettings, validateManifestGenerator } from '../../src/manifest/generator-spec.ts';
 import { prepareInventoryManifest } from '../../src/manifest/inventory-manifest.ts';
 import { createMemoryLocalManifestFiles, followLocalChunks, LocalManifestWriter, readLocalChunk, type LocalManifestFiles } from '../../src/manifest/local-manifest.ts';
 import { generateManifest, writeGeneratedManifest } from '../../src/manifest/manifest-generator.ts';
 import type { OperationHandler } from '../../src/operations/operation.ts';
-import { BatchService } from '../../src/service/batch-service.ts';
+import type { BatchService } from '../../src/service/batch-service.ts';
 import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';
 import { MemoryObjectStore } from '../../src/storage/memory-object-store.ts';
 import { createMemorySpool } from '../../src/storage/memory-spool.ts';
 import type { ListOptions, ObjectStore } from '../../src/storage/object-store.ts';
+import { newTestEngine, stopTestEngines, taggingJobRequest, TEST_ACCOUNT, waitForStatus } from '../helpers/engine-harness.ts';
 
-const ACCOUNT = '111122223333';
+const ACCOUNT = TEST_ACCOUNT;
 
 function settingsOf(filter?: Record<string, unknown>, over: Record<string, unknown> = {}) {
   const g = validateManifestGenerator({ S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::src', EnableManifestOutput: false, ...(filter ? { Filter: filter } : {}), ...over } }, []);
@@ -242,10 +241,7 @@ async function newWorld(keys: string[], pauseAfterPages = 1_000_000): Promise<En
   return { objects, store: new MemoryJobStore(), spool: createMemorySpool(), lists: new Map(), calls: [] };
 }
 
-const engines: Engine[] = [];
-afterEach(async () => {
-  for (const e of engines.splice(0)) await e.stop();
-});
+afterEach(stopTestEngines);
 
 function newEngine(world: EngineWorld, onTask?: (entry: TaskEntry) => void): { engine: Engine; service: BatchService } {
   const handler: OperationHandler<object> = {
@@ -258,52 +254,23 @@ function newEngine(world: EngineWorld, onTask?: (entry: TaskEntry) => void): { e
       return { result: succeeded(entry), retryable: false };
     },
   };
-  const indices = new Map<string, ReturnType<typeof createMemoryChunkIndex>>();
-  const engine = new Engine(
-    { maxConcurrentTasks: 4, jobConcurrency: 4, chunkSize: 10, maxTasksPerJob: 1_000_000, prepareConcurrency: 2, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 }, progressIntervalMs: 0 },
-    {
-      store: world.store,
-      spool: world.spool,
-      chunkIndex: (id) => indices.get(id) ?? indices.set(id, createMemoryChunkIndex()).get(id)!,
-      removeChunkIndex: async (id) => void indices.delete(id),
+  return newTestEngine({
+    store: world.store,
+    objects: world.objects,
+    spool: world.spool,
+    handler,
+    config: { maxConcurrentTasks: 4, jobConcurrency: 4 },
+    deps: {
       localManifest: (id) => world.lists.get(id) ?? world.lists.set(id, createMemoryLocalManifestFiles()).get(id)!,
       removeLocalManifest: async (id) => void world.lists.delete(id),
-      profileFor: () => ({ objects: world.objects, operations: { s3: undefined as never, multipartCopyThresholdBytes: 5 * 1024 ** 3, multipartCopyPartBytes: 64 * 1024 ** 2 } }),
-      now: () => new Date(),
-      sleep: async () => {},
-      log: () => {},
-      operations: () => ({ name: 'S3PutObjectTagging', handler, config: {} }),
     },
-  );
-  engines.push(engine);
-  const service = new BatchService(world.store, engine, { region: 'us-east-1', partition: 'aws', confirmationRequiredByDefault: true, now: () => new Date() });
-  return { engine, service };
+  });
 }
 
 function generatorJob(filter?: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    ConfirmationRequired: false,
-    Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'k', Value: 'v' }] } },
+  return taggingJobRequest({
     ManifestGenerator: { S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::src', EnableManifestOutput: false, ...(filter ? { Filter: filter } : {}) } },
-    Report: { Enabled: true, Bucket: 'arn:aws:s3:::reports', Prefix: 'r', ReportScope: 'AllTasks' },
-    Priority: 10,
-    RoleArn: 'arn:aws:iam::111122223333:role/batch',
     ...extra,
-  };
-}
-
-function waitFor(engine: Engine, store: MemoryJobStore, jobId: string, status: JobStatus): Promise<void> {
-  if (store.get(jobId)?.status === status) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`job ${jobId} did not reach ${status} (is ${store.get(jobId)?.status})`)), 10_000);
-    const listener = (e: { jobId: string; to: JobStatus }): void => {
-      if (e.jobId === jobId && e.to === status) {
-        clearTimeout(timer);
-        engine.events.off('job:status', listener);
-        resolve();
-      }
-    };
-    engine.events.on('job:status', listener);
   });
 }
 
@@ -345,7 +312,7 @@ describe('generator jobs in the engine', () => {
     expect(world.store.get(JobId)!.discovery).toMatchObject({ objectsFound: 20, listingComplete: false });
     expect(world.objects.pagesServed).toBe(2);
     world.objects.release();
-    await waitFor(engine, world.store, JobId, 'Complete');
+    await waitForStatus(engine, world.store, JobId, 'Complete');
     const done = service.describeJob(ACCOUNT, JobId);
     expect(done.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 60, NumberOfTasksSucceeded: 60, NumberOfTasksFailed: 0 });
     expect(world.store.get(JobId)!.discovery).toMatchObject({ objectsFound: 60, objectsListed: 60, listingComplete: true, totalBytes: 60 });
@@ -359,7 +326,7 @@ describe('generator jobs in the engine', () => {
     const { engine, service } = newEngine(world);
     await engine.start();
     const { JobId } = service.createJob(ACCOUNT, generatorJob({ KeyNameConstraint: { MatchAnySuffix: ['.none'] } }));
-    await waitFor(engine, world.store, JobId, 'Failed');
+    await waitForStatus(engine, world.store, JobId, 'Failed');
     expect(service.describeJob(ACCOUNT, JobId).FailureReasons).toEqual([
       { FailureCode: 'ManifestGenerationEmpty', FailureReason: 'Manifest generation found no keys matching the filter criteria' },
     ]);
@@ -371,12 +338,12 @@ describe('generator jobs in the engine', () => {
     const { engine, service } = newEngine(world);
     await engine.start();
     const { JobId } = service.createJob(ACCOUNT, generatorJob(undefined, { ConfirmationRequired: true }));
-    await waitFor(engine, world.store, JobId, 'Suspended');
+    await waitForStatus(engine, world.store, JobId, 'Suspended');
     await until(engine, () => world.store.get(JobId)?.discovery?.listingComplete === true);
     expect(world.calls).toEqual([]);
     expect(service.describeJob(ACCOUNT, JobId).ProgressSummary.TotalNumberOfTasks).toBe(25);
     service.updateJobStatus(ACCOUNT, JobId, 'Ready');
-    await waitFor(engine, world.store, JobId, 'Complete');
+    await waitForStatus(engine, world.store, JobId, 'Complete');
     expect(world.calls.sort()).toEqual(many(25));
   });
 
@@ -387,7 +354,7 @@ describe('generator jobs in the engine', () => {
     const { JobId } = service.createJob(ACCOUNT, generatorJob());
     await until(engine, () => service.describeJob(ACCOUNT, JobId).ProgressSummary.NumberOfTasksSucceeded >= 10);
     service.updateJobStatus(ACCOUNT, JobId, 'Cancelled');
-    await waitFor(engine, world.store, JobId, 'Cancelled');
+    await waitForStatus(engine, world.store, JobId, 'Cancelled');
     await engine.idle();
     expect(world.objects.pagesServed).toBe(1);
     expect(world.lists.has(JobId)).toBe(false);
@@ -406,7 +373,7 @@ describe('generator jobs in the engine', () => {
     const req = generatorJob(undefined, { Operation: { S3ReplicateObject: {} } });
     (req.ManifestGenerator as { S3JobManifestGenerator: { SourceBucket: string } }).S3JobManifestGenerator.SourceBucket = 'arn:aws:s3:::vsrc';
     const { JobId } = service.createJob(ACCOUNT, req);
-    await waitFor(engine, world.store, JobId, 'Complete');
+    await waitForStatus(engine, world.store, JobId, 'Complete');
     expect(seen.sort()).toEqual(versions.sort());
   });
 
@@ -418,12 +385,11 @@ describe('generator jobs in the engine', () => {
     const { JobId } = first.service.createJob(ACCOUNT, generatorJob());
     await until(first.engine, () => first.service.describeJob(ACCOUNT, JobId).ProgressSummary.NumberOfTasksSucceeded >= 20);
     await first.engine.stop();
-    engines.splice(engines.indexOf(first.engine), 1);
     expect(world.store.get(JobId)!.discovery?.listingComplete).toBe(false);
     world.objects.release();
     const second = newEngine(world);
     await second.engine.start();
-    await waitFor(second.engine, world.store, JobId, 'Complete');
+    await waitForStatus(second.engine, world.store, JobId, 'Complete');
     expect(second.service.describeJob(ACCOUNT, JobId).ProgressSummary).toMatchObject({ TotalNumberOfTasks: 50, NumberOfTasksSucceeded: 50 });
     const reported = await reportKeys(world, JobId);
     expect(reported.sort()).toEqual(keys);
