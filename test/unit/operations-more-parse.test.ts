@@ -2,7 +2,6 @@
 // operation members (spec §7.2, §7.5–7.7, §7.10, §7.11): each valid form's frozen config, and
 // each invalid field rejected with InvalidRequest naming it.
 import { describe, expect, it } from 'vitest';
-import { S3BatchError } from '../../src/domain/errors.ts';
 import type { TaskEntry } from '../../src/domain/task.ts';
 import { getOperation, parseOperation } from '../../src/operations/index.ts';
 import { s3ComputeObjectChecksum } from '../../src/operations/s3-compute-object-checksum.ts';
@@ -11,18 +10,7 @@ import { s3PutObjectAcl } from '../../src/operations/s3-put-object-acl.ts';
 import { s3PutObjectLegalHold } from '../../src/operations/s3-put-object-legal-hold.ts';
 import { s3PutObjectRetention } from '../../src/operations/s3-put-object-retention.ts';
 import { s3UpdateObjectEncryption } from '../../src/operations/s3-update-object-encryption.ts';
-
-function rejects(fn: () => unknown, pattern: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(S3BatchError);
-  expect((caught as S3BatchError).code).toBe('InvalidRequest');
-  expect((caught as S3BatchError).message).toMatch(pattern);
-}
+import { rejects } from '../helpers/errors.ts';
 
 const FUTURE = new Date(Date.now() + 86_400_000).toISOString();
 const PAST = '2020-01-01T00:00:00Z';

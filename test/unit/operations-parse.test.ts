@@ -10,20 +10,9 @@ import type { OperationContext } from '../../src/operations/operation.ts';
 import { s3DeleteObjectTagging } from '../../src/operations/s3-delete-object-tagging.ts';
 import { s3PutObjectCopy } from '../../src/operations/s3-put-object-copy.ts';
 import { s3PutObjectTagging, taggingHeader } from '../../src/operations/s3-put-object-tagging.ts';
+import { rejects } from '../helpers/errors.ts';
 
 const ARN = 'arn:aws:s3:::dest-bucket';
-
-function rejects(fn: () => unknown, pattern: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(S3BatchError);
-  expect((caught as S3BatchError).code).toBe('InvalidRequest');
-  expect((caught as S3BatchError).message).toMatch(pattern);
-}
 
 describe('registry', () => {
   it('has handlers for the implemented kinds, by name', () => {
