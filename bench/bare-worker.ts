@@ -3,13 +3,32 @@
 // as the engine's tasks, with N concurrent workers and a client built by the engine's own
 // createS3Client (keep-alive agent, maxSockets, one HTTP attempt per call).
 //
+// The new operation kinds have their own baselines: single DeleteObject calls and 1,000-key
+// DeleteObjects batches (delete), GetObject + node:zlib crc32 / node:crypto sha256 over the streamed
+// body (checksum), a keep-alive node:http POST of the same invocation JSON (lambda), and one
+// ListObjectsV2 page loop (list).
+//
 // Protocol (IPC messages): parent → { type: 'init', ... } once, then { type: 'run', ... } any number
 // of times; child → { type: 'ready' } and { type: 'done', ... } per run. Exits when the parent does.
-import { CopyObjectCommand, HeadObjectCommand, PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import type { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectTaggingCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { buildInvocationPayload, newInvocationId, taskIdFor } from '../src/operations/lambda/invocation-payload.ts';
 import { copySource, destinationKey } from '../src/operations/s3-put-object-copy.ts';
 import { createS3Client } from '../src/storage/s3-clients.ts';
 
-export type BareOp = 'tagging' | 'copy' | 'copy-only';
+export type BareOp = 'tagging' | 'copy' | 'copy-only' | 'delete' | 'delete-batch' | 'checksum' | 'lambda' | 'list';
 
 export interface BareInit {
   readonly type: 'init';
@@ -31,6 +50,15 @@ export interface BareRun {
   readonly tagSet?: readonly { Key: string; Value: string }[];
   readonly targetBucket?: string;
   readonly targetPrefix?: string;
+  /** Keys (and their bucket) of this run instead of the init ones (delete, checksum, list). */
+  readonly bucket?: string;
+  readonly keys?: readonly string[];
+  /** checksum: the algorithm, as S3ComputeObjectChecksum's (only the two with a node built-in). */
+  readonly algorithm?: 'CRC32' | 'SHA256';
+  /** lambda: the HTTP function's URL. */
+  readonly functionUrl?: string;
+  /** list: the prefix to list (tasks = objects listed, one page after the other). */
+  readonly prefix?: string;
 }
 
 export interface BareDone {
@@ -48,11 +76,40 @@ export interface BareDone {
 
 let s3: S3Client | undefined;
 let init: BareInit | undefined;
+/** HTTP functions: a keep-alive agent with the engine's socket limit (src/main.ts), made at init. */
+let agent: Agent | undefined;
+/** Manifest line of the next lambda task (task ids stay unique across runs). */
+let lambdaLine = 0;
+
+/** POSTs a JSON body with the keep-alive agent; resolves with the answer (2xx only). */
+function post(url: string, body: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const data = Buffer.from(body, 'utf8');
+    const req = request(url, {
+      method: 'POST',
+      agent,
+      headers: { 'content-type': 'application/json', 'content-length': data.length, accept: 'application/json' },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if ((res.statusCode ?? 0) >= 300) reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
+        else resolve(text);
+      });
+    });
+    req.end(data);
+  });
+}
 
 async function run(msg: BareRun): Promise<BareDone> {
   if (!s3 || !init) throw new Error('bare worker: run before init');
   const client = s3;
-  const { bucket, keys } = init;
+  const bucket = msg.bucket ?? init.bucket;
+  const keys = msg.keys ?? init.keys;
   const tagging = { TagSet: (msg.tagSet ?? []).map((t) => ({ Key: t.Key, Value: t.Value })) };
   let next = 0;
   let failed = 0;
@@ -83,6 +140,40 @@ async function run(msg: BareRun): Promise<BareDone> {
         requests++;
         await client.send(copyObject(key));
         return;
+      case 'delete':
+        requests++;
+        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+        return;
+      case 'checksum': {
+        // Streamed like the engine's FULL_OBJECT path: each chunk hashed as it arrives.
+        requests++;
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        let crc = 0;
+        const hash = msg.algorithm === 'SHA256' ? createHash('sha256') : undefined;
+        let size = 0;
+        for await (const chunk of out.Body as Readable) {
+          const b = chunk as Buffer;
+          size += b.length;
+          if (hash) hash.update(b);
+          else crc = crc32(b, crc);
+        }
+        if (size !== out.ContentLength) throw new Error(`short body: ${size} of ${out.ContentLength} bytes`);
+        const digest = hash ? hash.digest() : Buffer.from([crc >>> 24, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff]);
+        void digest.toString('base64'); // the engine reports it in base64 too
+        return;
+      }
+      case 'lambda': {
+        requests++;
+        const line = lambdaLine++;
+        const payload = buildInvocationPayload(
+          { jobId: 'bench-bare', taskId: taskIdFor('bench-bare', line), bucket, rawKey: key },
+          { schemaVersion: '1.0', invocationId: newInvocationId() },
+        );
+        const answer = await post(msg.functionUrl!, JSON.stringify(payload));
+        const results = (JSON.parse(answer) as { results?: { resultCode?: string }[] }).results;
+        if (results?.[0]?.resultCode !== 'Succeeded') throw new Error(`function answered ${answer.slice(0, 200)}`);
+        return;
+      }
     }
   };
   const worker = async (): Promise<void> => {
@@ -97,15 +188,50 @@ async function run(msg: BareRun): Promise<BareDone> {
     }
   };
 
+  // delete-batch: the keys in DeleteObjects requests of 1,000 (the API's maximum), batches spread
+  // over the workers. One task = one key.
+  const batches: string[][] = [];
+  if (msg.op === 'delete-batch') {
+    for (let i = 0; i < msg.tasks; i += 1000) batches.push(Array.from({ length: Math.min(1000, msg.tasks - i) }, (_, j) => keys[(i + j) % keys.length]!));
+  }
+  const batchWorker = async (): Promise<void> => {
+    for (let batch = batches.shift(); batch !== undefined; batch = batches.shift()) {
+      requests++;
+      try {
+        const out = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: false } }));
+        const errors = out.Errors ?? [];
+        failed += errors.length + Math.max(0, batch.length - errors.length - (out.Deleted?.length ?? 0));
+        if (errors[0]) firstError ??= `${errors[0].Key}: ${errors[0].Code}: ${errors[0].Message}`;
+      } catch (err) {
+        failed += batch.length;
+        firstError ??= `batch of ${batch.length}: ${(err as Error).name}: ${(err as Error).message}`;
+      }
+    }
+  };
+  // list: ListObjectsV2 pages of 1,000 one after the other (a listing cannot be parallelised without
+  // knowing the keys). One task = one object listed; `tasks` is ignored.
+  let listed = 0;
+  const listAll = async (): Promise<void> => {
+    let token: string | undefined;
+    do {
+      requests++;
+      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: msg.prefix, MaxKeys: 1000, ContinuationToken: token }));
+      listed += page.Contents?.length ?? 0;
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  };
+
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(msg.concurrency, msg.tasks)) }, worker));
+  if (msg.op === 'list') await listAll();
+  else if (msg.op === 'delete-batch') await Promise.all(Array.from({ length: Math.max(1, Math.min(msg.concurrency, batches.length)) }, batchWorker));
+  else await Promise.all(Array.from({ length: Math.max(1, Math.min(msg.concurrency, msg.tasks)) }, worker));
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   return {
     type: 'done',
     op: msg.op,
-    tasks: msg.tasks,
+    tasks: msg.op === 'list' ? listed : msg.tasks,
     failed,
     requests,
     ...(firstError === undefined ? {} : { firstError }),
@@ -126,6 +252,7 @@ process.on('message', (raw: unknown) => {
       forcePathStyle: true,
       maxSockets: msg.maxSockets,
     });
+    agent = new Agent({ keepAlive: true, maxSockets: msg.maxSockets });
     process.send!({ type: 'ready' });
     return;
   }

@@ -1,7 +1,8 @@
 // s3batch benchmark: engine throughput against a bare AWS SDK loop, in the same run, on the same S3 server.
 //
-//   npm run bench -- [--server ceph|s3rver] [--objects 5000] [--concurrency 64] [--rounds 2]
-//                    [--large-rows N] [--warmup 500] [--poll-ms 100] [--cpu-prof DIR]
+//   npm run bench -- [--server ceph|s3rver] [--ceph URL,KEY,SECRET] [--objects 5000] [--concurrency 64]
+//                    [--rounds 2] [--large-rows N] [--warmup 500] [--poll-ms 100] [--cpu-prof DIR]
+//                    [--ops tagging,copy,large,delete,checksum,lambda,generator] [--delete-objects N] …
 //
 // What it does (bench/README.md explains how to read the output):
 //   1. starts the S3 server (Ceph RGW by default, or s3rver), creates the buckets, uploads N small objects;
@@ -11,13 +12,21 @@
 //      over the N objects, bare and engine alternately (ABBA over the rounds), plus a CopyObject-only loop;
 //   4. runs one large tagging job (the N keys repeated to --large-rows rows) and samples the server's
 //      RSS at ~10 % and ~100 % of it;
-//   5. prints throughput ratios, CPU per task and memory, and stops everything (also on error / Ctrl-C).
+//   5. the other operation kinds and manifests, each against its own bare baseline in the same run:
+//      S3DeleteObject (vs single DeleteObject calls and vs 1,000-key DeleteObjects batches; objects
+//      re-created before each side), S3ComputeObjectChecksum CRC32/SHA256 (vs GetObject + node hash),
+//      LambdaInvoke to an HTTP function served by this process (vs POSTing the same JSON), and a
+//      ManifestGenerator tagging job (vs the same job from a CSV manifest; its listing alone vs a
+//      ListObjectsV2 loop);
+//   6. prints throughput ratios, CPU per task and memory, and stops everything (also on error / Ctrl-C).
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { jobRequest, putManifest } from '../test/helpers/jobs.ts';
 import { JsonApi, type JobView } from '../test/helpers/json-api.ts';
 import { REPO_ROOT, createTestBucket, makeS3Client, putObjects, startCeph, startS3rver, type S3Server } from '../test/helpers/s3-servers.ts';
@@ -31,13 +40,20 @@ import { clkTck, cpuMs, cpuMsOf, listensOn, memory, mib, pidsWithCmdline, resetP
 
 const USAGE = `usage: npm run bench -- [options]
   --server ceph|s3rver   S3 server to benchmark on (default ceph: a throw-away Ceph RGW)
+  --ceph URL,KEY,SECRET  use this running Ceph RGW instead of starting one (its buckets are removed at the end)
   --objects N            small objects per job (default 5000)
   --concurrency N        engine job concurrency = global task budget = bare workers (default 64)
   --rounds N             bare/engine pairs per operation, alternating order (default 2)
   --large-rows N         rows of the large tagging job (default 10 × objects; 0 skips it)
   --warmup N             tasks of the warm-up job and loop (default 500)
   --poll-ms N            job status poll interval (default 100)
-  --ops LIST             what to run, comma-separated: tagging,copy,large (default all three)
+  --ops LIST             what to run, comma-separated: tagging,copy,large,delete,checksum,lambda,generator
+                         (default all)
+  --delete-objects N     objects deleted per delete run (default 3000; re-created before each run)
+  --checksum-objects N   objects read per checksum run (default 200)
+  --checksum-kib N       size of each checksum object in KiB (default 1024)
+  --lambda-tasks N       tasks per LambdaInvoke run (default 3000)
+  --generator-objects N  objects under the generator's prefix (default 3000)
   --cpu-prof DIR         run the server with --cpu-prof, profiles written to DIR at exit`;
 
 const { values: opt } = parseArgs({
@@ -50,7 +66,13 @@ const { values: opt } = parseArgs({
     warmup: { type: 'string', default: '500' },
     'poll-ms': { type: 'string', default: '100' },
     'cpu-prof': { type: 'string' },
-    ops: { type: 'string', default: 'tagging,copy,large' },
+    ops: { type: 'string', default: 'tagging,copy,large,delete,checksum,lambda,generator' },
+    ceph: { type: 'string' },
+    'delete-objects': { type: 'string', default: '3000' },
+    'checksum-objects': { type: 'string', default: '200' },
+    'checksum-kib': { type: 'string', default: '1024' },
+    'lambda-tasks': { type: 'string', default: '3000' },
+    'generator-objects': { type: 'string', default: '3000' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -81,11 +103,25 @@ const POLL_MS = int('poll-ms', opt['poll-ms'], 5);
 const CPU_PROF = opt['cpu-prof'] ? path.resolve(opt['cpu-prof']) : undefined;
 const OPS = new Set(opt.ops.split(',').map((o) => o.trim()).filter(Boolean));
 for (const o of OPS) {
-  if (!['tagging', 'copy', 'large'].includes(o)) {
+  if (!['tagging', 'copy', 'large', 'delete', 'checksum', 'lambda', 'generator'].includes(o)) {
     console.error(`--ops: unknown ${o}\n${USAGE}`);
     process.exit(2);
   }
 }
+const DELETE_OBJECTS = int('delete-objects', opt['delete-objects'], 1);
+const CHECKSUM_OBJECTS = int('checksum-objects', opt['checksum-objects'], 1);
+const CHECKSUM_KIB = int('checksum-kib', opt['checksum-kib'], 1);
+const LAMBDA_TASKS = int('lambda-tasks', opt['lambda-tasks'], 1);
+const GENERATOR_OBJECTS = int('generator-objects', opt['generator-objects'], 1);
+const EXTERNAL_CEPH = ((): { endpoint: string; accessKeyId: string; secretAccessKey: string } | undefined => {
+  if (opt.ceph === undefined) return undefined;
+  const [endpoint, accessKeyId, secretAccessKey] = opt.ceph.split(',');
+  if (!endpoint || !accessKeyId || !secretAccessKey || SERVER !== 'ceph') {
+    console.error(`--ceph must be <endpoint>,<accessKey>,<secretKey> (with --server ceph)\n${USAGE}`);
+    process.exit(2);
+  }
+  return { endpoint, accessKeyId, secretAccessKey };
+})();
 const BODY = Buffer.alloc(1024, 'x'); // "small objects": 1 KiB each
 // The SDK's "Node 20 support ends in 2027" warning, in this process, the bare worker and the server.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -195,6 +231,8 @@ interface EngineMeasured extends Measured {
   readonly prepareMs: number;
   readonly activeMs: number;
   readonly reportMs: number;
+  /** New → Completing: everything before the report (for a generator job the listing is in it). */
+  readonly toCompletingMs: number;
   /** createJob call → Complete seen by polling (includes up to one poll interval). */
   readonly clientMs: number;
   readonly peakRssKiB: number;
@@ -298,12 +336,103 @@ async function measureEngine(
     prepareMs: historyAt(view, 'Ready') - historyAt(view, 'Preparing'),
     activeMs: completing - active,
     reportMs: historyAt(view, 'Complete') - completing,
+    toCompletingMs: completing - historyAt(view, 'New'),
     clientMs,
     peakRssKiB: mem.peakKiB,
     endRssKiB: mem.rssKiB,
   };
   log(`  ${label.padEnd(26)} ${fmtTps(m.tps)} tasks/s  active ${(m.activeMs / 1000).toFixed(2)} s, wall ${(m.wallMs / 1000).toFixed(2)} s (prepare ${m.prepareMs} ms, report ${m.reportMs} ms; seen by polling ${(m.clientMs / 1000).toFixed(2)} s)  CPU ${m.cpuMsPerTask.toFixed(3)} ms/task  S3 CPU ${m.s3CpuMsPerTask.toFixed(3)} ms/task  peak RSS ${mib(m.peakRssKiB)}`);
   return m;
+}
+
+/** An engine side of a scenario: rated by `Scenario.rate`, with the server's peak RSS. */
+type EngineRun = Measured & { readonly peakRssKiB: number };
+
+/** One operation kind or manifest: the engine against one or more baselines, same run, same server. */
+interface Scenario {
+  readonly name: string;
+  readonly objects: number;
+  readonly engine: EngineRun[];
+  readonly baselines: ReadonlyArray<{ readonly name: string; readonly runs: Measured[] }>;
+  /** What the engine's rate is measured over (default Active → Completing). */
+  readonly rate?: string;
+}
+
+/**
+ * A generator job whose filter matches nothing: its listing goes through every object under the
+ * prefix, then the job fails with ManifestGenerationEmpty. Rate = objects listed ÷ (Preparing →
+ * Failing), the listing alone (no task, no report).
+ */
+async function measureListing(api: JsonApi, server: EngineServer, label: string, request: Record<string, unknown>, objects: number): Promise<EngineRun> {
+  const rss = new RssWatch(server.pid);
+  const cpu0 = cpuMs(server.pid);
+  const s3cpu0 = cpuMsOf(s3Pids);
+  let view: JobView & { Discovery?: { ObjectsListed: number } | null };
+  try {
+    const { JobId } = await api.createJob(request);
+    for (;;) {
+      view = await api.describe(JobId);
+      if (['Complete', 'Failed', 'Cancelled'].includes(view.Job.Status)) break;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  } finally {
+    rss.stop();
+  }
+  const codes = view.Job.FailureReasons.map((f) => f.FailureCode);
+  if (view.Job.Status !== 'Failed' || !codes.includes('ManifestGenerationEmpty')) {
+    throw new Error(`${label}: job ${view.Job.JobId} ended ${view.Job.Status} (${JSON.stringify(view.Job.FailureReasons)}), expected Failed with ManifestGenerationEmpty`);
+  }
+  const listed = view.Discovery?.ObjectsListed ?? objects;
+  if (listed !== objects) log(`  ${label}: the listing saw ${listed} objects, expected ${objects}`);
+  const end = view.StatusHistory.find((e) => e.status === 'Failing') ?? view.StatusHistory.find((e) => e.status === 'Failed');
+  const ms = Date.parse(end!.at) - historyAt(view, 'Preparing');
+  const m: EngineRun = {
+    label,
+    tasks: listed,
+    failed: 0,
+    tps: listed / (ms / 1000),
+    cpuMsPerTask: (cpuMs(server.pid) - cpu0) / listed,
+    s3CpuMsPerTask: (cpuMsOf(s3Pids) - s3cpu0) / listed,
+    peakRssKiB: rss.sample().peakKiB,
+  };
+  log(`  ${label.padEnd(26)} ${fmtTps(m.tps)} objects/s  listing ${secs(ms)}  CPU ${m.cpuMsPerTask.toFixed(3)} ms/object  peak RSS ${mib(m.peakRssKiB)}`);
+  return m;
+}
+
+/**
+ * The HTTP function of the LambdaInvoke scenario: a node:http server in this process answering every
+ * invocation with Succeeded for its task (schema 1.0's result JSON). Engine and baseline call it alike.
+ */
+async function startFunctionServer(): Promise<{ url: string; calls(): number; close(): Promise<void> }> {
+  let calls = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      calls++;
+      const event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { invocationId: string; tasks: { taskId: string }[] };
+      const body = JSON.stringify({
+        invocationSchemaVersion: '1.0',
+        treatMissingKeysAs: 'PermanentFailure',
+        invocationId: event.invocationId,
+        results: event.tasks.map((t) => ({ taskId: t.taskId, resultCode: 'Succeeded', resultString: 'ok' })),
+      });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/function`,
+    calls: () => calls,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -333,7 +462,12 @@ async function main(): Promise<void> {
   // 1. S3 server
   let s3server: S3Server;
   let s3Desc: string;
-  if (SERVER === 'ceph') {
+  if (EXTERNAL_CEPH) {
+    s3server = { name: 'ceph', ...EXTERNAL_CEPH, region: 'us-east-1', startupMs: 0, stop: async () => {} };
+    s3Pids = cephPidsServing(Number(new URL(EXTERNAL_CEPH.endpoint).port || 80));
+    const version = commandOutput('radosgw', ['--version']) ?? 'radosgw';
+    s3Desc = `a running Ceph RGW (${version.replace(/\s*\(.*$/, '')}; shared, other clients may load it) at ${EXTERNAL_CEPH.endpoint}`;
+  } else if (SERVER === 'ceph') {
     const cephDir = process.env.CEPH_DIR ?? path.join(REPO_ROOT, 'tmp', 'ceph-bench');
     // Ports of our own, away from the test suite's defaults (17480/13300/16800): a test run starting
     // at the same time must not answer our readiness check (or our requests) with its RGW.
@@ -385,24 +519,26 @@ async function main(): Promise<void> {
   const src = await createTestBucket(s3, 'bench-src');
   const dst = await createTestBucket(s3, 'bench-dst');
   const reports = await createTestBucket(s3, 'bench-reports');
+  // A shared cluster keeps what we write (memstore: in its OSD's memory): remove it at the end.
+  if (EXTERNAL_CEPH) cleanups.push(() => removeBuckets(s3, [src, dst, reports]));
   const keys = Array.from({ length: OBJECTS }, (_, i) => `objects/obj-${String(i).padStart(7, '0')}`);
   let t = performance.now();
   await putObjects(s3, src, keys, BODY, CONCURRENCY);
   log(`uploaded ${OBJECTS} objects of ${BODY.length} B in ${secs(performance.now() - t)}`);
-  const manifest = async (name: string, n: number): Promise<string> => {
-    const rows = Array.from({ length: n }, (_, i) => ({ bucket: src, key: keys[i % keys.length]! }));
+  const manifest = async (name: string, n: number, of: readonly string[] = keys): Promise<string> => {
+    const rows = Array.from({ length: n }, (_, i) => ({ bucket: src, key: of[i % of.length]! }));
     return (await putManifest(s3, src, `manifests/${name}.csv`, rows)).etag;
   };
-  const etags = {
+  const etags: Record<string, string> = {
     warmup: WARMUP > 0 ? await manifest('warmup', WARMUP) : '',
     all: await manifest('all', OBJECTS),
     large: LARGE_ROWS > 0 && OPS.has('large') ? await manifest('large', LARGE_ROWS) : '',
   };
-  const request = (manifestName: keyof typeof etags, operation: Record<string, unknown>, reportPrefix: string): Record<string, unknown> =>
+  const request = (manifestName: string, operation: Record<string, unknown>, reportPrefix: string): Record<string, unknown> =>
     jobRequest({
       manifestBucket: src,
       manifestKey: `manifests/${manifestName}.csv`,
-      etag: etags[manifestName],
+      etag: etags[manifestName] ?? '',
       operation,
       reportBucket: reports,
       reportPrefix,
@@ -445,8 +581,10 @@ async function main(): Promise<void> {
     log(`warm-up: ${WARMUP} tasks each`);
     await measureBare(bare, 'warm-up bare tagging', { op: 'tagging', tasks: WARMUP, tagSet: [{ Key: 'bench', Value: 'warmup' }] });
     await measureEngine(api, server, 'warm-up engine tagging', request('warmup', tagging('warmup'), 'warmup'), WARMUP);
-    await measureBare(bare, 'warm-up bare copy', { op: 'copy', tasks: WARMUP, targetBucket: dst, targetPrefix: 'warmup-bare' });
-    await measureEngine(api, server, 'warm-up engine copy', request('warmup', copy('warmup-engine'), 'warmup'), WARMUP);
+    if (OPS.has('copy')) {
+      await measureBare(bare, 'warm-up bare copy', { op: 'copy', tasks: WARMUP, targetBucket: dst, targetPrefix: 'warmup-bare' });
+      await measureEngine(api, server, 'warm-up engine copy', request('warmup', copy('warmup-engine'), 'warmup'), WARMUP);
+    }
   }
 
   // 5. Alternating bare / engine: round 1 bare first, round 2 engine first, … (ABBA cancels drift)
@@ -517,7 +655,143 @@ async function main(): Promise<void> {
     large = { m, idleRssKiB, at10, at100 };
   }
 
-  // 7. Report
+  // 7. The other operation kinds and manifests, each against its own baseline, alternating.
+  const scenarios: Scenario[] = [];
+  /** Runs the steps in order on odd rounds, reversed on even ones (ABBA: drift cancels out). */
+  const alternate = async (round: number, steps: ReadonlyArray<() => Promise<unknown>>): Promise<void> => {
+    for (const step of round % 2 === 1 ? steps : [...steps].reverse()) await step();
+  };
+
+  if (OPS.has('delete')) {
+    // No '/' in these keys: s3rver removes a key's emptied "directory" after a delete, and concurrent
+    // deletes of a folder's last keys race on it (InternalError, ENOENT), which only the engine retries.
+    const delKeys = Array.from({ length: DELETE_OBJECTS }, (_, i) => `delete-obj-${String(i).padStart(7, '0')}`);
+    etags.delete = await manifest('delete', DELETE_OBJECTS, delKeys);
+    const sc: Scenario = {
+      name: 'S3DeleteObject',
+      objects: DELETE_OBJECTS,
+      engine: [],
+      baselines: [
+        { name: 'DeleteObject loop (1 key/request)', runs: [] },
+        { name: 'DeleteObjects loop (1,000 keys/request)', runs: [] },
+      ],
+    };
+    scenarios.push(sc);
+    log(`S3DeleteObject, ${DELETE_OBJECTS} objects, ${ROUNDS} round(s); the objects are re-created (not timed) before each run`);
+    const recreate = (): Promise<void> => putObjects(s3, src, delKeys, BODY, CONCURRENCY);
+    for (let r = 1; r <= ROUNDS; r++) {
+      await alternate(r, [
+        async () => {
+          await recreate();
+          sc.engine.push(await measureEngine(api, server, `r${r} engine delete`, request('delete', { S3DeleteObject: {} }, `delete-${r}`), DELETE_OBJECTS));
+        },
+        async () => {
+          await recreate();
+          sc.baselines[0]!.runs.push(await measureBare(bare, `r${r} bare DeleteObject`, { op: 'delete', tasks: DELETE_OBJECTS, keys: delKeys }));
+        },
+        async () => {
+          await recreate();
+          sc.baselines[1]!.runs.push(await measureBare(bare, `r${r} bare DeleteObjects`, { op: 'delete-batch', tasks: DELETE_OBJECTS, keys: delKeys }));
+        },
+      ]);
+    }
+  }
+
+  if (OPS.has('checksum')) {
+    const sumKeys = Array.from({ length: CHECKSUM_OBJECTS }, (_, i) => `checksum/obj-${String(i).padStart(7, '0')}`);
+    const t1 = performance.now();
+    await putObjects(s3, src, sumKeys, Buffer.alloc(CHECKSUM_KIB * 1024, 'c'), Math.min(CONCURRENCY, 16));
+    log(`uploaded ${CHECKSUM_OBJECTS} objects of ${CHECKSUM_KIB} KiB in ${secs(performance.now() - t1)}`);
+    etags.checksum = await manifest('checksum', CHECKSUM_OBJECTS, sumKeys);
+    for (const algorithm of ['CRC32', 'SHA256'] as const) {
+      const sc: Scenario = {
+        name: `S3ComputeObjectChecksum ${algorithm} (${CHECKSUM_KIB} KiB)`,
+        objects: CHECKSUM_OBJECTS,
+        engine: [],
+        baselines: [{ name: `GetObject + ${algorithm === 'CRC32' ? 'zlib.crc32' : 'sha256'} loop`, runs: [] }],
+      };
+      scenarios.push(sc);
+      log(`S3ComputeObjectChecksum ${algorithm}, ${CHECKSUM_OBJECTS} × ${CHECKSUM_KIB} KiB, ${ROUNDS} round(s)`);
+      const op = { S3ComputeObjectChecksum: { ChecksumAlgorithm: algorithm, ChecksumType: 'FULL_OBJECT' } };
+      for (let r = 1; r <= ROUNDS; r++) {
+        await alternate(r, [
+          async () => sc.baselines[0]!.runs.push(await measureBare(bare, `r${r} bare ${algorithm}`, { op: 'checksum', tasks: CHECKSUM_OBJECTS, keys: sumKeys, algorithm })),
+          async () => sc.engine.push(await measureEngine(api, server, `r${r} engine ${algorithm}`, request('checksum', op, `checksum-${algorithm}-${r}`), CHECKSUM_OBJECTS)),
+        ]);
+      }
+    }
+  }
+
+  if (OPS.has('lambda')) {
+    const fn = await startFunctionServer();
+    cleanups.push(() => fn.close());
+    etags.lambda = await manifest('lambda', LAMBDA_TASKS);
+    const sc: Scenario = {
+      name: 'LambdaInvoke, HTTP function',
+      objects: LAMBDA_TASKS,
+      engine: [],
+      baselines: [{ name: 'node:http POST loop, same JSON', runs: [] }],
+    };
+    scenarios.push(sc);
+    log(`LambdaInvoke to ${fn.url} (a node:http server in the bench process answering Succeeded), ${LAMBDA_TASKS} tasks, ${ROUNDS} round(s)`);
+    for (let r = 1; r <= ROUNDS; r++) {
+      await alternate(r, [
+        async () => sc.baselines[0]!.runs.push(await measureBare(bare, `r${r} bare POST`, { op: 'lambda', tasks: LAMBDA_TASKS, functionUrl: fn.url })),
+        async () => sc.engine.push(await measureEngine(api, server, `r${r} engine LambdaInvoke`, request('lambda', { LambdaInvoke: { FunctionArn: fn.url } }, `lambda-${r}`), LAMBDA_TASKS)),
+      ]);
+    }
+    log(`  the function answered ${fn.calls()} calls`);
+  }
+
+  if (OPS.has('generator')) {
+    const genKeys = Array.from({ length: GENERATOR_OBJECTS }, (_, i) => `generated/obj-${String(i).padStart(7, '0')}`);
+    await putObjects(s3, src, genKeys, BODY, CONCURRENCY);
+    etags.generator = await manifest('generator', GENERATOR_OBJECTS, genKeys);
+    const generatorRequest = (filter: Record<string, unknown>, operation: Record<string, unknown>, reportPrefix: string): Record<string, unknown> => {
+      const rest = request('generator', operation, reportPrefix);
+      delete rest.Manifest;
+      return { ...rest, ManifestGenerator: { S3JobManifestGenerator: { SourceBucket: `arn:aws:s3:::${src}`, EnableManifestOutput: false, Filter: filter } } };
+    };
+    const prefixFilter = { KeyNameConstraint: { MatchAnyPrefix: ['generated/'] } };
+    // Both sides are rated on New → Completing: the generator lists while its tasks run, and its
+    // first chunk is listed in Preparing, so the Active phase alone would hide part of the listing.
+    const untilCompleting = (m: EngineMeasured): EngineMeasured => ({ ...m, tps: m.tasks / (m.toCompletingMs / 1000) });
+    const sc: Scenario = {
+      name: 'ManifestGenerator tagging job',
+      objects: GENERATOR_OBJECTS,
+      engine: [],
+      baselines: [{ name: 'the same job, CSV manifest (engine)', runs: [] }],
+      rate: 'New → Completing',
+    };
+    scenarios.push(sc);
+    log(`ManifestGenerator (MatchAnyPrefix generated/, ${GENERATOR_OBJECTS} objects) vs CSV manifest, S3PutObjectTagging, ${ROUNDS} round(s)`);
+    for (let r = 1; r <= ROUNDS; r++) {
+      const op = tagging(`generator-${r}`);
+      await alternate(r, [
+        async () => sc.baselines[0]!.runs.push(untilCompleting(await measureEngine(api, server, `r${r} engine CSV tagging`, request('generator', op, `gen-csv-${r}`), GENERATOR_OBJECTS))),
+        async () => sc.engine.push(untilCompleting(await measureEngine(api, server, `r${r} engine generator tagging`, generatorRequest(prefixFilter, op, `gen-${r}`), GENERATOR_OBJECTS))),
+      ]);
+    }
+    // The listing alone: a filter no object matches (prefix + a suffix none has) lists every object
+    // under the prefix and fails the job with ManifestGenerationEmpty; Preparing → Failing is the listing.
+    const lc: Scenario = {
+      name: 'ManifestGenerator listing alone',
+      objects: GENERATOR_OBJECTS,
+      engine: [],
+      baselines: [{ name: 'ListObjectsV2 loop (1,000/page)', runs: [] }],
+      rate: 'Preparing → Failing',
+    };
+    scenarios.push(lc);
+    const noMatch = { KeyNameConstraint: { MatchAnyPrefix: ['generated/'], MatchAnySuffix: ['.no-such-suffix'] } };
+    for (let r = 1; r <= ROUNDS; r++) {
+      await alternate(r, [
+        async () => lc.baselines[0]!.runs.push(await measureBare(bare, `r${r} bare ListObjectsV2`, { op: 'list', tasks: 0, prefix: 'generated/' })),
+        async () => lc.engine.push(await measureListing(api, server, `r${r} engine listing`, generatorRequest(noMatch, tagging('never'), `gen-empty-${r}`), GENERATOR_OBJECTS)),
+      ]);
+    }
+  }
+
+  // 8. Report
   const benchSecs = (performance.now() - t0Bench) / 1000;
   const out: string[] = [];
   out.push('');
@@ -525,80 +799,82 @@ async function main(): Promise<void> {
   out.push(`machine:     ${machine}`);
   out.push(`S3 server:   ${s3Desc}`);
   out.push(`workload:    ${OBJECTS} objects of ${BODY.length} B, concurrency ${CONCURRENCY} (engine: --job-concurrency ${CONCURRENCY} --max-concurrent-tasks ${CONCURRENCY}; bare: ${CONCURRENCY} workers), ${ROUNDS} round(s) per operation, bare/engine alternating`);
-  out.push('');
-  out.push('Throughput (mean over rounds; engine = tasks ÷ Active→Completing; wall = New→Complete incl. prepare + report)');
-  const thrRows: string[][] = [];
-  for (const r of results) {
-    const bareTps = mean(r.bare.map((m) => m.tps));
-    const engTps = mean(r.engine.map((m) => m.tps));
-    thrRows.push([
-      r.name === 'PutObjectCopy' ? 'PutObjectCopy vs Head+Copy loop' : r.name,
-      String(OBJECTS),
-      bareTps.toFixed(0),
-      engTps.toFixed(0),
-      (engTps / bareTps).toFixed(2),
-      secs(mean(r.engine.map((m) => m.wallMs))),
-      `${mean(r.engine.map((m) => m.prepareMs)).toFixed(0)} ms`,
-      `${mean(r.engine.map((m) => m.reportMs)).toFixed(0)} ms`,
-      (OBJECTS / (mean(r.engine.map((m) => m.wallMs)) / 1000) / bareTps).toFixed(2),
-    ]);
-    if (r.copyOnly.length > 0) {
-      const coTps = mean(r.copyOnly.map((m) => m.tps));
-      thrRows.push(['  vs CopyObject-only loop (like for like)', String(OBJECTS), coTps.toFixed(0), engTps.toFixed(0), (engTps / coTps).toFixed(2), '', '', '', '']);
-    }
-  }
-  out.push(table(['operation', 'objects', 'bare tasks/s', 'engine tasks/s', 'engine÷bare', 'engine wall', 'prepare', 'report', 'wall-based ratio'], thrRows));
-  out.push('');
-  out.push('Cost per task (mean over rounds; CPU = utime+stime from /proc of the process, over the loop / over the whole job)');
-  const costRows: string[][] = [];
-  for (const r of results) {
-    const bc = mean(r.bare.map((m) => m.cpuMsPerTask));
-    const ec = mean(r.engine.map((m) => m.cpuMsPerTask));
-    costRows.push([
-      r.name,
-      bc.toFixed(3),
-      ec.toFixed(3),
-      (ec / bc).toFixed(2),
-      s3Pids.length ? mean(r.bare.map((m) => m.s3CpuMsPerTask)).toFixed(3) : 'n/a',
-      s3Pids.length ? mean(r.engine.map((m) => m.s3CpuMsPerTask)).toFixed(3) : 'n/a',
-      mib(Math.max(...r.engine.map((m) => m.peakRssKiB))),
-    ]);
-    if (r.copyOnly.length > 0) {
-      costRows.push(['  CopyObject-only loop', mean(r.copyOnly.map((m) => m.cpuMsPerTask)).toFixed(3), '', '', s3Pids.length ? mean(r.copyOnly.map((m) => m.s3CpuMsPerTask)).toFixed(3) : 'n/a', '', '']);
-    }
-  }
-  out.push(table(['operation', 'CPU ms/task bare', 'engine', 'engine÷bare', 'S3 server CPU ms/task bare', 'engine', 'server peak RSS'], costRows));
-  if (s3Pids.length > 0) {
-    // On a small machine client and S3 server share the cores: throughput ≈ cores ÷ (client + server
-    // CPU per task). If both sides saturate the same number of cores, the ratio follows from CPU alone.
+  if (results.length > 0) {
     out.push('');
-    out.push('CPU-bound? cores busy = tasks/s × (client + S3 server CPU per task); if ≈ equal, engine÷bare ≈ the CPU ratio');
-    const cpuRows: string[][] = [];
+    out.push('Throughput (mean over rounds; engine = tasks ÷ Active→Completing; wall = New→Complete incl. prepare + report)');
+    const thrRows: string[][] = [];
     for (const r of results) {
-      const bareTotal = mean(r.bare.map((m) => m.cpuMsPerTask + m.s3CpuMsPerTask));
-      const engTotal = mean(r.engine.map((m) => m.cpuMsPerTask + m.s3CpuMsPerTask));
       const bareTps = mean(r.bare.map((m) => m.tps));
       const engTps = mean(r.engine.map((m) => m.tps));
-      cpuRows.push([
-        r.name,
-        `${bareTotal.toFixed(2)} ms`,
-        ((bareTps * bareTotal) / 1000).toFixed(2),
-        `${engTotal.toFixed(2)} ms`,
-        ((engTps * engTotal) / 1000).toFixed(2),
-        (bareTotal / engTotal).toFixed(2),
+      thrRows.push([
+        r.name === 'PutObjectCopy' ? 'PutObjectCopy vs Head+Copy loop' : r.name,
+        String(OBJECTS),
+        bareTps.toFixed(0),
+        engTps.toFixed(0),
         (engTps / bareTps).toFixed(2),
+        secs(mean(r.engine.map((m) => m.wallMs))),
+        `${mean(r.engine.map((m) => m.prepareMs)).toFixed(0)} ms`,
+        `${mean(r.engine.map((m) => m.reportMs)).toFixed(0)} ms`,
+        (OBJECTS / (mean(r.engine.map((m) => m.wallMs)) / 1000) / bareTps).toFixed(2),
       ]);
+      if (r.copyOnly.length > 0) {
+        const coTps = mean(r.copyOnly.map((m) => m.tps));
+        thrRows.push(['  vs CopyObject-only loop (like for like)', String(OBJECTS), coTps.toFixed(0), engTps.toFixed(0), (engTps / coTps).toFixed(2), '', '', '', '']);
+      }
     }
-    out.push(table(['operation', 'bare CPU/task', 'cores', 'engine CPU/task', 'cores', 'CPU ratio bare÷engine', 'measured engine÷bare'], cpuRows));
+    out.push(table(['operation', 'objects', 'bare tasks/s', 'engine tasks/s', 'engine÷bare', 'engine wall', 'prepare', 'report', 'wall-based ratio'], thrRows));
+    out.push('');
+    out.push('Cost per task (mean over rounds; CPU = utime+stime from /proc of the process, over the loop / over the whole job)');
+    const costRows: string[][] = [];
+    for (const r of results) {
+      const bc = mean(r.bare.map((m) => m.cpuMsPerTask));
+      const ec = mean(r.engine.map((m) => m.cpuMsPerTask));
+      costRows.push([
+        r.name,
+        bc.toFixed(3),
+        ec.toFixed(3),
+        (ec / bc).toFixed(2),
+        s3Pids.length ? mean(r.bare.map((m) => m.s3CpuMsPerTask)).toFixed(3) : 'n/a',
+        s3Pids.length ? mean(r.engine.map((m) => m.s3CpuMsPerTask)).toFixed(3) : 'n/a',
+        mib(Math.max(...r.engine.map((m) => m.peakRssKiB))),
+      ]);
+      if (r.copyOnly.length > 0) {
+        costRows.push(['  CopyObject-only loop', mean(r.copyOnly.map((m) => m.cpuMsPerTask)).toFixed(3), '', '', s3Pids.length ? mean(r.copyOnly.map((m) => m.s3CpuMsPerTask)).toFixed(3) : 'n/a', '', '']);
+      }
+    }
+    out.push(table(['operation', 'CPU ms/task bare', 'engine', 'engine÷bare', 'S3 server CPU ms/task bare', 'engine', 'server peak RSS'], costRows));
+    if (s3Pids.length > 0) {
+      // On a small machine client and S3 server share the cores: throughput ≈ cores ÷ (client + server
+      // CPU per task). If both sides saturate the same number of cores, the ratio follows from CPU alone.
+      out.push('');
+      out.push('CPU-bound? cores busy = tasks/s × (client + S3 server CPU per task); if ≈ equal, engine÷bare ≈ the CPU ratio');
+      const cpuRows: string[][] = [];
+      for (const r of results) {
+        const bareTotal = mean(r.bare.map((m) => m.cpuMsPerTask + m.s3CpuMsPerTask));
+        const engTotal = mean(r.engine.map((m) => m.cpuMsPerTask + m.s3CpuMsPerTask));
+        const bareTps = mean(r.bare.map((m) => m.tps));
+        const engTps = mean(r.engine.map((m) => m.tps));
+        cpuRows.push([
+          r.name,
+          `${bareTotal.toFixed(2)} ms`,
+          ((bareTps * bareTotal) / 1000).toFixed(2),
+          `${engTotal.toFixed(2)} ms`,
+          ((engTps * engTotal) / 1000).toFixed(2),
+          (bareTotal / engTotal).toFixed(2),
+          (engTps / bareTps).toFixed(2),
+        ]);
+      }
+      out.push(table(['operation', 'bare CPU/task', 'cores', 'engine CPU/task', 'cores', 'CPU ratio bare÷engine', 'measured engine÷bare'], cpuRows));
+    }
+    out.push('');
+    out.push('Runs');
+    const runRows: string[][] = [];
+    for (const r of results) {
+      for (const m of [...r.bare, ...r.copyOnly]) runRows.push([m.label, m.tps.toFixed(0), '', m.cpuMsPerTask.toFixed(3), '', String(m.failed)]);
+      for (const m of r.engine) runRows.push([m.label, m.tps.toFixed(0), secs(m.wallMs), m.cpuMsPerTask.toFixed(3), mib(m.peakRssKiB), String(m.failed)]);
+    }
+    out.push(table(['run', 'tasks/s', 'wall', 'CPU ms/task', 'peak RSS', 'failed'], runRows));
   }
-  out.push('');
-  out.push('Runs');
-  const runRows: string[][] = [];
-  for (const r of results) {
-    for (const m of [...r.bare, ...r.copyOnly]) runRows.push([m.label, m.tps.toFixed(0), '', m.cpuMsPerTask.toFixed(3), '', String(m.failed)]);
-    for (const m of r.engine) runRows.push([m.label, m.tps.toFixed(0), secs(m.wallMs), m.cpuMsPerTask.toFixed(3), mib(m.peakRssKiB), String(m.failed)]);
-  }
-  out.push(table(['run', 'tasks/s', 'wall', 'CPU ms/task', 'peak RSS', 'failed'], runRows));
   if (large) {
     const { m, idleRssKiB, at10, at100 } = large;
     out.push('');
@@ -617,9 +893,84 @@ async function main(): Promise<void> {
     );
     out.push(`engine ${m.tps.toFixed(0)} tasks/s (Active ${secs(m.activeMs)}), wall ${secs(m.wallMs)} (prepare ${m.prepareMs} ms, report ${m.reportMs} ms), CPU ${m.cpuMsPerTask.toFixed(3)} ms/task, ${m.failed} failed`);
   }
+  if (scenarios.length > 0) {
+    out.push('');
+    out.push('Operation kinds and manifests (mean over rounds; engine = tasks ÷ Active→Completing unless the rate column says otherwise;');
+    out.push('baseline = loop wall time; CPU = client process per object: bare worker / engine server)');
+    const rows: string[][] = [];
+    for (const sc of scenarios) {
+      const engTps = mean(sc.engine.map((m) => m.tps));
+      const engCpu = mean(sc.engine.map((m) => m.cpuMsPerTask));
+      for (const [i, b] of sc.baselines.entries()) {
+        const bTps = mean(b.runs.map((m) => m.tps));
+        rows.push([
+          i === 0 ? sc.name : '',
+          i === 0 ? String(sc.objects) : '',
+          i === 0 ? (sc.rate ?? 'Active') : '',
+          b.name,
+          bTps.toFixed(0),
+          i === 0 ? engTps.toFixed(0) : '',
+          (engTps / bTps).toFixed(2),
+          `${mean(b.runs.map((m) => m.cpuMsPerTask)).toFixed(3)} / ${engCpu.toFixed(3)}`,
+          i === 0 ? mib(Math.max(...sc.engine.map((m) => m.peakRssKiB))) : '',
+        ]);
+      }
+    }
+    out.push(table(['scenario', 'objects', 'engine rate over', 'baseline', 'baseline obj/s', 'engine obj/s', 'engine÷baseline', 'CPU ms/obj base / engine', 'server peak RSS'], rows));
+    const failures = scenarios.flatMap((sc) => [...sc.engine, ...sc.baselines.flatMap((b) => b.runs)]).filter((m) => m.failed > 0);
+    for (const m of failures) out.push(`  ${m.label}: ${m.failed} of ${m.tasks} FAILED`);
+    out.push('');
+    out.push('Runs (operation kinds and manifests)');
+    out.push(
+      table(
+        ['run', 'obj/s', 'CPU ms/obj', 'peak RSS', 'failed'],
+        scenarios.flatMap((sc) => [
+          ...sc.baselines.flatMap((b) => b.runs.map((m) => [m.label, m.tps.toFixed(0), m.cpuMsPerTask.toFixed(3), 'peakRssKiB' in m ? mib((m as EngineRun).peakRssKiB) : '', String(m.failed)])),
+          ...sc.engine.map((m) => [m.label, m.tps.toFixed(0), m.cpuMsPerTask.toFixed(3), mib(m.peakRssKiB), String(m.failed)]),
+        ]),
+      ),
+    );
+  }
   out.push('');
   out.push(`bench wall time ${benchSecs.toFixed(0)} s`);
   console.log(out.join('\n'));
+}
+
+/**
+ * The processes of the Ceph cluster whose radosgw listens on `port`: that radosgw and the ceph-osd /
+ * ceph-mon started with the same `-c <ceph.conf>`. Empty when not found (no S3 CPU figures then).
+ */
+function cephPidsServing(port: number): number[] {
+  const cmdline = (pid: number): string[] => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      return [];
+    }
+  };
+  const rgw = pidsWithCmdline('radosgw').find((pid) => path.basename(cmdline(pid)[0] ?? '') === 'radosgw' && listensOn(pid, port));
+  if (rgw === undefined) return [];
+  const args = cmdline(rgw);
+  const conf = args[args.indexOf('-c') + 1];
+  if (!args.includes('-c') || conf === undefined) return [rgw];
+  return pidsWithCmdline(conf).filter((pid) => {
+    const a = cmdline(pid);
+    return ['radosgw', 'ceph-osd', 'ceph-mon'].includes(path.basename(a[0] ?? '')) && a[a.indexOf('-c') + 1] === conf;
+  });
+}
+
+/** Empties and deletes buckets (on a shared S3 server, what the bench wrote must not stay). */
+async function removeBuckets(s3: S3Client, buckets: readonly string[]): Promise<void> {
+  for (const bucket of buckets) {
+    let token: string | undefined;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000, ContinuationToken: token }));
+      const objects = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+      if (objects.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+  }
 }
 
 /** `<cmd> <args>` stdout, or undefined. */
