@@ -7,6 +7,7 @@ import type { BatchService } from '../service/batch-service.ts';
 import type { SigV4Verifier } from './auth/sigv4-verifier.ts';
 import { jsonErrorHandler } from './error-handler.ts';
 import { restRoutes } from './rest/routes.ts';
+import { sendError } from './s3control/error-envelope.ts';
 import { s3ControlRoutes } from './s3control/routes.ts';
 
 export interface AppOptions {
@@ -22,6 +23,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel === 'debug' ? 'debug' : 'warn' },
     bodyLimit: 10 * 1024 * 1024,
     genReqId: () => crypto.randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase(),
+    // A URL fastify cannot decode (`%zz`) fails before routing: on the S3 Control API it still gets
+    // the ErrorResponse envelope and the request-id headers.
+    frameworkErrors: (err, req, reply) => {
+      if (req.url.startsWith('/v20180820')) sendError(req, reply, 400, 'InvalidURI', err.message);
+      else jsonErrorHandler(err, req, reply);
+    },
   });
   app.setErrorHandler(jsonErrorHandler);
   app.setNotFoundHandler((req, reply) => {

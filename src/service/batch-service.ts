@@ -186,7 +186,9 @@ export class BatchService {
       .filter((j) => j.accountId === accountId && (statuses.length === 0 || statuses.includes(j.status)))
       .sort(newestFirst)
       .filter((j) => after === undefined || newestFirst(j, { creationTime: after.c, id: after.i }) > 0);
-    const page = max === 0 ? [] : jobs.slice(0, max);
+    // maxResults 0 (allowed by the model, its meaning undocumented) is the default page: an empty
+    // page without a NextToken would end every client's NextToken loop having listed nothing.
+    const page = jobs.slice(0, max === 0 ? 1000 : max);
     const last = page[page.length - 1];
     return {
       Jobs: page.map((j) => this.listDescriptor(j)),

@@ -171,6 +171,10 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
       const requested = single(req.query, 'requestedJobStatus');
       if (requested === undefined) invalid('The query parameter requestedJobStatus is required (Ready or Cancelled)');
       const reason = single(req.query, 'statusUpdateReason');
+      // Stored and echoed in XML, which cannot carry these characters (xml-requests.ts refuses them in bodies too).
+      if (reason !== undefined && /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.test(reason)) {
+        invalid('statusUpdateReason must not contain control characters other than tab, line feed and carriage return');
+      }
       return updateJobStatusResult(service.updateJobStatus(account, id, requested, reason));
     }),
   );

@@ -9,7 +9,8 @@
  *
  * Safety: the body is size-limited, must be UTF-8, DOCTYPE declarations are refused (no entity
  * expansion, no external entities), only XML's predefined and numeric character references are
- * decoded, nesting is bounded. Every failure is S3BatchError('MalformedXML').
+ * decoded, nesting is bounded, characters XML 1.0 cannot carry (`&#1;`) are refused. Every
+ * failure is S3BatchError('MalformedXML').
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { S3BatchError } from '../../domain/errors.ts';
@@ -100,6 +101,22 @@ function decodeText(raw: string): string {
   return out + raw.slice(from);
 }
 
+/** C0 controls other than TAB, LF, CR, and U+FFFE/U+FFFF (surrogates cannot come out of UTF-8 or decodeText). */
+const NOT_XML_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+
+/**
+ * Refuses text with a character XML 1.0 cannot carry, raw or as a reference like `&#1;` (XML 1.0
+ * §4.1, WFC Legal Character). Accepting it would store a value that xml-responses.ts can only
+ * write back as U+FFFD (botocore and the aws CLI reject the whole document otherwise).
+ */
+function refuseNonXmlChars(el: XmlElement): void {
+  const m = NOT_XML_CHAR.exec(el.text);
+  if (m !== null) {
+    const cp = `U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+    malformed(`<${el.name}> contains the character ${cp}, which XML 1.0 cannot carry (not even as a character reference)`);
+  }
+}
+
 type ParsedNode = Record<string, unknown>;
 
 function nodeName(node: ParsedNode): string | undefined {
@@ -115,11 +132,13 @@ function collect(parent: XmlElement, nodes: unknown): void {
     const content = node[name];
     if (name === '#text') {
       parent.text += decodeText(String(content));
+      refuseNonXmlChars(parent);
     } else if (name === '#cdata') {
       // CDATA content is literal: no references are decoded inside it.
       for (const part of Array.isArray(content) ? (content as ParsedNode[]) : []) {
         if (part['#text'] !== undefined) parent.text += String(part['#text']);
       }
+      refuseNonXmlChars(parent);
     } else {
       const child: XmlElement = { name, children: [], text: '' };
       collect(child, content);

@@ -5,10 +5,14 @@
  * maps as entry/key/value, timestamps as ISO-8601 UTC with milliseconds. No whitespace between
  * elements, so the same value always gives the same bytes.
  *
- * Text is entity-escaped: `& < > " '` by name, and every C0 control character (TAB, LF, CR, …) as
- * a numeric reference so it survives XML end-of-line normalisation. Note that strict XML 1.0
- * parsers (Python's expat, hence botocore) reject references to C0 characters other than TAB, LF
- * and CR; the JS SDK decodes them.
+ * Text is entity-escaped: `& < > " '` by name, TAB, LF and CR as numeric references so they
+ * survive XML end-of-line normalisation. Characters XML 1.0 cannot carry at all (the other C0
+ * controls, U+FFFE/U+FFFF, unpaired surrogates) are written as U+FFFD: not even a reference such
+ * as `&#1;` is well-formed (XML 1.0 §4.1, WFC Legal Character), and botocore (expat), hence the
+ * aws CLI, rejects the whole document, so one such character in a failure reason or description
+ * would make DescribeJob/ListJobs unreadable. The S3 Control request reader refuses them on
+ * input, so a value sent through this API is never altered on the way back; they can only reach
+ * here from elsewhere (an object key quoted in a failure reason, the JSON API).
  */
 import type { S3Tag } from '../../domain/job-spec.ts';
 import type { JobStatus } from '../../domain/job-status.ts';
@@ -19,9 +23,12 @@ const PROLOG = '<?xml version="1.0" encoding="UTF-8"?>';
 
 const NAMED: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
-/** Escapes text for element content. */
+/** Characters XML 1.0 cannot represent, not even as a character reference. */
+export const NOT_XML_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** Escapes text for element content (characters XML cannot carry become U+FFFD, see above). */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"'\u0000-\u001f]/g, (c) => NAMED[c] ?? `&#${c.charCodeAt(0)};`);
+  return text.replace(NOT_XML_CHAR, '\ufffd').replace(/[&<>"'\t\n\r]/g, (c) => NAMED[c] ?? `&#${c.charCodeAt(0)};`);
 }
 
 /** ISO-8601 UTC with milliseconds; a value that is not a date is written as it is (never invented). */
