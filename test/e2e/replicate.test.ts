@@ -4,8 +4,6 @@
  * a second Ceph is not available on this machine) version by version, and to s3rver (a different
  * S3 service, profile "archive"); data, metadata, content type and tags travel along.
  */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import {
   GetObjectCommand,
   GetObjectTaggingCommand,
@@ -16,11 +14,11 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeKey, readReport } from '../helpers/jobs.ts';
+import { encodeKey, getText, readReport } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
 import { requireCeph, requireS3rver } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, type S3ServerInfo } from '../helpers/s3-servers.ts';
-import { startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 
 let ceph: S3ServerInfo;
 let s3rver: S3ServerInfo;
@@ -29,11 +27,6 @@ let rvS3: S3Client;
 let server: ServerProcess;
 let api: JsonApi;
 const b = { src: '', crossSrc: '', dst: '', archive: '', reports: '' };
-
-async function text(client: S3Client, bucket: string, key: string, versionId?: string): Promise<string> {
-  const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
-  return out.Body!.transformToString();
-}
 
 beforeAll(async () => {
   ceph = requireCeph();
@@ -48,11 +41,9 @@ beforeAll(async () => {
   for (const bucket of [b.src, b.dst]) {
     await cephS3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
   }
-  const dataDir = tempDataDir();
-  const profilesFile = path.join(dataDir, 'profiles.json');
-  writeFileSync(
-    profilesFile,
-    JSON.stringify({
+  server = await startServerProcess({
+    s3: ceph,
+    storageProfiles: {
       profiles: {
         dr: { endpoint: ceph.endpoint, accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey },
         archive: { endpoint: s3rver.endpoint, accessKeyId: s3rver.accessKeyId, secretAccessKey: s3rver.secretAccessKey },
@@ -62,9 +53,8 @@ beforeAll(async () => {
         { sourceBucket: b.src, prefix: 'docs/', destinationProfile: 'dr', destinationBucket: b.dst },
         { sourceBucket: b.crossSrc, destinationProfile: 'archive', destinationBucket: b.archive },
       ],
-    }),
-  );
-  server = await startServerProcess({ s3: ceph, dataDir, args: ['--storage-profiles', profilesFile] });
+    },
+  });
   api = new JsonApi(server.url);
 });
 afterAll(async () => {
@@ -128,8 +118,8 @@ describe('S3ReplicateObject', () => {
     expect(dstVersions).toHaveLength(3);
     const newestFirst = [...dstVersions].sort((x, y) => (y.LastModified!.getTime() - x.LastModified!.getTime()) || (y.IsLatest ? 1 : 0) - (x.IsLatest ? 1 : 0));
     expect(newestFirst[0]!.IsLatest).toBe(true);
-    expect(await text(cephS3, b.dst, 'docs/report.txt')).toBe('third');
-    const bodies = await Promise.all(dstVersions.map((v) => text(cephS3, b.dst, 'docs/report.txt', v.VersionId)));
+    expect(await getText(cephS3, b.dst, 'docs/report.txt')).toBe('third');
+    const bodies = await Promise.all(dstVersions.map((v) => getText(cephS3, b.dst, 'docs/report.txt', v.VersionId)));
     expect(bodies.sort()).toEqual(['first', 'second', 'third']);
 
     const head = await cephS3.send(new HeadObjectCommand({ Bucket: b.dst, Key: 'docs/with meta.json' }));
@@ -156,8 +146,8 @@ describe('S3ReplicateObject', () => {
     const view = await api.waitFor(JobId, ['Complete', 'Failed']);
     expect(view.Job.Status, JSON.stringify(view.Job.FailureReasons)).toBe('Complete');
     expect(view.Job.ProgressSummary.NumberOfTasksSucceeded).toBe(3);
-    expect(await text(rvS3, b.archive, 'a.txt')).toBe('cross a.txt');
-    expect(await text(rvS3, b.archive, 'nested/b.txt')).toBe('cross nested/b.txt');
+    expect(await getText(rvS3, b.archive, 'a.txt')).toBe('cross a.txt');
+    expect(await getText(rvS3, b.archive, 'nested/b.txt')).toBe('cross nested/b.txt');
     const copied = await rvS3.send(new GetObjectCommand({ Bucket: b.archive, Key: 'big.bin' }));
     expect(Buffer.from(await copied.Body!.transformToByteArray()).equals(big)).toBe(true);
   });

@@ -4,15 +4,13 @@
  * named "archive" reads its manifest, copies and writes its report on s3rver; a job with any other
  * listed role works on Ceph; a role that maps to nothing is refused at CreateJob.
  */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
+import { getText, jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
 import { ApiError, JsonApi } from '../helpers/json-api.ts';
 import { requireCeph, requireS3rver } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '../helpers/s3-servers.ts';
-import { startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 
 let ceph: S3ServerInfo;
 let s3rver: S3ServerInfo;
@@ -26,16 +24,13 @@ beforeAll(async () => {
   s3rver = requireS3rver();
   cephS3 = makeS3Client(ceph);
   rvS3 = makeS3Client(s3rver);
-  const dataDir = tempDataDir();
-  const profilesFile = path.join(dataDir, 'profiles.json');
-  writeFileSync(
-    profilesFile,
-    JSON.stringify({
+  server = await startServerProcess({
+    s3: ceph,
+    storageProfiles: {
       profiles: { archive: { endpoint: s3rver.endpoint, region: s3rver.region, accessKeyId: s3rver.accessKeyId, secretAccessKey: s3rver.secretAccessKey } },
       roles: { 'arn:aws:iam::111122223333:role/batch-ops': 'default' },
-    }),
-  );
-  server = await startServerProcess({ s3: ceph, dataDir, args: ['--storage-profiles', profilesFile] });
+    },
+  });
   api = new JsonApi(server.url);
 });
 afterAll(async () => {
@@ -43,11 +38,6 @@ afterAll(async () => {
   cephS3?.destroy();
   rvS3?.destroy();
 });
-
-async function body(client: S3Client, bucket: string, key: string): Promise<string> {
-  const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return out.Body!.transformToString();
-}
 
 describe('storage profiles selected by RoleArn', () => {
   it('runs a job on the profile its role names, and another on the default endpoint, side by side', async () => {
@@ -91,8 +81,8 @@ describe('storage profiles selected by RoleArn', () => {
     expect(a.Job.Status, JSON.stringify(a.Job.FailureReasons)).toBe('Complete');
     expect(c.Job.Status, JSON.stringify(c.Job.FailureReasons)).toBe('Complete');
     for (const key of keys) {
-      expect(await body(rvS3, rvDst, key)).toBe(`archive ${key}`);
-      expect(await body(cephS3, cDst, key)).toBe(`ceph ${key}`);
+      expect(await getText(rvS3, rvDst, key)).toBe(`archive ${key}`);
+      expect(await getText(cephS3, cDst, key)).toBe(`ceph ${key}`);
     }
     // Each job touched only its own endpoint: the archive copies do not exist on Ceph and the report
     // of each job is in its own store.

@@ -56,8 +56,8 @@ export function jobRequest(args: {
   };
 }
 
-export async function getText(client: S3Client, bucket: string, key: string): Promise<string> {
-  const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+export async function getText(client: S3Client, bucket: string, key: string, versionId?: string): Promise<string> {
+  const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
   return out.Body!.transformToString();
 }
 

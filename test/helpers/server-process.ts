@@ -1,7 +1,7 @@
 // `s3batch serve` as a real subprocess (the way users run it), for end-to-end tests that must be
 // able to SIGKILL the server mid-job and start it again on the same data folder.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT, type S3ServerInfo } from './s3-servers.ts';
@@ -27,6 +27,8 @@ export interface ServerProcessOptions {
   readonly dataDir?: string;
   readonly args?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /** A storage profiles file's content: written to <dataDir>/profiles.json and passed as --storage-profiles. */
+  readonly storageProfiles?: unknown;
 }
 
 export function tempDataDir(prefix = 's3batch-test-'): string {
@@ -35,12 +37,18 @@ export function tempDataDir(prefix = 's3batch-test-'): string {
 
 export async function startServerProcess(options: ServerProcessOptions = {}): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? tempDataDir();
+  const profileArgs: string[] = [];
+  if (options.storageProfiles !== undefined) {
+    const file = path.join(dataDir, 'profiles.json');
+    writeFileSync(file, JSON.stringify(options.storageProfiles));
+    profileArgs.push('--storage-profiles', file);
+  }
   const s3Args = options.s3
     ? ['--endpoint', options.s3.endpoint, '--access-key-id', options.s3.accessKeyId, '--secret-access-key', options.s3.secretAccessKey, '--region', options.s3.region]
     : ['--local'];
   const child = spawn(
     process.execPath,
-    ['--require', EXIT_WHEN_ORPHANED, BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...s3Args, ...(options.args ?? [])],
+    ['--require', EXIT_WHEN_ORPHANED, BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...s3Args, ...profileArgs, ...(options.args ?? [])],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
   );
   let out = '';
