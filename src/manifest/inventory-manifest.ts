@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { ManifestError } from '../domain/errors.ts';
+import { ManifestError, manifestTooLarge } from '../domain/errors.ts';
 import type { ManifestField } from '../domain/job-spec.ts';
 import { stripQuotes, type ObjectStore } from '../storage/object-store.ts';
 import { parseBucketArn, parseObjectArn } from './arn.ts';
@@ -229,7 +229,7 @@ export async function prepareInventoryManifest(args: PrepareInventoryArgs): Prom
       writer.noteListed(batch.length);
       for (const r of batch) {
         if (writer.rowCount >= args.maxTasks) {
-          throw new ManifestError('ManifestTooLarge', `The S3 Batch Operations job failed because it contains more keys than the maximum allowed (${args.maxTasks})`);
+          throw manifestTooLarge(args.maxTasks);
         }
         firstBucket ??= r.row.bucket;
         if (args.sameBucket && r.row.bucket !== firstBucket) {

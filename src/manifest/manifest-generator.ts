@@ -16,7 +16,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Chunk } from '../domain/chunk.ts';
-import { ManifestError } from '../domain/errors.ts';
+import { ManifestError, manifestTooLarge } from '../domain/errors.ts';
 import { ObjectStoreError, type ListedObjectInfo, type ListedVersionInfo, type ObjectStore } from '../storage/object-store.ts';
 import { matchesFilter } from './generator-filter.ts';
 import { GENERATED_MANIFEST_FORMAT, type GeneratorSettings } from './generator-spec.ts';
@@ -59,7 +59,7 @@ export async function generateManifest(args: GenerateArgs): Promise<LocalManifes
     const emit = async (object: ListedObjectInfo & { versionId?: string }, mayCut: boolean): Promise<boolean> => {
       const before = writer.rowCount;
       if (before >= args.maxTasks) {
-        throw new ManifestError('ManifestTooLarge', `The S3 Batch Operations job failed because it contains more keys than the maximum allowed (${args.maxTasks})`);
+        throw manifestTooLarge(args.maxTasks);
       }
       const row = { bucket: settings.sourceBucket, rawKey: encodeManifestKey(object.key), versionId: object.versionId };
       const chunk = await writer.add(row, object.size, object.key, mayCut);

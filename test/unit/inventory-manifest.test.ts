@@ -172,7 +172,10 @@ describe('inventory manifests', () => {
   it('enforces the task limit (ManifestTooLarge) and one bucket for copy jobs', async () => {
     const { store, files } = world();
     const etag = await putInventory(store, [KEYS.map((key) => ({ bucket: 'src', key }))]);
-    await expect(prepare(store, files, etag, 3, 5)).rejects.toMatchObject({ code: 'ManifestTooLarge' });
+    await expect(prepare(store, files, etag, 3, 5)).rejects.toMatchObject({
+      code: 'ManifestTooLarge',
+      message: expect.stringMatching(/more than 5 objects.*S3BATCH_MAX_TASKS_PER_JOB/),
+    });
     const etag2 = await putInventory(store, [[{ bucket: 'src', key: 'a' }, { bucket: 'other', key: 'b' }]]);
     await expect(
       prepareInventoryManifest({

@@ -195,6 +195,15 @@ describe('generateManifest', () => {
     });
     expect(await listed(back)).toEqual(keys);
   });
+
+  it('fails with ManifestTooLarge once more objects match than the job size cap allows, naming the cap and its setting', async () => {
+    const store = await sourceStore(KEYS);
+    const writer = await LocalManifestWriter.open(createMemoryLocalManifestFiles(), { fields: ['Bucket', 'Key'], chunkSize: 3, resume: true });
+    await expect(generateManifest({ store, settings: settingsOf(), writer, maxTasks: 5 })).rejects.toMatchObject({
+      code: 'ManifestTooLarge',
+      message: expect.stringMatching(/more than 5 objects.*S3BATCH_MAX_TASKS_PER_JOB/),
+    });
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
