@@ -353,14 +353,20 @@ export class Engine {
   }
 
   private applyPlan(): void {
-    const jobs = this.records.list().map((job) => ({
-      id: job.id,
-      status: job.status,
-      priority: job.priority,
-      creationTime: job.creationTime,
-      concurrency: this.limitSettings(job).maxConcurrentTasks,
-      inFlight: this.running.get(job.id)?.runner.inFlight ?? 0,
-    }));
+    const jobs = this.records.list().map((job) => {
+      const r = this.running.get(job.id);
+      return {
+        id: job.id,
+        status: job.status,
+        priority: job.priority,
+        creationTime: job.creationTime,
+        // A running job asks for its effective concurrency: slots it cannot use while the storage
+        // throttles it go to other jobs. A runner waiting for its listing lends its share.
+        concurrency: r ? r.limits.effectiveConcurrency : this.limitSettings(job).maxConcurrentTasks,
+        inFlight: r?.runner.inFlight ?? 0,
+        waiting: r?.runner.starved ?? false,
+      };
+    });
     for (const d of plan(jobs, this.config.maxConcurrentTasks)) {
       try {
         this.applyDecision(d);
@@ -411,7 +417,10 @@ export class Engine {
     const limits = new JobLimits(this.limitSettings(job), {
       now: () => this.deps.now().getTime(),
       sleep: this.deps.sleep,
-      onChange: () => runnerRef?.limitsChanged(),
+      onChange: () => {
+        runnerRef?.limitsChanged();
+        this.schedule(); // the job's demand moved: lend or take back slots
+      },
     });
     const executeTask = createTaskExecutor({ handler, config, ctx: { ...profile.operations, jobId }, policy: this.config.retry, sleep: this.deps.sleep, limits });
     const index = this.deps.chunkIndex(jobId);
@@ -420,7 +429,7 @@ export class Engine {
     const runner = new JobRunner(
       {
         jobId,
-        chunks: (stopped: AbortSignal) => (local ? local.chunks(stopped) : index.read()),
+        chunks: (stopped: AbortSignal, waiting: (on: boolean) => void) => (local ? local.chunks(stopped, waiting) : index.read()),
         isChunkDone: (i) => isChunkDone(this.records.mustGet(jobId).chunks, i),
         readChunk: (chunk: Chunk, signal: AbortSignal): AsyncIterable<TaskEntry> =>
           local
@@ -432,11 +441,18 @@ export class Engine {
         onResult: () => this.onResult(jobId),
         maxConcurrency: this.config.jobConcurrency,
         limits,
+        // Starved: waiting for its listing with nothing to start; the scheduler lends its slots.
+        onStarvedChange: () => this.schedule(),
       },
       slots,
     );
     runnerRef = runner;
     runner.gate.onIdle(() => this.onRunnerIdle(jobId));
+    // A slot that went back while some job holds more tasks than its slots (it drains, shrinks or
+    // lends) may be what another job waits for: plan again.
+    runner.gate.onRelease(() => {
+      if (this.draining()) this.schedule();
+    });
     const entry: Running = {
       runner,
       limits,
@@ -447,6 +463,14 @@ export class Engine {
       ),
     };
     this.running.set(jobId, entry);
+  }
+
+  /** True when a running job has more tasks in flight than its slots (they are not free yet). */
+  private draining(): boolean {
+    for (const r of this.running.values()) {
+      if (r.runner.inFlight > r.runner.gate.size) return true;
+    }
+    return false;
   }
 
   private onChunkDone(jobId: string, c: ChunkCounts): void {

@@ -26,9 +26,10 @@ export interface RunnerDeps {
   readonly jobId: string;
   /**
    * The job's chunk index, in order. A source that waits for chunks still being listed ends when
-   * `stopped` aborts (the runner was stopped).
+   * `stopped` aborts (the runner was stopped), and calls `waiting(true)` when it starts such a
+   * wait and `waiting(false)` when the wait ends.
    */
-  chunks(stopped: AbortSignal): AsyncIterable<Chunk>;
+  chunks(stopped: AbortSignal, waiting: (on: boolean) => void): AsyncIterable<Chunk>;
   isChunkDone(index: number): boolean;
   readChunk(chunk: Chunk, signal: AbortSignal): AsyncIterable<TaskEntry>;
   readonly spool: ResultSpool;
@@ -41,6 +42,8 @@ export interface RunnerDeps {
   readonly maxConcurrency: number;
   /** The job's own limits: they lower the slots the scheduler gave and pace new tasks. */
   readonly limits?: JobLimits;
+  /** `starved` changed (the scheduler lends the slots of a starved runner to other jobs). */
+  onStarvedChange?(): void;
 }
 
 export interface RunOutcome {
@@ -78,6 +81,11 @@ export class JobRunner {
   private stopped = false;
   /** Slots the scheduler gave; the gate's capacity is this, or less under the job's limits. */
   private slots: number;
+  /** The chunk source waits for chunks still being listed. */
+  private sourceWaiting = false;
+  /** Tasks a pool loop took from the source and holds until it gets a slot. */
+  private inHand = 0;
+  private wasStarved = false;
 
   constructor(private readonly deps: RunnerDeps, initialSlots: number) {
     this.slots = initialSlots;
@@ -101,6 +109,15 @@ export class JobRunner {
       if (s.bytes !== undefined) bytes = (bytes ?? 0) + s.bytes;
     }
     return bytes === undefined ? { succeeded, failed } : { succeeded, failed, bytes };
+  }
+
+  /**
+   * True while the runner has no task to start: its source waits for a listing to produce more
+   * chunks and no loop holds a task (tasks may still be in flight). The engine then lends the
+   * job's slots to other jobs until the listing moves.
+   */
+  get starved(): boolean {
+    return this.sourceWaiting && this.inHand === 0 && this.handedBack.length === 0 && !this.stopped;
   }
 
   setSlots(slots: number): void {
@@ -128,7 +145,11 @@ export class JobRunner {
   async run(): Promise<RunOutcome> {
     let failure: unknown;
     try {
-      await runPool(this.source(), this.gate, this.deps.maxConcurrency, (item) => this.runTask(item.state, item.entry));
+      await runPool(this.source(), this.gate, this.deps.maxConcurrency, (item) => {
+        this.inHand--;
+        this.starvedChanged();
+        return this.runTask(item.state, item.entry);
+      });
     } catch (err) {
       failure = err;
     }
@@ -145,7 +166,11 @@ export class JobRunner {
   }
 
   private async *tasks(): AsyncGenerator<Task> {
-    for await (const chunk of this.deps.chunks(this.stopCtl.signal)) {
+    const waiting = (on: boolean): void => {
+      this.sourceWaiting = on;
+      this.starvedChanged();
+    };
+    for await (const chunk of this.deps.chunks(this.stopCtl.signal, waiting)) {
       if (this.stopped) return;
       if (this.deps.isChunkDone(chunk.index)) continue;
       const writer = await this.deps.spool.open(this.deps.jobId, chunk.index);
@@ -164,7 +189,18 @@ export class JobRunner {
   /** The tasks: first those handed back while waiting for a rate token, then the chunks' rows. */
   private source(): AsyncIterator<Task> {
     const rows = this.tasks();
-    return { next: () => (this.handedBack.length > 0 ? Promise.resolve({ value: this.handedBack.shift()!, done: false }) : rows.next()) };
+    const taken = (next: IteratorResult<Task>): IteratorResult<Task> => {
+      if (!next.done) this.inHand++;
+      return next;
+    };
+    return { next: () => (this.handedBack.length > 0 ? Promise.resolve(taken({ value: this.handedBack.shift()!, done: false })) : rows.next().then(taken)) };
+  }
+
+  private starvedChanged(): void {
+    const now = this.starved;
+    if (now === this.wasStarved) return;
+    this.wasStarved = now;
+    this.deps.onStarvedChange?.();
   }
 
   private async runTask(state: ChunkState, entry: TaskEntry): Promise<void> {
@@ -175,6 +211,7 @@ export class JobRunner {
     const limits = this.deps.limits;
     if (limits?.rateLimited && !(await limits.admit(this.gate.revoked))) {
       this.handedBack.push({ state, entry });
+      this.starvedChanged();
       return;
     }
     const result = await this.deps.executeTask(entry, this.abort.signal);

@@ -53,16 +53,25 @@ export function localTaskSource(
   files: LocalManifestFiles,
   signals: ListingSignals,
   jobId: string,
-): { chunks(signal: AbortSignal): AsyncIterable<Chunk>; readChunk(chunk: Chunk): AsyncIterable<TaskEntry> } {
+): { chunks(signal: AbortSignal, waiting?: (on: boolean) => void): AsyncIterable<Chunk>; readChunk(chunk: Chunk): AsyncIterable<TaskEntry> } {
   let fields: ManifestField[] | undefined;
   return {
-    async *chunks(signal) {
+    async *chunks(signal, waiting) {
       fields = await readLocalFields(files);
       if (fields === undefined) throw new Error(`The task list of job ${jobId} is missing`);
       yield* followLocalChunks(files, {
         signal,
         ticket: () => signals.ticket(jobId),
-        waitForChange: (ticket, s) => signals.waitForChange(jobId, ticket, s),
+        // The runner hears of the wait: while it lasts the job needs no task slots.
+        waitForChange: async (ticket, s) => {
+          if (signals.ticket(jobId) !== ticket || s.aborted) return; // changed already: no wait
+          waiting?.(true);
+          try {
+            await signals.waitForChange(jobId, ticket, s);
+          } finally {
+            waiting?.(false);
+          }
+        },
       });
     },
     readChunk(chunk) {

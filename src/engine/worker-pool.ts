@@ -2,6 +2,9 @@
  * The worker pool, after lib-storage's Upload: N loops pull from one shared async iterator; a
  * slot gate with an adjustable capacity bounds how many items are in flight. Capacity 0 pauses
  * the pool (loops wait); closing the gate stops it (loops exit after their current item).
+ * A loop takes its next item before it takes a slot: a source that waits (a listing that has
+ * not produced more tasks yet) holds no slot, so a pause takes effect at once, and a loop holds
+ * at most one item it has no slot for.
  *
  * Invariants: `inFlight <= capacity` except right after the capacity was lowered (items already
  * running finish); every acquired slot is released exactly once; `onIdle` fires whenever the
@@ -16,6 +19,7 @@ export class SlotGate {
   private closed = false;
   private waiters: Array<() => void> = [];
   private idleListeners: Array<() => void> = [];
+  private releaseListeners: Array<() => void> = [];
   private revoker = new AbortController();
 
   constructor(capacity: number) {
@@ -24,6 +28,11 @@ export class SlotGate {
 
   get inFlight(): number {
     return this.inUse;
+  }
+
+  /** Slots that may be in use at once now. */
+  get size(): number {
+    return this.capacity;
   }
 
   get isClosed(): boolean {
@@ -57,6 +66,7 @@ export class SlotGate {
     this.inUse--;
     this.wake();
     this.checkIdle();
+    for (const l of this.releaseListeners) l();
   }
 
   close(): void {
@@ -69,6 +79,11 @@ export class SlotGate {
   /** Calls `listener` each time the gate becomes idle (nothing in flight, capacity 0 or closed). */
   onIdle(listener: () => void): void {
     this.idleListeners.push(listener);
+  }
+
+  /** Calls `listener` after every release (a slot went back). */
+  onRelease(listener: () => void): void {
+    this.releaseListeners.push(listener);
   }
 
   private revoke(): void {
@@ -93,7 +108,8 @@ export class SlotGate {
 /**
  * Runs `work` over every item of `source` with `loops` concurrent loops gated by `gate`.
  * `work` must not throw (task outcomes are data); an error from the source closes the gate,
- * lets the other loops finish their current item, and is rethrown once all loops ended.
+ * lets the other loops finish their current item, and is rethrown once all loops ended. An item
+ * taken from the source when the gate closes is dropped (the caller's stop accounts for it).
  */
 export async function runPool<T>(
   source: AsyncIterator<T>,
@@ -103,20 +119,16 @@ export async function runPool<T>(
 ): Promise<void> {
   let firstError: unknown;
   const loop = async (): Promise<void> => {
-    while (await gate.acquire()) {
+    while (!gate.isClosed) {
       let next: IteratorResult<T>;
       try {
         next = await source.next();
       } catch (err) {
         firstError ??= err;
-        gate.release();
         gate.close();
         return;
       }
-      if (next.done) {
-        gate.release();
-        return;
-      }
+      if (next.done || !(await gate.acquire())) return;
       try {
         await work(next.value);
       } catch (err) {
