@@ -244,8 +244,8 @@ describe('@aws-sdk/client-s3-control: every operation kind is echoed by Describe
 
   it('a field or filter s3batch cannot honour is a typed InvalidRequest naming it, not dropped', async () => {
     const refused: [string, JobManifestGenerator][] = [
-      ['EligibleForReplication', { S3JobManifestGenerator: { ...withDates(GENERATOR.S3JobManifestGenerator), Filter: { EligibleForReplication: true } } }],
-      ['MatchAnyObjectEncryption', { S3JobManifestGenerator: { ...withDates(GENERATOR.S3JobManifestGenerator), Filter: { MatchAnyObjectEncryption: [{ NOTSSE: {} }] } } }],
+      ['EligibleForReplication', { S3JobManifestGenerator: { ...withDates(GENERATOR.S3JobManifestGenerator), Filter: { EligibleForReplication: true } } } as JobManifestGenerator],
+      ['MatchAnyObjectEncryption', { S3JobManifestGenerator: { ...withDates(GENERATOR.S3JobManifestGenerator), Filter: { MatchAnyObjectEncryption: [{ NOTSSE: {} }] } } } as JobManifestGenerator],
     ];
     for (const [field, generator] of refused) {
       const err = await sdk
@@ -352,6 +352,14 @@ describe('wire details (spec §1.1–1.4)', () => {
       }
     }
     expect(answers[4]!.body).toContain('<Code>InvalidURI</Code>');
+  });
+
+  it('an element the model does not have is InvalidRequest naming it (what SDKs cannot send, a hand-written or newer client can)', async () => {
+    const body = `<CreateJobRequest xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><Operation><S3PutObjectTagging><TagSet/><Merge>true</Merge></S3PutObjectTagging></Operation><Report><Enabled>false</Enabled></Report><ClientRequestToken>${randomUUID()}</ClientRequestToken><Manifest><Spec><Format>S3BatchOperations_CSV_20180820</Format><Fields><member>Bucket</member><member>Key</member></Fields></Spec><Location><ObjectArn>arn:aws:s3:::${BUCKET}/conformance/manifest.csv</ObjectArn><ETag>${etag}</ETag></Location></Manifest><Priority>1</Priority><RoleArn>arn:aws:iam::${ACCOUNT}:role/r</RoleArn></CreateJobRequest>`;
+    const r = await rawRequest(server.url, { method: 'POST', path: '/v20180820/jobs', account: ACCOUNT, key: KEY, body });
+    expect(r.status).toBe(400);
+    expect(r.body).toContain('<Code>InvalidRequest</Code>');
+    expect(r.body).toContain('S3PutObjectTagging has no member &lt;Merge&gt;');
   });
 
   it('both host forms, signed: <account>.localhost (SDK default) and plain localhost (endpointProvider override)', async () => {

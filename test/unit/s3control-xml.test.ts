@@ -376,9 +376,11 @@ describe('lenient reading', () => {
     expect(badTs.Operation).toEqual({ S3PutObjectRetention: { Retention: { RetainUntilDate: 'tomorrow' } } });
   });
 
-  it('unknown elements are kept, not dropped', () => {
-    const parsed = parseCreateJobRequest(minimal('<Operation><S3DeleteObject><Mode>all</Mode></S3DeleteObject></Operation><Report><Enabled>false</Enabled><Colour>blue</Colour></Report>'));
-    expect(parsed).toEqual({ Operation: { S3DeleteObject: { Mode: 'all' } }, Report: { Enabled: false, Colour: 'blue' } });
+  it('unknown elements are never dropped: kept in Operation (an unknown kind, refused by the service), refused elsewhere', () => {
+    const parsed = parseCreateJobRequest(minimal('<Operation><S3FutureKind><Mode>all</Mode></S3FutureKind></Operation><Report><Enabled>false</Enabled></Report>'));
+    expect(parsed).toEqual({ Operation: { S3FutureKind: { Mode: 'all' } }, Report: { Enabled: false } });
+    expect(() => parseCreateJobRequest(minimal('<Report><Enabled>false</Enabled><Colour>blue</Colour></Report>'))).toThrow(/CreateJobRequest.Report has no member <Colour>/);
+    expect(() => parseCreateJobRequest(minimal('<Operation><S3DeleteObject><Mode>all</Mode></S3DeleteObject></Operation>'))).toThrow(/has no member <Mode>/);
   });
 
   it('map keys that are JavaScript property names stay plain data', () => {

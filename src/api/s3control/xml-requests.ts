@@ -4,8 +4,9 @@
  * free, list items may have any element name, the prolog and namespace are optional. Values take
  * their JSON types (numbers, booleans, arrays, objects; timestamps as ISO-8601 strings); a value
  * that does not fit its type is passed on as the raw string so that the service's validation
- * names the field (InvalidRequest). Elements the model does not know are kept, never dropped, so
- * an unknown operation kind reaches the service and is refused there.
+ * names the field (InvalidRequest). An element a structure of the model does not have is refused
+ * (InvalidRequest), never dropped; in `open` structures (Operation, the generator's Filter) it is
+ * kept, so an unknown operation kind or extension member reaches the service and is judged there.
  *
  * Safety: the body is size-limited, must be UTF-8, DOCTYPE declarations are refused (no entity
  * expansion, no external entities), only XML's predefined and numeric character references are
@@ -254,6 +255,9 @@ function readStructure(el: XmlElement, shape: StructureShape, path: string, dept
   const out: Record<string, unknown> = {};
   for (const child of el.children) {
     const member = findMember(shape, child.name);
+    if (member === undefined && shape.open !== true) {
+      throw new S3BatchError('InvalidRequest', `${path} has no member <${child.name}>: s3batch does not support it (it is not in the S3 Control model it implements), so it is refused rather than ignored`);
+    }
     const key = member?.name ?? child.name;
     if (Object.prototype.hasOwnProperty.call(out, key)) malformed(`<${child.name}> appears more than once in ${path}`);
     const value = member ? readValue(child, member.shape, `${path}.${key}`, depth + 1) : generic(child);

@@ -14,7 +14,12 @@ export type ScalarKind = 'string' | 'boolean' | 'integer' | 'long' | 'timestamp'
 
 export type Shape =
   | { readonly kind: ScalarKind }
-  | { readonly kind: 'structure'; readonly members: readonly Member[]; readonly union?: true }
+  /**
+   * `open`: elements that are not members are passed on to the service, which names them in its
+   * own InvalidRequest (unknown operation kinds; s3batch's extension filter members). Any other
+   * structure refuses an element it does not have (xml-requests.ts), never dropping it.
+   */
+  | { readonly kind: 'structure'; readonly members: readonly Member[]; readonly union?: true; readonly open?: true }
   | { readonly kind: 'list'; readonly item: Shape; readonly itemName: string }
   /** String-to-string map: `<entry><key>k</key><value>v</value></entry>` repeated. */
   | { readonly kind: 'map' };
@@ -40,6 +45,10 @@ const map: Shape = { kind: 'map' };
 function structure(members: Record<string, Shape | readonly [Shape, string]>, union?: true): StructureShape {
   const list = Object.entries(members).map(([name, s]): Member => (Array.isArray(s) ? { name, shape: s[0] as Shape, xmlName: s[1] as string } : { name, shape: s as Shape }));
   return union ? { kind: 'structure', members: list, union } : { kind: 'structure', members: list };
+}
+
+function open(shape: StructureShape): StructureShape {
+  return { ...shape, open: true };
 }
 
 function list(item: Shape, itemName = 'member'): Shape {
@@ -92,7 +101,7 @@ const S3CopyObjectOperationShape = structure({
 });
 
 /** All 11 operation kinds of the model (spec §1.5.1) and s3batch's extension; exactly one is set (a validation rule). */
-export const JobOperationShape = structure({
+export const JobOperationShape = open(structure({
   LambdaInvoke: structure({ FunctionArn: string, InvocationSchemaVersion: string, UserArguments: map }),
   S3PutObjectCopy: S3CopyObjectOperationShape,
   S3PutObjectAcl: structure({
@@ -117,7 +126,7 @@ export const JobOperationShape = structure({
   // s3batch's extension kind (job-spec.ts EXTENSION_OPERATION_NAMES; not in the AWS model, whose
   // SDKs skip it when reading a DescribeJob).
   S3DeleteObject: structure({ BypassGovernanceRetention: boolean }),
-});
+}));
 
 export const JobReportShape = structure({
   Bucket: string,
@@ -162,7 +171,8 @@ export const JobManifestGeneratorShape = structure(
         }),
         ManifestFormat: string,
       }),
-      Filter: structure({
+      // Open: s3batch's extension members KeyNameRegex and MaxObjects (manifest/generator-spec.ts checks them all).
+      Filter: open(structure({
         EligibleForReplication: boolean,
         CreatedAfter: timestamp,
         CreatedBefore: timestamp,
@@ -176,7 +186,7 @@ export const JobManifestGeneratorShape = structure(
         ObjectSizeLessThanBytes: long,
         MatchAnyStorageClass: list(string),
         MatchAnyObjectEncryption: list(ObjectEncryptionFilterShape, 'ObjectEncryption'),
-      }),
+      })),
       EnableManifestOutput: boolean,
     }),
   },
