@@ -2,7 +2,8 @@
  * The engine on in-memory parts for unit tests: a MemoryJobStore, a memory spool and chunk index,
  * an in-memory (or fake) object store for every role, and a fake operation handler that needs no
  * S3. Builds the Engine and the BatchService in front of it, stops every engine it built
- * (stopTestEngines, from afterEach), and waits for job states.
+ * (stopTestEngines, from afterEach), and waits for job states. HeldListingStore stands in for a
+ * slow bucket listing (generator jobs).
  */
 import type { JobStatus } from '../../src/domain/job-status.ts';
 import { Engine, type EngineConfig, type EngineDeps } from '../../src/engine/engine.ts';
@@ -10,8 +11,9 @@ import { createMemoryChunkIndex, type ChunkIndexFile } from '../../src/manifest/
 import type { OperationHandler } from '../../src/operations/operation.ts';
 import { BatchService } from '../../src/service/batch-service.ts';
 import type { MemoryJobStore } from '../../src/storage/memory-job-store.ts';
+import { MemoryObjectStore } from '../../src/storage/memory-object-store.ts';
 import { createMemorySpool } from '../../src/storage/memory-spool.ts';
-import type { ObjectStore } from '../../src/storage/object-store.ts';
+import type { ListOptions, ObjectStore } from '../../src/storage/object-store.ts';
 import type { ResultSpool } from '../../src/storage/result-spool.ts';
 
 export const TEST_ACCOUNT = '111122223333';
@@ -117,4 +119,29 @@ export function waitForStatus(engine: Engine, store: MemoryJobStore, jobId: stri
     };
     engine.events.on('job:status', listener);
   });
+}
+
+/** A store whose listing pauses after `pauseAfterPages` pages of 10 until `release()` (how a slow listing looks). */
+export class HeldListingStore extends MemoryObjectStore {
+  private released!: () => void;
+  private readonly gate = new Promise<void>((r) => (this.released = r));
+  pagesServed = 0;
+  constructor(private readonly pauseAfterPages: number) {
+    super();
+  }
+  release(): void {
+    this.released();
+  }
+  override async *list(bucket: string, options: ListOptions = {}) {
+    for await (const page of super.list(bucket, { ...options, pageSize: 10 })) {
+      if (this.pagesServed === this.pauseAfterPages) {
+        await new Promise<void>((resolve, reject) => {
+          void this.gate.then(resolve);
+          options.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true });
+        });
+      }
+      this.pagesServed++;
+      yield page;
+    }
+  }
 }

@@ -12,36 +12,9 @@ import { createMemoryLocalManifestFiles, type LocalManifestFiles } from '../../s
 import type { AttemptOutcome, OperationHandler } from '../../src/operations/operation.ts';
 import type { BatchService } from '../../src/service/batch-service.ts';
 import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';
-import { MemoryObjectStore } from '../../src/storage/memory-object-store.ts';
-import type { ListOptions } from '../../src/storage/object-store.ts';
-import { csvManifest, newTestEngine, stopTestEngines, taggingJobRequest, TEST_ACCOUNT, waitForStatus } from '../helpers/engine-harness.ts';
+import { csvManifest, HeldListingStore, newTestEngine, stopTestEngines, taggingJobRequest, TEST_ACCOUNT, waitForStatus } from '../helpers/engine-harness.ts';
 
 const ACCOUNT = TEST_ACCOUNT;
-
-/** A store whose listing pauses after `pauseAfterPages` pages of 10 until `release()`. */
-class HeldListingStore extends MemoryObjectStore {
-  private released!: () => void;
-  private readonly gate = new Promise<void>((r) => (this.released = r));
-  pagesServed = 0;
-  constructor(private readonly pauseAfterPages: number) {
-    super();
-  }
-  release(): void {
-    this.released();
-  }
-  override async *list(bucket: string, options: ListOptions = {}) {
-    for await (const page of super.list(bucket, { ...options, pageSize: 10 })) {
-      if (this.pagesServed === this.pauseAfterPages) {
-        await new Promise<void>((resolve, reject) => {
-          void this.gate.then(resolve);
-          options.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true });
-        });
-      }
-      this.pagesServed++;
-      yield page;
-    }
-  }
-}
 
 /** Lets held tasks go. */
 class Hold {

@@ -17,8 +17,8 @@ import type { BatchService } from '../../src/service/batch-service.ts';
 import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';
 import { MemoryObjectStore } from '../../src/storage/memory-object-store.ts';
 import { createMemorySpool } from '../../src/storage/memory-spool.ts';
-import type { ListOptions, ObjectStore } from '../../src/storage/object-store.ts';
-import { newTestEngine, stopTestEngines, taggingJobRequest, TEST_ACCOUNT, waitForStatus } from '../helpers/engine-harness.ts';
+import type { ObjectStore } from '../../src/storage/object-store.ts';
+import { HeldListingStore, newTestEngine, stopTestEngines, taggingJobRequest, TEST_ACCOUNT, waitForStatus } from '../helpers/engine-harness.ts';
 
 const ACCOUNT = TEST_ACCOUNT;
 
@@ -208,31 +208,6 @@ describe('generateManifest', () => {
 
 // ---------------------------------------------------------------------------------------------
 // Generator jobs in the engine
-
-/** A store whose listing pauses after `pauseAfterPages` pages until `release()` (how a slow listing looks). */
-class HeldListingStore extends MemoryObjectStore {
-  private released!: () => void;
-  private gate = new Promise<void>((r) => (this.released = r));
-  pagesServed = 0;
-  constructor(private readonly pauseAfterPages: number) {
-    super();
-  }
-  release(): void {
-    this.released();
-  }
-  override async *list(bucket: string, options: ListOptions = {}) {
-    for await (const page of super.list(bucket, { ...options, pageSize: 10 })) {
-      if (this.pagesServed === this.pauseAfterPages) {
-        await new Promise<void>((resolve, reject) => {
-          void this.gate.then(resolve);
-          options.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true });
-        });
-      }
-      this.pagesServed++;
-      yield page;
-    }
-  }
-}
 
 interface EngineWorld {
   objects: HeldListingStore;
