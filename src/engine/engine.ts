@@ -363,7 +363,7 @@ export class Engine {
         // A running job asks for its effective concurrency: slots it cannot use while the storage
         // throttles it go to other jobs. A runner waiting for its listing lends its share.
         concurrency: r ? r.limits.effectiveConcurrency : this.limitSettings(job).maxConcurrentTasks,
-        inFlight: r?.runner.inFlight ?? 0,
+        inFlight: r?.runner.occupied ?? 0,
         waiting: r?.runner.starved ?? false,
       };
     });
@@ -448,8 +448,9 @@ export class Engine {
     );
     runnerRef = runner;
     runner.gate.onIdle(() => this.onRunnerIdle(jobId));
-    // A slot that went back while some job holds more tasks than its slots (it drains, shrinks or
-    // lends) may be what another job waits for: plan again.
+    // A slot that went back while a running job holds more tasks than its slots (it shrank, or
+    // lends them while its last tasks end) may be what another job waits for: plan again. (A
+    // pre-empted job's slots go back all at once, when it is Paused.)
     runner.gate.onRelease(() => {
       if (this.draining()) this.schedule();
     });
@@ -465,10 +466,10 @@ export class Engine {
     this.running.set(jobId, entry);
   }
 
-  /** True when a running job has more tasks in flight than its slots (they are not free yet). */
+  /** True when an Active job has more tasks in flight than its slots (they are not free yet). */
   private draining(): boolean {
-    for (const r of this.running.values()) {
-      if (r.runner.inFlight > r.runner.gate.size) return true;
+    for (const [jobId, r] of this.running) {
+      if (r.runner.inFlight > r.runner.gate.size && this.records.get(jobId)?.status === JobStatus.Active) return true;
     }
     return false;
   }

@@ -120,6 +120,16 @@ export class JobRunner {
     return this.sourceWaiting && this.inHand === 0 && this.handedBack.length === 0 && !this.stopped;
   }
 
+  /**
+   * The slots the job occupies, for the scheduler: every slot of its gate while it has work (a
+   * loop between two tasks, taking its next row, keeps its place), only its tasks in flight while
+   * it is starved or its gate shrank below them.
+   */
+  get occupied(): number {
+    if (this.starved || this.stopped) return this.gate.inFlight;
+    return Math.max(this.gate.inFlight, Math.min(this.deps.maxConcurrency, this.gate.size));
+  }
+
   setSlots(slots: number): void {
     this.slots = slots;
     this.gate.setCapacity(this.capacity());

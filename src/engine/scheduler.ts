@@ -24,7 +24,10 @@ export interface SchedulableJob {
   readonly creationTime: string;
   /** The job's own concurrency limit. */
   readonly concurrency: number;
-  /** Tasks in flight now (matters for jobs that drain: Pausing, pre-empted, waiting). */
+  /**
+   * Slots the job occupies now: its tasks in flight, or all of its slots while it runs with work
+   * to do (a slot is taken again as soon as a task ends). Slots are free only when no job occupies them.
+   */
   readonly inFlight: number;
   /** The job's runner has no task to start until its listing produces more (see above). */
   readonly waiting?: boolean;
