@@ -19,8 +19,25 @@ export function optString(obj: Record<string, unknown>, field: string, path: str
   const v = obj[field];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') invalid(`${path} must be a string`);
-  if (v.length < min || v.length > max) invalid(`${path} must be ${min} to ${max} characters long`);
+  if (v.length < min || characterCount(v) > max) invalid(`${path} must be ${min} to ${max} characters long`);
   return v;
+}
+
+/**
+ * Length as the model's length constraints count it: Unicode code points, so an emoji (two UTF-16
+ * units) is one character. Never more than `v.length`.
+ */
+export function characterCount(v: string): number {
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < v.length) {
+      const d = v.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
 }
 
 export function reqString(obj: Record<string, unknown>, field: string, path: string, min: number, max: number): string {

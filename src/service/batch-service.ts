@@ -5,6 +5,7 @@
  */
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { S3BatchError } from '../domain/errors.ts';
+import { characterCount } from '../domain/field-checks.ts';
 import { NO_CHUNKS_DONE, type JobRecord } from '../domain/job.ts';
 import { checkCreationOnlyTagsKept, creationOnlyTags, parseJobExtensions } from '../domain/job-extensions.ts';
 import type { CreateJobRequest, FailureReason, JobManifest, JobOperation, JobReport, OperationName, S3Tag } from '../domain/job-spec.ts';
@@ -200,7 +201,7 @@ export class BatchService {
     if (requested !== 'Ready' && requested !== 'Cancelled') {
       throw new S3BatchError('BadRequestException', 'requestedJobStatus must be Ready or Cancelled');
     }
-    if (reason !== undefined && (reason.length < 1 || reason.length > 256)) {
+    if (reason !== undefined && (reason.length < 1 || characterCount(reason) > 256)) {
       throw new S3BatchError('BadRequestException', 'statusUpdateReason must be 1 to 256 characters long');
     }
     const job = this.getJob(accountId, jobId);

@@ -242,6 +242,20 @@ describe('@aws-sdk/client-s3-control: every operation kind is echoed by Describe
     }
   });
 
+  it('StatusUpdateReason and Description count characters, not UTF-16 units: 256 emoji are accepted and echoed, 257 refused', async () => {
+    const reason = '😀'.repeat(256);
+    const { JobId } = await sdk.send(new CreateJobCommand({ AccountId: ACCOUNT, Operation: { S3DeleteObjectTagging: {} }, Manifest: manifest() as CreateJobCommandInput['Manifest'], Report: { Enabled: false }, Priority: 1, RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`, ConfirmationRequired: true, Description: reason }));
+    const tooLong = await sdk
+      .send(new UpdateJobStatusCommand({ AccountId: ACCOUNT, JobId, RequestedJobStatus: 'Cancelled', StatusUpdateReason: `${reason}x` }))
+      .then(() => undefined, (e: unknown) => e as S3ControlServiceException);
+    expect(tooLong?.name).toBe('BadRequestException');
+    const cancelled = await sdk.send(new UpdateJobStatusCommand({ AccountId: ACCOUNT, JobId, RequestedJobStatus: 'Cancelled', StatusUpdateReason: reason }));
+    expect(cancelled.StatusUpdateReason).toBe(reason);
+    const { Job } = await sdk.send(new DescribeJobCommand({ AccountId: ACCOUNT, JobId }));
+    expect(Job?.StatusUpdateReason).toBe(reason);
+    expect(Job?.Description).toBe(reason);
+  });
+
   it('a field or filter s3batch cannot honour is a typed InvalidRequest naming it, not dropped', async () => {
     const refused: [string, JobManifestGenerator][] = [
       ['EligibleForReplication', { S3JobManifestGenerator: { ...withDates(GENERATOR.S3JobManifestGenerator), Filter: { EligibleForReplication: true } } } as JobManifestGenerator],

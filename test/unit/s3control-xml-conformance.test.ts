@@ -1,10 +1,13 @@
 /**
  * The S3 Control XML codec's conformance rules found in review: characters XML 1.0 cannot carry
  * (refused on input, U+FFFD on output, because botocore's expat rejects `&#1;` and the whole
- * document with it), and elements outside the model refused instead of silently dropped.
+ * document with it), elements outside the model refused instead of silently dropped, and length
+ * limits counted in characters (code points) as the model counts them.
  */
 import { describe, expect, it } from 'vitest';
 import { isS3BatchError } from '../../src/domain/errors.ts';
+import { characterCount } from '../../src/domain/field-checks.ts';
+import { validateCreateJobRequest } from '../../src/service/validate-request.ts';
 import { parseCreateJobRequest, parsePutJobTaggingRequest } from '../../src/api/s3control/xml-requests.ts';
 import { errorResponse, escapeXml, getJobTaggingResult } from '../../src/api/s3control/xml-responses.ts';
 
@@ -78,5 +81,27 @@ describe('elements outside the model are refused, never dropped', () => {
     expect(parseCreateJobRequest(create('<Operation><S3FutureKind><X>1</X></S3FutureKind></Operation>'))).toEqual({ Operation: { S3FutureKind: { X: '1' } } });
     const parsed = parseCreateJobRequest(create('<ManifestGenerator><S3JobManifestGenerator><Filter><KeyNameRegex>^a</KeyNameRegex></Filter></S3JobManifestGenerator></ManifestGenerator>'));
     expect(parsed).toEqual({ ManifestGenerator: { S3JobManifestGenerator: { Filter: { KeyNameRegex: '^a' } } } });
+  });
+});
+
+describe('length constraints count characters (code points), as the model does', () => {
+  it('characterCount: an emoji is one character, a lone surrogate one too', () => {
+    expect(characterCount('a😀b')).toBe(3);
+    expect(characterCount('\ud800x')).toBe(2);
+    expect(characterCount('')).toBe(0);
+  });
+
+  it('a Description of 256 emoji (512 UTF-16 units) is accepted, 257 refused; a tag value of 256 CJK+emoji too', () => {
+    const base = {
+      Operation: { S3DeleteObjectTagging: {} },
+      Manifest: { Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] }, Location: { ObjectArn: 'arn:aws:s3:::b/m.csv', ETag: 'e' } },
+      Report: { Enabled: false },
+      Priority: 1,
+      RoleArn: 'arn:aws:iam::111122223333:role/r',
+    };
+    const options = { confirmationRequiredByDefault: true };
+    expect(validateCreateJobRequest({ ...base, Description: '😀'.repeat(256) }, options).Description).toBe('😀'.repeat(256));
+    expect(codeOf(() => validateCreateJobRequest({ ...base, Description: '😀'.repeat(257) }, options))).toMatch(/^InvalidRequest: Description must be 1 to 256/);
+    expect(validateCreateJobRequest({ ...base, Tags: [{ Key: '日'.repeat(128), Value: '𠀋'.repeat(256) }] }, options).Tags).toHaveLength(1);
   });
 });
