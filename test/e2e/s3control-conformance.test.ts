@@ -376,6 +376,17 @@ describe('wire details (spec §1.1–1.4)', () => {
     expect(r.body).toContain('S3PutObjectTagging has no member &lt;Merge&gt;');
   });
 
+  it("s3batch's generator extension members (KeyNameRegex, MaxObjects) sent in XML are typed, kept and echoed in DescribeJob's XML; the SDK still reads it", async () => {
+    const body = `<CreateJobRequest xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><Operation><S3DeleteObjectTagging/></Operation><Report><Enabled>false</Enabled></Report><ClientRequestToken>${randomUUID()}</ClientRequestToken><ManifestGenerator><S3JobManifestGenerator><SourceBucket>arn:aws:s3:::${BUCKET}</SourceBucket><Filter><KeyNameRegex>^a</KeyNameRegex><MaxObjects>2</MaxObjects></Filter><EnableManifestOutput>false</EnableManifestOutput></S3JobManifestGenerator></ManifestGenerator><Priority>1</Priority><RoleArn>arn:aws:iam::${ACCOUNT}:role/r</RoleArn><ConfirmationRequired>true</ConfirmationRequired></CreateJobRequest>`;
+    const created = await rawRequest(server.url, { method: 'POST', path: '/v20180820/jobs', account: ACCOUNT, key: KEY, body });
+    expect(created.status, created.body).toBe(200);
+    const jobId = /<JobId>([^<]+)<\/JobId>/.exec(created.body)?.[1] ?? '';
+    const described = await rawRequest(server.url, { method: 'GET', path: `/v20180820/jobs/${jobId}`, account: ACCOUNT, key: KEY });
+    expect(described.body).toContain('<Filter><KeyNameRegex>^a</KeyNameRegex><MaxObjects>2</MaxObjects></Filter>');
+    const { Job } = await sdk.send(new DescribeJobCommand({ AccountId: ACCOUNT, JobId: jobId }));
+    expect(Job?.ManifestGenerator?.S3JobManifestGenerator?.SourceBucket).toBe(`arn:aws:s3:::${BUCKET}`);
+  });
+
   it('both host forms, signed: <account>.localhost (SDK default) and plain localhost (endpointProvider override)', async () => {
     const plain = endpointProviderClient(server.url, KEY);
     try {

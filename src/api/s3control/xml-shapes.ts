@@ -186,6 +186,9 @@ export const JobManifestGeneratorShape = structure(
         ObjectSizeLessThanBytes: long,
         MatchAnyStorageClass: list(string),
         MatchAnyObjectEncryption: list(ObjectEncryptionFilterShape, 'ObjectEncryption'),
+        // s3batch's extension members (generator-spec.ts; not in the AWS model, the SDKs skip them when reading).
+        KeyNameRegex: string,
+        MaxObjects: long,
       })),
       EnableManifestOutput: boolean,
     }),
