@@ -320,6 +320,17 @@ describe('aws s3control (Debian awscli 2.9.19, botocore parsing our XML)', () =>
     expect(other.stderr).toMatch(/\(IdempotencyException\) when calling the CreateJob operation/);
   });
 
+  it('put-job-tagging / get-job-tagging / delete-job-tagging (empty 200 bodies), an empty value and Unicode kept; 51 tags is TooManyTagsException', async () => {
+    const { JobId } = await cliOk(['create-job', '--cli-input-json', inputFile({ Operation: { S3DeleteObjectTagging: {} }, Manifest: manifest(), Report: { Enabled: false }, Priority: 1, RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`, ClientRequestToken: randomUUID(), ConfirmationRequired: true })]);
+    const tags = [{ Key: '日本', Value: '' }, { Key: 'a b', Value: 'c=d' }];
+    expect(await cliOk(['put-job-tagging', '--job-id', JobId, '--cli-input-json', inputFile({ Tags: tags })])).toBeUndefined();
+    expect(await cliOk(['get-job-tagging', '--job-id', JobId])).toEqual({ Tags: tags });
+    expect(await cliOk(['delete-job-tagging', '--job-id', JobId])).toBeUndefined();
+    expect(await cliOk(['get-job-tagging', '--job-id', JobId])).toEqual({ Tags: [] });
+    const many = await aws(['put-job-tagging', '--job-id', JobId, '--cli-input-json', inputFile({ Tags: Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) })]);
+    expect(many.stderr).toMatch(/\(TooManyTagsException\) when calling the PutJobTagging operation/);
+  });
+
   it('the CLI refuses, before sending, what its own older model lacks (so those kinds are JS-SDK-only here)', async () => {
     const r = await aws(['create-job', '--cli-input-json', inputFile({ Operation: { S3ComputeObjectChecksum: KINDS.S3ComputeObjectChecksum }, Manifest: manifest(), Report: { Enabled: false }, Priority: 1, RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`, ClientRequestToken: randomUUID() })]);
     expect(r.code).not.toBe(0);
