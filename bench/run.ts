@@ -50,7 +50,7 @@ const USAGE = `usage: npm run bench -- [options]
   --ops LIST             what to run, comma-separated: tagging,copy,large,delete,checksum,lambda,generator
                          (default all)
   --delete-objects N     objects deleted per delete run (default 2000; re-created before each run)
-  --checksum-objects N   objects read per checksum run (default 200)
+  --checksum-objects N   objects read per checksum run (default 500)
   --checksum-kib N       size of each checksum object in KiB (default 1024)
   --lambda-tasks N       tasks per LambdaInvoke run (default 3000)
   --generator-objects N  objects under the generator's prefix (default 3000)
@@ -69,7 +69,7 @@ const { values: opt } = parseArgs({
     ops: { type: 'string', default: 'tagging,copy,large,delete,checksum,lambda,generator' },
     ceph: { type: 'string' },
     'delete-objects': { type: 'string', default: '2000' },
-    'checksum-objects': { type: 'string', default: '200' },
+    'checksum-objects': { type: 'string', default: '500' },
     'checksum-kib': { type: 'string', default: '1024' },
     'lambda-tasks': { type: 'string', default: '3000' },
     'generator-objects': { type: 'string', default: '3000' },
