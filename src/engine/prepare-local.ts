@@ -17,6 +17,7 @@
 import type { Discovery, JobRecord } from '../domain/job.ts';
 import type { ManifestField } from '../domain/job-spec.ts';
 import { JobStatus } from '../domain/job-status.ts';
+import { isS3BatchError } from '../domain/errors.ts';
 import { generatorSettings } from '../manifest/generator-spec.ts';
 import { prepareInventoryManifest } from '../manifest/inventory-manifest.ts';
 import { LocalManifestWriter, type LocalManifestFiles } from '../manifest/local-manifest.ts';
@@ -149,18 +150,25 @@ async function prepareGenerated(p: LocalPreparation, job: JobRecord): Promise<vo
     p.onListChanged();
   };
   if (writer.state.chunks > 0 && p.records.mustGet(p.jobId).status === JobStatus.Preparing) onChunk(); // resumed list
-  await generateManifest({
-    store: p.profile.objects,
-    settings,
-    writer,
-    maxTasks: p.maxTasks,
-    signal: p.signal,
-    versions,
-    onChunk,
-    onPage: () => {
-      if (Date.now() - lastUpdate >= DISCOVERY_INTERVAL_MS) update(false);
-    },
-  });
+  try {
+    await generateManifest({
+      store: p.profile.objects,
+      settings,
+      writer,
+      maxTasks: p.maxTasks,
+      signal: p.signal,
+      versions,
+      onChunk,
+      onPage: () => {
+        if (Date.now() - lastUpdate >= DISCOVERY_INTERVAL_MS) update(false);
+      },
+    });
+  } catch (err) {
+    // The job fails, but its discovery metrics say how far the listing got (all of it when
+    // nothing matched), not the last periodic update.
+    if (!p.signal.aborted) update(isS3BatchError(err) && err.code === 'ManifestGenerationEmpty');
+    throw err;
+  }
   p.signal.throwIfAborted();
   // Written once; again only when a crash lost the record of it (the list may be complete already).
   if (settings.output !== undefined && p.records.mustGet(p.jobId).generatedManifest === undefined) {

@@ -315,6 +315,8 @@ describe('generator jobs in the engine', () => {
       { FailureCode: 'ManifestGenerationEmpty', FailureReason: 'Manifest generation found no keys matching the filter criteria' },
     ]);
     expect(world.calls).toEqual([]);
+    // The discovery metrics tell how far the listing got: all of it, nothing matched.
+    expect(world.store.get(JobId)!.discovery).toMatchObject({ objectsListed: 5, objectsFound: 0, listingComplete: true });
   });
 
   it('with ConfirmationRequired waits Suspended (the listing may finish) and runs every task once confirmed', async () => {
