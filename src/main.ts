@@ -24,6 +24,7 @@ import { startLocalS3, LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY, type LocalS3 } 
 import { LowdbJobStore } from './storage/lowdb-job-store.ts';
 import { createControlS3Client, createS3Client } from './storage/s3-clients.ts';
 import { createS3ObjectStore } from './storage/s3-object-store.ts';
+import { loadOrCreateSecret } from './storage/secret-file.ts';
 import { DEFAULT_PROFILE, loadStorageProfiles, profileNameFor, replicationRulesFor } from './storage/storage-profiles.ts';
 
 export interface RunningServer {
@@ -170,6 +171,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     checkRoleArn: (roleArn) => void profileNameFor(storageProfiles, roleArn),
     checkFunctionUrl: (url) => checkFunctionUrl(functionUrls, url),
     createJobRate: { perSecond: config.createJobRatePerSecond, burst: 5 * config.createJobRatePerSecond },
+    tokenKey: await loadOrCreateSecret(join(config.dataDir, 'page-token.key')),
   });
   const app = await buildApp({
     service,

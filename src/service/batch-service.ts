@@ -21,7 +21,7 @@ export interface ServiceOptions {
   readonly partition: string;
   readonly confirmationRequiredByDefault: boolean;
   readonly now: () => Date;
-  /** Key that signs ListJobs page tokens (random per process when absent: tokens then expire at restart). */
+  /** Key that signs ListJobs page tokens (main.ts keeps it in the data folder; random per process when absent). */
   readonly tokenKey?: Buffer;
   /** CreateJob rate per account (spec §8.3); absent ⇒ unlimited. */
   readonly createJobRate?: { readonly perSecond: number; readonly burst: number };
