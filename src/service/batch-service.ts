@@ -304,7 +304,7 @@ class PageTokens {
         }
       }
     }
-    throw new S3BatchError('InvalidNextTokenException', 'The nextToken is not valid (or was issued before the server restarted)');
+    throw new S3BatchError('InvalidNextTokenException', 'The nextToken is not valid: pass the NextToken of a ListJobs answer unchanged');
   }
 
   private sign(payload: string): string {
