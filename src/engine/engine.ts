@@ -38,7 +38,7 @@ import { ListingSignals, localTaskSource, memoryLocalManifests } from './local-t
 import { listingPending, usesLocalManifest } from './prepare-local.ts';
 import type { LocalManifestFiles } from '../manifest/local-manifest.ts';
 import type { RetryPolicy } from './retry.ts';
-import { plan, type Decision } from './scheduler.ts';
+import { isSchedulable, plan, type Decision } from './scheduler.ts';
 import type { StorageProfile } from './storage-profile.ts';
 import { createTaskExecutor } from './task-executor.ts';
 
@@ -353,7 +353,9 @@ export class Engine {
   }
 
   private applyPlan(): void {
-    const jobs = this.records.list().map((job) => {
+    // Only jobs the plan considers: the demand of the others (ended jobs kept for the retention
+    // period among them) would cost a parse of their tags on every pass for nothing.
+    const jobs = this.records.list().filter((job) => isSchedulable(job.status)).map((job) => {
       const r = this.running.get(job.id);
       return {
         id: job.id,

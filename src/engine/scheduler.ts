@@ -41,12 +41,17 @@ export type Decision =
 
 const RUNNABLE: ReadonlySet<JobStatus> = new Set<JobStatus>(['Ready', 'Active', 'Pausing', 'Paused']);
 
+/** True for the statuses `plan` considers (the others never get or hold slots). */
+export function isSchedulable(status: JobStatus): boolean {
+  return RUNNABLE.has(status);
+}
+
 export function byPriority(a: SchedulableJob, b: SchedulableJob): number {
   return b.priority - a.priority || a.creationTime.localeCompare(b.creationTime) || a.id.localeCompare(b.id);
 }
 
 export function plan(jobs: readonly SchedulableJob[], budget: number): Decision[] {
-  const runnable = jobs.filter((j) => RUNNABLE.has(j.status)).sort(byPriority);
+  const runnable = jobs.filter((j) => isSchedulable(j.status)).sort(byPriority);
   const contenders = runnable.filter((j) => j.status !== 'Pausing');
 
   // Pass 1: the ideal allocation, as if no task were in flight anywhere. A waiting job claims
