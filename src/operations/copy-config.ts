@@ -17,8 +17,8 @@ import type {
   ServerSideEncryption,
   StorageClass,
 } from '@aws-sdk/client-s3';
-import { S3BatchError } from '../domain/errors.ts';
 import type { S3Tag } from '../domain/job-spec.ts';
+import { invalid, optBool, optEnum, optString, optTimestamp } from './member-fields.ts';
 import { checkLength, memberObject, parseObjectTags } from './s3-put-object-tagging.ts';
 
 export interface CopyMetadata {
@@ -206,43 +206,11 @@ function parseGrants(value: unknown, F: string): Partial<Record<(typeof GRANT_HE
 
 // ---- validation helpers -----------------------------------------------------------------------
 
-function invalid(message: string): S3BatchError {
-  return new S3BatchError('InvalidRequest', message);
-}
-
-function optString(v: unknown, field: string, min: number, max: number): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw invalid(`${field} must be a string`);
-  checkLength(v, min, max, field);
-  return v;
-}
-
-function optEnum<const T extends readonly string[]>(v: unknown, values: T, field: string): T[number] | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || !values.includes(v)) throw invalid(`${field} must be one of ${values.join(', ')}; got ${JSON.stringify(v)}`);
-  return v as T[number];
-}
-
-function optBool(v: unknown, field: string): boolean | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'boolean') return v;
-  if (v === 'true' || v === 'false') return v === 'true';
-  throw invalid(`${field} must be true or false`);
-}
-
 function optNumber(v: unknown, field: string): number | undefined {
   if (v === undefined || v === null) return undefined;
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw invalid(`${field} must be a number ≥ 0`);
   return n;
-}
-
-/** An ISO 8601 string, a Date, or epoch seconds (the AWS JSON timestamp form). */
-function optTimestamp(v: unknown, field: string): Date | undefined {
-  if (v === undefined || v === null) return undefined;
-  const d = v instanceof Date ? new Date(v.getTime()) : typeof v === 'number' ? new Date(v * 1000) : typeof v === 'string' ? validDate(v) : undefined;
-  if (d === undefined || Number.isNaN(d.getTime())) throw invalid(`${field} must be a timestamp (ISO 8601, e.g. 2025-01-31T00:00:00Z)`);
-  return d;
 }
 
 /** A date string's Date; undefined when blank or unparseable (also used for HeadObject's Expires). */

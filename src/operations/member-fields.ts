@@ -1,5 +1,5 @@
 /**
- * Field validation for the operation members parsed at CreateJob (ACL, restore, legal hold,
+ * Field validation for the operation members parsed at CreateJob (copy, ACL, restore, legal hold,
  * retention, checksum, encryption): each helper names the field in its InvalidRequest message.
  * An absent field is `undefined` or `null`; an empty XML element (`''`/`{}`) counts as present.
  */
