@@ -22,12 +22,9 @@ import type { CreateJobRequest, JobReport } from '../domain/job-spec.ts';
 import { succeeded, type TaskEntry } from '../domain/task.ts';
 import { parseBucketArn } from '../manifest/arn.ts';
 import { describeS3Error } from '../storage/s3-errors.ts';
-import type { CopyConfig } from './copy-config.ts';
-import { destinationKey } from './copy-requests.ts';
 import type { ParsedOperation } from './index.ts';
 import type { OperationHandler } from './operation.ts';
 import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
-import type { PutObjectTaggingConfig } from './s3-put-object-tagging.ts';
 
 export interface DryRunConfig {
   /** The job's real operation, parsed: described, never run. */
@@ -72,21 +69,7 @@ export function dryRunOperation(inner: ParsedOperation, report: JobReport): Pars
 /** What one task of the operation would do, after "would ". */
 export function describeTask(inner: ParsedOperation, entry: TaskEntry): string {
   const { handler, config } = inner;
-  if (handler.describe) return handler.describe(config, entry);
-  switch (handler.name) {
-    case 'S3PutObjectCopy': {
-      const c = config as CopyConfig;
-      return `S3PutObjectCopy to arn:aws:s3:::${c.targetBucket}/${destinationKey(c.targetKeyPrefix, entry.key)}`;
-    }
-    case 'S3PutObjectTagging': {
-      const tags = (config as PutObjectTaggingConfig).tagSet;
-      return tags.length === 0 ? 'S3PutObjectTagging: remove every tag' : `S3PutObjectTagging: replace the tag set with ${tags.map((t) => `${t.Key}=${t.Value}`).join('&')}`;
-    }
-    case 'S3DeleteObjectTagging':
-      return 'S3DeleteObjectTagging: remove every tag';
-    default:
-      return inner.name;
-  }
+  return handler.describe ? handler.describe(config, entry) : inner.name;
 }
 
 /**

@@ -40,4 +40,8 @@ export const s3DeleteObjectTagging: OperationHandler<DeleteObjectTaggingConfig> 
       return failureOutcome(entry, err);
     }
   },
+
+  describe() {
+    return 'S3DeleteObjectTagging: remove every tag';
+  },
 };

@@ -67,6 +67,10 @@ export const s3PutObjectCopy: OperationHandler<CopyConfig> = {
       return failureOutcome(entry, err);
     }
   },
+
+  describe(config, entry) {
+    return `S3PutObjectCopy to arn:aws:s3:::${config.targetBucket}/${destinationKey(config.targetKeyPrefix, entry.key)}`;
+  },
 };
 
 /** CopyObject's own limit: larger sources must be copied in parts. */

@@ -49,6 +49,11 @@ export const s3PutObjectTagging: OperationHandler<PutObjectTaggingConfig> = {
       return failureOutcome(entry, err);
     }
   },
+
+  describe(config) {
+    const tags = config.tagSet;
+    return tags.length === 0 ? 'S3PutObjectTagging: remove every tag' : `S3PutObjectTagging: replace the tag set with ${tags.map((t) => `${t.Key}=${t.Value}`).join('&')}`;
+  },
 };
 
 /**
