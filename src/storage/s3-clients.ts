@@ -49,23 +49,32 @@ export function createControlS3Client(profile: S3ClientProfile): S3Client {
   return new S3Client(baseConfig(profile));
 }
 
-function baseConfig(profile: S3ClientProfile): S3ClientConfig {
-  const maxSockets = profile.maxSockets ?? DEFAULT_MAX_SOCKETS;
+/**
+ * The SDK request handler every s3batch client uses (S3 here, Lambda in operations/lambda/):
+ * keep-alive sockets, `maxSockets` per client (default 128), a 10 s connect timeout (default) and
+ * a socket idle limit (default 5 min).
+ */
+export function keepAliveRequestHandler(options: Pick<S3ClientProfile, 'maxSockets' | 'connectionTimeoutMs' | 'requestTimeoutMs'>): NodeHttpHandler {
+  const maxSockets = options.maxSockets ?? DEFAULT_MAX_SOCKETS;
   if (!Number.isInteger(maxSockets) || maxSockets < 1) {
     throw new RangeError(`maxSockets must be a positive integer, got ${maxSockets}`);
   }
   const agentOptions = { keepAlive: true, maxSockets };
+  return new NodeHttpHandler({
+    httpAgent: new HttpAgent(agentOptions),
+    httpsAgent: new HttpsAgent(agentOptions),
+    connectionTimeout: options.connectionTimeoutMs ?? 10_000,
+    requestTimeout: options.requestTimeoutMs ?? 300_000,
+  });
+}
+
+function baseConfig(profile: S3ClientProfile): S3ClientConfig {
   const config: S3ClientConfig = {
     region: profile.region,
     forcePathStyle: profile.forcePathStyle,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent(agentOptions),
-      connectionTimeout: profile.connectionTimeoutMs ?? 10_000,
-      requestTimeout: profile.requestTimeoutMs ?? 300_000,
-    }),
+    requestHandler: keepAliveRequestHandler(profile),
   };
   if (profile.endpoint !== undefined && profile.endpoint !== '') config.endpoint = profile.endpoint;
   if (profile.accessKeyId !== undefined || profile.secretAccessKey !== undefined) {

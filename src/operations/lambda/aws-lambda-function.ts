@@ -13,10 +13,8 @@
  *    `failed,<status>,<AWS error code>,<message>`.
  * The client makes one attempt per call: the engine's retry policy does the redrives.
  */
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { InvokeCommand, LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { keepAliveRequestHandler } from '../../storage/s3-clients.ts';
 import { describeS3Error, isRetryable } from '../../storage/s3-errors.ts';
 import type { InvokeResult, LambdaInvoker } from './invoker.ts';
 
@@ -33,16 +31,10 @@ export interface AwsLambdaOptions {
 }
 
 export function createAwsLambdaInvoker(options: AwsLambdaOptions): LambdaInvoker {
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 128 };
   const config: LambdaClientConfig = {
     region: options.region,
     maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent(agentOptions),
-      connectionTimeout: 10_000,
-      requestTimeout: options.requestTimeoutMs ?? 16 * 60_000,
-    }),
+    requestHandler: keepAliveRequestHandler({ maxSockets: options.maxSockets, requestTimeoutMs: options.requestTimeoutMs ?? 16 * 60_000 }),
   };
   if (options.endpoint !== undefined && options.endpoint !== '') config.endpoint = options.endpoint;
   if (options.accessKeyId !== undefined && options.secretAccessKey !== undefined) {
