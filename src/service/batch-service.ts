@@ -12,6 +12,7 @@ import type { CreateJobRequest, FailureReason, JobManifest, JobOperation, JobRep
 import { elapsedActiveSeconds, isJobStatus, isTerminal, JobStatus, requestedStatusTarget } from '../domain/job-status.ts';
 import type { Engine } from '../engine/engine.ts';
 import { operationOf } from '../operations/index.ts';
+import { isHttpFunction } from '../operations/lambda/invoker.ts';
 import type { JobStore } from '../storage/job-store.ts';
 import { AccountRateLimit } from './account-rate-limit.ts';
 import { validateCreateJobRequest, validateJobTags, validatePriority } from './validate-request.ts';
@@ -101,7 +102,7 @@ export class BatchService {
     const request = validateCreateJobRequest(input, { confirmationRequiredByDefault: this.options.confirmationRequiredByDefault, now: this.options.now() });
     this.options.checkRoleArn?.(request.RoleArn);
     const fn = request.Operation.LambdaInvoke?.FunctionArn;
-    if (typeof fn === 'string' && /^https?:\/\//i.test(fn)) this.options.checkFunctionUrl?.(fn);
+    if (typeof fn === 'string' && isHttpFunction(fn)) this.options.checkFunctionUrl?.(fn);
     const token = request.ClientRequestToken ?? randomUUID();
     const requestHash = hashRequest(request);
     const existing = this.store.findToken(accountId, token);
