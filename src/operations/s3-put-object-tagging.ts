@@ -91,9 +91,9 @@ export function parseObjectTags(value: unknown, field: string): readonly S3Tag[]
   return Object.freeze(tags);
 }
 
-/** `k1=v1&k2=v2`, URL-encoded, as the x-amz-tagging header wants it. */
-export function taggingHeader(tags: readonly S3Tag[]): string {
-  return tags.map((t) => `${encodeURIComponent(t.Key)}=${encodeURIComponent(t.Value)}`).join('&');
+/** `k1=v1&k2=v2`, URL-encoded, as the x-amz-tagging header wants it (also for the SDK's Tag, whose fields are optional). */
+export function taggingHeader(tags: readonly { readonly Key?: string | undefined; readonly Value?: string | undefined }[]): string {
+  return tags.map((t) => `${encodeURIComponent(t.Key ?? '')}=${encodeURIComponent(t.Value ?? '')}`).join('&');
 }
 
 /** Length in characters (code points), as S3 counts them. */

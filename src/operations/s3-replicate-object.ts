@@ -18,7 +18,7 @@ import { S3BatchError } from '../domain/errors.ts';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
 import type { AttemptOutcome, OperationHandler, ReplicationTarget } from './operation.ts';
 import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
-import { memberObject } from './s3-put-object-tagging.ts';
+import { memberObject, taggingHeader } from './s3-put-object-tagging.ts';
 
 export type ReplicateObjectConfig = Readonly<Record<string, never>>;
 
@@ -46,7 +46,7 @@ async function sourceTags(s3: S3Client, entry: TaskEntry, signal: AbortSignal): 
     const out = await s3.send(new GetObjectTaggingCommand({ Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry) }), { abortSignal: signal });
     const tags = out.TagSet ?? [];
     if (tags.length === 0) return undefined;
-    return tags.map((t) => `${encodeURIComponent(t.Key ?? '')}=${encodeURIComponent(t.Value ?? '')}`).join('&');
+    return taggingHeader(tags);
   } catch (err) {
     rethrowIfOwnAbort(err, signal);
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
