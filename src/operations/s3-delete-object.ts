@@ -20,9 +20,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { S3BatchError } from '../domain/errors.ts';
 import { failed, succeeded } from '../domain/task.ts';
 import { DeleteBatcher, s3DeleteTransport, type DeleteItemOutcome } from './delete-batcher.ts';
+import { fieldsOf } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
 import { versionIdOf } from './s3-error.ts';
-import { memberObject } from './s3-put-object-tagging.ts';
 
 export interface DeleteObjectConfig {
   /** Deletes versions under GOVERNANCE retention (x-amz-bypass-governance-retention). */
@@ -125,12 +125,4 @@ function successMessage(versionId: string | undefined, outcome: Extract<DeleteIt
     return `Successful (plain delete: the bucket is versioned, so delete marker${id} now hides the object; its versions remain)`;
   }
   return 'Successful';
-}
-
-/** The member as an object whose fields are all in `allowed`. */
-function fieldsOf(member: unknown, field: string, allowed: readonly string[]): Record<string, unknown> {
-  const m = memberObject(member, field);
-  const unknown = Object.keys(m).filter((k) => !allowed.includes(k));
-  if (unknown.length > 0) throw new S3BatchError('InvalidRequest', `${field} has unknown field(s) ${unknown.join(', ')}; allowed: ${allowed.join(', ')}`);
-  return m;
 }
