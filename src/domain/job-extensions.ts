@@ -7,6 +7,7 @@
  * InvalidRequest at CreateJob, never silently ignored. Pure: no I/O.
  */
 import { S3BatchError } from './errors.ts';
+import { invalid } from './field-checks.ts';
 import type { S3Tag } from './job-spec.ts';
 
 export const EXTENSION_TAG_PREFIX = 's3batch:';
@@ -25,10 +26,6 @@ export interface JobExtensions {
 }
 
 type Setter = (value: string, tag: string) => Partial<Record<keyof JobExtensions, unknown>>;
-
-function invalid(message: string): never {
-  throw new S3BatchError('InvalidRequest', message);
-}
 
 function positiveInt(max: number): (value: string, tag: string) => number {
   return (value, tag) => {

@@ -12,6 +12,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { S3BatchError } from '../../domain/errors.ts';
+import { invalid } from '../../domain/field-checks.ts';
 import type { BatchService } from '../../service/batch-service.ts';
 import { assertCallerAccount, type SigV4Verifier } from '../auth/sigv4-verifier.ts';
 import { modelledError, s3ControlErrorHandler, sendError, setRequestIdHeaders, type S3ControlOperation } from './error-envelope.ts';
@@ -38,10 +39,6 @@ const KNOWN_PATH = /^\/v20180820\/jobs(?:\/[^/]+(?:\/(?:priority|status|tagging)
 
 type Query = Record<string, string | string[] | undefined>;
 type IdRequest = FastifyRequest<{ Params: { id: string }; Querystring: Query }>;
-
-function invalid(message: string): never {
-  throw new S3BatchError('InvalidRequest', message);
-}
 
 /** The one value of a query parameter (a repeated one is refused). */
 function single(query: Query, name: string): string | undefined {

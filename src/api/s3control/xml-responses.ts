@@ -14,6 +14,7 @@
  * input, so a value sent through this API is never altered on the way back; they can only reach
  * here from elsewhere (an object key quoted in a failure reason, the JSON API).
  */
+import { isObject } from '../../domain/field-checks.ts';
 import type { S3Tag } from '../../domain/job-spec.ts';
 import type { JobStatus } from '../../domain/job-status.ts';
 import type { JobDescriptor, JobListDescriptor } from '../../service/batch-service.ts';
@@ -37,10 +38,6 @@ function formatTimestamp(value: unknown): string {
   return Number.isNaN(ms) ? String(value) : new Date(ms).toISOString();
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function mismatch(name: string, expected: string): never {
   throw new Error(`xml-responses: <${name}> expects ${expected}`);
 }
@@ -60,7 +57,7 @@ function writeValue(out: string[], name: string, shape: Shape, value: unknown): 
   }
   switch (shape.kind) {
     case 'structure':
-      if (!isRecord(value)) mismatch(name, 'an object');
+      if (!isObject(value)) mismatch(name, 'an object');
       writeStructureContent(out, shape, value);
       break;
     case 'list':
@@ -68,7 +65,7 @@ function writeValue(out: string[], name: string, shape: Shape, value: unknown): 
       for (const item of value) writeValue(out, shape.itemName, shape.item, item);
       break;
     case 'map':
-      if (!isRecord(value)) mismatch(name, 'a map');
+      if (!isObject(value)) mismatch(name, 'a map');
       for (const [k, v] of Object.entries(value)) {
         out.push(`<entry><key>${escapeXml(k)}</key><value>${escapeXml(String(v ?? ''))}</value></entry>`);
       }
