@@ -33,12 +33,13 @@ export function parseFunctionUrlPolicy(setting: string | undefined): FunctionUrl
   return { kind: 'prefixes', prefixes };
 }
 
-export function isFunctionUrlAllowed(policy: FunctionUrlPolicy, url: string): boolean {
+/** `url` may come parsed already (the HTTP invoker checks the URL it is about to call). */
+export function isFunctionUrlAllowed(policy: FunctionUrlPolicy, url: string | URL): boolean {
   if (policy.kind === 'any') return true;
   if (policy.kind === 'none') return false;
   let u: URL;
   try {
-    u = new URL(url);
+    u = typeof url === 'string' ? new URL(url) : url;
   } catch {
     return false;
   }

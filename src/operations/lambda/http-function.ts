@@ -29,8 +29,8 @@ export interface HttpFunctionOptions {
   readonly maxSockets?: number | undefined;
   /** Larger answers fail the task (Lambda's synchronous payload limit is 6 MB). */
   readonly maxResponseBytes?: number | undefined;
-  /** The operator's --function-urls policy, checked again per call (jobs may predate it). */
-  readonly allowed?: ((url: string) => boolean) | undefined;
+  /** The operator's --function-urls policy, checked again per call (jobs may predate it), on the URL parsed for the call. */
+  readonly allowed?: ((url: URL) => boolean) | undefined;
 }
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
@@ -54,7 +54,7 @@ export function createHttpFunctionInvoker(options: HttpFunctionOptions): LambdaI
           return;
         }
         const where = `${url.origin}${url.pathname}`;
-        if (options.allowed && !options.allowed(functionArn)) {
+        if (options.allowed && !options.allowed(url)) {
           resolve(failure(0, 'PermanentFailure', `HTTP function ${where} is not allowed by this server's --function-urls`, false));
           return;
         }
