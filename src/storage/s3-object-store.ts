@@ -101,6 +101,10 @@ export function createS3ObjectStore(client: S3Client): ObjectStore {
       const { prefix, startAfter, expectedBucketOwner, signal } = options;
       let keyMarker = startAfter || undefined;
       let versionIdMarker: string | undefined;
+      // Ceph RGW 16 answers a KeyMarker without VersionIdMarker with the marker key's versions too
+      // (S3 starts after the key): they are dropped from the pages below.
+      const startAfterBytes = startAfter === undefined ? undefined : Buffer.from(startAfter);
+      const after = (v: { Key?: string }): boolean => startAfterBytes === undefined || Buffer.compare(Buffer.from(v.Key ?? ''), startAfterBytes) > 0;
       for (;;) {
         let res;
         try {
@@ -111,9 +115,6 @@ export function createS3ObjectStore(client: S3Client): ObjectStore {
         } catch (err) {
           throw storeError(err, signal, `ListObjectVersions s3://${bucket}/${prefix ?? ''}`);
         }
-        // Ceph RGW 16 answers a KeyMarker without VersionIdMarker with the marker key's versions too
-        // (S3 starts after the key): drop them here.
-        const after = (v: { Key?: string }): boolean => startAfter === undefined || Buffer.compare(Buffer.from(v.Key ?? ''), Buffer.from(startAfter)) > 0;
         const page = (res.Versions ?? []).filter(after).map(
           (v): ListedVersionInfo => ({
             key: v.Key ?? '',
