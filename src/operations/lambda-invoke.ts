@@ -108,7 +108,8 @@ function parseFunctionArn(value: unknown): string {
   return value;
 }
 
-function parseSchemaVersion(value: unknown): InvocationSchemaVersion {
+/** InvocationSchemaVersion: 1.0 when absent, else 1.0 or 2.0 (also for the built-in delete's LambdaInvoke form). */
+export function parseSchemaVersion(value: unknown): InvocationSchemaVersion {
   if (value === undefined || value === null) return '1.0';
   if (typeof value !== 'string' || !(INVOCATION_SCHEMA_VERSIONS as readonly string[]).includes(value)) {
     throw new S3BatchError('InvalidRequest', `LambdaInvoke.InvocationSchemaVersion must be 1.0 or 2.0, got ${JSON.stringify(value)}`);

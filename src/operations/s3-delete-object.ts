@@ -20,6 +20,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { S3BatchError } from '../domain/errors.ts';
 import { failed, succeeded } from '../domain/task.ts';
 import { DeleteBatcher, s3DeleteTransport, type DeleteItemOutcome } from './delete-batcher.ts';
+import { parseSchemaVersion } from './lambda-invoke.ts';
 import { fieldsOf } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
 import { versionIdOf } from './s3-error.ts';
@@ -90,8 +91,7 @@ export const s3DeleteObject: OperationHandler<DeleteObjectConfig> & {
   /** The LambdaInvoke member whose FunctionArn is the reserved delete ARN. */
   parseLambdaForm(member: unknown): DeleteObjectConfig {
     const m = fieldsOf(member, 'LambdaInvoke', ['FunctionArn', 'InvocationSchemaVersion', 'UserArguments']);
-    const schema = m.InvocationSchemaVersion ?? '1.0';
-    if (schema !== '1.0' && schema !== '2.0') throw new S3BatchError('InvalidRequest', `LambdaInvoke.InvocationSchemaVersion must be 1.0 or 2.0, got ${JSON.stringify(schema)}`);
+    const schema = parseSchemaVersion(m.InvocationSchemaVersion);
     const args = m.UserArguments;
     if (args === undefined || args === null || args === '') return Object.freeze({ bypassGovernanceRetention: false });
     if (schema !== '2.0') throw new S3BatchError('InvalidRequest', 'LambdaInvoke.UserArguments requires InvocationSchemaVersion 2.0');
