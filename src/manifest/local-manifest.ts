@@ -347,7 +347,7 @@ export function readLocalChunk(files: LocalManifestFiles, fields: readonly Manif
 }
 
 /** RFC 4180 quoting when needed (URL-encoded keys rarely need it; a raw inventory key might). */
-export function csvCell(value: string): string {
+function csvCell(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 

@@ -67,7 +67,7 @@ export function dryRunOperation(inner: ParsedOperation, report: JobReport): Pars
 }
 
 /** What one task of the operation would do, after "would ". */
-export function describeTask(inner: ParsedOperation, entry: TaskEntry): string {
+function describeTask(inner: ParsedOperation, entry: TaskEntry): string {
   const { handler, config } = inner;
   return handler.describe ? handler.describe(config, entry) : inner.name;
 }

@@ -60,7 +60,7 @@ export function builtinFunctionOf(functionArn: unknown): 'delete' | undefined {
 const batchers = new WeakMap<DeleteObjectConfig, WeakMap<S3Client, DeleteBatcher>>();
 
 /** The job's batcher: one per parsed config (i.e. per running job) and S3 client. */
-export function batcherFor(config: DeleteObjectConfig, s3: S3Client): DeleteBatcher {
+function batcherFor(config: DeleteObjectConfig, s3: S3Client): DeleteBatcher {
   let perClient = batchers.get(config);
   if (!perClient) {
     perClient = new WeakMap();
