@@ -4,8 +4,9 @@
  * attempt under the retry policy. Only the final attempt's result counts. With the job's limits,
  * throttled attempts slow the job down and are retried on their own budget (retry.ts).
  */
-import { failed, type TaskEntry, type TaskResult } from '../domain/task.ts';
+import type { TaskEntry, TaskResult } from '../domain/task.ts';
 import type { AttemptOutcome, OperationContext, OperationHandler } from '../operations/operation.ts';
+import { missingVersionOutcome } from '../operations/s3-error.ts';
 import { isThrottled } from './adaptive-limit.ts';
 import type { JobLimits } from './job-limits.ts';
 import { DEFAULT_MAX_THROTTLED_RETRIES, runWithRetry, type RetryPolicy, type ThrottleRule } from './retry.ts';
@@ -28,9 +29,8 @@ export type TaskExecutor = (entry: TaskEntry, signal: AbortSignal) => Promise<Ta
 export function createTaskExecutor<C>(args: TaskExecutorArgs<C>): TaskExecutor {
   const { handler, config, ctx, policy, sleep } = args;
   return async (entry, signal) => {
-    if (entry.versionId === '') {
-      return failed(entry, 400, 'InvalidRequest', 'Task failed due to missing VersionId');
-    }
+    // The one place for this rule: handlers (and the dry-run wrapper) never see such a row.
+    if (entry.versionId === '') return missingVersionOutcome(entry).result;
     const { limits } = args;
     if (!limits) {
       return (await runWithRetry(() => handler.attempt(config, entry, ctx, signal), policy, sleep, signal, args.onRetry)).result;

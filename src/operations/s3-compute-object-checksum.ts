@@ -23,7 +23,7 @@ import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
 import { CHECKSUM_ALGORITHMS, compositeOf, createDigester, type ChecksumAlgorithmName } from './checksums/digester.ts';
 import { fieldsOf, invalid, onVersion, optEnum } from './member-fields.ts';
 import type { AttemptOutcome, OperationContext, OperationHandler } from './operation.ts';
-import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
 
 export type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE';
 
@@ -64,7 +64,6 @@ export const s3ComputeObjectChecksum: OperationHandler<ComputeChecksumConfig> = 
   },
 
   async attempt(config, entry, ctx, signal) {
-    if (entry.versionId === '') return missingVersionOutcome(entry);
     try {
       return config.type === 'FULL_OBJECT' ? await fullObject(config, entry, ctx, signal) : await composite(config, entry, ctx, signal);
     } catch (err) {

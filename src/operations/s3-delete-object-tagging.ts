@@ -9,7 +9,7 @@ import { DeleteObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { S3BatchError } from '../domain/errors.ts';
 import { succeeded } from '../domain/task.ts';
 import type { OperationHandler } from './operation.ts';
-import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
 import { memberObject } from './s3-put-object-tagging.ts';
 
 export type DeleteObjectTaggingConfig = Readonly<Record<string, never>>;
@@ -28,7 +28,6 @@ export const s3DeleteObjectTagging: OperationHandler<DeleteObjectTaggingConfig> 
   },
 
   async attempt(_config, entry, ctx, signal) {
-    if (entry.versionId === '') return missingVersionOutcome(entry);
     try {
       await ctx.s3.send(
         new DeleteObjectTaggingCommand({ Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry) }),

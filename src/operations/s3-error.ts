@@ -13,7 +13,10 @@ export function failureOutcome(entry: TaskEntry, err: unknown): AttemptOutcome {
   return { result: failed(entry, info.httpStatus, info.code, info.message), retryable: info.retryable };
 }
 
-/** AWS's answer for a manifest row whose VersionId column is empty (spec §6.4). */
+/**
+ * AWS's answer for a manifest row whose VersionId column is empty (spec §6.4). The task executor
+ * (engine/task-executor.ts) gives it for every kind before the handler runs; handlers never see such a row.
+ */
 export function missingVersionOutcome(entry: TaskEntry): AttemptOutcome {
   return { result: failed(entry, 400, 'InvalidRequest', 'Task failed due to missing VersionId'), retryable: false };
 }

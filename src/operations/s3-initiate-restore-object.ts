@@ -14,7 +14,7 @@ import { RestoreObjectCommand, type Tier } from '@aws-sdk/client-s3';
 import { succeeded } from '../domain/task.ts';
 import { fieldsOf, onVersion, optEnum, optInt } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
-import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
 
 export interface InitiateRestoreConfig {
   /** Undefined when absent or 0: no Days in the request. */
@@ -41,7 +41,6 @@ export const s3InitiateRestoreObject: OperationHandler<InitiateRestoreConfig> = 
   },
 
   async attempt(config, entry, ctx, signal) {
-    if (entry.versionId === '') return missingVersionOutcome(entry);
     try {
       await ctx.s3.send(
         new RestoreObjectCommand({

@@ -11,7 +11,7 @@ import { PutObjectAclCommand, type Grant, type ObjectCannedACL, type Owner } fro
 import { succeeded } from '../domain/task.ts';
 import { fieldsOf, invalid, isAbsent, isEmptyElement, onVersion, optEnum, optString } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
-import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
 
 export type PutObjectAclConfig =
   | { readonly canned: ObjectCannedACL; readonly owner?: undefined; readonly grants?: undefined }
@@ -58,7 +58,6 @@ export const s3PutObjectAcl: OperationHandler<PutObjectAclConfig> = {
   },
 
   async attempt(config, entry, ctx, signal) {
-    if (entry.versionId === '') return missingVersionOutcome(entry);
     try {
       await ctx.s3.send(
         new PutObjectAclCommand({

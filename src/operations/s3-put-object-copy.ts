@@ -30,7 +30,7 @@ import { parseCopyConfig, type CopyConfig } from './copy-config.ts';
 import { copySource, destinationKey, enforceTags } from './copy-requests.ts';
 import { multipartCopy } from './multipart-copy.ts';
 import type { AttemptOutcome, OperationContext, OperationHandler } from './operation.ts';
-import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
 import { taggingHeader } from './s3-put-object-tagging.ts';
 
 // The request pieces stay importable from here (the benchmark's bare-SDK baseline uses them).
@@ -59,7 +59,6 @@ export const s3PutObjectCopy: OperationHandler<CopyConfig> = {
   },
 
   async attempt(config, entry, ctx, signal) {
-    if (entry.versionId === '') return missingVersionOutcome(entry);
     try {
       return await copyOne(config, entry, ctx, signal);
     } catch (err) {

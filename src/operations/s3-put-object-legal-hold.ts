@@ -11,7 +11,7 @@ import { PutObjectLegalHoldCommand } from '@aws-sdk/client-s3';
 import { succeeded } from '../domain/task.ts';
 import { fieldsOf, invalid, isAbsent, onVersion, optEnum } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
-import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
 
 export interface PutObjectLegalHoldConfig {
   readonly status: 'ON' | 'OFF';
@@ -36,7 +36,6 @@ export const s3PutObjectLegalHold: OperationHandler<PutObjectLegalHoldConfig> = 
   },
 
   async attempt(config, entry, ctx, signal) {
-    if (entry.versionId === '') return missingVersionOutcome(entry);
     try {
       await ctx.s3.send(
         new PutObjectLegalHoldCommand({

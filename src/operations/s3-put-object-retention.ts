@@ -14,7 +14,7 @@ import { PutObjectRetentionCommand, type ObjectLockRetentionMode } from '@aws-sd
 import { succeeded } from '../domain/task.ts';
 import { fieldsOf, invalid, isAbsent, onVersion, optBool, optEnum, optTimestamp } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
-import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
 
 export interface PutObjectRetentionConfig {
   /** Both undefined ⇒ remove the retention. */
@@ -58,7 +58,6 @@ export const s3PutObjectRetention: OperationHandler<PutObjectRetentionConfig> = 
   },
 
   async attempt(config, entry, ctx, signal) {
-    if (entry.versionId === '') return missingVersionOutcome(entry);
     try {
       await ctx.s3.send(
         new PutObjectRetentionCommand({

@@ -10,7 +10,7 @@ import { S3BatchError } from '../domain/errors.ts';
 import type { S3Tag } from '../domain/job-spec.ts';
 import { succeeded } from '../domain/task.ts';
 import type { OperationHandler } from './operation.ts';
-import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
 
 export interface PutObjectTaggingConfig {
   readonly tagSet: readonly S3Tag[];
@@ -32,7 +32,6 @@ export const s3PutObjectTagging: OperationHandler<PutObjectTaggingConfig> = {
   },
 
   async attempt(config, entry, ctx, signal) {
-    if (entry.versionId === '') return missingVersionOutcome(entry);
     try {
       await ctx.s3.send(
         new PutObjectTaggingCommand({

@@ -17,7 +17,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { S3BatchError } from '../domain/errors.ts';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
 import type { AttemptOutcome, OperationHandler, ReplicationTarget } from './operation.ts';
-import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
 import { memberObject, taggingHeader } from './s3-put-object-tagging.ts';
 
 export type ReplicateObjectConfig = Readonly<Record<string, never>>;
@@ -116,7 +116,6 @@ export const s3ReplicateObject: OperationHandler<ReplicateObjectConfig> = {
   },
 
   async attempt(_config, entry, ctx, signal): Promise<AttemptOutcome> {
-    if (entry.versionId === '') return missingVersionOutcome(entry);
     const targets = ctx.replicationTargets?.(entry.bucket, entry.key) ?? [];
     if (targets.length === 0) {
       return {

@@ -20,7 +20,7 @@ import { failed, succeeded } from '../domain/task.ts';
 import { copySource } from './copy-requests.ts';
 import { fieldsOf, invalid, isAbsent, onVersion, optBool, optString } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
-import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
 
 export interface UpdateObjectEncryptionConfig {
   readonly kmsKeyArn: string;
@@ -54,7 +54,6 @@ export const s3UpdateObjectEncryption: OperationHandler<UpdateObjectEncryptionCo
   },
 
   async attempt(config, entry, ctx, signal) {
-    if (entry.versionId === '') return missingVersionOutcome(entry);
     const versionId = versionIdOf(entry);
     try {
       const head = await ctx.s3.send(new HeadObjectCommand({ Bucket: entry.bucket, Key: entry.key }), { abortSignal: signal });

@@ -169,19 +169,6 @@ describe('operations on Ceph RGW', () => {
     expect(out.result.message).toMatch(/^The specified key does not exist\. \(Service: Amazon S3; Status Code: 404; Error Code: NoSuchKey; Request ID: \S+\)$/);
   });
 
-  it('an empty version id fails 400 InvalidRequest without calling S3', async () => {
-    const client = taskClient(ceph);
-    const requests = countRequests(client);
-    try {
-      const config = s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}` });
-      const out = await s3PutObjectCopy.attempt(config, entryOf(src, 'plain.txt', ''), ctxOf(client), never);
-      expect(out).toMatchObject({ retryable: false, result: { status: 'failed', httpStatus: 400, errorCode: 'InvalidRequest', message: 'Task failed due to missing VersionId' } });
-      expect(requests.count).toBe(0);
-    } finally {
-      client.destroy();
-    }
-  });
-
   it('copies a given version (versioned source bucket)', async () => {
     const vsrc = await createTestBucket(admin, 'ops-vsrc');
     await admin.send(new PutBucketVersioningCommand({ Bucket: vsrc, VersioningConfiguration: { Status: 'Enabled' } }));

@@ -73,11 +73,4 @@ describe('S3ComputeObjectChecksum on a store with part boundaries', () => {
     expect(out.result).toMatchObject({ status: 'failed', errorCode: 'IncompleteBody', message: expect.stringMatching(/^GetObject body ended after 9 of 10 bytes/) });
     expect(out.retryable).toBe(true);
   });
-
-  it('an empty VersionId fails without a request', async () => {
-    const { ctx, sent } = partsStore([Buffer.from('x')]);
-    const out = await s3ComputeObjectChecksum.attempt(s3ComputeObjectChecksum.parse({}), { ...entry, versionId: '' }, ctx, never);
-    expect(out.result).toMatchObject({ status: 'failed', httpStatus: 400, errorCode: 'InvalidRequest', message: 'Task failed due to missing VersionId' });
-    expect(sent).toEqual([]);
-  });
 });

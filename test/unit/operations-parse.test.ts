@@ -420,14 +420,6 @@ describe('S3PutObjectCopy.attempt (fake client)', () => {
     expect(sent[1]?.input).toMatchObject({ Tagging: { TagSet: [] } });
   });
 
-  it('an empty version id fails without any S3 call', async () => {
-    const { s3, sent } = fakeS3(() => ({}));
-    const out = await s3PutObjectCopy.attempt(parseCopyConfig({ TargetResource: ARN }), { ...entry, versionId: '' }, ctxOf(s3), signal);
-    expect(out.result).toMatchObject({ status: 'failed', httpStatus: 400, errorCode: 'InvalidRequest', message: 'Task failed due to missing VersionId' });
-    expect(out.retryable).toBe(false);
-    expect(sent).toEqual([]);
-  });
-
   // With a lowered threshold (or a constraint) the source is HEADed first.
   it('a bodiless HEAD 404 lets CopyObject name the error', async () => {
     const { s3, sent } = fakeS3((c) => {
@@ -568,13 +560,6 @@ describe('tagging attempts (fake client)', () => {
     const out = await s3DeleteObjectTagging.attempt({}, entry, ctxOf(s3), signal);
     expect(out).toMatchObject({ retryable: false, result: { status: 'failed', httpStatus: 501, errorCode: 'NotImplemented' } });
     expect(sent[0]).toEqual({ command: 'DeleteObjectTagging', input: { Bucket: 'src', Key: entry.key, VersionId: undefined } });
-  });
-
-  it('empty version id: no call', async () => {
-    const { s3, sent } = fakeS3(() => ({}));
-    expect((await s3PutObjectTagging.attempt({ tagSet: [] }, { ...entry, versionId: '' }, ctxOf(s3), signal)).result.errorCode).toBe('InvalidRequest');
-    expect((await s3DeleteObjectTagging.attempt({}, { ...entry, versionId: '' }, ctxOf(s3), signal)).result.errorCode).toBe('InvalidRequest');
-    expect(sent).toEqual([]);
   });
 });
 
