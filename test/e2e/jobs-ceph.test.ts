@@ -2,7 +2,7 @@
  * End to end on Ceph RGW (a production S3 implementation): `s3batch serve` runs as a subprocess,
  * jobs are driven through its JSON API, objects and reports are checked with the AWS SDK.
  */
-import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeKey, getText, jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
@@ -124,6 +124,35 @@ describe('jobs on Ceph RGW', () => {
     const report = await readReport(s3, reports, undefined, JobId);
     expect(report.manifest.Results.map((r) => r.TaskExecutionStatus)).toEqual(['failed']);
     expect(report.rows).toEqual([[src, rawKeys[rawKeys.length - 1], '', 'failed', '404', 'NoSuchKey', expect.stringContaining('NoSuchKey')]]);
+  });
+
+  it('a versioned manifest: a row with a VersionId tags that version only; an empty VersionId fails as AWS does', async () => {
+    const { api } = await serve();
+    const bucket = await createTestBucket(s3, 'e2e-versions');
+    await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    const v1 = (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'doc.txt', Body: 'one' }))).VersionId!;
+    const v2 = (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'doc.txt', Body: 'two' }))).VersionId!;
+    const manifest = await putManifest(s3, bucket, 'manifest.csv', [
+      { bucket, key: 'doc.txt', versionId: v1 },
+      { bucket, key: 'doc.txt', versionId: '' },
+    ]);
+    const request = jobRequest({
+      manifestBucket: bucket,
+      manifestKey: 'manifest.csv',
+      etag: manifest.etag,
+      operation: { S3PutObjectTagging: { TagSet: [{ Key: 'old', Value: 'yes' }] } },
+      reportBucket: reports,
+      confirmationRequired: false,
+    }) as { Manifest: { Spec: { Fields: string[] } } };
+    request.Manifest.Spec.Fields = ['Bucket', 'Key', 'VersionId'];
+    const { JobId } = await api.createJob(request);
+    const view = await api.waitFor(JobId, ['Complete', 'Failed']);
+    expect(view.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 2, NumberOfTasksSucceeded: 1, NumberOfTasksFailed: 1 });
+    const tagsOf = async (VersionId: string) => (await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'doc.txt', VersionId }))).TagSet ?? [];
+    expect(await tagsOf(v1)).toEqual([{ Key: 'old', Value: 'yes' }]);
+    expect(await tagsOf(v2)).toEqual([]);
+    const report = await readReport(s3, reports, undefined, JobId);
+    expect(report.rows.find((r) => r[3] === 'failed')).toEqual([bucket, 'doc.txt', '', 'failed', '400', 'InvalidRequest', 'Task failed due to missing VersionId']);
   });
 
   it('fails a job of 1,000+ missing objects on the threshold and still writes its report', async () => {
