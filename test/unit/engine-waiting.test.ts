@@ -96,6 +96,26 @@ async function csvJob(world: World, service: BatchService, bucket: string, prefi
   return service.createJob(ACCOUNT, taggingJobRequest({ Manifest: csvManifest(`${prefix}.csv`, etag), Priority: priority })).JobId;
 }
 
+/** A generator job whose listing holds after its first page: started, its first chunk of 10 done. */
+async function waitingGenerator(keys: string[], priority: number): Promise<{ world: World; engine: Engine; service: BatchService; gen: string }> {
+  const world = await newWorld(keys, 1);
+  const { engine, service } = newEngine(world);
+  await engine.start();
+  const gen = service.createJob(ACCOUNT, generatorJob(priority)).JobId;
+  await until(() => callsIn(world, 'gen').length === 10 && world.inFlight === 0, 'the first chunk done');
+  return { world, engine, service, gen };
+}
+
+/** Tasks on bucket `src` wait until the returned hold is released. */
+function holdSrc(world: World): Hold {
+  const hold = new Hold();
+  world.answers.set('src', async (entry) => {
+    await hold.wait();
+    return { result: succeeded(entry), retryable: false };
+  });
+  return hold;
+}
+
 async function until(cond: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (!cond()) {
@@ -115,18 +135,10 @@ const callsIn = (world: World, bucket: string): string[] => world.calls.filter((
 describe('a generator job waiting for its listing', () => {
   it('is pre-empted at once (Paused while the listing holds), resumes after the higher job and runs every task exactly once', async () => {
     const keys = many(40);
-    const world = await newWorld(keys, 1); // the listing holds after its first page (one chunk of 10)
-    const { engine, service } = newEngine(world);
-    await engine.start();
-    const gen = service.createJob(ACCOUNT, generatorJob(10)).JobId;
-    await until(() => callsIn(world, 'gen').length === 10 && world.inFlight === 0, 'the first chunk done');
+    const { world, engine, service, gen } = await waitingGenerator(keys, 10);
     expect(service.describeJob(ACCOUNT, gen).Status).toBe('Active');
 
-    const hold = new Hold();
-    world.answers.set('src', async (entry) => {
-      await hold.wait();
-      return { result: succeeded(entry), retryable: false };
-    });
+    const hold = holdSrc(world);
     const high = await csvJob(world, service, 'src', 'high', 8, 50);
     await waitForStatus(engine, world.store, gen, 'Paused');
     await until(() => world.inFlight === 4, 'the higher job on every slot');
@@ -150,11 +162,7 @@ describe('a generator job waiting for its listing', () => {
 
   it('lends its slots to a lower job while it waits and takes them back when the listing moves', async () => {
     const keys = many(30);
-    const world = await newWorld(keys, 1);
-    const { engine, service } = newEngine(world);
-    await engine.start();
-    const gen = service.createJob(ACCOUNT, generatorJob(50)).JobId;
-    await until(() => callsIn(world, 'gen').length === 10 && world.inFlight === 0, 'the first chunk done');
+    const { world, engine, service, gen } = await waitingGenerator(keys, 50);
 
     const low = await csvJob(world, service, 'src', 'low', 200, 1);
     await until(() => callsIn(world, 'src').length >= 20, 'the lower job running');
@@ -173,11 +181,7 @@ describe('a generator job waiting for its listing', () => {
   });
 
   it('is cancelled at once while Active and waiting, without the listing moving', async () => {
-    const world = await newWorld(many(40), 1);
-    const { engine, service } = newEngine(world);
-    await engine.start();
-    const gen = service.createJob(ACCOUNT, generatorJob(10)).JobId;
-    await until(() => callsIn(world, 'gen').length === 10 && world.inFlight === 0, 'the first chunk done');
+    const { world, engine, service, gen } = await waitingGenerator(many(40), 10);
     service.updateJobStatus(ACCOUNT, gen, 'Cancelled');
     await waitForStatus(engine, world.store, gen, 'Cancelled');
     expect(world.objects.pagesServed).toBe(1);
@@ -188,16 +192,8 @@ describe('a generator job waiting for its listing', () => {
   });
 
   it('is cancelled at once while pre-empted and waiting; the higher job is not disturbed', async () => {
-    const world = await newWorld(many(40), 1);
-    const { engine, service } = newEngine(world);
-    await engine.start();
-    const gen = service.createJob(ACCOUNT, generatorJob(10)).JobId;
-    await until(() => callsIn(world, 'gen').length === 10 && world.inFlight === 0, 'the first chunk done');
-    const hold = new Hold();
-    world.answers.set('src', async (entry) => {
-      await hold.wait();
-      return { result: succeeded(entry), retryable: false };
-    });
+    const { world, engine, service, gen } = await waitingGenerator(many(40), 10);
+    const hold = holdSrc(world);
     const high = await csvJob(world, service, 'src', 'high', 8, 50);
     await waitForStatus(engine, world.store, gen, 'Paused');
     service.updateJobStatus(ACCOUNT, gen, 'Cancelled');
