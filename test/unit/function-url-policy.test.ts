@@ -38,3 +38,10 @@ describe('function URL policy', () => {
     expect(() => parseFunctionUrlPolicy(entry)).toThrow(/Invalid --function-urls/);
   });
 });
+
+describe('checkFunctionUrl on a URL that does not parse', () => {
+  it('is InvalidRequest, not a TypeError', () => {
+    const policy = parseFunctionUrlPolicy('https://fn.internal/hooks/');
+    expect(() => checkFunctionUrl(policy, 'http://')).toThrow(expect.objectContaining({ code: 'InvalidRequest' }));
+  });
+});

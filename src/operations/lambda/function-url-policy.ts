@@ -50,5 +50,12 @@ export function isFunctionUrlAllowed(policy: FunctionUrlPolicy, url: string | UR
 export function checkFunctionUrl(policy: FunctionUrlPolicy, url: string): void {
   if (isFunctionUrlAllowed(policy, url)) return;
   const allowed = policy.kind === 'prefixes' ? `allowed: ${policy.prefixes.map((p) => p.href).join(', ')}` : 'HTTP functions are disabled on this server';
-  throw new S3BatchError('InvalidRequest', `LambdaInvoke.FunctionArn ${new URL(url).origin}${new URL(url).pathname} is not an HTTP function this server may call (${allowed}; see --function-urls)`);
+  let shown = '(not a valid URL)';
+  try {
+    const u = new URL(url);
+    shown = `${u.origin}${u.pathname}`; // without query or credentials, which may carry secrets
+  } catch {
+    // an unparseable URL is refused as well, without a TypeError escaping as a 500
+  }
+  throw new S3BatchError('InvalidRequest', `LambdaInvoke.FunctionArn ${shown} is not an HTTP function this server may call (${allowed}; see --function-urls)`);
 }
