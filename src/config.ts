@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { S3BatchError } from './domain/errors.ts';
+import { isHttpUrl } from './domain/field-checks.ts';
 
 export interface StorageConfig {
   /** S3 endpoint URL; undefined means AWS S3 itself (or the embedded local S3 with --local). */
@@ -159,14 +160,7 @@ const MiB = 1024 ** 2;
 
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const endpoint = str('endpoint', flags, env);
-  if (endpoint !== undefined) {
-    try {
-      const u = new URL(endpoint);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
-    } catch {
-      bad('endpoint', endpoint, 'an http:// or https:// URL');
-    }
-  }
+  if (endpoint !== undefined && !isHttpUrl(endpoint)) bad('endpoint', endpoint, 'an http:// or https:// URL');
   const local = bool('local', flags, env, false);
   if (local && endpoint !== undefined) {
     throw new S3BatchError('InvalidConfiguration', '--local starts an embedded S3 server: do not also give an S3 endpoint');

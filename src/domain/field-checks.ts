@@ -11,6 +11,16 @@ export function invalid(message: string): never {
   throw new S3BatchError('InvalidRequest', message);
 }
 
+/** True when `text` parses as an http:// or https:// URL (S3 endpoints in the configuration). */
+export function isHttpUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -31,6 +31,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { S3BatchError } from '../domain/errors.ts';
+import { isHttpUrl } from '../domain/field-checks.ts';
 import type { S3ClientProfile } from './s3-clients.ts';
 
 export const DEFAULT_PROFILE = 'default';
@@ -115,16 +116,7 @@ function parseProfile(name: string, raw: unknown, source: string): EndpointProfi
   const unknown = Object.keys(obj).filter((k) => !known.has(k));
   if (unknown.length > 0) bad(source, `${where} has unknown field(s) ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
   const endpoint = optString(obj, 'endpoint', where, source);
-  if (endpoint !== undefined) {
-    let ok = false;
-    try {
-      const u = new URL(endpoint);
-      ok = u.protocol === 'http:' || u.protocol === 'https:';
-    } catch {
-      ok = false;
-    }
-    if (!ok) bad(source, `${where}.endpoint must be an http:// or https:// URL`);
-  }
+  if (endpoint !== undefined && !isHttpUrl(endpoint)) bad(source, `${where}.endpoint must be an http:// or https:// URL`);
   const accessKeyId = optString(obj, 'accessKeyId', where, source);
   const secretAccessKey = optString(obj, 'secretAccessKey', where, source);
   if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
