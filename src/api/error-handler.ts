@@ -12,7 +12,8 @@ export interface JsonError {
 
 export function jsonErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (isS3BatchError(err)) {
-    const hide = err.status >= 500;
+    // 502: the storage behind s3batch failed (ReportUnavailable); its code is what the caller needs.
+    const hide = err.status >= 500 && err.status !== 502;
     if (hide) request.log.error({ err }, 'internal error');
     void reply.status(err.status).send({
       error: { code: err.code, message: hide ? 'Internal error' : err.message, requestId: request.id },

@@ -31,6 +31,9 @@ export const ERROR_TABLE = {
   ManifestGenerationFailed: { status: 400 },
   InvalidJobConfiguration: { status: 400 },
   ReportLocationNotWritable: { status: 403 },
+  // completion report downloads (JSON API): no report (yet) or no such file; the report bucket failed
+  ReportNotFound: { status: 404 },
+  ReportUnavailable: { status: 502 },
   // configuration
   InvalidConfiguration: { status: 500 },
   // internal
