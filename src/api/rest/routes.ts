@@ -1,27 +1,32 @@
 /**
  * The JSON API, version 1 (`/api/v1`): the S3 Control job operations in JSON, in the model's
- * shape. The account comes from `x-amz-account-id` or the server's default account.
+ * shape. The account is the authenticated caller's (opts.accountOf, src/api/auth/api-auth.ts).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { S3BatchError } from '../../domain/errors.ts';
 import { dryRunSummary } from '../../operations/dry-run.ts';
 import type { BatchService } from '../../service/batch-service.ts';
+import type { AccountOf } from '../auth/api-auth.ts';
 
 export interface RestOptions {
   readonly service: BatchService;
-  readonly defaultAccountId: string;
+  /** The caller's account (api-auth.ts): rejects with 401/403 when the request is not authenticated. */
+  readonly accountOf: AccountOf;
 }
 
 type IdParams = { Params: { id: string } };
 
 export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promise<void> {
   const { service } = opts;
+  // The account is resolved once per request before the handler runs; handlers read it synchronously.
+  const accounts = new WeakMap<FastifyRequest, string>();
+  app.addHook('preHandler', async (req) => {
+    accounts.set(req, await opts.accountOf(req));
+  });
   const account = (req: FastifyRequest): string => {
-    const h = req.headers['x-amz-account-id'];
-    const v = Array.isArray(h) ? h[0] : h;
-    if (v === undefined || v === '') return opts.defaultAccountId;
-    if (!/^\d{12}$/.test(v)) throw new S3BatchError('InvalidRequest', 'x-amz-account-id must be a 12-digit account id');
-    return v;
+    const acct = accounts.get(req);
+    if (acct === undefined) throw new S3BatchError('InternalServiceException', 'request reached its handler without an account');
+    return acct;
   };
   const body = (req: FastifyRequest): Record<string, unknown> => {
     if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
