@@ -4,11 +4,9 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { BatchService } from '../service/batch-service.ts';
-import type { ReportFiles } from '../service/report-files.ts';
 import { headerAccountOf } from './auth/api-auth.ts';
 import type { SigV4Verifier } from './auth/sigv4-verifier.ts';
 import { jsonErrorHandler } from './error-handler.ts';
-import { reportRoutes } from './rest/report-routes.ts';
 import { restRoutes } from './rest/routes.ts';
 import { sendError } from './s3control/error-envelope.ts';
 import { s3ControlRoutes } from './s3control/routes.ts';
@@ -19,8 +17,6 @@ export interface AppOptions {
   readonly logLevel: string;
   /** Verifies SigV4 on the S3 Control API (`/v20180820`) against the configured access keys. */
   readonly verifier: SigV4Verifier;
-  /** Completion report files, read from the report buckets (`/api/v1/jobs/:id/report…`). */
-  readonly reports: ReportFiles;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -43,7 +39,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Every JSON API route plugin gets the caller's account through the same accountOf.
   const accountOf = headerAccountOf(opts.defaultAccountId);
   await app.register(restRoutes, { prefix: '/api/v1', service: opts.service, accountOf });
-  await app.register(reportRoutes, { prefix: '/api/v1', reports: opts.reports, accountOf });
   await app.register(s3ControlRoutes, { prefix: '/v20180820', service: opts.service, verifier: opts.verifier });
   return app;
 }
