@@ -40,7 +40,7 @@ import type { LocalManifestFiles } from '../manifest/local-manifest.ts';
 import type { RetryPolicy } from './retry.ts';
 import { isSchedulable, plan, type Decision } from './scheduler.ts';
 import type { StorageProfile } from './storage-profile.ts';
-import { createTaskExecutor } from './task-executor.ts';
+import { createTaskExecutor, type TaskOutcomeStats } from './task-executor.ts';
 
 export type { StorageProfile } from './storage-profile.ts';
 
@@ -413,7 +413,7 @@ export class Engine {
     const manifest = job.request.Manifest as JobManifest;
     const prepared = job.prepared!;
     const profile = this.deps.profileFor(job.request.RoleArn);
-    const { handler, config } = this.operationFor(job.request);
+    const { name: operation, handler, config } = this.operationFor(job.request);
     // The runner is created below; the limits reach it through this late-bound callback.
     let runnerRef: JobRunner | undefined;
     const limits = new JobLimits(this.limitSettings(job), {
@@ -424,7 +424,9 @@ export class Engine {
         this.schedule(); // the job's demand moved: lend or take back slots
       },
     });
-    const executeTask = createTaskExecutor({ handler, config, ctx: { ...profile.operations, jobId }, policy: this.config.retry, sleep: this.deps.sleep, limits });
+    // task:done carries no job id or key: it feeds /metrics (counters by operation).
+    const onDone = (d: TaskOutcomeStats): void => void this.events.emit('task:done', { operation, ...d });
+    const executeTask = createTaskExecutor({ handler, config, ctx: { ...profile.operations, jobId }, policy: this.config.retry, sleep: this.deps.sleep, limits, onDone });
     const index = this.deps.chunkIndex(jobId);
     // Inventory and generator jobs run from their local task list, which may still be growing.
     const local = usesLocalManifest(job) ? localTaskSource(this.localLists.get(jobId), this.listings, jobId) : undefined;

@@ -1,5 +1,9 @@
-/** The engine's typed events: one `job:status` per status change, `job:progress` as tasks finish. */
+/**
+ * The engine's typed events: one `job:status` per status change, `job:progress` as tasks finish,
+ * `task:done` once per finished task (its final outcome, for /metrics).
+ */
 import { EventEmitter } from 'node:events';
+import type { OperationName } from '../domain/job-spec.ts';
 import type { JobStatus } from '../domain/job-status.ts';
 import type { Progress } from '../domain/progress.ts';
 
@@ -17,9 +21,22 @@ export interface JobProgressEvent {
   readonly progress: Progress;
 }
 
+/** A task's final outcome (no job id or key: what /metrics counts). */
+export interface TaskDoneEvent {
+  readonly operation: OperationName;
+  readonly succeeded: boolean;
+  /** From the first attempt to the final outcome, backoff sleeps included. */
+  readonly durationMs: number;
+  /** Attempts made (1 = no retry; 0 = failed without a call, e.g. a row with an empty VersionId). */
+  readonly attempts: number;
+  /** Of those, attempts the storage answered with throttling (SlowDown, 429, 503…). */
+  readonly throttledAttempts: number;
+}
+
 export interface EngineEventMap {
   'job:status': [JobStatusEvent];
   'job:progress': [JobProgressEvent];
+  'task:done': [TaskDoneEvent];
 }
 
 export class EngineEvents extends EventEmitter<EngineEventMap> {

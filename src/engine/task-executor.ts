@@ -20,6 +20,16 @@ export interface TaskExecutorArgs<C> {
   readonly onRetry?: () => void;
   /** The job's rate limit and adaptive slow-down: a token before each retry, every attempt recorded. */
   readonly limits?: JobLimits;
+  /** Told each task's final outcome (for /metrics); not called when the task was abandoned (rejected). */
+  readonly onDone?: (done: TaskOutcomeStats) => void;
+}
+
+/** What a task's run cost: see TaskDoneEvent (events.ts). */
+export interface TaskOutcomeStats {
+  readonly succeeded: boolean;
+  readonly durationMs: number;
+  readonly attempts: number;
+  readonly throttledAttempts: number;
 }
 
 const THROTTLE_RULE: ThrottleRule = { isThrottled: (o) => isThrottled(o.result), maxRetries: DEFAULT_MAX_THROTTLED_RETRIES };
@@ -27,21 +37,29 @@ const THROTTLE_RULE: ThrottleRule = { isThrottled: (o) => isThrottled(o.result),
 export type TaskExecutor = (entry: TaskEntry, signal: AbortSignal) => Promise<TaskResult>;
 
 export function createTaskExecutor<C>(args: TaskExecutorArgs<C>): TaskExecutor {
-  const { handler, config, ctx, policy, sleep } = args;
+  const { handler, config, ctx, policy, sleep, onDone } = args;
   return async (entry, signal) => {
     // The one place for this rule: handlers (and the dry-run wrapper) never see such a row.
-    if (entry.versionId === '') return missingVersionOutcome(entry).result;
-    const { limits } = args;
-    if (!limits) {
-      return (await runWithRetry(() => handler.attempt(config, entry, ctx, signal), policy, sleep, signal, args.onRetry)).result;
+    if (entry.versionId === '') {
+      onDone?.({ succeeded: false, durationMs: 0, attempts: 0, throttledAttempts: 0 });
+      return missingVersionOutcome(entry).result;
     }
+    const { limits } = args;
+    const started = onDone ? performance.now() : 0;
+    if (!limits) {
+      const run = await runWithRetry(() => handler.attempt(config, entry, ctx, signal), policy, sleep, signal, args.onRetry);
+      onDone?.({ succeeded: run.result.status === 'succeeded', durationMs: performance.now() - started, attempts: run.attempts, throttledAttempts: 0 });
+      return run.result;
+    }
+    let throttled = 0;
     const attempt = async (n: number): Promise<AttemptOutcome> => {
       if (n > 1) await limits.beforeRetry(signal);
       const outcome = await handler.attempt(config, entry, ctx, signal);
-      limits.record(outcome);
+      if (limits.record(outcome)) throttled++;
       return outcome;
     };
     const run = await runWithRetry(attempt, policy, sleep, signal, args.onRetry, Math.random, THROTTLE_RULE);
+    onDone?.({ succeeded: run.result.status === 'succeeded', durationMs: performance.now() - started, attempts: run.attempts, throttledAttempts: throttled });
     return run.result;
   };
 }

@@ -4,9 +4,9 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { S3BatchError } from '../../domain/errors.ts';
-import { dryRunSummary } from '../../operations/dry-run.ts';
 import type { BatchService } from '../../service/batch-service.ts';
 import type { AccountOf } from '../auth/api-auth.ts';
+import { jobView } from './job-view.ts';
 
 export interface RestOptions {
   readonly service: BatchService;
@@ -56,25 +56,7 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     });
   });
 
-  app.get<IdParams>('/jobs/:id', async (req) => {
-    const acct = account(req);
-    const Job = service.describeJob(acct, req.params.id);
-    const record = service.getJob(acct, req.params.id);
-    // Dry-run jobs (s3batch:dry-run=true): what the job would act on — tasks, objects found, bytes.
-    const DryRun = dryRunSummary(record.request, service.jobProgress(acct, req.params.id));
-    const limits = service.jobLimits(acct, req.params.id);
-    // EffectiveConcurrency: what the job runs at now (below MaxConcurrentTasks while the storage throttles); null when not running.
-    const Throttling = {
-      MaxConcurrentTasks: limits.maxConcurrentTasks,
-      MaxRequestsPerSecond: limits.maxRequestsPerSecond ?? null,
-      EffectiveConcurrency: limits.running ? limits.effectiveConcurrency : null,
-      ThrottledAttempts: limits.throttledAttempts,
-    };
-    // What preparing found so far (live while a generator lists); null before preparing started.
-    const d = record.discovery;
-    const Discovery = d ? { ObjectsListed: d.objectsListed, ObjectsFound: d.objectsFound, TotalBytes: d.totalBytes, ListingComplete: d.listingComplete } : null;
-    return { Job, Tags: record.tags, StatusHistory: record.history ?? [], Report: record.report ?? null, PreparedManifest: record.prepared ?? null, ...(DryRun ? { DryRun } : {}), Throttling, Discovery };
-  });
+  app.get<IdParams>('/jobs/:id', async (req) => jobView(service, account(req), req.params.id));
 
   app.post<IdParams>('/jobs/:id/status', async (req) => {
     const b = body(req);
