@@ -3,11 +3,13 @@
  * arguments or configuration).
  */
 import { Command, CommanderError } from 'commander';
-import { isS3BatchError } from '../domain/errors.ts';
+import { describeFailure, EXIT_USER_ERROR } from './cli-errors.ts';
 import { registerServe } from './commands/serve.ts';
 
-export const EXIT_USER_ERROR = 2;
-export const EXIT_SERVER_ERROR = 1;
+export { EXIT_SERVER_ERROR, EXIT_USER_ERROR } from './cli-errors.ts';
+
+// The job verbs resolve their connection from this environment (src/cli/client-config.ts).
+const env = process.env;
 
 const program = new Command('s3batch')
   .description('Open, self-hosted S3 Batch Operations: run one operation over millions of S3 objects')
@@ -23,10 +25,7 @@ try {
   if (err instanceof CommanderError) {
     process.exit(err.exitCode === 0 ? 0 : EXIT_USER_ERROR);
   }
-  if (isS3BatchError(err) && (err.code === 'InvalidConfiguration' || err.status < 500)) {
-    process.stderr.write(`s3batch: ${err.message}\n`);
-    process.exit(EXIT_USER_ERROR);
-  }
-  process.stderr.write(`s3batch: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(EXIT_SERVER_ERROR);
+  const failure = describeFailure(err);
+  process.stderr.write(`${failure.line}\n`);
+  process.exit(failure.exitCode);
 }

@@ -1,0 +1,172 @@
+/**
+ * The CLI's connection to an s3batch server: the AWS SDK's S3ControlClient for the job verbs (so the
+ * CLI exercises the S3 Control compatibility every day) and a SigV4-signed fetch, with the same key,
+ * for the JSON API routes S3 Control has no operation for (report downloads).
+ *
+ * Used by every job verb:
+ *
+ *   addConnectionOptions(cmd)                     // --endpoint-url … --profile --data-dir
+ *   const conn = await connect(connectionFlags(opts), env);
+ *   const out = await conn.send(new DescribeJobCommand({ AccountId: conn.accountId, JobId }));
+ *   const res = await conn.signedFetch(`/api/v1/jobs/${JobId}/report`);
+ *
+ * Network failures of both become CliError EndpointUnreachable (exit 1) naming the endpoint.
+ */
+import { createHash } from 'node:crypto';
+import { S3ControlClient, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-s3-control';
+import { Hash } from '@smithy/hash-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { Command as SmithyCommand } from '@smithy/types';
+import type { Command } from 'commander';
+import { networkErrorCode, unreachableError } from './cli-errors.ts';
+import { resolveClientSettings, type ClientSettings, type ConnectionFlags } from './client-config.ts';
+
+export type { ClientSettings, ConnectionFlags };
+
+/** Any S3 Control command (CreateJobCommand, DescribeJobCommand, …) with its output type. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the client's resolved config type, as S3ControlClient.send takes it
+export type S3ControlCommand<Out extends ServiceOutputTypes> = SmithyCommand<ServiceInputTypes, ServiceInputTypes, ServiceOutputTypes, Out, any>;
+
+/** What a verb needs to talk to the server. */
+export interface Connection {
+  readonly settings: ClientSettings;
+  readonly accountId: string;
+  readonly endpointUrl: string;
+  /** The SDK client (endpointProvider keeps the configured host; at most 2 attempts). */
+  readonly client: S3ControlClient;
+  /** client.send, with network errors turned into EndpointUnreachable naming the endpoint. */
+  send<Out extends ServiceOutputTypes>(command: S3ControlCommand<Out>): Promise<Out>;
+  /**
+   * fetch of `path` (e.g. `/api/v1/jobs/ID/report`, query allowed) on the endpoint, SigV4-signed
+   * (service s3, x-amz-content-sha256, x-amz-account-id). `init.body` must be a string when set.
+   */
+  signedFetch(path: string, init?: SignedFetchInit): Promise<Response>;
+  /** Frees the SDK's sockets. */
+  close(): void;
+}
+
+export interface SignedFetchInit {
+  readonly method?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Adds the connection flags to a verb (each verb has them, so `--help` lists them). */
+export function addConnectionOptions(cmd: Command): Command {
+  return cmd
+    .option('--endpoint-url <url>', 's3batch server [S3BATCH_ENDPOINT_URL] (default http://127.0.0.1:8080)')
+    .option('--account-id <id>', '12-digit account [S3BATCH_ACCOUNT_ID] (default: the key\'s account, else 000000000000)')
+    .option('--access-key-id <id>', 'API access key id [S3BATCH_API_ACCESS_KEY_ID]')
+    .option('--secret-access-key <secret>', 'API secret access key [S3BATCH_API_SECRET_ACCESS_KEY]')
+    .option('--region <region>', 'SigV4 signing region [S3BATCH_REGION] (default us-east-1)')
+    .option('--profile <name>', 'profile of ~/.config/s3batch/profiles.json [S3BATCH_PROFILE, S3BATCH_PROFILES_FILE] (default: "default" when present)')
+    .option('--data-dir <dir>', 'data folder of a local `s3batch serve`, whose api-keys.json is the last resort [S3BATCH_DATA_DIR] (default ./.s3batch)');
+}
+
+/** The connection flags out of a verb's parsed options. */
+export function connectionFlags(opts: Readonly<Record<string, unknown>>): ConnectionFlags {
+  const s = (k: string): string | undefined => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
+  return {
+    endpointUrl: s('endpointUrl'),
+    accountId: s('accountId'),
+    accessKeyId: s('accessKeyId'),
+    secretAccessKey: s('secretAccessKey'),
+    region: s('region'),
+    profile: s('profile'),
+    dataDir: s('dataDir'),
+  };
+}
+
+/** The S3ControlClient for these settings: talks to the endpoint's host as it is. */
+export function s3ControlClient(settings: ClientSettings): S3ControlClient {
+  return new S3ControlClient({
+    region: settings.region,
+    credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
+    // Without this the SDK's endpoint rules put the account id in front of the host
+    // (`000000000000.127.0.0.1:8080`), which needs DNS or /etc/hosts entries.
+    endpointProvider: () => ({ url: new URL(settings.endpointUrl) }),
+    maxAttempts: 2,
+  });
+}
+
+/** Builds a signer-backed fetch for the JSON API. */
+export function createSignedFetch(settings: ClientSettings, fetchImpl: typeof fetch = fetch): Connection['signedFetch'] {
+  const signer = new SignatureV4({
+    service: 's3',
+    region: settings.region,
+    credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
+    sha256: Hash.bind(null, 'sha256'),
+    uriEscapePath: false,
+  });
+  return async (path, init = {}) => {
+    const url = new URL(path, `${settings.endpointUrl}/`);
+    const body = init.body ?? '';
+    const query: Record<string, string | string[]> = {};
+    for (const [k, v] of url.searchParams) {
+      const prev = query[k];
+      query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    }
+    const method = (init.method ?? 'GET').toUpperCase();
+    const signed = await signer.sign(
+      new HttpRequest({
+        method,
+        protocol: url.protocol,
+        hostname: url.hostname,
+        ...(url.port !== '' ? { port: Number(url.port) } : {}),
+        path: url.pathname,
+        query,
+        headers: {
+          // fetch sends Host as url.host (with the port when not the default): sign exactly that.
+          host: url.host,
+          'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'),
+          'x-amz-account-id': settings.accountId,
+          ...init.headers,
+        },
+        body,
+      }),
+    );
+    const headers = { ...(signed.headers as Record<string, string>) };
+    delete headers.host;
+    try {
+      return await fetchImpl(url, {
+        method,
+        headers,
+        ...(init.body !== undefined ? { body: init.body } : {}),
+        ...(init.signal !== undefined ? { signal: init.signal } : {}),
+      });
+    } catch (err) {
+      const code = networkErrorCode(err);
+      if (code !== undefined) throw unreachableError(settings.endpointUrl, code, err);
+      throw err;
+    }
+  };
+}
+
+/** A connection for already resolved settings. */
+export function connectWith(settings: ClientSettings): Connection {
+  const client = s3ControlClient(settings);
+  return {
+    settings,
+    accountId: settings.accountId,
+    endpointUrl: settings.endpointUrl,
+    client,
+    send: async <Out extends ServiceOutputTypes>(command: S3ControlCommand<Out>): Promise<Out> => {
+      try {
+        return await client.send(command);
+      } catch (err) {
+        const code = networkErrorCode(err);
+        if (code !== undefined) throw unreachableError(settings.endpointUrl, code, err);
+        throw err;
+      }
+    },
+    signedFetch: createSignedFetch(settings),
+    close: () => client.destroy(),
+  };
+}
+
+/** Resolves flags → env → profile → the local server's key (see client-config.ts) and connects. */
+export async function connect(flags: ConnectionFlags, env: NodeJS.ProcessEnv, cwd?: string): Promise<Connection> {
+  return connectWith(await resolveClientSettings(flags, env, cwd));
+}
