@@ -127,7 +127,7 @@ export class ReportFiles {
     const open = (key: string): Promise<{ body: AsyncIterable<Uint8Array> }> => this.openObject(job, outcome.bucket, key);
     let cancelled = false;
     const body = (async function* (): AsyncGenerator<Uint8Array> {
-      if (current === undefined) return;
+      if (current === undefined || cancelled) return;
       yield* current;
       for (const f of rest) {
         if (cancelled) return;
