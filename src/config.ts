@@ -59,6 +59,8 @@ export interface Config {
   readonly functionTimeoutSeconds: number;
   /** HTTP functions jobs may call: comma-separated URL prefixes, or `none`; absent ⇒ any URL. */
   readonly functionUrls?: string | undefined;
+  /** Seconds between two `: ping` comments on idle server-sent-event streams (proxies close silent ones). */
+  readonly sseHeartbeatSeconds: number;
 }
 
 /** Options as the CLI's flags give them (strings or booleans), keyed like Config. */
@@ -99,6 +101,7 @@ export const ENV = {
   lambdaSecretAccessKey: 'S3BATCH_LAMBDA_SECRET_ACCESS_KEY',
   functionTimeoutSeconds: 'S3BATCH_FUNCTION_TIMEOUT_SECONDS',
   functionUrls: 'S3BATCH_FUNCTION_URLS',
+  sseHeartbeatSeconds: 'S3BATCH_SSE_HEARTBEAT_SECONDS',
 } as const;
 
 type Key = keyof typeof ENV;
@@ -209,6 +212,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     lambdaSecretAccessKey: str('lambdaSecretAccessKey', flags, env),
     functionTimeoutSeconds: int('functionTimeoutSeconds', flags, env, 60, 1, 900),
     functionUrls: str('functionUrls', flags, env),
+    sseHeartbeatSeconds: int('sseHeartbeatSeconds', flags, env, 15, 1, 3600),
   };
   if ((config.lambdaAccessKeyId === undefined) !== (config.lambdaSecretAccessKey === undefined)) {
     throw new S3BatchError('InvalidConfiguration', `Give both ${ENV.lambdaAccessKeyId} and ${ENV.lambdaSecretAccessKey} (the Lambda key pair), or neither (then the S3 credentials are used)`);

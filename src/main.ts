@@ -175,6 +175,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   const app = await buildApp({
     service,
+    events: engine.events,
+    jobStatuses: () => store.list().map((job) => job.status),
+    sseHeartbeatMs: config.sseHeartbeatSeconds * 1000,
     defaultAccountId: config.defaultAccountId,
     logLevel: config.logLevel,
     verifier: createSigV4Verifier({ keys: apiKeys.store }),

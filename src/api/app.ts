@@ -3,10 +3,15 @@
  * code that listens (main.ts), so tests can run it on any port.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { JobStatus } from '../domain/job-status.ts';
+import type { EngineEvents } from '../engine/events.ts';
 import type { BatchService } from '../service/batch-service.ts';
 import { headerAccountOf } from './auth/api-auth.ts';
 import type { SigV4Verifier } from './auth/sigv4-verifier.ts';
 import { jsonErrorHandler } from './error-handler.ts';
+import { createMetrics, metricsRoutes } from './metrics/metrics.ts';
+import { JobEventHub } from './rest/event-hub.ts';
+import { eventRoutes, progressSnapshot } from './rest/event-routes.ts';
 import { restRoutes } from './rest/routes.ts';
 import { sendError } from './s3control/error-envelope.ts';
 import { s3ControlRoutes } from './s3control/routes.ts';
@@ -17,6 +22,12 @@ export interface AppOptions {
   readonly logLevel: string;
   /** Verifies SigV4 on the S3 Control API (`/v20180820`) against the configured access keys. */
   readonly verifier: SigV4Verifier;
+  /** The engine's events: live job status and progress (SSE) and task outcomes (/metrics). */
+  readonly events: EngineEvents;
+  /** Every job's status now, for the jobs-by-status gauge of /metrics. */
+  jobStatuses(): Iterable<JobStatus>;
+  /** Interval of the SSE streams' `: ping` comment (default 15 s). */
+  readonly sseHeartbeatMs?: number | undefined;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -39,6 +50,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Every JSON API route plugin gets the caller's account through the same accountOf.
   const accountOf = headerAccountOf(opts.defaultAccountId);
   await app.register(restRoutes, { prefix: '/api/v1', service: opts.service, accountOf });
+  // Live status and progress (server-sent events), and /metrics (no auth, no job ids in it).
+  const hub = new JobEventHub({
+    events: opts.events,
+    snapshot: (account, jobId) => progressSnapshot(opts.service, account, jobId, new Date()),
+    intervalMs: 250,
+    onError: (err) => app.log.warn({ err }, 'event stream: a subscriber failed'),
+  });
+  await app.register(eventRoutes, { prefix: '/api/v1', service: opts.service, accountOf, hub, heartbeatMs: opts.sseHeartbeatMs });
+  const metrics = createMetrics({ events: opts.events, jobStatuses: opts.jobStatuses, sseStreams: () => hub.size });
+  await app.register(metricsRoutes, { metrics });
   await app.register(s3ControlRoutes, { prefix: '/v20180820', service: opts.service, verifier: opts.verifier });
   return app;
 }

@@ -43,6 +43,7 @@ describe('loadConfig defaults', () => {
       createJobRatePerSecond: 10,
       logLevel: 'info',
       functionTimeoutSeconds: 60,
+      sseHeartbeatSeconds: 15,
     } satisfies Config);
   });
 
@@ -94,6 +95,7 @@ describe('loadConfig precedence: flag > env > default', () => {
       S3BATCH_SUSPENDED_TIMEOUT_DAYS: '7',
       S3BATCH_JOB_RETENTION_DAYS: '30',
       S3BATCH_LOG_LEVEL: 'warn',
+      S3BATCH_SSE_HEARTBEAT_SECONDS: '2',
     });
     expect(c).toMatchObject({
       host: '0.0.0.0',
@@ -112,6 +114,7 @@ describe('loadConfig precedence: flag > env > default', () => {
       suspendedTimeoutDays: 7,
       jobRetentionDays: 30,
       logLevel: 'warn',
+      sseHeartbeatSeconds: 2,
     });
   });
 
