@@ -15,6 +15,7 @@ import { eventRoutes, progressSnapshot } from './rest/event-routes.ts';
 import { restRoutes } from './rest/routes.ts';
 import { sendError } from './s3control/error-envelope.ts';
 import { s3ControlRoutes } from './s3control/routes.ts';
+import { webRoutes } from './web/web-routes.ts';
 
 export interface AppOptions {
   readonly service: BatchService;
@@ -61,5 +62,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const metrics = createMetrics({ events: opts.events, jobStatuses: opts.jobStatuses, sseStreams: () => hub.size });
   await app.register(metricsRoutes, { metrics });
   await app.register(s3ControlRoutes, { prefix: '/v20180820', service: opts.service, verifier: opts.verifier });
+  // The web Jobs page (src/web/): `/` and `/web/<file>`, over the JSON API above.
+  await app.register(webRoutes, {});
   return app;
 }

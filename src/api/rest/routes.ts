@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { S3BatchError } from '../../domain/errors.ts';
 import type { BatchService } from '../../service/batch-service.ts';
 import type { AccountOf } from '../auth/api-auth.ts';
+import { parseJobListQuery, queryJobs } from './job-list-query.ts';
 import { jobView } from './job-view.ts';
 
 export interface RestOptions {
@@ -40,7 +41,7 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     return reply.status(201).send(out);
   });
 
-  app.get<{ Querystring: { status?: string | string[]; jobStatuses?: string | string[]; nextToken?: string; maxResults?: string } }>('/jobs', async (req) => {
+  app.get<{ Querystring: { status?: string | string[]; jobStatuses?: string | string[]; nextToken?: string; maxResults?: string; search?: unknown; sort?: unknown; order?: unknown } }>('/jobs', async (req) => {
     const q = req.query;
     const raw = q.jobStatuses ?? q.status;
     const statuses = raw === undefined ? [] : (Array.isArray(raw) ? raw : [raw]).flatMap((s) => s.split(',')).filter(Boolean);
@@ -48,6 +49,15 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     if (q.maxResults !== undefined) {
       maxResults = Number(q.maxResults);
       if (!/^\d+$/.test(q.maxResults)) throw new S3BatchError('InvalidRequestException', 'maxResults must be an integer from 0 to 1000');
+    }
+    // search / sort / order (the web page): filtered, sorted, each item with its Tags.
+    const query = parseJobListQuery(q);
+    if (query) {
+      return queryJobs(service, account(req), query, {
+        jobStatuses: statuses,
+        ...(q.nextToken !== undefined ? { nextToken: q.nextToken } : {}),
+        ...(maxResults !== undefined ? { maxResults } : {}),
+      });
     }
     return service.listJobs(account(req), {
       jobStatuses: statuses,

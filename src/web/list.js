@@ -1,0 +1,159 @@
+/**
+ * The Jobs list view (`#/`): status, priority, operation, progress and creation time of the
+ * account's jobs; filter by status, search by id, description or tag, sort by creation date or
+ * priority (GET /api/v1/jobs with status, search, sort, order). It refreshes without reloading:
+ * progress events of the account's stream (/api/v1/events) update rows in place, status events
+ * reload the list; when the stream fails it polls every 3 s.
+ */
+import { jobs } from './api.js';
+import { h } from './dom.js';
+import { live } from './live.js';
+import { num } from './format.js';
+import { STATUSES, progressBar, statusBadge, timeEl } from './widgets.js';
+
+/** Kept across visits, so going back from a job shows the list as it was. */
+const query = { status: '', search: '', sort: 'created', order: 'desc' };
+
+const SORTS = [
+  ['created:desc', 'Newest first'],
+  ['created:asc', 'Oldest first'],
+  ['priority:desc', 'Highest priority first'],
+  ['priority:asc', 'Lowest priority first'],
+];
+
+/** Mounts the view in `root`; returns the function that unmounts it. */
+export function mountList(root) {
+  const count = h('p', { id: 'jobs-count', class: 'muted', 'aria-live': 'polite' });
+  const mode = h('span', { id: 'live-mode', class: 'live-mode muted' });
+  const error = h('p', { id: 'list-error', class: 'error', role: 'alert', hidden: true });
+  const body = h('tbody', { id: 'jobs-body' });
+  const table = h(
+    'table',
+    { class: 'jobs', id: 'jobs-table' },
+    h('caption', { class: 'visually-hidden' }, 'Jobs of this account'),
+    h('thead', null, h('tr', null, ['Job', 'Status', 'Priority', 'Operation', 'Progress', 'Created'].map((c) => h('th', { scope: 'col' }, c)))),
+    body,
+  );
+
+  let seq = 0;
+  const load = async () => {
+    const mine = ++seq;
+    try {
+      const out = await jobs.list(query);
+      if (mine !== seq) return; // a newer load is under way
+      error.hidden = true;
+      render(body, out.Jobs);
+      count.textContent = `${num(out.Jobs.length)} ${out.Jobs.length === 1 ? 'job' : 'jobs'}${out.NextToken ? ' (the first 1,000)' : ''}`;
+    } catch (err) {
+      if (mine !== seq) return;
+      error.textContent = `The jobs could not be loaded: ${err.message}`;
+      error.hidden = false;
+      throw err;
+    }
+  };
+
+  let reloadTimer;
+  const reloadSoon = () => {
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(() => void load().catch(() => {}), 200);
+  };
+  let searchTimer;
+  const filters = h(
+    'form',
+    { class: 'filters', role: 'search', onsubmit: (e) => e.preventDefault() },
+    h('div', { class: 'field' }, h('label', { for: 'filter-status' }, 'Status'), statusSelect()),
+    h('div', { class: 'field grow' }, h('label', { for: 'filter-search' }, 'Search'),
+      h('input', { id: 'filter-search', type: 'search', value: query.search, placeholder: 'Job id, description or tag', autocomplete: 'off', spellcheck: 'false' })),
+    h('div', { class: 'field' }, h('label', { for: 'filter-sort' }, 'Sort'), sortSelect()),
+  );
+  filters.addEventListener('change', (e) => {
+    const t = /** @type {HTMLSelectElement} */ (e.target);
+    if (t.id === 'filter-status') query.status = t.value;
+    if (t.id === 'filter-sort') [query.sort, query.order] = t.value.split(':');
+    if (t.id !== 'filter-search') void load().catch(() => {});
+  });
+  filters.addEventListener('input', (e) => {
+    const t = /** @type {HTMLInputElement} */ (e.target);
+    if (t.id !== 'filter-search') return;
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => {
+      query.search = t.value.trim();
+      void load().catch(() => {});
+    }, 250);
+  });
+
+  root.replaceChildren(
+    h('div', { class: 'view-head' }, h('h1', { id: 'list-title', tabindex: '-1' }, 'Jobs'), mode),
+    filters,
+    error,
+    count,
+    h('div', { class: 'table-wrap' }, table),
+  );
+  void load().catch(() => {});
+
+  const stop = live({
+    path: '/events',
+    onEvent: (name, data) => {
+      // A status change may move a job in or out of the filter, or be a new job: reload.
+      if (name === 'status') reloadSoon();
+      else if (name === 'progress') updateRow(body, data);
+    },
+    poll: load,
+    onMode: (m) => {
+      mode.textContent = m === 'stream' ? 'Live' : 'Refreshing every 3 s';
+      mode.dataset.mode = m;
+    },
+  });
+  return () => {
+    stop();
+    seq++;
+    clearTimeout(reloadTimer);
+    clearTimeout(searchTimer);
+  };
+}
+
+function statusSelect() {
+  const select = h('select', { id: 'filter-status' }, h('option', { value: '' }, 'All statuses'), STATUSES.map((s) => h('option', { value: s }, s)));
+  /** @type {HTMLSelectElement} */ (select).value = query.status;
+  return select;
+}
+
+function sortSelect() {
+  const select = h('select', { id: 'filter-sort' }, SORTS.map(([v, label]) => h('option', { value: v }, label)));
+  /** @type {HTMLSelectElement} */ (select).value = `${query.sort}:${query.order}`;
+  return select;
+}
+
+function render(body, list) {
+  if (list.length === 0) {
+    body.replaceChildren(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, query.search || query.status ? 'No job matches these filters.' : 'No jobs yet.')));
+    return;
+  }
+  body.replaceChildren(...list.map(row));
+}
+
+function row(job) {
+  const href = `#/jobs/${encodeURIComponent(job.JobId)}`;
+  const tags = (job.Tags ?? []).filter((t) => !t.Key.startsWith('s3batch:')).slice(0, 4);
+  return h(
+    'tr',
+    { 'data-job-id': job.JobId },
+    h('td', { 'data-label': 'Job', class: 'job-cell' },
+      h('a', { href, class: 'job-link' }, h('code', null, job.JobId)),
+      job.Description ? h('div', { class: 'description' }, job.Description) : null,
+      tags.length ? h('ul', { class: 'tags', 'aria-label': 'Tags' }, tags.map((t) => h('li', null, `${t.Key}=${t.Value}`))) : null),
+    h('td', { 'data-label': 'Status', 'data-col': 'status' }, statusBadge(job.Status)),
+    h('td', { 'data-label': 'Priority', 'data-col': 'priority', class: 'num' }, num(job.Priority)),
+    h('td', { 'data-label': 'Operation' }, job.Operation),
+    h('td', { 'data-label': 'Progress', 'data-col': 'progress' }, progressBar(job.ProgressSummary, `Progress of job ${job.JobId}`)),
+    h('td', { 'data-label': 'Created' }, timeEl(job.CreationTime)),
+  );
+}
+
+/** Applies a progress event to its row, if the job is shown. */
+function updateRow(body, p) {
+  const tr = [...body.querySelectorAll('tr[data-job-id]')].find((r) => r.getAttribute('data-job-id') === p.JobId);
+  if (!tr) return;
+  tr.querySelector('[data-col="progress"]')?.replaceChildren(progressBar(p, `Progress of job ${p.JobId}`));
+  if (p.Status) tr.querySelector('[data-col="status"]')?.replaceChildren(statusBadge(p.Status));
+}
