@@ -17,6 +17,7 @@ import { DEFAULT_RETRY_POLICY } from './engine/retry.ts';
 import { createFunctionInvoker } from './operations/lambda/function-invoker.ts';
 import { checkFunctionUrl, isFunctionUrlAllowed, parseFunctionUrlPolicy } from './operations/lambda/function-url-policy.ts';
 import { BatchService } from './service/batch-service.ts';
+import { ReportFiles } from './service/report-files.ts';
 import { createFsChunkIndex } from './storage/fs-chunk-index.ts';
 import { createFsLocalManifestFiles, removeFsLocalManifestFiles } from './storage/fs-local-manifest.ts';
 import { createFsSpool } from './storage/fs-spool.ts';
@@ -181,6 +182,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     defaultAccountId: config.defaultAccountId,
     logLevel: config.logLevel,
     verifier: createSigV4Verifier({ keys: apiKeys.store }),
+    // Report downloads read the report bucket through the job's own storage profile.
+    reports: new ReportFiles({ getJob: (account, id) => service.getJob(account, id), objectsFor: (roleArn) => profileFor(roleArn).objects }),
   });
   await engine.start();
   let address: string;

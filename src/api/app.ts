@@ -6,12 +6,15 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { JobStatus } from '../domain/job-status.ts';
 import type { EngineEvents } from '../engine/events.ts';
 import type { BatchService } from '../service/batch-service.ts';
+import type { ReportFiles } from '../service/report-files.ts';
 import { headerAccountOf } from './auth/api-auth.ts';
 import type { SigV4Verifier } from './auth/sigv4-verifier.ts';
 import { jsonErrorHandler } from './error-handler.ts';
 import { createMetrics, metricsRoutes } from './metrics/metrics.ts';
 import { JobEventHub } from './rest/event-hub.ts';
 import { eventRoutes, progressSnapshot } from './rest/event-routes.ts';
+import { openApiRoutes } from './rest/openapi.ts';
+import { reportRoutes } from './rest/report-routes.ts';
 import { restRoutes } from './rest/routes.ts';
 import { sendError } from './s3control/error-envelope.ts';
 import { s3ControlRoutes } from './s3control/routes.ts';
@@ -29,6 +32,8 @@ export interface AppOptions {
   jobStatuses(): Iterable<JobStatus>;
   /** Interval of the SSE streams' `: ping` comment (default 15 s). */
   readonly sseHeartbeatMs?: number | undefined;
+  /** Completion report files, read from the report buckets (`/api/v1/jobs/:id/report…`). */
+  readonly reports: ReportFiles;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -61,6 +66,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(eventRoutes, { prefix: '/api/v1', service: opts.service, accountOf, hub, heartbeatMs: opts.sseHeartbeatMs });
   const metrics = createMetrics({ events: opts.events, jobStatuses: opts.jobStatuses, sseStreams: () => hub.size });
   await app.register(metricsRoutes, { metrics });
+  await app.register(reportRoutes, { prefix: '/api/v1', reports: opts.reports, accountOf });
+  // The OpenAPI 3.1 description of everything under /api/v1 (public).
+  await app.register(openApiRoutes, { prefix: '/api/v1' });
   await app.register(s3ControlRoutes, { prefix: '/v20180820', service: opts.service, verifier: opts.verifier });
   // The web Jobs page (src/web/): `/` and `/web/<file>`, over the JSON API above.
   await app.register(webRoutes, {});
