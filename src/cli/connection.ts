@@ -13,20 +13,19 @@
  * Network failures of both become CliError EndpointUnreachable (exit 1) naming the endpoint.
  */
 import { createHash } from 'node:crypto';
-import { S3ControlClient, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-s3-control';
+import { S3ControlClient, type S3ControlClientResolvedConfig, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-s3-control';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Command as SmithyCommand } from '@smithy/types';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { networkErrorCode, unreachableError } from './cli-errors.ts';
 import { resolveClientSettings, type ClientSettings, type ConnectionFlags } from './client-config.ts';
 
 export type { ClientSettings, ConnectionFlags };
 
 /** Any S3 Control command (CreateJobCommand, DescribeJobCommand, …) with its output type. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the client's resolved config type, as S3ControlClient.send takes it
-export type S3ControlCommand<Out extends ServiceOutputTypes> = SmithyCommand<ServiceInputTypes, ServiceInputTypes, ServiceOutputTypes, Out, any>;
+export type S3ControlCommand<In extends ServiceInputTypes, Out extends ServiceOutputTypes> = SmithyCommand<ServiceInputTypes, In, ServiceOutputTypes, Out, S3ControlClientResolvedConfig>;
 
 /** What a verb needs to talk to the server. */
 export interface Connection {
@@ -36,7 +35,7 @@ export interface Connection {
   /** The SDK client (endpointProvider keeps the configured host; at most 2 attempts). */
   readonly client: S3ControlClient;
   /** client.send, with network errors turned into EndpointUnreachable naming the endpoint. */
-  send<Out extends ServiceOutputTypes>(command: S3ControlCommand<Out>): Promise<Out>;
+  send<In extends ServiceInputTypes, Out extends ServiceOutputTypes>(command: S3ControlCommand<In, Out>): Promise<Out>;
   /**
    * fetch of `path` (e.g. `/api/v1/jobs/ID/report`, query allowed) on the endpoint, SigV4-signed
    * (service s3, x-amz-content-sha256, x-amz-account-id). `init.body` must be a string when set.
@@ -53,16 +52,20 @@ export interface SignedFetchInit {
   readonly signal?: AbortSignal;
 }
 
-/** Adds the connection flags to a verb (each verb has them, so `--help` lists them). */
+const CONNECTION_OPTIONS: readonly [string, string][] = [
+  ['--endpoint-url <url>', 's3batch server [S3BATCH_ENDPOINT_URL] (default http://127.0.0.1:8080)'],
+  ['--account-id <id>', "12-digit account [S3BATCH_ACCOUNT_ID] (default: the key's account, else 000000000000)"],
+  ['--access-key-id <id>', 'API access key id [S3BATCH_API_ACCESS_KEY_ID]'],
+  ['--secret-access-key <secret>', 'API secret access key [S3BATCH_API_SECRET_ACCESS_KEY]'],
+  ['--region <region>', 'SigV4 signing region [S3BATCH_REGION] (default us-east-1)'],
+  ['--profile <name>', 'profile in ~/.config/s3batch/profiles.json [S3BATCH_PROFILE; file: S3BATCH_PROFILES_FILE] (default: "default" when present)'],
+  ['--data-dir <dir>', "data folder of a local `s3batch serve`, whose api-keys.json is the last resort [S3BATCH_DATA_DIR] (default ./.s3batch)"],
+];
+
+/** Adds the connection flags to a verb, under their own "Connection options:" heading in --help. */
 export function addConnectionOptions(cmd: Command): Command {
-  return cmd
-    .option('--endpoint-url <url>', 's3batch server [S3BATCH_ENDPOINT_URL] (default http://127.0.0.1:8080)')
-    .option('--account-id <id>', '12-digit account [S3BATCH_ACCOUNT_ID] (default: the key\'s account, else 000000000000)')
-    .option('--access-key-id <id>', 'API access key id [S3BATCH_API_ACCESS_KEY_ID]')
-    .option('--secret-access-key <secret>', 'API secret access key [S3BATCH_API_SECRET_ACCESS_KEY]')
-    .option('--region <region>', 'SigV4 signing region [S3BATCH_REGION] (default us-east-1)')
-    .option('--profile <name>', 'profile of ~/.config/s3batch/profiles.json [S3BATCH_PROFILE, S3BATCH_PROFILES_FILE] (default: "default" when present)')
-    .option('--data-dir <dir>', 'data folder of a local `s3batch serve`, whose api-keys.json is the last resort [S3BATCH_DATA_DIR] (default ./.s3batch)');
+  for (const [flags, description] of CONNECTION_OPTIONS) cmd.addOption(new Option(flags, description).helpGroup('Connection options:'));
+  return cmd;
 }
 
 /** The connection flags out of a verb's parsed options. */
@@ -152,7 +155,7 @@ export function connectWith(settings: ClientSettings): Connection {
     accountId: settings.accountId,
     endpointUrl: settings.endpointUrl,
     client,
-    send: async <Out extends ServiceOutputTypes>(command: S3ControlCommand<Out>): Promise<Out> => {
+    send: async <In extends ServiceInputTypes, Out extends ServiceOutputTypes>(command: S3ControlCommand<In, Out>): Promise<Out> => {
       try {
         return await client.send(command);
       } catch (err) {
