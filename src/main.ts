@@ -9,6 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { buildApp } from './api/app.ts';
 import { resolveApiAccessKeys, type GeneratedAccessKey } from './api/auth/access-keys.ts';
+import { createApiAuth } from './api/auth/api-auth.ts';
+import { createSessionTokens } from './api/auth/session.ts';
 import { createSigV4Verifier } from './api/auth/sigv4-verifier.ts';
 import type { Config } from './config.ts';
 import { S3BatchError } from './domain/errors.ts';
@@ -174,6 +176,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     createJobRate: { perSecond: config.createJobRatePerSecond, burst: 5 * config.createJobRatePerSecond },
     tokenKey: await loadOrCreateSecret(join(config.dataDir, 'page-token.key')),
   });
+  // The S3 Control API and the JSON API accept the same access keys.
+  const verifier = createSigV4Verifier({ keys: apiKeys.store });
   const app = await buildApp({
     service,
     events: engine.events,
@@ -181,7 +185,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
     sseHeartbeatMs: config.sseHeartbeatSeconds * 1000,
     defaultAccountId: config.defaultAccountId,
     logLevel: config.logLevel,
-    verifier: createSigV4Verifier({ keys: apiKeys.store }),
+    verifier,
+    apiAuth: createApiAuth({
+      keys: apiKeys.store,
+      verifier,
+      sessions: createSessionTokens({ key: await loadOrCreateSecret(join(config.dataDir, 'session.key')), keys: apiKeys.store }),
+    }),
     // Report downloads read the report bucket through the job's own storage profile.
     reports: new ReportFiles({ getJob: (account, id) => service.getJob(account, id), objectsFor: (roleArn) => profileFor(roleArn).objects }),
   });

@@ -7,7 +7,7 @@ import type { JobStatus } from '../domain/job-status.ts';
 import type { EngineEvents } from '../engine/events.ts';
 import type { BatchService } from '../service/batch-service.ts';
 import type { ReportFiles } from '../service/report-files.ts';
-import { headerAccountOf } from './auth/api-auth.ts';
+import type { ApiAuth } from './auth/api-auth.ts';
 import type { SigV4Verifier } from './auth/sigv4-verifier.ts';
 import { jsonErrorHandler } from './error-handler.ts';
 import { createMetrics, metricsRoutes } from './metrics/metrics.ts';
@@ -16,6 +16,7 @@ import { eventRoutes, progressSnapshot } from './rest/event-routes.ts';
 import { openApiRoutes } from './rest/openapi.ts';
 import { reportRoutes } from './rest/report-routes.ts';
 import { restRoutes } from './rest/routes.ts';
+import { sessionRoutes } from './rest/session-routes.ts';
 import { sendError } from './s3control/error-envelope.ts';
 import { s3ControlRoutes } from './s3control/routes.ts';
 import { webRoutes } from './web/web-routes.ts';
@@ -32,6 +33,8 @@ export interface AppOptions {
   jobStatuses(): Iterable<JobStatus>;
   /** Interval of the SSE streams' `: ping` comment (default 15 s). */
   readonly sseHeartbeatMs?: number | undefined;
+  /** Authenticates the JSON API (`/api/v1`): session cookie, SigV4 or Basic with the same access keys. */
+  readonly apiAuth: ApiAuth;
   /** Completion report files, read from the report buckets (`/api/v1/jobs/:id/report…`). */
   readonly reports: ReportFiles;
 }
@@ -53,8 +56,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     void reply.status(404).send({ error: { code: 'NotFound', message: `No route for ${req.method} ${req.url}`, requestId: req.id } });
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
-  // Every JSON API route plugin gets the caller's account through the same accountOf.
-  const accountOf = headerAccountOf(opts.defaultAccountId);
+  // Every JSON API route plugin gets the caller's account through the same accountOf; routes not
+  // listed public in api-auth.ts (or marked `config: { public: true }`) need a caller.
+  opts.apiAuth.install(app);
+  const { accountOf } = opts.apiAuth;
+  await app.register(sessionRoutes, { prefix: '/api/v1', auth: opts.apiAuth });
   await app.register(restRoutes, { prefix: '/api/v1', service: opts.service, accountOf });
   // Live status and progress (server-sent events), and /metrics (no auth, no job ids in it).
   const hub = new JobEventHub({

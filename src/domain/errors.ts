@@ -15,6 +15,7 @@ export const ERROR_TABLE = {
   JobStatusException: { status: 409 },
   IdempotencyException: { status: 409 },
   TooManyRequestsException: { status: 429 },
+  Unauthorized: { status: 401 },
   AccessDenied: { status: 403 },
   SignatureDoesNotMatch: { status: 403 },
   InvalidAccessKeyId: { status: 403 },

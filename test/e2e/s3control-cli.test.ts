@@ -110,7 +110,7 @@ beforeAll(async () => {
   }
   workDir = tempDataDir('s3batch-s3control-cli-');
   // No API key configured: `serve --local` generates a pair for the default account and prints it.
-  server = await startServerProcess({ env: { S3BATCH_ACCOUNT_ID: ACCOUNT } });
+  server = await startServerProcess({ env: { S3BATCH_ACCOUNT_ID: ACCOUNT }, testKey: false });
   endpoint = `http://localhost:${new URL(server.url).port}`;
   const out = server.output();
   printed = {

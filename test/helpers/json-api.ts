@@ -1,4 +1,7 @@
-// A small client of the JSON API (/api/v1) for end-to-end tests, with waits on job states.
+// A small client of the JSON API (/api/v1) for end-to-end tests, with waits on job states. It
+// authenticates with HTTP Basic and TEST_API_KEY (the key every startServerProcess() server has).
+import { TEST_API_KEY, type TestApiKey } from './server-process.ts';
+
 export interface JobView {
   Job: {
     JobId: string;
@@ -21,13 +24,31 @@ export class ApiError extends Error {
   }
 }
 
+export interface JsonApiOptions {
+  /** The key sent with Basic auth; null sends no credentials. Default TEST_API_KEY. */
+  readonly key?: TestApiKey | null;
+}
+
+/** `Authorization: Basic …` for a key. */
+export function basicAuth(key: Pick<TestApiKey, 'accessKeyId' | 'secretAccessKey'>): string {
+  return `Basic ${Buffer.from(`${key.accessKeyId}:${key.secretAccessKey}`).toString('base64')}`;
+}
+
 export class JsonApi {
-  constructor(readonly baseUrl: string, readonly accountId = '111122223333') {}
+  readonly key: TestApiKey | null;
+
+  constructor(readonly baseUrl: string, readonly accountId = '111122223333', opts: JsonApiOptions = {}) {
+    this.key = opts.key === undefined ? TEST_API_KEY : opts.key;
+  }
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(`${this.baseUrl}/api/v1${path}`, {
       method,
-      headers: { 'x-amz-account-id': this.accountId, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        'x-amz-account-id': this.accountId,
+        ...(this.key ? { authorization: basicAuth(this.key) } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();

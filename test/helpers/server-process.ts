@@ -7,6 +7,26 @@ import path from 'node:path';
 import { REPO_ROOT, type S3ServerInfo } from './s3-servers.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 's3batch.mjs');
+
+/** An s3batch API access key (what a keys file entry holds). */
+export interface TestApiKey {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly accountId: string;
+}
+
+/**
+ * The API key every server started here accepts (unless the test opts out with `testKey: false`),
+ * for the JSON API and the S3 Control API. It is given as the S3BATCH_API_ACCESS_KEY_ID / _SECRET
+ * pair, which s3batch binds to the default account: 111122223333 unless the test sets
+ * S3BATCH_ACCOUNT_ID itself (then `server.apiKey` has that account). A keys file the test passes
+ * (--api-keys-file / S3BATCH_API_KEYS_FILE) is merged with it.
+ */
+export const TEST_API_KEY: TestApiKey = Object.freeze({
+  accessKeyId: 'S3BATCHTESTKEY00001',
+  secretAccessKey: 's3batch-test-secret-0000000000000001',
+  accountId: '111122223333',
+});
 const EXIT_WHEN_ORPHANED = path.join(REPO_ROOT, 'test', 'helpers', 'exit-when-orphaned.cjs');
 
 export interface ServerProcess {
@@ -15,6 +35,8 @@ export interface ServerProcess {
   readonly s3Endpoint: string | undefined;
   readonly dataDir: string;
   readonly child: ChildProcess;
+  /** TEST_API_KEY with the account the server bound it to; undefined with `testKey: false`. */
+  readonly apiKey: TestApiKey | undefined;
   /** Everything the server printed so far (stdout + stderr), for failure messages. */
   output(): string;
   /** Sends the signal and waits for the process to exit. */
@@ -29,6 +51,8 @@ export interface ServerProcessOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** A storage profiles file's content: written to <dataDir>/profiles.json and passed as --storage-profiles. */
   readonly storageProfiles?: unknown;
+  /** false: do not configure TEST_API_KEY (then, without other keys, the server generates a pair). */
+  readonly testKey?: boolean;
 }
 
 export function tempDataDir(prefix = 's3batch-test-'): string {
@@ -46,10 +70,16 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
   const s3Args = options.s3
     ? ['--endpoint', options.s3.endpoint, '--access-key-id', options.s3.accessKeyId, '--secret-access-key', options.s3.secretAccessKey, '--region', options.s3.region]
     : ['--local'];
+  const accountId = options.env?.S3BATCH_ACCOUNT_ID ?? TEST_API_KEY.accountId;
+  const ownPair = options.env?.S3BATCH_API_ACCESS_KEY_ID !== undefined;
+  const apiKey = options.testKey === false || ownPair ? undefined : { ...TEST_API_KEY, accountId };
+  const keyEnv: Record<string, string> = apiKey
+    ? { S3BATCH_API_ACCESS_KEY_ID: apiKey.accessKeyId, S3BATCH_API_SECRET_ACCESS_KEY: apiKey.secretAccessKey, S3BATCH_ACCOUNT_ID: accountId }
+    : {};
   const child = spawn(
     process.execPath,
     ['--require', EXIT_WHEN_ORPHANED, BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...s3Args, ...profileArgs, ...(options.args ?? [])],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...keyEnv, ...options.env } },
   );
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
@@ -76,6 +106,7 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     s3Endpoint: /S3:\s+(http:\/\/\S+)/.exec(out)?.[1],
     dataDir,
     child,
+    apiKey,
     output: () => out,
     kill: async (signal) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

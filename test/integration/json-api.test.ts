@@ -19,6 +19,9 @@ import { startServer, type RunningServer } from '../../src/main.ts';
 import { putManifest } from '../helpers/jobs.ts';
 import { requireS3rver } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client } from '../helpers/s3-servers.ts';
+import { basicAuth } from '../helpers/json-api.ts';
+import { writeApiKeysFile, type ApiKey } from '../helpers/s3control.ts';
+import { TEST_API_KEY } from '../helpers/server-process.ts';
 
 let server: RunningServer;
 let dataDir: string;
@@ -33,6 +36,7 @@ beforeAll(async () => {
   bucket = await createTestBucket(s3, 'json-api');
   manifestEtag = (await putManifest(s3, bucket, 'manifest.csv', [{ bucket, key: 'object.txt' }])).etag;
   dataDir = await mkdtemp(join(tmpdir(), 's3batch-json-api-'));
+  const apiKeysFile = writeApiKeysFile(dataDir, [TEST_API_KEY, ...ACCOUNT_KEYS.values()]);
   server = await startServer(
     loadConfig(
       {
@@ -42,6 +46,7 @@ beforeAll(async () => {
         accessKeyId: s3rver.accessKeyId,
         secretAccessKey: s3rver.secretAccessKey,
         logLevel: 'silent',
+        apiKeysFile,
       },
       {},
     ),
@@ -54,8 +59,25 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-/** A fresh 12-digit account id (not the server's default 000000000000). */
-const newAccount = (): string => String(randomInt(100_000_000_000, 999_999_999_999));
+/**
+ * The JSON API acts for the account of the caller's access key: the server gets one key for each
+ * of these accounts (and TEST_API_KEY, account 111122223333), and `call` signs with the key of
+ * the account it names.
+ */
+const ACCOUNT_KEYS = new Map<string, ApiKey>(
+  Array.from({ length: 40 }, (_, i) => {
+    const accountId = String(randomInt(100_000_000_000, 999_999_999_999));
+    return [accountId, { accessKeyId: `JSONAPITESTKEY${String(i).padStart(4, '0')}`, secretAccessKey: randomUUID(), accountId }] as const;
+  }),
+);
+const unusedAccounts = [...ACCOUNT_KEYS.keys()];
+
+/** A fresh 12-digit account id of its own (with a key), not TEST_API_KEY's 111122223333. */
+const newAccount = (): string => {
+  const account = unusedAccounts.shift();
+  if (account === undefined) throw new Error('json-api.test.ts: more accounts used than ACCOUNT_KEYS holds');
+  return account;
+};
 
 interface Answer {
   status: number;
@@ -71,6 +93,8 @@ async function call(
 ): Promise<Answer> {
   const headers: Record<string, string> = {};
   if (opts.account !== null) headers['x-amz-account-id'] = opts.account ?? '111122223333';
+  // The key of the account named (TEST_API_KEY for none, or for a malformed account id).
+  headers.authorization = basicAuth(ACCOUNT_KEYS.get(opts.account ?? '') ?? TEST_API_KEY);
   let body: string | Uint8Array | undefined;
   if (opts.raw !== undefined) body = opts.raw;
   else if (opts.body !== undefined) body = JSON.stringify(opts.body);
@@ -240,7 +264,7 @@ describe('accounts', () => {
     const other = newAccount();
     const id = await suspendedJob(owner, { Tags: [{ Key: 'team', Value: 'data' }] });
     for (const account of [other, null]) {
-      // null: no header, so the server's default account
+      // null: no header, so the account of the key sent (TEST_API_KEY's 111122223333)
       expectError(await call('GET', `/jobs/${id}`, { account }), 404, 'NotFoundException');
       expectError(await call('POST', `/jobs/${id}/status`, { account, body: { RequestedJobStatus: 'Cancelled' } }), 404, 'NotFoundException');
       expectError(await call('POST', `/jobs/${id}/priority`, { account, body: { Priority: 99 } }), 404, 'NotFoundException');

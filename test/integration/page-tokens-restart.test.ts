@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config.ts';
 import { startServer, type RunningServer } from '../../src/main.ts';
 import { JsonApi } from '../helpers/json-api.ts';
 import { requireS3rver } from '../helpers/provided.ts';
+import { TEST_API_KEY } from '../helpers/server-process.ts';
 
 let dataDir: string | undefined;
 let server: RunningServer | undefined;
@@ -17,7 +18,11 @@ let server: RunningServer | undefined;
 async function start(dir: string): Promise<RunningServer> {
   const s3rver = requireS3rver();
   return startServer(
-    loadConfig({ port: 0, dataDir: dir, endpoint: s3rver.endpoint, accessKeyId: s3rver.accessKeyId, secretAccessKey: s3rver.secretAccessKey, logLevel: 'silent' }, {}),
+    loadConfig(
+      { port: 0, dataDir: dir, endpoint: s3rver.endpoint, accessKeyId: s3rver.accessKeyId, secretAccessKey: s3rver.secretAccessKey, logLevel: 'silent' },
+      // JsonApi signs in with TEST_API_KEY.
+      { S3BATCH_API_ACCESS_KEY_ID: TEST_API_KEY.accessKeyId, S3BATCH_API_SECRET_ACCESS_KEY: TEST_API_KEY.secretAccessKey, S3BATCH_ACCOUNT_ID: TEST_API_KEY.accountId },
+    ),
   );
 }
 
