@@ -122,19 +122,19 @@ export function mountDetails(root, jobId) {
         ['operation', 'Operation', Object.keys(j.Operation ?? {})[0] ?? '—'],
         ['created', 'Created', timeEl(j.CreationTime)],
         j.TerminationDate ? ['terminated', 'Ended', timeEl(j.TerminationDate)] : null,
-        j.SuspendedCause ? ['suspended-cause', 'Suspended because', j.SuspendedCause] : null,
-        j.StatusUpdateReason ? ['status-reason', 'Status reason', j.StatusUpdateReason] : null,
+        j.SuspendedCause ? ['suspended-cause', 'Suspended because', j.SuspendedCause, 'wide'] : null,
+        j.StatusUpdateReason ? ['status-reason', 'Status reason', j.StatusUpdateReason, 'wide'] : null,
       ].filter(Boolean), { id: 'job-facts' }),
     );
   };
 
   const renderActions = () => {
     const status = view.Job.Status;
-    parts.actions.replaceChildren(
+    parts.actions.replaceChildren(...[
       status === 'Suspended' ? h('button', { type: 'button', id: 'action-confirm', onclick: confirmJob }, 'Confirm and run') : null,
       !isTerminal(status) ? h('button', { type: 'button', id: 'action-priority', class: 'secondary', onclick: changePriority }, 'Change priority') : null,
       CANCELLABLE.includes(status) ? h('button', { type: 'button', id: 'action-cancel', class: 'danger', onclick: cancelJob }, 'Cancel job') : null,
-    );
+    ].filter(Boolean));
   };
 
   const renderProgress = () => {

@@ -31,9 +31,10 @@ export function append(el, children) {
   return el;
 }
 
-/** A `<dl>` of label → value pairs, each `<dd>` marked `data-key` so tests and updates find it. */
+/** A `<dl>` of [key, label, value, wide?] entries, each `<dd>` marked `data-key` so tests and updates find it. */
 export function definitions(pairs, attrs = {}) {
-  return h('dl', { class: 'metrics', ...attrs }, pairs.map(([key, label, value]) => h('div', { class: 'metric' }, h('dt', null, label), h('dd', { 'data-key': key }, value))));
+  return h('dl', { class: 'metrics', ...attrs }, pairs.map(([key, label, value, wide]) =>
+    h('div', { class: wide ? 'metric wide' : 'metric' }, h('dt', null, label), h('dd', { 'data-key': key }, value))));
 }
 
 /** Moves focus back to the element with the id that had it before a re-render, if it still exists. */

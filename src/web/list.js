@@ -138,10 +138,10 @@ function row(job) {
   return h(
     'tr',
     { 'data-job-id': job.JobId },
-    h('td', { 'data-label': 'Job', class: 'job-cell' },
+    h('td', { 'data-label': 'Job', class: 'job-cell' }, h('div', null,
       h('a', { href, class: 'job-link' }, h('code', null, job.JobId)),
       job.Description ? h('div', { class: 'description' }, job.Description) : null,
-      tags.length ? h('ul', { class: 'tags', 'aria-label': 'Tags' }, tags.map((t) => h('li', null, `${t.Key}=${t.Value}`))) : null),
+      tags.length ? h('ul', { class: 'tags', 'aria-label': 'Tags' }, tags.map((t) => h('li', null, `${t.Key}=${t.Value}`))) : null)),
     h('td', { 'data-label': 'Status', 'data-col': 'status' }, statusBadge(job.Status)),
     h('td', { 'data-label': 'Priority', 'data-col': 'priority', class: 'num' }, num(job.Priority)),
     h('td', { 'data-label': 'Operation' }, job.Operation),
