@@ -31,6 +31,7 @@ let web: BrowserSession;
 let page: Page;
 const jobs = { confirm: '', cancel: '', priority: '', done: '' };
 let runningManifest: { key: string; etag: string };
+let smallManifest: { key: string; etag: string };
 
 const tagging = { S3PutObjectTagging: { TagSet: [{ Key: 'web', Value: 'tested' }] } };
 
@@ -40,7 +41,7 @@ async function createJob(manifest: { key: string; etag: string }, extra: Record<
 }
 
 const rowIds = (): Promise<string[]> => page.$$eval('#jobs-body tr[data-job-id]', (rows) => rows.map((r) => r.getAttribute('data-job-id') ?? ''));
-const factStatus = (): Promise<string | null> => page.locator('#job-facts [data-key="status"] .badge').getAttribute('data-status', { timeout: 1000 }).catch(() => null);
+const factStatus = (p: Page = page): Promise<string | null> => p.locator('#job-facts [data-key="status"] .badge').getAttribute('data-status', { timeout: 1000 }).catch(() => null);
 
 async function openJob(id: string): Promise<void> {
   await page.goto(`${server.url}/#/jobs/${id}`);
@@ -56,7 +57,7 @@ beforeAll(async () => {
   const small = await putManifest(s3, bucket, 'small.csv', keys.slice(0, 20).map((key) => ({ bucket, key })));
   const all = await putManifest(s3, bucket, 'all.csv', keys.map((key) => ({ bucket, key })));
   runningManifest = { key: 'all.csv', etag: all.etag };
-  const smallManifest = { key: 'small.csv', etag: small.etag };
+  smallManifest = { key: 'small.csv', etag: small.etag };
   server = await startServerProcess({ s3: ceph });
   api = new JsonApi(server.url);
   // Created in this order (oldest first), with distinct priorities for the sort checks.
@@ -130,7 +131,8 @@ describe('web Jobs page in chromium', () => {
 
   it('shows a new job without reloading and its progress moving live, then its report links', async () => {
     // A marker on the window: it would be gone if anything reloaded the page.
-    await page.evaluate(() => Object.assign(window, { notReloaded: true }));
+    expect(await page.locator('#live-mode').getAttribute('data-mode')).toBe('stream'); // the account's SSE stream
+    await page.evaluate('window.notReloaded = true');
     const running = await createJob(runningManifest, { Description: 'web: running', Tags: [{ Key: 's3batch:max-requests-per-second', Value: '40' }] }, 10, false);
     // The list picks it up from the account's event stream (or its polling).
     await page.locator(`#jobs-body tr[data-job-id="${running}"]`).waitFor({ timeout: 15_000 });
@@ -154,7 +156,7 @@ describe('web Jobs page in chromium', () => {
     expect(await page.locator('#job-progress [data-key="succeeded"]').textContent()).toBe(RUNNING_TASKS.toLocaleString('en-US'));
     expect(await page.locator('#timeline-list').textContent()).toMatch(/Active.*Complete/s);
     expect(await page.locator('#job-spec pre').textContent()).toContain('"S3PutObjectTagging"');
-    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(await page.evaluate('window.notReloaded')).toBe(true);
     await web.screenshot('web-06-job-complete');
   });
 
@@ -224,24 +226,45 @@ describe('web Jobs page in chromium', () => {
     expect(csv.trim().split('\n')).toHaveLength(20);
   });
 
+  it('falls back to polling every 3 s when the event streams fail', async () => {
+    // The streams fail in the browser because playwright aborts their requests: a broken stream is
+    // what nothing on this machine produces on demand otherwise. Same session (same context).
+    const polled = await web.context.newPage();
+    await polled.route('**/api/v1/events', (r) => r.abort());
+    await polled.route('**/api/v1/jobs/*/events', (r) => r.abort());
+    await polled.goto(`${server.url}/#/`);
+    await polled.locator('#live-mode[data-mode="polling"]').waitFor();
+    expect(await polled.locator('#live-mode').textContent()).toBe('Refreshing every 3 s');
+    const id = await createJob(smallManifest, { Description: 'web: polled' }, 2, true);
+    await polled.locator(`#jobs-body tr[data-job-id="${id}"]`).waitFor({ timeout: 10_000 });
+    await api.waitFor(id, 'Suspended');
+    await polled.click(`#jobs-body a[href="#/jobs/${id}"]`);
+    await expect.poll(() => factStatus(polled), { timeout: 10_000 }).toBe('Suspended');
+    await api.updateStatus(id, 'Ready');
+    await expect.poll(() => factStatus(polled), { timeout: 20_000 }).toBe('Complete');
+    expect(await polled.locator('#job-progress progress').getAttribute('data-done')).toBe('20');
+    await web.screenshot('web-12-polling-fallback', polled);
+    await polled.close();
+  });
+
   it("is usable at a phone's width (375 px) without horizontal overflow, in light and dark", async () => {
     await page.setViewportSize({ width: 375, height: 740 });
     const overflow = (): Promise<number[]> =>
-      page.evaluate(() => [document.documentElement.scrollWidth - document.documentElement.clientWidth, document.body.scrollWidth - document.body.clientWidth]);
+      page.evaluate('[document.documentElement.scrollWidth - document.documentElement.clientWidth, document.body.scrollWidth - document.body.clientWidth]');
     await page.goto(`${server.url}/#/`);
-    await expect.poll(rowIds).toHaveLength(5);
+    await expect.poll(rowIds).toHaveLength(6);
     expect(await overflow()).toEqual([0, 0]);
     // The table became cards: each cell shows its label.
     expect(await page.locator('#jobs-table thead').boundingBox()).toMatchObject({ height: 1 });
-    await web.screenshot('web-12-phone-list');
+    await web.screenshot('web-13-phone-list');
     await openJob(jobs.done);
     await page.locator('#report-files a').first().waitFor();
     expect(await overflow()).toEqual([0, 0]);
-    await web.screenshot('web-13-phone-details');
+    await web.screenshot('web-14-phone-details');
     await page.emulateMedia({ colorScheme: 'dark' });
-    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const bg = await page.evaluate('getComputedStyle(document.body).backgroundColor');
     expect(bg).toBe('rgb(18, 20, 23)');
-    await web.screenshot('web-14-phone-details-dark');
+    await web.screenshot('web-15-phone-details-dark');
     await page.emulateMedia({ colorScheme: 'light' });
     await page.setViewportSize({ width: 1280, height: 900 });
   });
@@ -253,14 +276,19 @@ describe('web Jobs page in chromium', () => {
     await page.reload();
     await page.locator('#view-signin').waitFor();
     expect(await page.locator('#view-list').isHidden()).toBe(true);
-    await web.screenshot('web-15-signed-out');
+    await web.screenshot('web-16-signed-out');
   });
 
   it('sent no request outside the server and logged no console error', () => {
     expect(web.foreignRequests).toEqual([]);
-    // Expected: the 401 of "who am I" before signing in, the 403 of the wrong secret and the 400
-    // of the refused priority, which chromium logs as failed resource loads.
-    const expected = [/status of 401 .*\/api\/v1\/session\)$/, /status of 403 .*\/api\/v1\/session\)$/, /status of 400 .*\/jobs\/[^/]+\/priority\)$/];
+    // Expected: the 401 of "who am I" before signing in, the 403 of the wrong secret, the 400 of
+    // the refused priority and the aborted event streams, which chromium logs as failed loads.
+    const expected = [
+      /status of 401 .*\/api\/v1\/session\)$/,
+      /status of 403 .*\/api\/v1\/session\)$/,
+      /status of 400 .*\/jobs\/[^/]+\/priority\)$/,
+      /net::ERR_FAILED \(.*\/events\)$/,
+    ];
     expect(web.errors.filter((e) => !expected.some((re) => re.test(e)))).toEqual([]);
     expect(web.errors.length).toBeGreaterThan(0); // the expected ones were seen: the listener works
   });
