@@ -5,6 +5,12 @@
 import { Command, CommanderError } from 'commander';
 import { describeFailure, EXIT_USER_ERROR } from './cli-errors.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerCreateJob } from './commands/create-job.ts';
+import { registerDescribeJob } from './commands/describe-job.ts';
+import { registerJobTagging } from './commands/job-tagging.ts';
+import { registerListJobs } from './commands/list-jobs.ts';
+import { registerUpdateJobPriority } from './commands/update-job-priority.ts';
+import { registerUpdateJobStatus } from './commands/update-job-status.ts';
 import { registerReport } from './commands/report.ts';
 import { registerWatch } from './commands/watch.ts';
 
@@ -16,10 +22,18 @@ const env = process.env;
 const program = new Command('s3batch')
   .description('Open, self-hosted S3 Batch Operations: run one operation over millions of S3 objects')
   .version('0.1.0')
-  .showHelpAfterError()
+  // Usage errors read like the others (`s3batch: <Code>: <message>`), with a pointer to --help.
+  .configureOutput({ outputError: (text, write) => write(`s3batch: UsageError: ${text.replace(/^error: /, '')}`) })
+  .showHelpAfterError("(add --help for usage and examples)")
   .exitOverride();
 
 registerServe(program);
+registerCreateJob(program, env);
+registerDescribeJob(program, env);
+registerListJobs(program, env);
+registerUpdateJobStatus(program, env);
+registerUpdateJobPriority(program, env);
+registerJobTagging(program, env);
 registerWatch(program, env);
 registerReport(program, env);
 

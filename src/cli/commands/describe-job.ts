@@ -1,0 +1,22 @@
+/** `s3batch describe-job <id>`: DescribeJob, as a summary (status, progress, failures, report) or --json. */
+import { DescribeJobCommand } from '@aws-sdk/client-s3-control';
+import type { Command } from 'commander';
+import { describeText, toJson } from '../job-output.ts';
+import { jobVerb, print, withConnection } from '../job-verb.ts';
+
+export function registerDescribeJob(program: Command, env: NodeJS.ProcessEnv): void {
+  const cmd = program
+    .command('describe-job')
+    .argument('<job-id>', 'the job')
+    .description("Show a job: status, priority, progress (done/total, %), failures and their reasons, manifest, report location, dates");
+  jobVerb(cmd, [
+    ['s3batch describe-job 2f1c7c8e-5b7a-4a0e-9d43-0c7e3f3b6d21', 'a readable summary'],
+    ['s3batch describe-job "$JOB" --json | jq .Job.ProgressSummary', 'the DescribeJob answer as JSON, for scripts'],
+  ]);
+  cmd.action(async (jobId: string, opts: { json?: boolean } & Record<string, unknown>) => {
+    await withConnection(opts, env, async (conn) => {
+      const out = await conn.send(new DescribeJobCommand({ AccountId: conn.accountId, JobId: jobId }));
+      print(opts.json === true || out.Job === undefined ? toJson(out) : describeText(out.Job));
+    });
+  });
+}

@@ -1,0 +1,103 @@
+/**
+ * How the job verbs print (pure: each function returns text). `--json` prints the SDK's output
+ * without `$metadata`; the default is for people: a summary of one job, a table of many.
+ */
+import type { JobDescriptor, JobListDescriptor, JobOperation, S3Tag } from '@aws-sdk/client-s3-control';
+
+/** The SDK's output as JSON (dates as ISO text), without the SDK's `$metadata`. */
+export function toJson(output: object): string {
+  const { $metadata: _ignored, ...rest } = output as { $metadata?: unknown };
+  return `${JSON.stringify(rest, null, 2)}\n`;
+}
+
+/** The operation's AWS name (the one member of JobOperation that is set). */
+export function operationOf(op: JobOperation | undefined): string {
+  if (op === undefined) return '-';
+  const name = Object.entries(op).find(([, v]) => v !== undefined)?.[0] ?? '-';
+  // The s3batch delete travels as LambdaInvoke of the reserved function; say what it does.
+  if (name === 'LambdaInvoke' && /:function:s3batch-delete-objects$/.test(op.LambdaInvoke?.FunctionArn ?? '')) return 'Delete (s3batch)';
+  return name;
+}
+
+/** `done/total (p%)`; total unknown while the manifest is read. */
+export function progressOf(p: { TotalNumberOfTasks?: number | undefined; NumberOfTasksSucceeded?: number | undefined; NumberOfTasksFailed?: number | undefined } | undefined): string {
+  const total = p?.TotalNumberOfTasks;
+  const done = (p?.NumberOfTasksSucceeded ?? 0) + (p?.NumberOfTasksFailed ?? 0);
+  if (total === undefined) return done > 0 ? `${done}/?` : '-';
+  const pct = total === 0 ? 100 : Math.floor((done * 100) / total);
+  return `${done}/${total} (${pct}%)`;
+}
+
+const iso = (d: Date | undefined): string => (d === undefined ? '-' : d.toISOString().replace(/\.\d{3}Z$/, 'Z'));
+
+function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** A table with left-aligned columns separated by two spaces (no trailing spaces). */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** The human summary of DescribeJob. */
+export function describeText(job: JobDescriptor): string {
+  const p = job.ProgressSummary;
+  const lines: [string, string][] = [
+    ['Job', job.JobId ?? '-'],
+    ['Status', job.Status ?? '-'],
+    ['Operation', operationOf(job.Operation)],
+    ['Priority', String(job.Priority ?? '-')],
+    ['Progress', progressOf(p)],
+    ['Succeeded', String(p?.NumberOfTasksSucceeded ?? 0)],
+    ['Failed', String(p?.NumberOfTasksFailed ?? 0)],
+  ];
+  if (p?.Timers?.ElapsedTimeInActiveSeconds !== undefined) lines.push(['Active for', duration(p.Timers.ElapsedTimeInActiveSeconds)]);
+  if (job.Description !== undefined && job.Description !== '') lines.push(['Description', job.Description]);
+  if (job.Status === 'Suspended') {
+    if (job.ConfirmationRequired === true && /confirm/i.test(job.SuspendedCause ?? 'confirm')) lines.push(['Waiting', `for confirmation: s3batch confirm ${job.JobId ?? ''}`]);
+    else if (job.SuspendedCause !== undefined) lines.push(['Suspended', job.SuspendedCause]);
+  }
+  if (job.StatusUpdateReason !== undefined) lines.push(['Reason', job.StatusUpdateReason]);
+  for (const f of job.FailureReasons ?? []) lines.push(['Failure', `${f.FailureCode ?? ''}: ${f.FailureReason ?? ''}`]);
+  const loc = job.Manifest?.Location;
+  if (loc?.ObjectArn !== undefined) lines.push(['Manifest', `${loc.ObjectArn} (${job.Manifest?.Spec?.Format ?? '?'}${loc.ETag !== undefined ? `, ETag ${loc.ETag}` : ''})`]);
+  else if (job.ManifestGenerator !== undefined) lines.push(['Manifest', `generated from ${job.ManifestGenerator.S3JobManifestGenerator?.SourceBucket ?? '?'}`]);
+  const r = job.Report;
+  if (r?.Enabled === true) lines.push(['Report', `${r.Bucket ?? ''}${r.Prefix !== undefined ? `/${r.Prefix}` : ''} (${r.ReportScope ?? 'AllTasks'})`]);
+  else lines.push(['Report', 'none']);
+  lines.push(['Created', iso(job.CreationTime)]);
+  if (job.SuspendedDate !== undefined) lines.push(['Suspended at', iso(job.SuspendedDate)]);
+  if (job.TerminationDate !== undefined) lines.push(['Terminated', iso(job.TerminationDate)]);
+  lines.push(['Role', job.RoleArn ?? '-']);
+  const w = Math.max(...lines.map(([k]) => k.length));
+  return lines.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';
+}
+
+/** The human table of ListJobs. */
+export function jobsTable(jobs: readonly JobListDescriptor[]): string {
+  if (jobs.length === 0) return 'No jobs.\n';
+  return table(
+    ['JOB ID', 'STATUS', 'PRIORITY', 'OPERATION', 'PROGRESS', 'FAILED', 'CREATED', 'DESCRIPTION'],
+    jobs.map((j) => [
+      j.JobId ?? '-',
+      j.Status ?? '-',
+      String(j.Priority ?? '-'),
+      j.Operation ?? '-',
+      progressOf(j.ProgressSummary),
+      String(j.ProgressSummary?.NumberOfTasksFailed ?? 0),
+      iso(j.CreationTime),
+      j.Description ?? '',
+    ]),
+  );
+}
+
+/** The human table of a job's tags. */
+export function tagsTable(tags: readonly S3Tag[]): string {
+  if (tags.length === 0) return 'No tags.\n';
+  return table(['KEY', 'VALUE'], tags.map((t) => [t.Key ?? '', t.Value ?? '']));
+}
