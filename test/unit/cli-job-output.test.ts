@@ -1,0 +1,50 @@
+/** The job verbs' human output (src/cli/job-output.ts): summary, tables, progress, and --json without $metadata. */
+import { describe, expect, it } from 'vitest';
+import { describeText, jobsTable, operationOf, progressOf, tagsTable, toJson } from '../../src/cli/job-output.ts';
+import { DELETE_FUNCTION_ARN } from '../../src/cli/create-job-request.ts';
+
+describe('job output', () => {
+  it('progress is done/total with a floored percent; unknown totals say so', () => {
+    expect(progressOf({ TotalNumberOfTasks: 3, NumberOfTasksSucceeded: 1, NumberOfTasksFailed: 1 })).toBe('2/3 (66%)');
+    expect(progressOf({ TotalNumberOfTasks: 0 })).toBe('0/0 (100%)');
+    expect(progressOf(undefined)).toBe('-');
+    expect(progressOf({ NumberOfTasksSucceeded: 4 })).toBe('4/?');
+  });
+
+  it('names the operation; the s3batch delete is not shown as a Lambda call', () => {
+    expect(operationOf({ S3PutObjectCopy: { TargetResource: 'arn:aws:s3:::b' } })).toBe('S3PutObjectCopy');
+    expect(operationOf({ LambdaInvoke: { FunctionArn: DELETE_FUNCTION_ARN } })).toBe('Delete (s3batch)');
+  });
+
+  it('describe: status, progress, failures, report, dates, and how to confirm a job waiting for it', () => {
+    const text = describeText({
+      JobId: 'job-1', Status: 'Suspended', ConfirmationRequired: true, Priority: 10,
+      SuspendedCause: 'Awaiting confirmation', Operation: { S3DeleteObjectTagging: {} },
+      ProgressSummary: { TotalNumberOfTasks: 4, NumberOfTasksSucceeded: 0, NumberOfTasksFailed: 1, Timers: { ElapsedTimeInActiveSeconds: 125 } },
+      FailureReasons: [{ FailureCode: 'ManifestNotFound', FailureReason: 'gone' }],
+      Report: { Enabled: true, Bucket: 'arn:aws:s3:::logs', Prefix: 'r', ReportScope: 'FailedTasksOnly' },
+      CreationTime: new Date('2026-01-02T03:04:05.678Z'),
+    });
+    expect(text).toContain('Status      Suspended\n');
+    expect(text).toContain('Progress    1/4 (25%)\n');
+    expect(text).toContain('Active for  2m05s\n');
+    expect(text).toContain('Waiting     for confirmation: s3batch confirm job-1\n');
+    expect(text).toContain('Failure     ManifestNotFound: gone\n');
+    expect(text).toContain('Report      arn:aws:s3:::logs/r (FailedTasksOnly)\n');
+    expect(text).toContain('Created     2026-01-02T03:04:05Z\n');
+    expect(describeText({ JobId: 'j', Status: 'Complete', Report: { Enabled: false } })).toContain('Report     none\n');
+  });
+
+  it('tables align their columns and say when there is nothing', () => {
+    expect(jobsTable([])).toBe('No jobs.\n');
+    const t = jobsTable([{ JobId: 'a', Status: 'Active', Priority: 5, Operation: 'S3PutObjectCopy', ProgressSummary: { TotalNumberOfTasks: 2, NumberOfTasksSucceeded: 1 }, CreationTime: new Date('2026-01-01T00:00:00Z') }]);
+    expect(t.split('\n')[0]).toBe('JOB ID  STATUS  PRIORITY  OPERATION        PROGRESS   FAILED  CREATED               DESCRIPTION');
+    expect(t.split('\n')[1]).toBe('a       Active  5         S3PutObjectCopy  1/2 (50%)  0       2026-01-01T00:00:00Z');
+    expect(tagsTable([{ Key: 'team', Value: 'storage' }])).toBe('KEY   VALUE\nteam  storage\n');
+    expect(tagsTable([])).toBe('No tags.\n');
+  });
+
+  it('--json drops the SDK $metadata and writes dates as ISO text', () => {
+    expect(JSON.parse(toJson({ $metadata: { httpStatusCode: 200 }, JobId: 'x', When: new Date('2026-01-01T00:00:00Z') }))).toEqual({ JobId: 'x', When: '2026-01-01T00:00:00.000Z' });
+  });
+});
