@@ -148,6 +148,7 @@ describe('aws s3control (Debian awscli) against s3batch serve --local', () => {
     expect(server.output()).toContain(
       `AWS_ACCESS_KEY_ID=${printed.accessKeyId} AWS_SECRET_ACCESS_KEY=${printed.secretAccessKey} aws s3control list-jobs --account-id ${ACCOUNT} --endpoint-url ${endpoint} --region us-east-1`,
     );
+    expect(server.output()).toContain(`  Web:        ${server.url}/  (sign in with the API key above)`);
   });
 
   it('create-job, describe-job, update-job-priority, list-jobs, update-job-status Ready: a tagging job runs to Complete', async () => {

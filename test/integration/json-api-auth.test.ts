@@ -120,6 +120,10 @@ describe('without credentials', () => {
     expect(web.headers.get('www-authenticate')).toBeNull();
   });
 
+  it('the serve banner names the web page', () => {
+    expect(server.output()).toContain(`  Web:        ${server.url}/  (sign in with an API access key)`);
+  });
+
   it('/healthz, /metrics and the OpenAPI description stay public', async () => {
     expect((await call('GET', '/healthz')).json).toEqual({ status: 'ok' });
     expect((await call('GET', '/metrics')).status).toBe(200);
@@ -315,7 +319,7 @@ describe('failed sign-in limit', () => {
       for (let i = 0; i < 10; i++) expect((await signInTo(`wrong-secret-${i}-00000000000000`)).status).toBe(403);
       const limited = await signInTo(TEST_API_KEY.secretAccessKey);
       expect(limited.status).toBe(429);
-      expect((await limited.json()).error.code).toBe('TooManyRequestsException');
+      expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('TooManyRequestsException');
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(limited.headers.get('set-cookie')).toBeNull();
       // Keys still work on every request; only signing in waits.

@@ -20,7 +20,7 @@ function s3ControlLines(server: RunningServer, config: Config): string[] {
   return [
     ...lines,
     '',
-    `  ---- S3 Control API key (generated, kept in ${generated.path}) ----`,
+    `  ---- API key for the S3 Control API, the JSON API and the web page (generated, kept in ${generated.path}) ----`,
     `  access key id:      ${accessKeyId}`,
     `  secret access key:  ${secretAccessKey}`,
     `  account id:         ${accountId}`,
@@ -109,6 +109,8 @@ Examples:
         `  S3:         ${server.s3Endpoint ?? 'AWS S3'}${server.localS3 ? ` (embedded, data in ${server.localS3.directory}, keys S3RVER/S3RVER, bucket ${LOCAL_DEMO_BUCKET})` : ''}`,
         `  Job store:  ${config.dataDir}/jobs.json`,
         ...s3ControlLines(server, config),
+        // The web Jobs page and the JSON API take the same access keys as the S3 Control API.
+        `  Web:        ${server.url}/  (sign in with ${server.generatedApiKey ? 'the API key above' : 'an API access key'})`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
       let stopping = false;
