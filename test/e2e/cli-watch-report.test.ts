@@ -292,6 +292,24 @@ describe('s3batch watch and report', () => {
     expect(existsSync(path.join(cwd, `s3batch-report-${jobId}`))).toBe(false);
   });
 
+  it('watch exits 1 (server or network error) when the server goes away mid-watch', async () => {
+    const ceph = requireCeph();
+    const doomed = await startServerProcess({ s3: ceph });
+    try {
+      const { JobId } = await new JsonApi(doomed.url).createJob(
+        jobRequest({ manifestBucket: bucket, manifestKey: 'manifest.csv', etag, operation: { S3PutObjectTagging: { TagSet: [] } }, reportBucket: reports, confirmationRequired: true }),
+      );
+      const watcher = startCli(process.execPath, [BIN, 'watch', JobId, '--interval', '0.2', '--endpoint-url', doomed.url]);
+      await watcher.waitForOutput(/Suspended/);
+      await doomed.kill('SIGKILL');
+      const r = await watcher.done;
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.stderr).toContain(`EndpointUnreachable: cannot reach the s3batch server at ${doomed.url}`);
+    } finally {
+      await doomed.kill('SIGKILL');
+    }
+  });
+
   it('an unknown job and bad arguments are user errors (exit 2)', async () => {
     const unknown = randomUUID();
     const notFound = [['watch', unknown], ['report', unknown], ['report', unknown, '--failed']];
