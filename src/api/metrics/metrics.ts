@@ -41,11 +41,35 @@ export function createMetrics(sources: MetricsSources): Metrics {
       for (const [status, n] of counts) this.set({ status }, n);
     },
   });
-  const tasks = new Counter({
+  // task:done fires thousands of times a second: each event adds to plain numbers per operation
+  // (and one histogram observation); the counters take what was added since at scrape time.
+  interface Tally {
+    succeeded: number;
+    failed: number;
+    retries: number;
+    throttled: number;
+    readonly duration: ReturnType<Histogram['labels']>;
+  }
+  const tallies = new Map<string, Tally>();
+  const reported = new Map<string, Omit<Tally, 'duration'>>();
+  /** Adds to `counter` what `field` of each operation's tally gained since the last scrape. */
+  const catchUp = (counter: Counter, field: 'succeeded' | 'failed' | 'retries' | 'throttled', labels: (operation: string) => Record<string, string>): void => {
+    for (const [operation, t] of tallies) {
+      let r = reported.get(operation);
+      if (!r) reported.set(operation, (r = { succeeded: 0, failed: 0, retries: 0, throttled: 0 }));
+      counter.inc(labels(operation), t[field] - r[field]);
+      r[field] = t[field];
+    }
+  };
+  new Counter({
     name: 's3batch_tasks_total',
     help: 'Tasks finished, by operation and result (succeeded or failed, after retries)',
     labelNames: ['operation', 'result'],
     registers: [registry],
+    collect() {
+      catchUp(this, 'succeeded', (operation) => ({ operation, result: 'succeeded' }));
+      catchUp(this, 'failed', (operation) => ({ operation, result: 'failed' }));
+    },
   });
   const duration = new Histogram({
     name: 's3batch_task_duration_seconds',
@@ -54,17 +78,23 @@ export function createMetrics(sources: MetricsSources): Metrics {
     buckets: TASK_DURATION_BUCKETS,
     registers: [registry],
   });
-  const retries = new Counter({
+  new Counter({
     name: 's3batch_task_retries_total',
     help: 'Attempts beyond the first one of each task, by operation',
     labelNames: ['operation'],
     registers: [registry],
+    collect() {
+      catchUp(this, 'retries', (operation) => ({ operation }));
+    },
   });
-  const throttled = new Counter({
+  new Counter({
     name: 's3batch_throttled_attempts_total',
     help: 'Task attempts the storage answered with throttling (SlowDown, 429, 503), by operation',
     labelNames: ['operation'],
     registers: [registry],
+    collect() {
+      catchUp(this, 'throttled', (operation) => ({ operation }));
+    },
   });
   if (sources.sseStreams) {
     const streams = sources.sseStreams;
@@ -78,37 +108,14 @@ export function createMetrics(sources: MetricsSources): Metrics {
     });
   }
 
-  // The labelled children, once per operation: task:done fires thousands of times a second.
-  interface Children {
-    readonly ok: ReturnType<Counter['labels']>;
-    readonly failed: ReturnType<Counter['labels']>;
-    readonly duration: ReturnType<Histogram['labels']>;
-    readonly retries: ReturnType<Counter['labels']>;
-    readonly throttled: ReturnType<Counter['labels']>;
-  }
-  const byOperation = new Map<string, Children>();
   const onTask = (e: TaskDoneEvent): void => {
-    let c = byOperation.get(e.operation);
-    if (!c) {
-      const operation = e.operation;
-      c = {
-        ok: tasks.labels({ operation, result: 'succeeded' }),
-        failed: tasks.labels({ operation, result: 'failed' }),
-        duration: duration.labels({ operation }),
-        retries: retries.labels({ operation }),
-        throttled: throttled.labels({ operation }),
-      };
-      // Every series of the operation from its first task on (a failed counter at 0 is a fact too).
-      c.ok.inc(0);
-      c.failed.inc(0);
-      c.retries.inc(0);
-      c.throttled.inc(0);
-      byOperation.set(operation, c);
-    }
-    (e.succeeded ? c.ok : c.failed).inc();
-    c.duration.observe(e.durationMs / 1000);
-    if (e.attempts > 1) c.retries.inc(e.attempts - 1);
-    if (e.throttledAttempts > 0) c.throttled.inc(e.throttledAttempts);
+    let t = tallies.get(e.operation);
+    if (!t) tallies.set(e.operation, (t = { succeeded: 0, failed: 0, retries: 0, throttled: 0, duration: duration.labels({ operation: e.operation }) }));
+    if (e.succeeded) t.succeeded++;
+    else t.failed++;
+    if (e.attempts > 1) t.retries += e.attempts - 1;
+    t.throttled += e.throttledAttempts;
+    t.duration.observe(e.durationMs / 1000);
   };
   sources.events.on('task:done', onTask);
   return {
