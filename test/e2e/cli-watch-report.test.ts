@@ -130,8 +130,8 @@ beforeAll(async () => {
   await putObjects(s3, bucket, keys, 'x');
   const rows = [...keys, ...Array.from({ length: MISSING }, (_, i) => `missing/${i} with space.txt`)].map((key) => ({ bucket, key }));
   etag = (await putManifest(s3, bucket, 'manifest.csv', rows)).etag;
-  // Two tasks at a time, so the job runs long enough for the watchers to see it move.
-  server = await startServerProcess({ s3: ceph, args: ['--job-concurrency', '2'] });
+  // Four tasks at a time, so the job runs for seconds and the watchers see it move (~10 s here).
+  server = await startServerProcess({ s3: ceph, args: ['--job-concurrency', '4'] });
   api = new JsonApi(server.url);
   cwd = tempDataDir('s3batch-cli-watch-');
 });

@@ -20,7 +20,8 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Command } from 'commander';
 import { exitQuietlyOnBrokenPipe } from '../broken-pipe.ts';
 import { CliError, EXIT_SERVER_ERROR, EXIT_USER_ERROR } from '../cli-errors.ts';
-import { addConnectionOptions, connect, connectionFlags, type Connection } from '../connection.ts';
+import type { Connection } from '../connection.ts';
+import { jobVerb, withConnection } from '../job-verb.ts';
 import { formatCount, isEnded } from '../progress-line.ts';
 import { reportRows, writeJsonArray } from '../report-rows.ts';
 
@@ -186,39 +187,35 @@ export function registerReport(program: Command, env: NodeJS.ProcessEnv): void {
   const cmd = program
     .command('report')
     .argument('<job-id>', 'the job whose completion report to get')
-    .description("Download a job's completion report (manifest.json and result CSVs), or print its failed rows")
+    .description("Download a job's completion report (manifest.json and result CSVs, MD5-checked), or print its failed rows")
     .option('--out <dir>', 'folder to write the files to (created if missing; default ./s3batch-report-<job-id>/)')
     .option('--failed', 'print the failed-task rows to stdout instead of downloading (CSV as stored)')
-    .option('--json', 'with --failed: a JSON array of {Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage}; else the listing and the files written as JSON');
-  addConnectionOptions(cmd).addHelpText(
-    'after',
-    `
+    .addHelpText(
+      'after',
+      `
 Each result file's MD5 is checked against the report's listing (a mismatch keeps nothing, exit 1).
 A job without a report (still running, reports off, ended before any task ran) exits 2 with the reason.
-Keys in the rows stay URL-encoded as in the manifest.
-
-Examples:
-  $ s3batch report 7f3c1a52-0d6e-4b8c-9e3f-1a2b3c4d5e6f
-      writes manifest.json and the result CSVs (<40 hex>.csv) into ./s3batch-report-7f3c1a52-…/, MD5-checked
-  $ s3batch report $JOB --out /tmp/reports/$JOB
-  $ s3batch report $JOB --failed > failed.csv
-  $ s3batch report $JOB --failed --json | jq -r '.[] | "\\(.Key) \\(.ErrorCode)"'
-  $ s3batch watch $JOB; s3batch report $JOB --failed`,
+Keys in the rows stay URL-encoded as in the manifest.`,
+    );
+  jobVerb(
+    cmd,
+    [
+      ['s3batch report 7f3c1a52-0d6e-4b8c-9e3f-1a2b3c4d5e6f', 'writes manifest.json and the result CSVs (<40 hex>.csv) into ./s3batch-report-7f3c1a52-…/'],
+      ['s3batch report "$JOB" --out /tmp/reports/"$JOB"', 'into a folder of your choice'],
+      ['s3batch report "$JOB" --failed > failed.csv', 'the failed rows, CSV as the report stores them'],
+      ['s3batch report "$JOB" --failed --json | jq -r \'.[] | "\\(.Key) \\(.ErrorCode)"\'', 'the failed rows as JSON objects'],
+      ['s3batch watch "$JOB"; s3batch report "$JOB" --failed', 'wait for the end, then see what failed'],
+    ],
+    'with --failed: a JSON array of {Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage}; else the listing and the files written, as JSON',
   );
   cmd.action(async (jobId: string, opts: Record<string, unknown>) => {
     if (opts.failed === true && typeof opts.out === 'string') {
       throw new CliError('InvalidArgument', '--out downloads the report; --failed prints rows to stdout: give one of them', EXIT_USER_ERROR);
     }
-    const conn = await connect(connectionFlags(opts), env);
-    exitQuietlyOnBrokenPipe();
-    try {
-      if (opts.failed === true) {
-        await printFailed(conn, jobId, opts.json === true);
-      } else {
-        await downloadAll(conn, jobId, typeof opts.out === 'string' ? opts.out : undefined, opts.json === true);
-      }
-    } finally {
-      conn.close();
-    }
+    await withConnection(opts, env, async (conn) => {
+      exitQuietlyOnBrokenPipe();
+      if (opts.failed === true) await printFailed(conn, jobId, opts.json === true);
+      else await downloadAll(conn, jobId, typeof opts.out === 'string' ? opts.out : undefined, opts.json === true);
+    });
   });
 }

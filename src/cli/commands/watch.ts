@@ -11,7 +11,7 @@ import { DescribeJobCommand, type JobDescriptor } from '@aws-sdk/client-s3-contr
 import type { Command } from 'commander';
 import { exitQuietlyOnBrokenPipe } from '../broken-pipe.ts';
 import { usageError } from '../cli-errors.ts';
-import { addConnectionOptions, connect, connectionFlags } from '../connection.ts';
+import { jobVerb, withConnection } from '../job-verb.ts';
 import { isEnded } from '../progress-line.ts';
 import { WatchPrinter, type JobObservation, type WatchMode } from '../watch-printer.ts';
 
@@ -56,60 +56,60 @@ export function registerWatch(program: Command, env: NodeJS.ProcessEnv): void {
     .argument('<job-id>', 'the job to follow')
     .description('Follow a job until it ends: a live progress bar on a terminal, "n of total" lines elsewhere')
     .option('--interval <seconds>', 'on a terminal: seconds between refreshes (default 1); elsewhere: least seconds between two progress lines (default 5, with --json 1); status changes always show within a second')
-    .option('--json', 'newline-delimited JSON objects instead of the bar: {"Type":"status"|"progress"|"end",…}');
-  addConnectionOptions(cmd).addHelpText(
-    'after',
-    `
+    .addHelpText(
+      'after',
+      `
 Exit codes:
   0    the job ended Complete
   3    the job ended Failed or Cancelled (its failure reasons are printed)
   2    user error: unknown job, bad arguments or configuration
   1    the server or the network failed
   130  stopped with Ctrl-C (the job itself is not touched)
-A Suspended job is watched on: it waits for \`s3batch confirm <job-id>\` (a hint says so).
-
-Examples:
-  $ s3batch watch 7f3c1a52-0d6e-4b8c-9e3f-1a2b3c4d5e6f
-      Active      [██████████░░░░░░░░░░]   52%  5,210 / 10,000  143/s  ETA 34s  failed 12
-  $ s3batch watch 7f3c1a52-0d6e-4b8c-9e3f-1a2b3c4d5e6f > watch.log
-      plain lines: 5210 of 10000 tasks (52%), 12 failed, Active
-  $ s3batch watch $JOB && s3batch report $JOB
-      download the report once the job completed
-  $ s3batch watch $JOB --json | jq -c 'select(.Type == "progress") | .NumberOfTasksSucceeded'`,
+A Suspended job is watched on: it waits for \`s3batch confirm <job-id>\` (a hint says so).`,
+    );
+  jobVerb(
+    cmd,
+    [
+      ['s3batch watch 7f3c1a52-0d6e-4b8c-9e3f-1a2b3c4d5e6f', 'Active      [██████████░░░░░░░░░░]   52%  5,210 / 10,000  143/s  ETA 34s  failed 12'],
+      ['s3batch watch "$JOB" > watch.log', 'plain lines: 5210 of 10000 tasks (52%), 12 failed, Active'],
+      ['s3batch watch "$JOB" && s3batch report "$JOB"', 'download the report once the job completed'],
+      ['s3batch watch "$JOB" --json | jq -c \'select(.Type == "progress")\'', 'newline-delimited JSON for scripts'],
+    ],
+    'newline-delimited JSON objects instead of the bar: {"Type":"status"|"progress"|"end",…}',
   );
   cmd.action(async (jobId: string, opts: Record<string, unknown>) => {
     const mode: WatchMode = opts.json === true ? 'json' : process.stdout.isTTY === true ? 'tty' : 'plain';
     const intervalMs =
       typeof opts.interval === 'string' ? parseIntervalSeconds(opts.interval) * 1000 : mode === 'plain' ? PLAIN_DEFAULT_MS : TTY_DEFAULT_MS;
     const pollMs = mode === 'tty' ? intervalMs : Math.min(intervalMs, MAX_POLL_MS);
-    const conn = await connect(connectionFlags(opts), env);
-    exitQuietlyOnBrokenPipe();
-    const printer = new WatchPrinter({
-      mode,
-      write: (text) => process.stdout.write(text),
-      columns: () => process.stdout.columns,
-      lineEveryMs: intervalMs,
-    });
-    process.once('SIGINT', () => {
-      printer.interrupt();
-      process.stderr.write(`stopped watching; job ${jobId} goes on (s3batch cancel ${jobId} stops it)\n`);
-      process.exit(EXIT_INTERRUPTED);
-    });
-    try {
-      for (;;) {
-        const out = await conn.send(new DescribeJobCommand({ AccountId: conn.accountId, JobId: jobId }));
-        const o = observationOf(jobId, out.Job);
-        printer.observe(o, performance.now(), new Date());
-        if (isEnded(o.status)) {
-          printer.finish(new Date());
-          if (o.status !== 'Complete') process.exitCode = EXIT_JOB_NOT_COMPLETE;
-          return;
+    await withConnection(opts, env, async (conn) => {
+      exitQuietlyOnBrokenPipe();
+      const printer = new WatchPrinter({
+        mode,
+        write: (text) => process.stdout.write(text),
+        columns: () => process.stdout.columns,
+        lineEveryMs: intervalMs,
+      });
+      process.once('SIGINT', () => {
+        printer.interrupt();
+        process.stderr.write(`stopped watching; job ${jobId} goes on (s3batch cancel ${jobId} stops it)\n`);
+        process.exit(EXIT_INTERRUPTED);
+      });
+      try {
+        for (;;) {
+          const out = await conn.send(new DescribeJobCommand({ AccountId: conn.accountId, JobId: jobId }));
+          const o = observationOf(jobId, out.Job);
+          printer.observe(o, performance.now(), new Date());
+          if (isEnded(o.status)) {
+            printer.finish(new Date());
+            if (o.status !== 'Complete') process.exitCode = EXIT_JOB_NOT_COMPLETE;
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, pollMs));
         }
-        await new Promise((resolve) => setTimeout(resolve, pollMs));
+      } finally {
+        printer.interrupt(); // an error message then starts on a line of its own
       }
-    } finally {
-      printer.interrupt();
-      conn.close();
-    }
+    });
   });
 }
