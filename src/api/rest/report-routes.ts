@@ -54,11 +54,18 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRoutesOptio
     };
   });
 
-  app.get<{ Params: { id: string; name: string } }>('/jobs/:id/report/files/:name', async (req, reply) =>
-    sendDownload(req, reply, await reports.open(await accountOf(req), req.params.id, req.params.name)),
-  );
+  // GET and HEAD in one route: fastify's automatic HEAD twin would read the whole object to drop it.
+  app.route<{ Params: { id: string; name: string } }>({
+    method: ['GET', 'HEAD'],
+    url: '/jobs/:id/report/files/:name',
+    handler: async (req, reply) => sendDownload(req, reply, await reports.open(await accountOf(req), req.params.id, req.params.name)),
+  });
 
-  app.get<IdParams>('/jobs/:id/report/failed', async (req, reply) => sendDownload(req, reply, await reports.openFailed(await accountOf(req), req.params.id)));
+  app.route<IdParams>({
+    method: ['GET', 'HEAD'],
+    url: '/jobs/:id/report/failed',
+    handler: async (req, reply) => sendDownload(req, reply, await reports.openFailed(await accountOf(req), req.params.id)),
+  });
 }
 
 function sendDownload(req: FastifyRequest, reply: FastifyReply, download: ReportDownload): FastifyReply {
