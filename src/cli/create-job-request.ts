@@ -67,6 +67,36 @@ function withDates(value: unknown, path: string): unknown {
   return out;
 }
 
+/** The members of JobOperation the SDK serialises; any other would be dropped without a word. */
+const SDK_OPERATIONS = [
+  'LambdaInvoke', 'S3PutObjectCopy', 'S3PutObjectAcl', 'S3PutObjectTagging', 'S3DeleteObjectTagging', 'S3InitiateRestoreObject',
+  'S3PutObjectLegalHold', 'S3PutObjectRetention', 'S3ReplicateObject', 'S3ComputeObjectChecksum', 'S3UpdateObjectEncryption',
+];
+
+/**
+ * The spec's Operation as the S3 Control API can carry it: s3batch's `S3DeleteObject` (the JSON
+ * API's form) becomes LambdaInvoke of the reserved delete function; a member the SDK does not know
+ * is refused here rather than silently dropped by its serialiser.
+ */
+function s3ControlOperation(op: Record<string, unknown>, source: string): Record<string, unknown> {
+  const unknown = Object.keys(op).filter((k) => k !== 'S3DeleteObject' && !SDK_OPERATIONS.includes(k));
+  if (unknown.length > 0) throw usageError(`spec ${source}: Operation.${unknown[0]} is not an operation; one of ${SDK_OPERATIONS.join(', ')}, S3DeleteObject`);
+  if (op.S3DeleteObject === undefined) return op;
+  const del = op.S3DeleteObject;
+  const extra = isObject(del) ? Object.keys(del).filter((k) => k !== 'BypassGovernanceRetention') : ['(not an object)'];
+  if (extra.length > 0 || (isObject(del) && del.BypassGovernanceRetention !== undefined && typeof del.BypassGovernanceRetention !== 'boolean')) {
+    throw usageError(`spec ${source}: Operation.S3DeleteObject takes only "BypassGovernanceRetention": true|false`);
+  }
+  const bypass = isObject(del) && del.BypassGovernanceRetention === true;
+  const { S3DeleteObject: _d, ...others } = op;
+  return {
+    ...others,
+    LambdaInvoke: bypass
+      ? { FunctionArn: DELETE_FUNCTION_ARN, InvocationSchemaVersion: '2.0', UserArguments: { BypassGovernanceRetention: 'true' } }
+      : { FunctionArn: DELETE_FUNCTION_ARN },
+  };
+}
+
 /**
  * Parses a spec file's text. `source` names it in messages. Returns the request and the AccountId
  * the file names, if any.
@@ -97,6 +127,7 @@ export function parseSpec(text: string, source: string): { request: CreateJobReq
     if (pruned[k] === undefined) throw usageError(`spec ${source}: ${k} is required`);
   }
   if (pruned.Manifest === undefined && pruned.ManifestGenerator === undefined) throw usageError(`spec ${source}: Manifest (or ManifestGenerator) is required`);
+  pruned.Operation = s3ControlOperation(pruned.Operation as Record<string, unknown>, source);
   const { AccountId, ...rest } = withDates(pruned, '') as Record<string, unknown>;
   return { request: rest as unknown as CreateJobRequest, ...(typeof AccountId === 'string' ? { accountId: AccountId } : {}) };
 }

@@ -154,6 +154,14 @@ describe('create-job --spec', () => {
     expect(epoch.request.Operation?.S3PutObjectCopy?.ModifiedSinceConstraint).toEqual(new Date(1_900_000_000_000));
   });
 
+  it('S3DeleteObject (the JSON API\'s form) goes as LambdaInvoke of the reserved function; an unknown operation is refused', () => {
+    const del = (op: unknown) => parseSpec(JSON.stringify({ ...spec, Operation: { S3DeleteObject: op } }), 'd.json').request.Operation;
+    expect(del({})).toEqual({ LambdaInvoke: { FunctionArn: DELETE_FUNCTION_ARN } });
+    expect(del({ BypassGovernanceRetention: true })).toEqual({ LambdaInvoke: { FunctionArn: DELETE_FUNCTION_ARN, InvocationSchemaVersion: '2.0', UserArguments: { BypassGovernanceRetention: 'true' } } });
+    expect(usage(() => del({ Force: true })).message).toMatch(/S3DeleteObject takes only "BypassGovernanceRetention"/);
+    expect(usage(() => parseSpec(JSON.stringify({ ...spec, Operation: { S3Shred: {} } }), 'd.json')).message).toMatch(/Operation.S3Shred is not an operation; one of LambdaInvoke/);
+  });
+
   it('flags may set priority, description, token and confirmation over the file; nothing else', () => {
     const { request } = parseSpec(JSON.stringify(spec), 'job.json');
     expect(applySpecOverrides(request, { spec: 'job.json', priority: '90', description: 'd', clientRequestToken: 't', confirm: true }))
