@@ -11,7 +11,10 @@
  *                 {"profiles":{"name":{"endpointUrl","accountId","accessKeyId","secretAccessKey","region"}}}
  *   4. the server's own keys on this machine: the keys file of S3BATCH_API_KEYS_FILE, else the pair
  *      `s3batch serve` generated in <data dir>/api-keys.json (--data-dir / S3BATCH_DATA_DIR, else
- *      ./.s3batch), with http://127.0.0.1:8080, region us-east-1 and account 000000000000.
+ *      ./.s3batch), with http://127.0.0.1:8080 and region us-east-1.
+ *
+ * The account is the one named (flags, env, profile) or the keys file's; else connect() asks the
+ * server whom the key belongs to (GET /api/v1/session), and 000000000000 when it cannot tell.
  *
  * The key pair is taken whole from one place (an id from the flags and a secret from a profile
  * would be a mistake nobody means); the other settings are picked one by one.
@@ -43,6 +46,11 @@ export interface ClientSettings {
   readonly region: string;
   /** Where the key pair came from, for messages ("flags", "environment", "profile x in f", a file). */
   readonly keySource: string;
+  /**
+   * False when no flag, variable, profile or keys file named the account and `accountId` is the
+   * default 000000000000: connect() then asks the server which account the key acts for.
+   */
+  readonly accountIdGiven: boolean;
 }
 
 export const CLIENT_ENV = {
@@ -242,5 +250,6 @@ export async function resolveClientSettings(flags: ConnectionFlags, env: NodeJS.
   const endpoint = pick('endpointUrl');
   const endpointUrl = checkEndpoint(endpoint?.value ?? DEFAULT_ENDPOINT_URL, endpoint?.where ?? 'default');
   const region = pick('region')?.value ?? DEFAULT_REGION;
-  return Object.freeze({ endpointUrl, accountId, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey, region, keySource });
+  const accountIdGiven = account !== undefined || keyAccount !== undefined;
+  return Object.freeze({ endpointUrl, accountId, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey, region, keySource, accountIdGiven });
 }

@@ -95,7 +95,7 @@ export function s3ControlClient(settings: ClientSettings): S3ControlClient {
 }
 
 /** Builds a signer-backed fetch for the JSON API. */
-export function createSignedFetch(settings: ClientSettings, fetchImpl: typeof fetch = fetch): Connection['signedFetch'] {
+export function createSignedFetch(settings: ClientSettings, fetchImpl: typeof fetch = fetch, sendAccountId = true): Connection['signedFetch'] {
   const signer = new SignatureV4({
     service: 's3',
     region: settings.region,
@@ -124,7 +124,7 @@ export function createSignedFetch(settings: ClientSettings, fetchImpl: typeof fe
           // fetch sends Host as url.host (with the port when not the default): sign exactly that.
           host: url.host,
           'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'),
-          'x-amz-account-id': settings.accountId,
+          ...(sendAccountId ? { 'x-amz-account-id': settings.accountId } : {}),
           ...init.headers,
         },
         body,
@@ -169,7 +169,30 @@ export function connectWith(settings: ClientSettings): Connection {
   };
 }
 
-/** Resolves flags → env → profile → the local server's key (see client-config.ts) and connects. */
+/**
+ * The account the key acts for, as the server says (`GET /api/v1/session`, SigV4 without an
+ * x-amz-account-id); undefined when it cannot tell (an older server, an unknown key: the verb's
+ * own request then gives the real error).
+ */
+export async function discoverAccountId(settings: ClientSettings, fetchImpl: typeof fetch = fetch): Promise<string | undefined> {
+  const res = await createSignedFetch(settings, fetchImpl, false)('/api/v1/session');
+  if (!res.ok) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  const body = (await res.json().catch(() => undefined)) as { AccountId?: unknown } | undefined;
+  return typeof body?.AccountId === 'string' && /^\d{12}$/.test(body.AccountId) ? body.AccountId : undefined;
+}
+
+/**
+ * Resolves flags → env → profile → the local server's key (see client-config.ts) and connects.
+ * When nothing named the account, the server is asked which one the key belongs to.
+ */
 export async function connect(flags: ConnectionFlags, env: NodeJS.ProcessEnv, cwd?: string): Promise<Connection> {
-  return connectWith(await resolveClientSettings(flags, env, cwd));
+  let settings = await resolveClientSettings(flags, env, cwd);
+  if (!settings.accountIdGiven) {
+    const accountId = await discoverAccountId(settings);
+    if (accountId !== undefined) settings = Object.freeze({ ...settings, accountId, accountIdGiven: true });
+  }
+  return connectWith(settings);
 }

@@ -46,7 +46,7 @@ describe('CLI connection settings', () => {
     const dir = withGeneratedKey(workDir());
     expect(await resolveClientSettings({}, { HOME: dir }, dir)).toEqual({
       endpointUrl: 'http://127.0.0.1:8080', accountId: GENERATED.accountId, accessKeyId: GENERATED.accessKeyId,
-      secretAccessKey: GENERATED.secretAccessKey, region: 'us-east-1', keySource: path.join(dir, '.s3batch', 'api-keys.json'),
+      secretAccessKey: GENERATED.secretAccessKey, region: 'us-east-1', keySource: path.join(dir, '.s3batch', 'api-keys.json'), accountIdGiven: true,
     });
   });
 
@@ -74,9 +74,11 @@ describe('CLI connection settings', () => {
     expect(fromFlags).toMatchObject({ endpointUrl: 'https://flag:3', accountId: '111122223333', ...KEY_A, region: 'us-west-2', keySource: 'flags' });
   });
 
-  it('a key without an account id is for the default account 000000000000', async () => {
+  it('a key without an account id: 000000000000, marked as not given (connect() then asks the server)', async () => {
     const dir = workDir();
-    expect((await resolveClientSettings(KEY_A, { HOME: dir }, dir)).accountId).toBe('000000000000');
+    const s = await resolveClientSettings(KEY_A, { HOME: dir }, dir);
+    expect([s.accountId, s.accountIdGiven]).toEqual(['000000000000', false]);
+    expect((await resolveClientSettings({ ...KEY_A, accountId: '000000000000' }, { HOME: dir }, dir)).accountIdGiven).toBe(true);
   });
 
   it('--profile / S3BATCH_PROFILE choose a profile; the default file is under $XDG_CONFIG_HOME or ~/.config', async () => {
