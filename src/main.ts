@@ -183,7 +183,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
     events: engine.events,
     jobStatuses: () => store.list().map((job) => job.status),
     sseHeartbeatMs: config.sseHeartbeatSeconds * 1000,
-    defaultAccountId: config.defaultAccountId,
     logLevel: config.logLevel,
     verifier,
     apiAuth: createApiAuth({

@@ -23,7 +23,6 @@ import { webRoutes } from './web/web-routes.ts';
 
 export interface AppOptions {
   readonly service: BatchService;
-  readonly defaultAccountId: string;
   readonly logLevel: string;
   /** Verifies SigV4 on the S3 Control API (`/v20180820`) against the configured access keys. */
   readonly verifier: SigV4Verifier;
