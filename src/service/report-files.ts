@@ -70,7 +70,7 @@ export function noReportMessage(job: JobRecord): string {
   if (job.progress.succeeded + job.progress.failed === 0) {
     return `Job ${job.id} ended ${job.status} before any task ran, so no completion report was written`;
   }
-  return `Job ${job.id} ended ${job.status} and has no completion report yet (it is written when the job ends)`;
+  return `Job ${job.id} ended ${job.status} without a completion report`;
 }
 
 export class ReportFiles {

@@ -259,7 +259,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         summary: 'Download one report file',
         description:
           'Streams the object from the report bucket through the job\'s storage profile. `name` is a file\'s `Name` in ' +
-          'GET /jobs/{id}/report (`<40 hex>.csv` or `manifest.json`); any other name is 404 ReportNotFound.',
+          'GET /jobs/{id}/report (`<40 hex>.csv` or `manifest.json`); any other name is 404 ReportNotFound. HEAD answers the same headers without reading the object.',
         tags: ['Reports'],
         parameters: [jobId, { name: 'name', in: 'path', required: true, description: 'The file\'s base name.', schema: { type: 'string', examples: ['manifest.json', '6217b0fab0de85c408b4be96aeaca9b195a7daa5.csv'] } }],
         responses: {
