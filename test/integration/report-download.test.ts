@@ -15,6 +15,7 @@ import net from 'node:net';
 import { DeleteObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReportView } from '../../src/api/rest/report-routes.ts';
 import { jobRequest, putManifest } from '../helpers/jobs.ts';
 import { basicAuth, JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
@@ -24,19 +25,6 @@ import { startServerProcess, tempDataDir, TEST_API_KEY, type ServerProcess } fro
 
 /** A key of another account (merged with TEST_API_KEY through a keys file). */
 const OTHER: ApiKey = { accessKeyId: 'REPORTSOTHERKEY00001', secretAccessKey: randomBytes(30).toString('base64url'), accountId: '444455556666' };
-
-interface ReportView {
-  JobId: string;
-  Status: string;
-  Report: {
-    Bucket: string;
-    Prefix?: string;
-    ManifestKey: string;
-    WrittenAt: string;
-    Manifest: { Key: string; Url: string };
-    Files: { Name: string; Key: string; TaskStatus: 'succeeded' | 'failed'; Rows: number; Md5: string; Url: string }[];
-  } | null;
-}
 
 interface Answer {
   status: number;

@@ -20,24 +20,11 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Command } from 'commander';
 import { exitQuietlyOnBrokenPipe } from '../broken-pipe.ts';
 import { CliError, EXIT_SERVER_ERROR, EXIT_USER_ERROR } from '../cli-errors.ts';
+import type { ReportView } from '../../api/rest/report-routes.ts';
 import type { Connection } from '../connection.ts';
 import { jobVerb, withConnection } from '../job-verb.ts';
 import { formatCount, isEnded } from '../progress-line.ts';
 import { reportRows, writeJsonArray } from '../report-rows.ts';
-
-/** GET /api/v1/jobs/:id/report (the contract of src/api/rest/report-routes.ts). */
-export interface ReportListing {
-  JobId: string;
-  Status: string;
-  Report: {
-    Bucket: string;
-    Prefix?: string;
-    ManifestKey: string;
-    WrittenAt: string;
-    Manifest: { Key: string; Url: string };
-    Files: { Name: string; Key: string; TaskStatus: string; Rows: number; Md5: string; Url: string }[];
-  } | null;
-}
 
 export interface WrittenFile {
   readonly Name: string;
@@ -63,10 +50,10 @@ async function apiError(res: Response, what: string): Promise<CliError> {
   return new CliError(code, message, res.status >= 400 && res.status < 500 ? EXIT_USER_ERROR : EXIT_SERVER_ERROR);
 }
 
-async function getListing(conn: Connection, jobId: string): Promise<ReportListing> {
+async function getListing(conn: Connection, jobId: string): Promise<ReportView> {
   const res = await conn.signedFetch(`${jobPath(jobId)}/report`);
   if (!res.ok) throw await apiError(res, `GET ${jobPath(jobId)}/report`);
-  return (await res.json()) as ReportListing;
+  return (await res.json()) as ReportView;
 }
 
 /** The hint for a job that may still write its report. */
@@ -75,7 +62,7 @@ function watchHint(jobId: string, status: string): string {
 }
 
 /** "No report" as exit 2, with the server's reason (asked from the manifest route) and the hint. */
-async function noReport(conn: Connection, listing: ReportListing): Promise<CliError> {
+async function noReport(conn: Connection, listing: ReportView): Promise<CliError> {
   const res = await conn.signedFetch(`${jobPath(listing.JobId)}/report/files/manifest.json`);
   const reason = res.ok ? `Job ${listing.JobId} has no completion report yet` : (await apiError(res, 'report')).message;
   if (res.ok) await res.body?.cancel();
