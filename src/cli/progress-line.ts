@@ -6,6 +6,7 @@
  *
  * "Done" is succeeded + failed: a failed task is finished too, the `failed` count says how many.
  */
+import { isJobStatus, isTerminal } from '../domain/job-status.ts';
 import { formatDuration } from '../domain/progress-rate.ts';
 
 export interface ProgressSnapshot {
@@ -22,7 +23,6 @@ export interface ProgressSnapshot {
 /** Carriage return + ANSI "erase entire line": the live line is redrawn from column 0. */
 export const CLEAR_LINE = '\r\x1b[2K';
 
-const ENDED = new Set(['Complete', 'Failed', 'Cancelled']);
 const FULL = '█';
 const EMPTY = '░';
 const SEP = '  ';
@@ -33,8 +33,9 @@ const MIN_BAR = 8;
 /** Used when the terminal does not say how wide it is. */
 export const DEFAULT_COLUMNS = 80;
 
+/** The job ended (Complete, Failed, Cancelled): the server's own rule, for a status read off the wire. */
 export function isEnded(status: string): boolean {
-  return ENDED.has(status);
+  return isJobStatus(status) && isTerminal(status);
 }
 
 export function doneOf(s: ProgressSnapshot): number {

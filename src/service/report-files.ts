@@ -9,6 +9,7 @@
  */
 import { S3BatchError } from '../domain/errors.ts';
 import type { JobRecord, ReportOutcome } from '../domain/job.ts';
+import { isTerminal } from '../domain/job-status.ts';
 import { ObjectStoreError, type ObjectStore } from '../storage/object-store.ts';
 
 export interface ReportFilesDeps {
@@ -56,13 +57,11 @@ export function baseName(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1);
 }
 
-const ENDED = new Set(['Complete', 'Failed', 'Cancelled']);
-
 /** Why a job has no report (yet): its status, whether reports are on, whether writing it failed. */
 export function noReportMessage(job: JobRecord): string {
   const r = job.request.Report;
   if (!r.Enabled) return `Job ${job.id} has no completion report: reports are off for it (Report Enabled=false when it was created)`;
-  if (!ENDED.has(job.status)) {
+  if (!isTerminal(job.status)) {
     return `Job ${job.id} is ${job.status}: its completion report is written when the job ends (Complete, Failed or Cancelled)`;
   }
   const failed = job.failureReasons.find((f) => f.FailureCode === 'ReportWriteFailed');
