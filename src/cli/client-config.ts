@@ -24,6 +24,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { GENERATED_KEYS_FILE, parseAccessKeysFile, type AccessKey } from '../api/auth/access-keys.ts';
 import { S3BatchError } from '../domain/errors.ts';
+import { isObject } from '../domain/field-checks.ts';
 
 /** The connection flags of every job verb (commander's camelCase keys). */
 export interface ConnectionFlags {
@@ -100,7 +101,6 @@ export function parseProfilesFile(text: string, path: string): Map<string, Profi
   } catch (err) {
     return invalid(`Profiles file ${path} is not valid JSON: ${(err as Error).message}`);
   }
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (!isObject(doc) || !isObject(doc.profiles)) {
     return invalid(`Profiles file ${path} must hold {"profiles":{"<name>":{"endpointUrl","accountId","accessKeyId","secretAccessKey","region"}}}`);
   }
@@ -110,13 +110,12 @@ export function parseProfilesFile(text: string, path: string): Map<string, Profi
   for (const [name, entry] of Object.entries(doc.profiles)) {
     const where = `profile ${JSON.stringify(name)} in ${path}`;
     if (!isObject(entry)) invalid(`${where} must be an object`);
-    const e = entry as Record<string, unknown>;
-    const unknown = Object.keys(e).filter((k) => !(PROFILE_FIELDS as readonly string[]).includes(k));
+    const unknown = Object.keys(entry).filter((k) => !(PROFILE_FIELDS as readonly string[]).includes(k));
     if (unknown.length > 0) invalid(`${where}: unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} (expected ${PROFILE_FIELDS.join(', ')})`);
     for (const k of PROFILE_FIELDS) {
-      if (e[k] !== undefined && (typeof e[k] !== 'string' || e[k] === '')) invalid(`${where}: ${k} must be a non-empty string`);
+      if (entry[k] !== undefined && (typeof entry[k] !== 'string' || entry[k] === '')) invalid(`${where}: ${k} must be a non-empty string`);
     }
-    profiles.set(name, e as Profile);
+    profiles.set(name, entry as Profile);
   }
   return profiles;
 }
@@ -161,7 +160,7 @@ function nonEmpty(v: string | undefined): string | undefined {
 function pairOf(id: string | undefined, secret: string | undefined, idName: string, secretName: string): { accessKeyId: string; secretAccessKey: string } | undefined {
   if (id === undefined && secret === undefined) return undefined;
   if (id === undefined || secret === undefined) invalid(`Give both ${idName} and ${secretName}, or neither`);
-  return { accessKeyId: id as string, secretAccessKey: secret as string };
+  return { accessKeyId: id, secretAccessKey: secret };
 }
 
 /** The key of the server on this machine: S3BATCH_API_KEYS_FILE (the account's key), else <data dir>/api-keys.json. */
@@ -171,10 +170,10 @@ async function localServerKey(flags: ConnectionFlags, env: NodeJS.ProcessEnv, cw
     const path = resolve(cwd, keysFile);
     const text = await readOptional(path);
     if (text === undefined) invalid(`${CLIENT_ENV.apiKeysFile} names ${path}, which does not exist`);
-    const keys = parseAccessKeysFile(text as string, path);
+    const keys = parseAccessKeysFile(text, path);
     const key = accountId === undefined ? keys[0] : keys.find((k) => k.accountId === accountId);
     if (key === undefined) invalid(`${path} has no key of account ${accountId}`);
-    return { key: key as AccessKey, where: path };
+    return { key, where: path };
   }
   const dataDir = resolve(cwd, flags.dataDir ?? nonEmpty(env[CLIENT_ENV.dataDir]) ?? '.s3batch');
   const path = join(dataDir, GENERATED_KEYS_FILE);
