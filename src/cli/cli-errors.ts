@@ -6,7 +6,6 @@
  */
 import { isS3BatchError } from '../domain/errors.ts';
 
-export const EXIT_OK = 0;
 export const EXIT_SERVER_ERROR = 1;
 export const EXIT_USER_ERROR = 2;
 
@@ -51,6 +50,32 @@ export function unreachableError(endpointUrl: string, code: string, cause?: unkn
   );
 }
 
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  EISDIR: 'it is a folder, not a file',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EEXIST: 'a file of that name is in the way',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'read-only file system',
+  ENAMETOOLONG: 'the name is too long',
+};
+
+/** What a local file-system error means, for a message: `no such file or folder (ENOENT)`. */
+export function fileErrorText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string') return (err as Error | undefined)?.message ?? String(err);
+  return FILE_ERRORS[code] === undefined ? code : `${FILE_ERRORS[code]} (${code})`;
+}
+
+/** A failed file-system call of this machine (it names a path): the caller's to fix, not the server's. */
+function localFileError(err: unknown): { syscall: string; path: string } | undefined {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (!(e instanceof Error) || typeof e.syscall !== 'string' || typeof e.path !== 'string' || typeof e.code !== 'string') return undefined;
+  return { syscall: e.syscall, path: e.path };
+}
+
 interface SdkErrorShape {
   name: string;
   message: string;
@@ -83,6 +108,8 @@ export function describeFailure(err: unknown): CliFailure {
   }
   const net = networkErrorCode(err);
   if (net !== undefined) return { exitCode: EXIT_SERVER_ERROR, line: `s3batch: EndpointUnreachable: ${(err as Error).message}` };
+  const file = localFileError(err);
+  if (file !== undefined) return { exitCode: EXIT_USER_ERROR, line: `s3batch: LocalFileError: cannot ${file.syscall} ${file.path}: ${fileErrorText(err)}` };
   const e = err as Error;
   return { exitCode: EXIT_SERVER_ERROR, line: `s3batch: ${e?.name ?? 'Error'}: ${e?.stack ?? String(err)}` };
 }

@@ -14,8 +14,6 @@ import { registerUpdateJobStatus } from './commands/update-job-status.ts';
 import { registerReport } from './commands/report.ts';
 import { registerWatch } from './commands/watch.ts';
 
-export { EXIT_SERVER_ERROR, EXIT_USER_ERROR } from './cli-errors.ts';
-
 // The job verbs resolve their connection from this environment (src/cli/client-config.ts).
 const env = process.env;
 
