@@ -8,11 +8,19 @@
 // body (checksum), a keep-alive node:http POST of the same invocation JSON (lambda), and one
 // ListObjectsV2 page loop (list).
 //
+// The report-download scenario's clients live here too, so both download the same way from a process
+// of their own: GetObject of the report's objects streamed to disk (get-to-disk, the baseline) and the
+// same files through the JSON API's GET /api/v1/jobs/:id/report/files/:name with fetch (http-to-disk).
+//
 // Protocol (IPC messages): parent → { type: 'init', ... } once, then { type: 'run', ... } any number
 // of times; child → { type: 'ready' } and { type: 'done', ... } per run. Exits when the parent does.
 import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { Agent, request } from 'node:http';
-import type { Readable } from 'node:stream';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { crc32 } from 'node:zlib';
 import {
   CopyObjectCommand,
@@ -28,7 +36,15 @@ import { buildInvocationPayload, newInvocationId, taskIdFor } from '../src/opera
 import { copySource, destinationKey } from '../src/operations/s3-put-object-copy.ts';
 import { createS3Client } from '../src/storage/s3-clients.ts';
 
-export type BareOp = 'tagging' | 'copy' | 'copy-only' | 'delete' | 'delete-batch' | 'checksum' | 'lambda' | 'list';
+export type BareOp = 'tagging' | 'copy' | 'copy-only' | 'delete' | 'delete-batch' | 'checksum' | 'lambda' | 'list' | 'get-to-disk' | 'http-to-disk';
+
+/** One file of a download run: its object (get-to-disk) or its URL on the s3batch server (http-to-disk). */
+export interface BareDownload {
+  readonly name: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly url: string;
+}
 
 export interface BareInit {
   readonly type: 'init';
@@ -59,6 +75,11 @@ export interface BareRun {
   readonly functionUrl?: string;
   /** list: the prefix to list (tasks = objects listed, one page after the other). */
   readonly prefix?: string;
+  /** get-to-disk / http-to-disk: the files, downloaded one after the other into outDir (tasks = files). */
+  readonly downloads?: readonly BareDownload[];
+  readonly outDir?: string;
+  /** http-to-disk: request headers (the API key). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface BareDone {
@@ -72,6 +93,8 @@ export interface BareDone {
   readonly ms: number;
   /** process.cpuUsage() over the loop alone (cross-check of the parent's /proc reading). */
   readonly cpuMs: number;
+  /** get-to-disk / http-to-disk: bytes written to disk. */
+  readonly bytes?: number;
 }
 
 let s3: S3Client | undefined;
@@ -221,9 +244,38 @@ async function run(msg: BareRun): Promise<BareDone> {
     } while (token !== undefined);
   };
 
+  // get-to-disk / http-to-disk: one file after the other (as `s3batch report` does), streamed to disk.
+  let bytes = 0;
+  const toDisk = async (body: Readable, name: string): Promise<void> => {
+    await pipeline(
+      body,
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          bytes += chunk.length;
+          yield chunk;
+        }
+      },
+      createWriteStream(path.join(msg.outDir!, name)),
+    );
+  };
+  const downloadAll = async (): Promise<void> => {
+    for (const d of msg.downloads ?? []) {
+      requests++;
+      if (msg.op === 'get-to-disk') {
+        const out = await client.send(new GetObjectCommand({ Bucket: d.bucket, Key: d.key }));
+        await toDisk(out.Body as Readable, d.name);
+      } else {
+        const res = await fetch(d.url, { headers: { ...msg.headers } });
+        if (!res.ok || !res.body) throw new Error(`GET ${d.url} → ${res.status}: ${(await res.text()).slice(0, 200)}`);
+        await toDisk(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), d.name);
+      }
+    }
+  };
+
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  if (msg.op === 'list') await listAll();
+  if (msg.op === 'get-to-disk' || msg.op === 'http-to-disk') await downloadAll();
+  else if (msg.op === 'list') await listAll();
   else if (msg.op === 'delete-batch') await Promise.all(Array.from({ length: Math.max(1, Math.min(msg.concurrency, batches.length)) }, batchWorker));
   else await Promise.all(Array.from({ length: Math.max(1, Math.min(msg.concurrency, msg.tasks)) }, worker));
   const ms = performance.now() - t0;
@@ -237,6 +289,7 @@ async function run(msg: BareRun): Promise<BareDone> {
     ...(firstError === undefined ? {} : { firstError }),
     ms,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    ...(msg.op === 'get-to-disk' || msg.op === 'http-to-disk' ? { bytes } : {}),
   };
 }
 

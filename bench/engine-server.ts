@@ -1,8 +1,10 @@
 // `s3batch serve` as a subprocess, the way users run it: like test/helpers/server-process.ts, plus
-// node options for the server process (--cpu-prof is not allowed in NODE_OPTIONS).
+// node options for the server process (--cpu-prof is not allowed in NODE_OPTIONS). Like the test
+// servers it accepts TEST_API_KEY (account 111122223333), the key JsonApi sends.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { REPO_ROOT, type S3ServerInfo } from '../test/helpers/s3-servers.ts';
+import { TEST_API_KEY } from '../test/helpers/server-process.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 's3batch.mjs');
 const EXIT_WHEN_ORPHANED = path.join(REPO_ROOT, 'test', 'helpers', 'exit-when-orphaned.cjs');
@@ -41,7 +43,16 @@ export async function startEngineServer(args: {
       '--region', s3.region,
       ...args.serveArgs,
     ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        S3BATCH_API_ACCESS_KEY_ID: TEST_API_KEY.accessKeyId,
+        S3BATCH_API_SECRET_ACCESS_KEY: TEST_API_KEY.secretAccessKey,
+        S3BATCH_ACCOUNT_ID: TEST_API_KEY.accountId,
+      },
+    },
   );
   let out = '';
   const keep = (b: Buffer): void => {

@@ -119,3 +119,27 @@ export function listensOn(pid: number, port: number): boolean {
   }
   return false;
 }
+
+/**
+ * RSS sampler of a process (the engine server during a job or a download): VmHWM is reset first when
+ * the kernel allows it, and VmRSS is sampled every 20 ms as well.
+ */
+export class RssWatch {
+  maxKiB = 0;
+  private readonly timer: NodeJS.Timeout;
+  readonly hwmReset: boolean;
+  constructor(private readonly pid: number) {
+    this.hwmReset = resetPeak(pid);
+    this.sample();
+    this.timer = setInterval(() => this.sample(), 20);
+  }
+  sample(): { rssKiB: number; peakKiB: number } {
+    const m = memory(this.pid);
+    this.maxKiB = Math.max(this.maxKiB, m.rssKiB);
+    return { rssKiB: m.rssKiB, peakKiB: this.hwmReset ? Math.max(m.hwmKiB, this.maxKiB) : this.maxKiB };
+  }
+  stop(): { rssKiB: number; peakKiB: number } {
+    clearInterval(this.timer);
+    return this.sample();
+  }
+}

@@ -2,7 +2,8 @@
 //
 //   npm run bench -- [--server ceph|s3rver] [--ceph URL,KEY,SECRET] [--objects 5000] [--concurrency 64]
 //                    [--rounds 2] [--large-rows N] [--warmup 500] [--poll-ms 100] [--cpu-prof DIR]
-//                    [--ops tagging,copy,large,delete,checksum,lambda,generator] [--delete-objects N] …
+//                    [--ops tagging,copy,large,delete,checksum,lambda,generator,observers,report-download]
+//                    [--delete-objects N] [--report-rows 20000,100000] …
 //
 // What it does (bench/README.md explains how to read the output):
 //   1. starts the S3 server (Ceph RGW by default, or s3rver), creates the buckets, uploads N small objects;
@@ -18,10 +19,11 @@
 //      LambdaInvoke to an HTTP function served by this process (vs POSTing the same JSON), and a
 //      ManifestGenerator tagging job (vs the same job from a CSV manifest; its listing alone vs a
 //      ListObjectsV2 loop);
-//   6. prints throughput ratios, CPU per task and memory, and stops everything (also on error / Ctrl-C).
+//   6. observers (bench/observers.ts): the tagging job with nobody watching vs with SSE clients, /metrics
+//      scrapes and `s3batch watch --json`; report-download (bench/report-download.ts): a large completion
+//      report through the server and `s3batch report` vs GetObject to disk, with the server's peak RSS;
+//   7. prints throughput ratios, CPU per task and memory, and stops everything (also on error / Ctrl-C).
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,7 +35,12 @@ import { REPO_ROOT, createTestBucket, makeS3Client, putObjects, startCeph, start
 import { tempDataDir } from '../test/helpers/server-process.ts';
 import { startEngineServer, type EngineServer } from './engine-server.ts';
 import type { BareDone, BareInit, BareOp, BareRun } from './bare-worker.ts';
-import { clkTck, cpuMs, cpuMsOf, listensOn, memory, mib, pidsWithCmdline, resetPeak } from './proc.ts';
+import type { BenchContext, EngineMeasured, Measured } from './context.ts';
+import { startFunctionServer } from './function-server.ts';
+import { observersScenario } from './observers.ts';
+import { clkTck, cpuMs, cpuMsOf, listensOn, memory, mib, pidsWithCmdline, RssWatch } from './proc.ts';
+import { reportDownloadScenario } from './report-download.ts';
+import { table } from './table.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -47,15 +54,22 @@ const USAGE = `usage: npm run bench -- [options]
   --large-rows N         rows of the large tagging job (default 10 × objects; 0 skips it)
   --warmup N             tasks of the warm-up job and loop (default 500)
   --poll-ms N            job status poll interval (default 100)
-  --ops LIST             what to run, comma-separated: tagging,copy,large,delete,checksum,lambda,generator
-                         (default all)
+  --ops LIST             what to run, comma-separated (default all):
+                         tagging,copy,large,delete,checksum,lambda,generator,observers,report-download
+                         observers: the tagging job (--objects) with nobody watching vs 20 job SSE + 5 account
+                           SSE clients, GET /metrics every 250 ms and s3batch watch --json, vs the bare loop
+                         report-download: a large completion report via GET /api/v1/jobs/:id/report/files/:name
+                           and s3batch report vs GetObject to disk; MiB/s and the server's peak RSS per size
   --delete-objects N     objects deleted per delete run (default 2000; re-created before each run)
   --checksum-objects N   objects read per checksum run (default 500)
   --checksum-kib N       size of each checksum object in KiB (default 1024)
   --lambda-tasks N       tasks per LambdaInvoke run (default 3000)
   --generator-objects N  objects under the generator's prefix (default 3000)
+  --report-rows LIST     report-download: report sizes in rows, comma-separated (default 20000,100000)
+  --report-row-bytes N   report-download: resultString bytes in every report row (default 500)
   --cpu-prof DIR         run the server with --cpu-prof, profiles written to DIR at exit`;
 
+const ALL_OPS = ['tagging', 'copy', 'large', 'delete', 'checksum', 'lambda', 'generator', 'observers', 'report-download'];
 const { values: opt } = parseArgs({
   options: {
     server: { type: 'string', default: 'ceph' },
@@ -66,13 +80,15 @@ const { values: opt } = parseArgs({
     warmup: { type: 'string', default: '500' },
     'poll-ms': { type: 'string', default: '100' },
     'cpu-prof': { type: 'string' },
-    ops: { type: 'string', default: 'tagging,copy,large,delete,checksum,lambda,generator' },
+    ops: { type: 'string', default: ALL_OPS.join(',') },
     ceph: { type: 'string' },
     'delete-objects': { type: 'string', default: '2000' },
     'checksum-objects': { type: 'string', default: '500' },
     'checksum-kib': { type: 'string', default: '1024' },
     'lambda-tasks': { type: 'string', default: '3000' },
     'generator-objects': { type: 'string', default: '3000' },
+    'report-rows': { type: 'string', default: '20000,100000' },
+    'report-row-bytes': { type: 'string', default: '500' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -103,7 +119,7 @@ const POLL_MS = int('poll-ms', opt['poll-ms'], 5);
 const CPU_PROF = opt['cpu-prof'] ? path.resolve(opt['cpu-prof']) : undefined;
 const OPS = new Set(opt.ops.split(',').map((o) => o.trim()).filter(Boolean));
 for (const o of OPS) {
-  if (!['tagging', 'copy', 'large', 'delete', 'checksum', 'lambda', 'generator'].includes(o)) {
+  if (!ALL_OPS.includes(o)) {
     console.error(`--ops: unknown ${o}\n${USAGE}`);
     process.exit(2);
   }
@@ -113,6 +129,8 @@ const CHECKSUM_OBJECTS = int('checksum-objects', opt['checksum-objects'], 1);
 const CHECKSUM_KIB = int('checksum-kib', opt['checksum-kib'], 1);
 const LAMBDA_TASKS = int('lambda-tasks', opt['lambda-tasks'], 1);
 const GENERATOR_OBJECTS = int('generator-objects', opt['generator-objects'], 1);
+const REPORT_ROWS = opt['report-rows'].split(',').map((n) => int('report-rows', n.trim(), 1));
+const REPORT_ROW_BYTES = int('report-row-bytes', opt['report-row-bytes'], 0);
 const EXTERNAL_CEPH = ((): { endpoint: string; accessKeyId: string; secretAccessKey: string } | undefined => {
   if (opt.ceph === undefined) return undefined;
   const [endpoint, accessKeyId, secretAccessKey] = opt.ceph.split(',');
@@ -215,30 +233,6 @@ class BareWorker {
 // ---------------------------------------------------------------------------------------------
 // Measurements
 
-interface Measured {
-  readonly label: string;
-  readonly tasks: number;
-  readonly failed: number;
-  /** Tasks per second: the loop's wall time (bare) or the Active phase (engine). */
-  readonly tps: number;
-  readonly cpuMsPerTask: number;
-  readonly s3CpuMsPerTask: number;
-}
-
-interface EngineMeasured extends Measured {
-  /** New → Complete from StatusHistory: prepare + active + report. */
-  readonly wallMs: number;
-  readonly prepareMs: number;
-  readonly activeMs: number;
-  readonly reportMs: number;
-  /** New → Completing: everything before the report (for a generator job the listing is in it). */
-  readonly toCompletingMs: number;
-  /** createJob call → Complete seen by polling (includes up to one poll interval). */
-  readonly clientMs: number;
-  readonly peakRssKiB: number;
-  readonly endRssKiB: number;
-}
-
 let s3Pids: number[] = [];
 /** Processes run with --cpu-prof, by role. */
 const profiledPids: Record<string, number> = {};
@@ -262,27 +256,6 @@ async function measureBare(bare: BareWorker, label: string, run: Omit<BareRun, '
   return m;
 }
 
-/** RSS sampler of the engine server during a job (VmHWM is reset first when the kernel allows it). */
-class RssWatch {
-  maxKiB = 0;
-  private readonly timer: NodeJS.Timeout;
-  readonly hwmReset: boolean;
-  constructor(private readonly pid: number) {
-    this.hwmReset = resetPeak(pid);
-    this.sample();
-    this.timer = setInterval(() => this.sample(), 20);
-  }
-  sample(): { rssKiB: number; peakKiB: number } {
-    const m = memory(this.pid);
-    this.maxKiB = Math.max(this.maxKiB, m.rssKiB);
-    return { rssKiB: m.rssKiB, peakKiB: this.hwmReset ? Math.max(m.hwmKiB, this.maxKiB) : this.maxKiB };
-  }
-  stop(): { rssKiB: number; peakKiB: number } {
-    clearInterval(this.timer);
-    return this.sample();
-  }
-}
-
 function historyAt(view: JobView, status: string): number {
   const h = view.StatusHistory.find((e) => e.status === status);
   if (!h) throw new Error(`job ${view.Job.JobId}: no ${status} in StatusHistory ${JSON.stringify(view.StatusHistory)}`);
@@ -296,6 +269,8 @@ async function measureEngine(
   request: Record<string, unknown>,
   tasks: number,
   onPoll?: (view: JobView, rss: RssWatch) => void,
+  /** Called once the job exists (the observers scenario attaches its watchers there). */
+  onCreated?: (jobId: string) => void,
 ): Promise<EngineMeasured> {
   const pid = server.pid;
   const rss = new RssWatch(pid);
@@ -305,6 +280,7 @@ async function measureEngine(
   let view: JobView;
   try {
     const { JobId } = await api.createJob(request);
+    onCreated?.(JobId);
     for (;;) {
       view = await api.describe(JobId);
       onPoll?.(view, rss);
@@ -400,42 +376,6 @@ async function measureListing(api: JsonApi, server: EngineServer, label: string,
   return m;
 }
 
-/**
- * The HTTP function of the LambdaInvoke scenario: a node:http server in this process answering every
- * invocation with Succeeded for its task (schema 1.0's result JSON). Engine and baseline call it alike.
- */
-async function startFunctionServer(): Promise<{ url: string; calls(): number; close(): Promise<void> }> {
-  let calls = 0;
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      calls++;
-      const event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { invocationId: string; tasks: { taskId: string }[] };
-      const body = JSON.stringify({
-        invocationSchemaVersion: '1.0',
-        treatMissingKeysAs: 'PermanentFailure',
-        invocationId: event.invocationId,
-        results: event.tasks.map((t) => ({ taskId: t.taskId, resultCode: 'Succeeded', resultString: 'ok' })),
-      });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/function`,
-    calls: () => calls,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Formatting
 
@@ -444,13 +384,6 @@ function fmtTps(n: number): string {
 }
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
 
 // ---------------------------------------------------------------------------------------------
 // The run
@@ -817,7 +750,35 @@ async function main(): Promise<void> {
     }
   }
 
-  // 8. Report
+  // 8. Scenarios in files of their own: observers of a running job, report downloads.
+  const ctx: BenchContext = {
+    api,
+    server,
+    s3,
+    s3server,
+    src,
+    reports,
+    keys,
+    objects: OBJECTS,
+    concurrency: CONCURRENCY,
+    rounds: ROUNDS,
+    bare,
+    log,
+    onCleanup: (fn) => cleanups.push(fn),
+    manifest: async (name, n, of) => {
+      etags[name] = await manifest(name, n, of);
+    },
+    request,
+    measureBare: (label, run) => measureBare(bare, label, run),
+    measureEngine: (label, req, tasks, onCreated) => measureEngine(api, server, label, req, tasks, undefined, onCreated),
+    alternate,
+    s3CpuMs: () => cpuMsOf(s3Pids),
+  };
+  const scenarioOut: string[] = [];
+  if (OPS.has('observers')) scenarioOut.push(...(await observersScenario(ctx)));
+  if (OPS.has('report-download')) scenarioOut.push(...(await reportDownloadScenario(ctx, { rows: REPORT_ROWS, resultStringBytes: REPORT_ROW_BYTES })));
+
+  // 9. Report
   const benchSecs = (performance.now() - t0Bench) / 1000;
   const out: string[] = [];
   out.push('');
@@ -957,6 +918,7 @@ async function main(): Promise<void> {
       ),
     );
   }
+  out.push(...scenarioOut);
   out.push('');
   out.push(`bench wall time ${benchSecs.toFixed(0)} s`);
   console.log(out.join('\n'));
