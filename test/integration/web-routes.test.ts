@@ -94,4 +94,13 @@ describe('web routes', () => {
     expect(html).not.toMatch(/\son[a-z]+=/i); // no inline event handlers
     expect(html).not.toMatch(/\sstyle=/i); // no inline styles (the CSP forbids them)
   });
+
+  it('the sign-in form can never send the secret in a URL (a submit before app.js attached its handler)', () => {
+    const html = readFileSync(join(WEB_DIR, 'index.html'), 'utf8');
+    const forms = [...html.matchAll(/<form\b[^>]*>/g)].map((m) => m[0]);
+    const signIn = forms.find((f) => f.includes('id="signin-form"'));
+    expect(signIn, 'the sign-in form').toBeDefined();
+    // Without a method the browser submits with GET: /?accessKeyId=…&secretAccessKey=… in the address bar and history.
+    expect(signIn).toMatch(/\smethod="post"/i);
+  });
 });
