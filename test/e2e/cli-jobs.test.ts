@@ -311,6 +311,9 @@ describe('s3batch job verbs on Ceph RGW', () => {
       fails(['list-jobs', '--bogus'], 2, /unknown option '--bogus'/),
       fails(['create-job', '--spec', writeJson('bad.json', '{"Operation": {')], 2, /^s3batch: InvalidArgument: spec .*bad\.json is not valid JSON/),
       fails(['create-job', '--spec', writeJson('typo.json', { ...awsSpec(), Prority: 5 })], 2, /unknown member\(s\) "Prority"/),
+      // A folder or a missing file as --spec: the reason in words, no stack trace.
+      fails(['create-job', '--spec', cwd], 2, /^s3batch: InvalidArgument: cannot read the spec file .*: it is a folder, not a file \(EISDIR\)$/m),
+      fails(['create-job', '--spec', path.join(cwd, 'missing.json')], 2, /^s3batch: InvalidArgument: cannot read the spec file .*missing\.json: no such file or folder \(ENOENT\)$/m),
       fails(['create-job', '--spec', writeJson('other-account.json', awsSpec({ AccountId: '999999999999' }))], 2, /AccountId 999999999999 is not the account this connection uses \(111122223333\)/),
       fails(['create-job', '--manifest', `s3://${bucket}/cli/manifest.csv`, '--operation', 'tag', '--tag', 'a=b', '--no-report'], 2, /--manifest-etag is required.*aws s3api head-object/),
       fails(flagsJob(['--operation', 'tag']), 2, /--operation tag needs at least one --tag/),

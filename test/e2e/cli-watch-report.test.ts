@@ -12,7 +12,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -313,7 +313,7 @@ describe('s3batch watch and report', () => {
   it('an unknown job and bad arguments are user errors (exit 2)', async () => {
     const unknown = randomUUID();
     const notFound = [['watch', unknown], ['report', unknown], ['report', unknown, '--failed']];
-    const badArgs = [['watch', unknown, '--interval', '0'], ['watch', unknown, '--interval', 'soon'], ['report', unknown, '--failed', '--out', 'x'], ['watch']];
+    const badArgs = [['watch', unknown, '--interval', '0'], ['watch', unknown, '--interval', 'soon'], ['report', unknown, '--failed', '--out', 'x'], ['watch'], ['report', unknown, '--out', '']];
     const results = await Promise.all([...notFound, ...badArgs].map((args) => run(...args)));
     results.forEach((r, i) => {
       const args = [...notFound, ...badArgs][i]!;
@@ -323,6 +323,15 @@ describe('s3batch watch and report', () => {
     });
     expect(results[3]!.stderr).toContain('--interval must be a number of seconds');
     expect(results[5]!.stderr).toContain('give one of them');
+    expect(results[7]!.stderr).toContain('--out needs a folder name');
+  });
+
+  it('report --out naming a file: exit 2 saying what is in the way, no stack trace', async () => {
+    const inTheWay = path.join(cwd, 'in-the-way.txt');
+    writeFileSync(inTheWay, 'not a folder');
+    const r = await run('report', completeJob, '--out', inTheWay);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^s3batch: LocalFileError: cannot mkdir .*in-the-way\.txt: a file of that name is in the way \(EEXIST\)\n$/);
   });
 
   it('--help documents the exit codes and gives examples', () => {

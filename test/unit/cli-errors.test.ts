@@ -5,7 +5,7 @@
  */
 import { BadRequestException, JobStatusException, NotFoundException, S3ControlServiceException } from '@aws-sdk/client-s3-control';
 import { describe, expect, it } from 'vitest';
-import { CliError, describeFailure, networkErrorCode, unreachableError, usageError } from '../../src/cli/cli-errors.ts';
+import { CliError, describeFailure, fileErrorText, networkErrorCode, unreachableError, usageError } from '../../src/cli/cli-errors.ts';
 import { S3BatchError } from '../../src/domain/errors.ts';
 
 const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode }, message: 'm' });
@@ -31,6 +31,13 @@ describe('describeFailure', () => {
     const unexpected = describeFailure(new TypeError('boom'));
     expect(unexpected.exitCode).toBe(1);
     expect(unexpected.line).toMatch(/^s3batch: TypeError: /);
+  });
+
+  it('a failed local file call (mkdir over a file) is the user\'s: exit 2, the reason in words, no stack', () => {
+    const eexist = Object.assign(new Error("EEXIST: file already exists, mkdir '/tmp/x'"), { code: 'EEXIST', syscall: 'mkdir', path: '/tmp/x', errno: -17 });
+    expect(describeFailure(eexist)).toEqual({ exitCode: 2, line: 's3batch: LocalFileError: cannot mkdir /tmp/x: a file of that name is in the way (EEXIST)' });
+    expect(fileErrorText(Object.assign(new Error('x'), { code: 'EISDIR' }))).toBe('it is a folder, not a file (EISDIR)');
+    expect(fileErrorText(Object.assign(new Error('x'), { code: 'EWEIRD' }))).toBe('EWEIRD');
   });
 
   it('a refused connection names the endpoint and how to start the server; exit 1', () => {

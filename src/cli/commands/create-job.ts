@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { CreateJobCommand } from '@aws-sdk/client-s3-control';
 import type { Command } from 'commander';
-import { usageError } from '../cli-errors.ts';
+import { fileErrorText, usageError } from '../cli-errors.ts';
 import { applySpecOverrides, OPERATIONS, parseSpec, requestFromFlags, type CreateJobFlags, type CreateJobRequest } from '../create-job-request.ts';
 import { toJson } from '../job-output.ts';
 import { jobVerb, print, withConnection } from '../job-verb.ts';
@@ -19,7 +19,7 @@ async function readSpec(path: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw usageError(`cannot read the spec file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw usageError(`cannot read the spec file ${file}: ${fileErrorText(err)}`);
   }
 }
 

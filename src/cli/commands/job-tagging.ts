@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { DeleteJobTaggingCommand, GetJobTaggingCommand, PutJobTaggingCommand, type S3Tag } from '@aws-sdk/client-s3-control';
 import type { Command } from 'commander';
 import { parseTagArg } from '../args.ts';
-import { usageError } from '../cli-errors.ts';
+import { fileErrorText, usageError } from '../cli-errors.ts';
 import { tagsTable, toJson } from '../job-output.ts';
 import { jobVerb, print, withConnection } from '../job-verb.ts';
 
@@ -67,7 +67,7 @@ export function registerJobTagging(program: Command, env: NodeJS.ProcessEnv): vo
       try {
         text = await readFile(opts.tagsFile, 'utf8');
       } catch (err) {
-        throw usageError(`cannot read the tags file ${opts.tagsFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        throw usageError(`cannot read the tags file ${opts.tagsFile}: ${fileErrorText(err)}`);
       }
       tags.push(...parseTagsFile(text, opts.tagsFile));
     }

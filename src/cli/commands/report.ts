@@ -24,7 +24,7 @@ import type { ReportView } from '../../api/rest/report-routes.ts';
 import type { Connection } from '../connection.ts';
 import { jobVerb, withConnection } from '../job-verb.ts';
 import { formatCount, isEnded } from '../progress-line.ts';
-import { reportRows, writeJsonArray } from '../report-rows.ts';
+import { reportRows, writeDrained, writeJsonArray } from '../report-rows.ts';
 
 export interface WrittenFile {
   readonly Name: string;
@@ -122,9 +122,7 @@ function formatBytes(n: number): string {
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
-async function writeOut(chunk: string | Uint8Array): Promise<void> {
-  if (!process.stdout.write(chunk)) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
-}
+const writeOut = (chunk: string | Uint8Array): Promise<void> => writeDrained(process.stdout, chunk);
 
 async function printFailed(conn: Connection, jobId: string, json: boolean): Promise<void> {
   const res = await conn.signedFetch(`${jobPath(jobId)}/report/failed`);
@@ -199,6 +197,7 @@ Keys in the rows stay URL-encoded as in the manifest.`,
     if (opts.failed === true && typeof opts.out === 'string') {
       throw new CliError('InvalidArgument', '--out downloads the report; --failed prints rows to stdout: give one of them', EXIT_USER_ERROR);
     }
+    if (typeof opts.out === 'string' && opts.out.trim() === '') throw new CliError('InvalidArgument', '--out needs a folder name', EXIT_USER_ERROR);
     await withConnection(opts, env, async (conn) => {
       exitQuietlyOnBrokenPipe();
       if (opts.failed === true) await printFailed(conn, jobId, opts.json === true);
