@@ -11,7 +11,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { elapsedActiveSeconds, isTerminal, type JobStatus } from '../../domain/job-status.ts';
+import { elapsedActiveSeconds, isTerminal } from '../../domain/job-status.ts';
 import type { BatchService } from '../../service/batch-service.ts';
 import type { AccountOf } from '../auth/api-auth.ts';
 import type { JobEventHub, ProgressSnapshot } from './event-hub.ts';
@@ -122,7 +122,7 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
     let unsubscribe = (): void => {};
     const stream = startStream(req, reply, () => unsubscribe());
     stream.send('job', first);
-    if (isTerminal((first.Job as { Status: JobStatus }).Status)) {
+    if (isTerminal(first.Job.Status)) {
       stream.send('end', first);
       stream.end();
       return reply;

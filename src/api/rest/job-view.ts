@@ -5,7 +5,7 @@
  */
 import type { JobRecord } from '../../domain/job.ts';
 import { dryRunSummary } from '../../operations/dry-run.ts';
-import type { BatchService } from '../../service/batch-service.ts';
+import type { BatchService, JobDescriptor } from '../../service/batch-service.ts';
 
 export interface DiscoveryView {
   ObjectsListed: number;
@@ -21,7 +21,7 @@ export function discoveryView(record: Pick<JobRecord, 'discovery'>): DiscoveryVi
 }
 
 /** The job view of an account's job (NotFoundException for another account's or an unknown job). */
-export function jobView(service: BatchService, accountId: string, jobId: string): Record<string, unknown> {
+export function jobView(service: BatchService, accountId: string, jobId: string): { Job: JobDescriptor } & Record<string, unknown> {
   const Job = service.describeJob(accountId, jobId);
   const record = service.getJob(accountId, jobId);
   // Dry-run jobs (s3batch:dry-run=true): what the job would act on — tasks, objects found, bytes.
