@@ -45,13 +45,16 @@ export async function* reportRows(csv: AsyncIterable<Uint8Array | string>): Asyn
  * report never sits in memory. `write` returns false when the destination is full (a Node stream).
  */
 export async function writeJsonArray(items: AsyncIterable<unknown>, out: NodeJS.WritableStream): Promise<void> {
-  const write = async (text: string): Promise<void> => {
-    if (!out.write(text)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-  };
+  const write = (text: string): Promise<void> => writeDrained(out, text);
   let first = true;
   for await (const item of items) {
     await write(`${first ? '[\n' : ',\n'}${JSON.stringify(item)}`);
     first = false;
   }
   await write(first ? '[]\n' : '\n]\n');
+}
+
+/** Writes `chunk` to `out` and, when `out` is full (write returned false), waits for it to drain. */
+export async function writeDrained(out: NodeJS.WritableStream, chunk: string | Uint8Array): Promise<void> {
+  if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
 }
