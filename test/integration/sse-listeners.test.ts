@@ -18,6 +18,7 @@ import { createTestBucket, makeS3Client } from '../helpers/s3-servers.ts';
 import { writeApiKeysFile } from '../helpers/s3control.ts';
 import { TEST_API_KEY } from '../helpers/server-process.ts';
 import { openSse, type SseStream } from '../helpers/sse.ts';
+import { until } from '../helpers/until.ts';
 
 let s3: S3Client;
 let bucket: string;
@@ -55,14 +56,6 @@ async function suspendedJob(server: RunningServer): Promise<string> {
   return JobId;
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 beforeAll(async () => {
   s3 = makeS3Client(requireS3rver());
   bucket = await createTestBucket(s3, 'sse-listeners');
@@ -90,7 +83,7 @@ describe('SSE streams and the engine', () => {
         // While they are open the hub listens (once, not once per stream).
         for (const e of EVENTS) expect(server.engine.events.listenerCount(e)).toBe(1 + baseline[EVENTS.indexOf(e)]!);
         for (const s of streams) s.close();
-        await until('every listener removed', () => EVENTS.every((e, i) => server.engine.events.listenerCount(e) === baseline[i]));
+        await until(() => EVENTS.every((e, i) => server.engine.events.listenerCount(e) === baseline[i]), 'every listener removed', { everyMs: 20 });
       }
       expect(EVENTS.map((e) => server.engine.events.listenerCount(e))).toEqual(baseline);
     } finally {

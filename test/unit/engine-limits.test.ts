@@ -13,6 +13,7 @@ import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';
 import { MemoryObjectStore } from '../../src/storage/memory-object-store.ts';
 import { createMemorySpool } from '../../src/storage/memory-spool.ts';
 import { csvManifest, newTestEngine, stopTestEngines, taggingJobRequest, TEST_ACCOUNT, waitForStatus } from '../helpers/engine-harness.ts';
+import { until } from '../helpers/until.ts';
 
 const ACCOUNT = TEST_ACCOUNT;
 const DAY = 86_400_000;
@@ -97,14 +98,6 @@ async function createJob(world: World, service: BatchService, prefix: string, co
   const body = Array.from({ length: count }, (_, i) => `src,${prefix}%2F${i}\n`).join('');
   const { etag } = await world.objects.put({ bucket: 'src', key: `${prefix}.csv` }, body);
   return service.createJob(ACCOUNT, taggingJobRequest({ Manifest: csvManifest(`${prefix}.csv`, etag), ...extra })).JobId;
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 describe('per-job concurrency', () => {

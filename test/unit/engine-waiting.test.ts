@@ -13,6 +13,7 @@ import type { AttemptOutcome, OperationHandler } from '../../src/operations/oper
 import type { BatchService } from '../../src/service/batch-service.ts';
 import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';
 import { csvManifest, HeldListingStore, newTestEngine, stopTestEngines, taggingJobRequest, TEST_ACCOUNT, waitForStatus } from '../helpers/engine-harness.ts';
+import { until } from '../helpers/until.ts';
 
 const ACCOUNT = TEST_ACCOUNT;
 
@@ -114,14 +115,6 @@ function holdSrc(world: World): Hold {
     return { result: succeeded(entry), retryable: false };
   });
   return hold;
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 async function reportKeys(world: World, jobId: string): Promise<string[]> {
