@@ -60,7 +60,7 @@ export function createSessionTokens(opts: SessionTokenOptions): SessionTokens {
       if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'invalid' };
       const m = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})$/.exec(token);
       if (m === null) return { ok: false, reason: 'invalid' };
-      const [, payload, sig] = m as unknown as [string, string, string];
+      const [, payload = '', sig = ''] = m; // both groups always match
       let claims: unknown;
       try {
         claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
