@@ -216,7 +216,7 @@ export async function observersScenario(ctx: BenchContext, counts: ObserverCount
   ];
   out.push(
     table(
-      ['run', 'tasks/s', '÷ bare loop', '÷ nobody watching', 'client CPU ms/task', 'server peak RSS', 'engine wall'],
+      ['run', 'tasks/s', '÷ bare loop', '÷ nobody watching', 'CPU ms/task (worker / server)', 'server peak RSS', 'engine wall'],
       [row('bare AWS SDK tagging loop', bareTps, bare), row('engine, nobody watching (a)', quietTps, quiet), row('engine, observed (b)', obsTps, observed.map((o) => o.m))],
     ),
   );

@@ -3,7 +3,7 @@
 //   npm run bench -- [--server ceph|s3rver] [--ceph URL,KEY,SECRET] [--objects 5000] [--concurrency 64]
 //                    [--rounds 2] [--large-rows N] [--warmup 500] [--poll-ms 100] [--cpu-prof DIR]
 //                    [--ops tagging,copy,large,delete,checksum,lambda,generator,observers,report-download]
-//                    [--delete-objects N] [--report-rows 20000,100000] …
+//                    [--delete-objects N] [--report-rows 50000,100000] …
 //
 // What it does (bench/README.md explains how to read the output):
 //   1. starts the S3 server (Ceph RGW by default, or s3rver), creates the buckets, uploads N small objects;
@@ -65,8 +65,8 @@ const USAGE = `usage: npm run bench -- [options]
   --checksum-kib N       size of each checksum object in KiB (default 1024)
   --lambda-tasks N       tasks per LambdaInvoke run (default 3000)
   --generator-objects N  objects under the generator's prefix (default 3000)
-  --report-rows LIST     report-download: report sizes in rows, comma-separated (default 20000,100000)
-  --report-row-bytes N   report-download: resultString bytes in every report row (default 500)
+  --report-rows LIST     report-download: report sizes in rows, comma-separated (default 50000,100000)
+  --report-row-bytes N   report-download: resultString bytes in every report row (default 1000: ~1 KiB rows)
   --cpu-prof DIR         run the server with --cpu-prof, profiles written to DIR at exit`;
 
 const ALL_OPS = ['tagging', 'copy', 'large', 'delete', 'checksum', 'lambda', 'generator', 'observers', 'report-download'];
@@ -87,8 +87,8 @@ const { values: opt } = parseArgs({
     'checksum-kib': { type: 'string', default: '1024' },
     'lambda-tasks': { type: 'string', default: '3000' },
     'generator-objects': { type: 'string', default: '3000' },
-    'report-rows': { type: 'string', default: '20000,100000' },
-    'report-row-bytes': { type: 'string', default: '500' },
+    'report-rows': { type: 'string', default: '50000,100000' },
+    'report-row-bytes': { type: 'string', default: '1000' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
