@@ -122,7 +122,9 @@ export function mountDetails(root, jobId) {
         ['operation', 'Operation', Object.keys(j.Operation ?? {})[0] ?? '—'],
         ['created', 'Created', timeEl(j.CreationTime)],
         j.TerminationDate ? ['terminated', 'Ended', timeEl(j.TerminationDate)] : null,
-        j.SuspendedCause ? ['suspended-cause', 'Suspended because', j.SuspendedCause, 'wide'] : null,
+        // The descriptor keeps SuspendedCause after the job moves on; it only explains a Suspended job.
+        j.Status === 'Suspended' && j.SuspendedCause ? ['suspended-cause', 'Suspended because', j.SuspendedCause, 'wide'] : null,
+        view.DryRun ? ['dry-run', 'Dry run', dryRunText(view.DryRun, j.Status), 'wide'] : null,
         j.StatusUpdateReason ? ['status-reason', 'Status reason', j.StatusUpdateReason, 'wide'] : null,
       ].filter(Boolean), { id: 'job-facts' }),
     );
@@ -160,7 +162,9 @@ export function mountDetails(root, jobId) {
         definitions([
           ['objects-listed', 'Objects listed', num(d.ObjectsListed)],
           ['objects-found', 'Objects found', num(d.ObjectsFound)],
-          ['total-bytes', 'Bytes', d.TotalBytes == null ? '—' : h('span', { title: `${num(d.TotalBytes)} bytes` }, bytes(d.TotalBytes))],
+          ['total-bytes', 'Bytes', d.TotalBytes == null || listsNoSizes(view?.Job)
+            ? h('span', { class: 'muted', title: 'A CSV manifest lists no object sizes' }, '—')
+            : h('span', { title: `${num(d.TotalBytes)} bytes` }, bytes(d.TotalBytes))],
           ['listing-complete', 'Listing', d.ListingComplete ? 'complete' : 'in progress'],
         ], { id: 'discovery-metrics' }),
       );
@@ -293,6 +297,20 @@ export function mountDetails(root, jobId) {
     stopped = true;
     stopLive();
   };
+}
+
+/** A CSV manifest names objects without their sizes, so its Discovery has no bytes to show. */
+function listsNoSizes(job) {
+  return !job?.ManifestGenerator && job?.Manifest?.Spec?.Format === 'S3BatchOperations_CSV_20180820';
+}
+
+/** What a dry-run job did: nothing, and what it would have done (the JSON view's DryRun). */
+function dryRunText(d, status) {
+  const would = `${num(d.Objects)} ${d.Objects === 1 ? 'object' : 'objects'} (${bytes(d.Bytes)})`;
+  const failed = d.Failed > 0 ? `, ${num(d.Failed)} would fail` : '';
+  return isTerminal(status)
+    ? `Nothing was changed: the operation would act on ${would}${failed}. The report says what each task would do.`
+    : `Nothing is changed: each object is only checked (HEAD); ${would} so far${failed}.`;
 }
 
 function reportLinks(jobId, r) {

@@ -31,7 +31,7 @@ export function mountList(root) {
     'table',
     { class: 'jobs', id: 'jobs-table' },
     h('caption', { class: 'visually-hidden' }, 'Jobs of this account'),
-    h('thead', null, h('tr', null, ['Job', 'Status', 'Priority', 'Operation', 'Progress', 'Created'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('thead', null, h('tr', null, ['Job', 'Status', 'Priority', 'Operation', 'Progress', 'Created'].map((c) => h('th', { scope: 'col', class: c === 'Priority' ? 'num' : null }, c)))),
     body,
   );
 
@@ -126,7 +126,11 @@ function sortSelect() {
 
 function render(body, list) {
   if (list.length === 0) {
-    body.replaceChildren(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, query.search || query.status ? 'No job matches these filters.' : 'No jobs yet.')));
+    body.replaceChildren(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, query.search || query.status
+      ? 'No job matches these filters.'
+      : h('div', null, h('p', null, 'No jobs yet.'),
+        h('p', { class: 'muted' }, 'Create one with ', h('code', null, 's3batch create-job'), ' (', h('code', null, 's3batch create-job --help'),
+          ' has examples), POST /api/v1/jobs, or aws s3control create-job; it appears here by itself.')))));
     return;
   }
   body.replaceChildren(...list.map(row));
@@ -135,12 +139,13 @@ function render(body, list) {
 function row(job) {
   const href = `#/jobs/${encodeURIComponent(job.JobId)}`;
   const tags = (job.Tags ?? []).filter((t) => !t.Key.startsWith('s3batch:')).slice(0, 4);
+  const dryRun = (job.Tags ?? []).some((t) => t.Key === 's3batch:dry-run' && t.Value.toLowerCase() === 'true');
   return h(
     'tr',
     { 'data-job-id': job.JobId },
     h('td', { 'data-label': 'Job', class: 'job-cell' }, h('div', null,
       h('a', { href, class: 'job-link' }, h('code', null, job.JobId)),
-      job.Description ? h('div', { class: 'description' }, job.Description) : null,
+      job.Description || dryRun ? h('div', { class: 'description' }, dryRun ? h('span', { class: 'badge dry-run' }, 'dry run') : null, dryRun && job.Description ? ' ' : null, job.Description ?? null) : null,
       tags.length ? h('ul', { class: 'tags', 'aria-label': 'Tags' }, tags.map((t) => h('li', null, `${t.Key}=${t.Value}`))) : null)),
     h('td', { 'data-label': 'Status', 'data-col': 'status' }, statusBadge(job.Status)),
     h('td', { 'data-label': 'Priority', 'data-col': 'priority', class: 'num' }, num(job.Priority)),

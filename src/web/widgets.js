@@ -28,11 +28,13 @@ export function doneOf(p) {
 export function progressBar(p, label) {
   const total = p?.TotalNumberOfTasks ?? 0;
   const done = doneOf(p);
+  const failed = p?.NumberOfTasksFailed ?? 0;
   return h(
     'div',
     { class: 'progress' },
     h('progress', { max: Math.max(total, 1), value: total > 0 ? done : 0, 'aria-label': label, 'data-done': done, 'data-total': total }),
-    h('span', { class: 'progress-text' }, total > 0 ? `${num(done)} / ${num(total)}` : '—', total > 0 ? h('span', { class: 'muted' }, ` ${percent(done, total)}`) : null),
+    h('span', { class: 'progress-text' }, total > 0 ? `${num(done)} / ${num(total)}` : '—', total > 0 ? h('span', { class: 'muted' }, ` ${percent(done, total)}`) : null,
+      failed > 0 ? h('span', { class: 'failed-count' }, ` · ${num(failed)} failed`) : null),
   );
 }
 

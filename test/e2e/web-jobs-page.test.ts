@@ -164,6 +164,7 @@ describe('web Jobs page in chromium', () => {
     await openJob(jobs.confirm);
     expect(await factStatus()).toBe('Suspended');
     expect(await page.locator('#job-tags').textContent()).toContain('alpha');
+    expect(await page.locator('#job-facts [data-key="suspended-cause"]').textContent()).toMatch(/confirm/i);
     await page.click('#action-confirm');
     await page.locator('#dialog[open]').waitFor();
     await web.screenshot('web-07-confirm-dialog');
@@ -173,6 +174,8 @@ describe('web Jobs page in chromium', () => {
     const view = await api.waitFor(jobs.confirm, 'Complete', 30_000);
     expect(view.StatusHistory.map((c) => c.status)).toContain('Active');
     await expect.poll(factStatus, { timeout: 15_000 }).toBe('Complete');
+    // Why it was suspended is history now (the descriptor keeps SuspendedCause): not shown any more.
+    expect(await page.locator('#job-facts [data-key="suspended-cause"]').count()).toBe(0);
     await web.screenshot('web-08-confirmed');
   });
 
@@ -269,6 +272,25 @@ describe('web Jobs page in chromium', () => {
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
+  it('marks a dry run (list badge, what it would do), shows failed tasks in the list, and no bytes for a CSV manifest', async () => {
+    const keys = Array.from({ length: 20 }, (_, i) => `objects/${String(i).padStart(4, '0')}.txt`);
+    const rows = [...keys, 'objects/missing.txt'].map((key) => ({ bucket, key }));
+    const dry = await putManifest(s3, bucket, 'dry.csv', rows);
+    const id = await createJob({ key: 'dry.csv', etag: dry.etag }, { Description: 'web: dry run', Tags: [{ Key: 's3batch:dry-run', Value: 'true' }] }, 1, false);
+    await api.waitFor(id, 'Complete');
+    await page.goto(`${server.url}/#/`);
+    const row = page.locator(`#jobs-body tr[data-job-id="${id}"]`);
+    await row.waitFor();
+    expect(await row.locator('.badge.dry-run').textContent()).toBe('dry run');
+    await expect.poll(() => row.locator('.failed-count').textContent()).toBe(' · 1 failed');
+    expect(await page.locator(`#jobs-body tr[data-job-id="${jobs.done}"] .failed-count`).count()).toBe(0);
+    await openJob(id);
+    expect(await page.locator('#job-facts [data-key="dry-run"]').textContent()).toMatch(/^Nothing was changed: the operation would act on 20 objects \(.+\), 1 would fail\./);
+    // A CSV manifest lists no sizes: no "0 bytes" that would read as empty objects.
+    expect(await page.locator('#discovery-metrics [data-key="total-bytes"]').textContent()).toBe('—');
+    await web.screenshot('web-16-dry-run');
+  });
+
   it('signs out, and a reload stays signed out', async () => {
     await page.goto(`${server.url}/#/`);
     await page.locator('#sign-out').click();
@@ -276,7 +298,7 @@ describe('web Jobs page in chromium', () => {
     await page.reload();
     await page.locator('#view-signin').waitFor();
     expect(await page.locator('#view-list').isHidden()).toBe(true);
-    await web.screenshot('web-16-signed-out');
+    await web.screenshot('web-17-signed-out');
   });
 
   it('sent no request outside the server and logged no console error', () => {
