@@ -54,7 +54,7 @@ export interface ClientSettings {
   readonly accountIdGiven: boolean;
 }
 
-export const CLIENT_ENV = {
+const CLIENT_ENV = {
   endpointUrl: 'S3BATCH_ENDPOINT_URL',
   accountId: 'S3BATCH_ACCOUNT_ID',
   accessKeyId: 'S3BATCH_API_ACCESS_KEY_ID',
@@ -67,9 +67,9 @@ export const CLIENT_ENV = {
 } as const;
 
 export const DEFAULT_ENDPOINT_URL = 'http://127.0.0.1:8080';
-export const DEFAULT_REGION = 'us-east-1';
+const DEFAULT_REGION = 'us-east-1';
 /** The server's default account (its S3BATCH_ACCOUNT_ID default). */
-export const DEFAULT_ACCOUNT_ID = '000000000000';
+const DEFAULT_ACCOUNT_ID = '000000000000';
 
 /** One profile of the profiles file; every field optional. */
 export interface Profile {
@@ -94,7 +94,7 @@ export function defaultProfilesFile(env: NodeJS.ProcessEnv, home = os.homedir())
 }
 
 /** Parses a profiles file strictly; the message names the file and field, never a secret. */
-export function parseProfilesFile(text: string, path: string): Map<string, Profile> {
+function parseProfilesFile(text: string, path: string): Map<string, Profile> {
   let doc: unknown;
   try {
     doc = JSON.parse(text);

@@ -83,7 +83,7 @@ export function connectionFlags(opts: Readonly<Record<string, unknown>>): Connec
 }
 
 /** The S3ControlClient for these settings: talks to the endpoint's host as it is. */
-export function s3ControlClient(settings: ClientSettings): S3ControlClient {
+function s3ControlClient(settings: ClientSettings): S3ControlClient {
   return new S3ControlClient({
     region: settings.region,
     credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
@@ -95,7 +95,7 @@ export function s3ControlClient(settings: ClientSettings): S3ControlClient {
 }
 
 /** Builds a signer-backed fetch for the JSON API. */
-export function createSignedFetch(settings: ClientSettings, fetchImpl: typeof fetch = fetch, sendAccountId = true): Connection['signedFetch'] {
+function createSignedFetch(settings: ClientSettings, fetchImpl: typeof fetch = fetch, sendAccountId = true): Connection['signedFetch'] {
   const signer = new SignatureV4({
     service: 's3',
     region: settings.region,
@@ -148,7 +148,7 @@ export function createSignedFetch(settings: ClientSettings, fetchImpl: typeof fe
 }
 
 /** A connection for already resolved settings. */
-export function connectWith(settings: ClientSettings): Connection {
+function connectWith(settings: ClientSettings): Connection {
   const client = s3ControlClient(settings);
   return {
     settings,
@@ -174,7 +174,7 @@ export function connectWith(settings: ClientSettings): Connection {
  * x-amz-account-id); undefined when it cannot tell (an older server, an unknown key: the verb's
  * own request then gives the real error).
  */
-export async function discoverAccountId(settings: ClientSettings, fetchImpl: typeof fetch = fetch): Promise<string | undefined> {
+async function discoverAccountId(settings: ClientSettings, fetchImpl: typeof fetch = fetch): Promise<string | undefined> {
   const res = await createSignedFetch(settings, fetchImpl, false)('/api/v1/session');
   if (!res.ok) {
     await res.body?.cancel();

@@ -13,7 +13,7 @@ import { usageError } from './cli-errors.ts';
 export type CreateJobRequest = Omit<CreateJobCommandInput, 'AccountId'>;
 
 /** Top-level members of CreateJob's input (the aws CLI's --cli-input-json keys). */
-export const SPEC_KEYS = [
+const SPEC_KEYS = [
   'AccountId', 'ConfirmationRequired', 'Operation', 'Report', 'ClientRequestToken', 'Manifest',
   'Description', 'Priority', 'RoleArn', 'Tags', 'ManifestGenerator',
 ] as const;
@@ -291,7 +291,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDef>> = {
 };
 
 /** The short name for an --operation value: a short name or an AWS operation name, any case. */
-export function operationName(value: string): string {
+function operationName(value: string): string {
   const lower = value.toLowerCase();
   if (OPERATIONS[lower] !== undefined) return lower;
   const byAws = Object.entries(OPERATIONS).filter(([, d]) => d.aws.toLowerCase() === lower);

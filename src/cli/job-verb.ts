@@ -9,7 +9,7 @@ import { addConnectionOptions, connect, connectionFlags, type Connection } from 
 export type Example = readonly [command: string, what: string];
 
 /** The text commander prints after the options: `Examples:` and one entry per example. */
-export function examplesText(examples: readonly Example[]): string {
+function examplesText(examples: readonly Example[]): string {
   return `\nExamples:\n${examples.map(([cmd, what]) => `  $ ${cmd}\n      ${what}`).join('\n')}\n`;
 }
 

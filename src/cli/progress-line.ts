@@ -31,7 +31,7 @@ const STATUS_WIDTH = 10;
 const MAX_BAR = 30;
 const MIN_BAR = 8;
 /** Used when the terminal does not say how wide it is. */
-export const DEFAULT_COLUMNS = 80;
+const DEFAULT_COLUMNS = 80;
 
 /** The job ended (Complete, Failed, Cancelled): the server's own rule, for a status read off the wire. */
 export function isEnded(status: string): boolean {

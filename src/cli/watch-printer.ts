@@ -32,7 +32,7 @@ export interface WatchPrinterOptions {
 }
 
 /** The line that tells a Suspended job needs someone to confirm it (watch keeps watching). */
-export function suspendedHint(jobId: string): string {
+function suspendedHint(jobId: string): string {
   return `  job ${jobId} waits for confirmation: run \`s3batch confirm ${jobId}\` (or \`s3batch cancel ${jobId}\`); still watching, Ctrl-C to stop`;
 }
 

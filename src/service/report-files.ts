@@ -53,12 +53,12 @@ export interface ReportDownload {
   cancel(): void;
 }
 
-export function baseName(key: string): string {
+function baseName(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1);
 }
 
 /** Why a job has no report (yet): its status, whether reports are on, whether writing it failed. */
-export function noReportMessage(job: JobRecord): string {
+function noReportMessage(job: JobRecord): string {
   const r = job.request.Report;
   if (!r.Enabled) return `Job ${job.id} has no completion report: reports are off for it (Report Enabled=false when it was created)`;
   if (!isTerminal(job.status)) {

@@ -33,7 +33,7 @@ export interface ApiCaller {
 }
 
 /** Where the JSON API lives; only requests under it are authenticated here. */
-export const API_PREFIX = '/api/v1';
+const API_PREFIX = '/api/v1';
 
 /**
  * Routes anyone may call, as `METHOD path` (the route's pattern). A route can also opt out with
@@ -47,9 +47,9 @@ export const PUBLIC_API_ROUTES = new Set<string>([
 ]);
 
 /** The header the web page sends so that a 401 carries no WWW-Authenticate (no browser dialog). */
-export const WEB_CLIENT_HEADER = 'x-requested-with';
-export const WEB_CLIENT_VALUE = 's3batch-web';
-export const BASIC_CHALLENGE = 'Basic realm="s3batch"';
+const WEB_CLIENT_HEADER = 'x-requested-with';
+const WEB_CLIENT_VALUE = 's3batch-web';
+const BASIC_CHALLENGE = 'Basic realm="s3batch"';
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const AUTH_REQUIRED =
@@ -90,7 +90,7 @@ export function isHttps(req: FastifyRequest): boolean {
 }
 
 /** True for routes under /api/v1 that need a caller. */
-export function needsCaller(req: FastifyRequest): boolean {
+function needsCaller(req: FastifyRequest): boolean {
   const route = req.routeOptions;
   if (route.url === undefined || !route.url.startsWith(API_PREFIX)) return false;
   if ((route.config as { public?: unknown } | undefined)?.public === true) return false;

@@ -12,7 +12,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { AccessKeyStore } from './access-keys.ts';
 
 export const SESSION_COOKIE = 's3batch_session';
-export const DEFAULT_SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
+const DEFAULT_SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
 /** Longest token accepted for verification: a real one is about 150 characters. */
 const MAX_TOKEN_LENGTH = 1024;
 

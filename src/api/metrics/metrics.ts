@@ -19,7 +19,7 @@ export interface MetricsSources {
 }
 
 /** Task latency buckets (seconds): a fast PUT on a LAN to a slow copy with retries. */
-export const TASK_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const TASK_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 export interface Metrics {
   readonly registry: Registry;

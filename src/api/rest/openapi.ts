@@ -92,7 +92,7 @@ const JOB_ERRORS = { ...AUTH_ERRORS, '404': err('NotFound') };
 
 /** Codes the JSON error handler, the authentication and fastify produce besides ERROR_TABLE's. */
 const OTHER_ERROR_CODES = ['BadRequest', 'RequestTooLarge', 'UnsupportedMediaType', 'NotFound', 'InternalError'] as const;
-export const ERROR_CODES: readonly string[] = [...new Set([...Object.keys(ERROR_TABLE), ...OTHER_ERROR_CODES])];
+const ERROR_CODES: readonly string[] = [...new Set([...Object.keys(ERROR_TABLE), ...OTHER_ERROR_CODES])];
 
 const SSE_DESCRIPTION =
   'Server-sent events (text/event-stream). Each event is `event: <name>` then `data: <one line of JSON>`; ' +

@@ -11,7 +11,7 @@ import { jobVerb, print, withConnection } from '../job-verb.ts';
  * A tags file: `{"Tags":[{"Key","Value"}]}` (what get-job-tagging --json prints) or the list alone,
  * or `{"key":"value",…}`.
  */
-export function parseTagsFile(text: string, path: string): S3Tag[] {
+function parseTagsFile(text: string, path: string): S3Tag[] {
   let doc: unknown;
   try {
     doc = JSON.parse(text);

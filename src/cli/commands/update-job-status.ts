@@ -9,7 +9,7 @@ import { toJson } from '../job-output.ts';
 import { jobVerb, print, withConnection } from '../job-verb.ts';
 
 /** `ready`/`confirm` → Ready, `cancelled`/`cancel` → Cancelled. */
-export function parseRequestedStatus(value: string): RequestedJobStatus {
+function parseRequestedStatus(value: string): RequestedJobStatus {
   const v = value.toLowerCase();
   if (v === 'ready' || v === 'confirm' || v === 'confirmed') return 'Ready';
   if (v === 'cancelled' || v === 'canceled' || v === 'cancel') return 'Cancelled';

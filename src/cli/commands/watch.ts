@@ -16,9 +16,9 @@ import { isEnded } from '../progress-line.ts';
 import { WatchPrinter, type JobObservation, type WatchMode } from '../watch-printer.ts';
 
 /** The job ended Failed or Cancelled. */
-export const EXIT_JOB_NOT_COMPLETE = 3;
+const EXIT_JOB_NOT_COMPLETE = 3;
 /** Ctrl-C: 128 + SIGINT, as shells report it. */
-export const EXIT_INTERRUPTED = 130;
+const EXIT_INTERRUPTED = 130;
 
 const MIN_INTERVAL_S = 0.1;
 const MAX_INTERVAL_S = 3600;
@@ -28,7 +28,7 @@ const TTY_DEFAULT_MS = 1000;
 /** Plain and json modes still ask this often, so status changes and the end show without delay. */
 const MAX_POLL_MS = 1000;
 
-export function parseIntervalSeconds(value: string): number {
+function parseIntervalSeconds(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < MIN_INTERVAL_S || n > MAX_INTERVAL_S) {
     throw usageError(`--interval must be a number of seconds from ${MIN_INTERVAL_S} to ${MAX_INTERVAL_S}, got ${JSON.stringify(value)}`);
@@ -36,7 +36,7 @@ export function parseIntervalSeconds(value: string): number {
   return n;
 }
 
-export function observationOf(jobId: string, job: JobDescriptor | undefined): JobObservation {
+function observationOf(jobId: string, job: JobDescriptor | undefined): JobObservation {
   const p = job?.ProgressSummary;
   return {
     jobId: job?.JobId ?? jobId,
