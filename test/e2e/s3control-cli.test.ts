@@ -149,6 +149,8 @@ describe('aws s3control (Debian awscli) against s3batch serve --local', () => {
       `AWS_ACCESS_KEY_ID=${printed.accessKeyId} AWS_SECRET_ACCESS_KEY=${printed.secretAccessKey} aws s3control list-jobs --account-id ${ACCOUNT} --endpoint-url ${endpoint} --region us-east-1`,
     );
     expect(server.output()).toContain(`  Web:        ${server.url}/  (sign in with the API key above)`);
+    // …and how to reach it with the s3batch CLI (another port and data folder than the CLI's defaults).
+    expect(server.output()).toMatch(new RegExp(`\\n  CLI: +npx s3batch list-jobs --endpoint-url ${server.url} --data-dir \\S+ +\\(from this folder it finds the key by itself`));
   });
 
   it('create-job, describe-job, update-job-priority, list-jobs, update-job-status Ready: a tagging job runs to Complete', async () => {

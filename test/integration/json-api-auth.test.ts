@@ -120,8 +120,9 @@ describe('without credentials', () => {
     expect(web.headers.get('www-authenticate')).toBeNull();
   });
 
-  it('the serve banner names the web page', () => {
+  it('the serve banner names the web page and the CLI', () => {
     expect(server.output()).toContain(`  Web:        ${server.url}/  (sign in with an API access key)`);
+    expect(server.output()).toContain(`  CLI:        s3batch list-jobs --endpoint-url ${server.url}  (with S3BATCH_API_ACCESS_KEY_ID and S3BATCH_API_SECRET_ACCESS_KEY set to an API key`);
   });
 
   it('/healthz, /metrics and the OpenAPI description stay public', async () => {

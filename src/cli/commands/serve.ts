@@ -1,7 +1,9 @@
 /** `s3batch serve`: runs the engine and its HTTP APIs until SIGINT/SIGTERM. */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config, type ConfigFlags } from '../../config.ts';
 import type { RunningServer } from '../../main.ts';
+import { DEFAULT_ENDPOINT_URL } from '../client-config.ts';
 
 /**
  * How to reach the S3 Control API: the generated key pair when no key is configured. Its secret
@@ -28,6 +30,20 @@ function s3ControlLines(server: RunningServer, config: Config): string[] {
     `  AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=${secretAccessKey} aws s3control list-jobs --account-id ${accountId} --endpoint-url ${endpoint} --region us-east-1`,
     '  ---------------------------------------------------------------------',
   ];
+}
+
+/**
+ * How to drive this server with the s3batch CLI: a first command with the flags it needs here. The
+ * CLI finds a generated key by itself in ./.s3batch (run from the folder the server started in);
+ * keys from a keys file or the environment have to be given to it.
+ */
+function cliLine(server: RunningServer, config: Config): string {
+  const flags = server.url === DEFAULT_ENDPOINT_URL ? '' : ` --endpoint-url ${server.url}`;
+  if (!server.generatedApiKey) {
+    return `  CLI:        s3batch list-jobs${flags}  (with S3BATCH_API_ACCESS_KEY_ID and S3BATCH_API_SECRET_ACCESS_KEY set to an API key; s3batch --help)`;
+  }
+  const dataDir = config.dataDir === resolve('.s3batch') ? '' : ` --data-dir ${config.dataDir}`;
+  return `  CLI:        npx s3batch list-jobs${flags}${dataDir}  (from this folder it finds the key by itself; npx s3batch --help lists every verb)`;
 }
 
 export function registerServe(program: Command): void {
@@ -114,6 +130,7 @@ Examples:
         ...s3ControlLines(server, config),
         // The web Jobs page and the JSON API take the same access keys as the S3 Control API.
         `  Web:        ${server.url}/  (sign in with ${server.generatedApiKey ? 'the API key above' : 'an API access key'})`,
+        cliLine(server, config),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
       let stopping = false;
