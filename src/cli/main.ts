@@ -23,7 +23,23 @@ const program = new Command('s3batch')
   // Usage errors read like the others (`s3batch: <Code>: <message>`), with a pointer to --help.
   .configureOutput({ outputError: (text, write) => write(`s3batch: UsageError: ${text.replace(/^error: /, '')}`) })
   .showHelpAfterError("(add --help for usage and examples)")
-  .exitOverride();
+  .exitOverride()
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ s3batch serve --local
+      a server on http://127.0.0.1:8080 with an embedded S3 (npm start in the repository); it prints an API key
+  $ s3batch list-jobs
+      from the folder the server started in, the verbs find it and its key by themselves
+  $ s3batch create-job --help
+      every way to describe a job, with examples (each command has --help)
+  $ s3batch watch "$JOB" && s3batch report "$JOB"
+      follow a job to the end, then download its completion report
+
+The web Jobs page is at the server's root (http://127.0.0.1:8080/), with the same API key.
+Exit codes: 0 done, 2 your error (bad arguments, a 4xx answer), 1 the server's or the network's.`,
+  );
 
 registerServe(program);
 registerCreateJob(program, env);

@@ -347,6 +347,10 @@ describe('s3batch job verbs on Ceph RGW', () => {
     for (const verb of ['create-job', 'describe-job', 'list-jobs', 'update-job-status', 'confirm', 'cancel', 'update-job-priority', 'get-job-tagging', 'put-job-tagging', 'delete-job-tagging']) {
       expect(top).toMatch(new RegExp(`\\n  ${verb} `));
     }
+    // The top-level help starts a newcomer off: examples, where the web page is, the exit codes.
+    expect(top).toContain('Examples:\n  $ s3batch serve --local');
+    expect(top).toContain('The web Jobs page is at the server');
+    expect(top).toMatch(/Exit codes: 0 done, 2 .*, 1 /);
   });
 });
 
