@@ -18,13 +18,13 @@ import path from 'node:path';
 import { GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import type { S3ControlClient } from '@aws-sdk/client-s3-control';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, serverEnv, shellEnv, type CliResult } from '../helpers/cli-process.ts';
 import { putManifest } from '../helpers/jobs.ts';
 import { requireCeph } from '../helpers/provided.ts';
-import { createTestBucket, makeS3Client, putObjects, REPO_ROOT } from '../helpers/s3-servers.ts';
+import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
 import { endpointProviderClient, waitForJob } from '../helpers/s3control.ts';
 import { startServerProcess, tempDataDir, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
 
-const BIN = path.join(REPO_ROOT, 'bin', 's3batch.mjs');
 const AWS = '/usr/bin/aws';
 const ACCOUNT = TEST_API_KEY.accountId;
 const KEYS = ['cli/a.txt', 'cli/b with space.txt', 'cli/c.txt'];
@@ -38,43 +38,13 @@ let etag: string;
 /** The CLI's working folder and HOME (no profiles file unless a test writes one). */
 let cwd: string;
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Only what a user's shell would have, plus what the test gives. */
-function baseEnv(home: string): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-}
-
 /** The environment that points the CLI at the Ceph-backed server with the test key. */
 function keyEnv(): NodeJS.ProcessEnv {
-  return {
-    ...baseEnv(cwd),
-    S3BATCH_ENDPOINT_URL: server.url,
-    S3BATCH_ACCOUNT_ID: ACCOUNT,
-    S3BATCH_API_ACCESS_KEY_ID: TEST_API_KEY.accessKeyId,
-    S3BATCH_API_SECRET_ACCESS_KEY: TEST_API_KEY.secretAccessKey,
-  };
+  return { ...shellEnv(cwd), ...serverEnv(server.url, TEST_API_KEY) };
 }
 
 function cli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? cwd, env: opts.env ?? keyEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(opts.input);
-  });
+  return runCli(args, { cwd: opts.cwd ?? cwd, env: opts.env ?? keyEnv(), input: opts.input ?? '', killAfterMs: 60_000 });
 }
 
 /** Runs the CLI and expects exit 0; returns stdout. */
@@ -284,7 +254,7 @@ describe('s3batch job verbs on Ceph RGW', () => {
         wrong: { endpointUrl: server.url, accountId: ACCOUNT, accessKeyId: 'NOSUCHKEY000000001', secretAccessKey: 'not-the-secret-000000001' },
       },
     }));
-    const env = baseEnv(home);
+    const env = shellEnv(home);
     expect(JSON.parse(await ok(['list-jobs', '--json'], { env, cwd: home })).Jobs).toBeInstanceOf(Array);
     await fails(['list-jobs', '--profile', 'wrong'], 2, /^s3batch: (InvalidAccessKeyId|AccessDenied): /, { env, cwd: home });
     await fails(['list-jobs', '--profile', 'nope'], 2, /No profile "nope" in .*profiles\.json \(it has "default", "wrong"\)/, { env, cwd: home });
@@ -326,7 +296,7 @@ describe('s3batch job verbs on Ceph RGW', () => {
 
   it('no key anywhere → exit 2 naming every way; a server that is not running → exit 1 naming the endpoint', async () => {
     const empty = tempDataDir('s3batch-cli-nokey-');
-    const r = await fails(['list-jobs'], 2, /^s3batch: InvalidConfiguration: No API key/, { env: baseEnv(empty), cwd: empty });
+    const r = await fails(['list-jobs'], 2, /^s3batch: InvalidConfiguration: No API key/, { env: shellEnv(empty), cwd: empty });
     for (const way of ['--access-key-id', 'S3BATCH_API_ACCESS_KEY_ID', '--profile', 'S3BATCH_PROFILES_FILE', path.join(empty, '.s3batch', 'api-keys.json'), '--data-dir']) {
       expect(r.stderr).toContain(way);
     }
@@ -379,7 +349,7 @@ describe('s3batch job verbs on serve --local, with the key the server generated'
   it('finds ./.s3batch/api-keys.json (or --data-dir / S3BATCH_DATA_DIR) and runs a copy job to Complete', async () => {
     expect(existsSync(path.join(home, '.s3batch', 'api-keys.json'))).toBe(true);
     // Only the endpoint is given: the key and its account come from the generated file.
-    const env = { ...baseEnv(home), S3BATCH_ENDPOINT_URL: local.url };
+    const env = { ...shellEnv(home), S3BATCH_ENDPOINT_URL: local.url };
     const { etag: localEtag } = await putManifest(localS3, 's3batch-demo', 'cli/manifest.csv', KEYS.map((key) => ({ bucket: 's3batch-demo', key })));
     const jobId = (await ok(['create-job', '--manifest', 's3://s3batch-demo/cli/manifest.csv', '--manifest-etag', localEtag, '--operation', 'copy',
       '--target-bucket', 's3batch-demo', '--target-prefix', 'copied/', '--report', 's3://s3batch-demo/reports', '--confirmation-required'], { env, cwd: home })).trim();
@@ -387,9 +357,9 @@ describe('s3batch job verbs on serve --local, with the key the server generated'
 
     // From another folder: --data-dir, then S3BATCH_DATA_DIR.
     const elsewhere = tempDataDir('s3batch-cli-elsewhere-');
-    await fails(['describe-job', jobId], 2, /No API key/, { env: { ...baseEnv(elsewhere), S3BATCH_ENDPOINT_URL: local.url }, cwd: elsewhere });
-    await ok(['describe-job', jobId, '--data-dir', path.join(home, '.s3batch')], { env: { ...baseEnv(elsewhere), S3BATCH_ENDPOINT_URL: local.url }, cwd: elsewhere });
-    const viaEnv = { ...baseEnv(elsewhere), S3BATCH_ENDPOINT_URL: local.url, S3BATCH_DATA_DIR: path.join(home, '.s3batch') };
+    await fails(['describe-job', jobId], 2, /No API key/, { env: { ...shellEnv(elsewhere), S3BATCH_ENDPOINT_URL: local.url }, cwd: elsewhere });
+    await ok(['describe-job', jobId, '--data-dir', path.join(home, '.s3batch')], { env: { ...shellEnv(elsewhere), S3BATCH_ENDPOINT_URL: local.url }, cwd: elsewhere });
+    const viaEnv = { ...shellEnv(elsewhere), S3BATCH_ENDPOINT_URL: local.url, S3BATCH_DATA_DIR: path.join(home, '.s3batch') };
 
     const deadline = Date.now() + 30_000;
     while ((await describeJson(jobId, viaEnv)).Job.Status !== 'Suspended') {

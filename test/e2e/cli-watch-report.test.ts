@@ -10,19 +10,19 @@
  *   --failed rows as stored and as JSON objects, --json listing; no report → exit 2 with the
  *   server's reason; unknown job → exit 2.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_BIN as BIN, serverEnv, shellEnv, startCli as startCliProcess, type CliResult, type RunningCli } from '../helpers/cli-process.ts';
 import { jobRequest, putManifest } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
-import { createTestBucket, makeS3Client, putObjects, REPO_ROOT } from '../helpers/s3-servers.ts';
+import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
 import { startServerProcess, tempDataDir, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
 
-const BIN = path.join(REPO_ROOT, 'bin', 's3batch.mjs');
 const SCRIPT = '/usr/bin/script';
 const OBJECTS = 2000;
 const MISSING = 20;
@@ -37,61 +37,12 @@ let etag: string;
 /** Folder the CLI runs in (its ./s3batch-report-<id>/ lands here); also its HOME. */
 let cwd: string;
 
-interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface RunningCli {
-  readonly child: ChildProcess;
-  readonly done: Promise<CliResult>;
-  /** Resolves once stdout matches. */
-  waitForOutput(re: RegExp, timeoutMs?: number): Promise<void>;
-}
-
+/** The S3BATCH_* variables only: XDG_CONFIG_HOME is the working folder, which has no profiles file. */
 function cliEnv(): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: cwd,
-    XDG_CONFIG_HOME: cwd, // no profiles file: only the S3BATCH_* variables below
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    S3BATCH_ENDPOINT_URL: server.url,
-    S3BATCH_ACCOUNT_ID: TEST_API_KEY.accountId,
-    S3BATCH_API_ACCESS_KEY_ID: TEST_API_KEY.accessKeyId,
-    S3BATCH_API_SECRET_ACCESS_KEY: TEST_API_KEY.secretAccessKey,
-  };
+  return { ...shellEnv(cwd), XDG_CONFIG_HOME: cwd, ...serverEnv(server.url, TEST_API_KEY) };
 }
 
-function startCli(command: string, args: readonly string[]): RunningCli {
-  const child = spawn(command, args, { cwd, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const waiters: { re: RegExp; resolve: () => void }[] = [];
-  child.stdout!.on('data', (b: Buffer) => {
-    stdout += b.toString();
-    for (const w of waiters.splice(0)) {
-      if (w.re.test(stdout)) w.resolve();
-      else waiters.push(w);
-    }
-  });
-  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  const done = new Promise<CliResult>((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return {
-    child,
-    done,
-    waitForOutput: (re, timeoutMs = 30_000) =>
-      new Promise<void>((resolve, reject) => {
-        if (re.test(stdout)) return resolve();
-        const timer = setTimeout(() => reject(new Error(`no ${re} in the CLI's output within ${timeoutMs} ms:\n${stdout}\n${stderr}`)), timeoutMs);
-        waiters.push({ re, resolve: () => (clearTimeout(timer), resolve()) });
-        void done.then(() => {
-          if (!re.test(stdout)) reject(new Error(`the CLI exited without printing ${re}:\n${stdout}\n${stderr}`));
-        });
-      }),
-  };
-}
+const startCli = (command: string, args: readonly string[]): RunningCli => startCliProcess(command, args, { cwd, env: cliEnv() });
 
 const s3batch = (...args: string[]): RunningCli => startCli(process.execPath, [BIN, ...args]);
 const run = (...args: string[]): Promise<CliResult> => s3batch(...args).done;
