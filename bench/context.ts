@@ -1,9 +1,7 @@
 // What bench/run.ts hands to the scenarios that live in files of their own (observers.ts,
 // report-download.ts): the running servers, the buckets, and the same measuring functions the
 // scenarios in run.ts use, so every ratio is against a baseline measured in the same run.
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { JsonApi } from '../test/helpers/json-api.ts';
-import type { S3ServerInfo } from '../test/helpers/s3-servers.ts';
 import type { BareDone, BareRun } from './bare-worker.ts';
 import type { EngineServer } from './engine-server.ts';
 
@@ -35,15 +33,8 @@ export interface BenchContext {
   readonly api: JsonApi;
   /** The real `s3batch serve` subprocess (its pid for /proc readings). */
   readonly server: EngineServer;
-  readonly s3: S3Client;
-  readonly s3server: S3ServerInfo;
-  /** Source bucket (objects and manifests) and report bucket. */
-  readonly src: string;
-  readonly reports: string;
-  /** The --objects keys in the source bucket. */
-  readonly keys: readonly string[];
+  /** --objects: the keys in the source bucket, all in manifests/all.csv. */
   readonly objects: number;
-  readonly concurrency: number;
   readonly rounds: number;
   /** The forked bare AWS SDK worker (bench/bare-worker.ts). */
   readonly bare: { readonly pid: number; request(msg: BareRun): Promise<BareDone> };
@@ -59,6 +50,4 @@ export interface BenchContext {
   measureEngine(label: string, request: Record<string, unknown>, tasks: number, onCreated?: (jobId: string) => void): Promise<EngineMeasured>;
   /** Runs the steps in order on odd rounds, reversed on even ones (ABBA: drift cancels out). */
   alternate(round: number, steps: ReadonlyArray<() => Promise<unknown>>): Promise<void>;
-  /** CPU ms of the S3 server's processes so far (0 when they were not found). */
-  s3CpuMs(): number;
 }

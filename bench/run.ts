@@ -754,13 +754,7 @@ async function main(): Promise<void> {
   const ctx: BenchContext = {
     api,
     server,
-    s3,
-    s3server,
-    src,
-    reports,
-    keys,
     objects: OBJECTS,
-    concurrency: CONCURRENCY,
     rounds: ROUNDS,
     bare,
     log,
@@ -772,7 +766,6 @@ async function main(): Promise<void> {
     measureBare: (label, run) => measureBare(bare, label, run),
     measureEngine: (label, req, tasks, onCreated) => measureEngine(api, server, label, req, tasks, undefined, onCreated),
     alternate,
-    s3CpuMs: () => cpuMsOf(s3Pids),
   };
   const scenarioOut: string[] = [];
   if (OPS.has('observers')) scenarioOut.push(...(await observersScenario(ctx)));
