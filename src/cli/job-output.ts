@@ -19,13 +19,13 @@ export function operationOf(op: JobOperation | undefined): string {
   return name;
 }
 
-/** `done/total (p%)`; total unknown while the manifest is read. */
+/** `done/total (p%)`; total unknown while the manifest is read; no percentage of no tasks (a job that failed before reading its manifest is not "100%"). */
 export function progressOf(p: { TotalNumberOfTasks?: number | undefined; NumberOfTasksSucceeded?: number | undefined; NumberOfTasksFailed?: number | undefined } | undefined): string {
   const total = p?.TotalNumberOfTasks;
   const done = (p?.NumberOfTasksSucceeded ?? 0) + (p?.NumberOfTasksFailed ?? 0);
   if (total === undefined) return done > 0 ? `${done}/?` : '-';
-  const pct = total === 0 ? 100 : Math.floor((done * 100) / total);
-  return `${done}/${total} (${pct}%)`;
+  if (total === 0) return `${done}/0`;
+  return `${done}/${total} (${Math.floor((done * 100) / total)}%)`;
 }
 
 const iso = (d: Date | undefined): string => (d === undefined ? '-' : d.toISOString().replace(/\.\d{3}Z$/, 'Z'));
