@@ -248,7 +248,9 @@ export async function resolveClientSettings(flags: ConnectionFlags, env: NodeJS.
   if (!ACCOUNT_ID.test(accountId)) invalid(`Account id ${JSON.stringify(accountId)} (${account?.where ?? keySource}) must be 12 digits`);
   const endpoint = pick('endpointUrl');
   const endpointUrl = checkEndpoint(endpoint?.value ?? DEFAULT_ENDPOINT_URL, endpoint?.where ?? 'default');
-  const region = pick('region')?.value ?? DEFAULT_REGION;
+  const regionPick = pick('region');
+  if (regionPick !== undefined && !/^[a-z0-9-]+$/i.test(regionPick.value)) invalid(`Region ${JSON.stringify(regionPick.value)} (${regionPick.where}) must be a region name such as us-east-1`);
+  const region = regionPick?.value ?? DEFAULT_REGION;
   const accountIdGiven = account !== undefined || keyAccount !== undefined;
   return Object.freeze({ endpointUrl, accountId, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey, region, keySource, accountIdGiven });
 }

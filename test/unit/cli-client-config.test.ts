@@ -105,6 +105,9 @@ describe('CLI connection settings', () => {
     [{}, { S3BATCH_API_SECRET_ACCESS_KEY: 'x' }, /Give both S3BATCH_API_ACCESS_KEY_ID and S3BATCH_API_SECRET_ACCESS_KEY/],
     [{ ...KEY_A, accountId: '12' }, {}, /Account id "12" \(--account-id\) must be 12 digits/],
     [{ ...KEY_A, endpointUrl: 'ftp://x' }, {}, /must start with http:\/\/ or https:\/\//],
+    // An empty region reached the SDK, which threw 'Region is missing' (exit 1, a stack trace).
+    [{ ...KEY_A, region: '' }, {}, /Region "" \(--region\) must be a region name such as us-east-1/],
+    [{ ...KEY_A, region: 'us east' }, {}, /Region "us east" \(--region\) must be a region name/],
     [{ ...KEY_A, endpointUrl: 'localhost 8080' }, {}, /is not a URL/],
     [{ profile: 'nope' }, {}, /Profile "nope" was asked for, but the profiles file .* does not exist/],
   ])('%j %j is a configuration error', async (flags, env, message) => {
