@@ -309,6 +309,30 @@ describe('garbage credentials', () => {
   });
 });
 
+describe('malformed sign-ins', () => {
+  it('non-JSON, non-object, wrong-typed and oversized bodies are 4xx with a stable code; the server keeps serving', async () => {
+    const cases: [Record<string, string>, string, number, string][] = [
+      [JSON_TYPE, 'not json', 400, 'MalformedJSON'],
+      [JSON_TYPE, '[]', 400, 'MalformedJSON'],
+      [JSON_TYPE, 'null', 400, 'MalformedJSON'],
+      [JSON_TYPE, '"a string"', 400, 'MalformedJSON'],
+      [JSON_TYPE, JSON.stringify({ accessKeyId: 5, secretAccessKey: {} }), 400, 'InvalidRequest'],
+      [{ 'content-type': 'text/plain' }, 'accessKeyId=x', 400, 'MalformedJSON'],
+      [{ 'content-type': 'application/x-www-form-urlencoded' }, 'accessKeyId=x&secretAccessKey=y', 415, 'UnsupportedMediaType'],
+      // Sign-in needs no credentials, so it does not parse megabytes: 1 MiB is refused unread.
+      [JSON_TYPE, JSON.stringify({ accessKeyId: 'a'.repeat(1024 * 1024), secretAccessKey: 'x' }), 413, 'RequestTooLarge'],
+    ];
+    for (const [headers, body, status, code] of cases) {
+      const a = await call('POST', '/api/v1/session', headers, body);
+      expect(a.status, `${body.slice(0, 40)} → ${a.text.slice(0, 200)}`).toBe(status);
+      expect(a.json?.error?.code, body.slice(0, 40)).toBe(code);
+      expect(a.headers.get('set-cookie')).toBeNull();
+    }
+    expect((await call('GET', '/healthz')).status).toBe(200);
+    expect((await signIn(TEST_API_KEY)).status).toBe(200); // none of these counted as a failed sign-in
+  });
+});
+
 describe('failed sign-in limit', () => {
   it('after 10 failed sign-ins from one address within a minute, sign-in is 429 even with the right secret', async () => {
     // A server of its own: the limit is per server and remote address (here always 127.0.0.1).

@@ -58,7 +58,8 @@ export async function sessionRoutes(app: FastifyInstance, opts: SessionRouteOpti
   const { auth } = opts;
   const failures = new FailedAttempts(opts.maxFailedLogins ?? 10, opts.failedLoginWindowMs ?? 60_000, opts.now);
 
-  app.post('/session', async (req: FastifyRequest, reply) => {
+  // Sign-in needs no credentials: a small body limit keeps anyone from making it parse megabytes.
+  app.post('/session', { bodyLimit: 16 * 1024 }, async (req: FastifyRequest, reply) => {
     const wait = failures.blockedFor(req.ip);
     if (wait > 0) {
       void reply.header('retry-after', String(wait));
