@@ -5,12 +5,18 @@
  * streams still open returns promptly and ends them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobEventHub } from '../../src/api/rest/event-hub.ts';
+import { eventRoutes } from '../../src/api/rest/event-routes.ts';
 import { loadConfig } from '../../src/config.ts';
+import { EngineEvents } from '../../src/engine/events.ts';
 import { startServer, type RunningServer } from '../../src/main.ts';
+import type { BatchService } from '../../src/service/batch-service.ts';
 import { jobRequest, putManifest } from '../helpers/jobs.ts';
 import { basicAuth, JsonApi } from '../helpers/json-api.ts';
 import { requireS3rver } from '../helpers/provided.ts';
@@ -106,3 +112,44 @@ describe('SSE streams and the engine', () => {
     expect(EVENTS.map((e) => server.engine.events.listenerCount(e))).toEqual(baseline);
   });
 });
+
+describe('a client that leaves before its stream starts', () => {
+  it('leaves no subscription behind (its close came before the stream listened for it)', async () => {
+    const hub = new JobEventHub({ events: new EngineEvents(), snapshot: () => undefined, intervalMs: 250 });
+    let arrived!: () => void;
+    let authenticated = false;
+    const requestArrived = new Promise<void>((resolve) => (arrived = resolve));
+    const app = Fastify();
+    await app.register(eventRoutes, {
+      prefix: '/api/v1',
+      // The account stream never touches the service; nothing else of it is needed here.
+      service: {} as BatchService,
+      hub,
+      // Authentication that finishes only after the client has gone (a slow SigV4 check under load).
+      accountOf: (req) =>
+        new Promise<string>((resolve) => {
+          arrived();
+          req.raw.socket.once('close', () =>
+            setImmediate(() => {
+              authenticated = true;
+              resolve(TEST_API_KEY.accountId);
+            }),
+          );
+        }),
+    });
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const req = http.get(`${url}/api/v1/events`);
+      req.on('error', () => {}); // the abort below
+      await requestArrived;
+      req.destroy();
+      // The handler goes on in the same turn as authentication: by the next poll it has subscribed (and should have ended).
+      await until(() => authenticated, 'the authentication to finish');
+      await until(() => hub.size === 0, 'the stream of the departed client to end', { timeoutMs: 3_000 });
+    } finally {
+      hub.close();
+      await app.close();
+    }
+  });
+});
+

@@ -58,6 +58,8 @@ export function progressSnapshot(service: BatchService, accountId: string, jobId
 interface Stream {
   send(name: string, data: unknown): void;
   end(): void;
+  /** False once the stream ended (or its client had gone before it started): follow nothing then. */
+  isOpen(): boolean;
 }
 
 export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions): Promise<void> {
@@ -100,6 +102,7 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
         if (!ended) res.end();
         finish();
       },
+      isOpen: () => !ended,
     };
     const finish = (): void => {
       if (ended) return;
@@ -111,6 +114,8 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
     // The client went away (or the response ended): stop following.
     res.on('close', finish);
     open.add(stream);
+    // A client that left while the request was being authenticated: its close event is already past.
+    if (res.destroyed) finish();
     return stream;
   };
 
@@ -127,6 +132,7 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
       stream.end();
       return reply;
     }
+    if (!stream.isOpen()) return reply;
     unsubscribe = hub.subscribe({
       accountId,
       jobId,
@@ -151,6 +157,7 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
     const accountId = await opts.accountOf(req);
     let unsubscribe = (): void => {};
     const stream = startStream(req, reply, () => unsubscribe());
+    if (!stream.isOpen()) return reply;
     unsubscribe = hub.subscribe({
       accountId,
       progress: (e) => stream.send('progress', e),
