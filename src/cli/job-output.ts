@@ -3,6 +3,7 @@
  * without `$metadata`; the default is for people: a summary of one job, a table of many.
  */
 import type { JobDescriptor, JobListDescriptor, JobOperation, S3Tag } from '@aws-sdk/client-s3-control';
+import { formatDuration } from '../domain/progress-rate.ts';
 
 /** The SDK's output as JSON (dates as ISO text), without the SDK's `$metadata`. */
 export function toJson(output: object): string {
@@ -30,13 +31,6 @@ export function progressOf(p: { TotalNumberOfTasks?: number | undefined; NumberO
 
 const iso = (d: Date | undefined): string => (d === undefined ? '-' : d.toISOString().replace(/\.\d{3}Z$/, 'Z'));
 
-function duration(seconds: number): string {
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
 /** A table with left-aligned columns separated by two spaces (no trailing spaces). */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [header, ...rows];
@@ -56,7 +50,7 @@ export function describeText(job: JobDescriptor): string {
     ['Succeeded', String(p?.NumberOfTasksSucceeded ?? 0)],
     ['Failed', String(p?.NumberOfTasksFailed ?? 0)],
   ];
-  if (p?.Timers?.ElapsedTimeInActiveSeconds !== undefined) lines.push(['Active for', duration(p.Timers.ElapsedTimeInActiveSeconds)]);
+  if (p?.Timers?.ElapsedTimeInActiveSeconds !== undefined) lines.push(['Active for', formatDuration(p.Timers.ElapsedTimeInActiveSeconds)]);
   if (job.Description !== undefined && job.Description !== '') lines.push(['Description', job.Description]);
   if (job.Status === 'Suspended') {
     if (job.ConfirmationRequired === true && /confirm/i.test(job.SuspendedCause ?? 'confirm')) lines.push(['Waiting', `for confirmation: s3batch confirm ${job.JobId ?? ''}`]);

@@ -27,7 +27,7 @@ describe('job output', () => {
     });
     expect(text).toContain('Status      Suspended\n');
     expect(text).toContain('Progress    1/4 (25%)\n');
-    expect(text).toContain('Active for  2m05s\n');
+    expect(text).toContain('Active for  2m 05s\n');
     expect(text).toContain('Waiting     for confirmation: s3batch confirm job-1\n');
     expect(text).toContain('Failure     ManifestNotFound: gone\n');
     expect(text).toContain('Report      arn:aws:s3:::logs/r (FailedTasksOnly)\n');
