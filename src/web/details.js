@@ -7,7 +7,7 @@
  */
 import { ApiError, API, jobs } from './api.js';
 import { ask, field } from './dialogs.js';
-import { definitions, h, keepFocus } from './dom.js';
+import { definitions, fill, h, keepFocus } from './dom.js';
 import { bytes, duration, localTime, num, rate } from './format.js';
 import { live } from './live.js';
 import { doneOf, isTerminal, progressBar, statusBadge, timeEl } from './widgets.js';
@@ -113,7 +113,7 @@ export function mountDetails(root, jobId) {
 
   const renderHead = () => {
     const j = view.Job;
-    parts.head.replaceChildren(
+    fill(parts.head,
       h('h1', { id: 'details-title', tabindex: '-1' }, 'Job ', h('code', null, j.JobId)),
       j.Description ? h('p', { class: 'description' }, j.Description) : null,
       definitions([
@@ -203,7 +203,7 @@ export function mountDetails(root, jobId) {
         default: return null;
       }
     })();
-    parts.report.replaceChildren(title, body);
+    fill(parts.report, title, body);
   };
 
   const renderTags = () => {

@@ -22,6 +22,15 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+/**
+ * Replaces an element's children, skipping null, undefined and false as append does
+ * (`el.replaceChildren(null)` would show the text "null").
+ */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
 /** Appends children (nested arrays flattened; null, undefined and false skipped). */
 export function append(el, children) {
   for (const c of children.flat(Infinity)) {

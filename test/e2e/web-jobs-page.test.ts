@@ -10,7 +10,7 @@
  * The tests run in order on one server, one browser page and the jobs made in beforeAll.
  */
 import { readFile } from 'node:fs/promises';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, type BrowserSession } from '../helpers/browser.ts';
@@ -291,6 +291,37 @@ describe('web Jobs page in chromium', () => {
     await web.screenshot('web-16-dry-run');
   });
 
+  it("shows a failed job's failure reasons, and a generator job's discovery metrics (objects, bytes)", async () => {
+    const failed = await createJob({ key: smallManifest.key, etag: '0123456789abcdef0123456789abcdef' }, { Description: 'web: wrong etag' }, 1, false);
+    await api.waitFor(failed, 'Failed');
+    await openJob(failed);
+    await page.locator('#job-failures:not([hidden])').waitFor();
+    expect(await page.locator('#job-failures').textContent()).toMatch(/ManifestETagMismatch: The manifest's ETag does not match/);
+    expect(await page.locator('#job-progress .progress-text').textContent()).toBe('—'); // no tasks: no "100%"
+    await expect.poll(() => page.locator('#job-report').textContent()).toContain('No report was written.');
+    await web.screenshot('web-17-failed-job');
+
+    const generated = (await api.createJob({
+      ...jobRequest({ manifestBucket: bucket, manifestKey: 'unused', etag: 'unused', operation: tagging, reportBucket: bucket, reportPrefix: 'reports', priority: 1, confirmationRequired: false }),
+      Manifest: undefined,
+      ManifestGenerator: { S3JobManifestGenerator: { SourceBucket: `arn:aws:s3:::${bucket}`, EnableManifestOutput: false, Filter: { KeyNameConstraint: { MatchAnyPrefix: ['objects/001'] } } } },
+    })).JobId;
+    await api.waitFor(generated, 'Complete');
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'objects/001' }));
+    const sizes = (listed.Contents ?? []).map((o) => o.Size ?? 0);
+    expect(sizes).toHaveLength(10);
+    await openJob(generated);
+    await page.locator('#discovery-metrics').waitFor();
+    // No description: nothing under the title (the DOM's replaceChildren once wrote it as "null").
+    expect(await page.locator('#job-head .description').count()).toBe(0);
+    expect(await page.locator('#job-head').textContent()).not.toContain('null');
+    expect(await page.locator('#discovery-metrics [data-key="objects-found"]').textContent()).toBe('10');
+    expect(await page.locator('#discovery-metrics [data-key="listing-complete"]').textContent()).toBe('complete');
+    const bytesTitle = await page.locator('#discovery-metrics [data-key="total-bytes"] span').getAttribute('title');
+    expect(bytesTitle).toBe(`${sizes.reduce((a, b) => a + b, 0).toLocaleString('en-US')} bytes`);
+    await web.screenshot('web-18-generator-discovery');
+  });
+
   it('signs out, and a reload stays signed out', async () => {
     await page.goto(`${server.url}/#/`);
     await page.locator('#sign-out').click();
@@ -298,7 +329,7 @@ describe('web Jobs page in chromium', () => {
     await page.reload();
     await page.locator('#view-signin').waitFor();
     expect(await page.locator('#view-list').isHidden()).toBe(true);
-    await web.screenshot('web-17-signed-out');
+    await web.screenshot('web-19-signed-out');
   });
 
   it('sent no request outside the server and logged no console error', () => {
