@@ -94,6 +94,12 @@ function s3ControlClient(settings: ClientSettings): S3ControlClient {
   });
 }
 
+/** A network failure as EndpointUnreachable naming the endpoint; any other error as it is. */
+function unreachableOr(err: unknown, endpointUrl: string): unknown {
+  const code = networkErrorCode(err);
+  return code === undefined ? err : unreachableError(endpointUrl, code, err);
+}
+
 /** Builds a signer-backed fetch for the JSON API. */
 function createSignedFetch(settings: ClientSettings, fetchImpl: typeof fetch = fetch, sendAccountId = true): Connection['signedFetch'] {
   const signer = new SignatureV4({
@@ -140,9 +146,7 @@ function createSignedFetch(settings: ClientSettings, fetchImpl: typeof fetch = f
         ...(init.signal !== undefined ? { signal: init.signal } : {}),
       });
     } catch (err) {
-      const code = networkErrorCode(err);
-      if (code !== undefined) throw unreachableError(settings.endpointUrl, code, err);
-      throw err;
+      throw unreachableOr(err, settings.endpointUrl);
     }
   };
 }
@@ -159,9 +163,7 @@ function connectWith(settings: ClientSettings): Connection {
       try {
         return await client.send(command);
       } catch (err) {
-        const code = networkErrorCode(err);
-        if (code !== undefined) throw unreachableError(settings.endpointUrl, code, err);
-        throw err;
+        throw unreachableOr(err, settings.endpointUrl);
       }
     },
     signedFetch: createSignedFetch(settings),
