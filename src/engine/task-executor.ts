@@ -8,6 +8,7 @@ import type { TaskEntry, TaskResult } from '../domain/task.ts';
 import type { AttemptOutcome, OperationContext, OperationHandler } from '../operations/operation.ts';
 import { missingVersionOutcome } from '../operations/s3-error.ts';
 import { isThrottled } from './adaptive-limit.ts';
+import type { TaskDoneEvent } from './events.ts';
 import type { JobLimits } from './job-limits.ts';
 import { DEFAULT_MAX_THROTTLED_RETRIES, runWithRetry, type RetryPolicy, type ThrottleRule } from './retry.ts';
 
@@ -24,13 +25,8 @@ export interface TaskExecutorArgs<C> {
   readonly onDone?: (done: TaskOutcomeStats) => void;
 }
 
-/** What a task's run cost: see TaskDoneEvent (events.ts). */
-export interface TaskOutcomeStats {
-  readonly succeeded: boolean;
-  readonly durationMs: number;
-  readonly attempts: number;
-  readonly throttledAttempts: number;
-}
+/** What a task's run cost: the engine's task:done event without the operation it adds. */
+export type TaskOutcomeStats = Omit<TaskDoneEvent, 'operation'>;
 
 const THROTTLE_RULE: ThrottleRule = { isThrottled: (o) => isThrottled(o.result), maxRetries: DEFAULT_MAX_THROTTLED_RETRIES };
 
