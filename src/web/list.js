@@ -63,7 +63,7 @@ export function mountList(root) {
     { class: 'filters', role: 'search', onsubmit: (e) => e.preventDefault() },
     h('div', { class: 'field' }, h('label', { for: 'filter-status' }, 'Status'), statusSelect()),
     h('div', { class: 'field grow' }, h('label', { for: 'filter-search' }, 'Search'),
-      h('input', { id: 'filter-search', type: 'search', value: query.search, placeholder: 'Job id, description or tag', autocomplete: 'off', spellcheck: 'false' })),
+      h('input', { id: 'filter-search', type: 'search', value: query.search, placeholder: 'Job id, description or tag', autocomplete: 'off', spellcheck: 'false', maxlength: '256' })),
     h('div', { class: 'field' }, h('label', { for: 'filter-sort' }, 'Sort'), sortSelect()),
   );
   filters.addEventListener('change', (e) => {
