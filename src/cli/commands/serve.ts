@@ -26,7 +26,7 @@ function s3ControlLines(server: RunningServer, config: Config): string[] {
     `  access key id:      ${accessKeyId}`,
     `  secret access key:  ${secretAccessKey}`,
     `  account id:         ${accountId}`,
-    `  try it (needs "127.0.0.1 ${accountId}.localhost" in /etc/hosts: the CLI puts the account id in front of the host):`,
+    `  aws CLI (needs "127.0.0.1 ${accountId}.localhost" in /etc/hosts: the aws CLI puts the account id in front of the host):`,
     `  AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=${secretAccessKey} aws s3control list-jobs --account-id ${accountId} --endpoint-url ${endpoint} --region us-east-1`,
     '  ---------------------------------------------------------------------',
   ];
