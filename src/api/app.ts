@@ -9,7 +9,7 @@ import type { BatchService } from '../service/batch-service.ts';
 import type { ReportFiles } from '../service/report-files.ts';
 import type { ApiAuth } from './auth/api-auth.ts';
 import type { SigV4Verifier } from './auth/sigv4-verifier.ts';
-import { jsonErrorHandler } from './error-handler.ts';
+import { clientErrorHandler, jsonErrorHandler } from './error-handler.ts';
 import { createMetrics, metricsRoutes } from './metrics/metrics.ts';
 import { JobEventHub } from './rest/event-hub.ts';
 import { eventRoutes, progressSnapshot } from './rest/event-routes.ts';
@@ -43,6 +43,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel === 'debug' ? 'debug' : 'warn' },
     bodyLimit: 10 * 1024 * 1024,
     genReqId: () => crypto.randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase(),
+    clientErrorHandler,
     // A URL fastify cannot decode (`%zz`) fails before routing: on the S3 Control API it still gets
     // the ErrorResponse envelope and the request-id headers.
     frameworkErrors: (err, req, reply) => {

@@ -3,11 +3,32 @@
  * client errors (bad JSON, body too large, …) → 4xx with a stable code; anything else → 500
  * with the message hidden (it is logged).
  */
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isS3BatchError } from '../domain/errors.ts';
 
 export interface JsonError {
   error: { code: string; message: string; requestId: string };
+}
+
+/**
+ * A request Node's HTTP parser refuses before any route sees it (headers over 16 KiB, a malformed
+ * request line, a request that took too long): the same `{"error":{code,message}}` shape as
+ * every other error, instead of fastify's `{"error":"<status text>"}`. There is no request id.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, text, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'RequestTooLarge', 'The request line and headers are larger than the server accepts (16 KiB)']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'RequestTimeout', 'The request was not received in time']
+        : [400, 'Bad Request', 'BadRequest', 'The request is not valid HTTP'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }
 
 export function jsonErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {

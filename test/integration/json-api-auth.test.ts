@@ -304,6 +304,7 @@ describe('garbage credentials', () => {
     }
     const tooBig = await call('GET', '/api/v1/jobs', { authorization: huge });
     expect(tooBig.status).toBe(431);
+    expect(tooBig.json?.error?.code).toBe('RequestTooLarge'); // the JSON API's error shape, not fastify's {"error":"<text>"}
     expect((await call('GET', '/healthz')).status).toBe(200);
     expect((await call('GET', `/api/v1/jobs/${jobId}`, { authorization: basic })).status).toBe(200);
   });
