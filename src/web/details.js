@@ -123,7 +123,7 @@ export function mountDetails(root, jobId) {
         ['created', 'Created', timeEl(j.CreationTime)],
         j.TerminationDate ? ['terminated', 'Ended', timeEl(j.TerminationDate)] : null,
         // The descriptor keeps SuspendedCause after the job moves on; it only explains a Suspended job.
-        j.Status === 'Suspended' && j.SuspendedCause ? ['suspended-cause', 'Suspended because', j.SuspendedCause, 'wide'] : null,
+        j.Status === 'Suspended' && j.SuspendedCause ? ['suspended-cause', 'Suspended because', suspendedText(j.SuspendedCause), 'wide'] : null,
         view.DryRun ? ['dry-run', 'Dry run', dryRunText(view.DryRun, j.Status), 'wide'] : null,
         j.StatusUpdateReason ? ['status-reason', 'Status reason', j.StatusUpdateReason, 'wide'] : null,
       ].filter(Boolean), { id: 'job-facts' }),
@@ -297,6 +297,11 @@ export function mountDetails(root, jobId) {
     stopped = true;
     stopLive();
   };
+}
+
+/** The API's "confirm with UpdateJobStatus requestedJobStatus=Ready" in the page's words. */
+function suspendedText(cause) {
+  return /^Awaiting confirmation/.test(cause) ? 'It waits for your confirmation: "Confirm and run" starts it.' : cause;
 }
 
 /** A CSV manifest names objects without their sizes, so its Discovery has no bytes to show. */

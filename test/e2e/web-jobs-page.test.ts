@@ -170,7 +170,8 @@ describe('web Jobs page in chromium', () => {
     await openJob(jobs.confirm);
     expect(await factStatus()).toBe('Suspended');
     expect(await page.locator('#job-tags').textContent()).toContain('alpha');
-    expect(await page.locator('#job-facts [data-key="suspended-cause"]').textContent()).toMatch(/confirm/i);
+    // The API's SuspendedCause in the page's words, pointing at the button.
+    expect(await page.locator('#job-facts [data-key="suspended-cause"]').textContent()).toBe('It waits for your confirmation: "Confirm and run" starts it.');
     await page.click('#action-confirm');
     await page.locator('#dialog[open]').waitFor();
     await web.screenshot('web-07-confirm-dialog');
