@@ -19,7 +19,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Command as SmithyCommand } from '@smithy/types';
 import { Option, type Command } from 'commander';
-import { networkErrorCode, unreachableError } from './cli-errors.ts';
+import { CliError, EXIT_USER_ERROR, networkErrorCode, unreachableError } from './cli-errors.ts';
 import { resolveClientSettings, type ClientSettings, type ConnectionFlags } from './client-config.ts';
 
 export type { ClientSettings, ConnectionFlags };
@@ -100,6 +100,11 @@ function unreachableOr(err: unknown, endpointUrl: string): unknown {
   return code === undefined ? err : unreachableError(endpointUrl, code, err);
 }
 
+/** fetch's "bad port" refusal (6000, 5060, 10080, … — the WHATWG fetch block list), made before any connection. */
+function isBadPort(err: unknown): boolean {
+  return err instanceof TypeError && err.cause instanceof Error && err.cause.message === 'bad port';
+}
+
 /** Builds a signer-backed fetch for the JSON API. */
 function createSignedFetch(settings: ClientSettings, fetchImpl: typeof fetch = fetch, sendAccountId = true): Connection['signedFetch'] {
   const signer = new SignatureV4({
@@ -146,6 +151,14 @@ function createSignedFetch(settings: ClientSettings, fetchImpl: typeof fetch = f
         ...(init.signal !== undefined ? { signal: init.signal } : {}),
       });
     } catch (err) {
+      if (isBadPort(err)) {
+        throw new CliError(
+          'EndpointPortBlocked',
+          `fetch refuses port ${url.port} of ${settings.endpointUrl} (one of the ports the fetch standard blocks), and the CLI reads the JSON API with fetch: run the server on another port, e.g. --port 8080`,
+          EXIT_USER_ERROR,
+          { cause: err },
+        );
+      }
       throw unreachableOr(err, settings.endpointUrl);
     }
   };

@@ -29,6 +29,8 @@ describe('s3batch CLI', () => {
     [['serve', '--access-key-id', 'only-the-id'], /secret/],
     [['serve', '--log-level', 'loud'], /S3BATCH_LOG_LEVEL/],
     [['no-such-command'], /unknown command/],
+    // fetch (the JSON API calls: the key's account, report downloads) refuses some ports outright.
+    [['list-jobs', '--endpoint-url', 'http://127.0.0.1:6000', '--access-key-id', 'AKIDEXAMPLE', '--secret-access-key', 'secret-key-000000000001'], /EndpointPortBlocked: .*port 6000/],
   ])('%j exits 2 with a clear message', (args, message) => {
     const r = run(...args);
     expect(r.code).toBe(2);
