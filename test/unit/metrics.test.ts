@@ -83,4 +83,15 @@ describe('metrics registry', () => {
     expect(parsePrometheusText(await m1.registry.metrics()).value('s3batch_tasks_total', { operation: 'S3PutObjectTagging', result: 'succeeded' })).toBe(1);
     m2.close();
   });
+
+  it("the process metrics are collected once per process, not once more per server (prom-client's event-loop monitor cannot be stopped)", () => {
+    const m1 = createMetrics({ events: new EngineEvents(), jobStatuses: () => [] });
+    const m2 = createMetrics({ events: new EngineEvents(), jobStatuses: () => [] });
+    const lag1 = m1.registry.getSingleMetric('nodejs_eventloop_lag_seconds');
+    expect(lag1).toBeDefined();
+    expect(m2.registry.getSingleMetric('nodejs_eventloop_lag_seconds')).toBe(lag1);
+    expect(m2.registry.getSingleMetric('s3batch_tasks_total')).not.toBe(m1.registry.getSingleMetric('s3batch_tasks_total'));
+    m1.close();
+    m2.close();
+  });
 });

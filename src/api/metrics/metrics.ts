@@ -2,7 +2,8 @@
  * `GET /metrics` in the Prometheus text format (prom-client): jobs by status (counted from the
  * job store at each scrape), tasks by operation and outcome, task latency, retries and throttled
  * attempts (from the engine's `task:done` events), open event streams, and prom-client's default
- * process metrics. One private Registry per server (tests run several in one process). No auth;
+ * process metrics. The server's own metrics live in a Registry of its own (tests run several
+ * servers in one process); the process metrics are collected once per process and merged in. No auth;
  * labels never carry job ids, keys or accounts.
  */
 import type { FastifyInstance } from 'fastify';
@@ -27,14 +28,28 @@ export interface Metrics {
   close(): void;
 }
 
+/**
+ * prom-client's default process metrics, one set per process: collecting them starts an
+ * event-loop-delay monitor and a GC observer that can never be stopped, so a registry of their
+ * own per server would leave one more of each behind for every server built (tests build many).
+ */
+let processMetrics: Registry | undefined;
+
+function processRegistry(): Registry {
+  if (processMetrics === undefined) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
 export function createMetrics(sources: MetricsSources): Metrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const own = new Registry();
   new Gauge({
     name: 's3batch_jobs',
     help: 'Jobs by status (every job the server keeps, ended ones until their retention expires)',
     labelNames: ['status'],
-    registers: [registry],
+    registers: [own],
     collect() {
       const counts = new Map<JobStatus, number>(ALL_STATUSES.map((s) => [s, 0]));
       for (const s of sources.jobStatuses()) counts.set(s, (counts.get(s) ?? 0) + 1);
@@ -65,7 +80,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     name: 's3batch_tasks_total',
     help: 'Tasks finished, by operation and result (succeeded or failed, after retries)',
     labelNames: ['operation', 'result'],
-    registers: [registry],
+    registers: [own],
     collect() {
       catchUp(this, 'succeeded', (operation) => ({ operation, result: 'succeeded' }));
       catchUp(this, 'failed', (operation) => ({ operation, result: 'failed' }));
@@ -76,13 +91,13 @@ export function createMetrics(sources: MetricsSources): Metrics {
     help: 'Time from a task\'s first attempt to its final outcome, retries and backoff included',
     labelNames: ['operation'],
     buckets: TASK_DURATION_BUCKETS,
-    registers: [registry],
+    registers: [own],
   });
   new Counter({
     name: 's3batch_task_retries_total',
     help: 'Attempts beyond the first one of each task, by operation',
     labelNames: ['operation'],
-    registers: [registry],
+    registers: [own],
     collect() {
       catchUp(this, 'retries', (operation) => ({ operation }));
     },
@@ -91,7 +106,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     name: 's3batch_throttled_attempts_total',
     help: 'Task attempts the storage answered with throttling (SlowDown, 429, 503), by operation',
     labelNames: ['operation'],
-    registers: [registry],
+    registers: [own],
     collect() {
       catchUp(this, 'throttled', (operation) => ({ operation }));
     },
@@ -101,7 +116,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     new Gauge({
       name: 's3batch_event_streams',
       help: 'Open server-sent-event streams (/api/v1/events, /api/v1/jobs/:id/events)',
-      registers: [registry],
+      registers: [own],
       collect() {
         this.set(streams());
       },
@@ -118,6 +133,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
     t.duration.observe(e.durationMs / 1000);
   };
   sources.events.on('task:done', onTask);
+  // The server's metrics and the shared process metrics, scraped as one.
+  const registry = Registry.merge([processRegistry(), own]);
   return {
     registry,
     close: () => void sources.events.off('task:done', onTask),
