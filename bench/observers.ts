@@ -13,8 +13,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CLI_BIN, serverEnv, shellEnv } from '../test/helpers/cli-process.ts';
 import { basicAuth } from '../test/helpers/json-api.ts';
-import { REPO_ROOT } from '../test/helpers/s3-servers.ts';
 import type { BenchContext, EngineMeasured, Measured } from './context.ts';
 import { cpuMs, mib } from './proc.ts';
 import { maxPerSecond, observeSse, type SseObservation, type SseObserver } from './sse-observer.ts';
@@ -29,7 +29,6 @@ export interface ObserverCounts {
 export const DEFAULT_OBSERVERS: ObserverCounts = { jobStreams: 20, accountStreams: 5, metricsEveryMs: 250 };
 /** The event hub's promise: at most one progress event per job every 250 ms. */
 const MAX_PROGRESS_PER_SECOND = 4;
-const BIN = path.join(REPO_ROOT, 'bin', 's3batch.mjs');
 
 interface ScrapeStats {
   scrapes: number;
@@ -59,18 +58,10 @@ interface ObservedRun {
 /** Starts `s3batch watch <job> --json` the way a user's shell would, with the key in S3BATCH_* variables. */
 function startWatch(ctx: BenchContext, jobId: string, home: string): { done: Promise<WatchStats> } {
   const key = ctx.api.key!;
-  const child = spawn(process.execPath, [BIN, 'watch', jobId, '--json'], {
+  const child = spawn(process.execPath, [CLI_BIN, 'watch', jobId, '--json'], {
     cwd: home,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: home,
-      XDG_CONFIG_HOME: home, // no profiles file: only the variables below
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      S3BATCH_ENDPOINT_URL: ctx.server.url,
-      S3BATCH_ACCOUNT_ID: key.accountId,
-      S3BATCH_API_ACCESS_KEY_ID: key.accessKeyId,
-      S3BATCH_API_SECRET_ACCESS_KEY: key.secretAccessKey,
-    },
+    // no profiles file: only the S3BATCH_* variables
+    env: { ...shellEnv(home), XDG_CONFIG_HOME: home, ...serverEnv(ctx.server.url, key) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -16,15 +16,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CLI_BIN, serverEnv, shellEnv } from '../test/helpers/cli-process.ts';
 import { basicAuth } from '../test/helpers/json-api.ts';
-import { REPO_ROOT } from '../test/helpers/s3-servers.ts';
 import type { BareDownload } from './bare-worker.ts';
 import type { BenchContext } from './context.ts';
 import { startFunctionServer } from './function-server.ts';
 import { cpuMs, memory, mib, RssWatch } from './proc.ts';
 import { table } from './table.ts';
 
-const BIN = path.join(REPO_ROOT, 'bin', 's3batch.mjs');
 const MiB = 1024 * 1024;
 
 export interface ReportDownloadOptions {
@@ -61,18 +60,10 @@ interface SizeResult {
 function runCli(ctx: BenchContext, args: readonly string[], home: string): Promise<{ ms: number; cpuMs: number; stdout: string }> {
   const key = ctx.api.key!;
   const t0 = performance.now();
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [CLI_BIN, ...args], {
     cwd: home,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: home,
-      XDG_CONFIG_HOME: home,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      S3BATCH_ENDPOINT_URL: ctx.server.url,
-      S3BATCH_ACCOUNT_ID: key.accountId,
-      S3BATCH_API_ACCESS_KEY_ID: key.accessKeyId,
-      S3BATCH_API_SECRET_ACCESS_KEY: key.secretAccessKey,
-    },
+    // no profiles file: only the S3BATCH_* variables
+    env: { ...shellEnv(home), XDG_CONFIG_HOME: home, ...serverEnv(ctx.server.url, key) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
