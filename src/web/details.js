@@ -162,8 +162,8 @@ export function mountDetails(root, jobId) {
         definitions([
           ['objects-listed', 'Objects listed', num(d.ObjectsListed)],
           ['objects-found', 'Objects found', num(d.ObjectsFound)],
-          ['total-bytes', 'Bytes', d.TotalBytes == null || listsNoSizes(view?.Job)
-            ? h('span', { class: 'muted', title: 'A CSV manifest lists no object sizes' }, '—')
+          ['total-bytes', 'Bytes', d.TotalBytes == null
+            ? h('span', { class: 'muted', title: 'This manifest lists no object sizes' }, '—')
             : h('span', { title: `${num(d.TotalBytes)} bytes` }, bytes(d.TotalBytes))],
           ['listing-complete', 'Listing', d.ListingComplete ? 'complete' : 'in progress'],
         ], { id: 'discovery-metrics' }),
@@ -302,11 +302,6 @@ export function mountDetails(root, jobId) {
 /** The API's "confirm with UpdateJobStatus requestedJobStatus=Ready" in the page's words. */
 function suspendedText(cause) {
   return /^Awaiting confirmation/.test(cause) ? 'It waits for your confirmation: "Confirm and run" starts it.' : cause;
-}
-
-/** A CSV manifest names objects without their sizes, so its Discovery has no bytes to show. */
-function listsNoSizes(job) {
-  return !job?.ManifestGenerator && job?.Manifest?.Spec?.Format === 'S3BatchOperations_CSV_20180820';
 }
 
 /** What a dry-run job did: nothing, and what it would have done (the JSON view's DryRun). */

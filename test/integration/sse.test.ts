@@ -160,6 +160,8 @@ describe('GET /api/v1/jobs/:id/events', () => {
     const done = bodies.map((p) => p.NumberOfTasksSucceeded + p.NumberOfTasksFailed);
     for (let i = 1; i < done.length; i++) expect(done[i]!).toBeGreaterThanOrEqual(done[i - 1]!);
     expect(done.at(-1)).toBe(TASKS);
+    // A CSV manifest tells no object sizes: the bytes are unknown (null), not 0.
+    expect(bodies.at(-1)!.Discovery).toEqual({ ObjectsListed: TASKS, ObjectsFound: TASKS, TotalBytes: null, ListingComplete: true });
     // Sent only when something moved (the counters, or the status with the same counters).
     expect(new Set(bodies.map((p, i) => `${p.Status}:${done[i]}`)).size).toBe(bodies.length);
     expect(Math.max(...bodies.map((p) => p.TasksPerSecond))).toBeGreaterThan(0);

@@ -10,14 +10,17 @@ import type { BatchService, JobDescriptor } from '../../service/batch-service.ts
 export interface DiscoveryView {
   ObjectsListed: number;
   ObjectsFound: number;
-  TotalBytes: number;
+  /** Null when the manifest tells no object sizes (a CSV manifest); inventory reports and the generator count them. */
+  TotalBytes: number | null;
   ListingComplete: boolean;
 }
 
 /** What preparing found so far (live while a generator lists); null before preparing started. */
-export function discoveryView(record: Pick<JobRecord, 'discovery'>): DiscoveryView | null {
+export function discoveryView(record: Pick<JobRecord, 'discovery' | 'request'>): DiscoveryView | null {
   const d = record.discovery;
-  return d ? { ObjectsListed: d.objectsListed, ObjectsFound: d.objectsFound, TotalBytes: d.totalBytes, ListingComplete: d.listingComplete } : null;
+  if (!d) return null;
+  const TotalBytes = record.request.Manifest?.Spec.Format === 'S3BatchOperations_CSV_20180820' ? null : d.totalBytes;
+  return { ObjectsListed: d.objectsListed, ObjectsFound: d.objectsFound, TotalBytes, ListingComplete: d.listingComplete };
 }
 
 /** The job view of an account's job (NotFoundException for another account's or an unknown job). */

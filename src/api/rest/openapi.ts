@@ -391,7 +391,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       OperationName: { type: 'string', enum: [...OPERATION_NAMES, ...EXTENSION_OPERATION_NAMES] },
       Tag: obj({ Key: { type: 'string', minLength: 1, maxLength: 128 }, Value: { type: 'string', maxLength: 256 } }),
       ProgressSummary: obj({ TotalNumberOfTasks: int, NumberOfTasksSucceeded: int, NumberOfTasksFailed: int, Timers: obj({ ElapsedTimeInActiveSeconds: int }) }),
-      Discovery: obj({ ObjectsListed: int, ObjectsFound: int, TotalBytes: int, ListingComplete: bool }),
+      Discovery: obj({ ObjectsListed: int, ObjectsFound: int, TotalBytes: { ...nullable(int), description: 'Null when the manifest tells no object sizes (a CSV manifest); inventory reports and the generator count them.' }, ListingComplete: bool }),
       Operation: {
         type: 'object',
         description: 'Exactly one member, named for the operation, with that operation\'s parameters as in the S3 Control API (S3DeleteObject is an s3batch extension).',
