@@ -2,6 +2,7 @@
  * The configuration loader: the only module that reads process.env. Flags win over S3BATCH_*
  * environment variables, which win over defaults. The result is validated once and frozen.
  */
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { S3BatchError } from './domain/errors.ts';
 import { isHttpUrl } from './domain/field-checks.ts';
@@ -61,6 +62,11 @@ export interface Config {
   readonly functionUrls?: string | undefined;
   /** Seconds between two `: ping` comments on idle server-sent-event streams (proxies close silent ones). */
   readonly sseHeartbeatSeconds: number;
+  /**
+   * Which reverse proxies' X-Forwarded-For / X-Forwarded-Proto to believe (fastify's trustProxy):
+   * false (none, the default), true (any peer), or comma-separated addresses / CIDRs of the proxies.
+   */
+  readonly trustProxy: boolean | string;
 }
 
 /** Options as the CLI's flags give them (strings or booleans), keyed like Config. */
@@ -102,6 +108,7 @@ export const ENV = {
   functionTimeoutSeconds: 'S3BATCH_FUNCTION_TIMEOUT_SECONDS',
   functionUrls: 'S3BATCH_FUNCTION_URLS',
   sseHeartbeatSeconds: 'S3BATCH_SSE_HEARTBEAT_SECONDS',
+  trustProxy: 'S3BATCH_TRUST_PROXY',
 } as const;
 
 type Key = keyof typeof ENV;
@@ -156,6 +163,41 @@ function httpUrl(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv): string |
   const v = str(key, flags, env);
   if (v !== undefined && !/^https?:\/\/[^/]/i.test(v)) bad(key, v, 'an http:// or https:// URL');
   return v;
+}
+
+/** proxy-addr's names for address ranges, accepted by fastify's trustProxy next to addresses and CIDRs. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** One trusted proxy: an IP address, `address/prefix`, `ipv4/netmask`, or a range name. */
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+  const slash = entry.indexOf('/');
+  const ip = slash < 0 ? entry : entry.slice(0, slash);
+  const family = isIP(ip);
+  if (family === 0) return false;
+  if (slash < 0) return true;
+  const suffix = entry.slice(slash + 1);
+  if (/^\d{1,3}$/.test(suffix)) return Number(suffix) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(suffix) === 4;
+}
+
+/**
+ * trustProxy: `false`/`true`, or comma-separated proxy addresses/CIDRs (kept as one normalized
+ * string, the form fastify takes). A hop count is refused: the fastify in use ignores hop counts
+ * (it cannot check the peer is a proxy), so `1` would silently trust nothing.
+ */
+function trustProxy(flags: ConfigFlags, env: NodeJS.ProcessEnv): boolean | string {
+  const v = pick('trustProxy', flags, env);
+  if (v === undefined) return false;
+  if (typeof v === 'boolean') return v;
+  const text = String(v).trim();
+  const lower = text.toLowerCase();
+  if (['true', 'false'].includes(lower)) return lower === 'true';
+  const expected = 'false, true, or comma-separated proxy addresses/CIDRs (e.g. 127.0.0.1,10.0.0.0/8)';
+  if (typeof v === 'number' || /^\d+$/.test(text)) bad('trustProxy', v, `${expected}; hop counts are not supported (fastify ignores them), give the proxies' addresses`);
+  const entries = text.split(',').map((e) => e.trim());
+  if (entries.some((e) => !isProxyAddress(e))) bad('trustProxy', v, expected);
+  return entries.join(',');
 }
 
 const GiB = 1024 ** 3;
@@ -213,6 +255,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     functionTimeoutSeconds: int('functionTimeoutSeconds', flags, env, 60, 1, 900),
     functionUrls: str('functionUrls', flags, env),
     sseHeartbeatSeconds: int('sseHeartbeatSeconds', flags, env, 15, 1, 3600),
+    trustProxy: trustProxy(flags, env),
   };
   if ((config.lambdaAccessKeyId === undefined) !== (config.lambdaSecretAccessKey === undefined)) {
     throw new S3BatchError('InvalidConfiguration', `Give both ${ENV.lambdaAccessKeyId} and ${ENV.lambdaSecretAccessKey} (the Lambda key pair), or neither (then the S3 credentials are used)`);

@@ -184,6 +184,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     jobStatuses: () => store.list().map((job) => job.status),
     sseHeartbeatMs: config.sseHeartbeatSeconds * 1000,
     logLevel: config.logLevel,
+    trustProxy: config.trustProxy,
     verifier,
     apiAuth: createApiAuth({
       keys: apiKeys.store,

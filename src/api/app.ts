@@ -36,12 +36,18 @@ export interface AppOptions {
   readonly apiAuth: ApiAuth;
   /** Completion report files, read from the report buckets (`/api/v1/jobs/:id/report…`). */
   readonly reports: ReportFiles;
+  /**
+   * fastify's trustProxy (config.trustProxy): which peers' X-Forwarded-For / -Proto to believe, for
+   * `req.ip` (the sign-in limit) and `req.protocol` (the session cookie's Secure flag). Default false.
+   */
+  readonly trustProxy?: boolean | string | undefined;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel === 'debug' ? 'debug' : 'warn' },
     bodyLimit: 10 * 1024 * 1024,
+    trustProxy: opts.trustProxy ?? false,
     genReqId: () => crypto.randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase(),
     clientErrorHandler,
     // A URL fastify cannot decode (`%zz`) fails before routing: on the S3 Control API it still gets

@@ -44,6 +44,7 @@ describe('loadConfig defaults', () => {
       logLevel: 'info',
       functionTimeoutSeconds: 60,
       sseHeartbeatSeconds: 15,
+      trustProxy: false,
     } satisfies Config);
   });
 
@@ -196,6 +197,29 @@ describe('job retention', () => {
     expect(loadConfig({ jobRetentionDays: '.0001' }, {}).jobRetentionDays).toBe(0.0001);
     for (const v of ['0', '-1', '1e3', 'abc']) {
       expect(() => loadConfig({}, { S3BATCH_JOB_RETENTION_DAYS: v })).toThrow(expect.objectContaining({ code: 'InvalidConfiguration', message: expect.stringContaining('S3BATCH_JOB_RETENTION_DAYS') }));
+    }
+  });
+});
+
+describe('trust proxy', () => {
+  it('is false by default and takes true/false or comma-separated proxy addresses and CIDRs (flag or env)', () => {
+    expect(loadConfig({}, {}).trustProxy).toBe(false);
+    expect(loadConfig({}, { S3BATCH_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ trustProxy: 'FALSE' }, { S3BATCH_TRUST_PROXY: 'true' }).trustProxy).toBe(false);
+    expect(loadConfig({ trustProxy: true }, {}).trustProxy).toBe(true);
+    expect(loadConfig({ trustProxy: '127.0.0.1' }, {}).trustProxy).toBe('127.0.0.1');
+    expect(loadConfig({}, { S3BATCH_TRUST_PROXY: ' 10.0.0.0/8, ::1 ,192.168.0.0/255.255.0.0,fd00::/8,loopback' }).trustProxy).toBe(
+      '10.0.0.0/8,::1,192.168.0.0/255.255.0.0,fd00::/8,loopback',
+    );
+  });
+
+  it('refuses hop counts (fastify ignores them), bad addresses, prefixes out of range and empty entries', () => {
+    const hop = refusal({}, { S3BATCH_TRUST_PROXY: '2' });
+    expect(hop).toMatchObject({ code: 'InvalidConfiguration', message: expect.stringContaining('hop counts are not supported') });
+    expect(hop.message).toContain('S3BATCH_TRUST_PROXY');
+    expect(refusal({ trustProxy: 1 }).message).toContain('hop counts are not supported');
+    for (const v of ['yes', 'proxy.example.com', '10.0.0.0/33', '::1/129', '10.0.0.1,', '10.0.0.0/ff00::', '300.1.2.3']) {
+      expect(refusal({ trustProxy: v }), v).toMatchObject({ code: 'InvalidConfiguration', message: expect.stringContaining('S3BATCH_TRUST_PROXY') });
     }
   });
 });

@@ -82,11 +82,13 @@ function header(req: FastifyRequest, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** True when the request came over https (directly, or as a proxy in front says). */
+/**
+ * True when the request came over https: directly, or as a trusted proxy in front says. fastify's
+ * `req.protocol` reads X-Forwarded-Proto only when the peer is a proxy trusted by the trustProxy
+ * setting; from anyone else the header is ignored (a client could forge it).
+ */
 export function isHttps(req: FastifyRequest): boolean {
-  const forwarded = header(req, 'x-forwarded-proto');
-  if (forwarded !== undefined) return forwarded.split(',')[0]?.trim().toLowerCase() === 'https';
-  return (req.raw.socket as { encrypted?: boolean }).encrypted === true;
+  return req.protocol.toLowerCase() === 'https';
 }
 
 /** True for routes under /api/v1 that need a caller. */

@@ -1,7 +1,8 @@
 /**
  * Web sign-in for the JSON API (`/api/v1/session`): POST signs in with an access key and sets the
  * `s3batch_session` cookie, GET says who is signed in, DELETE signs out (clears the cookie).
- * Failed sign-ins are limited per remote address (10 a minute, then 429 until the minute is over).
+ * Failed sign-ins are limited per remote address (10 a minute, then 429 until the minute is over):
+ * `req.ip`, which is the X-Forwarded-For client only when the peer is a trusted proxy (trustProxy).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { S3BatchError } from '../../domain/errors.ts';

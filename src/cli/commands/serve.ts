@@ -69,6 +69,7 @@ export function registerServe(program: Command): void {
     .option('--max-tasks-per-job <n>', 'largest manifest a job may list; larger ones fail with ManifestTooLarge [S3BATCH_MAX_TASKS_PER_JOB] (default 20000000000)')
     .option('--create-job-rate <n>', 'CreateJob requests per second per account, in bursts of 5× that; over it TooManyRequestsException [S3BATCH_CREATE_JOB_RATE] (default 10)')
     .option('--job-retention-days <days>', 'days a finished job stays visible before its record is deleted; fractions allowed [S3BATCH_JOB_RETENTION_DAYS] (default 90)')
+    .option('--trust-proxy <value>', 'behind a reverse proxy: false, true, or comma-separated proxy addresses/CIDRs whose X-Forwarded-For/-Proto are believed (client address for the sign-in limit, https for the Secure cookie) [S3BATCH_TRUST_PROXY] (default false)')
     .option('--log-level <level>', 'debug, info, warn, error or silent [S3BATCH_LOG_LEVEL] (default info)')
     .option('--api-keys-file <file>', 'JSON file of S3 Control API access keys {"keys":[{accessKeyId,secretAccessKey,accountId}]} [S3BATCH_API_KEYS_FILE] (also S3BATCH_API_ACCESS_KEY_ID + S3BATCH_API_SECRET_ACCESS_KEY; neither: a pair generated into <data-dir>/api-keys.json)')
     .option('--lambda-endpoint <url>', 'Lambda-compatible endpoint for LambdaInvoke [S3BATCH_LAMBDA_ENDPOINT] (default: AWS Lambda)')
@@ -116,6 +117,7 @@ Examples:
         lambdaSecretAccessKey: opts.lambdaSecretAccessKey,
         functionTimeoutSeconds: opts.functionTimeout,
         functionUrls: opts.functionUrls,
+        trustProxy: opts.trustProxy,
       };
       const config = loadConfig(flags);
       // Loaded here, not at the top: the job verbs (every other command) then start without the
