@@ -3,6 +3,7 @@
  * code that listens (main.ts), so tests can run it on any port.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { S3BatchError } from '../domain/errors.ts';
 import type { JobStatus } from '../domain/job-status.ts';
 import type { EngineEvents } from '../engine/events.ts';
 import type { BatchService } from '../service/batch-service.ts';
@@ -20,6 +21,9 @@ import { sessionRoutes } from './rest/session-routes.ts';
 import { sendError } from './s3control/error-envelope.ts';
 import { s3ControlRoutes } from './s3control/routes.ts';
 import { webRoutes } from './web/web-routes.ts';
+
+/** Longest path segment (a job id, a report file name) the router takes; longer is 414 UriTooLong. */
+const MAX_PARAM_LENGTH = 100;
 
 export interface AppOptions {
   readonly service: BatchService;
@@ -50,10 +54,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     trustProxy: opts.trustProxy ?? false,
     genReqId: () => crypto.randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase(),
     clientErrorHandler,
+    maxParamLength: MAX_PARAM_LENGTH,
     // A URL fastify cannot decode (`%zz`) fails before routing: on the S3 Control API it still gets
-    // the ErrorResponse envelope and the request-id headers.
+    // the ErrorResponse envelope and the request-id headers. A path segment over maxParamLength is
+    // 414 UriTooLong with a short fixed message (fastify's own repeats the whole URL).
     frameworkErrors: (err, req, reply) => {
-      if (req.url.startsWith('/v20180820')) sendError(req, reply, 400, 'InvalidURI', err.message);
+      const s3control = req.url.startsWith('/v20180820');
+      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        const tooLong = new S3BatchError('UriTooLong', `The request URL is longer than the server accepts (${MAX_PARAM_LENGTH} characters per path segment)`);
+        if (s3control) sendError(req, reply, tooLong.status, tooLong.code, tooLong.message);
+        else jsonErrorHandler(tooLong, req, reply);
+      } else if (s3control) sendError(req, reply, 400, 'InvalidURI', err.message);
       else jsonErrorHandler(err, req, reply);
     },
   });

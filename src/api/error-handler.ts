@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { isS3BatchError } from '../domain/errors.ts';
+import { isS3BatchError, type S3BatchError } from '../domain/errors.ts';
 
 export interface JsonError {
   error: { code: string; message: string; requestId: string };
@@ -31,7 +31,7 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
   socket.destroy(err);
 }
 
-export function jsonErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+export function jsonErrorHandler(err: FastifyError | S3BatchError, request: FastifyRequest, reply: FastifyReply): void {
   if (isS3BatchError(err)) {
     // 502: the storage behind s3batch failed (ReportUnavailable); its code is what the caller needs.
     const hide = err.status >= 500 && err.status !== 502;

@@ -21,6 +21,8 @@ export const ERROR_TABLE = {
   InvalidAccessKeyId: { status: 403 },
   RequestTimeTooSkewed: { status: 403 },
   MethodNotAllowed: { status: 405 },
+  // a path segment (e.g. a job id) over the router's limit: answered before routing, on both APIs
+  UriTooLong: { status: 414 },
   // manifest and job-level failure codes (spec §4.3): carried by FailureReasons, not HTTP
   InvalidManifestContent: { status: 400 },
   ManifestNotFound: { status: 404 },
