@@ -76,11 +76,17 @@ export const session = {
 };
 
 export const jobs = {
-  /** @param {{status?: string, search?: string, sort: string, order: string}} q */
-  list(q) {
-    const p = new URLSearchParams({ sort: q.sort, order: q.order, maxResults: '1000' });
+  /**
+   * One page of the list: `maxResults` jobs (1 to 1000) from `nextToken` (the NextToken of the
+   * previous page of the same query), or from the first.
+   * @param {{status?: string, search?: string, sort: string, order: string}} q
+   * @param {{maxResults: number, nextToken?: string}} page
+   */
+  list(q, page) {
+    const p = new URLSearchParams({ sort: q.sort, order: q.order, maxResults: String(page.maxResults) });
     if (q.status) p.set('status', q.status);
     if (q.search) p.set('search', q.search);
+    if (page.nextToken) p.set('nextToken', page.nextToken);
     return call('GET', `/jobs?${p}`);
   },
   get: (id) => call('GET', job(id)),

@@ -4,6 +4,11 @@
  * priority (GET /api/v1/jobs with status, search, sort, order). It refreshes without reloading:
  * progress events of the account's stream (/api/v1/events) update rows in place, status events
  * reload the list; when the stream fails it polls every 3 s.
+ *
+ * The list comes in pages of 100 jobs (the API's maxResults; `?pageSize=<1..1000>` in the page's
+ * URL, e.g. `/?pageSize=3#/`, changes it): "Load more" under the table appends the next page of
+ * the same query (its NextToken) and disappears when there is none. A refresh reloads at least as
+ * many jobs as are shown, so loaded pages stay loaded.
  */
 import { jobs } from './api.js';
 import { h } from './dom.js';
@@ -13,6 +18,13 @@ import { STATUSES, progressBar, statusBadge, timeEl } from './widgets.js';
 
 /** Kept across visits, so going back from a job shows the list as it was. */
 const query = { status: '', search: '', sort: 'created', order: 'desc' };
+
+/** Jobs asked for per page: `?pageSize=` of the page's URL (1 to 1000), else 100. */
+export function pageSize() {
+  const v = new URLSearchParams(location.search).get('pageSize');
+  const n = v !== null && /^\d{1,4}$/.test(v) ? Number(v) : 0;
+  return n >= 1 && n <= 1000 ? n : 100;
+}
 
 const SORTS = [
   ['created:desc', 'Newest first'],
@@ -35,27 +47,72 @@ export function mountList(root) {
     body,
   );
 
+  const size = pageSize();
+  /** The jobs in the table, in order, and the NextToken after them (undefined: none left). */
+  let shown = [];
+  let nextToken;
+  const more = h('button', { id: 'jobs-more', type: 'button', class: 'secondary', hidden: true }, 'Load more');
+  const showCount = () => {
+    count.textContent = `${num(shown.length)} ${shown.length === 1 ? 'job' : 'jobs'}${nextToken ? ' shown, more below' : ''}`;
+    more.hidden = !nextToken;
+  };
+  const failed = (err) => {
+    error.textContent = `The jobs could not be loaded: ${err.message}`;
+    error.hidden = false;
+  };
+
   let seq = 0;
-  const load = async () => {
+  /** Loads the list from its first page; `keep` (a refresh) loads at least as many jobs as are shown. */
+  const load = async (keep = false) => {
     const mine = ++seq;
+    const want = keep ? Math.max(size, shown.length) : size;
     try {
-      const out = await jobs.list(query);
-      if (mine !== seq) return; // a newer load is under way
+      let list = [];
+      let token;
+      do {
+        const out = await jobs.list(query, { maxResults: Math.min(1000, want - list.length), nextToken: token });
+        if (mine !== seq) return; // a newer load is under way
+        list = appendNew(list, out.Jobs);
+        token = out.NextToken;
+      } while (token && list.length < want);
       error.hidden = true;
-      render(body, out.Jobs);
-      count.textContent = `${num(out.Jobs.length)} ${out.Jobs.length === 1 ? 'job' : 'jobs'}${out.NextToken ? ' (the first 1,000)' : ''}`;
+      shown = list;
+      nextToken = token;
+      render(body, shown);
+      showCount();
     } catch (err) {
       if (mine !== seq) return;
-      error.textContent = `The jobs could not be loaded: ${err.message}`;
-      error.hidden = false;
+      failed(err);
       throw err;
     }
   };
 
+  /** Appends the next page (jobs already shown, moved by a change between pages, are skipped). */
+  const loadMore = async () => {
+    if (!nextToken) return;
+    const mine = seq; // a reload started meanwhile wins
+    more.disabled = true;
+    try {
+      const out = await jobs.list(query, { maxResults: size, nextToken });
+      if (mine !== seq) return;
+      const all = appendNew(shown, out.Jobs);
+      body.append(...all.slice(shown.length).map(row));
+      shown = all;
+      nextToken = out.NextToken;
+      error.hidden = true;
+      showCount();
+    } catch (err) {
+      if (mine === seq) failed(err);
+    } finally {
+      more.disabled = false;
+    }
+  };
+  more.addEventListener('click', () => void loadMore());
+
   let reloadTimer;
   const reloadSoon = () => {
     clearTimeout(reloadTimer);
-    reloadTimer = setTimeout(() => void load().catch(() => {}), 200);
+    reloadTimer = setTimeout(() => void load(true).catch(() => {}), 200);
   };
   let searchTimer;
   const filters = h(
@@ -88,6 +145,7 @@ export function mountList(root) {
     error,
     count,
     h('div', { class: 'table-wrap' }, table),
+    h('div', { class: 'more' }, more),
   );
   void load().catch(() => {});
 
@@ -98,7 +156,7 @@ export function mountList(root) {
       if (name === 'status') reloadSoon();
       else if (name === 'progress') updateRow(body, data);
     },
-    poll: load,
+    poll: () => load(true),
     onMode: (m) => {
       mode.textContent = m === 'stream' ? 'Live' : 'Refreshing every 3 s';
       mode.dataset.mode = m;
@@ -134,6 +192,12 @@ function render(body, list) {
     return;
   }
   body.replaceChildren(...list.map(row));
+}
+
+/** `list` and then the jobs of `page` it does not hold yet. */
+function appendNew(list, page) {
+  const seen = new Set(list.map((j) => j.JobId));
+  return [...list, ...page.filter((j) => !seen.has(j.JobId))];
 }
 
 function row(job) {
