@@ -1,6 +1,7 @@
 /**
  * The engine's typed events: one `job:status` per status change, `job:progress` as tasks finish,
- * `task:done` once per finished task (its final outcome, for /metrics).
+ * `task:done` once per finished task (its final outcome, for /metrics), `job:removed` when a job's
+ * record is deleted (the retention sweep): from then on the job does not exist.
  */
 import { EventEmitter } from 'node:events';
 import type { OperationName } from '../domain/job-spec.ts';
@@ -21,6 +22,11 @@ export interface JobProgressEvent {
   readonly progress: Progress;
 }
 
+export interface JobRemovedEvent {
+  readonly jobId: string;
+  readonly accountId: string;
+}
+
 /** A task's final outcome (no job id or key: what /metrics counts). */
 export interface TaskDoneEvent {
   readonly operation: OperationName;
@@ -37,6 +43,7 @@ export interface EngineEventMap {
   'job:status': [JobStatusEvent];
   'job:progress': [JobProgressEvent];
   'task:done': [TaskDoneEvent];
+  'job:removed': [JobRemovedEvent];
 }
 
 export class EngineEvents extends EventEmitter<EngineEventMap> {

@@ -50,9 +50,11 @@ export class JobRecords {
     return after;
   }
 
-  /** Deletes the record and its idempotency token: from now on the job does not exist. */
+  /** Deletes the record and its idempotency token: from now on the job does not exist (`job:removed`). */
   remove(jobId: string): void {
+    const job = this.store.get(jobId);
     this.store.remove(jobId);
+    if (job) this.events.emit('job:removed', { jobId, accountId: job.accountId });
   }
 
   addFailureReason(jobId: string, code: string, reason: string): void {

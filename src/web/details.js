@@ -3,13 +3,15 @@
  * priority, each through the confirming dialog), progress bar and counters updated live from the
  * job's event stream (/api/v1/jobs/<id>/events; polling every 3 s when it fails), discovery and
  * processing metrics, failure reasons, the status timeline, report download links once the
- * report exists, tags, and the job's spec as submitted.
+ * report exists, tags, and the job's spec as submitted. Once the job has ended, the account's
+ * stream (/api/v1/events) tells when it is deleted at the end of its retention period: the view
+ * then says so instead of showing a job that is gone.
  */
 import { ApiError, API, jobs } from './api.js';
 import { ask, field } from './dialogs.js';
 import { definitions, fill, h, keepFocus } from './dom.js';
 import { bytes, duration, localTime, num, rate } from './format.js';
-import { live } from './live.js';
+import { live, openStream } from './live.js';
 import { doneOf, isTerminal, progressBar, statusBadge, timeEl } from './widgets.js';
 
 /** Statuses a job can be cancelled from (the server has the last word). */
@@ -21,6 +23,7 @@ export function mountDetails(root, jobId) {
   let p = null;
   let report = { state: 'none' };
   let stopLive = () => {};
+  let stopRemoval;
   let stopped = false;
 
   const parts = {
@@ -81,6 +84,30 @@ export function mountDetails(root, jobId) {
     document.title = `Job ${jobId.slice(0, 8)} · s3batch`;
     keepFocus(renderAll);
     if (isTerminal(v.Job.Status) && report.state === 'none') void loadReport();
+    if (isTerminal(v.Job.Status)) watchRemoval();
+  };
+
+  /** An ended job is deleted when its retention period ends: the account's stream says when. */
+  const watchRemoval = () => {
+    if (stopRemoval || stopped) return;
+    stopRemoval = openStream('/events', {
+      onEvent: (name, data) => {
+        if (name === 'removed' && data.JobId === jobId) showRemoved();
+      },
+      onFail: () => {}, // without the stream the view stays as it is; a reload says "Job not found"
+    });
+  };
+
+  const showRemoved = () => {
+    if (stopped) return;
+    stopLive();
+    stopRemoval?.();
+    document.title = `Job ${jobId.slice(0, 8)} (removed) · s3batch`;
+    root.replaceChildren(
+      h('p', null, h('a', { href: '#/', class: 'back' }, '← All jobs')),
+      h('h1', { id: 'details-title', tabindex: '-1' }, 'Job ', h('code', null, jobId)),
+      h('p', { id: 'job-removed', role: 'status' }, 'This job was removed (its retention period ended).'),
+    );
   };
 
   const loadReport = async () => {
@@ -296,6 +323,7 @@ export function mountDetails(root, jobId) {
   return () => {
     stopped = true;
     stopLive();
+    stopRemoval?.();
   };
 }
 

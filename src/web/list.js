@@ -3,7 +3,8 @@
  * account's jobs; filter by status, search by id, description or tag, sort by creation date or
  * priority (GET /api/v1/jobs with status, search, sort, order). It refreshes without reloading:
  * progress events of the account's stream (/api/v1/events) update rows in place, status events
- * reload the list; when the stream fails it polls every 3 s.
+ * reload the list, a `removed` event (the job's retention period ended) takes its row out; when
+ * the stream fails it polls every 3 s.
  *
  * The list comes in pages of 100 jobs (the API's maxResults; `?pageSize=<1..1000>` in the page's
  * URL, e.g. `/?pageSize=3#/`, changes it): "Load more" under the table appends the next page of
@@ -109,6 +110,17 @@ export function mountList(root) {
   };
   more.addEventListener('click', () => void loadMore());
 
+  /** The job was deleted: its row goes at once, and a reload keeps the pages after it in step. */
+  const removeJob = (jobId) => {
+    if (shown.some((j) => j.JobId === jobId)) {
+      shown = shown.filter((j) => j.JobId !== jobId);
+      if (shown.length === 0) render(body, shown);
+      else rowOf(body, jobId)?.remove();
+      showCount();
+    }
+    reloadSoon();
+  };
+
   let reloadTimer;
   const reloadSoon = () => {
     clearTimeout(reloadTimer);
@@ -155,6 +167,7 @@ export function mountList(root) {
       // A status change may move a job in or out of the filter, or be a new job: reload.
       if (name === 'status') reloadSoon();
       else if (name === 'progress') updateRow(body, data);
+      else if (name === 'removed') removeJob(data.JobId);
     },
     poll: () => load(true),
     onMode: (m) => {
@@ -219,9 +232,14 @@ function row(job) {
   );
 }
 
+/** The row of a job, if it is shown. */
+function rowOf(body, jobId) {
+  return [...body.querySelectorAll('tr[data-job-id]')].find((r) => r.getAttribute('data-job-id') === jobId);
+}
+
 /** Applies a progress event to its row, if the job is shown. */
 function updateRow(body, p) {
-  const tr = [...body.querySelectorAll('tr[data-job-id]')].find((r) => r.getAttribute('data-job-id') === p.JobId);
+  const tr = rowOf(body, p.JobId);
   if (!tr) return;
   tr.querySelector('[data-col="progress"]')?.replaceChildren(progressBar(p, `Progress of job ${p.JobId}`));
   if (p.Status) tr.querySelector('[data-col="status"]')?.replaceChildren(statusBadge(p.Status));

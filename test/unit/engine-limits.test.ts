@@ -173,7 +173,7 @@ describe('adaptive slow-down', () => {
 });
 
 describe('job record retention', () => {
-  it('a finished job disappears after the retention with its token and files; a live one stays', async () => {
+  it('a finished job disappears after the retention with its token and files (job:removed); a live one stays', async () => {
     const world = newWorld();
     const { engine, service } = newEngine(world, { jobRetentionMs: 90 * DAY });
     await engine.start();
@@ -182,12 +182,15 @@ describe('job record retention', () => {
     const waiting = await createJob(world, service, 'waiting', 5, { ConfirmationRequired: true });
     await waitForStatus(engine, world.store, waiting, 'Suspended');
 
+    const removed: unknown[] = [];
+    engine.events.on('job:removed', (e) => removed.push(e));
     world.clockOffsetMs = 89 * DAY;
     expect(engine.sweepExpired()).toBe(0);
     expect(service.describeJob(ACCOUNT, done).Status).toBe('Complete');
 
     world.clockOffsetMs = 91 * DAY;
     expect(engine.sweepExpired()).toBe(1);
+    expect(removed).toEqual([{ jobId: done, accountId: ACCOUNT }]); // one job:removed, for the account's streams
     expect(() => service.describeJob(ACCOUNT, done)).toThrow(expect.objectContaining({ code: 'NotFoundException', message: expect.stringContaining('The specified job does not exist') }));
     expect(service.listJobs(ACCOUNT).Jobs.map((j) => j.JobId)).toEqual([waiting]);
     expect(service.describeJob(ACCOUNT, waiting).Status).toBe('Suspended'); // not terminal: kept however old

@@ -2,11 +2,12 @@
 // test moves by hand and vitest's fake clock (so the 250 ms coalescing is checked without waiting):
 // one progress event per interval however many engine events, the last counters of a burst sent
 // afterwards, nothing when nothing changed, status to the job's and the account's subscribers only,
-// the final counters before a terminal status, and no engine listener left after unsubscribing.
+// the final counters before a terminal status, `removed` to the account's subscribers that take it,
+// and no engine listener left after unsubscribing.
 // Also the text/event-stream framing (sseEvent) read back by the tests' SSE parser.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JobStatus } from '../../src/domain/job-status.ts';
-import { JobEventHub, type HubSubscriber, type ProgressPayload, type ProgressSnapshot, type StatusPayload } from '../../src/api/rest/event-hub.ts';
+import { JobEventHub, type HubSubscriber, type ProgressPayload, type ProgressSnapshot, type RemovedPayload, type StatusPayload } from '../../src/api/rest/event-hub.ts';
 import { sseEvent } from '../../src/api/rest/event-routes.ts';
 import { EngineEvents } from '../../src/engine/events.ts';
 import { SseParser } from '../helpers/sse.ts';
@@ -197,6 +198,29 @@ describe('JobEventHub: who gets what', () => {
     expect(sub.got).toHaveLength(4);
   });
 
+  it('removed goes to the subscribers of the job\'s account that take it, and stops its pending progress', async () => {
+    const f = fixture();
+    f.jobs.set('a1', job('a1', 10));
+    f.jobs.set('b1', job('b1', 10));
+    const removedA: RemovedPayload[] = [];
+    const removedB: RemovedPayload[] = [];
+    const withoutRemoved = recorder(A); // takes status and progress only: nothing is called
+    f.hub.subscribe({ ...recorder(A), removed: (e) => removedA.push(e) });
+    f.hub.subscribe({ ...recorder(B), removed: (e) => removedB.push(e) });
+    f.hub.subscribe(withoutRemoved);
+    f.tick('a1', 3); // a progress event is due in the interval
+    await vi.advanceTimersByTimeAsync(0);
+    f.tick('a1', 5);
+    f.jobs.delete('a1');
+    f.events.emit('job:removed', { jobId: 'a1', accountId: A });
+    expect(removedA).toEqual([]); // delivered after the engine's call stack
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(removedA).toEqual([{ JobId: 'a1' }]);
+    expect(removedB).toEqual([]);
+    expect(withoutRemoved.got.map(([k, e]) => `${k}:${e.JobId}`)).toEqual(['progress:a1']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('a subscriber that throws does not stop the others', async () => {
     const errors: unknown[] = [];
     const events = new EngineEvents();
@@ -225,6 +249,7 @@ describe('JobEventHub: listeners', () => {
     expect(f.hub.size).toBe(0);
     expect(f.events.listenerCount('job:status')).toBe(0);
     expect(f.events.listenerCount('job:progress')).toBe(0);
+    expect(f.events.listenerCount('job:removed')).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
   });
 

@@ -139,6 +139,8 @@ describe('the OpenAPI document', () => {
     const sse = operations().filter(([, , op]) => op.responses['200'] && 'content' in op.responses['200'] && op.responses['200'].content?.['text/event-stream']);
     expect(sse.map(([p]) => p).sort()).toEqual(['/events', '/jobs/{id}/events']);
     for (const [, , op] of sse) expect(Object.keys(op['x-sse-events'] ?? {})).toEqual(expect.arrayContaining(['status', 'progress']));
+    const account = sse.find(([p]) => p === '/events')?.[2]['x-sse-events'];
+    expect(account?.removed).toMatchObject({ type: 'object', properties: { JobId: { type: 'string' } }, required: ['JobId'] });
   });
 
   it('is served at GET /api/v1/openapi.json without credentials', async () => {

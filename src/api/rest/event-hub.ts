@@ -2,14 +2,15 @@
  * Fans the engine's job events out to the server-sent-event streams (event-routes.ts): `status`
  * at once, `progress` coalesced per job — at most one every `intervalMs` while the counters move,
  * built from the job's live state when sent (never one event per task), with TasksPerSecond and
- * EtaSeconds from one RateEstimator per job.
+ * EtaSeconds from one RateEstimator per job. `removed` when the engine deletes a job's record (the
+ * retention sweep ended it), to the subscribers that take it (the account streams).
  *
  * The hub listens on the engine only while it has subscribers: the last unsubscribe removes its
  * listeners and timers, so streams that come and go leave nothing behind.
  */
 import { isTerminal, type JobStatus } from '../../domain/job-status.ts';
 import { RateEstimator } from '../../domain/progress-rate.ts';
-import type { EngineEvents, JobProgressEvent, JobStatusEvent } from '../../engine/events.ts';
+import type { EngineEvents, JobProgressEvent, JobRemovedEvent, JobStatusEvent } from '../../engine/events.ts';
 import type { DiscoveryView } from './job-view.ts';
 
 export interface StatusPayload {
@@ -17,6 +18,11 @@ export interface StatusPayload {
   From: JobStatus;
   To: JobStatus;
   At: string;
+}
+
+/** The job no longer exists (its record was deleted at the end of its retention period). */
+export interface RemovedPayload {
+  JobId: string;
 }
 
 /** A job's counters now, without the rate (the hub adds it). */
@@ -41,6 +47,8 @@ export interface HubSubscriber {
   readonly jobId?: string;
   status(event: StatusPayload): void;
   progress(event: ProgressPayload): void;
+  /** Absent: the subscriber does not take `removed` events. */
+  removed?(event: RemovedPayload): void;
 }
 
 export interface HubDeps {
@@ -70,6 +78,7 @@ export class JobEventHub {
   private readonly now: () => number;
   private readonly onStatus = (e: JobStatusEvent): void => this.statusChanged(e);
   private readonly onProgress = (e: JobProgressEvent): void => this.progressMoved(e.accountId, e.jobId);
+  private readonly onRemoved = (e: JobRemovedEvent): void => this.jobRemoved(e);
 
   constructor(private readonly deps: HubDeps) {
     this.now = deps.now ?? Date.now;
@@ -85,6 +94,7 @@ export class JobEventHub {
     if (this.subscribers.size === 0) {
       this.deps.events.on('job:status', this.onStatus);
       this.deps.events.on('job:progress', this.onProgress);
+      this.deps.events.on('job:removed', this.onRemoved);
     }
     this.subscribers.add(sub);
     return () => this.unsubscribe(sub);
@@ -104,6 +114,7 @@ export class JobEventHub {
     }
     this.deps.events.off('job:status', this.onStatus);
     this.deps.events.off('job:progress', this.onProgress);
+    this.deps.events.off('job:removed', this.onRemoved);
     for (const jobId of [...this.jobs.keys()]) this.forget(jobId);
   }
 
@@ -185,6 +196,17 @@ export class JobEventHub {
         this.forget(e.jobId);
       }
       for (const s of targets) if (this.subscribers.has(s)) this.call(() => s.status(payload));
+    });
+  }
+
+  private jobRemoved(e: JobRemovedEvent): void {
+    this.forget(e.jobId);
+    const targets = [...this.subscribers].filter((s) => s.removed !== undefined && matches(s, e.accountId, e.jobId));
+    if (targets.length === 0) return;
+    const payload: RemovedPayload = { JobId: e.jobId };
+    // As status: after the engine's own work (the sweep), not inside its call stack.
+    queueMicrotask(() => {
+      for (const s of targets) if (this.subscribers.has(s)) this.call(() => s.removed?.(payload));
     });
   }
 

@@ -4,7 +4,8 @@
  *   GET /jobs/:id/events  one job: `job` (the job view, as GET /jobs/:id), then `status` and
  *                         `progress` as it runs, then `end` (the final job view) and the server
  *                         closes the stream. An ended job gets `job` and `end` at once.
- *   GET /events           every job of the caller's account: `status` and `progress`.
+ *   GET /events           every job of the caller's account: `status` and `progress`, and
+ *                         `removed` {JobId} when a job's retention period ended and it was deleted.
  *
  * A `: ping` comment keeps idle streams open through proxies. Streams end when the client goes
  * away or the server closes (preClose), so shutdown never waits for them.
@@ -162,6 +163,7 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
       accountId,
       progress: (e) => stream.send('progress', e),
       status: (e) => stream.send('status', e),
+      removed: (e) => stream.send('removed', e),
     });
     return reply;
   });

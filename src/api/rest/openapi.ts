@@ -115,6 +115,9 @@ const progressEvent = obj(
   { description: 'At most every 250 ms while the job\'s counters change.' },
 );
 const statusEvent = obj({ JobId: str, From: ref('JobStatus'), To: ref('JobStatus'), At: date }, undefined, { description: 'On each status change.' });
+const removedEvent = obj({ JobId: str }, undefined, {
+  description: 'The job was deleted: it had ended longer ago than the job retention period (--job-retention-days); from now on it does not exist.',
+});
 
 const downloadHeaders = {
   'Content-Disposition': { description: 'attachment; filename="<name>"', schema: str },
@@ -302,10 +305,10 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       get: {
         operationId: 'AccountEvents',
         summary: 'Live status and progress of every job of the account',
-        description: `${SSE_DESCRIPTION} \`status\` and \`progress\` events of all the account's jobs; the stream stays open.`,
+        description: `${SSE_DESCRIPTION} \`status\` and \`progress\` events of all the account's jobs, and \`removed\` when one is deleted at the end of its retention period; the stream stays open.`,
         tags: ['Events'],
         responses: { '200': { description: 'The event stream.', content: { 'text/event-stream': { schema: str } } }, ...AUTH_ERRORS },
-        'x-sse-events': { status: statusEvent, progress: progressEvent },
+        'x-sse-events': { status: statusEvent, progress: progressEvent, removed: removedEvent },
       },
     },
     '/session': {
