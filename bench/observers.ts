@@ -9,14 +9,13 @@
 // The observers run in the bench process (and the CLI as a process of its own) on the same machine:
 // on a small box their CPU competes with the server's and the S3 server's, as a real dashboard on the
 // same host would.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI_BIN, serverEnv, shellEnv } from '../test/helpers/cli-process.ts';
 import { basicAuth } from '../test/helpers/json-api.ts';
 import type { BenchContext, EngineMeasured, Measured } from './context.ts';
-import { cpuMs, mib } from './proc.ts';
+import { runCli } from './cli-run.ts';
+import { mib } from './proc.ts';
 import { maxPerSecond, observeSse, type SseObservation, type SseObserver } from './sse-observer.ts';
 import { table } from './table.ts';
 
@@ -57,38 +56,19 @@ interface ObservedRun {
 
 /** Starts `s3batch watch <job> --json` the way a user's shell would, with the key in S3BATCH_* variables. */
 function startWatch(ctx: BenchContext, jobId: string, home: string): { done: Promise<WatchStats> } {
-  const key = ctx.api.key!;
-  const child = spawn(process.execPath, [CLI_BIN, 'watch', jobId, '--json'], {
-    cwd: home,
-    // no profiles file: only the S3BATCH_* variables
-    env: { ...shellEnv(home), XDG_CONFIG_HOME: home, ...serverEnv(ctx.server.url, key) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  let cpu = 0;
-  const sampler = setInterval(() => {
-    const c = cpuMs(child.pid!);
-    if (c > 0) cpu = c;
-  }, 50);
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-  const done = new Promise<WatchStats>((resolve) => {
-    child.once('close', (code) => {
-      clearInterval(sampler);
-      const lines = out.split('\n').filter((l) => l.trim() !== '');
-      const types: Record<string, number> = {};
-      for (const l of lines) {
-        try {
-          const t = String((JSON.parse(l) as { Type?: unknown }).Type);
-          types[t] = (types[t] ?? 0) + 1;
-        } catch {
-          types['not JSON'] = (types['not JSON'] ?? 0) + 1;
-        }
+  const done = runCli(ctx, ['watch', jobId, '--json'], home, 50).then(({ code, cpuMs, stdout, stderr }) => {
+    const lines = stdout.split('\n').filter((l) => l.trim() !== '');
+    const types: Record<string, number> = {};
+    for (const l of lines) {
+      try {
+        const t = String((JSON.parse(l) as { Type?: unknown }).Type);
+        types[t] = (types[t] ?? 0) + 1;
+      } catch {
+        types['not JSON'] = (types['not JSON'] ?? 0) + 1;
       }
-      if (code !== 0) ctx.log(`  s3batch watch exited ${code}: ${err.trim().slice(-500)}`);
-      resolve({ code, lines: lines.length, bytes: Buffer.byteLength(out), cpuMs: cpu, types });
-    });
+    }
+    if (code !== 0) ctx.log(`  s3batch watch exited ${code}: ${stderr.trim().slice(-500)}`);
+    return { code, lines: lines.length, bytes: Buffer.byteLength(stdout), cpuMs, types };
   });
   return { done };
 }

@@ -12,15 +12,14 @@
 // and each report row is ~--report-row-bytes long. Two or more report sizes show whether the
 // server's memory during a download follows the report's size: its VmHWM is reset before each
 // download and VmRSS sampled every 20 ms.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI_BIN, serverEnv, shellEnv } from '../test/helpers/cli-process.ts';
 import { basicAuth } from '../test/helpers/json-api.ts';
 import type { BareDownload } from './bare-worker.ts';
 import type { BenchContext } from './context.ts';
 import { startFunctionServer } from './function-server.ts';
+import { runCli } from './cli-run.ts';
 import { cpuMs, memory, mib, RssWatch } from './proc.ts';
 import { table } from './table.ts';
 
@@ -57,32 +56,10 @@ interface SizeResult {
 }
 
 /** Runs the CLI with the key in S3BATCH_* variables; resolves with its wall time and last-sampled CPU. */
-function runCli(ctx: BenchContext, args: readonly string[], home: string): Promise<{ ms: number; cpuMs: number; stdout: string }> {
-  const key = ctx.api.key!;
-  const t0 = performance.now();
-  const child = spawn(process.execPath, [CLI_BIN, ...args], {
-    cwd: home,
-    // no profiles file: only the S3BATCH_* variables
-    env: { ...shellEnv(home), XDG_CONFIG_HOME: home, ...serverEnv(ctx.server.url, key) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  let cpu = 0;
-  const sampler = setInterval(() => {
-    const c = cpuMs(child.pid!);
-    if (c > 0) cpu = c;
-  }, 20);
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('close', (code) => {
-      clearInterval(sampler);
-      const ms = performance.now() - t0;
-      if (code !== 0) reject(new Error(`s3batch ${args.join(' ')} exited ${code}: ${err.trim().slice(-1000)}`));
-      else resolve({ ms, cpuMs: cpu, stdout: out });
-    });
-  });
+async function runCliOk(ctx: BenchContext, args: readonly string[], home: string): Promise<{ ms: number; cpuMs: number; stdout: string }> {
+  const run = await runCli(ctx, args, home, 20);
+  if (run.code !== 0) throw new Error(`s3batch ${args.join(' ')} exited ${run.code}: ${run.stderr.trim().slice(-1000)}`);
+  return run;
 }
 
 function dirBytes(dir: string): number {
@@ -124,7 +101,7 @@ export async function reportDownloadScenario(ctx: BenchContext, options: ReportD
       let d: Omit<Download, 'serverCpuMs' | 'serverRssBeforeKiB' | 'serverPeakKiB'>;
       try {
         if (side === 's3batch report --out') {
-          const cli = await runCli(ctx, ['report', jobId, '--out', outDir], home);
+          const cli = await runCliOk(ctx, ['report', jobId, '--out', outDir], home);
           d = { side, bytes: dirBytes(outDir), ms: cli.ms, clientCpuMs: cli.cpuMs };
         } else {
           const cpu0 = cpuMs(ctx.bare.pid);
@@ -156,7 +133,7 @@ export async function reportDownloadScenario(ctx: BenchContext, options: ReportD
     for (let r = 1; r <= ctx.rounds; r++) {
       await ctx.alternate(r, SIDES.map((side) => () => measure(side, r)));
     }
-    const ref = await runCli(ctx, ['describe-job', jobId], home);
+    const ref = await runCliOk(ctx, ['describe-job', jobId], home);
     results.push({ rows, bytes, files: downloads.length, jobSecs: job.wallMs / 1000, runs, cliReference: { ms: ref.ms, cpuMs: ref.cpuMs } });
   }
 
