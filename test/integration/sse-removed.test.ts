@@ -5,14 +5,13 @@
  * job's terminal status) and the job is gone from the API; another account's stream gets only its
  * own job's `removed`, never this one's.
  */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobRequest, putManifest } from '../helpers/jobs.ts';
 import { basicAuth, JsonApi, ApiError } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
+import { writeApiKeysFile } from '../helpers/s3control.ts';
 import { startServerProcess, tempDataDir, TEST_API_KEY, type ServerProcess, type TestApiKey } from '../helpers/server-process.ts';
 import { openSse, type SseEvent, type SseStream } from '../helpers/sse.ts';
 
@@ -50,8 +49,7 @@ beforeAll(async () => {
   await putObjects(s3, bucket, keys, 'x');
   etag = (await putManifest(s3, bucket, 'm.csv', keys.map((key) => ({ bucket, key })))).etag;
   const dataDir = tempDataDir('s3batch-sse-removed-');
-  const keysFile = path.join(dataDir, 'keys.json');
-  writeFileSync(keysFile, JSON.stringify({ keys: [OTHER] }));
+  const keysFile = writeApiKeysFile(dataDir, [OTHER]);
   server = await startServerProcess({ s3: ceph, dataDir, args: ['--job-retention-days', '0.00002', '--api-keys-file', keysFile] });
   api = new JsonApi(server.url);
   otherApi = new JsonApi(server.url, OTHER.accountId, { key: OTHER });

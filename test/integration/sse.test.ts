@@ -10,8 +10,6 @@
  *  - clients that go away leave no subscription behind (the s3batch_event_streams gauge);
  *  - stopping the server ends open streams instead of waiting for them.
  */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobRequest, putManifest } from '../helpers/jobs.ts';
@@ -19,6 +17,7 @@ import { basicAuth, JsonApi } from '../helpers/json-api.ts';
 import { parsePrometheusText } from '../helpers/prometheus.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
+import { writeApiKeysFile } from '../helpers/s3control.ts';
 import { startServerProcess, tempDataDir, TEST_API_KEY, type ServerProcess, type TestApiKey } from '../helpers/server-process.ts';
 import { openSse, type SseEvent, type SseStream } from '../helpers/sse.ts';
 
@@ -80,8 +79,7 @@ beforeAll(async () => {
   manifestEtag = (await putManifest(s3, bucket, 'big.csv', keys.map((key) => ({ bucket, key })))).etag;
   smallEtag = (await putManifest(s3, bucket, 'small.csv', keys.slice(0, 5).map((key) => ({ bucket, key })))).etag;
   const dataDir = tempDataDir('s3batch-sse-');
-  const keysFile = path.join(dataDir, 'keys.json');
-  writeFileSync(keysFile, JSON.stringify({ keys: [OTHER] }));
+  const keysFile = writeApiKeysFile(dataDir, [OTHER]);
   server = await startServerProcess({
     s3: ceph,
     dataDir,
