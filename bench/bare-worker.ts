@@ -36,7 +36,17 @@ import { buildInvocationPayload, newInvocationId, taskIdFor } from '../src/opera
 import { copySource, destinationKey } from '../src/operations/s3-put-object-copy.ts';
 import { createS3Client } from '../src/storage/s3-clients.ts';
 
-export type BareOp = 'tagging' | 'copy' | 'copy-only' | 'delete' | 'delete-batch' | 'checksum' | 'lambda' | 'list' | 'get-to-disk' | 'http-to-disk';
+export type BareOp =
+  | 'tagging'
+  | 'copy'
+  | 'copy-only'
+  | 'delete'
+  | 'delete-batch'
+  | 'checksum'
+  | 'lambda'
+  | 'list'
+  | 'get-to-disk'
+  | 'http-to-disk';
 
 /** One file of a download run: its object (get-to-disk) or its URL on the s3batch server (http-to-disk). */
 export interface BareDownload {
@@ -181,7 +191,9 @@ async function run(msg: BareRun): Promise<BareDone> {
           else crc = crc32(b, crc);
         }
         if (size !== out.ContentLength) throw new Error(`short body: ${size} of ${out.ContentLength} bytes`);
-        const digest = hash ? hash.digest() : Buffer.from([crc >>> 24, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff]);
+        const digest = hash
+          ? hash.digest()
+          : Buffer.from([crc >>> 24, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff]);
         void digest.toString('base64'); // the engine reports it in base64 too
         return;
       }
@@ -215,13 +227,19 @@ async function run(msg: BareRun): Promise<BareDone> {
   // over the workers. One task = one key.
   const batches: string[][] = [];
   if (msg.op === 'delete-batch') {
-    for (let i = 0; i < msg.tasks; i += 1000) batches.push(Array.from({ length: Math.min(1000, msg.tasks - i) }, (_, j) => keys[(i + j) % keys.length]!));
+    for (let i = 0; i < msg.tasks; i += 1000)
+      batches.push(Array.from({ length: Math.min(1000, msg.tasks - i) }, (_, j) => keys[(i + j) % keys.length]!));
   }
   const batchWorker = async (): Promise<void> => {
     for (let batch = batches.shift(); batch !== undefined; batch = batches.shift()) {
       requests++;
       try {
-        const out = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: false } }));
+        const out = await client.send(
+          new DeleteObjectsCommand({
+            Bucket: bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: false },
+          }),
+        );
         const errors = out.Errors ?? [];
         failed += errors.length + Math.max(0, batch.length - errors.length - (out.Deleted?.length ?? 0));
         if (errors[0]) firstError ??= `${errors[0].Key}: ${errors[0].Code}: ${errors[0].Message}`;
@@ -238,7 +256,9 @@ async function run(msg: BareRun): Promise<BareDone> {
     let token: string | undefined;
     do {
       requests++;
-      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: msg.prefix, MaxKeys: 1000, ContinuationToken: token }));
+      const page = await client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: msg.prefix, MaxKeys: 1000, ContinuationToken: token }),
+      );
       listed += page.Contents?.length ?? 0;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
@@ -276,7 +296,8 @@ async function run(msg: BareRun): Promise<BareDone> {
   const t0 = performance.now();
   if (msg.op === 'get-to-disk' || msg.op === 'http-to-disk') await downloadAll();
   else if (msg.op === 'list') await listAll();
-  else if (msg.op === 'delete-batch') await Promise.all(Array.from({ length: Math.max(1, Math.min(msg.concurrency, batches.length)) }, batchWorker));
+  else if (msg.op === 'delete-batch')
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(msg.concurrency, batches.length)) }, batchWorker));
   else await Promise.all(Array.from({ length: Math.max(1, Math.min(msg.concurrency, msg.tasks)) }, worker));
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);

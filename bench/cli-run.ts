@@ -18,7 +18,12 @@ export interface CliRun {
 }
 
 /** `s3batch <args>` in `home`; resolves when it exits (whatever its exit code). */
-export function runCli(ctx: BenchContext, args: readonly string[], home: string, sampleEveryMs: number): Promise<CliRun> {
+export function runCli(
+  ctx: BenchContext,
+  args: readonly string[],
+  home: string,
+  sampleEveryMs: number,
+): Promise<CliRun> {
   const t0 = performance.now();
   const child = spawn(process.execPath, [CLI_BIN, ...args], {
     cwd: home,

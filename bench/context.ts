@@ -47,7 +47,12 @@ export interface BenchContext {
   request(manifestName: string, operation: Record<string, unknown>, reportPrefix: string): Record<string, unknown>;
   measureBare(label: string, run: Omit<BareRun, 'type' | 'concurrency'>): Promise<Measured>;
   /** Runs the job to Complete; `onCreated` is called as soon as the job exists. */
-  measureEngine(label: string, request: Record<string, unknown>, tasks: number, onCreated?: (jobId: string) => void): Promise<EngineMeasured>;
+  measureEngine(
+    label: string,
+    request: Record<string, unknown>,
+    tasks: number,
+    onCreated?: (jobId: string) => void,
+  ): Promise<EngineMeasured>;
   /** Runs the steps in order on odd rounds, reversed on even ones (ABBA: drift cancels out). */
   alternate(round: number, steps: ReadonlyArray<() => Promise<unknown>>): Promise<void>;
 }

@@ -18,7 +18,10 @@ export async function startFunctionServer(resultString = 'ok'): Promise<Function
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       calls++;
-      const event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { invocationId: string; tasks: { taskId: string }[] };
+      const event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        invocationId: string;
+        tasks: { taskId: string }[];
+      };
       const body = JSON.stringify({
         invocationSchemaVersion: '1.0',
         treatMissingKeysAs: 'PermanentFailure',

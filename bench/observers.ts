@@ -115,16 +115,24 @@ async function within<T>(p: Promise<T>, ms: number, onTimeout: () => void): Prom
   return p;
 }
 
-async function observedRun(ctx: BenchContext, label: string, request: Record<string, unknown>, counts: ObserverCounts): Promise<ObservedRun> {
+async function observedRun(
+  ctx: BenchContext,
+  label: string,
+  request: Record<string, unknown>,
+  counts: ObserverCounts,
+): Promise<ObservedRun> {
   const auth = { authorization: basicAuth(ctx.api.key!) };
   const home = mkdtempSync(path.join(os.tmpdir(), 's3batch-bench-watch-'));
-  const account: SseObserver[] = Array.from({ length: counts.accountStreams }, () => observeSse(`${ctx.server.url}/api/v1/events`, auth));
+  const account: SseObserver[] = Array.from({ length: counts.accountStreams }, () =>
+    observeSse(`${ctx.server.url}/api/v1/events`, auth),
+  );
   const scraper = startScraper(ctx.server.url, counts.metricsEveryMs);
   const job: SseObserver[] = [];
   let watch: { done: Promise<WatchStats> } | undefined;
   try {
     const m = await ctx.measureEngine(label, request, ctx.objects, (jobId) => {
-      for (let i = 0; i < counts.jobStreams; i++) job.push(observeSse(`${ctx.server.url}/api/v1/jobs/${jobId}/events`, auth));
+      for (let i = 0; i < counts.jobStreams; i++)
+        job.push(observeSse(`${ctx.server.url}/api/v1/jobs/${jobId}/events`, auth));
       watch = startWatch(ctx, jobId, home);
     });
     // The job streams end by themselves after `end`; watch exits within a poll (1 s) of Complete.
@@ -144,7 +152,10 @@ async function observedRun(ctx: BenchContext, label: string, request: Record<str
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
 
-export async function observersScenario(ctx: BenchContext, counts: ObserverCounts = DEFAULT_OBSERVERS): Promise<string[]> {
+export async function observersScenario(
+  ctx: BenchContext,
+  counts: ObserverCounts = DEFAULT_OBSERVERS,
+): Promise<string[]> {
   const tagging = (value: string) => ({ S3PutObjectTagging: { TagSet: [{ Key: 'bench', Value: value }] } });
   const bare: Measured[] = [];
   const quiet: EngineMeasured[] = [];
@@ -155,14 +166,35 @@ export async function observersScenario(ctx: BenchContext, counts: ObserverCount
   );
   for (let r = 1; r <= ctx.rounds; r++) {
     await ctx.alternate(r, [
-      async () => bare.push(await ctx.measureBare(`r${r} bare tagging`, { op: 'tagging', tasks: ctx.objects, tagSet: [{ Key: 'bench', Value: `obs-bare-${r}` }] })),
-      async () => quiet.push(await ctx.measureEngine(`r${r} engine, nobody watching`, ctx.request('all', tagging(`obs-quiet-${r}`), `observers-quiet-${r}`), ctx.objects)),
+      async () =>
+        bare.push(
+          await ctx.measureBare(`r${r} bare tagging`, {
+            op: 'tagging',
+            tasks: ctx.objects,
+            tagSet: [{ Key: 'bench', Value: `obs-bare-${r}` }],
+          }),
+        ),
+      async () =>
+        quiet.push(
+          await ctx.measureEngine(
+            `r${r} engine, nobody watching`,
+            ctx.request('all', tagging(`obs-quiet-${r}`), `observers-quiet-${r}`),
+            ctx.objects,
+          ),
+        ),
       async () => {
-        const o = await observedRun(ctx, `r${r} engine, observed`, ctx.request('all', tagging(`obs-watched-${r}`), `observers-watched-${r}`), counts);
+        const o = await observedRun(
+          ctx,
+          `r${r} engine, observed`,
+          ctx.request('all', tagging(`obs-watched-${r}`), `observers-watched-${r}`),
+          counts,
+        );
         observed.push(o);
         const prog = o.job.map((s) => s.progressAt.length);
         const first = o.job.map((s) => (s.firstEventAt ?? s.endedAt) - s.openedAt);
-        ctx.log(`    ${o.job.length} job streams: ${Math.min(...prog)}–${Math.max(...prog)} progress events each, first event after ${Math.min(...first).toFixed(0)}–${Math.max(...first).toFixed(0)} ms; /metrics ${o.scrape.scrapes} scrapes; watch --json ${o.watch.lines} lines, exit ${o.watch.code}`);
+        ctx.log(
+          `    ${o.job.length} job streams: ${Math.min(...prog)}–${Math.max(...prog)} progress events each, first event after ${Math.min(...first).toFixed(0)}–${Math.max(...first).toFixed(0)} ms; /metrics ${o.scrape.scrapes} scrapes; watch --json ${o.watch.lines} lines, exit ${o.watch.code}`,
+        );
       },
     ]);
   }
@@ -187,11 +219,29 @@ export async function observersScenario(ctx: BenchContext, counts: ObserverCount
   ];
   out.push(
     table(
-      ['run', 'tasks/s', '÷ bare loop', '÷ nobody watching', 'CPU ms/task (worker / server)', 'server peak RSS', 'engine wall'],
-      [row('bare AWS SDK tagging loop', bareTps, bare), row('engine, nobody watching (a)', quietTps, quiet), row('engine, observed (b)', obsTps, observed.map((o) => o.m))],
+      [
+        'run',
+        'tasks/s',
+        '÷ bare loop',
+        '÷ nobody watching',
+        'CPU ms/task (worker / server)',
+        'server peak RSS',
+        'engine wall',
+      ],
+      [
+        row('bare AWS SDK tagging loop', bareTps, bare),
+        row('engine, nobody watching (a)', quietTps, quiet),
+        row(
+          'engine, observed (b)',
+          obsTps,
+          observed.map((o) => o.m),
+        ),
+      ],
     ),
   );
-  out.push(`(b) ÷ (a) = ${(obsTps / quietTps).toFixed(2)}   runs (a): ${quiet.map((m) => m.tps.toFixed(0)).join(', ')}   runs (b): ${observed.map((o) => o.m.tps.toFixed(0)).join(', ')}   bare: ${bare.map((m) => m.tps.toFixed(0)).join(', ')}`);
+  out.push(
+    `(b) ÷ (a) = ${(obsTps / quietTps).toFixed(2)}   runs (a): ${quiet.map((m) => m.tps.toFixed(0)).join(', ')}   runs (b): ${observed.map((o) => o.m.tps.toFixed(0)).join(', ')}   bare: ${bare.map((m) => m.tps.toFixed(0)).join(', ')}`,
+  );
 
   // What the observers received, over every observed run.
   const streamRows = (name: string, obs: readonly SseObservation[]): string[] => {
@@ -218,23 +268,41 @@ export async function observersScenario(ctx: BenchContext, counts: ObserverCount
   const jobObs = observed.flatMap((o) => o.job);
   const accObs = observed.flatMap((o) => o.account);
   out.push('');
-  out.push('What the observers received (per client, mean over clients and runs; "max in 1 s" = most progress events that arrived within any 1 s)');
+  out.push(
+    'What the observers received (per client, mean over clients and runs; "max in 1 s" = most progress events that arrived within any 1 s)',
+  );
   out.push(
     table(
-      ['stream', 'clients × runs', 'open', 'first event mean / max', 'events per client', 'events/s', 'progress/s mean / max client', 'max in 1 s', 'bytes/client', 'bytes/run, all clients'],
+      [
+        'stream',
+        'clients × runs',
+        'open',
+        'first event mean / max',
+        'events per client',
+        'events/s',
+        'progress/s mean / max client',
+        'max in 1 s',
+        'bytes/client',
+        'bytes/run, all clients',
+      ],
       [
         ...(jobObs.length ? [streamRows('GET /api/v1/jobs/:id/events', jobObs)] : []),
         ...(accObs.length ? [streamRows('GET /api/v1/events (account)', accObs)] : []),
       ],
     ),
   );
-  const worstRate = Math.max(0, ...[...jobObs, ...accObs].map((s) => s.progressAt.length / ((s.endedAt - s.openedAt) / 1000)));
+  const worstRate = Math.max(
+    0,
+    ...[...jobObs, ...accObs].map((s) => s.progressAt.length / ((s.endedAt - s.openedAt) / 1000)),
+  );
   const worstWindow = Math.max(0, ...[...jobObs, ...accObs].map((s) => maxPerSecond(s.progressAt)));
   const notEnded = jobObs.filter((s) => !s.endedByServer || s.status !== 200).length;
   out.push(
     `progress events per client per second: at most ${worstRate.toFixed(2)} over a stream's life (limit ${MAX_PROGRESS_PER_SECOND}: ${worstRate <= MAX_PROGRESS_PER_SECOND ? 'within' : 'EXCEEDED'}); ` +
       `most in any 1 s window ${worstWindow} (arrival times: events sent 250 ms apart can arrive bunched)` +
-      (notEnded ? `; ${notEnded} job streams NOT ended by the server with 200` : '; every job stream was ended by the server after `end`'),
+      (notEnded
+        ? `; ${notEnded} job streams NOT ended by the server with 200`
+        : '; every job stream was ended by the server after `end`'),
   );
   const scrapes = observed.map((o) => o.scrape);
   const lat = scrapes.flatMap((s) => s.latenciesMs).sort((a, b) => a - b);

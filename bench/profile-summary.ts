@@ -44,7 +44,8 @@ for (const file of files) {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
+  for (let i = 0; i < p.samples.length; i++)
+    self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
   let total = 0;
   let idle = 0;
   const areas = new Map<string, number>();
@@ -65,9 +66,12 @@ for (const file of files) {
   const busy = total - idle;
   const pct = (us: number): string => `${((100 * us) / busy).toFixed(1).padStart(5)} %`;
   const ms = (us: number): string => `${(us / 1000).toFixed(0).padStart(7)} ms`;
-  console.log(`\n${file}: ${(total / 1e6).toFixed(1)} s profiled, ${(busy / 1e6).toFixed(2)} s on CPU (main thread), ${(idle / 1e6).toFixed(1)} s idle`);
+  console.log(
+    `\n${file}: ${(total / 1e6).toFixed(1)} s profiled, ${(busy / 1e6).toFixed(2)} s on CPU (main thread), ${(idle / 1e6).toFixed(1)} s idle`,
+  );
   console.log('\n  self time by area (share of on-CPU time)');
-  for (const [a, us] of [...areas].sort((x, y) => y[1] - x[1]).slice(0, TOP)) console.log(`  ${ms(us)} ${pct(us)}  ${a}`);
+  for (const [a, us] of [...areas].sort((x, y) => y[1] - x[1]).slice(0, TOP))
+    console.log(`  ${ms(us)} ${pct(us)}  ${a}`);
   console.log(`\n  top ${TOP} functions by self time`);
   for (const [f, us] of [...fns].sort((x, y) => y[1] - x[1]).slice(0, TOP)) console.log(`  ${ms(us)} ${pct(us)}  ${f}`);
 }

@@ -56,9 +56,14 @@ interface SizeResult {
 }
 
 /** Runs the CLI with the key in S3BATCH_* variables; resolves with its wall time and last-sampled CPU. */
-async function runCliOk(ctx: BenchContext, args: readonly string[], home: string): Promise<{ ms: number; cpuMs: number; stdout: string }> {
+async function runCliOk(
+  ctx: BenchContext,
+  args: readonly string[],
+  home: string,
+): Promise<{ ms: number; cpuMs: number; stdout: string }> {
   const run = await runCli(ctx, args, home, 20);
-  if (run.code !== 0) throw new Error(`s3batch ${args.join(' ')} exited ${run.code}: ${run.stderr.trim().slice(-1000)}`);
+  if (run.code !== 0)
+    throw new Error(`s3batch ${args.join(' ')} exited ${run.code}: ${run.stderr.trim().slice(-1000)}`);
   return run;
 }
 
@@ -76,17 +81,38 @@ export async function reportDownloadScenario(ctx: BenchContext, options: ReportD
   for (const rows of options.rows) {
     const name = `report-${rows}`;
     await ctx.manifest(name, rows);
-    ctx.log(`report-download: LambdaInvoke job of ${rows} tasks (resultString of ${options.resultStringBytes} B) to produce its report`);
+    ctx.log(
+      `report-download: LambdaInvoke job of ${rows} tasks (resultString of ${options.resultStringBytes} B) to produce its report`,
+    );
     let jobId = '';
-    const job = await ctx.measureEngine(`report job, ${rows} rows`, ctx.request(name, { LambdaInvoke: { FunctionArn: fn.url } }, `report-dl-${rows}`), rows, (id) => (jobId = id));
+    const job = await ctx.measureEngine(
+      `report job, ${rows} rows`,
+      ctx.request(name, { LambdaInvoke: { FunctionArn: fn.url } }, `report-dl-${rows}`),
+      rows,
+      (id) => (jobId = id),
+    );
     const listing = await ctx.api.call<{
-      Report: { Bucket: string; Manifest: { Key: string; Url: string }; Files: { Name: string; Key: string; Rows: number; Url: string }[] } | null;
+      Report: {
+        Bucket: string;
+        Manifest: { Key: string; Url: string };
+        Files: { Name: string; Key: string; Rows: number; Url: string }[];
+      } | null;
     }>('GET', `/jobs/${jobId}/report`);
     const report = listing.Report;
     if (!report) throw new Error(`report-download: job ${jobId} has no report`);
     const downloads: BareDownload[] = [
-      ...report.Files.map((f) => ({ name: f.Name, bucket: report.Bucket, key: f.Key, url: `${ctx.server.url}${f.Url}` })),
-      { name: 'manifest.json', bucket: report.Bucket, key: report.Manifest.Key, url: `${ctx.server.url}${report.Manifest.Url}` },
+      ...report.Files.map((f) => ({
+        name: f.Name,
+        bucket: report.Bucket,
+        key: f.Key,
+        url: `${ctx.server.url}${f.Url}`,
+      })),
+      {
+        name: 'manifest.json',
+        bucket: report.Bucket,
+        key: report.Manifest.Key,
+        url: `${ctx.server.url}${report.Manifest.Url}`,
+      },
     ];
     const listedRows = report.Files.reduce((s, f) => s + f.Rows, 0);
     if (listedRows !== rows) throw new Error(`report-download: the report lists ${listedRows} rows, expected ${rows}`);
@@ -121,7 +147,12 @@ export async function reportDownloadScenario(ctx: BenchContext, options: ReportD
         rss.stop();
         rmSync(outDir, { recursive: true, force: true });
       }
-      const run: Download = { ...d, serverCpuMs: cpuMs(ctx.server.pid) - server0, serverRssBeforeKiB: rssBefore, serverPeakKiB: rss.sample().peakKiB };
+      const run: Download = {
+        ...d,
+        serverCpuMs: cpuMs(ctx.server.pid) - server0,
+        serverRssBeforeKiB: rssBefore,
+        serverPeakKiB: rss.sample().peakKiB,
+      };
       if (bytes === 0) bytes = run.bytes;
       else if (run.bytes !== bytes) throw new Error(`${side}: wrote ${run.bytes} bytes, the other sides ${bytes}`);
       runs.push(run);
@@ -131,10 +162,20 @@ export async function reportDownloadScenario(ctx: BenchContext, options: ReportD
       );
     };
     for (let r = 1; r <= ctx.rounds; r++) {
-      await ctx.alternate(r, SIDES.map((side) => () => measure(side, r)));
+      await ctx.alternate(
+        r,
+        SIDES.map((side) => () => measure(side, r)),
+      );
     }
     const ref = await runCliOk(ctx, ['describe-job', jobId], home);
-    results.push({ rows, bytes, files: downloads.length, jobSecs: job.wallMs / 1000, runs, cliReference: { ms: ref.ms, cpuMs: ref.cpuMs } });
+    results.push({
+      rows,
+      bytes,
+      files: downloads.length,
+      jobSecs: job.wallMs / 1000,
+      runs,
+      cliReference: { ms: ref.ms, cpuMs: ref.cpuMs },
+    });
   }
 
   const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -146,12 +187,15 @@ export async function reportDownloadScenario(ctx: BenchContext, options: ReportD
   );
   const rowsOut: string[][] = [];
   for (const s of results) {
-    const rate = (side: Side): number => mean(s.runs.filter((d) => d.side === side).map((d) => d.bytes / MiB / (d.ms / 1000)));
+    const rate = (side: Side): number =>
+      mean(s.runs.filter((d) => d.side === side).map((d) => d.bytes / MiB / (d.ms / 1000)));
     const bareRate = rate('bare GetObject → disk');
     for (const side of SIDES) {
       const ds = s.runs.filter((d) => d.side === side);
       rowsOut.push([
-        side === SIDES[0] ? `${s.rows.toLocaleString('en-US')} rows, ${(s.bytes / MiB).toFixed(1)} MiB, ${s.files} files` : '',
+        side === SIDES[0]
+          ? `${s.rows.toLocaleString('en-US')} rows, ${(s.bytes / MiB).toFixed(1)} MiB, ${s.files} files`
+          : '',
         side,
         `${(mean(ds.map((d) => d.ms)) / 1000).toFixed(2)} s`,
         rate(side).toFixed(1),
@@ -160,20 +204,43 @@ export async function reportDownloadScenario(ctx: BenchContext, options: ReportD
         (mean(ds.map((d) => d.serverCpuMs)) / (s.bytes / MiB)).toFixed(1),
         mib(mean(ds.map((d) => d.serverRssBeforeKiB))),
         mib(Math.max(...ds.map((d) => d.serverPeakKiB))),
-        side === 's3batch report --out' ? (s.bytes / MiB / Math.max(0.001, (mean(ds.map((d) => d.ms)) - s.cliReference.ms) / 1000)).toFixed(1) : '',
+        side === 's3batch report --out'
+          ? (s.bytes / MiB / Math.max(0.001, (mean(ds.map((d) => d.ms)) - s.cliReference.ms) / 1000)).toFixed(1)
+          : '',
       ]);
     }
   }
-  out.push(table(['report', 'side', 'wall', 'MiB/s', '÷ bare', 'client CPU ms/MiB', 'server CPU ms/MiB', 'server RSS before', 'server peak RSS', 'CLI MiB/s less its start'], rowsOut));
+  out.push(
+    table(
+      [
+        'report',
+        'side',
+        'wall',
+        'MiB/s',
+        '÷ bare',
+        'client CPU ms/MiB',
+        'server CPU ms/MiB',
+        'server RSS before',
+        'server peak RSS',
+        'CLI MiB/s less its start',
+      ],
+      rowsOut,
+    ),
+  );
   out.push(
     `server peak RSS while the report went through it (HTTP and CLI sides): ` +
       results
-        .map((s) => `${s.rows.toLocaleString('en-US')} rows (${(s.bytes / MiB).toFixed(1)} MiB): ${mib(Math.max(...s.runs.filter((d) => d.side !== SIDES[0]).map((d) => d.serverPeakKiB)))}`)
+        .map(
+          (s) =>
+            `${s.rows.toLocaleString('en-US')} rows (${(s.bytes / MiB).toFixed(1)} MiB): ${mib(Math.max(...s.runs.filter((d) => d.side !== SIDES[0]).map((d) => d.serverPeakKiB)))}`,
+        )
         .join('; '),
   );
   out.push(
     `CLI reference (s3batch describe-job: process start + one request): ` +
-      results.map((s) => `${(s.cliReference.ms / 1000).toFixed(2)} s, CPU ${s.cliReference.cpuMs.toFixed(0)} ms`).join('; ') +
+      results
+        .map((s) => `${(s.cliReference.ms / 1000).toFixed(2)} s, CPU ${s.cliReference.cpuMs.toFixed(0)} ms`)
+        .join('; ') +
       ` ("less its start" = bytes ÷ (CLI wall − describe-job wall), roughly the transfer alone); the jobs that wrote the reports ran ${results.map((s) => `${s.jobSecs.toFixed(1)} s`).join(', ')} (New → Complete)`,
   );
   return out;

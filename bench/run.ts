@@ -31,7 +31,15 @@ import { parseArgs } from 'node:util';
 import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { jobRequest, putManifest } from '../test/helpers/jobs.ts';
 import { JsonApi, type JobView } from '../test/helpers/json-api.ts';
-import { REPO_ROOT, createTestBucket, makeS3Client, putObjects, startCeph, startS3rver, type S3Server } from '../test/helpers/s3-servers.ts';
+import {
+  REPO_ROOT,
+  createTestBucket,
+  makeS3Client,
+  putObjects,
+  startCeph,
+  startS3rver,
+  type S3Server,
+} from '../test/helpers/s3-servers.ts';
 import { tempDataDir } from '../test/helpers/server-process.ts';
 import { startEngineServer, type EngineServer } from './engine-server.ts';
 import type { BareDone, BareInit, BareOp, BareRun } from './bare-worker.ts';
@@ -69,7 +77,17 @@ const USAGE = `usage: npm run bench -- [options]
   --report-row-bytes N   report-download: resultString bytes in every report row (default 1000: ~1 KiB rows)
   --cpu-prof DIR         run the server with --cpu-prof, profiles written to DIR at exit`;
 
-const ALL_OPS = ['tagging', 'copy', 'large', 'delete', 'checksum', 'lambda', 'generator', 'observers', 'report-download'];
+const ALL_OPS = [
+  'tagging',
+  'copy',
+  'large',
+  'delete',
+  'checksum',
+  'lambda',
+  'generator',
+  'observers',
+  'report-download',
+];
 const { values: opt } = parseArgs({
   options: {
     server: { type: 'string', default: 'ceph' },
@@ -117,7 +135,12 @@ const LARGE_ROWS = int('large-rows', opt['large-rows'] ?? String(OBJECTS * 10), 
 const WARMUP = Math.min(int('warmup', opt.warmup, 0), OBJECTS);
 const POLL_MS = int('poll-ms', opt['poll-ms'], 5);
 const CPU_PROF = opt['cpu-prof'] ? path.resolve(opt['cpu-prof']) : undefined;
-const OPS = new Set(opt.ops.split(',').map((o) => o.trim()).filter(Boolean));
+const OPS = new Set(
+  opt.ops
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean),
+);
 for (const o of OPS) {
   if (!ALL_OPS.includes(o)) {
     console.error(`--ops: unknown ${o}\n${USAGE}`);
@@ -237,7 +260,11 @@ let s3Pids: number[] = [];
 /** Processes run with --cpu-prof, by role. */
 const profiledPids: Record<string, number> = {};
 
-async function measureBare(bare: BareWorker, label: string, run: Omit<BareRun, 'type' | 'concurrency'>): Promise<Measured> {
+async function measureBare(
+  bare: BareWorker,
+  label: string,
+  run: Omit<BareRun, 'type' | 'concurrency'>,
+): Promise<Measured> {
   const cpu0 = cpuMs(bare.pid);
   const s3cpu0 = cpuMsOf(s3Pids);
   const done = await bare.request({ type: 'run', concurrency: CONCURRENCY, ...run });
@@ -252,7 +279,9 @@ async function measureBare(bare: BareWorker, label: string, run: Omit<BareRun, '
     cpuMsPerTask: cpu / done.tasks,
     s3CpuMsPerTask: s3cpu / done.tasks,
   };
-  log(`  ${label.padEnd(26)} ${fmtTps(m.tps)} tasks/s  ${(done.ms / 1000).toFixed(2)} s  CPU ${m.cpuMsPerTask.toFixed(3)} ms/task (in-loop ${(done.cpuMs / done.tasks).toFixed(3)})  S3 CPU ${m.s3CpuMsPerTask.toFixed(3)} ms/task`);
+  log(
+    `  ${label.padEnd(26)} ${fmtTps(m.tps)} tasks/s  ${(done.ms / 1000).toFixed(2)} s  CPU ${m.cpuMsPerTask.toFixed(3)} ms/task (in-loop ${(done.cpuMs / done.tasks).toFixed(3)})  S3 CPU ${m.s3CpuMsPerTask.toFixed(3)} ms/task`,
+  );
   return m;
 }
 
@@ -296,7 +325,9 @@ async function measureEngine(
   const mem = rss.sample();
   const p = view.Job.ProgressSummary;
   if (view.Job.Status !== 'Complete' || p.TotalNumberOfTasks !== tasks) {
-    throw new Error(`${label}: job ${view.Job.JobId} ended ${view.Job.Status} with ${JSON.stringify(p)}: ${JSON.stringify(view.Job.FailureReasons)}\nserver output:\n${server.output().slice(-4000)}`);
+    throw new Error(
+      `${label}: job ${view.Job.JobId} ended ${view.Job.Status} with ${JSON.stringify(p)}: ${JSON.stringify(view.Job.FailureReasons)}\nserver output:\n${server.output().slice(-4000)}`,
+    );
   }
   if (p.NumberOfTasksFailed > 0) log(`  ${label}: ${p.NumberOfTasksFailed} of ${tasks} tasks FAILED`);
   const active = historyAt(view, 'Active');
@@ -317,7 +348,9 @@ async function measureEngine(
     peakRssKiB: mem.peakKiB,
     endRssKiB: mem.rssKiB,
   };
-  log(`  ${label.padEnd(26)} ${fmtTps(m.tps)} tasks/s  active ${(m.activeMs / 1000).toFixed(2)} s, wall ${(m.wallMs / 1000).toFixed(2)} s (prepare ${m.prepareMs} ms, report ${m.reportMs} ms; seen by polling ${(m.clientMs / 1000).toFixed(2)} s)  CPU ${m.cpuMsPerTask.toFixed(3)} ms/task  S3 CPU ${m.s3CpuMsPerTask.toFixed(3)} ms/task  peak RSS ${mib(m.peakRssKiB)}`);
+  log(
+    `  ${label.padEnd(26)} ${fmtTps(m.tps)} tasks/s  active ${(m.activeMs / 1000).toFixed(2)} s, wall ${(m.wallMs / 1000).toFixed(2)} s (prepare ${m.prepareMs} ms, report ${m.reportMs} ms; seen by polling ${(m.clientMs / 1000).toFixed(2)} s)  CPU ${m.cpuMsPerTask.toFixed(3)} ms/task  S3 CPU ${m.s3CpuMsPerTask.toFixed(3)} ms/task  peak RSS ${mib(m.peakRssKiB)}`,
+  );
   return m;
 }
 
@@ -339,7 +372,13 @@ interface Scenario {
  * prefix, then the job fails with ManifestGenerationEmpty. Rate = objects listed ÷ (Preparing →
  * Failing), the listing alone (no task, no report).
  */
-async function measureListing(api: JsonApi, server: EngineServer, label: string, request: Record<string, unknown>, objects: number): Promise<EngineRun> {
+async function measureListing(
+  api: JsonApi,
+  server: EngineServer,
+  label: string,
+  request: Record<string, unknown>,
+  objects: number,
+): Promise<EngineRun> {
   const rss = new RssWatch(server.pid);
   const cpu0 = cpuMs(server.pid);
   const s3cpu0 = cpuMsOf(s3Pids);
@@ -356,12 +395,15 @@ async function measureListing(api: JsonApi, server: EngineServer, label: string,
   }
   const codes = view.Job.FailureReasons.map((f) => f.FailureCode);
   if (view.Job.Status !== 'Failed' || !codes.includes('ManifestGenerationEmpty')) {
-    throw new Error(`${label}: job ${view.Job.JobId} ended ${view.Job.Status} (${JSON.stringify(view.Job.FailureReasons)}), expected Failed with ManifestGenerationEmpty`);
+    throw new Error(
+      `${label}: job ${view.Job.JobId} ended ${view.Job.Status} (${JSON.stringify(view.Job.FailureReasons)}), expected Failed with ManifestGenerationEmpty`,
+    );
   }
   // Discovery.ObjectsListed is not a count to use here: a listing that ends in ManifestGenerationEmpty
   // leaves it at its last periodic update (seen: 1,000 of 3,000). The bucket holds `objects`.
   const listed = objects;
-  const end = view.StatusHistory.find((e) => e.status === 'Failing') ?? view.StatusHistory.find((e) => e.status === 'Failed');
+  const end =
+    view.StatusHistory.find((e) => e.status === 'Failing') ?? view.StatusHistory.find((e) => e.status === 'Failed');
   const ms = Date.parse(end!.at) - historyAt(view, 'Preparing');
   const m: EngineRun = {
     label,
@@ -372,7 +414,9 @@ async function measureListing(api: JsonApi, server: EngineServer, label: string,
     s3CpuMsPerTask: (cpuMsOf(s3Pids) - s3cpu0) / listed,
     peakRssKiB: rss.sample().peakKiB,
   };
-  log(`  ${label.padEnd(26)} ${fmtTps(m.tps)} objects/s  listing ${secs(ms)}  CPU ${m.cpuMsPerTask.toFixed(3)} ms/object  peak RSS ${mib(m.peakRssKiB)}`);
+  log(
+    `  ${label.padEnd(26)} ${fmtTps(m.tps)} objects/s  listing ${secs(ms)}  CPU ${m.cpuMsPerTask.toFixed(3)} ms/object  peak RSS ${mib(m.peakRssKiB)}`,
+  );
   return m;
 }
 
@@ -430,7 +474,9 @@ async function main(): Promise<void> {
     const deadline = Date.now() + 15_000;
     while (rgwPid === undefined || !listensOn(rgwPid, rgwPort)) {
       if (Date.now() > deadline) {
-        throw new Error(`${s3server.endpoint} is not served by this cluster's radosgw (pid ${rgwPid}): port taken by another process? see ${cephDir}/log/client.rgw.a.log; set RGW_PORT`);
+        throw new Error(
+          `${s3server.endpoint} is not served by this cluster's radosgw (pid ${rgwPid}): port taken by another process? see ${cephDir}/log/client.rgw.a.log; set RGW_PORT`,
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -445,7 +491,9 @@ async function main(): Promise<void> {
     s3Pids = pidsWithCmdline(dir);
     s3Desc = `s3rver (one Node process, files in ${dir}) at ${s3server.endpoint}`;
   }
-  log(`S3: ${s3Desc}, started in ${s3server.startupMs} ms; S3 server pids ${s3Pids.join(', ') || '(not found: no S3 CPU figures)'}`);
+  log(
+    `S3: ${s3Desc}, started in ${s3server.startupMs} ms; S3 server pids ${s3Pids.join(', ') || '(not found: no S3 CPU figures)'}`,
+  );
 
   // 2. Buckets, objects, manifests
   const s3: S3Client = makeS3Client(s3server);
@@ -456,7 +504,7 @@ async function main(): Promise<void> {
   // A shared cluster keeps what we write (memstore: in its OSD's memory): remove it at the end.
   if (EXTERNAL_CEPH) cleanups.push(() => removeBuckets(s3, [src, dst, reports]));
   const keys = Array.from({ length: OBJECTS }, (_, i) => `objects/obj-${String(i).padStart(7, '0')}`);
-  let t = performance.now();
+  const t = performance.now();
   await putObjects(s3, src, keys, BODY, CONCURRENCY);
   log(`uploaded ${OBJECTS} objects of ${BODY.length} B in ${secs(performance.now() - t)}`);
   const manifest = async (name: string, n: number, of: readonly string[] = keys): Promise<string> => {
@@ -468,7 +516,11 @@ async function main(): Promise<void> {
     all: await manifest('all', OBJECTS),
     large: LARGE_ROWS > 0 && OPS.has('large') ? await manifest('large', LARGE_ROWS) : '',
   };
-  const request = (manifestName: string, operation: Record<string, unknown>, reportPrefix: string): Record<string, unknown> =>
+  const request = (
+    manifestName: string,
+    operation: Record<string, unknown>,
+    reportPrefix: string,
+  ): Record<string, unknown> =>
     jobRequest({
       manifestBucket: src,
       manifestKey: `manifests/${manifestName}.csv`,
@@ -479,7 +531,9 @@ async function main(): Promise<void> {
       confirmationRequired: false,
     });
   const tagging = (value: string) => ({ S3PutObjectTagging: { TagSet: [{ Key: 'bench', Value: value }] } });
-  const copy = (prefix: string) => ({ S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${dst}`, TargetKeyPrefix: prefix, MetadataDirective: 'COPY' } });
+  const copy = (prefix: string) => ({
+    S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${dst}`, TargetKeyPrefix: prefix, MetadataDirective: 'COPY' },
+  });
 
   // 3. The engine server and the bare worker
   const dataDir = tempDataDir('s3batch-bench-');
@@ -494,7 +548,9 @@ async function main(): Promise<void> {
   cleanups.push(() => server.stop());
   profiledPids.server = server.pid;
   const api = new JsonApi(server.url);
-  log(`s3batch serve pid ${server.child.pid} at ${server.url} (job concurrency ${CONCURRENCY}, max concurrent tasks ${CONCURRENCY}), idle RSS ${mib(memory(server.pid).rssKiB)}`);
+  log(
+    `s3batch serve pid ${server.child.pid} at ${server.url} (job concurrency ${CONCURRENCY}, max concurrent tasks ${CONCURRENCY}), idle RSS ${mib(memory(server.pid).rssKiB)}`,
+  );
 
   const bare = await BareWorker.start({
     type: 'init',
@@ -513,11 +569,26 @@ async function main(): Promise<void> {
   // 4. Warm-up (not reported)
   if (WARMUP > 0) {
     log(`warm-up: ${WARMUP} tasks each`);
-    await measureBare(bare, 'warm-up bare tagging', { op: 'tagging', tasks: WARMUP, tagSet: [{ Key: 'bench', Value: 'warmup' }] });
+    await measureBare(bare, 'warm-up bare tagging', {
+      op: 'tagging',
+      tasks: WARMUP,
+      tagSet: [{ Key: 'bench', Value: 'warmup' }],
+    });
     await measureEngine(api, server, 'warm-up engine tagging', request('warmup', tagging('warmup'), 'warmup'), WARMUP);
     if (OPS.has('copy')) {
-      await measureBare(bare, 'warm-up bare copy', { op: 'copy', tasks: WARMUP, targetBucket: dst, targetPrefix: 'warmup-bare' });
-      await measureEngine(api, server, 'warm-up engine copy', request('warmup', copy('warmup-engine'), 'warmup'), WARMUP);
+      await measureBare(bare, 'warm-up bare copy', {
+        op: 'copy',
+        tasks: WARMUP,
+        targetBucket: dst,
+        targetPrefix: 'warmup-bare',
+      });
+      await measureEngine(
+        api,
+        server,
+        'warm-up engine copy',
+        request('warmup', copy('warmup-engine'), 'warmup'),
+        WARMUP,
+      );
     }
   }
 
@@ -537,8 +608,18 @@ async function main(): Promise<void> {
   }
   for (let r = 1; r <= (OPS.has('tagging') ? ROUNDS : 0); r++) {
     const tagSet = [{ Key: 'bench', Value: `round-${r}` }];
-    const runBare = async () => tagRes.bare.push(await measureBare(bare, `r${r} bare tagging`, { op: 'tagging', tasks: OBJECTS, tagSet }));
-    const runEngine = async () => tagRes.engine.push(await measureEngine(api, server, `r${r} engine tagging`, request('all', tagging(`round-${r}`), `tagging-${r}`), OBJECTS));
+    const runBare = async () =>
+      tagRes.bare.push(await measureBare(bare, `r${r} bare tagging`, { op: 'tagging', tasks: OBJECTS, tagSet }));
+    const runEngine = async () =>
+      tagRes.engine.push(
+        await measureEngine(
+          api,
+          server,
+          `r${r} engine tagging`,
+          request('all', tagging(`round-${r}`), `tagging-${r}`),
+          OBJECTS,
+        ),
+      );
     if (r % 2 === 1) {
       await runBare();
       await runEngine();
@@ -551,11 +632,30 @@ async function main(): Promise<void> {
   const copyRes: OpResult = { name: 'PutObjectCopy', bare: [], engine: [], copyOnly: [] };
   if (OPS.has('copy')) {
     results.push(copyRes);
-    log(`S3PutObjectCopy (HeadObject + CopyObject), ${OBJECTS} objects, ${ROUNDS} round(s); every run copies to a new prefix`);
+    log(
+      `S3PutObjectCopy (HeadObject + CopyObject), ${OBJECTS} objects, ${ROUNDS} round(s); every run copies to a new prefix`,
+    );
   }
   for (let r = 1; r <= (OPS.has('copy') ? ROUNDS : 0); r++) {
-    const runBare = async () => copyRes.bare.push(await measureBare(bare, `r${r} bare head+copy`, { op: 'copy', tasks: OBJECTS, targetBucket: dst, targetPrefix: `bare-${r}` }));
-    const runEngine = async () => copyRes.engine.push(await measureEngine(api, server, `r${r} engine copy`, request('all', copy(`engine-${r}`), `copy-${r}`), OBJECTS));
+    const runBare = async () =>
+      copyRes.bare.push(
+        await measureBare(bare, `r${r} bare head+copy`, {
+          op: 'copy',
+          tasks: OBJECTS,
+          targetBucket: dst,
+          targetPrefix: `bare-${r}`,
+        }),
+      );
+    const runEngine = async () =>
+      copyRes.engine.push(
+        await measureEngine(
+          api,
+          server,
+          `r${r} engine copy`,
+          request('all', copy(`engine-${r}`), `copy-${r}`),
+          OBJECTS,
+        ),
+      );
     if (r % 2 === 1) {
       await runBare();
       await runEngine();
@@ -563,7 +663,14 @@ async function main(): Promise<void> {
       await runEngine();
       await runBare();
     }
-    copyRes.copyOnly.push(await measureBare(bare, `r${r} bare copy-only`, { op: 'copy-only', tasks: OBJECTS, targetBucket: dst, targetPrefix: `bare-only-${r}` }));
+    copyRes.copyOnly.push(
+      await measureBare(bare, `r${r} bare copy-only`, {
+        op: 'copy-only',
+        tasks: OBJECTS,
+        targetBucket: dst,
+        targetPrefix: `bare-only-${r}`,
+      }),
+    );
   }
 
   // 6. The large job: does the server's memory grow with the job's size?
@@ -579,13 +686,21 @@ async function main(): Promise<void> {
     const idleRssKiB = memory(server.pid).rssKiB;
     let at10: LargeResult['at10'];
     let at100: LargeResult['at100'];
-    const m = await measureEngine(api, server, 'large engine tagging', request('large', tagging('large'), 'large'), LARGE_ROWS, (view, rss) => {
-      const p = view.Job.ProgressSummary;
-      const total = p.TotalNumberOfTasks || LARGE_ROWS;
-      const pct = (100 * (p.NumberOfTasksSucceeded + p.NumberOfTasksFailed)) / total;
-      if (at10 === undefined && pct >= 10) at10 = { pct, ...rss.sample() };
-      if (at100 === undefined && (pct >= 99.5 || view.Job.Status === 'Completing' || view.Job.Status === 'Complete')) at100 = { pct, ...rss.sample() };
-    });
+    const m = await measureEngine(
+      api,
+      server,
+      'large engine tagging',
+      request('large', tagging('large'), 'large'),
+      LARGE_ROWS,
+      (view, rss) => {
+        const p = view.Job.ProgressSummary;
+        const total = p.TotalNumberOfTasks || LARGE_ROWS;
+        const pct = (100 * (p.NumberOfTasksSucceeded + p.NumberOfTasksFailed)) / total;
+        if (at10 === undefined && pct >= 10) at10 = { pct, ...rss.sample() };
+        if (at100 === undefined && (pct >= 99.5 || view.Job.Status === 'Completing' || view.Job.Status === 'Complete'))
+          at100 = { pct, ...rss.sample() };
+      },
+    );
     large = { m, idleRssKiB, at10, at100 };
   }
 
@@ -611,29 +726,57 @@ async function main(): Promise<void> {
       ],
     };
     scenarios.push(sc);
-    log(`S3DeleteObject, ${DELETE_OBJECTS} objects, ${ROUNDS} round(s); the objects are re-created (not timed) before each run`);
+    log(
+      `S3DeleteObject, ${DELETE_OBJECTS} objects, ${ROUNDS} round(s); the objects are re-created (not timed) before each run`,
+    );
     const recreate = (): Promise<void> => putObjects(s3, src, delKeys, BODY, CONCURRENCY);
     const w = Math.min(WARMUP, DELETE_OBJECTS);
     if (w > 0) {
       etags['delete-warmup'] = await manifest('delete-warmup', w, delKeys);
       await recreate();
-      await measureEngine(api, server, 'warm-up engine delete', request('delete-warmup', { S3DeleteObject: {} }, 'warmup'), w);
+      await measureEngine(
+        api,
+        server,
+        'warm-up engine delete',
+        request('delete-warmup', { S3DeleteObject: {} }, 'warmup'),
+        w,
+      );
       await measureBare(bare, 'warm-up bare DeleteObject', { op: 'delete', tasks: w, keys: delKeys.slice(w, 2 * w) });
-      await measureBare(bare, 'warm-up bare DeleteObjects', { op: 'delete-batch', tasks: w, keys: delKeys.slice(2 * w, 3 * w) });
+      await measureBare(bare, 'warm-up bare DeleteObjects', {
+        op: 'delete-batch',
+        tasks: w,
+        keys: delKeys.slice(2 * w, 3 * w),
+      });
     }
     for (let r = 1; r <= ROUNDS; r++) {
       await alternate(r, [
         async () => {
           await recreate();
-          sc.engine.push(await measureEngine(api, server, `r${r} engine delete`, request('delete', { S3DeleteObject: {} }, `delete-${r}`), DELETE_OBJECTS));
+          sc.engine.push(
+            await measureEngine(
+              api,
+              server,
+              `r${r} engine delete`,
+              request('delete', { S3DeleteObject: {} }, `delete-${r}`),
+              DELETE_OBJECTS,
+            ),
+          );
         },
         async () => {
           await recreate();
-          sc.baselines[0]!.runs.push(await measureBare(bare, `r${r} bare DeleteObject`, { op: 'delete', tasks: DELETE_OBJECTS, keys: delKeys }));
+          sc.baselines[0]!.runs.push(
+            await measureBare(bare, `r${r} bare DeleteObject`, { op: 'delete', tasks: DELETE_OBJECTS, keys: delKeys }),
+          );
         },
         async () => {
           await recreate();
-          sc.baselines[1]!.runs.push(await measureBare(bare, `r${r} bare DeleteObjects`, { op: 'delete-batch', tasks: DELETE_OBJECTS, keys: delKeys }));
+          sc.baselines[1]!.runs.push(
+            await measureBare(bare, `r${r} bare DeleteObjects`, {
+              op: 'delete-batch',
+              tasks: DELETE_OBJECTS,
+              keys: delKeys,
+            }),
+          );
         },
       ]);
     }
@@ -650,7 +793,13 @@ async function main(): Promise<void> {
       etags['checksum-warmup'] = await manifest('checksum-warmup', w, sumKeys);
       for (const algorithm of ['CRC32', 'SHA256'] as const) {
         await measureBare(bare, `warm-up bare ${algorithm}`, { op: 'checksum', tasks: w, keys: sumKeys, algorithm });
-        await measureEngine(api, server, `warm-up engine ${algorithm}`, request('checksum-warmup', { S3ComputeObjectChecksum: { ChecksumAlgorithm: algorithm } }, 'warmup'), w);
+        await measureEngine(
+          api,
+          server,
+          `warm-up engine ${algorithm}`,
+          request('checksum-warmup', { S3ComputeObjectChecksum: { ChecksumAlgorithm: algorithm } }, 'warmup'),
+          w,
+        );
       }
     }
     for (const algorithm of ['CRC32', 'SHA256'] as const) {
@@ -665,8 +814,25 @@ async function main(): Promise<void> {
       const op = { S3ComputeObjectChecksum: { ChecksumAlgorithm: algorithm, ChecksumType: 'FULL_OBJECT' } };
       for (let r = 1; r <= ROUNDS; r++) {
         await alternate(r, [
-          async () => sc.baselines[0]!.runs.push(await measureBare(bare, `r${r} bare ${algorithm}`, { op: 'checksum', tasks: CHECKSUM_OBJECTS, keys: sumKeys, algorithm })),
-          async () => sc.engine.push(await measureEngine(api, server, `r${r} engine ${algorithm}`, request('checksum', op, `checksum-${algorithm}-${r}`), CHECKSUM_OBJECTS)),
+          async () =>
+            sc.baselines[0]!.runs.push(
+              await measureBare(bare, `r${r} bare ${algorithm}`, {
+                op: 'checksum',
+                tasks: CHECKSUM_OBJECTS,
+                keys: sumKeys,
+                algorithm,
+              }),
+            ),
+          async () =>
+            sc.engine.push(
+              await measureEngine(
+                api,
+                server,
+                `r${r} engine ${algorithm}`,
+                request('checksum', op, `checksum-${algorithm}-${r}`),
+                CHECKSUM_OBJECTS,
+              ),
+            ),
         ]);
       }
     }
@@ -680,7 +846,13 @@ async function main(): Promise<void> {
     if (w > 0) {
       etags['lambda-warmup'] = await manifest('lambda-warmup', w);
       await measureBare(bare, 'warm-up bare POST', { op: 'lambda', tasks: w, functionUrl: fn.url });
-      await measureEngine(api, server, 'warm-up engine LambdaInvoke', request('lambda-warmup', { LambdaInvoke: { FunctionArn: fn.url } }, 'warmup'), w);
+      await measureEngine(
+        api,
+        server,
+        'warm-up engine LambdaInvoke',
+        request('lambda-warmup', { LambdaInvoke: { FunctionArn: fn.url } }, 'warmup'),
+        w,
+      );
     }
     const sc: Scenario = {
       name: 'LambdaInvoke, HTTP function',
@@ -689,11 +861,25 @@ async function main(): Promise<void> {
       baselines: [{ name: 'node:http POST loop, same JSON', runs: [] }],
     };
     scenarios.push(sc);
-    log(`LambdaInvoke to ${fn.url} (a node:http server in the bench process answering Succeeded), ${LAMBDA_TASKS} tasks, ${ROUNDS} round(s)`);
+    log(
+      `LambdaInvoke to ${fn.url} (a node:http server in the bench process answering Succeeded), ${LAMBDA_TASKS} tasks, ${ROUNDS} round(s)`,
+    );
     for (let r = 1; r <= ROUNDS; r++) {
       await alternate(r, [
-        async () => sc.baselines[0]!.runs.push(await measureBare(bare, `r${r} bare POST`, { op: 'lambda', tasks: LAMBDA_TASKS, functionUrl: fn.url })),
-        async () => sc.engine.push(await measureEngine(api, server, `r${r} engine LambdaInvoke`, request('lambda', { LambdaInvoke: { FunctionArn: fn.url } }, `lambda-${r}`), LAMBDA_TASKS)),
+        async () =>
+          sc.baselines[0]!.runs.push(
+            await measureBare(bare, `r${r} bare POST`, { op: 'lambda', tasks: LAMBDA_TASKS, functionUrl: fn.url }),
+          ),
+        async () =>
+          sc.engine.push(
+            await measureEngine(
+              api,
+              server,
+              `r${r} engine LambdaInvoke`,
+              request('lambda', { LambdaInvoke: { FunctionArn: fn.url } }, `lambda-${r}`),
+              LAMBDA_TASKS,
+            ),
+          ),
       ]);
     }
     log(`  the function answered ${fn.calls()} calls`);
@@ -703,10 +889,19 @@ async function main(): Promise<void> {
     const genKeys = Array.from({ length: GENERATOR_OBJECTS }, (_, i) => `generated/obj-${String(i).padStart(7, '0')}`);
     await putObjects(s3, src, genKeys, BODY, CONCURRENCY);
     etags.generator = await manifest('generator', GENERATOR_OBJECTS, genKeys);
-    const generatorRequest = (filter: Record<string, unknown>, operation: Record<string, unknown>, reportPrefix: string): Record<string, unknown> => {
+    const generatorRequest = (
+      filter: Record<string, unknown>,
+      operation: Record<string, unknown>,
+      reportPrefix: string,
+    ): Record<string, unknown> => {
       const rest = request('generator', operation, reportPrefix);
       delete rest.Manifest;
-      return { ...rest, ManifestGenerator: { S3JobManifestGenerator: { SourceBucket: `arn:aws:s3:::${src}`, EnableManifestOutput: false, Filter: filter } } };
+      return {
+        ...rest,
+        ManifestGenerator: {
+          S3JobManifestGenerator: { SourceBucket: `arn:aws:s3:::${src}`, EnableManifestOutput: false, Filter: filter },
+        },
+      };
     };
     const prefixFilter = { KeyNameConstraint: { MatchAnyPrefix: ['generated/'] } };
     // Both sides are rated on New → Completing: the generator lists while its tasks run, and its
@@ -720,12 +915,36 @@ async function main(): Promise<void> {
       rate: 'New → Completing',
     };
     scenarios.push(sc);
-    log(`ManifestGenerator (MatchAnyPrefix generated/, ${GENERATOR_OBJECTS} objects) vs CSV manifest, S3PutObjectTagging, ${ROUNDS} round(s)`);
+    log(
+      `ManifestGenerator (MatchAnyPrefix generated/, ${GENERATOR_OBJECTS} objects) vs CSV manifest, S3PutObjectTagging, ${ROUNDS} round(s)`,
+    );
     for (let r = 1; r <= ROUNDS; r++) {
       const op = tagging(`generator-${r}`);
       await alternate(r, [
-        async () => sc.baselines[0]!.runs.push(untilCompleting(await measureEngine(api, server, `r${r} engine CSV tagging`, request('generator', op, `gen-csv-${r}`), GENERATOR_OBJECTS))),
-        async () => sc.engine.push(untilCompleting(await measureEngine(api, server, `r${r} engine generator tagging`, generatorRequest(prefixFilter, op, `gen-${r}`), GENERATOR_OBJECTS))),
+        async () =>
+          sc.baselines[0]!.runs.push(
+            untilCompleting(
+              await measureEngine(
+                api,
+                server,
+                `r${r} engine CSV tagging`,
+                request('generator', op, `gen-csv-${r}`),
+                GENERATOR_OBJECTS,
+              ),
+            ),
+          ),
+        async () =>
+          sc.engine.push(
+            untilCompleting(
+              await measureEngine(
+                api,
+                server,
+                `r${r} engine generator tagging`,
+                generatorRequest(prefixFilter, op, `gen-${r}`),
+                GENERATOR_OBJECTS,
+              ),
+            ),
+          ),
       ]);
     }
     // The listing alone: a filter no object matches (a suffix none has, no prefix) lists the whole
@@ -744,8 +963,18 @@ async function main(): Promise<void> {
     const noMatch = { KeyNameConstraint: { MatchAnySuffix: ['.no-such-suffix'] } };
     for (let r = 1; r <= ROUNDS; r++) {
       await alternate(r, [
-        async () => lc.baselines[0]!.runs.push(await measureBare(bare, `r${r} bare ListObjectsV2`, { op: 'list', tasks: 0 })),
-        async () => lc.engine.push(await measureListing(api, server, `r${r} engine listing`, generatorRequest(noMatch, tagging('never'), `gen-empty-${r}`), inBucket)),
+        async () =>
+          lc.baselines[0]!.runs.push(await measureBare(bare, `r${r} bare ListObjectsV2`, { op: 'list', tasks: 0 })),
+        async () =>
+          lc.engine.push(
+            await measureListing(
+              api,
+              server,
+              `r${r} engine listing`,
+              generatorRequest(noMatch, tagging('never'), `gen-empty-${r}`),
+              inBucket,
+            ),
+          ),
       ]);
     }
   }
@@ -764,12 +993,16 @@ async function main(): Promise<void> {
     },
     request,
     measureBare: (label, run) => measureBare(bare, label, run),
-    measureEngine: (label, req, tasks, onCreated) => measureEngine(api, server, label, req, tasks, undefined, onCreated),
+    measureEngine: (label, req, tasks, onCreated) =>
+      measureEngine(api, server, label, req, tasks, undefined, onCreated),
     alternate,
   };
   const scenarioOut: string[] = [];
   if (OPS.has('observers')) scenarioOut.push(...(await observersScenario(ctx)));
-  if (OPS.has('report-download')) scenarioOut.push(...(await reportDownloadScenario(ctx, { rows: REPORT_ROWS, resultStringBytes: REPORT_ROW_BYTES })));
+  if (OPS.has('report-download'))
+    scenarioOut.push(
+      ...(await reportDownloadScenario(ctx, { rows: REPORT_ROWS, resultStringBytes: REPORT_ROW_BYTES })),
+    );
 
   // 9. Report
   const benchSecs = (performance.now() - t0Bench) / 1000;
@@ -778,10 +1011,14 @@ async function main(): Promise<void> {
   out.push(`s3batch benchmark — ${new Date().toISOString()}`);
   out.push(`machine:     ${machine}`);
   out.push(`S3 server:   ${s3Desc}`);
-  out.push(`workload:    ${OBJECTS} objects of ${BODY.length} B, concurrency ${CONCURRENCY} (engine: --job-concurrency ${CONCURRENCY} --max-concurrent-tasks ${CONCURRENCY}; bare: ${CONCURRENCY} workers), ${ROUNDS} round(s) per operation, bare/engine alternating`);
+  out.push(
+    `workload:    ${OBJECTS} objects of ${BODY.length} B, concurrency ${CONCURRENCY} (engine: --job-concurrency ${CONCURRENCY} --max-concurrent-tasks ${CONCURRENCY}; bare: ${CONCURRENCY} workers), ${ROUNDS} round(s) per operation, bare/engine alternating`,
+  );
   if (results.length > 0) {
     out.push('');
-    out.push('Throughput (mean over rounds; engine = tasks ÷ Active→Completing; wall = New→Complete incl. prepare + report)');
+    out.push(
+      'Throughput (mean over rounds; engine = tasks ÷ Active→Completing; wall = New→Complete incl. prepare + report)',
+    );
     const thrRows: string[][] = [];
     for (const r of results) {
       const bareTps = mean(r.bare.map((m) => m.tps));
@@ -799,12 +1036,39 @@ async function main(): Promise<void> {
       ]);
       if (r.copyOnly.length > 0) {
         const coTps = mean(r.copyOnly.map((m) => m.tps));
-        thrRows.push(['  vs CopyObject-only loop (like for like)', String(OBJECTS), coTps.toFixed(0), engTps.toFixed(0), (engTps / coTps).toFixed(2), '', '', '', '']);
+        thrRows.push([
+          '  vs CopyObject-only loop (like for like)',
+          String(OBJECTS),
+          coTps.toFixed(0),
+          engTps.toFixed(0),
+          (engTps / coTps).toFixed(2),
+          '',
+          '',
+          '',
+          '',
+        ]);
       }
     }
-    out.push(table(['operation', 'objects', 'bare tasks/s', 'engine tasks/s', 'engine÷bare', 'engine wall', 'prepare', 'report', 'wall-based ratio'], thrRows));
+    out.push(
+      table(
+        [
+          'operation',
+          'objects',
+          'bare tasks/s',
+          'engine tasks/s',
+          'engine÷bare',
+          'engine wall',
+          'prepare',
+          'report',
+          'wall-based ratio',
+        ],
+        thrRows,
+      ),
+    );
     out.push('');
-    out.push('Cost per task (mean over rounds; CPU = utime+stime from /proc of the process, over the loop / over the whole job)');
+    out.push(
+      'Cost per task (mean over rounds; CPU = utime+stime from /proc of the process, over the loop / over the whole job)',
+    );
     const costRows: string[][] = [];
     for (const r of results) {
       const bc = mean(r.bare.map((m) => m.cpuMsPerTask));
@@ -819,15 +1083,38 @@ async function main(): Promise<void> {
         mib(Math.max(...r.engine.map((m) => m.peakRssKiB))),
       ]);
       if (r.copyOnly.length > 0) {
-        costRows.push(['  CopyObject-only loop', mean(r.copyOnly.map((m) => m.cpuMsPerTask)).toFixed(3), '', '', s3Pids.length ? mean(r.copyOnly.map((m) => m.s3CpuMsPerTask)).toFixed(3) : 'n/a', '', '']);
+        costRows.push([
+          '  CopyObject-only loop',
+          mean(r.copyOnly.map((m) => m.cpuMsPerTask)).toFixed(3),
+          '',
+          '',
+          s3Pids.length ? mean(r.copyOnly.map((m) => m.s3CpuMsPerTask)).toFixed(3) : 'n/a',
+          '',
+          '',
+        ]);
       }
     }
-    out.push(table(['operation', 'CPU ms/task bare', 'engine', 'engine÷bare', 'S3 server CPU ms/task bare', 'engine', 'server peak RSS'], costRows));
+    out.push(
+      table(
+        [
+          'operation',
+          'CPU ms/task bare',
+          'engine',
+          'engine÷bare',
+          'S3 server CPU ms/task bare',
+          'engine',
+          'server peak RSS',
+        ],
+        costRows,
+      ),
+    );
     if (s3Pids.length > 0) {
       // On a small machine client and S3 server share the cores: throughput ≈ cores ÷ (client + server
       // CPU per task). If both sides saturate the same number of cores, the ratio follows from CPU alone.
       out.push('');
-      out.push('CPU-bound? cores busy = tasks/s × (client + S3 server CPU per task); if ≈ equal, engine÷bare ≈ the CPU ratio');
+      out.push(
+        'CPU-bound? cores busy = tasks/s × (client + S3 server CPU per task); if ≈ equal, engine÷bare ≈ the CPU ratio',
+      );
       const cpuRows: string[][] = [];
       for (const r of results) {
         const bareTotal = mean(r.bare.map((m) => m.cpuMsPerTask + m.s3CpuMsPerTask));
@@ -844,22 +1131,47 @@ async function main(): Promise<void> {
           (engTps / bareTps).toFixed(2),
         ]);
       }
-      out.push(table(['operation', 'bare CPU/task', 'cores', 'engine CPU/task', 'cores', 'CPU ratio bare÷engine', 'measured engine÷bare'], cpuRows));
+      out.push(
+        table(
+          [
+            'operation',
+            'bare CPU/task',
+            'cores',
+            'engine CPU/task',
+            'cores',
+            'CPU ratio bare÷engine',
+            'measured engine÷bare',
+          ],
+          cpuRows,
+        ),
+      );
     }
     out.push('');
     out.push('Runs');
     const runRows: string[][] = [];
     for (const r of results) {
-      for (const m of [...r.bare, ...r.copyOnly]) runRows.push([m.label, m.tps.toFixed(0), '', m.cpuMsPerTask.toFixed(3), '', String(m.failed)]);
-      for (const m of r.engine) runRows.push([m.label, m.tps.toFixed(0), secs(m.wallMs), m.cpuMsPerTask.toFixed(3), mib(m.peakRssKiB), String(m.failed)]);
+      for (const m of [...r.bare, ...r.copyOnly])
+        runRows.push([m.label, m.tps.toFixed(0), '', m.cpuMsPerTask.toFixed(3), '', String(m.failed)]);
+      for (const m of r.engine)
+        runRows.push([
+          m.label,
+          m.tps.toFixed(0),
+          secs(m.wallMs),
+          m.cpuMsPerTask.toFixed(3),
+          mib(m.peakRssKiB),
+          String(m.failed),
+        ]);
     }
     out.push(table(['run', 'tasks/s', 'wall', 'CPU ms/task', 'peak RSS', 'failed'], runRows));
   }
   if (large) {
     const { m, idleRssKiB, at10, at100 } = large;
     out.push('');
-    out.push(`Large job: S3PutObjectTagging, ${LARGE_ROWS} rows (the ${OBJECTS} keys × ${(LARGE_ROWS / OBJECTS).toFixed(0)}), server RSS`);
-    const at = (x: typeof at10): [string, string] => (x ? [`${mib(x.rssKiB)} (at ${x.pct.toFixed(0)} %)`, mib(x.peakKiB)] : ['not sampled', '']);
+    out.push(
+      `Large job: S3PutObjectTagging, ${LARGE_ROWS} rows (the ${OBJECTS} keys × ${(LARGE_ROWS / OBJECTS).toFixed(0)}), server RSS`,
+    );
+    const at = (x: typeof at10): [string, string] =>
+      x ? [`${mib(x.rssKiB)} (at ${x.pct.toFixed(0)} %)`, mib(x.peakKiB)] : ['not sampled', ''];
     out.push(
       table(
         ['', 'RSS', 'peak so far'],
@@ -871,11 +1183,15 @@ async function main(): Promise<void> {
         ],
       ),
     );
-    out.push(`engine ${m.tps.toFixed(0)} tasks/s (Active ${secs(m.activeMs)}), wall ${secs(m.wallMs)} (prepare ${m.prepareMs} ms, report ${m.reportMs} ms), CPU ${m.cpuMsPerTask.toFixed(3)} ms/task, ${m.failed} failed`);
+    out.push(
+      `engine ${m.tps.toFixed(0)} tasks/s (Active ${secs(m.activeMs)}), wall ${secs(m.wallMs)} (prepare ${m.prepareMs} ms, report ${m.reportMs} ms), CPU ${m.cpuMsPerTask.toFixed(3)} ms/task, ${m.failed} failed`,
+    );
   }
   if (scenarios.length > 0) {
     out.push('');
-    out.push('Operation kinds and manifests (mean over rounds; engine = tasks ÷ Active→Completing unless the rate column says otherwise;');
+    out.push(
+      'Operation kinds and manifests (mean over rounds; engine = tasks ÷ Active→Completing unless the rate column says otherwise;',
+    );
     out.push('baseline = loop wall time; CPU = client process per object: bare worker / engine server)');
     const rows: string[][] = [];
     for (const sc of scenarios) {
@@ -896,8 +1212,25 @@ async function main(): Promise<void> {
         ]);
       }
     }
-    out.push(table(['scenario', 'objects', 'engine rate over', 'baseline', 'baseline obj/s', 'engine obj/s', 'engine÷baseline', 'CPU ms/obj base / engine', 'server peak RSS'], rows));
-    const failures = scenarios.flatMap((sc) => [...sc.engine, ...sc.baselines.flatMap((b) => b.runs)]).filter((m) => m.failed > 0);
+    out.push(
+      table(
+        [
+          'scenario',
+          'objects',
+          'engine rate over',
+          'baseline',
+          'baseline obj/s',
+          'engine obj/s',
+          'engine÷baseline',
+          'CPU ms/obj base / engine',
+          'server peak RSS',
+        ],
+        rows,
+      ),
+    );
+    const failures = scenarios
+      .flatMap((sc) => [...sc.engine, ...sc.baselines.flatMap((b) => b.runs)])
+      .filter((m) => m.failed > 0);
     for (const m of failures) out.push(`  ${m.label}: ${m.failed} of ${m.tasks} FAILED`);
     out.push('');
     out.push('Runs (operation kinds and manifests)');
@@ -905,8 +1238,22 @@ async function main(): Promise<void> {
       table(
         ['run', 'obj/s', 'CPU ms/obj', 'peak RSS', 'failed'],
         scenarios.flatMap((sc) => [
-          ...sc.baselines.flatMap((b) => b.runs.map((m) => [m.label, m.tps.toFixed(0), m.cpuMsPerTask.toFixed(3), 'peakRssKiB' in m ? mib((m as EngineRun).peakRssKiB) : '', String(m.failed)])),
-          ...sc.engine.map((m) => [m.label, m.tps.toFixed(0), m.cpuMsPerTask.toFixed(3), mib(m.peakRssKiB), String(m.failed)]),
+          ...sc.baselines.flatMap((b) =>
+            b.runs.map((m) => [
+              m.label,
+              m.tps.toFixed(0),
+              m.cpuMsPerTask.toFixed(3),
+              'peakRssKiB' in m ? mib((m as EngineRun).peakRssKiB) : '',
+              String(m.failed),
+            ]),
+          ),
+          ...sc.engine.map((m) => [
+            m.label,
+            m.tps.toFixed(0),
+            m.cpuMsPerTask.toFixed(3),
+            mib(m.peakRssKiB),
+            String(m.failed),
+          ]),
         ]),
       ),
     );
@@ -929,7 +1276,9 @@ function cephPidsServing(port: number): number[] {
       return [];
     }
   };
-  const rgw = pidsWithCmdline('radosgw').find((pid) => path.basename(cmdline(pid)[0] ?? '') === 'radosgw' && listensOn(pid, port));
+  const rgw = pidsWithCmdline('radosgw').find(
+    (pid) => path.basename(cmdline(pid)[0] ?? '') === 'radosgw' && listensOn(pid, port),
+  );
   if (rgw === undefined) return [];
   const args = cmdline(rgw);
   const conf = args[args.indexOf('-c') + 1];
@@ -947,7 +1296,8 @@ async function removeBuckets(s3: S3Client, buckets: readonly string[]): Promise<
     do {
       const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000, ContinuationToken: token }));
       const objects = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-      if (objects.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
+      if (objects.length > 0)
+        await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
     await s3.send(new DeleteBucketCommand({ Bucket: bucket }));

@@ -63,7 +63,17 @@ export function observeSse(url: string, headers: Record<string, string>): SseObs
     } catch (err) {
       if (!closedByUs) throw err;
     }
-    return { url, status, bytes, counts, progressAt, openedAt, firstEventAt, endedAt: performance.now(), endedByServer };
+    return {
+      url,
+      status,
+      bytes,
+      counts,
+      progressAt,
+      openedAt,
+      firstEventAt,
+      endedAt: performance.now(),
+      endedByServer,
+    };
   })();
   return {
     done,

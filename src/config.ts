@@ -114,7 +114,10 @@ export const ENV = {
 type Key = keyof typeof ENV;
 
 function bad(key: Key, value: unknown, expected: string): never {
-  throw new S3BatchError('InvalidConfiguration', `Invalid ${key} (flag) / ${ENV[key]} (env): ${JSON.stringify(value)} — expected ${expected}`);
+  throw new S3BatchError(
+    'InvalidConfiguration',
+    `Invalid ${key} (flag) / ${ENV[key]} (env): ${JSON.stringify(value)} — expected ${expected}`,
+  );
 }
 
 function pick(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv): string | boolean | number | undefined {
@@ -124,7 +127,14 @@ function pick(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv): string | bo
   return e === undefined || e === '' ? undefined : e;
 }
 
-function int(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+function int(
+  key: Key,
+  flags: ConfigFlags,
+  env: NodeJS.ProcessEnv,
+  def: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const v = pick(key, flags, env);
   if (v === undefined) return def;
   // Decimal digits only: Number() would read '' or '  ' as 0 (a random port), '0x1F' and '1e3' too.
@@ -194,7 +204,12 @@ function trustProxy(flags: ConfigFlags, env: NodeJS.ProcessEnv): boolean | strin
   const lower = text.toLowerCase();
   if (['true', 'false'].includes(lower)) return lower === 'true';
   const expected = 'false, true, or comma-separated proxy addresses/CIDRs (e.g. 127.0.0.1,10.0.0.0/8)';
-  if (typeof v === 'number' || /^\d+$/.test(text)) bad('trustProxy', v, `${expected}; hop counts are not supported (fastify ignores them), give the proxies' addresses`);
+  if (typeof v === 'number' || /^\d+$/.test(text))
+    bad(
+      'trustProxy',
+      v,
+      `${expected}; hop counts are not supported (fastify ignores them), give the proxies' addresses`,
+    );
   const entries = text.split(',').map((e) => e.trim());
   if (entries.some((e) => !isProxyAddress(e))) bad('trustProxy', v, expected);
   return entries.join(',');
@@ -208,12 +223,16 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (endpoint !== undefined && !isHttpUrl(endpoint)) bad('endpoint', endpoint, 'an http:// or https:// URL');
   const local = bool('local', flags, env, false);
   if (local && endpoint !== undefined) {
-    throw new S3BatchError('InvalidConfiguration', '--local starts an embedded S3 server: do not also give an S3 endpoint');
+    throw new S3BatchError(
+      'InvalidConfiguration',
+      '--local starts an embedded S3 server: do not also give an S3 endpoint',
+    );
   }
   const accountId = str('defaultAccountId', flags, env) ?? '000000000000';
   if (!/^\d{12}$/.test(accountId)) bad('defaultAccountId', accountId, 'a 12-digit account id');
   const logLevel = str('logLevel', flags, env) ?? 'info';
-  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) bad('logLevel', logLevel, 'debug, info, warn, error or silent');
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel))
+    bad('logLevel', logLevel, 'debug, info, warn, error or silent');
   const partSize = int('multipartCopyPartBytes', flags, env, 64 * MiB, 5 * MiB, 5 * GiB);
   const apiKeysFile = str('apiKeysFile', flags, env);
   const config: Config = {
@@ -258,13 +277,22 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     trustProxy: trustProxy(flags, env),
   };
   if ((config.lambdaAccessKeyId === undefined) !== (config.lambdaSecretAccessKey === undefined)) {
-    throw new S3BatchError('InvalidConfiguration', `Give both ${ENV.lambdaAccessKeyId} and ${ENV.lambdaSecretAccessKey} (the Lambda key pair), or neither (then the S3 credentials are used)`);
+    throw new S3BatchError(
+      'InvalidConfiguration',
+      `Give both ${ENV.lambdaAccessKeyId} and ${ENV.lambdaSecretAccessKey} (the Lambda key pair), or neither (then the S3 credentials are used)`,
+    );
   }
   if ((config.apiAccessKeyId === undefined) !== (config.apiSecretAccessKey === undefined)) {
-    throw new S3BatchError('InvalidConfiguration', `Give both ${ENV.apiAccessKeyId} and ${ENV.apiSecretAccessKey} (the S3 Control API key pair), or neither`);
+    throw new S3BatchError(
+      'InvalidConfiguration',
+      `Give both ${ENV.apiAccessKeyId} and ${ENV.apiSecretAccessKey} (the S3 Control API key pair), or neither`,
+    );
   }
   if ((config.storage.accessKeyId === undefined) !== (config.storage.secretAccessKey === undefined)) {
-    throw new S3BatchError('InvalidConfiguration', 'Give both an S3 access key id and a secret access key, or neither (then the AWS default credential chain is used)');
+    throw new S3BatchError(
+      'InvalidConfiguration',
+      'Give both an S3 access key id and a secret access key, or neither (then the AWS default credential chain is used)',
+    );
   }
   return Object.freeze(config);
 }

@@ -17,7 +17,11 @@ import { S3BatchError } from './domain/errors.ts';
 import { Engine, type StorageProfile } from './engine/engine.ts';
 import { DEFAULT_RETRY_POLICY } from './engine/retry.ts';
 import { createFunctionInvoker } from './operations/lambda/function-invoker.ts';
-import { checkFunctionUrl, isFunctionUrlAllowed, parseFunctionUrlPolicy } from './operations/lambda/function-url-policy.ts';
+import {
+  checkFunctionUrl,
+  isFunctionUrlAllowed,
+  parseFunctionUrlPolicy,
+} from './operations/lambda/function-url-policy.ts';
 import { BatchService } from './service/batch-service.ts';
 import { ReportFiles } from './service/report-files.ts';
 import { createFsChunkIndex } from './storage/fs-chunk-index.ts';
@@ -28,7 +32,12 @@ import { LowdbJobStore } from './storage/lowdb-job-store.ts';
 import { createControlS3Client, createS3Client } from './storage/s3-clients.ts';
 import { createS3ObjectStore } from './storage/s3-object-store.ts';
 import { loadOrCreateSecret } from './storage/secret-file.ts';
-import { DEFAULT_PROFILE, loadStorageProfiles, profileNameFor, replicationRulesFor } from './storage/storage-profiles.ts';
+import {
+  DEFAULT_PROFILE,
+  loadStorageProfiles,
+  profileNameFor,
+  replicationRulesFor,
+} from './storage/storage-profiles.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -72,8 +81,18 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let localS3: LocalS3 | undefined;
   let storage = config.storage;
   if (config.local) {
-    localS3 = await startLocalS3({ directory: join(config.dataDir, 'local-s3'), host: '127.0.0.1', port: config.localS3Port });
-    storage = { ...storage, endpoint: localS3.endpoint, accessKeyId: LOCAL_S3_ACCESS_KEY, secretAccessKey: LOCAL_S3_SECRET_KEY, forcePathStyle: true };
+    localS3 = await startLocalS3({
+      directory: join(config.dataDir, 'local-s3'),
+      host: '127.0.0.1',
+      port: config.localS3Port,
+    });
+    storage = {
+      ...storage,
+      endpoint: localS3.endpoint,
+      accessKeyId: LOCAL_S3_ACCESS_KEY,
+      secretAccessKey: LOCAL_S3_SECRET_KEY,
+      forcePathStyle: true,
+    };
   }
   const clientProfile = {
     endpoint: storage.endpoint,
@@ -138,7 +157,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   if (localS3) await ensureBucket(profileNamed(DEFAULT_PROFILE).control, LOCAL_DEMO_BUCKET);
   const storeFile = join(config.dataDir, 'jobs.json');
   const store = await LowdbJobStore.open(storeFile, {
-    onWriteError: (err) => log('error', `the job store ${storeFile} cannot be written (retried at the next change): ${(err as Error).message}`),
+    onWriteError: (err) =>
+      log(
+        'error',
+        `the job store ${storeFile} cannot be written (retried at the next change): ${(err as Error).message}`,
+      ),
   });
   const chunkDir = join(config.dataDir, 'chunks');
   const engine = new Engine(
@@ -189,10 +212,16 @@ export async function startServer(config: Config): Promise<RunningServer> {
     apiAuth: createApiAuth({
       keys: apiKeys.store,
       verifier,
-      sessions: createSessionTokens({ key: await loadOrCreateSecret(join(config.dataDir, 'session.key')), keys: apiKeys.store }),
+      sessions: createSessionTokens({
+        key: await loadOrCreateSecret(join(config.dataDir, 'session.key')),
+        keys: apiKeys.store,
+      }),
     }),
     // Report downloads read the report bucket through the job's own storage profile.
-    reports: new ReportFiles({ getJob: (account, id) => service.getJob(account, id), objectsFor: (roleArn) => profileFor(roleArn).objects }),
+    reports: new ReportFiles({
+      getJob: (account, id) => service.getJob(account, id),
+      objectsFor: (roleArn) => profileFor(roleArn).objects,
+    }),
   });
   await engine.start();
   let address: string;
@@ -203,7 +232,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
     await store.close();
     await localS3?.stop();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new S3BatchError('InvalidConfiguration', `Port ${config.port} on ${config.host} is already in use: choose another with --port or S3BATCH_PORT`, { cause: err });
+      throw new S3BatchError(
+        'InvalidConfiguration',
+        `Port ${config.port} on ${config.host} is already in use: choose another with --port or S3BATCH_PORT`,
+        { cause: err },
+      );
     }
     throw err;
   }

@@ -61,7 +61,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     frameworkErrors: (err, req, reply) => {
       const s3control = req.url.startsWith('/v20180820');
       if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-        const tooLong = new S3BatchError('UriTooLong', `The request URL is longer than the server accepts (${MAX_PARAM_LENGTH} characters per path segment)`);
+        const tooLong = new S3BatchError(
+          'UriTooLong',
+          `The request URL is longer than the server accepts (${MAX_PARAM_LENGTH} characters per path segment)`,
+        );
         if (s3control) sendError(req, reply, tooLong.status, tooLong.code, tooLong.message);
         else jsonErrorHandler(tooLong, req, reply);
       } else if (s3control) sendError(req, reply, 400, 'InvalidURI', err.message);
@@ -70,7 +73,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.setErrorHandler(jsonErrorHandler);
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ error: { code: 'NotFound', message: `No route for ${req.method} ${req.url}`, requestId: req.id } });
+    void reply
+      .status(404)
+      .send({ error: { code: 'NotFound', message: `No route for ${req.method} ${req.url}`, requestId: req.id } });
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   // Every JSON API route plugin gets the caller's account through the same accountOf; routes not
@@ -86,7 +91,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     intervalMs: 250,
     onError: (err) => app.log.warn({ err }, 'event stream: a subscriber failed'),
   });
-  await app.register(eventRoutes, { prefix: '/api/v1', service: opts.service, accountOf, hub, heartbeatMs: opts.sseHeartbeatMs });
+  await app.register(eventRoutes, {
+    prefix: '/api/v1',
+    service: opts.service,
+    accountOf,
+    hub,
+    heartbeatMs: opts.sseHeartbeatMs,
+  });
   const metrics = createMetrics({ events: opts.events, jobStatuses: opts.jobStatuses, sseStreams: () => hub.size });
   await app.register(metricsRoutes, { metrics });
   await app.register(reportRoutes, { prefix: '/api/v1', reports: opts.reports, accountOf });

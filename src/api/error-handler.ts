@@ -20,13 +20,20 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, text, code, message] =
     err.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'Request Header Fields Too Large', 'RequestTooLarge', 'The request line and headers are larger than the server accepts (16 KiB)']
+      ? [
+          431,
+          'Request Header Fields Too Large',
+          'RequestTooLarge',
+          'The request line and headers are larger than the server accepts (16 KiB)',
+        ]
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'Request Timeout', 'RequestTimeout', 'The request was not received in time']
         : [400, 'Bad Request', 'BadRequest', 'The request is not valid HTTP'];
   const body = JSON.stringify({ error: { code, message } });
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${text}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy(err);
 }
@@ -43,16 +50,23 @@ export function jsonErrorHandler(err: FastifyError | S3BatchError, request: Fast
   }
   const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
   if (status < 500) {
-    const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError
-      ? 'MalformedJSON'
-      : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? 'RequestTooLarge'
-        : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-          ? 'UnsupportedMediaType'
-          : 'BadRequest';
-    void reply.status(status).send({ error: { code, message: err.message, requestId: request.id } } satisfies JsonError);
+    const code =
+      err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+      err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+      err instanceof SyntaxError
+        ? 'MalformedJSON'
+        : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? 'RequestTooLarge'
+          : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? 'UnsupportedMediaType'
+            : 'BadRequest';
+    void reply
+      .status(status)
+      .send({ error: { code, message: err.message, requestId: request.id } } satisfies JsonError);
     return;
   }
   request.log.error({ err }, 'internal error');
-  void reply.status(500).send({ error: { code: 'InternalError', message: 'Internal error', requestId: request.id } } satisfies JsonError);
+  void reply
+    .status(500)
+    .send({ error: { code: 'InternalError', message: 'Internal error', requestId: request.id } } satisfies JsonError);
 }

@@ -42,14 +42,16 @@ const STATUSES = Object.values(JobStatus) as string[];
 /** A job status, case-insensitive, returned in the API's spelling (e.g. `active` → `Active`). */
 export function parseStatus(value: string): JobStatus {
   const found = STATUSES.find((s) => s.toLowerCase() === value.toLowerCase());
-  if (found === undefined) throw usageError(`unknown job status ${JSON.stringify(value)}; one of ${STATUSES.join(', ')}`);
+  if (found === undefined)
+    throw usageError(`unknown job status ${JSON.stringify(value)}; one of ${STATUSES.join(', ')}`);
   return found as JobStatus;
 }
 
 /** A bucket as a name or an ARN: `name` → `arn:aws:s3:::name`; an `arn:` is kept as given. */
 export function bucketArn(value: string, what = 'bucket'): string {
   if (value.startsWith('arn:')) return value;
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{1,254}$/.test(value)) throw usageError(`${what} ${JSON.stringify(value)} is neither a bucket name nor an ARN`);
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{1,254}$/.test(value))
+    throw usageError(`${what} ${JSON.stringify(value)} is neither a bucket name nor an ARN`);
   return `arn:aws:s3:::${value}`;
 }
 
@@ -57,7 +59,9 @@ export function bucketArn(value: string, what = 'bucket'): string {
 export function parseS3Url(value: string, what: string, keyRequired: boolean): { bucket: string; key: string } {
   const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(value);
   if (m === null || (keyRequired && (m[2] ?? '') === '')) {
-    throw usageError(`${what} must be ${keyRequired ? 's3://bucket/key' : 's3://bucket[/prefix]'}, got ${JSON.stringify(value)}`);
+    throw usageError(
+      `${what} must be ${keyRequired ? 's3://bucket/key' : 's3://bucket[/prefix]'}, got ${JSON.stringify(value)}`,
+    );
   }
   return { bucket: m[1] as string, key: m[2] ?? '' };
 }

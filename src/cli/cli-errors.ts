@@ -27,11 +27,26 @@ export function usageError(message: string): CliError {
   return new CliError('InvalidArgument', message, EXIT_USER_ERROR);
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
 
 /** The network error code of `err` (also inside fetch's `cause`), or undefined when it is not one. */
 export function networkErrorCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e: unknown = err, depth = 0;
+    e instanceof Error && depth < 4;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
     if (e.name === 'TimeoutError') return 'ETIMEDOUT';
@@ -72,7 +87,13 @@ export function fileErrorText(err: unknown): string {
 /** A failed file-system call of this machine (it names a path): the caller's to fix, not the server's. */
 function localFileError(err: unknown): { syscall: string; path: string } | undefined {
   const e = err as NodeJS.ErrnoException | undefined;
-  if (!(e instanceof Error) || typeof e.syscall !== 'string' || typeof e.path !== 'string' || typeof e.code !== 'string') return undefined;
+  if (
+    !(e instanceof Error) ||
+    typeof e.syscall !== 'string' ||
+    typeof e.path !== 'string' ||
+    typeof e.code !== 'string'
+  )
+    return undefined;
   return { syscall: e.syscall, path: e.path };
 }
 
@@ -84,7 +105,11 @@ interface SdkErrorShape {
 }
 
 function isSdkServiceError(err: unknown): err is SdkErrorShape {
-  return err instanceof Error && typeof (err as { $metadata?: unknown }).$metadata === 'object' && (err as { $fault?: unknown }).$fault !== undefined;
+  return (
+    err instanceof Error &&
+    typeof (err as { $metadata?: unknown }).$metadata === 'object' &&
+    (err as { $fault?: unknown }).$fault !== undefined
+  );
 }
 
 export interface CliFailure {
@@ -103,13 +128,19 @@ export function describeFailure(err: unknown): CliFailure {
   if (isSdkServiceError(err)) {
     const status = err.$metadata?.httpStatusCode;
     const user = status !== undefined ? status >= 400 && status < 500 : err.$fault === 'client';
-    const message = err.message === '' || err.message === 'UnknownError' ? `HTTP ${status ?? '?'} from the server` : err.message;
+    const message =
+      err.message === '' || err.message === 'UnknownError' ? `HTTP ${status ?? '?'} from the server` : err.message;
     return { exitCode: user ? EXIT_USER_ERROR : EXIT_SERVER_ERROR, line: `s3batch: ${err.name}: ${message}` };
   }
   const net = networkErrorCode(err);
-  if (net !== undefined) return { exitCode: EXIT_SERVER_ERROR, line: `s3batch: EndpointUnreachable: ${(err as Error).message}` };
+  if (net !== undefined)
+    return { exitCode: EXIT_SERVER_ERROR, line: `s3batch: EndpointUnreachable: ${(err as Error).message}` };
   const file = localFileError(err);
-  if (file !== undefined) return { exitCode: EXIT_USER_ERROR, line: `s3batch: LocalFileError: cannot ${file.syscall} ${file.path}: ${fileErrorText(err)}` };
+  if (file !== undefined)
+    return {
+      exitCode: EXIT_USER_ERROR,
+      line: `s3batch: LocalFileError: cannot ${file.syscall} ${file.path}: ${fileErrorText(err)}`,
+    };
   const e = err as Error;
   return { exitCode: EXIT_SERVER_ERROR, line: `s3batch: ${e?.name ?? 'Error'}: ${e?.stack ?? String(err)}` };
 }

@@ -89,7 +89,8 @@ function invalid(message: string): never {
 
 /** The profiles file's default path: $XDG_CONFIG_HOME/s3batch/profiles.json, else ~/.config/…. */
 export function defaultProfilesFile(env: NodeJS.ProcessEnv, home = os.homedir()): string {
-  const base = env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== '' ? env.XDG_CONFIG_HOME : join(home, '.config');
+  const base =
+    env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== '' ? env.XDG_CONFIG_HOME : join(home, '.config');
   return join(base, 's3batch', 'profiles.json');
 }
 
@@ -102,18 +103,27 @@ function parseProfilesFile(text: string, path: string): Map<string, Profile> {
     return invalid(`Profiles file ${path} is not valid JSON: ${(err as Error).message}`);
   }
   if (!isObject(doc) || !isObject(doc.profiles)) {
-    return invalid(`Profiles file ${path} must hold {"profiles":{"<name>":{"endpointUrl","accountId","accessKeyId","secretAccessKey","region"}}}`);
+    return invalid(
+      `Profiles file ${path} must hold {"profiles":{"<name>":{"endpointUrl","accountId","accessKeyId","secretAccessKey","region"}}}`,
+    );
   }
   const extra = Object.keys(doc).filter((k) => k !== 'profiles');
-  if (extra.length > 0) invalid(`Profiles file ${path}: unknown top-level field(s) ${extra.map((k) => JSON.stringify(k)).join(', ')} (expected only "profiles")`);
+  if (extra.length > 0)
+    invalid(
+      `Profiles file ${path}: unknown top-level field(s) ${extra.map((k) => JSON.stringify(k)).join(', ')} (expected only "profiles")`,
+    );
   const profiles = new Map<string, Profile>();
   for (const [name, entry] of Object.entries(doc.profiles)) {
     const where = `profile ${JSON.stringify(name)} in ${path}`;
     if (!isObject(entry)) invalid(`${where} must be an object`);
     const unknown = Object.keys(entry).filter((k) => !(PROFILE_FIELDS as readonly string[]).includes(k));
-    if (unknown.length > 0) invalid(`${where}: unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} (expected ${PROFILE_FIELDS.join(', ')})`);
+    if (unknown.length > 0)
+      invalid(
+        `${where}: unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} (expected ${PROFILE_FIELDS.join(', ')})`,
+      );
     for (const k of PROFILE_FIELDS) {
-      if (entry[k] !== undefined && (typeof entry[k] !== 'string' || entry[k] === '')) invalid(`${where}: ${k} must be a non-empty string`);
+      if (entry[k] !== undefined && (typeof entry[k] !== 'string' || entry[k] === ''))
+        invalid(`${where}: ${k} must be a non-empty string`);
     }
     profiles.set(name, entry as Profile);
   }
@@ -133,12 +143,18 @@ async function readOptional(path: string): Promise<string | undefined> {
  * The profile to use: the named one (flag, then S3BATCH_PROFILE) must exist; "default" is used
  * only when the file has it.
  */
-async function loadProfile(flags: ConnectionFlags, env: NodeJS.ProcessEnv): Promise<{ profile: Profile; where: string } | undefined> {
+async function loadProfile(
+  flags: ConnectionFlags,
+  env: NodeJS.ProcessEnv,
+): Promise<{ profile: Profile; where: string } | undefined> {
   const named = flags.profile ?? nonEmpty(env[CLIENT_ENV.profile]);
   const file = nonEmpty(env[CLIENT_ENV.profilesFile]) ?? defaultProfilesFile(env);
   const text = await readOptional(file);
   if (text === undefined) {
-    if (named !== undefined) invalid(`Profile ${JSON.stringify(named)} was asked for, but the profiles file ${file} does not exist (set ${CLIENT_ENV.profilesFile} to use another file)`);
+    if (named !== undefined)
+      invalid(
+        `Profile ${JSON.stringify(named)} was asked for, but the profiles file ${file} does not exist (set ${CLIENT_ENV.profilesFile} to use another file)`,
+      );
     return undefined;
   }
   const profiles = parseProfilesFile(text, file);
@@ -147,7 +163,9 @@ async function loadProfile(flags: ConnectionFlags, env: NodeJS.ProcessEnv): Prom
   if (profile === undefined) {
     if (named === undefined) return undefined;
     const known = [...profiles.keys()];
-    return invalid(`No profile ${JSON.stringify(named)} in ${file} (it has ${known.length === 0 ? 'none' : known.map((k) => JSON.stringify(k)).join(', ')})`);
+    return invalid(
+      `No profile ${JSON.stringify(named)} in ${file} (it has ${known.length === 0 ? 'none' : known.map((k) => JSON.stringify(k)).join(', ')})`,
+    );
   }
   return { profile, where: `profile ${JSON.stringify(name)} in ${file}` };
 }
@@ -157,14 +175,24 @@ function nonEmpty(v: string | undefined): string | undefined {
 }
 
 /** A pair given in one layer must be whole. */
-function pairOf(id: string | undefined, secret: string | undefined, idName: string, secretName: string): { accessKeyId: string; secretAccessKey: string } | undefined {
+function pairOf(
+  id: string | undefined,
+  secret: string | undefined,
+  idName: string,
+  secretName: string,
+): { accessKeyId: string; secretAccessKey: string } | undefined {
   if (id === undefined && secret === undefined) return undefined;
   if (id === undefined || secret === undefined) invalid(`Give both ${idName} and ${secretName}, or neither`);
   return { accessKeyId: id, secretAccessKey: secret };
 }
 
 /** The key of the server on this machine: S3BATCH_API_KEYS_FILE (the account's key), else <data dir>/api-keys.json. */
-async function localServerKey(flags: ConnectionFlags, env: NodeJS.ProcessEnv, cwd: string, accountId: string | undefined): Promise<{ key: AccessKey; where: string } | { tried: string }> {
+async function localServerKey(
+  flags: ConnectionFlags,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  accountId: string | undefined,
+): Promise<{ key: AccessKey; where: string } | { tried: string }> {
   const keysFile = nonEmpty(env[CLIENT_ENV.apiKeysFile]);
   if (keysFile !== undefined) {
     const path = resolve(cwd, keysFile);
@@ -190,18 +218,24 @@ function checkEndpoint(url: string, where: string): string {
   } catch {
     return invalid(`Endpoint URL ${JSON.stringify(url)} (${where}) is not a URL; expected e.g. http://127.0.0.1:8080`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') invalid(`Endpoint URL ${JSON.stringify(url)} (${where}) must start with http:// or https://`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    invalid(`Endpoint URL ${JSON.stringify(url)} (${where}) must start with http:// or https://`);
   return url.replace(/\/+$/, '');
 }
 
 /** Resolves the connection settings (see the header for the order). `cwd` locates ./.s3batch. */
-export async function resolveClientSettings(flags: ConnectionFlags, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): Promise<ClientSettings> {
+export async function resolveClientSettings(
+  flags: ConnectionFlags,
+  env: NodeJS.ProcessEnv,
+  cwd: string = process.cwd(),
+): Promise<ClientSettings> {
   const loaded = await loadProfile(flags, env);
   const profile = loaded?.profile ?? {};
   const fromEnv = (k: keyof typeof CLIENT_ENV): string | undefined => nonEmpty(env[CLIENT_ENV[k]]);
 
   const pick = (k: 'endpointUrl' | 'accountId' | 'region'): { value: string; where: string } | undefined => {
-    if (flags[k] !== undefined) return { value: flags[k] as string, where: `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` };
+    if (flags[k] !== undefined)
+      return { value: flags[k] as string, where: `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` };
     const e = fromEnv(k);
     if (e !== undefined) return { value: e, where: CLIENT_ENV[k] };
     if (profile[k] !== undefined) return { value: profile[k] as string, where: loaded?.where ?? '' };
@@ -213,8 +247,20 @@ export async function resolveClientSettings(flags: ConnectionFlags, env: NodeJS.
   let keyAccount: string | undefined;
   const layers: [string, string | undefined, string | undefined, string, string][] = [
     ['flags', flags.accessKeyId, flags.secretAccessKey, '--access-key-id', '--secret-access-key'],
-    ['environment', fromEnv('accessKeyId'), fromEnv('secretAccessKey'), CLIENT_ENV.accessKeyId, CLIENT_ENV.secretAccessKey],
-    [loaded?.where ?? '', profile.accessKeyId, profile.secretAccessKey, `accessKeyId (${loaded?.where ?? ''})`, `secretAccessKey (${loaded?.where ?? ''})`],
+    [
+      'environment',
+      fromEnv('accessKeyId'),
+      fromEnv('secretAccessKey'),
+      CLIENT_ENV.accessKeyId,
+      CLIENT_ENV.secretAccessKey,
+    ],
+    [
+      loaded?.where ?? '',
+      profile.accessKeyId,
+      profile.secretAccessKey,
+      `accessKeyId (${loaded?.where ?? ''})`,
+      `secretAccessKey (${loaded?.where ?? ''})`,
+    ],
   ];
   for (const [source, id, secret, idName, secretName] of layers) {
     key = pairOf(id, secret, idName, secretName);
@@ -245,12 +291,22 @@ export async function resolveClientSettings(flags: ConnectionFlags, env: NodeJS.
   }
 
   const accountId = account?.value ?? keyAccount ?? DEFAULT_ACCOUNT_ID;
-  if (!ACCOUNT_ID.test(accountId)) invalid(`Account id ${JSON.stringify(accountId)} (${account?.where ?? keySource}) must be 12 digits`);
+  if (!ACCOUNT_ID.test(accountId))
+    invalid(`Account id ${JSON.stringify(accountId)} (${account?.where ?? keySource}) must be 12 digits`);
   const endpoint = pick('endpointUrl');
   const endpointUrl = checkEndpoint(endpoint?.value ?? DEFAULT_ENDPOINT_URL, endpoint?.where ?? 'default');
   const regionPick = pick('region');
-  if (regionPick !== undefined && !/^[a-z0-9-]+$/i.test(regionPick.value)) invalid(`Region ${JSON.stringify(regionPick.value)} (${regionPick.where}) must be a region name such as us-east-1`);
+  if (regionPick !== undefined && !/^[a-z0-9-]+$/i.test(regionPick.value))
+    invalid(`Region ${JSON.stringify(regionPick.value)} (${regionPick.where}) must be a region name such as us-east-1`);
   const region = regionPick?.value ?? DEFAULT_REGION;
   const accountIdGiven = account !== undefined || keyAccount !== undefined;
-  return Object.freeze({ endpointUrl, accountId, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey, region, keySource, accountIdGiven });
+  return Object.freeze({
+    endpointUrl,
+    accountId,
+    accessKeyId: key.accessKeyId,
+    secretAccessKey: key.secretAccessKey,
+    region,
+    keySource,
+    accountIdGiven,
+  });
 }

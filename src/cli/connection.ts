@@ -13,7 +13,12 @@
  * Network failures of both become CliError EndpointUnreachable (exit 1) naming the endpoint.
  */
 import { createHash } from 'node:crypto';
-import { S3ControlClient, type S3ControlClientResolvedConfig, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-s3-control';
+import {
+  S3ControlClient,
+  type S3ControlClientResolvedConfig,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+} from '@aws-sdk/client-s3-control';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -25,7 +30,13 @@ import { resolveClientSettings, type ClientSettings, type ConnectionFlags } from
 export type { ClientSettings, ConnectionFlags };
 
 /** Any S3 Control command (CreateJobCommand, DescribeJobCommand, …) with its output type. */
-export type S3ControlCommand<In extends ServiceInputTypes, Out extends ServiceOutputTypes> = SmithyCommand<ServiceInputTypes, In, ServiceOutputTypes, Out, S3ControlClientResolvedConfig>;
+export type S3ControlCommand<In extends ServiceInputTypes, Out extends ServiceOutputTypes> = SmithyCommand<
+  ServiceInputTypes,
+  In,
+  ServiceOutputTypes,
+  Out,
+  S3ControlClientResolvedConfig
+>;
 
 /** What a verb needs to talk to the server. */
 export interface Connection {
@@ -58,13 +69,20 @@ const CONNECTION_OPTIONS: readonly [string, string][] = [
   ['--access-key-id <id>', 'API access key id [S3BATCH_API_ACCESS_KEY_ID]'],
   ['--secret-access-key <secret>', 'API secret access key [S3BATCH_API_SECRET_ACCESS_KEY]'],
   ['--region <region>', 'SigV4 signing region [S3BATCH_REGION] (default us-east-1)'],
-  ['--profile <name>', 'profile in ~/.config/s3batch/profiles.json [S3BATCH_PROFILE; file: S3BATCH_PROFILES_FILE] (default: "default" when present)'],
-  ['--data-dir <dir>', "data folder of a local `s3batch serve`, whose api-keys.json is the last resort [S3BATCH_DATA_DIR] (default ./.s3batch)"],
+  [
+    '--profile <name>',
+    'profile in ~/.config/s3batch/profiles.json [S3BATCH_PROFILE; file: S3BATCH_PROFILES_FILE] (default: "default" when present)',
+  ],
+  [
+    '--data-dir <dir>',
+    'data folder of a local `s3batch serve`, whose api-keys.json is the last resort [S3BATCH_DATA_DIR] (default ./.s3batch)',
+  ],
 ];
 
 /** Adds the connection flags to a verb, under their own "Connection options:" heading in --help. */
 export function addConnectionOptions(cmd: Command): Command {
-  for (const [flags, description] of CONNECTION_OPTIONS) cmd.addOption(new Option(flags, description).helpGroup('Connection options:'));
+  for (const [flags, description] of CONNECTION_OPTIONS)
+    cmd.addOption(new Option(flags, description).helpGroup('Connection options:'));
   return cmd;
 }
 
@@ -106,7 +124,11 @@ function isBadPort(err: unknown): boolean {
 }
 
 /** Builds a signer-backed fetch for the JSON API. */
-function createSignedFetch(settings: ClientSettings, fetchImpl: typeof fetch = fetch, sendAccountId = true): Connection['signedFetch'] {
+function createSignedFetch(
+  settings: ClientSettings,
+  fetchImpl: typeof fetch = fetch,
+  sendAccountId = true,
+): Connection['signedFetch'] {
   const signer = new SignatureV4({
     service: 's3',
     region: settings.region,
@@ -172,7 +194,9 @@ function connectWith(settings: ClientSettings): Connection {
     accountId: settings.accountId,
     endpointUrl: settings.endpointUrl,
     client,
-    send: async <In extends ServiceInputTypes, Out extends ServiceOutputTypes>(command: S3ControlCommand<In, Out>): Promise<Out> => {
+    send: async <In extends ServiceInputTypes, Out extends ServiceOutputTypes>(
+      command: S3ControlCommand<In, Out>,
+    ): Promise<Out> => {
       try {
         return await client.send(command);
       } catch (err) {
@@ -189,7 +213,10 @@ function connectWith(settings: ClientSettings): Connection {
  * x-amz-account-id); undefined when it cannot tell (an older server, an unknown key: the verb's
  * own request then gives the real error).
  */
-async function discoverAccountId(settings: ClientSettings, fetchImpl: typeof fetch = fetch): Promise<string | undefined> {
+async function discoverAccountId(
+  settings: ClientSettings,
+  fetchImpl: typeof fetch = fetch,
+): Promise<string | undefined> {
   const res = await createSignedFetch(settings, fetchImpl, false)('/api/v1/session');
   if (!res.ok) {
     await res.body?.cancel();

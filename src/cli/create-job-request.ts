@@ -14,14 +14,28 @@ export type CreateJobRequest = Omit<CreateJobCommandInput, 'AccountId'>;
 
 /** Top-level members of CreateJob's input (the aws CLI's --cli-input-json keys). */
 const SPEC_KEYS = [
-  'AccountId', 'ConfirmationRequired', 'Operation', 'Report', 'ClientRequestToken', 'Manifest',
-  'Description', 'Priority', 'RoleArn', 'Tags', 'ManifestGenerator',
+  'AccountId',
+  'ConfirmationRequired',
+  'Operation',
+  'Report',
+  'ClientRequestToken',
+  'Manifest',
+  'Description',
+  'Priority',
+  'RoleArn',
+  'Tags',
+  'ManifestGenerator',
 ] as const;
 
 // Timestamp members of the model anywhere in the request: the SDK serialises them from Date objects.
 const TIMESTAMP_MEMBERS = new Set([
-  'ObjectLockRetainUntilDate', 'ModifiedSinceConstraint', 'UnModifiedSinceConstraint', 'HttpExpiresDate',
-  'RetainUntilDate', 'CreatedAfter', 'CreatedBefore',
+  'ObjectLockRetainUntilDate',
+  'ModifiedSinceConstraint',
+  'UnModifiedSinceConstraint',
+  'HttpExpiresDate',
+  'RetainUntilDate',
+  'CreatedAfter',
+  'CreatedBefore',
 ]);
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -43,7 +57,9 @@ export function pruneSkeleton(value: Json): Json | undefined {
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value);
     if (entries.length === 0) return value;
-    const kept = entries.map(([k, v]) => [k, pruneSkeleton(v)] as const).filter((e): e is readonly [string, Json] => e[1] !== undefined);
+    const kept = entries
+      .map(([k, v]) => [k, pruneSkeleton(v)] as const)
+      .filter((e): e is readonly [string, Json] => e[1] !== undefined);
     return kept.length === 0 ? undefined : Object.fromEntries(kept);
   }
   return value;
@@ -58,7 +74,8 @@ function withDates(value: unknown, path: string): unknown {
     const here = path === '' ? k : `${path}.${k}`;
     if (TIMESTAMP_MEMBERS.has(k) && (typeof v === 'string' || typeof v === 'number')) {
       const d = typeof v === 'number' ? new Date(v * 1000) : new Date(v);
-      if (Number.isNaN(d.getTime())) throw usageError(`spec: ${here} ${JSON.stringify(v)} is not a date (e.g. 2030-01-31T00:00:00Z)`);
+      if (Number.isNaN(d.getTime()))
+        throw usageError(`spec: ${here} ${JSON.stringify(v)} is not a date (e.g. 2030-01-31T00:00:00Z)`);
       out[k] = d;
     } else {
       out[k] = withDates(v, here);
@@ -69,8 +86,17 @@ function withDates(value: unknown, path: string): unknown {
 
 /** The members of JobOperation the SDK serialises; any other would be dropped without a word. */
 const SDK_OPERATIONS = [
-  'LambdaInvoke', 'S3PutObjectCopy', 'S3PutObjectAcl', 'S3PutObjectTagging', 'S3DeleteObjectTagging', 'S3InitiateRestoreObject',
-  'S3PutObjectLegalHold', 'S3PutObjectRetention', 'S3ReplicateObject', 'S3ComputeObjectChecksum', 'S3UpdateObjectEncryption',
+  'LambdaInvoke',
+  'S3PutObjectCopy',
+  'S3PutObjectAcl',
+  'S3PutObjectTagging',
+  'S3DeleteObjectTagging',
+  'S3InitiateRestoreObject',
+  'S3PutObjectLegalHold',
+  'S3PutObjectRetention',
+  'S3ReplicateObject',
+  'S3ComputeObjectChecksum',
+  'S3UpdateObjectEncryption',
 ];
 
 /**
@@ -80,11 +106,17 @@ const SDK_OPERATIONS = [
  */
 function s3ControlOperation(op: Record<string, unknown>, source: string): Record<string, unknown> {
   const unknown = Object.keys(op).filter((k) => k !== 'S3DeleteObject' && !SDK_OPERATIONS.includes(k));
-  if (unknown.length > 0) throw usageError(`spec ${source}: Operation.${unknown[0]} is not an operation; one of ${SDK_OPERATIONS.join(', ')}, S3DeleteObject`);
+  if (unknown.length > 0)
+    throw usageError(
+      `spec ${source}: Operation.${unknown[0]} is not an operation; one of ${SDK_OPERATIONS.join(', ')}, S3DeleteObject`,
+    );
   if (op.S3DeleteObject === undefined) return op;
   const del = op.S3DeleteObject;
   const extra = isObject(del) ? Object.keys(del).filter((k) => k !== 'BypassGovernanceRetention') : ['(not an object)'];
-  if (extra.length > 0 || (isObject(del) && del.BypassGovernanceRetention !== undefined && typeof del.BypassGovernanceRetention !== 'boolean')) {
+  if (
+    extra.length > 0 ||
+    (isObject(del) && del.BypassGovernanceRetention !== undefined && typeof del.BypassGovernanceRetention !== 'boolean')
+  ) {
     throw usageError(`spec ${source}: Operation.S3DeleteObject takes only "BypassGovernanceRetention": true|false`);
   }
   const bypass = isObject(del) && del.BypassGovernanceRetention === true;
@@ -92,7 +124,11 @@ function s3ControlOperation(op: Record<string, unknown>, source: string): Record
   return {
     ...others,
     LambdaInvoke: bypass
-      ? { FunctionArn: DELETE_FUNCTION_ARN, InvocationSchemaVersion: '2.0', UserArguments: { BypassGovernanceRetention: 'true' } }
+      ? {
+          FunctionArn: DELETE_FUNCTION_ARN,
+          InvocationSchemaVersion: '2.0',
+          UserArguments: { BypassGovernanceRetention: 'true' },
+        }
       : { FunctionArn: DELETE_FUNCTION_ARN },
   };
 }
@@ -108,28 +144,50 @@ export function parseSpec(text: string, source: string): { request: CreateJobReq
   } catch (err) {
     throw usageError(`spec ${source} is not valid JSON: ${(err as Error).message}`);
   }
-  if (!isObject(doc)) throw usageError(`spec ${source} must be a JSON object with the members of aws s3control create-job --cli-input-json (${SPEC_KEYS.join(', ')})`);
+  if (!isObject(doc))
+    throw usageError(
+      `spec ${source} must be a JSON object with the members of aws s3control create-job --cli-input-json (${SPEC_KEYS.join(', ')})`,
+    );
   const unknown = Object.keys(doc).filter((k) => !(SPEC_KEYS as readonly string[]).includes(k));
   if (unknown.length > 0) {
-    throw usageError(`spec ${source}: unknown member(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; CreateJob has ${SPEC_KEYS.join(', ')} (PascalCase, as aws s3control create-job --generate-cli-skeleton writes them)`);
+    throw usageError(
+      `spec ${source}: unknown member(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; CreateJob has ${SPEC_KEYS.join(', ')} (PascalCase, as aws s3control create-job --generate-cli-skeleton writes them)`,
+    );
   }
   const pruned = (pruneSkeleton(doc as Json) ?? {}) as Record<string, unknown>;
   const expect = (key: string, ok: (v: unknown) => boolean, what: string): void => {
-    if (pruned[key] !== undefined && !ok(pruned[key])) throw usageError(`spec ${source}: ${key} must be ${what}, got ${JSON.stringify(pruned[key])}`);
+    if (pruned[key] !== undefined && !ok(pruned[key]))
+      throw usageError(`spec ${source}: ${key} must be ${what}, got ${JSON.stringify(pruned[key])}`);
   };
   expect('AccountId', (v) => typeof v === 'string' && /^\d{12}$/.test(v), 'a 12-digit account id');
   expect('ConfirmationRequired', (v) => typeof v === 'boolean', 'true or false');
-  expect('Priority', (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2_147_483_647, 'an integer from 0 to 2147483647');
+  expect(
+    'Priority',
+    (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2_147_483_647,
+    'an integer from 0 to 2147483647',
+  );
   for (const k of ['Operation', 'Report', 'Manifest', 'ManifestGenerator']) expect(k, isObject, 'an object');
   for (const k of ['ClientRequestToken', 'Description', 'RoleArn']) expect(k, (v) => typeof v === 'string', 'a string');
-  expect('Tags', (v) => Array.isArray(v) && v.every((t) => isObject(t) && typeof t.Key === 'string' && (t.Value === undefined || typeof t.Value === 'string')), 'a list of {"Key","Value"}');
+  expect(
+    'Tags',
+    (v) =>
+      Array.isArray(v) &&
+      v.every(
+        (t) => isObject(t) && typeof t.Key === 'string' && (t.Value === undefined || typeof t.Value === 'string'),
+      ),
+    'a list of {"Key","Value"}',
+  );
   for (const k of ['Operation', 'Report', 'RoleArn']) {
     if (pruned[k] === undefined) throw usageError(`spec ${source}: ${k} is required`);
   }
-  if (pruned.Manifest === undefined && pruned.ManifestGenerator === undefined) throw usageError(`spec ${source}: Manifest (or ManifestGenerator) is required`);
+  if (pruned.Manifest === undefined && pruned.ManifestGenerator === undefined)
+    throw usageError(`spec ${source}: Manifest (or ManifestGenerator) is required`);
   pruned.Operation = s3ControlOperation(pruned.Operation as Record<string, unknown>, source);
   const { AccountId, ...rest } = withDates(pruned, '') as Record<string, unknown>;
-  return { request: rest as unknown as CreateJobRequest, ...(typeof AccountId === 'string' ? { accountId: AccountId } : {}) };
+  return {
+    request: rest as unknown as CreateJobRequest,
+    ...(typeof AccountId === 'string' ? { accountId: AccountId } : {}),
+  };
 }
 
 /** The flags of create-job (commander's parsed options). */
@@ -170,10 +228,20 @@ export interface CreateJobFlags {
 
 /** The flag of each CreateJobFlags member that only some operations take, as users type it. */
 const OPERATION_FLAGS = {
-  targetBucket: '--target-bucket', targetPrefix: '--target-prefix', storageClass: '--storage-class', tag: '--tag',
-  functionArn: '--function-arn', invocationSchemaVersion: '--invocation-schema-version', userArgument: '--user-argument',
-  cannedAcl: '--canned-acl', legalHold: '--legal-hold', retentionMode: '--retention-mode', retainUntil: '--retain-until',
-  bypassGovernanceRetention: '--bypass-governance-retention', expirationDays: '--expiration-days', glacierJobTier: '--glacier-job-tier',
+  targetBucket: '--target-bucket',
+  targetPrefix: '--target-prefix',
+  storageClass: '--storage-class',
+  tag: '--tag',
+  functionArn: '--function-arn',
+  invocationSchemaVersion: '--invocation-schema-version',
+  userArgument: '--user-argument',
+  cannedAcl: '--canned-acl',
+  legalHold: '--legal-hold',
+  retentionMode: '--retention-mode',
+  retainUntil: '--retain-until',
+  bypassGovernanceRetention: '--bypass-governance-retention',
+  expirationDays: '--expiration-days',
+  glacierJobTier: '--glacier-job-tier',
 } as const satisfies Partial<Record<keyof CreateJobFlags, string>>;
 type OperationFlag = keyof typeof OPERATION_FLAGS;
 
@@ -194,7 +262,8 @@ const required = (f: CreateJobFlags, k: OperationFlag, op: string): string => {
 
 const oneOf = (value: string, allowed: readonly string[], flag: string): string => {
   const found = allowed.find((a) => a.toLowerCase() === value.toLowerCase());
-  if (found === undefined) throw usageError(`${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  if (found === undefined)
+    throw usageError(`${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
   return found;
 };
 
@@ -215,7 +284,10 @@ export const OPERATIONS: Readonly<Record<string, OperationDef>> = {
     aws: 'S3PutObjectTagging',
     flags: ['tag'],
     build: (f) => {
-      if (f.tag === undefined || f.tag.length === 0) throw usageError('--operation tag needs at least one --tag Key=Value (to remove all tags use --operation delete-tags)');
+      if (f.tag === undefined || f.tag.length === 0)
+        throw usageError(
+          '--operation tag needs at least one --tag Key=Value (to remove all tags use --operation delete-tags)',
+        );
       return { S3PutObjectTagging: { TagSet: f.tag.map((t) => parseTag(t, '--tag')) } };
     },
   },
@@ -224,9 +296,14 @@ export const OPERATIONS: Readonly<Record<string, OperationDef>> = {
     aws: 'LambdaInvoke',
     flags: ['bypassGovernanceRetention'],
     build: (f) => ({
-      LambdaInvoke: f.bypassGovernanceRetention === true
-        ? { FunctionArn: DELETE_FUNCTION_ARN, InvocationSchemaVersion: '2.0', UserArguments: { BypassGovernanceRetention: 'true' } }
-        : { FunctionArn: DELETE_FUNCTION_ARN },
+      LambdaInvoke:
+        f.bypassGovernanceRetention === true
+          ? {
+              FunctionArn: DELETE_FUNCTION_ARN,
+              InvocationSchemaVersion: '2.0',
+              UserArguments: { BypassGovernanceRetention: 'true' },
+            }
+          : { FunctionArn: DELETE_FUNCTION_ARN },
     }),
   },
   lambda: {
@@ -253,7 +330,19 @@ export const OPERATIONS: Readonly<Record<string, OperationDef>> = {
     build: (f) => ({
       S3PutObjectAcl: {
         AccessControlPolicy: {
-          CannedAccessControlList: oneOf(required(f, 'cannedAcl', 'acl'), ['private', 'public-read', 'public-read-write', 'aws-exec-read', 'authenticated-read', 'bucket-owner-read', 'bucket-owner-full-control'], '--canned-acl') as never,
+          CannedAccessControlList: oneOf(
+            required(f, 'cannedAcl', 'acl'),
+            [
+              'private',
+              'public-read',
+              'public-read-write',
+              'aws-exec-read',
+              'authenticated-read',
+              'bucket-owner-read',
+              'bucket-owner-full-control',
+            ],
+            '--canned-acl',
+          ) as never,
         },
       },
     }),
@@ -261,17 +350,31 @@ export const OPERATIONS: Readonly<Record<string, OperationDef>> = {
   'legal-hold': {
     aws: 'S3PutObjectLegalHold',
     flags: ['legalHold'],
-    build: (f) => ({ S3PutObjectLegalHold: { LegalHold: { Status: oneOf(required(f, 'legalHold', 'legal-hold'), ['ON', 'OFF'], '--legal-hold') as never } } }),
+    build: (f) => ({
+      S3PutObjectLegalHold: {
+        LegalHold: { Status: oneOf(required(f, 'legalHold', 'legal-hold'), ['ON', 'OFF'], '--legal-hold') as never },
+      },
+    }),
   },
   retention: {
     aws: 'S3PutObjectRetention',
     flags: ['retentionMode', 'retainUntil', 'bypassGovernanceRetention'],
     build: (f) => {
       const until = new Date(required(f, 'retainUntil', 'retention'));
-      if (Number.isNaN(until.getTime())) throw usageError(`--retain-until must be a date such as 2030-01-31T00:00:00Z, got ${JSON.stringify(f.retainUntil)}`);
+      if (Number.isNaN(until.getTime()))
+        throw usageError(
+          `--retain-until must be a date such as 2030-01-31T00:00:00Z, got ${JSON.stringify(f.retainUntil)}`,
+        );
       return {
         S3PutObjectRetention: {
-          Retention: { Mode: oneOf(required(f, 'retentionMode', 'retention'), ['GOVERNANCE', 'COMPLIANCE'], '--retention-mode') as never, RetainUntilDate: until },
+          Retention: {
+            Mode: oneOf(
+              required(f, 'retentionMode', 'retention'),
+              ['GOVERNANCE', 'COMPLIANCE'],
+              '--retention-mode',
+            ) as never,
+            RetainUntilDate: until,
+          },
           ...(f.bypassGovernanceRetention === true ? { BypassGovernanceRetention: true } : {}),
         },
       };
@@ -282,8 +385,12 @@ export const OPERATIONS: Readonly<Record<string, OperationDef>> = {
     flags: ['expirationDays', 'glacierJobTier'],
     build: (f) => ({
       S3InitiateRestoreObject: {
-        ...(f.expirationDays !== undefined ? { ExpirationInDays: parsePriority(f.expirationDays, '--expiration-days') } : {}),
-        ...(f.glacierJobTier !== undefined ? { GlacierJobTier: oneOf(f.glacierJobTier, ['BULK', 'STANDARD'], '--glacier-job-tier') as never } : {}),
+        ...(f.expirationDays !== undefined
+          ? { ExpirationInDays: parsePriority(f.expirationDays, '--expiration-days') }
+          : {}),
+        ...(f.glacierJobTier !== undefined
+          ? { GlacierJobTier: oneOf(f.glacierJobTier, ['BULK', 'STANDARD'], '--glacier-job-tier') as never }
+          : {}),
       },
     }),
   },
@@ -297,7 +404,9 @@ function operationName(value: string): string {
   const byAws = Object.entries(OPERATIONS).filter(([, d]) => d.aws.toLowerCase() === lower);
   // LambdaInvoke is the AWS name of both `lambda` and `delete`; it means `lambda`.
   if (byAws.length > 0) return byAws.some(([n]) => n === 'lambda') ? 'lambda' : (byAws[0] as [string, OperationDef])[0];
-  throw usageError(`unknown --operation ${JSON.stringify(value)}; one of ${Object.keys(OPERATIONS).join(', ')} (or the AWS name, e.g. S3PutObjectCopy)`);
+  throw usageError(
+    `unknown --operation ${JSON.stringify(value)}; one of ${Object.keys(OPERATIONS).join(', ')} (or the AWS name, e.g. S3PutObjectCopy)`,
+  );
 }
 
 const CSV = 'S3BatchOperations_CSV_20180820';
@@ -305,16 +414,21 @@ const INVENTORY = 'S3InventoryReport_CSV_20161130';
 
 function manifestOf(f: CreateJobFlags): CreateJobRequest['Manifest'] {
   const { bucket, key } = parseS3Url(f.manifest as string, '--manifest', true);
-  const format = f.manifestFormat === undefined ? 'csv' : oneOf(f.manifestFormat, ['csv', 'inventory'], '--manifest-format');
+  const format =
+    f.manifestFormat === undefined ? 'csv' : oneOf(f.manifestFormat, ['csv', 'inventory'], '--manifest-format');
   if (f.manifestEtag === undefined || f.manifestEtag === '') {
     throw usageError(
       `--manifest-etag is required: a job pins its ${format === 'csv' ? 'manifest' : 'manifest.json'}'s ETag (the CLI has no S3 credentials to read it). ` +
         `Get it with: aws s3api head-object --bucket ${bucket} --key ${key} --query ETag --output text`,
     );
   }
-  const fields = format === 'inventory' && f.manifestFields === undefined ? undefined : (f.manifestFields ?? 'Bucket,Key').split(',').map((s) => s.trim());
+  const fields =
+    format === 'inventory' && f.manifestFields === undefined
+      ? undefined
+      : (f.manifestFields ?? 'Bucket,Key').split(',').map((s) => s.trim());
   for (const field of fields ?? []) {
-    if (!['Ignore', 'Bucket', 'Key', 'VersionId'].includes(field)) throw usageError(`--manifest-fields: ${JSON.stringify(field)} is not one of Ignore, Bucket, Key, VersionId`);
+    if (!['Ignore', 'Bucket', 'Key', 'VersionId'].includes(field))
+      throw usageError(`--manifest-fields: ${JSON.stringify(field)} is not one of Ignore, Bucket, Key, VersionId`);
   }
   return {
     Spec: { Format: format === 'csv' ? CSV : INVENTORY, ...(fields !== undefined ? { Fields: fields as never } : {}) },
@@ -331,7 +445,8 @@ function reportOf(f: CreateJobFlags): JobReport {
     if (f.reportScope !== undefined) throw usageError('--report-scope goes with --report, not --no-report');
     return { Enabled: false };
   }
-  if (typeof f.report !== 'string') throw usageError('give --report s3://bucket/prefix (where the completion report goes) or --no-report');
+  if (typeof f.report !== 'string')
+    throw usageError('give --report s3://bucket/prefix (where the completion report goes) or --no-report');
   const { bucket, key } = parseS3Url(f.report, '--report', false);
   const scope = f.reportScope === undefined ? 'all' : oneOf(f.reportScope, ['all', 'failed'], '--report-scope');
   const prefix = key.replace(/\/+$/, '');
@@ -347,7 +462,8 @@ function reportOf(f: CreateJobFlags): JobReport {
 /** ConfirmationRequired from --confirmation-required / --no-confirmation-required / --confirm; undefined ⇒ the server's default. */
 function confirmationOf(f: CreateJobFlags): boolean | undefined {
   if (f.confirm === true) {
-    if (f.confirmationRequired === true) throw usageError('--confirm and --confirmation-required contradict each other');
+    if (f.confirmationRequired === true)
+      throw usageError('--confirm and --confirmation-required contradict each other');
     return false;
   }
   return f.confirmationRequired;
@@ -369,13 +485,24 @@ function common(f: CreateJobFlags): Partial<CreateJobRequest> {
   };
 }
 
-const SPEC_COMPATIBLE = new Set<keyof CreateJobFlags>(['spec', 'priority', 'description', 'clientRequestToken', 'confirmationRequired', 'confirm']);
+const SPEC_COMPATIBLE = new Set<keyof CreateJobFlags>([
+  'spec',
+  'priority',
+  'description',
+  'clientRequestToken',
+  'confirmationRequired',
+  'confirm',
+]);
 
 /** Applies --priority/--description/--client-request-token/--confirm… over a parsed spec; other flags are refused. */
 export function applySpecOverrides(request: CreateJobRequest, f: CreateJobFlags): CreateJobRequest {
-  const extra = (Object.keys(f) as (keyof CreateJobFlags)[]).filter((k) => f[k] !== undefined && !SPEC_COMPATIBLE.has(k));
+  const extra = (Object.keys(f) as (keyof CreateJobFlags)[]).filter(
+    (k) => f[k] !== undefined && !SPEC_COMPATIBLE.has(k),
+  );
   if (extra.length > 0) {
-    throw usageError(`with --spec, give the job in the file; only --priority, --description, --client-request-token and --confirm / --[no-]confirmation-required may be added (not ${extra.map(flagName).join(', ')})`);
+    throw usageError(
+      `with --spec, give the job in the file; only --priority, --description, --client-request-token and --confirm / --[no-]confirmation-required may be added (not ${extra.map(flagName).join(', ')})`,
+    );
   }
   return { ...request, ...common(f) };
 }
@@ -390,12 +517,18 @@ function flagName(k: keyof CreateJobFlags): string {
  * made; the result takes the account id, which the default RoleArn names.
  */
 export function requestFromFlags(f: CreateJobFlags): (accountId: string) => CreateJobRequest {
-  if (f.manifest === undefined) throw usageError('give --manifest s3://bucket/manifest.csv (with --manifest-etag) or --spec file.json');
+  if (f.manifest === undefined)
+    throw usageError('give --manifest s3://bucket/manifest.csv (with --manifest-etag) or --spec file.json');
   if (f.operation === undefined) throw usageError(`give --operation (${Object.keys(OPERATIONS).join(', ')})`);
   const name = operationName(f.operation);
   const def = OPERATIONS[name] as OperationDef;
-  const stray = (Object.keys(OPERATION_FLAGS) as OperationFlag[]).filter((k) => f[k] !== undefined && !def.flags.includes(k));
-  if (stray.length > 0) throw usageError(`${stray.map((k) => OPERATION_FLAGS[k]).join(', ')} ${stray.length === 1 ? 'does' : 'do'} not apply to --operation ${name}`);
+  const stray = (Object.keys(OPERATION_FLAGS) as OperationFlag[]).filter(
+    (k) => f[k] !== undefined && !def.flags.includes(k),
+  );
+  if (stray.length > 0)
+    throw usageError(
+      `${stray.map((k) => OPERATION_FLAGS[k]).join(', ')} ${stray.length === 1 ? 'does' : 'do'} not apply to --operation ${name}`,
+    );
   const tags: S3Tag[] = (f.jobTag ?? []).map((t) => parseTagArg(t, '--job-tag'));
   const request: Omit<CreateJobRequest, 'RoleArn'> = {
     Operation: def.build(f),
@@ -405,6 +538,7 @@ export function requestFromFlags(f: CreateJobFlags): (accountId: string) => Crea
     ...(tags.length > 0 ? { Tags: tags } : {}),
     ...common(f),
   };
-  if (f.roleArn !== undefined && f.storageProfile !== undefined) throw usageError('give --role-arn or --storage-profile, not both');
+  if (f.roleArn !== undefined && f.storageProfile !== undefined)
+    throw usageError('give --role-arn or --storage-profile, not both');
   return (accountId) => ({ ...request, RoleArn: roleOf(f, accountId) });
 }

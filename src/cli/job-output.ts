@@ -16,12 +16,21 @@ export function operationOf(op: JobOperation | undefined): string {
   if (op === undefined) return '-';
   const name = Object.entries(op).find(([, v]) => v !== undefined)?.[0] ?? '-';
   // The s3batch delete travels as LambdaInvoke of the reserved function; say what it does.
-  if (name === 'LambdaInvoke' && /:function:s3batch-delete-objects$/.test(op.LambdaInvoke?.FunctionArn ?? '')) return 'Delete (s3batch)';
+  if (name === 'LambdaInvoke' && /:function:s3batch-delete-objects$/.test(op.LambdaInvoke?.FunctionArn ?? ''))
+    return 'Delete (s3batch)';
   return name;
 }
 
 /** `done/total (p%)`; total unknown while the manifest is read; no percentage of no tasks (a job that failed before reading its manifest is not "100%"). */
-export function progressOf(p: { TotalNumberOfTasks?: number | undefined; NumberOfTasksSucceeded?: number | undefined; NumberOfTasksFailed?: number | undefined } | undefined): string {
+export function progressOf(
+  p:
+    | {
+        TotalNumberOfTasks?: number | undefined;
+        NumberOfTasksSucceeded?: number | undefined;
+        NumberOfTasksFailed?: number | undefined;
+      }
+    | undefined,
+): string {
   const total = p?.TotalNumberOfTasks;
   const done = (p?.NumberOfTasksSucceeded ?? 0) + (p?.NumberOfTasksFailed ?? 0);
   if (total === undefined) return done > 0 ? `${done}/?` : '-';
@@ -35,7 +44,16 @@ const iso = (d: Date | undefined): string => (d === undefined ? '-' : d.toISOStr
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    all
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** The human summary of DescribeJob. */
@@ -50,19 +68,30 @@ export function describeText(job: JobDescriptor): string {
     ['Succeeded', String(p?.NumberOfTasksSucceeded ?? 0)],
     ['Failed', String(p?.NumberOfTasksFailed ?? 0)],
   ];
-  if (p?.Timers?.ElapsedTimeInActiveSeconds !== undefined) lines.push(['Active for', formatDuration(p.Timers.ElapsedTimeInActiveSeconds)]);
+  if (p?.Timers?.ElapsedTimeInActiveSeconds !== undefined)
+    lines.push(['Active for', formatDuration(p.Timers.ElapsedTimeInActiveSeconds)]);
   if (job.Description !== undefined && job.Description !== '') lines.push(['Description', job.Description]);
   if (job.Status === 'Suspended') {
-    if (job.ConfirmationRequired === true && /confirm/i.test(job.SuspendedCause ?? 'confirm')) lines.push(['Waiting', `for confirmation: s3batch confirm ${job.JobId ?? ''}`]);
+    if (job.ConfirmationRequired === true && /confirm/i.test(job.SuspendedCause ?? 'confirm'))
+      lines.push(['Waiting', `for confirmation: s3batch confirm ${job.JobId ?? ''}`]);
     else if (job.SuspendedCause !== undefined) lines.push(['Suspended', job.SuspendedCause]);
   }
   if (job.StatusUpdateReason !== undefined) lines.push(['Reason', job.StatusUpdateReason]);
   for (const f of job.FailureReasons ?? []) lines.push(['Failure', `${f.FailureCode ?? ''}: ${f.FailureReason ?? ''}`]);
   const loc = job.Manifest?.Location;
-  if (loc?.ObjectArn !== undefined) lines.push(['Manifest', `${loc.ObjectArn} (${job.Manifest?.Spec?.Format ?? '?'}${loc.ETag !== undefined ? `, ETag ${loc.ETag}` : ''})`]);
-  else if (job.ManifestGenerator !== undefined) lines.push(['Manifest', `generated from ${job.ManifestGenerator.S3JobManifestGenerator?.SourceBucket ?? '?'}`]);
+  if (loc?.ObjectArn !== undefined)
+    lines.push([
+      'Manifest',
+      `${loc.ObjectArn} (${job.Manifest?.Spec?.Format ?? '?'}${loc.ETag !== undefined ? `, ETag ${loc.ETag}` : ''})`,
+    ]);
+  else if (job.ManifestGenerator !== undefined)
+    lines.push(['Manifest', `generated from ${job.ManifestGenerator.S3JobManifestGenerator?.SourceBucket ?? '?'}`]);
   const r = job.Report;
-  if (r?.Enabled === true) lines.push(['Report', `${r.Bucket ?? ''}${r.Prefix !== undefined ? `/${r.Prefix}` : ''} (${r.ReportScope ?? 'AllTasks'})`]);
+  if (r?.Enabled === true)
+    lines.push([
+      'Report',
+      `${r.Bucket ?? ''}${r.Prefix !== undefined ? `/${r.Prefix}` : ''} (${r.ReportScope ?? 'AllTasks'})`,
+    ]);
   else lines.push(['Report', 'none']);
   lines.push(['Created', iso(job.CreationTime)]);
   if (job.SuspendedDate !== undefined) lines.push(['Suspended at', iso(job.SuspendedDate)]);
@@ -93,5 +122,8 @@ export function jobsTable(jobs: readonly JobListDescriptor[]): string {
 /** The human table of a job's tags. */
 export function tagsTable(tags: readonly S3Tag[]): string {
   if (tags.length === 0) return 'No tags.\n';
-  return table(['KEY', 'VALUE'], tags.map((t) => [t.Key ?? '', t.Value ?? '']));
+  return table(
+    ['KEY', 'VALUE'],
+    tags.map((t) => [t.Key ?? '', t.Value ?? '']),
+  );
 }

@@ -17,14 +17,22 @@ function examplesText(examples: readonly Example[]): string {
  * Finishes a verb's definition: connection options (under their heading), `--json` when asked
  * for, and the examples.
  */
-export function jobVerb(cmd: Command, examples: readonly Example[], json: string | false = 'print the answer as JSON (the SDK output without $metadata)'): Command {
+export function jobVerb(
+  cmd: Command,
+  examples: readonly Example[],
+  json: string | false = 'print the answer as JSON (the SDK output without $metadata)',
+): Command {
   if (json !== false) cmd.option('--json', json);
   addConnectionOptions(cmd);
   return cmd.addHelpText('after', examplesText(examples));
 }
 
 /** Runs `body` with a connection made from the verb's options and `env`; closes it afterwards. */
-export async function withConnection<T>(opts: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv, body: (conn: Connection) => Promise<T>): Promise<T> {
+export async function withConnection<T>(
+  opts: Readonly<Record<string, unknown>>,
+  env: NodeJS.ProcessEnv,
+  body: (conn: Connection) => Promise<T>,
+): Promise<T> {
   const conn = await connect(connectionFlags(opts), env);
   try {
     return await body(conn);

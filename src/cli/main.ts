@@ -22,7 +22,7 @@ const program = new Command('s3batch')
   .version('0.1.0')
   // Usage errors read like the others (`s3batch: <Code>: <message>`), with a pointer to --help.
   .configureOutput({ outputError: (text, write) => write(`s3batch: UsageError: ${text.replace(/^error: /, '')}`) })
-  .showHelpAfterError("(add --help for usage and examples)")
+  .showHelpAfterError('(add --help for usage and examples)')
   .exitOverride()
   .addHelpText(
     'after',

@@ -105,7 +105,8 @@ export function renderLiveLine(s: ProgressSnapshot, columns: number = DEFAULT_CO
   ];
   const status = s.status.padEnd(STATUS_WIDTH);
   const fraction = pct === null ? null : s.total > 0 && s.status !== 'Complete' ? doneOf(s) / s.total : 1;
-  const widthOf = (parts: readonly Segment[]): number => parts.reduce((n, p) => n + cellWidth(SEP) + cellWidth(p.text), 0);
+  const widthOf = (parts: readonly Segment[]): number =>
+    parts.reduce((n, p) => n + cellWidth(SEP) + cellWidth(p.text), 0);
 
   let kept = optional;
   for (;;) {

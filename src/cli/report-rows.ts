@@ -25,11 +25,22 @@ const COLUMNS = 7;
 /** One row's fields (bucket, key, version, status, HTTP status, error code, message) as an object. */
 export function reportRowOf(fields: readonly string[], line?: number): ReportRow {
   if (fields.length !== COLUMNS) {
-    throw new Error(`Report row${line === undefined ? '' : ` ${line}`} has ${fields.length} columns, expected ${COLUMNS} (Bucket, Key, VersionId, TaskStatus, HTTPStatusCode, ErrorCode, ResultMessage)`);
+    throw new Error(
+      `Report row${line === undefined ? '' : ` ${line}`} has ${fields.length} columns, expected ${COLUMNS} (Bucket, Key, VersionId, TaskStatus, HTTPStatusCode, ErrorCode, ResultMessage)`,
+    );
   }
-  const [Bucket = '', Key = '', VersionId = '', TaskStatus = '', http = '', ErrorCode = '', ResultMessage = ''] = fields;
+  const [Bucket = '', Key = '', VersionId = '', TaskStatus = '', http = '', ErrorCode = '', ResultMessage = ''] =
+    fields;
   const status = http.trim() === '' ? null : Number(http);
-  return { Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode: status !== null && Number.isInteger(status) ? status : null, ResultMessage };
+  return {
+    Bucket,
+    Key,
+    VersionId,
+    TaskStatus,
+    ErrorCode,
+    HTTPStatusCode: status !== null && Number.isInteger(status) ? status : null,
+    ResultMessage,
+  };
 }
 
 /** The rows of report CSV bytes (CRLF or LF, RFC 4180 quoting, no header), one at a time. */

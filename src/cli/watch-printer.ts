@@ -6,7 +6,14 @@
  * is unit-tested without a terminal. The rate and ETA come from the shared RateEstimator.
  */
 import { RateEstimator } from '../domain/progress-rate.ts';
-import { CLEAR_LINE, isEnded, renderLiveLine, renderPlainLine, renderStatusLine, type ProgressSnapshot } from './progress-line.ts';
+import {
+  CLEAR_LINE,
+  isEnded,
+  renderLiveLine,
+  renderPlainLine,
+  renderStatusLine,
+  type ProgressSnapshot,
+} from './progress-line.ts';
 
 export type WatchMode = 'tty' | 'plain' | 'json';
 
@@ -74,11 +81,15 @@ export class WatchPrinter {
       this.liveShown = false;
     }
     if (mode === 'json') {
-      write(`${JSON.stringify({ Type: 'end', JobId: o.jobId, Status: o.status, FailureReasons: o.failureReasons, ...(o.statusUpdateReason ? { StatusUpdateReason: o.statusUpdateReason } : {}) })}\n`);
+      write(
+        `${JSON.stringify({ Type: 'end', JobId: o.jobId, Status: o.status, FailureReasons: o.failureReasons, ...(o.statusUpdateReason ? { StatusUpdateReason: o.statusUpdateReason } : {}) })}\n`,
+      );
       return;
     }
     if (o.status === 'Complete') {
-      write(`Job ${o.jobId} is Complete: ${o.succeeded} succeeded, ${o.failed} failed. Report: s3batch report ${o.jobId}\n`);
+      write(
+        `Job ${o.jobId} is Complete: ${o.succeeded} succeeded, ${o.failed} failed. Report: s3batch report ${o.jobId}\n`,
+      );
       return;
     }
     write(`Job ${o.jobId} ended ${o.status}.${o.statusUpdateReason ? ` Reason: ${o.statusUpdateReason}` : ''}\n`);
@@ -109,7 +120,9 @@ export class WatchPrinter {
   private statusChanged(from: string | undefined, o: JobObservation, now: Date): void {
     const { mode, write } = this.options;
     if (mode === 'json') {
-      write(`${JSON.stringify({ Type: 'status', JobId: o.jobId, From: from ?? null, To: o.status, At: now.toISOString() })}\n`);
+      write(
+        `${JSON.stringify({ Type: 'status', JobId: o.jobId, From: from ?? null, To: o.status, At: now.toISOString() })}\n`,
+      );
       return;
     }
     const lines = [renderStatusLine(now, from, o.status)];

@@ -25,7 +25,13 @@ export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export function optString(obj: Record<string, unknown>, field: string, path: string, min: number, max: number): string | undefined {
+export function optString(
+  obj: Record<string, unknown>,
+  field: string,
+  path: string,
+  min: number,
+  max: number,
+): string | undefined {
   const v = obj[field];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') invalid(`${path} must be a string`);

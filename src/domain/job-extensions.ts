@@ -50,7 +50,8 @@ const KEYS: Readonly<Record<string, Setter>> = {
   'max-concurrent-tasks': (v, t) => ({ maxConcurrentTasks: positiveInt(100_000)(v, t) }),
   'max-requests-per-second': (v, t) => ({ maxRequestsPerSecond: positiveInt(1_000_000)(v, t) }),
   'generator-key-regex': (v, t) => {
-    if (v.length === 0 || v.length > MAX_REGEX_LENGTH) invalid(`Tag ${t} must be a regular expression of 1 to ${MAX_REGEX_LENGTH} characters`);
+    if (v.length === 0 || v.length > MAX_REGEX_LENGTH)
+      invalid(`Tag ${t} must be a regular expression of 1 to ${MAX_REGEX_LENGTH} characters`);
     try {
       new RegExp(v, 'u');
     } catch (err) {
@@ -74,14 +75,17 @@ export function parseJobExtensions(tags: readonly S3Tag[] | undefined): JobExten
   for (const tag of tags ?? []) {
     if (!isExtensionTag(tag)) continue;
     const set = KEYS[tag.Key.slice(EXTENSION_TAG_PREFIX.length)];
-    if (set === undefined) invalid(`Unknown s3batch extension tag ${tag.Key}; the reserved keys are ${EXTENSION_TAG_KEYS.join(', ')}`);
+    if (set === undefined)
+      invalid(`Unknown s3batch extension tag ${tag.Key}; the reserved keys are ${EXTENSION_TAG_KEYS.join(', ')}`);
     Object.assign(out, set(tag.Value, tag.Key));
   }
   return Object.freeze(out) as unknown as JobExtensions;
 }
 
 /** Keys that define what the job is: set at CreateJob, never changed by Put/DeleteJobTagging. */
-const CREATION_ONLY_KEYS: readonly string[] = ['dry-run', 'generator-key-regex', 'generator-max-objects'].map((k) => EXTENSION_TAG_PREFIX + k);
+const CREATION_ONLY_KEYS: readonly string[] = ['dry-run', 'generator-key-regex', 'generator-max-objects'].map(
+  (k) => EXTENSION_TAG_PREFIX + k,
+);
 
 /** The job's creation-only `s3batch:` tags, in order. */
 export function creationOnlyTags(tags: readonly S3Tag[] | undefined): S3Tag[] {
@@ -98,7 +102,10 @@ export function checkCreationOnlyTagsKept(atCreate: readonly S3Tag[] | undefined
   for (const key of CREATION_ONLY_KEYS) {
     if (before.get(key) !== after.get(key)) {
       const was = before.has(key) ? `"${before.get(key)}"` : 'not set';
-      throw new S3BatchError('InvalidRequest', `Tag ${key} is fixed when the job is created (it is ${was}); PutJobTagging must keep it as it is`);
+      throw new S3BatchError(
+        'InvalidRequest',
+        `Tag ${key} is fixed when the job is created (it is ${was}); PutJobTagging must keep it as it is`,
+      );
     }
   }
 }

@@ -85,7 +85,8 @@ export interface StatusFields {
   readonly activeSince?: string | undefined;
 }
 
-export const SUSPENDED_CAUSE = 'Awaiting confirmation (ConfirmationRequired): confirm with UpdateJobStatus requestedJobStatus=Ready';
+export const SUSPENDED_CAUSE =
+  'Awaiting confirmation (ConfirmationRequired): confirm with UpdateJobStatus requestedJobStatus=Ready';
 
 /**
  * Applies one transition and returns the new status fields; throws `IllegalTransition` (an

@@ -61,7 +61,9 @@ export interface JobRecord extends StatusFields {
   /** What preparing found so far (inventory and generator jobs: updated live while listing). */
   readonly discovery?: Discovery | undefined;
   /** Where the manifest generator wrote its manifest (EnableManifestOutput), for DescribeJob. */
-  readonly generatedManifest?: { readonly Format: string; readonly Location: { readonly ObjectArn: string; readonly ETag: string } } | undefined;
+  readonly generatedManifest?:
+    | { readonly Format: string; readonly Location: { readonly ObjectArn: string; readonly ETag: string } }
+    | undefined;
   /** Every status the job entered, oldest first (bounded: see appendHistory). */
   readonly history?: readonly StatusChange[] | undefined;
   /** Task attempts the storage throttled (SlowDown, 429…) in the runs that ended so far. */

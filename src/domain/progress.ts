@@ -21,7 +21,10 @@ export function thresholdExceeded(succeeded: number, failed: number): boolean {
 }
 
 /** Adds task outcomes to the counters (the total stays); bytes only when either side has them. */
-export function addProgress(a: Progress, b: { readonly succeeded: number; readonly failed: number; readonly bytes?: number | undefined }): Progress {
+export function addProgress(
+  a: Progress,
+  b: { readonly succeeded: number; readonly failed: number; readonly bytes?: number | undefined },
+): Progress {
   const sum = { total: a.total, succeeded: a.succeeded + b.succeeded, failed: a.failed + b.failed };
   return a.bytes === undefined && b.bytes === undefined ? sum : { ...sum, bytes: (a.bytes ?? 0) + (b.bytes ?? 0) };
 }

@@ -142,7 +142,15 @@ export class Engine {
       failJob: (jobId, code, message) => this.fail(jobId, code, message),
       now: deps.now,
     });
-    this.finalizer = new Finalizer({ records: this.records, spool: deps.spool, profileFor: deps.profileFor, now: deps.now, cleanup, onSettled, log: deps.log });
+    this.finalizer = new Finalizer({
+      records: this.records,
+      spool: deps.spool,
+      profileFor: deps.profileFor,
+      now: deps.now,
+      cleanup,
+      onSettled,
+      log: deps.log,
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -182,7 +190,10 @@ export class Engine {
     }
     this.sweep();
     // A retention shorter than the interval (a testing aid) is swept at half its length, at least every second.
-    const interval = Math.min(SWEEP_INTERVAL_MS, Math.max(1000, Math.floor((this.config.jobRetentionMs ?? DEFAULT_JOB_RETENTION_MS) / 2)));
+    const interval = Math.min(
+      SWEEP_INTERVAL_MS,
+      Math.max(1000, Math.floor((this.config.jobRetentionMs ?? DEFAULT_JOB_RETENTION_MS) / 2)),
+    );
     this.sweeper = setInterval(() => this.sweep(), interval);
     this.sweeper.unref();
     this.schedule();
@@ -196,7 +207,11 @@ export class Engine {
       if (job.status !== JobStatus.Suspended || job.suspendedDate === undefined) continue;
       if (now - Date.parse(job.suspendedDate) <= limit) continue;
       const days = Math.round(limit / 86_400_000);
-      this.records.addFailureReason(job.id, 'ConfirmationTimeout', `The job was not confirmed within ${days > 0 ? `${days} days` : `${limit} ms`} of being suspended`);
+      this.records.addFailureReason(
+        job.id,
+        'ConfirmationTimeout',
+        `The job was not confirmed within ${days > 0 ? `${days} days` : `${limit} ms`} of being suspended`,
+      );
       this.records.setStatus(job.id, JobStatus.Failed);
       void this.cleanup(job.id);
     }
@@ -216,7 +231,9 @@ export class Engine {
     });
     for (const job of expired) {
       this.records.remove(job.id);
-      this.cleanup(job.id).catch((err: unknown) => this.deps.log('warn', `job ${job.id}: files of an expired job not removed: ${(err as Error).message}`));
+      this.cleanup(job.id).catch((err: unknown) =>
+        this.deps.log('warn', `job ${job.id}: files of an expired job not removed: ${(err as Error).message}`),
+      );
     }
     if (expired.length > 0) {
       const days = retention / 86_400_000;
@@ -239,7 +256,11 @@ export class Engine {
       r.stopReason ??= 'shutdown';
       r.runner.stop();
     }
-    await Promise.allSettled([this.preparer.stop(), this.finalizer.stop(), ...[...this.running.values()].map((r) => r.done)]);
+    await Promise.allSettled([
+      this.preparer.stop(),
+      this.finalizer.stop(),
+      ...[...this.running.values()].map((r) => r.done),
+    ]);
     await this.records.flush();
   }
 
@@ -355,20 +376,23 @@ export class Engine {
   private applyPlan(): void {
     // Only jobs the plan considers: the demand of the others (ended jobs kept for the retention
     // period among them) would cost a parse of their tags on every pass for nothing.
-    const jobs = this.records.list().filter((job) => isSchedulable(job.status)).map((job) => {
-      const r = this.running.get(job.id);
-      return {
-        id: job.id,
-        status: job.status,
-        priority: job.priority,
-        creationTime: job.creationTime,
-        // A running job asks for its effective concurrency: slots it cannot use while the storage
-        // throttles it go to other jobs. A runner waiting for its listing lends its share.
-        concurrency: r ? r.limits.effectiveConcurrency : this.limitSettings(job).maxConcurrentTasks,
-        inFlight: r?.runner.occupied ?? 0,
-        waiting: r?.runner.starved ?? false,
-      };
-    });
+    const jobs = this.records
+      .list()
+      .filter((job) => isSchedulable(job.status))
+      .map((job) => {
+        const r = this.running.get(job.id);
+        return {
+          id: job.id,
+          status: job.status,
+          priority: job.priority,
+          creationTime: job.creationTime,
+          // A running job asks for its effective concurrency: slots it cannot use while the storage
+          // throttles it go to other jobs. A runner waiting for its listing lends its share.
+          concurrency: r ? r.limits.effectiveConcurrency : this.limitSettings(job).maxConcurrentTasks,
+          inFlight: r?.runner.occupied ?? 0,
+          waiting: r?.runner.starved ?? false,
+        };
+      });
     for (const d of plan(jobs, this.config.maxConcurrentTasks)) {
       try {
         this.applyDecision(d);
@@ -426,19 +450,37 @@ export class Engine {
     });
     // task:done carries no job id or key: it feeds /metrics (counters by operation).
     const onDone = (d: TaskOutcomeStats): void => void this.events.emit('task:done', { operation, ...d });
-    const executeTask = createTaskExecutor({ handler, config, ctx: { ...profile.operations, jobId }, policy: this.config.retry, sleep: this.deps.sleep, limits, onDone });
+    const executeTask = createTaskExecutor({
+      handler,
+      config,
+      ctx: { ...profile.operations, jobId },
+      policy: this.config.retry,
+      sleep: this.deps.sleep,
+      limits,
+      onDone,
+    });
     const index = this.deps.chunkIndex(jobId);
     // Inventory and generator jobs run from their local task list, which may still be growing.
-    const local = usesLocalManifest(job) ? localTaskSource(this.localLists.get(jobId), this.listings, jobId) : undefined;
+    const local = usesLocalManifest(job)
+      ? localTaskSource(this.localLists.get(jobId), this.listings, jobId)
+      : undefined;
     const runner = new JobRunner(
       {
         jobId,
-        chunks: (stopped: AbortSignal, waiting: (on: boolean) => void) => (local ? local.chunks(stopped, waiting) : index.read()),
+        chunks: (stopped: AbortSignal, waiting: (on: boolean) => void) =>
+          local ? local.chunks(stopped, waiting) : index.read(),
         isChunkDone: (i) => isChunkDone(this.records.mustGet(jobId).chunks, i),
         readChunk: (chunk: Chunk, signal: AbortSignal): AsyncIterable<TaskEntry> =>
           local
             ? local.readChunk(chunk)
-            : readChunk({ store: profile.objects, location: manifest.Location, etag: prepared.etag, fields: manifest.Spec.Fields ?? [], chunk, signal }),
+            : readChunk({
+                store: profile.objects,
+                location: manifest.Location,
+                etag: prepared.etag,
+                fields: manifest.Spec.Fields ?? [],
+                chunk,
+                signal,
+              }),
         spool: this.deps.spool,
         executeTask,
         onChunkDone: (c) => this.onChunkDone(jobId, c),
@@ -494,7 +536,11 @@ export class Engine {
     const progress = this.progressOf(job);
     if (r.stopReason === undefined && thresholdExceeded(progress.succeeded, progress.failed)) {
       const run = progress.succeeded + progress.failed;
-      this.fail(jobId, 'TaskFailureThresholdExceeded', `Job failed: ${progress.failed} of ${run} tasks failed (more than 50 % after at least 1,000 tasks)`);
+      this.fail(
+        jobId,
+        'TaskFailureThresholdExceeded',
+        `Job failed: ${progress.failed} of ${run} tasks failed (more than 50 % after at least 1,000 tasks)`,
+      );
       return;
     }
     const now = Date.now();
@@ -534,11 +580,16 @@ export class Engine {
     const reason = ended?.stopReason;
     this.running.delete(jobId);
     const throttled = ended?.limits.throttledAttempts ?? 0;
-    if (throttled > 0) this.records.update(jobId, (job) => ({ ...job, throttledAttempts: (job.throttledAttempts ?? 0) + throttled }));
+    if (throttled > 0)
+      this.records.update(jobId, (job) => ({ ...job, throttledAttempts: (job.throttledAttempts ?? 0) + throttled }));
     if (reason === 'shutdown') return;
     // The partial chunks' results are in the report of a job that ends now: count them.
     const extra = partial.reduce(
-      (a, c) => ({ succeeded: a.succeeded + c.succeeded, failed: a.failed + c.failed, bytes: c.bytes === undefined ? a.bytes : (a.bytes ?? 0) + c.bytes }),
+      (a, c) => ({
+        succeeded: a.succeeded + c.succeeded,
+        failed: a.failed + c.failed,
+        bytes: c.bytes === undefined ? a.bytes : (a.bytes ?? 0) + c.bytes,
+      }),
       { succeeded: 0, failed: 0, bytes: undefined as number | undefined },
     );
     if (extra.succeeded + extra.failed > 0) {
@@ -549,7 +600,8 @@ export class Engine {
       this.deps.log('error', `job ${jobId} failed while running: ${code}: ${message}`);
       this.records.addFailureReason(jobId, code, message);
       const status = this.records.mustGet(jobId).status;
-      if (status !== JobStatus.Failing && status !== JobStatus.Cancelling) this.records.setStatus(jobId, JobStatus.Failing);
+      if (status !== JobStatus.Failing && status !== JobStatus.Cancelling)
+        this.records.setStatus(jobId, JobStatus.Failing);
     }
     const status = this.records.mustGet(jobId).status;
     if (status === JobStatus.Cancelling) this.finalizer.finalize(jobId, JobStatus.Cancelled);

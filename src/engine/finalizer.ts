@@ -63,7 +63,11 @@ export class Finalizer {
         const profile = this.deps.profileFor(job.request.RoleArn);
         const outcome = await writeReport({
           jobId,
-          report: { bucketName: parseBucketArn(report.Bucket), prefix: report.Prefix, scope: report.ReportScope ?? 'AllTasks' },
+          report: {
+            bucketName: parseBucketArn(report.Bucket),
+            prefix: report.Prefix,
+            scope: report.ReportScope ?? 'AllTasks',
+          },
           chunkIndices: await this.deps.spool.chunks(jobId),
           spool: this.deps.spool,
           store: profile.objects,
@@ -73,7 +77,11 @@ export class Finalizer {
       } catch (err) {
         if (this.stopping) return; // written at the next start
         this.deps.log('warn', `job ${jobId}: report not written: ${(err as Error).message}`);
-        records.addFailureReason(jobId, 'ReportWriteFailed', `The job report could not be written to your report bucket: ${(err as Error).message}`);
+        records.addFailureReason(
+          jobId,
+          'ReportWriteFailed',
+          `The job report could not be written to your report bucket: ${(err as Error).message}`,
+        );
       }
     }
     records.setStatus(jobId, terminal);

@@ -43,7 +43,10 @@ export class JobLimits {
     private readonly deps: JobLimitsDeps,
   ) {
     this.adaptive = new AdaptiveLimit({ max: settings.maxConcurrentTasks }, deps.now);
-    this.bucket = settings.maxRequestsPerSecond === undefined ? undefined : new TokenBucket(settings.maxRequestsPerSecond, deps.now);
+    this.bucket =
+      settings.maxRequestsPerSecond === undefined
+        ? undefined
+        : new TokenBucket(settings.maxRequestsPerSecond, deps.now);
   }
 
   get effectiveConcurrency(): number {

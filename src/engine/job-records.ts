@@ -46,7 +46,13 @@ export class JobRecords {
     const after = patch({ ...moved, history: appendHistory(before.history, { status: to, at: at.toISOString() }) });
     this.store.save(after);
     this.log('info', `job ${jobId}: ${before.status} → ${to}`);
-    this.events.emit('job:status', { jobId, accountId: after.accountId, from: before.status, to, at: at.toISOString() });
+    this.events.emit('job:status', {
+      jobId,
+      accountId: after.accountId,
+      from: before.status,
+      to,
+      at: at.toISOString(),
+    });
     return after;
   }
 

@@ -87,7 +87,10 @@ export class JobRunner {
   private inHand = 0;
   private wasStarved = false;
 
-  constructor(private readonly deps: RunnerDeps, initialSlots: number) {
+  constructor(
+    private readonly deps: RunnerDeps,
+    initialSlots: number,
+  ) {
     this.slots = initialSlots;
     this.gate = new SlotGate(this.capacity());
     // Every in-flight request listens on the job's signal: up to maxConcurrency listeners, by design.
@@ -184,7 +187,16 @@ export class JobRunner {
       if (this.stopped) return;
       if (this.deps.isChunkDone(chunk.index)) continue;
       const writer = await this.deps.spool.open(this.deps.jobId, chunk.index);
-      const state: ChunkState = { chunk, writer, pending: 0, allRead: false, succeeded: 0, failed: 0, bytes: undefined, completing: false };
+      const state: ChunkState = {
+        chunk,
+        writer,
+        pending: 0,
+        allRead: false,
+        succeeded: 0,
+        failed: 0,
+        bytes: undefined,
+        completing: false,
+      };
       this.open.set(chunk.index, state);
       for await (const entry of this.deps.readChunk(chunk, this.abort.signal)) {
         if (this.stopped) return;
@@ -203,7 +215,12 @@ export class JobRunner {
       if (!next.done) this.inHand++;
       return next;
     };
-    return { next: () => (this.handedBack.length > 0 ? Promise.resolve(taken({ value: this.handedBack.shift()!, done: false })) : rows.next().then(taken)) };
+    return {
+      next: () =>
+        this.handedBack.length > 0
+          ? Promise.resolve(taken({ value: this.handedBack.shift()!, done: false }))
+          : rows.next().then(taken),
+    };
   }
 
   private starvedChanged(): void {
@@ -243,7 +260,12 @@ export class JobRunner {
     this.completions.push(
       state.writer.close().then(() => {
         this.open.delete(state.chunk.index);
-        this.deps.onChunkDone({ index: state.chunk.index, succeeded: state.succeeded, failed: state.failed, bytes: state.bytes });
+        this.deps.onChunkDone({
+          index: state.chunk.index,
+          succeeded: state.succeeded,
+          failed: state.failed,
+          bytes: state.bytes,
+        });
       }),
     );
   }

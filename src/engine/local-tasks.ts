@@ -8,7 +8,13 @@
 import type { Chunk } from '../domain/chunk.ts';
 import type { ManifestField } from '../domain/job-spec.ts';
 import type { TaskEntry } from '../domain/task.ts';
-import { createMemoryLocalManifestFiles, followLocalChunks, readLocalChunk, readLocalFields, type LocalManifestFiles } from '../manifest/local-manifest.ts';
+import {
+  createMemoryLocalManifestFiles,
+  followLocalChunks,
+  readLocalChunk,
+  readLocalFields,
+  type LocalManifestFiles,
+} from '../manifest/local-manifest.ts';
 
 export class ListingSignals {
   private readonly versions = new Map<string, number>();
@@ -53,7 +59,10 @@ export function localTaskSource(
   files: LocalManifestFiles,
   signals: ListingSignals,
   jobId: string,
-): { chunks(signal: AbortSignal, waiting?: (on: boolean) => void): AsyncIterable<Chunk>; readChunk(chunk: Chunk): AsyncIterable<TaskEntry> } {
+): {
+  chunks(signal: AbortSignal, waiting?: (on: boolean) => void): AsyncIterable<Chunk>;
+  readChunk(chunk: Chunk): AsyncIterable<TaskEntry>;
+} {
   let fields: ManifestField[] | undefined;
   return {
     async *chunks(signal, waiting) {
@@ -81,7 +90,10 @@ export function localTaskSource(
 }
 
 /** Local task lists kept in memory (engines without a data directory: unit tests). */
-export function memoryLocalManifests(): { get(jobId: string): LocalManifestFiles; remove(jobId: string): Promise<void> } {
+export function memoryLocalManifests(): {
+  get(jobId: string): LocalManifestFiles;
+  remove(jobId: string): Promise<void>;
+} {
   const lists = new Map<string, LocalManifestFiles>();
   return {
     get(jobId) {

@@ -46,18 +46,35 @@ export interface LocalPreparation {
 
 /** True for jobs whose tasks come from a local task list (inventory or generator). */
 export function usesLocalManifest(job: JobRecord): boolean {
-  return job.request.ManifestGenerator !== undefined || job.request.Manifest?.Spec.Format === 'S3InventoryReport_CSV_20161130';
+  return (
+    job.request.ManifestGenerator !== undefined ||
+    job.request.Manifest?.Spec.Format === 'S3InventoryReport_CSV_20161130'
+  );
 }
 
 /** A job whose listing was interrupted after the job left Preparing: resume it. */
 export function listingPending(job: JobRecord): boolean {
-  const live: readonly string[] = [JobStatus.Suspended, JobStatus.Ready, JobStatus.Active, JobStatus.Pausing, JobStatus.Paused];
-  return usesLocalManifest(job) && job.discovery !== undefined && !job.discovery.listingComplete && live.includes(job.status);
+  const live: readonly string[] = [
+    JobStatus.Suspended,
+    JobStatus.Ready,
+    JobStatus.Active,
+    JobStatus.Pausing,
+    JobStatus.Paused,
+  ];
+  return (
+    usesLocalManifest(job) && job.discovery !== undefined && !job.discovery.listingComplete && live.includes(job.status)
+  );
 }
 
 function discoveryOf(writer: LocalManifestWriter, complete: boolean): Discovery {
   const s = writer.state;
-  return { objectsListed: s.listed, objectsFound: s.found, totalBytes: s.bytes, chunkCount: s.chunks, listingComplete: complete };
+  return {
+    objectsListed: s.listed,
+    objectsFound: s.found,
+    totalBytes: s.bytes,
+    chunkCount: s.chunks,
+    listingComplete: complete,
+  };
 }
 
 export async function prepareLocalJob(prep: LocalPreparation): Promise<void> {
@@ -68,7 +85,13 @@ export async function prepareLocalJob(prep: LocalPreparation): Promise<void> {
 }
 
 /** Leaves Preparing for Ready or Suspended (ConfirmationRequired), with the tasks known so far. */
-function leavePreparing(p: LocalPreparation, writer: LocalManifestWriter, complete: boolean, etag: string, bytes: number): void {
+function leavePreparing(
+  p: LocalPreparation,
+  writer: LocalManifestWriter,
+  complete: boolean,
+  etag: string,
+  bytes: number,
+): void {
   const job = p.records.mustGet(p.jobId);
   const ready = job.request.ConfirmationRequired === false;
   const s = writer.state;

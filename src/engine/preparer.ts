@@ -139,7 +139,13 @@ export class Preparer {
           // Discovery metrics, live but at most a store write every DISCOVERY_INTERVAL_MS (a CSV manifest tells no sizes).
           if (Date.now() - lastDiscovery < DISCOVERY_INTERVAL_MS) return;
           lastDiscovery = Date.now();
-          const discovery = { objectsListed: rows, objectsFound: rows, totalBytes: 0, chunkCount: 0, listingComplete: false };
+          const discovery = {
+            objectsListed: rows,
+            objectsFound: rows,
+            totalBytes: 0,
+            chunkCount: 0,
+            listingComplete: false,
+          };
           records.update(jobId, (j) => ({ ...j, discovery }));
         },
       });
@@ -147,9 +153,20 @@ export class Preparer {
       const ready = job.request.ConfirmationRequired === false;
       records.setStatus(jobId, ready ? JobStatus.Ready : JobStatus.Suspended, (j) => ({
         ...j,
-        prepared: { totalTasks: prepared.totalTasks, chunkCount: prepared.chunkCount, etag: prepared.etag, bytes: prepared.bytes },
+        prepared: {
+          totalTasks: prepared.totalTasks,
+          chunkCount: prepared.chunkCount,
+          etag: prepared.etag,
+          bytes: prepared.bytes,
+        },
         progress: { ...j.progress, total: prepared.totalTasks },
-        discovery: { objectsListed: prepared.totalTasks, objectsFound: prepared.totalTasks, totalBytes: 0, chunkCount: prepared.chunkCount, listingComplete: true },
+        discovery: {
+          objectsListed: prepared.totalTasks,
+          objectsFound: prepared.totalTasks,
+          totalBytes: 0,
+          chunkCount: prepared.chunkCount,
+          listingComplete: true,
+        },
       }));
     } catch (err) {
       if (this.streaming.has(jobId)) {

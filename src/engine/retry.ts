@@ -18,7 +18,11 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({ maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 20_000 });
+export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
+  maxAttempts: 5,
+  baseDelayMs: 200,
+  maxDelayMs: 20_000,
+});
 
 export interface RetryRun extends AttemptOutcome {
   /** Attempts made (1 = no retry). */

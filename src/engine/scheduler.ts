@@ -74,7 +74,9 @@ export function plan(jobs: readonly SchedulableJob[], budget: number): Decision[
     ideal.set(job.id, claim + borrowed);
   }
   // A waiting job with no share of its own is pre-empted too (it has nothing to lend).
-  const preempted = contenders.filter((j) => j.status === 'Active' && ideal.get(j.id) === 0 && (!j.waiting || own.get(j.id) === 0));
+  const preempted = contenders.filter(
+    (j) => j.status === 'Active' && ideal.get(j.id) === 0 && (!j.waiting || own.get(j.id) === 0),
+  );
 
   // Pass 2: a slot held by a task in flight stays taken until the task ends, whoever's share it
   // is now (a job that shrinks, drains or lends keeps its in-flight tasks' slots). Jobs that grow
@@ -91,7 +93,8 @@ export function plan(jobs: readonly SchedulableJob[], budget: number): Decision[
       decisions.push({ action: 'resize', jobId: job.id, slots });
     } else if (job.waiting) {
       // Its higher jobs are gone: it runs again (with no slots until its listing moves).
-      if ((own.get(job.id) ?? 0) > 0) decisions.push({ action: job.status === 'Ready' ? 'start' : 'resume', jobId: job.id, slots: 0 });
+      if ((own.get(job.id) ?? 0) > 0)
+        decisions.push({ action: job.status === 'Ready' ? 'start' : 'resume', jobId: job.id, slots: 0 });
     } else if (slots > 0) {
       decisions.push({ action: job.status === 'Ready' ? 'start' : 'resume', jobId: job.id, slots });
     } // else: waits until slots free up

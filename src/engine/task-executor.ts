@@ -28,7 +28,10 @@ export interface TaskExecutorArgs<C> {
 /** What a task's run cost: the engine's task:done event without the operation it adds. */
 export type TaskOutcomeStats = Omit<TaskDoneEvent, 'operation'>;
 
-const THROTTLE_RULE: ThrottleRule = { isThrottled: (o) => isThrottled(o.result), maxRetries: DEFAULT_MAX_THROTTLED_RETRIES };
+const THROTTLE_RULE: ThrottleRule = {
+  isThrottled: (o) => isThrottled(o.result),
+  maxRetries: DEFAULT_MAX_THROTTLED_RETRIES,
+};
 
 export type TaskExecutor = (entry: TaskEntry, signal: AbortSignal) => Promise<TaskResult>;
 
@@ -43,8 +46,19 @@ export function createTaskExecutor<C>(args: TaskExecutorArgs<C>): TaskExecutor {
     const { limits } = args;
     const started = onDone ? performance.now() : 0;
     if (!limits) {
-      const run = await runWithRetry(() => handler.attempt(config, entry, ctx, signal), policy, sleep, signal, args.onRetry);
-      onDone?.({ succeeded: run.result.status === 'succeeded', durationMs: performance.now() - started, attempts: run.attempts, throttledAttempts: 0 });
+      const run = await runWithRetry(
+        () => handler.attempt(config, entry, ctx, signal),
+        policy,
+        sleep,
+        signal,
+        args.onRetry,
+      );
+      onDone?.({
+        succeeded: run.result.status === 'succeeded',
+        durationMs: performance.now() - started,
+        attempts: run.attempts,
+        throttledAttempts: 0,
+      });
       return run.result;
     }
     let throttled = 0;
@@ -55,7 +69,12 @@ export function createTaskExecutor<C>(args: TaskExecutorArgs<C>): TaskExecutor {
       return outcome;
     };
     const run = await runWithRetry(attempt, policy, sleep, signal, args.onRetry, Math.random, THROTTLE_RULE);
-    onDone?.({ succeeded: run.result.status === 'succeeded', durationMs: performance.now() - started, attempts: run.attempts, throttledAttempts: throttled });
+    onDone?.({
+      succeeded: run.result.status === 'succeeded',
+      durationMs: performance.now() - started,
+      attempts: run.attempts,
+      throttledAttempts: throttled,
+    });
     return run.result;
   };
 }

@@ -80,13 +80,21 @@ function fieldLayout(fields: readonly ManifestField[]): FieldLayout {
   const missing = (['Bucket', 'Key'] as const).filter((f) => count(f) === 0);
   if (missing.length > 0) {
     // AWS's wording for the same problem
-    throw new ManifestError('InvalidManifestContent', `Required fields are missing in the schema: ${missing.join(', ')}`);
+    throw new ManifestError(
+      'InvalidManifestContent',
+      `Required fields are missing in the schema: ${missing.join(', ')}`,
+    );
   }
   const repeated = (['Bucket', 'Key', 'VersionId'] as const).filter((f) => count(f) > 1);
   if (repeated.length > 0) {
     throw new ManifestError('InvalidManifestContent', `Spec.Fields lists ${repeated.join(', ')} more than once`);
   }
-  return { fields, bucket: fields.indexOf('Bucket'), key: fields.indexOf('Key'), versionId: fields.indexOf('VersionId') };
+  return {
+    fields,
+    bucket: fields.indexOf('Bucket'),
+    key: fields.indexOf('Key'),
+    versionId: fields.indexOf('VersionId'),
+  };
 }
 
 function toManifestRow(raw: RawRow, layout: FieldLayout, state: RowCheckState): ManifestRow {
@@ -112,11 +120,17 @@ function toManifestRow(raw: RawRow, layout: FieldLayout, state: RowCheckState): 
   if (key === '') throw new ManifestError('InvalidManifestContent', 'the key is empty', line);
   const keyBytes = utf8Length(key);
   if (keyBytes > MAX_KEY_BYTES) {
-    throw new ManifestError('InvalidManifestContent', `the key is ${keyBytes} bytes long, the maximum is ${MAX_KEY_BYTES}`, line);
+    throw new ManifestError(
+      'InvalidManifestContent',
+      `the key is ${keyBytes} bytes long, the maximum is ${MAX_KEY_BYTES}`,
+      line,
+    );
   }
   // An empty version id is not a manifest error: that one task fails ("missing VersionId").
-  const versionId = layout.versionId < 0 ? undefined : decodeManifestValue(fields[layout.versionId]!, 'versionId', line);
-  const entry: TaskEntry = versionId === undefined ? { line, bucket, key, rawKey } : { line, bucket, key, rawKey, versionId };
+  const versionId =
+    layout.versionId < 0 ? undefined : decodeManifestValue(fields[layout.versionId]!, 'versionId', line);
+  const entry: TaskEntry =
+    versionId === undefined ? { line, bucket, key, rawKey } : { line, bucket, key, rawKey, versionId };
   return { entry, startOffset: raw.start, endOffset: raw.end };
 }
 

@@ -236,7 +236,11 @@ export class CsvRowSplitter {
 
   private grow(needed: number): void {
     if (needed > MAX_ROW_BYTES) {
-      throw new ManifestError('InvalidManifestContent', `row longer than ${MAX_ROW_BYTES} bytes (unterminated quote?)`, this.rowLine);
+      throw new ManifestError(
+        'InvalidManifestContent',
+        `row longer than ${MAX_ROW_BYTES} bytes (unterminated quote?)`,
+        this.rowLine,
+      );
     }
     let size = this.rowBuf.length * 2;
     while (size < needed) size *= 2;

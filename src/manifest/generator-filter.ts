@@ -56,7 +56,10 @@ export const MAX_KEY_REGEX_LENGTH = 256;
  */
 export function compileKeyRegex(pattern: string, path: string): RegExp {
   if (pattern.length === 0 || pattern.length > MAX_KEY_REGEX_LENGTH) {
-    throw new S3BatchError('InvalidRequest', `${path} must be a regular expression of 1 to ${MAX_KEY_REGEX_LENGTH} characters`);
+    throw new S3BatchError(
+      'InvalidRequest',
+      `${path} must be a regular expression of 1 to ${MAX_KEY_REGEX_LENGTH} characters`,
+    );
   }
   let re: RegExp;
   try {
@@ -106,7 +109,8 @@ export function checkRegexSafety(pattern: string): string | undefined {
     } else if (c === ')') {
       const frame = stack.length > 1 ? stack.pop()! : { risky: false };
       i++;
-      if (frame.risky && isRepeat(i)) return 'a repeated group contains a quantifier or an alternation (catastrophic backtracking)';
+      if (frame.risky && isRepeat(i))
+        return 'a repeated group contains a quantifier or an alternation (catastrophic backtracking)';
       if (frame.risky || isQuantifier(i)) stack[stack.length - 1]!.risky = true;
       continue;
     } else if (c === '|') {

@@ -21,7 +21,15 @@ import { compileKeyRegex, type GeneratorFilter } from './generator-filter.ts';
 export const GENERATED_MANIFEST_FORMAT = 'S3InventoryReport_CSV_20211130';
 
 /** The S3 Control model's storage-class enum (S3StorageClass). */
-export const STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'GLACIER', 'INTELLIGENT_TIERING', 'DEEP_ARCHIVE', 'GLACIER_IR'] as const;
+export const STORAGE_CLASSES = [
+  'STANDARD',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'GLACIER',
+  'INTELLIGENT_TIERING',
+  'DEEP_ARCHIVE',
+  'GLACIER_IR',
+] as const;
 
 const MAX_LIST_ITEMS = 100;
 
@@ -31,7 +39,9 @@ export interface GeneratorSettings {
   readonly filter: GeneratorFilter;
   readonly maxObjects?: number | undefined;
   /** Where the generated manifest is written, when EnableManifestOutput is true. */
-  readonly output?: { readonly bucket: string; readonly prefix?: string | undefined; readonly expectedOwner?: string | undefined } | undefined;
+  readonly output?:
+    | { readonly bucket: string; readonly prefix?: string | undefined; readonly expectedOwner?: string | undefined }
+    | undefined;
 }
 
 function bucketArn(obj: Record<string, unknown>, field: string, path: string): string {
@@ -49,7 +59,8 @@ function stringList(v: unknown, path: string, min: number, max: number): string[
   if (!Array.isArray(v) || v.length === 0) invalid(`${path} must be a non-empty list of strings`);
   if (v.length > MAX_LIST_ITEMS) invalid(`${path} takes at most ${MAX_LIST_ITEMS} items`);
   return v.map((s, i) => {
-    if (typeof s !== 'string' || s.length < min || s.length > max) invalid(`${path}[${i}] must be a string of ${min} to ${max} characters`);
+    if (typeof s !== 'string' || s.length < min || s.length > max)
+      invalid(`${path}[${i}] must be a string of ${min} to ${max} characters`);
     return s;
   });
 }
@@ -68,7 +79,8 @@ function timestamp(v: unknown, path: string): string | undefined {
 
 function byteCount(v: unknown, path: string): number | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) invalid(`${path} must be a whole number of bytes ≥ 0`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    invalid(`${path} must be a whole number of bytes ≥ 0`);
   return v;
 }
 
@@ -79,7 +91,8 @@ function byteCount(v: unknown, path: string): number | undefined {
 export function validateManifestGenerator(v: unknown, tags: readonly S3Tag[]): Record<string, unknown> {
   if (!isObject(v)) invalid('ManifestGenerator must be an object with S3JobManifestGenerator');
   const members = Object.keys(v).filter((k) => v[k] !== undefined && v[k] !== null);
-  if (members.length !== 1 || members[0] !== 'S3JobManifestGenerator') invalid('ManifestGenerator must contain exactly S3JobManifestGenerator');
+  if (members.length !== 1 || members[0] !== 'S3JobManifestGenerator')
+    invalid('ManifestGenerator must contain exactly S3JobManifestGenerator');
   const g = v.S3JobManifestGenerator;
   if (!isObject(g)) invalid('ManifestGenerator.S3JobManifestGenerator must be an object');
   const path = 'ManifestGenerator.S3JobManifestGenerator';
@@ -91,7 +104,8 @@ export function validateManifestGenerator(v: unknown, tags: readonly S3Tag[]): R
   if (g.ManifestOutputLocation !== undefined && g.ManifestOutputLocation !== null) {
     ManifestOutputLocation = validateOutputLocation(g.ManifestOutputLocation, `${path}.ManifestOutputLocation`);
   }
-  if (enable && ManifestOutputLocation === undefined) invalid(`${path}.ManifestOutputLocation is required when EnableManifestOutput is true`);
+  if (enable && ManifestOutputLocation === undefined)
+    invalid(`${path}.ManifestOutputLocation is required when EnableManifestOutput is true`);
   const Filter = g.Filter === undefined || g.Filter === null ? undefined : validateFilter(g.Filter, `${path}.Filter`);
   const normalised = {
     S3JobManifestGenerator: {
@@ -108,11 +122,16 @@ export function validateManifestGenerator(v: unknown, tags: readonly S3Tag[]): R
 
 function validateOutputLocation(v: unknown, path: string): Record<string, unknown> {
   if (!isObject(v)) invalid(`${path} must be an object`);
-  const ExpectedManifestBucketOwner = optAccountId(v, 'ExpectedManifestBucketOwner', `${path}.ExpectedManifestBucketOwner`);
+  const ExpectedManifestBucketOwner = optAccountId(
+    v,
+    'ExpectedManifestBucketOwner',
+    `${path}.ExpectedManifestBucketOwner`,
+  );
   const Bucket = bucketArn(v, 'Bucket', `${path}.Bucket`);
   const ManifestPrefix = optString(v, 'ManifestPrefix', `${path}.ManifestPrefix`, 1, 512);
   const format = v.ManifestFormat;
-  if (format !== GENERATED_MANIFEST_FORMAT) invalid(`${path}.ManifestFormat is required and must be ${GENERATED_MANIFEST_FORMAT}`);
+  if (format !== GENERATED_MANIFEST_FORMAT)
+    invalid(`${path}.ManifestFormat is required and must be ${GENERATED_MANIFEST_FORMAT}`);
   let ManifestEncryption: Record<string, unknown> | undefined;
   const enc = v.ManifestEncryption;
   if (enc !== undefined && enc !== null) {
@@ -164,7 +183,8 @@ function validateFilter(v: unknown, path: string): Record<string, unknown> {
   }
   const gt = byteCount(v.ObjectSizeGreaterThanBytes, `${path}.ObjectSizeGreaterThanBytes`);
   const lt = byteCount(v.ObjectSizeLessThanBytes, `${path}.ObjectSizeLessThanBytes`);
-  if (gt !== undefined && lt !== undefined && lt - gt < 2) invalid(`${path}: no size is greater than ${gt} and less than ${lt} bytes`);
+  if (gt !== undefined && lt !== undefined && lt - gt < 2)
+    invalid(`${path}: no size is greater than ${gt} and less than ${lt} bytes`);
   let KeyNameConstraint: Record<string, string[]> | undefined;
   const knc = v.KeyNameConstraint;
   if (knc !== undefined && knc !== null) {
@@ -181,7 +201,8 @@ function validateFilter(v: unknown, path: string): Record<string, unknown> {
   }
   const classes = stringList(v.MatchAnyStorageClass, `${path}.MatchAnyStorageClass`, 1, 64);
   for (const c of classes ?? []) {
-    if (!STORAGE_CLASSES.includes(c as never)) invalid(`${path}.MatchAnyStorageClass: ${JSON.stringify(c)} is not one of ${STORAGE_CLASSES.join(', ')}`);
+    if (!STORAGE_CLASSES.includes(c as never))
+      invalid(`${path}.MatchAnyStorageClass: ${JSON.stringify(c)} is not one of ${STORAGE_CLASSES.join(', ')}`);
   }
   let KeyNameRegex: string | undefined;
   if (v.KeyNameRegex !== undefined && v.KeyNameRegex !== null) {
@@ -191,7 +212,8 @@ function validateFilter(v: unknown, path: string): Record<string, unknown> {
   }
   let MaxObjects: number | undefined;
   if (v.MaxObjects !== undefined && v.MaxObjects !== null) {
-    if (typeof v.MaxObjects !== 'number' || !Number.isSafeInteger(v.MaxObjects) || v.MaxObjects < 1) invalid(`${path}.MaxObjects must be a whole number ≥ 1`);
+    if (typeof v.MaxObjects !== 'number' || !Number.isSafeInteger(v.MaxObjects) || v.MaxObjects < 1)
+      invalid(`${path}.MaxObjects must be a whole number ≥ 1`);
     MaxObjects = v.MaxObjects;
   }
   return {
@@ -211,8 +233,18 @@ export function generatorSettings(generator: Record<string, unknown>, tags: read
   const g = generator.S3JobManifestGenerator as Record<string, unknown>;
   const f = (g.Filter ?? {}) as Record<string, unknown>;
   const ext = parseJobExtensions(tags);
-  const regexSource = agree(f.KeyNameRegex as string | undefined, ext.generatorKeyRegex, 'Filter.KeyNameRegex', 's3batch:generator-key-regex');
-  const maxObjects = agree(f.MaxObjects as number | undefined, ext.generatorMaxObjects, 'Filter.MaxObjects', 's3batch:generator-max-objects');
+  const regexSource = agree(
+    f.KeyNameRegex as string | undefined,
+    ext.generatorKeyRegex,
+    'Filter.KeyNameRegex',
+    's3batch:generator-key-regex',
+  );
+  const maxObjects = agree(
+    f.MaxObjects as number | undefined,
+    ext.generatorMaxObjects,
+    'Filter.MaxObjects',
+    's3batch:generator-max-objects',
+  );
   const knc = (f.KeyNameConstraint ?? {}) as Record<string, string[] | undefined>;
   const date = (s: unknown): Date | undefined => (typeof s === 'string' ? new Date(s) : undefined);
   const out = g.ManifestOutputLocation as Record<string, unknown> | undefined;

@@ -64,26 +64,34 @@ export function parseInventoryManifest(text: string): InventoryManifest {
   } catch {
     invalid('The inventory manifest.json is not valid JSON');
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) invalid('The inventory manifest.json must be a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    invalid('The inventory manifest.json must be a JSON object');
   const m = json as Record<string, unknown>;
   if (m.fileFormat !== 'CSV') {
     const format = typeof m.fileFormat === 'string' ? m.fileFormat : 'missing';
-    invalid(`The inventory's fileFormat is ${format}; only CSV inventory reports can be used as a manifest (ORC and Parquet cannot)`);
+    invalid(
+      `The inventory's fileFormat is ${format}; only CSV inventory reports can be used as a manifest (ORC and Parquet cannot)`,
+    );
   }
-  if (typeof m.fileSchema !== 'string' || m.fileSchema.trim() === '') invalid('The inventory manifest.json has no fileSchema');
+  if (typeof m.fileSchema !== 'string' || m.fileSchema.trim() === '')
+    invalid('The inventory manifest.json has no fileSchema');
   const schema = m.fileSchema.split(',').map((c) => c.trim());
-  if (!Array.isArray(m.files) || m.files.length === 0) invalid('The inventory manifest.json lists no data files (files[])');
+  if (!Array.isArray(m.files) || m.files.length === 0)
+    invalid('The inventory manifest.json lists no data files (files[])');
   const files = m.files.map((f: unknown, i: number): InventoryFile => {
     const e = (typeof f === 'object' && f !== null ? f : {}) as Record<string, unknown>;
     if (typeof e.key !== 'string' || e.key === '') invalid(`files[${i}].key is missing in the inventory manifest.json`);
     const size = typeof e.size === 'string' ? Number(e.size) : e.size;
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) invalid(`files[${i}].size is missing or not a byte count`);
-    if (typeof e.MD5checksum !== 'string' || !/^[0-9a-fA-F]{32}$/.test(e.MD5checksum)) invalid(`files[${i}].MD5checksum is missing or not an MD5 hex digest`);
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+      invalid(`files[${i}].size is missing or not a byte count`);
+    if (typeof e.MD5checksum !== 'string' || !/^[0-9a-fA-F]{32}$/.test(e.MD5checksum))
+      invalid(`files[${i}].MD5checksum is missing or not an MD5 hex digest`);
     return { key: e.key, size, md5: e.MD5checksum.toLowerCase() };
   });
   let destinationBucket: string | undefined;
   if (m.destinationBucket !== undefined) {
-    if (typeof m.destinationBucket !== 'string') invalid('destinationBucket in the inventory manifest.json must be a bucket ARN');
+    if (typeof m.destinationBucket !== 'string')
+      invalid('destinationBucket in the inventory manifest.json must be a bucket ARN');
     try {
       destinationBucket = parseBucketArn(m.destinationBucket);
     } catch {
@@ -145,13 +153,15 @@ export async function* readInventoryDataFile(
   const convert = (raws: ReturnType<CsvRowSplitter['push']>): InventoryRow[] =>
     raws.map((raw) => {
       const f = raw.fields;
-      if (f.length !== layout.columns) invalid(`${where(raw.line)}: expected ${layout.columns} columns (fileSchema), found ${f.length}`);
+      if (f.length !== layout.columns)
+        invalid(`${where(raw.line)}: expected ${layout.columns} columns (fileSchema), found ${f.length}`);
       const bucket = decodeManifestValue(f[layout.bucket]!, 'bucket', raw.line);
       const rawKey = f[layout.key]!;
       const key = decodeManifestValue(rawKey, 'key', raw.line);
       if (bucket === '' || key === '') invalid(`${where(raw.line)}: the ${bucket === '' ? 'bucket' : 'key'} is empty`);
       if (utf8Length(key) > MAX_KEY_BYTES) invalid(`${where(raw.line)}: the key is longer than ${MAX_KEY_BYTES} bytes`);
-      const versionId = layout.versionId < 0 ? undefined : decodeManifestValue(f[layout.versionId]!, 'versionId', raw.line);
+      const versionId =
+        layout.versionId < 0 ? undefined : decodeManifestValue(f[layout.versionId]!, 'versionId', raw.line);
       const sizeText = layout.size < 0 ? '' : f[layout.size]!;
       const size = /^\d+$/.test(sizeText) ? Number(sizeText) : 0;
       return { row: { bucket, rawKey, versionId }, key, size };
@@ -166,7 +176,8 @@ export async function* readInventoryDataFile(
     const mapped = mapStoreError(err, '');
     if (mapped !== err) throw mapped;
     const code = (err as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && code.startsWith('Z_')) invalid(`${file.key} is not a valid gzip file (${(err as Error).message})`);
+    if (typeof code === 'string' && code.startsWith('Z_'))
+      invalid(`${file.key} is not a valid gzip file (${(err as Error).message})`);
     throw err;
   } finally {
     source.destroy();
@@ -175,10 +186,16 @@ export async function* readInventoryDataFile(
   if (last.length > 0) yield last;
   const digest = md5.digest('hex');
   if (digest !== file.md5) {
-    throw new ManifestError('ManifestChecksumMismatch', `The inventory data file ${file.key} has MD5 ${digest}, manifest.json says ${file.md5}`);
+    throw new ManifestError(
+      'ManifestChecksumMismatch',
+      `The inventory data file ${file.key} has MD5 ${digest}, manifest.json says ${file.md5}`,
+    );
   }
   if (compressed !== file.size) {
-    throw new ManifestError('ManifestChecksumMismatch', `The inventory data file ${file.key} is ${compressed} bytes, manifest.json says ${file.size}`);
+    throw new ManifestError(
+      'ManifestChecksumMismatch',
+      `The inventory data file ${file.key} is ${compressed} bytes, manifest.json says ${file.size}`,
+    );
   }
 }
 
@@ -195,15 +212,21 @@ export interface PrepareInventoryArgs {
 }
 
 /** Reads the inventory into the job's local task list; returns manifest.json's ETag and size. */
-export async function prepareInventoryManifest(args: PrepareInventoryArgs): Promise<{ etag: string; bytes: number; writer: LocalManifestWriter }> {
+export async function prepareInventoryManifest(
+  args: PrepareInventoryArgs,
+): Promise<{ etag: string; bytes: number; writer: LocalManifestWriter }> {
   const { store, location, signal } = args;
   const etag = stripQuotes(location.ETag);
   const { bucket: manifestBucket, key: manifestKey } = parseObjectArn(location.ObjectArn);
   let text: string;
   let size: number;
   try {
-    const opened = await store.open({ bucket: manifestBucket, key: manifestKey, versionId: location.ObjectVersionId }, { ifMatch: etag, signal });
-    if (opened.size > MAX_MANIFEST_JSON_BYTES) invalid(`The inventory manifest.json is ${opened.size} bytes; at most ${MAX_MANIFEST_JSON_BYTES} are accepted`);
+    const opened = await store.open(
+      { bucket: manifestBucket, key: manifestKey, versionId: location.ObjectVersionId },
+      { ifMatch: etag, signal },
+    );
+    if (opened.size > MAX_MANIFEST_JSON_BYTES)
+      invalid(`The inventory manifest.json is ${opened.size} bytes; at most ${MAX_MANIFEST_JSON_BYTES} are accepted`);
     size = opened.size;
     const parts: Uint8Array[] = [];
     for await (const b of opened.body) parts.push(b);
@@ -233,7 +256,9 @@ export async function prepareInventoryManifest(args: PrepareInventoryArgs): Prom
         }
         firstBucket ??= r.row.bucket;
         if (args.sameBucket && r.row.bucket !== firstBucket) {
-          invalid(`bucket ${r.row.bucket} in ${file.key} differs from ${firstBucket}; this operation needs all objects in one bucket`);
+          invalid(
+            `bucket ${r.row.bucket} in ${file.key} differs from ${firstBucket}; this operation needs all objects in one bucket`,
+          );
         }
         if (await writer.add(r.row, r.size, r.key)) args.onChunk?.(writer);
       }
@@ -248,7 +273,10 @@ export async function prepareInventoryManifest(args: PrepareInventoryArgs): Prom
 function dataFileError(err: unknown, key: string): unknown {
   const mapped = mapStoreError(err, '');
   if (mapped instanceof ManifestError) {
-    return new ManifestError(mapped.code as ConstructorParameters<typeof ManifestError>[0], `Inventory data file ${key}: ${mapped.message}`);
+    return new ManifestError(
+      mapped.code as ConstructorParameters<typeof ManifestError>[0],
+      `Inventory data file ${key}: ${mapped.message}`,
+    );
   }
   return mapped;
 }

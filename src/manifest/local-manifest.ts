@@ -85,7 +85,14 @@ export class LocalManifestWriter {
   /** End of the last complete chunk in the rows file. */
   private rowsEnd: number;
   private nextLine: number;
-  private totals: { chunks: number; found: number; listed: number; bytes: number; cursor: string | undefined; complete: boolean };
+  private totals: {
+    chunks: number;
+    found: number;
+    listed: number;
+    bytes: number;
+    cursor: string | undefined;
+    complete: boolean;
+  };
 
   private constructor(
     private readonly files: LocalManifestFiles,
@@ -121,7 +128,14 @@ export class LocalManifestWriter {
     await files.index.append(enc.encode(`${HEADER} ${fields.join(',')}\n`));
     await files.rows.sync();
     await files.index.sync();
-    const totals: LocalManifestTotals = { chunks: 0, found: 0, listed: 0, bytes: 0, cursor: undefined, complete: false };
+    const totals: LocalManifestTotals = {
+      chunks: 0,
+      found: 0,
+      listed: 0,
+      bytes: 0,
+      cursor: undefined,
+      complete: false,
+    };
     return new LocalManifestWriter(files, fields, chunkSize, { rowsEnd: 1, nextLine: 2, totals });
   }
 
@@ -171,7 +185,13 @@ export class LocalManifestWriter {
   async flush(): Promise<Chunk | undefined> {
     if (this.chunkRows === 0) return undefined;
     await this.appendBuffer();
-    const chunk: Chunk = { index: this.totals.chunks, start: this.rowsEnd, end: this.rowsEnd + this.chunkWritten, firstLine: this.nextLine, count: this.chunkRows };
+    const chunk: Chunk = {
+      index: this.totals.chunks,
+      start: this.rowsEnd,
+      end: this.rowsEnd + this.chunkWritten,
+      firstLine: this.nextLine,
+      count: this.chunkRows,
+    };
     await this.files.rows.sync();
     const t = this.totals;
     const found = t.found + chunk.count;
@@ -181,7 +201,14 @@ export class LocalManifestWriter {
     const line = `c ${chunk.index} ${chunk.start} ${chunk.end} ${chunk.firstLine} ${chunk.count} ${found} ${listed} ${bytes} ${cursor}\n`;
     await this.files.index.append(enc.encode(line));
     await this.files.index.sync();
-    this.totals = { chunks: t.chunks + 1, found, listed, bytes, cursor: this.pendingCursor ?? t.cursor, complete: false };
+    this.totals = {
+      chunks: t.chunks + 1,
+      found,
+      listed,
+      bytes,
+      cursor: this.pendingCursor ?? t.cursor,
+      complete: false,
+    };
     this.rowsEnd = chunk.end;
     this.nextLine += chunk.count;
     this.chunkRows = 0;
@@ -222,7 +249,14 @@ async function readIndexState(index: AppendOnlyFile): Promise<IndexState | undef
     if (state === undefined) {
       const m = /^s3batch-local-manifest 1 ([A-Za-z,]+)$/.exec(line);
       if (!m) return undefined;
-      const totals: LocalManifestTotals = { chunks: 0, found: 0, listed: 0, bytes: 0, cursor: undefined, complete: false };
+      const totals: LocalManifestTotals = {
+        chunks: 0,
+        found: 0,
+        listed: 0,
+        bytes: 0,
+        cursor: undefined,
+        complete: false,
+      };
       state = { fields: m[1]!.split(',') as ManifestField[], rowsEnd: 1, indexEnd: end, nextLine: 2, totals };
       continue;
     }
@@ -259,7 +293,16 @@ function parseIndexLine(line: string): IndexLine | undefined {
   if (parts[0] !== 'c' || parts.length !== 10) return undefined;
   const n = parts.slice(1, 9).map(num);
   if (!n.every(Number.isSafeInteger)) return undefined;
-  const [index, start, end, firstLine, count, found, listed, bytes] = n as [number, number, number, number, number, number, number, number];
+  const [index, start, end, firstLine, count, found, listed, bytes] = n as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   let cursor: string | undefined;
   try {
     cursor = parts[9] === '-' ? undefined : decodeURIComponent(parts[9]!);
@@ -328,7 +371,8 @@ export async function* followLocalChunks(files: LocalManifestFiles, options: Fol
       const parsed = parseIndexLine(line);
       if (parsed === undefined) throw new Error(`Corrupt local manifest index line: ${JSON.stringify(line)}`);
       if (parsed.kind === 'end') return;
-      if (parsed.chunk.index !== expected) throw new Error(`Local manifest index: chunk ${parsed.chunk.index} where ${expected} was expected`);
+      if (parsed.chunk.index !== expected)
+        throw new Error(`Local manifest index: chunk ${parsed.chunk.index} where ${expected} was expected`);
       expected++;
       yield parsed.chunk;
       if (options.signal.aborted) return;
@@ -338,9 +382,17 @@ export async function* followLocalChunks(files: LocalManifestFiles, options: Fol
 }
 
 /** The task entries of one chunk of a local list. */
-export function readLocalChunk(files: LocalManifestFiles, fields: readonly ManifestField[], chunk: Chunk): AsyncIterable<TaskEntry> {
+export function readLocalChunk(
+  files: LocalManifestFiles,
+  fields: readonly ManifestField[],
+  chunk: Chunk,
+): AsyncIterable<TaskEntry> {
   return (async function* () {
-    for await (const row of readCsvManifest(files.rows.read(chunk.start, chunk.end), { fields, firstLine: chunk.firstLine, startOffset: chunk.start })) {
+    for await (const row of readCsvManifest(files.rows.read(chunk.start, chunk.end), {
+      fields,
+      firstLine: chunk.firstLine,
+      startOffset: chunk.start,
+    })) {
       yield row.entry;
     }
   })();

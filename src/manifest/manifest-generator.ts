@@ -17,7 +17,12 @@ import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Chunk } from '../domain/chunk.ts';
 import { ManifestError, manifestTooLarge } from '../domain/errors.ts';
-import { ObjectStoreError, type ListedObjectInfo, type ListedVersionInfo, type ObjectStore } from '../storage/object-store.ts';
+import {
+  ObjectStoreError,
+  type ListedObjectInfo,
+  type ListedVersionInfo,
+  type ObjectStore,
+} from '../storage/object-store.ts';
 import { matchesFilter } from './generator-filter.ts';
 import { GENERATED_MANIFEST_FORMAT, type GeneratorSettings } from './generator-spec.ts';
 import { encodeManifestKey, type LocalManifestTotals, type LocalManifestWriter } from './local-manifest.ts';
@@ -52,7 +57,11 @@ export async function generateManifest(args: GenerateArgs): Promise<LocalManifes
   const { store, settings, writer, signal } = args;
   if (!writer.state.complete) {
     const list = args.versions ? store.listVersions?.bind(store) : store.list?.bind(store);
-    if (!list) throw new ManifestError('ManifestGenerationFailed', `The storage of this job cannot list ${args.versions ? 'object versions' : 'buckets'}`);
+    if (!list)
+      throw new ManifestError(
+        'ManifestGenerationFailed',
+        `The storage of this job cannot list ${args.versions ? 'object versions' : 'buckets'}`,
+      );
     const cap = settings.maxObjects;
     let capped = false;
     /** Writes one task row; false once the cap is reached. */
@@ -120,7 +129,10 @@ export async function generateManifest(args: GenerateArgs): Promise<LocalManifes
 }
 
 /** The listings to run: one per prefix (overlaps removed, in key order), resumed after `cursor`. */
-export function listingRanges(prefixes: readonly string[] | undefined, cursor: string | undefined): { prefix?: string; startAfter?: string }[] {
+export function listingRanges(
+  prefixes: readonly string[] | undefined,
+  cursor: string | undefined,
+): { prefix?: string; startAfter?: string }[] {
   if (prefixes === undefined || prefixes.length === 0) return [cursor === undefined ? {} : { startAfter: cursor }];
   const sorted = [...new Set(prefixes)].sort(compareKeys);
   const kept = sorted.filter((p) => !sorted.some((q) => q !== p && p.startsWith(q)));
@@ -140,8 +152,12 @@ export function compareKeys(a: string, b: string): number {
 
 function listingError(err: unknown, bucket: string): unknown {
   if (err instanceof ObjectStoreError) {
-    const what = err.httpStatus === 403 ? 'is forbidden' : err.httpStatus === 404 ? 'failed: the bucket does not exist' : 'failed';
-    return new ManifestError('ManifestGenerationFailed', `Listing the source bucket ${bucket} ${what}: ${err.code}: ${err.message}`);
+    const what =
+      err.httpStatus === 403 ? 'is forbidden' : err.httpStatus === 404 ? 'failed: the bucket does not exist' : 'failed';
+    return new ManifestError(
+      'ManifestGenerationFailed',
+      `Listing the source bucket ${bucket} ${what}: ${err.code}: ${err.message}`,
+    );
   }
   return err;
 }
@@ -184,7 +200,11 @@ export async function writeGeneratedManifest(args: WriteGeneratedArgs): Promise<
     }
   }
   try {
-    await store.put({ bucket: output.bucket, key: dataKey }, counted(), { contentType: 'application/gzip', expectedBucketOwner: output.expectedOwner, signal });
+    await store.put({ bucket: output.bucket, key: dataKey }, counted(), {
+      contentType: 'application/gzip',
+      expectedBucketOwner: output.expectedOwner,
+      signal,
+    });
     const manifest = {
       sourceBucket: args.sourceBucket,
       destinationBucket: `arn:aws:s3:::${output.bucket}`,
@@ -195,12 +215,26 @@ export async function writeGeneratedManifest(args: WriteGeneratedArgs): Promise<
       files: [{ key: dataKey, size, MD5checksum: md5.digest('hex') }],
     };
     const json = JSON.stringify(manifest);
-    const { etag } = await store.put({ bucket: output.bucket, key: `${base}/manifest.json` }, json, { contentType: 'application/json', expectedBucketOwner: output.expectedOwner, signal });
-    await store.put({ bucket: output.bucket, key: `${base}/manifest.checksum` }, createHash('md5').update(json).digest('hex'), { contentType: 'text/plain', expectedBucketOwner: output.expectedOwner, signal });
-    return { Format: GENERATED_MANIFEST_FORMAT, Location: { ObjectArn: `arn:aws:s3:::${output.bucket}/${base}/manifest.json`, ETag: etag } };
+    const { etag } = await store.put({ bucket: output.bucket, key: `${base}/manifest.json` }, json, {
+      contentType: 'application/json',
+      expectedBucketOwner: output.expectedOwner,
+      signal,
+    });
+    await store.put(
+      { bucket: output.bucket, key: `${base}/manifest.checksum` },
+      createHash('md5').update(json).digest('hex'),
+      { contentType: 'text/plain', expectedBucketOwner: output.expectedOwner, signal },
+    );
+    return {
+      Format: GENERATED_MANIFEST_FORMAT,
+      Location: { ObjectArn: `arn:aws:s3:::${output.bucket}/${base}/manifest.json`, ETag: etag },
+    };
   } catch (err) {
     if (err instanceof ObjectStoreError) {
-      throw new ManifestError('ManifestGenerationFailed', `The generated manifest could not be written to ${output.bucket}: ${err.code}: ${err.message}`);
+      throw new ManifestError(
+        'ManifestGenerationFailed',
+        `The generated manifest could not be written to ${output.bucket}: ${err.code}: ${err.message}`,
+      );
     }
     throw err;
   } finally {

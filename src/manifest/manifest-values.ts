@@ -37,7 +37,11 @@ export function decodeManifestValue(raw: string, column: 'bucket' | 'key' | 'ver
         const hi = hexValue(raw.charCodeAt(i + 1));
         const lo = hexValue(raw.charCodeAt(i + 2));
         if (hi < 0 || lo < 0) {
-          throw new ManifestError('InvalidManifestContent', `invalid percent-encoding in the ${column} at character ${i + 1}`, line);
+          throw new ManifestError(
+            'InvalidManifestContent',
+            `invalid percent-encoding in the ${column} at character ${i + 1}`,
+            line,
+          );
         }
         const byte = hi * 16 + lo;
         if (byte >= 0x80) ascii = false;

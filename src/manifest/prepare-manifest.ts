@@ -101,7 +101,13 @@ export async function prepareCsvManifest(args: PrepareCsvManifestArgs): Promise<
     throw new ManifestError('InvalidManifestContent', `The manifest is empty: ${location.ObjectArn} lists no objects`);
   }
   onProgress?.(rowCount, opened.size);
-  return { totalTasks: rowCount, chunkCount, etag: opened.etag, bytes: opened.size, bucket: mixedBuckets ? undefined : bucket };
+  return {
+    totalTasks: rowCount,
+    chunkCount,
+    etag: opened.etag,
+    bytes: opened.size,
+    bucket: mixedBuckets ? undefined : bucket,
+  };
 }
 
 export interface ReadChunkArgs {

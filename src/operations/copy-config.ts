@@ -63,20 +63,75 @@ export interface CopyConfig {
   readonly unmodifiedSince: Date | undefined;
 }
 
-const CANNED_ACLS = ['private', 'public-read', 'public-read-write', 'aws-exec-read', 'authenticated-read', 'bucket-owner-read', 'bucket-owner-full-control'] as const;
-const STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'GLACIER', 'INTELLIGENT_TIERING', 'DEEP_ARCHIVE', 'GLACIER_IR'] as const;
-const CHECKSUM_ALGORITHMS = ['CRC32', 'CRC32C', 'SHA1', 'SHA256', 'CRC64NVME', 'SHA512', 'MD5', 'XXHASH64', 'XXHASH3', 'XXHASH128'] as const;
-const GRANT_HEADERS = { FULL_CONTROL: 'GrantFullControl', READ: 'GrantRead', READ_ACP: 'GrantReadACP', WRITE_ACP: 'GrantWriteACP' } as const;
+const CANNED_ACLS = [
+  'private',
+  'public-read',
+  'public-read-write',
+  'aws-exec-read',
+  'authenticated-read',
+  'bucket-owner-read',
+  'bucket-owner-full-control',
+] as const;
+const STORAGE_CLASSES = [
+  'STANDARD',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'GLACIER',
+  'INTELLIGENT_TIERING',
+  'DEEP_ARCHIVE',
+  'GLACIER_IR',
+] as const;
+const CHECKSUM_ALGORITHMS = [
+  'CRC32',
+  'CRC32C',
+  'SHA1',
+  'SHA256',
+  'CRC64NVME',
+  'SHA512',
+  'MD5',
+  'XXHASH64',
+  'XXHASH3',
+  'XXHASH128',
+] as const;
+const GRANT_HEADERS = {
+  FULL_CONTROL: 'GrantFullControl',
+  READ: 'GrantRead',
+  READ_ACP: 'GrantReadACP',
+  WRITE_ACP: 'GrantWriteACP',
+} as const;
 const GRANTEE_TYPES = ['id', 'emailAddress', 'uri'] as const;
 const COPY_FIELDS = new Set([
-  'TargetResource', 'CannedAccessControlList', 'AccessControlGrants', 'MetadataDirective', 'ModifiedSinceConstraint',
-  'NewObjectMetadata', 'NewObjectTagging', 'RedirectLocation', 'RequesterPays', 'StorageClass', 'UnModifiedSinceConstraint',
-  'SSEAwsKmsKeyId', 'TargetKeyPrefix', 'ObjectLockLegalHoldStatus', 'ObjectLockMode', 'ObjectLockRetainUntilDate',
-  'BucketKeyEnabled', 'ChecksumAlgorithm',
+  'TargetResource',
+  'CannedAccessControlList',
+  'AccessControlGrants',
+  'MetadataDirective',
+  'ModifiedSinceConstraint',
+  'NewObjectMetadata',
+  'NewObjectTagging',
+  'RedirectLocation',
+  'RequesterPays',
+  'StorageClass',
+  'UnModifiedSinceConstraint',
+  'SSEAwsKmsKeyId',
+  'TargetKeyPrefix',
+  'ObjectLockLegalHoldStatus',
+  'ObjectLockMode',
+  'ObjectLockRetainUntilDate',
+  'BucketKeyEnabled',
+  'ChecksumAlgorithm',
 ]);
 const METADATA_FIELDS = new Set([
-  'CacheControl', 'ContentDisposition', 'ContentEncoding', 'ContentLanguage', 'ContentType', 'UserMetadata',
-  'HttpExpiresDate', 'SSEAlgorithm', 'ContentLength', 'ContentMD5', 'RequesterCharged',
+  'CacheControl',
+  'ContentDisposition',
+  'ContentEncoding',
+  'ContentLanguage',
+  'ContentType',
+  'UserMetadata',
+  'HttpExpiresDate',
+  'SSEAlgorithm',
+  'ContentLength',
+  'ContentMD5',
+  'RequesterCharged',
 ]);
 /** S3 limits user-defined metadata to 2 KB (keys + values, UTF-8). */
 const MAX_USER_METADATA_BYTES = 2048;
@@ -88,11 +143,14 @@ export function parseCopyConfig(member: unknown): CopyConfig {
   if (unknown.length > 0) throw invalid(`${F} has unknown field(s): ${unknown.join(', ')}`);
 
   const arn = optString(m.TargetResource, `${F}.TargetResource`, 1, 128);
-  if (arn === undefined) throw invalid(`${F}.TargetResource is required (the destination bucket ARN, arn:aws:s3:::bucket)`);
+  if (arn === undefined)
+    throw invalid(`${F}.TargetResource is required (the destination bucket ARN, arn:aws:s3:::bucket)`);
   const match = /^arn:[^:]+:s3:::([^/:]+)$/.exec(arn);
   if (match?.[1] === undefined) {
-    throw invalid(`${F}.TargetResource "${arn}" must be a bucket ARN of the form arn:<partition>:s3:::<bucket>` +
-      (/^arn:[^:]+:s3express:/.test(arn) ? ' (directory buckets are not supported)' : ''));
+    throw invalid(
+      `${F}.TargetResource "${arn}" must be a bucket ARN of the form arn:<partition>:s3:::<bucket>` +
+        (/^arn:[^:]+:s3express:/.test(arn) ? ' (directory buckets are not supported)' : ''),
+    );
   }
   const targetKeyPrefix = optString(m.TargetKeyPrefix, `${F}.TargetKeyPrefix`, 1, 1024);
 
@@ -104,7 +162,11 @@ export function parseCopyConfig(member: unknown): CopyConfig {
   dest.WebsiteRedirectLocation = optString(m.RedirectLocation, `${F}.RedirectLocation`, 1, 2048);
   if (optBool(m.RequesterPays, `${F}.RequesterPays`) === true) dest.RequestPayer = 'requester';
   dest.BucketKeyEnabled = optBool(m.BucketKeyEnabled, `${F}.BucketKeyEnabled`);
-  dest.ObjectLockLegalHoldStatus = optEnum(m.ObjectLockLegalHoldStatus, ['OFF', 'ON'] as const, `${F}.ObjectLockLegalHoldStatus`);
+  dest.ObjectLockLegalHoldStatus = optEnum(
+    m.ObjectLockLegalHoldStatus,
+    ['OFF', 'ON'] as const,
+    `${F}.ObjectLockLegalHoldStatus`,
+  );
   dest.ObjectLockMode = optEnum(m.ObjectLockMode, ['COMPLIANCE', 'GOVERNANCE'] as const, `${F}.ObjectLockMode`);
   dest.ObjectLockRetainUntilDate = optTimestamp(m.ObjectLockRetainUntilDate, `${F}.ObjectLockRetainUntilDate`);
   if ((dest.ObjectLockMode === undefined) !== (dest.ObjectLockRetainUntilDate === undefined)) {
@@ -128,12 +190,14 @@ export function parseCopyConfig(member: unknown): CopyConfig {
   optBool(md.RequesterCharged, `${F}.NewObjectMetadata.RequesterCharged`);
 
   const metadata = parseMetadata(md, `${F}.NewObjectMetadata`);
-  const directive = optEnum(m.MetadataDirective, ['COPY', 'REPLACE'] as const, `${F}.MetadataDirective`) ??
+  const directive =
+    optEnum(m.MetadataDirective, ['COPY', 'REPLACE'] as const, `${F}.MetadataDirective`) ??
     (Object.keys(metadata).length > 0 ? 'REPLACE' : 'COPY');
 
-  const tags = m.NewObjectTagging === undefined || m.NewObjectTagging === null
-    ? undefined
-    : parseObjectTags(m.NewObjectTagging, `${F}.NewObjectTagging`);
+  const tags =
+    m.NewObjectTagging === undefined || m.NewObjectTagging === null
+      ? undefined
+      : parseObjectTags(m.NewObjectTagging, `${F}.NewObjectTagging`);
 
   return deepFreeze({
     targetBucket: match[1],
@@ -149,7 +213,13 @@ export function parseCopyConfig(member: unknown): CopyConfig {
 
 function parseMetadata(md: Record<string, unknown>, F: string): CopyMetadata {
   const out: { -readonly [K in keyof CopyMetadata]: CopyMetadata[K] } = {};
-  for (const f of ['CacheControl', 'ContentDisposition', 'ContentEncoding', 'ContentLanguage', 'ContentType'] as const) {
+  for (const f of [
+    'CacheControl',
+    'ContentDisposition',
+    'ContentEncoding',
+    'ContentLanguage',
+    'ContentType',
+  ] as const) {
     const v = optString(md[f], `${F}.${f}`, 1, 1024);
     if (v !== undefined) out[f] = headerValue(v, `${F}.${f}`);
   }
@@ -159,12 +229,14 @@ function parseMetadata(md: Record<string, unknown>, F: string): CopyMetadata {
   if (um !== undefined && um !== null) {
     const entries = um === '' ? [] : typeof um === 'object' && !Array.isArray(um) ? Object.entries(um) : undefined;
     if (entries === undefined) throw invalid(`${F}.UserMetadata must be a map of string keys to string values`);
-    if (entries.length > 8192) throw invalid(`${F}.UserMetadata has ${entries.length} entries; at most 8192 are allowed`);
+    if (entries.length > 8192)
+      throw invalid(`${F}.UserMetadata has ${entries.length} entries; at most 8192 are allowed`);
     let bytes = 0;
     const meta: Record<string, string> = {};
     for (const [k, v] of entries) {
       checkLength(k, 1, 1024, `${F}.UserMetadata key`);
-      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) throw invalid(`${F}.UserMetadata key "${k}" is not a valid HTTP header name`);
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k))
+        throw invalid(`${F}.UserMetadata key "${k}" is not a valid HTTP header name`);
       if (typeof v !== 'string') throw invalid(`${F}.UserMetadata["${k}"] must be a string`);
       checkLength(v, 0, 1024, `${F}.UserMetadata["${k}"]`);
       const lower = k.toLowerCase();
@@ -173,7 +245,9 @@ function parseMetadata(md: Record<string, unknown>, F: string): CopyMetadata {
       bytes += Buffer.byteLength(lower) + Buffer.byteLength(v);
     }
     if (bytes > MAX_USER_METADATA_BYTES) {
-      throw invalid(`${F}.UserMetadata is ${bytes} bytes; S3 allows at most ${MAX_USER_METADATA_BYTES} bytes of user metadata`);
+      throw invalid(
+        `${F}.UserMetadata is ${bytes} bytes; S3 allows at most ${MAX_USER_METADATA_BYTES} bytes of user metadata`,
+      );
     }
     out.Metadata = meta;
   }
@@ -181,25 +255,39 @@ function parseMetadata(md: Record<string, unknown>, F: string): CopyMetadata {
 }
 
 /** One header per permission: `id="…", emailAddress="…"` (spec §7.1). WRITE has none: rejected. */
-function parseGrants(value: unknown, F: string): Partial<Record<(typeof GRANT_HEADERS)[keyof typeof GRANT_HEADERS], string>> {
-  if (value === undefined || value === null || value === '' || (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0)) return {};
+function parseGrants(
+  value: unknown,
+  F: string,
+): Partial<Record<(typeof GRANT_HEADERS)[keyof typeof GRANT_HEADERS], string>> {
+  if (
+    value === undefined ||
+    value === null ||
+    value === '' ||
+    (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0)
+  )
+    return {};
   if (!Array.isArray(value)) throw invalid(`${F} must be a list of grants`);
   const byHeader = new Map<string, string[]>();
   value.forEach((g: unknown, i) => {
     const where = `${F}[${i}]`;
     if (typeof g !== 'object' || g === null) throw invalid(`${where} must be a {Grantee, Permission} grant`);
     const { Grantee, Permission } = g as { Grantee?: unknown; Permission?: unknown };
-    if (Permission === 'WRITE') throw invalid(`${where}.Permission WRITE cannot be granted on an object (CopyObject has no such grant)`);
+    if (Permission === 'WRITE')
+      throw invalid(`${where}.Permission WRITE cannot be granted on an object (CopyObject has no such grant)`);
     const perm = optEnum(Permission, ['FULL_CONTROL', 'READ', 'READ_ACP', 'WRITE_ACP'] as const, `${where}.Permission`);
     if (perm === undefined) throw invalid(`${where}.Permission is required`);
     const ge = memberObject(Grantee, `${where}.Grantee`);
     const type = optEnum(ge.TypeIdentifier, GRANTEE_TYPES, `${where}.Grantee.TypeIdentifier`);
     const id = optString(ge.Identifier, `${where}.Grantee.Identifier`, 1, 1024);
     optString(ge.DisplayName, `${where}.Grantee.DisplayName`, 1, 1024);
-    if (type === undefined || id === undefined) throw invalid(`${where}.Grantee needs TypeIdentifier (id|emailAddress|uri) and Identifier`);
+    if (type === undefined || id === undefined)
+      throw invalid(`${where}.Grantee needs TypeIdentifier (id|emailAddress|uri) and Identifier`);
     if (id.includes('"')) throw invalid(`${where}.Grantee.Identifier must not contain '"'`);
     const header = GRANT_HEADERS[perm];
-    byHeader.set(header, [...(byHeader.get(header) ?? []), `${type}="${headerValue(id, `${where}.Grantee.Identifier`)}"`]);
+    byHeader.set(header, [
+      ...(byHeader.get(header) ?? []),
+      `${type}="${headerValue(id, `${where}.Grantee.Identifier`)}"`,
+    ]);
   });
   return Object.fromEntries([...byHeader].map(([h, list]) => [h, list.join(', ')]));
 }
@@ -222,7 +310,8 @@ export function validDate(s: string | undefined): Date | undefined {
 
 /** Node refuses header values outside tab + printable ASCII; say so at CreateJob, not per task. */
 function headerValue(v: string, field: string): string {
-  if (!/^[\t\x20-\x7e]*$/.test(v)) throw invalid(`${field} may only contain printable ASCII characters (encode others, e.g. RFC 2047)`);
+  if (!/^[\t\x20-\x7e]*$/.test(v))
+    throw invalid(`${field} may only contain printable ASCII characters (encode others, e.g. RFC 2047)`);
   return v;
 }
 

@@ -25,7 +25,12 @@ export function destinationKey(prefix: string | undefined, key: string): string 
  * CopyObject and CreateMultipartUpload (see s3-put-object-copy.ts), so the tags are set this way.
  */
 export async function enforceTags(
-  config: CopyConfig, entry: TaskEntry, ctx: OperationContext, signal: AbortSignal, tags: readonly S3Tag[], versionId: string | undefined,
+  config: CopyConfig,
+  entry: TaskEntry,
+  ctx: OperationContext,
+  signal: AbortSignal,
+  tags: readonly S3Tag[],
+  versionId: string | undefined,
 ): Promise<void> {
   await ctx.s3.send(
     new PutObjectTaggingCommand({

@@ -23,7 +23,12 @@
  * and a batch the store refuses as a whole with a 400 (MalformedXML, InvalidArgument…) is redone
  * key by key, so each key gets its own answer.
  */
-import { DeleteObjectCommand, DeleteObjectsCommand, type DeleteObjectsCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  type DeleteObjectsCommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { describeS3Error } from '../storage/s3-errors.ts';
 
 /** DeleteObjects takes at most 1,000 keys. */
@@ -43,7 +48,13 @@ export type DeleteItemOutcome =
       readonly deleteMarker: boolean;
       readonly deleteMarkerVersionId?: string | undefined;
     }
-  | { readonly ok: false; readonly httpStatus: number; readonly code: string; readonly message: string; readonly retryable: boolean };
+  | {
+      readonly ok: false;
+      readonly httpStatus: number;
+      readonly code: string;
+      readonly message: string;
+      readonly retryable: boolean;
+    };
 
 /** What the batcher sends; the S3 implementation is `s3DeleteTransport`, unit tests pass fakes. */
 export interface DeleteTransport {
@@ -88,7 +99,10 @@ export class DeleteBatcher {
   /** Set once the store answered DeleteObjects with NotImplemented. */
   private singleOnly = false;
 
-  constructor(private readonly transport: DeleteTransport, options: DeleteBatcherOptions = {}) {
+  constructor(
+    private readonly transport: DeleteTransport,
+    options: DeleteBatcherOptions = {},
+  ) {
     this.maxBatch = Math.min(Math.max(1, options.maxBatch ?? MAX_DELETE_BATCH), MAX_DELETE_BATCH);
     this.lingerMs = options.lingerMs ?? 2;
   }
@@ -146,22 +160,46 @@ export class DeleteBatcher {
     for (const w of waiters) w.signal.addEventListener('abort', onAbort, { once: true });
     try {
       if (this.singleOnly) {
-        await Promise.all(waiters.map((w) => this.single(bucket, w.item, w.signal).then((o) => finish(w, o), (e: unknown) => settle(w, () => w.reject(e)))));
+        await Promise.all(
+          waiters.map((w) =>
+            this.single(bucket, w.item, w.signal).then(
+              (o) => finish(w, o),
+              (e: unknown) => settle(w, () => w.reject(e)),
+            ),
+          ),
+        );
         return;
       }
       this.stats.batchRequests++;
       let out: DeleteObjectsCommandOutput;
       try {
-        out = await this.transport.deleteMany(bucket, waiters.map((w) => w.item), ctl.signal);
+        out = await this.transport.deleteMany(
+          bucket,
+          waiters.map((w) => w.item),
+          ctl.signal,
+        );
       } catch (err) {
         const info = describeS3Error(err);
         const notImplemented = info.httpStatus === 501 || info.code === 'NotImplemented';
         if (notImplemented || (info.httpStatus === 400 && waiters.length > 1)) {
           if (notImplemented) this.singleOnly = true;
-          await Promise.all(waiters.map((w) => this.single(bucket, w.item, w.signal).then((o) => finish(w, o), (e: unknown) => settle(w, () => w.reject(e)))));
+          await Promise.all(
+            waiters.map((w) =>
+              this.single(bucket, w.item, w.signal).then(
+                (o) => finish(w, o),
+                (e: unknown) => settle(w, () => w.reject(e)),
+              ),
+            ),
+          );
           return;
         }
-        const outcome: DeleteItemOutcome = { ok: false, httpStatus: info.httpStatus, code: info.code, message: info.message, retryable: info.retryable };
+        const outcome: DeleteItemOutcome = {
+          ok: false,
+          httpStatus: info.httpStatus,
+          code: info.code,
+          message: info.message,
+          retryable: info.retryable,
+        };
         for (const w of waiters) finish(w, outcome);
         return;
       }
@@ -212,23 +250,47 @@ function distribute(waiters: readonly Waiter[], out: DeleteObjectsCommandOutput)
   };
   for (const d of out.Deleted ?? []) {
     const w = take(d);
-    if (w) finish(w, { ok: true, versionId: d.VersionId, deleteMarker: d.DeleteMarker === true, deleteMarkerVersionId: d.DeleteMarkerVersionId });
+    if (w)
+      finish(w, {
+        ok: true,
+        versionId: d.VersionId,
+        deleteMarker: d.DeleteMarker === true,
+        deleteMarkerVersionId: d.DeleteMarkerVersionId,
+      });
   }
   for (const e of out.Errors ?? []) {
     const w = take(e);
     if (!w) continue;
     const code = e.Code ?? 'InternalError';
-    finish(w, { ok: false, httpStatus: statusOfCode(code), code, message: e.Message || code, retryable: RETRYABLE_ENTRY_CODES.has(code) });
+    finish(w, {
+      ok: false,
+      httpStatus: statusOfCode(code),
+      code,
+      message: e.Message || code,
+      retryable: RETRYABLE_ENTRY_CODES.has(code),
+    });
   }
   for (const w of byId.values()) {
-    finish(w, { ok: false, httpStatus: 500, code: 'InternalError', message: 'The key is missing from the DeleteObjects answer', retryable: true });
+    finish(w, {
+      ok: false,
+      httpStatus: 500,
+      code: 'InternalError',
+      message: 'The key is missing from the DeleteObjects answer',
+      retryable: true,
+    });
   }
 }
 
 /** Characters outside XML 1.0's Char production, and the carriage return (not kept by XML parsers). */
 const NOT_XML_SAFE = /[^\u0009\u000A\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
-const RETRYABLE_ENTRY_CODES = new Set(['InternalError', 'SlowDown', 'ServiceUnavailable', 'RequestTimeout', 'OperationAborted']);
+const RETRYABLE_ENTRY_CODES = new Set([
+  'InternalError',
+  'SlowDown',
+  'ServiceUnavailable',
+  'RequestTimeout',
+  'OperationAborted',
+]);
 
 /** DeleteObjects' Errors[] entries carry a code but no status: the status S3 uses for that code. */
 function statusOfCode(code: string): number {
@@ -269,7 +331,15 @@ export function s3DeleteTransport(s3: S3Client, bypassGovernanceRetention: boole
       ),
     async deleteOne(bucket, item, signal) {
       try {
-        const out = await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: item.key, VersionId: item.versionId, BypassGovernanceRetention: bypass }), { abortSignal: signal });
+        const out = await s3.send(
+          new DeleteObjectCommand({
+            Bucket: bucket,
+            Key: item.key,
+            VersionId: item.versionId,
+            BypassGovernanceRetention: bypass,
+          }),
+          { abortSignal: signal },
+        );
         return {
           ok: true,
           versionId: item.versionId,
@@ -279,7 +349,13 @@ export function s3DeleteTransport(s3: S3Client, bypassGovernanceRetention: boole
       } catch (err) {
         if (signal.aborted) throw err;
         const info = describeS3Error(err);
-        return { ok: false, httpStatus: info.httpStatus, code: info.code, message: info.message, retryable: info.retryable };
+        return {
+          ok: false,
+          httpStatus: info.httpStatus,
+          code: info.code,
+          message: info.message,
+          retryable: info.retryable,
+        };
       }
     },
   };

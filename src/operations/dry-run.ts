@@ -33,7 +33,10 @@ export interface DryRunConfig {
 }
 
 /** The job's operation as the engine runs it: wrapped by dryRunOperation when the job's tags ask for a dry run. */
-export function withDryRun(parsed: ParsedOperation, request: Pick<CreateJobRequest, 'Tags' | 'Report'>): ParsedOperation {
+export function withDryRun(
+  parsed: ParsedOperation,
+  request: Pick<CreateJobRequest, 'Tags' | 'Report'>,
+): ParsedOperation {
   return parseJobExtensions(request.Tags).dryRun ? dryRunOperation(parsed, request.Report) : parsed;
 }
 
@@ -53,9 +56,15 @@ export function dryRunOperation(inner: ParsedOperation, report: JobReport): Pars
 
     async attempt(config, entry, ctx, signal) {
       try {
-        const head = await ctx.s3.send(new HeadObjectCommand({ Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry) }), { abortSignal: signal });
+        const head = await ctx.s3.send(
+          new HeadObjectCommand({ Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry) }),
+          { abortSignal: signal },
+        );
         const bytes = head.ContentLength ?? 0;
-        const result = { ...succeeded(entry, `DryRun: would ${describeTask(config.inner, entry)} (${bytes} bytes)`), bytes };
+        const result = {
+          ...succeeded(entry, `DryRun: would ${describeTask(config.inner, entry)} (${bytes} bytes)`),
+          bytes,
+        };
         return { result, retryable: false };
       } catch (err) {
         rethrowIfOwnAbort(err, signal);
@@ -83,7 +92,15 @@ export async function probeReportLocation(report: JobReport, s3: S3Client, signa
   const key = `${prefix === '' ? '' : `${prefix}/`}.s3batch-dry-run-probe-${randomUUID()}`;
   let written: { VersionId?: string | undefined };
   try {
-    written = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'dry-run probe', ExpectedBucketOwner: report.ExpectedBucketOwner }), { abortSignal: signal });
+    written = await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: 'dry-run probe',
+        ExpectedBucketOwner: report.ExpectedBucketOwner,
+      }),
+      { abortSignal: signal },
+    );
   } catch (err) {
     rethrowIfOwnAbort(err, signal);
     const info = describeS3Error(err);
@@ -94,7 +111,15 @@ export async function probeReportLocation(report: JobReport, s3: S3Client, signa
     );
   }
   try {
-    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: written.VersionId, ExpectedBucketOwner: report.ExpectedBucketOwner }), { abortSignal: signal });
+    await s3.send(
+      new DeleteObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        VersionId: written.VersionId,
+        ExpectedBucketOwner: report.ExpectedBucketOwner,
+      }),
+      { abortSignal: signal },
+    );
   } catch (err) {
     rethrowIfOwnAbort(err, signal);
     // Writable is what we had to prove; a probe left behind is harmless (and named as such).
@@ -113,12 +138,17 @@ export interface DryRunSummary {
   readonly Bytes: number;
 }
 
-export function dryRunSummary(request: Pick<CreateJobRequest, 'Tags'>, progress: { total: number; succeeded: number; failed: number; bytes?: number | undefined }): DryRunSummary | null {
+export function dryRunSummary(
+  request: Pick<CreateJobRequest, 'Tags'>,
+  progress: { total: number; succeeded: number; failed: number; bytes?: number | undefined },
+): DryRunSummary | null {
   let dryRun: boolean;
   try {
     dryRun = parseJobExtensions(request.Tags).dryRun;
   } catch {
     return null;
   }
-  return dryRun ? { Tasks: progress.total, Objects: progress.succeeded, Failed: progress.failed, Bytes: progress.bytes ?? 0 } : null;
+  return dryRun
+    ? { Tasks: progress.total, Objects: progress.succeeded, Failed: progress.failed, Bytes: progress.bytes ?? 0 }
+    : null;
 }

@@ -4,7 +4,12 @@
  * rejected at CreateJob with a clear message, never silently dropped.
  */
 import { S3BatchError } from '../domain/errors.ts';
-import { EXTENSION_OPERATION_NAMES, OPERATION_NAMES, type JobOperation, type OperationName } from '../domain/job-spec.ts';
+import {
+  EXTENSION_OPERATION_NAMES,
+  OPERATION_NAMES,
+  type JobOperation,
+  type OperationName,
+} from '../domain/job-spec.ts';
 import type { OperationHandler } from './operation.ts';
 import { builtinFunctionOf, s3DeleteObject } from './s3-delete-object.ts';
 import { s3ComputeObjectChecksum } from './s3-compute-object-checksum.ts';
@@ -62,12 +67,18 @@ export function operationOf(op: JobOperation): { name: OperationName; member: un
   const present = Object.entries(op).filter(([, v]) => v !== undefined && v !== null);
   const unknown = present.map(([k]) => k).filter((k) => !isOperationName(k));
   if (unknown.length > 0) {
-    throw new S3BatchError('InvalidRequest', `Operation has unknown member(s) ${unknown.join(', ')}; expected exactly one of ${ALL_OPERATION_NAMES.join(', ')}`);
+    throw new S3BatchError(
+      'InvalidRequest',
+      `Operation has unknown member(s) ${unknown.join(', ')}; expected exactly one of ${ALL_OPERATION_NAMES.join(', ')}`,
+    );
   }
   const [first, ...rest] = present;
   if (first === undefined || rest.length > 0) {
     const got = present.length === 0 ? 'none' : present.map(([k]) => k).join(', ');
-    throw new S3BatchError('InvalidRequest', `Operation must contain exactly one of ${ALL_OPERATION_NAMES.join(', ')}; got ${got}`);
+    throw new S3BatchError(
+      'InvalidRequest',
+      `Operation must contain exactly one of ${ALL_OPERATION_NAMES.join(', ')}; got ${got}`,
+    );
   }
   return { name: first[0] as OperationName, member: first[1] };
 }
@@ -88,7 +99,10 @@ export function parseOperation(op: JobOperation): ParsedOperation {
   }
   const handler = getOperation(name);
   if (handler === undefined) {
-    throw new S3BatchError('InvalidRequest', `Operation ${name} is not supported yet by this s3batch version (supported: ${supportedOperations().join(', ')})`);
+    throw new S3BatchError(
+      'InvalidRequest',
+      `Operation ${name} is not supported yet by this s3batch version (supported: ${supportedOperations().join(', ')})`,
+    );
   }
   return { name, handler, config: handler.parse(member) };
 }

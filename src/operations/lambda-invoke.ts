@@ -15,7 +15,14 @@
  */
 import { S3BatchError } from '../domain/errors.ts';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
-import { buildInvocationPayload, INVOCATION_SCHEMA_VERSIONS, newInvocationId, parseInvocationResponse, taskIdFor, type InvocationSchemaVersion } from './lambda/invocation-payload.ts';
+import {
+  buildInvocationPayload,
+  INVOCATION_SCHEMA_VERSIONS,
+  newInvocationId,
+  parseInvocationResponse,
+  taskIdFor,
+  type InvocationSchemaVersion,
+} from './lambda/invocation-payload.ts';
 import { isHttpFunction } from './lambda/invoker.ts';
 import type { AttemptOutcome, OperationHandler } from './operation.ts';
 import { rethrowIfOwnAbort } from './s3-error.ts';
@@ -43,19 +50,33 @@ export const lambdaInvoke: OperationHandler<LambdaInvokeConfig> = {
     const version = parseSchemaVersion(m.InvocationSchemaVersion);
     const userArguments = parseUserArguments(m.UserArguments);
     if (userArguments !== undefined && version !== '2.0') {
-      throw new S3BatchError('InvalidRequest', 'LambdaInvoke.UserArguments requires LambdaInvoke.InvocationSchemaVersion 2.0');
+      throw new S3BatchError(
+        'InvalidRequest',
+        'LambdaInvoke.UserArguments requires LambdaInvoke.InvocationSchemaVersion 2.0',
+      );
     }
-    return Object.freeze({ functionArn, invocationSchemaVersion: version, ...(userArguments ? { userArguments } : {}) });
+    return Object.freeze({
+      functionArn,
+      invocationSchemaVersion: version,
+      ...(userArguments ? { userArguments } : {}),
+    });
   },
 
   async attempt(config, entry, ctx, signal) {
     if (ctx.lambda === undefined) {
-      return { result: failed(entry, 0, 'PermanentFailure', 'No function invoker is configured in this s3batch server'), retryable: false };
+      return {
+        result: failed(entry, 0, 'PermanentFailure', 'No function invoker is configured in this s3batch server'),
+        retryable: false,
+      };
     }
     const taskId = taskIdFor(ctx.jobId ?? '', entry.line);
     const payload = buildInvocationPayload(
       { jobId: ctx.jobId ?? '', taskId, bucket: entry.bucket, rawKey: entry.rawKey, versionId: entry.versionId },
-      { schemaVersion: config.invocationSchemaVersion, userArguments: config.userArguments, invocationId: newInvocationId() },
+      {
+        schemaVersion: config.invocationSchemaVersion,
+        userArguments: config.userArguments,
+        invocationId: newInvocationId(),
+      },
     );
     try {
       const answer = await ctx.lambda.invoke(config.functionArn, JSON.stringify(payload), signal);
@@ -65,27 +86,56 @@ export const lambdaInvoke: OperationHandler<LambdaInvokeConfig> = {
       return outcomeOf(entry, answer.statusCode, parseInvocationResponse(answer.payload, taskId));
     } catch (err) {
       rethrowIfOwnAbort(err, signal);
-      return { result: failed(entry, 0, 'InternalError', `The function could not be invoked: ${(err as Error).message ?? String(err)}`), retryable: false };
+      return {
+        result: failed(
+          entry,
+          0,
+          'InternalError',
+          `The function could not be invoked: ${(err as Error).message ?? String(err)}`,
+        ),
+        retryable: false,
+      };
     }
   },
 };
 
 /** The task's outcome from what the function answered (spec §7.9 result table). */
-export function outcomeOf(entry: TaskEntry, httpStatus: number, verdict: ReturnType<typeof parseInvocationResponse>): AttemptOutcome {
+export function outcomeOf(
+  entry: TaskEntry,
+  httpStatus: number,
+  verdict: ReturnType<typeof parseInvocationResponse>,
+): AttemptOutcome {
   switch (verdict.resultCode) {
     case 'Succeeded':
       return { result: succeeded(entry, verdict.resultString, httpStatus), retryable: false };
     case 'TemporaryFailure':
-      return { result: failed(entry, httpStatus, 'TemporaryFailure', verdict.resultString || 'The function returned TemporaryFailure'), retryable: true };
+      return {
+        result: failed(
+          entry,
+          httpStatus,
+          'TemporaryFailure',
+          verdict.resultString || 'The function returned TemporaryFailure',
+        ),
+        retryable: true,
+      };
     case 'PermanentFailure':
-      return { result: failed(entry, httpStatus, 'PermanentFailure', verdict.resultString || 'The function returned PermanentFailure'), retryable: false };
+      return {
+        result: failed(
+          entry,
+          httpStatus,
+          'PermanentFailure',
+          verdict.resultString || 'The function returned PermanentFailure',
+        ),
+        retryable: false,
+      };
     default:
       return { result: failed(entry, httpStatus, 'PermanentFailure', verdict.resultString), retryable: false };
   }
 }
 
 function parseFunctionArn(value: unknown): string {
-  if (value === undefined || value === null || value === '') throw new S3BatchError('InvalidRequest', 'LambdaInvoke.FunctionArn is required');
+  if (value === undefined || value === null || value === '')
+    throw new S3BatchError('InvalidRequest', 'LambdaInvoke.FunctionArn is required');
   if (typeof value !== 'string') throw new S3BatchError('InvalidRequest', 'LambdaInvoke.FunctionArn must be a string');
   checkLength(value, 1, 1024, 'LambdaInvoke.FunctionArn');
   if (isHttpFunction(value)) {
@@ -93,10 +143,18 @@ function parseFunctionArn(value: unknown): string {
     try {
       url = new URL(value);
     } catch {
-      throw new S3BatchError('InvalidRequest', `LambdaInvoke.FunctionArn ${JSON.stringify(value)} is not a valid http(s) URL`);
+      throw new S3BatchError(
+        'InvalidRequest',
+        `LambdaInvoke.FunctionArn ${JSON.stringify(value)} is not a valid http(s) URL`,
+      );
     }
-    if (url.hostname === '') throw new S3BatchError('InvalidRequest', `LambdaInvoke.FunctionArn ${JSON.stringify(value)} has no host`);
-    if (url.hash !== '') throw new S3BatchError('InvalidRequest', 'LambdaInvoke.FunctionArn: an HTTP function URL cannot have a #fragment');
+    if (url.hostname === '')
+      throw new S3BatchError('InvalidRequest', `LambdaInvoke.FunctionArn ${JSON.stringify(value)} has no host`);
+    if (url.hash !== '')
+      throw new S3BatchError(
+        'InvalidRequest',
+        'LambdaInvoke.FunctionArn: an HTTP function URL cannot have a #fragment',
+      );
     return value;
   }
   if (!FUNCTION_ARN_PATTERN.test(value)) {
@@ -112,7 +170,10 @@ function parseFunctionArn(value: unknown): string {
 export function parseSchemaVersion(value: unknown): InvocationSchemaVersion {
   if (value === undefined || value === null) return '1.0';
   if (typeof value !== 'string' || !(INVOCATION_SCHEMA_VERSIONS as readonly string[]).includes(value)) {
-    throw new S3BatchError('InvalidRequest', `LambdaInvoke.InvocationSchemaVersion must be 1.0 or 2.0, got ${JSON.stringify(value)}`);
+    throw new S3BatchError(
+      'InvalidRequest',
+      `LambdaInvoke.InvocationSchemaVersion must be 1.0 or 2.0, got ${JSON.stringify(value)}`,
+    );
   }
   return value as InvocationSchemaVersion;
 }
@@ -121,19 +182,26 @@ export function parseSchemaVersion(value: unknown): InvocationSchemaVersion {
 function parseUserArguments(value: unknown): Readonly<Record<string, string>> | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new S3BatchError('InvalidRequest', 'LambdaInvoke.UserArguments must be a map of string keys to string values');
+    throw new S3BatchError(
+      'InvalidRequest',
+      'LambdaInvoke.UserArguments must be a map of string keys to string values',
+    );
   }
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length === 0) return undefined;
   if (entries.length > MAX_USER_ARGUMENTS) {
-    throw new S3BatchError('InvalidRequest', `LambdaInvoke.UserArguments has ${entries.length} entries; at most ${MAX_USER_ARGUMENTS} are allowed`);
+    throw new S3BatchError(
+      'InvalidRequest',
+      `LambdaInvoke.UserArguments has ${entries.length} entries; at most ${MAX_USER_ARGUMENTS} are allowed`,
+    );
   }
   const out: Record<string, string> = {};
   for (const [key, raw] of entries) {
     // <value/> (an empty value) may reach us as null from the XML layer.
     const v = raw === null ? '' : raw;
     checkLength(key, 1, 64, `LambdaInvoke.UserArguments key ${JSON.stringify(key)}`);
-    if (typeof v !== 'string') throw new S3BatchError('InvalidRequest', `LambdaInvoke.UserArguments[${JSON.stringify(key)}] must be a string`);
+    if (typeof v !== 'string')
+      throw new S3BatchError('InvalidRequest', `LambdaInvoke.UserArguments[${JSON.stringify(key)}] must be a string`);
     checkLength(v, 0, 1024, `LambdaInvoke.UserArguments[${JSON.stringify(key)}]`);
     out[key] = v;
   }

@@ -19,7 +19,9 @@ export function fieldsOf(member: unknown, field: string, allowed: readonly strin
   const m = memberObject(member, field);
   const unknown = Object.keys(m).filter((k) => !allowed.includes(k));
   if (unknown.length > 0) {
-    throw invalid(`${field} has unknown field(s) ${unknown.join(', ')}; allowed: ${allowed.length > 0 ? allowed.join(', ') : 'none'}`);
+    throw invalid(
+      `${field} has unknown field(s) ${unknown.join(', ')}; allowed: ${allowed.length > 0 ? allowed.join(', ') : 'none'}`,
+    );
   }
   return m;
 }
@@ -31,9 +33,14 @@ export function optString(v: unknown, field: string, min: number, max: number): 
   return v;
 }
 
-export function optEnum<const T extends readonly string[]>(v: unknown, values: T, field: string): T[number] | undefined {
+export function optEnum<const T extends readonly string[]>(
+  v: unknown,
+  values: T,
+  field: string,
+): T[number] | undefined {
   if (isAbsent(v)) return undefined;
-  if (typeof v !== 'string' || !values.includes(v)) throw invalid(`${field} must be one of ${values.join(', ')}; got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || !values.includes(v))
+    throw invalid(`${field} must be one of ${values.join(', ')}; got ${JSON.stringify(v)}`);
   return v as T[number];
 }
 
@@ -49,7 +56,9 @@ export function optInt(v: unknown, field: string, min: number, max = Number.MAX_
   if (isAbsent(v)) return undefined;
   const n = typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw invalid(`${field} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in ${min}..${max}`}; got ${JSON.stringify(v)}`);
+    throw invalid(
+      `${field} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in ${min}..${max}`}; got ${JSON.stringify(v)}`,
+    );
   }
   return n;
 }
@@ -57,14 +66,16 @@ export function optInt(v: unknown, field: string, min: number, max = Number.MAX_
 /** An ISO 8601 string, a Date, or epoch seconds (the AWS JSON timestamp form). */
 export function optTimestamp(v: unknown, field: string): Date | undefined {
   if (isAbsent(v)) return undefined;
-  const d = v instanceof Date
-    ? new Date(v.getTime())
-    : typeof v === 'number'
-      ? new Date(v * 1000)
-      : typeof v === 'string' && v.trim() !== ''
-        ? new Date(v)
-        : undefined;
-  if (d === undefined || Number.isNaN(d.getTime())) throw invalid(`${field} must be a timestamp (ISO 8601, e.g. 2030-01-31T00:00:00Z)`);
+  const d =
+    v instanceof Date
+      ? new Date(v.getTime())
+      : typeof v === 'number'
+        ? new Date(v * 1000)
+        : typeof v === 'string' && v.trim() !== ''
+          ? new Date(v)
+          : undefined;
+  if (d === undefined || Number.isNaN(d.getTime()))
+    throw invalid(`${field} must be a timestamp (ISO 8601, e.g. 2030-01-31T00:00:00Z)`);
   return d;
 }
 

@@ -29,7 +29,12 @@ const MAX_PARTS = 10_000;
 
 /** Copies a source of `size` bytes (HeadObject answer `head`) as a multipart upload. */
 export async function multipartCopy(
-  config: CopyConfig, entry: TaskEntry, ctx: OperationContext, signal: AbortSignal, head: HeadObjectCommandOutput, size: number,
+  config: CopyConfig,
+  entry: TaskEntry,
+  ctx: OperationContext,
+  signal: AbortSignal,
+  head: HeadObjectCommandOutput,
+  size: number,
 ): Promise<AttemptOutcome> {
   const versionId = versionIdOf(entry);
   const Bucket = config.targetBucket;
@@ -37,7 +42,12 @@ export async function multipartCopy(
   let tags = config.tags;
   if (tags === undefined) {
     const got = await ctx.s3.send(
-      new GetObjectTaggingCommand({ Bucket: entry.bucket, Key: entry.key, VersionId: versionId, RequestPayer: config.destination.RequestPayer }),
+      new GetObjectTaggingCommand({
+        Bucket: entry.bucket,
+        Key: entry.key,
+        VersionId: versionId,
+        RequestPayer: config.destination.RequestPayer,
+      }),
       { abortSignal: signal },
     );
     tags = (got.TagSet ?? []).map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' }));
@@ -53,7 +63,10 @@ export async function multipartCopy(
   };
   const created = await ctx.s3.send(
     new CreateMultipartUploadCommand({
-      Bucket, Key, ...config.destination, ...metadata,
+      Bucket,
+      Key,
+      ...config.destination,
+      ...metadata,
       Tagging: tags.length > 0 ? taggingHeader(tags) : undefined,
     }),
     { abortSignal: signal },
@@ -61,21 +74,37 @@ export async function multipartCopy(
   const UploadId = created.UploadId;
   if (!UploadId) throw new Error('CreateMultipartUpload answered without an UploadId');
   try {
-    const parts = await copyParts(ctx, signal, {
-      Bucket, Key, UploadId, RequestPayer: config.destination.RequestPayer,
-      CopySource: copySource(entry.bucket, entry.key, versionId),
-      // pins the source across parts when no version id does (a change ⇒ 412, retried)
-      CopySourceIfMatch: versionId === undefined ? head.ETag : undefined,
-    }, size);
+    const parts = await copyParts(
+      ctx,
+      signal,
+      {
+        Bucket,
+        Key,
+        UploadId,
+        RequestPayer: config.destination.RequestPayer,
+        CopySource: copySource(entry.bucket, entry.key, versionId),
+        // pins the source across parts when no version id does (a change ⇒ 412, retried)
+        CopySourceIfMatch: versionId === undefined ? head.ETag : undefined,
+      },
+      size,
+    );
     const done = await ctx.s3.send(
-      new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, RequestPayer: config.destination.RequestPayer, MultipartUpload: { Parts: parts } }),
+      new CompleteMultipartUploadCommand({
+        Bucket,
+        Key,
+        UploadId,
+        RequestPayer: config.destination.RequestPayer,
+        MultipartUpload: { Parts: parts },
+      }),
       { abortSignal: signal },
     );
     if (tags.length > 0) await enforceTags(config, entry, ctx, signal, tags, done.VersionId);
     return { result: succeeded(entry), retryable: false };
   } catch (err) {
     // best effort, not tied to the (maybe aborted) signal; an error here must not hide the cause
-    await ctx.s3.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId, RequestPayer: config.destination.RequestPayer })).catch(() => undefined);
+    await ctx.s3
+      .send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId, RequestPayer: config.destination.RequestPayer }))
+      .catch(() => undefined);
     rethrowIfOwnAbort(err, signal);
     const info = describeS3Error(err);
     // Our constraints already held at HEAD time, so a 412 now means the source changed mid-copy.
@@ -92,7 +121,14 @@ export async function multipartCopy(
 async function copyParts(
   ctx: OperationContext,
   signal: AbortSignal,
-  base: { Bucket: string; Key: string; UploadId: string; CopySource: string; CopySourceIfMatch: string | undefined; RequestPayer: 'requester' | undefined },
+  base: {
+    Bucket: string;
+    Key: string;
+    UploadId: string;
+    CopySource: string;
+    CopySourceIfMatch: string | undefined;
+    RequestPayer: 'requester' | undefined;
+  },
   size: number,
 ): Promise<CompletedPart[]> {
   const partBytes = Math.max(1, ctx.multipartCopyPartBytes, Math.ceil(size / MAX_PARTS));
@@ -138,7 +174,18 @@ async function copyParts(
 function completedPart(PartNumber: number, r: CopyPartResult | undefined): CompletedPart {
   if (r?.ETag === undefined) throw new Error(`UploadPartCopy of part ${PartNumber} answered without an ETag`);
   const part: CompletedPart = { PartNumber, ETag: r.ETag };
-  for (const k of ['ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumCRC64NVME', 'ChecksumSHA1', 'ChecksumSHA256', 'ChecksumSHA512', 'ChecksumMD5', 'ChecksumXXHASH64', 'ChecksumXXHASH3', 'ChecksumXXHASH128'] as const) {
+  for (const k of [
+    'ChecksumCRC32',
+    'ChecksumCRC32C',
+    'ChecksumCRC64NVME',
+    'ChecksumSHA1',
+    'ChecksumSHA256',
+    'ChecksumSHA512',
+    'ChecksumMD5',
+    'ChecksumXXHASH64',
+    'ChecksumXXHASH3',
+    'ChecksumXXHASH128',
+  ] as const) {
     const v = (r as Partial<Record<typeof k, string>>)[k];
     if (v !== undefined) (part as Record<string, unknown>)[k] = v;
   }

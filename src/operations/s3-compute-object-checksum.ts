@@ -50,7 +50,9 @@ export const s3ComputeObjectChecksum: OperationHandler<ComputeChecksumConfig> = 
     const m = fieldsOf(member, F, ['ChecksumAlgorithm', 'ChecksumType']);
     const algorithm = optEnum(m.ChecksumAlgorithm, MODEL_ALGORITHMS, `${F}.ChecksumAlgorithm`) ?? 'CRC64NVME';
     if (!(CHECKSUM_ALGORITHMS as readonly string[]).includes(algorithm)) {
-      throw invalid(`${F}.ChecksumAlgorithm ${algorithm} is not supported by this s3batch version (supported: ${CHECKSUM_ALGORITHMS.join(', ')})`);
+      throw invalid(
+        `${F}.ChecksumAlgorithm ${algorithm} is not supported by this s3batch version (supported: ${CHECKSUM_ALGORITHMS.join(', ')})`,
+      );
     }
     const type = optEnum(m.ChecksumType, ['FULL_OBJECT', 'COMPOSITE'] as const, `${F}.ChecksumType`) ?? 'FULL_OBJECT';
     if (algorithm === 'CRC64NVME' && type === 'COMPOSITE') {
@@ -65,7 +67,9 @@ export const s3ComputeObjectChecksum: OperationHandler<ComputeChecksumConfig> = 
 
   async attempt(config, entry, ctx, signal) {
     try {
-      return config.type === 'FULL_OBJECT' ? await fullObject(config, entry, ctx, signal) : await composite(config, entry, ctx, signal);
+      return config.type === 'FULL_OBJECT'
+        ? await fullObject(config, entry, ctx, signal)
+        : await composite(config, entry, ctx, signal);
     } catch (err) {
       rethrowIfOwnAbort(err, signal);
       return failureOutcome(entry, err);
@@ -73,13 +77,28 @@ export const s3ComputeObjectChecksum: OperationHandler<ComputeChecksumConfig> = 
   },
 };
 
-async function fullObject(config: ComputeChecksumConfig, entry: TaskEntry, ctx: OperationContext, signal: AbortSignal): Promise<AttemptOutcome> {
+async function fullObject(
+  config: ComputeChecksumConfig,
+  entry: TaskEntry,
+  ctx: OperationContext,
+  signal: AbortSignal,
+): Promise<AttemptOutcome> {
   const read = await digestOf(config.algorithm, entry, undefined, ctx, signal);
   if ('outcome' in read) return read.outcome;
-  return report(entry, { checksumAlgorithm: config.algorithm, checksumType: 'FULL_OBJECT', checksum: read.digest.toString('base64'), size: read.size });
+  return report(entry, {
+    checksumAlgorithm: config.algorithm,
+    checksumType: 'FULL_OBJECT',
+    checksum: read.digest.toString('base64'),
+    size: read.size,
+  });
 }
 
-async function composite(config: ComputeChecksumConfig, entry: TaskEntry, ctx: OperationContext, signal: AbortSignal): Promise<AttemptOutcome> {
+async function composite(
+  config: ComputeChecksumConfig,
+  entry: TaskEntry,
+  ctx: OperationContext,
+  signal: AbortSignal,
+): Promise<AttemptOutcome> {
   const head = await ctx.s3.send(
     new HeadObjectCommand({ Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry), PartNumber: 1 }),
     { abortSignal: signal },
@@ -99,15 +118,29 @@ async function composite(config: ComputeChecksumConfig, entry: TaskEntry, ctx: O
     digests.push(read.digest);
     size += read.size;
   }
-  return report(entry, { checksumAlgorithm: config.algorithm, checksumType: 'COMPOSITE', checksum: compositeOf(config.algorithm, digests), size });
+  return report(entry, {
+    checksumAlgorithm: config.algorithm,
+    checksumType: 'COMPOSITE',
+    checksum: compositeOf(config.algorithm, digests),
+    size,
+  });
 }
 
 /** Streams the object (or one part of it) through a digester; never holds more than one chunk. */
 async function digestOf(
-  algorithm: ChecksumAlgorithmName, entry: TaskEntry, partNumber: number | undefined, ctx: OperationContext, signal: AbortSignal,
+  algorithm: ChecksumAlgorithmName,
+  entry: TaskEntry,
+  partNumber: number | undefined,
+  ctx: OperationContext,
+  signal: AbortSignal,
 ): Promise<{ digest: Buffer; size: number } | { outcome: AttemptOutcome }> {
   const res = await ctx.s3.send(
-    new GetObjectCommand({ Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry), PartNumber: partNumber }),
+    new GetObjectCommand({
+      Bucket: entry.bucket,
+      Key: entry.key,
+      VersionId: versionIdOf(entry),
+      PartNumber: partNumber,
+    }),
     { abortSignal: signal },
   );
   const body = res.Body as unknown;
@@ -115,7 +148,17 @@ async function digestOf(
   let size = 0;
   if (body !== undefined && body !== null) {
     if (typeof body !== 'object' || !(Symbol.asyncIterator in body)) {
-      return { outcome: { result: failed(entry, 500, 'InternalError', 'GetObject answered without a readable body (Service: Amazon S3; Error Code: InternalError)'), retryable: true } };
+      return {
+        outcome: {
+          result: failed(
+            entry,
+            500,
+            'InternalError',
+            'GetObject answered without a readable body (Service: Amazon S3; Error Code: InternalError)',
+          ),
+          retryable: true,
+        },
+      };
     }
     for await (const chunk of body as AsyncIterable<Uint8Array>) {
       digester.update(chunk);

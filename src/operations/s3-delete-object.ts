@@ -94,11 +94,17 @@ export const s3DeleteObject: OperationHandler<DeleteObjectConfig> & {
     const schema = parseSchemaVersion(m.InvocationSchemaVersion);
     const args = m.UserArguments;
     if (args === undefined || args === null || args === '') return Object.freeze({ bypassGovernanceRetention: false });
-    if (schema !== '2.0') throw new S3BatchError('InvalidRequest', 'LambdaInvoke.UserArguments requires InvocationSchemaVersion 2.0');
-    const u = fieldsOf(args, `LambdaInvoke.UserArguments (of ${BUILTIN_DELETE_FUNCTION})`, ['BypassGovernanceRetention']);
+    if (schema !== '2.0')
+      throw new S3BatchError('InvalidRequest', 'LambdaInvoke.UserArguments requires InvocationSchemaVersion 2.0');
+    const u = fieldsOf(args, `LambdaInvoke.UserArguments (of ${BUILTIN_DELETE_FUNCTION})`, [
+      'BypassGovernanceRetention',
+    ]);
     const bypass = u.BypassGovernanceRetention;
     if (bypass !== undefined && bypass !== 'true' && bypass !== 'false') {
-      throw new S3BatchError('InvalidRequest', `LambdaInvoke.UserArguments.BypassGovernanceRetention must be "true" or "false", got ${JSON.stringify(bypass)}`);
+      throw new S3BatchError(
+        'InvalidRequest',
+        `LambdaInvoke.UserArguments.BypassGovernanceRetention must be "true" or "false", got ${JSON.stringify(bypass)}`,
+      );
     }
     return Object.freeze({ bypassGovernanceRetention: bypass === 'true' });
   },
@@ -106,7 +112,8 @@ export const s3DeleteObject: OperationHandler<DeleteObjectConfig> & {
   async attempt(config, entry, ctx, signal) {
     const versionId = versionIdOf(entry);
     const outcome = await batcherFor(config, ctx.s3).delete(entry.bucket, { key: entry.key, versionId }, signal);
-    if (!outcome.ok) return { result: failed(entry, outcome.httpStatus, outcome.code, outcome.message), retryable: outcome.retryable };
+    if (!outcome.ok)
+      return { result: failed(entry, outcome.httpStatus, outcome.code, outcome.message), retryable: outcome.retryable };
     return { result: succeeded(entry, successMessage(versionId, outcome)), retryable: false };
   },
 

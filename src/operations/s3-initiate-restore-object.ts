@@ -36,7 +36,8 @@ export const s3InitiateRestoreObject: OperationHandler<InitiateRestoreConfig> = 
   },
 
   describe(config, entry) {
-    const days = config.days === undefined ? 'without ExpirationInDays' : `for ${config.days} day${config.days === 1 ? '' : 's'}`;
+    const days =
+      config.days === undefined ? 'without ExpirationInDays' : `for ${config.days} day${config.days === 1 ? '' : 's'}`;
     return `S3InitiateRestoreObject: initiate a restore ${days}${config.tier === undefined ? '' : ` (tier ${config.tier})`}${onVersion(entry)}`;
   },
 

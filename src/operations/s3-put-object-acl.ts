@@ -17,7 +17,15 @@ export type PutObjectAclConfig =
   | { readonly canned: ObjectCannedACL; readonly owner?: undefined; readonly grants?: undefined }
   | { readonly canned?: undefined; readonly owner: Owner; readonly grants: readonly Grant[] };
 
-export const CANNED_ACLS = ['private', 'public-read', 'public-read-write', 'aws-exec-read', 'authenticated-read', 'bucket-owner-read', 'bucket-owner-full-control'] as const;
+export const CANNED_ACLS = [
+  'private',
+  'public-read',
+  'public-read-write',
+  'aws-exec-read',
+  'authenticated-read',
+  'bucket-owner-read',
+  'bucket-owner-full-control',
+] as const;
 const PERMISSIONS = ['FULL_CONTROL', 'READ', 'WRITE', 'READ_ACP', 'WRITE_ACP'] as const;
 const GRANTEE_TYPES = ['id', 'emailAddress', 'uri'] as const;
 
@@ -34,14 +42,19 @@ export const s3PutObjectAcl: OperationHandler<PutObjectAclConfig> = {
     const hasList = !isAbsent(policy.AccessControlList);
     const hasCanned = !isAbsent(policy.CannedAccessControlList);
     if (hasList === hasCanned) {
-      throw invalid(`${P} must contain exactly one of AccessControlList and CannedAccessControlList; got ${hasList ? 'both' : 'neither'}`);
+      throw invalid(
+        `${P} must contain exactly one of AccessControlList and CannedAccessControlList; got ${hasList ? 'both' : 'neither'}`,
+      );
     }
     if (hasCanned) {
-      return Object.freeze({ canned: optEnum(policy.CannedAccessControlList, CANNED_ACLS, `${P}.CannedAccessControlList`)! });
+      return Object.freeze({
+        canned: optEnum(policy.CannedAccessControlList, CANNED_ACLS, `${P}.CannedAccessControlList`)!,
+      });
     }
     const L = `${P}.AccessControlList`;
     const list = fieldsOf(policy.AccessControlList, L, ['Owner', 'Grants']);
-    if (isAbsent(list.Owner)) throw invalid(`${L}.Owner is required (Owner.ID: the canonical user ID of the object owner)`);
+    if (isAbsent(list.Owner))
+      throw invalid(`${L}.Owner is required (Owner.ID: the canonical user ID of the object owner)`);
     const ownerIn = fieldsOf(list.Owner, `${L}.Owner`, ['ID', 'DisplayName']);
     const ownerId = optString(ownerIn.ID, `${L}.Owner.ID`, 1, 1024);
     if (ownerId === undefined) throw invalid(`${L}.Owner.ID is required`);
@@ -51,9 +64,10 @@ export const s3PutObjectAcl: OperationHandler<PutObjectAclConfig> = {
   },
 
   describe(config, entry) {
-    const what = config.canned !== undefined
-      ? `set the canned ACL ${config.canned}`
-      : `replace the ACL (owner ${config.owner.ID}, ${config.grants.length} grant${config.grants.length === 1 ? '' : 's'})`;
+    const what =
+      config.canned !== undefined
+        ? `set the canned ACL ${config.canned}`
+        : `replace the ACL (owner ${config.owner.ID}, ${config.grants.length} grant${config.grants.length === 1 ? '' : 's'})`;
     return `S3PutObjectAcl: ${what}${onVersion(entry)}`;
   },
 
@@ -82,25 +96,33 @@ export const s3PutObjectAcl: OperationHandler<PutObjectAclConfig> = {
 function parseAclGrants(value: unknown, field: string): readonly Grant[] {
   if (isAbsent(value) || isEmptyElement(value)) return Object.freeze([]);
   if (!Array.isArray(value)) throw invalid(`${field} must be a list of {Grantee, Permission} grants`);
-  return Object.freeze(value.map((raw: unknown, i): Grant => {
-    const where = `${field}[${i}]`;
-    const g = fieldsOf(raw, where, ['Grantee', 'Permission']);
-    const permission = optEnum(g.Permission, PERMISSIONS, `${where}.Permission`);
-    if (permission === undefined) throw invalid(`${where}.Permission is required (one of ${PERMISSIONS.join(', ')})`);
-    if (isAbsent(g.Grantee)) throw invalid(`${where}.Grantee is required`);
-    const ge = fieldsOf(g.Grantee, `${where}.Grantee`, ['TypeIdentifier', 'Identifier', 'DisplayName']);
-    const type = optEnum(ge.TypeIdentifier, GRANTEE_TYPES, `${where}.Grantee.TypeIdentifier`);
-    if (type === undefined) throw invalid(`${where}.Grantee.TypeIdentifier is required (one of ${GRANTEE_TYPES.join(', ')})`);
-    const id = optString(ge.Identifier, `${where}.Grantee.Identifier`, 1, 1024);
-    if (id === undefined) throw invalid(`${where}.Grantee.Identifier is required`);
-    const name = optString(ge.DisplayName, `${where}.Grantee.DisplayName`, 1, 1024);
-    if (type === 'emailAddress' && !/^[^@\s]+@[^@\s]+$/.test(id)) throw invalid(`${where}.Grantee.Identifier "${id}" is not an e-mail address`);
-    if (type === 'uri' && !/^https?:\/\/\S+$/.test(id)) throw invalid(`${where}.Grantee.Identifier "${id}" is not a group URI (e.g. http://acs.amazonaws.com/groups/global/AllUsers)`);
-    const grantee = type === 'id'
-      ? { Type: 'CanonicalUser' as const, ID: id, ...(name === undefined ? {} : { DisplayName: name }) }
-      : type === 'emailAddress'
-        ? { Type: 'AmazonCustomerByEmail' as const, EmailAddress: id }
-        : { Type: 'Group' as const, URI: id };
-    return Object.freeze({ Grantee: Object.freeze(grantee), Permission: permission });
-  }));
+  return Object.freeze(
+    value.map((raw: unknown, i): Grant => {
+      const where = `${field}[${i}]`;
+      const g = fieldsOf(raw, where, ['Grantee', 'Permission']);
+      const permission = optEnum(g.Permission, PERMISSIONS, `${where}.Permission`);
+      if (permission === undefined) throw invalid(`${where}.Permission is required (one of ${PERMISSIONS.join(', ')})`);
+      if (isAbsent(g.Grantee)) throw invalid(`${where}.Grantee is required`);
+      const ge = fieldsOf(g.Grantee, `${where}.Grantee`, ['TypeIdentifier', 'Identifier', 'DisplayName']);
+      const type = optEnum(ge.TypeIdentifier, GRANTEE_TYPES, `${where}.Grantee.TypeIdentifier`);
+      if (type === undefined)
+        throw invalid(`${where}.Grantee.TypeIdentifier is required (one of ${GRANTEE_TYPES.join(', ')})`);
+      const id = optString(ge.Identifier, `${where}.Grantee.Identifier`, 1, 1024);
+      if (id === undefined) throw invalid(`${where}.Grantee.Identifier is required`);
+      const name = optString(ge.DisplayName, `${where}.Grantee.DisplayName`, 1, 1024);
+      if (type === 'emailAddress' && !/^[^@\s]+@[^@\s]+$/.test(id))
+        throw invalid(`${where}.Grantee.Identifier "${id}" is not an e-mail address`);
+      if (type === 'uri' && !/^https?:\/\/\S+$/.test(id))
+        throw invalid(
+          `${where}.Grantee.Identifier "${id}" is not a group URI (e.g. http://acs.amazonaws.com/groups/global/AllUsers)`,
+        );
+      const grantee =
+        type === 'id'
+          ? { Type: 'CanonicalUser' as const, ID: id, ...(name === undefined ? {} : { DisplayName: name }) }
+          : type === 'emailAddress'
+            ? { Type: 'AmazonCustomerByEmail' as const, EmailAddress: id }
+            : { Type: 'Group' as const, URI: id };
+      return Object.freeze({ Grantee: Object.freeze(grantee), Permission: permission });
+    }),
+  );
 }

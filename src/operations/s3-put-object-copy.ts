@@ -22,7 +22,12 @@
  *  - Ceph ignores x-amz-copy-source-if-(un)modified-since: the constraints are also checked
  *    against the HeadObject answer (to the second, as S3 does) and fail the task with 412.
  */
-import { CopyObjectCommand, HeadBucketCommand, HeadObjectCommand, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  type HeadObjectCommandOutput,
+} from '@aws-sdk/client-s3';
 import { S3BatchError } from '../domain/errors.ts';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
 import { describeS3Error } from '../storage/s3-errors.ts';
@@ -53,7 +58,11 @@ export const s3PutObjectCopy: OperationHandler<CopyConfig> = {
           continue;
         }
         const why = info.code === 'NoSuchKey' ? `${info.httpStatus} NoSuchBucket` : `${info.httpStatus} ${info.code}`;
-        throw new S3BatchError('InvalidJobConfiguration', `Target bucket ${config.targetBucket} does not exist or is not accessible: ${why}`, { cause: err });
+        throw new S3BatchError(
+          'InvalidJobConfiguration',
+          `Target bucket ${config.targetBucket} does not exist or is not accessible: ${why}`,
+          { cause: err },
+        );
       }
     }
   },
@@ -75,8 +84,16 @@ export const s3PutObjectCopy: OperationHandler<CopyConfig> = {
 /** CopyObject's own limit: larger sources must be copied in parts. */
 export const MAX_SINGLE_COPY_BYTES = 5 * 1024 ** 3;
 
-async function copyOne(config: CopyConfig, entry: TaskEntry, ctx: OperationContext, signal: AbortSignal): Promise<AttemptOutcome> {
-  const needsHead = config.modifiedSince !== undefined || config.unmodifiedSince !== undefined || ctx.multipartCopyThresholdBytes < MAX_SINGLE_COPY_BYTES;
+async function copyOne(
+  config: CopyConfig,
+  entry: TaskEntry,
+  ctx: OperationContext,
+  signal: AbortSignal,
+): Promise<AttemptOutcome> {
+  const needsHead =
+    config.modifiedSince !== undefined ||
+    config.unmodifiedSince !== undefined ||
+    ctx.multipartCopyThresholdBytes < MAX_SINGLE_COPY_BYTES;
   if (!needsHead) {
     try {
       return await singleCopy(config, entry, ctx, signal);
@@ -87,7 +104,12 @@ async function copyOne(config: CopyConfig, entry: TaskEntry, ctx: OperationConte
     }
   }
   const versionId = versionIdOf(entry);
-  const source = { Bucket: entry.bucket, Key: entry.key, VersionId: versionId, RequestPayer: config.destination.RequestPayer };
+  const source = {
+    Bucket: entry.bucket,
+    Key: entry.key,
+    VersionId: versionId,
+    RequestPayer: config.destination.RequestPayer,
+  };
   let head: HeadObjectCommandOutput | undefined;
   try {
     head = await ctx.s3.send(new HeadObjectCommand(source), { abortSignal: signal });
@@ -108,7 +130,12 @@ async function copyOne(config: CopyConfig, entry: TaskEntry, ctx: OperationConte
   return singleCopy(config, entry, ctx, signal);
 }
 
-async function singleCopy(config: CopyConfig, entry: TaskEntry, ctx: OperationContext, signal: AbortSignal): Promise<AttemptOutcome> {
+async function singleCopy(
+  config: CopyConfig,
+  entry: TaskEntry,
+  ctx: OperationContext,
+  signal: AbortSignal,
+): Promise<AttemptOutcome> {
   const versionId = versionIdOf(entry);
   const out = await ctx.s3.send(
     new CopyObjectCommand({
@@ -118,7 +145,9 @@ async function singleCopy(config: CopyConfig, entry: TaskEntry, ctx: OperationCo
       ...config.destination,
       MetadataDirective: config.metadataDirective,
       ...config.metadata,
-      ...(config.tags === undefined ? {} : { TaggingDirective: 'REPLACE' as const, Tagging: taggingHeader(config.tags) }),
+      ...(config.tags === undefined
+        ? {}
+        : { TaggingDirective: 'REPLACE' as const, Tagging: taggingHeader(config.tags) }),
       CopySourceIfModifiedSince: config.modifiedSince,
       CopySourceIfUnmodifiedSince: config.unmodifiedSince,
     }),
@@ -131,7 +160,10 @@ async function singleCopy(config: CopyConfig, entry: TaskEntry, ctx: OperationCo
 /** AWS: 400 InvalidRequest "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"; others say EntityTooLarge. */
 export function isSourceTooLarge(err: unknown): boolean {
   const info = describeS3Error(err);
-  return info.code === 'EntityTooLarge' || (info.code === 'InvalidRequest' && /larger than the maximum allowable size/i.test(info.message));
+  return (
+    info.code === 'EntityTooLarge' ||
+    (info.code === 'InvalidRequest' && /larger than the maximum allowable size/i.test(info.message))
+  );
 }
 
 /** S3 compares the constraints to the second; undefined when they hold (or there are none). */

@@ -37,7 +37,9 @@ export const s3PutObjectRetention: OperationHandler<PutObjectRetentionConfig> = 
     const mode = optEnum(r.Mode, ['COMPLIANCE', 'GOVERNANCE'] as const, `${F}.Retention.Mode`);
     const retainUntil = optTimestamp(r.RetainUntilDate, `${F}.Retention.RetainUntilDate`);
     if ((mode === undefined) !== (retainUntil === undefined)) {
-      throw invalid(`${F}.Retention.Mode and ${F}.Retention.RetainUntilDate must be given together (or neither, to remove the retention)`);
+      throw invalid(
+        `${F}.Retention.Mode and ${F}.Retention.RetainUntilDate must be given together (or neither, to remove the retention)`,
+      );
     }
     return Object.freeze({
       mode,
@@ -53,7 +55,10 @@ export const s3PutObjectRetention: OperationHandler<PutObjectRetentionConfig> = 
   },
 
   describe(config, entry) {
-    const what = config.mode === undefined ? 'remove the retention' : `set ${config.mode} retention until ${config.retainUntil?.toISOString()}`;
+    const what =
+      config.mode === undefined
+        ? 'remove the retention'
+        : `set ${config.mode} retention until ${config.retainUntil?.toISOString()}`;
     return `S3PutObjectRetention: ${what}${config.bypassGovernance ? ', bypassing governance retention' : ''}${onVersion(entry)}`;
   },
 

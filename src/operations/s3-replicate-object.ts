@@ -12,7 +12,14 @@
  * No fields: `<S3ReplicateObject/>`.
  */
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand, type GetObjectCommandOutput, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  PutObjectCommand,
+  type GetObjectCommandOutput,
+  type PutObjectCommandInput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { S3BatchError } from '../domain/errors.ts';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
@@ -43,7 +50,10 @@ async function inKeyOrder<T>(id: string, work: () => Promise<T>): Promise<T> {
 
 async function sourceTags(s3: S3Client, entry: TaskEntry, signal: AbortSignal): Promise<string | undefined> {
   try {
-    const out = await s3.send(new GetObjectTaggingCommand({ Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry) }), { abortSignal: signal });
+    const out = await s3.send(
+      new GetObjectTaggingCommand({ Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry) }),
+      { abortSignal: signal },
+    );
     const tags = out.TagSet ?? [];
     if (tags.length === 0) return undefined;
     return taggingHeader(tags);
@@ -56,7 +66,12 @@ async function sourceTags(s3: S3Client, entry: TaskEntry, signal: AbortSignal): 
 }
 
 /** The destination PUT: everything the source object carries that a PUT can set. */
-function putInput(source: GetObjectCommandOutput, target: ReplicationTarget, key: string, tagging: string | undefined): PutObjectCommandInput {
+function putInput(
+  source: GetObjectCommandOutput,
+  target: ReplicationTarget,
+  key: string,
+  tagging: string | undefined,
+): PutObjectCommandInput {
   return {
     Bucket: target.bucket,
     Key: key,
@@ -77,15 +92,30 @@ function putInput(source: GetObjectCommandOutput, target: ReplicationTarget, key
   };
 }
 
-async function replicateTo(target: ReplicationTarget, entry: TaskEntry, s3: S3Client, tagging: string | undefined, signal: AbortSignal): Promise<void> {
-  const source = await s3.send(new GetObjectCommand({ Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry) }), { abortSignal: signal });
+async function replicateTo(
+  target: ReplicationTarget,
+  entry: TaskEntry,
+  s3: S3Client,
+  tagging: string | undefined,
+  signal: AbortSignal,
+): Promise<void> {
+  const source = await s3.send(
+    new GetObjectCommand({ Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry) }),
+    { abortSignal: signal },
+  );
   try {
     const input = putInput(source, target, entry.key, tagging);
     if ((source.ContentLength ?? 0) <= SINGLE_PUT_LIMIT) {
       await target.s3.send(new PutObjectCommand(input), { abortSignal: signal });
       return;
     }
-    const upload = new Upload({ client: target.s3, params: input, partSize: MULTIPART_PART_BYTES, queueSize: 1, leavePartsOnError: false });
+    const upload = new Upload({
+      client: target.s3,
+      params: input,
+      partSize: MULTIPART_PART_BYTES,
+      queueSize: 1,
+      leavePartsOnError: false,
+    });
     const abort = (): void => void upload.abort();
     signal.addEventListener('abort', abort, { once: true });
     try {
@@ -104,14 +134,20 @@ export const s3ReplicateObject: OperationHandler<ReplicateObjectConfig> = {
   parse(member: unknown): ReplicateObjectConfig {
     const fields = Object.keys(memberObject(member, 'S3ReplicateObject'));
     if (fields.length > 0) {
-      throw new S3BatchError('InvalidRequest', `S3ReplicateObject takes no fields (destinations come from the replication rules), got ${fields.join(', ')}`);
+      throw new S3BatchError(
+        'InvalidRequest',
+        `S3ReplicateObject takes no fields (destinations come from the replication rules), got ${fields.join(', ')}`,
+      );
     }
     return CONFIG;
   },
 
   async prepare(_config, ctx) {
     if (ctx.replicationTargets === undefined) {
-      throw new S3BatchError('InvalidRequest', 'S3ReplicateObject needs replication rules: add a "replication" list to the storage profiles file (--storage-profiles)');
+      throw new S3BatchError(
+        'InvalidRequest',
+        'S3ReplicateObject needs replication rules: add a "replication" list to the storage profiles file (--storage-profiles)',
+      );
     }
   },
 
@@ -119,7 +155,12 @@ export const s3ReplicateObject: OperationHandler<ReplicateObjectConfig> = {
     const targets = ctx.replicationTargets?.(entry.bucket, entry.key) ?? [];
     if (targets.length === 0) {
       return {
-        result: failed(entry, 400, 'NoReplicationRule', `No replication rule of this server covers ${entry.bucket}/${entry.key} (see "replication" in the storage profiles file)`),
+        result: failed(
+          entry,
+          400,
+          'NoReplicationRule',
+          `No replication rule of this server covers ${entry.bucket}/${entry.key} (see "replication" in the storage profiles file)`,
+        ),
         retryable: false,
       };
     }

@@ -36,7 +36,8 @@ export const s3UpdateObjectEncryption: OperationHandler<UpdateObjectEncryptionCo
 
   parse(member: unknown): UpdateObjectEncryptionConfig {
     const m = fieldsOf(member, F, ['ObjectEncryption']);
-    if (isAbsent(m.ObjectEncryption)) throw invalid(`${F}.ObjectEncryption is required ({SSEKMS: {KMSKeyArn, BucketKeyEnabled}})`);
+    if (isAbsent(m.ObjectEncryption))
+      throw invalid(`${F}.ObjectEncryption is required ({SSEKMS: {KMSKeyArn, BucketKeyEnabled}})`);
     // SSEKMS is the SDK member name, SSE-KMS the XML element name: either reaches us.
     const enc = fieldsOf(m.ObjectEncryption, `${F}.ObjectEncryption`, ['SSEKMS', 'SSE-KMS']);
     const present = ['SSEKMS', 'SSE-KMS'].filter((k) => !isAbsent(enc[k]));
@@ -44,9 +45,16 @@ export const s3UpdateObjectEncryption: OperationHandler<UpdateObjectEncryptionCo
     const E = `${F}.ObjectEncryption.SSEKMS`;
     const kms = fieldsOf(enc[present[0]!], E, ['KMSKeyArn', 'BucketKeyEnabled']);
     const arn = optString(kms.KMSKeyArn, `${E}.KMSKeyArn`, 20, 2048);
-    if (arn === undefined) throw invalid(`${E}.KMSKeyArn is required (a full key ARN, arn:aws:kms:<region>:<account>:key/<id>)`);
-    if (!KMS_KEY_ARN.test(arn)) throw invalid(`${E}.KMSKeyArn "${arn}" must be a full KMS key ARN of the form arn:aws:kms:<region>:<account>:key/<id>`);
-    return Object.freeze({ kmsKeyArn: arn, bucketKeyEnabled: optBool(kms.BucketKeyEnabled, `${E}.BucketKeyEnabled`) ?? false });
+    if (arn === undefined)
+      throw invalid(`${E}.KMSKeyArn is required (a full key ARN, arn:aws:kms:<region>:<account>:key/<id>)`);
+    if (!KMS_KEY_ARN.test(arn))
+      throw invalid(
+        `${E}.KMSKeyArn "${arn}" must be a full KMS key ARN of the form arn:aws:kms:<region>:<account>:key/<id>`,
+      );
+    return Object.freeze({
+      kmsKeyArn: arn,
+      bucketKeyEnabled: optBool(kms.BucketKeyEnabled, `${E}.BucketKeyEnabled`) ?? false,
+    });
   },
 
   describe(config, entry) {
@@ -56,7 +64,9 @@ export const s3UpdateObjectEncryption: OperationHandler<UpdateObjectEncryptionCo
   async attempt(config, entry, ctx, signal) {
     const versionId = versionIdOf(entry);
     try {
-      const head = await ctx.s3.send(new HeadObjectCommand({ Bucket: entry.bucket, Key: entry.key }), { abortSignal: signal });
+      const head = await ctx.s3.send(new HeadObjectCommand({ Bucket: entry.bucket, Key: entry.key }), {
+        abortSignal: signal,
+      });
       if (versionId !== undefined && head.VersionId !== versionId) {
         const message = `Version ${versionId} is not the current version of the object; re-encrypting it by a copy in place would make it current (Service: Amazon S3; Status Code: 400; Error Code: InvalidRequest)`;
         return { result: failed(entry, 400, 'InvalidRequest', message), retryable: false };
@@ -70,7 +80,9 @@ export const s3UpdateObjectEncryption: OperationHandler<UpdateObjectEncryptionCo
           ServerSideEncryption: 'aws:kms',
           SSEKMSKeyId: config.kmsKeyArn,
           BucketKeyEnabled: config.bucketKeyEnabled,
-          ...(head.StorageClass !== undefined && head.StorageClass !== 'STANDARD' ? { StorageClass: head.StorageClass } : {}),
+          ...(head.StorageClass !== undefined && head.StorageClass !== 'STANDARD'
+            ? { StorageClass: head.StorageClass }
+            : {}),
         }),
         { abortSignal: signal },
       );

@@ -78,7 +78,12 @@ export async function writeReport(args: WriteReportArgs): Promise<ReportOutcome>
   return { writtenAt: createdAt.toISOString(), bucket, manifestKey: keys.manifestKey, files };
 }
 
-async function* spoolRows(spool: ResultSpool, jobId: string, chunks: readonly number[], status: TaskStatus): AsyncGenerator<TaskResult> {
+async function* spoolRows(
+  spool: ResultSpool,
+  jobId: string,
+  chunks: readonly number[],
+  status: TaskStatus,
+): AsyncGenerator<TaskResult> {
   for (const index of chunks) yield* spool.read(jobId, index, status);
 }
 

@@ -8,8 +8,22 @@ import { S3BatchError } from '../domain/errors.ts';
 import { characterCount } from '../domain/field-checks.ts';
 import { NO_CHUNKS_DONE, type JobRecord } from '../domain/job.ts';
 import { checkCreationOnlyTagsKept, creationOnlyTags, parseJobExtensions } from '../domain/job-extensions.ts';
-import type { CreateJobRequest, FailureReason, JobManifest, JobOperation, JobReport, OperationName, S3Tag } from '../domain/job-spec.ts';
-import { elapsedActiveSeconds, isJobStatus, isTerminal, JobStatus, requestedStatusTarget } from '../domain/job-status.ts';
+import type {
+  CreateJobRequest,
+  FailureReason,
+  JobManifest,
+  JobOperation,
+  JobReport,
+  OperationName,
+  S3Tag,
+} from '../domain/job-spec.ts';
+import {
+  elapsedActiveSeconds,
+  isJobStatus,
+  isTerminal,
+  JobStatus,
+  requestedStatusTarget,
+} from '../domain/job-status.ts';
 import type { Engine } from '../engine/engine.ts';
 import { operationOf } from '../operations/index.ts';
 import { isHttpFunction } from '../operations/lambda/invoker.ts';
@@ -93,13 +107,18 @@ export class BatchService {
   ) {
     this.tokens = new PageTokens(options.tokenKey ?? randomBytes(32));
     const rate = options.createJobRate;
-    this.createJobLimit = rate ? new AccountRateLimit(rate.perSecond, rate.burst, () => options.now().getTime()) : undefined;
+    this.createJobLimit = rate
+      ? new AccountRateLimit(rate.perSecond, rate.burst, () => options.now().getTime())
+      : undefined;
   }
 
   /** CreateJob. Same ClientRequestToken + same request → the same job; different request → IdempotencyException. */
   createJob(accountId: string, input: unknown): { JobId: string } {
     this.createJobLimit?.take(accountId);
-    const request = validateCreateJobRequest(input, { confirmationRequiredByDefault: this.options.confirmationRequiredByDefault, now: this.options.now() });
+    const request = validateCreateJobRequest(input, {
+      confirmationRequiredByDefault: this.options.confirmationRequiredByDefault,
+      now: this.options.now(),
+    });
     this.options.checkRoleArn?.(request.RoleArn);
     const fn = request.Operation.LambdaInvoke?.FunctionArn;
     if (typeof fn === 'string' && isHttpFunction(fn)) this.options.checkFunctionUrl?.(fn);
@@ -168,7 +187,12 @@ export class BatchService {
       ...(job.suspendedCause !== undefined ? { SuspendedCause: job.suspendedCause } : {}),
       ...(r.ManifestGenerator !== undefined ? { ManifestGenerator: r.ManifestGenerator } : {}),
       ...(job.generatedManifest !== undefined
-        ? { GeneratedManifestDescriptor: { Format: job.generatedManifest.Format, Location: { ...job.generatedManifest.Location } } }
+        ? {
+            GeneratedManifestDescriptor: {
+              Format: job.generatedManifest.Format,
+              Location: { ...job.generatedManifest.Location },
+            },
+          }
         : {}),
     };
   }
@@ -176,7 +200,8 @@ export class BatchService {
   listJobs(accountId: string, input: ListJobsInput = {}): { Jobs: JobListDescriptor[]; NextToken?: string } {
     const statuses = input.jobStatuses ?? [];
     for (const s of statuses) {
-      if (!isJobStatus(s)) throw new S3BatchError('InvalidRequestException', `jobStatuses: ${JSON.stringify(s)} is not a job status`);
+      if (!isJobStatus(s))
+        throw new S3BatchError('InvalidRequestException', `jobStatuses: ${JSON.stringify(s)} is not a job status`);
     }
     const max = input.maxResults ?? 1000;
     if (!Number.isInteger(max) || max < 0 || max > 1000) {
@@ -198,7 +223,12 @@ export class BatchService {
     };
   }
 
-  updateJobStatus(accountId: string, jobId: string, requested: unknown, reason?: string): { JobId: string; Status: JobStatus; StatusUpdateReason?: string } {
+  updateJobStatus(
+    accountId: string,
+    jobId: string,
+    requested: unknown,
+    reason?: string,
+  ): { JobId: string; Status: JobStatus; StatusUpdateReason?: string } {
     if (requested !== 'Ready' && requested !== 'Cancelled') {
       throw new S3BatchError('BadRequestException', 'requestedJobStatus must be Ready or Cancelled');
     }
@@ -211,14 +241,21 @@ export class BatchService {
     if (requested === 'Ready') this.engine.confirm(jobId);
     else this.engine.cancel(jobId, target);
     const after = this.getJob(accountId, jobId);
-    return { JobId: jobId, Status: after.status, ...(after.statusUpdateReason !== undefined ? { StatusUpdateReason: after.statusUpdateReason } : {}) };
+    return {
+      JobId: jobId,
+      Status: after.status,
+      ...(after.statusUpdateReason !== undefined ? { StatusUpdateReason: after.statusUpdateReason } : {}),
+    };
   }
 
   updateJobPriority(accountId: string, jobId: string, priority: unknown): { JobId: string; Priority: number } {
     const p = validatePriority(priority, 'priority');
     const job = this.getJob(accountId, jobId);
     if (isTerminal(job.status)) {
-      throw new S3BatchError('BadRequestException', `Job ${jobId} is ${job.status}; the priority of a finished job cannot change`);
+      throw new S3BatchError(
+        'BadRequestException',
+        `Job ${jobId} is ${job.status}; the priority of a finished job cannot change`,
+      );
     }
     this.engine.setPriority(jobId, p);
     return { JobId: jobId, Priority: p };
@@ -305,7 +342,10 @@ class PageTokens {
         }
       }
     }
-    throw new S3BatchError('InvalidNextTokenException', 'The nextToken is not valid: pass the NextToken of a ListJobs answer unchanged');
+    throw new S3BatchError(
+      'InvalidNextTokenException',
+      'The nextToken is not valid: pass the NextToken of a ListJobs answer unchanged',
+    );
   }
 
   private sign(payload: string): string {

@@ -60,12 +60,14 @@ function baseName(key: string): string {
 /** Why a job has no report (yet): its status, whether reports are on, whether writing it failed. */
 function noReportMessage(job: JobRecord): string {
   const r = job.request.Report;
-  if (!r.Enabled) return `Job ${job.id} has no completion report: reports are off for it (Report Enabled=false when it was created)`;
+  if (!r.Enabled)
+    return `Job ${job.id} has no completion report: reports are off for it (Report Enabled=false when it was created)`;
   if (!isTerminal(job.status)) {
     return `Job ${job.id} is ${job.status}: its completion report is written when the job ends (Complete, Failed or Cancelled)`;
   }
   const failed = job.failureReasons.find((f) => f.FailureCode === 'ReportWriteFailed');
-  if (failed) return `Job ${job.id} ended ${job.status} but its completion report could not be written: ${failed.FailureReason}`;
+  if (failed)
+    return `Job ${job.id} ended ${job.status} but its completion report could not be written: ${failed.FailureReason}`;
   if (job.progress.succeeded + job.progress.failed === 0) {
     return `Job ${job.id} ended ${job.status} before any task ran, so no completion report was written`;
   }
@@ -87,7 +89,13 @@ export class ReportFiles {
         prefix: job.request.Report.Prefix,
         manifestKey: outcome.manifestKey,
         writtenAt: outcome.writtenAt,
-        files: outcome.files.map((f) => ({ name: baseName(f.key), key: f.key, taskStatus: f.taskStatus, rows: f.rows, md5: f.md5 })),
+        files: outcome.files.map((f) => ({
+          name: baseName(f.key),
+          key: f.key,
+          taskStatus: f.taskStatus,
+          rows: f.rows,
+          md5: f.md5,
+        })),
       },
     };
   }
@@ -100,8 +108,12 @@ export class ReportFiles {
     else key = outcome.files.find((f) => baseName(f.key) === name)?.key;
     if (key === undefined) {
       const names = [REPORT_MANIFEST_NAME, ...outcome.files.map((f) => baseName(f.key))];
-      const shown = names.length > 6 ? `${names.slice(0, 6).join(', ')} and ${names.length - 6} more` : names.join(', ');
-      throw new S3BatchError('ReportNotFound', `The report of job ${jobId} has no file named ${JSON.stringify(name)}; its files are ${shown}`);
+      const shown =
+        names.length > 6 ? `${names.slice(0, 6).join(', ')} and ${names.length - 6} more` : names.join(', ');
+      throw new S3BatchError(
+        'ReportNotFound',
+        `The report of job ${jobId} has no file named ${JSON.stringify(name)}; its files are ${shown}`,
+      );
     }
     const opened = await this.openObject(job, outcome.bucket, key);
     return {
@@ -121,9 +133,11 @@ export class ReportFiles {
   async openFailed(accountId: string, jobId: string): Promise<ReportDownload> {
     const { job, outcome } = this.reported(accountId, jobId);
     const failed = outcome.files.filter((f) => f.taskStatus === 'failed');
-    let current = failed[0] === undefined ? undefined : (await this.openObject(job, outcome.bucket, failed[0].key)).body;
+    let current =
+      failed[0] === undefined ? undefined : (await this.openObject(job, outcome.bucket, failed[0].key)).body;
     const rest = failed.slice(1);
-    const open = (key: string): Promise<{ body: AsyncIterable<Uint8Array> }> => this.openObject(job, outcome.bucket, key);
+    const open = (key: string): Promise<{ body: AsyncIterable<Uint8Array> }> =>
+      this.openObject(job, outcome.bucket, key);
     let cancelled = false;
     const body = (async function* (): AsyncGenerator<Uint8Array> {
       if (current === undefined || cancelled) return;
@@ -152,16 +166,27 @@ export class ReportFiles {
     return { job, outcome: job.report };
   }
 
-  private async openObject(job: JobRecord, bucket: string, key: string): Promise<{ body: AsyncIterable<Uint8Array>; size: number }> {
+  private async openObject(
+    job: JobRecord,
+    bucket: string,
+    key: string,
+  ): Promise<{ body: AsyncIterable<Uint8Array>; size: number }> {
     try {
       const opened = await this.deps.objectsFor(job.request.RoleArn).open({ bucket, key });
       return { body: opened.body, size: opened.size };
     } catch (err) {
       if (err instanceof ObjectStoreError) {
-        throw new S3BatchError('ReportUnavailable', `The report file s3://${bucket}/${key} could not be read (${err.code}, HTTP ${err.httpStatus}): ${err.message}`, { cause: err });
+        throw new S3BatchError(
+          'ReportUnavailable',
+          `The report file s3://${bucket}/${key} could not be read (${err.code}, HTTP ${err.httpStatus}): ${err.message}`,
+          { cause: err },
+        );
       }
       // The job's role no longer names a storage profile (the profiles file changed).
-      if (err instanceof S3BatchError) throw new S3BatchError('ReportUnavailable', `The report of job ${job.id} cannot be read: ${err.message}`, { cause: err });
+      if (err instanceof S3BatchError)
+        throw new S3BatchError('ReportUnavailable', `The report of job ${job.id} cannot be read: ${err.message}`, {
+          cause: err,
+        });
       throw err;
     }
   }

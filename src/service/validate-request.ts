@@ -34,7 +34,8 @@ export function validatePriority(v: unknown, path = 'Priority'): number {
 export function validateJobTags(v: unknown, path = 'Tags'): S3Tag[] {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) invalid(`${path} must be a list of {Key, Value}`);
-  if (v.length > 50) throw new S3BatchError('TooManyTagsException', `${path}: at most 50 tags per job (got ${v.length})`);
+  if (v.length > 50)
+    throw new S3BatchError('TooManyTagsException', `${path}: at most 50 tags per job (got ${v.length})`);
   const seen = new Set<string>();
   return v.map((t, i) => {
     if (!isObject(t)) invalid(`${path}[${i}] must be {Key, Value}`);
@@ -64,7 +65,8 @@ function validateManifest(v: unknown): JobManifest {
     invalid('Manifest.Spec.Fields is required for S3BatchOperations_CSV_20180820 (e.g. ["Bucket","Key"])');
   }
   for (const f of fields) {
-    if (!MANIFEST_FIELDS.includes(f as never)) invalid(`Manifest.Spec.Fields: ${JSON.stringify(f)} is not one of ${MANIFEST_FIELDS.join(', ')}`);
+    if (!MANIFEST_FIELDS.includes(f as never))
+      invalid(`Manifest.Spec.Fields: ${JSON.stringify(f)} is not one of ${MANIFEST_FIELDS.join(', ')}`);
   }
   const count = (name: ManifestField): number => fields.filter((f) => f === name).length;
   const missing = (['Bucket', 'Key'] as const).filter((f) => count(f) === 0);
@@ -77,7 +79,10 @@ function validateManifest(v: unknown): JobManifest {
   const ETag = reqString(loc, 'ETag', 'Manifest.Location.ETag', 1, 1024);
   const ObjectVersionId = optString(loc, 'ObjectVersionId', 'Manifest.Location.ObjectVersionId', 1, 2000);
   return {
-    Spec: { Format: format as JobManifest['Spec']['Format'], ...(fields.length > 0 || !inventory ? { Fields: [...fields] as ManifestField[] } : {}) },
+    Spec: {
+      Format: format as JobManifest['Spec']['Format'],
+      ...(fields.length > 0 || !inventory ? { Fields: [...fields] as ManifestField[] } : {}),
+    },
     Location: { ObjectArn, ETag, ...(ObjectVersionId !== undefined ? { ObjectVersionId } : {}) },
   };
 }
@@ -91,7 +96,8 @@ function validateReport(v: unknown): JobReport {
   const Format = v.Format ?? (Enabled ? 'Report_CSV_20180820' : undefined);
   if (Format !== undefined && Format !== 'Report_CSV_20180820') invalid('Report.Format must be Report_CSV_20180820');
   const scope = v.ReportScope;
-  if (scope !== undefined && scope !== 'AllTasks' && scope !== 'FailedTasksOnly') invalid('Report.ReportScope must be AllTasks or FailedTasksOnly');
+  if (scope !== undefined && scope !== 'AllTasks' && scope !== 'FailedTasksOnly')
+    invalid('Report.ReportScope must be AllTasks or FailedTasksOnly');
   const owner = optAccountId(v, 'ExpectedBucketOwner', 'Report.ExpectedBucketOwner');
   if (Enabled) {
     if (Bucket === undefined) invalid('Report.Bucket is required when Report.Enabled is true');
@@ -102,7 +108,11 @@ function validateReport(v: unknown): JobReport {
     ...(Bucket !== undefined ? { Bucket } : {}),
     ...(Format !== undefined ? { Format: 'Report_CSV_20180820' as const } : {}),
     ...(Prefix !== undefined ? { Prefix } : {}),
-    ...(Enabled ? { ReportScope: (scope as JobReport['ReportScope']) ?? 'AllTasks' } : scope ? { ReportScope: scope as JobReport['ReportScope'] } : {}),
+    ...(Enabled
+      ? { ReportScope: (scope as JobReport['ReportScope']) ?? 'AllTasks' }
+      : scope
+        ? { ReportScope: scope as JobReport['ReportScope'] }
+        : {}),
     ...(owner !== undefined ? { ExpectedBucketOwner: owner } : {}),
   };
 }
@@ -122,7 +132,8 @@ export function validateCreateJobRequest(input: unknown, options: ValidationOpti
   if (!ROLE_ARN.test(RoleArn)) invalid('RoleArn must look like arn:aws:iam::<12-digit account>:role/<name>');
   const ClientRequestToken = optString(input, 'ClientRequestToken', 'ClientRequestToken', 1, 64);
   const Description = optString(input, 'Description', 'Description', 1, 256);
-  const ConfirmationRequired = optBoolean(input, 'ConfirmationRequired', 'ConfirmationRequired') ?? options.confirmationRequiredByDefault;
+  const ConfirmationRequired =
+    optBoolean(input, 'ConfirmationRequired', 'ConfirmationRequired') ?? options.confirmationRequiredByDefault;
   if (!isObject(input.Operation)) invalid('Operation is required and must contain exactly one operation');
   const operation = parseOperation(input.Operation);
   operation.handler.checkAtCreate?.(operation.config, options.now ?? new Date());

@@ -64,7 +64,8 @@ export function createFsChunkIndex(path: string): ChunkIndexFile {
       try {
         for await (const line of lines) {
           const chunk = parseChunkLine(line);
-          if (chunk.index !== expected) throw new Error(`Corrupt chunk index ${path}: chunk ${chunk.index} where ${expected} was expected`);
+          if (chunk.index !== expected)
+            throw new Error(`Corrupt chunk index ${path}: chunk ${chunk.index} where ${expected} was expected`);
           expected++;
           if (chunk.index >= fromIndex) yield chunk;
         }

@@ -32,7 +32,10 @@ const CHUNK_FILE = /^chunk-(\d+)\.[sf]\.ndjson$/;
 export function createFsSpool(dir: string): ResultSpool {
   const jobDir = (jobId: string): string => {
     if (!SAFE_JOB_ID.test(jobId)) {
-      throw new S3BatchError('InternalServiceException', `Job id ${JSON.stringify(jobId)} is not usable as a spool directory name`);
+      throw new S3BatchError(
+        'InternalServiceException',
+        `Job id ${JSON.stringify(jobId)} is not usable as a spool directory name`,
+      );
     }
     return join(dir, jobId);
   };

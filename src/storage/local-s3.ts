@@ -35,7 +35,10 @@ async function waitUntilUp(url: string, child: ChildProcess, output: () => strin
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
-      throw new S3BatchError('InvalidConfiguration', `The embedded S3 server exited (code ${child.exitCode}): ${output().slice(-2000)}`);
+      throw new S3BatchError(
+        'InvalidConfiguration',
+        `The embedded S3 server exited (code ${child.exitCode}): ${output().slice(-2000)}`,
+      );
     }
     try {
       await fetch(url, { signal: AbortSignal.timeout(1000) });
@@ -45,7 +48,10 @@ async function waitUntilUp(url: string, child: ChildProcess, output: () => strin
     }
   }
   child.kill('SIGKILL');
-  throw new S3BatchError('InvalidConfiguration', `The embedded S3 server did not answer on ${url} within ${timeoutMs} ms: ${output().slice(-2000)}`);
+  throw new S3BatchError(
+    'InvalidConfiguration',
+    `The embedded S3 server did not answer on ${url} within ${timeoutMs} ms: ${output().slice(-2000)}`,
+  );
 }
 
 export async function startLocalS3(options: { directory: string; host?: string; port?: number }): Promise<LocalS3> {
@@ -54,9 +60,13 @@ export async function startLocalS3(options: { directory: string; host?: string; 
   await mkdir(options.directory, { recursive: true });
   const require = createRequire(import.meta.url);
   const bin = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', bin, '-d', options.directory, '-a', host, '-p', String(port), '-s'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--openssl-legacy-provider', bin, '-d', options.directory, '-a', host, '-p', String(port), '-s'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   const collect = (b: Buffer): void => {
     out = (out + b.toString()).slice(-8000);

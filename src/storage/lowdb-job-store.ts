@@ -27,13 +27,20 @@ export class LowdbJobStore extends MemoryJobStore {
     super(db.data);
   }
 
-  static async open(file: string, options: { batchMs?: number; onWriteError?: (err: unknown) => void } = {}): Promise<LowdbJobStore> {
+  static async open(
+    file: string,
+    options: { batchMs?: number; onWriteError?: (err: unknown) => void } = {},
+  ): Promise<LowdbJobStore> {
     await mkdir(dirname(file), { recursive: true });
     const db = new Low<JobStoreData>(new JSONFile<JobStoreData>(file), emptyStoreData());
     try {
       await db.read();
     } catch (err) {
-      throw new S3BatchError('InvalidConfiguration', `The job store ${file} cannot be read (not valid JSON?): ${(err as Error).message}`, { cause: err });
+      throw new S3BatchError(
+        'InvalidConfiguration',
+        `The job store ${file} cannot be read (not valid JSON?): ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     const data = db.data as Partial<JobStoreData> | null;
     // `typeof null` and arrays are 'object' too: a store with "jobs": null would open and then crash list().

@@ -9,7 +9,16 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ObjectStoreError, stripQuotes } from './object-store.ts';
-import type { ListedObjectInfo, ListedVersionInfo, ListOptions, ObjectRef, ObjectStore, OpenOptions, OpenedObject, PutOptions } from './object-store.ts';
+import type {
+  ListedObjectInfo,
+  ListedVersionInfo,
+  ListOptions,
+  ObjectRef,
+  ObjectStore,
+  OpenOptions,
+  OpenedObject,
+  PutOptions,
+} from './object-store.ts';
 
 interface StoredVersion {
   readonly versionId: string;
@@ -41,12 +50,18 @@ export class MemoryObjectStore implements ObjectStore {
 
   constructor(options: MemoryObjectStoreOptions = {}) {
     this.readChunkSize = options.readChunkSize ?? 64 * 1024;
-    if (!Number.isSafeInteger(this.readChunkSize) || this.readChunkSize < 1) throw new RangeError('readChunkSize must be a positive integer');
+    if (!Number.isSafeInteger(this.readChunkSize) || this.readChunkSize < 1)
+      throw new RangeError('readChunkSize must be a positive integer');
   }
 
   createBucket(name: string, options: { versioned?: boolean } = {}): void {
     if (!this.buckets.has(name)) {
-      this.buckets.set(name, { versioned: options.versioned ?? false, denyReads: false, denyWrites: false, objects: new Map() });
+      this.buckets.set(name, {
+        versioned: options.versioned ?? false,
+        denyReads: false,
+        denyWrites: false,
+        objects: new Map(),
+      });
     }
   }
 
@@ -66,14 +81,28 @@ export class MemoryObjectStore implements ObjectStore {
     if (options?.ifMatch !== undefined) {
       const wanted = stripQuotes(options.ifMatch);
       if (wanted !== '*' && wanted !== version.etag) {
-        throw new ObjectStoreError(412, 'PreconditionFailed', `At least one of the pre-conditions you specified did not hold (ETag ${version.etag})`);
+        throw new ObjectStoreError(
+          412,
+          'PreconditionFailed',
+          `At least one of the pre-conditions you specified did not hold (ETag ${version.etag})`,
+        );
       }
     }
     let body = version.bytes;
     if (options?.range !== undefined) {
       const { start, end } = options.range;
-      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || start >= body.length) {
-        throw new ObjectStoreError(416, 'InvalidRange', `The requested range ${start}-${end} is not satisfiable (size ${body.length})`);
+      if (
+        !Number.isSafeInteger(start) ||
+        !Number.isSafeInteger(end) ||
+        start < 0 ||
+        end < start ||
+        start >= body.length
+      ) {
+        throw new ObjectStoreError(
+          416,
+          'InvalidRange',
+          `The requested range ${start}-${end} is not satisfiable (size ${body.length})`,
+        );
       }
       body = body.subarray(start, Math.min(end, body.length - 1) + 1);
     }
@@ -91,7 +120,14 @@ export class MemoryObjectStore implements ObjectStore {
     const bytes = await toBytes(body, options?.signal);
     const etag = createHash('md5').update(bytes).digest('hex');
     const versionId = b.versioned ? randomBytes(16).toString('hex') : 'null';
-    const version: StoredVersion = { versionId, bytes, etag, contentType: options?.contentType, lastModified: new Date(), storageClass: 'STANDARD' };
+    const version: StoredVersion = {
+      versionId,
+      bytes,
+      etag,
+      contentType: options?.contentType,
+      lastModified: new Date(),
+      storageClass: 'STANDARD',
+    };
     const versions = b.versioned ? (b.objects.get(ref.key) ?? []) : [];
     versions.push(version);
     b.objects.set(ref.key, versions);
@@ -99,33 +135,53 @@ export class MemoryObjectStore implements ObjectStore {
   }
 
   /** Current objects in key order, in pages of `pageSize` (ListObjectsV2 semantics). */
-  async *list(bucket: string, options: ListOptions & { pageSize?: number } = {}): AsyncGenerator<readonly ListedObjectInfo[]> {
+  async *list(
+    bucket: string,
+    options: ListOptions & { pageSize?: number } = {},
+  ): AsyncGenerator<readonly ListedObjectInfo[]> {
     const b = this.bucket(bucket);
     if (b.denyReads) throw new ObjectStoreError(403, 'AccessDenied', `Access Denied: ListObjectsV2 ${bucket}`);
     const pageSize = options.pageSize ?? 1000;
-    const keys = this.keys(bucket, options.prefix ?? '').filter((k) => options.startAfter === undefined || k > options.startAfter);
+    const keys = this.keys(bucket, options.prefix ?? '').filter(
+      (k) => options.startAfter === undefined || k > options.startAfter,
+    );
     for (let i = 0; i < keys.length; i += pageSize) {
       options.signal?.throwIfAborted();
       // Keys are looked up per page: objects written while listing show up if they sort later.
       yield keys.slice(i, i + pageSize).flatMap((key) => {
         const v = b.objects.get(key)?.at(-1);
-        return v === undefined ? [] : [{ key, size: v.bytes.length, lastModified: v.lastModified, storageClass: v.storageClass, etag: v.etag }];
+        return v === undefined
+          ? []
+          : [{ key, size: v.bytes.length, lastModified: v.lastModified, storageClass: v.storageClass, etag: v.etag }];
       });
     }
   }
 
   /** Every version, keys in order, newest first within a key (ListObjectVersions semantics), in pages of `pageSize`. */
-  async *listVersions(bucket: string, options: ListOptions & { pageSize?: number } = {}): AsyncGenerator<readonly ListedVersionInfo[]> {
+  async *listVersions(
+    bucket: string,
+    options: ListOptions & { pageSize?: number } = {},
+  ): AsyncGenerator<readonly ListedVersionInfo[]> {
     const b = this.bucket(bucket);
     if (b.denyReads) throw new ObjectStoreError(403, 'AccessDenied', `Access Denied: ListObjectVersions ${bucket}`);
     const pageSize = options.pageSize ?? 1000;
-    const keys = this.keys(bucket, options.prefix ?? '').filter((k) => options.startAfter === undefined || k > options.startAfter);
+    const keys = this.keys(bucket, options.prefix ?? '').filter(
+      (k) => options.startAfter === undefined || k > options.startAfter,
+    );
     let page: ListedVersionInfo[] = [];
     for (const key of keys) {
       const versions = b.objects.get(key) ?? [];
       for (let i = versions.length - 1; i >= 0; i--) {
         const v = versions[i]!;
-        page.push({ key, versionId: v.versionId, isLatest: i === versions.length - 1, size: v.bytes.length, lastModified: v.lastModified, storageClass: v.storageClass, etag: v.etag });
+        page.push({
+          key,
+          versionId: v.versionId,
+          isLatest: i === versions.length - 1,
+          size: v.bytes.length,
+          lastModified: v.lastModified,
+          storageClass: v.storageClass,
+          etag: v.etag,
+        });
         if (page.length === pageSize) {
           options.signal?.throwIfAborted();
           yield page;
@@ -163,7 +219,8 @@ export class MemoryObjectStore implements ObjectStore {
 
   private bucket(name: string): MemoryBucket {
     const b = this.buckets.get(name);
-    if (b === undefined) throw new ObjectStoreError(404, 'NoSuchBucket', `The specified bucket does not exist: ${name}`);
+    if (b === undefined)
+      throw new ObjectStoreError(404, 'NoSuchBucket', `The specified bucket does not exist: ${name}`);
     return b;
   }
 
@@ -175,7 +232,11 @@ export class MemoryObjectStore implements ObjectStore {
     if (ref.versionId === undefined) return versions[versions.length - 1]!;
     const version = versions.find((v) => v.versionId === ref.versionId);
     if (version === undefined) {
-      throw new ObjectStoreError(404, 'NoSuchVersion', `The specified version does not exist: ${ref.bucket}/${ref.key}?versionId=${ref.versionId}`);
+      throw new ObjectStoreError(
+        404,
+        'NoSuchVersion',
+        `The specified version does not exist: ${ref.bucket}/${ref.key}?versionId=${ref.versionId}`,
+      );
     }
     return version;
   }
@@ -188,7 +249,10 @@ export class MemoryObjectStore implements ObjectStore {
   }
 }
 
-async function toBytes(body: AsyncIterable<Uint8Array> | Uint8Array | string, signal: AbortSignal | undefined): Promise<Uint8Array> {
+async function toBytes(
+  body: AsyncIterable<Uint8Array> | Uint8Array | string,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array> {
   if (typeof body === 'string') return new TextEncoder().encode(body);
   if (body instanceof Uint8Array) return body.slice();
   const parts: Uint8Array[] = [];

@@ -74,7 +74,11 @@ export interface ObjectStore {
    */
   listVersions?(bucket: string, options?: ListOptions): AsyncIterable<readonly ListedVersionInfo[]>;
   /** Streams the body to the object (multipart for large bodies); returns its ETag. */
-  put(ref: ObjectRef, body: AsyncIterable<Uint8Array> | Uint8Array | string, options?: PutOptions): Promise<{ etag: string }>;
+  put(
+    ref: ObjectRef,
+    body: AsyncIterable<Uint8Array> | Uint8Array | string,
+    options?: PutOptions,
+  ): Promise<{ etag: string }>;
 }
 
 /** A storage failure, carrying what the store answered: HTTP status and error code. */

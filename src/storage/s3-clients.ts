@@ -54,7 +54,9 @@ export function createControlS3Client(profile: S3ClientProfile): S3Client {
  * keep-alive sockets, `maxSockets` per client (default 128), a 10 s connect timeout (default) and
  * a socket idle limit (default 5 min).
  */
-export function keepAliveRequestHandler(options: Pick<S3ClientProfile, 'maxSockets' | 'connectionTimeoutMs' | 'requestTimeoutMs'>): NodeHttpHandler {
+export function keepAliveRequestHandler(
+  options: Pick<S3ClientProfile, 'maxSockets' | 'connectionTimeoutMs' | 'requestTimeoutMs'>,
+): NodeHttpHandler {
   const maxSockets = options.maxSockets ?? DEFAULT_MAX_SOCKETS;
   if (!Number.isInteger(maxSockets) || maxSockets < 1) {
     throw new RangeError(`maxSockets must be a positive integer, got ${maxSockets}`);

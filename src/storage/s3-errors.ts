@@ -80,7 +80,7 @@ const DEFAULT_MESSAGES: Readonly<Record<string, string>> = {
   NotModified: 'Not Modified',
   InvalidRequest: 'Invalid Request',
   InvalidArgument: 'Invalid Argument',
-  InvalidObjectState: 'The operation is not valid for the object\'s storage class',
+  InvalidObjectState: "The operation is not valid for the object's storage class",
   InvalidStorageClass: 'The storage class you specified is not valid',
   InvalidTag: 'The tag provided was not a valid tag.',
   InvalidRange: 'The requested range is not satisfiable',
@@ -115,7 +115,12 @@ export function describeS3Error(err: unknown): S3ErrorInfo {
     const network = networkCode(e);
     if (network !== undefined) {
       const text = str(e.message) || network;
-      return { httpStatus: 0, code: network, message: `Unable to execute HTTP request: ${text} (Service: Amazon S3; Error Code: ${network})`, retryable: true };
+      return {
+        httpStatus: 0,
+        code: network,
+        message: `Unable to execute HTTP request: ${text} (Service: Amazon S3; Error Code: ${network})`,
+        retryable: true,
+      };
     }
   }
 
@@ -126,7 +131,8 @@ export function describeS3Error(err: unknown): S3ErrorInfo {
     code = bodiless.code;
     if (httpStatus === 0) httpStatus = bodiless.status;
   }
-  if (code === '' || code === 'Error') code = httpStatus >= 500 ? 'InternalError' : httpStatus > 0 ? `Http${httpStatus}` : 'UnknownError';
+  if (code === '' || code === 'Error')
+    code = httpStatus >= 500 ? 'InternalError' : httpStatus > 0 ? `Http${httpStatus}` : 'UnknownError';
 
   const raw = str(e.message);
   const text = raw !== '' && raw !== 'UnknownError' && raw !== code ? raw : (DEFAULT_MESSAGES[code] ?? (raw || code));

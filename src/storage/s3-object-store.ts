@@ -6,7 +6,13 @@
  * AccessDenied, 0 for a network failure. An abort through the caller's signal is rethrown as is.
  */
 import { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { describeS3Error } from './s3-errors.ts';
 import {
@@ -29,7 +35,10 @@ export function createS3ObjectStore(client: S3Client): ObjectStore {
   return {
     async open(ref: ObjectRef, options: OpenOptions = {}): Promise<OpenedObject> {
       const { ifMatch, range, signal } = options;
-      if (range !== undefined && (!Number.isInteger(range.start) || !Number.isInteger(range.end) || range.start < 0 || range.end < range.start)) {
+      if (
+        range !== undefined &&
+        (!Number.isInteger(range.start) || !Number.isInteger(range.end) || range.start < 0 || range.end < range.start)
+      ) {
         throw new RangeError(`invalid byte range ${range.start}-${range.end}`);
       }
       try {
@@ -45,13 +54,21 @@ export function createS3ObjectStore(client: S3Client): ObjectStore {
         );
         const body = res.Body as unknown;
         if (body === undefined || body === null || typeof body !== 'object' || !(Symbol.asyncIterator in body)) {
-          throw new ObjectStoreError(500, 'InternalError', `GetObject s3://${ref.bucket}/${ref.key} answered without a readable body`);
+          throw new ObjectStoreError(
+            500,
+            'InternalError',
+            `GetObject s3://${ref.bucket}/${ref.key} answered without a readable body`,
+          );
         }
         const etag = stripQuotes(res.ETag ?? '');
         if (ifMatch !== undefined && etag !== stripQuotes(ifMatch)) {
           // s3rver ignores If-Match: enforce the port's contract here too.
           (body as { destroy?: () => void }).destroy?.();
-          throw new ObjectStoreError(412, 'PreconditionFailed', `GetObject s3://${ref.bucket}/${ref.key}: ETag ${etag} does not match ${stripQuotes(ifMatch)} (Error Code: PreconditionFailed)`);
+          throw new ObjectStoreError(
+            412,
+            'PreconditionFailed',
+            `GetObject s3://${ref.bucket}/${ref.key}: ETag ${etag} does not match ${stripQuotes(ifMatch)} (Error Code: PreconditionFailed)`,
+          );
         }
         return {
           body: body as AsyncIterable<Uint8Array>,
@@ -104,12 +121,19 @@ export function createS3ObjectStore(client: S3Client): ObjectStore {
       // Ceph RGW 16 answers a KeyMarker without VersionIdMarker with the marker key's versions too
       // (S3 starts after the key): they are dropped from the pages below.
       const startAfterBytes = startAfter === undefined ? undefined : Buffer.from(startAfter);
-      const after = (v: { Key?: string }): boolean => startAfterBytes === undefined || Buffer.compare(Buffer.from(v.Key ?? ''), startAfterBytes) > 0;
+      const after = (v: { Key?: string }): boolean =>
+        startAfterBytes === undefined || Buffer.compare(Buffer.from(v.Key ?? ''), startAfterBytes) > 0;
       for (;;) {
         let res;
         try {
           res = await client.send(
-            new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix || undefined, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker, ExpectedBucketOwner: expectedBucketOwner }),
+            new ListObjectVersionsCommand({
+              Bucket: bucket,
+              Prefix: prefix || undefined,
+              KeyMarker: keyMarker,
+              VersionIdMarker: versionIdMarker,
+              ExpectedBucketOwner: expectedBucketOwner,
+            }),
             { abortSignal: signal },
           );
         } catch (err) {
@@ -134,7 +158,11 @@ export function createS3ObjectStore(client: S3Client): ObjectStore {
       }
     },
 
-    async put(ref: ObjectRef, body: AsyncIterable<Uint8Array> | Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
+    async put(
+      ref: ObjectRef,
+      body: AsyncIterable<Uint8Array> | Uint8Array | string,
+      options: PutOptions = {},
+    ): Promise<{ etag: string }> {
       const { signal, contentType } = options;
       signal?.throwIfAborted();
       const abortController = new AbortController();
@@ -146,7 +174,10 @@ export function createS3ObjectStore(client: S3Client): ObjectStore {
           params: {
             Bucket: ref.bucket,
             Key: ref.key,
-            Body: typeof body === 'string' || body instanceof Uint8Array ? body : Readable.from(body, { objectMode: false }),
+            Body:
+              typeof body === 'string' || body instanceof Uint8Array
+                ? body
+                : Readable.from(body, { objectMode: false }),
             ContentType: contentType,
             ExpectedBucketOwner: options.expectedBucketOwner,
           },
@@ -160,7 +191,11 @@ export function createS3ObjectStore(client: S3Client): ObjectStore {
         if (etag === '') {
           // Ceph RGW 16 answers CompleteMultipartUpload with an empty <ETag/>: ask for it.
           const head = await client.send(
-            new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: 'VersionId' in out ? out.VersionId : undefined }),
+            new HeadObjectCommand({
+              Bucket: ref.bucket,
+              Key: ref.key,
+              VersionId: 'VersionId' in out ? out.VersionId : undefined,
+            }),
             { abortSignal: signal },
           );
           etag = stripQuotes(head.ETag ?? '');

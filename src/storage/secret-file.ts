@@ -12,7 +12,10 @@ export async function loadOrCreateSecret(path: string, bytes = 32): Promise<Buff
   try {
     const stored = await readFile(path);
     if (stored.length === bytes) return stored;
-    throw new S3BatchError('InvalidConfiguration', `${path} must hold ${bytes} bytes (it holds ${stored.length}); delete it and s3batch makes a new one`);
+    throw new S3BatchError(
+      'InvalidConfiguration',
+      `${path} must hold ${bytes} bytes (it holds ${stored.length}); delete it and s3batch makes a new one`,
+    );
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
       if (err instanceof S3BatchError) throw err;

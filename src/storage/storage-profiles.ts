@@ -36,7 +36,10 @@ import type { S3ClientProfile } from './s3-clients.ts';
 
 export const DEFAULT_PROFILE = 'default';
 
-export type EndpointProfile = Pick<S3ClientProfile, 'endpoint' | 'region' | 'accessKeyId' | 'secretAccessKey' | 'forcePathStyle'>;
+export type EndpointProfile = Pick<
+  S3ClientProfile,
+  'endpoint' | 'region' | 'accessKeyId' | 'secretAccessKey' | 'forcePathStyle'
+>;
 
 /** One replication rule: objects of sourceBucket (under prefix) go to destinationBucket. */
 export interface ReplicationRule {
@@ -61,37 +64,70 @@ export interface StorageProfiles {
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const STORAGE_CLASS = /^[A-Z_]{1,64}$/;
 
-function parseReplication(raw: unknown, profiles: ReadonlyMap<string, EndpointProfile>, source: string): ReplicationRule[] {
+function parseReplication(
+  raw: unknown,
+  profiles: ReadonlyMap<string, EndpointProfile>,
+  source: string,
+): ReplicationRule[] {
   if (raw === undefined) return [];
   if (!Array.isArray(raw)) bad(source, '"replication" must be a list of rules');
-  const known = new Set(['sourceProfile', 'sourceBucket', 'prefix', 'destinationProfile', 'destinationBucket', 'storageClass']);
+  const known = new Set([
+    'sourceProfile',
+    'sourceBucket',
+    'prefix',
+    'destinationProfile',
+    'destinationBucket',
+    'storageClass',
+  ]);
   return raw.map((r: unknown, i) => {
     const where = `replication[${i}]`;
     if (typeof r !== 'object' || r === null || Array.isArray(r)) bad(source, `${where} must be an object`);
     const obj = r as Record<string, unknown>;
     const unknown = Object.keys(obj).filter((k) => !known.has(k));
-    if (unknown.length > 0) bad(source, `${where} has unknown field(s) ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
+    if (unknown.length > 0)
+      bad(source, `${where} has unknown field(s) ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
     const sourceProfile = optString(obj, 'sourceProfile', where, source) ?? DEFAULT_PROFILE;
     const sourceBucket = optString(obj, 'sourceBucket', where, source);
     const destinationBucket = optString(obj, 'destinationBucket', where, source);
-    if (sourceBucket === undefined || !BUCKET_NAME.test(sourceBucket)) bad(source, `${where}.sourceBucket must be a bucket name`);
-    if (destinationBucket === undefined || !BUCKET_NAME.test(destinationBucket)) bad(source, `${where}.destinationBucket must be a bucket name`);
+    if (sourceBucket === undefined || !BUCKET_NAME.test(sourceBucket))
+      bad(source, `${where}.sourceBucket must be a bucket name`);
+    if (destinationBucket === undefined || !BUCKET_NAME.test(destinationBucket))
+      bad(source, `${where}.destinationBucket must be a bucket name`);
     const destinationProfile = optString(obj, 'destinationProfile', where, source) ?? sourceProfile;
-    for (const [field, name] of [['sourceProfile', sourceProfile], ['destinationProfile', destinationProfile]] as const) {
+    for (const [field, name] of [
+      ['sourceProfile', sourceProfile],
+      ['destinationProfile', destinationProfile],
+    ] as const) {
       if (!profiles.has(name)) bad(source, `${where}.${field} names the unknown profile "${name}"`);
     }
     const prefixValue = obj.prefix;
     if (prefixValue !== undefined && typeof prefixValue !== 'string') bad(source, `${where}.prefix must be a string`);
     const storageClass = optString(obj, 'storageClass', where, source);
-    if (storageClass !== undefined && !STORAGE_CLASS.test(storageClass)) bad(source, `${where}.storageClass must be a storage class name such as STANDARD_IA`);
-    if (sourceProfile === destinationProfile && sourceBucket === destinationBucket) bad(source, `${where} replicates ${sourceBucket} onto itself`);
-    return Object.freeze({ sourceProfile, sourceBucket, prefix: prefixValue ?? '', destinationProfile, destinationBucket, storageClass });
+    if (storageClass !== undefined && !STORAGE_CLASS.test(storageClass))
+      bad(source, `${where}.storageClass must be a storage class name such as STANDARD_IA`);
+    if (sourceProfile === destinationProfile && sourceBucket === destinationBucket)
+      bad(source, `${where} replicates ${sourceBucket} onto itself`);
+    return Object.freeze({
+      sourceProfile,
+      sourceBucket,
+      prefix: prefixValue ?? '',
+      destinationProfile,
+      destinationBucket,
+      storageClass,
+    });
   });
 }
 
 /** The rules that apply to one object of a source profile. */
-export function replicationRulesFor(profiles: StorageProfiles, sourceProfile: string, bucket: string, key: string): ReplicationRule[] {
-  return profiles.replication.filter((r) => r.sourceProfile === sourceProfile && r.sourceBucket === bucket && key.startsWith(r.prefix));
+export function replicationRulesFor(
+  profiles: StorageProfiles,
+  sourceProfile: string,
+  bucket: string,
+  key: string,
+): ReplicationRule[] {
+  return profiles.replication.filter(
+    (r) => r.sourceProfile === sourceProfile && r.sourceBucket === bucket && key.startsWith(r.prefix),
+  );
 }
 
 const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.+=@-]{0,63}$/;
@@ -114,9 +150,11 @@ function parseProfile(name: string, raw: unknown, source: string): EndpointProfi
   const obj = raw as Record<string, unknown>;
   const known = new Set(['endpoint', 'region', 'accessKeyId', 'secretAccessKey', 'forcePathStyle']);
   const unknown = Object.keys(obj).filter((k) => !known.has(k));
-  if (unknown.length > 0) bad(source, `${where} has unknown field(s) ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
+  if (unknown.length > 0)
+    bad(source, `${where} has unknown field(s) ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
   const endpoint = optString(obj, 'endpoint', where, source);
-  if (endpoint !== undefined && !isHttpUrl(endpoint)) bad(source, `${where}.endpoint must be an http:// or https:// URL`);
+  if (endpoint !== undefined && !isHttpUrl(endpoint))
+    bad(source, `${where}.endpoint must be an http:// or https:// URL`);
   const accessKeyId = optString(obj, 'accessKeyId', where, source);
   const secretAccessKey = optString(obj, 'secretAccessKey', where, source);
   if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
@@ -141,24 +179,35 @@ export function parseStorageProfiles(text: string, source: string, fallback: End
   } catch (err) {
     bad(source, `not valid JSON: ${(err as Error).message}`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) bad(source, 'must be a JSON object with "profiles" (and optionally "roles")');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    bad(source, 'must be a JSON object with "profiles" (and optionally "roles")');
   const root = json as Record<string, unknown>;
   const extra = Object.keys(root).filter((k) => k !== 'profiles' && k !== 'roles' && k !== 'replication');
-  if (extra.length > 0) bad(source, `unknown top-level field(s) ${extra.join(', ')} (known: profiles, roles, replication)`);
+  if (extra.length > 0)
+    bad(source, `unknown top-level field(s) ${extra.join(', ')} (known: profiles, roles, replication)`);
   const rawProfiles = root.profiles;
-  if (typeof rawProfiles !== 'object' || rawProfiles === null || Array.isArray(rawProfiles)) bad(source, '"profiles" must be an object of name → profile');
+  if (typeof rawProfiles !== 'object' || rawProfiles === null || Array.isArray(rawProfiles))
+    bad(source, '"profiles" must be an object of name → profile');
   const profiles = new Map<string, EndpointProfile>([[DEFAULT_PROFILE, fallback]]);
   for (const [name, raw] of Object.entries(rawProfiles)) {
-    if (name === DEFAULT_PROFILE) bad(source, `the profile name "${DEFAULT_PROFILE}" is reserved for the server's own endpoint (--endpoint / --local)`);
-    if (!PROFILE_NAME.test(name)) bad(source, `profile name "${name}" must be 1–64 letters, digits or _.+=@- (an IAM role name)`);
+    if (name === DEFAULT_PROFILE)
+      bad(
+        source,
+        `the profile name "${DEFAULT_PROFILE}" is reserved for the server's own endpoint (--endpoint / --local)`,
+      );
+    if (!PROFILE_NAME.test(name))
+      bad(source, `profile name "${name}" must be 1–64 letters, digits or _.+=@- (an IAM role name)`);
     profiles.set(name, parseProfile(name, raw, source));
   }
   const roles = new Map<string, string>();
   const rawRoles = root.roles ?? {};
-  if (typeof rawRoles !== 'object' || rawRoles === null || Array.isArray(rawRoles)) bad(source, '"roles" must be an object of RoleArn → profile name');
+  if (typeof rawRoles !== 'object' || rawRoles === null || Array.isArray(rawRoles))
+    bad(source, '"roles" must be an object of RoleArn → profile name');
   for (const [arn, name] of Object.entries(rawRoles)) {
-    if (!ROLE_ARN.test(arn)) bad(source, `roles: "${arn}" is not a role ARN (arn:aws:iam::<12-digit account>:role/<name>)`);
-    if (typeof name !== 'string' || !profiles.has(name)) bad(source, `roles: "${arn}" names the unknown profile ${JSON.stringify(name)}`);
+    if (!ROLE_ARN.test(arn))
+      bad(source, `roles: "${arn}" is not a role ARN (arn:aws:iam::<12-digit account>:role/<name>)`);
+    if (typeof name !== 'string' || !profiles.has(name))
+      bad(source, `roles: "${arn}" names the unknown profile ${JSON.stringify(name)}`);
     roles.set(arn, name);
   }
   return { profiles, roles, strict: true, replication: parseReplication(root.replication, profiles, source) };
@@ -166,7 +215,8 @@ export function parseStorageProfiles(text: string, source: string, fallback: End
 
 /** Reads the profiles file, or gives single-endpoint mode when there is none. */
 export function loadStorageProfiles(file: string | undefined, fallback: EndpointProfile): StorageProfiles {
-  if (file === undefined) return { profiles: new Map([[DEFAULT_PROFILE, fallback]]), roles: new Map(), strict: false, replication: [] };
+  if (file === undefined)
+    return { profiles: new Map([[DEFAULT_PROFILE, fallback]]), roles: new Map(), strict: false, replication: [] };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

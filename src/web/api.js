@@ -52,7 +52,11 @@ export async function call(method, path, body) {
   }
   if (!res.ok) {
     const e = json?.error;
-    const err = new ApiError(res.status, e?.code ?? `HTTP${res.status}`, e?.message ?? `${res.status} ${res.statusText}`);
+    const err = new ApiError(
+      res.status,
+      e?.code ?? `HTTP${res.status}`,
+      e?.message ?? `${res.status} ${res.statusText}`,
+    );
     if (res.status === 401 && !path.startsWith('/session')) unauthorized(err);
     throw err;
   }

@@ -73,9 +73,10 @@ async function onSignIn(event) {
     error.hidden = true;
     signedIn(s);
   } catch (err) {
-    error.textContent = err instanceof ApiError && (err.status === 403 || err.status === 401)
-      ? `Sign-in refused: ${err.message}`
-      : `Sign-in failed: ${err.message}`;
+    error.textContent =
+      err instanceof ApiError && (err.status === 403 || err.status === 401)
+        ? `Sign-in refused: ${err.message}`
+        : `Sign-in failed: ${err.message}`;
     error.hidden = false;
   } finally {
     submit.disabled = false;

@@ -43,10 +43,22 @@ export function mountDetails(root, jobId) {
     parts.head,
     parts.actions,
     parts.message,
-    h('div', { class: 'grid' }, parts.progress, parts.discovery, parts.failures, parts.timeline, parts.report, parts.tags),
+    h(
+      'div',
+      { class: 'grid' },
+      parts.progress,
+      parts.discovery,
+      parts.failures,
+      parts.timeline,
+      parts.report,
+      parts.tags,
+    ),
     parts.spec,
   );
-  parts.head.append(h('h1', { id: 'details-title', tabindex: '-1' }, 'Job ', h('code', null, jobId)), h('p', { class: 'muted' }, 'Loading…'));
+  parts.head.append(
+    h('h1', { id: 'details-title', tabindex: '-1' }, 'Job ', h('code', null, jobId)),
+    h('p', { class: 'muted' }, 'Loading…'),
+  );
 
   const showError = (text) => {
     parts.message.textContent = text;
@@ -60,7 +72,10 @@ export function mountDetails(root, jobId) {
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
         stopLive();
-        parts.head.replaceChildren(h('h1', { id: 'details-title', tabindex: '-1' }, 'Job not found'), h('p', null, `There is no job ${jobId} in this account.`));
+        parts.head.replaceChildren(
+          h('h1', { id: 'details-title', tabindex: '-1' }, 'Job not found'),
+          h('p', null, `There is no job ${jobId} in this account.`),
+        );
         return;
       }
       showError(`The job could not be loaded: ${err.message}`);
@@ -122,7 +137,8 @@ export function mountDetails(root, jobId) {
       const out = await jobs.report(jobId);
       report = out.Report ? { state: 'ready', data: out.Report } : { state: 'missing' };
     } catch (err) {
-      report = err instanceof ApiError && err.status === 404 ? { state: 'missing' } : { state: 'error', message: err.message };
+      report =
+        err instanceof ApiError && err.status === 404 ? { state: 'missing' } : { state: 'error', message: err.message };
     }
     renderReport();
   };
@@ -140,30 +156,48 @@ export function mountDetails(root, jobId) {
 
   const renderHead = () => {
     const j = view.Job;
-    fill(parts.head,
+    fill(
+      parts.head,
       h('h1', { id: 'details-title', tabindex: '-1' }, 'Job ', h('code', null, j.JobId)),
       j.Description ? h('p', { class: 'description' }, j.Description) : null,
-      definitions([
-        ['status', 'Status', statusBadge(j.Status)],
-        ['priority', 'Priority', num(j.Priority)],
-        ['operation', 'Operation', Object.keys(j.Operation ?? {})[0] ?? '—'],
-        ['created', 'Created', timeEl(j.CreationTime)],
-        j.TerminationDate ? ['terminated', 'Ended', timeEl(j.TerminationDate)] : null,
-        // The descriptor keeps SuspendedCause after the job moves on; it only explains a Suspended job.
-        j.Status === 'Suspended' && j.SuspendedCause ? ['suspended-cause', 'Suspended because', suspendedText(j.SuspendedCause), 'wide'] : null,
-        view.DryRun ? ['dry-run', 'Dry run', dryRunText(view.DryRun, j.Status), 'wide'] : null,
-        j.StatusUpdateReason ? ['status-reason', 'Status reason', j.StatusUpdateReason, 'wide'] : null,
-      ].filter(Boolean), { id: 'job-facts' }),
+      definitions(
+        [
+          ['status', 'Status', statusBadge(j.Status)],
+          ['priority', 'Priority', num(j.Priority)],
+          ['operation', 'Operation', Object.keys(j.Operation ?? {})[0] ?? '—'],
+          ['created', 'Created', timeEl(j.CreationTime)],
+          j.TerminationDate ? ['terminated', 'Ended', timeEl(j.TerminationDate)] : null,
+          // The descriptor keeps SuspendedCause after the job moves on; it only explains a Suspended job.
+          j.Status === 'Suspended' && j.SuspendedCause
+            ? ['suspended-cause', 'Suspended because', suspendedText(j.SuspendedCause), 'wide']
+            : null,
+          view.DryRun ? ['dry-run', 'Dry run', dryRunText(view.DryRun, j.Status), 'wide'] : null,
+          j.StatusUpdateReason ? ['status-reason', 'Status reason', j.StatusUpdateReason, 'wide'] : null,
+        ].filter(Boolean),
+        { id: 'job-facts' },
+      ),
     );
   };
 
   const renderActions = () => {
     const status = view.Job.Status;
-    parts.actions.replaceChildren(...[
-      status === 'Suspended' ? h('button', { type: 'button', id: 'action-confirm', onclick: confirmJob }, 'Confirm and run') : null,
-      !isTerminal(status) ? h('button', { type: 'button', id: 'action-priority', class: 'secondary', onclick: changePriority }, 'Change priority') : null,
-      CANCELLABLE.includes(status) ? h('button', { type: 'button', id: 'action-cancel', class: 'danger', onclick: cancelJob }, 'Cancel job') : null,
-    ].filter(Boolean));
+    parts.actions.replaceChildren(
+      ...[
+        status === 'Suspended'
+          ? h('button', { type: 'button', id: 'action-confirm', onclick: confirmJob }, 'Confirm and run')
+          : null,
+        !isTerminal(status)
+          ? h(
+              'button',
+              { type: 'button', id: 'action-priority', class: 'secondary', onclick: changePriority },
+              'Change priority',
+            )
+          : null,
+        CANCELLABLE.includes(status)
+          ? h('button', { type: 'button', id: 'action-cancel', class: 'danger', onclick: cancelJob }, 'Cancel job')
+          : null,
+      ].filter(Boolean),
+    );
   };
 
   const renderProgress = () => {
@@ -171,29 +205,39 @@ export function mountDetails(root, jobId) {
     parts.progress.replaceChildren(
       h('h2', { id: 'progress-title' }, 'Progress'),
       progressBar(p, 'Tasks finished'),
-      definitions([
-        ['processed', 'Processed', num(doneOf(p))],
-        ['succeeded', 'Succeeded', num(p.NumberOfTasksSucceeded)],
-        ['failed', 'Failed', num(p.NumberOfTasksFailed)],
-        ['total', 'Total tasks', num(p.TotalNumberOfTasks)],
-        ['rate', 'Rate', running && typeof p.TasksPerSecond === 'number' ? `${rate(p.TasksPerSecond)} tasks/s` : '—'],
-        ['eta', 'Time left', running && typeof p.EtaSeconds === 'number' ? duration(p.EtaSeconds) : '—'],
-        ['elapsed', 'Active for', duration(p.ElapsedTimeInActiveSeconds)],
-      ], { id: 'progress-metrics' }),
+      definitions(
+        [
+          ['processed', 'Processed', num(doneOf(p))],
+          ['succeeded', 'Succeeded', num(p.NumberOfTasksSucceeded)],
+          ['failed', 'Failed', num(p.NumberOfTasksFailed)],
+          ['total', 'Total tasks', num(p.TotalNumberOfTasks)],
+          ['rate', 'Rate', running && typeof p.TasksPerSecond === 'number' ? `${rate(p.TasksPerSecond)} tasks/s` : '—'],
+          ['eta', 'Time left', running && typeof p.EtaSeconds === 'number' ? duration(p.EtaSeconds) : '—'],
+          ['elapsed', 'Active for', duration(p.ElapsedTimeInActiveSeconds)],
+        ],
+        { id: 'progress-metrics' },
+      ),
     );
     const d = p.Discovery;
     parts.discovery.hidden = !d;
     if (d) {
       parts.discovery.replaceChildren(
         h('h2', { id: 'discovery-title' }, 'Discovery'),
-        definitions([
-          ['objects-listed', 'Objects listed', num(d.ObjectsListed)],
-          ['objects-found', 'Objects found', num(d.ObjectsFound)],
-          ['total-bytes', 'Bytes', d.TotalBytes == null
-            ? h('span', { class: 'muted', title: 'This manifest lists no object sizes' }, '—')
-            : h('span', { title: `${num(d.TotalBytes)} bytes` }, bytes(d.TotalBytes))],
-          ['listing-complete', 'Listing', d.ListingComplete ? 'complete' : 'in progress'],
-        ], { id: 'discovery-metrics' }),
+        definitions(
+          [
+            ['objects-listed', 'Objects listed', num(d.ObjectsListed)],
+            ['objects-found', 'Objects found', num(d.ObjectsFound)],
+            [
+              'total-bytes',
+              'Bytes',
+              d.TotalBytes == null
+                ? h('span', { class: 'muted', title: 'This manifest lists no object sizes' }, '—')
+                : h('span', { title: `${num(d.TotalBytes)} bytes` }, bytes(d.TotalBytes)),
+            ],
+            ['listing-complete', 'Listing', d.ListingComplete ? 'complete' : 'in progress'],
+          ],
+          { id: 'discovery-metrics' },
+        ),
       );
     }
   };
@@ -203,7 +247,11 @@ export function mountDetails(root, jobId) {
     parts.failures.hidden = reasons.length === 0;
     parts.failures.replaceChildren(
       h('h2', { id: 'failures-title' }, 'Failure reasons'),
-      h('ul', { class: 'failures' }, reasons.map((r) => h('li', null, h('strong', null, r.FailureCode), ': ', r.FailureReason))),
+      h(
+        'ul',
+        { class: 'failures' },
+        reasons.map((r) => h('li', null, h('strong', null, r.FailureCode), ': ', r.FailureReason)),
+      ),
     );
   };
 
@@ -213,21 +261,32 @@ export function mountDetails(root, jobId) {
       h('h2', { id: 'timeline-title' }, 'Status timeline'),
       history.length === 0
         ? h('p', { class: 'muted' }, 'No status change recorded.')
-        : h('ol', { class: 'timeline', id: 'timeline-list' }, history.map((c) => h('li', null, statusBadge(c.status), ' ', timeEl(c.at)))),
+        : h(
+            'ol',
+            { class: 'timeline', id: 'timeline-list' },
+            history.map((c) => h('li', null, statusBadge(c.status), ' ', timeEl(c.at))),
+          ),
     );
   };
 
   const renderReport = () => {
     const title = h('h2', { id: 'report-title' }, 'Completion report');
     const body = (() => {
-      if (!view || !isTerminal(view.Job.Status)) return h('p', { class: 'muted' }, 'The report is written when the job ends.');
+      if (!view || !isTerminal(view.Job.Status))
+        return h('p', { class: 'muted' }, 'The report is written when the job ends.');
       switch (report.state) {
-        case 'disabled': return h('p', { class: 'muted' }, 'This job writes no report.');
-        case 'loading': return h('p', { class: 'muted' }, 'Loading…');
-        case 'missing': return h('p', { class: 'muted' }, 'No report was written.');
-        case 'error': return h('p', { class: 'error' }, `The report could not be loaded: ${report.message}`);
-        case 'ready': return reportLinks(jobId, report.data);
-        default: return null;
+        case 'disabled':
+          return h('p', { class: 'muted' }, 'This job writes no report.');
+        case 'loading':
+          return h('p', { class: 'muted' }, 'Loading…');
+        case 'missing':
+          return h('p', { class: 'muted' }, 'No report was written.');
+        case 'error':
+          return h('p', { class: 'error' }, `The report could not be loaded: ${report.message}`);
+        case 'ready':
+          return reportLinks(jobId, report.data);
+        default:
+          return null;
       }
     })();
     fill(parts.report, title, body);
@@ -239,15 +298,32 @@ export function mountDetails(root, jobId) {
       h('h2', { id: 'tags-title' }, 'Tags'),
       tags.length === 0
         ? h('p', { class: 'muted' }, 'No tags.')
-        : h('table', { class: 'kv' }, h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Value'))),
-          h('tbody', null, tags.map((t) => h('tr', null, h('td', null, t.Key), h('td', null, t.Value))))),
+        : h(
+            'table',
+            { class: 'kv' },
+            h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Value'))),
+            h(
+              'tbody',
+              null,
+              tags.map((t) => h('tr', null, h('td', null, t.Key), h('td', null, t.Value))),
+            ),
+          ),
     );
   };
 
   const renderSpec = () => {
     const j = view.Job;
     const spec = {};
-    for (const k of ['Description', 'ConfirmationRequired', 'Priority', 'RoleArn', 'Operation', 'Manifest', 'ManifestGenerator', 'Report']) {
+    for (const k of [
+      'Description',
+      'ConfirmationRequired',
+      'Priority',
+      'RoleArn',
+      'Operation',
+      'Manifest',
+      'ManifestGenerator',
+      'Report',
+    ]) {
       if (j[k] !== undefined) spec[k] = j[k];
     }
     if (view.Tags?.length) spec.Tags = view.Tags;
@@ -269,7 +345,13 @@ export function mountDetails(root, jobId) {
   const confirmJob = async () => {
     const ok = await ask({
       title: 'Confirm this job?',
-      body: [h('p', null, `The job will run ${view.Job.Operation ? Object.keys(view.Job.Operation)[0] : 'its operation'} on ${num(view.Job.ProgressSummary.TotalNumberOfTasks)} objects.`)],
+      body: [
+        h(
+          'p',
+          null,
+          `The job will run ${view.Job.Operation ? Object.keys(view.Job.Operation)[0] : 'its operation'} on ${num(view.Job.ProgressSummary.TotalNumberOfTasks)} objects.`,
+        ),
+      ],
       ok: 'Confirm and run',
       action: () => jobs.setStatus(jobId, 'Ready'),
     });
@@ -280,16 +362,29 @@ export function mountDetails(root, jobId) {
     const reason = h('input', { id: 'dialog-reason', maxlength: '256', autocomplete: 'off' });
     const ok = await ask({
       title: 'Cancel this job?',
-      body: [h('p', null, 'Tasks already done stay done; the rest are not run. This cannot be undone.'), field('Reason (optional)', reason)],
+      body: [
+        h('p', null, 'Tasks already done stay done; the rest are not run. This cannot be undone.'),
+        field('Reason (optional)', reason),
+      ],
       ok: 'Cancel job',
       danger: true,
-      action: () => jobs.setStatus(jobId, 'Cancelled', /** @type {HTMLInputElement} */ (reason).value.trim() || undefined),
+      action: () =>
+        jobs.setStatus(jobId, 'Cancelled', /** @type {HTMLInputElement} */ (reason).value.trim() || undefined),
     });
     if (ok) await afterAction();
   };
 
   const changePriority = async () => {
-    const input = /** @type {HTMLInputElement} */ (h('input', { id: 'dialog-priority', type: 'number', inputmode: 'numeric', step: '1', value: view.Job.Priority, required: true }));
+    const input = /** @type {HTMLInputElement} */ (
+      h('input', {
+        id: 'dialog-priority',
+        type: 'number',
+        inputmode: 'numeric',
+        step: '1',
+        value: view.Job.Priority,
+        required: true,
+      })
+    );
     const ok = await ask({
       title: 'Change priority',
       body: [h('p', null, 'Jobs with a higher priority run first.'), field('New priority', input)],
@@ -347,10 +442,31 @@ function reportLinks(jobId, r) {
   return h(
     'div',
     null,
-    h('p', { class: 'muted' }, `Written ${localTime(r.WrittenAt)} to s3://${r.Bucket}/${r.ManifestKey.replace(/manifest\.json$/, '')}`),
-    h('ul', { class: 'report-files', id: 'report-files' },
-      r.Files.map((f) => h('li', null, h('a', { href: f.Url, download: f.Name }, f.Name), ` — ${f.TaskStatus}, ${num(f.Rows)} ${f.Rows === 1 ? 'row' : 'rows'}`)),
-      h('li', null, h('a', { href: r.Manifest.Url, download: 'manifest.json' }, 'manifest.json'), ' — the report manifest')),
-    failed ? h('p', null, h('a', { href: `${base}/failed`, download: `job-${jobId}-failed.csv` }, 'All failed tasks (CSV)')) : null,
+    h(
+      'p',
+      { class: 'muted' },
+      `Written ${localTime(r.WrittenAt)} to s3://${r.Bucket}/${r.ManifestKey.replace(/manifest\.json$/, '')}`,
+    ),
+    h(
+      'ul',
+      { class: 'report-files', id: 'report-files' },
+      r.Files.map((f) =>
+        h(
+          'li',
+          null,
+          h('a', { href: f.Url, download: f.Name }, f.Name),
+          ` — ${f.TaskStatus}, ${num(f.Rows)} ${f.Rows === 1 ? 'row' : 'rows'}`,
+        ),
+      ),
+      h(
+        'li',
+        null,
+        h('a', { href: r.Manifest.Url, download: 'manifest.json' }, 'manifest.json'),
+        ' — the report manifest',
+      ),
+    ),
+    failed
+      ? h('p', null, h('a', { href: `${base}/failed`, download: `job-${jobId}-failed.csv` }, 'All failed tasks (CSV)'))
+      : null,
   );
 }

@@ -14,7 +14,8 @@ export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs ?? {})) {
     if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), /** @type {EventListener} */ (value));
+    if (key.startsWith('on') && typeof value === 'function')
+      el.addEventListener(key.slice(2), /** @type {EventListener} */ (value));
     else if (key === 'class') el.className = String(value);
     else el.setAttribute(key, value === true ? '' : String(value));
   }
@@ -42,8 +43,13 @@ export function append(el, children) {
 
 /** A `<dl>` of [key, label, value, wide?] entries, each `<dd>` marked `data-key` so tests and updates find it. */
 export function definitions(pairs, attrs = {}) {
-  return h('dl', { class: 'metrics', ...attrs }, pairs.map(([key, label, value, wide]) =>
-    h('div', { class: wide ? 'metric wide' : 'metric' }, h('dt', null, label), h('dd', { 'data-key': key }, value))));
+  return h(
+    'dl',
+    { class: 'metrics', ...attrs },
+    pairs.map(([key, label, value, wide]) =>
+      h('div', { class: wide ? 'metric wide' : 'metric' }, h('dt', null, label), h('dd', { 'data-key': key }, value)),
+    ),
+  );
 }
 
 /** Moves focus back to the element with the id that had it before a re-render, if it still exists. */

@@ -61,7 +61,8 @@ export function relative(iso, nowMs = Date.now()) {
   let v = (t - nowMs) / 1000;
   if (Math.abs(v) < 10) return relativeFormat.format(0, 'second');
   for (const [unit, size] of STEPS) {
-    if (Math.abs(v) < size) return relativeFormat.format(Math.round(v), /** @type {Intl.RelativeTimeFormatUnit} */ (unit));
+    if (Math.abs(v) < size)
+      return relativeFormat.format(Math.round(v), /** @type {Intl.RelativeTimeFormatUnit} */ (unit));
     v /= size;
   }
   return '';

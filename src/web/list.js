@@ -44,7 +44,17 @@ export function mountList(root) {
     'table',
     { class: 'jobs', id: 'jobs-table' },
     h('caption', { class: 'visually-hidden' }, 'Jobs of this account'),
-    h('thead', null, h('tr', null, ['Job', 'Status', 'Priority', 'Operation', 'Progress', 'Created'].map((c) => h('th', { scope: 'col', class: c === 'Priority' ? 'num' : null }, c)))),
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        ['Job', 'Status', 'Priority', 'Operation', 'Progress', 'Created'].map((c) =>
+          h('th', { scope: 'col', class: c === 'Priority' ? 'num' : null }, c),
+        ),
+      ),
+    ),
     body,
   );
 
@@ -131,8 +141,20 @@ export function mountList(root) {
     'form',
     { class: 'filters', role: 'search', onsubmit: (e) => e.preventDefault() },
     h('div', { class: 'field' }, h('label', { for: 'filter-status' }, 'Status'), statusSelect()),
-    h('div', { class: 'field grow' }, h('label', { for: 'filter-search' }, 'Search'),
-      h('input', { id: 'filter-search', type: 'search', value: query.search, placeholder: 'Job id, description or tag', autocomplete: 'off', spellcheck: 'false', maxlength: '256' })),
+    h(
+      'div',
+      { class: 'field grow' },
+      h('label', { for: 'filter-search' }, 'Search'),
+      h('input', {
+        id: 'filter-search',
+        type: 'search',
+        value: query.search,
+        placeholder: 'Job id, description or tag',
+        autocomplete: 'off',
+        spellcheck: 'false',
+        maxlength: '256',
+      }),
+    ),
     h('div', { class: 'field' }, h('label', { for: 'filter-sort' }, 'Sort'), sortSelect()),
   );
   filters.addEventListener('change', (e) => {
@@ -184,24 +206,54 @@ export function mountList(root) {
 }
 
 function statusSelect() {
-  const select = h('select', { id: 'filter-status' }, h('option', { value: '' }, 'All statuses'), STATUSES.map((s) => h('option', { value: s }, s)));
+  const select = h(
+    'select',
+    { id: 'filter-status' },
+    h('option', { value: '' }, 'All statuses'),
+    STATUSES.map((s) => h('option', { value: s }, s)),
+  );
   /** @type {HTMLSelectElement} */ (select).value = query.status;
   return select;
 }
 
 function sortSelect() {
-  const select = h('select', { id: 'filter-sort' }, SORTS.map(([v, label]) => h('option', { value: v }, label)));
+  const select = h(
+    'select',
+    { id: 'filter-sort' },
+    SORTS.map(([v, label]) => h('option', { value: v }, label)),
+  );
   /** @type {HTMLSelectElement} */ (select).value = `${query.sort}:${query.order}`;
   return select;
 }
 
 function render(body, list) {
   if (list.length === 0) {
-    body.replaceChildren(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, query.search || query.status
-      ? 'No job matches these filters.'
-      : h('div', null, h('p', null, 'No jobs yet.'),
-        h('p', { class: 'muted' }, 'Create one with ', h('code', null, 's3batch create-job'), ' (', h('code', null, 's3batch create-job --help'),
-          ' has examples), POST /api/v1/jobs, or aws s3control create-job; it appears here by itself.')))));
+    body.replaceChildren(
+      h(
+        'tr',
+        { class: 'empty' },
+        h(
+          'td',
+          { colspan: 6 },
+          query.search || query.status
+            ? 'No job matches these filters.'
+            : h(
+                'div',
+                null,
+                h('p', null, 'No jobs yet.'),
+                h(
+                  'p',
+                  { class: 'muted' },
+                  'Create one with ',
+                  h('code', null, 's3batch create-job'),
+                  ' (',
+                  h('code', null, 's3batch create-job --help'),
+                  ' has examples), POST /api/v1/jobs, or aws s3control create-job; it appears here by itself.',
+                ),
+              ),
+        ),
+      ),
+    );
     return;
   }
   body.replaceChildren(...list.map(row));
@@ -220,14 +272,39 @@ function row(job) {
   return h(
     'tr',
     { 'data-job-id': job.JobId },
-    h('td', { 'data-label': 'Job', class: 'job-cell' }, h('div', null,
-      h('a', { href, class: 'job-link' }, h('code', null, job.JobId)),
-      job.Description || dryRun ? h('div', { class: 'description' }, dryRun ? h('span', { class: 'badge dry-run' }, 'dry run') : null, dryRun && job.Description ? ' ' : null, job.Description ?? null) : null,
-      tags.length ? h('ul', { class: 'tags', 'aria-label': 'Tags' }, tags.map((t) => h('li', null, `${t.Key}=${t.Value}`))) : null)),
+    h(
+      'td',
+      { 'data-label': 'Job', class: 'job-cell' },
+      h(
+        'div',
+        null,
+        h('a', { href, class: 'job-link' }, h('code', null, job.JobId)),
+        job.Description || dryRun
+          ? h(
+              'div',
+              { class: 'description' },
+              dryRun ? h('span', { class: 'badge dry-run' }, 'dry run') : null,
+              dryRun && job.Description ? ' ' : null,
+              job.Description ?? null,
+            )
+          : null,
+        tags.length
+          ? h(
+              'ul',
+              { class: 'tags', 'aria-label': 'Tags' },
+              tags.map((t) => h('li', null, `${t.Key}=${t.Value}`)),
+            )
+          : null,
+      ),
+    ),
     h('td', { 'data-label': 'Status', 'data-col': 'status' }, statusBadge(job.Status)),
     h('td', { 'data-label': 'Priority', 'data-col': 'priority', class: 'num' }, num(job.Priority)),
     h('td', { 'data-label': 'Operation' }, job.Operation),
-    h('td', { 'data-label': 'Progress', 'data-col': 'progress' }, progressBar(job.ProgressSummary, `Progress of job ${job.JobId}`)),
+    h(
+      'td',
+      { 'data-label': 'Progress', 'data-col': 'progress' },
+      progressBar(job.ProgressSummary, `Progress of job ${job.JobId}`),
+    ),
     h('td', { 'data-label': 'Created' }, timeEl(job.CreationTime)),
   );
 }

@@ -14,7 +14,11 @@ import { API, ApiError, WEB_HEADER, onUnauthorizedError } from './api.js';
 export function openStream(path, { onOpen, onEvent, onEnd, onFail }) {
   const ctrl = new AbortController();
   const run = async () => {
-    const res = await fetch(API + path, { headers: { ...WEB_HEADER, accept: 'text/event-stream' }, cache: 'no-store', signal: ctrl.signal });
+    const res = await fetch(API + path, {
+      headers: { ...WEB_HEADER, accept: 'text/event-stream' },
+      cache: 'no-store',
+      signal: ctrl.signal,
+    });
     if (!res.ok || !res.body || !(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
       await res.body?.cancel();
       throw new ApiError(res.status, `HTTP${res.status}`, `The event stream answered ${res.status}`);

@@ -8,7 +8,21 @@ import { localTime, num, percent, relative } from './format.js';
 export const TERMINAL = ['Complete', 'Cancelled', 'Failed'];
 
 /** Every job status, for the list's filter (the order a job goes through them). */
-export const STATUSES = ['New', 'Preparing', 'Suspended', 'Ready', 'Active', 'Pausing', 'Paused', 'Completing', 'Complete', 'Cancelling', 'Cancelled', 'Failing', 'Failed'];
+export const STATUSES = [
+  'New',
+  'Preparing',
+  'Suspended',
+  'Ready',
+  'Active',
+  'Pausing',
+  'Paused',
+  'Completing',
+  'Complete',
+  'Cancelling',
+  'Cancelled',
+  'Failing',
+  'Failed',
+];
 
 export function isTerminal(status) {
   return TERMINAL.includes(status);
@@ -32,16 +46,33 @@ export function progressBar(p, label) {
   return h(
     'div',
     { class: 'progress' },
-    h('progress', { max: Math.max(total, 1), value: total > 0 ? done : 0, 'aria-label': label, 'data-done': done, 'data-total': total }),
-    h('span', { class: 'progress-text' }, total > 0 ? `${num(done)} / ${num(total)}` : '—', total > 0 ? h('span', { class: 'muted' }, ` ${percent(done, total)}`) : null,
-      failed > 0 ? h('span', { class: 'failed-count' }, ` · ${num(failed)} failed`) : null),
+    h('progress', {
+      max: Math.max(total, 1),
+      value: total > 0 ? done : 0,
+      'aria-label': label,
+      'data-done': done,
+      'data-total': total,
+    }),
+    h(
+      'span',
+      { class: 'progress-text' },
+      total > 0 ? `${num(done)} / ${num(total)}` : '—',
+      total > 0 ? h('span', { class: 'muted' }, ` ${percent(done, total)}`) : null,
+      failed > 0 ? h('span', { class: 'failed-count' }, ` · ${num(failed)} failed`) : null,
+    ),
   );
 }
 
 /** A `<time>` with the local time and, beside it, how long ago ("3 min. ago"). */
 export function timeEl(iso) {
   if (!iso) return h('span', { class: 'muted' }, '—');
-  return h('time', { datetime: iso, class: 'when' }, h('span', { class: 'local' }, localTime(iso)), ' ', h('span', { class: 'rel', 'data-rel': iso }, relative(iso)));
+  return h(
+    'time',
+    { datetime: iso, class: 'when' },
+    h('span', { class: 'local' }, localTime(iso)),
+    ' ',
+    h('span', { class: 'rel', 'data-rel': iso }, relative(iso)),
+  );
 }
 
 /** Rewrites every relative age on the page (called every 15 s). */

@@ -43,8 +43,16 @@ function keyEnv(): NodeJS.ProcessEnv {
   return { ...shellEnv(cwd), ...serverEnv(server.url, TEST_API_KEY) };
 }
 
-function cli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<CliResult> {
-  return runCli(args, { cwd: opts.cwd ?? cwd, env: opts.env ?? keyEnv(), input: opts.input ?? '', killAfterMs: 60_000 });
+function cli(
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
+): Promise<CliResult> {
+  return runCli(args, {
+    cwd: opts.cwd ?? cwd,
+    env: opts.env ?? keyEnv(),
+    input: opts.input ?? '',
+    killAfterMs: 60_000,
+  });
 }
 
 /** Runs the CLI and expects exit 0; returns stdout. */
@@ -55,7 +63,12 @@ async function ok(args: readonly string[], opts: Parameters<typeof cli>[1] = {})
 }
 
 /** Runs the CLI and expects a failure with this exit code and a stderr matching `message`, no stack trace. */
-async function fails(args: readonly string[], code: number, message: RegExp, opts: Parameters<typeof cli>[1] = {}): Promise<CliResult> {
+async function fails(
+  args: readonly string[],
+  code: number,
+  message: RegExp,
+  opts: Parameters<typeof cli>[1] = {},
+): Promise<CliResult> {
   const r = await cli(args, opts);
   expect(r.code, `s3batch ${args.join(' ')}: ${r.stderr}`).toBe(code);
   expect(r.stderr).toMatch(message);
@@ -64,7 +77,16 @@ async function fails(args: readonly string[], code: number, message: RegExp, opt
 }
 
 function flagsJob(extra: readonly string[] = []): string[] {
-  return ['create-job', '--manifest', `s3://${bucket}/cli/manifest.csv`, '--manifest-etag', etag, '--report', `s3://${bucket}/reports`, ...extra];
+  return [
+    'create-job',
+    '--manifest',
+    `s3://${bucket}/cli/manifest.csv`,
+    '--manifest-etag',
+    etag,
+    '--report',
+    `s3://${bucket}/reports`,
+    ...extra,
+  ];
 }
 
 /** A CreateJob spec in the aws CLI's --cli-input-json shape. */
@@ -77,7 +99,13 @@ function awsSpec(extra: Record<string, unknown> = {}): Record<string, unknown> {
       Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
       Location: { ObjectArn: `arn:aws:s3:::${bucket}/cli/manifest.csv`, ETag: etag },
     },
-    Report: { Bucket: `arn:aws:s3:::${bucket}`, Format: 'Report_CSV_20180820', Enabled: true, Prefix: 'spec-reports', ReportScope: 'FailedTasksOnly' },
+    Report: {
+      Bucket: `arn:aws:s3:::${bucket}`,
+      Format: 'Report_CSV_20180820',
+      Enabled: true,
+      Prefix: 'spec-reports',
+      ReportScope: 'FailedTasksOnly',
+    },
     Priority: 33,
     RoleArn: `arn:aws:iam::${ACCOUNT}:role/default`,
     Description: 'from a spec file',
@@ -92,7 +120,10 @@ function writeJson(name: string, value: unknown): string {
   return file;
 }
 
-async function describeJson(jobId: string, env?: NodeJS.ProcessEnv): Promise<{ Job: Record<string, unknown> & { Status: string } }> {
+async function describeJson(
+  jobId: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<{ Job: Record<string, unknown> & { Status: string } }> {
   return JSON.parse(await ok(['describe-job', jobId, '--json'], env ? { env } : {}));
 }
 
@@ -101,7 +132,14 @@ beforeAll(async () => {
   s3 = makeS3Client(ceph);
   bucket = await createTestBucket(s3, 'cli-jobs');
   await putObjects(s3, bucket, KEYS);
-  etag = (await putManifest(s3, bucket, 'cli/manifest.csv', KEYS.map((key) => ({ bucket, key })))).etag;
+  etag = (
+    await putManifest(
+      s3,
+      bucket,
+      'cli/manifest.csv',
+      KEYS.map((key) => ({ bucket, key })),
+    )
+  ).etag;
   server = await startServerProcess({ s3: ceph });
   sdk = endpointProviderClient(server.url, TEST_API_KEY);
   cwd = tempDataDir('s3batch-cli-jobs-');
@@ -115,17 +153,43 @@ afterAll(async () => {
 
 describe('s3batch job verbs on Ceph RGW', () => {
   it('create-job from flags → Suspended; describe-job; confirm → Complete with the objects tagged', async () => {
-    const out = await ok(flagsJob(['--operation', 'tag', '--tag', 'reviewed=yes', '--priority', '20', '--description', 'cli flags job', '--job-tag', 'team=storage']));
+    const out = await ok(
+      flagsJob([
+        '--operation',
+        'tag',
+        '--tag',
+        'reviewed=yes',
+        '--priority',
+        '20',
+        '--description',
+        'cli flags job',
+        '--job-tag',
+        'team=storage',
+      ]),
+    );
     const jobId = out.trim();
     expect(jobId).toMatch(UUID);
     await waitForJob(sdk, ACCOUNT, jobId, 'Suspended');
 
     const { Job } = await describeJson(jobId);
     expect(Job).toMatchObject({
-      JobId: jobId, Status: 'Suspended', ConfirmationRequired: true, Priority: 20, Description: 'cli flags job',
+      JobId: jobId,
+      Status: 'Suspended',
+      ConfirmationRequired: true,
+      Priority: 20,
+      Description: 'cli flags job',
       Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'reviewed', Value: 'yes' }] } },
-      Manifest: { Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] }, Location: { ObjectArn: `arn:aws:s3:::${bucket}/cli/manifest.csv`, ETag: etag } },
-      Report: { Enabled: true, Bucket: `arn:aws:s3:::${bucket}`, Prefix: 'reports', Format: 'Report_CSV_20180820', ReportScope: 'AllTasks' },
+      Manifest: {
+        Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
+        Location: { ObjectArn: `arn:aws:s3:::${bucket}/cli/manifest.csv`, ETag: etag },
+      },
+      Report: {
+        Enabled: true,
+        Bucket: `arn:aws:s3:::${bucket}`,
+        Prefix: 'reports',
+        Format: 'Report_CSV_20180820',
+        ReportScope: 'AllTasks',
+      },
       RoleArn: `arn:aws:iam::${ACCOUNT}:role/default`,
     });
     expect(Job).not.toHaveProperty('$metadata');
@@ -162,19 +226,30 @@ describe('s3batch job verbs on Ceph RGW', () => {
     // The same file again: the same ClientRequestToken gives the same job (idempotent).
     expect((await ok(['create-job', '--spec', path.join(cwd, 'spec.json')])).trim()).toBe(out.JobId);
     // From stdin, with a flag over the file's priority.
-    const fromStdin = (await ok(['create-job', '--spec', '-', '--priority', '44'], { input: JSON.stringify(awsSpec({ ClientRequestToken: randomUUID() })) })).trim();
+    const fromStdin = (
+      await ok(['create-job', '--spec', '-', '--priority', '44'], {
+        input: JSON.stringify(awsSpec({ ClientRequestToken: randomUUID() })),
+      })
+    ).trim();
     expect((await describeJson(fromStdin)).Job).toMatchObject({ Priority: 44, Description: 'from a spec file' });
   });
 
   it('create-job --spec from a filled-in `aws s3control create-job --generate-cli-skeleton`', async () => {
-    if (!existsSync(AWS)) throw new Error(`${AWS} (Debian's awscli) is missing: run \`bash scripts/ensure-test-deps.sh\` as root`);
-    const skeleton = JSON.parse(await new Promise<string>((resolve, reject) => {
-      const child = spawn(AWS, ['s3control', 'create-job', '--generate-cli-skeleton'], { env: { PATH: process.env.PATH ?? '/usr/bin', HOME: cwd } });
-      let text = '';
-      child.stdout.on('data', (b: Buffer) => (text += b.toString()));
-      child.once('error', reject);
-      child.once('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`aws --generate-cli-skeleton exited ${code}`))));
-    }));
+    if (!existsSync(AWS))
+      throw new Error(`${AWS} (Debian's awscli) is missing: run \`bash scripts/ensure-test-deps.sh\` as root`);
+    const skeleton = JSON.parse(
+      await new Promise<string>((resolve, reject) => {
+        const child = spawn(AWS, ['s3control', 'create-job', '--generate-cli-skeleton'], {
+          env: { PATH: process.env.PATH ?? '/usr/bin', HOME: cwd },
+        });
+        let text = '';
+        child.stdout.on('data', (b: Buffer) => (text += b.toString()));
+        child.once('error', reject);
+        child.once('close', (code) =>
+          code === 0 ? resolve(text) : reject(new Error(`aws --generate-cli-skeleton exited ${code}`)),
+        );
+      }),
+    );
     // Fill it in as a user would: keep one operation, drop the generator, fill the blanks we need;
     // the other placeholders ("" strings, AccountId "", Tags [{"Key":"","Value":""}]) stay.
     skeleton.Operation = { S3PutObjectTagging: skeleton.Operation.S3PutObjectTagging };
@@ -190,7 +265,12 @@ describe('s3batch job verbs on Ceph RGW', () => {
     expect(skeleton.Manifest.Location.ObjectVersionId).toBe('');
     const jobId = (await ok(['create-job', '--spec', writeJson('skeleton.json', skeleton)])).trim();
     const { Job } = await describeJson(jobId);
-    expect(Job).toMatchObject({ Priority: 7, ConfirmationRequired: true, Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'from', Value: 'skeleton' }] } }, Report: { Enabled: true, ReportScope: 'AllTasks' } });
+    expect(Job).toMatchObject({
+      Priority: 7,
+      ConfirmationRequired: true,
+      Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'from', Value: 'skeleton' }] } },
+      Report: { Enabled: true, ReportScope: 'AllTasks' },
+    });
     expect((Job.Manifest as { Location: Record<string, unknown> }).Location).not.toHaveProperty('ObjectVersionId');
     expect(JSON.parse(await ok(['get-job-tagging', jobId, '--json']))).toEqual({ Tags: [] });
   });
@@ -199,8 +279,14 @@ describe('s3batch job verbs on Ceph RGW', () => {
     const suspended = (await ok(flagsJob(['--operation', 'delete-tags', '--description', 'to list']))).trim();
     await waitForJob(sdk, ACCOUNT, suspended, 'Suspended');
     const table = await ok(['list-jobs']);
-    expect(table.split('\n')[0]).toMatch(/^JOB ID\s+STATUS\s+PRIORITY\s+OPERATION\s+PROGRESS\s+FAILED\s+CREATED\s+DESCRIPTION$/);
-    expect(table).toMatch(new RegExp(`\\n${suspended}\\s+Suspended\\s+10\\s+S3DeleteObjectTagging\\s+0/3 \\(0%\\)\\s+0\\s+\\S+\\s+to list\\n`));
+    expect(table.split('\n')[0]).toMatch(
+      /^JOB ID\s+STATUS\s+PRIORITY\s+OPERATION\s+PROGRESS\s+FAILED\s+CREATED\s+DESCRIPTION$/,
+    );
+    expect(table).toMatch(
+      new RegExp(
+        `\\n${suspended}\\s+Suspended\\s+10\\s+S3DeleteObjectTagging\\s+0/3 \\(0%\\)\\s+0\\s+\\S+\\s+to list\\n`,
+      ),
+    );
 
     const listed = JSON.parse(await ok(['list-jobs', '--status', 'suspended', '--json']));
     expect(listed.Jobs.map((j: { JobId: string }) => j.JobId)).toContain(suspended);
@@ -219,11 +305,19 @@ describe('s3batch job verbs on Ceph RGW', () => {
   });
 
   it('cancel with a reason; update-job-status; update-job-priority', async () => {
-    const jobId = (await ok(flagsJob(['--operation', 'copy', '--target-bucket', bucket, '--target-prefix', 'copies/']))).trim();
+    const jobId = (
+      await ok(flagsJob(['--operation', 'copy', '--target-bucket', bucket, '--target-prefix', 'copies/']))
+    ).trim();
     await waitForJob(sdk, ACCOUNT, jobId, 'Suspended');
     expect((await ok(['update-job-priority', jobId, '75'])).trim()).toBe(`${jobId}  priority 75`);
-    expect(JSON.parse(await ok(['update-job-priority', jobId, '76', '--json']))).toEqual({ JobId: jobId, Priority: 76 });
-    expect((await describeJson(jobId)).Job).toMatchObject({ Priority: 76, Operation: { S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${bucket}`, TargetKeyPrefix: 'copies/' } } });
+    expect(JSON.parse(await ok(['update-job-priority', jobId, '76', '--json']))).toEqual({
+      JobId: jobId,
+      Priority: 76,
+    });
+    expect((await describeJson(jobId)).Job).toMatchObject({
+      Priority: 76,
+      Operation: { S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${bucket}`, TargetKeyPrefix: 'copies/' } },
+    });
 
     expect((await ok(['cancel', jobId, '--reason', 'not needed'])).trim()).toBe(`${jobId}  Cancelled`);
     const { Job } = await describeJson(jobId);
@@ -235,10 +329,18 @@ describe('s3batch job verbs on Ceph RGW', () => {
 
   it('job tags: put (args and --tags-file), get (table and --json), delete', async () => {
     const jobId = (await ok(flagsJob(['--operation', 'delete-tags', '--no-report']))).trim();
-    expect((await ok(['put-job-tagging', jobId, 'team=storage', 'Key=ticket,Value=OPS-42', 'note=a=b'])).trim()).toBe(`${jobId}  3 tags set`);
+    expect((await ok(['put-job-tagging', jobId, 'team=storage', 'Key=ticket,Value=OPS-42', 'note=a=b'])).trim()).toBe(
+      `${jobId}  3 tags set`,
+    );
     expect(await ok(['get-job-tagging', jobId])).toBe('KEY     VALUE\nteam    storage\nticket  OPS-42\nnote    a=b\n');
     const saved = await ok(['get-job-tagging', jobId, '--json']);
-    expect(JSON.parse(saved)).toEqual({ Tags: [{ Key: 'team', Value: 'storage' }, { Key: 'ticket', Value: 'OPS-42' }, { Key: 'note', Value: 'a=b' }] });
+    expect(JSON.parse(saved)).toEqual({
+      Tags: [
+        { Key: 'team', Value: 'storage' },
+        { Key: 'ticket', Value: 'OPS-42' },
+        { Key: 'note', Value: 'a=b' },
+      ],
+    });
     expect((await ok(['delete-job-tagging', jobId])).trim()).toBe(`${jobId}  tags deleted`);
     expect(await ok(['get-job-tagging', jobId])).toBe('No tags.\n');
     await ok(['put-job-tagging', jobId, '--tags-file', writeJson('tags.json', saved)]);
@@ -248,24 +350,57 @@ describe('s3batch job verbs on Ceph RGW', () => {
   it('the connection from a profiles file (default and --profile), flags over a wrong environment, the account asked of the server', async () => {
     const home = tempDataDir('s3batch-cli-home-');
     mkdirSync(path.join(home, '.config', 's3batch'), { recursive: true });
-    writeFileSync(path.join(home, '.config', 's3batch', 'profiles.json'), JSON.stringify({
-      profiles: {
-        default: { endpointUrl: server.url, accountId: ACCOUNT, accessKeyId: TEST_API_KEY.accessKeyId, secretAccessKey: TEST_API_KEY.secretAccessKey },
-        wrong: { endpointUrl: server.url, accountId: ACCOUNT, accessKeyId: 'NOSUCHKEY000000001', secretAccessKey: 'not-the-secret-000000001' },
-      },
-    }));
+    writeFileSync(
+      path.join(home, '.config', 's3batch', 'profiles.json'),
+      JSON.stringify({
+        profiles: {
+          default: {
+            endpointUrl: server.url,
+            accountId: ACCOUNT,
+            accessKeyId: TEST_API_KEY.accessKeyId,
+            secretAccessKey: TEST_API_KEY.secretAccessKey,
+          },
+          wrong: {
+            endpointUrl: server.url,
+            accountId: ACCOUNT,
+            accessKeyId: 'NOSUCHKEY000000001',
+            secretAccessKey: 'not-the-secret-000000001',
+          },
+        },
+      }),
+    );
     const env = shellEnv(home);
     expect(JSON.parse(await ok(['list-jobs', '--json'], { env, cwd: home })).Jobs).toBeInstanceOf(Array);
-    await fails(['list-jobs', '--profile', 'wrong'], 2, /^s3batch: (InvalidAccessKeyId|AccessDenied): /, { env, cwd: home });
-    await fails(['list-jobs', '--profile', 'nope'], 2, /No profile "nope" in .*profiles\.json \(it has "default", "wrong"\)/, { env, cwd: home });
+    await fails(['list-jobs', '--profile', 'wrong'], 2, /^s3batch: (InvalidAccessKeyId|AccessDenied): /, {
+      env,
+      cwd: home,
+    });
+    await fails(
+      ['list-jobs', '--profile', 'nope'],
+      2,
+      /No profile "nope" in .*profiles\.json \(it has "default", "wrong"\)/,
+      { env, cwd: home },
+    );
     // The environment wins over the profile, and flags over the environment.
-    const badEnv = { ...env, S3BATCH_API_ACCESS_KEY_ID: 'NOSUCHKEY000000001', S3BATCH_API_SECRET_ACCESS_KEY: 'not-the-secret-000000001' };
+    const badEnv = {
+      ...env,
+      S3BATCH_API_ACCESS_KEY_ID: 'NOSUCHKEY000000001',
+      S3BATCH_API_SECRET_ACCESS_KEY: 'not-the-secret-000000001',
+    };
     await fails(['list-jobs'], 2, /^s3batch: (InvalidAccessKeyId|AccessDenied): /, { env: badEnv, cwd: home });
-    await ok(['list-jobs', '--access-key-id', TEST_API_KEY.accessKeyId, '--secret-access-key', TEST_API_KEY.secretAccessKey], { env: badEnv, cwd: home });
+    await ok(
+      ['list-jobs', '--access-key-id', TEST_API_KEY.accessKeyId, '--secret-access-key', TEST_API_KEY.secretAccessKey],
+      { env: badEnv, cwd: home },
+    );
     // A key with no account named anywhere: the CLI asks the server whose key it is (111122223333, not 000000000000).
     const { S3BATCH_ACCOUNT_ID: _account, ...noAccount } = keyEnv();
     expect(JSON.parse(await ok(['list-jobs', '--json'], { env: noAccount })).Jobs).toBeInstanceOf(Array);
-    await fails(['list-jobs', '--account-id', '000000000000'], 2, /^s3batch: AccessDenied: .*belongs to account 111122223333/, { env: noAccount });
+    await fails(
+      ['list-jobs', '--account-id', '000000000000'],
+      2,
+      /^s3batch: AccessDenied: .*belongs to account 111122223333/,
+      { env: noAccount },
+    );
   });
 
   it('bad arguments and unknown jobs are exit 2 with a clear message', async () => {
@@ -274,47 +409,152 @@ describe('s3batch job verbs on Ceph RGW', () => {
       fails(['no-such-verb'], 2, /^s3batch: UsageError: unknown command 'no-such-verb'/),
       fails(['describe-job'], 2, /^s3batch: UsageError: missing required argument 'job-id'/),
       fails(['update-job-priority', 'some-job'], 2, /missing required argument 'priority'/),
-      fails(['update-job-priority', 'some-job', 'high'], 2, /^s3batch: InvalidArgument: priority must be an integer from 0 to 2147483647, got "high"/),
-      fails(['update-job-status', 'some-job', 'Paused'], 2, /the requested status must be Ready .* or Cancelled, got "Paused"/),
-      fails(['put-job-tagging', 'some-job', 'novalue'], 2, /^s3batch: InvalidArgument: tag "novalue" must be Key=Value/),
+      fails(
+        ['update-job-priority', 'some-job', 'high'],
+        2,
+        /^s3batch: InvalidArgument: priority must be an integer from 0 to 2147483647, got "high"/,
+      ),
+      fails(
+        ['update-job-status', 'some-job', 'Paused'],
+        2,
+        /the requested status must be Ready .* or Cancelled, got "Paused"/,
+      ),
+      fails(
+        ['put-job-tagging', 'some-job', 'novalue'],
+        2,
+        /^s3batch: InvalidArgument: tag "novalue" must be Key=Value/,
+      ),
       fails(['list-jobs', '--status', 'Done'], 2, /unknown job status "Done"/),
       fails(['list-jobs', '--bogus'], 2, /unknown option '--bogus'/),
-      fails(['create-job', '--spec', writeJson('bad.json', '{"Operation": {')], 2, /^s3batch: InvalidArgument: spec .*bad\.json is not valid JSON/),
-      fails(['create-job', '--spec', writeJson('typo.json', { ...awsSpec(), Prority: 5 })], 2, /unknown member\(s\) "Prority"/),
+      fails(
+        ['create-job', '--spec', writeJson('bad.json', '{"Operation": {')],
+        2,
+        /^s3batch: InvalidArgument: spec .*bad\.json is not valid JSON/,
+      ),
+      fails(
+        ['create-job', '--spec', writeJson('typo.json', { ...awsSpec(), Prority: 5 })],
+        2,
+        /unknown member\(s\) "Prority"/,
+      ),
       // A folder or a missing file as --spec: the reason in words, no stack trace.
-      fails(['create-job', '--spec', cwd], 2, /^s3batch: InvalidArgument: cannot read the spec file .*: it is a folder, not a file \(EISDIR\)$/m),
-      fails(['create-job', '--spec', path.join(cwd, 'missing.json')], 2, /^s3batch: InvalidArgument: cannot read the spec file .*missing\.json: no such file or folder \(ENOENT\)$/m),
-      fails(['create-job', '--spec', writeJson('other-account.json', awsSpec({ AccountId: '999999999999' }))], 2, /AccountId 999999999999 is not the account this connection uses \(111122223333\)/),
-      fails(['create-job', '--manifest', `s3://${bucket}/cli/manifest.csv`, '--operation', 'tag', '--tag', 'a=b', '--no-report'], 2, /--manifest-etag is required.*aws s3api head-object/),
+      fails(
+        ['create-job', '--spec', cwd],
+        2,
+        /^s3batch: InvalidArgument: cannot read the spec file .*: it is a folder, not a file \(EISDIR\)$/m,
+      ),
+      fails(
+        ['create-job', '--spec', path.join(cwd, 'missing.json')],
+        2,
+        /^s3batch: InvalidArgument: cannot read the spec file .*missing\.json: no such file or folder \(ENOENT\)$/m,
+      ),
+      fails(
+        ['create-job', '--spec', writeJson('other-account.json', awsSpec({ AccountId: '999999999999' }))],
+        2,
+        /AccountId 999999999999 is not the account this connection uses \(111122223333\)/,
+      ),
+      fails(
+        [
+          'create-job',
+          '--manifest',
+          `s3://${bucket}/cli/manifest.csv`,
+          '--operation',
+          'tag',
+          '--tag',
+          'a=b',
+          '--no-report',
+        ],
+        2,
+        /--manifest-etag is required.*aws s3api head-object/,
+      ),
       fails(flagsJob(['--operation', 'tag']), 2, /--operation tag needs at least one --tag/),
       fails(['describe-job', '00000000-0000-0000-0000-000000000000'], 2, /^s3batch: NotFoundException: /),
       fails(['confirm', '00000000-0000-0000-0000-000000000000'], 2, /^s3batch: NotFoundException: /),
       // A request only the server refuses (an unknown ReportScope): its 4xx answer is exit 2 too.
-      fails(['create-job', '--spec', writeJson('bad-scope.json', awsSpec({ Report: { Enabled: true, Bucket: `arn:aws:s3:::${bucket}`, Format: 'Report_CSV_20180820', ReportScope: 'Some' } }))], 2, /^s3batch: (InvalidRequest|BadRequestException)/),
+      fails(
+        [
+          'create-job',
+          '--spec',
+          writeJson(
+            'bad-scope.json',
+            awsSpec({
+              Report: {
+                Enabled: true,
+                Bucket: `arn:aws:s3:::${bucket}`,
+                Format: 'Report_CSV_20180820',
+                ReportScope: 'Some',
+              },
+            }),
+          ),
+        ],
+        2,
+        /^s3batch: (InvalidRequest|BadRequestException)/,
+      ),
     ]);
   });
 
   it('no key anywhere → exit 2 naming every way; a server that is not running → exit 1 naming the endpoint', async () => {
     const empty = tempDataDir('s3batch-cli-nokey-');
-    const r = await fails(['list-jobs'], 2, /^s3batch: InvalidConfiguration: No API key/, { env: shellEnv(empty), cwd: empty });
-    for (const way of ['--access-key-id', 'S3BATCH_API_ACCESS_KEY_ID', '--profile', 'S3BATCH_PROFILES_FILE', path.join(empty, '.s3batch', 'api-keys.json'), '--data-dir']) {
+    const r = await fails(['list-jobs'], 2, /^s3batch: InvalidConfiguration: No API key/, {
+      env: shellEnv(empty),
+      cwd: empty,
+    });
+    for (const way of [
+      '--access-key-id',
+      'S3BATCH_API_ACCESS_KEY_ID',
+      '--profile',
+      'S3BATCH_PROFILES_FILE',
+      path.join(empty, '.s3batch', 'api-keys.json'),
+      '--data-dir',
+    ]) {
       expect(r.stderr).toContain(way);
     }
     const down = 'http://127.0.0.1:9'; // the discard port: nothing listens there
-    await fails(['list-jobs', '--endpoint-url', down], 1, /^s3batch: EndpointUnreachable: cannot reach the s3batch server at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)\. Start it with `s3batch serve`/);
-    await fails(['describe-job', 'x', '--endpoint-url', down], 1, /cannot reach the s3batch server at http:\/\/127\.0\.0\.1:9/);
+    await fails(
+      ['list-jobs', '--endpoint-url', down],
+      1,
+      /^s3batch: EndpointUnreachable: cannot reach the s3batch server at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)\. Start it with `s3batch serve`/,
+    );
+    await fails(
+      ['describe-job', 'x', '--endpoint-url', down],
+      1,
+      /cannot reach the s3batch server at http:\/\/127\.0\.0\.1:9/,
+    );
   });
 
   it('--help of every verb shows its options, the connection options and Examples', async () => {
-    await Promise.all(['create-job', 'describe-job', 'list-jobs', 'update-job-status', 'confirm', 'cancel', 'update-job-priority', 'get-job-tagging', 'put-job-tagging', 'delete-job-tagging'].map(async (verb) => {
-      const out = await ok([verb, '--help']);
-      expect(out, verb).toContain('Examples:\n  $ s3batch ');
-      expect(out, verb).toContain('Connection options:');
-      expect(out, verb).toContain('--endpoint-url <url>');
-      expect(out, verb).toContain('S3BATCH_API_ACCESS_KEY_ID');
-    }));
+    await Promise.all(
+      [
+        'create-job',
+        'describe-job',
+        'list-jobs',
+        'update-job-status',
+        'confirm',
+        'cancel',
+        'update-job-priority',
+        'get-job-tagging',
+        'put-job-tagging',
+        'delete-job-tagging',
+      ].map(async (verb) => {
+        const out = await ok([verb, '--help']);
+        expect(out, verb).toContain('Examples:\n  $ s3batch ');
+        expect(out, verb).toContain('Connection options:');
+        expect(out, verb).toContain('--endpoint-url <url>');
+        expect(out, verb).toContain('S3BATCH_API_ACCESS_KEY_ID');
+      }),
+    );
     const top = await ok(['--help']);
-    for (const verb of ['create-job', 'describe-job', 'list-jobs', 'update-job-status', 'confirm', 'cancel', 'update-job-priority', 'get-job-tagging', 'put-job-tagging', 'delete-job-tagging']) {
+    for (const verb of [
+      'create-job',
+      'describe-job',
+      'list-jobs',
+      'update-job-status',
+      'confirm',
+      'cancel',
+      'update-job-priority',
+      'get-job-tagging',
+      'put-job-tagging',
+      'delete-job-tagging',
+    ]) {
       expect(top).toMatch(new RegExp(`\\n  ${verb} `));
     }
     // The top-level help starts a newcomer off: examples, where the web page is, the exit codes.
@@ -334,9 +574,12 @@ describe('s3batch job verbs on serve --local, with the key the server generated'
     // The server's data folder is ./.s3batch of the folder the CLI runs in, as with `npm start`.
     local = await startServerProcess({ dataDir: path.join(home, '.s3batch'), testKey: false });
     localS3 = new S3Client({
-      endpoint: local.s3Endpoint!, region: 'us-east-1', forcePathStyle: true,
+      endpoint: local.s3Endpoint!,
+      region: 'us-east-1',
+      forcePathStyle: true,
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
     });
     await putObjects(localS3, 's3batch-demo', KEYS);
   });
@@ -350,16 +593,50 @@ describe('s3batch job verbs on serve --local, with the key the server generated'
     expect(existsSync(path.join(home, '.s3batch', 'api-keys.json'))).toBe(true);
     // Only the endpoint is given: the key and its account come from the generated file.
     const env = { ...shellEnv(home), S3BATCH_ENDPOINT_URL: local.url };
-    const { etag: localEtag } = await putManifest(localS3, 's3batch-demo', 'cli/manifest.csv', KEYS.map((key) => ({ bucket: 's3batch-demo', key })));
-    const jobId = (await ok(['create-job', '--manifest', 's3://s3batch-demo/cli/manifest.csv', '--manifest-etag', localEtag, '--operation', 'copy',
-      '--target-bucket', 's3batch-demo', '--target-prefix', 'copied/', '--report', 's3://s3batch-demo/reports', '--confirmation-required'], { env, cwd: home })).trim();
+    const { etag: localEtag } = await putManifest(
+      localS3,
+      's3batch-demo',
+      'cli/manifest.csv',
+      KEYS.map((key) => ({ bucket: 's3batch-demo', key })),
+    );
+    const jobId = (
+      await ok(
+        [
+          'create-job',
+          '--manifest',
+          's3://s3batch-demo/cli/manifest.csv',
+          '--manifest-etag',
+          localEtag,
+          '--operation',
+          'copy',
+          '--target-bucket',
+          's3batch-demo',
+          '--target-prefix',
+          'copied/',
+          '--report',
+          's3://s3batch-demo/reports',
+          '--confirmation-required',
+        ],
+        { env, cwd: home },
+      )
+    ).trim();
     expect(jobId).toMatch(UUID);
 
     // From another folder: --data-dir, then S3BATCH_DATA_DIR.
     const elsewhere = tempDataDir('s3batch-cli-elsewhere-');
-    await fails(['describe-job', jobId], 2, /No API key/, { env: { ...shellEnv(elsewhere), S3BATCH_ENDPOINT_URL: local.url }, cwd: elsewhere });
-    await ok(['describe-job', jobId, '--data-dir', path.join(home, '.s3batch')], { env: { ...shellEnv(elsewhere), S3BATCH_ENDPOINT_URL: local.url }, cwd: elsewhere });
-    const viaEnv = { ...shellEnv(elsewhere), S3BATCH_ENDPOINT_URL: local.url, S3BATCH_DATA_DIR: path.join(home, '.s3batch') };
+    await fails(['describe-job', jobId], 2, /No API key/, {
+      env: { ...shellEnv(elsewhere), S3BATCH_ENDPOINT_URL: local.url },
+      cwd: elsewhere,
+    });
+    await ok(['describe-job', jobId, '--data-dir', path.join(home, '.s3batch')], {
+      env: { ...shellEnv(elsewhere), S3BATCH_ENDPOINT_URL: local.url },
+      cwd: elsewhere,
+    });
+    const viaEnv = {
+      ...shellEnv(elsewhere),
+      S3BATCH_ENDPOINT_URL: local.url,
+      S3BATCH_DATA_DIR: path.join(home, '.s3batch'),
+    };
 
     const deadline = Date.now() + 30_000;
     while ((await describeJson(jobId, viaEnv)).Job.Status !== 'Suspended') {
@@ -374,7 +651,11 @@ describe('s3batch job verbs on serve --local, with the key the server generated'
       await new Promise((r) => setTimeout(r, 200));
       job = (await describeJson(jobId, viaEnv)).Job;
     }
-    expect(job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 3, NumberOfTasksSucceeded: 3, NumberOfTasksFailed: 0 });
+    expect(job.ProgressSummary).toMatchObject({
+      TotalNumberOfTasks: 3,
+      NumberOfTasksSucceeded: 3,
+      NumberOfTasksFailed: 0,
+    });
     const text = await ok(['list-jobs', '--status', 'Complete'], { env, cwd: home });
     expect(text).toMatch(new RegExp(`\\n${jobId}\\s+Complete\\s+10\\s+S3PutObjectCopy\\s+3/3 \\(100%\\)`));
   });

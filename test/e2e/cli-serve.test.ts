@@ -7,7 +7,11 @@ import { tempDataDir } from '../helpers/server-process.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 's3batch.mjs');
 const run = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: tempDataDir('s3batch-cli-'), encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: tempDataDir('s3batch-cli-'),
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
@@ -15,7 +19,15 @@ describe('s3batch CLI', () => {
   it('serve --help documents every flag with its env variable and examples', () => {
     const r = run('serve', '--help');
     expect(r.code).toBe(0);
-    for (const flag of ['--local', '--port', '--data-dir', '--endpoint', '--access-key-id', '--job-concurrency', '--chunk-size']) {
+    for (const flag of [
+      '--local',
+      '--port',
+      '--data-dir',
+      '--endpoint',
+      '--access-key-id',
+      '--job-concurrency',
+      '--chunk-size',
+    ]) {
       expect(r.out).toContain(flag);
     }
     expect(r.out).toContain('S3BATCH_S3_ENDPOINT');
@@ -30,7 +42,18 @@ describe('s3batch CLI', () => {
     [['serve', '--log-level', 'loud'], /S3BATCH_LOG_LEVEL/],
     [['no-such-command'], /unknown command/],
     // fetch (the JSON API calls: the key's account, report downloads) refuses some ports outright.
-    [['list-jobs', '--endpoint-url', 'http://127.0.0.1:6000', '--access-key-id', 'AKIDEXAMPLE', '--secret-access-key', 'secret-key-000000000001'], /EndpointPortBlocked: .*port 6000/],
+    [
+      [
+        'list-jobs',
+        '--endpoint-url',
+        'http://127.0.0.1:6000',
+        '--access-key-id',
+        'AKIDEXAMPLE',
+        '--secret-access-key',
+        'secret-key-000000000001',
+      ],
+      /EndpointPortBlocked: .*port 6000/,
+    ],
   ])('%j exits 2 with a clear message', (args, message) => {
     const r = run(...args);
     expect(r.code).toBe(2);

@@ -16,7 +16,14 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_BIN as BIN, serverEnv, shellEnv, startCli as startCliProcess, type CliResult, type RunningCli } from '../helpers/cli-process.ts';
+import {
+  CLI_BIN as BIN,
+  serverEnv,
+  shellEnv,
+  startCli as startCliProcess,
+  type CliResult,
+  type RunningCli,
+} from '../helpers/cli-process.ts';
 import { jobRequest, putManifest } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
@@ -42,7 +49,8 @@ function cliEnv(): NodeJS.ProcessEnv {
   return { ...shellEnv(cwd), XDG_CONFIG_HOME: cwd, ...serverEnv(server.url, TEST_API_KEY) };
 }
 
-const startCli = (command: string, args: readonly string[]): RunningCli => startCliProcess(command, args, { cwd, env: cliEnv() });
+const startCli = (command: string, args: readonly string[]): RunningCli =>
+  startCliProcess(command, args, { cwd, env: cliEnv() });
 
 const s3batch = (...args: string[]): RunningCli => startCli(process.execPath, [BIN, ...args]);
 const run = (...args: string[]): Promise<CliResult> => s3batch(...args).done;
@@ -79,7 +87,10 @@ beforeAll(async () => {
   reports = await createTestBucket(s3, 'cli-reports');
   const keys = Array.from({ length: OBJECTS }, (_, i) => `objects/${String(i).padStart(5, '0')}.txt`);
   await putObjects(s3, bucket, keys, 'x');
-  const rows = [...keys, ...Array.from({ length: MISSING }, (_, i) => `missing/${i} with space.txt`)].map((key) => ({ bucket, key }));
+  const rows = [...keys, ...Array.from({ length: MISSING }, (_, i) => `missing/${i} with space.txt`)].map((key) => ({
+    bucket,
+    key,
+  }));
   etag = (await putManifest(s3, bucket, 'manifest.csv', rows)).etag;
   // Four tasks at a time, so the job runs for seconds and the watchers see it move (~10 s here).
   server = await startServerProcess({ s3: ceph, args: ['--job-concurrency', '4'] });
@@ -100,7 +111,11 @@ describe('s3batch watch and report', () => {
     const plain = s3batch('watch', completeJob, '--interval', '0.2');
     const json = s3batch('watch', completeJob, '--json', '--interval', '0.2');
     // A pseudo-terminal 100 columns wide; -e returns the CLI's exit code.
-    const tty = startCli(SCRIPT, ['-qefc', `stty cols 100; exec "${process.execPath}" "${BIN}" watch ${completeJob} --interval 0.2`, '/dev/null']);
+    const tty = startCli(SCRIPT, [
+      '-qefc',
+      `stty cols 100; exec "${process.execPath}" "${BIN}" watch ${completeJob} --interval 0.2`,
+      '/dev/null',
+    ]);
     await plain.waitForOutput(/waits for confirmation/);
     await json.waitForOutput(/"To":"Suspended"/);
     await tty.waitForOutput(/Suspended/);
@@ -118,16 +133,23 @@ describe('s3batch watch and report', () => {
     expect(statusLines[0]).toMatch(/ Suspended → \w+$/);
     expect(statusLines.at(-1)).toMatch(/ → Complete$/);
     expect(statusLines.some((l) => l.endsWith('→ Active'))).toBe(true);
-    const progress = out.map((l) => /^(\d+) of (\d+) tasks(?: \((\d+)%\))?, (\d+) failed, (\w+)$/.exec(l)).filter((m) => m !== null);
+    const progress = out
+      .map((l) => /^(\d+) of (\d+) tasks(?: \((\d+)%\))?, (\d+) failed, (\w+)$/.exec(l))
+      .filter((m) => m !== null);
     const done = progress.map((m) => Number(m[1]));
     const failed = progress.map((m) => Number(m[4]));
     for (let i = 1; i < done.length; i++) {
       expect(done[i]).toBeGreaterThanOrEqual(done[i - 1]!);
       expect(failed[i]).toBeGreaterThanOrEqual(failed[i - 1]!);
     }
-    expect(done.some((d) => d > 0 && d < TOTAL), `no line while the job ran (${ranMs} ms):\n${p.stdout}`).toBe(true);
+    expect(
+      done.some((d) => d > 0 && d < TOTAL),
+      `no line while the job ran (${ranMs} ms):\n${p.stdout}`,
+    ).toBe(true);
     expect(progress.at(-1)![0]).toBe(`${TOTAL} of ${TOTAL} tasks (100%), ${MISSING} failed, Complete`);
-    expect(out.at(-1)).toBe(`Job ${completeJob} is Complete: ${OBJECTS} succeeded, ${MISSING} failed. Report: s3batch report ${completeJob}`);
+    expect(out.at(-1)).toBe(
+      `Job ${completeJob} is Complete: ${OBJECTS} succeeded, ${MISSING} failed. Report: s3batch report ${completeJob}`,
+    );
 
     const t = await tty.done;
     expect(t.code, t.stderr + t.stdout).toBe(0);
@@ -147,15 +169,26 @@ describe('s3batch watch and report', () => {
     expect(j.code, j.stderr).toBe(0);
     const objects = lines(j.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(objects[0]).toMatchObject({ Type: 'status', JobId: completeJob, From: null, To: 'Suspended' });
-    const counts = objects.filter((o) => o.Type === 'progress').map((o) => Number(o.NumberOfTasksSucceeded) + Number(o.NumberOfTasksFailed));
+    const counts = objects
+      .filter((o) => o.Type === 'progress')
+      .map((o) => Number(o.NumberOfTasksSucceeded) + Number(o.NumberOfTasksFailed));
     expect(counts).toEqual([...counts].sort((a, b) => a - b));
-    expect(objects.at(-2)).toMatchObject({ Type: 'progress', Status: 'Complete', TotalNumberOfTasks: TOTAL, NumberOfTasksSucceeded: OBJECTS, NumberOfTasksFailed: MISSING });
+    expect(objects.at(-2)).toMatchObject({
+      Type: 'progress',
+      Status: 'Complete',
+      TotalNumberOfTasks: TOTAL,
+      NumberOfTasksSucceeded: OBJECTS,
+      NumberOfTasksFailed: MISSING,
+    });
     expect(objects.at(-1)).toEqual({ Type: 'end', JobId: completeJob, Status: 'Complete', FailureReasons: [] });
   });
 
   it('report downloads manifest.json and every result file, byte-for-byte the S3 objects, MD5-checked', async () => {
     const listing = (await api.call('GET', `/jobs/${completeJob}/report`)) as {
-      Report: { ManifestKey: string; Files: { Name: string; Key: string; Md5: string; Rows: number; TaskStatus: string }[] };
+      Report: {
+        ManifestKey: string;
+        Files: { Name: string; Key: string; Md5: string; Rows: number; TaskStatus: string }[];
+      };
     };
     const out = path.join(cwd, 'downloaded');
     const r = await run('report', completeJob, '--out', out);
@@ -176,7 +209,12 @@ describe('s3batch watch and report', () => {
     // Without --out: ./s3batch-report-<id>/ in the working folder; --json prints the listing and what was written.
     const j = await run('report', completeJob, '--json');
     expect(j.code, j.stderr).toBe(0);
-    const view = JSON.parse(j.stdout) as { JobId: string; Report: typeof listing.Report; Directory: string; Written: { Name: string; Path: string; Bytes: number; Md5: string }[] };
+    const view = JSON.parse(j.stdout) as {
+      JobId: string;
+      Report: typeof listing.Report;
+      Directory: string;
+      Written: { Name: string; Path: string; Bytes: number; Md5: string }[];
+    };
     expect(view.JobId).toBe(completeJob);
     expect(view.Report).toEqual(listing.Report);
     expect(view.Directory).toBe(path.join(cwd, `s3batch-report-${completeJob}`));
@@ -186,7 +224,9 @@ describe('s3batch watch and report', () => {
   });
 
   it('report --failed prints the failed rows as stored, and with --json as objects', async () => {
-    const listing = (await api.call('GET', `/jobs/${completeJob}/report`)) as { Report: { Files: { Key: string; TaskStatus: string }[] } };
+    const listing = (await api.call('GET', `/jobs/${completeJob}/report`)) as {
+      Report: { Files: { Key: string; TaskStatus: string }[] };
+    };
     const failedFiles = listing.Report.Files.filter((f) => f.TaskStatus === 'failed');
     const stored = Buffer.concat(await Promise.all(failedFiles.map((f) => objectBytes(f.Key)))).toString('utf8');
 
@@ -200,8 +240,22 @@ describe('s3batch watch and report', () => {
     const rows = JSON.parse(json.stdout) as Record<string, unknown>[];
     expect(rows).toHaveLength(MISSING);
     for (const row of rows) {
-      expect(Object.keys(row)).toEqual(['Bucket', 'Key', 'VersionId', 'TaskStatus', 'ErrorCode', 'HTTPStatusCode', 'ResultMessage']);
-      expect(row).toMatchObject({ Bucket: bucket, VersionId: '', TaskStatus: 'failed', ErrorCode: 'NoSuchKey', HTTPStatusCode: 404 });
+      expect(Object.keys(row)).toEqual([
+        'Bucket',
+        'Key',
+        'VersionId',
+        'TaskStatus',
+        'ErrorCode',
+        'HTTPStatusCode',
+        'ResultMessage',
+      ]);
+      expect(row).toMatchObject({
+        Bucket: bucket,
+        VersionId: '',
+        TaskStatus: 'failed',
+        ErrorCode: 'NoSuchKey',
+        HTTPStatusCode: 404,
+      });
       expect(row.Key).toMatch(/^missing\/\d+%20with%20space\.txt$/); // URL-encoded as in the manifest
       expect(row.ResultMessage).toMatch(/NoSuchKey/);
     }
@@ -220,7 +274,10 @@ describe('s3batch watch and report', () => {
     expect((await api.describe(jobId)).Job.Status).toBe('Suspended');
 
     // A job that has not ended has no report yet: exit 2, the server's reason and the hint to watch.
-    for (const args of [['report', jobId], ['report', jobId, '--failed']]) {
+    for (const args of [
+      ['report', jobId],
+      ['report', jobId, '--failed'],
+    ]) {
       const r = await run(...args);
       expect(r.code, r.stdout).toBe(2);
       expect(r.stderr).toContain(`Job ${jobId} is Suspended`);
@@ -248,9 +305,24 @@ describe('s3batch watch and report', () => {
     const doomed = await startServerProcess({ s3: ceph });
     try {
       const { JobId } = await new JsonApi(doomed.url).createJob(
-        jobRequest({ manifestBucket: bucket, manifestKey: 'manifest.csv', etag, operation: { S3PutObjectTagging: { TagSet: [] } }, reportBucket: reports, confirmationRequired: true }),
+        jobRequest({
+          manifestBucket: bucket,
+          manifestKey: 'manifest.csv',
+          etag,
+          operation: { S3PutObjectTagging: { TagSet: [] } },
+          reportBucket: reports,
+          confirmationRequired: true,
+        }),
       );
-      const watcher = startCli(process.execPath, [BIN, 'watch', JobId, '--interval', '0.2', '--endpoint-url', doomed.url]);
+      const watcher = startCli(process.execPath, [
+        BIN,
+        'watch',
+        JobId,
+        '--interval',
+        '0.2',
+        '--endpoint-url',
+        doomed.url,
+      ]);
       await watcher.waitForOutput(/Suspended/);
       await doomed.kill('SIGKILL');
       const r = await watcher.done;
@@ -263,8 +335,18 @@ describe('s3batch watch and report', () => {
 
   it('an unknown job and bad arguments are user errors (exit 2)', async () => {
     const unknown = randomUUID();
-    const notFound = [['watch', unknown], ['report', unknown], ['report', unknown, '--failed']];
-    const badArgs = [['watch', unknown, '--interval', '0'], ['watch', unknown, '--interval', 'soon'], ['report', unknown, '--failed', '--out', 'x'], ['watch'], ['report', unknown, '--out', '']];
+    const notFound = [
+      ['watch', unknown],
+      ['report', unknown],
+      ['report', unknown, '--failed'],
+    ];
+    const badArgs = [
+      ['watch', unknown, '--interval', '0'],
+      ['watch', unknown, '--interval', 'soon'],
+      ['report', unknown, '--failed', '--out', 'x'],
+      ['watch'],
+      ['report', unknown, '--out', ''],
+    ];
     const results = await Promise.all([...notFound, ...badArgs].map((args) => run(...args)));
     results.forEach((r, i) => {
       const args = [...notFound, ...badArgs][i]!;
@@ -282,7 +364,9 @@ describe('s3batch watch and report', () => {
     writeFileSync(inTheWay, 'not a folder');
     const r = await run('report', completeJob, '--out', inTheWay);
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/^s3batch: LocalFileError: cannot mkdir .*in-the-way\.txt: a file of that name is in the way \(EEXIST\)\n$/);
+    expect(r.stderr).toMatch(
+      /^s3batch: LocalFileError: cannot mkdir .*in-the-way\.txt: a file of that name is in the way \(EEXIST\)\n$/,
+    );
   });
 
   it('--help documents the exit codes and gives examples', () => {

@@ -33,7 +33,11 @@ import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '.
 import { startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
 
 const DELETE_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:s3batch-delete-objects';
-const KEY: ApiKey = { accessKeyId: 'DELETETESTKEY0000001', secretAccessKey: randomBytes(30).toString('base64url'), accountId: '111122223333' };
+const KEY: ApiKey = {
+  accessKeyId: 'DELETETESTKEY0000001',
+  secretAccessKey: randomBytes(30).toString('base64url'),
+  accountId: '111122223333',
+};
 const DRY_RUN_TAG = { Key: 's3batch:dry-run', Value: 'true' };
 
 let ceph: S3ServerInfo;
@@ -62,7 +66,11 @@ beforeAll(async () => {
     return undefined;
   });
   const dataDir = tempDataDir('s3batch-delete-');
-  server = await startServerProcess({ s3: { ...ceph, endpoint: proxy.endpoint }, dataDir, env: { S3BATCH_API_KEYS_FILE: writeApiKeysFile(dataDir, [KEY]) } });
+  server = await startServerProcess({
+    s3: { ...ceph, endpoint: proxy.endpoint },
+    dataDir,
+    env: { S3BATCH_API_KEYS_FILE: writeApiKeysFile(dataDir, [KEY]) },
+  });
   api = new JsonApi(server.url);
   control = hostPrefixClient(server.url, KEY);
 });
@@ -95,7 +103,13 @@ async function snapshot(bucket: string): Promise<unknown> {
   const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
   for (const o of out.Contents ?? []) {
     const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: o.Key! }));
-    objects[o.Key!] = { etag: o.ETag!, tags: (tags.TagSet ?? []).map((t) => `${t.Key}=${t.Value}`).sort().join('&') };
+    objects[o.Key!] = {
+      etag: o.ETag!,
+      tags: (tags.TagSet ?? [])
+        .map((t) => `${t.Key}=${t.Value}`)
+        .sort()
+        .join('&'),
+    };
   }
   const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
   return {
@@ -126,16 +140,36 @@ describe('S3DeleteObject on Ceph RGW', () => {
     const bucket = await createTestBucket(s3, 'del-many');
     const keys = Array.from({ length: 300 }, (_, i) => `obj/${String(i).padStart(4, '0')} +&.txt`);
     await putObjects(s3, bucket, [...keys, 'keep/me.txt']);
-    const { etag } = await putManifest(s3, bucket, 'manifest.csv', keys.map((key) => ({ bucket, key })));
+    const { etag } = await putManifest(
+      s3,
+      bucket,
+      'manifest.csv',
+      keys.map((key) => ({ bucket, key })),
+    );
     const before = counts();
     const { JobId, view } = await runJob(
-      jobRequest({ manifestBucket: bucket, manifestKey: 'manifest.csv', etag, operation: { S3DeleteObject: {} }, reportBucket: reports, reportPrefix: 'del', confirmationRequired: false }),
+      jobRequest({
+        manifestBucket: bucket,
+        manifestKey: 'manifest.csv',
+        etag,
+        operation: { S3DeleteObject: {} },
+        reportBucket: reports,
+        reportPrefix: 'del',
+        confirmationRequired: false,
+      }),
     );
     expect(view.Job.Status).toBe('Complete');
-    expect(view.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 300, NumberOfTasksSucceeded: 300, NumberOfTasksFailed: 0 });
+    expect(view.Job.ProgressSummary).toMatchObject({
+      TotalNumberOfTasks: 300,
+      NumberOfTasksSucceeded: 300,
+      NumberOfTasksFailed: 0,
+    });
     expect(await listKeys(bucket)).toEqual(['keep/me.txt', 'manifest.csv']);
 
-    const requests = { deleteObjects: sent.deleteObjects - before.deleteObjects, deleteObject: sent.deleteObject - before.deleteObject };
+    const requests = {
+      deleteObjects: sent.deleteObjects - before.deleteObjects,
+      deleteObject: sent.deleteObject - before.deleteObject,
+    };
     // One DeleteObjects per batch of concurrent tasks (64 by default): far fewer requests than tasks.
     expect(requests.deleteObject).toBe(0);
     expect(requests.deleteObjects).toBeGreaterThan(0);
@@ -150,8 +184,22 @@ describe('S3DeleteObject on Ceph RGW', () => {
     const bucket = await createTestBucket(s3, 'del-odd');
     const keys = ['ctl\u0001char', 'line\rfeed', 'tab\tkey', ...Array.from({ length: 20 }, (_, i) => `plain/${i}`)];
     await putObjects(s3, bucket, keys);
-    const { etag } = await putManifest(s3, bucket, 'odd.csv', keys.map((key) => ({ bucket, key })));
-    const { view } = await runJob(jobRequest({ manifestBucket: bucket, manifestKey: 'odd.csv', etag, operation: { S3DeleteObject: {} }, reportBucket: reports, confirmationRequired: false }));
+    const { etag } = await putManifest(
+      s3,
+      bucket,
+      'odd.csv',
+      keys.map((key) => ({ bucket, key })),
+    );
+    const { view } = await runJob(
+      jobRequest({
+        manifestBucket: bucket,
+        manifestKey: 'odd.csv',
+        etag,
+        operation: { S3DeleteObject: {} },
+        reportBucket: reports,
+        confirmationRequired: false,
+      }),
+    );
     expect(view.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: keys.length, NumberOfTasksFailed: 0 });
     expect(await listKeys(bucket)).toEqual(['odd.csv']);
   });
@@ -168,14 +216,24 @@ describe('S3DeleteObject on Ceph RGW', () => {
       { bucket, key: 'a.txt', versionId: a3 },
       { bucket, key: 'b.txt', versionId: b2 },
     ]);
-    const request = jobRequest({ manifestBucket: bucket, manifestKey: 'versions.csv', etag, operation: { S3DeleteObject: {} }, reportBucket: reports, confirmationRequired: false });
+    const request = jobRequest({
+      manifestBucket: bucket,
+      manifestKey: 'versions.csv',
+      etag,
+      operation: { S3DeleteObject: {} },
+      reportBucket: reports,
+      confirmationRequired: false,
+    });
     (request.Manifest as { Spec: { Fields: string[] } }).Spec.Fields = ['Bucket', 'Key', 'VersionId'];
     const { JobId, view } = await runJob(request);
     expect(view.Job.Status).toBe('Complete');
     expect(view.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 3, NumberOfTasksFailed: 0 });
 
     const out = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: '' }));
-    const left = (out.Versions ?? []).filter((v) => v.Key !== 'versions.csv').map((v) => `${v.Key}@${v.VersionId}`).sort();
+    const left = (out.Versions ?? [])
+      .filter((v) => v.Key !== 'versions.csv')
+      .map((v) => `${v.Key}@${v.VersionId}`)
+      .sort();
     expect(left).toEqual([`a.txt@${a2}`, `b.txt@${b1}`].sort());
     expect(out.DeleteMarkers ?? []).toEqual([]);
     // b.txt's current version is now b1 again
@@ -195,7 +253,16 @@ describe('S3DeleteObject on Ceph RGW', () => {
     const bucket = await versioned('del-plain');
     const c1 = await putVersion(bucket, 'c.txt', 'c1');
     const { etag } = await putManifest(s3, bucket, 'plain.csv', [{ bucket, key: 'c.txt' }]);
-    const { JobId, view } = await runJob(jobRequest({ manifestBucket: bucket, manifestKey: 'plain.csv', etag, operation: { S3DeleteObject: {} }, reportBucket: reports, confirmationRequired: false }));
+    const { JobId, view } = await runJob(
+      jobRequest({
+        manifestBucket: bucket,
+        manifestKey: 'plain.csv',
+        etag,
+        operation: { S3DeleteObject: {} },
+        reportBucket: reports,
+        confirmationRequired: false,
+      }),
+    );
     expect(view.Job.Status).toBe('Complete');
     const out = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: 'c.txt' }));
     expect((out.Versions ?? []).map((v) => v.VersionId)).toEqual([c1]);
@@ -203,28 +270,62 @@ describe('S3DeleteObject on Ceph RGW', () => {
     const marker = out.DeleteMarkers![0]!.VersionId!;
     const report = await readReport(s3, reports, undefined, JobId);
     expect(report.rows).toHaveLength(1);
-    expect(report.rows[0]![6]).toBe(`Successful (plain delete: the bucket is versioned, so delete marker ${marker} now hides the object; its versions remain)`);
+    expect(report.rows[0]![6]).toBe(
+      `Successful (plain delete: the bucket is versioned, so delete marker ${marker} now hides the object; its versions remain)`,
+    );
   });
 
   it('the reserved LambdaInvoke FunctionArn deletes, from the JSON API and from the S3 Control SDK', async () => {
     const bucket = await createTestBucket(s3, 'del-lambda');
     await putObjects(s3, bucket, ['json/1', 'json/2', 'sdk/1', 'sdk/2', 'sdk/3', 'stay']);
-    const json = await putManifest(s3, bucket, 'json.csv', ['json/1', 'json/2'].map((key) => ({ bucket, key })));
+    const json = await putManifest(
+      s3,
+      bucket,
+      'json.csv',
+      ['json/1', 'json/2'].map((key) => ({ bucket, key })),
+    );
     const viaJson = await runJob(
-      jobRequest({ manifestBucket: bucket, manifestKey: 'json.csv', etag: json.etag, operation: { LambdaInvoke: { FunctionArn: DELETE_ARN } }, reportBucket: reports, confirmationRequired: false }),
+      jobRequest({
+        manifestBucket: bucket,
+        manifestKey: 'json.csv',
+        etag: json.etag,
+        operation: { LambdaInvoke: { FunctionArn: DELETE_ARN } },
+        reportBucket: reports,
+        confirmationRequired: false,
+      }),
     );
     expect(viaJson.view.Job.Status).toBe('Complete');
     expect(viaJson.view.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 2, NumberOfTasksFailed: 0 });
 
-    const sdk = await putManifest(s3, bucket, 'sdk.csv', ['sdk/1', 'sdk/2', 'sdk/3'].map((key) => ({ bucket, key })));
+    const sdk = await putManifest(
+      s3,
+      bucket,
+      'sdk.csv',
+      ['sdk/1', 'sdk/2', 'sdk/3'].map((key) => ({ bucket, key })),
+    );
     const created = await control.send(
       new CreateJobCommand({
         AccountId: KEY.accountId,
         ConfirmationRequired: false,
         // A region of the model's pattern works as well as us-east-1: the region is not part of the reservation.
-        Operation: { LambdaInvoke: { FunctionArn: 'arn:aws:lambda:eu-west-1:000000000000:function:s3batch-delete-objects', InvocationSchemaVersion: '2.0', UserArguments: { BypassGovernanceRetention: 'false' } } },
-        Manifest: { Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] }, Location: { ObjectArn: `arn:aws:s3:::${bucket}/sdk.csv`, ETag: sdk.etag } },
-        Report: { Enabled: true, Bucket: `arn:aws:s3:::${reports}`, Format: 'Report_CSV_20180820', Prefix: 'sdk', ReportScope: 'AllTasks' },
+        Operation: {
+          LambdaInvoke: {
+            FunctionArn: 'arn:aws:lambda:eu-west-1:000000000000:function:s3batch-delete-objects',
+            InvocationSchemaVersion: '2.0',
+            UserArguments: { BypassGovernanceRetention: 'false' },
+          },
+        },
+        Manifest: {
+          Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
+          Location: { ObjectArn: `arn:aws:s3:::${bucket}/sdk.csv`, ETag: sdk.etag },
+        },
+        Report: {
+          Enabled: true,
+          Bucket: `arn:aws:s3:::${reports}`,
+          Format: 'Report_CSV_20180820',
+          Prefix: 'sdk',
+          ReportScope: 'AllTasks',
+        },
         Priority: 10,
         RoleArn: 'arn:aws:iam::111122223333:role/batch-ops',
       }),
@@ -241,10 +342,22 @@ describe('S3DeleteObject on Ceph RGW', () => {
   it('without the explicit request nothing is deleted: a tagging job, and a reserved-looking ARN of another account', async () => {
     const bucket = await createTestBucket(s3, 'del-none');
     await putObjects(s3, bucket, ['x', 'y']);
-    const { etag } = await putManifest(s3, bucket, 'm.csv', ['x', 'y'].map((key) => ({ bucket, key })));
+    const { etag } = await putManifest(
+      s3,
+      bucket,
+      'm.csv',
+      ['x', 'y'].map((key) => ({ bucket, key })),
+    );
     const before = counts();
     const tagging = await runJob(
-      jobRequest({ manifestBucket: bucket, manifestKey: 'm.csv', etag, operation: { S3PutObjectTagging: { TagSet: [{ Key: 'k', Value: 'v' }] } }, reportBucket: reports, confirmationRequired: false }),
+      jobRequest({
+        manifestBucket: bucket,
+        manifestKey: 'm.csv',
+        etag,
+        operation: { S3PutObjectTagging: { TagSet: [{ Key: 'k', Value: 'v' }] } },
+        reportBucket: reports,
+        confirmationRequired: false,
+      }),
     );
     expect(tagging.view.Job.Status).toBe('Complete');
     // An ARN in another account is an ordinary Lambda function, never the built-in delete (this
@@ -253,8 +366,14 @@ describe('S3DeleteObject on Ceph RGW', () => {
     try {
       other = await runJob(
         jobRequest({
-          manifestBucket: bucket, manifestKey: 'm.csv', etag, reportBucket: reports, confirmationRequired: false,
-          operation: { LambdaInvoke: { FunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:s3batch-delete-objects' } },
+          manifestBucket: bucket,
+          manifestKey: 'm.csv',
+          etag,
+          reportBucket: reports,
+          confirmationRequired: false,
+          operation: {
+            LambdaInvoke: { FunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:s3batch-delete-objects' },
+          },
         }),
       );
     } catch (err) {
@@ -273,11 +392,25 @@ describe('S3DeleteObject on s3rver', () => {
     const bucket = await createTestBucket(local, 'del-s3rver');
     const keys = Array.from({ length: 40 }, (_, i) => `k ${i}`);
     await putObjects(local, bucket, [...keys, 'stay']);
-    const { etag } = await putManifest(local, bucket, 'm.csv', keys.map((key) => ({ bucket, key })));
+    const { etag } = await putManifest(
+      local,
+      bucket,
+      'm.csv',
+      keys.map((key) => ({ bucket, key })),
+    );
     const other = await startServerProcess({ s3: s3rver });
     try {
       const otherApi = new JsonApi(other.url);
-      const { JobId } = await otherApi.createJob(jobRequest({ manifestBucket: bucket, manifestKey: 'm.csv', etag, operation: { S3DeleteObject: {} }, reportBucket: bucket, confirmationRequired: false }));
+      const { JobId } = await otherApi.createJob(
+        jobRequest({
+          manifestBucket: bucket,
+          manifestKey: 'm.csv',
+          etag,
+          operation: { S3DeleteObject: {} },
+          reportBucket: bucket,
+          confirmationRequired: false,
+        }),
+      );
       const view = await otherApi.waitFor(JobId, ['Complete', 'Failed'], 60_000);
       expect(view.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 40, NumberOfTasksFailed: 0 });
       const out = await local.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'k' }));
@@ -303,7 +436,13 @@ describe('dry run on Ceph RGW', () => {
       const body = 'x'.repeat(100 * (i + 1));
       sizes[key] = body.length;
       await putVersion(src, key, body);
-      await s3.send(new PutObjectTaggingCommand({ Bucket: src, Key: key, Tagging: { TagSet: [{ Key: 'orig', Value: String(i) }] } }));
+      await s3.send(
+        new PutObjectTaggingCommand({
+          Bucket: src,
+          Key: key,
+          Tagging: { TagSet: [{ Key: 'orig', Value: String(i) }] },
+        }),
+      );
     }
     await putObjects(s3, dst, ['copied/a.txt'], 'an older copy');
   });
@@ -314,35 +453,83 @@ describe('dry run on Ceph RGW', () => {
     const beforeDst = await snapshot(dst);
     const before = counts();
     const job = await runJob(
-      jobRequest({ manifestBucket: reports, manifestKey: `dry/${name}.csv`, etag, operation, reportBucket: reports, reportPrefix: `dry-${name}`, confirmationRequired: false, extra: { Tags: [DRY_RUN_TAG] } }),
+      jobRequest({
+        manifestBucket: reports,
+        manifestKey: `dry/${name}.csv`,
+        etag,
+        operation,
+        reportBucket: reports,
+        reportPrefix: `dry-${name}`,
+        confirmationRequired: false,
+        extra: { Tags: [DRY_RUN_TAG] },
+      }),
     );
     expect(await snapshot(src)).toEqual(beforeSrc);
     expect(await snapshot(dst)).toEqual(beforeDst);
     // Nothing that writes reached the job's buckets: no copy, tagging or delete request at all.
-    expect({ copy: sent.copy - before.copy, tagging: sent.tagging - before.tagging, deleteObjects: sent.deleteObjects - before.deleteObjects }).toEqual({ copy: 0, tagging: 0, deleteObjects: 0 });
+    expect({
+      copy: sent.copy - before.copy,
+      tagging: sent.tagging - before.tagging,
+      deleteObjects: sent.deleteObjects - before.deleteObjects,
+    }).toEqual({ copy: 0, tagging: 0, deleteObjects: 0 });
     const report = await readReport(s3, reports, `dry-${name}`, job.JobId);
     return { ...job, report };
   }
 
-  const allRows = (): { bucket: string; key: string }[] => [...KEYS.map((key) => ({ bucket: src, key })), { bucket: src, key: 'missing.txt' }];
+  const allRows = (): { bucket: string; key: string }[] => [
+    ...KEYS.map((key) => ({ bucket: src, key })),
+    { bucket: src, key: 'missing.txt' },
+  ];
   const totalBytes = (): number => KEYS.reduce((n, k) => n + sizes[k]!, 0);
 
   it('a copy job changes nothing, ends Complete with counts and bytes, and reports what it would copy where', async () => {
-    const { view, report } = await dryRun('copy', { S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${dst}`, TargetKeyPrefix: 'copied' } }, allRows());
+    const { view, report } = await dryRun(
+      'copy',
+      { S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${dst}`, TargetKeyPrefix: 'copied' } },
+      allRows(),
+    );
     expect(view.Job.Status).toBe('Complete');
-    expect(view.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 4, NumberOfTasksSucceeded: 3, NumberOfTasksFailed: 1 });
-    expect((view as unknown as { DryRun: unknown }).DryRun).toEqual({ Tasks: 4, Objects: 3, Failed: 1, Bytes: totalBytes() });
-    const ok = report.rows.filter((r) => r[3] === 'succeeded').map((r) => r[6]).sort();
-    expect(ok).toEqual(KEYS.map((k) => `DryRun: would S3PutObjectCopy to arn:aws:s3:::${dst}/copied/${k} (${sizes[k]} bytes)`).sort());
+    expect(view.Job.ProgressSummary).toMatchObject({
+      TotalNumberOfTasks: 4,
+      NumberOfTasksSucceeded: 3,
+      NumberOfTasksFailed: 1,
+    });
+    expect((view as unknown as { DryRun: unknown }).DryRun).toEqual({
+      Tasks: 4,
+      Objects: 3,
+      Failed: 1,
+      Bytes: totalBytes(),
+    });
+    const ok = report.rows
+      .filter((r) => r[3] === 'succeeded')
+      .map((r) => r[6])
+      .sort();
+    expect(ok).toEqual(
+      KEYS.map((k) => `DryRun: would S3PutObjectCopy to arn:aws:s3:::${dst}/copied/${k} (${sizes[k]} bytes)`).sort(),
+    );
     const bad = report.rows.filter((r) => r[3] === 'failed');
     expect(bad.map((r) => [r[1], r[4], r[5]])).toEqual([['missing.txt', '404', 'NoSuchKey']]);
   });
 
   it('a tagging job changes no tag and reports the tag set it would write', async () => {
-    const { view, report } = await dryRun('tagging', { S3PutObjectTagging: { TagSet: [{ Key: 'new', Value: 'tag' }] } }, allRows());
+    const { view, report } = await dryRun(
+      'tagging',
+      { S3PutObjectTagging: { TagSet: [{ Key: 'new', Value: 'tag' }] } },
+      allRows(),
+    );
     expect(view.Job.Status).toBe('Complete');
-    expect((view as unknown as { DryRun: unknown }).DryRun).toEqual({ Tasks: 4, Objects: 3, Failed: 1, Bytes: totalBytes() });
-    expect(report.rows.filter((r) => r[3] === 'succeeded').map((r) => r[6]).sort()).toEqual(
+    expect((view as unknown as { DryRun: unknown }).DryRun).toEqual({
+      Tasks: 4,
+      Objects: 3,
+      Failed: 1,
+      Bytes: totalBytes(),
+    });
+    expect(
+      report.rows
+        .filter((r) => r[3] === 'succeeded')
+        .map((r) => r[6])
+        .sort(),
+    ).toEqual(
       KEYS.map((k) => `DryRun: would S3PutObjectTagging: replace the tag set with new=tag (${sizes[k]} bytes)`).sort(),
     );
   });
@@ -350,27 +537,53 @@ describe('dry run on Ceph RGW', () => {
   it('a delete job deletes nothing (no version, no delete marker) and reports what it would delete', async () => {
     const { view, report } = await dryRun('delete', { S3DeleteObject: {} }, allRows());
     expect(view.Job.Status).toBe('Complete');
-    expect((view as unknown as { DryRun: unknown }).DryRun).toEqual({ Tasks: 4, Objects: 3, Failed: 1, Bytes: totalBytes() });
+    expect((view as unknown as { DryRun: unknown }).DryRun).toEqual({
+      Tasks: 4,
+      Objects: 3,
+      Failed: 1,
+      Bytes: totalBytes(),
+    });
     for (const row of report.rows.filter((r) => r[3] === 'succeeded')) {
-      expect(row[6]).toMatch(/^DryRun: would delete the object \(a plain delete: on a versioned bucket a delete marker, all versions kept\) \(\d+ bytes\)$/);
+      expect(row[6]).toMatch(
+        /^DryRun: would delete the object \(a plain delete: on a versioned bucket a delete marker, all versions kept\) \(\d+ bytes\)$/,
+      );
     }
     // The reserved LambdaInvoke form is dry-run the same way.
-    const viaLambda = await dryRun('delete-lambda', { LambdaInvoke: { FunctionArn: DELETE_ARN } }, KEYS.map((key) => ({ bucket: src, key })));
+    const viaLambda = await dryRun(
+      'delete-lambda',
+      { LambdaInvoke: { FunctionArn: DELETE_ARN } },
+      KEYS.map((key) => ({ bucket: src, key })),
+    );
     expect(viaLambda.view.Job.Status).toBe('Complete');
     expect(viaLambda.view.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 3, NumberOfTasksFailed: 0 });
   });
 
   it('an unwritable report location fails the dry run in Preparing with ReportLocationNotWritable', async () => {
-    const { etag } = await putManifest(s3, reports, 'dry/unwritable.csv', KEYS.map((key) => ({ bucket: src, key })));
+    const { etag } = await putManifest(
+      s3,
+      reports,
+      'dry/unwritable.csv',
+      KEYS.map((key) => ({ bucket: src, key })),
+    );
     const { view } = await runJob(
       jobRequest({
-        manifestBucket: reports, manifestKey: 'dry/unwritable.csv', etag, operation: { S3DeleteObject: {} },
-        reportBucket: 'no-such-report-bucket-s3batch-dry', confirmationRequired: false, extra: { Tags: [DRY_RUN_TAG] },
+        manifestBucket: reports,
+        manifestKey: 'dry/unwritable.csv',
+        etag,
+        operation: { S3DeleteObject: {} },
+        reportBucket: 'no-such-report-bucket-s3batch-dry',
+        confirmationRequired: false,
+        extra: { Tags: [DRY_RUN_TAG] },
       }),
     );
     expect(view.Job.Status).toBe('Failed');
     expect(view.Job.FailureReasons).toEqual([
-      { FailureCode: 'ReportLocationNotWritable', FailureReason: expect.stringMatching(/^Dry run: the report location s3:\/\/no-such-report-bucket-s3batch-dry\/ is not writable \(404 NoSuchBucket\)/) },
+      {
+        FailureCode: 'ReportLocationNotWritable',
+        FailureReason: expect.stringMatching(
+          /^Dry run: the report location s3:\/\/no-such-report-bucket-s3batch-dry\/ is not writable \(404 NoSuchBucket\)/,
+        ),
+      },
     ]);
     expect(view.StatusHistory.map((h) => h.status)).toEqual(['New', 'Preparing', 'Failing', 'Failed']);
     expect(view.Job.ProgressSummary.TotalNumberOfTasks).toBe(0);

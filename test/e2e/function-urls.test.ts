@@ -55,9 +55,19 @@ describe('--function-urls', () => {
   it('runs a job whose HTTP function is under an allowed prefix and refuses any other URL at CreateJob', async () => {
     const bucket = await createTestBucket(s3, 'fn-urls');
     await putObjects(s3, bucket, ['a.txt', 'b.txt'], 'x');
-    const { etag } = await putManifest(s3, bucket, 'manifest.csv', [{ bucket, key: 'a.txt' }, { bucket, key: 'b.txt' }]);
+    const { etag } = await putManifest(s3, bucket, 'manifest.csv', [
+      { bucket, key: 'a.txt' },
+      { bucket, key: 'b.txt' },
+    ]);
     const request = (url: string) =>
-      jobRequest({ manifestBucket: bucket, manifestKey: 'manifest.csv', etag, operation: { LambdaInvoke: { FunctionArn: url } }, reportBucket: bucket, confirmationRequired: false });
+      jobRequest({
+        manifestBucket: bucket,
+        manifestKey: 'manifest.csv',
+        etag,
+        operation: { LambdaInvoke: { FunctionArn: url } },
+        reportBucket: bucket,
+        confirmationRequired: false,
+      });
 
     const { JobId } = await api.createJob(request(`${fnUrl}/allowed/index`));
     const done = await api.waitFor(JobId, ['Complete', 'Failed']);

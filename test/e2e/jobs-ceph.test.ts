@@ -2,7 +2,14 @@
  * End to end on Ceph RGW (a production S3 implementation): `s3batch serve` runs as a subprocess,
  * jobs are driven through its JSON API, objects and reports are checked with the AWS SDK.
  */
-import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeKey, getText, jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
@@ -64,7 +71,13 @@ describe('jobs on Ceph RGW', () => {
         manifestBucket: src,
         manifestKey: 'manifests/copy.csv',
         etag,
-        operation: { S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${dst}`, TargetKeyPrefix: 'copied', MetadataDirective: 'COPY' } },
+        operation: {
+          S3PutObjectCopy: {
+            TargetResource: `arn:aws:s3:::${dst}`,
+            TargetKeyPrefix: 'copied',
+            MetadataDirective: 'COPY',
+          },
+        },
         reportBucket: reports,
         reportPrefix: 'batch/copy',
         confirmationRequired: false,
@@ -72,8 +85,19 @@ describe('jobs on Ceph RGW', () => {
     );
     const done = await api.waitFor(JobId, ['Complete', 'Failed']);
     expect(done.Job.Status).toBe('Complete');
-    expect(done.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: rows.length, NumberOfTasksSucceeded: TRICKY_KEYS.length, NumberOfTasksFailed: 1 });
-    expect(done.StatusHistory.map((h) => h.status)).toEqual(['New', 'Preparing', 'Ready', 'Active', 'Completing', 'Complete']);
+    expect(done.Job.ProgressSummary).toMatchObject({
+      TotalNumberOfTasks: rows.length,
+      NumberOfTasksSucceeded: TRICKY_KEYS.length,
+      NumberOfTasksFailed: 1,
+    });
+    expect(done.StatusHistory.map((h) => h.status)).toEqual([
+      'New',
+      'Preparing',
+      'Ready',
+      'Active',
+      'Completing',
+      'Complete',
+    ]);
 
     for (const key of TRICKY_KEYS) {
       const out = await s3.send(new GetObjectCommand({ Bucket: dst, Key: `copied/${key}` }));
@@ -82,9 +106,15 @@ describe('jobs on Ceph RGW', () => {
 
     const report = await readReport(s3, reports, 'batch/copy', JobId);
     expect(report.manifest.Format).toBe('Report_CSV_20180820');
-    expect(report.manifest.ReportSchema).toBe('Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage');
+    expect(report.manifest.ReportSchema).toBe(
+      'Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage',
+    );
     expect(report.manifest.Results.map((r) => r.TaskExecutionStatus).sort()).toEqual(['failed', 'succeeded']);
-    expect(report.manifest.Results.every((r) => r.Bucket === reports && /^batch\/copy\/job-[0-9a-f-]+\/results\/[0-9a-f]{40}\.csv$/.test(r.Key))).toBe(true);
+    expect(
+      report.manifest.Results.every(
+        (r) => r.Bucket === reports && /^batch\/copy\/job-[0-9a-f-]+\/results\/[0-9a-f]{40}\.csv$/.test(r.Key),
+      ),
+    ).toBe(true);
     expect(report.rows).toHaveLength(rows.length);
     // Row by row: every manifest row exactly once, key as the manifest wrote it.
     for (let i = 0; i < TRICKY_KEYS.length; i++) {
@@ -103,7 +133,10 @@ describe('jobs on Ceph RGW', () => {
     const { api } = await serve();
     const rows = [...TRICKY_KEYS.map((key) => ({ bucket: src, key })), { bucket: src, key: 'missing/none.txt' }];
     const { etag, rawKeys } = await putManifest(s3, src, 'manifests/tag.csv', rows);
-    const tagSet = [{ Key: 'project', Value: 'blue' }, { Key: 'owner', Value: 'data team' }];
+    const tagSet = [
+      { Key: 'project', Value: 'blue' },
+      { Key: 'owner', Value: 'data team' },
+    ];
     const { JobId } = await api.createJob(
       jobRequest({
         manifestBucket: src,
@@ -119,11 +152,16 @@ describe('jobs on Ceph RGW', () => {
     expect(done.Job.Status).toBe('Complete');
     for (const key of TRICKY_KEYS) {
       const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: src, Key: key }));
-      expect(tags.TagSet?.map((t) => [t.Key, t.Value]).sort()).toEqual([['owner', 'data team'], ['project', 'blue']]);
+      expect(tags.TagSet?.map((t) => [t.Key, t.Value]).sort()).toEqual([
+        ['owner', 'data team'],
+        ['project', 'blue'],
+      ]);
     }
     const report = await readReport(s3, reports, undefined, JobId);
     expect(report.manifest.Results.map((r) => r.TaskExecutionStatus)).toEqual(['failed']);
-    expect(report.rows).toEqual([[src, rawKeys[rawKeys.length - 1], '', 'failed', '404', 'NoSuchKey', expect.stringContaining('NoSuchKey')]]);
+    expect(report.rows).toEqual([
+      [src, rawKeys[rawKeys.length - 1], '', 'failed', '404', 'NoSuchKey', expect.stringContaining('NoSuchKey')],
+    ]);
   });
 
   it('a versioned manifest: a row with a VersionId tags that version only; an empty VersionId fails as AWS does', async () => {
@@ -147,12 +185,25 @@ describe('jobs on Ceph RGW', () => {
     request.Manifest.Spec.Fields = ['Bucket', 'Key', 'VersionId'];
     const { JobId } = await api.createJob(request);
     const view = await api.waitFor(JobId, ['Complete', 'Failed']);
-    expect(view.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 2, NumberOfTasksSucceeded: 1, NumberOfTasksFailed: 1 });
-    const tagsOf = async (VersionId: string) => (await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'doc.txt', VersionId }))).TagSet ?? [];
+    expect(view.Job.ProgressSummary).toMatchObject({
+      TotalNumberOfTasks: 2,
+      NumberOfTasksSucceeded: 1,
+      NumberOfTasksFailed: 1,
+    });
+    const tagsOf = async (VersionId: string) =>
+      (await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'doc.txt', VersionId }))).TagSet ?? [];
     expect(await tagsOf(v1)).toEqual([{ Key: 'old', Value: 'yes' }]);
     expect(await tagsOf(v2)).toEqual([]);
     const report = await readReport(s3, reports, undefined, JobId);
-    expect(report.rows.find((r) => r[3] === 'failed')).toEqual([bucket, 'doc.txt', '', 'failed', '400', 'InvalidRequest', 'Task failed due to missing VersionId']);
+    expect(report.rows.find((r) => r[3] === 'failed')).toEqual([
+      bucket,
+      'doc.txt',
+      '',
+      'failed',
+      '400',
+      'InvalidRequest',
+      'Task failed due to missing VersionId',
+    ]);
   });
 
   it('fails a job of 1,000+ missing objects on the threshold and still writes its report', async () => {
@@ -160,7 +211,15 @@ describe('jobs on Ceph RGW', () => {
     const rows = Array.from({ length: 1100 }, (_, i) => ({ bucket: src, key: `missing/${i}.txt` }));
     const { etag } = await putManifest(s3, src, 'manifests/missing.csv', rows);
     const { JobId } = await api.createJob(
-      jobRequest({ manifestBucket: src, manifestKey: 'manifests/missing.csv', etag, operation: { S3DeleteObjectTagging: {} }, reportBucket: reports, reportPrefix: 'thr', confirmationRequired: false }),
+      jobRequest({
+        manifestBucket: src,
+        manifestKey: 'manifests/missing.csv',
+        etag,
+        operation: { S3DeleteObjectTagging: {} },
+        reportBucket: reports,
+        reportPrefix: 'thr',
+        confirmationRequired: false,
+      }),
     );
     const done = await api.waitFor(JobId, ['Complete', 'Failed']);
     expect(done.Job.Status).toBe('Failed');
@@ -179,7 +238,13 @@ describe('jobs on Ceph RGW', () => {
     const { api } = await serve();
     const { etag } = await putManifest(s3, src, 'manifests/confirm.csv', [{ bucket: src, key: 'plain.txt' }]);
     const { JobId } = await api.createJob(
-      jobRequest({ manifestBucket: src, manifestKey: 'manifests/confirm.csv', etag, operation: { S3PutObjectTagging: { TagSet: [{ Key: 'confirmed', Value: 'yes' }] } }, reportBucket: reports }),
+      jobRequest({
+        manifestBucket: src,
+        manifestKey: 'manifests/confirm.csv',
+        etag,
+        operation: { S3PutObjectTagging: { TagSet: [{ Key: 'confirmed', Value: 'yes' }] } },
+        reportBucket: reports,
+      }),
     );
     const suspended = await api.waitFor(JobId, 'Suspended');
     expect(suspended.Job.ConfirmationRequired).toBe(true);
@@ -207,19 +272,35 @@ describe('copy details and job-level failures on Ceph RGW', () => {
     const big = Buffer.alloc(12 * 1024 * 1024 + 123, 0);
     for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i, i);
     await putObjects(s3, src, ['big/twelve-mib.bin'], big);
-    const { etag } = await putManifest(s3, src, 'manifests/big.csv', [{ bucket: src, key: 'big/twelve-mib.bin' }, { bucket: src, key: 'plain.txt' }]);
-    const { JobId } = await api.createJob(jobRequest({
-      manifestBucket: src, manifestKey: 'manifests/big.csv', etag,
-      operation: { S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${dst}`, StorageClass: 'STANDARD_IA', NewObjectTagging: [{ Key: 'copied', Value: 'multipart' }] } },
-      reportBucket: reports, confirmationRequired: false,
-    }));
+    const { etag } = await putManifest(s3, src, 'manifests/big.csv', [
+      { bucket: src, key: 'big/twelve-mib.bin' },
+      { bucket: src, key: 'plain.txt' },
+    ]);
+    const { JobId } = await api.createJob(
+      jobRequest({
+        manifestBucket: src,
+        manifestKey: 'manifests/big.csv',
+        etag,
+        operation: {
+          S3PutObjectCopy: {
+            TargetResource: `arn:aws:s3:::${dst}`,
+            StorageClass: 'STANDARD_IA',
+            NewObjectTagging: [{ Key: 'copied', Value: 'multipart' }],
+          },
+        },
+        reportBucket: reports,
+        confirmationRequired: false,
+      }),
+    );
     const done = await api.waitFor(JobId, ['Complete', 'Failed']);
     expect(done.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 2, NumberOfTasksFailed: 0 });
     const head = await s3.send(new HeadObjectCommand({ Bucket: dst, Key: 'big/twelve-mib.bin' }));
     expect(head.ContentLength).toBe(big.length);
     expect(head.ETag).toMatch(/-\d+"?$/); // a multipart object's ETag: md5-of-parts "-N"
     expect(head.StorageClass).toBe('STANDARD_IA');
-    const body = await (await s3.send(new GetObjectCommand({ Bucket: dst, Key: 'big/twelve-mib.bin' }))).Body!.transformToByteArray();
+    const body = await (
+      await s3.send(new GetObjectCommand({ Bucket: dst, Key: 'big/twelve-mib.bin' }))
+    ).Body!.transformToByteArray();
     expect(Buffer.compare(Buffer.from(body), big)).toBe(0);
     const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: dst, Key: 'big/twelve-mib.bin' }));
     expect(tags.TagSet).toEqual([{ Key: 'copied', Value: 'multipart' }]);
@@ -228,11 +309,16 @@ describe('copy details and job-level failures on Ceph RGW', () => {
   it('a report that cannot be written is a ReportWriteFailed reason; the job still completes', async () => {
     const { api } = await serve();
     const { etag } = await putManifest(s3, src, 'manifests/norep.csv', [{ bucket: src, key: 'plain.txt' }]);
-    const { JobId } = await api.createJob(jobRequest({
-      manifestBucket: src, manifestKey: 'manifests/norep.csv', etag,
-      operation: { S3PutObjectTagging: { TagSet: [{ Key: 'a', Value: 'b' }] } },
-      reportBucket: 'no-such-report-bucket-e2e', confirmationRequired: false,
-    }));
+    const { JobId } = await api.createJob(
+      jobRequest({
+        manifestBucket: src,
+        manifestKey: 'manifests/norep.csv',
+        etag,
+        operation: { S3PutObjectTagging: { TagSet: [{ Key: 'a', Value: 'b' }] } },
+        reportBucket: 'no-such-report-bucket-e2e',
+        confirmationRequired: false,
+      }),
+    );
     const done = await api.waitFor(JobId, ['Complete', 'Failed']);
     expect(done.Job.Status).toBe('Complete');
     expect(done.Job.ProgressSummary.NumberOfTasksSucceeded).toBe(1);
@@ -257,11 +343,25 @@ describe('copy details and job-level failures on Ceph RGW', () => {
       ['manifests/badpct.csv', badpct.ETag!.replace(/"/g, ''), 'InvalidManifestContent', /line 2/i],
     ];
     for (const [key, etag, code, reason] of cases) {
-      const { JobId } = await api.createJob(jobRequest({ manifestBucket: src, manifestKey: key, etag, operation: op, reportBucket: reports, reportPrefix: 'never', confirmationRequired: false }));
+      const { JobId } = await api.createJob(
+        jobRequest({
+          manifestBucket: src,
+          manifestKey: key,
+          etag,
+          operation: op,
+          reportBucket: reports,
+          reportPrefix: 'never',
+          confirmationRequired: false,
+        }),
+      );
       const done = await api.waitFor(JobId, ['Failed', 'Complete']);
       expect(done.Job.Status).toBe('Failed');
       expect(done.Job.FailureReasons).toEqual([{ FailureCode: code, FailureReason: expect.stringMatching(reason) }]);
-      expect(done.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 0, NumberOfTasksSucceeded: 0, NumberOfTasksFailed: 0 });
+      expect(done.Job.ProgressSummary).toMatchObject({
+        TotalNumberOfTasks: 0,
+        NumberOfTasksSucceeded: 0,
+        NumberOfTasksFailed: 0,
+      });
       expect(done.StatusHistory.map((h) => h.status)).toEqual(['New', 'Preparing', 'Failing', 'Failed']);
       expect(done.Report).toBeNull();
     }
@@ -281,8 +381,19 @@ describe('scheduling, cancel and crash recovery on Ceph RGW', () => {
     await putObjects(s3, bulk, manyKeys, 'x', 32);
   });
 
-  const tagJob = async (api: JsonApi, name: string, keys: string[], priority: number, prefix: string): Promise<string> => {
-    const { etag } = await putManifest(s3, bulk, `manifests/${name}.csv`, keys.map((key) => ({ bucket: bulk, key })));
+  const tagJob = async (
+    api: JsonApi,
+    name: string,
+    keys: string[],
+    priority: number,
+    prefix: string,
+  ): Promise<string> => {
+    const { etag } = await putManifest(
+      s3,
+      bulk,
+      `manifests/${name}.csv`,
+      keys.map((key) => ({ bucket: bulk, key })),
+    );
     const { JobId } = await api.createJob(
       jobRequest({
         manifestBucket: bulk,
@@ -306,7 +417,17 @@ describe('scheduling, cancel and crash recovery on Ceph RGW', () => {
     const highDone = await api.waitFor(high, 'Complete');
     const lowDone = await api.waitFor(low, 'Complete');
     const lowTrail = lowDone.StatusHistory.map((h) => h.status);
-    expect(lowTrail).toEqual(['New', 'Preparing', 'Ready', 'Active', 'Pausing', 'Paused', 'Active', 'Completing', 'Complete']);
+    expect(lowTrail).toEqual([
+      'New',
+      'Preparing',
+      'Ready',
+      'Active',
+      'Pausing',
+      'Paused',
+      'Active',
+      'Completing',
+      'Complete',
+    ]);
     // The high job ran while the low one was paused; the low one resumed once the high one needed
     // no more slots (its tasks done: Completing, while its report is written).
     const at = (trail: { status: string; at: string }[], status: string, nth = 0): number =>
@@ -333,7 +454,9 @@ describe('scheduling, cancel and crash recovery on Ceph RGW', () => {
     expect(new Set(report.rows.map((r) => r[1])).size).toBe(ran);
     // Once Cancelled, no more requests are sent: the count does not move.
     await new Promise((r) => setTimeout(r, 300));
-    expect((await api.describe(id)).Job.ProgressSummary.NumberOfTasksSucceeded).toBe(done.Job.ProgressSummary.NumberOfTasksSucceeded);
+    expect((await api.describe(id)).Job.ProgressSummary.NumberOfTasksSucceeded).toBe(
+      done.Job.ProgressSummary.NumberOfTasksSucceeded,
+    );
   });
 
   it('SIGKILL mid-job, restart on the same data folder: the job completes and reports each task exactly once', async () => {
@@ -346,7 +469,11 @@ describe('scheduling, cancel and crash recovery on Ceph RGW', () => {
     const second = await serve(args, first.server.dataDir);
     const done = await second.api.waitFor(id, ['Complete', 'Failed']);
     expect(done.Job.Status).toBe('Complete');
-    expect(done.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: MANY, NumberOfTasksSucceeded: MANY, NumberOfTasksFailed: 0 });
+    expect(done.Job.ProgressSummary).toMatchObject({
+      TotalNumberOfTasks: MANY,
+      NumberOfTasksSucceeded: MANY,
+      NumberOfTasksFailed: 0,
+    });
     const report = await readReport(s3, reports, 'crash', id);
     expect(report.rows).toHaveLength(MANY);
     const reported = report.rows.map((r) => decodeURIComponent(r[1]!)).sort();

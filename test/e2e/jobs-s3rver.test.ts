@@ -37,15 +37,28 @@ describe('jobs on s3rver', () => {
     const reports = await createTestBucket(s3, 'rv-rep');
     await putObjects(s3, src, KEYS, (k) => `content ${k}`);
 
-    const copyManifest = await putManifest(s3, src, 'm/copy.csv', [...KEYS.map((key) => ({ bucket: src, key })), { bucket: src, key: 'nope.txt' }]);
-    const copy = await api.createJob(jobRequest({
-      manifestBucket: src, manifestKey: 'm/copy.csv', etag: copyManifest.etag,
-      operation: { S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${dst}`, TargetKeyPrefix: 'backup/' } },
-      reportBucket: reports, reportPrefix: 'r', confirmationRequired: false,
-    }));
+    const copyManifest = await putManifest(s3, src, 'm/copy.csv', [
+      ...KEYS.map((key) => ({ bucket: src, key })),
+      { bucket: src, key: 'nope.txt' },
+    ]);
+    const copy = await api.createJob(
+      jobRequest({
+        manifestBucket: src,
+        manifestKey: 'm/copy.csv',
+        etag: copyManifest.etag,
+        operation: { S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${dst}`, TargetKeyPrefix: 'backup/' } },
+        reportBucket: reports,
+        reportPrefix: 'r',
+        confirmationRequired: false,
+      }),
+    );
     const copyDone = await api.waitFor(copy.JobId, ['Complete', 'Failed']);
     expect(copyDone.Job.Status).toBe('Complete');
-    expect(copyDone.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 6, NumberOfTasksSucceeded: 5, NumberOfTasksFailed: 1 });
+    expect(copyDone.Job.ProgressSummary).toMatchObject({
+      TotalNumberOfTasks: 6,
+      NumberOfTasksSucceeded: 5,
+      NumberOfTasksFailed: 1,
+    });
     for (const key of KEYS) {
       const out = await s3.send(new GetObjectCommand({ Bucket: dst, Key: `backup/${key}` }));
       expect(await out.Body!.transformToString()).toBe(`content ${key}`);
@@ -53,16 +66,29 @@ describe('jobs on s3rver', () => {
     const copyReport = await readReport(s3, reports, 'r', copy.JobId);
     expect(copyReport.rows).toHaveLength(6);
     for (let i = 0; i < KEYS.length; i++) {
-      expect(copyReport.rows.filter((r) => r[1] === copyManifest.rawKeys[i])).toEqual([[src, copyManifest.rawKeys[i], '', 'succeeded', '200', '', 'Successful']]);
+      expect(copyReport.rows.filter((r) => r[1] === copyManifest.rawKeys[i])).toEqual([
+        [src, copyManifest.rawKeys[i], '', 'succeeded', '200', '', 'Successful'],
+      ]);
     }
     expect(copyReport.rows.find((r) => r[1] === 'nope.txt')?.slice(3, 6)).toEqual(['failed', '404', 'NoSuchKey']);
 
-    const tagManifest = await putManifest(s3, src, 'm/tag.csv', KEYS.map((key) => ({ bucket: src, key })));
-    const tag = await api.createJob(jobRequest({
-      manifestBucket: src, manifestKey: 'm/tag.csv', etag: tagManifest.etag,
-      operation: { S3PutObjectTagging: { TagSet: [{ Key: 'tier', Value: 'gold' }] } },
-      reportBucket: reports, reportPrefix: 'r', confirmationRequired: false,
-    }));
+    const tagManifest = await putManifest(
+      s3,
+      src,
+      'm/tag.csv',
+      KEYS.map((key) => ({ bucket: src, key })),
+    );
+    const tag = await api.createJob(
+      jobRequest({
+        manifestBucket: src,
+        manifestKey: 'm/tag.csv',
+        etag: tagManifest.etag,
+        operation: { S3PutObjectTagging: { TagSet: [{ Key: 'tier', Value: 'gold' }] } },
+        reportBucket: reports,
+        reportPrefix: 'r',
+        confirmationRequired: false,
+      }),
+    );
     expect((await api.waitFor(tag.JobId, ['Complete', 'Failed'])).Job.Status).toBe('Complete');
     for (const key of KEYS) {
       const t = await s3.send(new GetObjectTaggingCommand({ Bucket: src, Key: key }));
@@ -78,19 +104,30 @@ describe('s3batch serve --local (the embedded default)', () => {
     servers.push(server);
     expect(server.s3Endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const local = new S3Client({
-      endpoint: server.s3Endpoint!, region: 'us-east-1', forcePathStyle: true,
+      endpoint: server.s3Endpoint!,
+      region: 'us-east-1',
+      forcePathStyle: true,
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
     });
     try {
       await putObjects(local, 's3batch-demo', ['photos/1.jpg', 'photos/2.jpg']);
-      const m = await putManifest(local, 's3batch-demo', 'manifest.csv', [{ bucket: 's3batch-demo', key: 'photos/1.jpg' }, { bucket: 's3batch-demo', key: 'photos/2.jpg' }]);
+      const m = await putManifest(local, 's3batch-demo', 'manifest.csv', [
+        { bucket: 's3batch-demo', key: 'photos/1.jpg' },
+        { bucket: 's3batch-demo', key: 'photos/2.jpg' },
+      ]);
       const api = new JsonApi(server.url);
-      const { JobId } = await api.createJob(jobRequest({
-        manifestBucket: 's3batch-demo', manifestKey: 'manifest.csv', etag: m.etag,
-        operation: { S3PutObjectTagging: { TagSet: [{ Key: 'reviewed', Value: 'yes' }] } },
-        reportBucket: 's3batch-demo', reportPrefix: 'reports',
-      }));
+      const { JobId } = await api.createJob(
+        jobRequest({
+          manifestBucket: 's3batch-demo',
+          manifestKey: 'manifest.csv',
+          etag: m.etag,
+          operation: { S3PutObjectTagging: { TagSet: [{ Key: 'reviewed', Value: 'yes' }] } },
+          reportBucket: 's3batch-demo',
+          reportPrefix: 'reports',
+        }),
+      );
       // ConfirmationRequired absent: AWS parks the job in Suspended until confirmed.
       await api.waitFor(JobId, 'Suspended');
       await api.updateStatus(JobId, 'Ready');

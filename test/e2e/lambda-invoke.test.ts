@@ -117,10 +117,15 @@ function result(call: Call, resultCode: string, resultString: string): string {
 }
 
 const CSV_HOSTILE = 'indexed: "title", 3 words\nsecond line';
-const TIMED_OUT = '{"errorMessage":"2019-04-05T17:35:21.155Z 2845ca0d-38d9-4c4b-abcf-379dc749c452 Task timed out after 3.00 seconds"}';
+const TIMED_OUT =
+  '{"errorMessage":"2019-04-05T17:35:21.155Z 2845ca0d-38d9-4c4b-abcf-379dc749c452 Task timed out after 3.00 seconds"}';
 const LAMBDA_KEY = { accessKeyId: 'LAMBDATESTKEY0000001', secretAccessKey: 'lambda-test-secret' };
 const FUNCTION = 'arn:aws:lambda:us-east-1:123456789012:function:indexer:prod';
-const API_KEY: ApiKey = { accessKeyId: 'LAMBDATESTAPIKEY0001', secretAccessKey: randomBytes(30).toString('base64url'), accountId: '111122223333' };
+const API_KEY: ApiKey = {
+  accessKeyId: 'LAMBDATESTAPIKEY0001',
+  secretAccessKey: randomBytes(30).toString('base64url'),
+  accountId: '111122223333',
+};
 
 let s3rver: S3ServerInfo;
 let s3: S3Client;
@@ -147,7 +152,9 @@ beforeAll(async () => {
       case 'perm.txt':
         return { body: result(call, 'PermanentFailure', 'cannot process, sorry') };
       case 'temp-then-ok.txt':
-        return { body: n < 3 ? result(call, 'TemporaryFailure', `busy #${n}`) : result(call, 'Succeeded', 'third time lucky') };
+        return {
+          body: n < 3 ? result(call, 'TemporaryFailure', `busy #${n}`) : result(call, 'Succeeded', 'third time lucky'),
+        };
       case 'always-temp.txt':
         return { body: result(call, 'TemporaryFailure', `still busy #${n}`) };
       case 'http500.txt':
@@ -157,7 +164,9 @@ beforeAll(async () => {
       case 'not-json.txt':
         return { body: 'Hello from the function' };
       case 'missing.txt':
-        return { body: JSON.stringify({ invocationSchemaVersion: '1.0', invocationId: call.body.invocationId, results: [] }) };
+        return {
+          body: JSON.stringify({ invocationSchemaVersion: '1.0', invocationId: call.body.invocationId, results: [] }),
+        };
       case 'redirect.txt':
         return { status: 302, headers: { location: 'http://elsewhere.example/collect?secret=1' }, body: '' };
       case 'http404.txt':
@@ -173,16 +182,32 @@ beforeAll(async () => {
   lambda = await new FunctionServer((call, n): Answer => {
     const name = decodeURIComponent(/^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(call.path)?.[1] ?? '');
     if (name !== FUNCTION) {
-      return { status: 404, headers: { 'x-amzn-errortype': 'ResourceNotFoundException', 'x-amzn-requestid': 'req-404' }, body: JSON.stringify({ Type: 'User', Message: `Function not found: ${name}` }) };
+      return {
+        status: 404,
+        headers: { 'x-amzn-errortype': 'ResourceNotFoundException', 'x-amzn-requestid': 'req-404' },
+        body: JSON.stringify({ Type: 'User', Message: `Function not found: ${name}` }),
+      };
     }
     switch (call.body.tasks[0]!.s3Key) {
       case 'fnerr.txt':
         return { headers: { 'x-amz-function-error': 'Unhandled', 'x-amz-executed-version': '7' }, body: TIMED_OUT };
       case 'throttled.txt':
-        if (n === 1) return { status: 429, headers: { 'x-amzn-errortype': 'TooManyRequestsException' }, body: JSON.stringify({ Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded', Type: 'User', message: 'Rate Exceeded.' }) };
+        if (n === 1)
+          return {
+            status: 429,
+            headers: { 'x-amzn-errortype': 'TooManyRequestsException' },
+            body: JSON.stringify({
+              Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
+              Type: 'User',
+              message: 'Rate Exceeded.',
+            }),
+          };
         return { headers: { 'x-amz-executed-version': '7' }, body: result(call, 'Succeeded', `after ${n} calls`) };
       default:
-        return { headers: { 'x-amz-executed-version': '7' }, body: result(call, 'Succeeded', JSON.stringify(call.body.job.userArguments)) };
+        return {
+          headers: { 'x-amz-executed-version': '7' },
+          body: result(call, 'Succeeded', JSON.stringify(call.body.job.userArguments)),
+        };
     }
   }).start();
 
@@ -190,7 +215,18 @@ beforeAll(async () => {
   server = await startServerProcess({
     s3: s3rver,
     dataDir,
-    args: ['--function-timeout', '1', '--lambda-endpoint', lambda.url, '--lambda-region', 'us-east-1', '--lambda-access-key-id', LAMBDA_KEY.accessKeyId, '--lambda-secret-access-key', LAMBDA_KEY.secretAccessKey],
+    args: [
+      '--function-timeout',
+      '1',
+      '--lambda-endpoint',
+      lambda.url,
+      '--lambda-region',
+      'us-east-1',
+      '--lambda-access-key-id',
+      LAMBDA_KEY.accessKeyId,
+      '--lambda-secret-access-key',
+      LAMBDA_KEY.secretAccessKey,
+    ],
     env: { S3BATCH_RETRY_MAX_ATTEMPTS: '3', S3BATCH_API_KEYS_FILE: writeApiKeysFile(dataDir, [API_KEY]) },
   });
   api = new JsonApi(server.url);
@@ -204,9 +240,28 @@ afterAll(async () => {
 });
 
 /** Runs a LambdaInvoke job over `keys` through the JSON API to Complete; returns its id and report rows by raw key. */
-async function runJob(name: string, keys: string[], operation: Record<string, unknown>): Promise<{ jobId: string; rawKeys: string[]; rows: Map<string, string[]> }> {
-  const m = await putManifest(s3, bucket, `m/${name}.csv`, keys.map((key) => ({ bucket, key })));
-  const { JobId } = await api.createJob(jobRequest({ manifestBucket: bucket, manifestKey: `m/${name}.csv`, etag: m.etag, operation: { LambdaInvoke: operation }, reportBucket: reports, reportPrefix: name, confirmationRequired: false }));
+async function runJob(
+  name: string,
+  keys: string[],
+  operation: Record<string, unknown>,
+): Promise<{ jobId: string; rawKeys: string[]; rows: Map<string, string[]> }> {
+  const m = await putManifest(
+    s3,
+    bucket,
+    `m/${name}.csv`,
+    keys.map((key) => ({ bucket, key })),
+  );
+  const { JobId } = await api.createJob(
+    jobRequest({
+      manifestBucket: bucket,
+      manifestKey: `m/${name}.csv`,
+      etag: m.etag,
+      operation: { LambdaInvoke: operation },
+      reportBucket: reports,
+      reportPrefix: name,
+      confirmationRequired: false,
+    }),
+  );
   const done = await api.waitFor(JobId, ['Complete', 'Failed']);
   expect(done.Job.Status).toBe('Complete');
   const report = await readReport(s3, reports, name, JobId);
@@ -217,29 +272,85 @@ async function runJob(name: string, keys: string[], operation: Record<string, un
 describe('LambdaInvoke with an HTTP function', () => {
   it('sends the schema 1.0 payload and reports every outcome, redriving temporary failures', async () => {
     const keys = [
-      'ok/quoted, "csv".txt', 'echo key+plus.txt', 'perm.txt', 'temp-then-ok.txt', 'always-temp.txt', 'http500.txt', 'slow.txt', 'not-json.txt', 'missing.txt',
-      'redirect.txt', 'http404.txt', 'header-error.txt',
+      'ok/quoted, "csv".txt',
+      'echo key+plus.txt',
+      'perm.txt',
+      'temp-then-ok.txt',
+      'always-temp.txt',
+      'http500.txt',
+      'slow.txt',
+      'not-json.txt',
+      'missing.txt',
+      'redirect.txt',
+      'http404.txt',
+      'header-error.txt',
     ];
     const fn = `${httpFunction.url}/fn?token=s3cr3t`;
     const { jobId, rawKeys, rows } = await runJob('http', keys, { FunctionArn: fn });
     const raw = Object.fromEntries(keys.map((k, i) => [k, rawKeys[i]!]));
     const row = (key: string): string[] => rows.get(raw[key]!)!;
 
-    expect(row('ok/quoted, "csv".txt')).toEqual([bucket, raw['ok/quoted, "csv".txt'], '', 'succeeded', '200', '', CSV_HOSTILE]);
-    expect(row('echo key+plus.txt')).toEqual([bucket, 'echo%20key%2Bplus.txt', '', 'succeeded', '200', '', 'echo%20key%2Bplus.txt']);
+    expect(row('ok/quoted, "csv".txt')).toEqual([
+      bucket,
+      raw['ok/quoted, "csv".txt'],
+      '',
+      'succeeded',
+      '200',
+      '',
+      CSV_HOSTILE,
+    ]);
+    expect(row('echo key+plus.txt')).toEqual([
+      bucket,
+      'echo%20key%2Bplus.txt',
+      '',
+      'succeeded',
+      '200',
+      '',
+      'echo%20key%2Bplus.txt',
+    ]);
     expect(row('perm.txt').slice(3)).toEqual(['failed', '200', 'PermanentFailure', 'cannot process, sorry']);
     expect(row('temp-then-ok.txt').slice(3)).toEqual(['succeeded', '200', '', 'third time lucky']);
     expect(row('always-temp.txt').slice(3)).toEqual(['failed', '200', 'TemporaryFailure', 'still busy #3']);
-    expect(row('http500.txt').slice(3)).toEqual(['failed', '500', 'TemporaryFailure', `HTTP function ${httpFunction.url}/fn answered 500 Internal Server Error: boom`]);
-    expect(row('slow.txt').slice(3)).toEqual(['failed', '0', 'PermanentFailure', `HTTP function ${httpFunction.url}/fn returned function error: Task timed out after 1.00 seconds (no complete answer)`]);
-    expect(row('not-json.txt').slice(3)).toEqual(['failed', '200', 'PermanentFailure', 'Invalid JSON returned in Lambda payload: the answer is not JSON']);
+    expect(row('http500.txt').slice(3)).toEqual([
+      'failed',
+      '500',
+      'TemporaryFailure',
+      `HTTP function ${httpFunction.url}/fn answered 500 Internal Server Error: boom`,
+    ]);
+    expect(row('slow.txt').slice(3)).toEqual([
+      'failed',
+      '0',
+      'PermanentFailure',
+      `HTTP function ${httpFunction.url}/fn returned function error: Task timed out after 1.00 seconds (no complete answer)`,
+    ]);
+    expect(row('not-json.txt').slice(3)).toEqual([
+      'failed',
+      '200',
+      'PermanentFailure',
+      'Invalid JSON returned in Lambda payload: the answer is not JSON',
+    ]);
     expect(row('missing.txt')[3]).toBe('failed');
     expect(row('missing.txt')[5]).toBe('PermanentFailure');
     expect(row('missing.txt')[6]).toMatch(/is missing from the results returned in Lambda payload$/);
     // Redirects are not followed (nothing is sent to elsewhere.example); the target is named without its query.
-    expect(row('redirect.txt').slice(3)).toEqual(['failed', '302', 'PermanentFailure', `HTTP function ${httpFunction.url}/fn answered 302 Found, a redirect to http://elsewhere.example/collect: redirects are not followed, set FunctionArn to the final URL`]);
-    expect(row('http404.txt').slice(3)).toEqual(['failed', '404', 'PermanentFailure', `HTTP function ${httpFunction.url}/fn answered 404 Not Found: no such route`]);
-    expect(row('header-error.txt').slice(3)).toEqual(['failed', '200', 'PermanentFailure', 'HTTP function returned function error: {"errorMessage":"division by zero"}']);
+    expect(row('redirect.txt').slice(3)).toEqual([
+      'failed',
+      '302',
+      'PermanentFailure',
+      `HTTP function ${httpFunction.url}/fn answered 302 Found, a redirect to http://elsewhere.example/collect: redirects are not followed, set FunctionArn to the final URL`,
+    ]);
+    expect(row('http404.txt').slice(3)).toEqual([
+      'failed',
+      '404',
+      'PermanentFailure',
+      `HTTP function ${httpFunction.url}/fn answered 404 Not Found: no such route`,
+    ]);
+    expect(row('header-error.txt').slice(3)).toEqual([
+      'failed',
+      '200',
+      'PermanentFailure',
+      'HTTP function returned function error: {"errorMessage":"division by zero"}',
+    ]);
     // The raw CSV quotes the resultString with its comma, quotes and line break (RFC 4180).
     const text = [...(await readReport(s3, reports, 'http', jobId)).files.values()].join('');
     expect(text).toContain(`,succeeded,200,,"indexed: ""title"", 3 words\nsecond line"\r\n`);
@@ -250,8 +361,18 @@ describe('LambdaInvoke with an HTTP function', () => {
     // Redrives: TemporaryFailure and 5xx are retried up to the 3 attempts; the rest run once.
     const count = (key: string): number => httpFunction.callsFor(raw[key]!).length;
     expect(Object.fromEntries(keys.map((k) => [k, count(k)]))).toEqual({
-      'ok/quoted, "csv".txt': 1, 'echo key+plus.txt': 1, 'perm.txt': 1, 'temp-then-ok.txt': 3, 'always-temp.txt': 3,
-      'http500.txt': 3, 'slow.txt': 1, 'not-json.txt': 1, 'missing.txt': 1, 'redirect.txt': 1, 'http404.txt': 1, 'header-error.txt': 1,
+      'ok/quoted, "csv".txt': 1,
+      'echo key+plus.txt': 1,
+      'perm.txt': 1,
+      'temp-then-ok.txt': 3,
+      'always-temp.txt': 3,
+      'http500.txt': 3,
+      'slow.txt': 1,
+      'not-json.txt': 1,
+      'missing.txt': 1,
+      'redirect.txt': 1,
+      'http404.txt': 1,
+      'header-error.txt': 1,
     });
 
     // The payload: schema 1.0 as AWS sends it, one task, the job id, the bucket ARN, the key URL-encoded.
@@ -263,7 +384,14 @@ describe('LambdaInvoke with an HTTP function', () => {
       invocationSchemaVersion: '1.0',
       invocationId: expect.any(String),
       job: { id: jobId },
-      tasks: [{ taskId: expect.any(String), s3Key: 'ok/quoted%2C%20%22csv%22.txt', s3VersionId: null, s3BucketArn: `arn:aws:s3:::${bucket}` }],
+      tasks: [
+        {
+          taskId: expect.any(String),
+          s3Key: 'ok/quoted%2C%20%22csv%22.txt',
+          s3VersionId: null,
+          s3BucketArn: `arn:aws:s3:::${bucket}`,
+        },
+      ],
     });
     // A task keeps its taskId across redrives; every invocation has its own invocationId.
     const redriven = httpFunction.callsFor(raw['temp-then-ok.txt']!);
@@ -282,28 +410,48 @@ describe('LambdaInvoke with an HTTP function', () => {
   });
 
   it('schema 2.0 sends the bucket by name and the UserArguments', async () => {
-    const { jobId, rows } = await runJob('http2', ['v2.txt'], { FunctionArn: `${httpFunction.url}/v2`, InvocationSchemaVersion: '2.0', UserArguments: { mode: 'fast', note: 'a, "b"' } });
+    const { jobId, rows } = await runJob('http2', ['v2.txt'], {
+      FunctionArn: `${httpFunction.url}/v2`,
+      InvocationSchemaVersion: '2.0',
+      UserArguments: { mode: 'fast', note: 'a, "b"' },
+    });
     expect(rows.get('v2.txt')!.slice(3)).toEqual(['succeeded', '200', '', 'args {"mode":"fast","note":"a, \\"b\\""}']);
-    expect(httpFunction.callsFor('v2.txt').map((c) => c.body)).toEqual([{
-      invocationSchemaVersion: '2.0',
-      invocationId: expect.any(String),
-      job: { id: jobId, userArguments: { mode: 'fast', note: 'a, "b"' } },
-      tasks: [{ taskId: expect.any(String), s3Key: 'v2.txt', s3VersionId: null, s3Bucket: bucket }],
-    }]);
+    expect(httpFunction.callsFor('v2.txt').map((c) => c.body)).toEqual([
+      {
+        invocationSchemaVersion: '2.0',
+        invocationId: expect.any(String),
+        job: { id: jobId, userArguments: { mode: 'fast', note: 'a, "b"' } },
+        tasks: [{ taskId: expect.any(String), s3Key: 'v2.txt', s3VersionId: null, s3Bucket: bucket }],
+      },
+    ]);
   });
 
   it('rejects a bad LambdaInvoke at CreateJob with InvalidRequest', async () => {
     const m = await putManifest(s3, bucket, 'm/bad.csv', [{ bucket, key: 'x' }]);
     const bad = async (operation: Record<string, unknown>): Promise<string> => {
-      const err = await api.createJob(jobRequest({ manifestBucket: bucket, manifestKey: 'm/bad.csv', etag: m.etag, operation: { LambdaInvoke: operation }, reportBucket: reports })).then(
-        () => undefined,
-        (e: unknown) => e as { status: number; code: string; message: string },
-      );
+      const err = await api
+        .createJob(
+          jobRequest({
+            manifestBucket: bucket,
+            manifestKey: 'm/bad.csv',
+            etag: m.etag,
+            operation: { LambdaInvoke: operation },
+            reportBucket: reports,
+          }),
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e as { status: number; code: string; message: string },
+        );
       expect(err).toMatchObject({ status: 400, code: 'InvalidRequest' });
       return err!.message;
     };
-    expect(await bad({ FunctionArn: httpFunction.url, UserArguments: { k: 'v' } })).toMatch(/UserArguments requires LambdaInvoke.InvocationSchemaVersion 2.0/);
-    expect(await bad({ FunctionArn: 'arn:aws:lambda:local:000000000000:function:f' })).toMatch(/neither a Lambda function/);
+    expect(await bad({ FunctionArn: httpFunction.url, UserArguments: { k: 'v' } })).toMatch(
+      /UserArguments requires LambdaInvoke.InvocationSchemaVersion 2.0/,
+    );
+    expect(await bad({ FunctionArn: 'arn:aws:lambda:local:000000000000:function:f' })).toMatch(
+      /neither a Lambda function/,
+    );
     expect(await bad({ FunctionArn: httpFunction.url, InvocationSchemaVersion: '3.0' })).toMatch(/must be 1.0 or 2.0/);
   });
 });
@@ -311,19 +459,45 @@ describe('LambdaInvoke with an HTTP function', () => {
 describe('LambdaInvoke with an AWS Lambda function (Lambda Invoke API stand-in)', () => {
   it('invokes the qualified function with the schema 2.0 payload; function errors and throttling as AWS reports them', async () => {
     const keys = ['ok.txt', 'fnerr.txt', 'throttled.txt'];
-    const { jobId, rows } = await runJob('lambda', keys, { FunctionArn: FUNCTION, InvocationSchemaVersion: '2.0', UserArguments: { index: 'products', mode: 'reindex' } });
+    const { jobId, rows } = await runJob('lambda', keys, {
+      FunctionArn: FUNCTION,
+      InvocationSchemaVersion: '2.0',
+      UserArguments: { index: 'products', mode: 'reindex' },
+    });
 
-    expect(rows.get('ok.txt')).toEqual([bucket, 'ok.txt', '', 'succeeded', '200', '', '{"index":"products","mode":"reindex"}']);
-    expect(rows.get('fnerr.txt')).toEqual([bucket, 'fnerr.txt', '', 'failed', '200', 'PermanentFailure', `Lambda returned function error: ${TIMED_OUT}`]);
+    expect(rows.get('ok.txt')).toEqual([
+      bucket,
+      'ok.txt',
+      '',
+      'succeeded',
+      '200',
+      '',
+      '{"index":"products","mode":"reindex"}',
+    ]);
+    expect(rows.get('fnerr.txt')).toEqual([
+      bucket,
+      'fnerr.txt',
+      '',
+      'failed',
+      '200',
+      'PermanentFailure',
+      `Lambda returned function error: ${TIMED_OUT}`,
+    ]);
     expect(rows.get('throttled.txt')!.slice(3)).toEqual(['succeeded', '200', '', 'after 2 calls']);
-    expect(Object.fromEntries(keys.map((k) => [k, lambda.callsFor(k).length]))).toEqual({ 'ok.txt': 1, 'fnerr.txt': 1, 'throttled.txt': 2 });
+    expect(Object.fromEntries(keys.map((k) => [k, lambda.callsFor(k).length]))).toEqual({
+      'ok.txt': 1,
+      'fnerr.txt': 1,
+      'throttled.txt': 2,
+    });
 
     const call = lambda.callsFor('ok.txt')[0]!;
     expect(call.method).toBe('POST');
     // The full ARN with its alias qualifier is the FunctionName, path-encoded by the SDK.
     expect(call.path).toBe(`/2015-03-31/functions/${encodeURIComponent(FUNCTION)}/invocations`);
     expect(call.headers['x-amz-invocation-type']).toBe('RequestResponse');
-    expect(call.headers.authorization).toMatch(new RegExp(`^AWS4-HMAC-SHA256 Credential=${LAMBDA_KEY.accessKeyId}/\\d{8}/us-east-1/lambda/aws4_request`));
+    expect(call.headers.authorization).toMatch(
+      new RegExp(`^AWS4-HMAC-SHA256 Credential=${LAMBDA_KEY.accessKeyId}/\\d{8}/us-east-1/lambda/aws4_request`),
+    );
     expect(call.body).toEqual({
       invocationSchemaVersion: '2.0',
       invocationId: expect.any(String),
@@ -338,7 +512,9 @@ describe('LambdaInvoke with an AWS Lambda function (Lambda Invoke API stand-in)'
     const { rows } = await runJob('lambda404', ['a.txt', 'b.txt'], { FunctionArn: missing });
     for (const key of ['a.txt', 'b.txt']) {
       expect(rows.get(key)!.slice(3)).toEqual([
-        'failed', '404', 'ResourceNotFoundException',
+        'failed',
+        '404',
+        'ResourceNotFoundException',
         `Function not found: ${missing} (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: req-404)`,
       ]);
     }
@@ -355,23 +531,39 @@ describe('LambdaInvoke through the S3 Control XML API', () => {
     try {
       const m = await putManifest(s3, bucket, 'm/xml.csv', [{ bucket, key: 'xml.txt' }]);
       const fn = `${httpFunction.url}/xml`;
-      const { JobId } = await client.send(new CreateJobCommand({
-        AccountId: API_KEY.accountId,
-        ConfirmationRequired: false,
-        Operation: { LambdaInvoke: { FunctionArn: fn, InvocationSchemaVersion: '2.0', UserArguments: { via: 'xml', empty: '' } } },
-        Manifest: {
-          Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
-          Location: { ObjectArn: `arn:aws:s3:::${bucket}/m/xml.csv`, ETag: m.etag },
-        },
-        Report: { Enabled: true, Bucket: `arn:aws:s3:::${reports}`, Prefix: 'xml', Format: 'Report_CSV_20180820', ReportScope: 'AllTasks' },
-        Priority: 10,
-        RoleArn: 'arn:aws:iam::111122223333:role/batch-ops',
-      }));
+      const { JobId } = await client.send(
+        new CreateJobCommand({
+          AccountId: API_KEY.accountId,
+          ConfirmationRequired: false,
+          Operation: {
+            LambdaInvoke: { FunctionArn: fn, InvocationSchemaVersion: '2.0', UserArguments: { via: 'xml', empty: '' } },
+          },
+          Manifest: {
+            Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
+            Location: { ObjectArn: `arn:aws:s3:::${bucket}/m/xml.csv`, ETag: m.etag },
+          },
+          Report: {
+            Enabled: true,
+            Bucket: `arn:aws:s3:::${reports}`,
+            Prefix: 'xml',
+            Format: 'Report_CSV_20180820',
+            ReportScope: 'AllTasks',
+          },
+          Priority: 10,
+          RoleArn: 'arn:aws:iam::111122223333:role/batch-ops',
+        }),
+      );
       const job = await waitForJob(client, API_KEY.accountId, JobId!, ['Complete', 'Failed']);
       expect(job.Status).toBe('Complete');
       const described = await client.send(new DescribeJobCommand({ AccountId: API_KEY.accountId, JobId: JobId! }));
-      expect(described.Job?.Operation?.LambdaInvoke).toEqual({ FunctionArn: fn, InvocationSchemaVersion: '2.0', UserArguments: { via: 'xml', empty: '' } });
-      expect(httpFunction.callsFor('xml.txt').map((c) => c.body.job)).toEqual([{ id: JobId, userArguments: { via: 'xml', empty: '' } }]);
+      expect(described.Job?.Operation?.LambdaInvoke).toEqual({
+        FunctionArn: fn,
+        InvocationSchemaVersion: '2.0',
+        UserArguments: { via: 'xml', empty: '' },
+      });
+      expect(httpFunction.callsFor('xml.txt').map((c) => c.body.job)).toEqual([
+        { id: JobId, userArguments: { via: 'xml', empty: '' } },
+      ]);
       const report = await readReport(s3, reports, 'xml', JobId!);
       expect(report.rows).toEqual([[bucket, 'xml.txt', '', 'succeeded', '200', '', 'args {"via":"xml","empty":""}']]);
     } finally {
@@ -405,8 +597,16 @@ describe('the HTTP function invoker, in process', () => {
     const invoker = createHttpFunctionInvoker({ timeoutMs: 5_000 });
     try {
       for (let i = 0; i < 3; i++) {
-        const payload = JSON.stringify({ invocationSchemaVersion: '1.0', invocationId: `i${i}`, job: { id: 'j' }, tasks: [{ taskId: `t${i}`, s3Key: 'k' }] });
-        expect(await invoker.invoke(fn.url, payload, new AbortController().signal)).toMatchObject({ kind: 'answered', statusCode: 200 });
+        const payload = JSON.stringify({
+          invocationSchemaVersion: '1.0',
+          invocationId: `i${i}`,
+          job: { id: 'j' },
+          tasks: [{ taskId: `t${i}`, s3Key: 'k' }],
+        });
+        expect(await invoker.invoke(fn.url, payload, new AbortController().signal)).toMatchObject({
+          kind: 'answered',
+          statusCode: 200,
+        });
       }
       expect(fn.connections).toBe(1);
     } finally {
@@ -429,7 +629,11 @@ describe('the HTTP function invoker, in process', () => {
     const invoker = createHttpFunctionInvoker({ timeoutMs: 10_000 });
     try {
       expect(await invoker.invoke(url, '{}', new AbortController().signal)).toMatchObject({
-        kind: 'failed', httpStatus: 0, code: 'ECONNRESET', retryable: true, message: expect.stringMatching(new RegExp(`^Unable to invoke HTTP function ${url}: the answer broke off`)),
+        kind: 'failed',
+        httpStatus: 0,
+        code: 'ECONNRESET',
+        retryable: true,
+        message: expect.stringMatching(new RegExp(`^Unable to invoke HTTP function ${url}: the answer broke off`)),
       });
     } finally {
       invoker.close?.();
@@ -442,8 +646,14 @@ describe('the HTTP function invoker, in process', () => {
     const fn = await new FunctionServer(() => ({ body: 'x'.repeat(64 * 1024) })).start();
     const invoker = createHttpFunctionInvoker({ timeoutMs: 5_000, maxResponseBytes: 1024 });
     try {
-      expect(await invoker.invoke(fn.url, JSON.stringify({ tasks: [{ s3Key: 'k' }] }), new AbortController().signal)).toEqual({
-        kind: 'failed', httpStatus: 200, code: 'PermanentFailure', message: `HTTP function ${fn.url}/ answered more than 1024 bytes`, retryable: false,
+      expect(
+        await invoker.invoke(fn.url, JSON.stringify({ tasks: [{ s3Key: 'k' }] }), new AbortController().signal),
+      ).toEqual({
+        kind: 'failed',
+        httpStatus: 200,
+        code: 'PermanentFailure',
+        message: `HTTP function ${fn.url}/ answered more than 1024 bytes`,
+        retryable: false,
       });
     } finally {
       invoker.close?.();

@@ -39,14 +39,24 @@ interface Setup {
 }
 
 /** A bucket of `count` objects and their manifest, a proxy in front of s3rver, a server behind it. */
-async function setup(count: number, fault: (req: http.IncomingMessage) => Fault, proxyOptions: FaultProxyOptions, serverArgs: string[] = []): Promise<Setup> {
+async function setup(
+  count: number,
+  fault: (req: http.IncomingMessage) => Fault,
+  proxyOptions: FaultProxyOptions,
+  serverArgs: string[] = [],
+): Promise<Setup> {
   const s3rver = requireS3rver();
   const s3 = makeS3Client(s3rver);
   cleanups.push(async () => s3.destroy());
   const bucket = await createTestBucket(s3, 'limits');
   const keys = Array.from({ length: count }, (_, i) => `k/${i}`);
   await putObjects(s3, bucket, keys);
-  const { etag } = await putManifest(s3, bucket, 'm.csv', keys.map((key) => ({ bucket, key })));
+  const { etag } = await putManifest(
+    s3,
+    bucket,
+    'm.csv',
+    keys.map((key) => ({ bucket, key })),
+  );
   const proxy = await startFaultProxy(s3rver.endpoint, fault, proxyOptions);
   cleanups.push(() => proxy.close());
   const server = await startServerProcess({ s3: { ...s3rver, endpoint: proxy.endpoint }, args: serverArgs });
@@ -54,11 +64,19 @@ async function setup(count: number, fault: (req: http.IncomingMessage) => Fault,
   return { s3, bucket, keys, etag, proxy, api: new JsonApi(server.url) };
 }
 
-function taggingJob(s: Setup, tags: { Key: string; Value: string }[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+function taggingJob(
+  s: Setup,
+  tags: { Key: string; Value: string }[],
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return jobRequest({
-    manifestBucket: s.bucket, manifestKey: 'm.csv', etag: s.etag,
+    manifestBucket: s.bucket,
+    manifestKey: 'm.csv',
+    etag: s.etag,
     operation: { S3PutObjectTagging: { TagSet: [{ Key: 'limited', Value: 'yes' }] } },
-    reportBucket: s.bucket, reportPrefix: 'rep', confirmationRequired: false,
+    reportBucket: s.bucket,
+    reportPrefix: 'rep',
+    confirmationRequired: false,
     extra: { Tags: tags, ...extra },
   });
 }
@@ -68,14 +86,23 @@ describe('per-job limits', () => {
     // Each tagging request is held 40 ms at the proxy, so requests pile up to whatever the engine allows.
     const s = await setup(100, () => undefined, { watch: isTagging, latencyMs: 40 });
     const { JobId } = await s.api.createJob(taggingJob(s, [{ Key: 's3batch:max-concurrent-tasks', Value: '4' }]));
-    const running = await s.api.waitUntil(JobId, 'tasks running', (v) => v.Job.ProgressSummary.NumberOfTasksSucceeded > 0) as LimitsView;
+    const running = (await s.api.waitUntil(
+      JobId,
+      'tasks running',
+      (v) => v.Job.ProgressSummary.NumberOfTasksSucceeded > 0,
+    )) as LimitsView;
     expect(running.Throttling).toMatchObject({ MaxConcurrentTasks: 4, MaxRequestsPerSecond: null });
-    const done = await s.api.waitFor(JobId, ['Complete', 'Failed']) as LimitsView;
+    const done = (await s.api.waitFor(JobId, ['Complete', 'Failed'])) as LimitsView;
     expect(done.Job.Status).toBe('Complete');
     expect(done.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 100, NumberOfTasksFailed: 0 });
     expect(s.proxy.watched.arrivals).toHaveLength(100);
     expect(s.proxy.watched.maxInFlight).toBe(4); // reached, never exceeded (the server default is 64)
-    expect(done.Throttling).toEqual({ MaxConcurrentTasks: 4, MaxRequestsPerSecond: null, EffectiveConcurrency: null, ThrottledAttempts: 0 });
+    expect(done.Throttling).toEqual({
+      MaxConcurrentTasks: 4,
+      MaxRequestsPerSecond: null,
+      EffectiveConcurrency: null,
+      ThrottledAttempts: 0,
+    });
   });
 
   it('s3batch:max-requests-per-second=20 over 100 objects: no second holds more than 20 requests plus the burst', async () => {
@@ -86,7 +113,7 @@ describe('per-job limits', () => {
     await s.api.waitFor(warm.JobId, 'Complete');
     s.proxy.watched.arrivals.length = 0;
     const { JobId } = await s.api.createJob(taggingJob(s, [{ Key: 's3batch:max-requests-per-second', Value: '20' }]));
-    const done = await s.api.waitFor(JobId, ['Complete', 'Failed']) as LimitsView;
+    const done = (await s.api.waitFor(JobId, ['Complete', 'Failed'])) as LimitsView;
     expect(done.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 100, NumberOfTasksFailed: 0 });
     expect(done.Throttling.MaxRequestsPerSecond).toBe(20);
     const arrivals = [...s.proxy.watched.arrivals].sort((a, b) => a - b);
@@ -94,7 +121,8 @@ describe('per-job limits', () => {
     // Every window starting at a request holds at most rate·T + the burst of 2 (the token bucket's
     // bound on dispatch), plus 3 for delivery jitter: requests sent on time can reach the proxy
     // together after a pause of the server's event loop.
-    const perWindow = (ms: number): number => Math.max(...arrivals.map((start) => arrivals.filter((t) => t >= start && t < start + ms).length));
+    const perWindow = (ms: number): number =>
+      Math.max(...arrivals.map((start) => arrivals.filter((t) => t >= start && t < start + ms).length));
     expect(perWindow(1000)).toBeLessThanOrEqual(20 + 2 + 3);
     expect(perWindow(2000)).toBeLessThanOrEqual(40 + 2 + 3);
     // 100 requests at 20 per second (2 at once) cannot arrive in less than ~4.9 s.
@@ -107,22 +135,27 @@ describe('per-job limits', () => {
     let seen = 0;
     let stormEnds = 0;
     const perKey = new Map<string, number>();
-    const s = await setup(100, (req) => {
-      if (!isTagging(req)) return undefined;
-      const key = (req.url ?? '').split('?')[0]!;
-      perKey.set(key, (perKey.get(key) ?? 0) + 1);
-      seen++;
-      if (seen === 20) stormEnds = Date.now() + 1500;
-      return seen >= 20 && Date.now() < stormEnds ? 'slowdown' : undefined;
-    }, {}, ['--job-concurrency', '8']);
+    const s = await setup(
+      100,
+      (req) => {
+        if (!isTagging(req)) return undefined;
+        const key = (req.url ?? '').split('?')[0]!;
+        perKey.set(key, (perKey.get(key) ?? 0) + 1);
+        seen++;
+        if (seen === 20) stormEnds = Date.now() + 1500;
+        return seen >= 20 && Date.now() < stormEnds ? 'slowdown' : undefined;
+      },
+      {},
+      ['--job-concurrency', '8'],
+    );
     const { JobId } = await s.api.createJob(taggingJob(s, []));
     // Watch the job's effective concurrency while it runs.
     const effective: number[] = [];
-    const done = await s.api.waitUntil(JobId, 'the end', (v) => {
+    const done = (await s.api.waitUntil(JobId, 'the end', (v) => {
       const c = (v as LimitsView).Throttling.EffectiveConcurrency;
       if (c !== null) effective.push(c);
       return v.Job.Status === 'Complete' || v.Job.Status === 'Failed';
-    }) as LimitsView;
+    })) as LimitsView;
     expect(done.Job.Status).toBe('Complete');
     expect(Math.max(...effective)).toBeLessThanOrEqual(8);
     expect(Math.min(...effective)).toBeLessThan(8); // the storm (1.5 s, polled every 25 ms) slowed the job down

@@ -12,11 +12,23 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { DeleteObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command, PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectTaggingCommand,
+  ListObjectsV2Command,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { CreateJobCommand, DescribeJobCommand } from '@aws-sdk/client-s3-control';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { prepareInventoryManifest } from '../../src/manifest/inventory-manifest.ts';
-import { createMemoryLocalManifestFiles, followLocalChunks, LocalManifestWriter, readLocalChunk } from '../../src/manifest/local-manifest.ts';
+import {
+  createMemoryLocalManifestFiles,
+  followLocalChunks,
+  LocalManifestWriter,
+  readLocalChunk,
+} from '../../src/manifest/local-manifest.ts';
 import { createS3ObjectStore } from '../../src/storage/s3-object-store.ts';
 import { encodeKey, readReport } from '../helpers/jobs.ts';
 import { JsonApi, type JobView } from '../helpers/json-api.ts';
@@ -34,11 +46,18 @@ let reports: string;
 const servers: ServerProcess[] = [];
 
 type View = JobView & {
-  Job: JobView['Job'] & { GeneratedManifestDescriptor?: { Format: string; Location: { ObjectArn: string; ETag: string } }; ManifestGenerator?: unknown };
+  Job: JobView['Job'] & {
+    GeneratedManifestDescriptor?: { Format: string; Location: { ObjectArn: string; ETag: string } };
+    ManifestGenerator?: unknown;
+  };
   Discovery: { ObjectsListed: number; ObjectsFound: number; TotalBytes: number; ListingComplete: boolean } | null;
 };
 
-async function serve(s3Info: S3ServerInfo = ceph, env: Record<string, string> = {}, dataDir?: string): Promise<JsonApi & { server: ServerProcess }> {
+async function serve(
+  s3Info: S3ServerInfo = ceph,
+  env: Record<string, string> = {},
+  dataDir?: string,
+): Promise<JsonApi & { server: ServerProcess }> {
   const server = await startServerProcess({ s3: s3Info, env, ...(dataDir ? { dataDir } : {}) });
   servers.push(server);
   return Object.assign(new JsonApi(server.url), { server });
@@ -57,14 +76,32 @@ afterEach(async () => {
 afterAll(() => s3?.destroy());
 
 function report(prefix: string) {
-  return { Enabled: true, Bucket: `arn:aws:s3:::${reports}`, Format: 'Report_CSV_20180820', Prefix: prefix, ReportScope: 'AllTasks' };
+  return {
+    Enabled: true,
+    Bucket: `arn:aws:s3:::${reports}`,
+    Format: 'Report_CSV_20180820',
+    Prefix: prefix,
+    ReportScope: 'AllTasks',
+  };
 }
 
-function generatorRequest(source: string, filter: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}, generator: Record<string, unknown> = {}) {
+function generatorRequest(
+  source: string,
+  filter: Record<string, unknown> | undefined,
+  extra: Record<string, unknown> = {},
+  generator: Record<string, unknown> = {},
+) {
   return {
     ConfirmationRequired: false,
     Operation: TAGGING,
-    ManifestGenerator: { S3JobManifestGenerator: { SourceBucket: `arn:aws:s3:::${source}`, EnableManifestOutput: false, ...(filter ? { Filter: filter } : {}), ...generator } },
+    ManifestGenerator: {
+      S3JobManifestGenerator: {
+        SourceBucket: `arn:aws:s3:::${source}`,
+        EnableManifestOutput: false,
+        ...(filter ? { Filter: filter } : {}),
+        ...generator,
+      },
+    },
     Report: report('gen'),
     Priority: 10,
     RoleArn: ROLE,
@@ -82,15 +119,34 @@ async function processedKeys(jobId: string, prefix: string): Promise<string[]> {
 const md5 = (b: Uint8Array | string): string => createHash('md5').update(b).digest('hex');
 
 describe('S3 Inventory report manifests on Ceph RGW', () => {
-  const KEYS = ['plain.txt', 'with space.txt', 'plus+sign.txt', 'amp&eq=q?.txt', 'unicode/日本語.txt', 'quote\'"comma,.txt', 'nested/a/b/c.txt'];
+  const KEYS = [
+    'plain.txt',
+    'with space.txt',
+    'plus+sign.txt',
+    'amp&eq=q?.txt',
+    'unicode/日本語.txt',
+    'quote\'"comma,.txt',
+    'nested/a/b/c.txt',
+  ];
   let src: string;
   let inv: string;
 
   /** Writes data files (AWS style: every field quoted, keys URL-encoded) and manifest.json; returns its ETag. */
-  async function putInventory(name: string, files: string[][], over: { fileFormat?: string; badMd5?: boolean } = {}): Promise<string> {
+  async function putInventory(
+    name: string,
+    files: string[][],
+    over: { fileFormat?: string; badMd5?: boolean } = {},
+  ): Promise<string> {
     const entries = [];
     for (const [i, keys] of files.entries()) {
-      const csv = keys.map((k, j) => [src, encodeKey(k, j % 2 === 0), String(k.length), '2024-01-01T00:00:00.000Z', 'STANDARD'].map((v) => `"${v}"`).join(',') + '\n').join('');
+      const csv = keys
+        .map(
+          (k, j) =>
+            [src, encodeKey(k, j % 2 === 0), String(k.length), '2024-01-01T00:00:00.000Z', 'STANDARD']
+              .map((v) => `"${v}"`)
+              .join(',') + '\n',
+        )
+        .join('');
       const gz = gzipSync(csv);
       const key = `${name}/data/${i}-${md5(csv)}.csv.gz`;
       await s3.send(new PutObjectCommand({ Bucket: inv, Key: key, Body: gz }));
@@ -105,7 +161,13 @@ describe('S3 Inventory report manifests on Ceph RGW', () => {
       fileSchema: 'Bucket, Key, Size, LastModifiedDate, StorageClass',
       files: entries,
     };
-    const out = await s3.send(new PutObjectCommand({ Bucket: inv, Key: `${name}/2024-01-01T00-00Z/manifest.json`, Body: JSON.stringify(manifest) }));
+    const out = await s3.send(
+      new PutObjectCommand({
+        Bucket: inv,
+        Key: `${name}/2024-01-01T00-00Z/manifest.json`,
+        Body: JSON.stringify(manifest),
+      }),
+    );
     return (out.ETag ?? '').replace(/"/g, '');
   }
 
@@ -113,7 +175,10 @@ describe('S3 Inventory report manifests on Ceph RGW', () => {
     return {
       ConfirmationRequired: false,
       Operation: TAGGING,
-      Manifest: { Spec: { Format: 'S3InventoryReport_CSV_20161130' }, Location: { ObjectArn: `arn:aws:s3:::${inv}/${name}/2024-01-01T00-00Z/manifest.json`, ETag: etag } },
+      Manifest: {
+        Spec: { Format: 'S3InventoryReport_CSV_20161130' },
+        Location: { ObjectArn: `arn:aws:s3:::${inv}/${name}/2024-01-01T00-00Z/manifest.json`, ETag: etag },
+      },
       Report: report(`inv-${name}`),
       Priority: 10,
       RoleArn: ROLE,
@@ -133,11 +198,22 @@ describe('S3 Inventory report manifests on Ceph RGW', () => {
     const done = (await api.waitFor(JobId, ['Complete', 'Failed'])) as View;
     expect(done.Job.FailureReasons).toEqual([]);
     expect(done.Job.Status).toBe('Complete');
-    expect(done.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: KEYS.length, NumberOfTasksSucceeded: KEYS.length, NumberOfTasksFailed: 0 });
-    expect(done.Discovery).toEqual({ ObjectsListed: KEYS.length, ObjectsFound: KEYS.length, TotalBytes: KEYS.reduce((n, k) => n + k.length, 0), ListingComplete: true });
+    expect(done.Job.ProgressSummary).toMatchObject({
+      TotalNumberOfTasks: KEYS.length,
+      NumberOfTasksSucceeded: KEYS.length,
+      NumberOfTasksFailed: 0,
+    });
+    expect(done.Discovery).toEqual({
+      ObjectsListed: KEYS.length,
+      ObjectsFound: KEYS.length,
+      TotalBytes: KEYS.reduce((n, k) => n + k.length, 0),
+      ListingComplete: true,
+    });
     const r = await readReport(s3, reports, 'inv-good', JobId);
     // the key column echoes the inventory's own encoding (spaces as + on every other row)
-    expect(r.rows.map((row) => row[1]).sort()).toEqual(KEYS.map((k, i) => encodeKey(k, (i < 4 ? i : i - 4) % 2 === 0)).sort());
+    expect(r.rows.map((row) => row[1]).sort()).toEqual(
+      KEYS.map((k, i) => encodeKey(k, (i < 4 ? i : i - 4) % 2 === 0)).sort(),
+    );
     for (const key of KEYS) {
       const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: src, Key: key }));
       expect(tags.TagSet).toEqual([{ Key: 'batch', Value: 'done' }]);
@@ -159,7 +235,9 @@ describe('S3 Inventory report manifests on Ceph RGW', () => {
     const etag = await putInventory('orc', [KEYS.slice(0, 1)], { fileFormat: 'ORC' });
     const { JobId } = await api.createJob(inventoryRequest('orc', etag));
     const done = await api.waitFor(JobId, ['Complete', 'Failed']);
-    expect(done.Job.FailureReasons).toEqual([{ FailureCode: 'InvalidManifestContent', FailureReason: expect.stringContaining('ORC') }]);
+    expect(done.Job.FailureReasons).toEqual([
+      { FailureCode: 'InvalidManifestContent', FailureReason: expect.stringContaining('ORC') },
+    ]);
   });
 });
 
@@ -190,13 +268,25 @@ describe('the manifest generator on Ceph RGW', () => {
   async function put(bucket: string, keys: string[]): Promise<void> {
     for (const key of keys) {
       const [size, storageClass] = OBJECTS[key]!;
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x'.repeat(size), StorageClass: storageClass as 'STANDARD' }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: 'x'.repeat(size),
+          StorageClass: storageClass as 'STANDARD',
+        }),
+      );
     }
   }
 
   async function listed(bucket: string): Promise<Map<string, { modified: Date; storageClass: string }>> {
     const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
-    return new Map((res.Contents ?? []).map((o) => [o.Key!, { modified: o.LastModified!, storageClass: o.StorageClass ?? 'STANDARD' }]));
+    return new Map(
+      (res.Contents ?? []).map((o) => [
+        o.Key!,
+        { modified: o.LastModified!, storageClass: o.StorageClass ?? 'STANDARD' },
+      ]),
+    );
   }
 
   beforeAll(async () => {
@@ -228,16 +318,55 @@ describe('the manifest generator on Ceph RGW', () => {
 
   it('processes exactly the objects each filter selects (one job per filter)', async () => {
     const api = await serve();
-    const cases: { name: string; filter?: Record<string, unknown>; tags?: { Key: string; Value: string }[]; expected: string[]; bucket?: number }[] = [
-      { name: 'prefix', filter: { KeyNameConstraint: { MatchAnyPrefix: ['photos/'] } }, expected: ['photos/a-1.jpg', 'photos/b-2.png', 'photos/new-4.jpg', 'photos/thumb/c-3.jpg'] },
-      { name: 'suffix', filter: { KeyNameConstraint: { MatchAnySuffix: ['.jpg'] } }, expected: ['archive/old.jpg', 'photos/a-1.jpg', 'photos/new-4.jpg', 'photos/thumb/c-3.jpg'] },
-      { name: 'substring', filter: { KeyNameConstraint: { MatchAnySubstring: ['thumb'] } }, expected: ['docs/thumbnail-notes.md', 'photos/thumb/c-3.jpg'] },
-      { name: 'created before (backfill window)', filter: { CreatedBefore: firstOfB.toISOString() }, expected: inBatch('A'), bucket: 0 },
+    const cases: {
+      name: string;
+      filter?: Record<string, unknown>;
+      tags?: { Key: string; Value: string }[];
+      expected: string[];
+      bucket?: number;
+    }[] = [
+      {
+        name: 'prefix',
+        filter: { KeyNameConstraint: { MatchAnyPrefix: ['photos/'] } },
+        expected: ['photos/a-1.jpg', 'photos/b-2.png', 'photos/new-4.jpg', 'photos/thumb/c-3.jpg'],
+      },
+      {
+        name: 'suffix',
+        filter: { KeyNameConstraint: { MatchAnySuffix: ['.jpg'] } },
+        expected: ['archive/old.jpg', 'photos/a-1.jpg', 'photos/new-4.jpg', 'photos/thumb/c-3.jpg'],
+      },
+      {
+        name: 'substring',
+        filter: { KeyNameConstraint: { MatchAnySubstring: ['thumb'] } },
+        expected: ['docs/thumbnail-notes.md', 'photos/thumb/c-3.jpg'],
+      },
+      {
+        name: 'created before (backfill window)',
+        filter: { CreatedBefore: firstOfB.toISOString() },
+        expected: inBatch('A'),
+        bucket: 0,
+      },
       { name: 'created after', filter: { CreatedAfter: lastOfA.toISOString() }, expected: inBatch('B'), bucket: 1 },
-      { name: 'size bounds', filter: { ObjectSizeGreaterThanBytes: 100, ObjectSizeLessThanBytes: 1000 }, expected: ['archive/old.jpg', 'docs/thumbnail-notes.md', 'photos/b-2.png', 'photos/new-4.jpg'] },
-      { name: 'storage class', filter: { MatchAnyStorageClass: ['STANDARD_IA', 'GLACIER'] }, expected: ['archive/old.jpg', 'docs/thumbnail-notes.md'] },
-      { name: 'regex (JSON member)', filter: { KeyNameRegex: '^photos/[a-z]+-\\d+\\.(jpg|png)$' }, expected: ['photos/a-1.jpg', 'photos/b-2.png', 'photos/new-4.jpg'] },
-      { name: 'regex (job tag)', tags: [{ Key: 's3batch:generator-key-regex', Value: 'thumb/.+jpg' }], expected: ['photos/thumb/c-3.jpg'] },
+      {
+        name: 'size bounds',
+        filter: { ObjectSizeGreaterThanBytes: 100, ObjectSizeLessThanBytes: 1000 },
+        expected: ['archive/old.jpg', 'docs/thumbnail-notes.md', 'photos/b-2.png', 'photos/new-4.jpg'],
+      },
+      {
+        name: 'storage class',
+        filter: { MatchAnyStorageClass: ['STANDARD_IA', 'GLACIER'] },
+        expected: ['archive/old.jpg', 'docs/thumbnail-notes.md'],
+      },
+      {
+        name: 'regex (JSON member)',
+        filter: { KeyNameRegex: '^photos/[a-z]+-\\d+\\.(jpg|png)$' },
+        expected: ['photos/a-1.jpg', 'photos/b-2.png', 'photos/new-4.jpg'],
+      },
+      {
+        name: 'regex (job tag)',
+        tags: [{ Key: 's3batch:generator-key-regex', Value: 'thumb/.+jpg' }],
+        expected: ['photos/thumb/c-3.jpg'],
+      },
       {
         name: 'max objects (job tag) with a prefix',
         filter: { KeyNameConstraint: { MatchAnyPrefix: ['photos/'] } },
@@ -246,7 +375,11 @@ describe('the manifest generator on Ceph RGW', () => {
       },
       {
         name: 'combined',
-        filter: { KeyNameConstraint: { MatchAnyPrefix: ['photos/', 'archive/'], MatchAnySuffix: ['.jpg'] }, ObjectSizeGreaterThanBytes: 10, CreatedBefore: firstOfB.toISOString() },
+        filter: {
+          KeyNameConstraint: { MatchAnyPrefix: ['photos/', 'archive/'], MatchAnySuffix: ['.jpg'] },
+          ObjectSizeGreaterThanBytes: 10,
+          CreatedBefore: firstOfB.toISOString(),
+        },
         expected: ['archive/old.jpg', 'photos/a-1.jpg'],
         bucket: 2,
       },
@@ -257,8 +390,15 @@ describe('the manifest generator on Ceph RGW', () => {
       const bucket = c.bucket === undefined ? src : timedSrcs[c.bucket]!;
       const { JobId } = await api.createJob(generatorRequest(bucket, c.filter, c.tags ? { Tags: c.tags } : {}));
       const done = (await api.waitFor(JobId, ['Complete', 'Failed'])) as View;
-      expect({ name: c.name, status: done.Job.Status, reasons: done.Job.FailureReasons }).toEqual({ name: c.name, status: 'Complete', reasons: [] });
-      expect({ name: c.name, keys: await processedKeys(JobId, 'gen') }).toEqual({ name: c.name, keys: [...c.expected].sort() });
+      expect({ name: c.name, status: done.Job.Status, reasons: done.Job.FailureReasons }).toEqual({
+        name: c.name,
+        status: 'Complete',
+        reasons: [],
+      });
+      expect({ name: c.name, keys: await processedKeys(JobId, 'gen') }).toEqual({
+        name: c.name,
+        keys: [...c.expected].sort(),
+      });
       expect(done.Job.ProgressSummary.TotalNumberOfTasks).toBe(c.expected.length);
       expect(done.Discovery).toMatchObject({ ObjectsFound: c.expected.length, ListingComplete: true });
     }
@@ -267,17 +407,29 @@ describe('the manifest generator on Ceph RGW', () => {
   it('EnableManifestOutput writes an inventory-format manifest that our reader and a second job read back', async () => {
     const api = await serve();
     const { JobId } = await api.createJob(
-      generatorRequest(src, { KeyNameConstraint: { MatchAnyPrefix: ['photos/'] } }, {}, {
-        EnableManifestOutput: true,
-        ManifestOutputLocation: { Bucket: `arn:aws:s3:::${out}`, ManifestPrefix: 'generated', ManifestFormat: 'S3InventoryReport_CSV_20211130' },
-      }),
+      generatorRequest(
+        src,
+        { KeyNameConstraint: { MatchAnyPrefix: ['photos/'] } },
+        {},
+        {
+          EnableManifestOutput: true,
+          ManifestOutputLocation: {
+            Bucket: `arn:aws:s3:::${out}`,
+            ManifestPrefix: 'generated',
+            ManifestFormat: 'S3InventoryReport_CSV_20211130',
+          },
+        },
+      ),
     );
     const done = (await api.waitFor(JobId, ['Complete', 'Failed'])) as View;
     expect(done.Job.Status).toBe('Complete');
     const descriptor = done.Job.GeneratedManifestDescriptor!;
     expect(descriptor).toEqual({
       Format: 'S3InventoryReport_CSV_20211130',
-      Location: { ObjectArn: `arn:aws:s3:::${out}/generated/job-${JobId}/manifest.json`, ETag: expect.stringMatching(/^[0-9a-f]{32}$/) },
+      Location: {
+        ObjectArn: `arn:aws:s3:::${out}/generated/job-${JobId}/manifest.json`,
+        ETag: expect.stringMatching(/^[0-9a-f]{32}$/),
+      },
     });
     const expected = ['photos/a-1.jpg', 'photos/b-2.png', 'photos/new-4.jpg', 'photos/thumb/c-3.jpg'];
 
@@ -312,17 +464,32 @@ describe('the manifest generator on Ceph RGW', () => {
 
   it('fails a job whose filter matches nothing with ManifestGenerationEmpty', async () => {
     const api = await serve();
-    const { JobId } = await api.createJob(generatorRequest(src, { KeyNameConstraint: { MatchAnyPrefix: ['nothing-here/'] } }));
+    const { JobId } = await api.createJob(
+      generatorRequest(src, { KeyNameConstraint: { MatchAnyPrefix: ['nothing-here/'] } }),
+    );
     const done = await api.waitFor(JobId, ['Complete', 'Failed']);
     expect(done.Job.Status).toBe('Failed');
-    expect(done.Job.FailureReasons).toEqual([{ FailureCode: 'ManifestGenerationEmpty', FailureReason: 'Manifest generation found no keys matching the filter criteria' }]);
+    expect(done.Job.FailureReasons).toEqual([
+      {
+        FailureCode: 'ManifestGenerationEmpty',
+        FailureReason: 'Manifest generation found no keys matching the filter criteria',
+      },
+    ]);
     expect(done.StatusHistory.map((h) => h.status)).toEqual(['New', 'Preparing', 'Failing', 'Failed']);
   });
 
   it('a generator job through the S3 Control API and the AWS SDK: filters, the max-objects tag, manifest output, DescribeJob echo', async () => {
-    const key: ApiKey = { accessKeyId: 'GENTESTKEYACCOUNT0001', secretAccessKey: 'gen-test-secret-0000000000000000000000000', accountId: '111122223333' };
+    const key: ApiKey = {
+      accessKeyId: 'GENTESTKEYACCOUNT0001',
+      secretAccessKey: 'gen-test-secret-0000000000000000000000000',
+      accountId: '111122223333',
+    };
     const dataDir = tempDataDir('s3batch-generator-sdk-');
-    const server = await startServerProcess({ s3: ceph, dataDir, env: { S3BATCH_API_KEYS_FILE: writeApiKeysFile(dataDir, [key]) } });
+    const server = await startServerProcess({
+      s3: ceph,
+      dataDir,
+      env: { S3BATCH_API_KEYS_FILE: writeApiKeysFile(dataDir, [key]) },
+    });
     servers.push(server);
     const client = hostPrefixClient(server.url, key);
     try {
@@ -330,8 +497,17 @@ describe('the manifest generator on Ceph RGW', () => {
         S3JobManifestGenerator: {
           SourceBucket: `arn:aws:s3:::${timedSrcs[3]}`,
           EnableManifestOutput: true,
-          ManifestOutputLocation: { Bucket: `arn:aws:s3:::${out}`, ManifestPrefix: 'sdk', ManifestEncryption: { SSES3: {} }, ManifestFormat: 'S3InventoryReport_CSV_20211130' as const },
-          Filter: { KeyNameConstraint: { MatchAnySuffix: ['.jpg'] }, CreatedBefore: firstOfB, MatchAnyStorageClass: ['STANDARD' as const, 'GLACIER' as const] },
+          ManifestOutputLocation: {
+            Bucket: `arn:aws:s3:::${out}`,
+            ManifestPrefix: 'sdk',
+            ManifestEncryption: { SSES3: {} },
+            ManifestFormat: 'S3InventoryReport_CSV_20211130' as const,
+          },
+          Filter: {
+            KeyNameConstraint: { MatchAnySuffix: ['.jpg'] },
+            CreatedBefore: firstOfB,
+            MatchAnyStorageClass: ['STANDARD' as const, 'GLACIER' as const],
+          },
         },
       };
       const created = await client.send(
@@ -340,7 +516,13 @@ describe('the manifest generator on Ceph RGW', () => {
           ConfirmationRequired: false,
           Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'batch', Value: 'sdk' }] } },
           ManifestGenerator: generator,
-          Report: { Enabled: true, Bucket: `arn:aws:s3:::${reports}`, Format: 'Report_CSV_20180820', Prefix: 'sdk', ReportScope: 'AllTasks' },
+          Report: {
+            Enabled: true,
+            Bucket: `arn:aws:s3:::${reports}`,
+            Format: 'Report_CSV_20180820',
+            Prefix: 'sdk',
+            ReportScope: 'AllTasks',
+          },
           Priority: 5,
           RoleArn: ROLE,
           Tags: [{ Key: 's3batch:generator-max-objects', Value: '2' }],
@@ -350,12 +532,19 @@ describe('the manifest generator on Ceph RGW', () => {
       expect(job.Status).toBe('Complete');
       expect(job.Manifest).toBeUndefined();
       // the echo, in the SDK's own types (timestamps as Date)
-      expect(job.ManifestGenerator?.S3JobManifestGenerator?.Filter?.KeyNameConstraint?.MatchAnySuffix).toEqual(['.jpg']);
+      expect(job.ManifestGenerator?.S3JobManifestGenerator?.Filter?.KeyNameConstraint?.MatchAnySuffix).toEqual([
+        '.jpg',
+      ]);
       expect(job.ManifestGenerator?.S3JobManifestGenerator?.Filter?.CreatedBefore).toEqual(firstOfB);
-      expect(job.ManifestGenerator?.S3JobManifestGenerator?.ManifestOutputLocation?.ManifestEncryption?.SSES3).toBeDefined();
+      expect(
+        job.ManifestGenerator?.S3JobManifestGenerator?.ManifestOutputLocation?.ManifestEncryption?.SSES3,
+      ).toBeDefined();
       expect(job.GeneratedManifestDescriptor).toEqual({
         Format: 'S3InventoryReport_CSV_20211130',
-        Location: { ObjectArn: `arn:aws:s3:::${out}/sdk/job-${created.JobId}/manifest.json`, ETag: expect.stringMatching(/^[0-9a-f]{32}$/) },
+        Location: {
+          ObjectArn: `arn:aws:s3:::${out}/sdk/job-${created.JobId}/manifest.json`,
+          ETag: expect.stringMatching(/^[0-9a-f]{32}$/),
+        },
       });
       // .jpg objects of batch A in STANDARD or GLACIER, the first two in key order
       expect(await processedKeys(created.JobId!, 'sdk')).toEqual(['archive/old.jpg', 'photos/a-1.jpg']);
@@ -368,15 +557,21 @@ describe('the manifest generator on Ceph RGW', () => {
 
   it('refuses at CreateJob a filter a listing cannot answer, and a catastrophic regex', async () => {
     const api = await serve();
-    await expect(api.createJob(generatorRequest(src, { MatchAnyObjectEncryption: [{ SSES3: {} }] }))).rejects.toMatchObject({ status: 400, code: 'InvalidRequest' });
-    await expect(api.createJob(generatorRequest(src, { KeyNameRegex: '(a+)+$' }))).rejects.toMatchObject({ status: 400, code: 'InvalidRequest' });
+    await expect(
+      api.createJob(generatorRequest(src, { MatchAnyObjectEncryption: [{ SSES3: {} }] })),
+    ).rejects.toMatchObject({ status: 400, code: 'InvalidRequest' });
+    await expect(api.createJob(generatorRequest(src, { KeyNameRegex: '(a+)+$' }))).rejects.toMatchObject({
+      status: 400,
+      code: 'InvalidRequest',
+    });
   });
 });
 
 describe('listing object versions on Ceph RGW (the generator of S3ReplicateObject jobs)', () => {
   it('lists every version newest first within a key, the null version as "null", no delete markers; resumes after a key', async () => {
     const bucket = await createTestBucket(s3, 'mf-versions');
-    const put = async (key: string, body: string): Promise<string> => (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }))).VersionId ?? 'null';
+    const put = async (key: string, body: string): Promise<string> =>
+      (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }))).VersionId ?? 'null';
     await put('a', 'unversioned'); // written before versioning: the null version
     await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
     const a2 = await put('a', 'second');
@@ -385,7 +580,8 @@ describe('listing object versions on Ceph RGW (the generator of S3ReplicateObjec
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'c' })); // a delete marker on top of c
     const store = createS3ObjectStore(s3);
     const all: string[] = [];
-    for await (const page of store.listVersions!(bucket)) all.push(...page.map((v) => `${v.key}@${v.versionId}:${v.isLatest}:${v.size}`));
+    for await (const page of store.listVersions!(bucket))
+      all.push(...page.map((v) => `${v.key}@${v.versionId}:${v.isLatest}:${v.size}`));
     expect(all).toEqual([`a@${a2}:true:6`, 'a@null:false:11', `b@${b1}:true:3`, `c@${c1}:false:4`]);
     const after: string[] = [];
     for await (const page of store.listVersions!(bucket, { startAfter: 'a' })) after.push(...page.map((v) => v.key));
@@ -394,16 +590,21 @@ describe('listing object versions on Ceph RGW (the generator of S3ReplicateObjec
 });
 
 /** A proxy in front of Ceph that holds every ListObjectsV2 continuation request until release(). */
-async function startListingHold(target: string): Promise<{ endpoint: string; held: () => number; release: () => void; close: () => Promise<void> }> {
+async function startListingHold(
+  target: string,
+): Promise<{ endpoint: string; held: () => number; release: () => void; close: () => Promise<void> }> {
   const t = new URL(target);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   let released = false;
   const waiting: (() => void)[] = [];
   const forward = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = http.request(
+      { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     up.on('error', () => res.destroy());
     req.pipe(up);
   };
@@ -447,17 +648,42 @@ describe('a generator job streams into execution', () => {
       const api = await serve({ ...ceph, endpoint: hold.endpoint }, { S3BATCH_CHUNK_SIZE: '100' });
       const { JobId } = await api.createJob(generatorRequest(src, undefined, { Report: report('stream') }));
       // The first page (1,000 keys) is all the listing can give while the second is held.
-      const mid = (await api.waitUntil(JobId, 'the first page of tasks ran', (v) => v.Job.ProgressSummary.NumberOfTasksSucceeded === 1000)) as View;
+      const mid = (await api.waitUntil(
+        JobId,
+        'the first page of tasks ran',
+        (v) => v.Job.ProgressSummary.NumberOfTasksSucceeded === 1000,
+      )) as View;
       expect(hold.held()).toBe(1);
       expect(mid.Job.Status).toBe('Active');
       expect(mid.Job.ProgressSummary.TotalNumberOfTasks).toBe(1000);
-      expect(mid.Discovery).toEqual({ ObjectsListed: 1000, ObjectsFound: 1000, TotalBytes: 1000, ListingComplete: false });
+      expect(mid.Discovery).toEqual({
+        ObjectsListed: 1000,
+        ObjectsFound: 1000,
+        TotalBytes: 1000,
+        ListingComplete: false,
+      });
       hold.release();
       const done = (await api.waitFor(JobId, ['Complete', 'Failed'])) as View;
       expect(done.Job.Status).toBe('Complete');
-      expect(done.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 3000, NumberOfTasksSucceeded: 3000, NumberOfTasksFailed: 0 });
-      expect(done.Discovery).toEqual({ ObjectsListed: 3000, ObjectsFound: 3000, TotalBytes: 3000, ListingComplete: true });
-      expect(done.StatusHistory.map((h) => h.status)).toEqual(['New', 'Preparing', 'Ready', 'Active', 'Completing', 'Complete']);
+      expect(done.Job.ProgressSummary).toMatchObject({
+        TotalNumberOfTasks: 3000,
+        NumberOfTasksSucceeded: 3000,
+        NumberOfTasksFailed: 0,
+      });
+      expect(done.Discovery).toEqual({
+        ObjectsListed: 3000,
+        ObjectsFound: 3000,
+        TotalBytes: 3000,
+        ListingComplete: true,
+      });
+      expect(done.StatusHistory.map((h) => h.status)).toEqual([
+        'New',
+        'Preparing',
+        'Ready',
+        'Active',
+        'Completing',
+        'Complete',
+      ]);
       const r = await readReport(s3, reports, 'stream', JobId);
       expect(r.rows).toHaveLength(3000);
       expect(new Set(r.rows.map((row) => row[1])).size).toBe(3000);
@@ -471,13 +697,25 @@ describe('a generator job streams into execution', () => {
     try {
       const first = await serve({ ...ceph, endpoint: hold.endpoint }, { S3BATCH_CHUNK_SIZE: '100' });
       const { JobId } = await first.createJob(generatorRequest(src, undefined, { Report: report('crash') }));
-      await first.waitUntil(JobId, 'the first page of tasks ran', (v) => v.Job.ProgressSummary.NumberOfTasksSucceeded === 1000);
+      await first.waitUntil(
+        JobId,
+        'the first page of tasks ran',
+        (v) => v.Job.ProgressSummary.NumberOfTasksSucceeded === 1000,
+      );
       await first.server.kill('SIGKILL');
       hold.release();
-      const second = await serve({ ...ceph, endpoint: hold.endpoint }, { S3BATCH_CHUNK_SIZE: '100' }, first.server.dataDir);
+      const second = await serve(
+        { ...ceph, endpoint: hold.endpoint },
+        { S3BATCH_CHUNK_SIZE: '100' },
+        first.server.dataDir,
+      );
       const done = (await second.waitFor(JobId, ['Complete', 'Failed'])) as View;
       expect(done.Job.FailureReasons).toEqual([]);
-      expect(done.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 3000, NumberOfTasksSucceeded: 3000, NumberOfTasksFailed: 0 });
+      expect(done.Job.ProgressSummary).toMatchObject({
+        TotalNumberOfTasks: 3000,
+        NumberOfTasksSucceeded: 3000,
+        NumberOfTasksFailed: 0,
+      });
       expect(done.Discovery).toMatchObject({ ObjectsFound: 3000, ListingComplete: true });
       const r = await readReport(s3, reports, 'crash', JobId);
       expect(r.rows.map((row) => row[1]).sort()).toEqual(keys);

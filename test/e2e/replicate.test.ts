@@ -39,14 +39,20 @@ beforeAll(async () => {
   b.reports = await createTestBucket(cephS3, 'repl-rep');
   b.archive = await createTestBucket(rvS3, 'repl-archive');
   for (const bucket of [b.src, b.dst]) {
-    await cephS3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    await cephS3.send(
+      new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+    );
   }
   server = await startServerProcess({
     s3: ceph,
     storageProfiles: {
       profiles: {
         dr: { endpoint: ceph.endpoint, accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey },
-        archive: { endpoint: s3rver.endpoint, accessKeyId: s3rver.accessKeyId, secretAccessKey: s3rver.secretAccessKey },
+        archive: {
+          endpoint: s3rver.endpoint,
+          accessKeyId: s3rver.accessKeyId,
+          secretAccessKey: s3rver.secretAccessKey,
+        },
       },
       roles: { 'arn:aws:iam::111122223333:role/batch-ops': 'default' },
       replication: [
@@ -63,7 +69,12 @@ afterAll(async () => {
   rvS3?.destroy();
 });
 
-function replicateJob(manifestBucket: string, manifestKey: string, etag: string, fields: string[]): Record<string, unknown> {
+function replicateJob(
+  manifestBucket: string,
+  manifestKey: string,
+  etag: string,
+  fields: string[],
+): Record<string, unknown> {
   return {
     ConfirmationRequired: false,
     Operation: { S3ReplicateObject: {} },
@@ -71,14 +82,21 @@ function replicateJob(manifestBucket: string, manifestKey: string, etag: string,
       Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: fields },
       Location: { ObjectArn: `arn:aws:s3:::${manifestBucket}/${manifestKey}`, ETag: etag },
     },
-    Report: { Enabled: true, Bucket: `arn:aws:s3:::${b.reports}`, Format: 'Report_CSV_20180820', ReportScope: 'AllTasks' },
+    Report: {
+      Enabled: true,
+      Bucket: `arn:aws:s3:::${b.reports}`,
+      Format: 'Report_CSV_20180820',
+      ReportScope: 'AllTasks',
+    },
     Priority: 10,
     RoleArn: 'arn:aws:iam::111122223333:role/batch-ops',
   };
 }
 
 async function putManifest(bucket: string, key: string, lines: string[]): Promise<string> {
-  const out = await cephS3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: lines.map((l) => `${l}\n`).join('') }));
+  const out = await cephS3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: lines.map((l) => `${l}\n`).join('') }),
+  );
   return (out.ETag ?? '').replace(/"/g, '');
 }
 
@@ -110,13 +128,19 @@ describe('S3ReplicateObject', () => {
     const { JobId } = await api.createJob(replicateJob(b.src, 'manifest.csv', etag, ['Bucket', 'Key', 'VersionId']));
     const view = await api.waitFor(JobId, ['Complete', 'Failed']);
     expect(view.Job.Status, JSON.stringify(view.Job.FailureReasons)).toBe('Complete');
-    expect(view.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 5, NumberOfTasksSucceeded: 4, NumberOfTasksFailed: 1 });
+    expect(view.Job.ProgressSummary).toMatchObject({
+      TotalNumberOfTasks: 5,
+      NumberOfTasksSucceeded: 4,
+      NumberOfTasksFailed: 1,
+    });
 
     // Version by version: the destination holds three versions, oldest to newest as listed.
     const listed = await cephS3.send(new ListObjectVersionsCommand({ Bucket: b.dst, Prefix: 'docs/report.txt' }));
     const dstVersions = (listed.Versions ?? []).filter((v) => v.Key === 'docs/report.txt');
     expect(dstVersions).toHaveLength(3);
-    const newestFirst = [...dstVersions].sort((x, y) => (y.LastModified!.getTime() - x.LastModified!.getTime()) || (y.IsLatest ? 1 : 0) - (x.IsLatest ? 1 : 0));
+    const newestFirst = [...dstVersions].sort(
+      (x, y) => y.LastModified!.getTime() - x.LastModified!.getTime() || (y.IsLatest ? 1 : 0) - (x.IsLatest ? 1 : 0),
+    );
     expect(newestFirst[0]!.IsLatest).toBe(true);
     expect(await getText(cephS3, b.dst, 'docs/report.txt')).toBe('third');
     const bodies = await Promise.all(dstVersions.map((v) => getText(cephS3, b.dst, 'docs/report.txt', v.VersionId)));
@@ -132,16 +156,32 @@ describe('S3ReplicateObject', () => {
 
     const report = await readReport(cephS3, b.reports, undefined, JobId);
     const failedRows = report.rows.filter((r) => r[3] === 'failed');
-    expect(failedRows).toEqual([[b.src, 'other/not-covered.txt', outside.VersionId!, 'failed', '400', 'NoReplicationRule', expect.stringMatching(/No replication rule/)]]);
+    expect(failedRows).toEqual([
+      [
+        b.src,
+        'other/not-covered.txt',
+        outside.VersionId!,
+        'failed',
+        '400',
+        'NoReplicationRule',
+        expect.stringMatching(/No replication rule/),
+      ],
+    ]);
   });
 
   it('replicates to another S3 service (Ceph RGW → s3rver)', async () => {
     const keys = ['a.txt', 'nested/b.txt', 'big.bin'];
     const big = Buffer.alloc(3 * 1024 * 1024, 7);
     for (const key of keys) {
-      await cephS3.send(new PutObjectCommand({ Bucket: b.crossSrc, Key: key, Body: key === 'big.bin' ? big : `cross ${key}` }));
+      await cephS3.send(
+        new PutObjectCommand({ Bucket: b.crossSrc, Key: key, Body: key === 'big.bin' ? big : `cross ${key}` }),
+      );
     }
-    const etag = await putManifest(b.crossSrc, 'manifest.csv', keys.map((k) => `${b.crossSrc},${k}`));
+    const etag = await putManifest(
+      b.crossSrc,
+      'manifest.csv',
+      keys.map((k) => `${b.crossSrc},${k}`),
+    );
     const { JobId } = await api.createJob(replicateJob(b.crossSrc, 'manifest.csv', etag, ['Bucket', 'Key']));
     const view = await api.waitFor(JobId, ['Complete', 'Failed']);
     expect(view.Job.Status, JSON.stringify(view.Job.FailureReasons)).toBe('Complete');
@@ -153,7 +193,12 @@ describe('S3ReplicateObject', () => {
   });
 
   it('refuses fields in S3ReplicateObject at CreateJob', async () => {
-    const err = await api.createJob({ ...replicateJob(b.src, 'm.csv', 'e', ['Bucket', 'Key']), Operation: { S3ReplicateObject: { Destination: 'x' } } }).catch((e: unknown) => e);
+    const err = await api
+      .createJob({
+        ...replicateJob(b.src, 'm.csv', 'e', ['Bucket', 'Key']),
+        Operation: { S3ReplicateObject: { Destination: 'x' } },
+      })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'InvalidRequest' });
   });
 });

@@ -26,7 +26,12 @@ describe('retries', () => {
     const bucket = await createTestBucket(s3, 'retry');
     const keys = Array.from({ length: 60 }, (_, i) => `k/${i}`);
     await putObjects(s3, bucket, keys);
-    const { etag } = await putManifest(s3, bucket, 'm.csv', keys.map((key) => ({ bucket, key })));
+    const { etag } = await putManifest(
+      s3,
+      bucket,
+      'm.csv',
+      keys.map((key) => ({ bucket, key })),
+    );
 
     // Faults per key, so that no task can exhaust its 5 attempts by bad luck: key k/n with n a
     // multiple of 7 gets a reset, then a SlowDown; other multiples of 3 get one SlowDown.
@@ -42,14 +47,23 @@ describe('retries', () => {
       return undefined;
     });
     cleanups.push(() => proxy.close());
-    const server: ServerProcess = await startServerProcess({ s3: { ...s3rver, endpoint: proxy.endpoint }, args: ['--job-concurrency', '8'] });
+    const server: ServerProcess = await startServerProcess({
+      s3: { ...s3rver, endpoint: proxy.endpoint },
+      args: ['--job-concurrency', '8'],
+    });
     cleanups.push(() => server.kill('SIGTERM'));
     const api = new JsonApi(server.url);
-    const { JobId } = await api.createJob(jobRequest({
-      manifestBucket: bucket, manifestKey: 'm.csv', etag,
-      operation: { S3PutObjectTagging: { TagSet: [{ Key: 'retried', Value: 'ok' }] } },
-      reportBucket: bucket, reportPrefix: 'rep', confirmationRequired: false,
-    }));
+    const { JobId } = await api.createJob(
+      jobRequest({
+        manifestBucket: bucket,
+        manifestKey: 'm.csv',
+        etag,
+        operation: { S3PutObjectTagging: { TagSet: [{ Key: 'retried', Value: 'ok' }] } },
+        reportBucket: bucket,
+        reportPrefix: 'rep',
+        confirmationRequired: false,
+      }),
+    );
     const done = await api.waitFor(JobId, ['Complete', 'Failed']);
     expect(done.Job.Status).toBe('Complete');
     expect(done.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 60, NumberOfTasksFailed: 0 });
@@ -67,7 +81,10 @@ describe('retries', () => {
     const s3 = makeS3Client(s3rver);
     cleanups.push(async () => s3.destroy());
     const bucket = await createTestBucket(s3, 'perm');
-    const { etag } = await putManifest(s3, bucket, 'm.csv', [{ bucket, key: 'missing-1' }, { bucket, key: 'missing-2' }]);
+    const { etag } = await putManifest(s3, bucket, 'm.csv', [
+      { bucket, key: 'missing-1' },
+      { bucket, key: 'missing-2' },
+    ]);
     let taggingRequests = 0;
     const proxy = await startFaultProxy(s3rver.endpoint, (req) => {
       if (req.method === 'PUT' && req.url?.includes('tagging')) taggingRequests++;
@@ -77,15 +94,23 @@ describe('retries', () => {
     const server = await startServerProcess({ s3: { ...s3rver, endpoint: proxy.endpoint } });
     cleanups.push(() => server.kill('SIGTERM'));
     const api = new JsonApi(server.url);
-    const { JobId } = await api.createJob(jobRequest({
-      manifestBucket: bucket, manifestKey: 'm.csv', etag,
-      operation: { S3PutObjectTagging: { TagSet: [{ Key: 'a', Value: 'b' }] } },
-      reportBucket: bucket, confirmationRequired: false,
-    }));
+    const { JobId } = await api.createJob(
+      jobRequest({
+        manifestBucket: bucket,
+        manifestKey: 'm.csv',
+        etag,
+        operation: { S3PutObjectTagging: { TagSet: [{ Key: 'a', Value: 'b' }] } },
+        reportBucket: bucket,
+        confirmationRequired: false,
+      }),
+    );
     const done = await api.waitFor(JobId, ['Complete', 'Failed']);
     expect(done.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 0, NumberOfTasksFailed: 2 });
     expect(taggingRequests).toBe(2);
     const rows = (await readReport(s3, bucket, undefined, JobId)).rows;
-    expect(rows.map((r) => r.slice(3, 6))).toEqual([['failed', '404', 'NoSuchKey'], ['failed', '404', 'NoSuchKey']]);
+    expect(rows.map((r) => r.slice(3, 6))).toEqual([
+      ['failed', '404', 'NoSuchKey'],
+      ['failed', '404', 'NoSuchKey'],
+    ]);
   });
 });

@@ -13,7 +13,14 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putManifest } from '../helpers/jobs.ts';
 import { requireS3rver } from '../helpers/provided.ts';
-import { errorCode, rawRequest, writeApiKeysFile, type ApiKey, type RawAnswer, type RawRequest } from '../helpers/s3control.ts';
+import {
+  errorCode,
+  rawRequest,
+  writeApiKeysFile,
+  type ApiKey,
+  type RawAnswer,
+  type RawRequest,
+} from '../helpers/s3control.ts';
 import { createTestBucket, makeS3Client } from '../helpers/s3-servers.ts';
 import { startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
 
@@ -82,8 +89,19 @@ beforeAll(async () => {
   bucket = await createTestBucket(s3, 'ctl-auth');
   etag = (await putManifest(s3, bucket, 'manifest.csv', [{ bucket, key: 'object.txt' }])).etag;
   const dataDir = tempDataDir('s3batch-s3control-auth-');
-  server = await startServerProcess({ s3: s3rver, dataDir, args: ['--api-keys-file', writeApiKeysFile(dataDir, [A, B])] });
-  const created = await send({ method: 'POST', path: '/v20180820/jobs', account: B.accountId, key: B, body: createJobXml(B), contentType: 'application/xml' });
+  server = await startServerProcess({
+    s3: s3rver,
+    dataDir,
+    args: ['--api-keys-file', writeApiKeysFile(dataDir, [A, B])],
+  });
+  const created = await send({
+    method: 'POST',
+    path: '/v20180820/jobs',
+    account: B.accountId,
+    key: B,
+    body: createJobXml(B),
+    contentType: 'application/xml',
+  });
   expect(created.status, created.body).toBe(200);
   jobOfB = /<JobId>([^<]+)<\/JobId>/.exec(created.body)![1]!;
   await waitForStatus(B, jobOfB, 'Suspended');
@@ -100,20 +118,148 @@ describe('authentication: refused requests', () => {
   const listPath = '/v20180820/jobs';
   const cases: [name: string, request: () => RawRequest, status: number, code: string][] = [
     ['an unsigned request', () => ({ method: 'GET', path: listPath, account: A.accountId }), 403, 'AccessDenied'],
-    ['a request signed with a wrong secret', () => ({ method: 'GET', path: listPath, account: A.accountId, key: { accessKeyId: A.accessKeyId, secretAccessKey: secret() } }), 403, 'SignatureDoesNotMatch'],
-    ['a request signed with an unknown access key', () => ({ method: 'GET', path: listPath, account: A.accountId, key: { accessKeyId: 'NOSUCHKEY0000000000X', secretAccessKey: secret() } }), 403, 'InvalidAccessKeyId'],
-    ['a request signed 20 minutes ago', () => ({ method: 'GET', path: listPath, account: A.accountId, key: A, signingDate: new Date(Date.now() - 20 * 60_000) }), 403, 'RequestTimeTooSkewed'],
-    ['a request signed 20 minutes ahead', () => ({ method: 'GET', path: listPath, account: A.accountId, key: A, signingDate: new Date(Date.now() + 20 * 60_000) }), 403, 'RequestTimeTooSkewed'],
-    ['a body changed after signing', () => ({ method: 'POST', path: listPath, account: A.accountId, key: A, body: createJobXml(A), sendBody: createJobXml(A).replace('<Priority>5<', '<Priority>9<'), contentType: 'application/xml' }), 403, 'SignatureDoesNotMatch'],
-    ['x-amz-account-id changed after signing', () => ({ method: 'GET', path: listPath, account: A.accountId, key: A, afterSigning: (h) => { h['x-amz-account-id'] = B.accountId; } }), 403, 'SignatureDoesNotMatch'],
-    ['a query changed after signing', () => ({ method: 'GET', path: `${listPath}?maxResults=1`, sendPath: `${listPath}?maxResults=2`, account: A.accountId, key: A }), 403, 'SignatureDoesNotMatch'],
-    ['a host changed after signing', () => ({ method: 'GET', path: listPath, account: A.accountId, key: A, afterSigning: (h) => { h.host = `localhost:${port()}`; } }), 403, 'SignatureDoesNotMatch'],
-    ['an unsigned request for an unknown route', () => ({ method: 'GET', path: '/v20180820/nothing', account: A.accountId }), 403, 'AccessDenied'],
+    [
+      'a request signed with a wrong secret',
+      () => ({
+        method: 'GET',
+        path: listPath,
+        account: A.accountId,
+        key: { accessKeyId: A.accessKeyId, secretAccessKey: secret() },
+      }),
+      403,
+      'SignatureDoesNotMatch',
+    ],
+    [
+      'a request signed with an unknown access key',
+      () => ({
+        method: 'GET',
+        path: listPath,
+        account: A.accountId,
+        key: { accessKeyId: 'NOSUCHKEY0000000000X', secretAccessKey: secret() },
+      }),
+      403,
+      'InvalidAccessKeyId',
+    ],
+    [
+      'a request signed 20 minutes ago',
+      () => ({
+        method: 'GET',
+        path: listPath,
+        account: A.accountId,
+        key: A,
+        signingDate: new Date(Date.now() - 20 * 60_000),
+      }),
+      403,
+      'RequestTimeTooSkewed',
+    ],
+    [
+      'a request signed 20 minutes ahead',
+      () => ({
+        method: 'GET',
+        path: listPath,
+        account: A.accountId,
+        key: A,
+        signingDate: new Date(Date.now() + 20 * 60_000),
+      }),
+      403,
+      'RequestTimeTooSkewed',
+    ],
+    [
+      'a body changed after signing',
+      () => ({
+        method: 'POST',
+        path: listPath,
+        account: A.accountId,
+        key: A,
+        body: createJobXml(A),
+        sendBody: createJobXml(A).replace('<Priority>5<', '<Priority>9<'),
+        contentType: 'application/xml',
+      }),
+      403,
+      'SignatureDoesNotMatch',
+    ],
+    [
+      'x-amz-account-id changed after signing',
+      () => ({
+        method: 'GET',
+        path: listPath,
+        account: A.accountId,
+        key: A,
+        afterSigning: (h) => {
+          h['x-amz-account-id'] = B.accountId;
+        },
+      }),
+      403,
+      'SignatureDoesNotMatch',
+    ],
+    [
+      'a query changed after signing',
+      () => ({
+        method: 'GET',
+        path: `${listPath}?maxResults=1`,
+        sendPath: `${listPath}?maxResults=2`,
+        account: A.accountId,
+        key: A,
+      }),
+      403,
+      'SignatureDoesNotMatch',
+    ],
+    [
+      'a host changed after signing',
+      () => ({
+        method: 'GET',
+        path: listPath,
+        account: A.accountId,
+        key: A,
+        afterSigning: (h) => {
+          h.host = `localhost:${port()}`;
+        },
+      }),
+      403,
+      'SignatureDoesNotMatch',
+    ],
+    [
+      'an unsigned request for an unknown route',
+      () => ({ method: 'GET', path: '/v20180820/nothing', account: A.accountId }),
+      403,
+      'AccessDenied',
+    ],
     // cross-account: a valid key of account A acting for account B
-    ["account A's key describing account B's job", () => ({ method: 'GET', path: `/v20180820/jobs/${jobOfB}`, account: B.accountId, key: A }), 403, 'AccessDenied'],
-    ["account A's key listing account B's jobs", () => ({ method: 'GET', path: listPath, account: B.accountId, key: A }), 403, 'AccessDenied'],
-    ["account A's key cancelling account B's job", () => ({ method: 'POST', path: `/v20180820/jobs/${jobOfB}/status?requestedJobStatus=Cancelled`, account: B.accountId, key: A }), 403, 'AccessDenied'],
-    ["account A's key tagging account B's job", () => ({ method: 'PUT', path: `/v20180820/jobs/${jobOfB}/tagging`, account: B.accountId, key: A, body: '<PutJobTaggingRequest><Tags/></PutJobTaggingRequest>' }), 403, 'AccessDenied'],
+    [
+      "account A's key describing account B's job",
+      () => ({ method: 'GET', path: `/v20180820/jobs/${jobOfB}`, account: B.accountId, key: A }),
+      403,
+      'AccessDenied',
+    ],
+    [
+      "account A's key listing account B's jobs",
+      () => ({ method: 'GET', path: listPath, account: B.accountId, key: A }),
+      403,
+      'AccessDenied',
+    ],
+    [
+      "account A's key cancelling account B's job",
+      () => ({
+        method: 'POST',
+        path: `/v20180820/jobs/${jobOfB}/status?requestedJobStatus=Cancelled`,
+        account: B.accountId,
+        key: A,
+      }),
+      403,
+      'AccessDenied',
+    ],
+    [
+      "account A's key tagging account B's job",
+      () => ({
+        method: 'PUT',
+        path: `/v20180820/jobs/${jobOfB}/tagging`,
+        account: B.accountId,
+        key: A,
+        body: '<PutJobTaggingRequest><Tags/></PutJobTaggingRequest>',
+      }),
+      403,
+      'AccessDenied',
+    ],
   ];
 
   it.each(cases)('%s → %i %s, nothing leaks, the server keeps serving', async (_name, request, status, code) => {
@@ -129,7 +275,11 @@ describe('authentication: refused requests', () => {
     const tags = await send({ method: 'GET', path: `/v20180820/jobs/${jobOfB}/tagging`, account: B.accountId, key: B });
     expect(tags.status).toBe(200);
     // in account A it does not exist at all
-    expectRefused(await send({ method: 'GET', path: `/v20180820/jobs/${jobOfB}`, account: A.accountId, key: A }), 404, 'NotFoundException');
+    expectRefused(
+      await send({ method: 'GET', path: `/v20180820/jobs/${jobOfB}`, account: A.accountId, key: A }),
+      404,
+      'NotFoundException',
+    );
   });
 });
 
@@ -137,57 +287,349 @@ describe('bad input answers an ErrorResponse with a stable code', () => {
   const jobPath = (id: string, rest = ''): string => `/v20180820/jobs/${id}${rest}`;
   const cases: [name: string, request: () => RawRequest, status: number, code: string][] = [
     // the account
-    ['no x-amz-account-id', () => ({ method: 'GET', path: '/v20180820/jobs', account: null, key: A }), 400, 'InvalidRequest'],
-    ['x-amz-account-id of 11 digits', () => ({ method: 'GET', path: '/v20180820/jobs', account: '11112222333', key: A, host: `localhost:${port()}` }), 400, 'InvalidRequest'],
-    ['x-amz-account-id with letters', () => ({ method: 'GET', path: '/v20180820/jobs', account: '11112222333a', key: A, host: `localhost:${port()}` }), 400, 'InvalidRequest'],
-    ['a host label naming another account', () => ({ method: 'GET', path: '/v20180820/jobs', account: A.accountId, key: A, host: `${B.accountId}.localhost:${port()}` }), 400, 'InvalidRequest'],
+    [
+      'no x-amz-account-id',
+      () => ({ method: 'GET', path: '/v20180820/jobs', account: null, key: A }),
+      400,
+      'InvalidRequest',
+    ],
+    [
+      'x-amz-account-id of 11 digits',
+      () => ({ method: 'GET', path: '/v20180820/jobs', account: '11112222333', key: A, host: `localhost:${port()}` }),
+      400,
+      'InvalidRequest',
+    ],
+    [
+      'x-amz-account-id with letters',
+      () => ({ method: 'GET', path: '/v20180820/jobs', account: '11112222333a', key: A, host: `localhost:${port()}` }),
+      400,
+      'InvalidRequest',
+    ],
+    [
+      'a host label naming another account',
+      () => ({
+        method: 'GET',
+        path: '/v20180820/jobs',
+        account: A.accountId,
+        key: A,
+        host: `${B.accountId}.localhost:${port()}`,
+      }),
+      400,
+      'InvalidRequest',
+    ],
     // routes
-    ['an unknown route', () => ({ method: 'GET', path: '/v20180820/nothing', account: A.accountId, key: A }), 404, 'NotFound'],
-    ['PATCH on /jobs', () => ({ method: 'PATCH', path: '/v20180820/jobs', account: A.accountId, key: A }), 405, 'MethodNotAllowed'],
-    ['DELETE on a job', () => ({ method: 'DELETE', path: jobPath(jobOfB), account: A.accountId, key: A }), 405, 'MethodNotAllowed'],
+    [
+      'an unknown route',
+      () => ({ method: 'GET', path: '/v20180820/nothing', account: A.accountId, key: A }),
+      404,
+      'NotFound',
+    ],
+    [
+      'PATCH on /jobs',
+      () => ({ method: 'PATCH', path: '/v20180820/jobs', account: A.accountId, key: A }),
+      405,
+      'MethodNotAllowed',
+    ],
+    [
+      'DELETE on a job',
+      () => ({ method: 'DELETE', path: jobPath(jobOfB), account: A.accountId, key: A }),
+      405,
+      'MethodNotAllowed',
+    ],
     // job ids
-    ['DescribeJob of a 37-character id', () => ({ method: 'GET', path: jobPath('a'.repeat(37)), account: A.accountId, key: A }), 400, 'BadRequestException'],
-    ['DescribeJob of an id with a dot', () => ({ method: 'GET', path: jobPath('abc.def'), account: A.accountId, key: A }), 400, 'BadRequestException'],
-    ['DescribeJob of an encoded path traversal', () => ({ method: 'GET', path: jobPath('..%2F..%2Fetc%2Fpasswd'), account: A.accountId, key: A }), 400, 'BadRequestException'],
-    ['GetJobTagging of a 4-character id', () => ({ method: 'GET', path: jobPath('abcd', '/tagging'), account: A.accountId, key: A }), 400, 'InvalidRequest'],
-    ['DescribeJob of an unknown id', () => ({ method: 'GET', path: jobPath(randomUUID()), account: A.accountId, key: A }), 404, 'NotFoundException'],
+    [
+      'DescribeJob of a 37-character id',
+      () => ({ method: 'GET', path: jobPath('a'.repeat(37)), account: A.accountId, key: A }),
+      400,
+      'BadRequestException',
+    ],
+    [
+      'DescribeJob of an id with a dot',
+      () => ({ method: 'GET', path: jobPath('abc.def'), account: A.accountId, key: A }),
+      400,
+      'BadRequestException',
+    ],
+    [
+      'DescribeJob of an encoded path traversal',
+      () => ({ method: 'GET', path: jobPath('..%2F..%2Fetc%2Fpasswd'), account: A.accountId, key: A }),
+      400,
+      'BadRequestException',
+    ],
+    [
+      'GetJobTagging of a 4-character id',
+      () => ({ method: 'GET', path: jobPath('abcd', '/tagging'), account: A.accountId, key: A }),
+      400,
+      'InvalidRequest',
+    ],
+    [
+      'DescribeJob of an unknown id',
+      () => ({ method: 'GET', path: jobPath(randomUUID()), account: A.accountId, key: A }),
+      404,
+      'NotFoundException',
+    ],
     // ListJobs query
-    ['maxResults not a number', () => ({ method: 'GET', path: '/v20180820/jobs?maxResults=ten', account: A.accountId, key: A }), 400, 'InvalidRequestException'],
-    ['maxResults 1001', () => ({ method: 'GET', path: '/v20180820/jobs?maxResults=1001', account: A.accountId, key: A }), 400, 'InvalidRequestException'],
-    ['maxResults -1', () => ({ method: 'GET', path: '/v20180820/jobs?maxResults=-1', account: A.accountId, key: A }), 400, 'InvalidRequestException'],
-    ['maxResults given twice', () => ({ method: 'GET', path: '/v20180820/jobs?maxResults=1&maxResults=2', account: A.accountId, key: A }), 400, 'InvalidRequestException'],
-    ['an unknown job status', () => ({ method: 'GET', path: '/v20180820/jobs?jobStatuses=Running', account: A.accountId, key: A }), 400, 'InvalidRequestException'],
-    ['a forged nextToken', () => ({ method: 'GET', path: '/v20180820/jobs?nextToken=eyJjIjoiMjAyNCJ9.abc', account: A.accountId, key: A }), 400, 'InvalidNextTokenException'],
+    [
+      'maxResults not a number',
+      () => ({ method: 'GET', path: '/v20180820/jobs?maxResults=ten', account: A.accountId, key: A }),
+      400,
+      'InvalidRequestException',
+    ],
+    [
+      'maxResults 1001',
+      () => ({ method: 'GET', path: '/v20180820/jobs?maxResults=1001', account: A.accountId, key: A }),
+      400,
+      'InvalidRequestException',
+    ],
+    [
+      'maxResults -1',
+      () => ({ method: 'GET', path: '/v20180820/jobs?maxResults=-1', account: A.accountId, key: A }),
+      400,
+      'InvalidRequestException',
+    ],
+    [
+      'maxResults given twice',
+      () => ({ method: 'GET', path: '/v20180820/jobs?maxResults=1&maxResults=2', account: A.accountId, key: A }),
+      400,
+      'InvalidRequestException',
+    ],
+    [
+      'an unknown job status',
+      () => ({ method: 'GET', path: '/v20180820/jobs?jobStatuses=Running', account: A.accountId, key: A }),
+      400,
+      'InvalidRequestException',
+    ],
+    [
+      'a forged nextToken',
+      () => ({ method: 'GET', path: '/v20180820/jobs?nextToken=eyJjIjoiMjAyNCJ9.abc', account: A.accountId, key: A }),
+      400,
+      'InvalidNextTokenException',
+    ],
     // UpdateJobPriority / UpdateJobStatus query
-    ['priority missing', () => ({ method: 'POST', path: jobPath(jobOfB, '/priority'), account: B.accountId, key: B }), 400, 'BadRequestException'],
-    ['priority "high"', () => ({ method: 'POST', path: jobPath(jobOfB, '/priority?priority=high'), account: B.accountId, key: B }), 400, 'BadRequestException'],
-    ['priority 2^31', () => ({ method: 'POST', path: jobPath(jobOfB, '/priority?priority=2147483648'), account: B.accountId, key: B }), 400, 'BadRequestException'],
-    ['priority 1.5', () => ({ method: 'POST', path: jobPath(jobOfB, '/priority?priority=1.5'), account: B.accountId, key: B }), 400, 'BadRequestException'],
-    ['requestedJobStatus missing', () => ({ method: 'POST', path: jobPath(jobOfB, '/status'), account: B.accountId, key: B }), 400, 'BadRequestException'],
-    ['requestedJobStatus Active', () => ({ method: 'POST', path: jobPath(jobOfB, '/status?requestedJobStatus=Active'), account: B.accountId, key: B }), 400, 'BadRequestException'],
-    ['statusUpdateReason given twice', () => ({ method: 'POST', path: jobPath(jobOfB, '/status?requestedJobStatus=Cancelled&statusUpdateReason=a&statusUpdateReason=b'), account: B.accountId, key: B }), 400, 'BadRequestException'],
-    ['statusUpdateReason empty', () => ({ method: 'POST', path: jobPath(jobOfB, '/status?requestedJobStatus=Cancelled&statusUpdateReason='), account: B.accountId, key: B }), 400, 'BadRequestException'],
+    [
+      'priority missing',
+      () => ({ method: 'POST', path: jobPath(jobOfB, '/priority'), account: B.accountId, key: B }),
+      400,
+      'BadRequestException',
+    ],
+    [
+      'priority "high"',
+      () => ({ method: 'POST', path: jobPath(jobOfB, '/priority?priority=high'), account: B.accountId, key: B }),
+      400,
+      'BadRequestException',
+    ],
+    [
+      'priority 2^31',
+      () => ({ method: 'POST', path: jobPath(jobOfB, '/priority?priority=2147483648'), account: B.accountId, key: B }),
+      400,
+      'BadRequestException',
+    ],
+    [
+      'priority 1.5',
+      () => ({ method: 'POST', path: jobPath(jobOfB, '/priority?priority=1.5'), account: B.accountId, key: B }),
+      400,
+      'BadRequestException',
+    ],
+    [
+      'requestedJobStatus missing',
+      () => ({ method: 'POST', path: jobPath(jobOfB, '/status'), account: B.accountId, key: B }),
+      400,
+      'BadRequestException',
+    ],
+    [
+      'requestedJobStatus Active',
+      () => ({
+        method: 'POST',
+        path: jobPath(jobOfB, '/status?requestedJobStatus=Active'),
+        account: B.accountId,
+        key: B,
+      }),
+      400,
+      'BadRequestException',
+    ],
+    [
+      'statusUpdateReason given twice',
+      () => ({
+        method: 'POST',
+        path: jobPath(jobOfB, '/status?requestedJobStatus=Cancelled&statusUpdateReason=a&statusUpdateReason=b'),
+        account: B.accountId,
+        key: B,
+      }),
+      400,
+      'BadRequestException',
+    ],
+    [
+      'statusUpdateReason empty',
+      () => ({
+        method: 'POST',
+        path: jobPath(jobOfB, '/status?requestedJobStatus=Cancelled&statusUpdateReason='),
+        account: B.accountId,
+        key: B,
+      }),
+      400,
+      'BadRequestException',
+    ],
     // bodies
-    ['CreateJob without a body', () => ({ method: 'POST', path: '/v20180820/jobs', account: A.accountId, key: A }), 400, 'MalformedXML'],
-    ['CreateJob with broken XML', () => ({ method: 'POST', path: '/v20180820/jobs', account: A.accountId, key: A, body: '<CreateJobRequest><Priority>1</CreateJobRequest>' }), 400, 'MalformedXML'],
-    ['CreateJob with JSON', () => ({ method: 'POST', path: '/v20180820/jobs', account: A.accountId, key: A, body: '{"Priority": 1}', contentType: 'application/json' }), 400, 'MalformedXML'],
-    ['CreateJob with the wrong root element', () => ({ method: 'POST', path: '/v20180820/jobs', account: A.accountId, key: A, body: '<PutJobTaggingRequest><Tags/></PutJobTaggingRequest>' }), 400, 'MalformedXML'],
-    ['CreateJob with an entity declaration', () => ({ method: 'POST', path: '/v20180820/jobs', account: A.accountId, key: A, body: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]><CreateJobRequest><Description>&b;</Description></CreateJobRequest>' }), 400, 'MalformedXML'],
-    ['CreateJob with invalid UTF-8', () => ({ method: 'POST', path: '/v20180820/jobs', account: A.accountId, key: A, body: Buffer.from([0x3c, 0x61, 0xff, 0xfe, 0x3e]) }), 400, 'MalformedXML'],
-    ['CreateJob with Priority "high"', () => ({ method: 'POST', path: '/v20180820/jobs', account: A.accountId, key: A, body: createJobXml(A).replace('<Priority>5</Priority>', '<Priority>high</Priority>') }), 400, 'InvalidRequest'],
-    ['CreateJob with two operations', () => ({ method: 'POST', path: '/v20180820/jobs', account: A.accountId, key: A, body: createJobXml(A).replace('<Operation>', '<Operation><S3DeleteObjectTagging/>') }), 400, 'InvalidRequest'],
-    ['CreateJob without a Report', () => ({ method: 'POST', path: '/v20180820/jobs', account: A.accountId, key: A, body: createJobXml(A).replace('<Report><Enabled>false</Enabled></Report>', '') }), 400, 'InvalidRequest'],
-    ['CreateJob with 51 tags', () => ({ method: 'POST', path: '/v20180820/jobs', account: A.accountId, key: A, body: createJobXml(A, `<Tags>${Array.from({ length: 51 }, (_, i) => `<member><Key>k${i}</Key><Value>v</Value></member>`).join('')}</Tags>`) }), 400, 'TooManyTagsException'],
-    ['PutJobTagging without <Tags>', () => ({ method: 'PUT', path: jobPath(jobOfB, '/tagging'), account: B.accountId, key: B, body: '<PutJobTaggingRequest/>' }), 400, 'MalformedXML'],
-    ['PutJobTagging with a duplicate key', () => ({ method: 'PUT', path: jobPath(jobOfB, '/tagging'), account: B.accountId, key: B, body: '<PutJobTaggingRequest><Tags><member><Key>a</Key><Value>1</Value></member><member><Key>a</Key><Value>2</Value></member></Tags></PutJobTaggingRequest>' }), 400, 'InvalidRequest'],
-    ['a 2 MiB body (limit 1 MiB)', () => ({ method: 'POST', path: '/v20180820/jobs', account: A.accountId, key: A, body: `<CreateJobRequest><Description>${'x'.repeat(2 * 1024 * 1024)}</Description></CreateJobRequest>` }), 413, 'MaxMessageLengthExceeded'],
+    [
+      'CreateJob without a body',
+      () => ({ method: 'POST', path: '/v20180820/jobs', account: A.accountId, key: A }),
+      400,
+      'MalformedXML',
+    ],
+    [
+      'CreateJob with broken XML',
+      () => ({
+        method: 'POST',
+        path: '/v20180820/jobs',
+        account: A.accountId,
+        key: A,
+        body: '<CreateJobRequest><Priority>1</CreateJobRequest>',
+      }),
+      400,
+      'MalformedXML',
+    ],
+    [
+      'CreateJob with JSON',
+      () => ({
+        method: 'POST',
+        path: '/v20180820/jobs',
+        account: A.accountId,
+        key: A,
+        body: '{"Priority": 1}',
+        contentType: 'application/json',
+      }),
+      400,
+      'MalformedXML',
+    ],
+    [
+      'CreateJob with the wrong root element',
+      () => ({
+        method: 'POST',
+        path: '/v20180820/jobs',
+        account: A.accountId,
+        key: A,
+        body: '<PutJobTaggingRequest><Tags/></PutJobTaggingRequest>',
+      }),
+      400,
+      'MalformedXML',
+    ],
+    [
+      'CreateJob with an entity declaration',
+      () => ({
+        method: 'POST',
+        path: '/v20180820/jobs',
+        account: A.accountId,
+        key: A,
+        body: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]><CreateJobRequest><Description>&b;</Description></CreateJobRequest>',
+      }),
+      400,
+      'MalformedXML',
+    ],
+    [
+      'CreateJob with invalid UTF-8',
+      () => ({
+        method: 'POST',
+        path: '/v20180820/jobs',
+        account: A.accountId,
+        key: A,
+        body: Buffer.from([0x3c, 0x61, 0xff, 0xfe, 0x3e]),
+      }),
+      400,
+      'MalformedXML',
+    ],
+    [
+      'CreateJob with Priority "high"',
+      () => ({
+        method: 'POST',
+        path: '/v20180820/jobs',
+        account: A.accountId,
+        key: A,
+        body: createJobXml(A).replace('<Priority>5</Priority>', '<Priority>high</Priority>'),
+      }),
+      400,
+      'InvalidRequest',
+    ],
+    [
+      'CreateJob with two operations',
+      () => ({
+        method: 'POST',
+        path: '/v20180820/jobs',
+        account: A.accountId,
+        key: A,
+        body: createJobXml(A).replace('<Operation>', '<Operation><S3DeleteObjectTagging/>'),
+      }),
+      400,
+      'InvalidRequest',
+    ],
+    [
+      'CreateJob without a Report',
+      () => ({
+        method: 'POST',
+        path: '/v20180820/jobs',
+        account: A.accountId,
+        key: A,
+        body: createJobXml(A).replace('<Report><Enabled>false</Enabled></Report>', ''),
+      }),
+      400,
+      'InvalidRequest',
+    ],
+    [
+      'CreateJob with 51 tags',
+      () => ({
+        method: 'POST',
+        path: '/v20180820/jobs',
+        account: A.accountId,
+        key: A,
+        body: createJobXml(
+          A,
+          `<Tags>${Array.from({ length: 51 }, (_, i) => `<member><Key>k${i}</Key><Value>v</Value></member>`).join('')}</Tags>`,
+        ),
+      }),
+      400,
+      'TooManyTagsException',
+    ],
+    [
+      'PutJobTagging without <Tags>',
+      () => ({
+        method: 'PUT',
+        path: jobPath(jobOfB, '/tagging'),
+        account: B.accountId,
+        key: B,
+        body: '<PutJobTaggingRequest/>',
+      }),
+      400,
+      'MalformedXML',
+    ],
+    [
+      'PutJobTagging with a duplicate key',
+      () => ({
+        method: 'PUT',
+        path: jobPath(jobOfB, '/tagging'),
+        account: B.accountId,
+        key: B,
+        body: '<PutJobTaggingRequest><Tags><member><Key>a</Key><Value>1</Value></member><member><Key>a</Key><Value>2</Value></member></Tags></PutJobTaggingRequest>',
+      }),
+      400,
+      'InvalidRequest',
+    ],
+    [
+      'a 2 MiB body (limit 1 MiB)',
+      () => ({
+        method: 'POST',
+        path: '/v20180820/jobs',
+        account: A.accountId,
+        key: A,
+        body: `<CreateJobRequest><Description>${'x'.repeat(2 * 1024 * 1024)}</Description></CreateJobRequest>`,
+      }),
+      413,
+      'MaxMessageLengthExceeded',
+    ],
   ];
 
   it.each(cases)('%s → %i %s', async (_name, request, status, code) => {
     expectRefused(await send(request()), status, code);
   });
 
-  it('after all of that the server still serves, and account B\'s job is unchanged', async () => {
+  it("after all of that the server still serves, and account B's job is unchanged", async () => {
     await expectStillServing();
     const own = await send({ method: 'GET', path: jobPath(jobOfB), account: B.accountId, key: B });
     expect(own.body).toContain('<Status>Suspended</Status>');
@@ -209,16 +651,38 @@ describe('accepted forms', () => {
   });
 
   it('takes a body with no content type (botocore) and one with application/xml (JS SDK); Put/DeleteJobTagging answer 200 with an empty body', async () => {
-    const put = await send({ method: 'PUT', path: `/v20180820/jobs/${jobOfB}/tagging`, account: B.accountId, key: B, body: '<PutJobTaggingRequest xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><Tags><member><Key>a</Key><Value>1</Value></member></Tags></PutJobTaggingRequest>' });
+    const put = await send({
+      method: 'PUT',
+      path: `/v20180820/jobs/${jobOfB}/tagging`,
+      account: B.accountId,
+      key: B,
+      body: '<PutJobTaggingRequest xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><Tags><member><Key>a</Key><Value>1</Value></member></Tags></PutJobTaggingRequest>',
+    });
     expect({ status: put.status, body: put.body }).toEqual({ status: 200, body: '' });
     const get = await send({ method: 'GET', path: `/v20180820/jobs/${jobOfB}/tagging`, account: B.accountId, key: B });
     expect(get.body).toContain('<member><Key>a</Key><Value>1</Value></member>');
-    const put2 = await send({ method: 'PUT', path: `/v20180820/jobs/${jobOfB}/tagging`, account: B.accountId, key: B, contentType: 'application/xml', body: '<?xml version="1.0" encoding="UTF-8"?><PutJobTaggingRequest><Tags><member><Key>b</Key><Value>2</Value></member></Tags></PutJobTaggingRequest>' });
+    const put2 = await send({
+      method: 'PUT',
+      path: `/v20180820/jobs/${jobOfB}/tagging`,
+      account: B.accountId,
+      key: B,
+      contentType: 'application/xml',
+      body: '<?xml version="1.0" encoding="UTF-8"?><PutJobTaggingRequest><Tags><member><Key>b</Key><Value>2</Value></member></Tags></PutJobTaggingRequest>',
+    });
     expect(put2.status, put2.body).toBe(200);
-    expect((await send({ method: 'GET', path: `/v20180820/jobs/${jobOfB}/tagging`, account: B.accountId, key: B })).body).toContain('<Key>b</Key>');
-    const del = await send({ method: 'DELETE', path: `/v20180820/jobs/${jobOfB}/tagging`, account: B.accountId, key: B });
+    expect(
+      (await send({ method: 'GET', path: `/v20180820/jobs/${jobOfB}/tagging`, account: B.accountId, key: B })).body,
+    ).toContain('<Key>b</Key>');
+    const del = await send({
+      method: 'DELETE',
+      path: `/v20180820/jobs/${jobOfB}/tagging`,
+      account: B.accountId,
+      key: B,
+    });
     expect({ status: del.status, body: del.body }).toEqual({ status: 200, body: '' });
-    expect((await send({ method: 'GET', path: `/v20180820/jobs/${jobOfB}/tagging`, account: B.accountId, key: B })).body).not.toContain('<member>');
+    expect(
+      (await send({ method: 'GET', path: `/v20180820/jobs/${jobOfB}/tagging`, account: B.accountId, key: B })).body,
+    ).not.toContain('<member>');
   });
 });
 

@@ -41,7 +41,10 @@ interface CliResult {
   stderr: string;
 }
 
-async function aws(args: string[], credentials: { accessKeyId: string; secretAccessKey: string } = printed): Promise<CliResult> {
+async function aws(
+  args: string[],
+  credentials: { accessKeyId: string; secretAccessKey: string } = printed,
+): Promise<CliResult> {
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: workDir,
@@ -52,7 +55,18 @@ async function aws(args: string[], credentials: { accessKeyId: string; secretAcc
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_PAGER: '',
   };
-  const full = ['s3control', ...args, '--account-id', ACCOUNT, '--endpoint-url', endpoint, '--region', 'us-east-1', '--output', 'json'];
+  const full = [
+    's3control',
+    ...args,
+    '--account-id',
+    ACCOUNT,
+    '--endpoint-url',
+    endpoint,
+    '--region',
+    'us-east-1',
+    '--output',
+    'json',
+  ];
   try {
     const { stdout, stderr } = await promisify(execFile)(AWS, full, { env, cwd: workDir, timeout: 60_000 });
     return { code: 0, json: stdout.trim() === '' ? undefined : JSON.parse(stdout), stderr };
@@ -83,24 +97,34 @@ async function waitForStatus(jobId: string, statuses: string[], timeoutMs = 60_0
 
 function jobSpec(operation: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
   const file = path.join(workDir, `job-${randomUUID()}.json`);
-  writeFileSync(file, JSON.stringify({
-    ConfirmationRequired: true,
-    Operation: operation,
-    Manifest: {
-      Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
-      Location: { ObjectArn: `arn:aws:s3:::${BUCKET}/cli/manifest.csv`, ETag: manifestEtag },
-    },
-    Report: { Bucket: `arn:aws:s3:::${BUCKET}`, Format: 'Report_CSV_20180820', Enabled: true, Prefix: 'cli-reports', ReportScope: 'AllTasks' },
-    Priority: 10,
-    RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
-    ClientRequestToken: randomUUID(),
-    ...extra,
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      ConfirmationRequired: true,
+      Operation: operation,
+      Manifest: {
+        Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
+        Location: { ObjectArn: `arn:aws:s3:::${BUCKET}/cli/manifest.csv`, ETag: manifestEtag },
+      },
+      Report: {
+        Bucket: `arn:aws:s3:::${BUCKET}`,
+        Format: 'Report_CSV_20180820',
+        Enabled: true,
+        Prefix: 'cli-reports',
+        ReportScope: 'AllTasks',
+      },
+      Priority: 10,
+      RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
+      ClientRequestToken: randomUUID(),
+      ...extra,
+    }),
+  );
   return `file://${file}`;
 }
 
 beforeAll(async () => {
-  if (!existsSync(AWS)) throw new Error(`${AWS} (Debian's awscli) is missing: run \`bash scripts/ensure-test-deps.sh\` as root`);
+  if (!existsSync(AWS))
+    throw new Error(`${AWS} (Debian's awscli) is missing: run \`bash scripts/ensure-test-deps.sh\` as root`);
   const resolved = await lookup(`${ACCOUNT}.localhost`, { family: 4 }).catch(() => undefined);
   if (resolved?.address !== '127.0.0.1') {
     throw new Error(
@@ -119,12 +143,22 @@ beforeAll(async () => {
     accountId: /account id:\s+(\S+)/.exec(out)?.[1] ?? '',
   };
   local = new S3Client({
-    endpoint: server.s3Endpoint!, region: 'us-east-1', forcePathStyle: true,
+    endpoint: server.s3Endpoint!,
+    region: 'us-east-1',
+    forcePathStyle: true,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
   await putObjects(local, BUCKET, KEYS);
-  manifestEtag = (await putManifest(local, BUCKET, 'cli/manifest.csv', KEYS.map((key) => ({ bucket: BUCKET, key })))).etag;
+  manifestEtag = (
+    await putManifest(
+      local,
+      BUCKET,
+      'cli/manifest.csv',
+      KEYS.map((key) => ({ bucket: BUCKET, key })),
+    )
+  ).etag;
 });
 
 afterAll(async () => {
@@ -134,9 +168,18 @@ afterAll(async () => {
 
 describe('aws s3control (Debian awscli) against s3batch serve --local', () => {
   it('serve --help documents the API key options', () => {
-    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 's3batch.mjs'), 'serve', '--help'], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 's3batch.mjs'), 'serve', '--help'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(r.status).toBe(0);
-    for (const text of ['--api-keys-file', 'S3BATCH_API_KEYS_FILE', 'S3BATCH_API_ACCESS_KEY_ID', 'S3BATCH_API_SECRET_ACCESS_KEY', 'api-keys.json']) {
+    for (const text of [
+      '--api-keys-file',
+      'S3BATCH_API_KEYS_FILE',
+      'S3BATCH_API_ACCESS_KEY_ID',
+      'S3BATCH_API_SECRET_ACCESS_KEY',
+      'api-keys.json',
+    ]) {
       expect(r.stdout).toContain(text);
     }
   });
@@ -150,11 +193,22 @@ describe('aws s3control (Debian awscli) against s3batch serve --local', () => {
     );
     expect(server.output()).toContain(`  Web:        ${server.url}/  (sign in with the API key above)`);
     // …and how to reach it with the s3batch CLI (another port and data folder than the CLI's defaults).
-    expect(server.output()).toMatch(new RegExp(`\\n  CLI: +npx s3batch list-jobs --endpoint-url ${server.url} --data-dir \\S+ +\\(from this folder it finds the key by itself`));
+    expect(server.output()).toMatch(
+      new RegExp(
+        `\\n  CLI: +npx s3batch list-jobs --endpoint-url ${server.url} --data-dir \\S+ +\\(from this folder it finds the key by itself`,
+      ),
+    );
   });
 
   it('create-job, describe-job, update-job-priority, list-jobs, update-job-status Ready: a tagging job runs to Complete', async () => {
-    const created = await ok(['create-job', '--cli-input-json', jobSpec({ S3PutObjectTagging: { TagSet: [{ Key: 'via', Value: 'aws-cli' }] } }, { Description: 'tag with the CLI' })]);
+    const created = await ok([
+      'create-job',
+      '--cli-input-json',
+      jobSpec(
+        { S3PutObjectTagging: { TagSet: [{ Key: 'via', Value: 'aws-cli' }] } },
+        { Description: 'tag with the CLI' },
+      ),
+    ]);
     expect(Object.keys(created)).toEqual(['JobId']);
     const id = created.JobId as string;
 
@@ -167,7 +221,10 @@ describe('aws s3control (Debian awscli) against s3batch serve --local', () => {
       Priority: 10,
       JobArn: `arn:aws:s3:us-east-1:${ACCOUNT}:job/${id}`,
       Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'via', Value: 'aws-cli' }] } },
-      Manifest: { Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] }, Location: { ETag: manifestEtag } },
+      Manifest: {
+        Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
+        Location: { ETag: manifestEtag },
+      },
       Report: { Enabled: true, Prefix: 'cli-reports', ReportScope: 'AllTasks' },
       ProgressSummary: { TotalNumberOfTasks: 2, NumberOfTasksSucceeded: 0, NumberOfTasksFailed: 0 },
       RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
@@ -179,15 +236,27 @@ describe('aws s3control (Debian awscli) against s3batch serve --local', () => {
 
     const listed = await ok(['list-jobs', '--job-statuses', 'Suspended', 'New', 'Preparing']);
     const entry = listed.Jobs.find((j: { JobId: string }) => j.JobId === id);
-    expect(entry).toMatchObject({ JobId: id, Operation: 'S3PutObjectTagging', Priority: 50, Status: 'Suspended', Description: 'tag with the CLI' });
-    expect((await ok(['list-jobs', '--job-statuses', 'Complete'])).Jobs.map((j: { JobId: string }) => j.JobId)).not.toContain(id);
+    expect(entry).toMatchObject({
+      JobId: id,
+      Operation: 'S3PutObjectTagging',
+      Priority: 50,
+      Status: 'Suspended',
+      Description: 'tag with the CLI',
+    });
+    expect(
+      (await ok(['list-jobs', '--job-statuses', 'Complete'])).Jobs.map((j: { JobId: string }) => j.JobId),
+    ).not.toContain(id);
 
     const confirmed = await ok(['update-job-status', '--job-id', id, '--requested-job-status', 'Ready']);
     expect(confirmed.JobId).toBe(id);
     expect(['Ready', 'Active', 'Completing', 'Complete']).toContain(confirmed.Status);
     const done = await waitForStatus(id, ['Complete', 'Failed', 'Cancelled']);
     expect(done.Job.Status).toBe('Complete');
-    expect(done.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 2, NumberOfTasksSucceeded: 2, NumberOfTasksFailed: 0 });
+    expect(done.Job.ProgressSummary).toMatchObject({
+      TotalNumberOfTasks: 2,
+      NumberOfTasksSucceeded: 2,
+      NumberOfTasksFailed: 0,
+    });
     expect(done.Job.FailureReasons).toEqual([]);
     expect(Date.parse(done.Job.TerminationDate)).not.toBeNaN();
     for (const key of KEYS) {
@@ -202,12 +271,30 @@ describe('aws s3control (Debian awscli) against s3batch serve --local', () => {
   });
 
   it('update-job-status Cancelled with --status-update-reason; list-jobs pages with --max-results and --next-token', async () => {
-    const id = (await ok(['create-job', '--cli-input-json', jobSpec({ S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${BUCKET}`, TargetKeyPrefix: 'copies' } })])).JobId as string;
+    const id = (
+      await ok([
+        'create-job',
+        '--cli-input-json',
+        jobSpec({ S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${BUCKET}`, TargetKeyPrefix: 'copies' } }),
+      ])
+    ).JobId as string;
     await waitForStatus(id, ['Suspended']);
-    const cancelled = await ok(['update-job-status', '--job-id', id, '--requested-job-status', 'Cancelled', '--status-update-reason', 'no longer needed']);
+    const cancelled = await ok([
+      'update-job-status',
+      '--job-id',
+      id,
+      '--requested-job-status',
+      'Cancelled',
+      '--status-update-reason',
+      'no longer needed',
+    ]);
     expect(cancelled).toEqual({ JobId: id, Status: 'Cancelled', StatusUpdateReason: 'no longer needed' });
     const job = (await ok(['describe-job', '--job-id', id])).Job;
-    expect(job).toMatchObject({ Status: 'Cancelled', StatusUpdateReason: 'no longer needed', Operation: { S3PutObjectCopy: { TargetKeyPrefix: 'copies' } } });
+    expect(job).toMatchObject({
+      Status: 'Cancelled',
+      StatusUpdateReason: 'no longer needed',
+      Operation: { S3PutObjectCopy: { TargetKeyPrefix: 'copies' } },
+    });
 
     // botocore has no paginator for ListJobs: --max-results and --next-token go to the server as they are
     const first = await ok(['list-jobs', '--max-results', '1']);
@@ -222,13 +309,17 @@ describe('aws s3control (Debian awscli) against s3batch serve --local', () => {
   it('errors: an unknown job is NotFoundException, a status other than Ready/Cancelled BadRequestException, a wrong secret SignatureDoesNotMatch', async () => {
     const missing = await aws(['describe-job', '--job-id', randomUUID()]);
     expect(missing.code).toBe(254);
-    expect(missing.stderr).toMatch(/\(NotFoundException\) when calling the DescribeJob operation: The specified job does not exist/);
+    expect(missing.stderr).toMatch(
+      /\(NotFoundException\) when calling the DescribeJob operation: The specified job does not exist/,
+    );
 
     const { JobId } = (await ok(['list-jobs', '--max-results', '1'])).Jobs[0];
     // (botocore checks ranges itself, so a negative priority never leaves the CLI; enums it leaves to the server)
     const badStatus = await aws(['update-job-status', '--job-id', JobId, '--requested-job-status', 'Active']);
     expect(badStatus.code).toBe(254);
-    expect(badStatus.stderr).toMatch(/\(BadRequestException\) when calling the UpdateJobStatus operation: requestedJobStatus must be Ready or Cancelled/);
+    expect(badStatus.stderr).toMatch(
+      /\(BadRequestException\) when calling the UpdateJobStatus operation: requestedJobStatus must be Ready or Cancelled/,
+    );
 
     const wrong = await aws(['list-jobs'], { accessKeyId: printed.accessKeyId, secretAccessKey: 'x'.repeat(40) });
     expect(wrong.code).toBe(254);

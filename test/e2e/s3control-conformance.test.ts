@@ -36,14 +36,24 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonApi } from '../helpers/json-api.ts';
 import { putManifest } from '../helpers/jobs.ts';
-import { endpointProviderClient, hostPrefixClient, rawRequest, writeApiKeysFile, type ApiKey } from '../helpers/s3control.ts';
+import {
+  endpointProviderClient,
+  hostPrefixClient,
+  rawRequest,
+  writeApiKeysFile,
+  type ApiKey,
+} from '../helpers/s3control.ts';
 import { putObjects } from '../helpers/s3-servers.ts';
 import { startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
 
 const AWS = '/usr/bin/aws';
 const ACCOUNT = '111122223333';
 const BUCKET = 's3batch-demo';
-const KEY: ApiKey = { accessKeyId: 'CONFORMANCEKEY000001', secretAccessKey: randomBytes(30).toString('base64url'), accountId: ACCOUNT };
+const KEY: ApiKey = {
+  accessKeyId: 'CONFORMANCEKEY000001',
+  secretAccessKey: randomBytes(30).toString('base64url'),
+  accountId: ACCOUNT,
+};
 const KMS_KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 
 let server: ServerProcess;
@@ -57,15 +67,28 @@ const KINDS: Record<string, Record<string, unknown>> = {
   S3PutObjectCopy: {
     TargetResource: `arn:aws:s3:::${BUCKET}`,
     CannedAccessControlList: 'bucket-owner-full-control',
-    AccessControlGrants: [{ Grantee: { TypeIdentifier: 'id', Identifier: 'abc123', DisplayName: 'Alice' }, Permission: 'READ' }],
+    AccessControlGrants: [
+      { Grantee: { TypeIdentifier: 'id', Identifier: 'abc123', DisplayName: 'Alice' }, Permission: 'READ' },
+    ],
     MetadataDirective: 'REPLACE',
     ModifiedSinceConstraint: '2020-01-02T03:04:05.000Z',
     NewObjectMetadata: {
-      CacheControl: 'no-cache', ContentDisposition: 'inline', ContentEncoding: 'gzip', ContentLanguage: 'en',
-      UserMetadata: { a: '1', 'b-key': 'two words' }, ContentLength: 12, ContentMD5: 'abc==', ContentType: 'text/plain',
-      HttpExpiresDate: '2030-01-01T00:00:00.000Z', RequesterCharged: true, SSEAlgorithm: 'KMS',
+      CacheControl: 'no-cache',
+      ContentDisposition: 'inline',
+      ContentEncoding: 'gzip',
+      ContentLanguage: 'en',
+      UserMetadata: { a: '1', 'b-key': 'two words' },
+      ContentLength: 12,
+      ContentMD5: 'abc==',
+      ContentType: 'text/plain',
+      HttpExpiresDate: '2030-01-01T00:00:00.000Z',
+      RequesterCharged: true,
+      SSEAlgorithm: 'KMS',
     },
-    NewObjectTagging: [{ Key: 'k', Value: 'v' }, { Key: 'empty', Value: '' }],
+    NewObjectTagging: [
+      { Key: 'k', Value: 'v' },
+      { Key: 'empty', Value: '' },
+    ],
     RedirectLocation: '/other',
     RequesterPays: false,
     StorageClass: 'STANDARD_IA',
@@ -78,30 +101,50 @@ const KINDS: Record<string, Record<string, unknown>> = {
     BucketKeyEnabled: true,
     ChecksumAlgorithm: 'CRC32C',
   },
-  S3PutObjectTagging: { TagSet: [{ Key: 'k1', Value: 'v1' }, { Key: 'k2', Value: '' }] },
+  S3PutObjectTagging: {
+    TagSet: [
+      { Key: 'k1', Value: 'v1' },
+      { Key: 'k2', Value: '' },
+    ],
+  },
   S3DeleteObjectTagging: {},
   S3PutObjectAcl: {
     AccessControlPolicy: {
       AccessControlList: {
         Owner: { ID: 'owner-id', DisplayName: 'Owner' },
         Grants: [
-          { Grantee: { TypeIdentifier: 'id', Identifier: 'owner-id', DisplayName: 'Owner' }, Permission: 'FULL_CONTROL' },
-          { Grantee: { TypeIdentifier: 'uri', Identifier: 'http://acs.amazonaws.com/groups/global/AllUsers' }, Permission: 'READ' },
+          {
+            Grantee: { TypeIdentifier: 'id', Identifier: 'owner-id', DisplayName: 'Owner' },
+            Permission: 'FULL_CONTROL',
+          },
+          {
+            Grantee: { TypeIdentifier: 'uri', Identifier: 'http://acs.amazonaws.com/groups/global/AllUsers' },
+            Permission: 'READ',
+          },
         ],
       },
     },
   },
   S3InitiateRestoreObject: { ExpirationInDays: 5, GlacierJobTier: 'BULK' },
   S3PutObjectLegalHold: { LegalHold: { Status: 'ON' } },
-  S3PutObjectRetention: { BypassGovernanceRetention: true, Retention: { RetainUntilDate: '2031-01-01T00:00:00.000Z', Mode: 'GOVERNANCE' } },
+  S3PutObjectRetention: {
+    BypassGovernanceRetention: true,
+    Retention: { RetainUntilDate: '2031-01-01T00:00:00.000Z', Mode: 'GOVERNANCE' },
+  },
   S3ReplicateObject: {},
   S3ComputeObjectChecksum: { ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' },
   S3UpdateObjectEncryption: { ObjectEncryption: { SSEKMS: { KMSKeyArn: KMS_KEY, BucketKeyEnabled: true } } },
-  LambdaInvoke: { FunctionArn: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:fn`, InvocationSchemaVersion: '2.0', UserArguments: { a: '1', b: 'x y' } },
+  LambdaInvoke: {
+    FunctionArn: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:fn`,
+    InvocationSchemaVersion: '2.0',
+    UserArguments: { a: '1', b: 'x y' },
+  },
 };
 /** Kinds (and fields) the aws CLI 2.9.19's own model does not have: it refuses them before sending. */
 const NOT_IN_CLI_MODEL = new Set(['S3ComputeObjectChecksum', 'S3UpdateObjectEncryption']);
-const CLI_OPERATION: Record<string, Record<string, unknown>> = { LambdaInvoke: { FunctionArn: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:fn` } };
+const CLI_OPERATION: Record<string, Record<string, unknown>> = {
+  LambdaInvoke: { FunctionArn: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:fn` },
+};
 
 /** A manifest generator with every member and filter s3batch supports (EligibleForReplication, ObjectReplicationStatuses, MatchAnyObjectEncryption are refused: see the last SDK test). */
 const GENERATOR = {
@@ -109,8 +152,11 @@ const GENERATOR = {
     ExpectedBucketOwner: ACCOUNT,
     SourceBucket: `arn:aws:s3:::${BUCKET}`,
     ManifestOutputLocation: {
-      ExpectedManifestBucketOwner: ACCOUNT, Bucket: `arn:aws:s3:::${BUCKET}`, ManifestPrefix: 'gen',
-      ManifestEncryption: { SSES3: {} }, ManifestFormat: 'S3InventoryReport_CSV_20211130',
+      ExpectedManifestBucketOwner: ACCOUNT,
+      Bucket: `arn:aws:s3:::${BUCKET}`,
+      ManifestPrefix: 'gen',
+      ManifestEncryption: { SSES3: {} },
+      ManifestFormat: 'S3InventoryReport_CSV_20211130',
     },
     Filter: {
       CreatedAfter: '2020-01-01T00:00:00.000Z',
@@ -128,16 +174,26 @@ const manifest = () => ({
   Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
   Location: { ObjectArn: `arn:aws:s3:::${BUCKET}/conformance/manifest.csv`, ETag: etag },
 });
-const REPORT = { Bucket: `arn:aws:s3:::${BUCKET}`, Format: 'Report_CSV_20180820', Enabled: true, Prefix: 'rep', ReportScope: 'FailedTasksOnly' };
+const REPORT = {
+  Bucket: `arn:aws:s3:::${BUCKET}`,
+  Format: 'Report_CSV_20180820',
+  Enabled: true,
+  Prefix: 'rep',
+  ReportScope: 'FailedTasksOnly',
+};
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$/;
 /** A JSON value with every timestamp as a Date (what the JS SDK wants and gives back). */
 function withDates<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value), (_k, v: unknown) => (typeof v === 'string' && ISO.test(v) ? new Date(v) : v)) as T;
+  return JSON.parse(JSON.stringify(value), (_k, v: unknown) =>
+    typeof v === 'string' && ISO.test(v) ? new Date(v) : v,
+  ) as T;
 }
 /** A JSON value with every timestamp as ISO-8601 with milliseconds in Z (the CLI prints `+00:00`). */
 function isoInstants<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value), (_k, v: unknown) => (typeof v === 'string' && ISO.test(v) ? new Date(v).toISOString() : v)) as T;
+  return JSON.parse(JSON.stringify(value), (_k, v: unknown) =>
+    typeof v === 'string' && ISO.test(v) ? new Date(v).toISOString() : v,
+  ) as T;
 }
 
 interface CliResult {
@@ -149,11 +205,27 @@ interface CliResult {
 
 async function aws(args: string[], endpoint = `http://localhost:${new URL(server.url).port}`): Promise<CliResult> {
   const env = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: workDir,
-    AWS_ACCESS_KEY_ID: KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey,
-    AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '',
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: workDir,
+    AWS_ACCESS_KEY_ID: KEY.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey,
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_PAGER: '',
   };
-  const full = ['s3control', ...args, '--account-id', ACCOUNT, '--endpoint-url', endpoint, '--region', 'us-east-1', '--output', 'json'];
+  const full = [
+    's3control',
+    ...args,
+    '--account-id',
+    ACCOUNT,
+    '--endpoint-url',
+    endpoint,
+    '--region',
+    'us-east-1',
+    '--output',
+    'json',
+  ];
   try {
     const { stdout, stderr } = await promisify(execFile)(AWS, full, { env, cwd: workDir, timeout: 60_000 });
     return { code: 0, json: stdout.trim() === '' ? undefined : JSON.parse(stdout), stderr };
@@ -177,18 +249,31 @@ function inputFile(value: unknown): string {
 }
 
 beforeAll(async () => {
-  if (!existsSync(AWS)) throw new Error(`${AWS} (Debian's awscli) is missing: run \`bash scripts/ensure-test-deps.sh\` as root`);
+  if (!existsSync(AWS))
+    throw new Error(`${AWS} (Debian's awscli) is missing: run \`bash scripts/ensure-test-deps.sh\` as root`);
   const resolved = await lookup(`${ACCOUNT}.localhost`, { family: 4 }).catch(() => undefined);
-  if (resolved?.address !== '127.0.0.1') throw new Error(`${ACCOUNT}.localhost must resolve to 127.0.0.1: run \`bash scripts/ensure-test-deps.sh\` as root`);
+  if (resolved?.address !== '127.0.0.1')
+    throw new Error(`${ACCOUNT}.localhost must resolve to 127.0.0.1: run \`bash scripts/ensure-test-deps.sh\` as root`);
   workDir = tempDataDir('s3batch-s3control-conformance-');
-  server = await startServerProcess({ dataDir: workDir, env: { S3BATCH_ACCOUNT_ID: ACCOUNT, S3BATCH_API_KEYS_FILE: writeApiKeysFile(workDir, [KEY]) } });
+  server = await startServerProcess({
+    dataDir: workDir,
+    env: { S3BATCH_ACCOUNT_ID: ACCOUNT, S3BATCH_API_KEYS_FILE: writeApiKeysFile(workDir, [KEY]) },
+  });
   local = new S3Client({
-    endpoint: server.s3Endpoint!, region: 'us-east-1', forcePathStyle: true,
+    endpoint: server.s3Endpoint!,
+    region: 'us-east-1',
+    forcePathStyle: true,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
   await putObjects(local, BUCKET, ['a.txt', 'b.txt']);
-  etag = (await putManifest(local, BUCKET, 'conformance/manifest.csv', [{ bucket: BUCKET, key: 'a.txt' }, { bucket: BUCKET, key: 'b.txt' }])).etag;
+  etag = (
+    await putManifest(local, BUCKET, 'conformance/manifest.csv', [
+      { bucket: BUCKET, key: 'a.txt' },
+      { bucket: BUCKET, key: 'b.txt' },
+    ])
+  ).etag;
   sdk = hostPrefixClient(server.url, KEY);
 });
 
@@ -201,7 +286,16 @@ afterAll(async () => {
 /** The parts of a described job that must echo the request. */
 function echoed(job: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of ['Operation', 'Manifest', 'ManifestGenerator', 'Report', 'Priority', 'RoleArn', 'Description', 'ConfirmationRequired']) {
+  for (const k of [
+    'Operation',
+    'Manifest',
+    'ManifestGenerator',
+    'Report',
+    'Priority',
+    'RoleArn',
+    'Description',
+    'ConfirmationRequired',
+  ]) {
     if (job[k] !== undefined) out[k] = job[k];
   }
   return out;
@@ -209,7 +303,11 @@ function echoed(job: Record<string, unknown>): Record<string, unknown> {
 
 describe('@aws-sdk/client-s3-control: every operation kind is echoed by DescribeJob exactly as sent', () => {
   const sdkCases: [string, Record<string, unknown>, 'manifest' | 'generator'][] = [
-    ...Object.entries(KINDS).map(([kind, fields]): [string, Record<string, unknown>, 'manifest'] => [kind, { [kind]: fields }, 'manifest']),
+    ...Object.entries(KINDS).map(([kind, fields]): [string, Record<string, unknown>, 'manifest'] => [
+      kind,
+      { [kind]: fields },
+      'manifest',
+    ]),
     ['S3PutObjectTagging with a ManifestGenerator', { S3PutObjectTagging: KINDS.S3PutObjectTagging }, 'generator'],
   ];
   it.each(sdkCases)('%s', async (name, operation, source) => {
@@ -222,21 +320,39 @@ describe('@aws-sdk/client-s3-control: every operation kind is echoed by Describe
       Description: `sdk ${name}`,
       ...(source === 'manifest' ? { Manifest: manifest() } : { ManifestGenerator: GENERATOR }),
     };
-    const input: CreateJobCommandInput = { AccountId: ACCOUNT, ClientRequestToken: randomUUID(), ...withDates(sent) } as CreateJobCommandInput;
+    const input: CreateJobCommandInput = {
+      AccountId: ACCOUNT,
+      ClientRequestToken: randomUUID(),
+      ...withDates(sent),
+    } as CreateJobCommandInput;
     const { JobId } = await sdk.send(new CreateJobCommand(input));
     const { Job } = await sdk.send(new DescribeJobCommand({ AccountId: ACCOUNT, JobId }));
     expect(echoed(Job as Record<string, unknown>)).toEqual(withDates(sent));
     const listed = await sdk.send(new ListJobsCommand({ AccountId: ACCOUNT, MaxResults: 1000 }));
-    expect(listed.Jobs?.find((j) => j.JobId === JobId)).toMatchObject({ Operation: Object.keys(operation)[0], Priority: 7, Description: `sdk ${name}` });
+    expect(listed.Jobs?.find((j) => j.JobId === JobId)).toMatchObject({
+      Operation: Object.keys(operation)[0],
+      Priority: 7,
+      Description: `sdk ${name}`,
+    });
   });
 
   it('absent ConfirmationRequired means confirmation required (spec §3.2, as AWS) and is echoed true; explicit false is false', async () => {
-    for (const [confirmation, expected] of [[undefined, true], [false, false], [true, true]] as const) {
-      const { JobId } = await sdk.send(new CreateJobCommand({
-        AccountId: ACCOUNT, Operation: { S3DeleteObjectTagging: {} }, Manifest: manifest() as CreateJobCommandInput['Manifest'],
-        Report: { Enabled: false }, Priority: 1, RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
-        ...(confirmation === undefined ? {} : { ConfirmationRequired: confirmation }),
-      }));
+    for (const [confirmation, expected] of [
+      [undefined, true],
+      [false, false],
+      [true, true],
+    ] as const) {
+      const { JobId } = await sdk.send(
+        new CreateJobCommand({
+          AccountId: ACCOUNT,
+          Operation: { S3DeleteObjectTagging: {} },
+          Manifest: manifest() as CreateJobCommandInput['Manifest'],
+          Report: { Enabled: false },
+          Priority: 1,
+          RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
+          ...(confirmation === undefined ? {} : { ConfirmationRequired: confirmation }),
+        }),
+      );
       const { Job } = await sdk.send(new DescribeJobCommand({ AccountId: ACCOUNT, JobId }));
       expect(Job?.ConfirmationRequired).toBe(expected);
     }
@@ -244,12 +360,40 @@ describe('@aws-sdk/client-s3-control: every operation kind is echoed by Describe
 
   it('StatusUpdateReason and Description count characters, not UTF-16 units: 256 emoji are accepted and echoed, 257 refused', async () => {
     const reason = '😀'.repeat(256);
-    const { JobId } = await sdk.send(new CreateJobCommand({ AccountId: ACCOUNT, Operation: { S3DeleteObjectTagging: {} }, Manifest: manifest() as CreateJobCommandInput['Manifest'], Report: { Enabled: false }, Priority: 1, RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`, ConfirmationRequired: true, Description: reason }));
+    const { JobId } = await sdk.send(
+      new CreateJobCommand({
+        AccountId: ACCOUNT,
+        Operation: { S3DeleteObjectTagging: {} },
+        Manifest: manifest() as CreateJobCommandInput['Manifest'],
+        Report: { Enabled: false },
+        Priority: 1,
+        RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
+        ConfirmationRequired: true,
+        Description: reason,
+      }),
+    );
     const tooLong = await sdk
-      .send(new UpdateJobStatusCommand({ AccountId: ACCOUNT, JobId, RequestedJobStatus: 'Cancelled', StatusUpdateReason: `${reason}x` }))
-      .then(() => undefined, (e: unknown) => e as S3ControlServiceException);
+      .send(
+        new UpdateJobStatusCommand({
+          AccountId: ACCOUNT,
+          JobId,
+          RequestedJobStatus: 'Cancelled',
+          StatusUpdateReason: `${reason}x`,
+        }),
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e as S3ControlServiceException,
+      );
     expect(tooLong?.name).toBe('BadRequestException');
-    const cancelled = await sdk.send(new UpdateJobStatusCommand({ AccountId: ACCOUNT, JobId, RequestedJobStatus: 'Cancelled', StatusUpdateReason: reason }));
+    const cancelled = await sdk.send(
+      new UpdateJobStatusCommand({
+        AccountId: ACCOUNT,
+        JobId,
+        RequestedJobStatus: 'Cancelled',
+        StatusUpdateReason: reason,
+      }),
+    );
     expect(cancelled.StatusUpdateReason).toBe(reason);
     const { Job } = await sdk.send(new DescribeJobCommand({ AccountId: ACCOUNT, JobId }));
     expect(Job?.StatusUpdateReason).toBe(reason);
@@ -258,13 +402,41 @@ describe('@aws-sdk/client-s3-control: every operation kind is echoed by Describe
 
   it('a field or filter s3batch cannot honour is a typed InvalidRequest naming it, not dropped', async () => {
     const refused: [string, JobManifestGenerator][] = [
-      ['EligibleForReplication', { S3JobManifestGenerator: { ...withDates(GENERATOR.S3JobManifestGenerator), Filter: { EligibleForReplication: true } } } as JobManifestGenerator],
-      ['MatchAnyObjectEncryption', { S3JobManifestGenerator: { ...withDates(GENERATOR.S3JobManifestGenerator), Filter: { MatchAnyObjectEncryption: [{ NOTSSE: {} }] } } } as JobManifestGenerator],
+      [
+        'EligibleForReplication',
+        {
+          S3JobManifestGenerator: {
+            ...withDates(GENERATOR.S3JobManifestGenerator),
+            Filter: { EligibleForReplication: true },
+          },
+        } as JobManifestGenerator,
+      ],
+      [
+        'MatchAnyObjectEncryption',
+        {
+          S3JobManifestGenerator: {
+            ...withDates(GENERATOR.S3JobManifestGenerator),
+            Filter: { MatchAnyObjectEncryption: [{ NOTSSE: {} }] },
+          },
+        } as JobManifestGenerator,
+      ],
     ];
     for (const [field, generator] of refused) {
       const err = await sdk
-        .send(new CreateJobCommand({ AccountId: ACCOUNT, Operation: { S3DeleteObjectTagging: {} } as JobOperation, ManifestGenerator: generator, Report: { Enabled: false }, Priority: 1, RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch` }))
-        .then(() => undefined, (e: unknown) => e);
+        .send(
+          new CreateJobCommand({
+            AccountId: ACCOUNT,
+            Operation: { S3DeleteObjectTagging: {} } as JobOperation,
+            ManifestGenerator: generator,
+            Report: { Enabled: false },
+            Priority: 1,
+            RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
+          }),
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(err).toBeInstanceOf(S3ControlServiceException);
       expect((err as S3ControlServiceException).name).toBe('InvalidRequest');
       expect((err as Error).message).toContain(field);
@@ -273,14 +445,47 @@ describe('@aws-sdk/client-s3-control: every operation kind is echoed by Describe
 
   it('a control character XML cannot carry is refused (MalformedXML) in CreateJob and statusUpdateReason (BadRequestException)', async () => {
     const bad = await sdk
-      .send(new CreateJobCommand({ AccountId: ACCOUNT, Operation: { S3DeleteObjectTagging: {} }, Manifest: manifest() as CreateJobCommandInput['Manifest'], Report: { Enabled: false }, Priority: 1, RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`, Description: 'a\u0001b' }))
-      .then(() => undefined, (e: unknown) => e as S3ControlServiceException);
+      .send(
+        new CreateJobCommand({
+          AccountId: ACCOUNT,
+          Operation: { S3DeleteObjectTagging: {} },
+          Manifest: manifest() as CreateJobCommandInput['Manifest'],
+          Report: { Enabled: false },
+          Priority: 1,
+          RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
+          Description: 'a\u0001b',
+        }),
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e as S3ControlServiceException,
+      );
     expect(bad?.name).toBe('MalformedXML');
     expect(bad?.message).toContain('U+0001');
-    const { JobId } = await sdk.send(new CreateJobCommand({ AccountId: ACCOUNT, Operation: { S3DeleteObjectTagging: {} }, Manifest: manifest() as CreateJobCommandInput['Manifest'], Report: { Enabled: false }, Priority: 1, RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`, ConfirmationRequired: true }));
+    const { JobId } = await sdk.send(
+      new CreateJobCommand({
+        AccountId: ACCOUNT,
+        Operation: { S3DeleteObjectTagging: {} },
+        Manifest: manifest() as CreateJobCommandInput['Manifest'],
+        Report: { Enabled: false },
+        Priority: 1,
+        RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
+        ConfirmationRequired: true,
+      }),
+    );
     const reason = await sdk
-      .send(new UpdateJobStatusCommand({ AccountId: ACCOUNT, JobId, RequestedJobStatus: 'Cancelled', StatusUpdateReason: 'no\u0002' }))
-      .then(() => undefined, (e: unknown) => e as S3ControlServiceException);
+      .send(
+        new UpdateJobStatusCommand({
+          AccountId: ACCOUNT,
+          JobId,
+          RequestedJobStatus: 'Cancelled',
+          StatusUpdateReason: 'no\u0002',
+        }),
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e as S3ControlServiceException,
+      );
     expect(reason?.name).toBe('BadRequestException');
   });
 });
@@ -288,12 +493,24 @@ describe('@aws-sdk/client-s3-control: every operation kind is echoed by Describe
 describe('aws s3control (Debian awscli 2.9.19, botocore parsing our XML)', () => {
   const cliKinds = Object.keys(KINDS).filter((k) => !NOT_IN_CLI_MODEL.has(k));
   const cliCases: [string, Record<string, unknown>, 'manifest' | 'generator'][] = [
-    ...cliKinds.map((kind): [string, Record<string, unknown>, 'manifest'] => [kind, { [kind]: CLI_OPERATION[kind] ?? KINDS[kind] }, 'manifest']),
+    ...cliKinds.map((kind): [string, Record<string, unknown>, 'manifest'] => [
+      kind,
+      { [kind]: CLI_OPERATION[kind] ?? KINDS[kind] },
+      'manifest',
+    ]),
     ['S3PutObjectTagging with a ManifestGenerator', { S3PutObjectTagging: KINDS.S3PutObjectTagging }, 'generator'],
   ];
   it.each(cliCases)('create-job / describe-job / list-jobs: %s', async (name, operation, source) => {
     // The CLI's model has only CreatedAfter/CreatedBefore (and two refused filters) in Filter.
-    const generator = { S3JobManifestGenerator: { ...GENERATOR.S3JobManifestGenerator, Filter: { CreatedAfter: GENERATOR.S3JobManifestGenerator.Filter.CreatedAfter, CreatedBefore: GENERATOR.S3JobManifestGenerator.Filter.CreatedBefore } } };
+    const generator = {
+      S3JobManifestGenerator: {
+        ...GENERATOR.S3JobManifestGenerator,
+        Filter: {
+          CreatedAfter: GENERATOR.S3JobManifestGenerator.Filter.CreatedAfter,
+          CreatedBefore: GENERATOR.S3JobManifestGenerator.Filter.CreatedBefore,
+        },
+      },
+    };
     const sent = {
       ConfirmationRequired: true,
       Operation: operation,
@@ -303,15 +520,31 @@ describe('aws s3control (Debian awscli 2.9.19, botocore parsing our XML)', () =>
       Description: `cli ${name}`,
       ...(source === 'manifest' ? { Manifest: manifest() } : { ManifestGenerator: generator }),
     };
-    const created = await cliOk(['create-job', '--cli-input-json', inputFile({ ...sent, ClientRequestToken: randomUUID() })]);
+    const created = await cliOk([
+      'create-job',
+      '--cli-input-json',
+      inputFile({ ...sent, ClientRequestToken: randomUUID() }),
+    ]);
     const described = await cliOk(['describe-job', '--job-id', created.JobId]);
     expect(isoInstants(echoed(described.Job))).toEqual(isoInstants(sent));
     const listed = await cliOk(['list-jobs']);
-    expect(listed.Jobs.find((j: { JobId: string }) => j.JobId === created.JobId)).toMatchObject({ Operation: Object.keys(operation)[0], Priority: 7, Description: `cli ${name}` });
+    expect(listed.Jobs.find((j: { JobId: string }) => j.JobId === created.JobId)).toMatchObject({
+      Operation: Object.keys(operation)[0],
+      Priority: 7,
+      Description: `cli ${name}`,
+    });
   });
 
   it('idempotency: the same input file twice gives the same job; the same token with another priority is IdempotencyException', async () => {
-    const request = { Operation: { S3DeleteObjectTagging: {} }, Manifest: manifest(), Report: { Enabled: false }, Priority: 1, RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`, ClientRequestToken: randomUUID(), ConfirmationRequired: true };
+    const request = {
+      Operation: { S3DeleteObjectTagging: {} },
+      Manifest: manifest(),
+      Report: { Enabled: false },
+      Priority: 1,
+      RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
+      ClientRequestToken: randomUUID(),
+      ConfirmationRequired: true,
+    };
     const first = await cliOk(['create-job', '--cli-input-json', inputFile(request)]);
     const again = await cliOk(['create-job', '--cli-input-json', inputFile(request)]);
     expect(again.JobId).toBe(first.JobId);
@@ -321,30 +554,82 @@ describe('aws s3control (Debian awscli 2.9.19, botocore parsing our XML)', () =>
   });
 
   it('put-job-tagging / get-job-tagging / delete-job-tagging (empty 200 bodies), an empty value and Unicode kept; 51 tags is TooManyTagsException', async () => {
-    const { JobId } = await cliOk(['create-job', '--cli-input-json', inputFile({ Operation: { S3DeleteObjectTagging: {} }, Manifest: manifest(), Report: { Enabled: false }, Priority: 1, RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`, ClientRequestToken: randomUUID(), ConfirmationRequired: true })]);
-    const tags = [{ Key: '日本', Value: '' }, { Key: 'a b', Value: 'c=d' }];
-    expect(await cliOk(['put-job-tagging', '--job-id', JobId, '--cli-input-json', inputFile({ Tags: tags })])).toBeUndefined();
+    const { JobId } = await cliOk([
+      'create-job',
+      '--cli-input-json',
+      inputFile({
+        Operation: { S3DeleteObjectTagging: {} },
+        Manifest: manifest(),
+        Report: { Enabled: false },
+        Priority: 1,
+        RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
+        ClientRequestToken: randomUUID(),
+        ConfirmationRequired: true,
+      }),
+    ]);
+    const tags = [
+      { Key: '日本', Value: '' },
+      { Key: 'a b', Value: 'c=d' },
+    ];
+    expect(
+      await cliOk(['put-job-tagging', '--job-id', JobId, '--cli-input-json', inputFile({ Tags: tags })]),
+    ).toBeUndefined();
     expect(await cliOk(['get-job-tagging', '--job-id', JobId])).toEqual({ Tags: tags });
     expect(await cliOk(['delete-job-tagging', '--job-id', JobId])).toBeUndefined();
     expect(await cliOk(['get-job-tagging', '--job-id', JobId])).toEqual({ Tags: [] });
-    const many = await aws(['put-job-tagging', '--job-id', JobId, '--cli-input-json', inputFile({ Tags: Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) })]);
+    const many = await aws([
+      'put-job-tagging',
+      '--job-id',
+      JobId,
+      '--cli-input-json',
+      inputFile({ Tags: Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) }),
+    ]);
     expect(many.stderr).toMatch(/\(TooManyTagsException\) when calling the PutJobTagging operation/);
   });
 
   it('the CLI refuses, before sending, what its own older model lacks (so those kinds are JS-SDK-only here)', async () => {
-    const r = await aws(['create-job', '--cli-input-json', inputFile({ Operation: { S3ComputeObjectChecksum: KINDS.S3ComputeObjectChecksum }, Manifest: manifest(), Report: { Enabled: false }, Priority: 1, RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`, ClientRequestToken: randomUUID() })]);
+    const r = await aws([
+      'create-job',
+      '--cli-input-json',
+      inputFile({
+        Operation: { S3ComputeObjectChecksum: KINDS.S3ComputeObjectChecksum },
+        Manifest: manifest(),
+        Report: { Enabled: false },
+        Priority: 1,
+        RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
+        ClientRequestToken: randomUUID(),
+      }),
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('Unknown parameter in Operation: "S3ComputeObjectChecksum"');
   });
 
   it('a control character in a description is refused as MalformedXML; one stored through the JSON API reads back as U+FFFD instead of breaking describe-job and list-jobs', async () => {
-    const refused = await aws(['create-job', '--cli-input-json', inputFile({ Operation: { S3DeleteObjectTagging: {} }, Manifest: manifest(), Report: { Enabled: false }, Priority: 1, RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`, ClientRequestToken: randomUUID(), Description: 'a\u0001b' })]);
+    const refused = await aws([
+      'create-job',
+      '--cli-input-json',
+      inputFile({
+        Operation: { S3DeleteObjectTagging: {} },
+        Manifest: manifest(),
+        Report: { Enabled: false },
+        Priority: 1,
+        RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
+        ClientRequestToken: randomUUID(),
+        Description: 'a\u0001b',
+      }),
+    ]);
     expect(refused.code).toBe(254);
     expect(refused.stderr).toMatch(/\(MalformedXML\) when calling the CreateJob operation: .*U\+0001/);
 
     const { JobId } = await new JsonApi(server.url, ACCOUNT).createJob({
-      Operation: { S3DeleteObjectTagging: {} }, Manifest: manifest(), Report: { Enabled: false }, Priority: 1,
-      RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`, ClientRequestToken: randomUUID(), ConfirmationRequired: true, Description: 'x\u0001y\tz',
+      Operation: { S3DeleteObjectTagging: {} },
+      Manifest: manifest(),
+      Report: { Enabled: false },
+      Priority: 1,
+      RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
+      ClientRequestToken: randomUUID(),
+      ConfirmationRequired: true,
+      Description: 'x\u0001y\tz',
     });
     const described = await cliOk(['describe-job', '--job-id', JobId]);
     expect(described.Job.Description).toBe('x\ufffdy\tz');
@@ -365,14 +650,22 @@ describe('wire details (spec §1.1–1.4)', () => {
       rawRequest(server.url, { method: 'GET', path: '/v20180820/jobs/abcde-1', account: ACCOUNT, key: KEY }),
       rawRequest(server.url, { method: 'GET', path: '/v20180820/nothing', account: ACCOUNT, key: KEY }),
       rawRequest(server.url, { method: 'GET', path: '/v20180820/jobs', account: ACCOUNT }),
-      rawRequest(server.url, { method: 'GET', path: '/v20180820/jobs/%zz', account: ACCOUNT, key: KEY, sendPath: '/v20180820/jobs/%zz' }),
+      rawRequest(server.url, {
+        method: 'GET',
+        path: '/v20180820/jobs/%zz',
+        account: ACCOUNT,
+        key: KEY,
+        sendPath: '/v20180820/jobs/%zz',
+      }),
     ]);
     expect(answers.map((a) => a.status)).toEqual([200, 404, 404, 403, 400]);
     for (const a of answers) {
       expect(a.headers.get('x-amz-request-id')).toMatch(/^[0-9A-F]{16}$/);
       expect(a.headers.get('x-amz-id-2')).toMatch(/^[A-Za-z0-9+/=]{16,}$/);
       if (a.status !== 200) {
-        expect(a.body).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?><ErrorResponse xmlns="http:\/\/awss3control.amazonaws.com\/doc\/2018-08-20\/"><Error><Code>/);
+        expect(a.body).toMatch(
+          /^<\?xml version="1.0" encoding="UTF-8"\?><ErrorResponse xmlns="http:\/\/awss3control.amazonaws.com\/doc\/2018-08-20\/"><Error><Code>/,
+        );
         expect(/<RequestId>([^<]*)<\/RequestId>/.exec(a.body)?.[1]).toBe(a.headers.get('x-amz-request-id'));
       }
     }
@@ -381,7 +674,13 @@ describe('wire details (spec §1.1–1.4)', () => {
 
   it('an element the model does not have is InvalidRequest naming it (what SDKs cannot send, a hand-written or newer client can)', async () => {
     const body = `<CreateJobRequest xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><Operation><S3PutObjectTagging><TagSet/><Merge>true</Merge></S3PutObjectTagging></Operation><Report><Enabled>false</Enabled></Report><ClientRequestToken>${randomUUID()}</ClientRequestToken><Manifest><Spec><Format>S3BatchOperations_CSV_20180820</Format><Fields><member>Bucket</member><member>Key</member></Fields></Spec><Location><ObjectArn>arn:aws:s3:::${BUCKET}/conformance/manifest.csv</ObjectArn><ETag>${etag}</ETag></Location></Manifest><Priority>1</Priority><RoleArn>arn:aws:iam::${ACCOUNT}:role/r</RoleArn></CreateJobRequest>`;
-    const r = await rawRequest(server.url, { method: 'POST', path: '/v20180820/jobs', account: ACCOUNT, key: KEY, body });
+    const r = await rawRequest(server.url, {
+      method: 'POST',
+      path: '/v20180820/jobs',
+      account: ACCOUNT,
+      key: KEY,
+      body,
+    });
     expect(r.status).toBe(400);
     expect(r.body).toContain('<Code>InvalidRequest</Code>');
     expect(r.body).toContain('S3PutObjectTagging has no member &lt;Merge&gt;');
@@ -389,10 +688,21 @@ describe('wire details (spec §1.1–1.4)', () => {
 
   it("s3batch's generator extension members (KeyNameRegex, MaxObjects) sent in XML are typed, kept and echoed in DescribeJob's XML; the SDK still reads it", async () => {
     const body = `<CreateJobRequest xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><Operation><S3DeleteObjectTagging/></Operation><Report><Enabled>false</Enabled></Report><ClientRequestToken>${randomUUID()}</ClientRequestToken><ManifestGenerator><S3JobManifestGenerator><SourceBucket>arn:aws:s3:::${BUCKET}</SourceBucket><Filter><KeyNameRegex>^a</KeyNameRegex><MaxObjects>2</MaxObjects></Filter><EnableManifestOutput>false</EnableManifestOutput></S3JobManifestGenerator></ManifestGenerator><Priority>1</Priority><RoleArn>arn:aws:iam::${ACCOUNT}:role/r</RoleArn><ConfirmationRequired>true</ConfirmationRequired></CreateJobRequest>`;
-    const created = await rawRequest(server.url, { method: 'POST', path: '/v20180820/jobs', account: ACCOUNT, key: KEY, body });
+    const created = await rawRequest(server.url, {
+      method: 'POST',
+      path: '/v20180820/jobs',
+      account: ACCOUNT,
+      key: KEY,
+      body,
+    });
     expect(created.status, created.body).toBe(200);
     const jobId = /<JobId>([^<]+)<\/JobId>/.exec(created.body)?.[1] ?? '';
-    const described = await rawRequest(server.url, { method: 'GET', path: `/v20180820/jobs/${jobId}`, account: ACCOUNT, key: KEY });
+    const described = await rawRequest(server.url, {
+      method: 'GET',
+      path: `/v20180820/jobs/${jobId}`,
+      account: ACCOUNT,
+      key: KEY,
+    });
     expect(described.body).toContain('<Filter><KeyNameRegex>^a</KeyNameRegex><MaxObjects>2</MaxObjects></Filter>');
     const { Job } = await sdk.send(new DescribeJobCommand({ AccountId: ACCOUNT, JobId: jobId }));
     expect(Job?.ManifestGenerator?.S3JobManifestGenerator?.SourceBucket).toBe(`arn:aws:s3:::${BUCKET}`);

@@ -40,7 +40,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
 import { putManifest, readReport } from '../helpers/jobs.ts';
 import { requireCeph } from '../helpers/provided.ts';
-import { endpointProviderClient, errorCode, hostPrefixClient, rawRequest, waitForJob, writeApiKeysFile, type ApiKey } from '../helpers/s3control.ts';
+import {
+  endpointProviderClient,
+  errorCode,
+  hostPrefixClient,
+  rawRequest,
+  waitForJob,
+  writeApiKeysFile,
+  type ApiKey,
+} from '../helpers/s3control.ts';
 import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '../helpers/s3-servers.ts';
 import { startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
 
@@ -69,9 +77,23 @@ beforeAll(async () => {
   src = await createTestBucket(s3, 'ctl-src');
   reports = await createTestBucket(s3, 'ctl-rep');
   await putObjects(s3, src, KEYS, (k) => `content of ${k}`);
-  manifest = { key: 'manifests/all.csv', etag: (await putManifest(s3, src, 'manifests/all.csv', KEYS.map((key) => ({ bucket: src, key })))).etag };
+  manifest = {
+    key: 'manifests/all.csv',
+    etag: (
+      await putManifest(
+        s3,
+        src,
+        'manifests/all.csv',
+        KEYS.map((key) => ({ bucket: src, key })),
+      )
+    ).etag,
+  };
   const dataDir = tempDataDir('s3batch-s3control-sdk-');
-  server = await startServerProcess({ s3: ceph, dataDir, env: { S3BATCH_API_KEYS_FILE: writeApiKeysFile(dataDir, [A, B, C]) } });
+  server = await startServerProcess({
+    s3: ceph,
+    dataDir,
+    env: { S3BATCH_API_KEYS_FILE: writeApiKeysFile(dataDir, [A, B, C]) },
+  });
   clientA = hostPrefixClient(server.url, A);
   clientB = hostPrefixClient(server.url, B);
   clientC = hostPrefixClient(server.url, C);
@@ -84,14 +106,22 @@ afterAll(async () => {
 });
 
 /** A CreateJob input on the manifest of KEYS (or a missing one: the job then fails in Preparing). */
-function jobInput(account: string, operation: JobOperation, extra: Partial<CreateJobCommandInput> = {}, manifestKind: 'real' | 'missing' = 'real'): CreateJobCommandInput {
+function jobInput(
+  account: string,
+  operation: JobOperation,
+  extra: Partial<CreateJobCommandInput> = {},
+  manifestKind: 'real' | 'missing' = 'real',
+): CreateJobCommandInput {
   const key = manifestKind === 'real' ? manifest.key : `missing/${randomUUID()}.csv`;
   return {
     AccountId: account,
     Operation: operation,
     Manifest: {
       Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
-      Location: { ObjectArn: `arn:aws:s3:::${src}/${key}`, ETag: manifestKind === 'real' ? manifest.etag : 'no-such-etag' },
+      Location: {
+        ObjectArn: `arn:aws:s3:::${src}/${key}`,
+        ETag: manifestKind === 'real' ? manifest.etag : 'no-such-etag',
+      },
     },
     Report: { Enabled: false },
     Priority: 10,
@@ -127,23 +157,37 @@ async function failure(p: Promise<unknown>): Promise<S3ControlServiceException> 
 describe('jobs that run to Complete on Ceph RGW', () => {
   it('a copy job: created through the SDK, described after it ran with every field echoed, objects copied, report written', async () => {
     const dst = await createTestBucket(s3, 'ctl-dst');
-    const input = jobInput(A.accountId, {
-      S3PutObjectCopy: {
-        TargetResource: `arn:aws:s3:::${dst}`,
-        TargetKeyPrefix: 'copied',
-        MetadataDirective: 'REPLACE',
-        NewObjectMetadata: { ContentType: 'text/x-copied', CacheControl: 'max-age=60', UserMetadata: { 'source-system': 'ingest-v2' } },
-        StorageClass: 'STANDARD',
-        CannedAccessControlList: 'private',
+    const input = jobInput(
+      A.accountId,
+      {
+        S3PutObjectCopy: {
+          TargetResource: `arn:aws:s3:::${dst}`,
+          TargetKeyPrefix: 'copied',
+          MetadataDirective: 'REPLACE',
+          NewObjectMetadata: {
+            ContentType: 'text/x-copied',
+            CacheControl: 'max-age=60',
+            UserMetadata: { 'source-system': 'ingest-v2' },
+          },
+          StorageClass: 'STANDARD',
+          CannedAccessControlList: 'private',
+        },
       },
-    }, {
-      ConfirmationRequired: false,
-      Description: 'copy to archive',
-      ClientRequestToken: randomUUID(),
-      Priority: 7,
-      Tags: [{ Key: 'team', Value: 'storage' }],
-      Report: { Enabled: true, Bucket: `arn:aws:s3:::${reports}`, Format: 'Report_CSV_20180820', Prefix: 'sdk', ReportScope: 'AllTasks' },
-    });
+      {
+        ConfirmationRequired: false,
+        Description: 'copy to archive',
+        ClientRequestToken: randomUUID(),
+        Priority: 7,
+        Tags: [{ Key: 'team', Value: 'storage' }],
+        Report: {
+          Enabled: true,
+          Bucket: `arn:aws:s3:::${reports}`,
+          Format: 'Report_CSV_20180820',
+          Prefix: 'sdk',
+          ReportScope: 'AllTasks',
+        },
+      },
+    );
     const id = await create(clientA, input);
     const job = await waitForJob(clientA, A.accountId, id, ['Complete', 'Failed', 'Cancelled']);
 
@@ -176,13 +220,30 @@ describe('jobs that run to Complete on Ceph RGW', () => {
   });
 
   it('a tagging job: tags every object of the manifest and reports each', async () => {
-    const id = await create(clientA, jobInput(A.accountId, { S3PutObjectTagging: { TagSet: [{ Key: 'tier', Value: 'gold' }] } }, {
-      ConfirmationRequired: false,
-      Report: { Enabled: true, Bucket: `arn:aws:s3:::${reports}`, Format: 'Report_CSV_20180820', Prefix: 'sdk-tag', ReportScope: 'AllTasks' },
-    }));
+    const id = await create(
+      clientA,
+      jobInput(
+        A.accountId,
+        { S3PutObjectTagging: { TagSet: [{ Key: 'tier', Value: 'gold' }] } },
+        {
+          ConfirmationRequired: false,
+          Report: {
+            Enabled: true,
+            Bucket: `arn:aws:s3:::${reports}`,
+            Format: 'Report_CSV_20180820',
+            Prefix: 'sdk-tag',
+            ReportScope: 'AllTasks',
+          },
+        },
+      ),
+    );
     const job = await waitForJob(clientA, A.accountId, id, ['Complete', 'Failed', 'Cancelled']);
     expect(job.Status).toBe('Complete');
-    expect(job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 4, NumberOfTasksSucceeded: 4, NumberOfTasksFailed: 0 });
+    expect(job.ProgressSummary).toMatchObject({
+      TotalNumberOfTasks: 4,
+      NumberOfTasksSucceeded: 4,
+      NumberOfTasksFailed: 0,
+    });
     for (const key of KEYS) {
       const t = await s3.send(new GetObjectTaggingCommand({ Bucket: src, Key: key }));
       expect(t.TagSet).toEqual([{ Key: 'tier', Value: 'gold' }]);
@@ -196,16 +257,27 @@ describe('non-terminal states, priority and status updates', () => {
   it('describes a job waiting for confirmation, raises its priority, confirms it (Ready) and sees it complete', async () => {
     const id = await create(clientA, jobInput(A.accountId, tagging('confirmed'), { Priority: 3 }));
     const waiting = await waitForJob(clientA, A.accountId, id, 'Suspended');
-    expect(waiting).toMatchObject({ Status: 'Suspended', Priority: 3, ConfirmationRequired: true, ProgressSummary: { TotalNumberOfTasks: 4, NumberOfTasksSucceeded: 0 } });
+    expect(waiting).toMatchObject({
+      Status: 'Suspended',
+      Priority: 3,
+      ConfirmationRequired: true,
+      ProgressSummary: { TotalNumberOfTasks: 4, NumberOfTasksSucceeded: 0 },
+    });
     expect(waiting.SuspendedDate).toBeInstanceOf(Date);
     expect(waiting.SuspendedCause).toBeTruthy();
     expect(waiting.TerminationDate).toBeUndefined();
 
-    const prio = await clientA.send(new UpdateJobPriorityCommand({ AccountId: A.accountId, JobId: id, Priority: 2_147_483_647 }));
+    const prio = await clientA.send(
+      new UpdateJobPriorityCommand({ AccountId: A.accountId, JobId: id, Priority: 2_147_483_647 }),
+    );
     expect({ JobId: prio.JobId, Priority: prio.Priority }).toEqual({ JobId: id, Priority: 2_147_483_647 });
-    expect((await clientA.send(new DescribeJobCommand({ AccountId: A.accountId, JobId: id }))).Job?.Priority).toBe(2_147_483_647);
+    expect((await clientA.send(new DescribeJobCommand({ AccountId: A.accountId, JobId: id }))).Job?.Priority).toBe(
+      2_147_483_647,
+    );
 
-    const confirmed = await clientA.send(new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Ready' }));
+    const confirmed = await clientA.send(
+      new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Ready' }),
+    );
     expect(confirmed.JobId).toBe(id);
     expect(['Ready', 'Active', 'Completing', 'Complete']).toContain(confirmed.Status);
     const done = await waitForJob(clientA, A.accountId, id, ['Complete', 'Failed']);
@@ -213,22 +285,39 @@ describe('non-terminal states, priority and status updates', () => {
     expect(done.ProgressSummary?.NumberOfTasksSucceeded).toBe(4);
 
     // a finished job: confirming again is JobStatusException, a new priority BadRequestException
-    const again = await failure(clientA.send(new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Ready' })));
+    const again = await failure(
+      clientA.send(new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Ready' })),
+    );
     expect(again).toBeInstanceOf(JobStatusException);
     expect(again.$metadata.httpStatusCode).toBe(409);
-    const late = await failure(clientA.send(new UpdateJobPriorityCommand({ AccountId: A.accountId, JobId: id, Priority: 1 })));
+    const late = await failure(
+      clientA.send(new UpdateJobPriorityCommand({ AccountId: A.accountId, JobId: id, Priority: 1 })),
+    );
     expect(late).toBeInstanceOf(BadRequestException);
   });
 
   it('cancels a waiting job with a reason; the reason is echoed and kept', async () => {
     const id = await create(clientA, jobInput(A.accountId, tagging()));
     await waitForJob(clientA, A.accountId, id, 'Suspended');
-    const out = await clientA.send(new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Cancelled', StatusUpdateReason: 'no longer needed & <not> wanted' }));
-    expect({ JobId: out.JobId, Status: out.Status, StatusUpdateReason: out.StatusUpdateReason }).toEqual({ JobId: id, Status: 'Cancelled', StatusUpdateReason: 'no longer needed & <not> wanted' });
+    const out = await clientA.send(
+      new UpdateJobStatusCommand({
+        AccountId: A.accountId,
+        JobId: id,
+        RequestedJobStatus: 'Cancelled',
+        StatusUpdateReason: 'no longer needed & <not> wanted',
+      }),
+    );
+    expect({ JobId: out.JobId, Status: out.Status, StatusUpdateReason: out.StatusUpdateReason }).toEqual({
+      JobId: id,
+      Status: 'Cancelled',
+      StatusUpdateReason: 'no longer needed & <not> wanted',
+    });
     const job = (await clientA.send(new DescribeJobCommand({ AccountId: A.accountId, JobId: id }))).Job!;
     expect(job).toMatchObject({ Status: 'Cancelled', StatusUpdateReason: 'no longer needed & <not> wanted' });
     expect(job.TerminationDate).toBeInstanceOf(Date);
-    const confirm = await failure(clientA.send(new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Ready' })));
+    const confirm = await failure(
+      clientA.send(new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Ready' })),
+    );
     expect(confirm).toBeInstanceOf(JobStatusException);
     expect(confirm.message).toMatch(/Cancelled/);
   });
@@ -238,7 +327,12 @@ describe('non-terminal states, priority and status updates', () => {
       S3PutObjectCopy: {
         TargetResource: `arn:aws:s3:::${src}`,
         CannedAccessControlList: 'bucket-owner-full-control',
-        AccessControlGrants: [{ Grantee: { TypeIdentifier: 'id', Identifier: 'owner-canonical-id', DisplayName: 'Owner' }, Permission: 'READ' }],
+        AccessControlGrants: [
+          {
+            Grantee: { TypeIdentifier: 'id', Identifier: 'owner-canonical-id', DisplayName: 'Owner' },
+            Permission: 'READ',
+          },
+        ],
         MetadataDirective: 'REPLACE',
         ModifiedSinceConstraint: new Date('2020-01-01T00:00:00Z'),
         NewObjectMetadata: {
@@ -266,7 +360,14 @@ describe('non-terminal states, priority and status updates', () => {
     };
     const input = jobInput(A.accountId, operation, {
       Description: 'every field',
-      Report: { Enabled: true, Bucket: `arn:aws:s3:::${reports}`, Format: 'Report_CSV_20180820', Prefix: 'all', ReportScope: 'FailedTasksOnly', ExpectedBucketOwner: A.accountId },
+      Report: {
+        Enabled: true,
+        Bucket: `arn:aws:s3:::${reports}`,
+        Format: 'Report_CSV_20180820',
+        Prefix: 'all',
+        ReportScope: 'FailedTasksOnly',
+        ExpectedBucketOwner: A.accountId,
+      },
       Manifest: {
         Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
         Location: { ObjectArn: `arn:aws:s3:::${src}/${manifest.key}`, ETag: manifest.etag },
@@ -278,7 +379,9 @@ describe('non-terminal states, priority and status updates', () => {
     expect(job.Report).toEqual(input.Report);
     expect(job.Manifest).toEqual(input.Manifest);
     expect(job).toMatchObject({ Description: 'every field', RoleArn: ROLE, ConfirmationRequired: true, Priority: 10 });
-    await clientA.send(new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Cancelled' }));
+    await clientA.send(
+      new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Cancelled' }),
+    );
   });
 });
 
@@ -307,11 +410,22 @@ describe('a running job (each object tagging held 400 ms by a proxy in front of 
       const prio = await client.send(new UpdateJobPriorityCommand({ AccountId: A.accountId, JobId: id, Priority: 99 }));
       expect(prio.Priority).toBe(99);
       const done = await waitForJob(client, A.accountId, id, ['Complete', 'Failed', 'Cancelled']);
-      expect(done).toMatchObject({ Status: 'Complete', Priority: 99, ProgressSummary: { TotalNumberOfTasks: 4, NumberOfTasksSucceeded: 4 } });
+      expect(done).toMatchObject({
+        Status: 'Complete',
+        Priority: 99,
+        ProgressSummary: { TotalNumberOfTasks: 4, NumberOfTasksSucceeded: 4 },
+      });
 
       const second = await create(client, jobInput(A.accountId, tagging('cancelled'), { ConfirmationRequired: false }));
       await waitForJob(client, A.accountId, second, 'Active');
-      const out = await client.send(new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: second, RequestedJobStatus: 'Cancelled', StatusUpdateReason: 'stop now' }));
+      const out = await client.send(
+        new UpdateJobStatusCommand({
+          AccountId: A.accountId,
+          JobId: second,
+          RequestedJobStatus: 'Cancelled',
+          StatusUpdateReason: 'stop now',
+        }),
+      );
       expect(['Cancelling', 'Cancelled']).toContain(out.Status);
       expect(out.StatusUpdateReason).toBe('stop now');
       const cancelled = await waitForJob(client, A.accountId, second, ['Cancelled', 'Complete', 'Failed']);
@@ -346,7 +460,9 @@ describe('ListJobs', () => {
     const pages: JobListDescriptor[][] = [];
     let token: string | undefined;
     do {
-      const out = await clientC.send(new ListJobsCommand({ AccountId: C.accountId, MaxResults: 2, ...(token ? { NextToken: token } : {}) }));
+      const out = await clientC.send(
+        new ListJobsCommand({ AccountId: C.accountId, MaxResults: 2, ...(token ? { NextToken: token } : {}) }),
+      );
       pages.push(out.Jobs ?? []);
       token = out.NextToken;
       expect(pages.length).toBeLessThan(10);
@@ -354,7 +470,14 @@ describe('ListJobs', () => {
     expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
     expect(pages.flat().map((j) => j.JobId)).toEqual(all);
     const first = pages[0]![0]!;
-    expect(first).toMatchObject({ JobId: waiting[2], Description: 'waiting 2', Operation: 'S3PutObjectTagging', Priority: 10, Status: 'Suspended', ProgressSummary: { TotalNumberOfTasks: 4 } });
+    expect(first).toMatchObject({
+      JobId: waiting[2],
+      Description: 'waiting 2',
+      Operation: 'S3PutObjectTagging',
+      Priority: 10,
+      Status: 'Suspended',
+      ProgressSummary: { TotalNumberOfTasks: 4 },
+    });
     expect(first.CreationTime).toBeInstanceOf(Date);
     const lastFailed = pages.flat().find((j) => j.JobId === failed[0])!;
     expect(lastFailed.TerminationDate).toBeInstanceOf(Date);
@@ -362,18 +485,26 @@ describe('ListJobs', () => {
     const onlyFailed = await clientC.send(new ListJobsCommand({ AccountId: C.accountId, JobStatuses: ['Failed'] }));
     expect(onlyFailed.Jobs?.map((j) => j.JobId)).toEqual([...failed].reverse());
     expect(onlyFailed.NextToken).toBeUndefined();
-    const both = await clientC.send(new ListJobsCommand({ AccountId: C.accountId, JobStatuses: ['Failed', 'Suspended'] }));
+    const both = await clientC.send(
+      new ListJobsCommand({ AccountId: C.accountId, JobStatuses: ['Failed', 'Suspended'] }),
+    );
     expect(both.Jobs?.map((j) => j.JobId)).toEqual(all);
-    const none = await clientC.send(new ListJobsCommand({ AccountId: C.accountId, JobStatuses: ['Active', 'Complete'] }));
+    const none = await clientC.send(
+      new ListJobsCommand({ AccountId: C.accountId, JobStatuses: ['Active', 'Complete'] }),
+    );
     expect(none.Jobs ?? []).toEqual([]);
 
     // another account sees none of them
     const other = await clientB.send(new ListJobsCommand({ AccountId: B.accountId }));
     expect((other.Jobs ?? []).map((j) => j.JobId).filter((id) => all.includes(id!))).toEqual([]);
 
-    const badStatus = await failure(clientC.send(new ListJobsCommand({ AccountId: C.accountId, JobStatuses: ['Running' as 'Active'] })));
+    const badStatus = await failure(
+      clientC.send(new ListJobsCommand({ AccountId: C.accountId, JobStatuses: ['Running' as 'Active'] })),
+    );
     expect(badStatus).toBeInstanceOf(InvalidRequestException);
-    const badToken = await failure(clientC.send(new ListJobsCommand({ AccountId: C.accountId, NextToken: 'bm90LWEtdG9rZW4' })));
+    const badToken = await failure(
+      clientC.send(new ListJobsCommand({ AccountId: C.accountId, NextToken: 'bm90LWEtdG9rZW4' })),
+    );
     expect(badToken).toBeInstanceOf(InvalidNextTokenException);
     const tooMany = await failure(clientC.send(new ListJobsCommand({ AccountId: C.accountId, MaxResults: 1001 })));
     expect(tooMany).toBeInstanceOf(InvalidRequestException);
@@ -382,29 +513,67 @@ describe('ListJobs', () => {
 
 describe('job tagging', () => {
   it('creates with tags, then gets, replaces and deletes the tag set', async () => {
-    const id = await create(clientA, jobInput(A.accountId, tagging(), { Tags: [{ Key: 'team', Value: 'storage' }, { Key: 'cost-center', Value: '42' }] }));
-    const tags = async () => (await clientA.send(new GetJobTaggingCommand({ AccountId: A.accountId, JobId: id }))).Tags ?? [];
-    expect(await tags()).toEqual([{ Key: 'team', Value: 'storage' }, { Key: 'cost-center', Value: '42' }]);
+    const id = await create(
+      clientA,
+      jobInput(A.accountId, tagging(), {
+        Tags: [
+          { Key: 'team', Value: 'storage' },
+          { Key: 'cost-center', Value: '42' },
+        ],
+      }),
+    );
+    const tags = async () =>
+      (await clientA.send(new GetJobTaggingCommand({ AccountId: A.accountId, JobId: id }))).Tags ?? [];
+    expect(await tags()).toEqual([
+      { Key: 'team', Value: 'storage' },
+      { Key: 'cost-center', Value: '42' },
+    ]);
 
-    const put = await clientA.send(new PutJobTaggingCommand({ AccountId: A.accountId, JobId: id, Tags: [{ Key: 'owner', Value: 'ops@example.com' }, { Key: 'empty', Value: '' }] }));
+    const put = await clientA.send(
+      new PutJobTaggingCommand({
+        AccountId: A.accountId,
+        JobId: id,
+        Tags: [
+          { Key: 'owner', Value: 'ops@example.com' },
+          { Key: 'empty', Value: '' },
+        ],
+      }),
+    );
     expect(put.$metadata.httpStatusCode).toBe(200);
-    expect(await tags()).toEqual([{ Key: 'owner', Value: 'ops@example.com' }, { Key: 'empty', Value: '' }]);
+    expect(await tags()).toEqual([
+      { Key: 'owner', Value: 'ops@example.com' },
+      { Key: 'empty', Value: '' },
+    ]);
 
     await clientA.send(new PutJobTaggingCommand({ AccountId: A.accountId, JobId: id, Tags: [] }));
     expect(await tags()).toEqual([]);
-    await clientA.send(new PutJobTaggingCommand({ AccountId: A.accountId, JobId: id, Tags: [{ Key: 'again', Value: '1' }] }));
+    await clientA.send(
+      new PutJobTaggingCommand({ AccountId: A.accountId, JobId: id, Tags: [{ Key: 'again', Value: '1' }] }),
+    );
     const del = await clientA.send(new DeleteJobTaggingCommand({ AccountId: A.accountId, JobId: id }));
     expect(del.$metadata.httpStatusCode).toBe(200);
     expect(await tags()).toEqual([]);
 
     const fiftyOne = Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
-    expect(await failure(clientA.send(new PutJobTaggingCommand({ AccountId: A.accountId, JobId: id, Tags: fiftyOne })))).toBeInstanceOf(TooManyTagsException);
+    expect(
+      await failure(clientA.send(new PutJobTaggingCommand({ AccountId: A.accountId, JobId: id, Tags: fiftyOne }))),
+    ).toBeInstanceOf(TooManyTagsException);
     // tags of another account's job: NotFound, and nothing changed
-    expect(await failure(clientB.send(new PutJobTaggingCommand({ AccountId: B.accountId, JobId: id, Tags: [{ Key: 'x', Value: 'y' }] })))).toBeInstanceOf(NotFoundException);
-    expect(await failure(clientB.send(new DeleteJobTaggingCommand({ AccountId: B.accountId, JobId: id })))).toBeInstanceOf(NotFoundException);
-    expect(await failure(clientB.send(new GetJobTaggingCommand({ AccountId: B.accountId, JobId: id })))).toBeInstanceOf(NotFoundException);
+    expect(
+      await failure(
+        clientB.send(new PutJobTaggingCommand({ AccountId: B.accountId, JobId: id, Tags: [{ Key: 'x', Value: 'y' }] })),
+      ),
+    ).toBeInstanceOf(NotFoundException);
+    expect(
+      await failure(clientB.send(new DeleteJobTaggingCommand({ AccountId: B.accountId, JobId: id }))),
+    ).toBeInstanceOf(NotFoundException);
+    expect(await failure(clientB.send(new GetJobTaggingCommand({ AccountId: B.accountId, JobId: id })))).toBeInstanceOf(
+      NotFoundException,
+    );
     expect(await tags()).toEqual([]);
-    await clientA.send(new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Cancelled' }));
+    await clientA.send(
+      new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Cancelled' }),
+    );
   });
 });
 
@@ -421,7 +590,10 @@ describe('idempotent CreateJob', () => {
     // the token belongs to the account: another account gets a job of its own
     const other = await create(clientB, { ...input, AccountId: B.accountId });
     expect(other).not.toBe(first);
-    for (const [c, acct, id] of [[clientA, A.accountId, first], [clientB, B.accountId, other]] as const) {
+    for (const [c, acct, id] of [
+      [clientA, A.accountId, first],
+      [clientB, B.accountId, other],
+    ] as const) {
       await waitForJob(c, acct, id, 'Suspended');
       await c.send(new UpdateJobStatusCommand({ AccountId: acct, JobId: id, RequestedJobStatus: 'Cancelled' }));
     }
@@ -429,13 +601,17 @@ describe('idempotent CreateJob', () => {
 });
 
 describe('typed errors', () => {
-  it('NotFoundException for an unknown job and for another account\'s job, on every job operation', async () => {
+  it("NotFoundException for an unknown job and for another account's job, on every job operation", async () => {
     const theirs = await create(clientB, jobInput(B.accountId, tagging()));
-    for (const [client, account, id] of [[clientA, A.accountId, randomUUID()], [clientA, A.accountId, theirs]] as const) {
+    for (const [client, account, id] of [
+      [clientA, A.accountId, randomUUID()],
+      [clientA, A.accountId, theirs],
+    ] as const) {
       const calls = [
         () => client.send(new DescribeJobCommand({ AccountId: account, JobId: id })),
         () => client.send(new UpdateJobPriorityCommand({ AccountId: account, JobId: id, Priority: 1 })),
-        () => client.send(new UpdateJobStatusCommand({ AccountId: account, JobId: id, RequestedJobStatus: 'Cancelled' })),
+        () =>
+          client.send(new UpdateJobStatusCommand({ AccountId: account, JobId: id, RequestedJobStatus: 'Cancelled' })),
         () => client.send(new GetJobTaggingCommand({ AccountId: account, JobId: id })),
         () => client.send(new PutJobTaggingCommand({ AccountId: account, JobId: id, Tags: [] })),
         () => client.send(new DeleteJobTaggingCommand({ AccountId: account, JobId: id })),
@@ -449,7 +625,9 @@ describe('typed errors', () => {
     // B's job was not touched by A's attempts
     const job = await waitForJob(clientB, B.accountId, theirs, 'Suspended');
     expect(job.Priority).toBe(10);
-    await clientB.send(new UpdateJobStatusCommand({ AccountId: B.accountId, JobId: theirs, RequestedJobStatus: 'Cancelled' }));
+    await clientB.send(
+      new UpdateJobStatusCommand({ AccountId: B.accountId, JobId: theirs, RequestedJobStatus: 'Cancelled' }),
+    );
   });
 
   it('BadRequestException for invalid arguments of DescribeJob, UpdateJobPriority and UpdateJobStatus', async () => {
@@ -457,8 +635,19 @@ describe('typed errors', () => {
     await waitForJob(clientA, A.accountId, id, 'Suspended');
     const cases = [
       () => clientA.send(new UpdateJobPriorityCommand({ AccountId: A.accountId, JobId: id, Priority: -1 })),
-      () => clientA.send(new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Active' as 'Ready' })),
-      () => clientA.send(new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Cancelled', StatusUpdateReason: 'r'.repeat(257) })),
+      () =>
+        clientA.send(
+          new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Active' as 'Ready' }),
+        ),
+      () =>
+        clientA.send(
+          new UpdateJobStatusCommand({
+            AccountId: A.accountId,
+            JobId: id,
+            RequestedJobStatus: 'Cancelled',
+            StatusUpdateReason: 'r'.repeat(257),
+          }),
+        ),
       () => clientA.send(new DescribeJobCommand({ AccountId: A.accountId, JobId: 'bad!' })),
     ];
     for (const call of cases) {
@@ -466,8 +655,13 @@ describe('typed errors', () => {
       expect(err).toBeInstanceOf(BadRequestException);
       expect(err.$metadata.httpStatusCode).toBe(400);
     }
-    expect((await clientA.send(new DescribeJobCommand({ AccountId: A.accountId, JobId: id }))).Job).toMatchObject({ Status: 'Suspended', Priority: 10 });
-    await clientA.send(new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Cancelled' }));
+    expect((await clientA.send(new DescribeJobCommand({ AccountId: A.accountId, JobId: id }))).Job).toMatchObject({
+      Status: 'Suspended',
+      Priority: 10,
+    });
+    await clientA.send(
+      new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Cancelled' }),
+    );
   });
 
   it('InvalidRequest for an operation kind s3batch does not know, an empty Operation, and contradictory or unsupported fields; nothing is created', async () => {
@@ -485,7 +679,14 @@ describe('typed errors', () => {
   <Priority>1</Priority>
   <RoleArn>${ROLE}</RoleArn>
 </CreateJobRequest>`;
-    const future = await rawRequest(server.url, { method: 'POST', path: '/v20180820/jobs', account: A.accountId, body, contentType: 'application/xml', key: A });
+    const future = await rawRequest(server.url, {
+      method: 'POST',
+      path: '/v20180820/jobs',
+      account: A.accountId,
+      body,
+      contentType: 'application/xml',
+      key: A,
+    });
     expect(future.status).toBe(400);
     expect(errorCode(future.body)).toBe('InvalidRequest');
     expect(future.body).toContain('S3FutureOperation');
@@ -495,18 +696,28 @@ describe('typed errors', () => {
     expect(empty.message).toMatch(/Operation/);
     expect(empty.$metadata.httpStatusCode).toBe(400);
 
-    const both = await failure(clientA.send(new CreateJobCommand({
-      ...jobInput(A.accountId, tagging()),
-      ManifestGenerator: {
-        S3JobManifestGenerator: { SourceBucket: `arn:aws:s3:::${src}`, EnableManifestOutput: false },
-      },
-    })));
+    const both = await failure(
+      clientA.send(
+        new CreateJobCommand({
+          ...jobInput(A.accountId, tagging()),
+          ManifestGenerator: {
+            S3JobManifestGenerator: { SourceBucket: `arn:aws:s3:::${src}`, EnableManifestOutput: false },
+          },
+        }),
+      ),
+    );
     expect(both.name).toBe('InvalidRequest');
     expect(both.message).toMatch(/ManifestGenerator/);
 
-    const directoryBucket = await failure(clientA.send(new CreateJobCommand(jobInput(A.accountId, {
-      S3PutObjectCopy: { TargetResource: 'arn:aws:s3express:us-east-1:111122223333:bucket/dir--use1-az4--x-s3' },
-    }))));
+    const directoryBucket = await failure(
+      clientA.send(
+        new CreateJobCommand(
+          jobInput(A.accountId, {
+            S3PutObjectCopy: { TargetResource: 'arn:aws:s3express:us-east-1:111122223333:bucket/dir--use1-az4--x-s3' },
+          }),
+        ),
+      ),
+    );
     expect(directoryBucket.name).toBe('InvalidRequest');
     expect(directoryBucket.message).toMatch(/directory buckets are not supported/);
 
@@ -519,14 +730,20 @@ describe('the README client (endpointProvider override, no host prefix)', () => 
     const client = endpointProviderClient(server.url, A);
     try {
       const id = await create(client, jobInput(A.accountId, tagging(), { Description: 'via endpointProvider' }));
-      const listed = await client.send(new ListJobsCommand({ AccountId: A.accountId, JobStatuses: ['New', 'Preparing', 'Suspended'] }));
+      const listed = await client.send(
+        new ListJobsCommand({ AccountId: A.accountId, JobStatuses: ['New', 'Preparing', 'Suspended'] }),
+      );
       expect(listed.Jobs?.map((j) => j.JobId)).toContain(id);
       const job = await waitForJob(client, A.accountId, id, 'Suspended');
       expect(job.Description).toBe('via endpointProvider');
-      const out = await client.send(new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Cancelled' }));
+      const out = await client.send(
+        new UpdateJobStatusCommand({ AccountId: A.accountId, JobId: id, RequestedJobStatus: 'Cancelled' }),
+      );
       expect(out.Status).toBe('Cancelled');
       // the host-prefix client sees the same job
-      expect((await clientA.send(new DescribeJobCommand({ AccountId: A.accountId, JobId: id }))).Job?.Status).toBe('Cancelled');
+      expect((await clientA.send(new DescribeJobCommand({ AccountId: A.accountId, JobId: id }))).Job?.Status).toBe(
+        'Cancelled',
+      );
     } finally {
       client.destroy();
     }

@@ -10,8 +10,16 @@ import { requireS3rver } from '../helpers/provided.ts';
 import { hostPrefixClient, writeApiKeysFile, type ApiKey } from '../helpers/s3control.ts';
 import { startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
 
-const A: ApiKey = { accessKeyId: 'THROTTLETESTKEYA0001', secretAccessKey: randomBytes(30).toString('base64url'), accountId: '111122223333' };
-const B: ApiKey = { accessKeyId: 'THROTTLETESTKEYB0001', secretAccessKey: randomBytes(30).toString('base64url'), accountId: '444455556666' };
+const A: ApiKey = {
+  accessKeyId: 'THROTTLETESTKEYA0001',
+  secretAccessKey: randomBytes(30).toString('base64url'),
+  accountId: '111122223333',
+};
+const B: ApiKey = {
+  accessKeyId: 'THROTTLETESTKEYB0001',
+  secretAccessKey: randomBytes(30).toString('base64url'),
+  accountId: '444455556666',
+};
 
 let server: ServerProcess;
 let clientA: S3ControlClient;
@@ -56,7 +64,12 @@ describe('CreateJob rate limit', () => {
   it('answers TooManyRequestsException over the burst, per account, and recovers', async () => {
     const outcomes: string[] = [];
     for (let i = 0; i < 7; i++) {
-      outcomes.push(await create(clientA, A.accountId).then(() => 'created', (e: unknown) => (e as Error).name));
+      outcomes.push(
+        await create(clientA, A.accountId).then(
+          () => 'created',
+          (e: unknown) => (e as Error).name,
+        ),
+      );
     }
     // --create-job-rate 1 gives bursts of 5; a few more may pass as tokens refill during the loop.
     expect(outcomes.slice(0, 5)).toEqual(Array(5).fill('created'));

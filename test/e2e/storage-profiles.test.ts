@@ -27,7 +27,14 @@ beforeAll(async () => {
   server = await startServerProcess({
     s3: ceph,
     storageProfiles: {
-      profiles: { archive: { endpoint: s3rver.endpoint, region: s3rver.region, accessKeyId: s3rver.accessKeyId, secretAccessKey: s3rver.secretAccessKey } },
+      profiles: {
+        archive: {
+          endpoint: s3rver.endpoint,
+          region: s3rver.region,
+          accessKeyId: s3rver.accessKeyId,
+          secretAccessKey: s3rver.secretAccessKey,
+        },
+      },
       roles: { 'arn:aws:iam::111122223333:role/batch-ops': 'default' },
     },
   });
@@ -46,7 +53,12 @@ describe('storage profiles selected by RoleArn', () => {
     const rvSrc = await createTestBucket(rvS3, 'prof-src');
     const rvDst = await createTestBucket(rvS3, 'prof-dst');
     await putObjects(rvS3, rvSrc, keys, (k) => `archive ${k}`);
-    const rvManifest = await putManifest(rvS3, rvSrc, 'manifest.csv', keys.map((key) => ({ bucket: rvSrc, key })));
+    const rvManifest = await putManifest(
+      rvS3,
+      rvSrc,
+      'manifest.csv',
+      keys.map((key) => ({ bucket: rvSrc, key })),
+    );
     const archiveJob = await api.createJob(
       jobRequest({
         manifestBucket: rvSrc,
@@ -63,7 +75,12 @@ describe('storage profiles selected by RoleArn', () => {
     const cSrc = await createTestBucket(cephS3, 'prof-src');
     const cDst = await createTestBucket(cephS3, 'prof-dst');
     await putObjects(cephS3, cSrc, keys, (k) => `ceph ${k}`);
-    const cManifest = await putManifest(cephS3, cSrc, 'manifest.csv', keys.map((key) => ({ bucket: cSrc, key })));
+    const cManifest = await putManifest(
+      cephS3,
+      cSrc,
+      'manifest.csv',
+      keys.map((key) => ({ bucket: cSrc, key })),
+    );
     const cephJob = await api.createJob(
       jobRequest({
         manifestBucket: cSrc,
@@ -86,7 +103,9 @@ describe('storage profiles selected by RoleArn', () => {
     }
     // Each job touched only its own endpoint: the archive copies do not exist on Ceph and the report
     // of each job is in its own store.
-    await expect(cephS3.send(new HeadObjectCommand({ Bucket: cDst, Key: `reports/job-${archiveJob.JobId}/manifest.json` }))).rejects.toThrow();
+    await expect(
+      cephS3.send(new HeadObjectCommand({ Bucket: cDst, Key: `reports/job-${archiveJob.JobId}/manifest.json` })),
+    ).rejects.toThrow();
     const archiveReport = await readReport(rvS3, rvDst, 'reports', archiveJob.JobId);
     const cephReport = await readReport(cephS3, cDst, 'reports', cephJob.JobId);
     expect(archiveReport.rows.map((r) => r[3])).toEqual(['succeeded', 'succeeded']);

@@ -35,13 +35,33 @@ let smallManifest: { key: string; etag: string };
 
 const tagging = { S3PutObjectTagging: { TagSet: [{ Key: 'web', Value: 'tested' }] } };
 
-async function createJob(manifest: { key: string; etag: string }, extra: Record<string, unknown>, priority: number, confirm: boolean): Promise<string> {
-  const req = jobRequest({ manifestBucket: bucket, manifestKey: manifest.key, etag: manifest.etag, operation: tagging, reportBucket: bucket, reportPrefix: 'reports', priority, confirmationRequired: confirm, extra });
+async function createJob(
+  manifest: { key: string; etag: string },
+  extra: Record<string, unknown>,
+  priority: number,
+  confirm: boolean,
+): Promise<string> {
+  const req = jobRequest({
+    manifestBucket: bucket,
+    manifestKey: manifest.key,
+    etag: manifest.etag,
+    operation: tagging,
+    reportBucket: bucket,
+    reportPrefix: 'reports',
+    priority,
+    confirmationRequired: confirm,
+    extra,
+  });
   return (await api.createJob(req)).JobId;
 }
 
-const rowIds = (): Promise<string[]> => page.$$eval('#jobs-body tr[data-job-id]', (rows) => rows.map((r) => r.getAttribute('data-job-id') ?? ''));
-const factStatus = (p: Page = page): Promise<string | null> => p.locator('#job-facts [data-key="status"] .badge').getAttribute('data-status', { timeout: 1000 }).catch(() => null);
+const rowIds = (): Promise<string[]> =>
+  page.$$eval('#jobs-body tr[data-job-id]', (rows) => rows.map((r) => r.getAttribute('data-job-id') ?? ''));
+const factStatus = (p: Page = page): Promise<string | null> =>
+  p
+    .locator('#job-facts [data-key="status"] .badge')
+    .getAttribute('data-status', { timeout: 1000 })
+    .catch(() => null);
 
 async function openJob(id: string): Promise<void> {
   await page.goto(`${server.url}/#/jobs/${id}`);
@@ -54,17 +74,37 @@ beforeAll(async () => {
   bucket = await createTestBucket(s3, 'web-page');
   const keys = Array.from({ length: RUNNING_TASKS }, (_, i) => `objects/${String(i).padStart(4, '0')}.txt`);
   await putObjects(s3, bucket, keys);
-  const small = await putManifest(s3, bucket, 'small.csv', keys.slice(0, 20).map((key) => ({ bucket, key })));
-  const all = await putManifest(s3, bucket, 'all.csv', keys.map((key) => ({ bucket, key })));
+  const small = await putManifest(
+    s3,
+    bucket,
+    'small.csv',
+    keys.slice(0, 20).map((key) => ({ bucket, key })),
+  );
+  const all = await putManifest(
+    s3,
+    bucket,
+    'all.csv',
+    keys.map((key) => ({ bucket, key })),
+  );
   runningManifest = { key: 'all.csv', etag: all.etag };
   smallManifest = { key: 'small.csv', etag: small.etag };
   server = await startServerProcess({ s3: ceph });
   api = new JsonApi(server.url);
   // Created in this order (oldest first), with distinct priorities for the sort checks.
-  jobs.confirm = await createJob(smallManifest, { Description: 'web: confirm me', Tags: [{ Key: 'team', Value: 'alpha' }] }, 5, true);
+  jobs.confirm = await createJob(
+    smallManifest,
+    { Description: 'web: confirm me', Tags: [{ Key: 'team', Value: 'alpha' }] },
+    5,
+    true,
+  );
   jobs.cancel = await createJob(smallManifest, { Description: 'web: cancel me' }, 7, true);
   jobs.priority = await createJob(smallManifest, { Description: 'web: reprioritise me' }, 3, true);
-  jobs.done = await createJob(smallManifest, { Description: 'web: done', Tags: [{ Key: 'team', Value: 'bravo' }] }, 20, false);
+  jobs.done = await createJob(
+    smallManifest,
+    { Description: 'web: done', Tags: [{ Key: 'team', Value: 'bravo' }] },
+    20,
+    false,
+  );
   for (const id of [jobs.confirm, jobs.cancel, jobs.priority]) await api.waitFor(id, 'Suspended');
   await api.waitFor(jobs.done, 'Complete');
   web = await openBrowser({ origin: server.url });
@@ -139,7 +179,12 @@ describe('web Jobs page in chromium', () => {
     // A marker on the window: it would be gone if anything reloaded the page.
     expect(await page.locator('#live-mode').getAttribute('data-mode')).toBe('stream'); // the account's SSE stream
     await page.evaluate('window.notReloaded = true');
-    const running = await createJob(runningManifest, { Description: 'web: running', Tags: [{ Key: 's3batch:max-requests-per-second', Value: '40' }] }, 10, false);
+    const running = await createJob(
+      runningManifest,
+      { Description: 'web: running', Tags: [{ Key: 's3batch:max-requests-per-second', Value: '40' }] },
+      10,
+      false,
+    );
     // The list picks it up from the account's event stream (or its polling).
     await page.locator(`#jobs-body tr[data-job-id="${running}"]`).waitFor({ timeout: 15_000 });
     await page.click(`#jobs-body a[href="#/jobs/${running}"]`);
@@ -153,13 +198,17 @@ describe('web Jobs page in chromium', () => {
     await expect.poll(doneNow, { timeout: 20_000 }).toBeGreaterThan(first);
     expect(Number(await page.locator('#job-progress [data-key="processed"]').textContent())).toBeGreaterThan(first);
     // The stream's rate while it runs (40 requests/s at most).
-    await expect.poll(() => page.locator('#job-progress [data-key="rate"]').textContent(), { timeout: 10_000 }).toMatch(/tasks\/s/);
+    await expect
+      .poll(() => page.locator('#job-progress [data-key="rate"]').textContent(), { timeout: 10_000 })
+      .toMatch(/tasks\/s/);
     expect(await page.locator('#job-progress [data-key="total"]').textContent()).toBe(String(RUNNING_TASKS));
 
     await expect.poll(factStatus, { timeout: 60_000 }).toBe('Complete');
     await page.locator('#report-files a').first().waitFor({ timeout: 15_000 });
     expect(await doneNow()).toBe(RUNNING_TASKS);
-    expect(await page.locator('#job-progress [data-key="succeeded"]').textContent()).toBe(RUNNING_TASKS.toLocaleString('en-US'));
+    expect(await page.locator('#job-progress [data-key="succeeded"]').textContent()).toBe(
+      RUNNING_TASKS.toLocaleString('en-US'),
+    );
     expect(await page.locator('#timeline-list').textContent()).toMatch(/Active.*Complete/s);
     expect(await page.locator('#job-spec pre').textContent()).toContain('"S3PutObjectTagging"');
     expect(await page.evaluate('window.notReloaded')).toBe(true);
@@ -171,7 +220,9 @@ describe('web Jobs page in chromium', () => {
     expect(await factStatus()).toBe('Suspended');
     expect(await page.locator('#job-tags').textContent()).toContain('alpha');
     // The API's SuspendedCause in the page's words, pointing at the button.
-    expect(await page.locator('#job-facts [data-key="suspended-cause"]').textContent()).toBe('It waits for your confirmation: "Confirm and run" starts it.');
+    expect(await page.locator('#job-facts [data-key="suspended-cause"]').textContent()).toBe(
+      'It waits for your confirmation: "Confirm and run" starts it.',
+    );
     await page.click('#action-confirm');
     await page.locator('#dialog[open]').waitFor();
     await web.screenshot('web-07-confirm-dialog');
@@ -207,7 +258,9 @@ describe('web Jobs page in chromium', () => {
     await page.locator('#dialog[open]').waitFor();
     await page.fill('#dialog-priority', '-1');
     await page.click('#dialog-ok');
-    await expect.poll(() => page.locator('#dialog-error').textContent()).toMatch(/priority must be an integer from 0 to/i);
+    await expect
+      .poll(() => page.locator('#dialog-error').textContent())
+      .toMatch(/priority must be an integer from 0 to/i);
     expect(await page.locator('#dialog[open]').count()).toBe(1); // still open
     await web.screenshot('web-10-priority-refused');
     await page.fill('#dialog-priority', '42');
@@ -222,11 +275,20 @@ describe('web Jobs page in chromium', () => {
     const links = page.locator('#report-files a');
     await links.first().waitFor({ timeout: 15_000 });
     await web.screenshot('web-11-report-links');
-    const report = await api.call<{ Report: { Files: { Name: string; Key: string }[]; Manifest: { Key: string } } }>('GET', `/jobs/${jobs.done}/report`);
+    const report = await api.call<{ Report: { Files: { Name: string; Key: string }[]; Manifest: { Key: string } } }>(
+      'GET',
+      `/jobs/${jobs.done}/report`,
+    );
     const file = report.Report.Files[0]!;
     expect(await links.count()).toBe(report.Report.Files.length + 1); // + manifest.json
-    for (const [name, key] of [[file.Name, file.Key], ['manifest.json', report.Report.Manifest.Key]] as const) {
-      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#report-files a', { hasText: name }).click()]);
+    for (const [name, key] of [
+      [file.Name, file.Key],
+      ['manifest.json', report.Report.Manifest.Key],
+    ] as const) {
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.locator('#report-files a', { hasText: name }).click(),
+      ]);
       expect(download.suggestedFilename()).toBe(name);
       const body = await readFile(await download.path());
       expect(body.toString('utf8')).toBe(await getText(s3, bucket, key));
@@ -260,7 +322,9 @@ describe('web Jobs page in chromium', () => {
   it("is usable at a phone's width (375 px) without horizontal overflow, in light and dark", async () => {
     await page.setViewportSize({ width: 375, height: 740 });
     const overflow = (): Promise<number[]> =>
-      page.evaluate('[document.documentElement.scrollWidth - document.documentElement.clientWidth, document.body.scrollWidth - document.body.clientWidth]');
+      page.evaluate(
+        '[document.documentElement.scrollWidth - document.documentElement.clientWidth, document.body.scrollWidth - document.body.clientWidth]',
+      );
     await page.goto(`${server.url}/#/`);
     await expect.poll(rowIds).toHaveLength(6);
     expect(await overflow()).toEqual([0, 0]);
@@ -283,7 +347,12 @@ describe('web Jobs page in chromium', () => {
     const keys = Array.from({ length: 20 }, (_, i) => `objects/${String(i).padStart(4, '0')}.txt`);
     const rows = [...keys, 'objects/missing.txt'].map((key) => ({ bucket, key }));
     const dry = await putManifest(s3, bucket, 'dry.csv', rows);
-    const id = await createJob({ key: 'dry.csv', etag: dry.etag }, { Description: 'web: dry run', Tags: [{ Key: 's3batch:dry-run', Value: 'true' }] }, 1, false);
+    const id = await createJob(
+      { key: 'dry.csv', etag: dry.etag },
+      { Description: 'web: dry run', Tags: [{ Key: 's3batch:dry-run', Value: 'true' }] },
+      1,
+      false,
+    );
     await api.waitFor(id, 'Complete');
     await page.goto(`${server.url}/#/`);
     const row = page.locator(`#jobs-body tr[data-job-id="${id}"]`);
@@ -292,27 +361,53 @@ describe('web Jobs page in chromium', () => {
     await expect.poll(() => row.locator('.failed-count').textContent()).toBe(' · 1 failed');
     expect(await page.locator(`#jobs-body tr[data-job-id="${jobs.done}"] .failed-count`).count()).toBe(0);
     await openJob(id);
-    expect(await page.locator('#job-facts [data-key="dry-run"]').textContent()).toMatch(/^Nothing was changed: the operation would act on 20 objects \(.+\), 1 would fail\./);
+    expect(await page.locator('#job-facts [data-key="dry-run"]').textContent()).toMatch(
+      /^Nothing was changed: the operation would act on 20 objects \(.+\), 1 would fail\./,
+    );
     // A CSV manifest lists no sizes: no "0 bytes" that would read as empty objects.
     expect(await page.locator('#discovery-metrics [data-key="total-bytes"]').textContent()).toBe('—');
     await web.screenshot('web-16-dry-run');
   });
 
   it("shows a failed job's failure reasons, and a generator job's discovery metrics (objects, bytes)", async () => {
-    const failed = await createJob({ key: smallManifest.key, etag: '0123456789abcdef0123456789abcdef' }, { Description: 'web: wrong etag' }, 1, false);
+    const failed = await createJob(
+      { key: smallManifest.key, etag: '0123456789abcdef0123456789abcdef' },
+      { Description: 'web: wrong etag' },
+      1,
+      false,
+    );
     await api.waitFor(failed, 'Failed');
     await openJob(failed);
     await page.locator('#job-failures:not([hidden])').waitFor();
-    expect(await page.locator('#job-failures').textContent()).toMatch(/ManifestETagMismatch: The manifest's ETag does not match/);
+    expect(await page.locator('#job-failures').textContent()).toMatch(
+      /ManifestETagMismatch: The manifest's ETag does not match/,
+    );
     expect(await page.locator('#job-progress .progress-text').textContent()).toBe('—'); // no tasks: no "100%"
     await expect.poll(() => page.locator('#job-report').textContent()).toContain('No report was written.');
     await web.screenshot('web-17-failed-job');
 
-    const generated = (await api.createJob({
-      ...jobRequest({ manifestBucket: bucket, manifestKey: 'unused', etag: 'unused', operation: tagging, reportBucket: bucket, reportPrefix: 'reports', priority: 1, confirmationRequired: false }),
-      Manifest: undefined,
-      ManifestGenerator: { S3JobManifestGenerator: { SourceBucket: `arn:aws:s3:::${bucket}`, EnableManifestOutput: false, Filter: { KeyNameConstraint: { MatchAnyPrefix: ['objects/001'] } } } },
-    })).JobId;
+    const generated = (
+      await api.createJob({
+        ...jobRequest({
+          manifestBucket: bucket,
+          manifestKey: 'unused',
+          etag: 'unused',
+          operation: tagging,
+          reportBucket: bucket,
+          reportPrefix: 'reports',
+          priority: 1,
+          confirmationRequired: false,
+        }),
+        Manifest: undefined,
+        ManifestGenerator: {
+          S3JobManifestGenerator: {
+            SourceBucket: `arn:aws:s3:::${bucket}`,
+            EnableManifestOutput: false,
+            Filter: { KeyNameConstraint: { MatchAnyPrefix: ['objects/001'] } },
+          },
+        },
+      })
+    ).JobId;
     await api.waitFor(generated, 'Complete');
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'objects/001' }));
     const sizes = (listed.Contents ?? []).map((o) => o.Size ?? 0);

@@ -30,7 +30,8 @@ const created: string[] = [];
 /** The page sizes the page asked the API for (maxResults of each GET /api/v1/jobs). */
 const asked: string[] = [];
 
-const rowIds = (): Promise<string[]> => page.$$eval('#jobs-body tr[data-job-id]', (rows) => rows.map((r) => r.getAttribute('data-job-id') ?? ''));
+const rowIds = (): Promise<string[]> =>
+  page.$$eval('#jobs-body tr[data-job-id]', (rows) => rows.map((r) => r.getAttribute('data-job-id') ?? ''));
 const moreVisible = (): Promise<boolean> => page.locator('#jobs-more').isVisible();
 
 /** Clicks "Load more" until it disappears; returns the row ids after each click. */
@@ -52,13 +53,24 @@ beforeAll(async () => {
   const bucket = await createTestBucket(s3, 'web-paging');
   const keys = ['objects/a.txt', 'objects/b.txt'];
   await putObjects(s3, bucket, keys);
-  const manifest = await putManifest(s3, bucket, 'm.csv', keys.map((key) => ({ bucket, key })));
+  const manifest = await putManifest(
+    s3,
+    bucket,
+    'm.csv',
+    keys.map((key) => ({ bucket, key })),
+  );
   server = await startServerProcess({ s3: ceph });
   api = new JsonApi(server.url);
   for (let i = 0; i < JOBS; i++) {
     const req = jobRequest({
-      manifestBucket: bucket, manifestKey: 'm.csv', etag: manifest.etag, operation: { S3PutObjectTagging: { TagSet: [{ Key: 'paged', Value: 'yes' }] } },
-      reportBucket: bucket, priority: PRIORITIES[i] ?? 0, confirmationRequired: true, extra: { Description: `paged job ${i}` },
+      manifestBucket: bucket,
+      manifestKey: 'm.csv',
+      etag: manifest.etag,
+      operation: { S3PutObjectTagging: { TagSet: [{ Key: 'paged', Value: 'yes' }] } },
+      reportBucket: bucket,
+      priority: PRIORITIES[i] ?? 0,
+      confirmationRequired: true,
+      extra: { Description: `paged job ${i}` },
     });
     created.push((await api.createJob(req)).JobId);
   }
@@ -117,7 +129,10 @@ describe('web Jobs list in pages', () => {
 
   it('pages a sorted query the same way (priority, lowest first)', async () => {
     await page.selectOption('#filter-sort', 'priority:asc');
-    const byPriority = created.map((id, i) => ({ id, p: PRIORITIES[i] ?? 0 })).sort((a, b) => a.p - b.p).map((j) => j.id);
+    const byPriority = created
+      .map((id, i) => ({ id, p: PRIORITIES[i] ?? 0 }))
+      .sort((a, b) => a.p - b.p)
+      .map((j) => j.id);
     await expect.poll(rowIds).toEqual(byPriority.slice(0, PAGE_SIZE));
     await loadAll();
     expect(await rowIds()).toEqual(byPriority);

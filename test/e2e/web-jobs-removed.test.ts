@@ -22,20 +22,29 @@ let page: Page;
 /** Suspended (never ended, so never swept) until the test confirms `doomed`. */
 const jobs = { doomed: '', kept: '' };
 
-const rowIds = (p: Page = page): Promise<string[]> => p.$$eval('#jobs-body tr[data-job-id]', (rows) => rows.map((r) => r.getAttribute('data-job-id') ?? ''));
+const rowIds = (p: Page = page): Promise<string[]> =>
+  p.$$eval('#jobs-body tr[data-job-id]', (rows) => rows.map((r) => r.getAttribute('data-job-id') ?? ''));
 
 beforeAll(async () => {
   const ceph = requireCeph();
   s3 = makeS3Client(ceph);
   const bucket = await createTestBucket(s3, 'web-removed');
   await putObjects(s3, bucket, ['o/1', 'o/2']);
-  const { etag } = await putManifest(s3, bucket, 'm.csv', [{ bucket, key: 'o/1' }, { bucket, key: 'o/2' }]);
+  const { etag } = await putManifest(s3, bucket, 'm.csv', [
+    { bucket, key: 'o/1' },
+    { bucket, key: 'o/2' },
+  ]);
   server = await startServerProcess({ s3: ceph, args: ['--job-retention-days', '0.00005'] });
   api = new JsonApi(server.url);
   for (const name of ['kept', 'doomed'] as const) {
     const req = jobRequest({
-      manifestBucket: bucket, manifestKey: 'm.csv', etag, operation: { S3PutObjectTagging: { TagSet: [{ Key: 'rm', Value: name }] } },
-      reportBucket: bucket, confirmationRequired: true, extra: { Description: `web: ${name}` },
+      manifestBucket: bucket,
+      manifestKey: 'm.csv',
+      etag,
+      operation: { S3PutObjectTagging: { TagSet: [{ Key: 'rm', Value: name }] } },
+      reportBucket: bucket,
+      confirmationRequired: true,
+      extra: { Description: `web: ${name}` },
     });
     jobs[name] = (await api.createJob(req)).JobId;
     await api.waitFor(jobs[name], 'Suspended');
@@ -66,18 +75,26 @@ describe('a removed job on the web page', () => {
 
     await api.updateStatus(jobs.doomed, 'Ready');
     await api.waitFor(jobs.doomed, 'Complete', 30_000);
-    await expect.poll(() => details.locator('#job-facts [data-key="status"] .badge').getAttribute('data-status'), { timeout: 15_000 }).toBe('Complete');
+    await expect
+      .poll(() => details.locator('#job-facts [data-key="status"] .badge').getAttribute('data-status'), {
+        timeout: 15_000,
+      })
+      .toBe('Complete');
     await web.screenshot('web-removed-01-ended', details);
     expect(await rowIds()).toEqual([jobs.doomed, jobs.kept]); // still there until its retention ends
 
     await expect.poll(() => rowIds(), { timeout: 20_000 }).toEqual([jobs.kept]);
     expect(await page.locator('#jobs-count').textContent()).toBe('1 job');
     await web.screenshot('web-removed-02-list');
-    await expect.poll(() => details.locator('#job-removed').textContent(), { timeout: 10_000 }).toBe('This job was removed (its retention period ended).');
+    await expect
+      .poll(() => details.locator('#job-removed').textContent(), { timeout: 10_000 })
+      .toBe('This job was removed (its retention period ended).');
     expect(await details.locator('#job-facts').count()).toBe(0);
     await web.screenshot('web-removed-03-details', details);
     for (const p of [page, details]) expect(await p.evaluate('window.notReloaded')).toBe(true);
-    expect((await api.describe(jobs.doomed).catch((err: { status?: number }) => err)) as { status?: number }).toMatchObject({ status: 404 });
+    expect(
+      (await api.describe(jobs.doomed).catch((err: { status?: number }) => err)) as { status?: number },
+    ).toMatchObject({ status: 404 });
 
     expect(web.foreignRequests).toEqual([]);
     // Expected: the 401 of "who am I" before signing in (chromium logs it as a failed load).

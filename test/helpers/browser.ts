@@ -63,7 +63,8 @@ export async function openBrowser(opts: BrowserOptions): Promise<BrowserSession>
       page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
       page.on('request', (req) => {
         const url = req.url();
-        if (!url.startsWith('data:') && !url.startsWith('blob:') && new URL(url).origin !== origin) foreignRequests.push(url);
+        if (!url.startsWith('data:') && !url.startsWith('blob:') && new URL(url).origin !== origin)
+          foreignRequests.push(url);
       });
     };
     context.on('page', watch);

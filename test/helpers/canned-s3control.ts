@@ -32,7 +32,12 @@ export function cannedClient(respond: (request: HttpRequest) => CannedResponse =
     maxAttempts: 1,
     requestHandler: {
       handle: async (request: HttpRequest) => {
-        const body = request.body === undefined ? '' : Buffer.isBuffer(request.body) ? request.body.toString('utf8') : String(request.body);
+        const body =
+          request.body === undefined
+            ? ''
+            : Buffer.isBuffer(request.body)
+              ? request.body.toString('utf8')
+              : String(request.body);
         requests.push({ method: request.method, path: request.path, body });
         const r = respond(request);
         return {

@@ -35,11 +35,19 @@ export interface CliOptions {
 
 /** Only what a user's shell would have: PATH and HOME (XDG_CONFIG_HOME below it: no profiles file unless a test writes one). */
 export function shellEnv(home: string): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
 }
 
 /** The S3BATCH_* variables that point the CLI at a server with a key. */
-export function serverEnv(url: string, key: Pick<TestApiKey, 'accessKeyId' | 'secretAccessKey' | 'accountId'>): NodeJS.ProcessEnv {
+export function serverEnv(
+  url: string,
+  key: Pick<TestApiKey, 'accessKeyId' | 'secretAccessKey' | 'accountId'>,
+): NodeJS.ProcessEnv {
   return {
     S3BATCH_ENDPOINT_URL: url,
     S3BATCH_ACCOUNT_ID: key.accountId,
@@ -50,7 +58,11 @@ export function serverEnv(url: string, key: Pick<TestApiKey, 'accessKeyId' | 'se
 
 /** Starts `command` (node with CLI_BIN, or a wrapper such as script(1)). */
 export function startCli(command: string, args: readonly string[], opts: CliOptions): RunningCli {
-  const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const waiters: { re: RegExp; resolve: () => void }[] = [];
@@ -77,7 +89,10 @@ export function startCli(command: string, args: readonly string[], opts: CliOpti
     waitForOutput: (re, timeoutMs = 30_000) =>
       new Promise<void>((resolve, reject) => {
         if (re.test(stdout)) return resolve();
-        const giveUp = setTimeout(() => reject(new Error(`no ${re} in the CLI's output within ${timeoutMs} ms:\n${stdout}\n${stderr}`)), timeoutMs);
+        const giveUp = setTimeout(
+          () => reject(new Error(`no ${re} in the CLI's output within ${timeoutMs} ms:\n${stdout}\n${stderr}`)),
+          timeoutMs,
+        );
         waiters.push({ re, resolve: () => (clearTimeout(giveUp), resolve()) });
         void done.then(() => {
           if (!re.test(stdout)) reject(new Error(`the CLI exited without printing ${re}:\n${stdout}\n${stderr}`));

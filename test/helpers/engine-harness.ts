@@ -66,7 +66,11 @@ export function newTestEngine(parts: TestEngineParts): { engine: Engine; service
       },
       profileFor: () => ({
         objects: parts.objects,
-        operations: { s3: undefined as never, multipartCopyThresholdBytes: 5 * 1024 ** 3, multipartCopyPartBytes: 64 * 1024 ** 2 },
+        operations: {
+          s3: undefined as never,
+          multipartCopyThresholdBytes: 5 * 1024 ** 3,
+          multipartCopyPartBytes: 64 * 1024 ** 2,
+        },
       }),
       now,
       sleep: async () => {},
@@ -76,7 +80,12 @@ export function newTestEngine(parts: TestEngineParts): { engine: Engine; service
     },
   );
   engines.push(engine);
-  const service = new BatchService(parts.store, engine, { region: 'us-east-1', partition: 'aws', confirmationRequiredByDefault: true, now });
+  const service = new BatchService(parts.store, engine, {
+    region: 'us-east-1',
+    partition: 'aws',
+    confirmationRequiredByDefault: true,
+    now,
+  });
   return { engine, service };
 }
 
@@ -109,7 +118,10 @@ export function csvManifest(key: string, etag: string): Record<string, unknown> 
 export function waitForStatus(engine: Engine, store: MemoryJobStore, jobId: string, status: JobStatus): Promise<void> {
   if (store.get(jobId)?.status === status) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`job ${jobId} did not reach ${status} (is ${store.get(jobId)?.status})`)), 10_000);
+    const timer = setTimeout(
+      () => reject(new Error(`job ${jobId} did not reach ${status} (is ${store.get(jobId)?.status})`)),
+      10_000,
+    );
     const listener = (e: { jobId: string; to: JobStatus }): void => {
       if (e.jobId === jobId && e.to === status) {
         clearTimeout(timer);

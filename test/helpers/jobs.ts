@@ -17,9 +17,16 @@ export interface ManifestRow {
 }
 
 /** Writes a CSV manifest and returns its ETag (unquoted) and the encoded rows as written. */
-export async function putManifest(client: S3Client, bucket: string, key: string, rows: ManifestRow[]): Promise<{ etag: string; rawKeys: string[] }> {
+export async function putManifest(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  rows: ManifestRow[],
+): Promise<{ etag: string; rawKeys: string[] }> {
   const rawKeys = rows.map((r) => encodeKey(r.key, r.plus));
-  const body = rows.map((r, i) => [r.bucket, rawKeys[i], ...(r.versionId !== undefined ? [r.versionId] : [])].join(',') + '\n').join('');
+  const body = rows
+    .map((r, i) => [r.bucket, rawKeys[i], ...(r.versionId !== undefined ? [r.versionId] : [])].join(',') + '\n')
+    .join('');
   const out = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
   return { etag: (out.ETag ?? '').replace(/"/g, ''), rawKeys };
 }
@@ -75,7 +82,12 @@ export interface ReadReport {
 }
 
 /** Reads `<prefix>/job-<id>/manifest.json` and every result file; checks each file's MD5 against the manifest. */
-export async function readReport(client: S3Client, bucket: string, prefix: string | undefined, jobId: string): Promise<ReadReport> {
+export async function readReport(
+  client: S3Client,
+  bucket: string,
+  prefix: string | undefined,
+  jobId: string,
+): Promise<ReadReport> {
   const base = prefix ? `${prefix}/job-${jobId}` : `job-${jobId}`;
   const manifest = JSON.parse(await getText(client, bucket, `${base}/manifest.json`)) as ReadReport['manifest'];
   const rows: string[][] = [];

@@ -8,18 +8,31 @@ export interface JobView {
     Status: string;
     Priority: number;
     ConfirmationRequired: boolean;
-    ProgressSummary: { TotalNumberOfTasks: number; NumberOfTasksSucceeded: number; NumberOfTasksFailed: number; Timers: { ElapsedTimeInActiveSeconds: number } };
+    ProgressSummary: {
+      TotalNumberOfTasks: number;
+      NumberOfTasksSucceeded: number;
+      NumberOfTasksFailed: number;
+      Timers: { ElapsedTimeInActiveSeconds: number };
+    };
     FailureReasons: { FailureCode: string; FailureReason: string }[];
     StatusUpdateReason?: string;
     SuspendedDate?: string;
     TerminationDate?: string;
   };
   StatusHistory: { status: string; at: string }[];
-  Report: { bucket: string; manifestKey: string; files: { key: string; taskStatus: string; md5: string; rows: number }[] } | null;
+  Report: {
+    bucket: string;
+    manifestKey: string;
+    files: { key: string; taskStatus: string; md5: string; rows: number }[];
+  } | null;
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -37,7 +50,11 @@ export function basicAuth(key: Pick<TestApiKey, 'accessKeyId' | 'secretAccessKey
 export class JsonApi {
   readonly key: TestApiKey | null;
 
-  constructor(readonly baseUrl: string, readonly accountId = '111122223333', opts: JsonApiOptions = {}) {
+  constructor(
+    readonly baseUrl: string,
+    readonly accountId = '111122223333',
+    opts: JsonApiOptions = {},
+  ) {
     this.key = opts.key === undefined ? TEST_API_KEY : opts.key;
   }
 
@@ -55,7 +72,11 @@ export class JsonApi {
     const json = text ? (JSON.parse(text) as unknown) : undefined;
     if (!res.ok) {
       const err = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
-      throw new ApiError(res.status, err?.code ?? 'Unknown', `${method} ${path} → ${res.status} ${err?.code}: ${err?.message ?? text}`);
+      throw new ApiError(
+        res.status,
+        err?.code ?? 'Unknown',
+        `${method} ${path} → ${res.status} ${err?.code}: ${err?.message ?? text}`,
+      );
     }
     return json as T;
   }
@@ -68,8 +89,15 @@ export class JsonApi {
     return this.call('GET', `/jobs/${jobId}`);
   }
 
-  updateStatus(jobId: string, RequestedJobStatus: string, StatusUpdateReason?: string): Promise<{ JobId: string; Status: string }> {
-    return this.call('POST', `/jobs/${jobId}/status`, { RequestedJobStatus, ...(StatusUpdateReason ? { StatusUpdateReason } : {}) });
+  updateStatus(
+    jobId: string,
+    RequestedJobStatus: string,
+    StatusUpdateReason?: string,
+  ): Promise<{ JobId: string; Status: string }> {
+    return this.call('POST', `/jobs/${jobId}/status`, {
+      RequestedJobStatus,
+      ...(StatusUpdateReason ? { StatusUpdateReason } : {}),
+    });
   }
 
   updatePriority(jobId: string, Priority: number): Promise<{ JobId: string; Priority: number }> {
@@ -86,11 +114,18 @@ export class JsonApi {
       if (wanted.includes(last.Job.Status)) return last;
       await new Promise((r) => setTimeout(r, pollMs));
     }
-    throw new Error(`job ${jobId} did not reach ${wanted.join('|')} in ${timeoutMs} ms; last: ${JSON.stringify(last?.Job)}`);
+    throw new Error(
+      `job ${jobId} did not reach ${wanted.join('|')} in ${timeoutMs} ms; last: ${JSON.stringify(last?.Job)}`,
+    );
   }
 
   /** Polls until `predicate(view)` holds. */
-  async waitUntil(jobId: string, what: string, predicate: (v: JobView) => boolean, timeoutMs = 60_000): Promise<JobView> {
+  async waitUntil(
+    jobId: string,
+    what: string,
+    predicate: (v: JobView) => boolean,
+    timeoutMs = 60_000,
+  ): Promise<JobView> {
     const deadline = Date.now() + timeoutMs;
     let last: JobView | undefined;
     while (Date.now() < deadline) {

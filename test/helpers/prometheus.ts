@@ -63,7 +63,10 @@ export function parsePrometheusText(text: string): Scrape {
     samples,
     value(name, labels = {}) {
       const want = Object.entries(labels);
-      const found = samples.filter((s) => s.name === name && Object.keys(s.labels).length === want.length && want.every(([k, v]) => s.labels[k] === v));
+      const found = samples.filter(
+        (s) =>
+          s.name === name && Object.keys(s.labels).length === want.length && want.every(([k, v]) => s.labels[k] === v),
+      );
       if (found.length > 1) throw new Error(`${found.length} samples ${name}${JSON.stringify(labels)}`);
       return found[0]?.value;
     },

@@ -171,7 +171,12 @@ export async function startCeph(opts: StartCephOptions = {}): Promise<S3Server> 
   // stop() closes the pipe itself and waits for the watchdog, so there is one stopper, never two at once.
   const watchdog = spawn(
     'bash',
-    ['-c', 'trap "" INT HUP TERM; cat >/dev/null; exec bash "$0" --kill "$@"', path.join(CEPH_SCRIPTS, 'stop-ceph.sh'), ...(privateDir ? ['--wipe'] : [])],
+    [
+      '-c',
+      'trap "" INT HUP TERM; cat >/dev/null; exec bash "$0" --kill "$@"',
+      path.join(CEPH_SCRIPTS, 'stop-ceph.sh'),
+      ...(privateDir ? ['--wipe'] : []),
+    ],
     { cwd: REPO_ROOT, env: { ...process.env, CEPH_DIR: cephDir }, stdio: ['pipe', 'ignore', 'ignore'], detached: true },
   );
   const watchdogDone = new Promise<boolean>((resolve) => {
@@ -242,7 +247,19 @@ export async function startS3rver(dir: string, port = 0): Promise<S3Server> {
   const bin = path.join(path.dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--openssl-legacy-provider', '--require', EXIT_WITH_PARENT, bin, '-d', dir, '-a', '127.0.0.1', '-p', String(port), '-s'],
+    [
+      '--openssl-legacy-provider',
+      '--require',
+      EXIT_WITH_PARENT,
+      bin,
+      '-d',
+      dir,
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-s',
+    ],
     // stdin: a pipe that only closes when this process ends (see exit-with-parent.cjs)
     { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
   );

@@ -72,7 +72,13 @@ export function endpointProviderClient(serverUrl: string, key: ApiKey): S3Contro
 }
 
 /** Polls DescribeJob until the job is in one of `statuses`; fails with its last view on timeout. */
-export async function waitForJob(client: S3ControlClient, accountId: string, jobId: string, statuses: string | string[], timeoutMs = 60_000): Promise<JobDescriptor> {
+export async function waitForJob(
+  client: S3ControlClient,
+  accountId: string,
+  jobId: string,
+  statuses: string | string[],
+  timeoutMs = 60_000,
+): Promise<JobDescriptor> {
   const wanted = Array.isArray(statuses) ? statuses : [statuses];
   const deadline = Date.now() + timeoutMs;
   let last: JobDescriptor | undefined;
@@ -133,9 +139,24 @@ export async function rawRequest(serverUrl: string, r: RawRequest): Promise<RawA
     ...(r.contentType !== undefined ? { 'content-type': r.contentType } : {}),
   };
   if (r.key) {
-    const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: r.key, sha256: Hash.bind(null, 'sha256'), uriEscapePath: false });
+    const signer = new SignatureV4({
+      service: 's3',
+      region: 'us-east-1',
+      credentials: r.key,
+      sha256: Hash.bind(null, 'sha256'),
+      uriEscapePath: false,
+    });
     const signed = await signer.sign(
-      new HttpRequest({ method: r.method, protocol: 'http:', hostname: host.split(':')[0]!, port: Number(port), path: pathname, query, headers, body }),
+      new HttpRequest({
+        method: r.method,
+        protocol: 'http:',
+        hostname: host.split(':')[0]!,
+        port: Number(port),
+        path: pathname,
+        query,
+        headers,
+        body,
+      }),
       { signingDate: r.signingDate ?? new Date() },
     );
     headers = { ...(signed.headers as Record<string, string>) };
@@ -144,13 +165,20 @@ export async function rawRequest(serverUrl: string, r: RawRequest): Promise<RawA
   const sendBody = Buffer.from(r.sendBody ?? body);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port: Number(port), method: r.method, path: r.sendPath ?? r.path, headers: { ...headers, ...(sendBody.length > 0 ? { 'content-length': String(sendBody.length) } : {}) } },
+      {
+        host: '127.0.0.1',
+        port: Number(port),
+        method: r.method,
+        path: r.sendPath ?? r.path,
+        headers: { ...headers, ...(sendBody.length > 0 ? { 'content-length': String(sendBody.length) } : {}) },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const h = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+          for (const [k, v] of Object.entries(res.headers))
+            if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
           resolve({ status: res.statusCode ?? 0, headers: h, body: Buffer.concat(chunks).toString('utf8') });
         });
         res.on('error', reject);

@@ -68,17 +68,44 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     profileArgs.push('--storage-profiles', file);
   }
   const s3Args = options.s3
-    ? ['--endpoint', options.s3.endpoint, '--access-key-id', options.s3.accessKeyId, '--secret-access-key', options.s3.secretAccessKey, '--region', options.s3.region]
+    ? [
+        '--endpoint',
+        options.s3.endpoint,
+        '--access-key-id',
+        options.s3.accessKeyId,
+        '--secret-access-key',
+        options.s3.secretAccessKey,
+        '--region',
+        options.s3.region,
+      ]
     : ['--local'];
   const accountId = options.env?.S3BATCH_ACCOUNT_ID ?? TEST_API_KEY.accountId;
   const ownPair = options.env?.S3BATCH_API_ACCESS_KEY_ID !== undefined;
   const apiKey = options.testKey === false || ownPair ? undefined : { ...TEST_API_KEY, accountId };
   const keyEnv: Record<string, string> = apiKey
-    ? { S3BATCH_API_ACCESS_KEY_ID: apiKey.accessKeyId, S3BATCH_API_SECRET_ACCESS_KEY: apiKey.secretAccessKey, S3BATCH_ACCOUNT_ID: accountId }
+    ? {
+        S3BATCH_API_ACCESS_KEY_ID: apiKey.accessKeyId,
+        S3BATCH_API_SECRET_ACCESS_KEY: apiKey.secretAccessKey,
+        S3BATCH_ACCOUNT_ID: accountId,
+      }
     : {};
   const child = spawn(
     process.execPath,
-    ['--require', EXIT_WHEN_ORPHANED, BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...s3Args, ...profileArgs, ...(options.args ?? [])],
+    [
+      '--require',
+      EXIT_WHEN_ORPHANED,
+      BIN,
+      'serve',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'warn',
+      ...s3Args,
+      ...profileArgs,
+      ...(options.args ?? []),
+    ],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...keyEnv, ...options.env } },
   );
   let out = '';

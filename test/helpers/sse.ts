@@ -37,7 +37,8 @@ export class SseParser {
       const line = this.buffer.slice(0, m.index);
       this.buffer = this.buffer.slice(m.index + m[0].length);
       if (line === '') {
-        if (this.data.length > 0) out.push({ kind: 'event', event: this.event || 'message', data: this.data.join('\n'), at });
+        if (this.data.length > 0)
+          out.push({ kind: 'event', event: this.event || 'message', data: this.data.join('\n'), at });
         this.event = '';
         this.data = [];
         continue;
@@ -114,7 +115,11 @@ export async function openSse(url: string, headers: Record<string, string> = {})
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`${what}: not seen in ${timeoutMs} ms; read so far: ${JSON.stringify(messages.map((m) => (m.kind === 'event' ? `${m.event} ${m.data.slice(0, 120)}` : `:${m.text}`)))}`));
+        reject(
+          new Error(
+            `${what}: not seen in ${timeoutMs} ms; read so far: ${JSON.stringify(messages.map((m) => (m.kind === 'event' ? `${m.event} ${m.data.slice(0, 120)}` : `:${m.text}`)))}`,
+          ),
+        );
       }, timeoutMs);
       const waiter = (): void => {
         if (!tryNow() && done) {
@@ -134,8 +139,14 @@ export async function openSse(url: string, headers: Record<string, string> = {})
     response,
     messages,
     events: () => messages.filter((m): m is SseEvent => m.kind === 'event'),
-    waitFor: (match, what, timeoutMs = 60_000) => until(() => messages.find((m): m is SseEvent => m.kind === 'event' && match(m)), what, timeoutMs),
-    waitForComment: (text, timeoutMs = 10_000) => until(() => messages.find((m): m is SseComment => m.kind === 'comment' && m.text === text), `comment ${text}`, timeoutMs),
+    waitFor: (match, what, timeoutMs = 60_000) =>
+      until(() => messages.find((m): m is SseEvent => m.kind === 'event' && match(m)), what, timeoutMs),
+    waitForComment: (text, timeoutMs = 10_000) =>
+      until(
+        () => messages.find((m): m is SseComment => m.kind === 'comment' && m.text === text),
+        `comment ${text}`,
+        timeoutMs,
+      ),
     ended: async (timeoutMs = 10_000) => {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));

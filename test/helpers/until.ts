@@ -4,7 +4,11 @@
  */
 
 /** Resolves once `cond()` is true (checked every `everyMs`); rejects after `timeoutMs` naming `what`. */
-export async function until(cond: () => boolean, what: string, { timeoutMs = 10_000, everyMs = 2 }: { timeoutMs?: number; everyMs?: number } = {}): Promise<void> {
+export async function until(
+  cond: () => boolean,
+  what: string,
+  { timeoutMs = 10_000, everyMs = 2 }: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

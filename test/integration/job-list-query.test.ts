@@ -44,7 +44,16 @@ beforeAll(async () => {
   server = await startServerProcess({ s3: s3rver });
   api = new JsonApi(server.url);
   for (const spec of SPECS) {
-    const req = jobRequest({ manifestBucket: 'no-such-bucket-web', manifestKey: 'm.csv', etag: 'x', operation: { S3PutObjectTagging: { TagSet: [] } }, reportBucket: 'no-such-bucket-web', priority: spec.Priority, confirmationRequired: false, extra: { ...spec } });
+    const req = jobRequest({
+      manifestBucket: 'no-such-bucket-web',
+      manifestKey: 'm.csv',
+      etag: 'x',
+      operation: { S3PutObjectTagging: { TagSet: [] } },
+      reportBucket: 'no-such-bucket-web',
+      priority: spec.Priority,
+      confirmationRequired: false,
+      extra: { ...spec },
+    });
     ids.push((await api.createJob(req)).JobId);
     await new Promise((r) => setTimeout(r, 5)); // distinct creation times (milliseconds)
   }

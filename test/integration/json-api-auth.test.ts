@@ -21,7 +21,11 @@ import { createTestBucket, makeS3Client } from '../helpers/s3-servers.ts';
 import { startServerProcess, tempDataDir, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
 
 /** A second key, of another account (from a keys file, merged with TEST_API_KEY from the environment). */
-const OTHER: ApiKey = { accessKeyId: 'AUTHJSONOTHERKEY0001', secretAccessKey: randomBytes(30).toString('base64url'), accountId: '444455556666' };
+const OTHER: ApiKey = {
+  accessKeyId: 'AUTHJSONOTHERKEY0001',
+  secretAccessKey: randomBytes(30).toString('base64url'),
+  accountId: '444455556666',
+};
 const SECRETS = [TEST_API_KEY.secretAccessKey, OTHER.secretAccessKey];
 
 let server: ServerProcess;
@@ -50,7 +54,11 @@ beforeAll(async () => {
   manifest = { bucket, etag: (await putManifest(s3, bucket, 'manifest.csv', [{ bucket, key: 'object.txt' }])).etag };
   s3.destroy();
   const dataDir = tempDataDir('s3batch-json-auth-');
-  server = await startServerProcess({ s3: s3rver, dataDir, args: ['--api-keys-file', writeApiKeysFile(dataDir, [OTHER])] });
+  server = await startServerProcess({
+    s3: s3rver,
+    dataDir,
+    args: ['--api-keys-file', writeApiKeysFile(dataDir, [OTHER])],
+  });
   const api = new JsonApi(server.url);
   jobId = (await api.createJob(jobBody())).JobId;
   await api.waitFor(jobId, 'Suspended');
@@ -90,8 +98,16 @@ function expectError(a: Answer, status: number, code: string): void {
 const basic = basicAuth(TEST_API_KEY);
 const JSON_TYPE = { 'content-type': 'application/json' };
 
-async function signIn(key: { accessKeyId: string; secretAccessKey: string } = TEST_API_KEY, headers: Record<string, string> = {}): Promise<Answer> {
-  return call('POST', '/api/v1/session', { ...JSON_TYPE, ...headers }, JSON.stringify({ accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey }));
+async function signIn(
+  key: { accessKeyId: string; secretAccessKey: string } = TEST_API_KEY,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  return call(
+    'POST',
+    '/api/v1/session',
+    { ...JSON_TYPE, ...headers },
+    JSON.stringify({ accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey }),
+  );
 }
 
 /** `s3batch_session=<token>` from a Set-Cookie header. */
@@ -111,7 +127,12 @@ describe('without credentials', () => {
       ['GET', `/api/v1/jobs/${jobId}/report`],
       ['GET', '/api/v1/events'],
     ] as const) {
-      const a = await call(method, p, method === 'POST' ? JSON_TYPE : {}, method === 'POST' ? JSON.stringify(jobBody()) : undefined);
+      const a = await call(
+        method,
+        p,
+        method === 'POST' ? JSON_TYPE : {},
+        method === 'POST' ? JSON.stringify(jobBody()) : undefined,
+      );
       expectError(a, 401, 'Unauthorized');
       expect(a.headers.get('www-authenticate'), `${method} ${p}`).toBe('Basic realm="s3batch"');
     }
@@ -122,7 +143,9 @@ describe('without credentials', () => {
 
   it('the serve banner names the web page and the CLI', () => {
     expect(server.output()).toContain(`  Web:        ${server.url}/  (sign in with an API access key)`);
-    expect(server.output()).toContain(`  CLI:        s3batch list-jobs --endpoint-url ${server.url}  (with S3BATCH_API_ACCESS_KEY_ID and S3BATCH_API_SECRET_ACCESS_KEY set to an API key`);
+    expect(server.output()).toContain(
+      `  CLI:        s3batch list-jobs --endpoint-url ${server.url}  (with S3BATCH_API_ACCESS_KEY_ID and S3BATCH_API_SECRET_ACCESS_KEY set to an API key`,
+    );
   });
 
   it('/healthz, /metrics and the OpenAPI description stay public', async () => {
@@ -135,35 +158,71 @@ describe('without credentials', () => {
 });
 
 describe('HTTP Basic', () => {
-  it('the right key and secret act for the key\'s account', async () => {
+  it("the right key and secret act for the key's account", async () => {
     const a = await call('GET', '/api/v1/jobs', { authorization: basic });
     expect(a.status).toBe(200);
     expect(a.json.Jobs.map((j: { JobId: string }) => j.JobId)).toContain(jobId);
-    expect((await call('GET', `/api/v1/jobs/${jobId}`, { authorization: basic, 'x-amz-account-id': '111122223333' })).status).toBe(200);
+    expect(
+      (await call('GET', `/api/v1/jobs/${jobId}`, { authorization: basic, 'x-amz-account-id': '111122223333' })).status,
+    ).toBe(200);
   });
 
   it('a wrong secret and an unknown key id are the same 403 AccessDenied', async () => {
-    const wrongSecret = await call('GET', '/api/v1/jobs', { authorization: basicAuth({ ...TEST_API_KEY, secretAccessKey: `${TEST_API_KEY.secretAccessKey}x` }) });
-    const unknownKey = await call('GET', '/api/v1/jobs', { authorization: basicAuth({ accessKeyId: 'NOSUCHKEY0000000001', secretAccessKey: TEST_API_KEY.secretAccessKey }) });
+    const wrongSecret = await call('GET', '/api/v1/jobs', {
+      authorization: basicAuth({ ...TEST_API_KEY, secretAccessKey: `${TEST_API_KEY.secretAccessKey}x` }),
+    });
+    const unknownKey = await call('GET', '/api/v1/jobs', {
+      authorization: basicAuth({ accessKeyId: 'NOSUCHKEY0000000001', secretAccessKey: TEST_API_KEY.secretAccessKey }),
+    });
     expectError(wrongSecret, 403, 'AccessDenied');
     expectError(unknownKey, 403, 'AccessDenied');
     expect(wrongSecret.json.error.message).toBe(unknownKey.json.error.message);
   });
 
-  it('another account\'s key cannot see the job; x-amz-account-id naming another account is 403', async () => {
+  it("another account's key cannot see the job; x-amz-account-id naming another account is 403", async () => {
     const other = new JsonApi(server.url, OTHER.accountId, { key: OTHER });
     await expect(other.describe(jobId)).rejects.toMatchObject({ status: 404, code: 'NotFoundException' });
-    expect((await other.call<{ Jobs: { JobId: string }[] }>('GET', '/jobs')).Jobs.map((j) => j.JobId)).not.toContain(jobId);
+    expect((await other.call<{ Jobs: { JobId: string }[] }>('GET', '/jobs')).Jobs.map((j) => j.JobId)).not.toContain(
+      jobId,
+    );
     // TEST_API_KEY's account named with OTHER's key, and the other way round.
-    expectError(await call('GET', `/api/v1/jobs/${jobId}`, { authorization: basicAuth(OTHER), 'x-amz-account-id': '111122223333' }), 403, 'AccessDenied');
-    expectError(await call('GET', '/api/v1/jobs', { authorization: basic, 'x-amz-account-id': OTHER.accountId }), 403, 'AccessDenied');
-    await expect(new JsonApi(server.url, OTHER.accountId).describe(jobId)).rejects.toMatchObject({ status: 403, code: 'AccessDenied' });
+    expectError(
+      await call('GET', `/api/v1/jobs/${jobId}`, {
+        authorization: basicAuth(OTHER),
+        'x-amz-account-id': '111122223333',
+      }),
+      403,
+      'AccessDenied',
+    );
+    expectError(
+      await call('GET', '/api/v1/jobs', { authorization: basic, 'x-amz-account-id': OTHER.accountId }),
+      403,
+      'AccessDenied',
+    );
+    await expect(new JsonApi(server.url, OTHER.accountId).describe(jobId)).rejects.toMatchObject({
+      status: 403,
+      code: 'AccessDenied',
+    });
   });
 });
 
 describe('SigV4', () => {
-  const signed = (method: string, p: string, key: ApiKey | typeof TEST_API_KEY, body?: string, extra: Partial<Parameters<typeof rawRequest>[1]> = {}) =>
-    rawRequest(server.url, { method, path: p, account: key.accountId, host: new URL(server.url).host, key, ...(body !== undefined ? { body, contentType: 'application/json' } : {}), ...extra });
+  const signed = (
+    method: string,
+    p: string,
+    key: ApiKey | typeof TEST_API_KEY,
+    body?: string,
+    extra: Partial<Parameters<typeof rawRequest>[1]> = {},
+  ) =>
+    rawRequest(server.url, {
+      method,
+      path: p,
+      account: key.accountId,
+      host: new URL(server.url).host,
+      key,
+      ...(body !== undefined ? { body, contentType: 'application/json' } : {}),
+      ...extra,
+    });
 
   it('a request signed by @smithy/signature-v4 (service s3) reads and creates jobs', async () => {
     const list = await signed('GET', '/api/v1/jobs?maxResults=1000', TEST_API_KEY);
@@ -177,26 +236,67 @@ describe('SigV4', () => {
 
   it('a body changed after signing, a wrong secret or another account is 403', async () => {
     const body = JSON.stringify({ Priority: 5 });
-    const tampered = await signed('POST', `/api/v1/jobs/${jobId}/priority`, TEST_API_KEY, body, { sendBody: JSON.stringify({ Priority: 6 }) });
-    expect({ status: tampered.status, code: JSON.parse(tampered.body).error.code }).toEqual({ status: 403, code: 'SignatureDoesNotMatch' });
-    const wrong = await signed('GET', '/api/v1/jobs', { ...TEST_API_KEY, secretAccessKey: `${TEST_API_KEY.secretAccessKey}x` });
-    expect({ status: wrong.status, code: JSON.parse(wrong.body).error.code }).toEqual({ status: 403, code: 'SignatureDoesNotMatch' });
-    const foreign = await rawRequest(server.url, { method: 'GET', path: `/api/v1/jobs/${jobId}`, account: '111122223333', host: new URL(server.url).host, key: OTHER });
-    expect({ status: foreign.status, code: JSON.parse(foreign.body).error.code }).toEqual({ status: 403, code: 'AccessDenied' });
+    const tampered = await signed('POST', `/api/v1/jobs/${jobId}/priority`, TEST_API_KEY, body, {
+      sendBody: JSON.stringify({ Priority: 6 }),
+    });
+    expect({ status: tampered.status, code: JSON.parse(tampered.body).error.code }).toEqual({
+      status: 403,
+      code: 'SignatureDoesNotMatch',
+    });
+    const wrong = await signed('GET', '/api/v1/jobs', {
+      ...TEST_API_KEY,
+      secretAccessKey: `${TEST_API_KEY.secretAccessKey}x`,
+    });
+    expect({ status: wrong.status, code: JSON.parse(wrong.body).error.code }).toEqual({
+      status: 403,
+      code: 'SignatureDoesNotMatch',
+    });
+    const foreign = await rawRequest(server.url, {
+      method: 'GET',
+      path: `/api/v1/jobs/${jobId}`,
+      account: '111122223333',
+      host: new URL(server.url).host,
+      key: OTHER,
+    });
+    expect({ status: foreign.status, code: JSON.parse(foreign.body).error.code }).toEqual({
+      status: 403,
+      code: 'AccessDenied',
+    });
     expect((await new JsonApi(server.url).describe(jobId)).Job.Priority).toBe(10);
   });
 
-  it('Debian\'s curl --aws-sigv4 works (curl 7.88 signs x-amz-content-sha256 when given), and so does curl -u', () => {
+  it("Debian's curl --aws-sigv4 works (curl 7.88 signs x-amz-content-sha256 when given), and so does curl -u", () => {
     const help = spawnSync('curl', ['--help', 'all'], { encoding: 'utf8' });
     expect(help.stdout).toContain('--aws-sigv4');
     const user = `${TEST_API_KEY.accessKeyId}:${TEST_API_KEY.secretAccessKey}`;
     const body = JSON.stringify({ Priority: 42 });
     const sha = createHash('sha256').update(body).digest('hex');
-    const curl = (args: string[]) => spawnSync('curl', ['-sS', '-w', '\n%{http_code}', ...args], { encoding: 'utf8', timeout: 30_000 });
-    const post = curl(['--aws-sigv4', 'aws:amz:us-east-1:s3', '-u', user, '-H', `x-amz-content-sha256: ${sha}`, '-H', 'content-type: application/json', '-d', body, `${server.url}/api/v1/jobs/${jobId}/priority`]);
+    const curl = (args: string[]) =>
+      spawnSync('curl', ['-sS', '-w', '\n%{http_code}', ...args], { encoding: 'utf8', timeout: 30_000 });
+    const post = curl([
+      '--aws-sigv4',
+      'aws:amz:us-east-1:s3',
+      '-u',
+      user,
+      '-H',
+      `x-amz-content-sha256: ${sha}`,
+      '-H',
+      'content-type: application/json',
+      '-d',
+      body,
+      `${server.url}/api/v1/jobs/${jobId}/priority`,
+    ]);
     expect(post.stdout.trim().split('\n').at(-1), post.stdout + post.stderr).toBe('200');
     expect(JSON.parse(post.stdout.trim().split('\n')[0]!)).toEqual({ JobId: jobId, Priority: 42 });
-    const get = curl(['--aws-sigv4', 'aws:amz:us-east-1:s3', '-u', user, '-H', `x-amz-content-sha256: ${createHash('sha256').update('').digest('hex')}`, `${server.url}/api/v1/jobs/${jobId}`]);
+    const get = curl([
+      '--aws-sigv4',
+      'aws:amz:us-east-1:s3',
+      '-u',
+      user,
+      '-H',
+      `x-amz-content-sha256: ${createHash('sha256').update('').digest('hex')}`,
+      `${server.url}/api/v1/jobs/${jobId}`,
+    ]);
     expect(get.stdout.trim().split('\n').at(-1), get.stdout + get.stderr).toBe('200');
     const basicCurl = curl(['-u', user, `${server.url}/api/v1/jobs/${jobId}`]);
     expect(basicCurl.stdout.trim().split('\n').at(-1)).toBe('200');
@@ -218,18 +318,29 @@ describe('web sessions', () => {
     const cookie = cookieOf(login);
 
     const me = await call('GET', '/api/v1/session', { cookie });
-    expect(me.json).toMatchObject({ AccessKeyId: TEST_API_KEY.accessKeyId, AccountId: TEST_API_KEY.accountId, ExpiresAt: login.json.ExpiresAt });
+    expect(me.json).toMatchObject({
+      AccessKeyId: TEST_API_KEY.accessKeyId,
+      AccountId: TEST_API_KEY.accountId,
+      ExpiresAt: login.json.ExpiresAt,
+    });
     expect((await call('GET', `/api/v1/jobs/${jobId}`, { cookie })).json.Job.JobId).toBe(jobId);
     const created = await call('POST', '/api/v1/jobs', { cookie, ...JSON_TYPE }, JSON.stringify(jobBody()));
     expect(created.status, created.text).toBe(201);
-    const put = await call('PUT', `/api/v1/jobs/${jobId}/tagging`, { cookie, ...JSON_TYPE }, JSON.stringify({ Tags: [{ Key: 'by', Value: 'cookie' }] }));
+    const put = await call(
+      'PUT',
+      `/api/v1/jobs/${jobId}/tagging`,
+      { cookie, ...JSON_TYPE },
+      JSON.stringify({ Tags: [{ Key: 'by', Value: 'cookie' }] }),
+    );
     expect(put.status, put.text).toBe(204);
     const del = await call('DELETE', `/api/v1/jobs/${jobId}/tagging`, { cookie, ...JSON_TYPE });
     expect(del.status, del.text).toBe(204);
 
     const logout = await call('DELETE', '/api/v1/session', { cookie, ...JSON_TYPE });
     expect(logout.status).toBe(204);
-    expect(logout.headers.get('set-cookie')).toMatch(/^s3batch_session=; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0/);
+    expect(logout.headers.get('set-cookie')).toMatch(
+      /^s3batch_session=; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0/,
+    );
     expectError(await call('GET', '/api/v1/session', {}), 401, 'Unauthorized');
   });
 
@@ -259,27 +370,41 @@ describe('web sessions', () => {
 
   it('a wrong key or secret is 403 AccessDenied without saying which, and sets no cookie', async () => {
     const wrongSecret = await signIn({ ...TEST_API_KEY, secretAccessKey: 'not-the-secret-000000000000' });
-    const wrongKey = await signIn({ accessKeyId: 'NOSUCHKEY0000000001', secretAccessKey: TEST_API_KEY.secretAccessKey });
+    const wrongKey = await signIn({
+      accessKeyId: 'NOSUCHKEY0000000001',
+      secretAccessKey: TEST_API_KEY.secretAccessKey,
+    });
     expectError(wrongSecret, 403, 'AccessDenied');
     expectError(wrongKey, 403, 'AccessDenied');
     expect(wrongSecret.json.error.message).toBe(wrongKey.json.error.message);
     expect(wrongSecret.headers.get('set-cookie')).toBeNull();
-    expectError(await call('POST', '/api/v1/session', JSON_TYPE, JSON.stringify({ accessKeyId: TEST_API_KEY.accessKeyId })), 400, 'InvalidRequest');
+    expectError(
+      await call('POST', '/api/v1/session', JSON_TYPE, JSON.stringify({ accessKeyId: TEST_API_KEY.accessKeyId })),
+      400,
+      'InvalidRequest',
+    );
   });
 
   it('an expired or forged cookie is 401 (and the browser is told to drop it); Basic next to it still works', async () => {
     // A token the server itself would have made 13 hours ago: signed with its session.key.
     const key = readFileSync(path.join(server.dataDir, 'session.key'));
     const keys = createAccessKeyStore([{ key: TEST_API_KEY, source: 'test' }]);
-    const expired = createSessionTokens({ key, keys, now: () => Date.now() - 13 * 3600_000 }).issue(TEST_API_KEY.accessKeyId).token;
+    const expired = createSessionTokens({ key, keys, now: () => Date.now() - 13 * 3600_000 }).issue(
+      TEST_API_KEY.accessKeyId,
+    ).token;
     const forged = createSessionTokens({ key: randomBytes(32), keys }).issue(TEST_API_KEY.accessKeyId).token;
     for (const token of [expired, forged, 'garbage', `${expired.split('.')[0]}.${'A'.repeat(43)}`]) {
-      const a = await call('GET', '/api/v1/jobs', { cookie: `s3batch_session=${token}`, 'x-requested-with': 's3batch-web' });
+      const a = await call('GET', '/api/v1/jobs', {
+        cookie: `s3batch_session=${token}`,
+        'x-requested-with': 's3batch-web',
+      });
       expectError(a, 401, 'Unauthorized');
       expect(a.headers.get('www-authenticate')).toBeNull();
       expect(a.headers.get('set-cookie')).toMatch(/^s3batch_session=; .*Max-Age=0/);
     }
-    expect((await call('GET', '/api/v1/jobs', { cookie: `s3batch_session=${expired}`, authorization: basic })).status).toBe(200);
+    expect(
+      (await call('GET', '/api/v1/jobs', { cookie: `s3batch_session=${expired}`, authorization: basic })).status,
+    ).toBe(200);
     // The same clock and key but a fresh expiry: accepted, so the refusal above was the expiry.
     const fresh = createSessionTokens({ key, keys }).issue(TEST_API_KEY.accessKeyId).token;
     expect((await call('GET', '/api/v1/jobs', { cookie: `s3batch_session=${fresh}` })).status).toBe(200);
@@ -321,9 +446,19 @@ describe('malformed sign-ins', () => {
       [JSON_TYPE, '"a string"', 400, 'MalformedJSON'],
       [JSON_TYPE, JSON.stringify({ accessKeyId: 5, secretAccessKey: {} }), 400, 'InvalidRequest'],
       [{ 'content-type': 'text/plain' }, 'accessKeyId=x', 400, 'MalformedJSON'],
-      [{ 'content-type': 'application/x-www-form-urlencoded' }, 'accessKeyId=x&secretAccessKey=y', 415, 'UnsupportedMediaType'],
+      [
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        'accessKeyId=x&secretAccessKey=y',
+        415,
+        'UnsupportedMediaType',
+      ],
       // Sign-in needs no credentials, so it does not parse megabytes: 1 MiB is refused unread.
-      [JSON_TYPE, JSON.stringify({ accessKeyId: 'a'.repeat(1024 * 1024), secretAccessKey: 'x' }), 413, 'RequestTooLarge'],
+      [
+        JSON_TYPE,
+        JSON.stringify({ accessKeyId: 'a'.repeat(1024 * 1024), secretAccessKey: 'x' }),
+        413,
+        'RequestTooLarge',
+      ],
     ];
     for (const [headers, body, status, code] of cases) {
       const a = await call('POST', '/api/v1/session', headers, body);
@@ -342,7 +477,11 @@ describe('failed sign-in limit', () => {
     const own = await startServerProcess({ s3: requireS3rver() });
     try {
       const signInTo = (secretAccessKey: string) =>
-        fetch(`${own.url}/api/v1/session`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ accessKeyId: TEST_API_KEY.accessKeyId, secretAccessKey }) });
+        fetch(`${own.url}/api/v1/session`, {
+          method: 'POST',
+          headers: JSON_TYPE,
+          body: JSON.stringify({ accessKeyId: TEST_API_KEY.accessKeyId, secretAccessKey }),
+        });
       expect((await signInTo(TEST_API_KEY.secretAccessKey)).status).toBe(200);
       for (let i = 0; i < 10; i++) expect((await signInTo(`wrong-secret-${i}-00000000000000`)).status).toBe(403);
       const limited = await signInTo(TEST_API_KEY.secretAccessKey);

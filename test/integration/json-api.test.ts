@@ -67,7 +67,10 @@ afterAll(async () => {
 const ACCOUNT_KEYS = new Map<string, ApiKey>(
   Array.from({ length: 40 }, (_, i) => {
     const accountId = String(randomInt(100_000_000_000, 999_999_999_999));
-    return [accountId, { accessKeyId: `JSONAPITESTKEY${String(i).padStart(4, '0')}`, secretAccessKey: randomUUID(), accountId }] as const;
+    return [
+      accountId,
+      { accessKeyId: `JSONAPITESTKEY${String(i).padStart(4, '0')}`, secretAccessKey: randomUUID(), accountId },
+    ] as const;
   }),
 );
 const unusedAccounts = [...ACCOUNT_KEYS.keys()];
@@ -101,7 +104,11 @@ async function call(
   if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
   const res = await fetch(`${server.url}/api/v1${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await res.text();
-  return { status: res.status, contentType: res.headers.get('content-type') ?? '', json: text ? JSON.parse(text) : undefined };
+  return {
+    status: res.status,
+    contentType: res.headers.get('content-type') ?? '',
+    json: text ? JSON.parse(text) : undefined,
+  };
 }
 
 /** Expects a 4xx JSON error with this status and code. */
@@ -112,13 +119,19 @@ function expectError(answer: Answer, status: number, code: string): void {
   expect(answer.json.error.requestId).toMatch(/^[0-9A-F]{16}$/);
 }
 
-function jobBody(extra: Record<string, unknown> = {}, manifest: 'missing' | 'real' = 'missing'): Record<string, unknown> {
+function jobBody(
+  extra: Record<string, unknown> = {},
+  manifest: 'missing' | 'real' = 'missing',
+): Record<string, unknown> {
   const key = manifest === 'real' ? 'manifest.csv' : `missing/${randomUUID()}.csv`;
   return {
     Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'k', Value: 'v' }] } },
     Manifest: {
       Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
-      Location: { ObjectArn: `arn:aws:s3:::${bucket}/${key}`, ETag: manifest === 'real' ? manifestEtag : 'no-such-etag' },
+      Location: {
+        ObjectArn: `arn:aws:s3:::${bucket}/${key}`,
+        ETag: manifest === 'real' ? manifestEtag : 'no-such-etag',
+      },
     },
     Report: { Enabled: false },
     Priority: 10,
@@ -176,54 +189,242 @@ describe('bad input never crashes the server', () => {
       ['a JSON number', () => call('POST', '/jobs', { account, raw: '42' }), 400, 'MalformedJSON'],
       ['no body at all', () => call('POST', '/jobs', { account }), 400, 'MalformedJSON'],
       ['an empty JSON body', () => call('POST', '/jobs', { account, raw: '' }), 400, 'MalformedJSON'],
-      ['a __proto__ key', () => call('POST', '/jobs', { account, raw: '{"__proto__": {"Priority": 1}}' }), 400, 'MalformedJSON'],
-      ['a JSON text sent as text/plain', () => call('POST', '/jobs', { account, raw: JSON.stringify(jobBody()), contentType: 'text/plain' }), 400, 'MalformedJSON'],
-      ['an XML content type', () => call('POST', '/jobs', { account, raw: '<CreateJobRequest/>', contentType: 'application/xml' }), 415, 'UnsupportedMediaType'],
+      [
+        'a __proto__ key',
+        () => call('POST', '/jobs', { account, raw: '{"__proto__": {"Priority": 1}}' }),
+        400,
+        'MalformedJSON',
+      ],
+      [
+        'a JSON text sent as text/plain',
+        () => call('POST', '/jobs', { account, raw: JSON.stringify(jobBody()), contentType: 'text/plain' }),
+        400,
+        'MalformedJSON',
+      ],
+      [
+        'an XML content type',
+        () => call('POST', '/jobs', { account, raw: '<CreateJobRequest/>', contentType: 'application/xml' }),
+        415,
+        'UnsupportedMediaType',
+      ],
       ['an 11 MB body (limit 10 MB)', () => call('POST', '/jobs', { account, raw: bigBody }), 413, 'RequestTooLarge'],
       // fields of the wrong type
-      ['Priority as a string', () => call('POST', '/jobs', { account, body: jobBody({ Priority: '5' }) }), 400, 'InvalidRequest'],
-      ['Manifest as a list', () => call('POST', '/jobs', { account, body: jobBody({ Manifest: [] }) }), 400, 'InvalidRequest'],
-      ['Operation as a string', () => call('POST', '/jobs', { account, body: jobBody({ Operation: 'S3PutObjectCopy' }) }), 400, 'InvalidRequest'],
-      ['Report as a boolean', () => call('POST', '/jobs', { account, body: jobBody({ Report: false }) }), 400, 'InvalidRequest'],
-      ['Tags as an object', () => call('POST', '/jobs', { account, body: jobBody({ Tags: { a: 'b' } }) }), 400, 'InvalidRequest'],
-      ['ConfirmationRequired as a string', () => call('POST', '/jobs', { account, body: jobBody({ ConfirmationRequired: 'no' }) }), 400, 'InvalidRequest'],
-      ['51 tags', () => call('POST', '/jobs', { account, body: jobBody({ Tags: manyTags(51) }) }), 400, 'TooManyTagsException'],
+      [
+        'Priority as a string',
+        () => call('POST', '/jobs', { account, body: jobBody({ Priority: '5' }) }),
+        400,
+        'InvalidRequest',
+      ],
+      [
+        'Manifest as a list',
+        () => call('POST', '/jobs', { account, body: jobBody({ Manifest: [] }) }),
+        400,
+        'InvalidRequest',
+      ],
+      [
+        'Operation as a string',
+        () => call('POST', '/jobs', { account, body: jobBody({ Operation: 'S3PutObjectCopy' }) }),
+        400,
+        'InvalidRequest',
+      ],
+      [
+        'Report as a boolean',
+        () => call('POST', '/jobs', { account, body: jobBody({ Report: false }) }),
+        400,
+        'InvalidRequest',
+      ],
+      [
+        'Tags as an object',
+        () => call('POST', '/jobs', { account, body: jobBody({ Tags: { a: 'b' } }) }),
+        400,
+        'InvalidRequest',
+      ],
+      [
+        'ConfirmationRequired as a string',
+        () => call('POST', '/jobs', { account, body: jobBody({ ConfirmationRequired: 'no' }) }),
+        400,
+        'InvalidRequest',
+      ],
+      [
+        '51 tags',
+        () => call('POST', '/jobs', { account, body: jobBody({ Tags: manyTags(51) }) }),
+        400,
+        'TooManyTagsException',
+      ],
       // unknown jobs
-      ['DescribeJob of an unknown id', () => call('GET', `/jobs/${randomUUID()}`, { account }), 404, 'NotFoundException'],
-      ['DescribeJob of a garbage id', () => call('GET', '/jobs/..%2F..%2Fetc%2Fpasswd', { account }), 404, 'NotFoundException'],
-      ['UpdateJobStatus of an unknown id', () => call('POST', `/jobs/${randomUUID()}/status`, { account, body: { RequestedJobStatus: 'Cancelled' } }), 404, 'NotFoundException'],
-      ['UpdateJobPriority of an unknown id', () => call('POST', `/jobs/${randomUUID()}/priority`, { account, body: { Priority: 1 } }), 404, 'NotFoundException'],
-      ['GetJobTagging of an unknown id', () => call('GET', `/jobs/${randomUUID()}/tagging`, { account }), 404, 'NotFoundException'],
-      ['PutJobTagging of an unknown id', () => call('PUT', `/jobs/${randomUUID()}/tagging`, { account, body: { Tags: [] } }), 404, 'NotFoundException'],
-      ['DeleteJobTagging of an unknown id', () => call('DELETE', `/jobs/${randomUUID()}/tagging`, { account }), 404, 'NotFoundException'],
+      [
+        'DescribeJob of an unknown id',
+        () => call('GET', `/jobs/${randomUUID()}`, { account }),
+        404,
+        'NotFoundException',
+      ],
+      [
+        'DescribeJob of a garbage id',
+        () => call('GET', '/jobs/..%2F..%2Fetc%2Fpasswd', { account }),
+        404,
+        'NotFoundException',
+      ],
+      [
+        'UpdateJobStatus of an unknown id',
+        () => call('POST', `/jobs/${randomUUID()}/status`, { account, body: { RequestedJobStatus: 'Cancelled' } }),
+        404,
+        'NotFoundException',
+      ],
+      [
+        'UpdateJobPriority of an unknown id',
+        () => call('POST', `/jobs/${randomUUID()}/priority`, { account, body: { Priority: 1 } }),
+        404,
+        'NotFoundException',
+      ],
+      [
+        'GetJobTagging of an unknown id',
+        () => call('GET', `/jobs/${randomUUID()}/tagging`, { account }),
+        404,
+        'NotFoundException',
+      ],
+      [
+        'PutJobTagging of an unknown id',
+        () => call('PUT', `/jobs/${randomUUID()}/tagging`, { account, body: { Tags: [] } }),
+        404,
+        'NotFoundException',
+      ],
+      [
+        'DeleteJobTagging of an unknown id',
+        () => call('DELETE', `/jobs/${randomUUID()}/tagging`, { account }),
+        404,
+        'NotFoundException',
+      ],
       ['an unknown route', () => call('GET', '/nothing-here', { account }), 404, 'NotFound'],
       // the account header
-      ['x-amz-account-id not 12 digits (ListJobs)', () => call('GET', '/jobs', { account: '12345' }), 400, 'InvalidRequest'],
-      ['x-amz-account-id with letters (CreateJob)', () => call('POST', '/jobs', { account: '11112222333a', body: jobBody() }), 400, 'InvalidRequest'],
-      ['x-amz-account-id with letters (DescribeJob)', () => call('GET', `/jobs/${suspended}`, { account: 'abcdefghijkl' }), 400, 'InvalidRequest'],
+      [
+        'x-amz-account-id not 12 digits (ListJobs)',
+        () => call('GET', '/jobs', { account: '12345' }),
+        400,
+        'InvalidRequest',
+      ],
+      [
+        'x-amz-account-id with letters (CreateJob)',
+        () => call('POST', '/jobs', { account: '11112222333a', body: jobBody() }),
+        400,
+        'InvalidRequest',
+      ],
+      [
+        'x-amz-account-id with letters (DescribeJob)',
+        () => call('GET', `/jobs/${suspended}`, { account: 'abcdefghijkl' }),
+        400,
+        'InvalidRequest',
+      ],
       // ListJobs query
-      ['maxResults not a number', () => call('GET', '/jobs?maxResults=ten', { account }), 400, 'InvalidRequestException'],
+      [
+        'maxResults not a number',
+        () => call('GET', '/jobs?maxResults=ten', { account }),
+        400,
+        'InvalidRequestException',
+      ],
       ['maxResults negative', () => call('GET', '/jobs?maxResults=-1', { account }), 400, 'InvalidRequestException'],
       ['maxResults fractional', () => call('GET', '/jobs?maxResults=1.5', { account }), 400, 'InvalidRequestException'],
       ['maxResults over 1000', () => call('GET', '/jobs?maxResults=1001', { account }), 400, 'InvalidRequestException'],
       ['maxResults empty', () => call('GET', '/jobs?maxResults=', { account }), 400, 'InvalidRequestException'],
-      ['nextToken garbage', () => call('GET', '/jobs?nextToken=not-a-token', { account }), 400, 'InvalidNextTokenException'],
-      ['nextToken of foreign JSON', () => call('GET', `/jobs?nextToken=${Buffer.from('{"page":2}').toString('base64url')}`, { account }), 400, 'InvalidNextTokenException'],
-      ['an unknown job status filter', () => call('GET', '/jobs?jobStatuses=Running', { account }), 400, 'InvalidRequestException'],
+      [
+        'nextToken garbage',
+        () => call('GET', '/jobs?nextToken=not-a-token', { account }),
+        400,
+        'InvalidNextTokenException',
+      ],
+      [
+        'nextToken of foreign JSON',
+        () => call('GET', `/jobs?nextToken=${Buffer.from('{"page":2}').toString('base64url')}`, { account }),
+        400,
+        'InvalidNextTokenException',
+      ],
+      [
+        'an unknown job status filter',
+        () => call('GET', '/jobs?jobStatuses=Running', { account }),
+        400,
+        'InvalidRequestException',
+      ],
       // UpdateJobStatus / UpdateJobPriority arguments
-      ['RequestedJobStatus Active', () => call('POST', `/jobs/${suspended}/status`, { account, body: { RequestedJobStatus: 'Active' } }), 400, 'BadRequestException'],
-      ['RequestedJobStatus missing', () => call('POST', `/jobs/${suspended}/status`, { account, body: {} }), 400, 'BadRequestException'],
-      ['RequestedJobStatus lower-case', () => call('POST', `/jobs/${suspended}/status`, { account, body: { RequestedJobStatus: 'cancelled' } }), 400, 'BadRequestException'],
-      ['StatusUpdateReason a number', () => call('POST', `/jobs/${suspended}/status`, { account, body: { RequestedJobStatus: 'Cancelled', StatusUpdateReason: 7 } }), 400, 'BadRequestException'],
-      ['StatusUpdateReason of 257 characters', () => call('POST', `/jobs/${suspended}/status`, { account, body: { RequestedJobStatus: 'Cancelled', StatusUpdateReason: 'r'.repeat(257) } }), 400, 'BadRequestException'],
-      ['a status update without a body', () => call('POST', `/jobs/${suspended}/status`, { account }), 400, 'MalformedJSON'],
-      ['Priority -1', () => call('POST', `/jobs/${suspended}/priority`, { account, body: { Priority: -1 } }), 400, 'InvalidRequest'],
-      ['Priority "high"', () => call('POST', `/jobs/${suspended}/priority`, { account, body: { Priority: 'high' } }), 400, 'InvalidRequest'],
-      ['Priority 2^31', () => call('POST', `/jobs/${suspended}/priority`, { account, body: { Priority: 2 ** 31 } }), 400, 'InvalidRequest'],
-      ['Priority missing', () => call('POST', `/jobs/${suspended}/priority`, { account, body: {} }), 400, 'InvalidRequest'],
+      [
+        'RequestedJobStatus Active',
+        () => call('POST', `/jobs/${suspended}/status`, { account, body: { RequestedJobStatus: 'Active' } }),
+        400,
+        'BadRequestException',
+      ],
+      [
+        'RequestedJobStatus missing',
+        () => call('POST', `/jobs/${suspended}/status`, { account, body: {} }),
+        400,
+        'BadRequestException',
+      ],
+      [
+        'RequestedJobStatus lower-case',
+        () => call('POST', `/jobs/${suspended}/status`, { account, body: { RequestedJobStatus: 'cancelled' } }),
+        400,
+        'BadRequestException',
+      ],
+      [
+        'StatusUpdateReason a number',
+        () =>
+          call('POST', `/jobs/${suspended}/status`, {
+            account,
+            body: { RequestedJobStatus: 'Cancelled', StatusUpdateReason: 7 },
+          }),
+        400,
+        'BadRequestException',
+      ],
+      [
+        'StatusUpdateReason of 257 characters',
+        () =>
+          call('POST', `/jobs/${suspended}/status`, {
+            account,
+            body: { RequestedJobStatus: 'Cancelled', StatusUpdateReason: 'r'.repeat(257) },
+          }),
+        400,
+        'BadRequestException',
+      ],
+      [
+        'a status update without a body',
+        () => call('POST', `/jobs/${suspended}/status`, { account }),
+        400,
+        'MalformedJSON',
+      ],
+      [
+        'Priority -1',
+        () => call('POST', `/jobs/${suspended}/priority`, { account, body: { Priority: -1 } }),
+        400,
+        'InvalidRequest',
+      ],
+      [
+        'Priority "high"',
+        () => call('POST', `/jobs/${suspended}/priority`, { account, body: { Priority: 'high' } }),
+        400,
+        'InvalidRequest',
+      ],
+      [
+        'Priority 2^31',
+        () => call('POST', `/jobs/${suspended}/priority`, { account, body: { Priority: 2 ** 31 } }),
+        400,
+        'InvalidRequest',
+      ],
+      [
+        'Priority missing',
+        () => call('POST', `/jobs/${suspended}/priority`, { account, body: {} }),
+        400,
+        'InvalidRequest',
+      ],
       // PutJobTagging arguments
-      ['PutJobTagging without Tags', () => call('PUT', `/jobs/${suspended}/tagging`, { account, body: { tags: [{ Key: 'a', Value: 'b' }] } }), 400, 'InvalidRequest'],
-      ['PutJobTagging with a tag list that is a string', () => call('PUT', `/jobs/${suspended}/tagging`, { account, body: { Tags: 'a=b' } }), 400, 'InvalidRequest'],
+      [
+        'PutJobTagging without Tags',
+        () => call('PUT', `/jobs/${suspended}/tagging`, { account, body: { tags: [{ Key: 'a', Value: 'b' }] } }),
+        400,
+        'InvalidRequest',
+      ],
+      [
+        'PutJobTagging with a tag list that is a string',
+        () => call('PUT', `/jobs/${suspended}/tagging`, { account, body: { Tags: 'a=b' } }),
+        400,
+        'InvalidRequest',
+      ],
     ];
 
     const got: string[] = [];
@@ -251,10 +452,21 @@ describe('bad input never crashes the server', () => {
     const account = newAccount();
     const id = await failedJob(account, { Description: 'missing manifest' });
     const view = await call('GET', `/jobs/${id}`, { account });
-    expect(view.json.Job.FailureReasons).toEqual([{ FailureCode: 'ManifestNotFound', FailureReason: expect.any(String) }]);
-    expect(view.json.Job).toMatchObject({ Description: 'missing manifest', ConfirmationRequired: false, ProgressSummary: { TotalNumberOfTasks: 0 } });
+    expect(view.json.Job.FailureReasons).toEqual([
+      { FailureCode: 'ManifestNotFound', FailureReason: expect.any(String) },
+    ]);
+    expect(view.json.Job).toMatchObject({
+      Description: 'missing manifest',
+      ConfirmationRequired: false,
+      ProgressSummary: { TotalNumberOfTasks: 0 },
+    });
     expect(view.json.Job.TerminationDate).toEqual(expect.any(String));
-    expect(view.json.StatusHistory.map((h: { status: string }) => h.status)).toEqual(['New', 'Preparing', 'Failing', 'Failed']);
+    expect(view.json.StatusHistory.map((h: { status: string }) => h.status)).toEqual([
+      'New',
+      'Preparing',
+      'Failing',
+      'Failed',
+    ]);
   });
 });
 
@@ -266,8 +478,16 @@ describe('accounts', () => {
     for (const account of [other, null]) {
       // null: no header, so the account of the key sent (TEST_API_KEY's 111122223333)
       expectError(await call('GET', `/jobs/${id}`, { account }), 404, 'NotFoundException');
-      expectError(await call('POST', `/jobs/${id}/status`, { account, body: { RequestedJobStatus: 'Cancelled' } }), 404, 'NotFoundException');
-      expectError(await call('POST', `/jobs/${id}/priority`, { account, body: { Priority: 99 } }), 404, 'NotFoundException');
+      expectError(
+        await call('POST', `/jobs/${id}/status`, { account, body: { RequestedJobStatus: 'Cancelled' } }),
+        404,
+        'NotFoundException',
+      );
+      expectError(
+        await call('POST', `/jobs/${id}/priority`, { account, body: { Priority: 99 } }),
+        404,
+        'NotFoundException',
+      );
       expectError(await call('GET', `/jobs/${id}/tagging`, { account }), 404, 'NotFoundException');
       expectError(await call('PUT', `/jobs/${id}/tagging`, { account, body: { Tags: [] } }), 404, 'NotFoundException');
       expectError(await call('DELETE', `/jobs/${id}/tagging`, { account }), 404, 'NotFoundException');
@@ -278,7 +498,9 @@ describe('accounts', () => {
     const view = await call('GET', `/jobs/${id}`, { account: owner });
     expect(view.json.Job).toMatchObject({ Status: 'Suspended', Priority: 10 });
     expect(view.json.Tags).toEqual([{ Key: 'team', Value: 'data' }]);
-    expect((await call('GET', '/jobs', { account: owner })).json.Jobs.map((j: { JobId: string }) => j.JobId)).toEqual([id]);
+    expect((await call('GET', '/jobs', { account: owner })).json.Jobs.map((j: { JobId: string }) => j.JobId)).toEqual([
+      id,
+    ]);
   });
 });
 
@@ -295,7 +517,9 @@ describe('ListJobs', () => {
     const pages: string[][] = [];
     let token: string | undefined;
     do {
-      const res = await call('GET', `/jobs?maxResults=2${token ? `&nextToken=${encodeURIComponent(token)}` : ''}`, { account });
+      const res = await call('GET', `/jobs?maxResults=2${token ? `&nextToken=${encodeURIComponent(token)}` : ''}`, {
+        account,
+      });
       expect(res.status).toBe(200);
       pages.push(res.json.Jobs.map((j: { JobId: string }) => j.JobId));
       token = res.json.NextToken;
@@ -338,7 +562,11 @@ describe('ListJobs', () => {
     // a filtered listing pages too
     const first = await call('GET', '/jobs?jobStatuses=Failed&maxResults=1', { account });
     expect(first.json.Jobs).toHaveLength(1);
-    const second = await call('GET', `/jobs?jobStatuses=Failed&maxResults=1&nextToken=${encodeURIComponent(first.json.NextToken)}`, { account });
+    const second = await call(
+      'GET',
+      `/jobs?jobStatuses=Failed&maxResults=1&nextToken=${encodeURIComponent(first.json.NextToken)}`,
+      { account },
+    );
     expect(second.json.Jobs).toHaveLength(1);
     expect(second.json.NextToken).toBeUndefined();
     expect([first.json.Jobs[0].JobId, second.json.Jobs[0].JobId].sort()).toEqual([...failed].sort());
@@ -356,7 +584,11 @@ describe('CreateJob idempotency (ClientRequestToken)', () => {
     const reordered = Object.fromEntries(Object.entries(body).reverse());
     expect(await createJob(account, reordered)).toBe(first);
     expectError(await call('POST', '/jobs', { account, body: { ...body, Priority: 11 } }), 409, 'IdempotencyException');
-    expectError(await call('POST', '/jobs', { account, body: { ...body, Description: 'other' } }), 409, 'IdempotencyException');
+    expectError(
+      await call('POST', '/jobs', { account, body: { ...body, Description: 'other' } }),
+      409,
+      'IdempotencyException',
+    );
     expect((await call('GET', '/jobs', { account })).json.Jobs.map((j: { JobId: string }) => j.JobId)).toEqual([first]);
     // tokens belong to an account: another account's same token is another job
     const other = newAccount();
@@ -376,13 +608,42 @@ describe('job tagging', () => {
     const tagging = `/jobs/${id}/tagging`;
     expect((await call('GET', tagging, { account })).json).toEqual({ Tags: [{ Key: 'created', Value: 'at-create' }] });
 
-    const put = await call('PUT', tagging, { account, body: { Tags: [{ Key: 'team', Value: 'data' }, { Key: 'cost-center', Value: '42' }] } });
+    const put = await call('PUT', tagging, {
+      account,
+      body: {
+        Tags: [
+          { Key: 'team', Value: 'data' },
+          { Key: 'cost-center', Value: '42' },
+        ],
+      },
+    });
     expect(put.status).toBe(204);
-    expect((await call('GET', tagging, { account })).json).toEqual({ Tags: [{ Key: 'team', Value: 'data' }, { Key: 'cost-center', Value: '42' }] });
+    expect((await call('GET', tagging, { account })).json).toEqual({
+      Tags: [
+        { Key: 'team', Value: 'data' },
+        { Key: 'cost-center', Value: '42' },
+      ],
+    });
 
     expectError(await call('PUT', tagging, { account, body: { Tags: manyTags(51) } }), 400, 'TooManyTagsException');
-    expectError(await call('PUT', tagging, { account, body: { Tags: [{ Key: 'a', Value: '1' }, { Key: 'a', Value: '2' }] } }), 400, 'InvalidRequest');
-    expectError(await call('PUT', tagging, { account, body: { Tags: [{ Key: 'a', Value: 'v'.repeat(257) }] } }), 400, 'InvalidRequest');
+    expectError(
+      await call('PUT', tagging, {
+        account,
+        body: {
+          Tags: [
+            { Key: 'a', Value: '1' },
+            { Key: 'a', Value: '2' },
+          ],
+        },
+      }),
+      400,
+      'InvalidRequest',
+    );
+    expectError(
+      await call('PUT', tagging, { account, body: { Tags: [{ Key: 'a', Value: 'v'.repeat(257) }] } }),
+      400,
+      'InvalidRequest',
+    );
     // refused puts leave the tags as they were
     expect((await call('GET', tagging, { account })).json.Tags).toHaveLength(2);
 
@@ -400,15 +661,33 @@ describe('job tagging', () => {
 
   it('keeps the tags that define a job (s3batch:dry-run) through Put and DeleteJobTagging; limits may change', async () => {
     const account = newAccount();
-    const id = await failedJob(account, { Tags: [{ Key: 's3batch:dry-run', Value: 'true' }, { Key: 'team', Value: 'a' }] });
+    const id = await failedJob(account, {
+      Tags: [
+        { Key: 's3batch:dry-run', Value: 'true' },
+        { Key: 'team', Value: 'a' },
+      ],
+    });
     const tagging = `/jobs/${id}/tagging`;
-    expectError(await call('PUT', tagging, { account, body: { Tags: [{ Key: 'team', Value: 'b' }] } }), 400, 'InvalidRequest');
-    expectError(await call('PUT', tagging, { account, body: { Tags: [{ Key: 's3batch:dry-run', Value: 'false' }] } }), 400, 'InvalidRequest');
-    const keep = [{ Key: 's3batch:dry-run', Value: 'true' }, { Key: 's3batch:max-concurrent-tasks', Value: '2' }];
+    expectError(
+      await call('PUT', tagging, { account, body: { Tags: [{ Key: 'team', Value: 'b' }] } }),
+      400,
+      'InvalidRequest',
+    );
+    expectError(
+      await call('PUT', tagging, { account, body: { Tags: [{ Key: 's3batch:dry-run', Value: 'false' }] } }),
+      400,
+      'InvalidRequest',
+    );
+    const keep = [
+      { Key: 's3batch:dry-run', Value: 'true' },
+      { Key: 's3batch:max-concurrent-tasks', Value: '2' },
+    ];
     expect((await call('PUT', tagging, { account, body: { Tags: keep } })).status).toBe(204);
     expect((await call('GET', tagging, { account })).json).toEqual({ Tags: keep });
     expect((await call('DELETE', tagging, { account })).status).toBe(204);
-    expect((await call('GET', tagging, { account })).json).toEqual({ Tags: [{ Key: 's3batch:dry-run', Value: 'true' }] });
+    expect((await call('GET', tagging, { account })).json).toEqual({
+      Tags: [{ Key: 's3batch:dry-run', Value: 'true' }],
+    });
   });
 });
 
@@ -422,22 +701,41 @@ describe('UpdateJobPriority and UpdateJobStatus against the job state', () => {
     expect((await call('GET', `/jobs/${waiting}`, { account })).json.Job.Priority).toBe(2_147_483_647);
 
     const finished = await failedJob(account);
-    expectError(await call('POST', `/jobs/${finished}/priority`, { account, body: { Priority: 1 } }), 400, 'BadRequestException');
+    expectError(
+      await call('POST', `/jobs/${finished}/priority`, { account, body: { Priority: 1 } }),
+      400,
+      'BadRequestException',
+    );
     expect((await call('GET', `/jobs/${finished}`, { account })).json.Job.Priority).toBe(10);
   });
 
   it('refuses Ready on a job that is not Suspended (409 JobStatusException); cancels a waiting job', async () => {
     const account = newAccount();
     const finished = await failedJob(account);
-    expectError(await call('POST', `/jobs/${finished}/status`, { account, body: { RequestedJobStatus: 'Ready' } }), 409, 'JobStatusException');
-    expectError(await call('POST', `/jobs/${finished}/status`, { account, body: { RequestedJobStatus: 'Cancelled' } }), 409, 'JobStatusException');
+    expectError(
+      await call('POST', `/jobs/${finished}/status`, { account, body: { RequestedJobStatus: 'Ready' } }),
+      409,
+      'JobStatusException',
+    );
+    expectError(
+      await call('POST', `/jobs/${finished}/status`, { account, body: { RequestedJobStatus: 'Cancelled' } }),
+      409,
+      'JobStatusException',
+    );
     expect((await call('GET', `/jobs/${finished}`, { account })).json.Job.Status).toBe('Failed');
 
     const waiting = await suspendedJob(account);
-    const cancel = await call('POST', `/jobs/${waiting}/status`, { account, body: { RequestedJobStatus: 'Cancelled', StatusUpdateReason: 'not needed' } });
+    const cancel = await call('POST', `/jobs/${waiting}/status`, {
+      account,
+      body: { RequestedJobStatus: 'Cancelled', StatusUpdateReason: 'not needed' },
+    });
     expect(cancel.status).toBe(200);
     expect(cancel.json).toEqual({ JobId: waiting, Status: 'Cancelled', StatusUpdateReason: 'not needed' });
-    expectError(await call('POST', `/jobs/${waiting}/status`, { account, body: { RequestedJobStatus: 'Ready' } }), 409, 'JobStatusException');
+    expectError(
+      await call('POST', `/jobs/${waiting}/status`, { account, body: { RequestedJobStatus: 'Ready' } }),
+      409,
+      'JobStatusException',
+    );
     const view = await call('GET', `/jobs/${waiting}`, { account });
     expect(view.json.Job).toMatchObject({ Status: 'Cancelled', StatusUpdateReason: 'not needed' });
   });

@@ -27,7 +27,9 @@ describe('a 5,000-character job id', () => {
       const text = await res.text();
       expect(res.status, text.slice(0, 300)).toBe(414);
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-      expect(JSON.parse(text)).toEqual({ error: { code: 'UriTooLong', message: MESSAGE, requestId: expect.stringMatching(/^[0-9A-F]{16}$/) } });
+      expect(JSON.parse(text)).toEqual({
+        error: { code: 'UriTooLong', message: MESSAGE, requestId: expect.stringMatching(/^[0-9A-F]{16}$/) },
+      });
       expect(text).not.toContain('aaaaaaaaaa');
     }
   });
@@ -41,7 +43,9 @@ describe('a 5,000-character job id', () => {
       const requestId = res.headers.get('x-amz-request-id');
       expect(requestId).toMatch(/^[0-9A-F]{16}$/);
       expect(text).toMatch(
-        new RegExp(`^<\\?xml version="1.0" encoding="UTF-8"\\?><ErrorResponse xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><Error><Code>UriTooLong</Code><Message>${MESSAGE.replace(/[()]/g, '\\$&')}</Message></Error><RequestId>${requestId}</RequestId>`),
+        new RegExp(
+          `^<\\?xml version="1.0" encoding="UTF-8"\\?><ErrorResponse xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><Error><Code>UriTooLong</Code><Message>${MESSAGE.replace(/[()]/g, '\\$&')}</Message></Error><RequestId>${requestId}</RequestId>`,
+        ),
       );
       expect(text).not.toContain('aaaaaaaaaa');
       expect(text.length).toBeLessThan(500);
@@ -49,7 +53,9 @@ describe('a 5,000-character job id', () => {
   });
 
   it('a short unknown id still reaches its route (404 NotFoundException)', async () => {
-    const json = await fetch(`${server.url}/api/v1/jobs/no-such-job-0001`, { headers: { authorization: basicAuth(TEST_API_KEY) } });
+    const json = await fetch(`${server.url}/api/v1/jobs/no-such-job-0001`, {
+      headers: { authorization: basicAuth(TEST_API_KEY) },
+    });
     expect(json.status).toBe(404);
     expect(((await json.json()) as { error: { code: string } }).error.code).toBe('NotFoundException');
   });

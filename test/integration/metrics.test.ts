@@ -98,7 +98,15 @@ describe('GET /metrics', () => {
     ];
     const { etag } = await putManifest(s3, bucket, 'm.csv', rows);
     const request = (confirm: boolean): Record<string, unknown> =>
-      jobRequest({ manifestBucket: bucket, manifestKey: 'm.csv', etag, operation: { S3PutObjectTagging: { TagSet: [{ Key: 'm', Value: '1' }] } }, reportBucket: bucket, reportPrefix: 'rep', confirmationRequired: confirm });
+      jobRequest({
+        manifestBucket: bucket,
+        manifestKey: 'm.csv',
+        etag,
+        operation: { S3PutObjectTagging: { TagSet: [{ Key: 'm', Value: '1' }] } },
+        reportBucket: bucket,
+        reportPrefix: 'rep',
+        confirmationRequired: confirm,
+      });
     const { JobId } = await api.createJob(request(false));
     const done = await api.waitFor(JobId, ['Complete', 'Failed']);
     expect(done.Job.Status).toBe('Complete');
@@ -108,14 +116,17 @@ describe('GET /metrics', () => {
     await api.waitFor(waiting, 'Suspended');
 
     const { metrics: after, text } = await scrape();
-    const delta = (name: string, labels: Record<string, string>): number => counter(after, name, labels) - counter(before, name, labels);
+    const delta = (name: string, labels: Record<string, string>): number =>
+      counter(after, name, labels) - counter(before, name, labels);
     expect(delta('s3batch_tasks_total', { operation: OP, result: 'succeeded' })).toBe(EXISTING);
     expect(delta('s3batch_tasks_total', { operation: OP, result: 'failed' })).toBe(MISSING);
     expect(delta('s3batch_task_duration_seconds_count', { operation: OP })).toBe(EXISTING + MISSING);
     expect(delta('s3batch_task_duration_seconds_bucket', { operation: OP, le: '+Inf' })).toBe(EXISTING + MISSING);
     expect(delta('s3batch_task_duration_seconds_sum', { operation: OP })).toBeGreaterThan(0);
     // Buckets are cumulative: never decreasing with `le`.
-    const buckets = after.samples.filter((s) => s.name === 's3batch_task_duration_seconds_bucket' && s.labels.operation === OP);
+    const buckets = after.samples.filter(
+      (s) => s.name === 's3batch_task_duration_seconds_bucket' && s.labels.operation === OP,
+    );
     expect(buckets.length).toBeGreaterThan(5);
     for (let i = 1; i < buckets.length; i++) expect(buckets[i]!.value).toBeGreaterThanOrEqual(buckets[i - 1]!.value);
     // Each throttled key was retried once; the missing keys (404) were not retried at all.
@@ -126,8 +137,11 @@ describe('GET /metrics', () => {
     expect(after.value('s3batch_jobs', { status: 'Suspended' })).toBe(1);
     expect(after.value('s3batch_jobs', { status: 'Active' })).toBe(0);
     // Labels name operations, results and statuses only: no job id, key, bucket or account.
-    for (const secret of [JobId, waiting, bucket, 'missing/', 'k/1', '111122223333']) expect(text).not.toContain(secret);
-    const labelNames = new Set(after.samples.filter((s) => s.name.startsWith('s3batch_')).flatMap((s) => Object.keys(s.labels)));
+    for (const secret of [JobId, waiting, bucket, 'missing/', 'k/1', '111122223333'])
+      expect(text).not.toContain(secret);
+    const labelNames = new Set(
+      after.samples.filter((s) => s.name.startsWith('s3batch_')).flatMap((s) => Object.keys(s.labels)),
+    );
     expect([...labelNames].sort()).toEqual(['le', 'operation', 'result', 'status']);
     await api.updateStatus(waiting, 'Cancelled');
   });

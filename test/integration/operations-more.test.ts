@@ -41,8 +41,12 @@ function inMinutes(n: number): string {
 }
 
 /** Grants as comparable strings: `<type>:<id|uri|email>:<permission>`, sorted. */
-function grantsOf(acl: { Grants?: { Grantee?: { Type?: string; ID?: string; URI?: string; EmailAddress?: string }; Permission?: string }[] }): string[] {
-  return (acl.Grants ?? []).map((g) => `${g.Grantee?.Type}:${g.Grantee?.ID ?? g.Grantee?.URI ?? g.Grantee?.EmailAddress}:${g.Permission}`).sort();
+function grantsOf(acl: {
+  Grants?: { Grantee?: { Type?: string; ID?: string; URI?: string; EmailAddress?: string }; Permission?: string }[];
+}): string[] {
+  return (acl.Grants ?? [])
+    .map((g) => `${g.Grantee?.Type}:${g.Grantee?.ID ?? g.Grantee?.URI ?? g.Grantee?.EmailAddress}:${g.Permission}`)
+    .sort();
 }
 
 describe('more operations on Ceph RGW', () => {
@@ -66,7 +70,9 @@ describe('more operations on Ceph RGW', () => {
     ctx = { s3, multipartCopyThresholdBytes: 5 * 1024 * MiB, multipartCopyPartBytes: 5 * MiB };
     plain = await createTestBucket(admin, 'more-plain');
     versioned = await createTestBucket(admin, 'more-versioned');
-    await admin.send(new PutBucketVersioningCommand({ Bucket: versioned, VersioningConfiguration: { Status: 'Enabled' } }));
+    await admin.send(
+      new PutBucketVersioningCommand({ Bucket: versioned, VersioningConfiguration: { Status: 'Enabled' } }),
+    );
     locked = uniqueBucketName('more-locked');
     await admin.send(new CreateBucketCommand({ Bucket: locked, ObjectLockEnabledForBucket: true }));
     await put(plain, 'owner-probe');
@@ -84,13 +90,22 @@ describe('more operations on Ceph RGW', () => {
       await put(plain, 'acl/canned.txt');
       const publicRead = s3PutObjectAcl.parse({ AccessControlPolicy: { CannedAccessControlList: 'public-read' } });
       const out = await s3PutObjectAcl.attempt(publicRead, entryOf(plain, 'acl/canned.txt'), ctx, never);
-      expect(out).toEqual({ result: expect.objectContaining({ status: 'succeeded', httpStatus: 200, errorCode: '', message: 'Successful' }), retryable: false });
-      expect(grantsOf(await admin.send(new GetObjectAclCommand({ Bucket: plain, Key: 'acl/canned.txt' }))))
-        .toEqual([`CanonicalUser:${owner}:FULL_CONTROL`, `Group:${ALL_USERS}:READ`]);
+      expect(out).toEqual({
+        result: expect.objectContaining({ status: 'succeeded', httpStatus: 200, errorCode: '', message: 'Successful' }),
+        retryable: false,
+      });
+      expect(grantsOf(await admin.send(new GetObjectAclCommand({ Bucket: plain, Key: 'acl/canned.txt' })))).toEqual([
+        `CanonicalUser:${owner}:FULL_CONTROL`,
+        `Group:${ALL_USERS}:READ`,
+      ]);
 
       const priv = s3PutObjectAcl.parse({ AccessControlPolicy: { CannedAccessControlList: 'private' } });
-      expect((await s3PutObjectAcl.attempt(priv, entryOf(plain, 'acl/canned.txt'), ctx, never)).result.status).toBe('succeeded');
-      expect(grantsOf(await admin.send(new GetObjectAclCommand({ Bucket: plain, Key: 'acl/canned.txt' })))).toEqual([`CanonicalUser:${owner}:FULL_CONTROL`]);
+      expect((await s3PutObjectAcl.attempt(priv, entryOf(plain, 'acl/canned.txt'), ctx, never)).result.status).toBe(
+        'succeeded',
+      );
+      expect(grantsOf(await admin.send(new GetObjectAclCommand({ Bucket: plain, Key: 'acl/canned.txt' })))).toEqual([
+        `CanonicalUser:${owner}:FULL_CONTROL`,
+      ]);
     });
 
     it('explicit grants (id, uri) replace the whole ACL', async () => {
@@ -107,34 +122,63 @@ describe('more operations on Ceph RGW', () => {
           },
         },
       });
-      expect((await s3PutObjectAcl.attempt(config, entryOf(plain, 'acl/grants.txt'), ctx, never)).result.status).toBe('succeeded');
-      expect(grantsOf(await admin.send(new GetObjectAclCommand({ Bucket: plain, Key: 'acl/grants.txt' }))))
-        .toEqual([`CanonicalUser:${owner}:FULL_CONTROL`, `Group:${ALL_USERS}:READ`, `Group:${AUTH_USERS}:READ_ACP`]);
+      expect((await s3PutObjectAcl.attempt(config, entryOf(plain, 'acl/grants.txt'), ctx, never)).result.status).toBe(
+        'succeeded',
+      );
+      expect(grantsOf(await admin.send(new GetObjectAclCommand({ Bucket: plain, Key: 'acl/grants.txt' })))).toEqual([
+        `CanonicalUser:${owner}:FULL_CONTROL`,
+        `Group:${ALL_USERS}:READ`,
+        `Group:${AUTH_USERS}:READ_ACP`,
+      ]);
     });
 
     it('grants the store refuses fail the task with its answer: unknown user id, unknown e-mail, wrong owner', async () => {
       await put(plain, 'acl/refused.txt');
       const unknownUser = s3PutObjectAcl.parse({
-        AccessControlPolicy: { AccessControlList: { Owner: { ID: owner }, Grants: [{ Grantee: { TypeIdentifier: 'id', Identifier: 'no-such-user' }, Permission: 'READ' }] } },
+        AccessControlPolicy: {
+          AccessControlList: {
+            Owner: { ID: owner },
+            Grants: [{ Grantee: { TypeIdentifier: 'id', Identifier: 'no-such-user' }, Permission: 'READ' }],
+          },
+        },
       });
       const a = await s3PutObjectAcl.attempt(unknownUser, entryOf(plain, 'acl/refused.txt'), ctx, never);
       expect(a.result).toMatchObject({ status: 'failed', httpStatus: 400, errorCode: 'InvalidArgument' });
-      expect(a.result.message).toMatch(/^Invalid id \(Service: Amazon S3; Status Code: 400; Error Code: InvalidArgument/);
+      expect(a.result.message).toMatch(
+        /^Invalid id \(Service: Amazon S3; Status Code: 400; Error Code: InvalidArgument/,
+      );
       expect(a.retryable).toBe(false);
 
       const unknownEmail = s3PutObjectAcl.parse({
-        AccessControlPolicy: { AccessControlList: { Owner: { ID: owner }, Grants: [{ Grantee: { TypeIdentifier: 'emailAddress', Identifier: 'nobody@example.com' }, Permission: 'READ' }] } },
+        AccessControlPolicy: {
+          AccessControlList: {
+            Owner: { ID: owner },
+            Grants: [
+              { Grantee: { TypeIdentifier: 'emailAddress', Identifier: 'nobody@example.com' }, Permission: 'READ' },
+            ],
+          },
+        },
       });
       const e = await s3PutObjectAcl.attempt(unknownEmail, entryOf(plain, 'acl/refused.txt'), ctx, never);
-      expect(e.result).toMatchObject({ status: 'failed', httpStatus: 400, errorCode: 'UnresolvableGrantByEmailAddress' });
-      expect(e.result.message).toMatch(/^The e-mail address you provided does not match any account on record\. \(Service: Amazon S3; Status Code: 400/);
+      expect(e.result).toMatchObject({
+        status: 'failed',
+        httpStatus: 400,
+        errorCode: 'UnresolvableGrantByEmailAddress',
+      });
+      expect(e.result.message).toMatch(
+        /^The e-mail address you provided does not match any account on record\. \(Service: Amazon S3; Status Code: 400/,
+      );
 
-      const wrongOwner = s3PutObjectAcl.parse({ AccessControlPolicy: { AccessControlList: { Owner: { ID: 'someone-else' }, Grants: [] } } });
+      const wrongOwner = s3PutObjectAcl.parse({
+        AccessControlPolicy: { AccessControlList: { Owner: { ID: 'someone-else' }, Grants: [] } },
+      });
       const b = await s3PutObjectAcl.attempt(wrongOwner, entryOf(plain, 'acl/refused.txt'), ctx, never);
       expect(b.result).toMatchObject({ status: 'failed', httpStatus: 403, errorCode: 'AccessDenied' });
       expect(b.retryable).toBe(false);
       // the ACL is unchanged
-      expect(grantsOf(await admin.send(new GetObjectAclCommand({ Bucket: plain, Key: 'acl/refused.txt' })))).toEqual([`CanonicalUser:${owner}:FULL_CONTROL`]);
+      expect(grantsOf(await admin.send(new GetObjectAclCommand({ Bucket: plain, Key: 'acl/refused.txt' })))).toEqual([
+        `CanonicalUser:${owner}:FULL_CONTROL`,
+      ]);
     });
 
     it('a row with a VersionId changes that version only', async () => {
@@ -144,8 +188,12 @@ describe('more operations on Ceph RGW', () => {
       const config = s3PutObjectAcl.parse({ AccessControlPolicy: { CannedAccessControlList: 'public-read' } });
       const out = await s3PutObjectAcl.attempt(config, entryOf(versioned, 'acl/v.txt', v1), ctx, never);
       expect(out.result).toMatchObject({ status: 'succeeded', versionId: v1 });
-      expect(grantsOf(await admin.send(new GetObjectAclCommand({ Bucket: versioned, Key: 'acl/v.txt', VersionId: v1 })))).toContain(`Group:${ALL_USERS}:READ`);
-      expect(grantsOf(await admin.send(new GetObjectAclCommand({ Bucket: versioned, Key: 'acl/v.txt', VersionId: v2 })))).toEqual([`CanonicalUser:${owner}:FULL_CONTROL`]);
+      expect(
+        grantsOf(await admin.send(new GetObjectAclCommand({ Bucket: versioned, Key: 'acl/v.txt', VersionId: v1 }))),
+      ).toContain(`Group:${ALL_USERS}:READ`);
+      expect(
+        grantsOf(await admin.send(new GetObjectAclCommand({ Bucket: versioned, Key: 'acl/v.txt', VersionId: v2 }))),
+      ).toEqual([`CanonicalUser:${owner}:FULL_CONTROL`]);
     });
 
     it('a missing key fails with 404 NoSuchKey', async () => {
@@ -161,32 +209,58 @@ describe('more operations on Ceph RGW', () => {
       await put(locked, 'hold/a.txt');
       const on = s3PutObjectLegalHold.parse({ LegalHold: { Status: 'ON' } });
       const off = s3PutObjectLegalHold.parse({ LegalHold: { Status: 'OFF' } });
-      expect((await s3PutObjectLegalHold.attempt(on, entryOf(locked, 'hold/a.txt'), ctx, never)).result).toMatchObject({ status: 'succeeded', httpStatus: 200, message: 'Successful' });
-      expect((await admin.send(new GetObjectLegalHoldCommand({ Bucket: locked, Key: 'hold/a.txt' }))).LegalHold?.Status).toBe('ON');
-      expect((await s3PutObjectLegalHold.attempt(off, entryOf(locked, 'hold/a.txt'), ctx, never)).result.status).toBe('succeeded');
-      expect((await admin.send(new GetObjectLegalHoldCommand({ Bucket: locked, Key: 'hold/a.txt' }))).LegalHold?.Status).toBe('OFF');
+      expect((await s3PutObjectLegalHold.attempt(on, entryOf(locked, 'hold/a.txt'), ctx, never)).result).toMatchObject({
+        status: 'succeeded',
+        httpStatus: 200,
+        message: 'Successful',
+      });
+      expect(
+        (await admin.send(new GetObjectLegalHoldCommand({ Bucket: locked, Key: 'hold/a.txt' }))).LegalHold?.Status,
+      ).toBe('ON');
+      expect((await s3PutObjectLegalHold.attempt(off, entryOf(locked, 'hold/a.txt'), ctx, never)).result.status).toBe(
+        'succeeded',
+      );
+      expect(
+        (await admin.send(new GetObjectLegalHoldCommand({ Bucket: locked, Key: 'hold/a.txt' }))).LegalHold?.Status,
+      ).toBe('OFF');
     });
 
-    it('the row\'s VersionId: the hold is on that version, not on the current one', async () => {
+    it("the row's VersionId: the hold is on that version, not on the current one", async () => {
       const v1 = await put(locked, 'hold/v.txt', 'one');
       const v2 = await put(locked, 'hold/v.txt', 'two');
       const on = s3PutObjectLegalHold.parse({ LegalHold: { Status: 'ON' } });
-      expect((await s3PutObjectLegalHold.attempt(on, entryOf(locked, 'hold/v.txt', v1), ctx, never)).result).toMatchObject({ status: 'succeeded', versionId: v1 });
-      expect((await admin.send(new GetObjectLegalHoldCommand({ Bucket: locked, Key: 'hold/v.txt', VersionId: v1 }))).LegalHold?.Status).toBe('ON');
-      const current = await admin.send(new GetObjectLegalHoldCommand({ Bucket: locked, Key: 'hold/v.txt', VersionId: v2 })).then(
-        (r) => r.LegalHold?.Status ?? 'none',
-        (err: { name?: string }) => `error ${err.name}`,
-      );
+      expect(
+        (await s3PutObjectLegalHold.attempt(on, entryOf(locked, 'hold/v.txt', v1), ctx, never)).result,
+      ).toMatchObject({ status: 'succeeded', versionId: v1 });
+      expect(
+        (await admin.send(new GetObjectLegalHoldCommand({ Bucket: locked, Key: 'hold/v.txt', VersionId: v1 })))
+          .LegalHold?.Status,
+      ).toBe('ON');
+      const current = await admin
+        .send(new GetObjectLegalHoldCommand({ Bucket: locked, Key: 'hold/v.txt', VersionId: v2 }))
+        .then(
+          (r) => r.LegalHold?.Status ?? 'none',
+          (err: { name?: string }) => `error ${err.name}`,
+        );
       expect(current).not.toBe('ON');
       const off = s3PutObjectLegalHold.parse({ LegalHold: { Status: 'OFF' } });
-      expect((await s3PutObjectLegalHold.attempt(off, entryOf(locked, 'hold/v.txt', v1), ctx, never)).result.status).toBe('succeeded');
+      expect(
+        (await s3PutObjectLegalHold.attempt(off, entryOf(locked, 'hold/v.txt', v1), ctx, never)).result.status,
+      ).toBe('succeeded');
     });
 
-    it('a bucket without Object Lock: the task fails with Ceph\'s 400 InvalidRequest, not retried', async () => {
+    it("a bucket without Object Lock: the task fails with Ceph's 400 InvalidRequest, not retried", async () => {
       await put(plain, 'hold/nolock.txt');
-      const out = await s3PutObjectLegalHold.attempt(s3PutObjectLegalHold.parse({ LegalHold: { Status: 'ON' } }), entryOf(plain, 'hold/nolock.txt'), ctx, never);
+      const out = await s3PutObjectLegalHold.attempt(
+        s3PutObjectLegalHold.parse({ LegalHold: { Status: 'ON' } }),
+        entryOf(plain, 'hold/nolock.txt'),
+        ctx,
+        never,
+      );
       expect(out.result).toMatchObject({ status: 'failed', httpStatus: 400, errorCode: 'InvalidRequest' });
-      expect(out.result.message).toMatch(/^object legal hold can't be set if bucket object lock not enabled \(Service: Amazon S3; Status Code: 400; Error Code: InvalidRequest/);
+      expect(out.result.message).toMatch(
+        /^object legal hold can't be set if bucket object lock not enabled \(Service: Amazon S3; Status Code: 400; Error Code: InvalidRequest/,
+      );
       expect(out.retryable).toBe(false);
     });
   });
@@ -197,7 +271,9 @@ describe('more operations on Ceph RGW', () => {
       const later = inMinutes(60);
       const sooner = inMinutes(30);
       const gov = s3PutObjectRetention.parse({ Retention: { Mode: 'GOVERNANCE', RetainUntilDate: later } });
-      expect((await s3PutObjectRetention.attempt(gov, entryOf(locked, 'ret/gov.txt'), ctx, never)).result).toMatchObject({ status: 'succeeded', message: 'Successful' });
+      expect(
+        (await s3PutObjectRetention.attempt(gov, entryOf(locked, 'ret/gov.txt'), ctx, never)).result,
+      ).toMatchObject({ status: 'succeeded', message: 'Successful' });
       let got = await admin.send(new GetObjectRetentionCommand({ Bucket: locked, Key: 'ret/gov.txt' }));
       expect(got.Retention?.Mode).toBe('GOVERNANCE');
       expect(got.Retention?.RetainUntilDate?.getTime()).toBe(new Date(later).getTime());
@@ -205,11 +281,18 @@ describe('more operations on Ceph RGW', () => {
       const shorten = s3PutObjectRetention.parse({ Retention: { Mode: 'GOVERNANCE', RetainUntilDate: sooner } });
       const refused = await s3PutObjectRetention.attempt(shorten, entryOf(locked, 'ret/gov.txt'), ctx, never);
       expect(refused.result).toMatchObject({ status: 'failed', httpStatus: 403, errorCode: 'AccessDenied' });
-      expect(refused.result.message).toMatch(/shortens an existing retention period and governance bypass check failed/);
+      expect(refused.result.message).toMatch(
+        /shortens an existing retention period and governance bypass check failed/,
+      );
       expect(refused.retryable).toBe(false);
 
-      const bypass = s3PutObjectRetention.parse({ Retention: { Mode: 'GOVERNANCE', RetainUntilDate: sooner }, BypassGovernanceRetention: true });
-      expect((await s3PutObjectRetention.attempt(bypass, entryOf(locked, 'ret/gov.txt'), ctx, never)).result.status).toBe('succeeded');
+      const bypass = s3PutObjectRetention.parse({
+        Retention: { Mode: 'GOVERNANCE', RetainUntilDate: sooner },
+        BypassGovernanceRetention: true,
+      });
+      expect(
+        (await s3PutObjectRetention.attempt(bypass, entryOf(locked, 'ret/gov.txt'), ctx, never)).result.status,
+      ).toBe('succeeded');
       got = await admin.send(new GetObjectRetentionCommand({ Bucket: locked, Key: 'ret/gov.txt' }));
       expect(got.Retention?.RetainUntilDate?.getTime()).toBe(new Date(sooner).getTime());
 
@@ -224,29 +307,43 @@ describe('more operations on Ceph RGW', () => {
       const first = inMinutes(10);
       const longer = inMinutes(12);
       const comp = s3PutObjectRetention.parse({ Retention: { Mode: 'COMPLIANCE', RetainUntilDate: first } });
-      expect((await s3PutObjectRetention.attempt(comp, entryOf(locked, 'ret/comp.txt'), ctx, never)).result.status).toBe('succeeded');
+      expect(
+        (await s3PutObjectRetention.attempt(comp, entryOf(locked, 'ret/comp.txt'), ctx, never)).result.status,
+      ).toBe('succeeded');
       const extend = s3PutObjectRetention.parse({ Retention: { Mode: 'COMPLIANCE', RetainUntilDate: longer } });
-      expect((await s3PutObjectRetention.attempt(extend, entryOf(locked, 'ret/comp.txt'), ctx, never)).result.status).toBe('succeeded');
+      expect(
+        (await s3PutObjectRetention.attempt(extend, entryOf(locked, 'ret/comp.txt'), ctx, never)).result.status,
+      ).toBe('succeeded');
       const got = await admin.send(new GetObjectRetentionCommand({ Bucket: locked, Key: 'ret/comp.txt' }));
       expect(got.Retention).toEqual({ Mode: 'COMPLIANCE', RetainUntilDate: new Date(longer) });
 
-      const shorten = s3PutObjectRetention.parse({ Retention: { Mode: 'COMPLIANCE', RetainUntilDate: first }, BypassGovernanceRetention: true });
+      const shorten = s3PutObjectRetention.parse({
+        Retention: { Mode: 'COMPLIANCE', RetainUntilDate: first },
+        BypassGovernanceRetention: true,
+      });
       const refused = await s3PutObjectRetention.attempt(shorten, entryOf(locked, 'ret/comp.txt'), ctx, never);
       expect(refused.result).toMatchObject({ status: 'failed', httpStatus: 403, errorCode: 'AccessDenied' });
       expect(refused.retryable).toBe(false);
     });
 
-    it('the row\'s VersionId: retention on that version only', async () => {
+    it("the row's VersionId: retention on that version only", async () => {
       const v1 = await put(locked, 'ret/v.txt', 'one');
       const v2 = await put(locked, 'ret/v.txt', 'two');
       const until = inMinutes(20);
       const gov = s3PutObjectRetention.parse({ Retention: { Mode: 'GOVERNANCE', RetainUntilDate: until } });
-      expect((await s3PutObjectRetention.attempt(gov, entryOf(locked, 'ret/v.txt', v1), ctx, never)).result).toMatchObject({ status: 'succeeded', versionId: v1 });
-      expect((await admin.send(new GetObjectRetentionCommand({ Bucket: locked, Key: 'ret/v.txt', VersionId: v1 }))).Retention?.Mode).toBe('GOVERNANCE');
-      const current = await admin.send(new GetObjectRetentionCommand({ Bucket: locked, Key: 'ret/v.txt', VersionId: v2 })).then(
-        (r) => r.Retention?.Mode ?? 'none',
-        (err: { name?: string }) => `error ${err.name}`,
-      );
+      expect(
+        (await s3PutObjectRetention.attempt(gov, entryOf(locked, 'ret/v.txt', v1), ctx, never)).result,
+      ).toMatchObject({ status: 'succeeded', versionId: v1 });
+      expect(
+        (await admin.send(new GetObjectRetentionCommand({ Bucket: locked, Key: 'ret/v.txt', VersionId: v1 }))).Retention
+          ?.Mode,
+      ).toBe('GOVERNANCE');
+      const current = await admin
+        .send(new GetObjectRetentionCommand({ Bucket: locked, Key: 'ret/v.txt', VersionId: v2 }))
+        .then(
+          (r) => r.Retention?.Mode ?? 'none',
+          (err: { name?: string }) => `error ${err.name}`,
+        );
       expect(current).not.toBe('GOVERNANCE');
     });
 
@@ -261,14 +358,22 @@ describe('more operations on Ceph RGW', () => {
 
   describe('S3ComputeObjectChecksum', () => {
     /** The AWS SDK's own checksum of a body: the x-amz-checksum-* header it sends on PutObject. */
-    async function putWithSdkChecksum(bucket: string, key: string, body: Buffer, algorithm: ChecksumAlgorithm): Promise<string> {
+    async function putWithSdkChecksum(
+      bucket: string,
+      key: string,
+      body: Buffer,
+      algorithm: ChecksumAlgorithm,
+    ): Promise<string> {
       const client = makeS3Client(ceph);
       let sent = '';
-      client.middlewareStack.add((next) => async (args) => {
-        const headers = (args.request as { headers: Record<string, string> }).headers;
-        sent = headers[`x-amz-checksum-${algorithm.toLowerCase()}`] ?? '';
-        return next(args);
-      }, { step: 'finalizeRequest', name: 'captureChecksum' });
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          const headers = (args.request as { headers: Record<string, string> }).headers;
+          sent = headers[`x-amz-checksum-${algorithm.toLowerCase()}`] ?? '';
+          return next(args);
+        },
+        { step: 'finalizeRequest', name: 'captureChecksum' },
+      );
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ChecksumAlgorithm: algorithm }));
       client.destroy();
       expect(sent, `the SDK sent x-amz-checksum-${algorithm.toLowerCase()}`).not.toBe('');
@@ -287,48 +392,80 @@ describe('more operations on Ceph RGW', () => {
       SHA512: (b: Buffer) => createHash('sha512').update(b).digest('base64'),
     } as const;
 
-    it.each([0, 1, 1000, 8 * MiB + 7])('a %d-byte object: every algorithm matches an independent computation', async (size) => {
-      const body = randomBytes(size);
-      const key = `ck/size-${size}.bin`;
-      // CRC32C and CRC64NVME: the AWS SDK's implementation is the reference (Ceph 16 stores no checksums).
-      const sdk = {
-        CRC32C: await putWithSdkChecksum(plain, key, body, 'CRC32C'),
-        CRC64NVME: await putWithSdkChecksum(plain, key, body, 'CRC64NVME'),
-        CRC32: await putWithSdkChecksum(plain, key, body, 'CRC32'),
-      };
-      // the two references agree where they overlap
-      expect(reference.CRC32(body)).toBe(sdk.CRC32);
-      const expected: Record<string, string> = { ...sdk, ...Object.fromEntries(Object.entries(reference).map(([a, f]) => [a, f(body)])) };
-      for (const algorithm of ['CRC32', 'CRC32C', 'CRC64NVME', 'MD5', 'SHA1', 'SHA256', 'SHA512']) {
-        const config = s3ComputeObjectChecksum.parse({ ChecksumAlgorithm: algorithm });
-        const out = await s3ComputeObjectChecksum.attempt(config, entryOf(plain, key), ctx, never);
-        expect(out.result.status, algorithm).toBe('succeeded');
-        expect(out.result.httpStatus).toBe(200);
-        expect(JSON.parse(out.result.message), algorithm).toEqual({ checksumAlgorithm: algorithm, checksumType: 'FULL_OBJECT', checksum: expected[algorithm], size });
-      }
-      // the ResultMessage is compact JSON with the keys in the spec's order
-      const dflt = await s3ComputeObjectChecksum.attempt(s3ComputeObjectChecksum.parse({}), entryOf(plain, key), ctx, never);
-      expect(dflt.result.message).toBe(`{"checksumAlgorithm":"CRC64NVME","checksumType":"FULL_OBJECT","checksum":"${sdk.CRC64NVME}","size":${size}}`);
-    });
+    it.each([0, 1, 1000, 8 * MiB + 7])(
+      'a %d-byte object: every algorithm matches an independent computation',
+      async (size) => {
+        const body = randomBytes(size);
+        const key = `ck/size-${size}.bin`;
+        // CRC32C and CRC64NVME: the AWS SDK's implementation is the reference (Ceph 16 stores no checksums).
+        const sdk = {
+          CRC32C: await putWithSdkChecksum(plain, key, body, 'CRC32C'),
+          CRC64NVME: await putWithSdkChecksum(plain, key, body, 'CRC64NVME'),
+          CRC32: await putWithSdkChecksum(plain, key, body, 'CRC32'),
+        };
+        // the two references agree where they overlap
+        expect(reference.CRC32(body)).toBe(sdk.CRC32);
+        const expected: Record<string, string> = {
+          ...sdk,
+          ...Object.fromEntries(Object.entries(reference).map(([a, f]) => [a, f(body)])),
+        };
+        for (const algorithm of ['CRC32', 'CRC32C', 'CRC64NVME', 'MD5', 'SHA1', 'SHA256', 'SHA512']) {
+          const config = s3ComputeObjectChecksum.parse({ ChecksumAlgorithm: algorithm });
+          const out = await s3ComputeObjectChecksum.attempt(config, entryOf(plain, key), ctx, never);
+          expect(out.result.status, algorithm).toBe('succeeded');
+          expect(out.result.httpStatus).toBe(200);
+          expect(JSON.parse(out.result.message), algorithm).toEqual({
+            checksumAlgorithm: algorithm,
+            checksumType: 'FULL_OBJECT',
+            checksum: expected[algorithm],
+            size,
+          });
+        }
+        // the ResultMessage is compact JSON with the keys in the spec's order
+        const dflt = await s3ComputeObjectChecksum.attempt(
+          s3ComputeObjectChecksum.parse({}),
+          entryOf(plain, key),
+          ctx,
+          never,
+        );
+        expect(dflt.result.message).toBe(
+          `{"checksumAlgorithm":"CRC64NVME","checksumType":"FULL_OBJECT","checksum":"${sdk.CRC64NVME}","size":${size}}`,
+        );
+      },
+    );
 
-    it('the row\'s VersionId: the checksum of that version\'s bytes', async () => {
+    it("the row's VersionId: the checksum of that version's bytes", async () => {
       const v1 = await put(versioned, 'ck/v.bin', 'first version');
       await put(versioned, 'ck/v.bin', 'second version, longer');
       const config = s3ComputeObjectChecksum.parse({ ChecksumAlgorithm: 'SHA256' });
       const out = await s3ComputeObjectChecksum.attempt(config, entryOf(versioned, 'ck/v.bin', v1), ctx, never);
       expect(out.result).toMatchObject({ status: 'succeeded', versionId: v1 });
-      expect(JSON.parse(out.result.message)).toEqual({ checksumAlgorithm: 'SHA256', checksumType: 'FULL_OBJECT', checksum: reference.SHA256(Buffer.from('first version')), size: 13 });
+      expect(JSON.parse(out.result.message)).toEqual({
+        checksumAlgorithm: 'SHA256',
+        checksumType: 'FULL_OBJECT',
+        checksum: reference.SHA256(Buffer.from('first version')),
+        size: 13,
+      });
     });
 
     it('COMPOSITE: a single-part object reports its full-object checksum; a multipart one fails 501 on Ceph (no part boundaries)', async () => {
       await put(plain, 'ck/single.bin', 'single part');
       const config = s3ComputeObjectChecksum.parse({ ChecksumAlgorithm: 'SHA1', ChecksumType: 'COMPOSITE' });
       const single = await s3ComputeObjectChecksum.attempt(config, entryOf(plain, 'ck/single.bin'), ctx, never);
-      expect(JSON.parse(single.result.message)).toEqual({ checksumAlgorithm: 'SHA1', checksumType: 'FULL_OBJECT', checksum: reference.SHA1(Buffer.from('single part')), size: 11 });
+      expect(JSON.parse(single.result.message)).toEqual({
+        checksumAlgorithm: 'SHA1',
+        checksumType: 'FULL_OBJECT',
+        checksum: reference.SHA1(Buffer.from('single part')),
+        size: 11,
+      });
 
       // lib-storage's Upload makes a 2-part object (5 MiB + 1 byte)
       const { Upload } = await import('@aws-sdk/lib-storage');
-      await new Upload({ client: admin, params: { Bucket: plain, Key: 'ck/multi.bin', Body: randomBytes(5 * MiB + 1) }, partSize: 5 * MiB }).done();
+      await new Upload({
+        client: admin,
+        params: { Bucket: plain, Key: 'ck/multi.bin', Body: randomBytes(5 * MiB + 1) },
+        partSize: 5 * MiB,
+      }).done();
       const multi = await s3ComputeObjectChecksum.attempt(config, entryOf(plain, 'ck/multi.bin'), ctx, never);
       expect(multi.result).toMatchObject({ status: 'failed', httpStatus: 501, errorCode: 'NotImplemented' });
       expect(multi.result.message).toMatch(/does not expose the part boundaries of this 2-part object/);
@@ -336,7 +473,12 @@ describe('more operations on Ceph RGW', () => {
     });
 
     it('a missing key fails with 404 NoSuchKey, not retried', async () => {
-      const out = await s3ComputeObjectChecksum.attempt(s3ComputeObjectChecksum.parse({}), entryOf(plain, 'ck/missing.bin'), ctx, never);
+      const out = await s3ComputeObjectChecksum.attempt(
+        s3ComputeObjectChecksum.parse({}),
+        entryOf(plain, 'ck/missing.bin'),
+        ctx,
+        never,
+      );
       expect(out.result).toMatchObject({ status: 'failed', httpStatus: 404, errorCode: 'NoSuchKey' });
       expect(out.retryable).toBe(false);
     });
@@ -346,7 +488,12 @@ describe('more operations on Ceph RGW', () => {
     it('Ceph has no restore: 501 NotImplemented per task, permanent (not retried)', async () => {
       await put(plain, 'restore/a.txt');
       for (const member of [{ ExpirationInDays: 1, GlacierJobTier: 'STANDARD' }, { GlacierJobTier: 'BULK' }, {}]) {
-        const out = await s3InitiateRestoreObject.attempt(s3InitiateRestoreObject.parse(member), entryOf(plain, 'restore/a.txt'), ctx, never);
+        const out = await s3InitiateRestoreObject.attempt(
+          s3InitiateRestoreObject.parse(member),
+          entryOf(plain, 'restore/a.txt'),
+          ctx,
+          never,
+        );
         expect(out.result).toMatchObject({ status: 'failed', httpStatus: 501, errorCode: 'NotImplemented' });
         expect(out.result.message).toMatch(/\(Service: Amazon S3; Status Code: 501; Error Code: NotImplemented/);
         expect(out.retryable).toBe(false);
@@ -355,13 +502,16 @@ describe('more operations on Ceph RGW', () => {
   });
 
   describe('S3UpdateObjectEncryption', () => {
-    const config = () => s3UpdateObjectEncryption.parse({ ObjectEncryption: { SSEKMS: { KMSKeyArn: KEY_ARN, BucketKeyEnabled: true } } });
+    const config = () =>
+      s3UpdateObjectEncryption.parse({ ObjectEncryption: { SSEKMS: { KMSKeyArn: KEY_ARN, BucketKeyEnabled: true } } });
 
     it('Ceph refuses the copy in place (it does not count SSE as a change): 400 InvalidRequest per task, object untouched', async () => {
       await put(plain, 'enc/a.txt', 'unchanged');
       const out = await s3UpdateObjectEncryption.attempt(config(), entryOf(plain, 'enc/a.txt'), ctx, never);
       expect(out.result).toMatchObject({ status: 'failed', httpStatus: 400, errorCode: 'InvalidRequest' });
-      expect(out.result.message).toMatch(/^This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes\./);
+      expect(out.result.message).toMatch(
+        /^This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes\./,
+      );
       expect(out.retryable).toBe(false);
     });
 
@@ -369,7 +519,12 @@ describe('more operations on Ceph RGW', () => {
       const v1 = await put(versioned, 'enc/v.txt', 'one');
       await put(versioned, 'enc/v.txt', 'two');
       const old = await s3UpdateObjectEncryption.attempt(config(), entryOf(versioned, 'enc/v.txt', v1), ctx, never);
-      expect(old.result).toMatchObject({ status: 'failed', httpStatus: 400, errorCode: 'InvalidRequest', versionId: v1 });
+      expect(old.result).toMatchObject({
+        status: 'failed',
+        httpStatus: 400,
+        errorCode: 'InvalidRequest',
+        versionId: v1,
+      });
       expect(old.result.message).toMatch(new RegExp(`^Version ${v1} is not the current version of the object`));
       const missing = await s3UpdateObjectEncryption.attempt(config(), entryOf(plain, 'enc/missing.txt'), ctx, never);
       expect(missing.result).toMatchObject({ status: 'failed', httpStatus: 404, errorCode: 'NoSuchKey' });

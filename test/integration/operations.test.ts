@@ -57,10 +57,13 @@ async function keysOf(client: S3Client, bucket: string, prefix?: string): Promis
 /** Counts HTTP requests the client sends. */
 function countRequests(client: S3Client): { readonly count: number } {
   const counter = { count: 0 };
-  client.middlewareStack.add((next) => async (args) => {
-    counter.count++;
-    return next(args);
-  }, { step: 'build', name: `count-${Math.random()}` });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      counter.count++;
+      return next(args);
+    },
+    { step: 'build', name: `count-${Math.random()}` },
+  );
   return counter;
 }
 
@@ -103,7 +106,12 @@ describe('operations on Ceph RGW', () => {
     const config = s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}`, TargetKeyPrefix: 'copied/' });
     for (const key of keys) {
       const out = await s3PutObjectCopy.attempt(config, entryOf(src, key), ctxOf(s3), never);
-      expect(out.result, key).toMatchObject({ status: 'succeeded', httpStatus: 200, errorCode: '', message: 'Successful' });
+      expect(out.result, key).toMatchObject({
+        status: 'succeeded',
+        httpStatus: 200,
+        errorCode: '',
+        message: 'Successful',
+      });
     }
     expect(await keysOf(admin, dst, 'copied/')).toEqual(keys.map((k) => `copied/${k}`).sort());
     for (const key of keys) expect((await bodyOf(admin, dst, `copied/${key}`)).toString(), key).toBe(`body of ${key}`);
@@ -115,12 +123,24 @@ describe('operations on Ceph RGW', () => {
   });
 
   it('REPLACE metadata and StorageClass STANDARD_IA', async () => {
-    await admin.send(new PutObjectCommand({ Bucket: src, Key: 'meta.txt', Body: 'm', ContentType: 'text/plain', Metadata: { old: '1' } }));
+    await admin.send(
+      new PutObjectCommand({
+        Bucket: src,
+        Key: 'meta.txt',
+        Body: 'm',
+        ContentType: 'text/plain',
+        Metadata: { old: '1' },
+      }),
+    );
     const config = s3PutObjectCopy.parse({
       TargetResource: `arn:aws:s3:::${dst}`,
       TargetKeyPrefix: 'replaced',
       StorageClass: 'STANDARD_IA',
-      NewObjectMetadata: { ContentType: 'application/x-new', CacheControl: 'max-age=60', UserMetadata: { Fresh: 'yes' } },
+      NewObjectMetadata: {
+        ContentType: 'application/x-new',
+        CacheControl: 'max-age=60',
+        UserMetadata: { Fresh: 'yes' },
+      },
     });
     const out = await s3PutObjectCopy.attempt(config, entryOf(src, 'meta.txt'), ctxOf(s3), never);
     expect(out.result.status).toBe('succeeded');
@@ -132,9 +152,20 @@ describe('operations on Ceph RGW', () => {
   });
 
   it('default COPY keeps the source metadata and tags', async () => {
-    await admin.send(new PutObjectCommand({ Bucket: src, Key: 'keep.txt', Body: 'k', ContentType: 'text/x-keep', Metadata: { a: '1' }, Tagging: 't1=v1&t2=' }));
+    await admin.send(
+      new PutObjectCommand({
+        Bucket: src,
+        Key: 'keep.txt',
+        Body: 'k',
+        ContentType: 'text/x-keep',
+        Metadata: { a: '1' },
+        Tagging: 't1=v1&t2=',
+      }),
+    );
     const config = s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}`, TargetKeyPrefix: 'kept' });
-    expect((await s3PutObjectCopy.attempt(config, entryOf(src, 'keep.txt'), ctxOf(s3), never)).result.status).toBe('succeeded');
+    expect((await s3PutObjectCopy.attempt(config, entryOf(src, 'keep.txt'), ctxOf(s3), never)).result.status).toBe(
+      'succeeded',
+    );
     const head = await admin.send(new HeadObjectCommand({ Bucket: dst, Key: 'kept/keep.txt' }));
     expect(head.ContentType).toBe('text/x-keep');
     expect(head.Metadata).toEqual({ a: '1' });
@@ -144,7 +175,13 @@ describe('operations on Ceph RGW', () => {
   it('reality: Ceph ignores TaggingDirective REPLACE on CopyObject and answers an unquoted CopyObjectResult ETag', async () => {
     await admin.send(new PutObjectCommand({ Bucket: src, Key: 'reality.txt', Body: 'r', Tagging: 'src=1' }));
     const res = await admin.send(
-      new CopyObjectCommand({ Bucket: dst, Key: 'reality.txt', CopySource: `${src}/reality.txt`, TaggingDirective: 'REPLACE', Tagging: 'new=2' }),
+      new CopyObjectCommand({
+        Bucket: dst,
+        Key: 'reality.txt',
+        CopySource: `${src}/reality.txt`,
+        TaggingDirective: 'REPLACE',
+        Tagging: 'new=2',
+      }),
     );
     expect(await tagsOf(admin, dst, 'reality.txt')).toEqual({ src: '1' }); // the source's tags, not new=2
     expect(res.CopyObjectResult?.ETag).toMatch(/^[0-9a-f]{32}$/); // no quotes (AWS quotes it)
@@ -152,12 +189,27 @@ describe('operations on Ceph RGW', () => {
 
   it('NewObjectTagging gives exactly those tags (enforced after the copy), and [] gives none', async () => {
     await admin.send(new PutObjectCommand({ Bucket: src, Key: 'tagged.txt', Body: 't', Tagging: 'src=1&other=2' }));
-    const set = s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}`, TargetKeyPrefix: 'newtags', NewObjectTagging: [{ Key: 'team', Value: 'a b' }, { Key: 'x', Value: '' }] });
-    expect((await s3PutObjectCopy.attempt(set, entryOf(src, 'tagged.txt'), ctxOf(s3), never)).result.status).toBe('succeeded');
+    const set = s3PutObjectCopy.parse({
+      TargetResource: `arn:aws:s3:::${dst}`,
+      TargetKeyPrefix: 'newtags',
+      NewObjectTagging: [
+        { Key: 'team', Value: 'a b' },
+        { Key: 'x', Value: '' },
+      ],
+    });
+    expect((await s3PutObjectCopy.attempt(set, entryOf(src, 'tagged.txt'), ctxOf(s3), never)).result.status).toBe(
+      'succeeded',
+    );
     expect(await tagsOf(admin, dst, 'newtags/tagged.txt')).toEqual({ team: 'a b', x: '' });
 
-    const none = s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}`, TargetKeyPrefix: 'notags', NewObjectTagging: [] });
-    expect((await s3PutObjectCopy.attempt(none, entryOf(src, 'tagged.txt'), ctxOf(s3), never)).result.status).toBe('succeeded');
+    const none = s3PutObjectCopy.parse({
+      TargetResource: `arn:aws:s3:::${dst}`,
+      TargetKeyPrefix: 'notags',
+      NewObjectTagging: [],
+    });
+    expect((await s3PutObjectCopy.attempt(none, entryOf(src, 'tagged.txt'), ctxOf(s3), never)).result.status).toBe(
+      'succeeded',
+    );
     expect(await tagsOf(admin, dst, 'notags/tagged.txt')).toEqual({});
   });
 
@@ -165,8 +217,15 @@ describe('operations on Ceph RGW', () => {
     const config = s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}` });
     const out = await s3PutObjectCopy.attempt(config, entryOf(src, 'does/not exist.txt'), ctxOf(s3), never);
     expect(out.retryable).toBe(false);
-    expect(out.result).toMatchObject({ status: 'failed', httpStatus: 404, errorCode: 'NoSuchKey', rawKey: 'does/not%20exist.txt' });
-    expect(out.result.message).toMatch(/^The specified key does not exist\. \(Service: Amazon S3; Status Code: 404; Error Code: NoSuchKey; Request ID: \S+\)$/);
+    expect(out.result).toMatchObject({
+      status: 'failed',
+      httpStatus: 404,
+      errorCode: 'NoSuchKey',
+      rawKey: 'does/not%20exist.txt',
+    });
+    expect(out.result.message).toMatch(
+      /^The specified key does not exist\. \(Service: Amazon S3; Status Code: 404; Error Code: NoSuchKey; Request ID: \S+\)$/,
+    );
   });
 
   it('copies a given version (versioned source bucket)', async () => {
@@ -183,18 +242,34 @@ describe('operations on Ceph RGW', () => {
 
   it('multipart copy above the threshold: 12 MiB in 5 MiB parts, same bytes, metadata and tags', async () => {
     const big = new Uint8Array(12 * MiB + 12345).map((_, i) => (i * 7 + (i >> 13)) % 251);
-    await admin.send(new PutObjectCommand({ Bucket: src, Key: 'big/object.bin', Body: big, ContentType: 'application/x-big', Metadata: { size: 'large' }, Tagging: 'kind=big' }));
+    await admin.send(
+      new PutObjectCommand({
+        Bucket: src,
+        Key: 'big/object.bin',
+        Body: big,
+        ContentType: 'application/x-big',
+        Metadata: { size: 'large' },
+        Tagging: 'kind=big',
+      }),
+    );
     const client = taskClient(ceph);
     const requests = countRequests(client);
     try {
       const config = s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}`, TargetKeyPrefix: 'mpu' });
       const t0 = performance.now();
-      const out = await s3PutObjectCopy.attempt(config, entryOf(src, 'big/object.bin'), ctxOf(client, 5 * MiB, 5 * MiB), never);
+      const out = await s3PutObjectCopy.attempt(
+        config,
+        entryOf(src, 'big/object.bin'),
+        ctxOf(client, 5 * MiB, 5 * MiB),
+        never,
+      );
       const ms = performance.now() - t0;
       expect(out.result.status).toBe('succeeded');
       // HEAD, GetObjectTagging, Create, 3 × UploadPartCopy, Complete, PutObjectTagging
       expect(requests.count).toBe(8);
-      console.log(`[operations] multipart copy of ${(big.length / MiB).toFixed(1)} MiB on Ceph: ${ms.toFixed(0)} ms, ${requests.count} requests`);
+      console.log(
+        `[operations] multipart copy of ${(big.length / MiB).toFixed(1)} MiB on Ceph: ${ms.toFixed(0)} ms, ${requests.count} requests`,
+      );
     } finally {
       client.destroy();
     }
@@ -215,7 +290,12 @@ describe('operations on Ceph RGW', () => {
       NewObjectMetadata: { ContentType: 'text/x-replaced' },
       NewObjectTagging: [{ Key: 'n', Value: '1' }],
     });
-    const out = await s3PutObjectCopy.attempt(config, entryOf(src, 'big/object.bin'), ctxOf(s3, 5 * MiB, 5 * MiB), never);
+    const out = await s3PutObjectCopy.attempt(
+      config,
+      entryOf(src, 'big/object.bin'),
+      ctxOf(s3, 5 * MiB, 5 * MiB),
+      never,
+    );
     expect(out.result.status).toBe('succeeded');
     const head = await admin.send(new HeadObjectCommand({ Bucket: dst, Key: 'mpu2/big/object.bin' }));
     expect(head.ContentType).toBe('text/x-replaced');
@@ -225,7 +305,9 @@ describe('operations on Ceph RGW', () => {
   });
 
   it('prepare: an existing target bucket passes, a missing one is InvalidJobConfiguration', async () => {
-    await expect(s3PutObjectCopy.prepare!(s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}` }), ctxOf(s3), never)).resolves.toBeUndefined();
+    await expect(
+      s3PutObjectCopy.prepare!(s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}` }), ctxOf(s3), never),
+    ).resolves.toBeUndefined();
     const missing = s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}-missing` });
     await expect(s3PutObjectCopy.prepare!(missing, ctxOf(s3), never)).rejects.toMatchObject({
       code: 'InvalidJobConfiguration',
@@ -236,8 +318,17 @@ describe('operations on Ceph RGW', () => {
   it('put tagging replaces the set, [] removes it, delete tagging removes it', async () => {
     await admin.send(new PutObjectCommand({ Bucket: src, Key: 'tag me.txt', Body: 'x', Tagging: 'old=1' }));
     const e = entryOf(src, 'tag me.txt');
-    const put = s3PutObjectTagging.parse({ TagSet: [{ Key: 'a', Value: '1' }, { Key: 'b c', Value: 'd/e' }] });
-    expect((await s3PutObjectTagging.attempt(put, e, ctxOf(s3), never)).result).toMatchObject({ status: 'succeeded', httpStatus: 200, message: 'Successful' });
+    const put = s3PutObjectTagging.parse({
+      TagSet: [
+        { Key: 'a', Value: '1' },
+        { Key: 'b c', Value: 'd/e' },
+      ],
+    });
+    expect((await s3PutObjectTagging.attempt(put, e, ctxOf(s3), never)).result).toMatchObject({
+      status: 'succeeded',
+      httpStatus: 200,
+      message: 'Successful',
+    });
     expect(await tagsOf(admin, src, 'tag me.txt')).toEqual({ a: '1', 'b c': 'd/e' });
 
     const empty = s3PutObjectTagging.parse({ TagSet: [] });
@@ -246,14 +337,20 @@ describe('operations on Ceph RGW', () => {
 
     await s3PutObjectTagging.attempt(put, e, ctxOf(s3), never);
     const del = s3DeleteObjectTagging.parse({});
-    expect((await s3DeleteObjectTagging.attempt(del, e, ctxOf(s3), never)).result).toMatchObject({ status: 'succeeded', httpStatus: 200 });
+    expect((await s3DeleteObjectTagging.attempt(del, e, ctxOf(s3), never)).result).toMatchObject({
+      status: 'succeeded',
+      httpStatus: 200,
+    });
     expect(await tagsOf(admin, src, 'tag me.txt')).toEqual({});
   });
 
   it('tagging a missing object fails 404 NoSuchKey', async () => {
     const put = s3PutObjectTagging.parse({ TagSet: [{ Key: 'a', Value: '1' }] });
     const out = await s3PutObjectTagging.attempt(put, entryOf(src, 'nope.txt'), ctxOf(s3), never);
-    expect(out).toMatchObject({ retryable: false, result: { status: 'failed', httpStatus: 404, errorCode: 'NoSuchKey' } });
+    expect(out).toMatchObject({
+      retryable: false,
+      result: { status: 'failed', httpStatus: 404, errorCode: 'NoSuchKey' },
+    });
   });
 });
 
@@ -280,20 +377,30 @@ describe('operations on s3rver (the embedded default)', () => {
   it('copies simple keys under a prefix', async () => {
     const config = s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}`, TargetKeyPrefix: 'c' });
     for (const key of ['one.txt', 'dir/two.txt', 'with space.txt']) {
-      expect((await s3PutObjectCopy.attempt(config, entryOf(src, key), ctxOf(s3), never)).result.status, key).toBe('succeeded');
+      expect((await s3PutObjectCopy.attempt(config, entryOf(src, key), ctxOf(s3), never)).result.status, key).toBe(
+        'succeeded',
+      );
       expect((await bodyOf(admin, dst, `c/${key}`)).toString()).toBe(key);
     }
   });
 
   it('NewObjectTagging still gives exactly those tags (s3rver ignores the tagging headers; the handler rewrites them)', async () => {
-    const config = s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}`, TargetKeyPrefix: 't', NewObjectTagging: [{ Key: 'k', Value: 'v' }] });
-    expect((await s3PutObjectCopy.attempt(config, entryOf(src, 'one.txt'), ctxOf(s3), never)).result.status).toBe('succeeded');
+    const config = s3PutObjectCopy.parse({
+      TargetResource: `arn:aws:s3:::${dst}`,
+      TargetKeyPrefix: 't',
+      NewObjectTagging: [{ Key: 'k', Value: 'v' }],
+    });
+    expect((await s3PutObjectCopy.attempt(config, entryOf(src, 'one.txt'), ctxOf(s3), never)).result.status).toBe(
+      'succeeded',
+    );
     expect(await tagsOf(admin, dst, 't/one.txt')).toEqual({ k: 'v' });
   });
 
   it('put tagging', async () => {
     const put = s3PutObjectTagging.parse({ TagSet: [{ Key: 'a', Value: '1' }] });
-    expect((await s3PutObjectTagging.attempt(put, entryOf(src, 'dir/two.txt'), ctxOf(s3), never)).result.status).toBe('succeeded');
+    expect((await s3PutObjectTagging.attempt(put, entryOf(src, 'dir/two.txt'), ctxOf(s3), never)).result.status).toBe(
+      'succeeded',
+    );
     expect(await tagsOf(admin, src, 'dir/two.txt')).toEqual({ a: '1' });
   });
 
@@ -307,7 +414,9 @@ describe('operations on s3rver (the embedded default)', () => {
 
   it('a missing source fails 404 NoSuchKey', async () => {
     const config = s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}` });
-    expect((await s3PutObjectCopy.attempt(config, entryOf(src, 'missing.txt'), ctxOf(s3), never)).result).toMatchObject({ httpStatus: 404, errorCode: 'NoSuchKey' });
+    expect((await s3PutObjectCopy.attempt(config, entryOf(src, 'missing.txt'), ctxOf(s3), never)).result).toMatchObject(
+      { httpStatus: 404, errorCode: 'NoSuchKey' },
+    );
   });
 });
 
@@ -347,15 +456,24 @@ describe.each(['ceph', 's3rver'] as const)('S3 object store on %s', (name) => {
   });
 
   it('open: an ETag mismatch is ObjectStoreError 412 PreconditionFailed', async () => {
-    const err = await createS3ObjectStore(admin).open({ bucket, key: 'manifest.csv' }, { ifMatch: '0123456789abcdef0123456789abcdef' }).catch((e: unknown) => e);
+    const err = await createS3ObjectStore(admin)
+      .open({ bucket, key: 'manifest.csv' }, { ifMatch: '0123456789abcdef0123456789abcdef' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ObjectStoreError);
     expect(err).toMatchObject({ httpStatus: 412, code: 'PreconditionFailed' });
   });
 
   it('open: a missing object is 404 NoSuchKey, a missing bucket 404 NoSuchBucket', async () => {
     const store = createS3ObjectStore(admin);
-    await expect(store.open({ bucket, key: 'nope.csv' })).rejects.toMatchObject({ name: 'ObjectStoreError', httpStatus: 404, code: 'NoSuchKey' });
-    await expect(store.open({ bucket: `${bucket}-none`, key: 'x' })).rejects.toMatchObject({ httpStatus: 404, code: 'NoSuchBucket' });
+    await expect(store.open({ bucket, key: 'nope.csv' })).rejects.toMatchObject({
+      name: 'ObjectStoreError',
+      httpStatus: 404,
+      code: 'NoSuchKey',
+    });
+    await expect(store.open({ bucket: `${bucket}-none`, key: 'x' })).rejects.toMatchObject({
+      httpStatus: 404,
+      code: 'NoSuchBucket',
+    });
   });
 
   it('put: a multi-MiB async iterable goes up multipart and reads back identical', async () => {
@@ -380,7 +498,11 @@ describe.each(['ceph', 's3rver'] as const)('S3 object store on %s', (name) => {
     const a = await store.put({ bucket, key: 'small.json' }, '{"a":1}', { contentType: 'application/json' });
     expect(a.etag).toBe(createHash('md5').update('{"a":1}').digest('hex'));
     const b = await store.put({ bucket, key: 'small.bin' }, new Uint8Array([1, 2, 3]));
-    expect(b.etag).toBe(createHash('md5').update(new Uint8Array([1, 2, 3])).digest('hex'));
+    expect(b.etag).toBe(
+      createHash('md5')
+        .update(new Uint8Array([1, 2, 3]))
+        .digest('hex'),
+    );
     expect([...(await bodyOf(admin, bucket, 'small.bin'))]).toEqual([1, 2, 3]);
   });
 });

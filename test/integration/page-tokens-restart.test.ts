@@ -19,9 +19,20 @@ async function start(dir: string): Promise<RunningServer> {
   const s3rver = requireS3rver();
   return startServer(
     loadConfig(
-      { port: 0, dataDir: dir, endpoint: s3rver.endpoint, accessKeyId: s3rver.accessKeyId, secretAccessKey: s3rver.secretAccessKey, logLevel: 'silent' },
+      {
+        port: 0,
+        dataDir: dir,
+        endpoint: s3rver.endpoint,
+        accessKeyId: s3rver.accessKeyId,
+        secretAccessKey: s3rver.secretAccessKey,
+        logLevel: 'silent',
+      },
       // JsonApi signs in with TEST_API_KEY.
-      { S3BATCH_API_ACCESS_KEY_ID: TEST_API_KEY.accessKeyId, S3BATCH_API_SECRET_ACCESS_KEY: TEST_API_KEY.secretAccessKey, S3BATCH_ACCOUNT_ID: TEST_API_KEY.accountId },
+      {
+        S3BATCH_API_ACCESS_KEY_ID: TEST_API_KEY.accessKeyId,
+        S3BATCH_API_SECRET_ACCESS_KEY: TEST_API_KEY.secretAccessKey,
+        S3BATCH_ACCOUNT_ID: TEST_API_KEY.accountId,
+      },
     ),
   );
 }
@@ -40,7 +51,10 @@ describe('ListJobs page tokens across a restart', () => {
     for (let i = 0; i < 3; i++) {
       const { JobId } = await api.createJob({
         Operation: { S3PutObjectTagging: { TagSet: [] } },
-        Manifest: { Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] }, Location: { ObjectArn: 'arn:aws:s3:::nowhere/m.csv', ETag: 'e' } },
+        Manifest: {
+          Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
+          Location: { ObjectArn: 'arn:aws:s3:::nowhere/m.csv', ETag: 'e' },
+        },
         Report: { Enabled: false },
         Priority: 1,
         RoleArn: 'arn:aws:iam::111122223333:role/batch',
@@ -53,7 +67,10 @@ describe('ListJobs page tokens across a restart', () => {
 
     server = await start(dataDir);
     api = new JsonApi(server.url);
-    const rest = await api.call<{ Jobs: { JobId: string }[] }>('GET', `/jobs?maxResults=10&nextToken=${encodeURIComponent(first.NextToken!)}`);
+    const rest = await api.call<{ Jobs: { JobId: string }[] }>(
+      'GET',
+      `/jobs?maxResults=10&nextToken=${encodeURIComponent(first.NextToken!)}`,
+    );
     expect([...first.Jobs, ...rest.Jobs].map((j) => j.JobId).sort()).toEqual([...ids].sort());
   });
 });

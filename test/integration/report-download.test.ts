@@ -24,7 +24,11 @@ import { createTestBucket, makeS3Client, putObjects, REPO_ROOT, type S3ServerInf
 import { startServerProcess, tempDataDir, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
 
 /** A key of another account (merged with TEST_API_KEY through a keys file). */
-const OTHER: ApiKey = { accessKeyId: 'REPORTSOTHERKEY00001', secretAccessKey: randomBytes(30).toString('base64url'), accountId: '444455556666' };
+const OTHER: ApiKey = {
+  accessKeyId: 'REPORTSOTHERKEY00001',
+  secretAccessKey: randomBytes(30).toString('base64url'),
+  accountId: '444455556666',
+};
 
 interface Answer {
   status: number;
@@ -33,22 +37,31 @@ interface Answer {
 }
 
 /** A GET (or HEAD) with the path sent exactly as written (fetch would resolve `..` and `%2e%2e`). */
-function raw(baseUrl: string, path: string, opts: { method?: string; key?: Pick<ApiKey, 'accessKeyId' | 'secretAccessKey'> | null } = {}): Promise<Answer> {
+function raw(
+  baseUrl: string,
+  path: string,
+  opts: { method?: string; key?: Pick<ApiKey, 'accessKeyId' | 'secretAccessKey'> | null } = {},
+): Promise<Answer> {
   const key = opts.key === undefined ? TEST_API_KEY : opts.key;
   return new Promise((resolve, reject) => {
-    const req = http.request(`${baseUrl}${path}`, { method: opts.method ?? 'GET', headers: key ? { authorization: basicAuth(key) } : {} }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (b: Buffer) => parts.push(b));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      `${baseUrl}${path}`,
+      { method: opts.method ?? 'GET', headers: key ? { authorization: basicAuth(key) } : {} },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (b: Buffer) => parts.push(b));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
 }
 
 const codeOf = (a: Answer): string => (JSON.parse(a.body.toString('utf8')) as { error: { code: string } }).error.code;
-const messageOf = (a: Answer): string => (JSON.parse(a.body.toString('utf8')) as { error: { message: string } }).error.message;
+const messageOf = (a: Answer): string =>
+  (JSON.parse(a.body.toString('utf8')) as { error: { message: string } }).error.message;
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
 async function getObject(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
@@ -60,7 +73,9 @@ async function getObject(s3: S3Client, bucket: string, key: string): Promise<Buf
  * A TCP pass-through to `target` that counts the bytes the target sends back and, once `slow()`
  * is called, forwards them at most 256 KiB per 50 ms (about 5 MiB/s).
  */
-async function countingProxy(target: URL): Promise<{ endpoint: string; bytesFromTarget(): number; slow(): void; close(): Promise<void> }> {
+async function countingProxy(
+  target: URL,
+): Promise<{ endpoint: string; bytesFromTarget(): number; slow(): void; close(): Promise<void> }> {
   let bytes = 0;
   let slow = false;
   const sockets = new Set<net.Socket>();
@@ -115,7 +130,16 @@ async function countingProxy(target: URL): Promise<{ endpoint: string; bytesFrom
  * Runs a tagging job over `present` existing keys and `missing` absent ones (failed tasks, 404
  * NoSuchKey) to Complete, and returns its id.
  */
-async function taggingJob(api: JsonApi, s3: S3Client, bucket: string, reportBucket: string, prefix: string, present: string[], missing: string[], extra: Record<string, unknown> = {}): Promise<string> {
+async function taggingJob(
+  api: JsonApi,
+  s3: S3Client,
+  bucket: string,
+  reportBucket: string,
+  prefix: string,
+  present: string[],
+  missing: string[],
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   const rows = [...present, ...missing].map((key) => ({ bucket, key }));
   const manifestKey = `manifests/${prefix}-${randomBytes(4).toString('hex')}.csv`;
   const { etag } = await putManifest(s3, bucket, manifestKey, rows);
@@ -154,7 +178,11 @@ describe('report downloads on Ceph RGW', () => {
     reports = await createTestBucket(s3, 'rep-out');
     await putObjects(s3, src, PRESENT, (k) => `body of ${k}`);
     const dataDir = tempDataDir('s3batch-reports-');
-    server = await startServerProcess({ s3: ceph, dataDir, args: ['--api-keys-file', writeApiKeysFile(dataDir, [OTHER])] });
+    server = await startServerProcess({
+      s3: ceph,
+      dataDir,
+      args: ['--api-keys-file', writeApiKeysFile(dataDir, [OTHER])],
+    });
     api = new JsonApi(server.url);
   });
 
@@ -167,17 +195,30 @@ describe('report downloads on Ceph RGW', () => {
     const id = await taggingJob(api, s3, src, reports, 'dl', PRESENT, MISSING);
     const job = await api.waitFor(id, ['Complete', 'Failed']);
     expect(job.Job.Status).toBe('Complete');
-    expect(job.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: PRESENT.length, NumberOfTasksFailed: MISSING.length });
+    expect(job.Job.ProgressSummary).toMatchObject({
+      NumberOfTasksSucceeded: PRESENT.length,
+      NumberOfTasksFailed: MISSING.length,
+    });
 
     const view = await api.call<ReportView>('GET', `/jobs/${id}/report`);
     done = { id, view };
     const r = view.Report!;
     expect(view).toMatchObject({ JobId: id, Status: 'Complete' });
-    expect(r).toMatchObject({ Bucket: reports, Prefix: 'dl', ManifestKey: `dl/job-${id}/manifest.json`, Manifest: { Key: `dl/job-${id}/manifest.json`, Url: `/api/v1/jobs/${id}/report/files/manifest.json` } });
+    expect(r).toMatchObject({
+      Bucket: reports,
+      Prefix: 'dl',
+      ManifestKey: `dl/job-${id}/manifest.json`,
+      Manifest: { Key: `dl/job-${id}/manifest.json`, Url: `/api/v1/jobs/${id}/report/files/manifest.json` },
+    });
     expect(r.WrittenAt).toBe((job.Report as unknown as { writtenAt: string }).writtenAt);
-    expect(r.Files.map((f) => [f.TaskStatus, f.Rows])).toEqual([['succeeded', PRESENT.length], ['failed', MISSING.length]]);
+    expect(r.Files.map((f) => [f.TaskStatus, f.Rows])).toEqual([
+      ['succeeded', PRESENT.length],
+      ['failed', MISSING.length],
+    ]);
     // The record's files, in its order, with its MD5s.
-    expect(r.Files.map((f) => ({ key: f.Key, taskStatus: f.TaskStatus, md5: f.Md5, rows: f.Rows }))).toEqual(job.Report!.files);
+    expect(r.Files.map((f) => ({ key: f.Key, taskStatus: f.TaskStatus, md5: f.Md5, rows: f.Rows }))).toEqual(
+      job.Report!.files,
+    );
     for (const f of r.Files) {
       expect(f.Name).toMatch(/^[0-9a-f]{40}\.csv$/);
       expect(f.Key).toBe(`dl/job-${id}/results/${f.Name}`);
@@ -197,7 +238,11 @@ describe('report downloads on Ceph RGW', () => {
     expect(manifest.headers['content-type']).toMatch(/^application\/json/);
     expect(manifest.headers['content-disposition']).toBe('attachment; filename="manifest.json"');
     expect(manifest.body.equals(await getObject(s3, reports, r.ManifestKey))).toBe(true);
-    expect((JSON.parse(manifest.body.toString('utf8')) as { Results: { MD5Checksum: string }[] }).Results.map((x) => x.MD5Checksum)).toEqual(r.Files.map((f) => f.Md5));
+    expect(
+      (JSON.parse(manifest.body.toString('utf8')) as { Results: { MD5Checksum: string }[] }).Results.map(
+        (x) => x.MD5Checksum,
+      ),
+    ).toEqual(r.Files.map((f) => f.Md5));
 
     // Every failed row, no header, exactly as the failed file holds them.
     const failed = await raw(server.url, `/api/v1/jobs/${id}/report/failed`);
@@ -222,10 +267,21 @@ describe('report downloads on Ceph RGW', () => {
     const manifestKey = `manifests/wait-${randomBytes(4).toString('hex')}.csv`;
     const { etag } = await putManifest(s3, src, manifestKey, [{ bucket: src, key: PRESENT[0]! }]);
     const { JobId } = await api.createJob(
-      jobRequest({ manifestBucket: src, manifestKey, etag, operation: { S3PutObjectTagging: { TagSet: [] } }, reportBucket: reports, confirmationRequired: true }),
+      jobRequest({
+        manifestBucket: src,
+        manifestKey,
+        etag,
+        operation: { S3PutObjectTagging: { TagSet: [] } },
+        reportBucket: reports,
+        confirmationRequired: true,
+      }),
     );
     await api.waitFor(JobId, 'Suspended');
-    expect(await api.call<ReportView>('GET', `/jobs/${JobId}/report`)).toEqual({ JobId, Status: 'Suspended', Report: null });
+    expect(await api.call<ReportView>('GET', `/jobs/${JobId}/report`)).toEqual({
+      JobId,
+      Status: 'Suspended',
+      Report: null,
+    });
     for (const p of ['files/manifest.json', 'failed']) {
       const a = await raw(server.url, `/api/v1/jobs/${JobId}/report/${p}`);
       expect(a.status).toBe(404);
@@ -344,28 +400,32 @@ describe('report downloads on Ceph RGW', () => {
       const sampler = setInterval(() => (peak = Math.max(peak, rssKb())), 10);
       // The client hashes and counts the bytes (as one saving to disk would); after its first bytes
       // it stops reading for 1 s, and the server must stop reading S3 too (backpressure).
-      const { bytes, hash, size } = await new Promise<{ bytes: number; hash: string; size: number }>((resolve, reject) => {
-        http
-          .get(`${big.url}${file.Url}`, { headers: { authorization: basicAuth(TEST_API_KEY) } }, (res) => {
-            const h = createHash('md5');
-            let n = 0;
-            res.on('data', (b: Buffer) => {
-              if (n === 0) {
-                first = { rss: rssKb(), pulled: proxy.bytesFromTarget() - before.pulled };
-                res.pause();
-                setTimeout(() => {
-                  stalled = { rss: rssKb(), pulled: proxy.bytesFromTarget() - before.pulled };
-                  res.resume();
-                }, 1000);
-              }
-              n += b.length;
-              h.update(b);
-            });
-            res.on('end', () => resolve({ bytes: n, hash: h.digest('hex'), size: Number(res.headers['content-length']) }));
-            res.on('error', reject);
-          })
-          .on('error', reject);
-      });
+      const { bytes, hash, size } = await new Promise<{ bytes: number; hash: string; size: number }>(
+        (resolve, reject) => {
+          http
+            .get(`${big.url}${file.Url}`, { headers: { authorization: basicAuth(TEST_API_KEY) } }, (res) => {
+              const h = createHash('md5');
+              let n = 0;
+              res.on('data', (b: Buffer) => {
+                if (n === 0) {
+                  first = { rss: rssKb(), pulled: proxy.bytesFromTarget() - before.pulled };
+                  res.pause();
+                  setTimeout(() => {
+                    stalled = { rss: rssKb(), pulled: proxy.bytesFromTarget() - before.pulled };
+                    res.resume();
+                  }, 1000);
+                }
+                n += b.length;
+                h.update(b);
+              });
+              res.on('end', () =>
+                resolve({ bytes: n, hash: h.digest('hex'), size: Number(res.headers['content-length']) }),
+              );
+              res.on('error', reject);
+            })
+            .on('error', reject);
+        },
+      );
       clearInterval(sampler);
       const pulled = proxy.bytesFromTarget() - before.pulled;
       expect(hash).toBe(file.Md5);
@@ -411,14 +471,27 @@ describe('report downloads on the embedded S3 (--local)', () => {
     });
     await putObjects(local, 's3batch-demo', ['one.txt', 'two.txt']);
     const api = new JsonApi(server.url);
-    const id = await taggingJob(api, local, 's3batch-demo', 's3batch-demo', 'reports', ['one.txt', 'two.txt'], ['three.txt']);
+    const id = await taggingJob(
+      api,
+      local,
+      's3batch-demo',
+      's3batch-demo',
+      'reports',
+      ['one.txt', 'two.txt'],
+      ['three.txt'],
+    );
     await api.waitFor(id, 'Complete');
     const view = await api.call<ReportView>('GET', `/jobs/${id}/report`);
-    expect(view.Report!.Files.map((f) => [f.TaskStatus, f.Rows])).toEqual([['succeeded', 2], ['failed', 1]]);
+    expect(view.Report!.Files.map((f) => [f.TaskStatus, f.Rows])).toEqual([
+      ['succeeded', 2],
+      ['failed', 1],
+    ]);
     for (const url of [view.Report!.Manifest.Url, ...view.Report!.Files.map((f) => f.Url)]) {
       const got = await raw(server.url, url);
       expect(got.status, url).toBe(200);
-      const key = url.endsWith('manifest.json') ? view.Report!.ManifestKey : view.Report!.Files.find((f) => url.endsWith(f.Name))!.Key;
+      const key = url.endsWith('manifest.json')
+        ? view.Report!.ManifestKey
+        : view.Report!.Files.find((f) => url.endsWith(f.Name))!.Key;
       expect(got.body.equals(await getObject(local, 's3batch-demo', key))).toBe(true);
     }
     const failed = await raw(server.url, `/api/v1/jobs/${id}/report/failed`);

@@ -13,7 +13,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireCeph, requireServer } from '../helpers/provided.ts';
-import { createTestBucket, makeS3Client, putObjects, uniqueBucketName, type S3ServerInfo } from '../helpers/s3-servers.ts';
+import {
+  createTestBucket,
+  makeS3Client,
+  putObjects,
+  uniqueBucketName,
+  type S3ServerInfo,
+} from '../helpers/s3-servers.ts';
 
 /** CopySource = "<bucket>/<key>" with each key segment percent-encoded (the SDK does not encode it). */
 function copySource(bucket: string, key: string): string {
@@ -74,9 +80,10 @@ describe.each(['ceph', 's3rver'] as const)('real S3 server: %s', (name) => {
   });
 
   it('GetObject of a missing key is NoSuchKey', async () => {
-    const err = await client
-      .send(new GetObjectCommand({ Bucket: bucket, Key: 'does/not/exist' }))
-      .then(() => undefined, (e: unknown) => e);
+    const err = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'does/not/exist' })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(S3ServiceException);
     expect((err as S3ServiceException).name).toBe('NoSuchKey');
     expect((err as S3ServiceException).$metadata.httpStatusCode).toBe(404);
@@ -172,9 +179,10 @@ describe('Ceph RGW only', () => {
       maxAttempts: 1,
     });
     try {
-      const err = await bad
-        .send(new ListObjectsV2Command({ Bucket: 'any-bucket' }))
-        .then(() => undefined, (e: unknown) => e);
+      const err = await bad.send(new ListObjectsV2Command({ Bucket: 'any-bucket' })).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(S3ServiceException);
       expect((err as S3ServiceException).$metadata.httpStatusCode).toBe(403);
     } finally {

@@ -19,7 +19,11 @@ import { createSigV4Verifier, type SignedRequest } from '../../src/api/auth/sigv
 const run = promisify(execFile);
 const AWS = '/usr/bin/aws';
 const ACCOUNT = '111122223333';
-const KEY = { accessKeyId: 'AKIDAWSCLITEST000001', secretAccessKey: 'awsCliSecret/0000000000000000000000000001', accountId: ACCOUNT };
+const KEY = {
+  accessKeyId: 'AKIDAWSCLITEST000001',
+  secretAccessKey: 'awsCliSecret/0000000000000000000000000001',
+  accountId: ACCOUNT,
+};
 const verifier = createSigV4Verifier({ keys: createAccessKeyStore([{ key: KEY, source: 'test' }]) });
 
 const recorded: SignedRequest[] = [];
@@ -28,8 +32,10 @@ let endpoint: string;
 
 // Minimal valid answers so the CLI exits 0 (its exit code is checked too).
 function answer(req: http.IncomingMessage): string {
-  if (req.method === 'POST' && req.url === '/v20180820/jobs') return '<CreateJobResult><JobId>abcde-1</JobId></CreateJobResult>';
-  if (req.url?.includes('/status')) return '<UpdateJobStatusResult><JobId>abcde-1</JobId><Status>Cancelled</Status></UpdateJobStatusResult>';
+  if (req.method === 'POST' && req.url === '/v20180820/jobs')
+    return '<CreateJobResult><JobId>abcde-1</JobId></CreateJobResult>';
+  if (req.url?.includes('/status'))
+    return '<UpdateJobStatusResult><JobId>abcde-1</JobId><Status>Cancelled</Status></UpdateJobStatusResult>';
   return '<ListJobsResult><Jobs/></ListJobsResult>';
 }
 
@@ -38,13 +44,20 @@ beforeAll(async () => {
     throw new Error(`${AWS} (Debian's awscli) is missing: run scripts/ensure-test-deps.sh as root`);
   });
   await lookup(`${ACCOUNT}.localhost`).catch(() => {
-    throw new Error(`${ACCOUNT}.localhost does not resolve: add "127.0.0.1 ${ACCOUNT}.localhost 444455556666.localhost" to /etc/hosts (scripts/ensure-test-deps.sh does it when run as root)`);
+    throw new Error(
+      `${ACCOUNT}.localhost does not resolve: add "127.0.0.1 ${ACCOUNT}.localhost 444455556666.localhost" to /etc/hosts (scripts/ensure-test-deps.sh does it when run as root)`,
+    );
   });
   server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      recorded.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
+      recorded.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      });
       res.writeHead(200, { 'content-type': 'application/xml' }).end(answer(req));
     });
   });
@@ -69,7 +82,10 @@ async function awsCli(args: string[]): Promise<SignedRequest> {
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_PAGER: '',
   };
-  await run(AWS, ['s3control', ...args, '--account-id', ACCOUNT, '--endpoint-url', endpoint, '--region', 'us-east-1'], { env, timeout: 60_000 });
+  await run(AWS, ['s3control', ...args, '--account-id', ACCOUNT, '--endpoint-url', endpoint, '--region', 'us-east-1'], {
+    env,
+    timeout: 60_000,
+  });
   expect(recorded.length).toBe(before + 1);
   return recorded[before] as SignedRequest;
 }
@@ -79,12 +95,22 @@ describe('aws CLI requests verify as received', () => {
     const req = await awsCli(['list-jobs', '--job-statuses', 'Active', 'Complete', '--max-results', '10']);
     expect(req.headers.host).toMatch(new RegExp(`^${ACCOUNT}\\.localhost:\\d+$`));
     expect(req.url).toBe('/v20180820/jobs?jobStatuses=Active&jobStatuses=Complete&maxResults=10');
-    expect(req.headers['x-amz-content-sha256']).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(req.headers['x-amz-content-sha256']).toBe(
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
     await expect(verifier.verify(req)).resolves.toEqual({ accessKeyId: KEY.accessKeyId, accountId: ACCOUNT });
   });
 
   it('update-job-status with a reason holding spaces and non-ASCII characters', async () => {
-    const req = await awsCli(['update-job-status', '--job-id', 'abcde-1', '--requested-job-status', 'Cancelled', '--status-update-reason', 'no longer needed — café ✓']);
+    const req = await awsCli([
+      'update-job-status',
+      '--job-id',
+      'abcde-1',
+      '--requested-job-status',
+      'Cancelled',
+      '--status-update-reason',
+      'no longer needed — café ✓',
+    ]);
     expect(req.url).toContain('statusUpdateReason=no%20longer%20needed%20%E2%80%94%20caf%C3%A9%20%E2%9C%93');
     await expect(verifier.verify(req)).resolves.toEqual({ accessKeyId: KEY.accessKeyId, accountId: ACCOUNT });
   });
@@ -93,12 +119,18 @@ describe('aws CLI requests verify as received', () => {
     const req = await awsCli([
       'create-job',
       '--no-confirmation-required',
-      '--operation', '{"S3PutObjectTagging":{"TagSet":[{"Key":"owner","Value":"équipe"}]}}',
-      '--report', '{"Enabled":false}',
-      '--manifest', '{"Spec":{"Format":"S3BatchOperations_CSV_20180820","Fields":["Bucket","Key"]},"Location":{"ObjectArn":"arn:aws:s3:::b/m.csv","ETag":"abc"}}',
-      '--priority', '10',
-      '--role-arn', `arn:aws:iam::${ACCOUNT}:role/batch`,
-      '--client-request-token', 'cli-token-1',
+      '--operation',
+      '{"S3PutObjectTagging":{"TagSet":[{"Key":"owner","Value":"équipe"}]}}',
+      '--report',
+      '{"Enabled":false}',
+      '--manifest',
+      '{"Spec":{"Format":"S3BatchOperations_CSV_20180820","Fields":["Bucket","Key"]},"Location":{"ObjectArn":"arn:aws:s3:::b/m.csv","ETag":"abc"}}',
+      '--priority',
+      '10',
+      '--role-arn',
+      `arn:aws:iam::${ACCOUNT}:role/batch`,
+      '--client-request-token',
+      'cli-token-1',
     ]);
     expect(req.body.toString()).toContain('<CreateJobRequest');
     await expect(verifier.verify(req)).resolves.toEqual({ accessKeyId: KEY.accessKeyId, accountId: ACCOUNT });

@@ -56,7 +56,14 @@ async function start(): Promise<RunningServer> {
 async function suspendedJob(server: RunningServer): Promise<string> {
   const api = new JsonApi(server.url);
   const { JobId } = await api.createJob(
-    jobRequest({ manifestBucket: bucket, manifestKey: 'm.csv', etag, operation: { S3PutObjectTagging: { TagSet: [] } }, reportBucket: bucket, confirmationRequired: true }),
+    jobRequest({
+      manifestBucket: bucket,
+      manifestKey: 'm.csv',
+      etag,
+      operation: { S3PutObjectTagging: { TagSet: [] } },
+      reportBucket: bucket,
+      confirmationRequired: true,
+    }),
   );
   await api.waitFor(JobId, 'Suspended');
   return JobId;
@@ -82,14 +89,22 @@ describe('SSE streams and the engine', () => {
       const baseline = EVENTS.map((e) => server.engine.events.listenerCount(e));
       for (let round = 0; round < 10; round++) {
         const streams = await Promise.all(
-          Array.from({ length: 30 }, (_, i) => openSse(`${server.url}/api/v1/${i % 3 === 0 ? 'events' : `jobs/${jobId}/events`}`, auth)),
+          Array.from({ length: 30 }, (_, i) =>
+            openSse(`${server.url}/api/v1/${i % 3 === 0 ? 'events' : `jobs/${jobId}/events`}`, auth),
+          ),
         );
         expect(streams.every((s) => s.response.status === 200)).toBe(true);
-        await Promise.all(streams.filter((_, i) => i % 3 !== 0).map((s) => s.waitFor((e) => e.event === 'job', 'job event', 10_000)));
+        await Promise.all(
+          streams.filter((_, i) => i % 3 !== 0).map((s) => s.waitFor((e) => e.event === 'job', 'job event', 10_000)),
+        );
         // While they are open the hub listens (once, not once per stream).
         for (const e of EVENTS) expect(server.engine.events.listenerCount(e)).toBe(1 + baseline[EVENTS.indexOf(e)]!);
         for (const s of streams) s.close();
-        await until(() => EVENTS.every((e, i) => server.engine.events.listenerCount(e) === baseline[i]), 'every listener removed', { everyMs: 20 });
+        await until(
+          () => EVENTS.every((e, i) => server.engine.events.listenerCount(e) === baseline[i]),
+          'every listener removed',
+          { everyMs: 20 },
+        );
       }
       expect(EVENTS.map((e) => server.engine.events.listenerCount(e))).toEqual(baseline);
     } finally {
@@ -106,7 +121,10 @@ describe('SSE streams and the engine', () => {
       openSse(`${server.url}/api/v1/jobs/${jobId}/events`, auth),
     ]);
     await streams[1]!.waitFor((e) => e.event === 'job', 'job event', 10_000);
-    const closed = await Promise.race([server.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still waiting'), 10_000))]);
+    const closed = await Promise.race([
+      server.close().then(() => 'closed'),
+      new Promise((r) => setTimeout(() => r('still waiting'), 10_000)),
+    ]);
     expect(closed).toBe('closed');
     for (const s of streams) expect(await s.ended(5_000)).toBe(true);
     expect(EVENTS.map((e) => server.engine.events.listenerCount(e))).toEqual(baseline);
@@ -152,4 +170,3 @@ describe('a client that leaves before its stream starts', () => {
     }
   });
 });
-

@@ -12,10 +12,20 @@ import { basicAuth, JsonApi, ApiError } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
 import { writeApiKeysFile } from '../helpers/s3control.ts';
-import { startServerProcess, tempDataDir, TEST_API_KEY, type ServerProcess, type TestApiKey } from '../helpers/server-process.ts';
+import {
+  startServerProcess,
+  tempDataDir,
+  TEST_API_KEY,
+  type ServerProcess,
+  type TestApiKey,
+} from '../helpers/server-process.ts';
 import { openSse, type SseEvent, type SseStream } from '../helpers/sse.ts';
 
-const OTHER: TestApiKey = { accessKeyId: 'S3BATCHRMOTHER00001', secretAccessKey: 'removed-other-account-secret-00001', accountId: '444455556666' };
+const OTHER: TestApiKey = {
+  accessKeyId: 'S3BATCHRMOTHER00001',
+  secretAccessKey: 'removed-other-account-secret-00001',
+  accountId: '444455556666',
+};
 
 let s3: S3Client;
 let bucket: string;
@@ -36,8 +46,13 @@ async function open(key: Pick<TestApiKey, 'accessKeyId' | 'secretAccessKey'>): P
 
 function request(): Record<string, unknown> {
   return jobRequest({
-    manifestBucket: bucket, manifestKey: 'm.csv', etag, operation: { S3PutObjectTagging: { TagSet: [{ Key: 'rm', Value: 'soon' }] } },
-    reportBucket: bucket, reportPrefix: 'reports', confirmationRequired: false,
+    manifestBucket: bucket,
+    manifestKey: 'm.csv',
+    etag,
+    operation: { S3PutObjectTagging: { TagSet: [{ Key: 'rm', Value: 'soon' }] } },
+    reportBucket: bucket,
+    reportPrefix: 'reports',
+    confirmationRequired: false,
   });
 }
 
@@ -47,10 +62,21 @@ beforeAll(async () => {
   bucket = await createTestBucket(s3, 'sse-removed');
   const keys = ['o/1', 'o/2', 'o/3'];
   await putObjects(s3, bucket, keys, 'x');
-  etag = (await putManifest(s3, bucket, 'm.csv', keys.map((key) => ({ bucket, key })))).etag;
+  etag = (
+    await putManifest(
+      s3,
+      bucket,
+      'm.csv',
+      keys.map((key) => ({ bucket, key })),
+    )
+  ).etag;
   const dataDir = tempDataDir('s3batch-sse-removed-');
   const keysFile = writeApiKeysFile(dataDir, [OTHER]);
-  server = await startServerProcess({ s3: ceph, dataDir, args: ['--job-retention-days', '0.00002', '--api-keys-file', keysFile] });
+  server = await startServerProcess({
+    s3: ceph,
+    dataDir,
+    args: ['--job-retention-days', '0.00002', '--api-keys-file', keysFile],
+  });
   api = new JsonApi(server.url);
   otherApi = new JsonApi(server.url, OTHER.accountId, { key: OTHER });
 });
@@ -72,7 +98,9 @@ describe('GET /api/v1/events: removed', () => {
     expect(json(removed)).toEqual({ JobId });
     // It follows the job's terminal status.
     const events = mine.events();
-    const complete = events.findIndex((e) => e.event === 'status' && json(e).JobId === JobId && json(e).To === 'Complete');
+    const complete = events.findIndex(
+      (e) => e.event === 'status' && json(e).JobId === JobId && json(e).To === 'Complete',
+    );
     expect(complete).toBeGreaterThanOrEqual(0);
     expect(complete).toBeLessThan(events.indexOf(removed));
     // The job is gone.

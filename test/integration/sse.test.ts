@@ -18,12 +18,22 @@ import { parsePrometheusText } from '../helpers/prometheus.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
 import { writeApiKeysFile } from '../helpers/s3control.ts';
-import { startServerProcess, tempDataDir, TEST_API_KEY, type ServerProcess, type TestApiKey } from '../helpers/server-process.ts';
+import {
+  startServerProcess,
+  tempDataDir,
+  TEST_API_KEY,
+  type ServerProcess,
+  type TestApiKey,
+} from '../helpers/server-process.ts';
 import { openSse, type SseEvent, type SseStream } from '../helpers/sse.ts';
 
 const TASKS = 2000;
 /** A second account, to check isolation. */
-const OTHER: TestApiKey = { accessKeyId: 'S3BATCHSSEOTHER0001', secretAccessKey: 'sse-other-account-secret-000000001', accountId: '444455556666' };
+const OTHER: TestApiKey = {
+  accessKeyId: 'S3BATCHSSEOTHER0001',
+  secretAccessKey: 'sse-other-account-secret-000000001',
+  accountId: '444455556666',
+};
 
 let s3: S3Client;
 let bucket: string;
@@ -34,10 +44,15 @@ let api: JsonApi;
 let otherApi: JsonApi;
 const streams: SseStream[] = [];
 
-const auth = (key: Pick<TestApiKey, 'accessKeyId' | 'secretAccessKey'> = TEST_API_KEY): Record<string, string> => ({ authorization: basicAuth(key) });
+const auth = (key: Pick<TestApiKey, 'accessKeyId' | 'secretAccessKey'> = TEST_API_KEY): Record<string, string> => ({
+  authorization: basicAuth(key),
+});
 const json = <T = Record<string, unknown>>(e: SseEvent): T => JSON.parse(e.data) as T;
 
-async function open(pathname: string, key: Pick<TestApiKey, 'accessKeyId' | 'secretAccessKey'> = TEST_API_KEY): Promise<SseStream> {
+async function open(
+  pathname: string,
+  key: Pick<TestApiKey, 'accessKeyId' | 'secretAccessKey'> = TEST_API_KEY,
+): Promise<SseStream> {
   const s = await openSse(`${server.url}${pathname}`, auth(key));
   streams.push(s);
   return s;
@@ -76,8 +91,22 @@ beforeAll(async () => {
   bucket = await createTestBucket(s3, 'sse');
   const keys = Array.from({ length: TASKS }, (_, i) => `o/${i}`);
   await putObjects(s3, bucket, keys, 'x');
-  manifestEtag = (await putManifest(s3, bucket, 'big.csv', keys.map((key) => ({ bucket, key })))).etag;
-  smallEtag = (await putManifest(s3, bucket, 'small.csv', keys.slice(0, 5).map((key) => ({ bucket, key })))).etag;
+  manifestEtag = (
+    await putManifest(
+      s3,
+      bucket,
+      'big.csv',
+      keys.map((key) => ({ bucket, key })),
+    )
+  ).etag;
+  smallEtag = (
+    await putManifest(
+      s3,
+      bucket,
+      'small.csv',
+      keys.slice(0, 5).map((key) => ({ bucket, key })),
+    )
+  ).etag;
   const dataDir = tempDataDir('s3batch-sse-');
   const keysFile = writeApiKeysFile(dataDir, [OTHER]);
   server = await startServerProcess({
@@ -117,7 +146,8 @@ describe('GET /api/v1/jobs/:id/events', () => {
     // The same JSON as GET /jobs/:id (apart from what moved since).
     expect(Object.keys(firstView).sort()).toEqual(Object.keys(await api.describe(JobId)).sort());
 
-    if (firstView.Job.Status !== 'Suspended') await stream.waitFor((e) => e.event === 'status' && json(e).To === 'Suspended', 'status → Suspended', 30_000);
+    if (firstView.Job.Status !== 'Suspended')
+      await stream.waitFor((e) => e.event === 'status' && json(e).To === 'Suspended', 'status → Suspended', 30_000);
     await api.updateStatus(JobId, 'Ready');
     expect(await stream.ended(120_000)).toBe(true);
 
@@ -125,14 +155,26 @@ describe('GET /api/v1/jobs/:id/events', () => {
     expect(events[0]!.event).toBe('job');
     const last = events.at(-1)!;
     expect(last.event).toBe('end');
-    const end = json<{ Job: { Status: string; ProgressSummary: { TotalNumberOfTasks: number; NumberOfTasksSucceeded: number; NumberOfTasksFailed: number } }; Report: unknown }>(last);
+    const end = json<{
+      Job: {
+        Status: string;
+        ProgressSummary: { TotalNumberOfTasks: number; NumberOfTasksSucceeded: number; NumberOfTasksFailed: number };
+      };
+      Report: unknown;
+    }>(last);
     expect(end.Job.Status).toBe('Complete');
-    expect(end.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: TASKS, NumberOfTasksSucceeded: TASKS, NumberOfTasksFailed: 0 });
+    expect(end.Job.ProgressSummary).toMatchObject({
+      TotalNumberOfTasks: TASKS,
+      NumberOfTasksSucceeded: TASKS,
+      NumberOfTasksFailed: 0,
+    });
     expect(end.Report).not.toBeNull();
     expect(events.filter((e) => e.event === 'end')).toHaveLength(1);
 
     // Status changes: a chain from the first view's status to Complete, through Active.
-    const statuses = events.filter((e) => e.event === 'status').map((e) => json<{ JobId: string; From: string; To: string; At: string }>(e));
+    const statuses = events
+      .filter((e) => e.event === 'status')
+      .map((e) => json<{ JobId: string; From: string; To: string; At: string }>(e));
     let at = firstView.Job.Status;
     for (const s of statuses) {
       expect(s.JobId).toBe(JobId);
@@ -146,11 +188,30 @@ describe('GET /api/v1/jobs/:id/events', () => {
 
     // Progress: several events, counters never going back, a rate; far fewer events than tasks.
     const progress = events.filter((e) => e.event === 'progress');
-    const bodies = progress.map((e) => json<Record<string, unknown> & { NumberOfTasksSucceeded: number; NumberOfTasksFailed: number; TasksPerSecond: number; EtaSeconds: number | null }>(e));
+    const bodies = progress.map((e) =>
+      json<
+        Record<string, unknown> & {
+          NumberOfTasksSucceeded: number;
+          NumberOfTasksFailed: number;
+          TasksPerSecond: number;
+          EtaSeconds: number | null;
+        }
+      >(e),
+    );
     expect(progress.length).toBeGreaterThanOrEqual(3);
     for (const p of bodies) {
       expect(Object.keys(p).sort()).toEqual(
-        ['Discovery', 'ElapsedTimeInActiveSeconds', 'EtaSeconds', 'JobId', 'NumberOfTasksFailed', 'NumberOfTasksSucceeded', 'Status', 'TasksPerSecond', 'TotalNumberOfTasks'].sort(),
+        [
+          'Discovery',
+          'ElapsedTimeInActiveSeconds',
+          'EtaSeconds',
+          'JobId',
+          'NumberOfTasksFailed',
+          'NumberOfTasksSucceeded',
+          'Status',
+          'TasksPerSecond',
+          'TotalNumberOfTasks',
+        ].sort(),
       );
       expect(p.JobId).toBe(JobId);
       expect(p.EtaSeconds === null || (Number.isInteger(p.EtaSeconds) && p.EtaSeconds >= 0)).toBe(true);
@@ -159,7 +220,12 @@ describe('GET /api/v1/jobs/:id/events', () => {
     for (let i = 1; i < done.length; i++) expect(done[i]!).toBeGreaterThanOrEqual(done[i - 1]!);
     expect(done.at(-1)).toBe(TASKS);
     // A CSV manifest tells no object sizes: the bytes are unknown (null), not 0.
-    expect(bodies.at(-1)!.Discovery).toEqual({ ObjectsListed: TASKS, ObjectsFound: TASKS, TotalBytes: null, ListingComplete: true });
+    expect(bodies.at(-1)!.Discovery).toEqual({
+      ObjectsListed: TASKS,
+      ObjectsFound: TASKS,
+      TotalBytes: null,
+      ListingComplete: true,
+    });
     // Sent only when something moved (the counters, or the status with the same counters).
     expect(new Set(bodies.map((p, i) => `${p.Status}:${done[i]}`)).size).toBe(bodies.length);
     expect(Math.max(...bodies.map((p) => p.TasksPerSecond))).toBeGreaterThan(0);
@@ -180,7 +246,7 @@ describe('GET /api/v1/jobs/:id/events', () => {
     expect(end).toEqual(job);
   });
 
-  it('an unknown job and another account\'s job are a JSON 404 (NotFoundException); no credentials a 401', async () => {
+  it("an unknown job and another account's job are a JSON 404 (NotFoundException); no credentials a 401", async () => {
     const { JobId } = await api.createJob(tagging('small.csv', smallEtag, true));
     for (const [url, key] of [
       [`/api/v1/jobs/00000000-0000-4000-8000-000000000000/events`, TEST_API_KEY],
@@ -201,7 +267,7 @@ describe('GET /api/v1/jobs/:id/events', () => {
 });
 
 describe('GET /api/v1/events', () => {
-  it('shows the account\'s jobs\' status and progress, and nothing of another account\'s', async () => {
+  it("shows the account's jobs' status and progress, and nothing of another account's", async () => {
     const mine = await open('/api/v1/events');
     const theirs = await open('/api/v1/events', OTHER);
     expect(mine.response.status).toBe(200);
@@ -210,8 +276,16 @@ describe('GET /api/v1/events', () => {
     const { JobId: theirJob } = await otherApi.createJob(tagging('small.csv', smallEtag, false));
     await api.waitFor(myJob, 'Complete');
     await otherApi.waitFor(theirJob, 'Complete');
-    await mine.waitFor((e) => e.event === 'status' && json(e).JobId === myJob && json(e).To === 'Complete', 'my job Complete', 10_000);
-    await theirs.waitFor((e) => e.event === 'status' && json(e).JobId === theirJob && json(e).To === 'Complete', 'their job Complete', 10_000);
+    await mine.waitFor(
+      (e) => e.event === 'status' && json(e).JobId === myJob && json(e).To === 'Complete',
+      'my job Complete',
+      10_000,
+    );
+    await theirs.waitFor(
+      (e) => e.event === 'status' && json(e).JobId === theirJob && json(e).To === 'Complete',
+      'their job Complete',
+      10_000,
+    );
     const mineEvents = mine.events();
     const theirEvents = theirs.events();
     expect(mineEvents.every((e) => json(e).JobId !== theirJob)).toBe(true);
@@ -241,8 +315,12 @@ describe('stream lifecycle', () => {
     const { JobId } = await api.createJob(tagging('small.csv', smallEtag, true));
     await api.waitFor(JobId, 'Suspended');
     for (let round = 0; round < 3; round++) {
-      const batch = await Promise.all(Array.from({ length: 20 }, (_, i) => open(i % 2 === 0 ? '/api/v1/events' : `/api/v1/jobs/${JobId}/events`)));
-      await Promise.all(batch.filter((_, i) => i % 2 === 1).map((s) => s.waitFor((e) => e.event === 'job', 'job event', 10_000)));
+      const batch = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => open(i % 2 === 0 ? '/api/v1/events' : `/api/v1/jobs/${JobId}/events`)),
+      );
+      await Promise.all(
+        batch.filter((_, i) => i % 2 === 1).map((s) => s.waitFor((e) => e.event === 'job', 'job event', 10_000)),
+      );
       await waitForGauge(20);
       for (const s of batch) s.close();
       await waitForGauge(0);

@@ -20,7 +20,11 @@ async function serve(args: readonly string[] = []): Promise<ServerProcess> {
   return server;
 }
 
-function signIn(server: ServerProcess, secretAccessKey: string, headers: Record<string, string> = {}): Promise<Response> {
+function signIn(
+  server: ServerProcess,
+  secretAccessKey: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(`${server.url}/api/v1/session`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -70,7 +74,9 @@ describe('--trust-proxy 127.0.0.1', () => {
   });
 
   it('serve refuses to start with a hop count (this fastify ignores hop counts) or a bad address', async () => {
-    await expect(serve(['--trust-proxy', '1'])).rejects.toThrow(/Invalid trustProxy \(flag\) \/ S3BATCH_TRUST_PROXY.*hop counts are not supported/);
+    await expect(serve(['--trust-proxy', '1'])).rejects.toThrow(
+      /Invalid trustProxy \(flag\) \/ S3BATCH_TRUST_PROXY.*hop counts are not supported/,
+    );
     await expect(serve(['--trust-proxy', '10.0.0.0/33'])).rejects.toThrow(/Invalid trustProxy/);
   });
 });

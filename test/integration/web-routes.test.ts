@@ -45,7 +45,11 @@ describe('web routes', () => {
   it('answers 304 to a matching If-None-Match, 200 to another', async () => {
     const first = await app.inject({ method: 'GET', url: '/web/app.js' });
     const etag = String(first.headers.etag);
-    const again = await app.inject({ method: 'GET', url: '/web/app.js', headers: { 'if-none-match': `"other", ${etag}` } });
+    const again = await app.inject({
+      method: 'GET',
+      url: '/web/app.js',
+      headers: { 'if-none-match': `"other", ${etag}` },
+    });
     expect(again.statusCode).toBe(304);
     expect(again.body).toBe('');
     expect(again.headers.etag).toBe(etag);
@@ -84,13 +88,15 @@ describe('web routes', () => {
     for (const name of readdirSync(WEB_DIR)) {
       const text = readFileSync(join(WEB_DIR, name), 'utf8');
       // The SVG's XML namespace is a name, not a request.
-      const urls = [...text.matchAll(/\b(?:https?:)?\/\/[\w.-]+\.[a-z]{2,}[^\s'"`)]*/gi)].map((m) => m[0]).filter((u) => u !== 'http://www.w3.org/2000/svg');
+      const urls = [...text.matchAll(/\b(?:https?:)?\/\/[\w.-]+\.[a-z]{2,}[^\s'"`)]*/gi)]
+        .map((m) => m[0])
+        .filter((u) => u !== 'http://www.w3.org/2000/svg');
       expect(urls, name).toEqual([]);
       expect(text, name).not.toMatch(/@import|url\(\s*['"]?(?!data:)[a-z]+:/i);
     }
     const html = readFileSync(join(WEB_DIR, 'index.html'), 'utf8');
     expect(html.match(/<script\b[^>]*>/g)).toEqual(['<script type="module" src="/web/app.js">']);
-    expect(html).toMatch(/<script type=\"module\" src=\"\/web\/app.js\"><\/script>/); // no inline script body
+    expect(html).toMatch(/<script type="module" src="\/web\/app.js"><\/script>/); // no inline script body
     expect(html).not.toMatch(/\son[a-z]+=/i); // no inline event handlers
     expect(html).not.toMatch(/\sstyle=/i); // no inline styles (the CSP forbids them)
   });

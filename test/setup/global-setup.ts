@@ -48,14 +48,26 @@ function externalCeph(): S3Server | undefined {
   const spec = process.env.S3BATCH_TEST_CEPH;
   if (spec === undefined || spec === '') return undefined;
   const [endpoint, accessKeyId, secretAccessKey] = spec.split(',');
-  if (!endpoint || !accessKeyId || !secretAccessKey) throw new Error('S3BATCH_TEST_CEPH must be <endpoint>,<accessKey>,<secretKey>');
-  return { name: 'ceph', endpoint, accessKeyId, secretAccessKey, region: 'us-east-1', startupMs: 0, stop: async () => {} };
+  if (!endpoint || !accessKeyId || !secretAccessKey)
+    throw new Error('S3BATCH_TEST_CEPH must be <endpoint>,<accessKey>,<secretKey>');
+  return {
+    name: 'ceph',
+    endpoint,
+    accessKeyId,
+    secretAccessKey,
+    region: 'us-east-1',
+    startupMs: 0,
+    stop: async () => {},
+  };
 }
 
 export default async function setup({ provide }: TestProject): Promise<() => Promise<void>> {
   const dir = s3rverDir();
   const external = externalCeph();
-  const [cephRes, s3rverRes] = await Promise.allSettled([external ? Promise.resolve(external) : startCeph(), startS3rver(dir)]);
+  const [cephRes, s3rverRes] = await Promise.allSettled([
+    external ? Promise.resolve(external) : startCeph(),
+    startS3rver(dir),
+  ]);
 
   const started: S3Server[] = [];
   if (cephRes.status === 'fulfilled') started.push(cephRes.value);
@@ -64,7 +76,11 @@ export default async function setup({ provide }: TestProject): Promise<() => Pro
     const results = await Promise.allSettled(started.map((s) => s.stop()));
     rmSync(dir, { recursive: true, force: true });
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed.length) throw new AggregateError(failed.map((f) => f.reason), 'stopping the test S3 servers failed');
+    if (failed.length)
+      throw new AggregateError(
+        failed.map((f) => f.reason),
+        'stopping the test S3 servers failed',
+      );
   };
 
   if (s3rverRes.status === 'rejected') {
@@ -86,7 +102,9 @@ export default async function setup({ provide }: TestProject): Promise<() => Pro
     const reason = cephRes.reason instanceof Error ? cephRes.reason.message : String(cephRes.reason);
     if (process.env.CI === 'true') {
       await teardown();
-      throw new Error(`Ceph RGW could not start, and under CI that is a failure:\n${reason}`, { cause: cephRes.reason });
+      throw new Error(`Ceph RGW could not start, and under CI that is a failure:\n${reason}`, {
+        cause: cephRes.reason,
+      });
     }
     warn([
       'Ceph RGW could not start: every test that needs it will FAIL (they are not skipped).',

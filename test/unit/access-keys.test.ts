@@ -54,7 +54,11 @@ async function refusal(p: Promise<unknown>): Promise<{ code: ErrorCode; message:
   throw new Error('accepted');
 }
 
-const settings = (s: Partial<ApiKeySettings>): ApiKeySettings => ({ dataDir: dir, defaultAccountId: '111122223333', ...s });
+const settings = (s: Partial<ApiKeySettings>): ApiKeySettings => ({
+  dataDir: dir,
+  defaultAccountId: '111122223333',
+  ...s,
+});
 
 describe('keys file', () => {
   it('maps each access key id to its secret and account', async () => {
@@ -74,13 +78,25 @@ describe('keys file', () => {
     ['an empty list', { keys: [] }, /lists no keys/],
     ['an entry that is not an object', { keys: [KEY_A, 'x'] }, /keys\[1\].*expected an object/],
     ['a bad access key id', { keys: [{ ...KEY_A, accessKeyId: 'has/slash' }] }, /keys\[0\].*accessKeyId "has\/slash"/],
-    ['a missing secret', { keys: [{ accessKeyId: KEY_A.accessKeyId, accountId: KEY_A.accountId }] }, /keys\[0\].*secretAccessKey/],
+    [
+      'a missing secret',
+      { keys: [{ accessKeyId: KEY_A.accessKeyId, accountId: KEY_A.accountId }] },
+      /keys\[0\].*secretAccessKey/,
+    ],
     ['a short secret', { keys: [{ ...KEY_A, secretAccessKey: 'short' }] }, /keys\[0\].*16 to 128/],
-    ['a secret with a space', { keys: [KEY_B, { ...KEY_A, secretAccessKey: `${SECRET_A} x` }] }, /keys\[1\].*secretAccessKey/],
+    [
+      'a secret with a space',
+      { keys: [KEY_B, { ...KEY_A, secretAccessKey: `${SECRET_A} x` }] },
+      /keys\[1\].*secretAccessKey/,
+    ],
     ['a numeric account id', { keys: [{ ...KEY_A, accountId: 111122223333 }] }, /keys\[0\].*12-digit/],
     ['a short account id', { keys: [{ ...KEY_A, accountId: '1234' }] }, /keys\[0\].*12-digit/],
     ['an unknown field', { keys: [{ ...KEY_A, region: 'x' }] }, /keys\[0\].*unknown field.*"region"/],
-    ['the same key id twice', { keys: [KEY_A, { ...KEY_B, accessKeyId: KEY_A.accessKeyId }] }, /given twice.*keys\[0\].*keys\[1\]/],
+    [
+      'the same key id twice',
+      { keys: [KEY_A, { ...KEY_B, accessKeyId: KEY_A.accessKeyId }] },
+      /given twice.*keys\[0\].*keys\[1\]/,
+    ],
   ])('refuses %s with InvalidConfiguration naming the file and entry', async (_name, content, message) => {
     const path = await keysFile(content);
     const r = await refusal(resolveApiAccessKeys(settings({ apiKeysFile: path })));
@@ -100,19 +116,36 @@ describe('environment key pair', () => {
   it('belongs to the default account, and combines with a keys file', async () => {
     const path = await keysFile({ keys: [KEY_B] });
     const { store, generated } = await resolveApiAccessKeys(
-      settings({ apiKeysFile: path, apiAccessKeyId: 'AKIDENV00000000001', apiSecretAccessKey: SECRET_A, defaultAccountId: '777788889999' }),
+      settings({
+        apiKeysFile: path,
+        apiAccessKeyId: 'AKIDENV00000000001',
+        apiSecretAccessKey: SECRET_A,
+        defaultAccountId: '777788889999',
+      }),
     );
     expect(generated).toBeUndefined();
-    expect(store.get('AKIDENV00000000001')).toEqual({ accessKeyId: 'AKIDENV00000000001', secretAccessKey: SECRET_A, accountId: '777788889999' });
+    expect(store.get('AKIDENV00000000001')).toEqual({
+      accessKeyId: 'AKIDENV00000000001',
+      secretAccessKey: SECRET_A,
+      accountId: '777788889999',
+    });
     expect(store.get(KEY_B.accessKeyId)).toEqual(KEY_B);
   });
 
   it('refuses half a pair, a bad secret, and an id also in the keys file', async () => {
-    expect((await refusal(resolveApiAccessKeys(settings({ apiAccessKeyId: 'AKIDENV00000000001' })))).code).toBe('InvalidConfiguration');
-    const bad = await refusal(resolveApiAccessKeys(settings({ apiAccessKeyId: 'AKIDENV00000000001', apiSecretAccessKey: 'short' })));
+    expect((await refusal(resolveApiAccessKeys(settings({ apiAccessKeyId: 'AKIDENV00000000001' })))).code).toBe(
+      'InvalidConfiguration',
+    );
+    const bad = await refusal(
+      resolveApiAccessKeys(settings({ apiAccessKeyId: 'AKIDENV00000000001', apiSecretAccessKey: 'short' })),
+    );
     expect(bad.message).toMatch(/S3BATCH_API_ACCESS_KEY_ID/);
     const path = await keysFile({ keys: [KEY_A] });
-    const dup = await refusal(resolveApiAccessKeys(settings({ apiKeysFile: path, apiAccessKeyId: KEY_A.accessKeyId, apiSecretAccessKey: SECRET_B })));
+    const dup = await refusal(
+      resolveApiAccessKeys(
+        settings({ apiKeysFile: path, apiAccessKeyId: KEY_A.accessKeyId, apiSecretAccessKey: SECRET_B }),
+      ),
+    );
     expect(dup.message).toMatch(/given twice/);
   });
 });
@@ -154,7 +187,9 @@ describe('generated key pair', () => {
 
   it('is neither read nor written when keys are configured', async () => {
     const generated = await ensureGeneratedAccessKey(dir, '111122223333');
-    const { store } = await resolveApiAccessKeys(settings({ apiAccessKeyId: 'AKIDENV00000000001', apiSecretAccessKey: SECRET_A }));
+    const { store } = await resolveApiAccessKeys(
+      settings({ apiAccessKeyId: 'AKIDENV00000000001', apiSecretAccessKey: SECRET_A }),
+    );
     expect(store.size).toBe(1);
     expect(store.get(generated.key.accessKeyId)).toBeUndefined();
   });
@@ -169,8 +204,11 @@ describe('generated key pair', () => {
 
 describe('createAccessKeyStore', () => {
   it('refuses one access key id from two sources, naming both', () => {
-    expect(() => createAccessKeyStore([{ key: KEY_A, source: 'file one' }, { key: { ...KEY_B, accessKeyId: KEY_A.accessKeyId }, source: 'file two' }])).toThrow(
-      /given twice: in file one and in file two/,
-    );
+    expect(() =>
+      createAccessKeyStore([
+        { key: KEY_A, source: 'file one' },
+        { key: { ...KEY_B, accessKeyId: KEY_A.accessKeyId }, source: 'file two' },
+      ]),
+    ).toThrow(/given twice: in file one and in file two/);
   });
 });

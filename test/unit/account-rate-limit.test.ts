@@ -20,7 +20,14 @@ describe('AccountRateLimit', () => {
     expect(codeOf(() => limit.take('111122223333'))).toBe('ok');
     expect(codeOf(() => limit.take('111122223333'))).toBe('TooManyRequestsException');
     t += 10_000; // refills up to the burst, never beyond
-    expect(Array.from({ length: 6 }, () => codeOf(() => limit.take('111122223333')))).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'TooManyRequestsException']);
+    expect(Array.from({ length: 6 }, () => codeOf(() => limit.take('111122223333')))).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'TooManyRequestsException',
+    ]);
   });
 
   it('keeps accounts apart and says what the limit is', () => {

@@ -4,7 +4,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { crc32c, crc64nvme } from '../../src/operations/checksums/crc.ts';
-import { CHECKSUM_ALGORITHMS, checksumOf, compositeOf, createDigester } from '../../src/operations/checksums/digester.ts';
+import {
+  CHECKSUM_ALGORITHMS,
+  checksumOf,
+  compositeOf,
+  createDigester,
+} from '../../src/operations/checksums/digester.ts';
 
 const CHECK = Buffer.from('123456789');
 
@@ -33,7 +38,10 @@ describe('S3 checksum values (base64 of the big-endian digest)', () => {
     ['CRC64NVME', 'rosUhgp5mIg='],
     ['MD5', Buffer.from('25f9e794323b453885f5181f1b624d0b', 'hex').toString('base64')],
     ['SHA1', Buffer.from('f7c3bc1d808e04732adf679965ccc34ca7ae3441', 'hex').toString('base64')],
-    ['SHA256', Buffer.from('15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225', 'hex').toString('base64')],
+    [
+      'SHA256',
+      Buffer.from('15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225', 'hex').toString('base64'),
+    ],
     ['SHA512', createHash('sha512').update(CHECK).digest('base64')],
   ] as const)('%s of "123456789" = %s', (algorithm, expected) => {
     expect(checksumOf(algorithm, CHECK)).toBe(expected);
@@ -42,14 +50,17 @@ describe('S3 checksum values (base64 of the big-endian digest)', () => {
   it('empty object: CRC32 AAAAAA==, CRC64NVME AAAAAAAAAAA=, SHA256 of nothing', () => {
     expect(checksumOf('CRC32', Buffer.alloc(0))).toBe('AAAAAA==');
     expect(checksumOf('CRC64NVME', Buffer.alloc(0))).toBe('AAAAAAAAAAA=');
-    expect(checksumOf('SHA256', Buffer.alloc(0))).toBe(Buffer.from('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'hex').toString('base64'));
+    expect(checksumOf('SHA256', Buffer.alloc(0))).toBe(
+      Buffer.from('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'hex').toString('base64'),
+    );
   });
 
   it.each(CHECKSUM_ALGORITHMS)('%s: any chunking gives the value of the whole', (algorithm) => {
     const data = randomBytes(100_003);
     const whole = checksumOf(algorithm, data);
     const d = createDigester(algorithm);
-    for (let at = 0, size = 1; at < data.length; at += size, size = (size * 7 + 3) % 9_973) d.update(data.subarray(at, at + size));
+    for (let at = 0, size = 1; at < data.length; at += size, size = (size * 7 + 3) % 9_973)
+      d.update(data.subarray(at, at + size));
     expect(d.digest().toString('base64')).toBe(whole);
   });
 

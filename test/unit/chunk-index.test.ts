@@ -105,7 +105,8 @@ describe('createFsChunkIndex', () => {
   const dirs: string[] = [];
   afterEach(async (ctx) => {
     // keep the evidence when a test failed
-    if (ctx.task.result?.state !== 'fail') await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+    if (ctx.task.result?.state !== 'fail')
+      await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
   });
   async function tempDir(): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), 's3batch-chunk-index-'));
@@ -131,7 +132,8 @@ describe('createFsChunkIndex', () => {
     const index = createFsChunkIndex(join(dir, 'big.idx'));
     const n = 50_000;
     async function* many(): AsyncGenerator<Chunk> {
-      for (let i = 0; i < n; i++) yield { index: i, start: i * 100, end: i * 100 + 100, firstLine: i * 10 + 1, count: 10 };
+      for (let i = 0; i < n; i++)
+        yield { index: i, start: i * 100, end: i * 100 + 100, firstLine: i * 10 + 1, count: 10 };
     }
     expect(await index.write(many())).toEqual({ count: n });
     let count = 0;
@@ -170,7 +172,9 @@ describe('createFsChunkIndex', () => {
     const dir = await tempDir();
     const path = join(dir, 'chunks.idx');
     const index = createFsChunkIndex(path);
-    await expect(index.write(from([{ index: 1, start: 0, end: 1, firstLine: 1, count: 1 }]))).rejects.toThrow(/out of order/);
+    await expect(index.write(from([{ index: 1, start: 0, end: 1, firstLine: 1, count: 1 }]))).rejects.toThrow(
+      /out of order/,
+    );
     await writeFile(path, '0 0 5 1 1\n2 5 10 2 1\n');
     await expect(collect(index.read())).rejects.toThrow(/Corrupt chunk index/);
     await writeFile(path, '0 0 5 1 1\ngarbage\n');
@@ -179,6 +183,8 @@ describe('createFsChunkIndex', () => {
 
   it('fails to read an index that was never written', async () => {
     const dir = await tempDir();
-    await expect(collect(createFsChunkIndex(join(dir, 'missing.idx')).read())).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(collect(createFsChunkIndex(join(dir, 'missing.idx')).read())).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
   });
 });

@@ -18,9 +18,18 @@ describe('job output', () => {
 
   it('describe: status, progress, failures, report, dates, and how to confirm a job waiting for it', () => {
     const text = describeText({
-      JobId: 'job-1', Status: 'Suspended', ConfirmationRequired: true, Priority: 10,
-      SuspendedCause: 'Awaiting confirmation', Operation: { S3DeleteObjectTagging: {} },
-      ProgressSummary: { TotalNumberOfTasks: 4, NumberOfTasksSucceeded: 0, NumberOfTasksFailed: 1, Timers: { ElapsedTimeInActiveSeconds: 125 } },
+      JobId: 'job-1',
+      Status: 'Suspended',
+      ConfirmationRequired: true,
+      Priority: 10,
+      SuspendedCause: 'Awaiting confirmation',
+      Operation: { S3DeleteObjectTagging: {} },
+      ProgressSummary: {
+        TotalNumberOfTasks: 4,
+        NumberOfTasksSucceeded: 0,
+        NumberOfTasksFailed: 1,
+        Timers: { ElapsedTimeInActiveSeconds: 125 },
+      },
       FailureReasons: [{ FailureCode: 'ManifestNotFound', FailureReason: 'gone' }],
       Report: { Enabled: true, Bucket: 'arn:aws:s3:::logs', Prefix: 'r', ReportScope: 'FailedTasksOnly' },
       CreationTime: new Date('2026-01-02T03:04:05.678Z'),
@@ -37,14 +46,27 @@ describe('job output', () => {
 
   it('tables align their columns and say when there is nothing', () => {
     expect(jobsTable([])).toBe('No jobs.\n');
-    const t = jobsTable([{ JobId: 'a', Status: 'Active', Priority: 5, Operation: 'S3PutObjectCopy', ProgressSummary: { TotalNumberOfTasks: 2, NumberOfTasksSucceeded: 1 }, CreationTime: new Date('2026-01-01T00:00:00Z') }]);
-    expect(t.split('\n')[0]).toBe('JOB ID  STATUS  PRIORITY  OPERATION        PROGRESS   FAILED  CREATED               DESCRIPTION');
+    const t = jobsTable([
+      {
+        JobId: 'a',
+        Status: 'Active',
+        Priority: 5,
+        Operation: 'S3PutObjectCopy',
+        ProgressSummary: { TotalNumberOfTasks: 2, NumberOfTasksSucceeded: 1 },
+        CreationTime: new Date('2026-01-01T00:00:00Z'),
+      },
+    ]);
+    expect(t.split('\n')[0]).toBe(
+      'JOB ID  STATUS  PRIORITY  OPERATION        PROGRESS   FAILED  CREATED               DESCRIPTION',
+    );
     expect(t.split('\n')[1]).toBe('a       Active  5         S3PutObjectCopy  1/2 (50%)  0       2026-01-01T00:00:00Z');
     expect(tagsTable([{ Key: 'team', Value: 'storage' }])).toBe('KEY   VALUE\nteam  storage\n');
     expect(tagsTable([])).toBe('No tags.\n');
   });
 
   it('--json drops the SDK $metadata and writes dates as ISO text', () => {
-    expect(JSON.parse(toJson({ $metadata: { httpStatusCode: 200 }, JobId: 'x', When: new Date('2026-01-01T00:00:00Z') }))).toEqual({ JobId: 'x', When: '2026-01-01T00:00:00.000Z' });
+    expect(
+      JSON.parse(toJson({ $metadata: { httpStatusCode: 200 }, JobId: 'x', When: new Date('2026-01-01T00:00:00Z') })),
+    ).toEqual({ JobId: 'x', When: '2026-01-01T00:00:00.000Z' });
   });
 });

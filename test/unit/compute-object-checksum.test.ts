@@ -27,13 +27,19 @@ function partsStore(parts: Buffer[], opts: { shortBody?: boolean } = {}): { ctx:
       sent.push({ command: cmd.constructor.name, input: cmd.input });
       const n = cmd.input.PartNumber as number | undefined;
       if (cmd instanceof HeadObjectCommand) {
-        return { ContentLength: n === undefined ? whole.length : parts[n - 1]!.length, PartsCount: parts.length, ETag: `"abc-${parts.length}"` };
+        return {
+          ContentLength: n === undefined ? whole.length : parts[n - 1]!.length,
+          PartsCount: parts.length,
+          ETag: `"abc-${parts.length}"`,
+        };
       }
       if (cmd instanceof GetObjectCommand) {
         const body = n === undefined ? whole : parts[n - 1]!;
         const served = opts.shortBody ? body.subarray(0, body.length - 1) : body;
         // a stream in small chunks, as the SDK delivers it
-        const chunks = Array.from({ length: Math.ceil(served.length / 3) }, (_, i) => served.subarray(i * 3, i * 3 + 3));
+        const chunks = Array.from({ length: Math.ceil(served.length / 3) }, (_, i) =>
+          served.subarray(i * 3, i * 3 + 3),
+        );
         return { Body: Readable.from(chunks), ContentLength: body.length, PartsCount: parts.length };
       }
       throw new Error(`unexpected ${cmd.constructor.name}`);
@@ -43,15 +49,23 @@ function partsStore(parts: Buffer[], opts: { shortBody?: boolean } = {}): { ctx:
 }
 
 describe('S3ComputeObjectChecksum on a store with part boundaries', () => {
-  it('COMPOSITE: the checksum of the part checksums, -<parts>, every request for the row\'s version', async () => {
+  it("COMPOSITE: the checksum of the part checksums, -<parts>, every request for the row's version", async () => {
     const parts = [Buffer.from('first part bytes'), Buffer.from('second'), Buffer.from('3rd')];
     const { ctx, sent } = partsStore(parts);
     const config = s3ComputeObjectChecksum.parse({ ChecksumAlgorithm: 'SHA256', ChecksumType: 'COMPOSITE' });
     const out = await s3ComputeObjectChecksum.attempt(config, entry, ctx, never);
     const raw = parts.map((p) => createHash('sha256').update(p).digest());
     const expected = `${createHash('sha256').update(Buffer.concat(raw)).digest('base64')}-3`;
-    expect(out).toEqual({ result: expect.objectContaining({ status: 'succeeded', httpStatus: 200, versionId: 'v7' }), retryable: false });
-    expect(JSON.parse(out.result.message)).toEqual({ checksumAlgorithm: 'SHA256', checksumType: 'COMPOSITE', checksum: expected, size: 25 });
+    expect(out).toEqual({
+      result: expect.objectContaining({ status: 'succeeded', httpStatus: 200, versionId: 'v7' }),
+      retryable: false,
+    });
+    expect(JSON.parse(out.result.message)).toEqual({
+      checksumAlgorithm: 'SHA256',
+      checksumType: 'COMPOSITE',
+      checksum: expected,
+      size: 25,
+    });
     expect(sent.map((s) => [s.command, s.input.PartNumber, s.input.VersionId])).toEqual([
       ['HeadObjectCommand', 1, 'v7'],
       ['GetObjectCommand', 1, 'v7'],
@@ -62,15 +76,29 @@ describe('S3ComputeObjectChecksum on a store with part boundaries', () => {
 
   it('FULL_OBJECT reads the whole object once, without PartNumber', async () => {
     const { ctx, sent } = partsStore([Buffer.from('abc'), Buffer.from('def')]);
-    const out = await s3ComputeObjectChecksum.attempt(s3ComputeObjectChecksum.parse({ ChecksumAlgorithm: 'MD5' }), entry, ctx, never);
-    expect(JSON.parse(out.result.message)).toEqual({ checksumAlgorithm: 'MD5', checksumType: 'FULL_OBJECT', checksum: createHash('md5').update('abcdef').digest('base64'), size: 6 });
+    const out = await s3ComputeObjectChecksum.attempt(
+      s3ComputeObjectChecksum.parse({ ChecksumAlgorithm: 'MD5' }),
+      entry,
+      ctx,
+      never,
+    );
+    expect(JSON.parse(out.result.message)).toEqual({
+      checksumAlgorithm: 'MD5',
+      checksumType: 'FULL_OBJECT',
+      checksum: createHash('md5').update('abcdef').digest('base64'),
+      size: 6,
+    });
     expect(sent.map((s) => [s.command, s.input.PartNumber])).toEqual([['GetObjectCommand', undefined]]);
   });
 
   it('a body shorter than its Content-Length is a transient IncompleteBody failure', async () => {
     const { ctx } = partsStore([Buffer.from('0123456789')], { shortBody: true });
     const out = await s3ComputeObjectChecksum.attempt(s3ComputeObjectChecksum.parse({}), entry, ctx, never);
-    expect(out.result).toMatchObject({ status: 'failed', errorCode: 'IncompleteBody', message: expect.stringMatching(/^GetObject body ended after 9 of 10 bytes/) });
+    expect(out.result).toMatchObject({
+      status: 'failed',
+      errorCode: 'IncompleteBody',
+      message: expect.stringMatching(/^GetObject body ended after 9 of 10 bytes/),
+    });
     expect(out.retryable).toBe(true);
   });
 });

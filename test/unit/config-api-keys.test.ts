@@ -22,11 +22,16 @@ describe('loadConfig: S3 Control API keys', () => {
 
   it('reads the keys file from the flag over the environment, as an absolute path', () => {
     expect(loadConfig({}, { S3BATCH_API_KEYS_FILE: 'conf/keys.json' }).apiKeysFile).toBe(resolve('conf/keys.json'));
-    expect(loadConfig({ apiKeysFile: '/etc/s3batch/keys.json' }, { S3BATCH_API_KEYS_FILE: 'conf/keys.json' }).apiKeysFile).toBe('/etc/s3batch/keys.json');
+    expect(
+      loadConfig({ apiKeysFile: '/etc/s3batch/keys.json' }, { S3BATCH_API_KEYS_FILE: 'conf/keys.json' }).apiKeysFile,
+    ).toBe('/etc/s3batch/keys.json');
   });
 
   it('reads the key pair from the environment', () => {
-    const c = loadConfig({}, { S3BATCH_API_ACCESS_KEY_ID: 'AKIDENV00000000001', S3BATCH_API_SECRET_ACCESS_KEY: 'secret0000000000000001' });
+    const c = loadConfig(
+      {},
+      { S3BATCH_API_ACCESS_KEY_ID: 'AKIDENV00000000001', S3BATCH_API_SECRET_ACCESS_KEY: 'secret0000000000000001' },
+    );
     expect([c.apiAccessKeyId, c.apiSecretAccessKey]).toEqual(['AKIDENV00000000001', 'secret0000000000000001']);
   });
 

@@ -27,7 +27,13 @@ describe('loadConfig defaults', () => {
       dataDir: resolve('.s3batch'),
       local: false,
       localS3Port: 0,
-      storage: { endpoint: undefined, region: 'us-east-1', accessKeyId: undefined, secretAccessKey: undefined, forcePathStyle: false },
+      storage: {
+        endpoint: undefined,
+        region: 'us-east-1',
+        accessKeyId: undefined,
+        secretAccessKey: undefined,
+        forcePathStyle: false,
+      },
       defaultAccountId: '000000000000',
       partition: 'aws',
       maxConcurrentTasks: 256,
@@ -65,8 +71,12 @@ describe('loadConfig defaults', () => {
     expect(loadConfig({ local: true }, {}).storage.forcePathStyle).toBe(true);
     expect(loadConfig({}, {}).storage.forcePathStyle).toBe(false);
     // and an explicit setting wins
-    expect(loadConfig({ endpoint: 'http://127.0.0.1:7480', forcePathStyle: false }, {}).storage.forcePathStyle).toBe(false);
-    expect(loadConfig({ endpoint: 'http://127.0.0.1:7480' }, { S3BATCH_S3_PATH_STYLE: 'no' }).storage.forcePathStyle).toBe(false);
+    expect(loadConfig({ endpoint: 'http://127.0.0.1:7480', forcePathStyle: false }, {}).storage.forcePathStyle).toBe(
+      false,
+    );
+    expect(
+      loadConfig({ endpoint: 'http://127.0.0.1:7480' }, { S3BATCH_S3_PATH_STYLE: 'no' }).storage.forcePathStyle,
+    ).toBe(false);
   });
 
   it('resolves dataDir to an absolute path', () => {
@@ -76,33 +86,42 @@ describe('loadConfig defaults', () => {
 
 describe('loadConfig precedence: flag > env > default', () => {
   it('reads every setting from its S3BATCH_* variable', () => {
-    const c = loadConfig({}, {
-      S3BATCH_HOST: '0.0.0.0',
-      S3BATCH_PORT: '9000',
-      S3BATCH_DATA_DIR: '/var/lib/s3batch',
-      S3BATCH_S3_ENDPOINT: 'http://ceph:7480',
-      S3BATCH_S3_REGION: 'eu-west-1',
-      S3BATCH_S3_ACCESS_KEY_ID: 'AK',
-      S3BATCH_S3_SECRET_ACCESS_KEY: 'SK',
-      S3BATCH_ACCOUNT_ID: '111122223333',
-      S3BATCH_MAX_CONCURRENT_TASKS: '32',
-      S3BATCH_JOB_CONCURRENCY: '8',
-      S3BATCH_CHUNK_SIZE: ' 500 ',
-      S3BATCH_MAX_TASKS_PER_JOB: '1000000',
-      S3BATCH_MULTIPART_COPY_THRESHOLD: String(100 * 1024 ** 2),
-      S3BATCH_MULTIPART_COPY_PART_SIZE: String(8 * 1024 ** 2),
-      S3BATCH_RETRY_MAX_ATTEMPTS: '3',
-      S3BATCH_CONFIRMATION_REQUIRED_BY_DEFAULT: 'false',
-      S3BATCH_SUSPENDED_TIMEOUT_DAYS: '7',
-      S3BATCH_JOB_RETENTION_DAYS: '30',
-      S3BATCH_LOG_LEVEL: 'warn',
-      S3BATCH_SSE_HEARTBEAT_SECONDS: '2',
-    });
+    const c = loadConfig(
+      {},
+      {
+        S3BATCH_HOST: '0.0.0.0',
+        S3BATCH_PORT: '9000',
+        S3BATCH_DATA_DIR: '/var/lib/s3batch',
+        S3BATCH_S3_ENDPOINT: 'http://ceph:7480',
+        S3BATCH_S3_REGION: 'eu-west-1',
+        S3BATCH_S3_ACCESS_KEY_ID: 'AK',
+        S3BATCH_S3_SECRET_ACCESS_KEY: 'SK',
+        S3BATCH_ACCOUNT_ID: '111122223333',
+        S3BATCH_MAX_CONCURRENT_TASKS: '32',
+        S3BATCH_JOB_CONCURRENCY: '8',
+        S3BATCH_CHUNK_SIZE: ' 500 ',
+        S3BATCH_MAX_TASKS_PER_JOB: '1000000',
+        S3BATCH_MULTIPART_COPY_THRESHOLD: String(100 * 1024 ** 2),
+        S3BATCH_MULTIPART_COPY_PART_SIZE: String(8 * 1024 ** 2),
+        S3BATCH_RETRY_MAX_ATTEMPTS: '3',
+        S3BATCH_CONFIRMATION_REQUIRED_BY_DEFAULT: 'false',
+        S3BATCH_SUSPENDED_TIMEOUT_DAYS: '7',
+        S3BATCH_JOB_RETENTION_DAYS: '30',
+        S3BATCH_LOG_LEVEL: 'warn',
+        S3BATCH_SSE_HEARTBEAT_SECONDS: '2',
+      },
+    );
     expect(c).toMatchObject({
       host: '0.0.0.0',
       port: 9000,
       dataDir: '/var/lib/s3batch',
-      storage: { endpoint: 'http://ceph:7480', region: 'eu-west-1', accessKeyId: 'AK', secretAccessKey: 'SK', forcePathStyle: true },
+      storage: {
+        endpoint: 'http://ceph:7480',
+        region: 'eu-west-1',
+        accessKeyId: 'AK',
+        secretAccessKey: 'SK',
+        forcePathStyle: true,
+      },
       defaultAccountId: '111122223333',
       maxConcurrentTasks: 32,
       jobConcurrency: 8,
@@ -120,7 +139,12 @@ describe('loadConfig precedence: flag > env > default', () => {
   });
 
   it('a flag wins over the env variable', () => {
-    const env = { S3BATCH_PORT: '9000', S3BATCH_S3_REGION: 'eu-west-1', S3BATCH_LOCAL: 'true', S3BATCH_LOG_LEVEL: 'debug' };
+    const env = {
+      S3BATCH_PORT: '9000',
+      S3BATCH_S3_REGION: 'eu-west-1',
+      S3BATCH_LOCAL: 'true',
+      S3BATCH_LOG_LEVEL: 'debug',
+    };
     const c = loadConfig({ port: '7000', region: 'ap-south-1', local: false, logLevel: 'error' }, env);
     expect(c).toMatchObject({ port: 7000, storage: { region: 'ap-south-1' }, local: false, logLevel: 'error' });
   });
@@ -130,14 +154,26 @@ describe('loadConfig precedence: flag > env > default', () => {
   });
 
   it('an empty env variable counts as unset', () => {
-    expect(loadConfig({}, { S3BATCH_PORT: '', S3BATCH_S3_ENDPOINT: '', S3BATCH_LOCAL: '' })).toMatchObject({ port: 8080, local: false, storage: { endpoint: undefined } });
+    expect(loadConfig({}, { S3BATCH_PORT: '', S3BATCH_S3_ENDPOINT: '', S3BATCH_LOCAL: '' })).toMatchObject({
+      port: 8080,
+      local: false,
+      storage: { endpoint: undefined },
+    });
   });
 
   it.each([
-    ['1', true], ['true', true], ['YES', true], ['on', true],
-    ['0', false], ['false', false], ['No', false], ['off', false],
+    ['1', true],
+    ['true', true],
+    ['YES', true],
+    ['on', true],
+    ['0', false],
+    ['false', false],
+    ['No', false],
+    ['off', false],
   ])('boolean %j → %s', (text, value) => {
-    expect(loadConfig({}, { S3BATCH_CONFIRMATION_REQUIRED_BY_DEFAULT: text }).confirmationRequiredByDefault).toBe(value);
+    expect(loadConfig({}, { S3BATCH_CONFIRMATION_REQUIRED_BY_DEFAULT: text }).confirmationRequiredByDefault).toBe(
+      value,
+    );
   });
 });
 
@@ -179,15 +215,22 @@ describe('loadConfig refuses (InvalidConfiguration naming the env variable)', ()
 
   it('--local together with an S3 endpoint', () => {
     expect(refusal({ local: true, endpoint: 'http://127.0.0.1:7480' }).code).toBe('InvalidConfiguration');
-    expect(refusal({ local: true }, { S3BATCH_S3_ENDPOINT: 'http://127.0.0.1:7480' }).code).toBe('InvalidConfiguration');
-    expect(refusal({}, { S3BATCH_LOCAL: '1', S3BATCH_S3_ENDPOINT: 'http://127.0.0.1:7480' }).code).toBe('InvalidConfiguration');
+    expect(refusal({ local: true }, { S3BATCH_S3_ENDPOINT: 'http://127.0.0.1:7480' }).code).toBe(
+      'InvalidConfiguration',
+    );
+    expect(refusal({}, { S3BATCH_LOCAL: '1', S3BATCH_S3_ENDPOINT: 'http://127.0.0.1:7480' }).code).toBe(
+      'InvalidConfiguration',
+    );
   });
 
   it('an access key id without a secret, or a secret without a key id', () => {
     expect(refusal({ accessKeyId: 'AK' }).code).toBe('InvalidConfiguration');
     expect(refusal({}, { S3BATCH_S3_SECRET_ACCESS_KEY: 'SK' }).code).toBe('InvalidConfiguration');
     expect(refusal({ accessKeyId: 'AK' }, { S3BATCH_S3_SECRET_ACCESS_KEY: '' }).code).toBe('InvalidConfiguration');
-    expect(loadConfig({ accessKeyId: 'AK' }, { S3BATCH_S3_SECRET_ACCESS_KEY: 'SK' }).storage).toMatchObject({ accessKeyId: 'AK', secretAccessKey: 'SK' });
+    expect(loadConfig({ accessKeyId: 'AK' }, { S3BATCH_S3_SECRET_ACCESS_KEY: 'SK' }).storage).toMatchObject({
+      accessKeyId: 'AK',
+      secretAccessKey: 'SK',
+    });
   });
 });
 
@@ -196,7 +239,12 @@ describe('job retention', () => {
     expect(loadConfig({}, { S3BATCH_JOB_RETENTION_DAYS: '0.5' }).jobRetentionDays).toBe(0.5);
     expect(loadConfig({ jobRetentionDays: '.0001' }, {}).jobRetentionDays).toBe(0.0001);
     for (const v of ['0', '-1', '1e3', 'abc']) {
-      expect(() => loadConfig({}, { S3BATCH_JOB_RETENTION_DAYS: v })).toThrow(expect.objectContaining({ code: 'InvalidConfiguration', message: expect.stringContaining('S3BATCH_JOB_RETENTION_DAYS') }));
+      expect(() => loadConfig({}, { S3BATCH_JOB_RETENTION_DAYS: v })).toThrow(
+        expect.objectContaining({
+          code: 'InvalidConfiguration',
+          message: expect.stringContaining('S3BATCH_JOB_RETENTION_DAYS'),
+        }),
+      );
     }
   });
 });
@@ -208,18 +256,32 @@ describe('trust proxy', () => {
     expect(loadConfig({ trustProxy: 'FALSE' }, { S3BATCH_TRUST_PROXY: 'true' }).trustProxy).toBe(false);
     expect(loadConfig({ trustProxy: true }, {}).trustProxy).toBe(true);
     expect(loadConfig({ trustProxy: '127.0.0.1' }, {}).trustProxy).toBe('127.0.0.1');
-    expect(loadConfig({}, { S3BATCH_TRUST_PROXY: ' 10.0.0.0/8, ::1 ,192.168.0.0/255.255.0.0,fd00::/8,loopback' }).trustProxy).toBe(
-      '10.0.0.0/8,::1,192.168.0.0/255.255.0.0,fd00::/8,loopback',
-    );
+    expect(
+      loadConfig({}, { S3BATCH_TRUST_PROXY: ' 10.0.0.0/8, ::1 ,192.168.0.0/255.255.0.0,fd00::/8,loopback' }).trustProxy,
+    ).toBe('10.0.0.0/8,::1,192.168.0.0/255.255.0.0,fd00::/8,loopback');
   });
 
   it('refuses hop counts (fastify ignores them), bad addresses, prefixes out of range and empty entries', () => {
     const hop = refusal({}, { S3BATCH_TRUST_PROXY: '2' });
-    expect(hop).toMatchObject({ code: 'InvalidConfiguration', message: expect.stringContaining('hop counts are not supported') });
+    expect(hop).toMatchObject({
+      code: 'InvalidConfiguration',
+      message: expect.stringContaining('hop counts are not supported'),
+    });
     expect(hop.message).toContain('S3BATCH_TRUST_PROXY');
     expect(refusal({ trustProxy: 1 }).message).toContain('hop counts are not supported');
-    for (const v of ['yes', 'proxy.example.com', '10.0.0.0/33', '::1/129', '10.0.0.1,', '10.0.0.0/ff00::', '300.1.2.3']) {
-      expect(refusal({ trustProxy: v }), v).toMatchObject({ code: 'InvalidConfiguration', message: expect.stringContaining('S3BATCH_TRUST_PROXY') });
+    for (const v of [
+      'yes',
+      'proxy.example.com',
+      '10.0.0.0/33',
+      '::1/129',
+      '10.0.0.1,',
+      '10.0.0.0/ff00::',
+      '300.1.2.3',
+    ]) {
+      expect(refusal({ trustProxy: v }), v).toMatchObject({
+        code: 'InvalidConfiguration',
+        message: expect.stringContaining('S3BATCH_TRUST_PROXY'),
+      });
     }
   });
 });

@@ -34,7 +34,12 @@ function fakeS3(size: number): { client: S3Client; sent: string[] } {
           if (size > 5 * GiB) throw tooLarge();
           return { CopyObjectResult: { ETag: '"e"' } };
         case 'HeadObject':
-          return { ContentLength: size, ETag: '"src-etag"', LastModified: new Date('2026-01-01T00:00:00Z'), Metadata: {} };
+          return {
+            ContentLength: size,
+            ETag: '"src-etag"',
+            LastModified: new Date('2026-01-01T00:00:00Z'),
+            Metadata: {},
+          };
         case 'GetObjectTagging':
           return { TagSet: [] };
         case 'CreateMultipartUpload':
@@ -51,7 +56,11 @@ function fakeS3(size: number): { client: S3Client; sent: string[] } {
   return { client, sent };
 }
 
-const ctx = (client: S3Client, threshold = 5 * GiB): OperationContext => ({ s3: client, multipartCopyThresholdBytes: threshold, multipartCopyPartBytes: 1 * GiB });
+const ctx = (client: S3Client, threshold = 5 * GiB): OperationContext => ({
+  s3: client,
+  multipartCopyThresholdBytes: threshold,
+  multipartCopyPartBytes: 1 * GiB,
+});
 const signal = new AbortController().signal;
 
 describe('copy task request paths', () => {
@@ -76,18 +85,43 @@ describe('copy task request paths', () => {
 
   it('HEADs first when a constraint must be checked or the threshold is lowered', async () => {
     const a = fakeS3(1024);
-    const withConstraint = s3PutObjectCopy.parse({ TargetResource: 'arn:aws:s3:::dst', UnModifiedSinceConstraint: '2030-01-01T00:00:00Z' });
+    const withConstraint = s3PutObjectCopy.parse({
+      TargetResource: 'arn:aws:s3:::dst',
+      UnModifiedSinceConstraint: '2030-01-01T00:00:00Z',
+    });
     await s3PutObjectCopy.attempt(withConstraint, entry, ctx(a.client), signal);
     expect(a.sent).toEqual(['HeadObject', 'CopyObject']);
     const b = fakeS3(1024);
-    await s3PutObjectCopy.attempt(s3PutObjectCopy.parse({ TargetResource: 'arn:aws:s3:::dst' }), entry, ctx(b.client, 8 * 1024 * 1024), signal);
+    await s3PutObjectCopy.attempt(
+      s3PutObjectCopy.parse({ TargetResource: 'arn:aws:s3:::dst' }),
+      entry,
+      ctx(b.client, 8 * 1024 * 1024),
+      signal,
+    );
     expect(b.sent).toEqual(['HeadObject', 'CopyObject']);
   });
 
   it('recognises the too-large answers and nothing else', () => {
     expect(isSourceTooLarge(tooLarge())).toBe(true);
-    expect(isSourceTooLarge(new S3ServiceException({ name: 'EntityTooLarge', $fault: 'client', $metadata: { httpStatusCode: 400 } }))).toBe(true);
-    expect(isSourceTooLarge(new S3ServiceException({ name: 'InvalidRequest', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Bad header' }))).toBe(false);
-    expect(isSourceTooLarge(new S3ServiceException({ name: 'NoSuchKey', $fault: 'client', $metadata: { httpStatusCode: 404 } }))).toBe(false);
+    expect(
+      isSourceTooLarge(
+        new S3ServiceException({ name: 'EntityTooLarge', $fault: 'client', $metadata: { httpStatusCode: 400 } }),
+      ),
+    ).toBe(true);
+    expect(
+      isSourceTooLarge(
+        new S3ServiceException({
+          name: 'InvalidRequest',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+          message: 'Bad header',
+        }),
+      ),
+    ).toBe(false);
+    expect(
+      isSourceTooLarge(
+        new S3ServiceException({ name: 'NoSuchKey', $fault: 'client', $metadata: { httpStatusCode: 404 } }),
+      ),
+    ).toBe(false);
   });
 });

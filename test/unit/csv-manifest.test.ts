@@ -30,7 +30,10 @@ async function entries(input: string | Uint8Array, fields: readonly ManifestFiel
   return (await read(input, fields)).map((r) => r.entry);
 }
 
-async function manifestError(input: string | Uint8Array, fields: readonly ManifestField[] = BK): Promise<ManifestError> {
+async function manifestError(
+  input: string | Uint8Array,
+  fields: readonly ManifestField[] = BK,
+): Promise<ManifestError> {
   try {
     await read(input, fields);
   } catch (err) {
@@ -233,9 +236,15 @@ describe('readCsvManifest: decoding', () => {
     expect(await entries(`b,${'a'.repeat(1024)}\n`)).toHaveLength(1);
     // 1024 bytes decoded from 3072 encoded characters is fine
     expect(await entries(`b,${'%41'.repeat(1024)}\n`)).toHaveLength(1);
-    expect(await manifestError(`b,k\nb,${'a'.repeat(1025)}\n`)).toMatchObject({ code: 'InvalidManifestContent', line: 2 });
+    expect(await manifestError(`b,k\nb,${'a'.repeat(1025)}\n`)).toMatchObject({
+      code: 'InvalidManifestContent',
+      line: 2,
+    });
     // 342 × 3-byte characters = 1026 bytes, though only 342 characters
-    expect(await manifestError(`b,${'%E6%97%A5'.repeat(342)}\n`)).toMatchObject({ code: 'InvalidManifestContent', line: 1 });
+    expect(await manifestError(`b,${'%E6%97%A5'.repeat(342)}\n`)).toMatchObject({
+      code: 'InvalidManifestContent',
+      line: 1,
+    });
   });
 });
 
@@ -330,26 +339,37 @@ describe('readCsvManifest: streaming', () => {
 
 describe('ARNs', () => {
   it('splits an object ARN at the first / after :::', () => {
-    expect(parseObjectArn('arn:aws:s3:::my-bucket/dir/manifest.csv')).toEqual({ bucket: 'my-bucket', key: 'dir/manifest.csv' });
+    expect(parseObjectArn('arn:aws:s3:::my-bucket/dir/manifest.csv')).toEqual({
+      bucket: 'my-bucket',
+      key: 'dir/manifest.csv',
+    });
     expect(parseObjectArn('arn:aws-cn:s3:::b/k')).toEqual({ bucket: 'b', key: 'k' });
     expect(parseObjectArn('arn:aws:s3:::b//k with space')).toEqual({ bucket: 'b', key: '/k with space' });
   });
 
-  it.each(['my-bucket/key', 'arn:aws:s3:::bucket', 'arn:aws:s3:::bucket/', 'arn:aws:s3:::/key', 'arn:aws:iam:::b/k', 'arn:aws:s3:us-east-1:123456789012:accesspoint/x/k', ''])(
-    'rejects the object ARN %j',
-    (arn) => {
-      const err = thrown(() => parseObjectArn(arn));
-      expect(err).toBeInstanceOf(S3BatchError);
-      expect(err).toMatchObject({ code: 'InvalidRequest' });
-    },
-  );
+  it.each([
+    'my-bucket/key',
+    'arn:aws:s3:::bucket',
+    'arn:aws:s3:::bucket/',
+    'arn:aws:s3:::/key',
+    'arn:aws:iam:::b/k',
+    'arn:aws:s3:us-east-1:123456789012:accesspoint/x/k',
+    '',
+  ])('rejects the object ARN %j', (arn) => {
+    const err = thrown(() => parseObjectArn(arn));
+    expect(err).toBeInstanceOf(S3BatchError);
+    expect(err).toMatchObject({ code: 'InvalidRequest' });
+  });
 
   it('parses a bucket ARN', () => {
     expect(parseBucketArn('arn:aws:s3:::report-bucket')).toBe('report-bucket');
     expect(parseBucketArn('arn:aws-us-gov:s3:::b.dots')).toBe('b.dots');
   });
 
-  it.each(['report-bucket', 'arn:aws:s3:::', 'arn:aws:s3:::b/k', 'arn:aws:sqs:::b'])('rejects the bucket ARN %j', (arn) => {
-    expect(thrown(() => parseBucketArn(arn))).toMatchObject({ name: 'S3BatchError', code: 'InvalidRequest' });
-  });
+  it.each(['report-bucket', 'arn:aws:s3:::', 'arn:aws:s3:::b/k', 'arn:aws:sqs:::b'])(
+    'rejects the bucket ARN %j',
+    (arn) => {
+      expect(thrown(() => parseBucketArn(arn))).toMatchObject({ name: 'S3BatchError', code: 'InvalidRequest' });
+    },
+  );
 });

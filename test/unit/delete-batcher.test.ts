@@ -6,10 +6,20 @@ import { S3ServiceException, type DeleteObjectsCommandOutput, type S3Client } fr
 import { describe, expect, it } from 'vitest';
 import { S3BatchError } from '../../src/domain/errors.ts';
 import type { TaskEntry } from '../../src/domain/task.ts';
-import { DeleteBatcher, MAX_DELETE_BATCH, type DeleteItem, type DeleteItemOutcome, type DeleteTransport } from '../../src/operations/delete-batcher.ts';
+import {
+  DeleteBatcher,
+  MAX_DELETE_BATCH,
+  type DeleteItem,
+  type DeleteItemOutcome,
+  type DeleteTransport,
+} from '../../src/operations/delete-batcher.ts';
 import { parseOperation } from '../../src/operations/index.ts';
 import type { OperationContext } from '../../src/operations/operation.ts';
-import { BUILTIN_DELETE_FUNCTION_ARN, builtinFunctionOf, s3DeleteObject } from '../../src/operations/s3-delete-object.ts';
+import {
+  BUILTIN_DELETE_FUNCTION_ARN,
+  builtinFunctionOf,
+  s3DeleteObject,
+} from '../../src/operations/s3-delete-object.ts';
 
 /** An in-memory bucket behind DeleteObjects/DeleteObject, recording every request. */
 class FakeTransport implements DeleteTransport {
@@ -25,11 +35,18 @@ class FakeTransport implements DeleteTransport {
   gate: Promise<void> | undefined;
   readonly signals: AbortSignal[] = [];
 
-  async deleteMany(_bucket: string, items: readonly DeleteItem[], signal: AbortSignal): Promise<DeleteObjectsCommandOutput> {
+  async deleteMany(
+    _bucket: string,
+    items: readonly DeleteItem[],
+    signal: AbortSignal,
+  ): Promise<DeleteObjectsCommandOutput> {
     this.manyCalls.push([...items]);
     this.signals.push(signal);
     if (this.gate) {
-      await Promise.race([this.gate, new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))]);
+      await Promise.race([
+        this.gate,
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
+      ]);
     }
     if (this.manyError !== undefined) throw this.manyError;
     const out: DeleteObjectsCommandOutput = { $metadata: {}, Deleted: [], Errors: [] };
@@ -42,7 +59,11 @@ class FakeTransport implements DeleteTransport {
         continue;
       }
       this.objects.delete(i.key);
-      out.Deleted!.push(i.versionId ? { Key: i.key, VersionId: i.versionId } : { Key: i.key, DeleteMarker: true, DeleteMarkerVersionId: `dm-${i.key}` });
+      out.Deleted!.push(
+        i.versionId
+          ? { Key: i.key, VersionId: i.versionId }
+          : { Key: i.key, DeleteMarker: true, DeleteMarkerVersionId: `dm-${i.key}` },
+      );
     }
     return out;
   }
@@ -59,7 +80,12 @@ function keys(n: number, prefix = 'k'): string[] {
 }
 
 function s3Error(name: string, status: number): S3ServiceException {
-  return new S3ServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: `${name} message` });
+  return new S3ServiceException({
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    message: `${name} message`,
+  });
 }
 
 const never = new AbortController().signal;
@@ -74,7 +100,13 @@ describe('DeleteBatcher', () => {
     expect(t.manyCalls).toHaveLength(1);
     expect(t.manyCalls[0]).toHaveLength(50);
     expect(outcomes[3]).toEqual({ ok: true, versionId: undefined, deleteMarker: true, deleteMarkerVersionId: 'dm-k3' });
-    expect(outcomes[7]).toEqual({ ok: false, httpStatus: 403, code: 'AccessDenied', message: 'AccessDenied for k7', retryable: false });
+    expect(outcomes[7]).toEqual({
+      ok: false,
+      httpStatus: 403,
+      code: 'AccessDenied',
+      message: 'AccessDenied for k7',
+      retryable: false,
+    });
     expect(outcomes.filter((o) => o.ok)).toHaveLength(49);
     expect([...t.objects]).toEqual(['k7']);
     expect(b.stats).toEqual({ batchRequests: 1, singleRequests: 0, keys: 50 });
@@ -95,14 +127,20 @@ describe('DeleteBatcher', () => {
   it('batches per bucket', async () => {
     const t = new FakeTransport();
     const b = new DeleteBatcher(t);
-    await Promise.all([...keys(3).map((k) => b.delete('one', { key: k }, never)), ...keys(2).map((k) => b.delete('two', { key: k }, never))]);
+    await Promise.all([
+      ...keys(3).map((k) => b.delete('one', { key: k }, never)),
+      ...keys(2).map((k) => b.delete('two', { key: k }, never)),
+    ]);
     expect(t.manyCalls.map((c) => c.length).sort()).toEqual([2, 3]);
   });
 
   it('matches versions: two versions of one key in one request, each answered as itself', async () => {
     const t = new FakeTransport();
     const b = new DeleteBatcher(t);
-    const [v1, v2] = await Promise.all([b.delete('bkt', { key: 'a', versionId: 'v1' }, never), b.delete('bkt', { key: 'a', versionId: 'v2' }, never)]);
+    const [v1, v2] = await Promise.all([
+      b.delete('bkt', { key: 'a', versionId: 'v1' }, never),
+      b.delete('bkt', { key: 'a', versionId: 'v2' }, never),
+    ]);
     expect(t.manyCalls).toHaveLength(1);
     expect(v1).toMatchObject({ ok: true, versionId: 'v1' });
     expect(v2).toMatchObject({ ok: true, versionId: 'v2' });
@@ -126,7 +164,8 @@ describe('DeleteBatcher', () => {
 
     t.manyError = s3Error('AccessDenied', 403);
     const denied = await Promise.all(keys(3).map((k) => b.delete('bkt', { key: k }, never)));
-    for (const o of denied) expect(o).toMatchObject({ ok: false, httpStatus: 403, code: 'AccessDenied', retryable: false });
+    for (const o of denied)
+      expect(o).toMatchObject({ ok: false, httpStatus: 403, code: 'AccessDenied', retryable: false });
   });
 
   it('a key missing from the answer fails retryably; InternalError entries are retryable too', async () => {
@@ -148,7 +187,11 @@ describe('DeleteBatcher', () => {
     const first = await Promise.all(keys(3).map((k) => b.delete('bkt', { key: k }, never)));
     expect(first.every((o) => o.ok)).toBe(true);
     expect(b.fellBackToSingleDeletes).toBe(true);
-    const second = await Promise.all(keys(6).slice(3).map((k) => b.delete('bkt', { key: k }, never)));
+    const second = await Promise.all(
+      keys(6)
+        .slice(3)
+        .map((k) => b.delete('bkt', { key: k }, never)),
+    );
     expect(second.every((o) => o.ok)).toBe(true);
     expect(t.manyCalls).toHaveLength(1); // the batch that learned it, never again
     expect(t.oneCalls.map((i) => i.key)).toEqual(keys(6));
@@ -216,14 +259,30 @@ describe('DeleteBatcher', () => {
 });
 
 describe('S3DeleteObject', () => {
-  const entry = (key: string, versionId?: string): TaskEntry => ({ line: 1, bucket: 'bkt', key, rawKey: key, versionId });
+  const entry = (key: string, versionId?: string): TaskEntry => ({
+    line: 1,
+    bucket: 'bkt',
+    key,
+    rawKey: key,
+    versionId,
+  });
 
   it('parses the JSON API member; only BypassGovernanceRetention is allowed', () => {
-    expect(parseOperation({ S3DeleteObject: {} })).toMatchObject({ name: 'S3DeleteObject', handler: s3DeleteObject, config: { bypassGovernanceRetention: false } });
-    expect(parseOperation({ S3DeleteObject: { BypassGovernanceRetention: true } }).config).toEqual({ bypassGovernanceRetention: true });
+    expect(parseOperation({ S3DeleteObject: {} })).toMatchObject({
+      name: 'S3DeleteObject',
+      handler: s3DeleteObject,
+      config: { bypassGovernanceRetention: false },
+    });
+    expect(parseOperation({ S3DeleteObject: { BypassGovernanceRetention: true } }).config).toEqual({
+      bypassGovernanceRetention: true,
+    });
     expect(Object.isFrozen(parseOperation({ S3DeleteObject: {} }).config)).toBe(true);
-    expect(() => parseOperation({ S3DeleteObject: { Mode: 'all' } as never })).toThrow(/S3DeleteObject has unknown field\(s\) Mode/);
-    expect(() => parseOperation({ S3DeleteObject: { BypassGovernanceRetention: 'yes' } as never })).toThrow(S3BatchError);
+    expect(() => parseOperation({ S3DeleteObject: { Mode: 'all' } as never })).toThrow(
+      /S3DeleteObject has unknown field\(s\) Mode/,
+    );
+    expect(() => parseOperation({ S3DeleteObject: { BypassGovernanceRetention: 'yes' } as never })).toThrow(
+      S3BatchError,
+    );
   });
 
   it('the reserved LambdaInvoke FunctionArn (any region) is the built-in delete', () => {
@@ -232,26 +291,49 @@ describe('S3DeleteObject', () => {
     expect(parsed.handler).toBe(s3DeleteObject);
     expect(parsed.config).toEqual({ bypassGovernanceRetention: false });
     const eu = parseOperation({
-      LambdaInvoke: { FunctionArn: 'arn:aws:lambda:eu-west-3:000000000000:function:s3batch-delete-objects', InvocationSchemaVersion: '2.0', UserArguments: { BypassGovernanceRetention: 'true' } },
+      LambdaInvoke: {
+        FunctionArn: 'arn:aws:lambda:eu-west-3:000000000000:function:s3batch-delete-objects',
+        InvocationSchemaVersion: '2.0',
+        UserArguments: { BypassGovernanceRetention: 'true' },
+      },
     });
     expect(eu.handler).toBe(s3DeleteObject);
     expect(eu.config).toEqual({ bypassGovernanceRetention: true });
   });
 
   it('rejects bad forms of the reserved ARN and leaves every other FunctionArn alone', () => {
-    expect(() => builtinFunctionOf('arn:aws:lambda:us-east-1:000000000000:function:s3batch-delete-object')).toThrow(/reserved s3batch namespace/);
-    expect(() => builtinFunctionOf('arn:aws:lambda:us-east-1:000000000000:function:s3batch-delete-objects:1')).toThrow(/no qualifier/);
+    expect(() => builtinFunctionOf('arn:aws:lambda:us-east-1:000000000000:function:s3batch-delete-object')).toThrow(
+      /reserved s3batch namespace/,
+    );
+    expect(() => builtinFunctionOf('arn:aws:lambda:us-east-1:000000000000:function:s3batch-delete-objects:1')).toThrow(
+      /no qualifier/,
+    );
     expect(builtinFunctionOf('arn:aws:lambda:us-east-1:111122223333:function:s3batch-delete-objects')).toBeUndefined();
     expect(builtinFunctionOf('arn:aws:lambda:us-east-1:000000000000:function:my-deleter')).toBeUndefined();
     expect(builtinFunctionOf('https://example.com/fn')).toBeUndefined();
-    expect(() => parseOperation({ LambdaInvoke: { FunctionArn: BUILTIN_DELETE_FUNCTION_ARN, UserArguments: { BypassGovernanceRetention: 'true' } } })).toThrow(/requires InvocationSchemaVersion 2.0/);
     expect(() =>
-      parseOperation({ LambdaInvoke: { FunctionArn: BUILTIN_DELETE_FUNCTION_ARN, InvocationSchemaVersion: '2.0', UserArguments: { Other: 'x' } } }),
+      parseOperation({
+        LambdaInvoke: {
+          FunctionArn: BUILTIN_DELETE_FUNCTION_ARN,
+          UserArguments: { BypassGovernanceRetention: 'true' },
+        },
+      }),
+    ).toThrow(/requires InvocationSchemaVersion 2.0/);
+    expect(() =>
+      parseOperation({
+        LambdaInvoke: {
+          FunctionArn: BUILTIN_DELETE_FUNCTION_ARN,
+          InvocationSchemaVersion: '2.0',
+          UserArguments: { Other: 'x' },
+        },
+      }),
     ).toThrow(/unknown field\(s\) Other/);
     // Another function is never the delete handler, whatever it is called.
     const other = (() => {
       try {
-        return parseOperation({ LambdaInvoke: { FunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:s3batch-delete-objects' } }).handler;
+        return parseOperation({
+          LambdaInvoke: { FunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:s3batch-delete-objects' },
+        }).handler;
       } catch {
         return undefined;
       }
@@ -263,11 +345,18 @@ describe('S3DeleteObject', () => {
     const sent: unknown[] = [];
     // A fake client answering DeleteObjects only (unit test: no S3 server here).
     const s3 = {
-      send: async (cmd: { constructor: { name: string }; input: { Delete: { Objects: { Key: string; VersionId?: string }[] } } }) => {
+      send: async (cmd: {
+        constructor: { name: string };
+        input: { Delete: { Objects: { Key: string; VersionId?: string }[] } };
+      }) => {
         sent.push(cmd.constructor.name);
         return {
           Deleted: cmd.input.Delete.Objects.map((o) =>
-            o.VersionId ? { Key: o.Key, VersionId: o.VersionId } : o.Key === 'marker' ? { Key: o.Key, DeleteMarker: true, DeleteMarkerVersionId: 'dm1' } : { Key: o.Key },
+            o.VersionId
+              ? { Key: o.Key, VersionId: o.VersionId }
+              : o.Key === 'marker'
+                ? { Key: o.Key, DeleteMarker: true, DeleteMarkerVersionId: 'dm1' }
+                : { Key: o.Key },
           ),
         };
       },
@@ -281,9 +370,17 @@ describe('S3DeleteObject', () => {
     ]);
     expect(sent).toEqual(['DeleteObjectsCommand']);
     expect(plain.result).toMatchObject({ status: 'succeeded', httpStatus: 200, message: 'Successful' });
-    expect(marker.result.message).toMatch(/^Successful \(plain delete: the bucket is versioned, so delete marker dm1 now hides the object; its versions remain\)$/);
-    expect(version.result).toMatchObject({ status: 'succeeded', versionId: 'v123', message: 'Successful (deleted version v123)' });
-    expect(s3DeleteObject.describe!(config, entry('v', 'v123'))).toBe('delete version v123 of the object (other versions kept)');
+    expect(marker.result.message).toMatch(
+      /^Successful \(plain delete: the bucket is versioned, so delete marker dm1 now hides the object; its versions remain\)$/,
+    );
+    expect(version.result).toMatchObject({
+      status: 'succeeded',
+      versionId: 'v123',
+      message: 'Successful (deleted version v123)',
+    });
+    expect(s3DeleteObject.describe!(config, entry('v', 'v123'))).toBe(
+      'delete version v123 of the object (other versions kept)',
+    );
     expect(s3DeleteObject.describe!(config, entry('k'))).toMatch(/plain delete/);
   });
 });

@@ -12,7 +12,14 @@ import type { BatchService } from '../../src/service/batch-service.ts';
 import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';
 import { MemoryObjectStore } from '../../src/storage/memory-object-store.ts';
 import { createMemorySpool } from '../../src/storage/memory-spool.ts';
-import { csvManifest, newTestEngine, stopTestEngines, taggingJobRequest, TEST_ACCOUNT, waitForStatus } from '../helpers/engine-harness.ts';
+import {
+  csvManifest,
+  newTestEngine,
+  stopTestEngines,
+  taggingJobRequest,
+  TEST_ACCOUNT,
+  waitForStatus,
+} from '../helpers/engine-harness.ts';
 import { until } from '../helpers/until.ts';
 
 const ACCOUNT = TEST_ACCOUNT;
@@ -94,10 +101,17 @@ function newEngine(world: World, config: Partial<EngineConfig> = {}): { engine: 
   });
 }
 
-async function createJob(world: World, service: BatchService, prefix: string, count: number, extra: Record<string, unknown> = {}): Promise<string> {
+async function createJob(
+  world: World,
+  service: BatchService,
+  prefix: string,
+  count: number,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   const body = Array.from({ length: count }, (_, i) => `src,${prefix}%2F${i}\n`).join('');
   const { etag } = await world.objects.put({ bucket: 'src', key: `${prefix}.csv` }, body);
-  return service.createJob(ACCOUNT, taggingJobRequest({ Manifest: csvManifest(`${prefix}.csv`, etag), ...extra })).JobId;
+  return service.createJob(ACCOUNT, taggingJobRequest({ Manifest: csvManifest(`${prefix}.csv`, etag), ...extra }))
+    .JobId;
 }
 
 describe('per-job concurrency', () => {
@@ -105,14 +119,20 @@ describe('per-job concurrency', () => {
     const world = newWorld();
     const { engine, service } = newEngine(world);
     await engine.start();
-    const limited = await createJob(world, service, 'limited', 120, { Tags: [{ Key: 's3batch:max-concurrent-tasks', Value: '3' }] });
+    const limited = await createJob(world, service, 'limited', 120, {
+      Tags: [{ Key: 's3batch:max-concurrent-tasks', Value: '3' }],
+    });
     const free = await createJob(world, service, 'free', 120);
     await waitForStatus(engine, world.store, limited, 'Complete');
     await waitForStatus(engine, world.store, free, 'Complete');
     expect(world.maxInFlight.get('limited')).toBe(3);
     expect(world.maxInFlight.get('free')).toBeGreaterThan(3);
     expect(world.maxInFlight.get('free')).toBeLessThanOrEqual(16);
-    expect(service.jobLimits(ACCOUNT, limited)).toMatchObject({ maxConcurrentTasks: 3, running: false, throttledAttempts: 0 });
+    expect(service.jobLimits(ACCOUNT, limited)).toMatchObject({
+      maxConcurrentTasks: 3,
+      running: false,
+      throttledAttempts: 0,
+    });
   });
 
   it('PutJobTagging changes the limit of a running job at once; a bad limit tag is InvalidRequest', async () => {
@@ -125,14 +145,25 @@ describe('per-job concurrency', () => {
     };
     const { engine, service } = newEngine(world);
     await engine.start();
-    const tags = (n: number): { Key: string; Value: string }[] => [{ Key: 'team', Value: 'a' }, { Key: 's3batch:max-concurrent-tasks', Value: String(n) }];
+    const tags = (n: number): { Key: string; Value: string }[] => [
+      { Key: 'team', Value: 'a' },
+      { Key: 's3batch:max-concurrent-tasks', Value: String(n) },
+    ];
     const id = await createJob(world, service, 'job', 200, { Tags: tags(2) });
     await until(() => world.inFlight.get('job') === 2, '2 in flight');
     service.putJobTagging(ACCOUNT, id, tags(6));
     await until(() => world.inFlight.get('job') === 6, '6 in flight after raising the limit');
-    expect(service.jobLimits(ACCOUNT, id)).toMatchObject({ maxConcurrentTasks: 6, effectiveConcurrency: 6, running: true });
-    expect(() => service.putJobTagging(ACCOUNT, id, [{ Key: 's3batch:max-concurrent-tasks', Value: 'lots' }])).toThrow(expect.objectContaining({ code: 'InvalidRequest' }));
-    expect(() => service.putJobTagging(ACCOUNT, id, [{ Key: 's3batch:no-such-thing', Value: '1' }])).toThrow(expect.objectContaining({ code: 'InvalidRequest' }));
+    expect(service.jobLimits(ACCOUNT, id)).toMatchObject({
+      maxConcurrentTasks: 6,
+      effectiveConcurrency: 6,
+      running: true,
+    });
+    expect(() => service.putJobTagging(ACCOUNT, id, [{ Key: 's3batch:max-concurrent-tasks', Value: 'lots' }])).toThrow(
+      expect.objectContaining({ code: 'InvalidRequest' }),
+    );
+    expect(() => service.putJobTagging(ACCOUNT, id, [{ Key: 's3batch:no-such-thing', Value: '1' }])).toThrow(
+      expect.objectContaining({ code: 'InvalidRequest' }),
+    );
     service.putJobTagging(ACCOUNT, id, tags(1)); // lowered: in-flight calls finish, then one at a time
     release();
     gate = Promise.resolve();
@@ -155,7 +186,8 @@ describe('adaptive slow-down', () => {
       if (engineRef && job) effective.push(engineRef.limitsOf(job).effectiveConcurrency);
       await new Promise((r) => setTimeout(r, 1));
       // Attempts 30..109 are throttled: a storm of 80 SlowDown answers.
-      if (attempts >= 30 && attempts < 110) return { result: failed(entry, 503, 'SlowDown', 'Please reduce your request rate.'), retryable: true };
+      if (attempts >= 30 && attempts < 110)
+        return { result: failed(entry, 503, 'SlowDown', 'Please reduce your request rate.'), retryable: true };
       return { result: succeeded(entry), retryable: false };
     };
     const { engine, service } = newEngine(world); // retry.maxAttempts is 1: without the throttle budget every throttled task would fail
@@ -191,7 +223,12 @@ describe('job record retention', () => {
     world.clockOffsetMs = 91 * DAY;
     expect(engine.sweepExpired()).toBe(1);
     expect(removed).toEqual([{ jobId: done, accountId: ACCOUNT }]); // one job:removed, for the account's streams
-    expect(() => service.describeJob(ACCOUNT, done)).toThrow(expect.objectContaining({ code: 'NotFoundException', message: expect.stringContaining('The specified job does not exist') }));
+    expect(() => service.describeJob(ACCOUNT, done)).toThrow(
+      expect.objectContaining({
+        code: 'NotFoundException',
+        message: expect.stringContaining('The specified job does not exist'),
+      }),
+    );
     expect(service.listJobs(ACCOUNT).Jobs.map((j) => j.JobId)).toEqual([waiting]);
     expect(service.describeJob(ACCOUNT, waiting).Status).toBe('Suspended'); // not terminal: kept however old
     await until(() => !world.indices.has(done) && !world.spoolJobs.has(done), 'files removed');

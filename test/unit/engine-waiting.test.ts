@@ -12,7 +12,15 @@ import { createMemoryLocalManifestFiles, type LocalManifestFiles } from '../../s
 import type { AttemptOutcome, OperationHandler } from '../../src/operations/operation.ts';
 import type { BatchService } from '../../src/service/batch-service.ts';
 import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';
-import { csvManifest, HeldListingStore, newTestEngine, stopTestEngines, taggingJobRequest, TEST_ACCOUNT, waitForStatus } from '../helpers/engine-harness.ts';
+import {
+  csvManifest,
+  HeldListingStore,
+  newTestEngine,
+  stopTestEngines,
+  taggingJobRequest,
+  TEST_ACCOUNT,
+  waitForStatus,
+} from '../helpers/engine-harness.ts';
 import { until } from '../helpers/until.ts';
 
 const ACCOUNT = TEST_ACCOUNT;
@@ -46,7 +54,15 @@ async function newWorld(generatorKeys: string[], pauseAfterPages: number): Promi
   const objects = new HeldListingStore(pauseAfterPages);
   for (const b of ['src', 'gen', 'hot', 'reports']) objects.createBucket(b);
   for (const k of generatorKeys) await objects.put({ bucket: 'gen', key: k }, 'x');
-  return { objects, store: new MemoryJobStore(), lists: new Map(), calls: [], inFlight: 0, maxInFlight: 0, answers: new Map() };
+  return {
+    objects,
+    store: new MemoryJobStore(),
+    lists: new Map(),
+    calls: [],
+    inFlight: 0,
+    maxInFlight: 0,
+    answers: new Map(),
+  };
 }
 
 function handlerOf(world: World): OperationHandler<object> {
@@ -91,14 +107,27 @@ function generatorJob(priority: number): Record<string, unknown> {
 }
 
 /** A CSV job over `count` keys `<prefix>/<i>` in `bucket`. */
-async function csvJob(world: World, service: BatchService, bucket: string, prefix: string, count: number, priority: number): Promise<string> {
+async function csvJob(
+  world: World,
+  service: BatchService,
+  bucket: string,
+  prefix: string,
+  count: number,
+  priority: number,
+): Promise<string> {
   const body = Array.from({ length: count }, (_, i) => `${bucket},${prefix}%2F${i}\n`).join('');
   const { etag } = await world.objects.put({ bucket: 'src', key: `${prefix}.csv` }, body);
-  return service.createJob(ACCOUNT, taggingJobRequest({ Manifest: csvManifest(`${prefix}.csv`, etag), Priority: priority })).JobId;
+  return service.createJob(
+    ACCOUNT,
+    taggingJobRequest({ Manifest: csvManifest(`${prefix}.csv`, etag), Priority: priority }),
+  ).JobId;
 }
 
 /** A generator job whose listing holds after its first page: started, its first chunk of 10 done. */
-async function waitingGenerator(keys: string[], priority: number): Promise<{ world: World; engine: Engine; service: BatchService; gen: string }> {
+async function waitingGenerator(
+  keys: string[],
+  priority: number,
+): Promise<{ world: World; engine: Engine; service: BatchService; gen: string }> {
   const world = await newWorld(keys, 1);
   const { engine, service } = newEngine(world);
   await engine.start();
@@ -118,8 +147,12 @@ function holdSrc(world: World): Hold {
 }
 
 async function reportKeys(world: World, jobId: string): Promise<string[]> {
-  const manifest = JSON.parse(world.objects.getText('reports', `r/job-${jobId}/manifest.json`)) as { Results: { Key: string }[] };
-  return manifest.Results.flatMap((r) => world.objects.getText('reports', r.Key).split('\r\n').filter(Boolean)).map((row) => decodeURIComponent(row.split(',')[1]!));
+  const manifest = JSON.parse(world.objects.getText('reports', `r/job-${jobId}/manifest.json`)) as {
+    Results: { Key: string }[];
+  };
+  return manifest.Results.flatMap((r) => world.objects.getText('reports', r.Key).split('\r\n').filter(Boolean)).map(
+    (row) => decodeURIComponent(row.split(',')[1]!),
+  );
 }
 
 const many = (n: number): string[] => Array.from({ length: n }, (_, i) => `obj/${String(i).padStart(4, '0')}`);
@@ -141,13 +174,20 @@ describe('a generator job waiting for its listing', () => {
     // The listing goes on while the job is Paused: its task list grows, no task of it runs.
     world.objects.release();
     await until(() => world.store.get(gen)?.discovery?.listingComplete === true, 'the listing done');
-    expect(service.describeJob(ACCOUNT, gen)).toMatchObject({ Status: 'Paused', ProgressSummary: { TotalNumberOfTasks: 40 } });
+    expect(service.describeJob(ACCOUNT, gen)).toMatchObject({
+      Status: 'Paused',
+      ProgressSummary: { TotalNumberOfTasks: 40 },
+    });
     expect(callsIn(world, 'gen')).toHaveLength(10);
 
     hold.release();
     await waitForStatus(engine, world.store, high, 'Complete');
     await waitForStatus(engine, world.store, gen, 'Complete');
-    expect(service.describeJob(ACCOUNT, gen).ProgressSummary).toMatchObject({ TotalNumberOfTasks: 40, NumberOfTasksSucceeded: 40, NumberOfTasksFailed: 0 });
+    expect(service.describeJob(ACCOUNT, gen).ProgressSummary).toMatchObject({
+      TotalNumberOfTasks: 40,
+      NumberOfTasksSucceeded: 40,
+      NumberOfTasksFailed: 0,
+    });
     expect(callsIn(world, 'gen').sort()).toEqual(keys.map((k) => `gen/${k}`));
     expect((await reportKeys(world, gen)).sort()).toEqual(keys);
     expect(world.maxInFlight).toBeLessThanOrEqual(4);
@@ -167,7 +207,10 @@ describe('a generator job waiting for its listing', () => {
     // The lower job gave the slots back: the generator job finished while it still had tasks.
     expect(service.describeJob(ACCOUNT, low).ProgressSummary.NumberOfTasksSucceeded).toBeLessThan(200);
     await waitForStatus(engine, world.store, low, 'Complete');
-    expect(service.describeJob(ACCOUNT, low).ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 200, NumberOfTasksFailed: 0 });
+    expect(service.describeJob(ACCOUNT, low).ProgressSummary).toMatchObject({
+      NumberOfTasksSucceeded: 200,
+      NumberOfTasksFailed: 0,
+    });
     expect(callsIn(world, 'gen').sort()).toEqual(keys.map((k) => `gen/${k}`));
     expect((await reportKeys(world, gen)).sort()).toEqual(keys);
     expect(world.maxInFlight).toBeLessThanOrEqual(4);
@@ -178,7 +221,10 @@ describe('a generator job waiting for its listing', () => {
     service.updateJobStatus(ACCOUNT, gen, 'Cancelled');
     await waitForStatus(engine, world.store, gen, 'Cancelled');
     expect(world.objects.pagesServed).toBe(1);
-    expect(service.describeJob(ACCOUNT, gen).ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 10, NumberOfTasksFailed: 0 });
+    expect(service.describeJob(ACCOUNT, gen).ProgressSummary).toMatchObject({
+      NumberOfTasksSucceeded: 10,
+      NumberOfTasksFailed: 0,
+    });
     expect((await reportKeys(world, gen)).sort()).toEqual(many(10));
     await engine.idle();
     expect(world.lists.has(gen)).toBe(false);
@@ -195,7 +241,10 @@ describe('a generator job waiting for its listing', () => {
     expect((await reportKeys(world, gen)).sort()).toEqual(many(10));
     hold.release();
     await waitForStatus(engine, world.store, high, 'Complete');
-    expect(service.describeJob(ACCOUNT, high).ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 8, NumberOfTasksFailed: 0 });
+    expect(service.describeJob(ACCOUNT, high).ProgressSummary).toMatchObject({
+      NumberOfTasksSucceeded: 8,
+      NumberOfTasksFailed: 0,
+    });
     await engine.idle();
     expect(world.lists.has(gen)).toBe(false);
     expect(callsIn(world, 'gen')).toHaveLength(10);
@@ -232,8 +281,14 @@ describe('a throttled job', () => {
     expect(world.maxInFlight).toBeLessThanOrEqual(8);
     hold.release();
     await waitForStatus(engine, world.store, hot, 'Complete');
-    expect(service.describeJob(ACCOUNT, hot).ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 100, NumberOfTasksFailed: 0 });
-    expect(service.describeJob(ACCOUNT, other).ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 40, NumberOfTasksFailed: 0 });
+    expect(service.describeJob(ACCOUNT, hot).ProgressSummary).toMatchObject({
+      NumberOfTasksSucceeded: 100,
+      NumberOfTasksFailed: 0,
+    });
+    expect(service.describeJob(ACCOUNT, other).ProgressSummary).toMatchObject({
+      NumberOfTasksSucceeded: 40,
+      NumberOfTasksFailed: 0,
+    });
     expect(world.maxInFlight).toBeLessThanOrEqual(8);
   });
 });

@@ -15,7 +15,14 @@ import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';
 import { MemoryObjectStore } from '../../src/storage/memory-object-store.ts';
 import { createMemorySpool } from '../../src/storage/memory-spool.ts';
 import type { ResultSpool } from '../../src/storage/result-spool.ts';
-import { csvManifest, newTestEngine, stopTestEngines, taggingJobRequest, TEST_ACCOUNT, waitForStatus } from '../helpers/engine-harness.ts';
+import {
+  csvManifest,
+  newTestEngine,
+  stopTestEngines,
+  taggingJobRequest,
+  TEST_ACCOUNT,
+  waitForStatus,
+} from '../helpers/engine-harness.ts';
 
 const ACCOUNT = TEST_ACCOUNT;
 
@@ -50,7 +57,15 @@ function newWorld(): World {
   const objects = new MemoryObjectStore();
   objects.createBucket('src');
   objects.createBucket('reports');
-  return { objects, store: new MemoryJobStore(), spool: createMemorySpool(), indices: new Map(), calls: [], hold, delayMs: 0 };
+  return {
+    objects,
+    store: new MemoryJobStore(),
+    spool: createMemorySpool(),
+    indices: new Map(),
+    calls: [],
+    hold,
+    delayMs: 0,
+  };
 }
 
 /** A fake operation: keys under missing/ fail with 404, slow/ keys wait for `hold`, others succeed. */
@@ -74,7 +89,14 @@ function fakeHandler(world: World): OperationHandler<object> {
 afterEach(stopTestEngines);
 
 function newEngine(world: World, config: Partial<EngineConfig> = {}): { engine: Engine; service: BatchService } {
-  return newTestEngine({ store: world.store, objects: world.objects, spool: world.spool, indices: world.indices, handler: fakeHandler(world), config });
+  return newTestEngine({
+    store: world.store,
+    objects: world.objects,
+    spool: world.spool,
+    indices: world.indices,
+    handler: fakeHandler(world),
+    config,
+  });
 }
 
 async function putManifest(world: World, name: string, keys: string[]): Promise<string> {
@@ -96,7 +118,9 @@ function statusTrail(engine: Engine, jobId: string): JobStatus[] {
 }
 
 async function reportRows(world: World, jobId: string): Promise<string[]> {
-  const manifest = JSON.parse(world.objects.getText('reports', `r/job-${jobId}/manifest.json`)) as { Results: { Key: string }[] };
+  const manifest = JSON.parse(world.objects.getText('reports', `r/job-${jobId}/manifest.json`)) as {
+    Results: { Key: string }[];
+  };
   return manifest.Results.flatMap((r) => world.objects.getText('reports', r.Key).split('\r\n').filter(Boolean));
 }
 
@@ -112,9 +136,19 @@ describe('engine', () => {
     engine.events.on('job:status', (e) => events.push(e));
     const { JobId } = service.createJob(ACCOUNT, createRequest('m.csv', etag));
     await waitForStatus(engine, world.store, JobId, 'Complete');
-    expect(events.filter((e) => e.jobId === JobId).map((e) => e.to)).toEqual(['Preparing', 'Ready', 'Active', 'Completing', 'Complete']);
+    expect(events.filter((e) => e.jobId === JobId).map((e) => e.to)).toEqual([
+      'Preparing',
+      'Ready',
+      'Active',
+      'Completing',
+      'Complete',
+    ]);
     const d = service.describeJob(ACCOUNT, JobId);
-    expect(d.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 25, NumberOfTasksSucceeded: 25, NumberOfTasksFailed: 0 });
+    expect(d.ProgressSummary).toMatchObject({
+      TotalNumberOfTasks: 25,
+      NumberOfTasksSucceeded: 25,
+      NumberOfTasksFailed: 0,
+    });
     expect(d.TerminationDate).toBeDefined();
     const rows = await reportRows(world, JobId);
     expect(rows).toHaveLength(25);
@@ -154,13 +188,20 @@ describe('engine', () => {
     engine.sweepSuspended();
     expect(world.store.get(JobId)?.status).toBe('Suspended'); // not yet
     const suspendedAt = Date.parse(world.store.get(JobId)!.suspendedDate!);
-    world.store.save({ ...world.store.get(JobId)!, suspendedDate: new Date(suspendedAt - 30 * 86_400_000 - 1000).toISOString() });
+    world.store.save({
+      ...world.store.get(JobId)!,
+      suspendedDate: new Date(suspendedAt - 30 * 86_400_000 - 1000).toISOString(),
+    });
     engine.sweepSuspended();
     const d = service.describeJob(ACCOUNT, JobId);
     expect(d.Status).toBe('Failed');
-    expect(d.FailureReasons).toEqual([{ FailureCode: 'ConfirmationTimeout', FailureReason: expect.stringContaining('30 days') }]);
+    expect(d.FailureReasons).toEqual([
+      { FailureCode: 'ConfirmationTimeout', FailureReason: expect.stringContaining('30 days') },
+    ]);
     expect(world.calls).toEqual([]);
-    expect(() => service.updateJobStatus(ACCOUNT, JobId, 'Ready')).toThrow(expect.objectContaining({ code: 'JobStatusException' }));
+    expect(() => service.updateJobStatus(ACCOUNT, JobId, 'Ready')).toThrow(
+      expect.objectContaining({ code: 'JobStatusException' }),
+    );
   });
 
   it('fails on the threshold once 1,000 tasks ran with more than half failed, and still writes the report', async () => {
@@ -218,7 +259,7 @@ describe('engine', () => {
     expect(await reportRows(world, low)).toHaveLength(40);
   });
 
-  it('raising a waiting job\'s priority re-plans at once: the running job gives way', async () => {
+  it("raising a waiting job's priority re-plans at once: the running job gives way", async () => {
     const world = newWorld();
     const { engine, service } = newEngine(world, { maxConcurrentTasks: 4, jobConcurrency: 4 });
     await engine.start();
@@ -238,7 +279,9 @@ describe('engine', () => {
     await waitForStatus(engine, world.store, b, 'Complete');
     await waitForStatus(engine, world.store, a, 'Complete');
     expect(service.describeJob(ACCOUNT, b).Priority).toBe(100);
-    expect(() => service.updateJobPriority(ACCOUNT, b, 5)).toThrow(expect.objectContaining({ code: 'BadRequestException' }));
+    expect(() => service.updateJobPriority(ACCOUNT, b, 5)).toThrow(
+      expect.objectContaining({ code: 'BadRequestException' }),
+    );
   });
 
   it('cancel stops new tasks, lets in-flight ones finish, and reports what ran', async () => {
@@ -296,7 +339,11 @@ describe('engine', () => {
     const mismatch = service.createJob(ACCOUNT, createRequest('m.csv', 'ffffffffffffffffffffffffffffffff')).JobId;
     const emptyEtag = await putManifest(world, 'empty.csv', []);
     const empty = service.createJob(ACCOUNT, createRequest('empty.csv', emptyEtag)).JobId;
-    for (const [id, code] of [[missing, 'ManifestNotFound'], [mismatch, 'ManifestETagMismatch'], [empty, 'InvalidManifestContent']] as const) {
+    for (const [id, code] of [
+      [missing, 'ManifestNotFound'],
+      [mismatch, 'ManifestETagMismatch'],
+      [empty, 'InvalidManifestContent'],
+    ] as const) {
       await waitForStatus(engine, world.store, id, 'Failed');
       const d = service.describeJob(ACCOUNT, id);
       expect(d.FailureReasons.map((f) => f.FailureCode)).toEqual([code]);
@@ -313,13 +360,15 @@ describe('engine', () => {
     const a = service.createJob(ACCOUNT, createRequest('m.csv', etag, { ClientRequestToken: 'tok-1' }));
     const b = service.createJob(ACCOUNT, createRequest('m.csv', etag, { ClientRequestToken: 'tok-1' }));
     expect(b.JobId).toBe(a.JobId);
-    expect(() => service.createJob(ACCOUNT, createRequest('m.csv', etag, { ClientRequestToken: 'tok-1', Priority: 11 }))).toThrow(
-      expect.objectContaining({ code: 'IdempotencyException' }),
-    );
+    expect(() =>
+      service.createJob(ACCOUNT, createRequest('m.csv', etag, { ClientRequestToken: 'tok-1', Priority: 11 })),
+    ).toThrow(expect.objectContaining({ code: 'IdempotencyException' }));
     // Another account's token space is separate, and its jobs are invisible.
     const other = service.createJob('999988887777', createRequest('m.csv', etag, { ClientRequestToken: 'tok-1' }));
     expect(other.JobId).not.toBe(a.JobId);
-    expect(() => service.describeJob('999988887777', a.JobId)).toThrow(expect.objectContaining({ code: 'NotFoundException' }));
+    expect(() => service.describeJob('999988887777', a.JobId)).toThrow(
+      expect.objectContaining({ code: 'NotFoundException' }),
+    );
     await engine.idle();
   });
 });

@@ -7,7 +7,14 @@
 // Also the text/event-stream framing (sseEvent) read back by the tests' SSE parser.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JobStatus } from '../../src/domain/job-status.ts';
-import { JobEventHub, type HubSubscriber, type ProgressPayload, type ProgressSnapshot, type RemovedPayload, type StatusPayload } from '../../src/api/rest/event-hub.ts';
+import {
+  JobEventHub,
+  type HubSubscriber,
+  type ProgressPayload,
+  type ProgressSnapshot,
+  type RemovedPayload,
+  type StatusPayload,
+} from '../../src/api/rest/event-hub.ts';
 import { sseEvent } from '../../src/api/rest/event-routes.ts';
 import { EngineEvents } from '../../src/engine/events.ts';
 import { SseParser } from '../helpers/sse.ts';
@@ -57,10 +64,21 @@ function fixture(): Fixture {
 }
 
 function job(jobId: string, total: number): ProgressSnapshot {
-  return { JobId: jobId, Status: 'Active', TotalNumberOfTasks: total, NumberOfTasksSucceeded: 0, NumberOfTasksFailed: 0, ElapsedTimeInActiveSeconds: 0, Discovery: null };
+  return {
+    JobId: jobId,
+    Status: 'Active',
+    TotalNumberOfTasks: total,
+    NumberOfTasksSucceeded: 0,
+    NumberOfTasksFailed: 0,
+    ElapsedTimeInActiveSeconds: 0,
+    Discovery: null,
+  };
 }
 
-function recorder(accountId: string, jobId?: string): HubSubscriber & { got: Array<['status', StatusPayload] | ['progress', ProgressPayload]> } {
+function recorder(
+  accountId: string,
+  jobId?: string,
+): HubSubscriber & { got: Array<['status', StatusPayload] | ['progress', ProgressPayload]> } {
   const got: Array<['status', StatusPayload] | ['progress', ProgressPayload]> = [];
   return {
     accountId,
@@ -71,7 +89,8 @@ function recorder(accountId: string, jobId?: string): HubSubscriber & { got: Arr
   };
 }
 
-const progressOf = (r: ReturnType<typeof recorder>): ProgressPayload[] => r.got.filter((g) => g[0] === 'progress').map((g) => g[1] as ProgressPayload);
+const progressOf = (r: ReturnType<typeof recorder>): ProgressPayload[] =>
+  r.got.filter((g) => g[0] === 'progress').map((g) => g[1] as ProgressPayload);
 
 beforeEach(() => {
   vi.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
@@ -89,7 +108,13 @@ describe('JobEventHub: progress', () => {
     for (let i = 1; i <= 100; i++) f.tick('j1', i);
     await vi.advanceTimersByTimeAsync(0);
     expect(progressOf(sub)).toHaveLength(1);
-    expect(progressOf(sub)[0]).toMatchObject({ JobId: 'j1', Status: 'Active', TotalNumberOfTasks: 1000, NumberOfTasksSucceeded: 100, NumberOfTasksFailed: 0 });
+    expect(progressOf(sub)[0]).toMatchObject({
+      JobId: 'j1',
+      Status: 'Active',
+      TotalNumberOfTasks: 1000,
+      NumberOfTasksSucceeded: 100,
+      NumberOfTasksFailed: 0,
+    });
     // 100 more tasks at once: nothing before the interval is over, then one event with all of them.
     for (let i = 101; i <= 200; i++) f.tick('j1', i);
     await vi.advanceTimersByTimeAsync(249);
@@ -108,14 +133,17 @@ describe('JobEventHub: progress', () => {
     // The engine says nothing more (its own events are throttled), but counters still moved.
     f.jobs.set('j1', { ...f.jobs.get('j1')!, NumberOfTasksSucceeded: 7, NumberOfTasksFailed: 2 });
     await vi.advanceTimersByTimeAsync(250);
-    expect(progressOf(sub).map((p) => [p.NumberOfTasksSucceeded, p.NumberOfTasksFailed])).toEqual([[1, 0], [7, 2]]);
+    expect(progressOf(sub).map((p) => [p.NumberOfTasksSucceeded, p.NumberOfTasksFailed])).toEqual([
+      [1, 0],
+      [7, 2],
+    ]);
     const looks = f.snapshots;
     await vi.advanceTimersByTimeAsync(10_000);
     expect(progressOf(sub)).toHaveLength(2);
     expect(f.snapshots).toBe(looks + 1); // one look found no change, then no timer is left
   });
 
-  it('TasksPerSecond and EtaSeconds come from the job\'s rate over the last seconds', async () => {
+  it("TasksPerSecond and EtaSeconds come from the job's rate over the last seconds", async () => {
     const f = fixture();
     f.jobs.set('j1', job('j1', 1000));
     const sub = recorder(A, 'j1');
@@ -147,7 +175,7 @@ describe('JobEventHub: progress', () => {
 });
 
 describe('JobEventHub: who gets what', () => {
-  it('status and progress go to the job\'s stream and its account\'s stream, not to another job\'s or account\'s', async () => {
+  it("status and progress go to the job's stream and its account's stream, not to another job's or account's", async () => {
     const f = fixture();
     f.jobs.set('a1', job('a1', 10));
     f.jobs.set('a2', job('a2', 10));
@@ -188,17 +216,14 @@ describe('JobEventHub: who gets what', () => {
     f.status('j1', 'Active', 'Completing');
     f.status('j1', 'Completing', 'Complete');
     await vi.advanceTimersByTimeAsync(0);
-    expect(sub.got.map(([k, e]) => (k === 'status' ? `status:${e.To}` : `progress:${e.NumberOfTasksSucceeded}`))).toEqual([
-      'progress:1',
-      'status:Completing',
-      'progress:10',
-      'status:Complete',
-    ]);
+    expect(
+      sub.got.map(([k, e]) => (k === 'status' ? `status:${e.To}` : `progress:${e.NumberOfTasksSucceeded}`)),
+    ).toEqual(['progress:1', 'status:Completing', 'progress:10', 'status:Complete']);
     await vi.advanceTimersByTimeAsync(5000);
     expect(sub.got).toHaveLength(4);
   });
 
-  it('removed goes to the subscribers of the job\'s account that take it, and stops its pending progress', async () => {
+  it("removed goes to the subscribers of the job's account that take it, and stops its pending progress", async () => {
     const f = fixture();
     f.jobs.set('a1', job('a1', 10));
     f.jobs.set('b1', job('b1', 10));
@@ -226,7 +251,13 @@ describe('JobEventHub: who gets what', () => {
     const events = new EngineEvents();
     const hub = new JobEventHub({ events, intervalMs: 250, snapshot: () => undefined, onError: (e) => errors.push(e) });
     const ok = recorder(A);
-    hub.subscribe({ accountId: A, status: () => { throw new Error('socket gone'); }, progress: () => {} });
+    hub.subscribe({
+      accountId: A,
+      status: () => {
+        throw new Error('socket gone');
+      },
+      progress: () => {},
+    });
     hub.subscribe(ok);
     events.emit('job:status', { jobId: 'x', accountId: A, from: 'New', to: 'Preparing', at: 'now' });
     await vi.advanceTimersByTimeAsync(0);

@@ -29,8 +29,26 @@ afterEach(async () => {
 
 function result(i: number, status: TaskStatus = 'succeeded', extra: Partial<TaskResult> = {}): TaskResult {
   return status === 'succeeded'
-    ? { bucket: 'src', rawKey: `k/${i}`, versionId: '', status, httpStatus: 200, errorCode: '', message: 'Successful', ...extra }
-    : { bucket: 'src', rawKey: `k/${i}`, versionId: 'v1', status, httpStatus: 404, errorCode: 'NoSuchKey', message: `gone ${i}`, ...extra };
+    ? {
+        bucket: 'src',
+        rawKey: `k/${i}`,
+        versionId: '',
+        status,
+        httpStatus: 200,
+        errorCode: '',
+        message: 'Successful',
+        ...extra,
+      }
+    : {
+        bucket: 'src',
+        rawKey: `k/${i}`,
+        versionId: 'v1',
+        status,
+        httpStatus: 404,
+        errorCode: 'NoSuchKey',
+        message: `gone ${i}`,
+        ...extra,
+      };
 }
 
 async function collect(spool: ResultSpool, chunk: number, status: TaskStatus, jobId = JOB): Promise<TaskResult[]> {
@@ -39,7 +57,8 @@ async function collect(spool: ResultSpool, chunk: number, status: TaskStatus, jo
   return out;
 }
 
-const chunkFile = (chunk: number, status: TaskStatus): string => join(dir, JOB, `chunk-${chunk}.${status === 'failed' ? 'f' : 's'}.ndjson`);
+const chunkFile = (chunk: number, status: TaskStatus): string =>
+  join(dir, JOB, `chunk-${chunk}.${status === 'failed' ? 'f' : 's'}.ndjson`);
 
 describe('createFsSpool', () => {
   it('keeps rows per status in append order across close and a fresh spool instance', async () => {

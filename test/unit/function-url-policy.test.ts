@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { checkFunctionUrl, isFunctionUrlAllowed, parseFunctionUrlPolicy } from '../../src/operations/lambda/function-url-policy.ts';
+import {
+  checkFunctionUrl,
+  isFunctionUrlAllowed,
+  parseFunctionUrlPolicy,
+} from '../../src/operations/lambda/function-url-policy.ts';
 
 describe('function URL policy', () => {
   it('allows every URL without the setting, none with "none"', () => {
@@ -30,7 +34,9 @@ describe('function URL policy', () => {
       err = e;
     }
     expect(err).toMatchObject({ code: 'InvalidRequest' });
-    expect((err as Error).message).toMatch(/https:\/\/elsewhere.example\/f is not an HTTP function.*allowed: https:\/\/fn.internal\/hooks\//);
+    expect((err as Error).message).toMatch(
+      /https:\/\/elsewhere.example\/f is not an HTTP function.*allowed: https:\/\/fn.internal\/hooks\//,
+    );
     expect((err as Error).message).not.toMatch(/secret/);
   });
 

@@ -3,11 +3,23 @@
  * key-regex safety guard; plus the listing plan for prefixes (resume after a cursor).
  */
 import { describe, expect, it } from 'vitest';
-import { checkRegexSafety, compileKeyRegex, matchesFilter, type GeneratorFilter, type ListedObject } from '../../src/manifest/generator-filter.ts';
+import {
+  checkRegexSafety,
+  compileKeyRegex,
+  matchesFilter,
+  type GeneratorFilter,
+  type ListedObject,
+} from '../../src/manifest/generator-filter.ts';
 import { compareKeys, listingRanges } from '../../src/manifest/manifest-generator.ts';
 
 const T0 = new Date('2024-06-01T00:00:00Z');
-const obj = (key: string, over: Partial<ListedObject> = {}): ListedObject => ({ key, size: 100, lastModified: T0, storageClass: 'STANDARD', ...over });
+const obj = (key: string, over: Partial<ListedObject> = {}): ListedObject => ({
+  key,
+  size: 100,
+  lastModified: T0,
+  storageClass: 'STANDARD',
+  ...over,
+});
 
 const OBJECTS: ListedObject[] = [
   obj('raw/a.jpg', { size: 10, lastModified: new Date('2024-01-01T00:00:00Z') }),
@@ -41,12 +53,9 @@ describe('matchesFilter, each filter alone', () => {
   it('CreatedAfter / CreatedBefore are exclusive bounds on LastModified', () => {
     expect(matching({ createdAfter: T0 })).toEqual(['cooked/c.jpg']);
     expect(matching({ createdBefore: T0 })).toEqual(['raw/a.jpg']);
-    expect(matching({ createdAfter: new Date('2023-12-31T23:59:59Z'), createdBefore: new Date('2024-12-31T00:00:00Z') })).toEqual([
-      'raw/a.jpg',
-      'raw/b.png',
-      'cooked/thumbs/d.jpg',
-      'logs/2024-06-01.log',
-    ]);
+    expect(
+      matching({ createdAfter: new Date('2023-12-31T23:59:59Z'), createdBefore: new Date('2024-12-31T00:00:00Z') }),
+    ).toEqual(['raw/a.jpg', 'raw/b.png', 'cooked/thumbs/d.jpg', 'logs/2024-06-01.log']);
   });
 
   it('ObjectSizeGreaterThanBytes / LessThanBytes are exclusive bounds', () => {
@@ -68,10 +77,26 @@ describe('matchesFilter, each filter alone', () => {
 
 describe('matchesFilter, combined', () => {
   it('ANDs the members and the KeyNameConstraint lists, ORs inside each list', () => {
-    expect(matching({ prefixes: ['raw/', 'cooked/'], suffixes: ['.jpg'] })).toEqual(['raw/a.jpg', 'cooked/c.jpg', 'cooked/thumbs/d.jpg']);
-    expect(matching({ prefixes: ['raw/', 'cooked/'], suffixes: ['.jpg'], sizeGreaterThan: 0 })).toEqual(['raw/a.jpg', 'cooked/c.jpg']);
-    expect(matching({ suffixes: ['.jpg'], storageClasses: ['STANDARD'], createdBefore: new Date('2024-12-01T00:00:00Z'), sizeGreaterThan: 0 })).toEqual(['raw/a.jpg']);
-    expect(matching({ prefixes: ['cooked/'], substrings: ['thumbs'], keyRegex: /d\.jpg$/ })).toEqual(['cooked/thumbs/d.jpg']);
+    expect(matching({ prefixes: ['raw/', 'cooked/'], suffixes: ['.jpg'] })).toEqual([
+      'raw/a.jpg',
+      'cooked/c.jpg',
+      'cooked/thumbs/d.jpg',
+    ]);
+    expect(matching({ prefixes: ['raw/', 'cooked/'], suffixes: ['.jpg'], sizeGreaterThan: 0 })).toEqual([
+      'raw/a.jpg',
+      'cooked/c.jpg',
+    ]);
+    expect(
+      matching({
+        suffixes: ['.jpg'],
+        storageClasses: ['STANDARD'],
+        createdBefore: new Date('2024-12-01T00:00:00Z'),
+        sizeGreaterThan: 0,
+      }),
+    ).toEqual(['raw/a.jpg']);
+    expect(matching({ prefixes: ['cooked/'], substrings: ['thumbs'], keyRegex: /d\.jpg$/ })).toEqual([
+      'cooked/thumbs/d.jpg',
+    ]);
     expect(matching({ prefixes: ['raw/'], storageClasses: ['STANDARD_IA'] })).toEqual([]);
   });
 });
@@ -89,10 +114,13 @@ describe('key regex guard', () => {
     expect(() => compileKeyRegex(pattern, 'KeyNameRegex')).toThrow(expect.objectContaining({ code: 'InvalidRequest' }));
   });
 
-  it.each(['^photos/.*\\.jpe?g$', '(\\.jpg|\\.png)$', '[a-z]+/\\d+', '(abc)+', 'a{2,5}b', '[(+*)]+'])('accepts %s', (pattern) => {
-    expect(checkRegexSafety(pattern)).toBeUndefined();
-    expect(compileKeyRegex(pattern, 'KeyNameRegex')).toBeInstanceOf(RegExp);
-  });
+  it.each(['^photos/.*\\.jpe?g$', '(\\.jpg|\\.png)$', '[a-z]+/\\d+', '(abc)+', 'a{2,5}b', '[(+*)]+'])(
+    'accepts %s',
+    (pattern) => {
+      expect(checkRegexSafety(pattern)).toBeUndefined();
+      expect(compileKeyRegex(pattern, 'KeyNameRegex')).toBeInstanceOf(RegExp);
+    },
+  );
 
   it('refuses a pattern that does not compile, or one too long', () => {
     expect(() => compileKeyRegex('([a-z', 'KeyNameRegex')).toThrow(/not a valid regular expression/);

@@ -31,7 +31,12 @@ describe('validateManifestGenerator', () => {
         {
           ExpectedBucketOwner: '111122223333',
           EnableManifestOutput: true,
-          ManifestOutputLocation: { Bucket: 'arn:aws:s3:::ops-manifests', ManifestPrefix: 'generated', ManifestEncryption: { SSES3: {} }, ManifestFormat: 'S3InventoryReport_CSV_20211130' },
+          ManifestOutputLocation: {
+            Bucket: 'arn:aws:s3:::ops-manifests',
+            ManifestPrefix: 'generated',
+            ManifestEncryption: { SSES3: {} },
+            ManifestFormat: 'S3InventoryReport_CSV_20211130',
+          },
         },
         {
           CreatedAfter: '2024-01-01T00:00:00Z',
@@ -47,7 +52,12 @@ describe('validateManifestGenerator', () => {
       S3JobManifestGenerator: {
         ExpectedBucketOwner: '111122223333',
         SourceBucket: 'arn:aws:s3:::photos',
-        ManifestOutputLocation: { Bucket: 'arn:aws:s3:::ops-manifests', ManifestPrefix: 'generated', ManifestEncryption: { SSES3: {} }, ManifestFormat: 'S3InventoryReport_CSV_20211130' },
+        ManifestOutputLocation: {
+          Bucket: 'arn:aws:s3:::ops-manifests',
+          ManifestPrefix: 'generated',
+          ManifestEncryption: { SSES3: {} },
+          ManifestFormat: 'S3InventoryReport_CSV_20211130',
+        },
         Filter: {
           CreatedAfter: '2024-01-01T00:00:00.000Z',
           CreatedBefore: '2024-02-01T00:00:00.000Z',
@@ -70,10 +80,22 @@ describe('validateManifestGenerator', () => {
     ['EnableManifestOutput missing', gen({ EnableManifestOutput: undefined })],
     ['EnableManifestOutput without a location', gen({ EnableManifestOutput: true })],
     ['a bad ManifestFormat', gen({ ManifestOutputLocation: { Bucket: 'arn:aws:s3:::m', ManifestFormat: 'CSV' } })],
-    ['SSE-KMS manifest encryption', gen({ ManifestOutputLocation: { Bucket: 'arn:aws:s3:::m', ManifestFormat: 'S3InventoryReport_CSV_20211130', ManifestEncryption: { SSEKMS: { KeyId: 'k' } } } })],
+    [
+      'SSE-KMS manifest encryption',
+      gen({
+        ManifestOutputLocation: {
+          Bucket: 'arn:aws:s3:::m',
+          ManifestFormat: 'S3InventoryReport_CSV_20211130',
+          ManifestEncryption: { SSEKMS: { KeyId: 'k' } },
+        },
+      }),
+    ],
     ['a bad ExpectedBucketOwner', gen({ ExpectedBucketOwner: '12' })],
     ['a bad date', gen({}, { CreatedAfter: 'yesterday' })],
-    ['CreatedAfter not before CreatedBefore', gen({}, { CreatedAfter: '2024-02-01T00:00:00Z', CreatedBefore: '2024-01-01T00:00:00Z' })],
+    [
+      'CreatedAfter not before CreatedBefore',
+      gen({}, { CreatedAfter: '2024-02-01T00:00:00Z', CreatedBefore: '2024-01-01T00:00:00Z' }),
+    ],
     ['a negative size', gen({}, { ObjectSizeGreaterThanBytes: -1 })],
     ['size bounds no size fits', gen({}, { ObjectSizeGreaterThanBytes: 10, ObjectSizeLessThanBytes: 11 })],
     ['an empty prefix list', gen({}, { KeyNameConstraint: { MatchAnyPrefix: [] } })],
@@ -93,7 +115,10 @@ describe('validateManifestGenerator', () => {
   });
 
   it('takes the key regex and max objects from JSON members or s3batch: tags; they must agree', () => {
-    const viaJson = generatorSettings(validateManifestGenerator(gen({}, { KeyNameRegex: '^a/', MaxObjects: 5 }), []), []);
+    const viaJson = generatorSettings(
+      validateManifestGenerator(gen({}, { KeyNameRegex: '^a/', MaxObjects: 5 }), []),
+      [],
+    );
     expect(viaJson.filter.keyRegex?.source).toBe('^a\\/');
     expect(viaJson.maxObjects).toBe(5);
     const tags = [
@@ -118,9 +143,14 @@ describe('validateManifestGenerator', () => {
     const req = validateCreateJobRequest({ ...base, ManifestGenerator: gen({}, { MaxObjects: 3 }) }, opts);
     expect(req.Manifest).toBeUndefined();
     expect(req.ManifestGenerator).toEqual(gen({}, { MaxObjects: 3 }));
-    const manifest = { Spec: { Format: 'S3InventoryReport_CSV_20161130' }, Location: { ObjectArn: 'arn:aws:s3:::inv/manifest.json', ETag: 'e' } };
+    const manifest = {
+      Spec: { Format: 'S3InventoryReport_CSV_20161130' },
+      Location: { ObjectArn: 'arn:aws:s3:::inv/manifest.json', ETag: 'e' },
+    };
     expect(validateCreateJobRequest({ ...base, Manifest: manifest }, opts).Manifest).toEqual(manifest);
-    expect(codeOf(() => validateCreateJobRequest({ ...base, Manifest: manifest, ManifestGenerator: gen() }, opts))).toBe('InvalidRequest');
+    expect(
+      codeOf(() => validateCreateJobRequest({ ...base, Manifest: manifest, ManifestGenerator: gen() }, opts)),
+    ).toBe('InvalidRequest');
     expect(codeOf(() => validateCreateJobRequest(base, opts))).toBe('InvalidRequest');
   });
 });

@@ -7,7 +7,11 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Chunk } from '../../src/domain/chunk.ts';
-import { inventoryLayout, parseInventoryManifest, prepareInventoryManifest } from '../../src/manifest/inventory-manifest.ts';
+import {
+  inventoryLayout,
+  parseInventoryManifest,
+  prepareInventoryManifest,
+} from '../../src/manifest/inventory-manifest.ts';
 import {
   createMemoryLocalManifestFiles,
   followLocalChunks,
@@ -29,7 +33,17 @@ interface Row {
 
 /** An inventory CSV row as AWS writes it: every field quoted, the key URL-encoded. */
 const csvRow = (r: Row): string =>
-  [r.bucket, encodeURIComponent(r.key).replace(/%2F/g, '/'), r.version ?? '', 'true', 'false', String(r.size ?? 1), '2024-01-01T00:00:00.000Z', 'abc', 'STANDARD']
+  [
+    r.bucket,
+    encodeURIComponent(r.key).replace(/%2F/g, '/'),
+    r.version ?? '',
+    'true',
+    'false',
+    String(r.size ?? 1),
+    '2024-01-01T00:00:00.000Z',
+    'abc',
+    'STANDARD',
+  ]
     .map((v) => `"${v}"`)
     .join(',') + '\n';
 
@@ -46,7 +60,11 @@ async function putInventory(
     const gz = gzipSync(rows.map(csvRow).join(''));
     const key = `${over.dataKeyPrefix ?? 'src/cfg/data'}/file-${i}.csv.gz`;
     await store.put({ bucket: 'inv', key }, gz);
-    entries.push({ key, size: gz.length, MD5checksum: over.corruptMd5 && i === files.length - 1 ? md5('other') : md5(gz) });
+    entries.push({
+      key,
+      size: gz.length,
+      MD5checksum: over.corruptMd5 && i === files.length - 1 ? md5('other') : md5(gz),
+    });
   }
   const manifest = {
     sourceBucket: 'src',
@@ -57,7 +75,8 @@ async function putInventory(
     fileSchema: over.schema ?? SCHEMA,
     files: entries,
   };
-  return (await store.put({ bucket: 'inv', key: 'src/cfg/2024-01-01T00-00Z/manifest.json' }, JSON.stringify(manifest))).etag;
+  return (await store.put({ bucket: 'inv', key: 'src/cfg/2024-01-01T00-00Z/manifest.json' }, JSON.stringify(manifest)))
+    .etag;
 }
 
 function world(): { store: MemoryObjectStore; files: LocalManifestFiles } {
@@ -66,9 +85,18 @@ function world(): { store: MemoryObjectStore; files: LocalManifestFiles } {
   return { store, files: createMemoryLocalManifestFiles() };
 }
 
-const LOCATION = (etag: string) => ({ ObjectArn: 'arn:aws:s3:::inv/src/cfg/2024-01-01T00-00Z/manifest.json', ETag: etag });
+const LOCATION = (etag: string) => ({
+  ObjectArn: 'arn:aws:s3:::inv/src/cfg/2024-01-01T00-00Z/manifest.json',
+  ETag: etag,
+});
 
-async function prepare(store: MemoryObjectStore, files: LocalManifestFiles, etag: string, chunkSize = 3, maxTasks = 1000) {
+async function prepare(
+  store: MemoryObjectStore,
+  files: LocalManifestFiles,
+  etag: string,
+  chunkSize = 3,
+  maxTasks = 1000,
+) {
   return prepareInventoryManifest({
     store,
     location: LOCATION(etag),
@@ -80,14 +108,19 @@ async function prepare(store: MemoryObjectStore, files: LocalManifestFiles, etag
 async function allChunks(files: LocalManifestFiles): Promise<Chunk[]> {
   const out: Chunk[] = [];
   const signal = new AbortController().signal;
-  for await (const c of followLocalChunks(files, { signal, ticket: () => 0, waitForChange: async () => {} })) out.push(c);
+  for await (const c of followLocalChunks(files, { signal, ticket: () => 0, waitForChange: async () => {} }))
+    out.push(c);
   return out;
 }
 
-async function entriesOf(files: LocalManifestFiles, fields: ('Bucket' | 'Key' | 'VersionId')[]): Promise<{ key: string; rawKey: string; versionId?: string | undefined }[]> {
+async function entriesOf(
+  files: LocalManifestFiles,
+  fields: ('Bucket' | 'Key' | 'VersionId')[],
+): Promise<{ key: string; rawKey: string; versionId?: string | undefined }[]> {
   const out = [];
   for (const chunk of await allChunks(files)) {
-    for await (const e of readLocalChunk(files, fields, chunk)) out.push({ key: e.key, rawKey: e.rawKey, versionId: e.versionId });
+    for await (const e of readLocalChunk(files, fields, chunk))
+      out.push({ key: e.key, rawKey: e.rawKey, versionId: e.versionId });
   }
   return out;
 }
@@ -113,8 +146,15 @@ describe('inventory manifests', () => {
     // Bucket and Key swapped, extra columns: the rows are written to match.
     const gz = gzipSync('"1","a%2Fb","src"\n"2","c","src"\n');
     await store.put({ bucket: 'inv', key: 'd/0.csv.gz' }, gz);
-    const manifest = { fileFormat: 'CSV', fileSchema: 'Size, Key, Bucket', files: [{ key: 'd/0.csv.gz', size: gz.length, MD5checksum: md5(gz) }] };
-    const { etag } = await store.put({ bucket: 'inv', key: 'src/cfg/2024-01-01T00-00Z/manifest.json' }, JSON.stringify(manifest));
+    const manifest = {
+      fileFormat: 'CSV',
+      fileSchema: 'Size, Key, Bucket',
+      files: [{ key: 'd/0.csv.gz', size: gz.length, MD5checksum: md5(gz) }],
+    };
+    const { etag } = await store.put(
+      { bucket: 'inv', key: 'src/cfg/2024-01-01T00-00Z/manifest.json' },
+      JSON.stringify(manifest),
+    );
     const { writer } = await prepare(store, files, etag);
     expect(writer.fields).toEqual(['Bucket', 'Key']);
     expect((await entriesOf(files, ['Bucket', 'Key'])).map((e) => e.key)).toEqual(['a/b', 'c']);
@@ -123,27 +163,46 @@ describe('inventory manifests', () => {
 
   it('fails with ManifestChecksumMismatch when a data file does not match its MD5', async () => {
     const { store, files } = world();
-    const etag = await putInventory(store, [[{ bucket: 'src', key: 'a' }], [{ bucket: 'src', key: 'b' }]], { corruptMd5: true });
-    await expect(prepare(store, files, etag)).rejects.toMatchObject({ code: 'ManifestChecksumMismatch', message: expect.stringContaining('file-1.csv.gz') });
+    const etag = await putInventory(store, [[{ bucket: 'src', key: 'a' }], [{ bucket: 'src', key: 'b' }]], {
+      corruptMd5: true,
+    });
+    await expect(prepare(store, files, etag)).rejects.toMatchObject({
+      code: 'ManifestChecksumMismatch',
+      message: expect.stringContaining('file-1.csv.gz'),
+    });
   });
 
-  it.each(['ORC', 'Parquet'])('refuses a %s inventory with InvalidManifestContent naming the format', async (format) => {
-    const { store, files } = world();
-    const etag = await putInventory(store, [[{ bucket: 'src', key: 'a' }]], { fileFormat: format });
-    await expect(prepare(store, files, etag)).rejects.toMatchObject({ code: 'InvalidManifestContent', message: expect.stringContaining(format) });
-  });
+  it.each(['ORC', 'Parquet'])(
+    'refuses a %s inventory with InvalidManifestContent naming the format',
+    async (format) => {
+      const { store, files } = world();
+      const etag = await putInventory(store, [[{ bucket: 'src', key: 'a' }]], { fileFormat: format });
+      await expect(prepare(store, files, etag)).rejects.toMatchObject({
+        code: 'InvalidManifestContent',
+        message: expect.stringContaining(format),
+      });
+    },
+  );
 
   it('refuses a schema without Bucket or Key, naming the missing columns', async () => {
     expect(() => inventoryLayout(['Bucket', 'Size'])).toThrow(/Required fields are missing in the schema: Key/);
     const { store, files } = world();
-    const etag = await putInventory(store, [[{ bucket: 'src', key: 'a' }]], { schema: 'Bucket, Name, VersionId, IsLatest, IsDeleteMarker, Size, LastModifiedDate, ETag, StorageClass' });
-    await expect(prepare(store, files, etag)).rejects.toMatchObject({ code: 'InvalidManifestContent', message: expect.stringContaining('Key') });
+    const etag = await putInventory(store, [[{ bucket: 'src', key: 'a' }]], {
+      schema: 'Bucket, Name, VersionId, IsLatest, IsDeleteMarker, Size, LastModifiedDate, ETag, StorageClass',
+    });
+    await expect(prepare(store, files, etag)).rejects.toMatchObject({
+      code: 'InvalidManifestContent',
+      message: expect.stringContaining('Key'),
+    });
   });
 
   it.each([
     ['not JSON', '{'],
     ['no files', JSON.stringify({ fileFormat: 'CSV', fileSchema: 'Bucket, Key', files: [] })],
-    ['a file without MD5', JSON.stringify({ fileFormat: 'CSV', fileSchema: 'Bucket, Key', files: [{ key: 'k', size: 1 }] })],
+    [
+      'a file without MD5',
+      JSON.stringify({ fileFormat: 'CSV', fileSchema: 'Bucket, Key', files: [{ key: 'k', size: 1 }] }),
+    ],
     ['no fileSchema', JSON.stringify({ fileFormat: 'CSV', files: [{ key: 'k', size: 1, MD5checksum: md5('x') }] })],
   ])('refuses manifest.json with %s', (_name, text) => {
     expect(() => parseInventoryManifest(text)).toThrow(expect.objectContaining({ code: 'InvalidManifestContent' }));
@@ -152,21 +211,42 @@ describe('inventory manifests', () => {
   it('fails on a wrong ETag, a missing data file, a row with the wrong column count, and a non-gzip file', async () => {
     const { store, files } = world();
     const etag = await putInventory(store, [[{ bucket: 'src', key: 'a' }]]);
-    await expect(prepare(store, files, 'ffffffffffffffffffffffffffffffff')).rejects.toMatchObject({ code: 'ManifestETagMismatch' });
+    await expect(prepare(store, files, 'ffffffffffffffffffffffffffffffff')).rejects.toMatchObject({
+      code: 'ManifestETagMismatch',
+    });
     store.delete('inv', 'src/cfg/data/file-0.csv.gz');
-    await expect(prepare(store, files, etag)).rejects.toMatchObject({ code: 'ManifestNotFound', message: expect.stringContaining('file-0.csv.gz') });
+    await expect(prepare(store, files, etag)).rejects.toMatchObject({
+      code: 'ManifestNotFound',
+      message: expect.stringContaining('file-0.csv.gz'),
+    });
 
     const short = gzipSync('"src","a"\n');
     await store.put({ bucket: 'inv', key: 'src/cfg/data/file-0.csv.gz' }, short);
-    const m1 = { fileFormat: 'CSV', fileSchema: SCHEMA, files: [{ key: 'src/cfg/data/file-0.csv.gz', size: short.length, MD5checksum: md5(short) }] };
-    const e1 = (await store.put({ bucket: 'inv', key: 'src/cfg/2024-01-01T00-00Z/manifest.json' }, JSON.stringify(m1))).etag;
-    await expect(prepare(store, files, e1)).rejects.toMatchObject({ code: 'InvalidManifestContent', message: expect.stringContaining('expected 9 columns') });
+    const m1 = {
+      fileFormat: 'CSV',
+      fileSchema: SCHEMA,
+      files: [{ key: 'src/cfg/data/file-0.csv.gz', size: short.length, MD5checksum: md5(short) }],
+    };
+    const e1 = (await store.put({ bucket: 'inv', key: 'src/cfg/2024-01-01T00-00Z/manifest.json' }, JSON.stringify(m1)))
+      .etag;
+    await expect(prepare(store, files, e1)).rejects.toMatchObject({
+      code: 'InvalidManifestContent',
+      message: expect.stringContaining('expected 9 columns'),
+    });
 
     const plain = new TextEncoder().encode('"src","a"\n');
     await store.put({ bucket: 'inv', key: 'src/cfg/data/file-0.csv.gz' }, plain);
-    const m2 = { fileFormat: 'CSV', fileSchema: 'Bucket, Key', files: [{ key: 'src/cfg/data/file-0.csv.gz', size: plain.length, MD5checksum: md5(plain) }] };
-    const e2 = (await store.put({ bucket: 'inv', key: 'src/cfg/2024-01-01T00-00Z/manifest.json' }, JSON.stringify(m2))).etag;
-    await expect(prepare(store, files, e2)).rejects.toMatchObject({ code: 'InvalidManifestContent', message: expect.stringContaining('gzip') });
+    const m2 = {
+      fileFormat: 'CSV',
+      fileSchema: 'Bucket, Key',
+      files: [{ key: 'src/cfg/data/file-0.csv.gz', size: plain.length, MD5checksum: md5(plain) }],
+    };
+    const e2 = (await store.put({ bucket: 'inv', key: 'src/cfg/2024-01-01T00-00Z/manifest.json' }, JSON.stringify(m2)))
+      .etag;
+    await expect(prepare(store, files, e2)).rejects.toMatchObject({
+      code: 'InvalidManifestContent',
+      message: expect.stringContaining('gzip'),
+    });
   });
 
   it('enforces the task limit (ManifestTooLarge) and one bucket for copy jobs', async () => {
@@ -176,7 +256,12 @@ describe('inventory manifests', () => {
       code: 'ManifestTooLarge',
       message: expect.stringMatching(/more than 5 objects.*S3BATCH_MAX_TASKS_PER_JOB/),
     });
-    const etag2 = await putInventory(store, [[{ bucket: 'src', key: 'a' }, { bucket: 'other', key: 'b' }]]);
+    const etag2 = await putInventory(store, [
+      [
+        { bucket: 'src', key: 'a' },
+        { bucket: 'other', key: 'b' },
+      ],
+    ]);
     await expect(
       prepareInventoryManifest({
         store,
@@ -208,7 +293,10 @@ describe('local task list', () => {
   it('keeps a big chunk consistent when its rows are appended in several pieces', async () => {
     const files = createMemoryLocalManifestFiles();
     const w = await LocalManifestWriter.open(files, { fields: ['Bucket', 'Key'], chunkSize: 5000, resume: false });
-    const keys = Array.from({ length: 7000 }, (_, i) => `some/longer/prefix/to/fill/the/buffer/${String(i).padStart(6, '0')}`);
+    const keys = Array.from(
+      { length: 7000 },
+      (_, i) => `some/longer/prefix/to/fill/the/buffer/${String(i).padStart(6, '0')}`,
+    );
     for (const k of keys) await w.add({ bucket: 'src', rawKey: k }, 1, k);
     await w.complete();
     expect((await allChunks(files)).map((c) => c.count)).toEqual([5000, 2000]);
@@ -217,7 +305,11 @@ describe('local task list', () => {
 
   it('starts afresh when resuming a list written with other fields', async () => {
     const files = createMemoryLocalManifestFiles();
-    const w = await LocalManifestWriter.open(files, { fields: ['Bucket', 'Key', 'VersionId'], chunkSize: 1, resume: false });
+    const w = await LocalManifestWriter.open(files, {
+      fields: ['Bucket', 'Key', 'VersionId'],
+      chunkSize: 1,
+      resume: false,
+    });
     await w.add({ bucket: 'src', rawKey: 'a', versionId: 'v' }, 1);
     const other = await LocalManifestWriter.open(files, { fields: ['Bucket', 'Key'], chunkSize: 1, resume: true });
     expect(other.state.chunks).toBe(0);

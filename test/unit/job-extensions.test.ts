@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { checkCreationOnlyTagsKept, creationOnlyTags, EXTENSION_TAG_KEYS, parseJobExtensions } from '../../src/domain/job-extensions.ts';
+import {
+  checkCreationOnlyTagsKept,
+  creationOnlyTags,
+  EXTENSION_TAG_KEYS,
+  parseJobExtensions,
+} from '../../src/domain/job-extensions.ts';
 
 const tag = (Key: string, Value: string) => ({ Key, Value });
 
@@ -18,7 +23,13 @@ describe('parseJobExtensions', () => {
       tag('s3batch:generator-max-objects', '500'),
       tag('owner', 'me'),
     ]);
-    expect(ext).toEqual({ dryRun: true, maxConcurrentTasks: 8, maxRequestsPerSecond: 100, generatorKeyRegex: '^logs/\\d{4}/', generatorMaxObjects: 500 });
+    expect(ext).toEqual({
+      dryRun: true,
+      maxConcurrentTasks: 8,
+      maxRequestsPerSecond: 100,
+      generatorKeyRegex: '^logs/\\d{4}/',
+      generatorMaxObjects: 500,
+    });
     expect(EXTENSION_TAG_KEYS).toContain('s3batch:dry-run');
   });
 
@@ -44,14 +55,24 @@ describe('creation-only extension tags', () => {
   const atCreate = [tag('s3batch:dry-run', 'true'), tag('team', 'a'), tag('s3batch:max-concurrent-tasks', '4')];
 
   it('PutJobTagging may change other tags and the limits, keeping the creation-only ones', () => {
-    expect(() => checkCreationOnlyTagsKept(atCreate, [tag('s3batch:dry-run', 'true'), tag('team', 'b'), tag('s3batch:max-concurrent-tasks', '8')])).not.toThrow();
+    expect(() =>
+      checkCreationOnlyTagsKept(atCreate, [
+        tag('s3batch:dry-run', 'true'),
+        tag('team', 'b'),
+        tag('s3batch:max-concurrent-tasks', '8'),
+      ]),
+    ).not.toThrow();
     expect(creationOnlyTags(atCreate)).toEqual([tag('s3batch:dry-run', 'true')]);
   });
 
   it.each([
     ['changed', [tag('s3batch:dry-run', 'false')], /s3batch:dry-run is fixed when the job is created \(it is "true"\)/],
     ['removed', [tag('team', 'a')], /s3batch:dry-run is fixed/],
-    ['added', [tag('s3batch:dry-run', 'true'), tag('s3batch:generator-max-objects', '5')], /s3batch:generator-max-objects is fixed when the job is created \(it is not set\)/],
+    [
+      'added',
+      [tag('s3batch:dry-run', 'true'), tag('s3batch:generator-max-objects', '5')],
+      /s3batch:generator-max-objects is fixed when the job is created \(it is not set\)/,
+    ],
   ])('refuses a creation-only tag %s', (_what, next, message) => {
     expect(() => checkCreationOnlyTagsKept(atCreate, next)).toThrow(message);
   });

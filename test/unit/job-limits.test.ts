@@ -31,13 +31,21 @@ describe('JobLimits', () => {
   it('throttled attempts lower the effective concurrency and call onChange; successes raise it', () => {
     let t = 0;
     let changes = 0;
-    const limits = new JobLimits({ maxConcurrentTasks: 8 }, { now: () => t, sleep: async () => {}, onChange: () => changes++ });
+    const limits = new JobLimits(
+      { maxConcurrentTasks: 8 },
+      { now: () => t, sleep: async () => {}, onChange: () => changes++ },
+    );
     expect(limits.record(slowDown)).toBe(true);
     expect(limits.effectiveConcurrency).toBe(4);
     expect(changes).toBe(1);
     t += 5000;
     limits.record(slowDown);
-    expect(limits.view()).toEqual({ maxConcurrentTasks: 8, maxRequestsPerSecond: undefined, effectiveConcurrency: 2, throttledAttempts: 2 });
+    expect(limits.view()).toEqual({
+      maxConcurrentTasks: 8,
+      maxRequestsPerSecond: undefined,
+      effectiveConcurrency: 2,
+      throttledAttempts: 2,
+    });
     expect(limits.record(ok)).toBe(false);
     limits.record(ok);
     expect(limits.effectiveConcurrency).toBe(3);

@@ -34,9 +34,21 @@ const LEGAL: Record<Status, Status[]> = {
 
 describe('status machine', () => {
   it('has the 13 statuses of the model', () => {
-    expect([...ALL_STATUSES].sort()).toEqual(
-      ['Active', 'Cancelled', 'Cancelling', 'Complete', 'Completing', 'Failed', 'Failing', 'New', 'Paused', 'Pausing', 'Preparing', 'Ready', 'Suspended'],
-    );
+    expect([...ALL_STATUSES].sort()).toEqual([
+      'Active',
+      'Cancelled',
+      'Cancelling',
+      'Complete',
+      'Completing',
+      'Failed',
+      'Failing',
+      'New',
+      'Paused',
+      'Pausing',
+      'Preparing',
+      'Ready',
+      'Suspended',
+    ]);
   });
 
   for (const from of Object.keys(LEGAL) as Status[]) {
@@ -114,7 +126,9 @@ describe('UpdateJobStatus rules (spec §2.3)', () => {
   for (const [from, requested, expected] of cases) {
     it(`${requested} from ${from} → ${expected}`, () => {
       if (expected === 'JobStatusException') {
-        expect(() => requestedStatusTarget('j1', from, requested)).toThrow(expect.objectContaining({ code: 'JobStatusException' }));
+        expect(() => requestedStatusTarget('j1', from, requested)).toThrow(
+          expect.objectContaining({ code: 'JobStatusException' }),
+        );
       } else {
         expect(requestedStatusTarget('j1', from, requested)).toBe(expected);
       }

@@ -67,8 +67,16 @@ function job(n: number, patch: Partial<JobRecord> = {}): JobRecord {
   };
 }
 
-async function readJson(): Promise<{ version: number; jobs: Record<string, JobRecord>; tokens: Record<string, unknown> }> {
-  return JSON.parse(await readFile(file, 'utf8')) as { version: number; jobs: Record<string, JobRecord>; tokens: Record<string, unknown> };
+async function readJson(): Promise<{
+  version: number;
+  jobs: Record<string, JobRecord>;
+  tokens: Record<string, unknown>;
+}> {
+  return JSON.parse(await readFile(file, 'utf8')) as {
+    version: number;
+    jobs: Record<string, JobRecord>;
+    tokens: Record<string, unknown>;
+  };
 }
 
 async function openCode(): Promise<string> {
@@ -128,12 +136,22 @@ describe('LowdbJobStore', () => {
   it('flush makes every save durable: a reopened store sees them', async () => {
     const store = await openStore({ batchMs: 60_000 });
     for (let i = 0; i < 20; i++) store.save(job(i));
-    store.save(job(3, { status: JobStatus.Failed, failureReasons: [{ FailureCode: 'ManifestNotFound', FailureReason: 'gone' }] }));
+    store.save(
+      job(3, {
+        status: JobStatus.Failed,
+        failureReasons: [{ FailureCode: 'ManifestNotFound', FailureReason: 'gone' }],
+      }),
+    );
     await store.flush();
     expect(store.writes).toBe(1);
     const again = await openStore();
     expect(again.list()).toHaveLength(20);
-    expect(again.get('job-00003')).toEqual(job(3, { status: JobStatus.Failed, failureReasons: [{ FailureCode: 'ManifestNotFound', FailureReason: 'gone' }] }));
+    expect(again.get('job-00003')).toEqual(
+      job(3, {
+        status: JobStatus.Failed,
+        failureReasons: [{ FailureCode: 'ManifestNotFound', FailureReason: 'gone' }],
+      }),
+    );
   });
 
   it('flush with nothing saved writes nothing; close flushes and later saves are not written', async () => {
@@ -153,7 +171,8 @@ describe('LowdbJobStore', () => {
     const store = await openStore({ batchMs: 1 });
     let reopened = 0;
     for (let round = 0; round < 40; round++) {
-      for (let i = 0; i < 25; i++) store.save(job(round * 25 + i, { tags: [{ Key: 'padding', Value: 'x'.repeat(200) }] }));
+      for (let i = 0; i < 25; i++)
+        store.save(job(round * 25 + i, { tags: [{ Key: 'padding', Value: 'x'.repeat(200) }] }));
       await new Promise((r) => setTimeout(r, 1));
       if (round % 4 === 3) {
         // A reader that opens the file while writes are in flight sees a whole, valid store.
@@ -183,7 +202,12 @@ describe('LowdbJobStore', () => {
     await store.close();
 
     const again = await openStore();
-    expect(again.findToken(ACCOUNT, 'token-1')).toEqual({ accountId: ACCOUNT, token: 'token-1', requestHash: 'hash-1', jobId: 'job-00001' });
+    expect(again.findToken(ACCOUNT, 'token-1')).toEqual({
+      accountId: ACCOUNT,
+      token: 'token-1',
+      requestHash: 'hash-1',
+      jobId: 'job-00001',
+    });
     // tokens are per account
     expect(again.findToken('999988887777', 'token-1')).toBeUndefined();
 

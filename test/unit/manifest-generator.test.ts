@@ -10,7 +10,13 @@ import { succeeded, type TaskEntry } from '../../src/domain/task.ts';
 import type { Engine } from '../../src/engine/engine.ts';
 import { generatorSettings, validateManifestGenerator } from '../../src/manifest/generator-spec.ts';
 import { prepareInventoryManifest } from '../../src/manifest/inventory-manifest.ts';
-import { createMemoryLocalManifestFiles, followLocalChunks, LocalManifestWriter, readLocalChunk, type LocalManifestFiles } from '../../src/manifest/local-manifest.ts';
+import {
+  createMemoryLocalManifestFiles,
+  followLocalChunks,
+  LocalManifestWriter,
+  readLocalChunk,
+  type LocalManifestFiles,
+} from '../../src/manifest/local-manifest.ts';
 import { generateManifest, writeGeneratedManifest } from '../../src/manifest/manifest-generator.ts';
 import type { OperationHandler } from '../../src/operations/operation.ts';
 import type { BatchService } from '../../src/service/batch-service.ts';
@@ -18,12 +24,29 @@ import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';
 import { MemoryObjectStore } from '../../src/storage/memory-object-store.ts';
 import { createMemorySpool } from '../../src/storage/memory-spool.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';
-import { HeldListingStore, newTestEngine, stopTestEngines, taggingJobRequest, TEST_ACCOUNT, waitForStatus } from '../helpers/engine-harness.ts';
+import {
+  HeldListingStore,
+  newTestEngine,
+  stopTestEngines,
+  taggingJobRequest,
+  TEST_ACCOUNT,
+  waitForStatus,
+} from '../helpers/engine-harness.ts';
 
 const ACCOUNT = TEST_ACCOUNT;
 
 function settingsOf(filter?: Record<string, unknown>, over: Record<string, unknown> = {}) {
-  const g = validateManifestGenerator({ S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::src', EnableManifestOutput: false, ...(filter ? { Filter: filter } : {}), ...over } }, []);
+  const g = validateManifestGenerator(
+    {
+      S3JobManifestGenerator: {
+        SourceBucket: 'arn:aws:s3:::src',
+        EnableManifestOutput: false,
+        ...(filter ? { Filter: filter } : {}),
+        ...over,
+      },
+    },
+    [],
+  );
   return generatorSettings(g, []);
 }
 
@@ -74,8 +97,14 @@ describe('generateManifest', () => {
     const store = await sourceStore(KEYS);
     store.setListing('src', 'a/1.jpg', { storageClass: 'GLACIER', lastModified: new Date('2020-01-01T00:00:00Z') });
     store.setListing('src', 'b/1.jpg', { storageClass: 'GLACIER', lastModified: new Date('2023-01-01T00:00:00Z') });
-    expect((await generate(store, settingsOf({ MatchAnyStorageClass: ['GLACIER'] }))).keys).toEqual(['a/1.jpg', 'b/1.jpg']);
-    expect((await generate(store, settingsOf({ MatchAnyStorageClass: ['GLACIER'], CreatedAfter: '2021-01-01T00:00:00Z' }))).keys).toEqual(['b/1.jpg']);
+    expect((await generate(store, settingsOf({ MatchAnyStorageClass: ['GLACIER'] }))).keys).toEqual([
+      'a/1.jpg',
+      'b/1.jpg',
+    ]);
+    expect(
+      (await generate(store, settingsOf({ MatchAnyStorageClass: ['GLACIER'], CreatedAfter: '2021-01-01T00:00:00Z' })))
+        .keys,
+    ).toEqual(['b/1.jpg']);
     const sizeOf = (k: string): number => Buffer.byteLength(`body of ${k}`);
     const big = KEYS.filter((k) => sizeOf(k) > 16);
     expect((await generate(store, settingsOf({ ObjectSizeGreaterThanBytes: 16 }))).keys).toEqual([...big].sort());
@@ -85,19 +114,32 @@ describe('generateManifest', () => {
     const store = await sourceStore(KEYS);
     expect((await generate(store, settingsOf({ MaxObjects: 3 }))).keys).toEqual(['a/1.jpg', 'a/2.png', 'b/1.jpg']);
     const tags = [{ Key: 's3batch:generator-max-objects', Value: '2' }];
-    const s = generatorSettings(validateManifestGenerator({ S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::src', EnableManifestOutput: false } }, tags), tags);
+    const s = generatorSettings(
+      validateManifestGenerator(
+        { S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::src', EnableManifestOutput: false } },
+        tags,
+      ),
+      tags,
+    );
     expect((await generate(store, s)).keys).toEqual(['a/1.jpg', 'a/2.png']);
   });
 
   it('fails with ManifestGenerationEmpty when nothing matches, ManifestGenerationFailed when listing fails', async () => {
     const store = await sourceStore(KEYS);
-    await expect(generate(store, settingsOf({ KeyNameConstraint: { MatchAnyPrefix: ['zzz/'] } }))).rejects.toMatchObject({
+    await expect(
+      generate(store, settingsOf({ KeyNameConstraint: { MatchAnyPrefix: ['zzz/'] } })),
+    ).rejects.toMatchObject({
       code: 'ManifestGenerationEmpty',
       message: 'Manifest generation found no keys matching the filter criteria',
     });
     store.setAccess('src', { read: false });
-    await expect(generate(store, settingsOf())).rejects.toMatchObject({ code: 'ManifestGenerationFailed', message: expect.stringContaining('forbidden') });
-    await expect(generate(store, settingsOf(undefined, { SourceBucket: 'arn:aws:s3:::nope' }))).rejects.toMatchObject({ code: 'ManifestGenerationFailed' });
+    await expect(generate(store, settingsOf())).rejects.toMatchObject({
+      code: 'ManifestGenerationFailed',
+      message: expect.stringContaining('forbidden'),
+    });
+    await expect(generate(store, settingsOf(undefined, { SourceBucket: 'arn:aws:s3:::nope' }))).rejects.toMatchObject({
+      code: 'ManifestGenerationFailed',
+    });
   });
 
   it('resumes an interrupted listing after its last written key: the same chunks as one uninterrupted run', async () => {
@@ -132,16 +174,24 @@ describe('generateManifest', () => {
   it('lists every version for replication: oldest first within a key, no chunk cut inside a key, resumable after a key', async () => {
     const store = new MemoryObjectStore();
     store.createBucket('vsrc', { versioned: true });
-    const put = async (key: string, body: string): Promise<string> => (await store.put({ bucket: 'vsrc', key }, body)).versionId;
+    const put = async (key: string, body: string): Promise<string> =>
+      (await store.put({ bucket: 'vsrc', key }, body)).versionId;
     const a = [await put('a', '1'), await put('a', '22'), await put('a', '333')];
     const b = [await put('b', '4444')];
     const c = [await put('c', '55555'), await put('c', '666666')];
-    const settings = generatorSettings(validateManifestGenerator({ S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::vsrc', EnableManifestOutput: false } }, []), []);
+    const settings = generatorSettings(
+      validateManifestGenerator(
+        { S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::vsrc', EnableManifestOutput: false } },
+        [],
+      ),
+      [],
+    );
     const rowsOf = async (files: LocalManifestFiles): Promise<string[]> => {
       const out: string[] = [];
       const signal = new AbortController().signal;
       for await (const chunk of followLocalChunks(files, { signal, ticket: () => 0, waitForChange: async () => {} })) {
-        for await (const e of readLocalChunk(files, ['Bucket', 'Key', 'VersionId'], chunk)) out.push(`${e.key}@${e.versionId}`);
+        for await (const e of readLocalChunk(files, ['Bucket', 'Key', 'VersionId'], chunk))
+          out.push(`${e.key}@${e.versionId}`);
       }
       return out;
     };
@@ -149,22 +199,54 @@ describe('generateManifest', () => {
 
     const files = createMemoryLocalManifestFiles();
     const ctl = new AbortController();
-    const first = await LocalManifestWriter.open(files, { fields: ['Bucket', 'Key', 'VersionId'], chunkSize: 2, resume: true });
+    const first = await LocalManifestWriter.open(files, {
+      fields: ['Bucket', 'Key', 'VersionId'],
+      chunkSize: 2,
+      resume: true,
+    });
     const counts: number[] = [];
     await expect(
-      generateManifest({ store, settings, writer: first, maxTasks: 100, versions: true, signal: ctl.signal, onChunk: (ch) => (counts.push(ch.count), ctl.abort()) }),
+      generateManifest({
+        store,
+        settings,
+        writer: first,
+        maxTasks: 100,
+        versions: true,
+        signal: ctl.signal,
+        onChunk: (ch) => (counts.push(ch.count), ctl.abort()),
+      }),
     ).rejects.toThrow();
     expect(counts).toEqual([3]); // the three versions of `a` stay in one chunk
-    const second = await LocalManifestWriter.open(files, { fields: ['Bucket', 'Key', 'VersionId'], chunkSize: 2, resume: true });
+    const second = await LocalManifestWriter.open(files, {
+      fields: ['Bucket', 'Key', 'VersionId'],
+      chunkSize: 2,
+      resume: true,
+    });
     expect(second.state.cursor).toBe('a');
     await generateManifest({ store, settings, writer: second, maxTasks: 100, versions: true });
     await second.complete();
     expect(await rowsOf(files)).toEqual(expected);
 
     // filters apply per version
-    const bigOnes = generatorSettings(validateManifestGenerator({ S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::vsrc', EnableManifestOutput: false, Filter: { ObjectSizeGreaterThanBytes: 2 } } }, []), []);
+    const bigOnes = generatorSettings(
+      validateManifestGenerator(
+        {
+          S3JobManifestGenerator: {
+            SourceBucket: 'arn:aws:s3:::vsrc',
+            EnableManifestOutput: false,
+            Filter: { ObjectSizeGreaterThanBytes: 2 },
+          },
+        },
+        [],
+      ),
+      [],
+    );
     const filtered = createMemoryLocalManifestFiles();
-    const w = await LocalManifestWriter.open(filtered, { fields: ['Bucket', 'Key', 'VersionId'], chunkSize: 10, resume: false });
+    const w = await LocalManifestWriter.open(filtered, {
+      fields: ['Bucket', 'Key', 'VersionId'],
+      chunkSize: 10,
+      resume: false,
+    });
     await generateManifest({ store, settings: bigOnes, writer: w, maxTasks: 100, versions: true });
     await w.complete();
     expect(await rowsOf(filtered)).toEqual([`a@${a[2]}`, `b@${b[0]}`, `c@${c[0]}`, `c@${c[1]}`]);
@@ -174,15 +256,32 @@ describe('generateManifest', () => {
     const store = await sourceStore(KEYS);
     const settings = settingsOf(undefined, {
       EnableManifestOutput: true,
-      ManifestOutputLocation: { Bucket: 'arn:aws:s3:::out', ManifestPrefix: 'gen', ManifestFormat: 'S3InventoryReport_CSV_20211130' },
+      ManifestOutputLocation: {
+        Bucket: 'arn:aws:s3:::out',
+        ManifestPrefix: 'gen',
+        ManifestFormat: 'S3InventoryReport_CSV_20211130',
+      },
     });
     const { writer, keys } = await generate(store, settings, 2);
-    const descriptor = await writeGeneratedManifest({ store, jobId: 'j1', sourceBucket: 'src', output: settings.output!, writer, now: new Date() });
+    const descriptor = await writeGeneratedManifest({
+      store,
+      jobId: 'j1',
+      sourceBucket: 'src',
+      output: settings.output!,
+      writer,
+      now: new Date(),
+    });
     expect(descriptor).toEqual({
       Format: 'S3InventoryReport_CSV_20211130',
-      Location: { ObjectArn: 'arn:aws:s3:::out/gen/job-j1/manifest.json', ETag: expect.stringMatching(/^[0-9a-f]{32}$/) },
+      Location: {
+        ObjectArn: 'arn:aws:s3:::out/gen/job-j1/manifest.json',
+        ETag: expect.stringMatching(/^[0-9a-f]{32}$/),
+      },
     });
-    const manifest = JSON.parse(store.getText('out', 'gen/job-j1/manifest.json')) as { fileSchema: string; files: { key: string }[] };
+    const manifest = JSON.parse(store.getText('out', 'gen/job-j1/manifest.json')) as {
+      fileSchema: string;
+      files: { key: string }[];
+    };
     expect(manifest.fileSchema).toBe('Bucket, Key');
     expect(store.keys('out', 'gen/job-j1/data/')).toEqual([manifest.files[0]!.key]);
     expect(store.getText('out', 'gen/job-j1/manifest.checksum')).toMatch(/^[0-9a-f]{32}$/);
@@ -198,7 +297,11 @@ describe('generateManifest', () => {
 
   it('fails with ManifestTooLarge once more objects match than the job size cap allows, naming the cap and its setting', async () => {
     const store = await sourceStore(KEYS);
-    const writer = await LocalManifestWriter.open(createMemoryLocalManifestFiles(), { fields: ['Bucket', 'Key'], chunkSize: 3, resume: true });
+    const writer = await LocalManifestWriter.open(createMemoryLocalManifestFiles(), {
+      fields: ['Bucket', 'Key'],
+      chunkSize: 3,
+      resume: true,
+    });
     await expect(generateManifest({ store, settings: settingsOf(), writer, maxTasks: 5 })).rejects.toMatchObject({
       code: 'ManifestTooLarge',
       message: expect.stringMatching(/more than 5 objects.*S3BATCH_MAX_TASKS_PER_JOB/),
@@ -253,7 +356,13 @@ function newEngine(world: EngineWorld, onTask?: (entry: TaskEntry) => void): { e
 
 function generatorJob(filter?: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return taggingJobRequest({
-    ManifestGenerator: { S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::src', EnableManifestOutput: false, ...(filter ? { Filter: filter } : {}) } },
+    ManifestGenerator: {
+      S3JobManifestGenerator: {
+        SourceBucket: 'arn:aws:s3:::src',
+        EnableManifestOutput: false,
+        ...(filter ? { Filter: filter } : {}),
+      },
+    },
     ...extra,
   });
 }
@@ -276,8 +385,12 @@ function until(engine: Engine, predicate: () => boolean): Promise<void> {
 }
 
 async function reportKeys(world: EngineWorld, jobId: string): Promise<string[]> {
-  const manifest = JSON.parse(world.objects.getText('reports', `r/job-${jobId}/manifest.json`)) as { Results: { Key: string }[] };
-  return manifest.Results.flatMap((r) => world.objects.getText('reports', r.Key).split('\r\n').filter(Boolean)).map((row) => decodeURIComponent(row.split(',')[1]!));
+  const manifest = JSON.parse(world.objects.getText('reports', `r/job-${jobId}/manifest.json`)) as {
+    Results: { Key: string }[];
+  };
+  return manifest.Results.flatMap((r) => world.objects.getText('reports', r.Key).split('\r\n').filter(Boolean)).map(
+    (row) => decodeURIComponent(row.split(',')[1]!),
+  );
 }
 
 const many = (n: number): string[] => Array.from({ length: n }, (_, i) => `obj/${String(i).padStart(4, '0')}`);
@@ -298,8 +411,17 @@ describe('generator jobs in the engine', () => {
     world.objects.release();
     await waitForStatus(engine, world.store, JobId, 'Complete');
     const done = service.describeJob(ACCOUNT, JobId);
-    expect(done.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 60, NumberOfTasksSucceeded: 60, NumberOfTasksFailed: 0 });
-    expect(world.store.get(JobId)!.discovery).toMatchObject({ objectsFound: 60, objectsListed: 60, listingComplete: true, totalBytes: 60 });
+    expect(done.ProgressSummary).toMatchObject({
+      TotalNumberOfTasks: 60,
+      NumberOfTasksSucceeded: 60,
+      NumberOfTasksFailed: 0,
+    });
+    expect(world.store.get(JobId)!.discovery).toMatchObject({
+      objectsFound: 60,
+      objectsListed: 60,
+      listingComplete: true,
+      totalBytes: 60,
+    });
     expect((await reportKeys(world, JobId)).sort()).toEqual(keys);
     expect(done.ManifestGenerator).toBeDefined();
     expect(done.Manifest).toBeUndefined();
@@ -312,11 +434,18 @@ describe('generator jobs in the engine', () => {
     const { JobId } = service.createJob(ACCOUNT, generatorJob({ KeyNameConstraint: { MatchAnySuffix: ['.none'] } }));
     await waitForStatus(engine, world.store, JobId, 'Failed');
     expect(service.describeJob(ACCOUNT, JobId).FailureReasons).toEqual([
-      { FailureCode: 'ManifestGenerationEmpty', FailureReason: 'Manifest generation found no keys matching the filter criteria' },
+      {
+        FailureCode: 'ManifestGenerationEmpty',
+        FailureReason: 'Manifest generation found no keys matching the filter criteria',
+      },
     ]);
     expect(world.calls).toEqual([]);
     // The discovery metrics tell how far the listing got: all of it, nothing matched.
-    expect(world.store.get(JobId)!.discovery).toMatchObject({ objectsListed: 5, objectsFound: 0, listingComplete: true });
+    expect(world.store.get(JobId)!.discovery).toMatchObject({
+      objectsListed: 5,
+      objectsFound: 0,
+      listingComplete: true,
+    });
   });
 
   it('with ConfirmationRequired waits Suspended (the listing may finish) and runs every task once confirmed', async () => {
@@ -350,14 +479,20 @@ describe('generator jobs in the engine', () => {
     const world = await newWorld([]);
     world.objects.createBucket('vsrc', { versioned: true });
     const versions: string[] = [];
-    for (const [key, n] of [['x', 3], ['y', 2]] as const) {
-      for (let i = 0; i < n; i++) versions.push(`${key}@${(await world.objects.put({ bucket: 'vsrc', key }, `v${i}`)).versionId}`);
+    for (const [key, n] of [
+      ['x', 3],
+      ['y', 2],
+    ] as const) {
+      for (let i = 0; i < n; i++)
+        versions.push(`${key}@${(await world.objects.put({ bucket: 'vsrc', key }, `v${i}`)).versionId}`);
     }
     const seen: string[] = [];
     const { engine, service } = newEngine(world, (e) => seen.push(`${e.key}@${e.versionId}`));
     await engine.start();
     const req = generatorJob(undefined, { Operation: { S3ReplicateObject: {} } });
-    (req.ManifestGenerator as { S3JobManifestGenerator: { SourceBucket: string } }).S3JobManifestGenerator.SourceBucket = 'arn:aws:s3:::vsrc';
+    (
+      req.ManifestGenerator as { S3JobManifestGenerator: { SourceBucket: string } }
+    ).S3JobManifestGenerator.SourceBucket = 'arn:aws:s3:::vsrc';
     const { JobId } = service.createJob(ACCOUNT, req);
     await waitForStatus(engine, world.store, JobId, 'Complete');
     expect(seen.sort()).toEqual(versions.sort());
@@ -369,14 +504,20 @@ describe('generator jobs in the engine', () => {
     const first = newEngine(world);
     await first.engine.start();
     const { JobId } = first.service.createJob(ACCOUNT, generatorJob());
-    await until(first.engine, () => first.service.describeJob(ACCOUNT, JobId).ProgressSummary.NumberOfTasksSucceeded >= 20);
+    await until(
+      first.engine,
+      () => first.service.describeJob(ACCOUNT, JobId).ProgressSummary.NumberOfTasksSucceeded >= 20,
+    );
     await first.engine.stop();
     expect(world.store.get(JobId)!.discovery?.listingComplete).toBe(false);
     world.objects.release();
     const second = newEngine(world);
     await second.engine.start();
     await waitForStatus(second.engine, world.store, JobId, 'Complete');
-    expect(second.service.describeJob(ACCOUNT, JobId).ProgressSummary).toMatchObject({ TotalNumberOfTasks: 50, NumberOfTasksSucceeded: 50 });
+    expect(second.service.describeJob(ACCOUNT, JobId).ProgressSummary).toMatchObject({
+      TotalNumberOfTasks: 50,
+      NumberOfTasksSucceeded: 50,
+    });
     const reported = await reportKeys(world, JobId);
     expect(reported.sort()).toEqual(keys);
   });

@@ -80,7 +80,12 @@ describe('metrics registry', () => {
     m1.close();
     expect(e1.listenerCount('task:done')).toBe(0);
     e1.emit('task:done', task());
-    expect(parsePrometheusText(await m1.registry.metrics()).value('s3batch_tasks_total', { operation: 'S3PutObjectTagging', result: 'succeeded' })).toBe(1);
+    expect(
+      parsePrometheusText(await m1.registry.metrics()).value('s3batch_tasks_total', {
+        operation: 'S3PutObjectTagging',
+        result: 'succeeded',
+      }),
+    ).toBe(1);
     m2.close();
   });
 
@@ -90,7 +95,9 @@ describe('metrics registry', () => {
     const lag1 = m1.registry.getSingleMetric('nodejs_eventloop_lag_seconds');
     expect(lag1).toBeDefined();
     expect(m2.registry.getSingleMetric('nodejs_eventloop_lag_seconds')).toBe(lag1);
-    expect(m2.registry.getSingleMetric('s3batch_tasks_total')).not.toBe(m1.registry.getSingleMetric('s3batch_tasks_total'));
+    expect(m2.registry.getSingleMetric('s3batch_tasks_total')).not.toBe(
+      m1.registry.getSingleMetric('s3batch_tasks_total'),
+    );
     m1.close();
     m2.close();
   });

@@ -20,7 +20,18 @@ let dataDir: string;
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 's3batch-openapi-'));
   server = await startServer(
-    loadConfig({ port: 0, host: '127.0.0.1', dataDir, endpoint: 'http://127.0.0.1:9', accessKeyId: 'AK', secretAccessKey: 'SK', logLevel: 'silent' }, {}),
+    loadConfig(
+      {
+        port: 0,
+        host: '127.0.0.1',
+        dataDir,
+        endpoint: 'http://127.0.0.1:9',
+        accessKeyId: 'AK',
+        secretAccessKey: 'SK',
+        logLevel: 'silent',
+      },
+      {},
+    ),
   );
 });
 
@@ -63,13 +74,31 @@ function documented(): Set<string> {
 }
 
 function operations(): [string, string, Operation][] {
-  return Object.entries(OPENAPI_DOCUMENT.paths).flatMap(([path, item]) => METHODS.flatMap((m) => (item[m] ? [[path, m, item[m]] as [string, string, Operation]] : [])));
+  return Object.entries(OPENAPI_DOCUMENT.paths).flatMap(([path, item]) =>
+    METHODS.flatMap((m) => (item[m] ? [[path, m, item[m]] as [string, string, Operation]] : [])),
+  );
 }
 
 describe('routesOf (printRoutes parser)', () => {
   it('reads nested nodes, several methods and parameters', () => {
-    const tree = ['└── /', '    ├── api/v1/jobs (GET, HEAD, POST)', '    │   └── /:id (GET, HEAD)', '    │       └── /report/files/:name (GET)', '    └── healthz (GET)'].join('\n');
-    expect([...routesOf(tree)].sort()).toEqual(['GET /api/v1/jobs', 'GET /api/v1/jobs/:id', 'GET /api/v1/jobs/:id/report/files/:name', 'GET /healthz', 'HEAD /api/v1/jobs', 'HEAD /api/v1/jobs/:id', 'POST /api/v1/jobs'].sort());
+    const tree = [
+      '└── /',
+      '    ├── api/v1/jobs (GET, HEAD, POST)',
+      '    │   └── /:id (GET, HEAD)',
+      '    │       └── /report/files/:name (GET)',
+      '    └── healthz (GET)',
+    ].join('\n');
+    expect([...routesOf(tree)].sort()).toEqual(
+      [
+        'GET /api/v1/jobs',
+        'GET /api/v1/jobs/:id',
+        'GET /api/v1/jobs/:id/report/files/:name',
+        'GET /healthz',
+        'HEAD /api/v1/jobs',
+        'HEAD /api/v1/jobs/:id',
+        'POST /api/v1/jobs',
+      ].sort(),
+    );
   });
 });
 
@@ -79,8 +108,14 @@ describe('the OpenAPI document', () => {
       // HEAD is fastify's automatic twin of each GET.
       .filter((r) => r.includes(' /api/v1/') && !r.startsWith('HEAD '));
     expect(registered.length).toBeGreaterThan(10);
-    expect(registered.filter((r) => !documented().has(r)), 'registered but not in openapi.ts').toEqual([]);
-    expect([...documented()].filter((r) => !registered.includes(r)), 'in openapi.ts but not registered').toEqual([]);
+    expect(
+      registered.filter((r) => !documented().has(r)),
+      'registered but not in openapi.ts',
+    ).toEqual([]);
+    expect(
+      [...documented()].filter((r) => !registered.includes(r)),
+      'in openapi.ts but not registered',
+    ).toEqual([]);
   });
 
   it('has the OpenAPI 3.1 shape: info, paths, responses, unique operation ids, declared path parameters', () => {
@@ -94,7 +129,8 @@ describe('the OpenAPI document', () => {
     for (const [path, method, op] of operations()) {
       expect(path.startsWith('/'), path).toBe(true);
       expect(Object.keys(op.responses).length, `${method} ${path}`).toBeGreaterThan(0);
-      for (const status of Object.keys(op.responses)) expect(status, `${method} ${path}`).toMatch(/^[1-5]\d\d$|^default$/);
+      for (const status of Object.keys(op.responses))
+        expect(status, `${method} ${path}`).toMatch(/^[1-5]\d\d$|^default$/);
       const declared = (op.parameters ?? [])
         .map((p) => ('$ref' in p ? doc.components.parameters[p.$ref.split('/').pop()!]! : p))
         .filter((p) => p.in === 'path')
@@ -102,7 +138,8 @@ describe('the OpenAPI document', () => {
       const inPath = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
       expect(declared.sort(), `${method} ${path}`).toEqual(inPath.sort());
       // Every operation is public ([]) or takes the document's schemes.
-      for (const req of op.security ?? doc.security) for (const name of Object.keys(req)) expect(doc.components.securitySchemes).toHaveProperty(name);
+      for (const req of op.security ?? doc.security)
+        for (const name of Object.keys(req)) expect(doc.components.securitySchemes).toHaveProperty(name);
     }
   });
 
@@ -128,19 +165,33 @@ describe('the OpenAPI document', () => {
   });
 
   it('lists every error code of ERROR_TABLE and describes the three ways to authenticate', () => {
-    const error = OPENAPI_DOCUMENT.components.schemas.Error as { properties: { error: { properties: { code: { enum: string[] } } } } };
-    expect(error.properties.error.properties.code.enum).toEqual(expect.arrayContaining([...Object.keys(ERROR_TABLE), 'NotFound', 'InternalError']));
-    expect(error.properties.error.properties.code.enum).toEqual(expect.arrayContaining(['ReportNotFound', 'ReportUnavailable']));
+    const error = OPENAPI_DOCUMENT.components.schemas.Error as {
+      properties: { error: { properties: { code: { enum: string[] } } } };
+    };
+    expect(error.properties.error.properties.code.enum).toEqual(
+      expect.arrayContaining([...Object.keys(ERROR_TABLE), 'NotFound', 'InternalError']),
+    );
+    expect(error.properties.error.properties.code.enum).toEqual(
+      expect.arrayContaining(['ReportNotFound', 'ReportUnavailable']),
+    );
     expect(OPENAPI_DOCUMENT.components.securitySchemes).toMatchObject({
       sessionCookie: { type: 'apiKey', in: 'cookie', name: 's3batch_session' },
       basic: { type: 'http', scheme: 'basic' },
       sigV4: { type: 'apiKey', in: 'header', name: 'Authorization' },
     });
-    const sse = operations().filter(([, , op]) => op.responses['200'] && 'content' in op.responses['200'] && op.responses['200'].content?.['text/event-stream']);
+    const sse = operations().filter(
+      ([, , op]) =>
+        op.responses['200'] && 'content' in op.responses['200'] && op.responses['200'].content?.['text/event-stream'],
+    );
     expect(sse.map(([p]) => p).sort()).toEqual(['/events', '/jobs/{id}/events']);
-    for (const [, , op] of sse) expect(Object.keys(op['x-sse-events'] ?? {})).toEqual(expect.arrayContaining(['status', 'progress']));
+    for (const [, , op] of sse)
+      expect(Object.keys(op['x-sse-events'] ?? {})).toEqual(expect.arrayContaining(['status', 'progress']));
     const account = sse.find(([p]) => p === '/events')?.[2]['x-sse-events'];
-    expect(account?.removed).toMatchObject({ type: 'object', properties: { JobId: { type: 'string' } }, required: ['JobId'] });
+    expect(account?.removed).toMatchObject({
+      type: 'object',
+      properties: { JobId: { type: 'string' } },
+      required: ['JobId'],
+    });
   });
 
   it('is served at GET /api/v1/openapi.json without credentials', async () => {

@@ -16,7 +16,9 @@ const ARN = 'arn:aws:s3:::dest-bucket';
 
 describe('registry', () => {
   it('has handlers for the implemented kinds, by name', () => {
-    expect(supportedOperations()).toEqual(expect.arrayContaining(['S3PutObjectCopy', 'S3PutObjectTagging', 'S3DeleteObjectTagging', 'S3DeleteObject']));
+    expect(supportedOperations()).toEqual(
+      expect.arrayContaining(['S3PutObjectCopy', 'S3PutObjectTagging', 'S3DeleteObjectTagging', 'S3DeleteObject']),
+    );
     for (const name of supportedOperations()) expect(getOperation(name)?.name).toBe(name);
     expect(getOperation('LambdaInvoke')?.name).toBe('LambdaInvoke');
   });
@@ -24,10 +26,18 @@ describe('registry', () => {
   it('operationOf: exactly one member', () => {
     expect(operationOf({ S3DeleteObjectTagging: {} })).toEqual({ name: 'S3DeleteObjectTagging', member: {} });
     // an empty XML element may reach us as '' — still present
-    expect(operationOf({ S3DeleteObjectTagging: '' as unknown as Record<string, never> }).name).toBe('S3DeleteObjectTagging');
+    expect(operationOf({ S3DeleteObjectTagging: '' as unknown as Record<string, never> }).name).toBe(
+      'S3DeleteObjectTagging',
+    );
     rejects(() => operationOf({}), /^Operation must contain exactly one .*got none/);
-    rejects(() => operationOf({ S3DeleteObjectTagging: {}, S3PutObjectTagging: { TagSet: [] } }), /^Operation must contain exactly one .*got S3DeleteObjectTagging, S3PutObjectTagging/);
-    rejects(() => operationOf({ S3FrobnicateObject: {} } as unknown as JobOperation), /unknown member.*S3FrobnicateObject/);
+    rejects(
+      () => operationOf({ S3DeleteObjectTagging: {}, S3PutObjectTagging: { TagSet: [] } }),
+      /^Operation must contain exactly one .*got S3DeleteObjectTagging, S3PutObjectTagging/,
+    );
+    rejects(
+      () => operationOf({ S3FrobnicateObject: {} } as unknown as JobOperation),
+      /unknown member.*S3FrobnicateObject/,
+    );
     rejects(() => operationOf(null as unknown as JobOperation), /^Operation must contain exactly one/);
     // undefined/null members are absent
     expect(operationOf({ S3PutObjectCopy: undefined, S3DeleteObjectTagging: {} }).name).toBe('S3DeleteObjectTagging');
@@ -36,7 +46,10 @@ describe('registry', () => {
   it.each(OPERATION_NAMES.filter((n) => getOperation(n) === undefined))(
     '%s is rejected as not supported yet, never dropped',
     (name: OperationName) => {
-      rejects(() => parseOperation({ [name]: {} } as JobOperation), new RegExp(`^Operation ${name} is not supported yet by this s3batch version`));
+      rejects(
+        () => parseOperation({ [name]: {} } as JobOperation),
+        new RegExp(`^Operation ${name} is not supported yet by this s3batch version`),
+      );
     },
   );
 
@@ -75,14 +88,26 @@ describe('S3PutObjectTagging.parse', () => {
   });
 
   it('rejects more than 10 tags, bad lengths, bad characters, duplicates, non-strings', () => {
-    rejects(() => parse({ TagSet: Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: '' })) }), /11 tags.*at most 10/);
+    rejects(
+      () => parse({ TagSet: Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: '' })) }),
+      /11 tags.*at most 10/,
+    );
     rejects(() => parse({ TagSet: [{ Key: '', Value: 'x' }] }), /TagSet\[0\]\.Key must be 1\.\.128/);
     rejects(() => parse({ TagSet: [{ Key: 'k'.repeat(129), Value: 'x' }] }), /Key must be 1\.\.128/);
     expect(parse({ TagSet: [{ Key: 'k'.repeat(128), Value: 'v'.repeat(256) }] }).tagSet).toHaveLength(1);
     rejects(() => parse({ TagSet: [{ Key: 'k', Value: 'v'.repeat(257) }] }), /Value must be 0\.\.256/);
     rejects(() => parse({ TagSet: [{ Key: 'a&b', Value: 'x' }] }), /Key "a&b" may only contain/);
     rejects(() => parse({ TagSet: [{ Key: 'a', Value: 'x?' }] }), /Value "x\?" may only contain/);
-    rejects(() => parse({ TagSet: [{ Key: 'a', Value: '1' }, { Key: 'a', Value: '2' }] }), /"a" twice/);
+    rejects(
+      () =>
+        parse({
+          TagSet: [
+            { Key: 'a', Value: '1' },
+            { Key: 'a', Value: '2' },
+          ],
+        }),
+      /"a" twice/,
+    );
     rejects(() => parse({ TagSet: [{ Key: 7, Value: 'x' }] }), /Key is required and must be a string/);
     rejects(() => parse({ TagSet: 'x' }), /must be a list/);
     rejects(() => parse({ TagSet: [null] }), /TagSet\[0\] must be/);
@@ -127,17 +152,29 @@ describe('S3PutObjectCopy.parse', () => {
   it('rejects a missing or malformed TargetResource', () => {
     rejects(() => parseCopyConfig({}), /TargetResource is required/);
     rejects(() => parseCopyConfig(''), /TargetResource is required/);
-    rejects(() => parseCopyConfig({ TargetResource: 'dest-bucket' }), /TargetResource "dest-bucket" must be a bucket ARN/);
+    rejects(
+      () => parseCopyConfig({ TargetResource: 'dest-bucket' }),
+      /TargetResource "dest-bucket" must be a bucket ARN/,
+    );
     rejects(() => parseCopyConfig({ TargetResource: 'arn:aws:s3:::b/prefix' }), /must be a bucket ARN/);
     rejects(() => parseCopyConfig({ TargetResource: 'arn:aws:s3:::' }), /must be a bucket ARN/);
-    rejects(() => parseCopyConfig({ TargetResource: 'arn:aws:s3express:us-east-1:123456789012:bucket/b--use1-az4--x-s3' }), /directory buckets are not supported/);
-    rejects(() => parseCopyConfig({ TargetResource: `arn:aws:s3:::${'b'.repeat(130)}` }), /TargetResource must be 1\.\.128/);
+    rejects(
+      () => parseCopyConfig({ TargetResource: 'arn:aws:s3express:us-east-1:123456789012:bucket/b--use1-az4--x-s3' }),
+      /directory buckets are not supported/,
+    );
+    rejects(
+      () => parseCopyConfig({ TargetResource: `arn:aws:s3:::${'b'.repeat(130)}` }),
+      /TargetResource must be 1\.\.128/,
+    );
     rejects(() => parseCopyConfig({ TargetResource: 42 }), /TargetResource must be a string/);
   });
 
   it('rejects unknown fields (typos must not be silently ignored)', () => {
     rejects(() => parseCopyConfig({ TargetResource: ARN, TargetKeyPrefx: 'x' }), /unknown field\(s\): TargetKeyPrefx/);
-    rejects(() => parseCopyConfig({ TargetResource: ARN, NewObjectMetadata: { ContentTyp: 'x' } }), /NewObjectMetadata has unknown field\(s\): ContentTyp/);
+    rejects(
+      () => parseCopyConfig({ TargetResource: ARN, NewObjectMetadata: { ContentTyp: 'x' } }),
+      /NewObjectMetadata has unknown field\(s\): ContentTyp/,
+    );
   });
 
   it.each([
@@ -197,26 +234,47 @@ describe('S3PutObjectCopy.parse', () => {
   });
 
   it('SSE: AES256 and KMS', () => {
-    expect(parseCopyConfig({ TargetResource: ARN, NewObjectMetadata: { SSEAlgorithm: 'AES256' } }).destination).toEqual({ ServerSideEncryption: 'AES256' });
-    expect(parseCopyConfig({ TargetResource: ARN, NewObjectMetadata: { SSEAlgorithm: 'KMS' } }).destination).toEqual({ ServerSideEncryption: 'aws:kms' });
-    rejects(() => parseCopyConfig({ TargetResource: ARN, NewObjectMetadata: { SSEAlgorithm: 'aws:kms' } }), /SSEAlgorithm must be one of AES256, KMS/);
-    rejects(() => parseCopyConfig({ TargetResource: ARN, SSEAwsKmsKeyId: 'k', NewObjectMetadata: { SSEAlgorithm: 'AES256' } }), /SSEAwsKmsKeyId requires/);
+    expect(parseCopyConfig({ TargetResource: ARN, NewObjectMetadata: { SSEAlgorithm: 'AES256' } }).destination).toEqual(
+      { ServerSideEncryption: 'AES256' },
+    );
+    expect(parseCopyConfig({ TargetResource: ARN, NewObjectMetadata: { SSEAlgorithm: 'KMS' } }).destination).toEqual({
+      ServerSideEncryption: 'aws:kms',
+    });
+    rejects(
+      () => parseCopyConfig({ TargetResource: ARN, NewObjectMetadata: { SSEAlgorithm: 'aws:kms' } }),
+      /SSEAlgorithm must be one of AES256, KMS/,
+    );
+    rejects(
+      () =>
+        parseCopyConfig({ TargetResource: ARN, SSEAwsKmsKeyId: 'k', NewObjectMetadata: { SSEAlgorithm: 'AES256' } }),
+      /SSEAwsKmsKeyId requires/,
+    );
   });
 
   it('object lock mode and retain-until date go together', () => {
     rejects(() => parseCopyConfig({ TargetResource: ARN, ObjectLockMode: 'GOVERNANCE' }), /must be given together/);
-    rejects(() => parseCopyConfig({ TargetResource: ARN, ObjectLockRetainUntilDate: '2030-01-01T00:00:00Z' }), /must be given together/);
+    rejects(
+      () => parseCopyConfig({ TargetResource: ARN, ObjectLockRetainUntilDate: '2030-01-01T00:00:00Z' }),
+      /must be given together/,
+    );
   });
 
   describe('metadata directive defaulting (spec §7.1)', () => {
     it('NewObjectMetadata present, directive absent ⇒ REPLACE with the new metadata', () => {
-      const c = parseCopyConfig({ TargetResource: ARN, NewObjectMetadata: { ContentType: 'text/plain', UserMetadata: { Project: 'X' } } });
+      const c = parseCopyConfig({
+        TargetResource: ARN,
+        NewObjectMetadata: { ContentType: 'text/plain', UserMetadata: { Project: 'X' } },
+      });
       expect(c.metadataDirective).toBe('REPLACE');
       expect(c.metadata).toEqual({ ContentType: 'text/plain', Metadata: { project: 'X' } });
     });
 
     it('COPY wins over NewObjectMetadata (ignored)', () => {
-      const c = parseCopyConfig({ TargetResource: ARN, MetadataDirective: 'COPY', NewObjectMetadata: { ContentType: 'text/plain' } });
+      const c = parseCopyConfig({
+        TargetResource: ARN,
+        MetadataDirective: 'COPY',
+        NewObjectMetadata: { ContentType: 'text/plain' },
+      });
       expect(c.metadataDirective).toBe('COPY');
       expect(c.metadata).toBeUndefined();
     });
@@ -228,12 +286,19 @@ describe('S3PutObjectCopy.parse', () => {
     });
 
     it('an explicitly empty UserMetadata counts as metadata (REPLACE)', () => {
-      expect(parseCopyConfig({ TargetResource: ARN, NewObjectMetadata: { UserMetadata: {} } }).metadataDirective).toBe('REPLACE');
+      expect(parseCopyConfig({ TargetResource: ARN, NewObjectMetadata: { UserMetadata: {} } }).metadataDirective).toBe(
+        'REPLACE',
+      );
     });
 
     it('an empty <NewObjectMetadata/> or deprecated-only fields stay COPY', () => {
       expect(parseCopyConfig({ TargetResource: ARN, NewObjectMetadata: '' }).metadataDirective).toBe('COPY');
-      expect(parseCopyConfig({ TargetResource: ARN, NewObjectMetadata: { ContentLength: 5, ContentMD5: 'x', RequesterCharged: false } }).metadataDirective).toBe('COPY');
+      expect(
+        parseCopyConfig({
+          TargetResource: ARN,
+          NewObjectMetadata: { ContentLength: 5, ContentMD5: 'x', RequesterCharged: false },
+        }).metadataDirective,
+      ).toBe('COPY');
     });
 
     it('maps every metadata field', () => {
@@ -285,9 +350,15 @@ describe('S3PutObjectCopy.parse', () => {
       expect(parseCopyConfig({ TargetResource: ARN, NewObjectTagging: '' }).tags).toEqual([]);
     });
     it('≤ 10 tags, validated like TagSet', () => {
-      expect(parseCopyConfig({ TargetResource: ARN, NewObjectTagging: [{ Key: 'a', Value: 'b' }] }).tags).toEqual([{ Key: 'a', Value: 'b' }]);
+      expect(parseCopyConfig({ TargetResource: ARN, NewObjectTagging: [{ Key: 'a', Value: 'b' }] }).tags).toEqual([
+        { Key: 'a', Value: 'b' },
+      ]);
       rejects(
-        () => parseCopyConfig({ TargetResource: ARN, NewObjectTagging: Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) }),
+        () =>
+          parseCopyConfig({
+            TargetResource: ARN,
+            NewObjectTagging: Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })),
+          }),
         /NewObjectTagging has 11 tags/,
       );
     });
@@ -299,8 +370,14 @@ describe('S3PutObjectCopy.parse', () => {
         TargetResource: ARN,
         AccessControlGrants: [
           { Grantee: { TypeIdentifier: 'id', Identifier: 'abc123' }, Permission: 'FULL_CONTROL' },
-          { Grantee: { TypeIdentifier: 'uri', Identifier: 'http://acs.amazonaws.com/groups/global/AllUsers' }, Permission: 'READ' },
-          { Grantee: { TypeIdentifier: 'emailAddress', Identifier: 'a@example.com', DisplayName: 'A' }, Permission: 'READ' },
+          {
+            Grantee: { TypeIdentifier: 'uri', Identifier: 'http://acs.amazonaws.com/groups/global/AllUsers' },
+            Permission: 'READ',
+          },
+          {
+            Grantee: { TypeIdentifier: 'emailAddress', Identifier: 'a@example.com', DisplayName: 'A' },
+            Permission: 'READ',
+          },
           { Grantee: { TypeIdentifier: 'id', Identifier: 'x' }, Permission: 'READ_ACP' },
           { Grantee: { TypeIdentifier: 'id', Identifier: 'y' }, Permission: 'WRITE_ACP' },
         ],
@@ -315,9 +392,15 @@ describe('S3PutObjectCopy.parse', () => {
 
     it('rejects WRITE, missing parts and bad enums', () => {
       const g = (AccessControlGrants: unknown) => () => parseCopyConfig({ TargetResource: ARN, AccessControlGrants });
-      rejects(g([{ Grantee: { TypeIdentifier: 'id', Identifier: 'a' }, Permission: 'WRITE' }]), /AccessControlGrants\[0\]\.Permission WRITE cannot be granted/);
+      rejects(
+        g([{ Grantee: { TypeIdentifier: 'id', Identifier: 'a' }, Permission: 'WRITE' }]),
+        /AccessControlGrants\[0\]\.Permission WRITE cannot be granted/,
+      );
       rejects(g([{ Grantee: { TypeIdentifier: 'id', Identifier: 'a' } }]), /Permission is required/);
-      rejects(g([{ Grantee: { TypeIdentifier: 'group', Identifier: 'a' }, Permission: 'READ' }]), /TypeIdentifier must be one of id, emailAddress, uri/);
+      rejects(
+        g([{ Grantee: { TypeIdentifier: 'group', Identifier: 'a' }, Permission: 'READ' }]),
+        /TypeIdentifier must be one of id, emailAddress, uri/,
+      );
       rejects(g([{ Grantee: { TypeIdentifier: 'id' }, Permission: 'READ' }]), /needs TypeIdentifier .* and Identifier/);
       rejects(g([{ Permission: 'READ' }]), /needs TypeIdentifier/);
       rejects(g('x'), /must be a list of grants/);
@@ -345,7 +428,12 @@ describe('copy source and destination key', () => {
   });
 
   it('taggingHeader URL-encodes keys and values', () => {
-    expect(taggingHeader([{ Key: 'a b', Value: 'x+y=z' }, { Key: 'k', Value: '' }])).toBe('a%20b=x%2By%3Dz&k=');
+    expect(
+      taggingHeader([
+        { Key: 'a b', Value: 'x+y=z' },
+        { Key: 'k', Value: '' },
+      ]),
+    ).toBe('a%20b=x%2By%3Dz&k=');
   });
 });
 
@@ -370,14 +458,29 @@ function fakeS3(answer: (command: string, input: Record<string, unknown>) => unk
 }
 
 function s3Error(name: string, status: number): S3ServiceException {
-  return new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status }, message: 'UnknownError' });
+  return new S3ServiceException({
+    name,
+    $fault: 'client',
+    $metadata: { httpStatusCode: status },
+    message: 'UnknownError',
+  });
 }
 
 const MiB = 1024 * 1024;
 const entry: TaskEntry = { line: 1, bucket: 'src', key: 'dir/a b+c.txt', rawKey: 'dir/a%20b%2Bc.txt' };
 const signal = new AbortController().signal;
-const ctxOf = (s3: S3Client, threshold = 5 * 1024 * MiB): OperationContext => ({ s3, multipartCopyThresholdBytes: threshold, multipartCopyPartBytes: 5 * MiB });
-const headOf = (size: number) => ({ ContentLength: size, ETag: '"src-etag"', LastModified: new Date('2025-06-01T12:00:00Z'), ContentType: 'text/plain', Metadata: { m: '1' } });
+const ctxOf = (s3: S3Client, threshold = 5 * 1024 * MiB): OperationContext => ({
+  s3,
+  multipartCopyThresholdBytes: threshold,
+  multipartCopyPartBytes: 5 * MiB,
+});
+const headOf = (size: number) => ({
+  ContentLength: size,
+  ETag: '"src-etag"',
+  LastModified: new Date('2025-06-01T12:00:00Z'),
+  ContentType: 'text/plain',
+  Metadata: { m: '1' },
+});
 
 describe('S3PutObjectCopy.attempt (fake client)', () => {
   it('one CopyObject with the mapped request (no HEAD in the common case)', async () => {
@@ -390,7 +493,15 @@ describe('S3PutObjectCopy.attempt (fake client)', () => {
       CannedAccessControlList: 'private',
     });
     const out = await s3PutObjectCopy.attempt(config, { ...entry, versionId: 'v 1' }, ctxOf(s3), signal);
-    expect(out).toEqual({ result: expect.objectContaining({ status: 'succeeded', httpStatus: 200, message: 'Successful', versionId: 'v 1' }), retryable: false });
+    expect(out).toEqual({
+      result: expect.objectContaining({
+        status: 'succeeded',
+        httpStatus: 200,
+        message: 'Successful',
+        versionId: 'v 1',
+      }),
+      retryable: false,
+    });
     expect(sent.map((s) => s.command)).toEqual(['CopyObject']);
     expect(sent[0]?.input).toMatchObject({
       Bucket: 'dest-bucket',
@@ -405,17 +516,33 @@ describe('S3PutObjectCopy.attempt (fake client)', () => {
   });
 
   it('NewObjectTagging ⇒ TaggingDirective REPLACE + Tagging, then PutObjectTagging on the new object', async () => {
-    const { s3, sent } = fakeS3((c) => (c === 'HeadObject' ? headOf(10) : c === 'CopyObject' ? { VersionId: 'dv1' } : {}));
+    const { s3, sent } = fakeS3((c) =>
+      c === 'HeadObject' ? headOf(10) : c === 'CopyObject' ? { VersionId: 'dv1' } : {},
+    );
     const config = parseCopyConfig({ TargetResource: ARN, NewObjectTagging: [{ Key: 'a b', Value: 'c' }] });
     await s3PutObjectCopy.attempt(config, entry, ctxOf(s3), signal);
     expect(sent.map((s) => s.command)).toEqual(['CopyObject', 'PutObjectTagging']);
-    expect(sent[0]?.input).toMatchObject({ TaggingDirective: 'REPLACE', Tagging: 'a%20b=c', MetadataDirective: 'COPY' });
-    expect(sent[1]?.input).toMatchObject({ Bucket: 'dest-bucket', Key: entry.key, VersionId: 'dv1', Tagging: { TagSet: [{ Key: 'a b', Value: 'c' }] } });
+    expect(sent[0]?.input).toMatchObject({
+      TaggingDirective: 'REPLACE',
+      Tagging: 'a%20b=c',
+      MetadataDirective: 'COPY',
+    });
+    expect(sent[1]?.input).toMatchObject({
+      Bucket: 'dest-bucket',
+      Key: entry.key,
+      VersionId: 'dv1',
+      Tagging: { TagSet: [{ Key: 'a b', Value: 'c' }] },
+    });
   });
 
   it('empty NewObjectTagging ⇒ REPLACE with empty tagging, then an empty tag set', async () => {
     const { s3, sent } = fakeS3((c) => (c === 'HeadObject' ? headOf(10) : {}));
-    await s3PutObjectCopy.attempt(parseCopyConfig({ TargetResource: ARN, NewObjectTagging: [] }), entry, ctxOf(s3), signal);
+    await s3PutObjectCopy.attempt(
+      parseCopyConfig({ TargetResource: ARN, NewObjectTagging: [] }),
+      entry,
+      ctxOf(s3),
+      signal,
+    );
     expect(sent[0]?.input).toMatchObject({ TaggingDirective: 'REPLACE', Tagging: '' });
     expect(sent[1]?.input).toMatchObject({ Tagging: { TagSet: [] } });
   });
@@ -426,7 +553,12 @@ describe('S3PutObjectCopy.attempt (fake client)', () => {
       if (c === 'HeadObject') throw s3Error('NotFound', 404);
       throw Object.assign(s3Error('NoSuchVersion', 404), { Code: 'NoSuchVersion' });
     });
-    const out = await s3PutObjectCopy.attempt(parseCopyConfig({ TargetResource: ARN }), { ...entry, versionId: 'v9' }, ctxOf(s3, 8 * MiB), signal);
+    const out = await s3PutObjectCopy.attempt(
+      parseCopyConfig({ TargetResource: ARN }),
+      { ...entry, versionId: 'v9' },
+      ctxOf(s3, 8 * MiB),
+      signal,
+    );
     expect(sent.map((s) => s.command)).toEqual(['HeadObject', 'CopyObject']);
     expect(out.result).toMatchObject({ httpStatus: 404, errorCode: 'NoSuchVersion' });
     expect(out.result.message).toMatch(/^The specified version does not exist\./);
@@ -436,7 +568,12 @@ describe('S3PutObjectCopy.attempt (fake client)', () => {
     const { s3, sent } = fakeS3(() => {
       throw s3Error('SlowDown', 503);
     });
-    const out = await s3PutObjectCopy.attempt(parseCopyConfig({ TargetResource: ARN }), entry, ctxOf(s3, 8 * MiB), signal);
+    const out = await s3PutObjectCopy.attempt(
+      parseCopyConfig({ TargetResource: ARN }),
+      entry,
+      ctxOf(s3, 8 * MiB),
+      signal,
+    );
     expect(out).toMatchObject({ retryable: true, result: { httpStatus: 503, errorCode: 'SlowDown' } });
     expect(sent.map((s) => s.command)).toEqual(['HeadObject']);
   });
@@ -447,8 +584,14 @@ describe('S3PutObjectCopy.attempt (fake client)', () => {
     const out = await s3PutObjectCopy.attempt(late, entry, ctxOf(s3), signal);
     expect(out).toMatchObject({ retryable: false, result: { httpStatus: 412, errorCode: 'PreconditionFailed' } });
     const early = parseCopyConfig({ TargetResource: ARN, UnModifiedSinceConstraint: '2025-06-01T11:59:59Z' });
-    expect((await s3PutObjectCopy.attempt(early, entry, ctxOf(s3), signal)).result.errorCode).toBe('PreconditionFailed');
-    const fine = parseCopyConfig({ TargetResource: ARN, ModifiedSinceConstraint: '2025-06-01T11:59:59Z', UnModifiedSinceConstraint: '2025-06-01T12:00:00.900Z' });
+    expect((await s3PutObjectCopy.attempt(early, entry, ctxOf(s3), signal)).result.errorCode).toBe(
+      'PreconditionFailed',
+    );
+    const fine = parseCopyConfig({
+      TargetResource: ARN,
+      ModifiedSinceConstraint: '2025-06-01T11:59:59Z',
+      UnModifiedSinceConstraint: '2025-06-01T12:00:00.900Z',
+    });
     expect((await s3PutObjectCopy.attempt(fine, entry, ctxOf(s3), signal)).result.status).toBe('succeeded');
     expect(sent.filter((s) => s.command === 'CopyObject')).toHaveLength(1);
   });
@@ -459,7 +602,9 @@ describe('S3PutObjectCopy.attempt (fake client)', () => {
       ac.abort();
       throw Object.assign(new Error('aborted'), { name: 'AbortError' });
     });
-    await expect(s3PutObjectCopy.attempt(parseCopyConfig({ TargetResource: ARN }), entry, ctxOf(s3), ac.signal)).rejects.toThrow('aborted');
+    await expect(
+      s3PutObjectCopy.attempt(parseCopyConfig({ TargetResource: ARN }), entry, ctxOf(s3), ac.signal),
+    ).rejects.toThrow('aborted');
   });
 
   describe('multipart copy above the threshold', () => {
@@ -468,14 +613,19 @@ describe('S3PutObjectCopy.attempt (fake client)', () => {
     function mpuFake(failPart?: number) {
       return fakeS3((c, input) => {
         switch (c) {
-          case 'HeadObject': return headOf(size);
-          case 'GetObjectTagging': return { TagSet: [{ Key: 't', Value: '1' }] };
-          case 'CreateMultipartUpload': return { UploadId: 'U1' };
+          case 'HeadObject':
+            return headOf(size);
+          case 'GetObjectTagging':
+            return { TagSet: [{ Key: 't', Value: '1' }] };
+          case 'CreateMultipartUpload':
+            return { UploadId: 'U1' };
           case 'UploadPartCopy':
             if (input.PartNumber === failPart) throw s3Error('AccessDenied', 403);
             return { CopyPartResult: { ETag: `"p${String(input.PartNumber)}"` } };
-          case 'CompleteMultipartUpload': return { VersionId: 'dv' };
-          default: return {};
+          case 'CompleteMultipartUpload':
+            return { VersionId: 'dv' };
+          default:
+            return {};
         }
       });
     }
@@ -488,10 +638,24 @@ describe('S3PutObjectCopy.attempt (fake client)', () => {
       const commands = sent.map((s) => s.command);
       expect(commands.slice(0, 3)).toEqual(['HeadObject', 'GetObjectTagging', 'CreateMultipartUpload']);
       expect(commands.slice(-2)).toEqual(['CompleteMultipartUpload', 'PutObjectTagging']);
-      expect(sent[2]?.input).toMatchObject({ Bucket: 'dest-bucket', Key: entry.key, ContentType: 'text/plain', Metadata: { m: '1' }, Tagging: 't=1', StorageClass: 'STANDARD_IA' });
+      expect(sent[2]?.input).toMatchObject({
+        Bucket: 'dest-bucket',
+        Key: entry.key,
+        ContentType: 'text/plain',
+        Metadata: { m: '1' },
+        Tagging: 't=1',
+        StorageClass: 'STANDARD_IA',
+      });
       const parts = sent.filter((s) => s.command === 'UploadPartCopy').map((s) => s.input);
-      expect([...parts].sort((a, b) => Number(a.PartNumber) - Number(b.PartNumber)).map((p) => p.CopySourceRange)).toEqual([`bytes=0-${5 * MiB - 1}`, `bytes=${5 * MiB}-${10 * MiB - 1}`, `bytes=${10 * MiB}-${size - 1}`]);
-      expect(parts.every((p) => p.CopySource === 'src/dir/a%20b%2Bc.txt' && p.CopySourceIfMatch === '"src-etag"' && p.UploadId === 'U1')).toBe(true);
+      expect(
+        [...parts].sort((a, b) => Number(a.PartNumber) - Number(b.PartNumber)).map((p) => p.CopySourceRange),
+      ).toEqual([`bytes=0-${5 * MiB - 1}`, `bytes=${5 * MiB}-${10 * MiB - 1}`, `bytes=${10 * MiB}-${size - 1}`]);
+      expect(
+        parts.every(
+          (p) =>
+            p.CopySource === 'src/dir/a%20b%2Bc.txt' && p.CopySourceIfMatch === '"src-etag"' && p.UploadId === 'U1',
+        ),
+      ).toBe(true);
       const complete = sent.find((s) => s.command === 'CompleteMultipartUpload')?.input;
       expect(complete?.MultipartUpload).toEqual({ Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: `"p${n}"` })) });
       expect(sent.at(-1)?.input).toMatchObject({ VersionId: 'dv', Tagging: { TagSet: [{ Key: 't', Value: '1' }] } });
@@ -499,7 +663,11 @@ describe('S3PutObjectCopy.attempt (fake client)', () => {
 
     it('REPLACE semantics: the new metadata and tags, no GetObjectTagging', async () => {
       const { s3, sent } = mpuFake();
-      const config = parseCopyConfig({ TargetResource: ARN, NewObjectMetadata: { ContentType: 'x/y' }, NewObjectTagging: [] });
+      const config = parseCopyConfig({
+        TargetResource: ARN,
+        NewObjectMetadata: { ContentType: 'x/y' },
+        NewObjectTagging: [],
+      });
       await s3PutObjectCopy.attempt(config, { ...entry, versionId: 'v1' }, ctxOf(s3, 5 * MiB), signal);
       expect(sent.map((s) => s.command)).not.toContain('GetObjectTagging');
       expect(sent.map((s) => s.command)).not.toContain('PutObjectTagging');
@@ -511,10 +679,18 @@ describe('S3PutObjectCopy.attempt (fake client)', () => {
       expect(part).toMatchObject({ CopySource: 'src/dir/a%20b%2Bc.txt?versionId=v1', CopySourceIfMatch: undefined });
     });
 
-    it('a failing part aborts the upload and fails the task with the part\'s error', async () => {
+    it("a failing part aborts the upload and fails the task with the part's error", async () => {
       const { s3, sent } = mpuFake(2);
-      const out = await s3PutObjectCopy.attempt(parseCopyConfig({ TargetResource: ARN }), entry, ctxOf(s3, 5 * MiB), signal);
-      expect(out).toMatchObject({ retryable: false, result: { status: 'failed', httpStatus: 403, errorCode: 'AccessDenied' } });
+      const out = await s3PutObjectCopy.attempt(
+        parseCopyConfig({ TargetResource: ARN }),
+        entry,
+        ctxOf(s3, 5 * MiB),
+        signal,
+      );
+      expect(out).toMatchObject({
+        retryable: false,
+        result: { status: 'failed', httpStatus: 403, errorCode: 'AccessDenied' },
+      });
       expect(sent.map((s) => s.command)).toContain('AbortMultipartUpload');
       expect(sent.map((s) => s.command)).not.toContain('CompleteMultipartUpload');
     });
@@ -536,7 +712,12 @@ describe('S3PutObjectCopy.attempt (fake client)', () => {
         }
         return {};
       });
-      const out = await s3PutObjectCopy.attempt(parseCopyConfig({ TargetResource: ARN }), entry, ctxOf(s3, 5 * MiB), signal);
+      const out = await s3PutObjectCopy.attempt(
+        parseCopyConfig({ TargetResource: ARN }),
+        entry,
+        ctxOf(s3, 5 * MiB),
+        signal,
+      );
       expect(out.result.status).toBe('succeeded');
       expect(peak).toBe(4);
       expect(sent.filter((s) => s.command === 'UploadPartCopy')).toHaveLength(10_000);
@@ -550,16 +731,35 @@ describe('tagging attempts (fake client)', () => {
     const config = s3PutObjectTagging.parse({ TagSet: [{ Key: 'k', Value: 'v' }] });
     const out = await s3PutObjectTagging.attempt(config, { ...entry, versionId: 'v7' }, ctxOf(s3), signal);
     expect(out.result).toMatchObject({ status: 'succeeded', httpStatus: 200, message: 'Successful' });
-    expect(sent).toEqual([{ command: 'PutObjectTagging', input: { Bucket: 'src', Key: entry.key, VersionId: 'v7', Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] } } }]);
+    expect(sent).toEqual([
+      {
+        command: 'PutObjectTagging',
+        input: { Bucket: 'src', Key: entry.key, VersionId: 'v7', Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] } },
+      },
+    ]);
   });
 
   it('DeleteObjectTagging; NotImplemented is a clean permanent task failure', async () => {
     const { s3, sent } = fakeS3(() => {
-      throw Object.assign(new S3ServiceException({ name: 'NotImplemented', $fault: 'server', $metadata: { httpStatusCode: 501 }, message: 'UnknownError' }), { Code: 'NotImplemented' });
+      throw Object.assign(
+        new S3ServiceException({
+          name: 'NotImplemented',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 501 },
+          message: 'UnknownError',
+        }),
+        { Code: 'NotImplemented' },
+      );
     });
     const out = await s3DeleteObjectTagging.attempt({}, entry, ctxOf(s3), signal);
-    expect(out).toMatchObject({ retryable: false, result: { status: 'failed', httpStatus: 501, errorCode: 'NotImplemented' } });
-    expect(sent[0]).toEqual({ command: 'DeleteObjectTagging', input: { Bucket: 'src', Key: entry.key, VersionId: undefined } });
+    expect(out).toMatchObject({
+      retryable: false,
+      result: { status: 'failed', httpStatus: 501, errorCode: 'NotImplemented' },
+    });
+    expect(sent[0]).toEqual({
+      command: 'DeleteObjectTagging',
+      input: { Bucket: 'src', Key: entry.key, VersionId: undefined },
+    });
   });
 });
 
@@ -568,15 +768,21 @@ describe('S3PutObjectCopy.prepare (fake client)', () => {
     const { s3 } = fakeS3(() => {
       throw s3Error('NotFound', 404);
     });
-    const err = await s3PutObjectCopy.prepare!(parseCopyConfig({ TargetResource: ARN }), ctxOf(s3), signal).catch((e: unknown) => e);
+    const err = await s3PutObjectCopy.prepare!(parseCopyConfig({ TargetResource: ARN }), ctxOf(s3), signal).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(S3BatchError);
     expect(err).toMatchObject({ code: 'InvalidJobConfiguration' });
-    expect((err as Error).message).toBe('Target bucket dest-bucket does not exist or is not accessible: 404 NoSuchBucket');
+    expect((err as Error).message).toBe(
+      'Target bucket dest-bucket does not exist or is not accessible: 404 NoSuchBucket',
+    );
   });
 
   it('an existing bucket passes', async () => {
     const { s3, sent } = fakeS3(() => ({}));
-    await expect(s3PutObjectCopy.prepare!(parseCopyConfig({ TargetResource: ARN }), ctxOf(s3), signal)).resolves.toBeUndefined();
+    await expect(
+      s3PutObjectCopy.prepare!(parseCopyConfig({ TargetResource: ARN }), ctxOf(s3), signal),
+    ).resolves.toBeUndefined();
     expect(sent).toEqual([{ command: 'HeadBucket', input: { Bucket: 'dest-bucket' } }]);
   });
 });

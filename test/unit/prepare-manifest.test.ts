@@ -110,7 +110,17 @@ describe('prepareCsvManifest', () => {
       return seed % n;
     };
     const pick = <T>(items: readonly T[]): T => items[rand(items.length)]!;
-    const keys = ['a', 'dir/b+c', '%E6%97%A5%E6%9C%AC', 'ключ', '"q""uote"', '"with,comma"', '"multi\nline"', 'x%2By', 'é%20z'];
+    const keys = [
+      'a',
+      'dir/b+c',
+      '%E6%97%A5%E6%9C%AC',
+      'ключ',
+      '"q""uote"',
+      '"with,comma"',
+      '"multi\nline"',
+      'x%2By',
+      'é%20z',
+    ];
     const newlines = ['\n', '\r\n', '\r'];
     for (let round = 0; round < 20; round++) {
       let text = rand(2) === 0 ? '\ufeff' : '';
@@ -126,7 +136,9 @@ describe('prepareCsvManifest', () => {
       expect(prepared.totalTasks).toBe(rows);
       const reread: TaskEntry[] = [];
       for await (const chunk of index.read()) {
-        reread.push(...(await collect(readChunk({ store, location: args().location, etag: prepared.etag, fields: BKV, chunk }))));
+        reread.push(
+          ...(await collect(readChunk({ store, location: args().location, etag: prepared.etag, fields: BKV, chunk }))),
+        );
       }
       expect(reread).toEqual(await fullRead(text, BKV));
     }
@@ -170,23 +182,36 @@ describe('prepareCsvManifest', () => {
     });
     expect(prepared.totalTasks).toBe(2);
     const err = await manifestError(
-      prepareCsvManifest({ store, location: { ObjectArn: ARN, ObjectVersionId: 'nope', ETag: v1.etag }, fields: BK, chunkSize: 10, maxTasks: 10, index }),
+      prepareCsvManifest({
+        store,
+        location: { ObjectArn: ARN, ObjectVersionId: 'nope', ETag: v1.etag },
+        fields: BK,
+        chunkSize: 10,
+        maxTasks: 10,
+        index,
+      }),
     );
     expect(err.code).toBe('ManifestNotFound');
   });
 
   it('fails with ManifestETagMismatch when the ETag differs', async () => {
     const { args } = await setup('b,k\n');
-    const err = await manifestError(prepareCsvManifest(args({ location: { ObjectArn: ARN, ETag: '60e460c9d1046e73f7dde5043ac3ae85' } })));
+    const err = await manifestError(
+      prepareCsvManifest(args({ location: { ObjectArn: ARN, ETag: '60e460c9d1046e73f7dde5043ac3ae85' } })),
+    );
     expect(err.code).toBe('ManifestETagMismatch');
     expect(err.message).toContain('60e460c9d1046e73f7dde5043ac3ae85');
   });
 
   it('fails with ManifestNotFound for a missing object or bucket', async () => {
     const { args, etag } = await setup('b,k\n');
-    const noKey = await manifestError(prepareCsvManifest(args({ location: { ObjectArn: 'arn:aws:s3:::manifests/other.csv', ETag: etag } })));
+    const noKey = await manifestError(
+      prepareCsvManifest(args({ location: { ObjectArn: 'arn:aws:s3:::manifests/other.csv', ETag: etag } })),
+    );
     expect(noKey.code).toBe('ManifestNotFound');
-    const noBucket = await manifestError(prepareCsvManifest(args({ location: { ObjectArn: 'arn:aws:s3:::nobucket/m.csv', ETag: etag } })));
+    const noBucket = await manifestError(
+      prepareCsvManifest(args({ location: { ObjectArn: 'arn:aws:s3:::nobucket/m.csv', ETag: etag } })),
+    );
     expect(noBucket.code).toBe('ManifestNotFound');
   });
 
@@ -241,7 +266,9 @@ describe('prepareCsvManifest', () => {
 
   it('rejects a malformed manifest ARN with InvalidRequest', async () => {
     const { args, etag } = await setup('b,k\n');
-    await expect(prepareCsvManifest(args({ location: { ObjectArn: 'manifests/jobs/manifest.csv', ETag: etag } }))).rejects.toMatchObject({
+    await expect(
+      prepareCsvManifest(args({ location: { ObjectArn: 'manifests/jobs/manifest.csv', ETag: etag } })),
+    ).rejects.toMatchObject({
       code: 'InvalidRequest',
     });
   });
@@ -266,7 +293,14 @@ describe('prepareCsvManifest', () => {
     }
     const { etag } = await store.put({ bucket: 'manifests', key: 'jobs/manifest.csv' }, generate());
     const index = createMemoryChunkIndex();
-    const prepared = await prepareCsvManifest({ store, location: { ObjectArn: ARN, ETag: etag }, fields: BK, chunkSize: 1000, maxTasks: 1e9, index });
+    const prepared = await prepareCsvManifest({
+      store,
+      location: { ObjectArn: ARN, ETag: etag },
+      fields: BK,
+      chunkSize: 1000,
+      maxTasks: 1e9,
+      index,
+    });
     expect(prepared).toMatchObject({ totalTasks: 200_000, chunkCount: 200, bucket: 'bucket' });
   });
 });
@@ -277,7 +311,9 @@ describe('readChunk', () => {
     const prepared = await prepareCsvManifest(args());
     await store.put({ bucket: 'manifests', key: 'jobs/manifest.csv' }, 'b,k1\nb,k2\nb,k3\n');
     const chunk = index.chunks[0]!;
-    const err = await manifestError(collect(readChunk({ store, location: args().location, etag: prepared.etag, fields: BK, chunk })));
+    const err = await manifestError(
+      collect(readChunk({ store, location: args().location, etag: prepared.etag, fields: BK, chunk })),
+    );
     expect(err.code).toBe('ManifestETagMismatch');
   });
 
@@ -297,9 +333,15 @@ describe('readChunk', () => {
     const { args, index, store } = await setup('b,k1\nb,k2\nb,k3\nb,k4\n');
     const prepared = await prepareCsvManifest(args({ chunkSize: 2 }));
     const chunk = index.chunks[0]!;
-    const read = (c: typeof chunk) => collect(readChunk({ store, location: args().location, etag: prepared.etag, fields: BK, chunk: c }));
+    const read = (c: typeof chunk) =>
+      collect(readChunk({ store, location: args().location, etag: prepared.etag, fields: BK, chunk: c }));
     expect(await read(chunk)).toHaveLength(2);
-    for (const wrong of [{ ...chunk, count: 3 }, { ...chunk, count: 1 }, { ...chunk, end: chunk.end + 3 }, { ...chunk, end: 100 }]) {
+    for (const wrong of [
+      { ...chunk, count: 3 },
+      { ...chunk, count: 1 },
+      { ...chunk, end: chunk.end + 3 },
+      { ...chunk, end: 100 },
+    ]) {
       expect((await manifestError(read(wrong))).code).toBe('InvalidManifestContent');
     }
   });

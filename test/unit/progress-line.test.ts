@@ -27,12 +27,18 @@ const cells = (s: string): number => [...s].length;
 describe('renderLiveLine', () => {
   it('draws status, unicode bar, percent, grouped counts, rate, ETA and failures', () => {
     const line = renderLiveLine(snap(), 120);
-    expect(line).toBe(`Active      [${'█'.repeat(15)}${'░'.repeat(15)}]   52%  5,210 / 10,000  143/s  ETA 34s  failed 12`);
+    expect(line).toBe(
+      `Active      [${'█'.repeat(15)}${'░'.repeat(15)}]   52%  5,210 / 10,000  143/s  ETA 34s  failed 12`,
+    );
     expect(cells(line)).toBeLessThan(120);
   });
 
   it.each([40, 50, 60, 72, 80, 100, 200])('never reaches the last column of a %i-column terminal', (columns) => {
-    for (const s of [snap(), snap({ total: 0, succeeded: 0, failed: 0, perSecond: null, etaSeconds: null }), snap({ status: 'Cancelling', etaSeconds: 3725 })]) {
+    for (const s of [
+      snap(),
+      snap({ total: 0, succeeded: 0, failed: 0, perSecond: null, etaSeconds: null }),
+      snap({ status: 'Cancelling', etaSeconds: 3725 }),
+    ]) {
       const line = renderLiveLine(s, columns);
       expect(cells(line)).toBeLessThanOrEqual(columns - 1);
       expect(line).not.toContain('\n');
@@ -65,7 +71,10 @@ describe('renderLiveLine', () => {
   });
 
   it('a total of 0 (manifest not read yet) shows an empty bar and --%', () => {
-    const line = renderLiveLine(snap({ status: 'Preparing', total: 0, succeeded: 0, failed: 0, perSecond: null, etaSeconds: null }), 100);
+    const line = renderLiveLine(
+      snap({ status: 'Preparing', total: 0, succeeded: 0, failed: 0, perSecond: null, etaSeconds: null }),
+      100,
+    );
     expect(line).toMatch(/^Preparing {3}\[░+\] {3}--% {2}0 \/ 0 {2}--\/s {2}ETA -- {2}failed 0$/);
   });
 
@@ -76,7 +85,10 @@ describe('renderLiveLine', () => {
   });
 
   it('an ended job shows no rate or ETA, and Complete is a full bar at 100%', () => {
-    const line = renderLiveLine(snap({ status: 'Complete', succeeded: 9988, failed: 12, perSecond: 10, etaSeconds: 0 }), 100);
+    const line = renderLiveLine(
+      snap({ status: 'Complete', succeeded: 9988, failed: 12, perSecond: 10, etaSeconds: 0 }),
+      100,
+    );
     expect(line).toMatch(/^Complete {4}\[█+\] {2}100% {2}10,000 \/ 10,000 {2}failed 12$/);
     expect(line).not.toContain('░');
     expect(line).not.toContain('ETA');
@@ -114,7 +126,9 @@ describe('pieces', () => {
 
   it('renderPlainLine: done of total (percent), failed, status', () => {
     expect(renderPlainLine(snap())).toBe('5210 of 10000 tasks (52%), 12 failed, Active');
-    expect(renderPlainLine(snap({ status: 'Preparing', total: 0, succeeded: 0, failed: 0 }))).toBe('0 of 0 tasks, 0 failed, Preparing');
+    expect(renderPlainLine(snap({ status: 'Preparing', total: 0, succeeded: 0, failed: 0 }))).toBe(
+      '0 of 0 tasks, 0 failed, Preparing',
+    );
   });
 
   it('renderStatusLine: local time and the change', () => {

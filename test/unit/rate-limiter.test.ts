@@ -94,7 +94,9 @@ describe('takeToken', () => {
       b.reserve(); // the bucket is empty now
       const ac = new AbortController();
       const sleep = (_ms: number, signal?: AbortSignal): Promise<void> =>
-        new Promise((resolve, reject) => signal?.addEventListener('abort', () => (rejects ? reject(signal.reason) : resolve())));
+        new Promise((resolve, reject) =>
+          signal?.addEventListener('abort', () => (rejects ? reject(signal.reason) : resolve())),
+        );
       const waiting = takeToken(b, sleep, ac.signal);
       ac.abort();
       expect(await waiting).toBe(false);

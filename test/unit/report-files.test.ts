@@ -22,15 +22,41 @@ const ROLE = 'arn:aws:iam::111122223333:role/batch';
 
 function row(key: string, ok: boolean): TaskResult {
   return ok
-    ? { bucket: 'src', rawKey: key, versionId: '', status: 'succeeded', httpStatus: 200, errorCode: '', message: 'Successful' }
-    : { bucket: 'src', rawKey: key, versionId: '', status: 'failed', httpStatus: 404, errorCode: 'NoSuchKey', message: `No such key ${key}` };
+    ? {
+        bucket: 'src',
+        rawKey: key,
+        versionId: '',
+        status: 'succeeded',
+        httpStatus: 200,
+        errorCode: '',
+        message: 'Successful',
+      }
+    : {
+        bucket: 'src',
+        rawKey: key,
+        versionId: '',
+        status: 'failed',
+        httpStatus: 404,
+        errorCode: 'NoSuchKey',
+        message: `No such key ${key}`,
+      };
 }
 
-function record(overrides: Partial<JobRecord> & { report?: JobRecord['report']; reportEnabled?: boolean } = {}): JobRecord {
+function record(
+  overrides: Partial<JobRecord> & { report?: JobRecord['report']; reportEnabled?: boolean } = {},
+): JobRecord {
   const { reportEnabled = true, ...rest } = overrides;
   const request = {
     Operation: { S3PutObjectTagging: { TagSet: [] } },
-    Report: reportEnabled ? { Enabled: true, Bucket: 'arn:aws:s3:::reports', Format: 'Report_CSV_20180820', Prefix: 'pre', ReportScope: 'AllTasks' } : { Enabled: false },
+    Report: reportEnabled
+      ? {
+          Enabled: true,
+          Bucket: 'arn:aws:s3:::reports',
+          Format: 'Report_CSV_20180820',
+          Prefix: 'pre',
+          ReportScope: 'AllTasks',
+        }
+      : { Enabled: false },
     Priority: 1,
     RoleArn: ROLE,
   } as CreateJobRequest;
@@ -104,8 +130,19 @@ describe('ReportFiles', () => {
     const store = new MemoryObjectStore({ readChunkSize: 7 });
     const report = await written(store);
     const listing = filesFor(record({ report }), store).list(ACCOUNT, JOB);
-    expect(listing.report).toMatchObject({ bucket: 'reports', prefix: 'pre', manifestKey: `pre/job-${JOB}/manifest.json`, writtenAt: '2026-01-02T00:00:00.000Z' });
-    expect(listing.report!.files.map((f) => [f.taskStatus, f.rows])).toEqual([['succeeded', 2], ['succeeded', 1], ['failed', 2], ['failed', 2], ['failed', 1]]);
+    expect(listing.report).toMatchObject({
+      bucket: 'reports',
+      prefix: 'pre',
+      manifestKey: `pre/job-${JOB}/manifest.json`,
+      writtenAt: '2026-01-02T00:00:00.000Z',
+    });
+    expect(listing.report!.files.map((f) => [f.taskStatus, f.rows])).toEqual([
+      ['succeeded', 2],
+      ['succeeded', 1],
+      ['failed', 2],
+      ['failed', 2],
+      ['failed', 1],
+    ]);
     for (const f of listing.report!.files) {
       expect(f.name).toMatch(/^[0-9a-f]{40}\.csv$/);
       expect(f.key).toBe(`pre/job-${JOB}/results/${f.name}`);
@@ -120,7 +157,11 @@ describe('ReportFiles', () => {
     for (const f of report!.files) {
       const name = f.key.slice(f.key.lastIndexOf('/') + 1);
       const dl = await files.open(ACCOUNT, JOB, name);
-      expect(dl).toMatchObject({ name, contentType: 'text/csv; charset=utf-8', size: store.getBytes('reports', f.key).length });
+      expect(dl).toMatchObject({
+        name,
+        contentType: 'text/csv; charset=utf-8',
+        size: store.getBytes('reports', f.key).length,
+      });
       expect(await text(dl.body)).toBe(store.getText('reports', f.key));
     }
     const manifest = await files.open(ACCOUNT, JOB, 'manifest.json');
@@ -135,7 +176,18 @@ describe('ReportFiles', () => {
     await store.put({ bucket: 'reports', key: 'secret.csv' }, 'other data');
     const files = filesFor(record({ report }), store);
     const first = report!.files[0]!.key;
-    for (const name of ['../secret.csv', '../../secret.csv', 'secret.csv', '..', '.', '', first, `results/${first.slice(first.lastIndexOf('/') + 1)}`, '%2e%2e%2fsecret.csv', 'MANIFEST.JSON']) {
+    for (const name of [
+      '../secret.csv',
+      '../../secret.csv',
+      'secret.csv',
+      '..',
+      '.',
+      '',
+      first,
+      `results/${first.slice(first.lastIndexOf('/') + 1)}`,
+      '%2e%2e%2fsecret.csv',
+      'MANIFEST.JSON',
+    ]) {
       const err = await codeOf(files.open(ACCOUNT, JOB, name));
       expect(err.code, name).toBe('ReportNotFound');
       expect(err.message).toContain('manifest.json');
@@ -149,12 +201,21 @@ describe('ReportFiles', () => {
     const failedKeys = report!.files.filter((f) => f.taskStatus === 'failed').map((f) => f.key);
     expect(failedKeys).toHaveLength(3);
     const dl = await filesFor(record({ report }), store).openFailed(ACCOUNT, JOB);
-    expect(dl).toMatchObject({ name: `job-${JOB}-failed.csv`, contentType: 'text/csv; charset=utf-8', size: undefined });
+    expect(dl).toMatchObject({
+      name: `job-${JOB}-failed.csv`,
+      contentType: 'text/csv; charset=utf-8',
+      size: undefined,
+    });
     expect(store.opens.map((o) => o.ref.key)).toEqual([failedKeys[0]]);
     const body = await text(dl.body);
     expect(store.opens.map((o) => o.ref.key)).toEqual(failedKeys);
     expect(body).toBe(failedKeys.map((k) => store.getText('reports', k)).join(''));
-    expect(body.split('\r\n').filter(Boolean).map((l) => l.split(',')[1])).toEqual(['k1', 'k3', 'k4', 'k6', 'k7']);
+    expect(
+      body
+        .split('\r\n')
+        .filter(Boolean)
+        .map((l) => l.split(',')[1]),
+    ).toEqual(['k1', 'k3', 'k4', 'k6', 'k7']);
   });
 
   it('answers an empty body of size 0 when no task failed', async () => {
@@ -164,7 +225,14 @@ describe('ReportFiles', () => {
     const w = await spool.open(JOB, 0);
     w.append(row('a', true));
     await w.close();
-    const report = await writeReport({ jobId: JOB, report: { bucketName: 'reports', scope: 'AllTasks' }, chunkIndices: [0], spool, store, now: () => new Date() });
+    const report = await writeReport({
+      jobId: JOB,
+      report: { bucketName: 'reports', scope: 'AllTasks' },
+      chunkIndices: [0],
+      spool,
+      store,
+      now: () => new Date(),
+    });
     const dl = await filesFor(record({ report }), store).openFailed(ACCOUNT, JOB);
     expect(dl.size).toBe(0);
     expect(await text(dl.body)).toBe('');
@@ -173,10 +241,23 @@ describe('ReportFiles', () => {
   it('says why a job has no report: its status, reports off, a write failure, no task ran', async () => {
     const store = new MemoryObjectStore();
     const cases: [Partial<JobRecord> & { reportEnabled?: boolean }, RegExp][] = [
-      [{ status: 'Active' }, /is Active: its completion report is written when the job ends \(Complete, Failed or Cancelled\)/],
+      [
+        { status: 'Active' },
+        /is Active: its completion report is written when the job ends \(Complete, Failed or Cancelled\)/,
+      ],
       [{ status: 'Suspended' }, /is Suspended/],
       [{ reportEnabled: false }, /reports are off for it/],
-      [{ failureReasons: [{ FailureCode: 'ReportWriteFailed', FailureReason: 'The job report could not be written to your report bucket: AccessDenied' }] }, /could not be written: .*AccessDenied/],
+      [
+        {
+          failureReasons: [
+            {
+              FailureCode: 'ReportWriteFailed',
+              FailureReason: 'The job report could not be written to your report bucket: AccessDenied',
+            },
+          ],
+        },
+        /could not be written: .*AccessDenied/,
+      ],
       [{ status: 'Failed', progress: { total: 0, succeeded: 0, failed: 0 } }, /ended Failed before any task ran/],
     ];
     for (const [overrides, message] of cases) {

@@ -13,7 +13,15 @@ import {
 } from '../../src/reports/report-format.ts';
 
 function row(partial: Partial<TaskResult> & Pick<TaskResult, 'rawKey'>): TaskResult {
-  return { bucket: 'src-logs', versionId: '', status: 'succeeded', httpStatus: 200, errorCode: '', message: 'Successful', ...partial };
+  return {
+    bucket: 'src-logs',
+    versionId: '',
+    status: 'succeeded',
+    httpStatus: 200,
+    errorCode: '',
+    message: 'Successful',
+    ...partial,
+  };
 }
 
 describe('formatReportRow', () => {
@@ -50,7 +58,8 @@ describe('formatReportRow', () => {
           status: 'failed',
           httpStatus: 404,
           errorCode: 'NoSuchKey',
-          message: 'The specified key does not exist. (Service: Amazon S3; Status Code: 404; Error Code: NoSuchKey; Request ID: …)',
+          message:
+            'The specified key does not exist. (Service: Amazon S3; Status Code: 404; Error Code: NoSuchKey; Request ID: …)',
         }),
         'src-logs,2024/05/02/gone.log,,failed,404,NoSuchKey,The specified key does not exist. (Service: Amazon S3; Status Code: 404; Error Code: NoSuchKey; Request ID: …)',
       ],
@@ -93,21 +102,41 @@ describe('formatReportRow', () => {
     expect(csvField('line1\nline2')).toBe('"line1\nline2"');
     expect(csvField('cr\r')).toBe('"cr\r"');
     expect(csvField('"')).toBe('""""');
-    expect(formatReportRow(row({ bucket: 'b,1', rawKey: 'k"', versionId: 'v\n', status: 'failed', errorCode: 'E,', message: 'm' }))).toBe(
-      '"b,1","k""","v\n",failed,200,"E,",m\r\n',
-    );
+    expect(
+      formatReportRow(
+        row({ bucket: 'b,1', rawKey: 'k"', versionId: 'v\n', status: 'failed', errorCode: 'E,', message: 'm' }),
+      ),
+    ).toBe('"b,1","k""","v\n",failed,200,"E,",m\r\n');
   });
 
   // csv-stringify quotes a field only for the record delimiter itself (CRLF here), so a bare LF
   // or CR would go out unquoted: quoted_match makes it quote them, as RFC 4180 readers expect.
   it('agrees with csv-stringify (told to quote CR and LF) on awkward values', () => {
-    const values = ['', 'a', 'a,b', '"', '""', 'x"y', 'a\nb', 'a\r\nb', '\r', ' , ', 'ünïcødé', 'tab\there', "'single'", '{"k":[1,2]}'];
+    const values = [
+      '',
+      'a',
+      'a,b',
+      '"',
+      '""',
+      'x"y',
+      'a\nb',
+      'a\r\nb',
+      '\r',
+      ' , ',
+      'ünïcødé',
+      'tab\there',
+      "'single'",
+      '{"k":[1,2]}',
+    ];
     for (const v of values) {
       const r = row({ bucket: v, rawKey: v, versionId: v, errorCode: v, message: v, httpStatus: 503 });
-      const expected = stringify([[r.bucket, r.rawKey, r.versionId, r.status, String(r.httpStatus), r.errorCode, r.message]], {
-        record_delimiter: '\r\n',
-        quoted_match: /[\r\n]/,
-      });
+      const expected = stringify(
+        [[r.bucket, r.rawKey, r.versionId, r.status, String(r.httpStatus), r.errorCode, r.message]],
+        {
+          record_delimiter: '\r\n',
+          quoted_match: /[\r\n]/,
+        },
+      );
       expect(formatReportRow(r)).toBe(expected);
     }
   });
@@ -141,7 +170,9 @@ describe('report names and keys', () => {
     expect(reportKeys('reports/', 'abc').base).toBe('reports/job-abc');
     expect(reportKeys('a/b//', 'abc').manifestKey).toBe('a/b/job-abc/manifest.json');
     const keys = reportKeys('r/', 'abc');
-    expect(resultFileKey(keys, 'abc', 'succeeded', 0)).toBe(`r/job-abc/results/${resultFileName('abc', 'succeeded', 0)}.csv`);
+    expect(resultFileKey(keys, 'abc', 'succeeded', 0)).toBe(
+      `r/job-abc/results/${resultFileName('abc', 'succeeded', 0)}.csv`,
+    );
   });
 });
 
@@ -189,7 +220,9 @@ describe('buildReportManifest', () => {
   });
 
   it('writes an empty Results list and keeps milliseconds of a whole second', () => {
-    const parsed = JSON.parse(buildReportManifest({ bucket: 'b', createdAt: new Date('2024-01-02T03:04:05Z'), files: [] })) as {
+    const parsed = JSON.parse(
+      buildReportManifest({ bucket: 'b', createdAt: new Date('2024-01-02T03:04:05Z'), files: [] }),
+    ) as {
       ReportCreationDate: string;
       Results: unknown[];
     };

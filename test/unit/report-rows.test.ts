@@ -31,7 +31,8 @@ describe('reportRows', () => {
           TaskStatus: 'failed',
           ErrorCode: 'InvalidRequest',
           HTTPStatusCode: 400,
-          ResultMessage: 'The specified copy source is larger than the maximum allowable size for a copy source: 5368709120',
+          ResultMessage:
+            'The specified copy source is larger than the maximum allowable size for a copy source: 5368709120',
         },
         {
           Bucket: 'awsexamplebucket1',
@@ -42,7 +43,15 @@ describe('reportRows', () => {
           HTTPStatusCode: 200,
           ResultMessage: 'Lambda returned function error: {"errorMessage":"Task timed out, after 3.00 seconds"}',
         },
-        { Bucket: 'b', Key: 'photos/a%20b.jpg', VersionId: '3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY', TaskStatus: 'failed', ErrorCode: 'NoSuchKey', HTTPStatusCode: 404, ResultMessage: 'multi\r\nline' },
+        {
+          Bucket: 'b',
+          Key: 'photos/a%20b.jpg',
+          VersionId: '3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY',
+          TaskStatus: 'failed',
+          ErrorCode: 'NoSuchKey',
+          HTTPStatusCode: 404,
+          ResultMessage: 'multi\r\nline',
+        },
       ]);
     }
   });
@@ -52,7 +61,9 @@ describe('reportRows', () => {
   });
 
   it('a row without seven columns is an error naming its line', async () => {
-    await expect(collect(reportRows(chunks('a,b,,failed,400,X,m\r\na,b,c\r\n', 5)))).rejects.toThrow(/row 2 has 3 columns, expected 7/);
+    await expect(collect(reportRows(chunks('a,b,,failed,400,X,m\r\na,b,c\r\n', 5)))).rejects.toThrow(
+      /row 2 has 3 columns, expected 7/,
+    );
   });
 
   it('reportRowOf: an empty or non-numeric HTTP status is null', () => {
@@ -66,7 +77,12 @@ describe('writeJsonArray', () => {
     const out = new PassThrough();
     let text = '';
     out.on('data', (b: Buffer) => (text += b.toString()));
-    await writeJsonArray((async function* () { yield* items; })(), out);
+    await writeJsonArray(
+      (async function* () {
+        yield* items;
+      })(),
+      out,
+    );
     return text;
   }
 

@@ -14,10 +14,26 @@ const JOB = 'f8fb9d89-a3aa-461d-bddc-ea6a1b131955';
 const NOW = new Date('2019-04-05T17:48:39.725Z');
 
 function ok(key: string): TaskResult {
-  return { bucket: 'src-logs', rawKey: key, versionId: '', status: 'succeeded', httpStatus: 200, errorCode: '', message: 'Successful' };
+  return {
+    bucket: 'src-logs',
+    rawKey: key,
+    versionId: '',
+    status: 'succeeded',
+    httpStatus: 200,
+    errorCode: '',
+    message: 'Successful',
+  };
 }
 function ko(key: string, message = 'The specified key does not exist.'): TaskResult {
-  return { bucket: 'src-logs', rawKey: key, versionId: '', status: 'failed', httpStatus: 404, errorCode: 'NoSuchKey', message };
+  return {
+    bucket: 'src-logs',
+    rawKey: key,
+    versionId: '',
+    status: 'failed',
+    httpStatus: 404,
+    errorCode: 'NoSuchKey',
+    message,
+  };
 }
 
 /** Spools the given chunks: chunk index → its results. */
@@ -88,7 +104,12 @@ describe('writeReport', () => {
       Format: 'Report_CSV_20180820',
       ReportCreationDate: '2019-04-05T17:48:39.725Z',
       Results: [
-        { TaskExecutionStatus: 'succeeded', Bucket: 'my-job-reports', MD5Checksum: expect.any(String), Key: succeededKey },
+        {
+          TaskExecutionStatus: 'succeeded',
+          Bucket: 'my-job-reports',
+          MD5Checksum: expect.any(String),
+          Key: succeededKey,
+        },
         { TaskExecutionStatus: 'failed', Bucket: 'my-job-reports', MD5Checksum: expect.any(String), Key: failedKey },
       ],
       ReportSchema: 'Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage',
@@ -150,7 +171,10 @@ describe('writeReport', () => {
     expect(all).toBe(seven.map(formatReportRow).join(''));
     for (const f of outcome.files) expect(f.md5).toBe(md5(store.get('my-job-reports', f.key)?.body ?? Buffer.alloc(0)));
 
-    const six = await run(await spoolOf({ 0: seven.slice(0, 6) }), createFakeObjectStore(), { maxRowsPerFile: 3, chunkIndices: [0] });
+    const six = await run(await spoolOf({ 0: seven.slice(0, 6) }), createFakeObjectStore(), {
+      maxRowsPerFile: 3,
+      chunkIndices: [0],
+    });
     expect(six.files.map((f) => f.rows)).toEqual([3, 3]);
   });
 
@@ -158,7 +182,9 @@ describe('writeReport', () => {
     const spool = await spoolOf({ 0: [ok('a')], 1: [ok('b')], 2: [ok('c')] });
     const store = createFakeObjectStore();
     const outcome = await run(spool, store, { chunkIndices: [2, 0, 1] });
-    expect(store.text('my-job-reports', outcome.files[0]?.key ?? '')).toBe(['a', 'b', 'c'].map((k) => formatReportRow(ok(k))).join(''));
+    expect(store.text('my-job-reports', outcome.files[0]?.key ?? '')).toBe(
+      ['a', 'b', 'c'].map((k) => formatReportRow(ok(k))).join(''),
+    );
   });
 
   it('places keys under the prefix without a double slash', async () => {
@@ -183,7 +209,10 @@ describe('writeReport', () => {
   it('propagates a store error', async () => {
     const store = createFakeObjectStore();
     store.failPut((key) => key.endsWith('manifest.json'), new ObjectStoreError(403, 'AccessDenied', 'Access Denied'));
-    await expect(run(await spoolOf({ 0: [ok('a')], 1: [] }), store)).rejects.toMatchObject({ name: 'ObjectStoreError', code: 'AccessDenied' });
+    await expect(run(await spoolOf({ 0: [ok('a')], 1: [] }), store)).rejects.toMatchObject({
+      name: 'ObjectStoreError',
+      code: 'AccessDenied',
+    });
   });
 
   it('propagates a spool error (a chunk without a spool)', async () => {
@@ -194,13 +223,17 @@ describe('writeReport', () => {
     const controller = new AbortController();
     controller.abort();
     const store = createFakeObjectStore();
-    await expect(run(await spoolOf({ 0: [ok('a')], 1: [] }), store, { signal: controller.signal })).rejects.toMatchObject({
+    await expect(
+      run(await spoolOf({ 0: [ok('a')], 1: [] }), store, { signal: controller.signal }),
+    ).rejects.toMatchObject({
       name: 'AbortError',
     });
     expect(store.puts).toEqual([]);
   });
 
   it('rejects a maxRowsPerFile below 1', async () => {
-    await expect(run(await spoolOf({ 0: [], 1: [] }), createFakeObjectStore(), { maxRowsPerFile: 0 })).rejects.toThrow(RangeError);
+    await expect(run(await spoolOf({ 0: [], 1: [] }), createFakeObjectStore(), { maxRowsPerFile: 0 })).rejects.toThrow(
+      RangeError,
+    );
   });
 });

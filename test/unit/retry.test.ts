@@ -1,12 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { failed, succeeded, type TaskEntry } from '../../src/domain/task.ts';
-import { DEFAULT_RETRY_POLICY, backoffDelay, runWithRetry, sleep as realSleep, type RetryPolicy } from '../../src/engine/retry.ts';
+import {
+  DEFAULT_RETRY_POLICY,
+  backoffDelay,
+  runWithRetry,
+  sleep as realSleep,
+  type RetryPolicy,
+} from '../../src/engine/retry.ts';
 import type { AttemptOutcome } from '../../src/operations/operation.ts';
 
 const entry: TaskEntry = { line: 1, bucket: 'b', key: 'k', rawKey: 'k' };
 const ok: AttemptOutcome = { result: succeeded(entry), retryable: false };
-const transient = (n: number): AttemptOutcome => ({ result: failed(entry, 503, 'SlowDown', `slow down #${n}`), retryable: true });
-const permanent: AttemptOutcome = { result: failed(entry, 404, 'NoSuchKey', 'The specified key does not exist.'), retryable: false };
+const transient = (n: number): AttemptOutcome => ({
+  result: failed(entry, 503, 'SlowDown', `slow down #${n}`),
+  retryable: true,
+});
+const permanent: AttemptOutcome = {
+  result: failed(entry, 404, 'NoSuchKey', 'The specified key does not exist.'),
+  retryable: false,
+};
 const policy: RetryPolicy = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 };
 
 /** A sleep that records the delays and never waits. */
@@ -82,7 +94,14 @@ describe('runWithRetry', () => {
     const { sleep, delays } = fakeSleep();
     const s = scripted(transient(1), transient(2), ok);
     const retries: number[] = [];
-    const run = await runWithRetry(s.attempt, policy, sleep, undefined, (n) => retries.push(n), () => 0.5);
+    const run = await runWithRetry(
+      s.attempt,
+      policy,
+      sleep,
+      undefined,
+      (n) => retries.push(n),
+      () => 0.5,
+    );
     expect(run.attempts).toBe(3);
     expect(run.result.status).toBe('succeeded');
     expect(s.calls).toEqual([1, 2, 3]);
@@ -96,7 +115,12 @@ describe('runWithRetry', () => {
     const run = await runWithRetry(s.attempt, policy, sleep);
     expect(run.attempts).toBe(5);
     expect(run.retryable).toBe(true);
-    expect(run.result).toMatchObject({ status: 'failed', httpStatus: 503, errorCode: 'SlowDown', message: 'slow down #5' });
+    expect(run.result).toMatchObject({
+      status: 'failed',
+      httpStatus: 503,
+      errorCode: 'SlowDown',
+      message: 'slow down #5',
+    });
     expect(s.calls).toEqual([1, 2, 3, 4, 5]);
     expect(delays).toHaveLength(4);
   });
@@ -118,7 +142,11 @@ describe('runWithRetry', () => {
   });
 
   it('maxAttempts 1 means no retry at all', async () => {
-    const run = await runWithRetry(scripted(transient(1), ok).attempt, { ...policy, maxAttempts: 1 }, fakeSleep().sleep);
+    const run = await runWithRetry(
+      scripted(transient(1), ok).attempt,
+      { ...policy, maxAttempts: 1 },
+      fakeSleep().sleep,
+    );
     expect(run).toMatchObject({ attempts: 1, retryable: true });
   });
 
@@ -184,13 +212,27 @@ describe('sleep (the real one)', () => {
 });
 
 describe('runWithRetry with a throttle rule', () => {
-  const internal = (n: number): AttemptOutcome => ({ result: failed(entry, 500, 'InternalError', `internal #${n}`), retryable: true });
-  const rule = (maxRetries: number) => ({ isThrottled: (o: AttemptOutcome) => o.result.errorCode === 'SlowDown', maxRetries });
+  const internal = (n: number): AttemptOutcome => ({
+    result: failed(entry, 500, 'InternalError', `internal #${n}`),
+    retryable: true,
+  });
+  const rule = (maxRetries: number) => ({
+    isThrottled: (o: AttemptOutcome) => o.result.errorCode === 'SlowDown',
+    maxRetries,
+  });
 
   it('throttled attempts do not use the ordinary attempts: 12 SlowDowns then success, with maxAttempts 2', async () => {
     const { sleep, delays } = fakeSleep();
     const s = scripted(...Array.from({ length: 12 }, (_, i) => transient(i + 1)), ok);
-    const run = await runWithRetry(s.attempt, { ...policy, maxAttempts: 2 }, sleep, undefined, undefined, () => 0.999, rule(50));
+    const run = await runWithRetry(
+      s.attempt,
+      { ...policy, maxAttempts: 2 },
+      sleep,
+      undefined,
+      undefined,
+      () => 0.999,
+      rule(50),
+    );
     expect(run).toMatchObject({ attempts: 13, aborted: false });
     expect(run.result.status).toBe('succeeded');
     // The backoff still grows with every attempt made, up to the cap.
@@ -200,14 +242,30 @@ describe('runWithRetry with a throttle rule', () => {
 
   it('other transient failures still use the ordinary attempts', async () => {
     const s = scripted(transient(1), internal(2), transient(3), internal(4), ok);
-    const run = await runWithRetry(s.attempt, { ...policy, maxAttempts: 2 }, fakeSleep().sleep, undefined, undefined, Math.random, rule(50));
+    const run = await runWithRetry(
+      s.attempt,
+      { ...policy, maxAttempts: 2 },
+      fakeSleep().sleep,
+      undefined,
+      undefined,
+      Math.random,
+      rule(50),
+    );
     expect(run.attempts).toBe(4);
     expect(run.result.errorCode).toBe('InternalError');
   });
 
   it('past its own budget a throttled attempt counts as an ordinary one', async () => {
     const s = scripted(transient(1));
-    const run = await runWithRetry(s.attempt, { ...policy, maxAttempts: 3 }, fakeSleep().sleep, undefined, undefined, Math.random, rule(4));
+    const run = await runWithRetry(
+      s.attempt,
+      { ...policy, maxAttempts: 3 },
+      fakeSleep().sleep,
+      undefined,
+      undefined,
+      Math.random,
+      rule(4),
+    );
     expect(run.attempts).toBe(7); // 4 free throttled retries + 3 ordinary attempts
     expect(run.result.errorCode).toBe('SlowDown');
   });

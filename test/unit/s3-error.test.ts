@@ -1,11 +1,21 @@
 import { NoSuchKey, S3ServiceException } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import type { TaskEntry } from '../../src/domain/task.ts';
-import { failureOutcome, missingVersionOutcome, rethrowIfOwnAbort, versionIdOf } from '../../src/operations/s3-error.ts';
+import {
+  failureOutcome,
+  missingVersionOutcome,
+  rethrowIfOwnAbort,
+  versionIdOf,
+} from '../../src/operations/s3-error.ts';
 import { describeS3Error, isRetryable } from '../../src/storage/s3-errors.ts';
 
 /** What the SDK throws for an S3 error answer (shape observed against Ceph RGW and s3rver). */
-function serviceError(name: string, status: number, message = 'UnknownError', extra: Record<string, unknown> = {}): S3ServiceException {
+function serviceError(
+  name: string,
+  status: number,
+  message = 'UnknownError',
+  extra: Record<string, unknown> = {},
+): S3ServiceException {
   const e = new S3ServiceException({
     name,
     $fault: status >= 500 ? 'server' : 'client',
@@ -25,20 +35,28 @@ describe('describeS3Error: S3 answers', () => {
     expect(describeS3Error(e)).toEqual({
       httpStatus: 404,
       code: 'NoSuchKey',
-      message: 'The specified key does not exist. (Service: Amazon S3; Status Code: 404; Error Code: NoSuchKey; Request ID: REQ123)',
+      message:
+        'The specified key does not exist. (Service: Amazon S3; Status Code: 404; Error Code: NoSuchKey; Request ID: REQ123)',
       retryable: false,
     });
   });
 
   it('the SDK modelled NoSuchKey class', () => {
-    const e = new NoSuchKey({ $metadata: { httpStatusCode: 404, requestId: 'R' }, message: 'The specified key does not exist.' });
+    const e = new NoSuchKey({
+      $metadata: { httpStatusCode: 404, requestId: 'R' },
+      message: 'The specified key does not exist.',
+    });
     expect(describeS3Error(e)).toMatchObject({ httpStatus: 404, code: 'NoSuchKey', retryable: false });
   });
 
   it('Ceph answers without <Message> ("UnknownError"): S3 wording is filled in', () => {
-    const info = describeS3Error(serviceError('PreconditionFailed', 412, 'UnknownError', { Code: 'PreconditionFailed' }));
+    const info = describeS3Error(
+      serviceError('PreconditionFailed', 412, 'UnknownError', { Code: 'PreconditionFailed' }),
+    );
     expect(info.code).toBe('PreconditionFailed');
-    expect(info.message).toMatch(/^At least one of the pre-conditions you specified did not hold \(Service: Amazon S3; Status Code: 412;/);
+    expect(info.message).toMatch(
+      /^At least one of the pre-conditions you specified did not hold \(Service: Amazon S3; Status Code: 412;/,
+    );
     expect(info.retryable).toBe(false);
   });
 
@@ -50,7 +68,11 @@ describe('describeS3Error: S3 answers', () => {
   });
 
   it('HEAD 403 (name Forbidden) ⇒ AccessDenied', () => {
-    expect(describeS3Error(serviceError('Forbidden', 403))).toMatchObject({ httpStatus: 403, code: 'AccessDenied', retryable: false });
+    expect(describeS3Error(serviceError('Forbidden', 403))).toMatchObject({
+      httpStatus: 403,
+      code: 'AccessDenied',
+      retryable: false,
+    });
   });
 
   it.each([
@@ -91,17 +113,29 @@ describe('describeS3Error: S3 answers', () => {
   });
 
   it('an answer with only a status gets a code from it', () => {
-    expect(describeS3Error(serviceError('', 500, ''))).toMatchObject({ httpStatus: 500, code: 'InternalError', retryable: true });
-    expect(describeS3Error(serviceError('', 418, ''))).toMatchObject({ httpStatus: 418, code: 'Http418', retryable: false });
+    expect(describeS3Error(serviceError('', 500, ''))).toMatchObject({
+      httpStatus: 500,
+      code: 'InternalError',
+      retryable: true,
+    });
+    expect(describeS3Error(serviceError('', 418, ''))).toMatchObject({
+      httpStatus: 418,
+      code: 'Http418',
+      retryable: false,
+    });
   });
 
   it('includes the extended request id when there is one, and omits an unknown request id', () => {
     const e = serviceError('AccessDenied', 403, 'Access Denied', { Code: 'AccessDenied' });
     e.$metadata.extendedRequestId = 'EXT9';
-    expect(describeS3Error(e).message).toBe('Access Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied; Request ID: REQ123; S3 Extended Request ID: EXT9)');
+    expect(describeS3Error(e).message).toBe(
+      'Access Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied; Request ID: REQ123; S3 Extended Request ID: EXT9)',
+    );
     const noId = serviceError('AccessDenied', 403, 'Access Denied');
     noId.$metadata.requestId = undefined;
-    expect(describeS3Error(noId).message).toBe('Access Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied)');
+    expect(describeS3Error(noId).message).toBe(
+      'Access Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied)',
+    );
   });
 });
 
@@ -118,7 +152,11 @@ describe('describeS3Error: network failures', () => {
   });
 
   it('socket hang up', () => {
-    expect(describeS3Error(new Error('socket hang up'))).toMatchObject({ httpStatus: 0, code: 'ECONNRESET', retryable: true });
+    expect(describeS3Error(new Error('socket hang up'))).toMatchObject({
+      httpStatus: 0,
+      code: 'ECONNRESET',
+      retryable: true,
+    });
   });
 
   it('TimeoutError and a foreign AbortError', () => {
@@ -134,7 +172,11 @@ describe('describeS3Error: network failures', () => {
   });
 
   it('anything else is permanent and never throws', () => {
-    expect(describeS3Error(new TypeError('bad input'))).toMatchObject({ httpStatus: 0, code: 'TypeError', retryable: false });
+    expect(describeS3Error(new TypeError('bad input'))).toMatchObject({
+      httpStatus: 0,
+      code: 'TypeError',
+      retryable: false,
+    });
     expect(describeS3Error('a string')).toMatchObject({ retryable: false });
     expect(describeS3Error(undefined)).toMatchObject({ retryable: false });
     expect(describeS3Error(null)).toMatchObject({ retryable: false });
@@ -151,15 +193,26 @@ describe('isRetryable', () => {
 describe('task helpers', () => {
   const entry: TaskEntry = { line: 3, bucket: 'src', key: 'a b', rawKey: 'a%20b', versionId: '' };
 
-  it('missingVersionOutcome is AWS\'s row: 400 InvalidRequest, permanent', () => {
+  it("missingVersionOutcome is AWS's row: 400 InvalidRequest, permanent", () => {
     expect(missingVersionOutcome(entry)).toEqual({
-      result: { bucket: 'src', rawKey: 'a%20b', versionId: '', status: 'failed', httpStatus: 400, errorCode: 'InvalidRequest', message: 'Task failed due to missing VersionId' },
+      result: {
+        bucket: 'src',
+        rawKey: 'a%20b',
+        versionId: '',
+        status: 'failed',
+        httpStatus: 400,
+        errorCode: 'InvalidRequest',
+        message: 'Task failed due to missing VersionId',
+      },
       retryable: false,
     });
   });
 
   it('failureOutcome carries status, code, message and retryability', () => {
-    const out = failureOutcome(entry, serviceError('SlowDown', 503, 'Please reduce your request rate.', { Code: 'SlowDown' }));
+    const out = failureOutcome(
+      entry,
+      serviceError('SlowDown', 503, 'Please reduce your request rate.', { Code: 'SlowDown' }),
+    );
     expect(out.retryable).toBe(true);
     expect(out.result).toMatchObject({ status: 'failed', httpStatus: 503, errorCode: 'SlowDown' });
   });

@@ -39,7 +39,12 @@ describe('modelledError', () => {
   });
 
   it('leaves every other error as it is', () => {
-    for (const err of [new S3BatchError('NotFoundException', 'x'), new S3BatchError('TooManyTagsException', 'x'), new S3BatchError('IdempotencyException', 'x'), new Error('boom')]) {
+    for (const err of [
+      new S3BatchError('NotFoundException', 'x'),
+      new S3BatchError('TooManyTagsException', 'x'),
+      new S3BatchError('IdempotencyException', 'x'),
+      new Error('boom'),
+    ]) {
       expect(modelledError('UpdateJobStatus', err)).toBe(err);
     }
   });

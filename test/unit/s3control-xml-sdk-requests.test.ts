@@ -37,11 +37,22 @@ function asJson(input: CreateJobCommandInput): unknown {
 const BASE = {
   AccountId: ACCOUNT_ID,
   ConfirmationRequired: false,
-  Report: { Enabled: true, Bucket: 'arn:aws:s3:::ops-reports', Format: 'Report_CSV_20180820', Prefix: 'batch', ReportScope: 'FailedTasksOnly', ExpectedBucketOwner: '111122223333' },
+  Report: {
+    Enabled: true,
+    Bucket: 'arn:aws:s3:::ops-reports',
+    Format: 'Report_CSV_20180820',
+    Prefix: 'batch',
+    ReportScope: 'FailedTasksOnly',
+    ExpectedBucketOwner: '111122223333',
+  },
   ClientRequestToken: '5b0f3a52-57c4-4a43-9a4e-5f1e2d8c2b10',
   Manifest: {
     Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Ignore', 'Bucket', 'Key', 'VersionId'] },
-    Location: { ObjectArn: 'arn:aws:s3:::ops-manifests/2024/copy list & more.csv', ObjectVersionId: 'v1', ETag: '"60e460c9d1046e73f7dde5043ac3ae85"' },
+    Location: {
+      ObjectArn: 'arn:aws:s3:::ops-manifests/2024/copy list & more.csv',
+      ObjectVersionId: 'v1',
+      ETag: '"60e460c9d1046e73f7dde5043ac3ae85"',
+    },
   },
   Description: 'copy <logs> & "things" to archive',
   Priority: 2147483647,
@@ -52,7 +63,10 @@ const BASE = {
   ],
 } as const satisfies Omit<CreateJobCommandInput, 'Operation'>;
 
-const GRANT = { Grantee: { TypeIdentifier: 'id', Identifier: 'abc123', DisplayName: 'ops' }, Permission: 'READ' } as const;
+const GRANT = {
+  Grantee: { TypeIdentifier: 'id', Identifier: 'abc123', DisplayName: 'ops' },
+  Permission: 'READ',
+} as const;
 
 /** Every operation kind with every member the model gives it. */
 const OPERATIONS: Record<string, NonNullable<CreateJobCommandInput['Operation']>> = {
@@ -60,7 +74,13 @@ const OPERATIONS: Record<string, NonNullable<CreateJobCommandInput['Operation']>
     S3PutObjectCopy: {
       TargetResource: 'arn:aws:s3:::archive-bucket',
       CannedAccessControlList: 'bucket-owner-full-control',
-      AccessControlGrants: [GRANT, { Grantee: { TypeIdentifier: 'uri', Identifier: 'http://acs.amazonaws.com/groups/global/AllUsers' }, Permission: 'FULL_CONTROL' }],
+      AccessControlGrants: [
+        GRANT,
+        {
+          Grantee: { TypeIdentifier: 'uri', Identifier: 'http://acs.amazonaws.com/groups/global/AllUsers' },
+          Permission: 'FULL_CONTROL',
+        },
+      ],
       MetadataDirective: 'REPLACE',
       ModifiedSinceConstraint: new Date('2024-04-01T00:00:00Z'),
       NewObjectMetadata: {
@@ -68,7 +88,12 @@ const OPERATIONS: Record<string, NonNullable<CreateJobCommandInput['Operation']>
         ContentDisposition: 'attachment; filename="a b.txt"',
         ContentEncoding: 'gzip',
         ContentLanguage: 'fr',
-        UserMetadata: { 'source-system': 'ingest-v2', 'a&b<c>"d\'': 'line1\r\nline2 & <more>', spaced: '  padded  ', empty: '' },
+        UserMetadata: {
+          'source-system': 'ingest-v2',
+          'a&b<c>"d\'': 'line1\r\nline2 & <more>',
+          spaced: '  padded  ',
+          empty: '',
+        },
         ContentLength: 9007199254740991,
         ContentMD5: 'XrY7u+Ae7tCTyyK7j1rNww==',
         ContentType: 'text/plain; charset=utf-8',
@@ -93,24 +118,50 @@ const OPERATIONS: Record<string, NonNullable<CreateJobCommandInput['Operation']>
       ChecksumAlgorithm: 'CRC64NVME',
     },
   },
-  'put object tagging': { S3PutObjectTagging: { TagSet: [{ Key: 'a', Value: '1' }, { Key: 'b', Value: '' }] } },
+  'put object tagging': {
+    S3PutObjectTagging: {
+      TagSet: [
+        { Key: 'a', Value: '1' },
+        { Key: 'b', Value: '' },
+      ],
+    },
+  },
   'put object tagging, empty tag set': { S3PutObjectTagging: { TagSet: [] } },
   'delete object tagging': { S3DeleteObjectTagging: {} },
   'LambdaInvoke with UserArguments': {
-    LambdaInvoke: { FunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:resize:$LATEST', InvocationSchemaVersion: '2.0', UserArguments: { size: '128', 'x&y': '<z>', quote: '"\'' } },
+    LambdaInvoke: {
+      FunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:resize:$LATEST',
+      InvocationSchemaVersion: '2.0',
+      UserArguments: { size: '128', 'x&y': '<z>', quote: '"\'' },
+    },
   },
   'put object ACL': {
     S3PutObjectAcl: {
-      AccessControlPolicy: { AccessControlList: { Owner: { ID: 'owner-id', DisplayName: 'owner' }, Grants: [GRANT] }, CannedAccessControlList: 'private' },
+      AccessControlPolicy: {
+        AccessControlList: { Owner: { ID: 'owner-id', DisplayName: 'owner' }, Grants: [GRANT] },
+        CannedAccessControlList: 'private',
+      },
     },
   },
   'initiate restore': { S3InitiateRestoreObject: { ExpirationInDays: 0, GlacierJobTier: 'BULK' } },
   'legal hold': { S3PutObjectLegalHold: { LegalHold: { Status: 'OFF' } } },
-  retention: { S3PutObjectRetention: { BypassGovernanceRetention: true, Retention: { RetainUntilDate: new Date('2030-06-01T12:00:00Z'), Mode: 'COMPLIANCE' } } },
+  retention: {
+    S3PutObjectRetention: {
+      BypassGovernanceRetention: true,
+      Retention: { RetainUntilDate: new Date('2030-06-01T12:00:00Z'), Mode: 'COMPLIANCE' },
+    },
+  },
   replicate: { S3ReplicateObject: {} },
   'compute checksum': { S3ComputeObjectChecksum: { ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' } },
   'update encryption': {
-    S3UpdateObjectEncryption: { ObjectEncryption: { SSEKMS: { KMSKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', BucketKeyEnabled: false } } },
+    S3UpdateObjectEncryption: {
+      ObjectEncryption: {
+        SSEKMS: {
+          KMSKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+          BucketKeyEnabled: false,
+        },
+      },
+    },
   },
 };
 
@@ -151,7 +202,11 @@ describe('CreateJob bodies the real SDK sends parse back to the SDK input', () =
             CreatedAfter: new Date('2024-01-01T00:00:00Z'),
             CreatedBefore: new Date('2024-12-31T23:59:59.999Z'),
             ObjectReplicationStatuses: ['COMPLETED', 'FAILED', 'REPLICA', 'NONE'],
-            KeyNameConstraint: { MatchAnyPrefix: ['raw/'], MatchAnySuffix: ['.jpg', '.png'], MatchAnySubstring: ['2024 & <later>'] },
+            KeyNameConstraint: {
+              MatchAnyPrefix: ['raw/'],
+              MatchAnySuffix: ['.jpg', '.png'],
+              MatchAnySubstring: ['2024 & <later>'],
+            },
             ObjectSizeGreaterThanBytes: 0,
             ObjectSizeLessThanBytes: 5 * 1024 ** 4,
             MatchAnyStorageClass: ['STANDARD', 'GLACIER_IR'],
@@ -170,7 +225,9 @@ describe('CreateJob bodies the real SDK sends parse back to the SDK input', () =
     const body = await sentCreateJob(input);
     expect(body).toContain('<MatchAnyObjectEncryption><ObjectEncryption><SSE-S3/></ObjectEncryption>');
     expect(parseCreateJobRequest(body)).toEqual(asJson(input));
-    const generatorWithS3 = structuredClone(input.ManifestGenerator) as { S3JobManifestGenerator: { ManifestOutputLocation: { ManifestEncryption: unknown } } };
+    const generatorWithS3 = structuredClone(input.ManifestGenerator) as {
+      S3JobManifestGenerator: { ManifestOutputLocation: { ManifestEncryption: unknown } };
+    };
     generatorWithS3.S3JobManifestGenerator.ManifestOutputLocation.ManifestEncryption = { SSES3: {} };
     const second = { ...input, ManifestGenerator: generatorWithS3 } as CreateJobCommandInput;
     expect(parseCreateJobRequest(await sentCreateJob(second))).toEqual(asJson(second));
@@ -182,10 +239,14 @@ describe('CreateJob bodies the real SDK sends parse back to the SDK input', () =
       Manifest: { ...BASE.Manifest, Location: { ObjectArn: 'arn:aws:s3:::ops-manifests/copy.csv', ETag: 'e1' } },
       Operation: { S3PutObjectCopy: { TargetResource: 'arn:aws:s3:::archive-bucket', TargetKeyPrefix: 'logs/' } },
     };
-    const request = validateCreateJobRequest(parseCreateJobRequest(await sentCreateJob(input)), { confirmationRequiredByDefault: true });
+    const request = validateCreateJobRequest(parseCreateJobRequest(await sentCreateJob(input)), {
+      confirmationRequiredByDefault: true,
+    });
     expect(request.Priority).toBe(2147483647);
     expect(request.ConfirmationRequired).toBe(false);
-    expect(request.Operation).toEqual({ S3PutObjectCopy: { TargetResource: 'arn:aws:s3:::archive-bucket', TargetKeyPrefix: 'logs/' } });
+    expect(request.Operation).toEqual({
+      S3PutObjectCopy: { TargetResource: 'arn:aws:s3:::archive-bucket', TargetKeyPrefix: 'logs/' },
+    });
     expect(request.Tags).toEqual(BASE.Tags);
   });
 });
@@ -211,13 +272,20 @@ describe('operation kinds the service refuses reach it intact', () => {
     const parsed = parseCreateJobRequest(body('<S3RenameObject><NewName>x</NewName></S3RenameObject>'));
     expect(parsed.Operation).toEqual({ S3RenameObject: { NewName: 'x' } });
     expect(() => operationOf(parsed.Operation as JobOperation)).toThrow(/unknown member\(s\) S3RenameObject/);
-    expect(refusal(body('<S3RenameObject/>'))).toMatchObject({ code: 'InvalidRequest', message: expect.stringMatching(/S3RenameObject/) });
+    expect(refusal(body('<S3RenameObject/>'))).toMatchObject({
+      code: 'InvalidRequest',
+      message: expect.stringMatching(/S3RenameObject/),
+    });
   });
 
   it("s3batch's extension kind S3DeleteObject reads with its typed member", () => {
-    const parsed = parseCreateJobRequest(body('<S3DeleteObject><BypassGovernanceRetention>true</BypassGovernanceRetention></S3DeleteObject>'));
+    const parsed = parseCreateJobRequest(
+      body('<S3DeleteObject><BypassGovernanceRetention>true</BypassGovernanceRetention></S3DeleteObject>'),
+    );
     expect(parsed.Operation).toEqual({ S3DeleteObject: { BypassGovernanceRetention: true } });
-    expect(validateCreateJobRequest(parsed, { confirmationRequiredByDefault: true }).Operation).toEqual({ S3DeleteObject: { BypassGovernanceRetention: true } });
+    expect(validateCreateJobRequest(parsed, { confirmationRequiredByDefault: true }).Operation).toEqual({
+      S3DeleteObject: { BypassGovernanceRetention: true },
+    });
   });
 
   it('an empty <Operation/> is an Operation with no member: InvalidRequest', () => {
@@ -228,11 +296,16 @@ describe('operation kinds the service refuses reach it intact', () => {
   });
 
   it('two operation kinds: InvalidRequest', () => {
-    expect(refusal(body('<S3DeleteObjectTagging/><S3ReplicateObject/>'))).toMatchObject({ code: 'InvalidRequest', message: expect.stringMatching(/S3DeleteObjectTagging, S3ReplicateObject/) });
+    expect(refusal(body('<S3DeleteObjectTagging/><S3ReplicateObject/>'))).toMatchObject({
+      code: 'InvalidRequest',
+      message: expect.stringMatching(/S3DeleteObjectTagging, S3ReplicateObject/),
+    });
   });
 
   it('a Priority that is not a number: InvalidRequest naming Priority', () => {
-    expect(refusal(body('<S3DeleteObjectTagging/>').replace('<Priority>1</Priority>', '<Priority>high</Priority>'))).toMatchObject({
+    expect(
+      refusal(body('<S3DeleteObjectTagging/>').replace('<Priority>1</Priority>', '<Priority>high</Priority>')),
+    ).toMatchObject({
       code: 'InvalidRequest',
       message: expect.stringMatching(/^Priority/),
     });

@@ -17,7 +17,12 @@ import {
 } from '@aws-sdk/client-s3-control';
 import { describe, expect, it } from 'vitest';
 import { ERROR_TABLE, isS3BatchError, type ErrorCode } from '../../src/domain/errors.ts';
-import { parseCreateJobRequest, parsePutJobTaggingRequest, readXmlDocument, MAX_XML_BODY_BYTES } from '../../src/api/s3control/xml-requests.ts';
+import {
+  parseCreateJobRequest,
+  parsePutJobTaggingRequest,
+  readXmlDocument,
+  MAX_XML_BODY_BYTES,
+} from '../../src/api/s3control/xml-requests.ts';
 import {
   createJobResult,
   describeJobResult,
@@ -58,12 +63,27 @@ async function sdkParse(document: DocumentName, xml: string): Promise<unknown> {
     case 'GetJobTaggingResult':
       return withoutMetadata(await client.send(new GetJobTaggingCommand({ AccountId: ACCOUNT_ID, JobId: JOB_ID })));
     case 'UpdateJobStatusResult':
-      return withoutMetadata(await client.send(new UpdateJobStatusCommand({ AccountId: ACCOUNT_ID, JobId: JOB_ID, RequestedJobStatus: 'Cancelled' })));
+      return withoutMetadata(
+        await client.send(
+          new UpdateJobStatusCommand({ AccountId: ACCOUNT_ID, JobId: JOB_ID, RequestedJobStatus: 'Cancelled' }),
+        ),
+      );
     case 'UpdateJobPriorityResult':
-      return withoutMetadata(await client.send(new UpdateJobPriorityCommand({ AccountId: ACCOUNT_ID, JobId: JOB_ID, Priority: 5 })));
+      return withoutMetadata(
+        await client.send(new UpdateJobPriorityCommand({ AccountId: ACCOUNT_ID, JobId: JOB_ID, Priority: 5 })),
+      );
     case 'CreateJobResult':
       return withoutMetadata(
-        await client.send(new CreateJobCommand({ AccountId: ACCOUNT_ID, Operation: { S3DeleteObjectTagging: {} }, Report: { Enabled: false }, Priority: 1, RoleArn: 'r', ClientRequestToken: 't' })),
+        await client.send(
+          new CreateJobCommand({
+            AccountId: ACCOUNT_ID,
+            Operation: { S3DeleteObjectTagging: {} },
+            Report: { Enabled: false },
+            Priority: 1,
+            RoleArn: 'r',
+            ClientRequestToken: 't',
+          }),
+        ),
       );
     default:
       throw new Error(`no SDK command for ${document}`);
@@ -91,10 +111,16 @@ function writeResponse(document: DocumentName, json: Record<string, unknown>): s
 }
 
 /** The error the SDK throws for an answer. */
-async function sdkError(xml: string, status: number, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
+async function sdkError(
+  xml: string,
+  status: number,
+  headers: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
   const client = clientAnswering(xml, status, headers);
   try {
-    await client.send(new UpdateJobStatusCommand({ AccountId: ACCOUNT_ID, JobId: JOB_ID, RequestedJobStatus: 'Ready' }));
+    await client.send(
+      new UpdateJobStatusCommand({ AccountId: ACCOUNT_ID, JobId: JOB_ID, RequestedJobStatus: 'Ready' }),
+    );
   } catch (err) {
     return err as Record<string, unknown>;
   }
@@ -114,12 +140,24 @@ function expectMalformed(run: () => unknown, messagePart?: RegExp): void {
 }
 
 describe('spec fixtures round-trip', () => {
-  const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.xml')).sort();
+  const files = readdirSync(EXAMPLES)
+    .filter((f) => f.endsWith('.xml'))
+    .sort();
 
   it('there are fixtures, each a known document', () => {
     expect(files.length).toBeGreaterThanOrEqual(7);
     for (const f of files) {
-      expect(['CreateJobRequest', 'PutJobTaggingRequest', 'CreateJobResult', 'DescribeJobResult', 'ListJobsResult', 'UpdateJobPriorityResult', 'UpdateJobStatusResult', 'GetJobTaggingResult', 'ErrorResponse']).toContain(rootOf(fixture(f)));
+      expect([
+        'CreateJobRequest',
+        'PutJobTaggingRequest',
+        'CreateJobResult',
+        'DescribeJobResult',
+        'ListJobsResult',
+        'UpdateJobPriorityResult',
+        'UpdateJobStatusResult',
+        'GetJobTaggingResult',
+        'ErrorResponse',
+      ]).toContain(rootOf(fixture(f)));
     }
   });
 
@@ -132,7 +170,12 @@ describe('spec fixtures round-trip', () => {
           TargetResource: 'arn:aws:s3:::archive-bucket',
           CannedAccessControlList: 'bucket-owner-full-control',
           MetadataDirective: 'REPLACE',
-          NewObjectMetadata: { CacheControl: 'max-age=86400', ContentType: 'text/plain', UserMetadata: { 'source-system': 'ingest-v2' }, SSEAlgorithm: 'AES256' },
+          NewObjectMetadata: {
+            CacheControl: 'max-age=86400',
+            ContentType: 'text/plain',
+            UserMetadata: { 'source-system': 'ingest-v2' },
+            SSEAlgorithm: 'AES256',
+          },
           NewObjectTagging: [{ Key: 'copied-by', Value: 'batch' }],
           StorageClass: 'STANDARD_IA',
           UnModifiedSinceConstraint: '2024-05-01T00:00:00.000Z',
@@ -140,7 +183,13 @@ describe('spec fixtures round-trip', () => {
           ChecksumAlgorithm: 'CRC32C',
         },
       },
-      Report: { Bucket: 'arn:aws:s3:::ops-reports', Format: 'Report_CSV_20180820', Enabled: true, Prefix: 'batch', ReportScope: 'AllTasks' },
+      Report: {
+        Bucket: 'arn:aws:s3:::ops-reports',
+        Format: 'Report_CSV_20180820',
+        Enabled: true,
+        Prefix: 'batch',
+        ReportScope: 'AllTasks',
+      },
       ClientRequestToken: '5b0f3a52-57c4-4a43-9a4e-5f1e2d8c2b10',
       Manifest: {
         Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key', 'VersionId'] },
@@ -157,7 +206,8 @@ describe('spec fixtures round-trip', () => {
 
   for (const file of files) {
     const document = rootOf(fixture(file)) as DocumentName;
-    if (document === 'CreateJobRequest' || document === 'PutJobTaggingRequest' || document === 'ErrorResponse') continue;
+    if (document === 'CreateJobRequest' || document === 'PutJobTaggingRequest' || document === 'ErrorResponse')
+      continue;
     it(`${file}: our reader agrees with the SDK, and the SDK parses our re-serialisation to the same object`, async () => {
       const xml = fixture(file);
       const json = readXmlDocument(xml, document);
@@ -173,15 +223,29 @@ describe('spec fixtures round-trip', () => {
 
   it('error-response.xml: the SDK throws the same typed error for the fixture and for our envelope', async () => {
     const xml = fixture('error-response.xml');
-    const json = readXmlDocument(xml, 'ErrorResponse') as { Error: { Code: string; Message: string }; RequestId: string; HostId: string };
+    const json = readXmlDocument(xml, 'ErrorResponse') as {
+      Error: { Code: string; Message: string };
+      RequestId: string;
+      HostId: string;
+    };
     expect(json.Error.Code).toBe('JobStatusException');
-    const ours = errorResponse({ code: json.Error.Code, message: json.Error.Message, requestId: json.RequestId, hostId: json.HostId });
+    const ours = errorResponse({
+      code: json.Error.Code,
+      message: json.Error.Message,
+      requestId: json.RequestId,
+      hostId: json.HostId,
+    });
     expect(readXmlDocument(ours, 'ErrorResponse')).toEqual(json);
     const headers = { 'x-amz-request-id': json.RequestId };
     const a = await sdkError(xml, 409, headers);
     const b = await sdkError(ours, 409, headers);
     expect(b.name).toBe('JobStatusException');
-    expect([b.name, b.message, b.$fault, (b.$metadata as { requestId?: string }).requestId]).toEqual([a.name, a.message, a.$fault, (a.$metadata as { requestId?: string }).requestId]);
+    expect([b.name, b.message, b.$fault, (b.$metadata as { requestId?: string }).requestId]).toEqual([
+      a.name,
+      a.message,
+      a.$fault,
+      (a.$metadata as { requestId?: string }).requestId,
+    ]);
   });
 });
 
@@ -191,7 +255,9 @@ describe('responses the real SDK reads', () => {
       `<?xml version="1.0" encoding="UTF-8"?><CreateJobResult xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><JobId>${JOB_ID}</JobId></CreateJobResult>`,
     );
     expect(await sdkParse('CreateJobResult', createJobResult({ JobId: JOB_ID }))).toEqual({ JobId: JOB_ID });
-    expect(await sdkParse('UpdateJobPriorityResult', updateJobPriorityResult({ JobId: JOB_ID, Priority: 2147483647 }))).toEqual({ JobId: JOB_ID, Priority: 2147483647 });
+    expect(
+      await sdkParse('UpdateJobPriorityResult', updateJobPriorityResult({ JobId: JOB_ID, Priority: 2147483647 })),
+    ).toEqual({ JobId: JOB_ID, Priority: 2147483647 });
   });
 
   it('updateJobStatusResult without a reason has no StatusUpdateReason element', async () => {
@@ -220,9 +286,19 @@ describe('responses the real SDK reads', () => {
       JobArn: `arn:aws:s3:us-east-1:${ACCOUNT_ID}:job/${JOB_ID}`,
       Status: 'Active',
       // (A value of only white space with a line feed, e.g. '\n', reads as '' in the SDK whatever the encoding: its parser blanks such text.)
-      Operation: { S3PutObjectCopy: { TargetResource: 'arn:aws:s3:::dest', NewObjectMetadata: { UserMetadata: { [nasty]: nasty, '\r': '\r', ' ': '\t' } } } },
+      Operation: {
+        S3PutObjectCopy: {
+          TargetResource: 'arn:aws:s3:::dest',
+          NewObjectMetadata: { UserMetadata: { [nasty]: nasty, '\r': '\r', ' ': '\t' } },
+        },
+      },
       Priority: 3,
-      ProgressSummary: { TotalNumberOfTasks: 0, NumberOfTasksSucceeded: 0, NumberOfTasksFailed: 0, Timers: { ElapsedTimeInActiveSeconds: 0 } },
+      ProgressSummary: {
+        TotalNumberOfTasks: 0,
+        NumberOfTasksSucceeded: 0,
+        NumberOfTasksFailed: 0,
+        Timers: { ElapsedTimeInActiveSeconds: 0 },
+      },
       FailureReasons: [{ FailureCode: 'X', FailureReason: `key "${nasty}" failed` }],
       Report: { Enabled: false },
       CreationTime: '2024-05-01T10:00:00Z',
@@ -250,7 +326,12 @@ describe('responses the real SDK reads', () => {
       Status: 'Suspended',
       Operation: { S3DeleteObjectTagging: '' },
       Priority: 1,
-      ProgressSummary: { TotalNumberOfTasks: 0, NumberOfTasksSucceeded: 0, NumberOfTasksFailed: 0, Timers: { ElapsedTimeInActiveSeconds: 0 } },
+      ProgressSummary: {
+        TotalNumberOfTasks: 0,
+        NumberOfTasksSucceeded: 0,
+        NumberOfTasksFailed: 0,
+        Timers: { ElapsedTimeInActiveSeconds: 0 },
+      },
       FailureReasons: [],
       Report: { Enabled: false },
       CreationTime: '2024-05-01T10:00:00Z',
@@ -273,12 +354,19 @@ describe('responses the real SDK reads', () => {
           Status: 'Complete',
           CreationTime: '2024-05-01T10:00:00Z',
           TerminationDate: new Date('2024-05-01T12:00:00+02:00') as unknown as string,
-          ProgressSummary: { TotalNumberOfTasks: 1, NumberOfTasksSucceeded: 1, NumberOfTasksFailed: 0, Timers: { ElapsedTimeInActiveSeconds: 9 } },
+          ProgressSummary: {
+            TotalNumberOfTasks: 1,
+            NumberOfTasksSucceeded: 1,
+            NumberOfTasksFailed: 0,
+            Timers: { ElapsedTimeInActiveSeconds: 9 },
+          },
         },
       ],
       NextToken: 'abc.def',
     });
-    expect(xml).toContain('<CreationTime>2024-05-01T10:00:00.000Z</CreationTime><TerminationDate>2024-05-01T10:00:00.000Z</TerminationDate>');
+    expect(xml).toContain(
+      '<CreationTime>2024-05-01T10:00:00.000Z</CreationTime><TerminationDate>2024-05-01T10:00:00.000Z</TerminationDate>',
+    );
     const sdk = (await sdkParse('ListJobsResult', xml)) as { Jobs: { CreationTime: Date }[]; NextToken: string };
     expect(sdk.NextToken).toBe('abc.def');
     expect(sdk.Jobs[0]?.CreationTime).toEqual(new Date('2024-05-01T10:00:00Z'));
@@ -306,7 +394,9 @@ describe('the error envelope makes the SDK throw its typed exceptions', () => {
   ] as const satisfies readonly ErrorCode[];
 
   it('wraps Code and Message in <Error>, then RequestId and HostId', () => {
-    expect(errorResponse({ code: 'NotFoundException', message: 'No such job <x>', requestId: 'R1', hostId: 'H1' })).toBe(
+    expect(
+      errorResponse({ code: 'NotFoundException', message: 'No such job <x>', requestId: 'R1', hostId: 'H1' }),
+    ).toBe(
       '<?xml version="1.0" encoding="UTF-8"?><ErrorResponse xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><Error><Code>NotFoundException</Code><Message>No such job &lt;x&gt;</Message></Error><RequestId>R1</RequestId><HostId>H1</HostId></ErrorResponse>',
     );
   });
@@ -328,20 +418,32 @@ describe('the error envelope makes the SDK throw its typed exceptions', () => {
 });
 
 describe('lenient reading', () => {
-  const minimal = (inner: string, open = '<CreateJobRequest>', close = '</CreateJobRequest>'): string => `${open}${inner}${close}`;
+  const minimal = (inner: string, open = '<CreateJobRequest>', close = '</CreateJobRequest>'): string =>
+    `${open}${inner}${close}`;
 
   it('without prolog or namespace, with a namespace prefix, compact or pretty, in any order: the same JSON', () => {
     const pretty = parseCreateJobRequest(fixture('create-job-request.xml'));
-    const compact = fixture('create-job-request.xml').replace(/>\s+</g, '><').replace(/<\?xml[^>]*\?>/, '');
+    const compact = fixture('create-job-request.xml')
+      .replace(/>\s+</g, '><')
+      .replace(/<\?xml[^>]*\?>/, '');
     expect(parseCreateJobRequest(compact)).toEqual(pretty);
     const noNs = compact.replace(/ xmlns="[^"]*"/, '');
     expect(parseCreateJobRequest(noNs)).toEqual(pretty);
-    const prefixed = noNs.replace(/<(\/?)([A-Za-z])/g, '<$1s3:$2').replace('<s3:CreateJobRequest>', '<s3:CreateJobRequest xmlns:s3="http://awss3control.amazonaws.com/doc/2018-08-20/">');
+    const prefixed = noNs
+      .replace(/<(\/?)([A-Za-z])/g, '<$1s3:$2')
+      .replace(
+        '<s3:CreateJobRequest>',
+        '<s3:CreateJobRequest xmlns:s3="http://awss3control.amazonaws.com/doc/2018-08-20/">',
+      );
     expect(parseCreateJobRequest(prefixed)).toEqual(pretty);
     const reordered = minimal(
       '<Tags><S3Tag><Value>storage</Value><Key>team</Key></S3Tag></Tags><RoleArn>arn:aws:iam::111122223333:role/batch-ops</RoleArn><Priority>10</Priority>',
     );
-    expect(parseCreateJobRequest(reordered)).toEqual({ Tags: [{ Key: 'team', Value: 'storage' }], RoleArn: 'arn:aws:iam::111122223333:role/batch-ops', Priority: 10 });
+    expect(parseCreateJobRequest(reordered)).toEqual({
+      Tags: [{ Key: 'team', Value: 'storage' }],
+      RoleArn: 'arn:aws:iam::111122223333:role/batch-ops',
+      Priority: 10,
+    });
   });
 
   it('empty marker elements are {}, empty lists [], and botocore-style <SSE-S3 /> works', () => {
@@ -354,53 +456,100 @@ describe('lenient reading', () => {
     expect(parsed).toEqual({
       Operation: { S3DeleteObjectTagging: {} },
       Tags: [],
-      ManifestGenerator: { S3JobManifestGenerator: { ManifestOutputLocation: { ManifestEncryption: { SSES3: {} } }, Filter: { MatchAnyObjectEncryption: [{ NOTSSE: {} }] } } },
+      ManifestGenerator: {
+        S3JobManifestGenerator: {
+          ManifestOutputLocation: { ManifestEncryption: { SSES3: {} } },
+          Filter: { MatchAnyObjectEncryption: [{ NOTSSE: {} }] },
+        },
+      },
     });
   });
 
   it('character references decode (CR as &#13; or &#x0D; survives), CDATA is literal, raw CRLF is a line feed', () => {
-    const parsed = parseCreateJobRequest(minimal('<Description>a&#13;&#x0D;&#10;b&amp;c<![CDATA[<&amp;>]]>\r\nd&#x1F600;</Description>'));
+    const parsed = parseCreateJobRequest(
+      minimal('<Description>a&#13;&#x0D;&#10;b&amp;c<![CDATA[<&amp;>]]>\r\nd&#x1F600;</Description>'),
+    );
     expect(parsed.Description).toBe('a\r\r\nb&c<&amp;>\nd😀');
   });
 
   it('values keep their JSON types; a value of the wrong type reaches the service as the raw string', () => {
     const parsed = parseCreateJobRequest(
-      minimal('<Priority> 7 </Priority><ConfirmationRequired>true</ConfirmationRequired><Report><Enabled>yes</Enabled></Report><Description>  spaced  </Description>'),
+      minimal(
+        '<Priority> 7 </Priority><ConfirmationRequired>true</ConfirmationRequired><Report><Enabled>yes</Enabled></Report><Description>  spaced  </Description>',
+      ),
     );
-    expect(parsed).toEqual({ Priority: 7, ConfirmationRequired: true, Report: { Enabled: 'yes' }, Description: '  spaced  ' });
+    expect(parsed).toEqual({
+      Priority: 7,
+      ConfirmationRequired: true,
+      Report: { Enabled: 'yes' },
+      Description: '  spaced  ',
+    });
     expect(parseCreateJobRequest(minimal('<Priority>ten</Priority>')).Priority).toBe('ten');
-    expect(parseCreateJobRequest(minimal('<Priority>99999999999999999999</Priority>')).Priority).toBe('99999999999999999999');
-    const ts = parseCreateJobRequest(minimal('<Operation><S3PutObjectRetention><Retention><RetainUntilDate>2030-01-01T01:00:00+01:00</RetainUntilDate></Retention></S3PutObjectRetention></Operation>'));
-    expect(ts.Operation).toEqual({ S3PutObjectRetention: { Retention: { RetainUntilDate: '2030-01-01T00:00:00.000Z' } } });
-    const badTs = parseCreateJobRequest(minimal('<Operation><S3PutObjectRetention><Retention><RetainUntilDate>tomorrow</RetainUntilDate></Retention></S3PutObjectRetention></Operation>'));
+    expect(parseCreateJobRequest(minimal('<Priority>99999999999999999999</Priority>')).Priority).toBe(
+      '99999999999999999999',
+    );
+    const ts = parseCreateJobRequest(
+      minimal(
+        '<Operation><S3PutObjectRetention><Retention><RetainUntilDate>2030-01-01T01:00:00+01:00</RetainUntilDate></Retention></S3PutObjectRetention></Operation>',
+      ),
+    );
+    expect(ts.Operation).toEqual({
+      S3PutObjectRetention: { Retention: { RetainUntilDate: '2030-01-01T00:00:00.000Z' } },
+    });
+    const badTs = parseCreateJobRequest(
+      minimal(
+        '<Operation><S3PutObjectRetention><Retention><RetainUntilDate>tomorrow</RetainUntilDate></Retention></S3PutObjectRetention></Operation>',
+      ),
+    );
     expect(badTs.Operation).toEqual({ S3PutObjectRetention: { Retention: { RetainUntilDate: 'tomorrow' } } });
   });
 
   it('unknown elements are never dropped: kept in Operation (an unknown kind, refused by the service), refused elsewhere', () => {
-    const parsed = parseCreateJobRequest(minimal('<Operation><S3FutureKind><Mode>all</Mode></S3FutureKind></Operation><Report><Enabled>false</Enabled></Report>'));
+    const parsed = parseCreateJobRequest(
+      minimal(
+        '<Operation><S3FutureKind><Mode>all</Mode></S3FutureKind></Operation><Report><Enabled>false</Enabled></Report>',
+      ),
+    );
     expect(parsed).toEqual({ Operation: { S3FutureKind: { Mode: 'all' } }, Report: { Enabled: false } });
-    expect(() => parseCreateJobRequest(minimal('<Report><Enabled>false</Enabled><Colour>blue</Colour></Report>'))).toThrow(/CreateJobRequest.Report has no member <Colour>/);
-    expect(() => parseCreateJobRequest(minimal('<Operation><S3DeleteObject><Mode>all</Mode></S3DeleteObject></Operation>'))).toThrow(/has no member <Mode>/);
+    expect(() =>
+      parseCreateJobRequest(minimal('<Report><Enabled>false</Enabled><Colour>blue</Colour></Report>')),
+    ).toThrow(/CreateJobRequest.Report has no member <Colour>/);
+    expect(() =>
+      parseCreateJobRequest(minimal('<Operation><S3DeleteObject><Mode>all</Mode></S3DeleteObject></Operation>')),
+    ).toThrow(/has no member <Mode>/);
   });
 
   it('map keys that are JavaScript property names stay plain data', () => {
     const parsed = parseCreateJobRequest(
-      minimal('<Operation><LambdaInvoke><UserArguments><entry><key>__proto__</key><value>x</value></entry><entry><key>constructor</key><value>y</value></entry></UserArguments></LambdaInvoke></Operation>'),
+      minimal(
+        '<Operation><LambdaInvoke><UserArguments><entry><key>__proto__</key><value>x</value></entry><entry><key>constructor</key><value>y</value></entry></UserArguments></LambdaInvoke></Operation>',
+      ),
     );
-    const args = (parsed.Operation as { LambdaInvoke: { UserArguments: Record<string, string> } }).LambdaInvoke.UserArguments;
+    const args = (parsed.Operation as { LambdaInvoke: { UserArguments: Record<string, string> } }).LambdaInvoke
+      .UserArguments;
     expect(Object.keys(args)).toEqual(['__proto__', 'constructor']);
     expect(Object.getPrototypeOf(args)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
 
   it('PutJobTagging: tags with any item name; <Tags/> is an empty set', () => {
-    expect(parsePutJobTaggingRequest('<PutJobTaggingRequest><Tags><S3Tag><Key>a</Key><Value>1</Value></S3Tag><member><Key>b</Key><Value/></member></Tags></PutJobTaggingRequest>')).toEqual({
+    expect(
+      parsePutJobTaggingRequest(
+        '<PutJobTaggingRequest><Tags><S3Tag><Key>a</Key><Value>1</Value></S3Tag><member><Key>b</Key><Value/></member></Tags></PutJobTaggingRequest>',
+      ),
+    ).toEqual({
       Tags: [
         { Key: 'a', Value: '1' },
         { Key: 'b', Value: '' },
       ],
     });
-    expect(parsePutJobTaggingRequest(Buffer.from('<PutJobTaggingRequest xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><Tags/></PutJobTaggingRequest>'))).toEqual({ Tags: [] });
+    expect(
+      parsePutJobTaggingRequest(
+        Buffer.from(
+          '<PutJobTaggingRequest xmlns="http://awss3control.amazonaws.com/doc/2018-08-20/"><Tags/></PutJobTaggingRequest>',
+        ),
+      ),
+    ).toEqual({ Tags: [] });
   });
 });
 
@@ -409,31 +558,68 @@ describe('malformed and hostile bodies → MalformedXML', () => {
     ['empty body', '', /empty/],
     ['not XML', 'hello world'],
     ['JSON', '{"Priority": 1}'],
-    ['wrong root', '<PutJobTaggingRequest><Tags/></PutJobTaggingRequest>', /root element is <PutJobTaggingRequest>; expected <CreateJobRequest>/],
+    [
+      'wrong root',
+      '<PutJobTaggingRequest><Tags/></PutJobTaggingRequest>',
+      /root element is <PutJobTaggingRequest>; expected <CreateJobRequest>/,
+    ],
     ['truncated', '<CreateJobRequest><Priority>1</Priority>'],
     ['truncated mid-tag', '<CreateJobRequest><Priority>1</Pri'],
     ['mismatched tags', '<CreateJobRequest><Priority>1</RoleArn></CreateJobRequest>'],
     ['two root elements', '<CreateJobRequest/><CreateJobRequest/>'],
     ['text after the root', '<CreateJobRequest/>trailing'],
-    ['undeclared entity', '<CreateJobRequest><Description>&xxe;</Description></CreateJobRequest>', /entities are not supported/],
+    [
+      'undeclared entity',
+      '<CreateJobRequest><Description>&xxe;</Description></CreateJobRequest>',
+      /entities are not supported/,
+    ],
     ['bare ampersand', '<CreateJobRequest><Description>a & b</Description></CreateJobRequest>'],
     ['reference to NUL', '<CreateJobRequest><Description>&#0;</Description></CreateJobRequest>'],
-    ['XXE (external entity)', '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><CreateJobRequest><Description>&xxe;</Description></CreateJobRequest>', /DOCTYPE/],
+    [
+      'XXE (external entity)',
+      '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><CreateJobRequest><Description>&xxe;</Description></CreateJobRequest>',
+      /DOCTYPE/,
+    ],
     [
       'billion laughs',
       '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">' +
-        Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i === 0 ? '' : i};`.repeat(10)}">`).join('') +
+        Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i === 0 ? '' : i};`.repeat(10)}">`).join(
+          '',
+        ) +
         ']><CreateJobRequest><Description>&lol9;</Description></CreateJobRequest>',
       /DOCTYPE/,
     ],
     ['DOCTYPE without entities', '<!DOCTYPE CreateJobRequest><CreateJobRequest/>', /DOCTYPE/],
-    ['invalid UTF-8', Buffer.concat([Buffer.from('<CreateJobRequest><Description>'), Buffer.from([0xc3, 0x28]), Buffer.from('</Description></CreateJobRequest>')]), /UTF-8/],
-    ['element repeated where one is expected', '<CreateJobRequest><Priority>1</Priority><Priority>2</Priority></CreateJobRequest>', /more than once/],
-    ['duplicate map key', '<CreateJobRequest><Operation><LambdaInvoke><UserArguments><entry><key>k</key><value>1</value></entry><entry><key>k</key><value>2</value></entry></UserArguments></LambdaInvoke></Operation></CreateJobRequest>', /duplicate key/],
-    ['map entry without key', '<CreateJobRequest><Operation><LambdaInvoke><UserArguments><entry><value>1</value></entry></UserArguments></LambdaInvoke></Operation></CreateJobRequest>'],
+    [
+      'invalid UTF-8',
+      Buffer.concat([
+        Buffer.from('<CreateJobRequest><Description>'),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from('</Description></CreateJobRequest>'),
+      ]),
+      /UTF-8/,
+    ],
+    [
+      'element repeated where one is expected',
+      '<CreateJobRequest><Priority>1</Priority><Priority>2</Priority></CreateJobRequest>',
+      /more than once/,
+    ],
+    [
+      'duplicate map key',
+      '<CreateJobRequest><Operation><LambdaInvoke><UserArguments><entry><key>k</key><value>1</value></entry><entry><key>k</key><value>2</value></entry></UserArguments></LambdaInvoke></Operation></CreateJobRequest>',
+      /duplicate key/,
+    ],
+    [
+      'map entry without key',
+      '<CreateJobRequest><Operation><LambdaInvoke><UserArguments><entry><value>1</value></entry></UserArguments></LambdaInvoke></Operation></CreateJobRequest>',
+    ],
     ['__proto__ element', '<CreateJobRequest><__proto__><polluted>yes</polluted></__proto__></CreateJobRequest>'],
     ['nesting too deep', `<CreateJobRequest>${'<Deep>'.repeat(5000)}${'</Deep>'.repeat(5000)}</CreateJobRequest>`],
-    ['over the size limit', `<CreateJobRequest><Description>${'x'.repeat(MAX_XML_BODY_BYTES)}</Description></CreateJobRequest>`, /at most 262144 bytes/],
+    [
+      'over the size limit',
+      `<CreateJobRequest><Description>${'x'.repeat(MAX_XML_BODY_BYTES)}</Description></CreateJobRequest>`,
+      /at most 262144 bytes/,
+    ],
   ];
 
   for (const [name, body, message] of cases) {
@@ -443,18 +629,29 @@ describe('malformed and hostile bodies → MalformedXML', () => {
   }
 
   it('the message says what is wrong and where', () => {
-    expectMalformed(() => parseCreateJobRequest('<CreateJobRequest>\n<Priority>1</Priority>\n<RoleArn>x</Rolearn>\n</CreateJobRequest>'), /line 3/);
+    expectMalformed(
+      () =>
+        parseCreateJobRequest('<CreateJobRequest>\n<Priority>1</Priority>\n<RoleArn>x</Rolearn>\n</CreateJobRequest>'),
+      /line 3/,
+    );
   });
 
   it('nothing leaks onto Object.prototype', () => {
-    expectMalformed(() => parseCreateJobRequest('<CreateJobRequest><__proto__><polluted>yes</polluted></__proto__></CreateJobRequest>'));
+    expectMalformed(() =>
+      parseCreateJobRequest('<CreateJobRequest><__proto__><polluted>yes</polluted></__proto__></CreateJobRequest>'),
+    );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('PutJobTagging: wrong root, missing <Tags>, text instead of items', () => {
     expectMalformed(() => parsePutJobTaggingRequest('<CreateJobRequest/>'), /expected <PutJobTaggingRequest>/);
-    expectMalformed(() => parsePutJobTaggingRequest('<PutJobTaggingRequest></PutJobTaggingRequest>'), /must contain <Tags>/);
-    expectMalformed(() => parsePutJobTaggingRequest('<PutJobTaggingRequest><Tags>team=storage</Tags></PutJobTaggingRequest>'));
+    expectMalformed(
+      () => parsePutJobTaggingRequest('<PutJobTaggingRequest></PutJobTaggingRequest>'),
+      /must contain <Tags>/,
+    );
+    expectMalformed(() =>
+      parsePutJobTaggingRequest('<PutJobTaggingRequest><Tags>team=storage</Tags></PutJobTaggingRequest>'),
+    );
   });
 
   it('a body at the limit is still read', () => {
@@ -462,6 +659,8 @@ describe('malformed and hostile bodies → MalformedXML', () => {
     const close = '</Description></CreateJobRequest>';
     const body = open + 'x'.repeat(MAX_XML_BODY_BYTES - open.length - close.length) + close;
     expect(Buffer.byteLength(body)).toBe(MAX_XML_BODY_BYTES);
-    expect((parseCreateJobRequest(body).Description as string).length).toBe(MAX_XML_BODY_BYTES - open.length - close.length);
+    expect((parseCreateJobRequest(body).Description as string).length).toBe(
+      MAX_XML_BODY_BYTES - open.length - close.length,
+    );
   });
 });

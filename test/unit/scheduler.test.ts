@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../src/domain/job-status.ts';
 import { plan, type SchedulableJob } from '../../src/engine/scheduler.ts';
 
-const job = (id: string, status: JobStatus, priority: number, t: number, inFlight = 0, concurrency = 10): SchedulableJob => ({
+const job = (
+  id: string,
+  status: JobStatus,
+  priority: number,
+  t: number,
+  inFlight = 0,
+  concurrency = 10,
+): SchedulableJob => ({
   id,
   status,
   priority,
@@ -51,7 +58,9 @@ describe('scheduler plan', () => {
   });
 
   it('ignores jobs that are not runnable', () => {
-    expect(plan([job('s', 'Suspended', 99, 0), job('c', 'Complete', 99, 0), job('p', 'Preparing', 99, 0)], 10)).toEqual([]);
+    expect(plan([job('s', 'Suspended', 99, 0), job('c', 'Complete', 99, 0), job('p', 'Preparing', 99, 0)], 10)).toEqual(
+      [],
+    );
   });
   it('a job slowed down by throttling asks for its effective concurrency: the next job gets the rest', () => {
     // 'hot' (limit 10) runs at 3 after SlowDowns: the engine passes 3 as its concurrency
@@ -63,7 +72,9 @@ describe('scheduler plan', () => {
 
   it('slots held by tasks of a job that shrinks are not handed out until those tasks end', () => {
     // 'hot' just went from 10 to 3 with 10 tasks in flight: 'other' waits for them
-    expect(plan([job('hot', 'Active', 9, 0, 10, 3), job('other', 'Ready', 1, 1)], 10)).toEqual([{ action: 'resize', jobId: 'hot', slots: 3 }]);
+    expect(plan([job('hot', 'Active', 9, 0, 10, 3), job('other', 'Ready', 1, 1)], 10)).toEqual([
+      { action: 'resize', jobId: 'hot', slots: 3 },
+    ]);
     expect(plan([job('hot', 'Active', 9, 0, 6, 3), job('other', 'Ready', 1, 1)], 10)).toEqual([
       { action: 'resize', jobId: 'hot', slots: 3 },
       { action: 'start', jobId: 'other', slots: 4 },
@@ -88,7 +99,9 @@ describe('scheduler plan', () => {
       { action: 'pause', jobId: 'low' },
       { action: 'resize', jobId: 'gen', slots: 0 },
     ]);
-    expect(plan([job('gen', 'Active', 9, 0), job('low', 'Pausing', 1, 1, 3)], 10)).toEqual([{ action: 'resize', jobId: 'gen', slots: 7 }]);
+    expect(plan([job('gen', 'Active', 9, 0), job('low', 'Pausing', 1, 1, 3)], 10)).toEqual([
+      { action: 'resize', jobId: 'gen', slots: 7 },
+    ]);
   });
 
   it('a higher job pre-empts a waiting one; the waiting one resumes (without slots) once the higher job is gone', () => {
@@ -96,7 +109,11 @@ describe('scheduler plan', () => {
       { action: 'pause', jobId: 'gen' },
       { action: 'start', jobId: 'high', slots: 10 },
     ]);
-    expect(plan([{ ...job('gen', 'Paused', 1, 0), waiting: true }, job('high', 'Active', 9, 1, 10)], 10)).toEqual([{ action: 'resize', jobId: 'high', slots: 10 }]);
-    expect(plan([{ ...job('gen', 'Paused', 1, 0), waiting: true }], 10)).toEqual([{ action: 'resume', jobId: 'gen', slots: 0 }]);
+    expect(plan([{ ...job('gen', 'Paused', 1, 0), waiting: true }, job('high', 'Active', 9, 1, 10)], 10)).toEqual([
+      { action: 'resize', jobId: 'high', slots: 10 },
+    ]);
+    expect(plan([{ ...job('gen', 'Paused', 1, 0), waiting: true }], 10)).toEqual([
+      { action: 'resume', jobId: 'gen', slots: 0 },
+    ]);
   });
 });

@@ -12,13 +12,19 @@ describe('loadOrCreateSecret', () => {
     expect(first).toHaveLength(32);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect((await loadOrCreateSecret(path)).equals(first)).toBe(true);
-    const [a, b] = await Promise.all([loadOrCreateSecret(join(dir, 'race.key')), loadOrCreateSecret(join(dir, 'race.key'))]);
+    const [a, b] = await Promise.all([
+      loadOrCreateSecret(join(dir, 'race.key')),
+      loadOrCreateSecret(join(dir, 'race.key')),
+    ]);
     expect(a.equals(b)).toBe(true);
   });
 
   it('refuses a file of the wrong length with a clear configuration error', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'secret-')), 'k.key');
     writeFileSync(path, 'short');
-    await expect(loadOrCreateSecret(path)).rejects.toMatchObject({ code: 'InvalidConfiguration', message: expect.stringMatching(/must hold 32 bytes \(it holds 5\)/) });
+    await expect(loadOrCreateSecret(path)).rejects.toMatchObject({
+      code: 'InvalidConfiguration',
+      message: expect.stringMatching(/must hold 32 bytes \(it holds 5\)/),
+    });
   });
 });

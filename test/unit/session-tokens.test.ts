@@ -7,15 +7,32 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createAccessKeyStore, type AccessKey } from '../../src/api/auth/access-keys.ts';
-import { clearedSessionCookie, createSessionTokens, readCookie, sessionCookie, type SessionTokens } from '../../src/api/auth/session.ts';
+import {
+  clearedSessionCookie,
+  createSessionTokens,
+  readCookie,
+  sessionCookie,
+  type SessionTokens,
+} from '../../src/api/auth/session.ts';
 import { FailedAttempts } from '../../src/api/rest/session-routes.ts';
 
-const KEY_A: AccessKey = { accessKeyId: 'AKIDSESSION00000000A', secretAccessKey: 'secretA/000000000000000000000000000001', accountId: '111122223333' };
-const KEY_B: AccessKey = { accessKeyId: 'AKIDSESSION00000000B', secretAccessKey: 'secretB/000000000000000000000000000002', accountId: '444455556666' };
+const KEY_A: AccessKey = {
+  accessKeyId: 'AKIDSESSION00000000A',
+  secretAccessKey: 'secretA/000000000000000000000000000001',
+  accountId: '111122223333',
+};
+const KEY_B: AccessKey = {
+  accessKeyId: 'AKIDSESSION00000000B',
+  secretAccessKey: 'secretB/000000000000000000000000000002',
+  accountId: '444455556666',
+};
 const SERVER_KEY = randomBytes(32);
 const HOUR = 3_600_000;
 
-function tokens(keys: AccessKey[], opts: { key?: Buffer; now?: () => number; lifetimeMs?: number } = {}): SessionTokens {
+function tokens(
+  keys: AccessKey[],
+  opts: { key?: Buffer; now?: () => number; lifetimeMs?: number } = {},
+): SessionTokens {
   return createSessionTokens({
     key: opts.key ?? SERVER_KEY,
     keys: createAccessKeyStore(keys.map((key) => ({ key, source: 'test' }))),
@@ -48,10 +65,18 @@ describe('session tokens', () => {
     const t = tokens([KEY_A, KEY_B]);
     const { token, session } = t.issue(KEY_A.accessKeyId);
     // The same key, pretending to act for another account or to live longer.
-    expect(t.verify(withPayload(token, { ...session, accountId: KEY_B.accountId }))).toEqual({ ok: false, reason: 'invalid' });
-    expect(t.verify(withPayload(token, { ...session, exp: session.exp + 1000 * HOUR }))).toEqual({ ok: false, reason: 'invalid' });
+    expect(t.verify(withPayload(token, { ...session, accountId: KEY_B.accountId }))).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
+    expect(t.verify(withPayload(token, { ...session, exp: session.exp + 1000 * HOUR }))).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
     // Another key's identity under A's signature.
-    expect(t.verify(withPayload(token, { ...session, accessKeyId: KEY_B.accessKeyId, accountId: KEY_B.accountId }))).toEqual({ ok: false, reason: 'invalid' });
+    expect(
+      t.verify(withPayload(token, { ...session, accessKeyId: KEY_B.accessKeyId, accountId: KEY_B.accountId })),
+    ).toEqual({ ok: false, reason: 'invalid' });
     const sig = token.split('.')[1] as string;
     const flipped = `${token.split('.')[0]}.${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`;
     expect(t.verify(flipped)).toEqual({ ok: false, reason: 'invalid' });
@@ -61,16 +86,34 @@ describe('session tokens', () => {
   it('garbage is refused without throwing', () => {
     const t = tokens([KEY_A]);
     const valid = t.issue(KEY_A.accessKeyId).token;
-    for (const bad of ['', '.', 'abc', 'a.b', `${valid}x`, `${valid}.x`, 'x'.repeat(5000), `!!!.${'A'.repeat(43)}`, withPayload(valid, 'a string'), withPayload(valid, null), withPayload(valid, { accessKeyId: 1 })]) {
+    for (const bad of [
+      '',
+      '.',
+      'abc',
+      'a.b',
+      `${valid}x`,
+      `${valid}.x`,
+      'x'.repeat(5000),
+      `!!!.${'A'.repeat(43)}`,
+      withPayload(valid, 'a string'),
+      withPayload(valid, null),
+      withPayload(valid, { accessKeyId: 1 }),
+    ]) {
       expect(t.verify(bad).ok, bad.slice(0, 40)).toBe(false);
     }
-    expect(t.verify(`${Buffer.from('{not json').toString('base64url')}.${valid.split('.')[1]}`)).toEqual({ ok: false, reason: 'invalid' });
+    expect(t.verify(`${Buffer.from('{not json').toString('base64url')}.${valid.split('.')[1]}`)).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
   });
 
   it('a session ends when its key is removed, gets a new secret or moves to another account', () => {
     const { token } = tokens([KEY_A, KEY_B]).issue(KEY_A.accessKeyId);
     expect(tokens([KEY_B]).verify(token)).toEqual({ ok: false, reason: 'revoked' });
-    expect(tokens([{ ...KEY_A, secretAccessKey: 'rotated/00000000000000000000000000000009' }]).verify(token)).toEqual({ ok: false, reason: 'invalid' });
+    expect(tokens([{ ...KEY_A, secretAccessKey: 'rotated/00000000000000000000000000000009' }]).verify(token)).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
     expect(tokens([{ ...KEY_A, accountId: '777788889999' }]).verify(token)).toEqual({ ok: false, reason: 'revoked' });
     expect(tokens([KEY_A]).verify(token).ok).toBe(true);
   });
@@ -84,9 +127,15 @@ describe('session tokens', () => {
 
 describe('session cookie', () => {
   it('is HttpOnly, SameSite=Strict, Path=/, and Secure only over https', () => {
-    expect(sessionCookie('tok', 43200, false)).toBe('s3batch_session=tok; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200');
-    expect(sessionCookie('tok', 43200, true)).toBe('s3batch_session=tok; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure');
-    expect(clearedSessionCookie(false)).toMatch(/^s3batch_session=; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0; Expires=Thu, 01 Jan 1970/);
+    expect(sessionCookie('tok', 43200, false)).toBe(
+      's3batch_session=tok; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200',
+    );
+    expect(sessionCookie('tok', 43200, true)).toBe(
+      's3batch_session=tok; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure',
+    );
+    expect(clearedSessionCookie(false)).toMatch(
+      /^s3batch_session=; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0; Expires=Thu, 01 Jan 1970/,
+    );
   });
 
   it('readCookie finds the named cookie among others', () => {

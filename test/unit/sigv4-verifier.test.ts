@@ -24,8 +24,16 @@ import { assertCallerAccount, createSigV4Verifier, type SignedRequest } from '..
 import { isS3BatchError, type ErrorCode } from '../../src/domain/errors.ts';
 
 const ACCOUNT = '111122223333';
-const KEY: AccessKey = { accessKeyId: 'AKIDUNITTEST0000001', secretAccessKey: 'unitSecret/With+Chars0000000000000000001', accountId: ACCOUNT };
-const OTHER: AccessKey = { accessKeyId: 'AKIDUNITTEST0000002', secretAccessKey: 'otherSecret000000000000000000000000000002', accountId: '444455556666' };
+const KEY: AccessKey = {
+  accessKeyId: 'AKIDUNITTEST0000001',
+  secretAccessKey: 'unitSecret/With+Chars0000000000000000001',
+  accountId: ACCOUNT,
+};
+const OTHER: AccessKey = {
+  accessKeyId: 'AKIDUNITTEST0000002',
+  secretAccessKey: 'otherSecret000000000000000000000000000002',
+  accountId: '444455556666',
+};
 const store = createAccessKeyStore([KEY, OTHER].map((key) => ({ key, source: 'test' })));
 
 interface Captured {
@@ -52,7 +60,9 @@ function toReceived(r: OutgoingRequest): SignedRequest {
 
 function amzDate(req: SignedRequest): Date {
   const d = String(req.headers['x-amz-date']);
-  return new Date(`${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(9, 11)}:${d.slice(11, 13)}:${d.slice(13, 15)}Z`);
+  return new Date(
+    `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(9, 11)}:${d.slice(11, 13)}:${d.slice(13, 15)}Z`,
+  );
 }
 
 /** Signs `command` with the real S3 Control client and returns the request as the server would receive it. */
@@ -90,53 +100,66 @@ async function refusal(req: SignedRequest, date: Date, keys = store): Promise<{ 
     await verifierAt(date, keys).verify(req);
   } catch (err) {
     if (!isS3BatchError(err)) throw err;
-    for (const secret of [KEY.secretAccessKey, OTHER.secretAccessKey, 'wrongSecret']) expect(err.message).not.toContain(secret);
+    for (const secret of [KEY.secretAccessKey, OTHER.secretAccessKey, 'wrongSecret'])
+      expect(err.message).not.toContain(secret);
     return { code: err.code, message: err.message };
   }
   throw new Error(`verify accepted ${req.method} ${req.url}`);
 }
 
 // Factories: a command instance keeps the middleware it was sent with, so each send needs a new one.
-const CREATE_JOB = (): CreateJobCommand => new CreateJobCommand({
-  AccountId: ACCOUNT,
-  ConfirmationRequired: false,
-  Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'owner', Value: 'équipe données ✓' }] } },
-  Report: { Enabled: false },
-  Manifest: {
-    Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
-    Location: { ObjectArn: 'arn:aws:s3:::manifests/m.csv', ETag: '"0123456789abcdef"' },
-  },
-  Priority: 10,
-  RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
-  ClientRequestToken: 'token-1',
-});
-const LIST_JOBS = (): ListJobsCommand => new ListJobsCommand({ AccountId: ACCOUNT, JobStatuses: ['Active', 'Complete', 'Failed'], MaxResults: 5 });
-const UPDATE_STATUS = (): UpdateJobStatusCommand => new UpdateJobStatusCommand({
-  AccountId: ACCOUNT,
-  JobId: 'abcde-12345',
-  RequestedJobStatus: 'Cancelled',
-  StatusUpdateReason: 'no longer needed — café ✓ 100% & more',
-});
+const CREATE_JOB = (): CreateJobCommand =>
+  new CreateJobCommand({
+    AccountId: ACCOUNT,
+    ConfirmationRequired: false,
+    Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'owner', Value: 'équipe données ✓' }] } },
+    Report: { Enabled: false },
+    Manifest: {
+      Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
+      Location: { ObjectArn: 'arn:aws:s3:::manifests/m.csv', ETag: '"0123456789abcdef"' },
+    },
+    Priority: 10,
+    RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
+    ClientRequestToken: 'token-1',
+  });
+const LIST_JOBS = (): ListJobsCommand =>
+  new ListJobsCommand({ AccountId: ACCOUNT, JobStatuses: ['Active', 'Complete', 'Failed'], MaxResults: 5 });
+const UPDATE_STATUS = (): UpdateJobStatusCommand =>
+  new UpdateJobStatusCommand({
+    AccountId: ACCOUNT,
+    JobId: 'abcde-12345',
+    RequestedJobStatus: 'Cancelled',
+    StatusUpdateReason: 'no longer needed — café ✓ 100% & more',
+  });
 
 describe('requests signed by @aws-sdk/client-s3-control verify', () => {
   it('GET ListJobs with repeated jobStatuses (host with the account prefix)', async () => {
     const { request, date } = await sdkSigned(LIST_JOBS());
     expect(request.headers.host).toBe(`${ACCOUNT}.localhost:9000`);
     expect(request.url).toBe('/v20180820/jobs?jobStatuses=Active&jobStatuses=Complete&jobStatuses=Failed&maxResults=5');
-    await expect(verifierAt(date).verify(request)).resolves.toEqual({ accessKeyId: KEY.accessKeyId, accountId: ACCOUNT });
+    await expect(verifierAt(date).verify(request)).resolves.toEqual({
+      accessKeyId: KEY.accessKeyId,
+      accountId: ACCOUNT,
+    });
   });
 
   it('POST CreateJob with an XML body covered by x-amz-content-sha256', async () => {
     const { request, date } = await sdkSigned(CREATE_JOB());
     expect(request.body.toString()).toContain('<CreateJobRequest');
     expect(request.headers['x-amz-content-sha256']).toBe(createHash('sha256').update(request.body).digest('hex'));
-    await expect(verifierAt(date).verify(request)).resolves.toEqual({ accessKeyId: KEY.accessKeyId, accountId: ACCOUNT });
+    await expect(verifierAt(date).verify(request)).resolves.toEqual({
+      accessKeyId: KEY.accessKeyId,
+      accountId: ACCOUNT,
+    });
   });
 
   it('POST UpdateJobStatus whose statusUpdateReason has spaces, %, & and non-ASCII characters', async () => {
     const { request, date } = await sdkSigned(UPDATE_STATUS());
     expect(request.url).toContain('statusUpdateReason=no%20longer%20needed%20%E2%80%94%20caf%C3%A9');
-    await expect(verifierAt(date).verify(request)).resolves.toEqual({ accessKeyId: KEY.accessKeyId, accountId: ACCOUNT });
+    await expect(verifierAt(date).verify(request)).resolves.toEqual({
+      accessKeyId: KEY.accessKeyId,
+      accountId: ACCOUNT,
+    });
   });
 
   it('an absolute-form request target (as a proxy receives it)', async () => {
@@ -146,20 +169,33 @@ describe('requests signed by @aws-sdk/client-s3-control verify', () => {
   });
 
   it('a host without the account prefix (client endpointProvider override, spec §1.2)', async () => {
-    const { request, date } = await sdkSigned(LIST_JOBS(), { endpointProvider: () => ({ url: new URL('http://localhost:9000') }) });
+    const { request, date } = await sdkSigned(LIST_JOBS(), {
+      endpointProvider: () => ({ url: new URL('http://localhost:9000') }),
+    });
     expect(request.headers.host).toBe('localhost:9000');
-    await expect(verifierAt(date).verify(request)).resolves.toEqual({ accessKeyId: KEY.accessKeyId, accountId: ACCOUNT });
+    await expect(verifierAt(date).verify(request)).resolves.toEqual({
+      accessKeyId: KEY.accessKeyId,
+      accountId: ACCOUNT,
+    });
   });
 
   it('any region in the credential scope, and the query parameters in any order', async () => {
     const { request, date } = await sdkSigned(LIST_JOBS(), { region: 'ap-southeast-2' });
     expect(request.headers.authorization).toContain('/ap-southeast-2/s3/aws4_request');
-    const reordered = { ...request, url: '/v20180820/jobs?maxResults=5&jobStatuses=Active&jobStatuses=Complete&jobStatuses=Failed' };
-    await expect(verifierAt(date).verify(reordered)).resolves.toEqual({ accessKeyId: KEY.accessKeyId, accountId: ACCOUNT });
+    const reordered = {
+      ...request,
+      url: '/v20180820/jobs?maxResults=5&jobStatuses=Active&jobStatuses=Complete&jobStatuses=Failed',
+    };
+    await expect(verifierAt(date).verify(reordered)).resolves.toEqual({
+      accessKeyId: KEY.accessKeyId,
+      accountId: ACCOUNT,
+    });
   });
 
   it('the key of another account verifies as that account, and assertCallerAccount refuses the mismatch', async () => {
-    const { request, date } = await sdkSigned(LIST_JOBS(), { credentials: { accessKeyId: OTHER.accessKeyId, secretAccessKey: OTHER.secretAccessKey } });
+    const { request, date } = await sdkSigned(LIST_JOBS(), {
+      credentials: { accessKeyId: OTHER.accessKeyId, secretAccessKey: OTHER.secretAccessKey },
+    });
     const caller = await verifierAt(date).verify(request);
     expect(caller).toEqual({ accessKeyId: OTHER.accessKeyId, accountId: '444455556666' });
     expect(() => assertCallerAccount(caller, ACCOUNT)).toThrow(expect.objectContaining({ code: 'AccessDenied' }));
@@ -168,21 +204,36 @@ describe('requests signed by @aws-sdk/client-s3-control verify', () => {
   });
 
   it('x-amz-content-sha256: UNSIGNED-PAYLOAD is accepted and then does not cover the body', async () => {
-    const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: KEY, sha256: Hash.bind(null, 'sha256'), uriEscapePath: false });
+    const signer = new SignatureV4({
+      service: 's3',
+      region: 'us-east-1',
+      credentials: KEY,
+      sha256: Hash.bind(null, 'sha256'),
+      uriEscapePath: false,
+    });
     const date = new Date('2026-01-02T03:04:05Z');
     const signed = await signer.sign(
       new HttpRequest({
         method: 'PUT',
         hostname: `${ACCOUNT}.localhost`,
         path: '/v20180820/jobs/abcde-1/tagging',
-        headers: { host: `${ACCOUNT}.localhost`, 'x-amz-account-id': ACCOUNT, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+        headers: {
+          host: `${ACCOUNT}.localhost`,
+          'x-amz-account-id': ACCOUNT,
+          'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+        },
         body: '<PutJobTaggingRequest/>',
       }),
       { signingDate: date },
     );
     const request = toReceived(signed);
-    await expect(verifierAt(date).verify(request)).resolves.toEqual({ accessKeyId: KEY.accessKeyId, accountId: ACCOUNT });
-    await expect(verifierAt(date).verify({ ...request, body: Buffer.from('<other/>') })).resolves.toMatchObject({ accountId: ACCOUNT });
+    await expect(verifierAt(date).verify(request)).resolves.toEqual({
+      accessKeyId: KEY.accessKeyId,
+      accountId: ACCOUNT,
+    });
+    await expect(verifierAt(date).verify({ ...request, body: Buffer.from('<other/>') })).resolves.toMatchObject({
+      accountId: ACCOUNT,
+    });
   });
 });
 
@@ -207,7 +258,9 @@ describe('tampered or wrongly signed requests are refused with the right code', 
 
   it('a changed path', async () => {
     const { request, date } = await sdkSigned(UPDATE_STATUS());
-    expect((await refusal({ ...request, url: request.url.replace('abcde-12345', 'abcde-12346') }, date)).code).toBe('SignatureDoesNotMatch');
+    expect((await refusal({ ...request, url: request.url.replace('abcde-12345', 'abcde-12346') }, date)).code).toBe(
+      'SignatureDoesNotMatch',
+    );
   });
 
   it('a changed, dropped or added query parameter', async () => {
@@ -223,9 +276,18 @@ describe('tampered or wrongly signed requests are refused with the right code', 
 
   it('a changed signed header: x-amz-account-id, host, x-amz-date', async () => {
     const { request, date } = await sdkSigned(LIST_JOBS());
-    const later = String(request.headers['x-amz-date']).replace(/\d\dZ$/, (s) => `${String((Number(s.slice(0, 2)) + 1) % 60).padStart(2, '0')}Z`);
-    for (const change of [{ 'x-amz-account-id': '444455556666' }, { host: `444455556666.localhost:9000` }, { 'x-amz-date': later }]) {
-      expect((await refusal({ ...request, headers: { ...request.headers, ...change } }, date)).code).toBe('SignatureDoesNotMatch');
+    const later = String(request.headers['x-amz-date']).replace(
+      /\d\dZ$/,
+      (s) => `${String((Number(s.slice(0, 2)) + 1) % 60).padStart(2, '0')}Z`,
+    );
+    for (const change of [
+      { 'x-amz-account-id': '444455556666' },
+      { host: `444455556666.localhost:9000` },
+      { 'x-amz-date': later },
+    ]) {
+      expect((await refusal({ ...request, headers: { ...request.headers, ...change } }, date)).code).toBe(
+        'SignatureDoesNotMatch',
+      );
     }
   });
 
@@ -243,7 +305,9 @@ describe('tampered or wrongly signed requests are refused with the right code', 
   });
 
   it('the right key id with the wrong secret', async () => {
-    const { request, date } = await sdkSigned(CREATE_JOB(), { credentials: { accessKeyId: KEY.accessKeyId, secretAccessKey: 'wrongSecret0000000000000000000000000000000' } });
+    const { request, date } = await sdkSigned(CREATE_JOB(), {
+      credentials: { accessKeyId: KEY.accessKeyId, secretAccessKey: 'wrongSecret0000000000000000000000000000000' },
+    });
     const r = await refusal(request, date);
     expect(r.code).toBe('SignatureDoesNotMatch');
     expect(r.message).toMatch(/signature we calculated/);
@@ -251,7 +315,12 @@ describe('tampered or wrongly signed requests are refused with the right code', 
   });
 
   it('an unknown access key id', async () => {
-    const { request, date } = await sdkSigned(LIST_JOBS(), { credentials: { accessKeyId: 'AKIDNOBODY000000000', secretAccessKey: 'wrongSecret0000000000000000000000000000000' } });
+    const { request, date } = await sdkSigned(LIST_JOBS(), {
+      credentials: {
+        accessKeyId: 'AKIDNOBODY000000000',
+        secretAccessKey: 'wrongSecret0000000000000000000000000000000',
+      },
+    });
     const r = await refusal(request, date);
     expect(r.code).toBe('InvalidAccessKeyId');
     expect(r.message).toContain('AKIDNOBODY000000000');
@@ -264,14 +333,27 @@ describe('tampered or wrongly signed requests are refused with the right code', 
     expect((await refusal(request, minutes(-16))).code).toBe('RequestTimeTooSkewed');
     await expect(verifierAt(minutes(14)).verify(request)).resolves.toMatchObject({ accountId: ACCOUNT });
     await expect(verifierAt(minutes(-14)).verify(request)).resolves.toMatchObject({ accountId: ACCOUNT });
-    await expect(createSigV4Verifier({ keys: store, now: () => minutes(3), maxSkewMs: 60_000 }).verify(request)).rejects.toMatchObject({ code: 'RequestTimeTooSkewed' });
+    await expect(
+      createSigV4Verifier({ keys: store, now: () => minutes(3), maxSkewMs: 60_000 }).verify(request),
+    ).rejects.toMatchObject({ code: 'RequestTimeTooSkewed' });
   });
 
   it('a request signed for another service than s3', async () => {
     const date = new Date('2026-01-02T03:04:05Z');
-    const signer = new SignatureV4({ service: 's3-control', region: 'us-east-1', credentials: KEY, sha256: Hash.bind(null, 'sha256'), uriEscapePath: false });
+    const signer = new SignatureV4({
+      service: 's3-control',
+      region: 'us-east-1',
+      credentials: KEY,
+      sha256: Hash.bind(null, 'sha256'),
+      uriEscapePath: false,
+    });
     const signed = await signer.sign(
-      new HttpRequest({ method: 'GET', hostname: 'localhost', path: '/v20180820/jobs', headers: { host: 'localhost', 'x-amz-account-id': ACCOUNT } }),
+      new HttpRequest({
+        method: 'GET',
+        hostname: 'localhost',
+        path: '/v20180820/jobs',
+        headers: { host: 'localhost', 'x-amz-account-id': ACCOUNT },
+      }),
       { signingDate: date },
     );
     const r = await refusal(toReceived(signed), date);
@@ -309,14 +391,27 @@ describe('tampered or wrongly signed requests are refused with the right code', 
   it('a credential date that is not the date of x-amz-date', async () => {
     const { request, date } = await sdkSigned(LIST_JOBS());
     const auth = String(request.headers.authorization).replace(/\/(\d{8})\//, '/19990101/');
-    expect((await refusal({ ...request, headers: { ...request.headers, authorization: auth } }, date)).code).toBe('AccessDenied');
+    expect((await refusal({ ...request, headers: { ...request.headers, authorization: auth } }, date)).code).toBe(
+      'AccessDenied',
+    );
   });
 
   it('presigned (query-string) authentication is refused with a clear message', async () => {
     const date = new Date('2026-01-02T03:04:05Z');
-    const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: KEY, sha256: Hash.bind(null, 'sha256'), uriEscapePath: false });
+    const signer = new SignatureV4({
+      service: 's3',
+      region: 'us-east-1',
+      credentials: KEY,
+      sha256: Hash.bind(null, 'sha256'),
+      uriEscapePath: false,
+    });
     const presigned = await signer.presign(
-      new HttpRequest({ method: 'GET', hostname: 'localhost', path: '/v20180820/jobs', headers: { host: 'localhost' } }),
+      new HttpRequest({
+        method: 'GET',
+        hostname: 'localhost',
+        path: '/v20180820/jobs',
+        headers: { host: 'localhost' },
+      }),
       { signingDate: date },
     );
     const r = await refusal(toReceived(presigned), date);

@@ -2,9 +2,21 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PROFILE, loadStorageProfiles, parseStorageProfiles, profileNameFor, replicationRulesFor } from '../../src/storage/storage-profiles.ts';
+import {
+  DEFAULT_PROFILE,
+  loadStorageProfiles,
+  parseStorageProfiles,
+  profileNameFor,
+  replicationRulesFor,
+} from '../../src/storage/storage-profiles.ts';
 
-const fallback = { endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', accessKeyId: 'a', secretAccessKey: 'b', forcePathStyle: true };
+const fallback = {
+  endpoint: 'http://127.0.0.1:9000',
+  region: 'us-east-1',
+  accessKeyId: 'a',
+  secretAccessKey: 'b',
+  forcePathStyle: true,
+};
 const FILE = JSON.stringify({
   profiles: {
     archive: { endpoint: 'http://127.0.0.1:9100', region: 'eu-west-1', accessKeyId: 'k', secretAccessKey: 's' },
@@ -23,8 +35,20 @@ describe('storage profiles', () => {
 
   it('parses profiles with defaults (region, path style follows the endpoint)', () => {
     const p = parseStorageProfiles(FILE, 'f.json', fallback);
-    expect(p.profiles.get('archive')).toEqual({ endpoint: 'http://127.0.0.1:9100', region: 'eu-west-1', accessKeyId: 'k', secretAccessKey: 's', forcePathStyle: true });
-    expect(p.profiles.get('aws')).toEqual({ endpoint: undefined, region: 'us-west-2', accessKeyId: undefined, secretAccessKey: undefined, forcePathStyle: false });
+    expect(p.profiles.get('archive')).toEqual({
+      endpoint: 'http://127.0.0.1:9100',
+      region: 'eu-west-1',
+      accessKeyId: 'k',
+      secretAccessKey: 's',
+      forcePathStyle: true,
+    });
+    expect(p.profiles.get('aws')).toEqual({
+      endpoint: undefined,
+      region: 'us-west-2',
+      accessKeyId: undefined,
+      secretAccessKey: undefined,
+      forcePathStyle: false,
+    });
     expect(p.profiles.get(DEFAULT_PROFILE)).toBe(fallback);
   });
 
@@ -66,7 +90,9 @@ describe('storage profiles', () => {
   });
 
   it('a missing file is a configuration error naming it', () => {
-    expect(() => loadStorageProfiles('/nonexistent/profiles.json', fallback)).toThrow(/\/nonexistent\/profiles.json: cannot be read/);
+    expect(() => loadStorageProfiles('/nonexistent/profiles.json', fallback)).toThrow(
+      /\/nonexistent\/profiles.json: cannot be read/,
+    );
     const dir = mkdtempSync(join(tmpdir(), 'profiles-'));
     const file = join(dir, 'p.json');
     writeFileSync(file, FILE);
@@ -76,22 +102,47 @@ describe('storage profiles', () => {
 
 describe('replication rules', () => {
   const withRules = (replication: unknown) =>
-    JSON.stringify({ profiles: { dr: { endpoint: 'http://127.0.0.1:9100', accessKeyId: 'k', secretAccessKey: 's' } }, replication });
+    JSON.stringify({
+      profiles: { dr: { endpoint: 'http://127.0.0.1:9100', accessKeyId: 'k', secretAccessKey: 's' } },
+      replication,
+    });
 
   it('parses rules with their defaults and finds the ones that cover an object', () => {
     const p = parseStorageProfiles(
       withRules([
-        { sourceBucket: 'photos', destinationProfile: 'dr', destinationBucket: 'photos-dr', storageClass: 'STANDARD_IA' },
+        {
+          sourceBucket: 'photos',
+          destinationProfile: 'dr',
+          destinationBucket: 'photos-dr',
+          storageClass: 'STANDARD_IA',
+        },
         { sourceBucket: 'photos', prefix: 'raw/', destinationBucket: 'photos-raw' },
       ]),
       'f.json',
       fallback,
     );
     expect(p.replication).toEqual([
-      { sourceProfile: 'default', sourceBucket: 'photos', prefix: '', destinationProfile: 'dr', destinationBucket: 'photos-dr', storageClass: 'STANDARD_IA' },
-      { sourceProfile: 'default', sourceBucket: 'photos', prefix: 'raw/', destinationProfile: 'default', destinationBucket: 'photos-raw', storageClass: undefined },
+      {
+        sourceProfile: 'default',
+        sourceBucket: 'photos',
+        prefix: '',
+        destinationProfile: 'dr',
+        destinationBucket: 'photos-dr',
+        storageClass: 'STANDARD_IA',
+      },
+      {
+        sourceProfile: 'default',
+        sourceBucket: 'photos',
+        prefix: 'raw/',
+        destinationProfile: 'default',
+        destinationBucket: 'photos-raw',
+        storageClass: undefined,
+      },
     ]);
-    expect(replicationRulesFor(p, 'default', 'photos', 'raw/a.jpg').map((r) => r.destinationBucket)).toEqual(['photos-dr', 'photos-raw']);
+    expect(replicationRulesFor(p, 'default', 'photos', 'raw/a.jpg').map((r) => r.destinationBucket)).toEqual([
+      'photos-dr',
+      'photos-raw',
+    ]);
     expect(replicationRulesFor(p, 'default', 'photos', 'x.jpg').map((r) => r.destinationBucket)).toEqual(['photos-dr']);
     expect(replicationRulesFor(p, 'dr', 'photos', 'x.jpg')).toEqual([]);
     expect(replicationRulesFor(p, 'default', 'other', 'x.jpg')).toEqual([]);
@@ -101,9 +152,15 @@ describe('replication rules', () => {
     [{}, /"replication" must be a list/],
     [[{ destinationBucket: 'b-dr' }], /replication\[0\].sourceBucket must be a bucket name/],
     [[{ sourceBucket: 'src', destinationBucket: 'Bad_Name' }], /destinationBucket must be a bucket name/],
-    [[{ sourceBucket: 'src', destinationBucket: 'dst', destinationProfile: 'nope' }], /destinationProfile names the unknown profile "nope"/],
+    [
+      [{ sourceBucket: 'src', destinationBucket: 'dst', destinationProfile: 'nope' }],
+      /destinationProfile names the unknown profile "nope"/,
+    ],
     [[{ sourceBucket: 'src', destinationBucket: 'src' }], /replicates src onto itself/],
-    [[{ sourceBucket: 'src', destinationBucket: 'dst', storageClass: 'fast' }], /storageClass must be a storage class name/],
+    [
+      [{ sourceBucket: 'src', destinationBucket: 'dst', storageClass: 'fast' }],
+      /storageClass must be a storage class name/,
+    ],
     [[{ sourceBucket: 'src', destinationBucket: 'dst', mode: 'x' }], /unknown field\(s\) mode/],
   ])('refuses %j', (rules, message) => {
     expect(() => parseStorageProfiles(withRules(rules), 'f.json', fallback)).toThrow(message);

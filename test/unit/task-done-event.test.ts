@@ -10,7 +10,14 @@ import { createTaskExecutor, type TaskOutcomeStats } from '../../src/engine/task
 import type { AttemptOutcome, OperationContext, OperationHandler } from '../../src/operations/operation.ts';
 import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';
 import { MemoryObjectStore } from '../../src/storage/memory-object-store.ts';
-import { csvManifest, newTestEngine, stopTestEngines, taggingJobRequest, TEST_ACCOUNT, waitForStatus } from '../helpers/engine-harness.ts';
+import {
+  csvManifest,
+  newTestEngine,
+  stopTestEngines,
+  taggingJobRequest,
+  TEST_ACCOUNT,
+  waitForStatus,
+} from '../helpers/engine-harness.ts';
 
 afterEach(stopTestEngines);
 
@@ -18,9 +25,18 @@ const entry = (key: string, versionId?: string): TaskEntry => ({ line: 1, bucket
 const sleep = async (): Promise<void> => {};
 const ctx = {} as OperationContext; // the scripted handler reads nothing from it
 
-const SLOWDOWN = (e: TaskEntry): AttemptOutcome => ({ result: failed(e, 503, 'SlowDown', 'Please reduce your request rate.'), retryable: true });
-const ERROR500 = (e: TaskEntry): AttemptOutcome => ({ result: failed(e, 500, 'InternalError', 'We encountered an internal error.'), retryable: true });
-const NOT_FOUND = (e: TaskEntry): AttemptOutcome => ({ result: failed(e, 404, 'NoSuchKey', 'The specified key does not exist.'), retryable: false });
+const SLOWDOWN = (e: TaskEntry): AttemptOutcome => ({
+  result: failed(e, 503, 'SlowDown', 'Please reduce your request rate.'),
+  retryable: true,
+});
+const ERROR500 = (e: TaskEntry): AttemptOutcome => ({
+  result: failed(e, 500, 'InternalError', 'We encountered an internal error.'),
+  retryable: true,
+});
+const NOT_FOUND = (e: TaskEntry): AttemptOutcome => ({
+  result: failed(e, 404, 'NoSuchKey', 'The specified key does not exist.'),
+  retryable: false,
+});
 const OK = (e: TaskEntry): AttemptOutcome => ({ result: succeeded(e), retryable: false });
 
 /** A handler answering each key's attempts from its script (the last answer repeats). */
@@ -40,7 +56,12 @@ function scripted(scripts: Record<string, Array<(e: TaskEntry) => AttemptOutcome
 }
 
 describe('task executor: onDone', () => {
-  const run = async (key: string, scripts: Record<string, Array<(e: TaskEntry) => AttemptOutcome>>, withLimits = true, versionId?: string): Promise<TaskOutcomeStats[]> => {
+  const run = async (
+    key: string,
+    scripts: Record<string, Array<(e: TaskEntry) => AttemptOutcome>>,
+    withLimits = true,
+    versionId?: string,
+  ): Promise<TaskOutcomeStats[]> => {
     const done: TaskOutcomeStats[] = [];
     const limits = withLimits ? new JobLimits({ maxConcurrentTasks: 4 }, { now: () => 0, sleep }) : undefined;
     const execute = createTaskExecutor({
@@ -64,11 +85,15 @@ describe('task executor: onDone', () => {
   });
 
   it('retries: throttled attempts counted apart from the other failures', async () => {
-    expect(await run('a', { a: [SLOWDOWN, SLOWDOWN, ERROR500, OK] })).toEqual([{ succeeded: true, attempts: 4, throttledAttempts: 2, durationMs: expect.any(Number) }]);
+    expect(await run('a', { a: [SLOWDOWN, SLOWDOWN, ERROR500, OK] })).toEqual([
+      { succeeded: true, attempts: 4, throttledAttempts: 2, durationMs: expect.any(Number) },
+    ]);
   });
 
   it('a permanent failure: one attempt, not succeeded', async () => {
-    expect(await run('a', { a: [NOT_FOUND] })).toEqual([{ succeeded: false, attempts: 1, throttledAttempts: 0, durationMs: expect.any(Number) }]);
+    expect(await run('a', { a: [NOT_FOUND] })).toEqual([
+      { succeeded: false, attempts: 1, throttledAttempts: 0, durationMs: expect.any(Number) },
+    ]);
   });
 
   it('retries exhausted (3 ordinary attempts)', async () => {
@@ -76,11 +101,15 @@ describe('task executor: onDone', () => {
   });
 
   it('without job limits (no throttle budget): attempts still counted', async () => {
-    expect(await run('a', { a: [SLOWDOWN, OK] }, false)).toMatchObject([{ succeeded: true, attempts: 2, throttledAttempts: 0 }]);
+    expect(await run('a', { a: [SLOWDOWN, OK] }, false)).toMatchObject([
+      { succeeded: true, attempts: 2, throttledAttempts: 0 },
+    ]);
   });
 
   it('a row with an empty VersionId fails with no attempt', async () => {
-    expect(await run('a', {}, true, '')).toEqual([{ succeeded: false, attempts: 0, throttledAttempts: 0, durationMs: 0 }]);
+    expect(await run('a', {}, true, '')).toEqual([
+      { succeeded: false, attempts: 0, throttledAttempts: 0, durationMs: 0 },
+    ]);
   });
 });
 
@@ -94,7 +123,12 @@ describe('engine: task:done', () => {
     for (const k of keys.slice(0, 5)) scripts[k] = [NOT_FOUND];
     for (const k of keys.slice(5, 8)) scripts[k] = [SLOWDOWN, OK];
     const store = new MemoryJobStore();
-    const { engine, service } = newTestEngine({ store, objects, handler: scripted(scripts), config: { retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 } } });
+    const { engine, service } = newTestEngine({
+      store,
+      objects,
+      handler: scripted(scripts),
+      config: { retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 } },
+    });
     const seen: TaskDoneEvent[] = [];
     engine.events.on('task:done', (e) => seen.push(e));
     await engine.start();
@@ -105,6 +139,7 @@ describe('engine: task:done', () => {
     expect(seen.filter((e) => !e.succeeded)).toHaveLength(5);
     expect(seen.filter((e) => e.attempts === 2 && e.throttledAttempts === 1 && e.succeeded)).toHaveLength(3);
     expect(new Set(seen.map((e) => e.operation))).toEqual(new Set(['S3PutObjectTagging']));
-    for (const e of seen) expect(Object.keys(e).sort()).toEqual(['attempts', 'durationMs', 'operation', 'succeeded', 'throttledAttempts']);
+    for (const e of seen)
+      expect(Object.keys(e).sort()).toEqual(['attempts', 'durationMs', 'operation', 'succeeded', 'throttledAttempts']);
   });
 });

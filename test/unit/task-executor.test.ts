@@ -17,7 +17,13 @@ import type { AttemptOutcome, OperationContext, OperationHandler } from '../../s
 const never = new AbortController().signal;
 const policy: RetryPolicy = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 };
 const sleep = async (): Promise<void> => {};
-const entry = (versionId?: string): TaskEntry => ({ line: 4, bucket: 'src', key: 'a b.txt', rawKey: 'a%20b.txt', versionId });
+const entry = (versionId?: string): TaskEntry => ({
+  line: 4,
+  bucket: 'src',
+  key: 'a b.txt',
+  rawKey: 'a%20b.txt',
+  versionId,
+});
 
 const MISSING_VERSION = {
   bucket: 'src',
@@ -43,7 +49,9 @@ function recordingCtx(): { ctx: OperationContext; sent: string[] } {
 
 /** The registered handler with its attempt() replaced by a spy that succeeds. */
 function spied(handler: OperationHandler): { handler: OperationHandler; attempt: ReturnType<typeof vi.fn> } {
-  const attempt = vi.fn(async (_config: unknown, e: TaskEntry): Promise<AttemptOutcome> => ({ result: succeeded(e), retryable: false }));
+  const attempt = vi.fn(
+    async (_config: unknown, e: TaskEntry): Promise<AttemptOutcome> => ({ result: succeeded(e), retryable: false }),
+  );
   return { handler: { ...handler, attempt }, attempt };
 }
 
@@ -51,7 +59,9 @@ const kinds = supportedOperations();
 
 describe('task executor: a row with an empty VersionId', () => {
   it('the registry lists the kinds iterated below', () => {
-    expect(kinds).toEqual(expect.arrayContaining(['S3PutObjectCopy', 'S3PutObjectTagging', 'S3DeleteObject', 'LambdaInvoke']));
+    expect(kinds).toEqual(
+      expect.arrayContaining(['S3PutObjectCopy', 'S3PutObjectTagging', 'S3DeleteObject', 'LambdaInvoke']),
+    );
   });
 
   it.each(kinds)('%s: fails 400 InvalidRequest "missing VersionId"; the handler is never called', async (kind) => {

@@ -51,7 +51,8 @@ function codeOf(fn: () => unknown): ErrorCode | 'accepted' {
   }
 }
 
-const tags = (n: number): { Key: string; Value: string }[] => Array.from({ length: n }, (_, i) => ({ Key: `k${i}`, Value: `v${i}` }));
+const tags = (n: number): { Key: string; Value: string }[] =>
+  Array.from({ length: n }, (_, i) => ({ Key: `k${i}`, Value: `v${i}` }));
 
 describe('validateCreateJobRequest accepts', () => {
   it.each<[string, Request]>([
@@ -65,9 +66,20 @@ describe('validateCreateJobRequest accepts', () => {
     ['Fields with VersionId and Ignore columns', spec({ Fields: ['Ignore', 'Bucket', 'Key', 'VersionId', 'Ignore'] })],
     ['a manifest ObjectVersionId', location({ ObjectVersionId: '3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY' })],
     ['Report Enabled false without Bucket', top({ Report: { Enabled: false } })],
-    ['Report FailedTasksOnly with a prefix and an owner', report({ ReportScope: 'FailedTasksOnly', Prefix: 'r/', ExpectedBucketOwner: '111122223333' })],
+    [
+      'Report FailedTasksOnly with a prefix and an owner',
+      report({ ReportScope: 'FailedTasksOnly', Prefix: 'r/', ExpectedBucketOwner: '111122223333' }),
+    ],
     ['50 tags', top({ Tags: tags(50) })],
-    ['a tag with an empty value and every allowed punctuation', top({ Tags: [{ Key: 'a b_.:/=+-@', Value: '' }, { Key: 'ключ', Value: '値 1' }] })],
+    [
+      'a tag with an empty value and every allowed punctuation',
+      top({
+        Tags: [
+          { Key: 'a b_.:/=+-@', Value: '' },
+          { Key: 'ключ', Value: '値 1' },
+        ],
+      }),
+    ],
     ['a tag value of 256 characters', top({ Tags: [{ Key: 'k', Value: 'v'.repeat(256) }] })],
     ['S3PutObjectTagging', top({ Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'tier', Value: 'gold' }] } } })],
     ['S3DeleteObjectTagging', top({ Operation: { S3DeleteObjectTagging: {} } })],
@@ -93,7 +105,11 @@ describe('validateCreateJobRequest refuses', () => {
     ['RoleArn with an 11-digit account', 'InvalidRequest', top({ RoleArn: 'arn:aws:iam::11112222333:role/x' })],
     ['RoleArn of a user', 'InvalidRequest', top({ RoleArn: 'arn:aws:iam::111122223333:user/x' })],
     ['RoleArn with a region', 'InvalidRequest', top({ RoleArn: 'arn:aws:iam:us-east-1:111122223333:role/x' })],
-    ['RoleArn over 2048 characters', 'InvalidRequest', top({ RoleArn: `arn:aws:iam::111122223333:role/${'r'.repeat(2048)}` })],
+    [
+      'RoleArn over 2048 characters',
+      'InvalidRequest',
+      top({ RoleArn: `arn:aws:iam::111122223333:role/${'r'.repeat(2048)}` }),
+    ],
     // ClientRequestToken 1..64, Description 1..256
     ['ClientRequestToken of length 0', 'InvalidRequest', top({ ClientRequestToken: '' })],
     ['ClientRequestToken of length 65', 'InvalidRequest', top({ ClientRequestToken: 't'.repeat(65) })],
@@ -102,14 +118,30 @@ describe('validateCreateJobRequest refuses', () => {
     ['Description empty', 'InvalidRequest', top({ Description: '' })],
     ['ConfirmationRequired "false" (a string)', 'InvalidRequest', top({ ConfirmationRequired: 'false' })],
     // Manifest vs ManifestGenerator: exactly one
-    ['both Manifest and ManifestGenerator', 'InvalidRequest', top({ ManifestGenerator: { S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::src', EnableManifestOutput: false } } })],
+    [
+      'both Manifest and ManifestGenerator',
+      'InvalidRequest',
+      top({
+        ManifestGenerator: {
+          S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::src', EnableManifestOutput: false },
+        },
+      }),
+    ],
     ['neither Manifest nor ManifestGenerator', 'InvalidRequest', top({ Manifest: undefined })],
-    ['a ManifestGenerator without EnableManifestOutput', 'InvalidRequest', top({ Manifest: undefined, ManifestGenerator: { S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::src' } } })],
+    [
+      'a ManifestGenerator without EnableManifestOutput',
+      'InvalidRequest',
+      top({ Manifest: undefined, ManifestGenerator: { S3JobManifestGenerator: { SourceBucket: 'arn:aws:s3:::src' } } }),
+    ],
     ['Manifest not an object', 'InvalidRequest', top({ Manifest: 'arn:aws:s3:::manifests/m.csv' })],
     ['Manifest without Spec', 'InvalidRequest', withPatch(['Manifest'], { Spec: undefined })],
     ['Manifest without Location', 'InvalidRequest', withPatch(['Manifest'], { Location: undefined })],
     // Manifest format
-    ['an inventory manifest with a bad Fields member', 'InvalidRequest', spec({ Format: 'S3InventoryReport_CSV_20161130', Fields: ['Bucket', 'Size'] })],
+    [
+      'an inventory manifest with a bad Fields member',
+      'InvalidRequest',
+      spec({ Format: 'S3InventoryReport_CSV_20161130', Fields: ['Bucket', 'Size'] }),
+    ],
     ['an unknown manifest format', 'InvalidRequest', spec({ Format: 'CSV' })],
     ['a manifest format missing', 'InvalidRequest', spec({ Format: undefined })],
     // Fields
@@ -119,7 +151,11 @@ describe('validateCreateJobRequest refuses', () => {
     ['Fields without Key', 'InvalidRequest', spec({ Fields: ['Bucket', 'VersionId'] })],
     ['Fields without Bucket', 'InvalidRequest', spec({ Fields: ['Key'] })],
     ['Fields with a duplicate Bucket', 'InvalidRequest', spec({ Fields: ['Bucket', 'Key', 'Bucket'] })],
-    ['Fields with a duplicate VersionId', 'InvalidRequest', spec({ Fields: ['Bucket', 'Key', 'VersionId', 'VersionId'] })],
+    [
+      'Fields with a duplicate VersionId',
+      'InvalidRequest',
+      spec({ Fields: ['Bucket', 'Key', 'VersionId', 'VersionId'] }),
+    ],
     ['Fields with an unknown value', 'InvalidRequest', spec({ Fields: ['Bucket', 'Key', 'Size'] })],
     ['Fields with a lower-case value', 'InvalidRequest', spec({ Fields: ['bucket', 'key'] })],
     // Location
@@ -144,7 +180,16 @@ describe('validateCreateJobRequest refuses', () => {
     // Tags (≤ 50, unique keys, model characters and lengths)
     ['51 tags', 'TooManyTagsException', top({ Tags: tags(51) })],
     ['Tags not a list', 'InvalidRequest', top({ Tags: { Key: 'a', Value: 'b' } })],
-    ['duplicate tag keys', 'InvalidRequest', top({ Tags: [{ Key: 'a', Value: '1' }, { Key: 'a', Value: '2' }] })],
+    [
+      'duplicate tag keys',
+      'InvalidRequest',
+      top({
+        Tags: [
+          { Key: 'a', Value: '1' },
+          { Key: 'a', Value: '2' },
+        ],
+      }),
+    ],
     ['a tag key with characters not allowed', 'InvalidRequest', top({ Tags: [{ Key: 'a*b', Value: '1' }] })],
     ['a tag value with characters not allowed', 'InvalidRequest', top({ Tags: [{ Key: 'a', Value: 'x;y' }] })],
     ['a tag value of 257 characters', 'InvalidRequest', top({ Tags: [{ Key: 'a', Value: 'v'.repeat(257) }] })],
@@ -154,10 +199,26 @@ describe('validateCreateJobRequest refuses', () => {
     // Operation: exactly one known, implemented kind
     ['no Operation', 'InvalidRequest', top({ Operation: undefined })],
     ['an empty Operation', 'InvalidRequest', top({ Operation: {} })],
-    ['two operations', 'InvalidRequest', top({ Operation: { S3DeleteObjectTagging: {}, S3PutObjectTagging: { TagSet: [] } } })],
+    [
+      'two operations',
+      'InvalidRequest',
+      top({ Operation: { S3DeleteObjectTagging: {}, S3PutObjectTagging: { TagSet: [] } } }),
+    ],
     ['an unknown operation kind', 'InvalidRequest', top({ Operation: { S3FrobnicateObject: {} } })],
-    ['LambdaInvoke with UserArguments but schema 1.0', 'InvalidRequest', top({ Operation: { LambdaInvoke: { FunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:f', UserArguments: { k: 'v' } } } })],
-    ['S3InitiateRestoreObject with the EXPEDITED tier (not offered)', 'InvalidRequest', top({ Operation: { S3InitiateRestoreObject: { ExpirationInDays: 1, GlacierJobTier: 'EXPEDITED' } } })],
+    [
+      'LambdaInvoke with UserArguments but schema 1.0',
+      'InvalidRequest',
+      top({
+        Operation: {
+          LambdaInvoke: { FunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:f', UserArguments: { k: 'v' } },
+        },
+      }),
+    ],
+    [
+      'S3InitiateRestoreObject with the EXPEDITED tier (not offered)',
+      'InvalidRequest',
+      top({ Operation: { S3InitiateRestoreObject: { ExpirationInDays: 1, GlacierJobTier: 'EXPEDITED' } } }),
+    ],
     ['Operation a list', 'InvalidRequest', top({ Operation: [{ S3DeleteObjectTagging: {} }] })],
     ['a copy without TargetResource', 'InvalidRequest', top({ Operation: { S3PutObjectCopy: {} } })],
   ])('%s → %s', (_name, code, request) => {
@@ -173,14 +234,22 @@ describe('validateCreateJobRequest normalises', () => {
 
   it.each([true, false])('an explicit ConfirmationRequired %s wins over either default', (explicit) => {
     for (const confirmationRequiredByDefault of [true, false]) {
-      expect(validateCreateJobRequest(top({ ConfirmationRequired: explicit }), { confirmationRequiredByDefault }).ConfirmationRequired).toBe(explicit);
+      expect(
+        validateCreateJobRequest(top({ ConfirmationRequired: explicit }), { confirmationRequiredByDefault })
+          .ConfirmationRequired,
+      ).toBe(explicit);
     }
   });
 
   it('returns a frozen request with the report defaults filled in and no empty optional members', () => {
     const out = validateCreateJobRequest(report({ Format: undefined, ReportScope: undefined }), OPTS);
     expect(Object.isFrozen(out)).toBe(true);
-    expect(out.Report).toEqual({ Enabled: true, Bucket: 'arn:aws:s3:::reports', Format: 'Report_CSV_20180820', ReportScope: 'AllTasks' });
+    expect(out.Report).toEqual({
+      Enabled: true,
+      Bucket: 'arn:aws:s3:::reports',
+      Format: 'Report_CSV_20180820',
+      ReportScope: 'AllTasks',
+    });
     expect(out).not.toHaveProperty('Tags');
     expect(out).not.toHaveProperty('Description');
     expect(out).not.toHaveProperty('ClientRequestToken');
@@ -192,9 +261,17 @@ describe('validateCreateJobRequest normalises', () => {
   });
 
   it('checks at creation what holds only then: a retention date must be in the future at CreateJob', () => {
-    const retention = top({ Operation: { S3PutObjectRetention: { Retention: { Mode: 'GOVERNANCE', RetainUntilDate: '2030-01-01T00:00:00Z' } } } });
-    expect(codeOf(() => validateCreateJobRequest(retention, { ...OPTS, now: new Date('2029-12-31T00:00:00Z') }))).toBe('accepted');
-    expect(codeOf(() => validateCreateJobRequest(retention, { ...OPTS, now: new Date('2030-01-02T00:00:00Z') }))).toBe('InvalidRequest');
+    const retention = top({
+      Operation: {
+        S3PutObjectRetention: { Retention: { Mode: 'GOVERNANCE', RetainUntilDate: '2030-01-01T00:00:00Z' } },
+      },
+    });
+    expect(codeOf(() => validateCreateJobRequest(retention, { ...OPTS, now: new Date('2029-12-31T00:00:00Z') }))).toBe(
+      'accepted',
+    );
+    expect(codeOf(() => validateCreateJobRequest(retention, { ...OPTS, now: new Date('2030-01-02T00:00:00Z') }))).toBe(
+      'InvalidRequest',
+    );
   });
 
   it('a tag without Value gets the empty value', () => {

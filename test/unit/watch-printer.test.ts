@@ -49,7 +49,16 @@ describe('WatchPrinter, plain (not a terminal)', () => {
   it('prints the final counts even inside the interval, and the failure reasons of a failed job', () => {
     const { p, out } = printer('plain', 5000);
     p.observe(obs('Active', 10), 0, at(0));
-    p.observe(obs('Failed', 10, 60, { failureReasons: [{ FailureCode: 'TaskFailureThresholdExceeded', FailureReason: 'more than 50% of tasks failed' }], statusUpdateReason: 'threshold' }), 1000, at(1));
+    p.observe(
+      obs('Failed', 10, 60, {
+        failureReasons: [
+          { FailureCode: 'TaskFailureThresholdExceeded', FailureReason: 'more than 50% of tasks failed' },
+        ],
+        statusUpdateReason: 'threshold',
+      }),
+      1000,
+      at(1),
+    );
     p.finish(at(1));
     const lines = out().split('\n');
     expect(lines).toContain('70 of 1000 tasks (7%), 60 failed, Failed');
@@ -109,11 +118,32 @@ describe('WatchPrinter, json', () => {
     p.observe(obs('Active', 400, 0, { elapsedActiveSeconds: 2 }), 1000, at(1));
     p.observe(obs('Cancelled', 450, 0, { statusUpdateReason: 'stop' }), 1500, at(2));
     p.finish(at(2));
-    const objects = out().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const objects = out()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(objects.map((o) => o.Type)).toEqual(['status', 'progress', 'progress', 'status', 'progress', 'end']);
     expect(objects[0]).toMatchObject({ JobId: JOB, From: null, To: 'Active' });
-    expect(objects[2]).toMatchObject({ Status: 'Active', NumberOfTasksSucceeded: 400, TotalNumberOfTasks: 1000, TasksPerSecond: 400, EtaSeconds: 2, ElapsedTimeInActiveSeconds: 2 });
-    expect(objects[4]).toMatchObject({ Status: 'Cancelled', NumberOfTasksSucceeded: 450, TasksPerSecond: null, EtaSeconds: null });
-    expect(objects[5]).toEqual({ Type: 'end', JobId: JOB, Status: 'Cancelled', FailureReasons: [], StatusUpdateReason: 'stop' });
+    expect(objects[2]).toMatchObject({
+      Status: 'Active',
+      NumberOfTasksSucceeded: 400,
+      TotalNumberOfTasks: 1000,
+      TasksPerSecond: 400,
+      EtaSeconds: 2,
+      ElapsedTimeInActiveSeconds: 2,
+    });
+    expect(objects[4]).toMatchObject({
+      Status: 'Cancelled',
+      NumberOfTasksSucceeded: 450,
+      TasksPerSecond: null,
+      EtaSeconds: null,
+    });
+    expect(objects[5]).toEqual({
+      Type: 'end',
+      JobId: JOB,
+      Status: 'Cancelled',
+      FailureReasons: [],
+      StatusUpdateReason: 'stop',
+    });
   });
 });

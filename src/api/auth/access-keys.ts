@@ -67,22 +67,34 @@ export function validateAccessKey(entry: unknown, where: string): AccessKey {
   const fail = (what: string): never => {
     throw new S3BatchError('InvalidConfiguration', `Invalid API access key in ${where}: ${what}`);
   };
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return fail('expected an object with accessKeyId, secretAccessKey and accountId');
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+    return fail('expected an object with accessKeyId, secretAccessKey and accountId');
   const e = entry as Record<string, unknown>;
   const unknown = Object.keys(e).filter((k) => !['accessKeyId', 'secretAccessKey', 'accountId'].includes(k));
-  if (unknown.length > 0) fail(`unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} (expected accessKeyId, secretAccessKey, accountId)`);
+  if (unknown.length > 0)
+    fail(
+      `unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} (expected accessKeyId, secretAccessKey, accountId)`,
+    );
   const { accessKeyId, secretAccessKey, accountId } = e;
   if (typeof accessKeyId !== 'string' || !ACCESS_KEY_ID.test(accessKeyId)) {
     fail(`accessKeyId ${JSON.stringify(accessKeyId)} must be 3 to 128 letters, digits or underscores`);
   }
   if (typeof secretAccessKey !== 'string' || !SECRET.test(secretAccessKey)) {
     // Say what is wrong without repeating the value: it may be a real secret with a typo.
-    fail(`secretAccessKey of ${JSON.stringify(accessKeyId)} must be a string of 16 to 128 printable ASCII characters without spaces`);
+    fail(
+      `secretAccessKey of ${JSON.stringify(accessKeyId)} must be a string of 16 to 128 printable ASCII characters without spaces`,
+    );
   }
   if (typeof accountId !== 'string' || !ACCOUNT_ID.test(accountId)) {
-    fail(`accountId ${JSON.stringify(accountId)} of ${JSON.stringify(accessKeyId)} must be a 12-digit account id (a string)`);
+    fail(
+      `accountId ${JSON.stringify(accountId)} of ${JSON.stringify(accessKeyId)} must be a 12-digit account id (a string)`,
+    );
   }
-  return Object.freeze({ accessKeyId: accessKeyId as string, secretAccessKey: secretAccessKey as string, accountId: accountId as string });
+  return Object.freeze({
+    accessKeyId: accessKeyId as string,
+    secretAccessKey: secretAccessKey as string,
+    accountId: accountId as string,
+  });
 }
 
 /** Parses the text of a keys file strictly: `{"keys":[…]}` with at least one valid entry. */
@@ -91,14 +103,28 @@ export function parseAccessKeysFile(text: string, path: string): AccessKey[] {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new S3BatchError('InvalidConfiguration', `API keys file ${path} is not valid JSON: ${(err as Error).message}`);
+    throw new S3BatchError(
+      'InvalidConfiguration',
+      `API keys file ${path} is not valid JSON: ${(err as Error).message}`,
+    );
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || !Array.isArray((doc as { keys?: unknown }).keys)) {
-    throw new S3BatchError('InvalidConfiguration', `API keys file ${path} must hold {"keys":[{"accessKeyId":…,"secretAccessKey":…,"accountId":…}]}`);
+  if (
+    typeof doc !== 'object' ||
+    doc === null ||
+    Array.isArray(doc) ||
+    !Array.isArray((doc as { keys?: unknown }).keys)
+  ) {
+    throw new S3BatchError(
+      'InvalidConfiguration',
+      `API keys file ${path} must hold {"keys":[{"accessKeyId":…,"secretAccessKey":…,"accountId":…}]}`,
+    );
   }
   const extra = Object.keys(doc).filter((k) => k !== 'keys');
   if (extra.length > 0) {
-    throw new S3BatchError('InvalidConfiguration', `API keys file ${path}: unknown top-level field(s) ${extra.map((k) => JSON.stringify(k)).join(', ')} (expected only "keys")`);
+    throw new S3BatchError(
+      'InvalidConfiguration',
+      `API keys file ${path}: unknown top-level field(s) ${extra.map((k) => JSON.stringify(k)).join(', ')} (expected only "keys")`,
+    );
   }
   const entries = (doc as { keys: unknown[] }).keys;
   if (entries.length === 0) throw new S3BatchError('InvalidConfiguration', `API keys file ${path} lists no keys`);
@@ -110,7 +136,10 @@ export async function loadAccessKeysFile(path: string): Promise<AccessKey[]> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new S3BatchError('InvalidConfiguration', `Cannot read API keys file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new S3BatchError(
+      'InvalidConfiguration',
+      `Cannot read API keys file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   return parseAccessKeysFile(text, path);
 }
@@ -121,7 +150,10 @@ export function createAccessKeyStore(keys: Iterable<{ key: AccessKey; source: st
   for (const k of keys) {
     const seen = byId.get(k.key.accessKeyId);
     if (seen !== undefined) {
-      throw new S3BatchError('InvalidConfiguration', `API access key id ${JSON.stringify(k.key.accessKeyId)} is given twice: in ${seen.source} and in ${k.source}`);
+      throw new S3BatchError(
+        'InvalidConfiguration',
+        `API access key id ${JSON.stringify(k.key.accessKeyId)} is given twice: in ${seen.source} and in ${k.source}`,
+      );
     }
     byId.set(k.key.accessKeyId, k);
   }
@@ -158,7 +190,10 @@ async function writeKeysFile(path: string, key: AccessKey): Promise<void> {
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw new S3BatchError('InvalidConfiguration', `Cannot write the generated API keys file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new S3BatchError(
+      'InvalidConfiguration',
+      `Cannot write the generated API keys file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 
@@ -174,12 +209,19 @@ export async function ensureGeneratedAccessKey(dataDir: string, accountId: strin
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new S3BatchError('InvalidConfiguration', `Cannot read the generated API keys file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new S3BatchError(
+        'InvalidConfiguration',
+        `Cannot read the generated API keys file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   }
   if (text !== undefined) {
     const keys = parseAccessKeysFile(text, path);
-    if (keys.length !== 1) throw new S3BatchError('InvalidConfiguration', `Generated API keys file ${path} must hold exactly one key (it holds ${keys.length}); to configure several keys use --api-keys-file`);
+    if (keys.length !== 1)
+      throw new S3BatchError(
+        'InvalidConfiguration',
+        `Generated API keys file ${path} must hold exactly one key (it holds ${keys.length}); to configure several keys use --api-keys-file`,
+      );
     const stored = keys[0] as AccessKey;
     if (stored.accountId === accountId) {
       await chmod(path, 0o600).catch(() => undefined);
@@ -207,12 +249,19 @@ export async function resolveApiAccessKeys(settings: ApiKeySettings): Promise<Re
     }
   }
   if ((settings.apiAccessKeyId === undefined) !== (settings.apiSecretAccessKey === undefined)) {
-    throw new S3BatchError('InvalidConfiguration', 'Give both S3BATCH_API_ACCESS_KEY_ID and S3BATCH_API_SECRET_ACCESS_KEY, or neither');
+    throw new S3BatchError(
+      'InvalidConfiguration',
+      'Give both S3BATCH_API_ACCESS_KEY_ID and S3BATCH_API_SECRET_ACCESS_KEY, or neither',
+    );
   }
   if (settings.apiAccessKeyId !== undefined) {
     const source = 'S3BATCH_API_ACCESS_KEY_ID / S3BATCH_API_SECRET_ACCESS_KEY';
     const key = validateAccessKey(
-      { accessKeyId: settings.apiAccessKeyId, secretAccessKey: settings.apiSecretAccessKey, accountId: settings.defaultAccountId },
+      {
+        accessKeyId: settings.apiAccessKeyId,
+        secretAccessKey: settings.apiSecretAccessKey,
+        accountId: settings.defaultAccountId,
+      },
       source,
     );
     keys.push({ key, source });

@@ -126,14 +126,23 @@ export function createApiAuth(opts: ApiAuthOptions): ApiAuth {
         );
       }
     }
-    return { accessKeyId: check.session.accessKeyId, accountId: check.session.accountId, via: 'session', session: check.session };
+    return {
+      accessKeyId: check.session.accessKeyId,
+      accountId: check.session.accountId,
+      via: 'session',
+      session: check.session,
+    };
   }
 
   function fromBasic(value: string): ApiCaller {
     const encoded = value.slice('basic '.length).trim();
     const decoded = /^[A-Za-z0-9+/]+={0,2}$/.test(encoded) ? Buffer.from(encoded, 'base64').toString('utf8') : '';
     const colon = decoded.indexOf(':');
-    if (colon <= 0) throw new S3BatchError('AccessDenied', 'Malformed Basic credentials: expected base64(accessKeyId:secretAccessKey)');
+    if (colon <= 0)
+      throw new S3BatchError(
+        'AccessDenied',
+        'Malformed Basic credentials: expected base64(accessKeyId:secretAccessKey)',
+      );
     const key = checkSecret(decoded.slice(0, colon), decoded.slice(colon + 1));
     if (key === undefined) throw new S3BatchError('AccessDenied', BAD_KEY);
     return { accessKeyId: key.accessKeyId, accountId: key.accountId, via: 'basic' };
@@ -141,7 +150,12 @@ export function createApiAuth(opts: ApiAuthOptions): ApiAuth {
 
   async function fromSigV4(req: FastifyRequest): Promise<ApiCaller> {
     const body = rawBodies.get(req) ?? (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
-    const caller = await opts.verifier.verify({ method: req.method, url: req.raw.url ?? req.url, headers: req.headers, body });
+    const caller = await opts.verifier.verify({
+      method: req.method,
+      url: req.raw.url ?? req.url,
+      headers: req.headers,
+      body,
+    });
     return { ...caller, via: 'sigv4' };
   }
 
@@ -156,15 +170,28 @@ export function createApiAuth(opts: ApiAuthOptions): ApiAuth {
       const scheme = authorization.split(/\s/, 1)[0]?.toLowerCase();
       if (scheme === 'aws4-hmac-sha256') caller = await fromSigV4(req);
       else if (scheme === 'basic') caller = fromBasic(authorization);
-      else throw new S3BatchError('Unauthorized', `Unsupported authorization scheme: use Basic or AWS4-HMAC-SHA256. ${AUTH_REQUIRED}`);
+      else
+        throw new S3BatchError(
+          'Unauthorized',
+          `Unsupported authorization scheme: use Basic or AWS4-HMAC-SHA256. ${AUTH_REQUIRED}`,
+        );
     }
     if (caller === undefined) {
-      throw new S3BatchError('Unauthorized', session === 'invalid' ? `Your session has expired or is no longer valid: sign in again. ${AUTH_REQUIRED}` : AUTH_REQUIRED);
+      throw new S3BatchError(
+        'Unauthorized',
+        session === 'invalid'
+          ? `Your session has expired or is no longer valid: sign in again. ${AUTH_REQUIRED}`
+          : AUTH_REQUIRED,
+      );
     }
     const named = header(req, 'x-amz-account-id');
-    if (named !== undefined && named !== '' && !/^\d{12}$/.test(named)) throw new S3BatchError('InvalidRequest', 'x-amz-account-id must be a 12-digit account id');
+    if (named !== undefined && named !== '' && !/^\d{12}$/.test(named))
+      throw new S3BatchError('InvalidRequest', 'x-amz-account-id must be a 12-digit account id');
     if (named !== undefined && named !== '' && named !== caller.accountId) {
-      throw new S3BatchError('AccessDenied', `Access key ${caller.accessKeyId} belongs to account ${caller.accountId} and cannot act for account ${named}`);
+      throw new S3BatchError(
+        'AccessDenied',
+        `Access key ${caller.accessKeyId} belongs to account ${caller.accountId} and cannot act for account ${named}`,
+      );
     }
     return caller;
   }
@@ -213,7 +240,8 @@ export function createApiAuth(opts: ApiAuthOptions): ApiAuth {
 function onAuthError(req: FastifyRequest, reply: FastifyReply, err: unknown): never {
   if (isS3BatchError(err) && err.code === 'Unauthorized') {
     if (header(req, WEB_CLIENT_HEADER) !== WEB_CLIENT_VALUE) void reply.header('www-authenticate', BASIC_CHALLENGE);
-    if (readCookie(header(req, 'cookie'), SESSION_COOKIE)) void reply.header('set-cookie', clearedSessionCookie(isHttps(req)));
+    if (readCookie(header(req, 'cookie'), SESSION_COOKIE))
+      void reply.header('set-cookie', clearedSessionCookie(isHttps(req)));
   }
   throw err;
 }

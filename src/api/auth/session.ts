@@ -45,7 +45,11 @@ export function createSessionTokens(opts: SessionTokenOptions): SessionTokens {
   const lifetimeMs = opts.lifetimeMs ?? DEFAULT_SESSION_LIFETIME_MS;
   const now = opts.now ?? Date.now;
   const mac = (payload: string, secret: string): Buffer =>
-    createHmac('sha256', opts.key).update(payload).update('\n').update(createHash('sha256').update(secret).digest()).digest();
+    createHmac('sha256', opts.key)
+      .update(payload)
+      .update('\n')
+      .update(createHash('sha256').update(secret).digest())
+      .digest();
 
   return {
     lifetimeMs,
@@ -69,13 +73,15 @@ export function createSessionTokens(opts: SessionTokenOptions): SessionTokens {
       }
       if (typeof claims !== 'object' || claims === null) return { ok: false, reason: 'invalid' };
       const { accessKeyId, accountId, exp } = claims as Record<string, unknown>;
-      if (typeof accessKeyId !== 'string' || typeof accountId !== 'string' || typeof exp !== 'number') return { ok: false, reason: 'invalid' };
+      if (typeof accessKeyId !== 'string' || typeof accountId !== 'string' || typeof exp !== 'number')
+        return { ok: false, reason: 'invalid' };
       const key = opts.keys.get(accessKeyId);
       // Unknown key: the token may be genuine (the key was removed) or forged; either way it is refused.
       if (key === undefined) return { ok: false, reason: 'revoked' };
       const given = Buffer.from(sig, 'base64url');
       const expected = mac(payload, key.secretAccessKey);
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'invalid' };
+      if (given.length !== expected.length || !timingSafeEqual(given, expected))
+        return { ok: false, reason: 'invalid' };
       if (key.accountId !== accountId) return { ok: false, reason: 'revoked' };
       if (exp <= now()) return { ok: false, reason: 'expired' };
       return { ok: true, session: { accessKeyId, accountId, exp } };

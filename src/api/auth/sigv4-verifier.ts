@@ -61,7 +61,8 @@ const AUTH_FORMAT = `'${ALGORITHM} Credential=<access key id>/<yyyymmdd>/<region
 const PRESIGN_PARAMS = ['x-amz-signature', 'x-amz-credential', 'x-amz-algorithm'];
 
 const denied = (message: string): S3BatchError => new S3BatchError('AccessDenied', message);
-const malformed = (what: string): S3BatchError => denied(`Malformed Authorization header (${what}); expected ${AUTH_FORMAT}`);
+const malformed = (what: string): S3BatchError =>
+  denied(`Malformed Authorization header (${what}); expected ${AUTH_FORMAT}`);
 
 interface ParsedAuthorization {
   accessKeyId: string;
@@ -75,7 +76,8 @@ interface ParsedAuthorization {
 /** Parses `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`; AccessDenied when it is not that. */
 export function parseAuthorization(value: string): ParsedAuthorization {
   const trimmed = value.trim();
-  if (/^AWS\s/.test(trimmed)) throw denied('AWS Signature Version 2 is not supported: sign requests with Signature Version 4 (AWS4-HMAC-SHA256)');
+  if (/^AWS\s/.test(trimmed))
+    throw denied('AWS Signature Version 2 is not supported: sign requests with Signature Version 4 (AWS4-HMAC-SHA256)');
   const space = trimmed.search(/\s/);
   const algorithm = space < 0 ? trimmed : trimmed.slice(0, space);
   // The value is not echoed: a client may have put some other credential (a bearer token) there.
@@ -99,11 +101,13 @@ export function parseAuthorization(value: string): ParsedAuthorization {
   const [accessKeyId, date, region, service, terminator] = scope as [string, string, string, string, string];
   if (accessKeyId === '') throw malformed('empty access key id');
   if (!/^\d{8}$/.test(date)) throw malformed('the Credential date must be yyyymmdd');
-  if (!/^[a-z0-9-]{1,64}$/.test(region)) throw malformed('the Credential region must be a region name such as us-east-1');
+  if (!/^[a-z0-9-]{1,64}$/.test(region))
+    throw malformed('the Credential region must be a region name such as us-east-1');
   if (terminator !== 'aws4_request') throw malformed('the Credential must end in aws4_request');
   if (!/^[0-9a-fA-F]{64}$/.test(signature)) throw malformed('Signature must be 64 hex digits');
   const names = signedHeaders.split(';');
-  if (names.some((n) => !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(n))) throw malformed('SignedHeaders must be lower-case header names separated by ;');
+  if (names.some((n) => !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(n)))
+    throw malformed('SignedHeaders must be lower-case header names separated by ;');
   if (new Set(names).size !== names.length) throw malformed('SignedHeaders names a header twice');
   return { accessKeyId, date, region, service, signedHeaders: names, signature: signature.toLowerCase() };
 }
@@ -161,23 +165,32 @@ export function createSigV4Verifier(opts: SigV4VerifierOptions): SigV4Verifier {
     const authorization = headerValue(headers, 'authorization');
     const presigned = Object.keys(query).some((k) => PRESIGN_PARAMS.includes(k.toLowerCase()));
     if (presigned) {
-      throw denied(authorization === undefined
-        ? 'Presigned URLs (query-string authentication) are not supported by the S3 Control API of s3batch; sign requests with an Authorization header'
-        : 'Only one authentication mechanism is allowed: the request has both an Authorization header and X-Amz-* signature query parameters');
+      throw denied(
+        authorization === undefined
+          ? 'Presigned URLs (query-string authentication) are not supported by the S3 Control API of s3batch; sign requests with an Authorization header'
+          : 'Only one authentication mechanism is allowed: the request has both an Authorization header and X-Amz-* signature query parameters',
+      );
     }
     if (authorization === undefined || authorization.trim() === '') {
-      throw denied('Missing Authorization header: S3 Control API requests must be signed with AWS Signature Version 4 (service s3) using an s3batch API access key');
+      throw denied(
+        'Missing Authorization header: S3 Control API requests must be signed with AWS Signature Version 4 (service s3) using an s3batch API access key',
+      );
     }
     const auth = parseAuthorization(authorization);
     if (auth.service !== SIGNING_SERVICE) {
-      throw denied(`The credential scope names service ${JSON.stringify(auth.service)}; S3 Control API requests are signed for service "s3"`);
+      throw denied(
+        `The credential scope names service ${JSON.stringify(auth.service)}; S3 Control API requests are signed for service "s3"`,
+      );
     }
     for (const required of ['host', 'x-amz-date', 'x-amz-content-sha256']) {
-      if (headerValue(headers, required) === undefined) throw denied(`Missing required header for this request: ${required}`);
-      if (!auth.signedHeaders.includes(required)) throw denied(`The ${required} header must be signed (listed in SignedHeaders)`);
+      if (headerValue(headers, required) === undefined)
+        throw denied(`Missing required header for this request: ${required}`);
+      if (!auth.signedHeaders.includes(required))
+        throw denied(`The ${required} header must be signed (listed in SignedHeaders)`);
     }
     const unsigned = Object.keys(headers).filter((n) => n.startsWith('x-amz-') && !auth.signedHeaders.includes(n));
-    if (unsigned.length > 0) throw denied(`There were headers present in the request which were not signed: ${unsigned.join(', ')}`);
+    if (unsigned.length > 0)
+      throw denied(`There were headers present in the request which were not signed: ${unsigned.join(', ')}`);
     if (auth.signedHeaders.includes('date')) {
       // The signer always takes the date from x-amz-date and drops a Date header.
       throw denied('SignedHeaders may not include "date": sign x-amz-date instead (as the AWS SDKs and CLI do)');
@@ -186,14 +199,20 @@ export function createSigV4Verifier(opts: SigV4VerifierOptions): SigV4Verifier {
 
     const amzDateText = headerValue(headers, 'x-amz-date') as string;
     const amzDate = parseAmzDate(amzDateText);
-    if (amzDate === undefined) throw denied(`x-amz-date ${JSON.stringify(amzDateText.slice(0, 40))} is not a date of the form yyyymmddThhmmssZ`);
+    if (amzDate === undefined)
+      throw denied(`x-amz-date ${JSON.stringify(amzDateText.slice(0, 40))} is not a date of the form yyyymmddThhmmssZ`);
     if (amzDateText.slice(0, 8) !== auth.date) {
-      throw denied(`The credential scope date ${auth.date} does not match the date of x-amz-date (${amzDateText.slice(0, 8)})`);
+      throw denied(
+        `The credential scope date ${auth.date} does not match the date of x-amz-date (${amzDateText.slice(0, 8)})`,
+      );
     }
 
     const key = opts.keys.get(auth.accessKeyId);
     if (key === undefined) {
-      throw new S3BatchError('InvalidAccessKeyId', `The access key id ${JSON.stringify(auth.accessKeyId)} does not exist in s3batch's API keys`);
+      throw new S3BatchError(
+        'InvalidAccessKeyId',
+        `The access key id ${JSON.stringify(auth.accessKeyId)} does not exist in s3batch's API keys`,
+      );
     }
     const serverTime = now();
     if (Math.abs(serverTime.getTime() - amzDate.getTime()) > maxSkewMs) {
@@ -205,19 +224,28 @@ export function createSigV4Verifier(opts: SigV4VerifierOptions): SigV4Verifier {
 
     const payloadHash = headerValue(headers, 'x-amz-content-sha256') as string;
     if (payloadHash.startsWith('STREAMING-')) {
-      throw denied(`x-amz-content-sha256 ${JSON.stringify(payloadHash.slice(0, 64))}: streaming (aws-chunked) payloads are not supported; send the payload's SHA-256`);
+      throw denied(
+        `x-amz-content-sha256 ${JSON.stringify(payloadHash.slice(0, 64))}: streaming (aws-chunked) payloads are not supported; send the payload's SHA-256`,
+      );
     }
     if (payloadHash !== UNSIGNED_PAYLOAD) {
       const actual = createHash('sha256').update(req.body).digest('hex');
       if (payloadHash.toLowerCase() !== actual) {
-        throw new S3BatchError('SignatureDoesNotMatch', `The x-amz-content-sha256 header (${JSON.stringify(payloadHash.slice(0, 64))}) does not match the SHA-256 of the request body received (${actual})`);
+        throw new S3BatchError(
+          'SignatureDoesNotMatch',
+          `The x-amz-content-sha256 header (${JSON.stringify(payloadHash.slice(0, 64))}) does not match the SHA-256 of the request body received (${actual})`,
+        );
       }
     }
 
     const signedHeaderValues: Record<string, string> = Object.create(null) as Record<string, string>;
     for (const name of auth.signedHeaders) {
       const v = headerValue(headers, name);
-      if (v === undefined) throw new S3BatchError('SignatureDoesNotMatch', `The signed header ${name} is missing from the request (changed in transit?)`);
+      if (v === undefined)
+        throw new S3BatchError(
+          'SignatureDoesNotMatch',
+          `The signed header ${name} is missing from the request (changed in transit?)`,
+        );
       signedHeaderValues[name] = v;
     }
     const signer = new SignatureV4({
@@ -247,7 +275,8 @@ export function createSigV4Verifier(opts: SigV4VerifierOptions): SigV4Verifier {
     });
     const expected = /Signature=([0-9a-f]{64})$/.exec(String(signed.headers.authorization ?? ''))?.[1];
     const expectedHeaders = /SignedHeaders=([^,]*),/.exec(String(signed.headers.authorization ?? ''))?.[1];
-    if (expected === undefined) throw new S3BatchError('InternalServiceException', 'The SigV4 signer returned no signature');
+    if (expected === undefined)
+      throw new S3BatchError('InternalServiceException', 'The SigV4 signer returned no signature');
     const match = timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(auth.signature, 'hex'));
     if (!match || expectedHeaders !== auth.signedHeaders.join(';')) {
       throw new S3BatchError(

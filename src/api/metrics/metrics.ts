@@ -68,7 +68,11 @@ export function createMetrics(sources: MetricsSources): Metrics {
   const tallies = new Map<string, Tally>();
   const reported = new Map<string, Omit<Tally, 'duration'>>();
   /** Adds to `counter` what `field` of each operation's tally gained since the last scrape. */
-  const catchUp = (counter: Counter, field: 'succeeded' | 'failed' | 'retries' | 'throttled', labels: (operation: string) => Record<string, string>): void => {
+  const catchUp = (
+    counter: Counter,
+    field: 'succeeded' | 'failed' | 'retries' | 'throttled',
+    labels: (operation: string) => Record<string, string>,
+  ): void => {
     for (const [operation, t] of tallies) {
       let r = reported.get(operation);
       if (!r) reported.set(operation, (r = { succeeded: 0, failed: 0, retries: 0, throttled: 0 }));
@@ -88,7 +92,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
   });
   const duration = new Histogram({
     name: 's3batch_task_duration_seconds',
-    help: 'Time from a task\'s first attempt to its final outcome, retries and backoff included',
+    help: "Time from a task's first attempt to its final outcome, retries and backoff included",
     labelNames: ['operation'],
     buckets: TASK_DURATION_BUCKETS,
     registers: [own],
@@ -125,7 +129,17 @@ export function createMetrics(sources: MetricsSources): Metrics {
 
   const onTask = (e: TaskDoneEvent): void => {
     let t = tallies.get(e.operation);
-    if (!t) tallies.set(e.operation, (t = { succeeded: 0, failed: 0, retries: 0, throttled: 0, duration: duration.labels({ operation: e.operation }) }));
+    if (!t)
+      tallies.set(
+        e.operation,
+        (t = {
+          succeeded: 0,
+          failed: 0,
+          retries: 0,
+          throttled: 0,
+          duration: duration.labels({ operation: e.operation }),
+        }),
+      );
     if (e.succeeded) t.succeeded++;
     else t.failed++;
     if (e.attempts > 1) t.retries += e.attempts - 1;

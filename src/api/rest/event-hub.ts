@@ -134,7 +134,13 @@ export class JobEventHub {
     if (!this.followed(accountId, jobId)) return;
     let state = this.jobs.get(jobId);
     if (!state) {
-      state = { accountId, rate: new RateEstimator(), lastKey: undefined, lastSentAt: Number.NEGATIVE_INFINITY, timer: undefined };
+      state = {
+        accountId,
+        rate: new RateEstimator(),
+        lastKey: undefined,
+        lastSentAt: Number.NEGATIVE_INFINITY,
+        timer: undefined,
+      };
       this.jobs.set(jobId, state);
     }
     if (state.timer) return; // an event is due already: it will carry these counters
@@ -166,7 +172,13 @@ export class JobEventHub {
     const now = this.now();
     const done = snap.NumberOfTasksSucceeded + snap.NumberOfTasksFailed;
     state.rate.sample(now, done);
-    const key = JSON.stringify([snap.Status, snap.TotalNumberOfTasks, snap.NumberOfTasksSucceeded, snap.NumberOfTasksFailed, snap.Discovery]);
+    const key = JSON.stringify([
+      snap.Status,
+      snap.TotalNumberOfTasks,
+      snap.NumberOfTasksSucceeded,
+      snap.NumberOfTasksFailed,
+      snap.Discovery,
+    ]);
     if (key === state.lastKey) return;
     state.lastKey = key;
     state.lastSentAt = now;

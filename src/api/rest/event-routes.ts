@@ -37,7 +37,12 @@ export function sseEvent(name: string, data: unknown): string {
 }
 
 /** The job's counters now, for the hub's `progress` events (undefined when the job is gone). */
-export function progressSnapshot(service: BatchService, accountId: string, jobId: string, now: Date): ProgressSnapshot | undefined {
+export function progressSnapshot(
+  service: BatchService,
+  accountId: string,
+  jobId: string,
+  now: Date,
+): ProgressSnapshot | undefined {
   let job;
   try {
     job = service.getJob(accountId, jobId);

@@ -37,9 +37,11 @@ export function parseJobListQuery(q: { search?: unknown; sort?: unknown; order?:
     throw new S3BatchError('InvalidRequestException', `search must be at most ${MAX_SEARCH} characters long`);
   }
   const sort = one('sort', q.sort) ?? 'created';
-  if (sort !== 'created' && sort !== 'priority') throw new S3BatchError('InvalidRequestException', 'sort must be created or priority');
+  if (sort !== 'created' && sort !== 'priority')
+    throw new S3BatchError('InvalidRequestException', 'sort must be created or priority');
   const order = one('order', q.order) ?? 'desc';
-  if (order !== 'asc' && order !== 'desc') throw new S3BatchError('InvalidRequestException', 'order must be desc or asc');
+  if (order !== 'asc' && order !== 'desc')
+    throw new S3BatchError('InvalidRequestException', 'order must be desc or asc');
   return { ...(search ? { search: search.toLowerCase() } : {}), sort, order };
 }
 
@@ -50,14 +52,23 @@ export interface QueryPage {
 }
 
 /** One page of the account's jobs matching the query, sorted, each with its Tags. */
-export function queryJobs(service: BatchService, accountId: string, query: JobListQuery, page: QueryPage): { Jobs: TaggedJobListDescriptor[]; NextToken?: string } {
+export function queryJobs(
+  service: BatchService,
+  accountId: string,
+  query: JobListQuery,
+  page: QueryPage,
+): { Jobs: TaggedJobListDescriptor[]; NextToken?: string } {
   const max = page.maxResults ?? 1000;
   if (!Number.isInteger(max) || max < 0 || max > 1000) {
     throw new S3BatchError('InvalidRequestException', 'maxResults must be an integer from 0 to 1000');
   }
   let offset = 0;
   if (page.nextToken !== undefined) {
-    if (!/^\d{1,9}$/.test(page.nextToken)) throw new S3BatchError('InvalidNextTokenException', 'The nextToken of a search or sorted listing is the position it returned');
+    if (!/^\d{1,9}$/.test(page.nextToken))
+      throw new S3BatchError(
+        'InvalidNextTokenException',
+        'The nextToken of a search or sorted listing is the position it returned',
+      );
     offset = Number(page.nextToken);
   }
   const matching: TaggedJobListDescriptor[] = [];
@@ -78,10 +89,18 @@ export function queryJobs(service: BatchService, accountId: string, query: JobLi
   return { Jobs, ...(next < matching.length ? { NextToken: String(next) } : {}) };
 }
 
-function* allJobs(service: BatchService, accountId: string, jobStatuses: readonly string[]): Generator<JobListDescriptor> {
+function* allJobs(
+  service: BatchService,
+  accountId: string,
+  jobStatuses: readonly string[],
+): Generator<JobListDescriptor> {
   let nextToken: string | undefined;
   do {
-    const out = service.listJobs(accountId, { jobStatuses, maxResults: 1000, ...(nextToken !== undefined ? { nextToken } : {}) });
+    const out = service.listJobs(accountId, {
+      jobStatuses,
+      maxResults: 1000,
+      ...(nextToken !== undefined ? { nextToken } : {}),
+    });
     yield* out.Jobs;
     nextToken = out.NextToken;
   } while (nextToken !== undefined);

@@ -20,11 +20,20 @@ export function discoveryView(record: Pick<JobRecord, 'discovery' | 'request'>):
   const d = record.discovery;
   if (!d) return null;
   const TotalBytes = record.request.Manifest?.Spec.Format === 'S3BatchOperations_CSV_20180820' ? null : d.totalBytes;
-  return { ObjectsListed: d.objectsListed, ObjectsFound: d.objectsFound, TotalBytes, ListingComplete: d.listingComplete };
+  return {
+    ObjectsListed: d.objectsListed,
+    ObjectsFound: d.objectsFound,
+    TotalBytes,
+    ListingComplete: d.listingComplete,
+  };
 }
 
 /** The job view of an account's job (NotFoundException for another account's or an unknown job). */
-export function jobView(service: BatchService, accountId: string, jobId: string): { Job: JobDescriptor } & Record<string, unknown> {
+export function jobView(
+  service: BatchService,
+  accountId: string,
+  jobId: string,
+): { Job: JobDescriptor } & Record<string, unknown> {
   const Job = service.describeJob(accountId, jobId);
   const record = service.getJob(accountId, jobId);
   // Dry-run jobs (s3batch:dry-run=true): what the job would act on — tasks, objects found, bytes.
@@ -38,5 +47,14 @@ export function jobView(service: BatchService, accountId: string, jobId: string)
     ThrottledAttempts: limits.throttledAttempts,
   };
   const Discovery = discoveryView(record);
-  return { Job, Tags: record.tags, StatusHistory: record.history ?? [], Report: record.report ?? null, PreparedManifest: record.prepared ?? null, ...(DryRun ? { DryRun } : {}), Throttling, Discovery };
+  return {
+    Job,
+    Tags: record.tags,
+    StatusHistory: record.history ?? [],
+    Report: record.report ?? null,
+    PreparedManifest: record.prepared ?? null,
+    ...(DryRun ? { DryRun } : {}),
+    Throttling,
+    Discovery,
+  };
 }

@@ -55,7 +55,12 @@ export type PathItem = Partial<Record<HttpMethod, Operation>>;
 
 export interface OpenApiDocument {
   readonly openapi: '3.1.0';
-  readonly info: { readonly title: string; readonly version: string; readonly description: string; readonly license: { readonly name: string; readonly identifier: string } };
+  readonly info: {
+    readonly title: string;
+    readonly version: string;
+    readonly description: string;
+    readonly license: { readonly name: string; readonly identifier: string };
+  };
   readonly servers: readonly { readonly url: string; readonly description: string }[];
   readonly security: readonly SecurityRequirement[];
   readonly tags: readonly { readonly name: string; readonly description: string }[];
@@ -71,7 +76,9 @@ export interface OpenApiDocument {
 // ---- small builders ------------------------------------------------------------------------
 
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: Schema, example?: unknown): Readonly<Record<string, MediaType>> => ({ 'application/json': example === undefined ? { schema } : { schema, example } });
+const json = (schema: Schema, example?: unknown): Readonly<Record<string, MediaType>> => ({
+  'application/json': example === undefined ? { schema } : { schema, example },
+});
 const ok = (description: string, schema: Schema): Response => ({ description, content: json(schema) });
 const err = (name: string): { $ref: string } => ({ $ref: `#/components/responses/${name}` });
 const str: Schema = { type: 'string' };
@@ -79,7 +86,11 @@ const int: Schema = { type: 'integer', minimum: 0 };
 const bool: Schema = { type: 'boolean' };
 const date: Schema = { type: 'string', format: 'date-time' };
 const nullable = (schema: Schema): Schema => ({ oneOf: [schema, { type: 'null' }] });
-const obj = (properties: Record<string, Schema>, required: readonly string[] = Object.keys(properties), extra: Schema = {}): Schema => ({
+const obj = (
+  properties: Record<string, Schema>,
+  required: readonly string[] = Object.keys(properties),
+  extra: Schema = {},
+): Schema => ({
   type: 'object',
   properties,
   ...(required.length > 0 ? { required } : {}),
@@ -91,7 +102,13 @@ const AUTH_ERRORS = { '401': err('Unauthorized'), '403': err('AccessDenied'), '4
 const JOB_ERRORS = { ...AUTH_ERRORS, '404': err('NotFound') };
 
 /** Codes the JSON error handler, the authentication and fastify produce besides ERROR_TABLE's. */
-const OTHER_ERROR_CODES = ['BadRequest', 'RequestTooLarge', 'UnsupportedMediaType', 'NotFound', 'InternalError'] as const;
+const OTHER_ERROR_CODES = [
+  'BadRequest',
+  'RequestTooLarge',
+  'UnsupportedMediaType',
+  'NotFound',
+  'InternalError',
+] as const;
 const ERROR_CODES: readonly string[] = [...new Set([...Object.keys(ERROR_TABLE), ...OTHER_ERROR_CODES])];
 
 const SSE_DESCRIPTION =
@@ -112,16 +129,22 @@ const progressEvent = obj(
     Discovery: nullable(ref('Discovery')),
   },
   undefined,
-  { description: 'At most every 250 ms while the job\'s counters change.' },
+  { description: "At most every 250 ms while the job's counters change." },
 );
-const statusEvent = obj({ JobId: str, From: ref('JobStatus'), To: ref('JobStatus'), At: date }, undefined, { description: 'On each status change.' });
+const statusEvent = obj({ JobId: str, From: ref('JobStatus'), To: ref('JobStatus'), At: date }, undefined, {
+  description: 'On each status change.',
+});
 const removedEvent = obj({ JobId: str }, undefined, {
-  description: 'The job was deleted: it had ended longer ago than the job retention period (--job-retention-days); from now on it does not exist.',
+  description:
+    'The job was deleted: it had ended longer ago than the job retention period (--job-retention-days); from now on it does not exist.',
 });
 
 const downloadHeaders = {
   'Content-Disposition': { description: 'attachment; filename="<name>"', schema: str },
-  'Content-Length': { description: 'The object\'s size (not sent for /report/failed, which concatenates files).', schema: int },
+  'Content-Length': {
+    description: "The object's size (not sent for /report/failed, which concatenates files).",
+    schema: int,
+  },
 };
 
 // ---- the document --------------------------------------------------------------------------
@@ -153,7 +176,8 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       post: {
         operationId: 'CreateJob',
         summary: 'Create a job',
-        description: 'The S3 Control CreateJob request as JSON. A repeated ClientRequestToken with the same request answers the same job.',
+        description:
+          'The S3 Control CreateJob request as JSON. A repeated ClientRequestToken with the same request answers the same job.',
         tags: ['Jobs'],
         requestBody: { required: true, content: json(ref('CreateJobRequest')) },
         responses: {
@@ -165,22 +189,44 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       },
       get: {
         operationId: 'ListJobs',
-        summary: 'List the account\'s jobs',
+        summary: "List the account's jobs",
         description:
           'ListJobs, newest first. With any of `search`, `sort` or `order` the listing is filtered and sorted as asked and ' +
           'each item also carries its `Tags`; its NextToken is then only valid with the same query.',
         tags: ['Jobs'],
         parameters: [
-          { name: 'jobStatuses', in: 'query', description: 'Only jobs in these statuses (repeat the parameter or separate with commas).', schema: { type: 'array', items: ref('JobStatus') }, style: 'form', explode: true },
-          { name: 'status', in: 'query', description: 'Alias of jobStatuses.', schema: { type: 'array', items: ref('JobStatus') }, style: 'form', explode: true },
+          {
+            name: 'jobStatuses',
+            in: 'query',
+            description: 'Only jobs in these statuses (repeat the parameter or separate with commas).',
+            schema: { type: 'array', items: ref('JobStatus') },
+            style: 'form',
+            explode: true,
+          },
+          {
+            name: 'status',
+            in: 'query',
+            description: 'Alias of jobStatuses.',
+            schema: { type: 'array', items: ref('JobStatus') },
+            style: 'form',
+            explode: true,
+          },
           { name: 'maxResults', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 1000 } },
           { name: 'nextToken', in: 'query', description: 'The NextToken of the previous page.', schema: str },
-          { name: 'search', in: 'query', description: 'Case-insensitive text matched against the job id, description, tag keys and values.', schema: { type: 'string', maxLength: 256 } },
+          {
+            name: 'search',
+            in: 'query',
+            description: 'Case-insensitive text matched against the job id, description, tag keys and values.',
+            schema: { type: 'string', maxLength: 256 },
+          },
           { name: 'sort', in: 'query', schema: { type: 'string', enum: ['created', 'priority'], default: 'created' } },
           { name: 'order', in: 'query', schema: { type: 'string', enum: ['desc', 'asc'], default: 'desc' } },
         ],
         responses: {
-          '200': ok('A page of jobs.', obj({ Jobs: { type: 'array', items: ref('JobListItem') }, NextToken: str }, ['Jobs'])),
+          '200': ok(
+            'A page of jobs.',
+            obj({ Jobs: { type: 'array', items: ref('JobListItem') }, NextToken: str }, ['Jobs']),
+          ),
           '400': err('BadRequest'),
           ...AUTH_ERRORS,
         },
@@ -190,7 +236,8 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       get: {
         operationId: 'DescribeJob',
         summary: 'Describe a job',
-        description: 'DescribeJob\'s JobDescriptor plus what the web page shows: tags, status history, report, prepared manifest, throttling, discovery.',
+        description:
+          "DescribeJob's JobDescriptor plus what the web page shows: tags, status history, report, prepared manifest, throttling, discovery.",
         tags: ['Jobs'],
         parameters: [jobId],
         responses: { '200': ok('The job.', ref('JobView')), ...JOB_ERRORS },
@@ -202,9 +249,23 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         summary: 'Confirm (Ready) or cancel (Cancelled) a job',
         tags: ['Jobs'],
         parameters: [jobId],
-        requestBody: { required: true, content: json(obj({ RequestedJobStatus: { type: 'string', enum: ['Ready', 'Cancelled'] }, StatusUpdateReason: { type: 'string', maxLength: 256 } }, ['RequestedJobStatus'])) },
+        requestBody: {
+          required: true,
+          content: json(
+            obj(
+              {
+                RequestedJobStatus: { type: 'string', enum: ['Ready', 'Cancelled'] },
+                StatusUpdateReason: { type: 'string', maxLength: 256 },
+              },
+              ['RequestedJobStatus'],
+            ),
+          ),
+        },
         responses: {
-          '200': ok('The job\'s status after the change.', obj({ JobId: str, Status: ref('JobStatus'), StatusUpdateReason: str }, ['JobId', 'Status'])),
+          '200': ok(
+            "The job's status after the change.",
+            obj({ JobId: str, Status: ref('JobStatus'), StatusUpdateReason: str }, ['JobId', 'Status']),
+          ),
           '400': err('BadRequest'),
           '409': err('Conflict'),
           ...JOB_ERRORS,
@@ -214,28 +275,39 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
     '/jobs/{id}/priority': {
       post: {
         operationId: 'UpdateJobPriority',
-        summary: 'Change a job\'s priority',
+        summary: "Change a job's priority",
         tags: ['Jobs'],
         parameters: [jobId],
-        requestBody: { required: true, content: json(obj({ Priority: { type: 'integer', minimum: 0, maximum: 2147483647 } })) },
-        responses: { '200': ok('The new priority.', obj({ JobId: str, Priority: int })), '400': err('BadRequest'), '409': err('Conflict'), ...JOB_ERRORS },
+        requestBody: {
+          required: true,
+          content: json(obj({ Priority: { type: 'integer', minimum: 0, maximum: 2147483647 } })),
+        },
+        responses: {
+          '200': ok('The new priority.', obj({ JobId: str, Priority: int })),
+          '400': err('BadRequest'),
+          '409': err('Conflict'),
+          ...JOB_ERRORS,
+        },
       },
     },
     '/jobs/{id}/tagging': {
       get: {
         operationId: 'GetJobTagging',
-        summary: 'A job\'s tags',
+        summary: "A job's tags",
         tags: ['Jobs'],
         parameters: [jobId],
         responses: { '200': ok('The tags.', obj({ Tags: { type: 'array', items: ref('Tag') } })), ...JOB_ERRORS },
       },
       put: {
         operationId: 'PutJobTagging',
-        summary: 'Replace a job\'s tags',
+        summary: "Replace a job's tags",
         description: 'Tags is required; an empty list removes every tag.',
         tags: ['Jobs'],
         parameters: [jobId],
-        requestBody: { required: true, content: json(obj({ Tags: { type: 'array', maxItems: 50, items: ref('Tag') } })) },
+        requestBody: {
+          required: true,
+          content: json(obj({ Tags: { type: 'array', maxItems: 50, items: ref('Tag') } })),
+        },
         responses: { '204': { description: 'Replaced.' }, '400': err('BadRequest'), ...JOB_ERRORS },
       },
       delete: {
@@ -249,8 +321,9 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
     '/jobs/{id}/report': {
       get: {
         operationId: 'GetJobReport',
-        summary: 'A job\'s completion report: its files with download URLs',
-        description: '`Report` is null until the job ended and its report was written (or when reports are off for the job).',
+        summary: "A job's completion report: its files with download URLs",
+        description:
+          '`Report` is null until the job ended and its report was written (or when reports are off for the job).',
         tags: ['Reports'],
         parameters: [jobId],
         responses: { '200': ok('The report, or null.', ref('ReportListing')), ...JOB_ERRORS },
@@ -261,15 +334,28 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         operationId: 'DownloadReportFile',
         summary: 'Download one report file',
         description:
-          'Streams the object from the report bucket through the job\'s storage profile. `name` is a file\'s `Name` in ' +
+          "Streams the object from the report bucket through the job's storage profile. `name` is a file's `Name` in " +
           'GET /jobs/{id}/report (`<40 hex>.csv` or `manifest.json`); any other name is 404 ReportNotFound. HEAD answers the same headers without reading the object.',
         tags: ['Reports'],
-        parameters: [jobId, { name: 'name', in: 'path', required: true, description: 'The file\'s base name.', schema: { type: 'string', examples: ['manifest.json', '6217b0fab0de85c408b4be96aeaca9b195a7daa5.csv'] } }],
+        parameters: [
+          jobId,
+          {
+            name: 'name',
+            in: 'path',
+            required: true,
+            description: "The file's base name.",
+            schema: { type: 'string', examples: ['manifest.json', '6217b0fab0de85c408b4be96aeaca9b195a7daa5.csv'] },
+          },
+        ],
         responses: {
           '200': {
-            description: 'The file (result CSV rows: Bucket, Key, VersionId, TaskStatus, HTTPStatusCode, ErrorCode, ResultMessage; or the report\'s manifest.json).',
+            description:
+              "The file (result CSV rows: Bucket, Key, VersionId, TaskStatus, HTTPStatusCode, ErrorCode, ResultMessage; or the report's manifest.json).",
             headers: downloadHeaders,
-            content: { 'text/csv; charset=utf-8': { schema: str }, 'application/json': { schema: ref('ReportManifest') } },
+            content: {
+              'text/csv; charset=utf-8': { schema: str },
+              'application/json': { schema: ref('ReportManifest') },
+            },
           },
           ...JOB_ERRORS,
           '502': err('ReportUnavailable'),
@@ -280,11 +366,16 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       get: {
         operationId: 'DownloadFailedRows',
         summary: 'Every failed-task row of the report as one CSV',
-        description: 'The report\'s failed result files one after the other, without a header (as AWS writes them). Empty when no task failed.',
+        description:
+          "The report's failed result files one after the other, without a header (as AWS writes them). Empty when no task failed.",
         tags: ['Reports'],
         parameters: [jobId],
         responses: {
-          '200': { description: 'The failed rows.', headers: { 'Content-Disposition': downloadHeaders['Content-Disposition'] }, content: { 'text/csv; charset=utf-8': { schema: str } } },
+          '200': {
+            description: 'The failed rows.',
+            headers: { 'Content-Disposition': downloadHeaders['Content-Disposition'] },
+            content: { 'text/csv; charset=utf-8': { schema: str } },
+          },
           ...JOB_ERRORS,
           '502': err('ReportUnavailable'),
         },
@@ -297,7 +388,10 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         description: `${SSE_DESCRIPTION} First a \`job\` event (the job view), then \`status\` and \`progress\` events; \`end\` (the final job view) when the job is Complete, Cancelled or Failed, after which the server closes the stream.`,
         tags: ['Events'],
         parameters: [jobId],
-        responses: { '200': { description: 'The event stream.', content: { 'text/event-stream': { schema: str } } }, ...JOB_ERRORS },
+        responses: {
+          '200': { description: 'The event stream.', content: { 'text/event-stream': { schema: str } } },
+          ...JOB_ERRORS,
+        },
         'x-sse-events': { job: ref('JobView'), status: statusEvent, progress: progressEvent, end: ref('JobView') },
       },
     },
@@ -307,7 +401,10 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         summary: 'Live status and progress of every job of the account',
         description: `${SSE_DESCRIPTION} \`status\` and \`progress\` events of all the account's jobs, and \`removed\` when one is deleted at the end of its retention period; the stream stays open.`,
         tags: ['Events'],
-        responses: { '200': { description: 'The event stream.', content: { 'text/event-stream': { schema: str } } }, ...AUTH_ERRORS },
+        responses: {
+          '200': { description: 'The event stream.', content: { 'text/event-stream': { schema: str } } },
+          ...AUTH_ERRORS,
+        },
         'x-sse-events': { status: statusEvent, progress: progressEvent, removed: removedEvent },
       },
     },
@@ -315,12 +412,18 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       post: {
         operationId: 'SignIn',
         summary: 'Sign in with an access key (sets the s3batch_session cookie)',
-        description: 'Sets `s3batch_session` (HttpOnly, SameSite=Strict, Path=/). Failed sign-ins are limited per address (429 with Retry-After).',
+        description:
+          'Sets `s3batch_session` (HttpOnly, SameSite=Strict, Path=/). Failed sign-ins are limited per address (429 with Retry-After).',
         tags: ['Session'],
         security: [],
         requestBody: { required: true, content: json(obj({ accessKeyId: str, secretAccessKey: str })) },
         responses: {
-          '200': { ...ok('Signed in.', ref('Session')), headers: { 'Set-Cookie': { description: 's3batch_session=…; HttpOnly; SameSite=Strict; Path=/', schema: str } } },
+          '200': {
+            ...ok('Signed in.', ref('Session')),
+            headers: {
+              'Set-Cookie': { description: 's3batch_session=…; HttpOnly; SameSite=Strict; Path=/', schema: str },
+            },
+          },
           '400': err('BadRequest'),
           '403': err('AccessDenied'),
           '429': err('TooManyRequests'),
@@ -331,7 +434,15 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         summary: 'Who the caller is',
         tags: ['Session'],
         responses: {
-          '200': ok('The caller (ExpiresAt is null unless signed in with the cookie).', obj({ AccessKeyId: str, AccountId: ref('AccountId'), ExpiresAt: nullable(date), Via: { type: 'string', enum: ['session', 'sigv4', 'basic'] } })),
+          '200': ok(
+            'The caller (ExpiresAt is null unless signed in with the cookie).',
+            obj({
+              AccessKeyId: str,
+              AccountId: ref('AccountId'),
+              ExpiresAt: nullable(date),
+              Via: { type: 'string', enum: ['session', 'sigv4', 'basic'] },
+            }),
+          ),
           ...AUTH_ERRORS,
         },
       },
@@ -355,8 +466,17 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
   },
   components: {
     securitySchemes: {
-      sessionCookie: { type: 'apiKey', in: 'cookie', name: 's3batch_session', description: 'Set by POST /session. State-changing requests with it must have content-type application/json.' },
-      basic: { type: 'http', scheme: 'basic', description: 'base64(accessKeyId:secretAccessKey) of an s3batch API access key (curl -u AK:SK).' },
+      sessionCookie: {
+        type: 'apiKey',
+        in: 'cookie',
+        name: 's3batch_session',
+        description: 'Set by POST /session. State-changing requests with it must have content-type application/json.',
+      },
+      basic: {
+        type: 'http',
+        scheme: 'basic',
+        description: 'base64(accessKeyId:secretAccessKey) of an s3batch API access key (curl -u AK:SK).',
+      },
       sigV4: {
         type: 'apiKey',
         in: 'header',
@@ -367,37 +487,83 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       },
     },
     parameters: {
-      JobId: { name: 'id', in: 'path', required: true, description: 'The job id (a UUID).', schema: { type: 'string', minLength: 5, maxLength: 36 } },
+      JobId: {
+        name: 'id',
+        in: 'path',
+        required: true,
+        description: 'The job id (a UUID).',
+        schema: { type: 'string', minLength: 5, maxLength: 36 },
+      },
     },
     responses: {
-      BadRequest: { description: 'The request is invalid (InvalidRequest, MalformedJSON, BadRequestException, …).', content: json(ref('Error')) },
+      BadRequest: {
+        description: 'The request is invalid (InvalidRequest, MalformedJSON, BadRequestException, …).',
+        content: json(ref('Error')),
+      },
       Unauthorized: {
-        description: 'No credentials (Unauthorized). `WWW-Authenticate: Basic realm="s3batch"` unless the web page asked.',
+        description:
+          'No credentials (Unauthorized). `WWW-Authenticate: Basic realm="s3batch"` unless the web page asked.',
         headers: { 'WWW-Authenticate': { schema: str } },
         content: json(ref('Error')),
       },
-      AccessDenied: { description: 'A bad key or signature, or x-amz-account-id naming another account (AccessDenied, SignatureDoesNotMatch, …).', content: json(ref('Error')) },
-      NotFound: { description: 'NotFoundException (no such job in the account) or ReportNotFound (no report yet, reports off, or no such file).', content: json(ref('Error')) },
-      Conflict: { description: 'JobStatusException (not allowed in the job\'s status) or IdempotencyException.', content: json(ref('Error')) },
+      AccessDenied: {
+        description:
+          'A bad key or signature, or x-amz-account-id naming another account (AccessDenied, SignatureDoesNotMatch, …).',
+        content: json(ref('Error')),
+      },
+      NotFound: {
+        description:
+          'NotFoundException (no such job in the account) or ReportNotFound (no report yet, reports off, or no such file).',
+        content: json(ref('Error')),
+      },
+      Conflict: {
+        description: "JobStatusException (not allowed in the job's status) or IdempotencyException.",
+        content: json(ref('Error')),
+      },
       TooManyRequests: { description: 'TooManyRequestsException (rate limits).', content: json(ref('Error')) },
-      ReportUnavailable: { description: 'The report bucket could not be read (ReportUnavailable; the message has the storage\'s error code).', content: json(ref('Error')) },
+      ReportUnavailable: {
+        description:
+          "The report bucket could not be read (ReportUnavailable; the message has the storage's error code).",
+        content: json(ref('Error')),
+      },
     },
     schemas: {
       Error: {
         type: 'object',
         required: ['error'],
         properties: { error: obj({ code: { type: 'string', enum: ERROR_CODES }, message: str, requestId: str }) },
-        example: { error: { code: 'NotFoundException', message: 'The specified job does not exist: 0f3e…', requestId: '6A1F0B2C3D4E5F60' } },
+        example: {
+          error: {
+            code: 'NotFoundException',
+            message: 'The specified job does not exist: 0f3e…',
+            requestId: '6A1F0B2C3D4E5F60',
+          },
+        },
       },
       AccountId: { type: 'string', pattern: '^\\d{12}$' },
       JobStatus: { type: 'string', enum: [...ALL_STATUSES] },
       OperationName: { type: 'string', enum: [...OPERATION_NAMES, ...EXTENSION_OPERATION_NAMES] },
       Tag: obj({ Key: { type: 'string', minLength: 1, maxLength: 128 }, Value: { type: 'string', maxLength: 256 } }),
-      ProgressSummary: obj({ TotalNumberOfTasks: int, NumberOfTasksSucceeded: int, NumberOfTasksFailed: int, Timers: obj({ ElapsedTimeInActiveSeconds: int }) }),
-      Discovery: obj({ ObjectsListed: int, ObjectsFound: int, TotalBytes: { ...nullable(int), description: 'Null when the manifest tells no object sizes (a CSV manifest); inventory reports and the generator count them.' }, ListingComplete: bool }),
+      ProgressSummary: obj({
+        TotalNumberOfTasks: int,
+        NumberOfTasksSucceeded: int,
+        NumberOfTasksFailed: int,
+        Timers: obj({ ElapsedTimeInActiveSeconds: int }),
+      }),
+      Discovery: obj({
+        ObjectsListed: int,
+        ObjectsFound: int,
+        TotalBytes: {
+          ...nullable(int),
+          description:
+            'Null when the manifest tells no object sizes (a CSV manifest); inventory reports and the generator count them.',
+        },
+        ListingComplete: bool,
+      }),
       Operation: {
         type: 'object',
-        description: 'Exactly one member, named for the operation, with that operation\'s parameters as in the S3 Control API (S3DeleteObject is an s3batch extension).',
+        description:
+          "Exactly one member, named for the operation, with that operation's parameters as in the S3 Control API (S3DeleteObject is an s3batch extension).",
         minProperties: 1,
         maxProperties: 1,
         propertyNames: ref('OperationName'),
@@ -405,13 +571,19 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         example: { S3PutObjectTagging: { TagSet: [{ Key: 'reviewed', Value: 'yes' }] } },
       },
       JobManifest: obj({
-        Spec: obj({ Format: { type: 'string', enum: ['S3BatchOperations_CSV_20180820', 'S3InventoryReport_CSV_20161130'] }, Fields: { type: 'array', items: { type: 'string', enum: ['Ignore', 'Bucket', 'Key', 'VersionId'] } } }, ['Format']),
+        Spec: obj(
+          {
+            Format: { type: 'string', enum: ['S3BatchOperations_CSV_20180820', 'S3InventoryReport_CSV_20161130'] },
+            Fields: { type: 'array', items: { type: 'string', enum: ['Ignore', 'Bucket', 'Key', 'VersionId'] } },
+          },
+          ['Format'],
+        ),
         Location: obj({ ObjectArn: str, ObjectVersionId: str, ETag: str }, ['ObjectArn', 'ETag']),
       }),
       JobReport: obj(
         {
           Enabled: bool,
-          Bucket: { type: 'string', description: 'The report bucket\'s ARN (arn:aws:s3:::bucket).' },
+          Bucket: { type: 'string', description: "The report bucket's ARN (arn:aws:s3:::bucket)." },
           Format: { type: 'string', enum: ['Report_CSV_20180820'] },
           Prefix: str,
           ReportScope: { type: 'string', enum: ['AllTasks', 'FailedTasksOnly'] },
@@ -470,13 +642,28 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
           SuspendedDate: date,
           SuspendedCause: str,
         },
-        ['JobId', 'JobArn', 'ConfirmationRequired', 'Status', 'Operation', 'Priority', 'ProgressSummary', 'FailureReasons', 'Report', 'CreationTime', 'RoleArn'],
+        [
+          'JobId',
+          'JobArn',
+          'ConfirmationRequired',
+          'Status',
+          'Operation',
+          'Priority',
+          'ProgressSummary',
+          'FailureReasons',
+          'Report',
+          'CreationTime',
+          'RoleArn',
+        ],
       ),
       ReportOutcome: obj({
         writtenAt: date,
         bucket: str,
         manifestKey: str,
-        files: { type: 'array', items: obj({ key: str, taskStatus: { type: 'string', enum: ['succeeded', 'failed'] }, md5: str, rows: int }) },
+        files: {
+          type: 'array',
+          items: obj({ key: str, taskStatus: { type: 'string', enum: ['succeeded', 'failed'] }, md5: str, rows: int }),
+        },
       }),
       JobView: obj(
         {
@@ -485,8 +672,15 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
           StatusHistory: { type: 'array', items: obj({ status: ref('JobStatus'), at: date }) },
           Report: nullable(ref('ReportOutcome')),
           PreparedManifest: nullable(obj({ totalTasks: int, chunkCount: int, etag: str, bytes: int })),
-          DryRun: obj({ Tasks: int, Objects: int, Failed: int, Bytes: int }, undefined, { description: 'Dry-run jobs only (tag s3batch:dry-run=true).' }),
-          Throttling: obj({ MaxConcurrentTasks: int, MaxRequestsPerSecond: nullable({ type: 'number' }), EffectiveConcurrency: nullable(int), ThrottledAttempts: int }),
+          DryRun: obj({ Tasks: int, Objects: int, Failed: int, Bytes: int }, undefined, {
+            description: 'Dry-run jobs only (tag s3batch:dry-run=true).',
+          }),
+          Throttling: obj({
+            MaxConcurrentTasks: int,
+            MaxRequestsPerSecond: nullable({ type: 'number' }),
+            EffectiveConcurrency: nullable(int),
+            ThrottledAttempts: int,
+          }),
           Discovery: nullable(ref('Discovery')),
         },
         ['Job', 'Tags', 'StatusHistory', 'Report', 'PreparedManifest', 'Throttling', 'Discovery'],
@@ -501,7 +695,10 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
               Prefix: str,
               ManifestKey: str,
               WrittenAt: date,
-              Manifest: obj({ Key: str, Url: { type: 'string', description: '/api/v1/jobs/{id}/report/files/manifest.json' } }),
+              Manifest: obj({
+                Key: str,
+                Url: { type: 'string', description: '/api/v1/jobs/{id}/report/files/manifest.json' },
+              }),
               Files: {
                 type: 'array',
                 items: obj({
@@ -509,7 +706,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
                   Key: str,
                   TaskStatus: { type: 'string', enum: ['succeeded', 'failed'] },
                   Rows: int,
-                  Md5: { type: 'string', description: 'Hex MD5 of the file\'s bytes.' },
+                  Md5: { type: 'string', description: "Hex MD5 of the file's bytes." },
                   Url: str,
                 }),
               },
@@ -521,7 +718,15 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       ReportManifest: obj({
         Format: { type: 'string', const: 'Report_CSV_20180820' },
         ReportCreationDate: date,
-        Results: { type: 'array', items: obj({ TaskExecutionStatus: { type: 'string', enum: ['succeeded', 'failed'] }, Bucket: str, MD5Checksum: str, Key: str }) },
+        Results: {
+          type: 'array',
+          items: obj({
+            TaskExecutionStatus: { type: 'string', enum: ['succeeded', 'failed'] },
+            Bucket: str,
+            MD5Checksum: str,
+            Key: str,
+          }),
+        },
         ReportSchema: str,
       }),
       Session: obj({ AccessKeyId: str, AccountId: ref('AccountId'), ExpiresAt: date }),
@@ -532,5 +737,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
 /** `GET /openapi.json` (public: listed in api-auth.ts PUBLIC_API_ROUTES). */
 export async function openApiRoutes(app: FastifyInstance): Promise<void> {
   const body = JSON.stringify(OPENAPI_DOCUMENT);
-  app.get('/openapi.json', { config: { public: true } }, async (_req, reply) => reply.header('content-type', 'application/json; charset=utf-8').send(body));
+  app.get('/openapi.json', { config: { public: true } }, async (_req, reply) =>
+    reply.header('content-type', 'application/json; charset=utf-8').send(body),
+  );
 }

@@ -33,7 +33,8 @@ export interface ReportView {
 export async function reportRoutes(app: FastifyInstance, opts: ReportRoutesOptions): Promise<void> {
   const { reports, accountOf } = opts;
   // Links are absolute paths under this plugin's prefix (/api/v1), with the job id as given.
-  const fileUrl = (jobId: string, name: string): string => `${app.prefix}/jobs/${encodeURIComponent(jobId)}/report/files/${encodeURIComponent(name)}`;
+  const fileUrl = (jobId: string, name: string): string =>
+    `${app.prefix}/jobs/${encodeURIComponent(jobId)}/report/files/${encodeURIComponent(name)}`;
 
   app.get<IdParams>('/jobs/:id/report', async (req): Promise<ReportView> => {
     const { job, report } = reports.list(await accountOf(req), req.params.id);
@@ -49,7 +50,14 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRoutesOptio
               ManifestKey: report.manifestKey,
               WrittenAt: report.writtenAt,
               Manifest: { Key: report.manifestKey, Url: fileUrl(job.id, REPORT_MANIFEST_NAME) },
-              Files: report.files.map((f) => ({ Name: f.name, Key: f.key, TaskStatus: f.taskStatus, Rows: f.rows, Md5: f.md5, Url: fileUrl(job.id, f.name) })),
+              Files: report.files.map((f) => ({
+                Name: f.name,
+                Key: f.key,
+                TaskStatus: f.taskStatus,
+                Rows: f.rows,
+                Md5: f.md5,
+                Url: fileUrl(job.id, f.name),
+              })),
             },
     };
   });
@@ -58,13 +66,15 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRoutesOptio
   app.route<{ Params: { id: string; name: string } }>({
     method: ['GET', 'HEAD'],
     url: '/jobs/:id/report/files/:name',
-    handler: async (req, reply) => sendDownload(req, reply, await reports.open(await accountOf(req), req.params.id, req.params.name)),
+    handler: async (req, reply) =>
+      sendDownload(req, reply, await reports.open(await accountOf(req), req.params.id, req.params.name)),
   });
 
   app.route<IdParams>({
     method: ['GET', 'HEAD'],
     url: '/jobs/:id/report/failed',
-    handler: async (req, reply) => sendDownload(req, reply, await reports.openFailed(await accountOf(req), req.params.id)),
+    handler: async (req, reply) =>
+      sendDownload(req, reply, await reports.openFailed(await accountOf(req), req.params.id)),
   });
 }
 

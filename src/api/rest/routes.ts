@@ -26,7 +26,8 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
   });
   const account = (req: FastifyRequest): string => {
     const acct = accounts.get(req);
-    if (acct === undefined) throw new S3BatchError('InternalServiceException', 'request reached its handler without an account');
+    if (acct === undefined)
+      throw new S3BatchError('InternalServiceException', 'request reached its handler without an account');
     return acct;
   };
   const body = (req: FastifyRequest): Record<string, unknown> => {
@@ -41,14 +42,26 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     return reply.status(201).send(out);
   });
 
-  app.get<{ Querystring: { status?: string | string[]; jobStatuses?: string | string[]; nextToken?: string; maxResults?: string; search?: unknown; sort?: unknown; order?: unknown } }>('/jobs', async (req) => {
+  app.get<{
+    Querystring: {
+      status?: string | string[];
+      jobStatuses?: string | string[];
+      nextToken?: string;
+      maxResults?: string;
+      search?: unknown;
+      sort?: unknown;
+      order?: unknown;
+    };
+  }>('/jobs', async (req) => {
     const q = req.query;
     const raw = q.jobStatuses ?? q.status;
-    const statuses = raw === undefined ? [] : (Array.isArray(raw) ? raw : [raw]).flatMap((s) => s.split(',')).filter(Boolean);
+    const statuses =
+      raw === undefined ? [] : (Array.isArray(raw) ? raw : [raw]).flatMap((s) => s.split(',')).filter(Boolean);
     let maxResults: number | undefined;
     if (q.maxResults !== undefined) {
       maxResults = Number(q.maxResults);
-      if (!/^\d+$/.test(q.maxResults)) throw new S3BatchError('InvalidRequestException', 'maxResults must be an integer from 0 to 1000');
+      if (!/^\d+$/.test(q.maxResults))
+        throw new S3BatchError('InvalidRequestException', 'maxResults must be an integer from 0 to 1000');
     }
     // search / sort / order (the web page): filtered, sorted, each item with its Tags.
     const query = parseJobListQuery(q);
@@ -71,7 +84,8 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
   app.post<IdParams>('/jobs/:id/status', async (req) => {
     const b = body(req);
     const reason = b.StatusUpdateReason;
-    if (reason !== undefined && typeof reason !== 'string') throw new S3BatchError('BadRequestException', 'StatusUpdateReason must be a string');
+    if (reason !== undefined && typeof reason !== 'string')
+      throw new S3BatchError('BadRequestException', 'StatusUpdateReason must be a string');
     return service.updateJobStatus(account(req), req.params.id, b.RequestedJobStatus, reason);
   });
 
@@ -84,7 +98,8 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
   app.put<IdParams>('/jobs/:id/tagging', async (req, reply) => {
     // Tags is required (PutJobTagging): a missing or misspelt member must not silently remove every tag.
     const tags = body(req).Tags;
-    if (tags === undefined || tags === null) throw new S3BatchError('InvalidRequest', 'Tags is required (an empty list removes every tag)');
+    if (tags === undefined || tags === null)
+      throw new S3BatchError('InvalidRequest', 'Tags is required (an empty list removes every tag)');
     service.putJobTagging(account(req), req.params.id, tags);
     return reply.status(204).send();
   });

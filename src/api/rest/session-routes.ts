@@ -53,7 +53,11 @@ export class FailedAttempts {
   }
 }
 
-const sessionView = (s: Session): Record<string, string> => ({ AccessKeyId: s.accessKeyId, AccountId: s.accountId, ExpiresAt: new Date(s.exp).toISOString() });
+const sessionView = (s: Session): Record<string, string> => ({
+  AccessKeyId: s.accessKeyId,
+  AccountId: s.accountId,
+  ExpiresAt: new Date(s.exp).toISOString(),
+});
 
 export async function sessionRoutes(app: FastifyInstance, opts: SessionRouteOptions): Promise<void> {
   const { auth } = opts;
@@ -64,15 +68,25 @@ export async function sessionRoutes(app: FastifyInstance, opts: SessionRouteOpti
     const wait = failures.blockedFor(req.ip);
     if (wait > 0) {
       void reply.header('retry-after', String(wait));
-      throw new S3BatchError('TooManyRequestsException', `Too many failed sign-ins from this address: try again in ${wait} s`);
+      throw new S3BatchError(
+        'TooManyRequestsException',
+        `Too many failed sign-ins from this address: try again in ${wait} s`,
+      );
     }
     const b = req.body;
-    if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new S3BatchError('MalformedJSON', 'The request body must be a JSON object {"accessKeyId","secretAccessKey"}');
+    if (typeof b !== 'object' || b === null || Array.isArray(b))
+      throw new S3BatchError(
+        'MalformedJSON',
+        'The request body must be a JSON object {"accessKeyId","secretAccessKey"}',
+      );
     const { accessKeyId, secretAccessKey } = b as Record<string, unknown>;
     if (typeof accessKeyId !== 'string' || typeof secretAccessKey !== 'string') {
       throw new S3BatchError('InvalidRequest', 'accessKeyId and secretAccessKey are required strings');
     }
-    const key = accessKeyId.length <= 128 && secretAccessKey.length <= 128 ? auth.checkSecret(accessKeyId, secretAccessKey) : undefined;
+    const key =
+      accessKeyId.length <= 128 && secretAccessKey.length <= 128
+        ? auth.checkSecret(accessKeyId, secretAccessKey)
+        : undefined;
     if (key === undefined) {
       failures.fail(req.ip);
       throw new S3BatchError('AccessDenied', 'The access key id or secret access key is not valid');

@@ -24,7 +24,11 @@ export type S3ControlOperation =
   | 'DeleteJobTagging';
 
 /** Codes that mean "the request's arguments are invalid", whatever layer raised them. */
-const VALIDATION_CODES: ReadonlySet<ErrorCode> = new Set(['InvalidRequest', 'InvalidRequestException', 'BadRequestException']);
+const VALIDATION_CODES: ReadonlySet<ErrorCode> = new Set([
+  'InvalidRequest',
+  'InvalidRequestException',
+  'BadRequestException',
+]);
 
 /**
  * The validation exception the model lists for each operation. CreateJob keeps S3's
@@ -58,7 +62,13 @@ export function setRequestIdHeaders(request: FastifyRequest, reply: FastifyReply
   void reply.header('x-amz-id-2', randomBytes(24).toString('base64'));
 }
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string): void {
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  message: string,
+): void {
   if (typeof reply.getHeader('x-amz-id-2') !== 'string') setRequestIdHeaders(request, reply);
   const hostId = String(reply.getHeader('x-amz-id-2'));
   void reply

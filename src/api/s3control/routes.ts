@@ -15,7 +15,13 @@ import { S3BatchError } from '../../domain/errors.ts';
 import { invalid } from '../../domain/field-checks.ts';
 import type { BatchService } from '../../service/batch-service.ts';
 import { assertCallerAccount, type SigV4Verifier } from '../auth/sigv4-verifier.ts';
-import { modelledError, s3ControlErrorHandler, sendError, setRequestIdHeaders, type S3ControlOperation } from './error-envelope.ts';
+import {
+  modelledError,
+  s3ControlErrorHandler,
+  sendError,
+  setRequestIdHeaders,
+  type S3ControlOperation,
+} from './error-envelope.ts';
 import { MAX_XML_BODY_BYTES, parseCreateJobRequest, parsePutJobTaggingRequest } from './xml-requests.ts';
 import {
   createJobResult,
@@ -74,7 +80,9 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
 
   app.removeAllContentTypeParsers();
   // Larger bodies are refused while they arrive (413), before any XML is read.
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_XML_BODY_BYTES }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_XML_BODY_BYTES }, (_req, body, done) =>
+    done(null, body),
+  );
   app.setErrorHandler(s3ControlErrorHandler);
   app.addHook('onRequest', async (req, reply) => setRequestIdHeaders(req, reply));
 
@@ -82,7 +90,12 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
   // even whether a job or a route exists.
   app.addHook('preHandler', async (req) => {
     const body = Buffer.isBuffer(req.body) ? req.body : EMPTY;
-    const identity = await verifier.verify({ method: req.method, url: req.raw.url ?? req.url, headers: req.headers, body });
+    const identity = await verifier.verify({
+      method: req.method,
+      url: req.raw.url ?? req.url,
+      headers: req.headers,
+      body,
+    });
     const headerAccount = headerValue(req.headers, 'x-amz-account-id');
     if (headerAccount === undefined || headerAccount === '') invalid('The x-amz-account-id header is required');
     if (!ACCOUNT_ID.test(headerAccount)) invalid('x-amz-account-id must be a 12-digit account id');
@@ -96,7 +109,8 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
 
   app.setNotFoundHandler((req, reply) => {
     const path = (req.raw.url ?? req.url).split('?')[0] ?? '';
-    if (KNOWN_PATH.test(path)) sendError(req, reply, 405, 'MethodNotAllowed', `The method ${req.method} is not allowed on ${path}`);
+    if (KNOWN_PATH.test(path))
+      sendError(req, reply, 405, 'MethodNotAllowed', `The method ${req.method} is not allowed on ${path}`);
     else sendError(req, reply, 404, 'NotFound', `No S3 Control operation at ${req.method} ${path}`);
   });
 
@@ -105,7 +119,8 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
     <R extends FastifyRequest>(name: S3ControlOperation, run: (req: R, account: string) => string | undefined) =>
     async (req: R, reply: FastifyReply): Promise<FastifyReply> => {
       const account = accounts.get(req);
-      if (account === undefined) throw new S3BatchError('InternalServiceException', 'request reached its handler without an account');
+      if (account === undefined)
+        throw new S3BatchError('InternalServiceException', 'request reached its handler without an account');
       let xml: string | undefined;
       try {
         xml = run(req, account);
@@ -120,7 +135,9 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
 
   app.post(
     '/jobs',
-    operation('CreateJob', (req, account) => createJobResult(service.createJob(account, parseCreateJobRequest(body(req))))),
+    operation('CreateJob', (req, account) =>
+      createJobResult(service.createJob(account, parseCreateJobRequest(body(req)))),
+    ),
   );
 
   app.get(
@@ -146,7 +163,9 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
 
   app.get(
     '/jobs/:id',
-    operation<IdRequest>('DescribeJob', (req, account) => describeJobResult({ Job: service.describeJob(account, jobId(req)) })),
+    operation<IdRequest>('DescribeJob', (req, account) =>
+      describeJobResult({ Job: service.describeJob(account, jobId(req)) }),
+    ),
   );
 
   app.post(
@@ -178,7 +197,9 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
 
   app.get(
     '/jobs/:id/tagging',
-    operation<IdRequest>('GetJobTagging', (req, account) => getJobTaggingResult(service.getJobTagging(account, jobId(req)))),
+    operation<IdRequest>('GetJobTagging', (req, account) =>
+      getJobTaggingResult(service.getJobTagging(account, jobId(req))),
+    ),
   );
 
   app.put(

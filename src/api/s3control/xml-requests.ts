@@ -16,7 +16,15 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { S3BatchError } from '../../domain/errors.ts';
 import type { S3Tag } from '../../domain/job-spec.ts';
-import { DOCUMENT_SHAPES, elementName, type DocumentName, type Member, type ScalarKind, type Shape, type StructureShape } from './xml-shapes.ts';
+import {
+  DOCUMENT_SHAPES,
+  elementName,
+  type DocumentName,
+  type Member,
+  type ScalarKind,
+  type Shape,
+  type StructureShape,
+} from './xml-shapes.ts';
 
 /**
  * Largest accepted body. A CreateJob body is a few KiB (S3 caps user metadata at 2 KB, a job has
@@ -40,7 +48,10 @@ interface XmlElement {
 }
 
 function malformed(message: string): never {
-  throw new S3BatchError('MalformedXML', `The XML you provided was not well-formed or did not validate against our published schema: ${message}`);
+  throw new S3BatchError(
+    'MalformedXML',
+    `The XML you provided was not well-formed or did not validate against our published schema: ${message}`,
+  );
 }
 
 const parser = new XMLParser({
@@ -88,7 +99,8 @@ function decodeText(raw: string): string {
     REFERENCE.lastIndex = i;
     const m = REFERENCE.exec(raw);
     const ref = m?.[1];
-    if (m === null || ref === undefined) malformed(`"${raw.slice(i, i + 12)}…" is not a character reference (entities are not supported)`);
+    if (m === null || ref === undefined)
+      malformed(`"${raw.slice(i, i + 12)}…" is not a character reference (entities are not supported)`);
     const predefined = PREDEFINED[ref];
     if (predefined !== undefined) {
       out += predefined;
@@ -114,7 +126,9 @@ function refuseNonXmlChars(el: XmlElement): void {
   const m = NOT_XML_CHAR.exec(el.text);
   if (m !== null) {
     const cp = `U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
-    malformed(`<${el.name}> contains the character ${cp}, which XML 1.0 cannot carry (not even as a character reference)`);
+    malformed(
+      `<${el.name}> contains the character ${cp}, which XML 1.0 cannot carry (not even as a character reference)`,
+    );
   }
 }
 
@@ -202,7 +216,7 @@ function generic(el: XmlElement): unknown {
   const repeated = new Set<string>();
   for (const child of el.children) {
     const value = generic(child);
-    if (!Object.prototype.hasOwnProperty.call(out, child.name)) {
+    if (!Object.hasOwn(out, child.name)) {
       define(out, child.name, value);
     } else if (repeated.has(child.name)) {
       (out[child.name] as unknown[]).push(value);
@@ -239,8 +253,10 @@ function readMap(el: XmlElement, path: string): Record<string, string> | string 
     const key = entry.children.filter((c) => c.name === 'key' || c.name === 'Key');
     const value = entry.children.filter((c) => c.name === 'value' || c.name === 'Value');
     const k = key[0];
-    if (k === undefined || key.length > 1 || value.length > 1) malformed(`${path}: each <entry> needs one <key> and at most one <value>`);
-    if (Object.prototype.hasOwnProperty.call(out, k.text)) malformed(`${path}: duplicate key ${JSON.stringify(k.text)}`);
+    if (k === undefined || key.length > 1 || value.length > 1)
+      malformed(`${path}: each <entry> needs one <key> and at most one <value>`);
+    if (Object.hasOwn(out, k.text))
+      malformed(`${path}: duplicate key ${JSON.stringify(k.text)}`);
     define(out, k.text, value[0]?.text ?? '');
   }
   return out;
@@ -256,10 +272,13 @@ function readStructure(el: XmlElement, shape: StructureShape, path: string, dept
   for (const child of el.children) {
     const member = findMember(shape, child.name);
     if (member === undefined && shape.open !== true) {
-      throw new S3BatchError('InvalidRequest', `${path} has no member <${child.name}>: s3batch does not support it (it is not in the S3 Control model it implements), so it is refused rather than ignored`);
+      throw new S3BatchError(
+        'InvalidRequest',
+        `${path} has no member <${child.name}>: s3batch does not support it (it is not in the S3 Control model it implements), so it is refused rather than ignored`,
+      );
     }
     const key = member?.name ?? child.name;
-    if (Object.prototype.hasOwnProperty.call(out, key)) malformed(`<${child.name}> appears more than once in ${path}`);
+    if (Object.hasOwn(out, key)) malformed(`<${child.name}> appears more than once in ${path}`);
     const value = member ? readValue(child, member.shape, `${path}.${key}`, depth + 1) : generic(child);
     define(out, key, value);
   }
@@ -284,7 +303,11 @@ function readValue(el: XmlElement, shape: Shape, path: string, depth: number): u
 }
 
 /** Reads any job-API document (requests, responses, the error envelope) into the model's JSON shape. */
-export function readXmlDocument(body: Buffer | string, document: DocumentName, options: XmlReadOptions = {}): Record<string, unknown> {
+export function readXmlDocument(
+  body: Buffer | string,
+  document: DocumentName,
+  options: XmlReadOptions = {},
+): Record<string, unknown> {
   const root = parseDocument(body, document, options);
   const value = readStructure(root, DOCUMENT_SHAPES[document], document, 0);
   if (typeof value !== 'object' || value === null) malformed(`<${document}> must contain elements, not text`);

@@ -18,14 +18,28 @@ import { isObject } from '../../domain/field-checks.ts';
 import type { S3Tag } from '../../domain/job-spec.ts';
 import type { JobStatus } from '../../domain/job-status.ts';
 import type { JobDescriptor, JobListDescriptor } from '../../service/batch-service.ts';
-import { DOCUMENT_SHAPES, elementName, S3CONTROL_XMLNS, type DocumentName, type Shape, type StructureShape } from './xml-shapes.ts';
+import {
+  DOCUMENT_SHAPES,
+  elementName,
+  S3CONTROL_XMLNS,
+  type DocumentName,
+  type Shape,
+  type StructureShape,
+} from './xml-shapes.ts';
 
 const PROLOG = '<?xml version="1.0" encoding="UTF-8"?>';
 
-const NAMED: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+const NAMED: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&apos;',
+};
 
 /** Characters XML 1.0 cannot represent, not even as a character reference. */
-export const NOT_XML_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+export const NOT_XML_CHAR =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** Escapes text for element content (characters XML cannot carry become U+FFFD, see above). */
 export function escapeXml(text: string): string {
@@ -34,7 +48,12 @@ export function escapeXml(text: string): string {
 
 /** ISO-8601 UTC with milliseconds; a value that is not a date is written as it is (never invented). */
 function formatTimestamp(value: unknown): string {
-  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' || typeof value === 'number' ? new Date(value).getTime() : NaN;
+  const ms =
+    value instanceof Date
+      ? value.getTime()
+      : typeof value === 'string' || typeof value === 'number'
+        ? new Date(value).getTime()
+        : NaN;
   return Number.isNaN(ms) ? String(value) : new Date(ms).toISOString();
 }
 
@@ -91,7 +110,10 @@ export function writeXmlDocument(document: DocumentName, value: Record<string, u
 /** DescribeJob's JobDescriptor, with the manifest-generator members the model has. */
 export type DescribedJob = JobDescriptor & {
   ManifestGenerator?: Record<string, unknown>;
-  GeneratedManifestDescriptor?: { Format?: string; Location?: { ObjectArn: string; ObjectVersionId?: string; ETag: string } };
+  GeneratedManifestDescriptor?: {
+    Format?: string;
+    Location?: { ObjectArn: string; ObjectVersionId?: string; ETag: string };
+  };
 };
 
 export function createJobResult(result: { JobId: string }): string {
@@ -110,7 +132,11 @@ export function updateJobPriorityResult(result: { JobId: string; Priority: numbe
   return writeXmlDocument('UpdateJobPriorityResult', result);
 }
 
-export function updateJobStatusResult(result: { JobId: string; Status: JobStatus | string; StatusUpdateReason?: string }): string {
+export function updateJobStatusResult(result: {
+  JobId: string;
+  Status: JobStatus | string;
+  StatusUpdateReason?: string;
+}): string {
   return writeXmlDocument('UpdateJobStatusResult', result);
 }
 

@@ -43,7 +43,10 @@ const timestamp: Shape = { kind: 'timestamp' };
 const map: Shape = { kind: 'map' };
 
 function structure(members: Record<string, Shape | readonly [Shape, string]>, union?: true): StructureShape {
-  const list = Object.entries(members).map(([name, s]): Member => (Array.isArray(s) ? { name, shape: s[0] as Shape, xmlName: s[1] as string } : { name, shape: s as Shape }));
+  const list = Object.entries(members).map(
+    ([name, s]): Member =>
+      Array.isArray(s) ? { name, shape: s[0] as Shape, xmlName: s[1] as string } : { name, shape: s as Shape },
+  );
   return union ? { kind: 'structure', members: list, union } : { kind: 'structure', members: list };
 }
 
@@ -101,32 +104,37 @@ const S3CopyObjectOperationShape = structure({
 });
 
 /** All 11 operation kinds of the model (spec §1.5.1) and s3batch's extension; exactly one is set (a validation rule). */
-export const JobOperationShape = open(structure({
-  LambdaInvoke: structure({ FunctionArn: string, InvocationSchemaVersion: string, UserArguments: map }),
-  S3PutObjectCopy: S3CopyObjectOperationShape,
-  S3PutObjectAcl: structure({
-    AccessControlPolicy: structure({
-      AccessControlList: structure({ Owner: structure({ ID: string, DisplayName: string }), Grants: list(S3GrantShape) }),
-      CannedAccessControlList: string,
+export const JobOperationShape = open(
+  structure({
+    LambdaInvoke: structure({ FunctionArn: string, InvocationSchemaVersion: string, UserArguments: map }),
+    S3PutObjectCopy: S3CopyObjectOperationShape,
+    S3PutObjectAcl: structure({
+      AccessControlPolicy: structure({
+        AccessControlList: structure({
+          Owner: structure({ ID: string, DisplayName: string }),
+          Grants: list(S3GrantShape),
+        }),
+        CannedAccessControlList: string,
+      }),
     }),
+    S3PutObjectTagging: structure({ TagSet: S3TagSetShape }),
+    S3DeleteObjectTagging: empty(),
+    S3InitiateRestoreObject: structure({ ExpirationInDays: integer, GlacierJobTier: string }),
+    S3PutObjectLegalHold: structure({ LegalHold: structure({ Status: string }) }),
+    S3PutObjectRetention: structure({
+      BypassGovernanceRetention: boolean,
+      Retention: structure({ RetainUntilDate: timestamp, Mode: string }),
+    }),
+    S3ReplicateObject: empty(),
+    S3ComputeObjectChecksum: structure({ ChecksumAlgorithm: string, ChecksumType: string }),
+    S3UpdateObjectEncryption: structure({
+      ObjectEncryption: structure({ SSEKMS: [structure({ KMSKeyArn: string, BucketKeyEnabled: boolean }), 'SSE-KMS'] }),
+    }),
+    // s3batch's extension kind (job-spec.ts EXTENSION_OPERATION_NAMES; not in the AWS model, whose
+    // SDKs skip it when reading a DescribeJob).
+    S3DeleteObject: structure({ BypassGovernanceRetention: boolean }),
   }),
-  S3PutObjectTagging: structure({ TagSet: S3TagSetShape }),
-  S3DeleteObjectTagging: empty(),
-  S3InitiateRestoreObject: structure({ ExpirationInDays: integer, GlacierJobTier: string }),
-  S3PutObjectLegalHold: structure({ LegalHold: structure({ Status: string }) }),
-  S3PutObjectRetention: structure({
-    BypassGovernanceRetention: boolean,
-    Retention: structure({ RetainUntilDate: timestamp, Mode: string }),
-  }),
-  S3ReplicateObject: empty(),
-  S3ComputeObjectChecksum: structure({ ChecksumAlgorithm: string, ChecksumType: string }),
-  S3UpdateObjectEncryption: structure({
-    ObjectEncryption: structure({ SSEKMS: [structure({ KMSKeyArn: string, BucketKeyEnabled: boolean }), 'SSE-KMS'] }),
-  }),
-  // s3batch's extension kind (job-spec.ts EXTENSION_OPERATION_NAMES; not in the AWS model, whose
-  // SDKs skip it when reading a DescribeJob).
-  S3DeleteObject: structure({ BypassGovernanceRetention: boolean }),
-}));
+);
 
 export const JobReportShape = structure({
   Bucket: string,
@@ -172,24 +180,26 @@ export const JobManifestGeneratorShape = structure(
         ManifestFormat: string,
       }),
       // Open: s3batch's extension members KeyNameRegex and MaxObjects (manifest/generator-spec.ts checks them all).
-      Filter: open(structure({
-        EligibleForReplication: boolean,
-        CreatedAfter: timestamp,
-        CreatedBefore: timestamp,
-        ObjectReplicationStatuses: list(string),
-        KeyNameConstraint: structure({
-          MatchAnyPrefix: list(string),
-          MatchAnySuffix: list(string),
-          MatchAnySubstring: list(string),
+      Filter: open(
+        structure({
+          EligibleForReplication: boolean,
+          CreatedAfter: timestamp,
+          CreatedBefore: timestamp,
+          ObjectReplicationStatuses: list(string),
+          KeyNameConstraint: structure({
+            MatchAnyPrefix: list(string),
+            MatchAnySuffix: list(string),
+            MatchAnySubstring: list(string),
+          }),
+          ObjectSizeGreaterThanBytes: long,
+          ObjectSizeLessThanBytes: long,
+          MatchAnyStorageClass: list(string),
+          MatchAnyObjectEncryption: list(ObjectEncryptionFilterShape, 'ObjectEncryption'),
+          // s3batch's extension members (generator-spec.ts; not in the AWS model, the SDKs skip them when reading).
+          KeyNameRegex: string,
+          MaxObjects: long,
         }),
-        ObjectSizeGreaterThanBytes: long,
-        ObjectSizeLessThanBytes: long,
-        MatchAnyStorageClass: list(string),
-        MatchAnyObjectEncryption: list(ObjectEncryptionFilterShape, 'ObjectEncryption'),
-        // s3batch's extension members (generator-spec.ts; not in the AWS model, the SDKs skip them when reading).
-        KeyNameRegex: string,
-        MaxObjects: long,
-      })),
+      ),
       EnableManifestOutput: boolean,
     }),
   },

@@ -3,7 +3,14 @@ import { readFile } from 'node:fs/promises';
 import { CreateJobCommand } from '@aws-sdk/client-s3-control';
 import type { Command } from 'commander';
 import { fileErrorText, usageError } from '../cli-errors.ts';
-import { applySpecOverrides, OPERATIONS, parseSpec, requestFromFlags, type CreateJobFlags, type CreateJobRequest } from '../create-job-request.ts';
+import {
+  applySpecOverrides,
+  OPERATIONS,
+  parseSpec,
+  requestFromFlags,
+  type CreateJobFlags,
+  type CreateJobRequest,
+} from '../create-job-request.ts';
 import { toJson } from '../job-output.ts';
 import { jobVerb, print, withConnection } from '../job-verb.ts';
 
@@ -26,14 +33,28 @@ async function readSpec(path: string): Promise<string> {
 export function registerCreateJob(program: Command, env: NodeJS.ProcessEnv): void {
   const cmd = program
     .command('create-job')
-    .description('Create a job (prints its JobId): from flags for the common cases, or from a spec file as aws s3control create-job --cli-input-json takes it')
-    .option('--spec <file>', 'the CreateJob request as JSON (PascalCase, as `aws s3control create-job --generate-cli-skeleton` writes it; AccountId optional); - reads stdin')
-    .option('--manifest <s3-url>', 'the manifest: s3://bucket/manifest.csv (or an inventory manifest.json with --manifest-format inventory)')
-    .option('--manifest-etag <etag>', 'the manifest object\'s ETag (required; aws s3api head-object … --query ETag)')
-    .option('--manifest-version-id <id>', 'the manifest object\'s version')
-    .option('--manifest-fields <fields>', 'CSV columns, comma-separated: Bucket,Key[,VersionId] (Ignore skips one) (default Bucket,Key)')
+    .description(
+      'Create a job (prints its JobId): from flags for the common cases, or from a spec file as aws s3control create-job --cli-input-json takes it',
+    )
+    .option(
+      '--spec <file>',
+      'the CreateJob request as JSON (PascalCase, as `aws s3control create-job --generate-cli-skeleton` writes it; AccountId optional); - reads stdin',
+    )
+    .option(
+      '--manifest <s3-url>',
+      'the manifest: s3://bucket/manifest.csv (or an inventory manifest.json with --manifest-format inventory)',
+    )
+    .option('--manifest-etag <etag>', "the manifest object's ETag (required; aws s3api head-object … --query ETag)")
+    .option('--manifest-version-id <id>', "the manifest object's version")
+    .option(
+      '--manifest-fields <fields>',
+      'CSV columns, comma-separated: Bucket,Key[,VersionId] (Ignore skips one) (default Bucket,Key)',
+    )
     .option('--manifest-format <format>', 'csv or inventory (default csv)')
-    .option('--operation <op>', `what to do with each object: ${Object.keys(OPERATIONS).join(', ')} (or the AWS name, e.g. S3PutObjectCopy)`)
+    .option(
+      '--operation <op>',
+      `what to do with each object: ${Object.keys(OPERATIONS).join(', ')} (or the AWS name, e.g. S3PutObjectCopy)`,
+    )
     .option('--target-bucket <bucket>', 'copy: target bucket name or ARN')
     .option('--target-prefix <prefix>', 'copy: key prefix in the target bucket')
     .option('--storage-class <class>', 'copy: storage class of the copies, e.g. STANDARD_IA')
@@ -52,13 +73,19 @@ export function registerCreateJob(program: Command, env: NodeJS.ProcessEnv): voi
     .option('--no-report', 'no completion report')
     .option('--report-scope <scope>', 'all or failed (default all)')
     .option('--priority <n>', 'higher runs first, 0 … 2147483647 (default 10)')
-    .option('--confirmation-required', 'the job waits (Suspended) until `s3batch confirm` (the server\'s default)')
+    .option('--confirmation-required', "the job waits (Suspended) until `s3batch confirm` (the server's default)")
     .option('--no-confirmation-required', 'the job runs as soon as its manifest is read')
     .option('--confirm', 'same as --no-confirmation-required: confirmed now, no `s3batch confirm` needed')
-    .option('--role-arn <arn>', 'the job\'s role (selects the storage profile) (default arn:aws:iam::<account>:role/default, the server\'s own S3)')
+    .option(
+      '--role-arn <arn>',
+      "the job's role (selects the storage profile) (default arn:aws:iam::<account>:role/default, the server's own S3)",
+    )
     .option('--storage-profile <name>', 'shorthand for --role-arn arn:aws:iam::<account>:role/<name>')
     .option('--description <text>', 'a description shown by describe-job and list-jobs')
-    .option('--client-request-token <token>', 'idempotency token: the same token and request give the same job (default: a new one)')
+    .option(
+      '--client-request-token <token>',
+      'idempotency token: the same token and request give the same job (default: a new one)',
+    )
     .option('--job-tag <Key=Value>', 'a tag on the job itself (repeat for more)', collect);
   jobVerb(cmd, [
     [
@@ -69,21 +96,46 @@ export function registerCreateJob(program: Command, env: NodeJS.ProcessEnv): voi
       's3batch create-job --manifest s3://photos/manifest.csv --manifest-etag "$ETAG" --operation copy --target-bucket photos-backup --no-report --confirm --priority 50',
       'copy the listed objects to another bucket, starting at once',
     ],
-    ['aws s3control create-job --generate-cli-skeleton > job.json   # fill it in, then:', 'write a spec file in the aws CLI\'s shape'],
-    ['s3batch create-job --spec job.json --priority 20', 'create the job that job.json describes, with another priority'],
-    ['JOB=$(s3batch create-job --spec job.json) && s3batch describe-job "$JOB"', 'use the printed JobId in the next command'],
+    [
+      'aws s3control create-job --generate-cli-skeleton > job.json   # fill it in, then:',
+      "write a spec file in the aws CLI's shape",
+    ],
+    [
+      's3batch create-job --spec job.json --priority 20',
+      'create the job that job.json describes, with another priority',
+    ],
+    [
+      'JOB=$(s3batch create-job --spec job.json) && s3batch describe-job "$JOB"',
+      'use the printed JobId in the next command',
+    ],
   ]);
   cmd.action(async (opts: CreateJobFlags & { json?: boolean } & Record<string, unknown>) => {
-    const { json, endpointUrl: _e, accountId: _a, accessKeyId: _k, secretAccessKey: _s, region: _r, profile: _p, dataDir: _d, ...flags } = opts;
+    const {
+      json,
+      endpointUrl: _e,
+      accountId: _a,
+      accessKeyId: _k,
+      secretAccessKey: _s,
+      region: _r,
+      profile: _p,
+      dataDir: _d,
+      ...flags
+    } = opts;
     // Every argument is checked before a connection is made.
-    const spec = flags.spec === undefined ? undefined : parseSpec(await readSpec(flags.spec), flags.spec === '-' ? 'from stdin' : flags.spec);
+    const spec =
+      flags.spec === undefined
+        ? undefined
+        : parseSpec(await readSpec(flags.spec), flags.spec === '-' ? 'from stdin' : flags.spec);
     const fromSpec = spec === undefined ? undefined : applySpecOverrides(spec.request, flags);
     const fromFlags = spec === undefined ? requestFromFlags(flags) : undefined;
     await withConnection(opts, env, async (conn) => {
       if (spec?.accountId !== undefined && spec.accountId !== conn.accountId) {
-        throw usageError(`the spec's AccountId ${spec.accountId} is not the account this connection uses (${conn.accountId}); drop AccountId from the file or give --account-id ${spec.accountId}`);
+        throw usageError(
+          `the spec's AccountId ${spec.accountId} is not the account this connection uses (${conn.accountId}); drop AccountId from the file or give --account-id ${spec.accountId}`,
+        );
       }
-      const request: CreateJobRequest = fromSpec ?? (fromFlags as (accountId: string) => CreateJobRequest)(conn.accountId);
+      const request: CreateJobRequest =
+        fromSpec ?? (fromFlags as (accountId: string) => CreateJobRequest)(conn.accountId);
       const out = await conn.send(new CreateJobCommand({ AccountId: conn.accountId, ...request }));
       print(json === true ? toJson(out) : (out.JobId ?? ''));
     });

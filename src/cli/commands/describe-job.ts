@@ -8,7 +8,9 @@ export function registerDescribeJob(program: Command, env: NodeJS.ProcessEnv): v
   const cmd = program
     .command('describe-job')
     .argument('<job-id>', 'the job')
-    .description("Show a job: status, priority, progress (done/total, %), failures and their reasons, manifest, report location, dates");
+    .description(
+      'Show a job: status, priority, progress (done/total, %), failures and their reasons, manifest, report location, dates',
+    );
   jobVerb(cmd, [
     ['s3batch describe-job 2f1c7c8e-5b7a-4a0e-9d43-0c7e3f3b6d21', 'a readable summary'],
     ['s3batch describe-job "$JOB" --json | jq .Job.ProgressSummary', 'the DescribeJob answer as JSON, for scripts'],

@@ -22,15 +22,21 @@ interface ListOptions {
 export function registerListJobs(program: Command, env: NodeJS.ProcessEnv): void {
   const cmd = program
     .command('list-jobs')
-    .description('List the account\'s jobs, newest first')
-    .option('--status <status...>', 'only jobs in these statuses (Active, Suspended, Complete, Failed, Cancelled, …; any case)')
+    .description("List the account's jobs, newest first")
+    .option(
+      '--status <status...>',
+      'only jobs in these statuses (Active, Suspended, Complete, Failed, Cancelled, …; any case)',
+    )
     .option('--max <n>', 'list at most n jobs (default: one page of up to 1000)')
     .option('--all', 'follow the pages to the end (with --max: up to n)')
     .option('--next-token <token>', 'continue where an earlier list stopped');
   jobVerb(cmd, [
     ['s3batch list-jobs', 'the newest jobs as a table'],
     ['s3batch list-jobs --status Active Suspended', 'the running jobs and those waiting for confirmation'],
-    ['s3batch list-jobs --all --json | jq -r \'.Jobs[] | select(.Status=="Failed") | .JobId\'', 'every failed job id, for a script'],
+    [
+      's3batch list-jobs --all --json | jq -r \'.Jobs[] | select(.Status=="Failed") | .JobId\'',
+      'every failed job id, for a script',
+    ],
   ]);
   cmd.action(async (opts: ListOptions & Record<string, unknown>) => {
     const statuses: JobStatus[] | undefined = opts.status?.map(parseStatus);
@@ -40,12 +46,14 @@ export function registerListJobs(program: Command, env: NodeJS.ProcessEnv): void
       let token = opts.nextToken;
       for (;;) {
         const want = Math.min(PAGE_MAX, max === undefined ? PAGE_MAX : max - jobs.length);
-        const out = await conn.send(new ListJobsCommand({
-          AccountId: conn.accountId,
-          MaxResults: want,
-          ...(statuses !== undefined ? { JobStatuses: statuses } : {}),
-          ...(token !== undefined ? { NextToken: token } : {}),
-        }));
+        const out = await conn.send(
+          new ListJobsCommand({
+            AccountId: conn.accountId,
+            MaxResults: want,
+            ...(statuses !== undefined ? { JobStatuses: statuses } : {}),
+            ...(token !== undefined ? { NextToken: token } : {}),
+          }),
+        );
         jobs.push(...(out.Jobs ?? []));
         token = out.NextToken;
         const full = max !== undefined && jobs.length >= max;

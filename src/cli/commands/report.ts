@@ -72,13 +72,23 @@ async function noReport(conn: Connection, listing: ReportView): Promise<CliError
 /** A name from the server used as a file name: a plain base name only. */
 function safeName(name: string): string {
   if (name === '' || name === '.' || name === '..' || name !== path.basename(name) || name.includes('\\')) {
-    throw new CliError('InvalidReportListing', `the server listed a report file named ${JSON.stringify(name)}, which is not a plain file name`, EXIT_SERVER_ERROR);
+    throw new CliError(
+      'InvalidReportListing',
+      `the server listed a report file named ${JSON.stringify(name)}, which is not a plain file name`,
+      EXIT_SERVER_ERROR,
+    );
   }
   return name;
 }
 
 /** Streams one report file to `<dir>/<name>` (through `<name>.part`), checking its MD5 when known. */
-async function download(conn: Connection, url: string, dir: string, name: string, expectedMd5: string | undefined): Promise<WrittenFile> {
+async function download(
+  conn: Connection,
+  url: string,
+  dir: string,
+  name: string,
+  expectedMd5: string | undefined,
+): Promise<WrittenFile> {
   const res = await conn.signedFetch(url);
   if (!res.ok || res.body === null) throw await apiError(res, `GET ${url}`);
   const target = path.join(dir, safeName(name));
@@ -104,7 +114,11 @@ async function download(conn: Connection, url: string, dir: string, name: string
   const md5 = hash.digest('hex');
   if (expectedMd5 !== undefined && md5 !== expectedMd5.toLowerCase()) {
     await rm(part, { force: true });
-    throw new CliError('ReportChecksumMismatch', `${name}: downloaded ${bytes} bytes with MD5 ${md5}, the report lists ${expectedMd5}; nothing kept`, EXIT_SERVER_ERROR);
+    throw new CliError(
+      'ReportChecksumMismatch',
+      `${name}: downloaded ${bytes} bytes with MD5 ${md5}, the report lists ${expectedMd5}; nothing kept`,
+      EXIT_SERVER_ERROR,
+    );
   }
   await rename(part, target);
   return { Name: name, Path: target, Bytes: bytes, Md5: md5 };
@@ -155,15 +169,21 @@ async function downloadAll(conn: Connection, jobId: string, outDir: string | und
   const where = `s3://${report.Bucket}/${report.ManifestKey.replace(/manifest\.json$/, '')}`;
   const lines = [`Report of job ${listing.JobId} (${listing.Status}), written ${report.WrittenAt} to ${where}`];
   const nameWidth = Math.max(...written.map((w) => w.Name.length));
-  lines.push(`  ${'manifest.json'.padEnd(nameWidth)}  ${''.padEnd(9)}  ${''.padStart(12)}  ${formatBytes(written[0]!.Bytes).padStart(10)}`);
+  lines.push(
+    `  ${'manifest.json'.padEnd(nameWidth)}  ${''.padEnd(9)}  ${''.padStart(12)}  ${formatBytes(written[0]!.Bytes).padStart(10)}`,
+  );
   report.Files.forEach((f, i) => {
     const w = written[i + 1]!;
-    lines.push(`  ${w.Name.padEnd(nameWidth)}  ${f.TaskStatus.padEnd(9)}  ${`${formatCount(f.Rows)} rows`.padStart(12)}  ${formatBytes(w.Bytes).padStart(10)}  MD5 ok`);
+    lines.push(
+      `  ${w.Name.padEnd(nameWidth)}  ${f.TaskStatus.padEnd(9)}  ${`${formatCount(f.Rows)} rows`.padStart(12)}  ${formatBytes(w.Bytes).padStart(10)}  MD5 ok`,
+    );
   });
   const total = written.reduce((n, w) => n + w.Bytes, 0);
   const rows = report.Files.reduce((n, f) => n + f.Rows, 0);
   const failed = report.Files.filter((f) => f.TaskStatus === 'failed').reduce((n, f) => n + f.Rows, 0);
-  lines.push(`Wrote ${written.length} files (${formatBytes(total)}, ${formatCount(rows)} rows, ${formatCount(failed)} failed) to ${dir}`);
+  lines.push(
+    `Wrote ${written.length} files (${formatBytes(total)}, ${formatCount(rows)} rows, ${formatCount(failed)} failed) to ${dir}`,
+  );
   if (failed > 0) lines.push(`Failed rows only: s3batch report ${listing.JobId} --failed`);
   await writeOut(`${lines.join('\n')}\n`);
 }
@@ -172,7 +192,9 @@ export function registerReport(program: Command, env: NodeJS.ProcessEnv): void {
   const cmd = program
     .command('report')
     .argument('<job-id>', 'the job whose completion report to get')
-    .description("Download a job's completion report (manifest.json and result CSVs, MD5-checked), or print its failed rows")
+    .description(
+      "Download a job's completion report (manifest.json and result CSVs, MD5-checked), or print its failed rows",
+    )
     .option('--out <dir>', 'folder to write the files to (created if missing; default ./s3batch-report-<job-id>/)')
     .option('--failed', 'print the failed-task rows to stdout instead of downloading (CSV as stored)')
     .addHelpText(
@@ -185,19 +207,30 @@ Keys in the rows stay URL-encoded as in the manifest.`,
   jobVerb(
     cmd,
     [
-      ['s3batch report 7f3c1a52-0d6e-4b8c-9e3f-1a2b3c4d5e6f', 'writes manifest.json and the result CSVs (<40 hex>.csv) into ./s3batch-report-7f3c1a52-…/'],
+      [
+        's3batch report 7f3c1a52-0d6e-4b8c-9e3f-1a2b3c4d5e6f',
+        'writes manifest.json and the result CSVs (<40 hex>.csv) into ./s3batch-report-7f3c1a52-…/',
+      ],
       ['s3batch report "$JOB" --out /tmp/reports/"$JOB"', 'into a folder of your choice'],
       ['s3batch report "$JOB" --failed > failed.csv', 'the failed rows, CSV as the report stores them'],
-      ['s3batch report "$JOB" --failed --json | jq -r \'.[] | "\\(.Key) \\(.ErrorCode)"\'', 'the failed rows as JSON objects'],
+      [
+        's3batch report "$JOB" --failed --json | jq -r \'.[] | "\\(.Key) \\(.ErrorCode)"\'',
+        'the failed rows as JSON objects',
+      ],
       ['s3batch watch "$JOB"; s3batch report "$JOB" --failed', 'wait for the end, then see what failed'],
     ],
     'with --failed: a JSON array of {Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage}; else the listing and the files written, as JSON',
   );
   cmd.action(async (jobId: string, opts: Record<string, unknown>) => {
     if (opts.failed === true && typeof opts.out === 'string') {
-      throw new CliError('InvalidArgument', '--out downloads the report; --failed prints rows to stdout: give one of them', EXIT_USER_ERROR);
+      throw new CliError(
+        'InvalidArgument',
+        '--out downloads the report; --failed prints rows to stdout: give one of them',
+        EXIT_USER_ERROR,
+      );
     }
-    if (typeof opts.out === 'string' && opts.out.trim() === '') throw new CliError('InvalidArgument', '--out needs a folder name', EXIT_USER_ERROR);
+    if (typeof opts.out === 'string' && opts.out.trim() === '')
+      throw new CliError('InvalidArgument', '--out needs a folder name', EXIT_USER_ERROR);
     await withConnection(opts, env, async (conn) => {
       exitQuietlyOnBrokenPipe();
       if (opts.failed === true) await printFailed(conn, jobId, opts.json === true);

@@ -31,7 +31,9 @@ const MAX_POLL_MS = 1000;
 function parseIntervalSeconds(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < MIN_INTERVAL_S || n > MAX_INTERVAL_S) {
-    throw usageError(`--interval must be a number of seconds from ${MIN_INTERVAL_S} to ${MAX_INTERVAL_S}, got ${JSON.stringify(value)}`);
+    throw usageError(
+      `--interval must be a number of seconds from ${MIN_INTERVAL_S} to ${MAX_INTERVAL_S}, got ${JSON.stringify(value)}`,
+    );
   }
   return n;
 }
@@ -55,7 +57,10 @@ export function registerWatch(program: Command, env: NodeJS.ProcessEnv): void {
     .command('watch')
     .argument('<job-id>', 'the job to follow')
     .description('Follow a job until it ends: a live progress bar on a terminal, "n of total" lines elsewhere')
-    .option('--interval <seconds>', 'on a terminal: seconds between refreshes (default 1); elsewhere: least seconds between two progress lines (default 5, with --json 1); status changes always show within a second')
+    .option(
+      '--interval <seconds>',
+      'on a terminal: seconds between refreshes (default 1); elsewhere: least seconds between two progress lines (default 5, with --json 1); status changes always show within a second',
+    )
     .addHelpText(
       'after',
       `
@@ -70,7 +75,10 @@ A Suspended job is watched on: it waits for \`s3batch confirm <job-id>\` (a hint
   jobVerb(
     cmd,
     [
-      ['s3batch watch 7f3c1a52-0d6e-4b8c-9e3f-1a2b3c4d5e6f', 'Active      [██████████░░░░░░░░░░]   52%  5,210 / 10,000  143/s  ETA 34s  failed 12'],
+      [
+        's3batch watch 7f3c1a52-0d6e-4b8c-9e3f-1a2b3c4d5e6f',
+        'Active      [██████████░░░░░░░░░░]   52%  5,210 / 10,000  143/s  ETA 34s  failed 12',
+      ],
       ['s3batch watch "$JOB" > watch.log', 'plain lines: 5210 of 10000 tasks (52%), 12 failed, Active'],
       ['s3batch watch "$JOB" && s3batch report "$JOB"', 'download the report once the job completed'],
       ['s3batch watch "$JOB" --json | jq -c \'select(.Type == "progress")\'', 'newline-delimited JSON for scripts'],
@@ -80,7 +88,11 @@ A Suspended job is watched on: it waits for \`s3batch confirm <job-id>\` (a hint
   cmd.action(async (jobId: string, opts: Record<string, unknown>) => {
     const mode: WatchMode = opts.json === true ? 'json' : process.stdout.isTTY === true ? 'tty' : 'plain';
     const intervalMs =
-      typeof opts.interval === 'string' ? parseIntervalSeconds(opts.interval) * 1000 : mode === 'plain' ? PLAIN_DEFAULT_MS : TTY_DEFAULT_MS;
+      typeof opts.interval === 'string'
+        ? parseIntervalSeconds(opts.interval) * 1000
+        : mode === 'plain'
+          ? PLAIN_DEFAULT_MS
+          : TTY_DEFAULT_MS;
     const pollMs = mode === 'tty' ? intervalMs : Math.min(intervalMs, MAX_POLL_MS);
     await withConnection(opts, env, async (conn) => {
       exitQuietlyOnBrokenPipe();

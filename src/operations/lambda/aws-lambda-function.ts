@@ -34,7 +34,10 @@ export function createAwsLambdaInvoker(options: AwsLambdaOptions): LambdaInvoker
   const config: LambdaClientConfig = {
     region: options.region,
     maxAttempts: 1,
-    requestHandler: keepAliveRequestHandler({ maxSockets: options.maxSockets, requestTimeoutMs: options.requestTimeoutMs ?? 16 * 60_000 }),
+    requestHandler: keepAliveRequestHandler({
+      maxSockets: options.maxSockets,
+      requestTimeoutMs: options.requestTimeoutMs ?? 16 * 60_000,
+    }),
   };
   if (options.endpoint !== undefined && options.endpoint !== '') config.endpoint = options.endpoint;
   if (options.accessKeyId !== undefined && options.secretAccessKey !== undefined) {
@@ -47,13 +50,23 @@ export function createAwsLambdaInvoker(options: AwsLambdaOptions): LambdaInvoker
     async invoke(functionArn, payload, signal) {
       try {
         const out = await client.send(
-          new InvokeCommand({ FunctionName: functionArn, InvocationType: 'RequestResponse', Payload: new TextEncoder().encode(payload) }),
+          new InvokeCommand({
+            FunctionName: functionArn,
+            InvocationType: 'RequestResponse',
+            Payload: new TextEncoder().encode(payload),
+          }),
           { abortSignal: signal },
         );
         const status = out.StatusCode ?? 200;
         const text = out.Payload ? decoder.decode(out.Payload) : '';
         if (out.FunctionError !== undefined && out.FunctionError !== '') {
-          return { kind: 'failed', httpStatus: status, code: 'PermanentFailure', message: `Lambda returned function error: ${text}`, retryable: false };
+          return {
+            kind: 'failed',
+            httpStatus: status,
+            code: 'PermanentFailure',
+            message: `Lambda returned function error: ${text}`,
+            retryable: false,
+          };
         }
         return { kind: 'answered', statusCode: status, payload: text };
       } catch (err) {
@@ -81,9 +94,20 @@ export function describeLambdaError(err: unknown): InvokeResult {
   if (status === undefined) {
     // No HTTP answer: a network error (connection refused, reset, DNS, timeout) is temporary.
     const net = describeS3Error(err);
-    return { kind: 'failed', httpStatus: 0, code: net.code, message: `Unable to invoke Lambda function: ${message} (Service: AWSLambda; Error Code: ${net.code})`, retryable: net.retryable };
+    return {
+      kind: 'failed',
+      httpStatus: 0,
+      code: net.code,
+      message: `Unable to invoke Lambda function: ${message} (Service: AWSLambda; Error Code: ${net.code})`,
+      retryable: net.retryable,
+    };
   }
-  const code = typeof e.name === 'string' && e.name !== '' && e.name !== 'Error' ? e.name : status >= 500 ? 'ServiceException' : `Http${status}`;
+  const code =
+    typeof e.name === 'string' && e.name !== '' && e.name !== 'Error'
+      ? e.name
+      : status >= 500
+        ? 'ServiceException'
+        : `Http${status}`;
   const requestId = typeof e.$metadata?.requestId === 'string' ? `; Request ID: ${e.$metadata.requestId}` : '';
   return {
     kind: 'failed',

@@ -8,7 +8,10 @@
  */
 import { S3BatchError } from '../../domain/errors.ts';
 
-export type FunctionUrlPolicy = { readonly kind: 'any' } | { readonly kind: 'none' } | { readonly kind: 'prefixes'; readonly prefixes: readonly URL[] };
+export type FunctionUrlPolicy =
+  | { readonly kind: 'any' }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'prefixes'; readonly prefixes: readonly URL[] };
 
 /** Parses the setting; throws InvalidConfiguration naming a bad entry. */
 export function parseFunctionUrlPolicy(setting: string | undefined): FunctionUrlPolicy {
@@ -26,7 +29,10 @@ export function parseFunctionUrlPolicy(setting: string | undefined): FunctionUrl
         u = undefined;
       }
       if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password || u.search || u.hash) {
-        throw new S3BatchError('InvalidConfiguration', `Invalid --function-urls / S3BATCH_FUNCTION_URLS entry ${JSON.stringify(s)}: expected an http:// or https:// URL prefix without credentials, query or fragment`);
+        throw new S3BatchError(
+          'InvalidConfiguration',
+          `Invalid --function-urls / S3BATCH_FUNCTION_URLS entry ${JSON.stringify(s)}: expected an http:// or https:// URL prefix without credentials, query or fragment`,
+        );
       }
       return u;
     });
@@ -49,7 +55,10 @@ export function isFunctionUrlAllowed(policy: FunctionUrlPolicy, url: string | UR
 /** The CreateJob check: an HTTP function outside the policy is InvalidRequest. */
 export function checkFunctionUrl(policy: FunctionUrlPolicy, url: string): void {
   if (isFunctionUrlAllowed(policy, url)) return;
-  const allowed = policy.kind === 'prefixes' ? `allowed: ${policy.prefixes.map((p) => p.href).join(', ')}` : 'HTTP functions are disabled on this server';
+  const allowed =
+    policy.kind === 'prefixes'
+      ? `allowed: ${policy.prefixes.map((p) => p.href).join(', ')}`
+      : 'HTTP functions are disabled on this server';
   let shown = '(not a valid URL)';
   try {
     const u = new URL(url);
@@ -57,5 +66,8 @@ export function checkFunctionUrl(policy: FunctionUrlPolicy, url: string): void {
   } catch {
     // an unparseable URL is refused as well, without a TypeError escaping as a 500
   }
-  throw new S3BatchError('InvalidRequest', `LambdaInvoke.FunctionArn ${shown} is not an HTTP function this server may call (${allowed}; see --function-urls)`);
+  throw new S3BatchError(
+    'InvalidRequest',
+    `LambdaInvoke.FunctionArn ${shown} is not an HTTP function this server may call (${allowed}; see --function-urls)`,
+  );
 }

@@ -50,12 +50,26 @@ export function createHttpFunctionInvoker(options: HttpFunctionOptions): LambdaI
         try {
           url = new URL(functionArn);
         } catch {
-          resolve(failure(0, 'PermanentFailure', `HTTP function URL ${JSON.stringify(functionArn)} is not a valid URL`, false));
+          resolve(
+            failure(
+              0,
+              'PermanentFailure',
+              `HTTP function URL ${JSON.stringify(functionArn)} is not a valid URL`,
+              false,
+            ),
+          );
           return;
         }
         const where = `${url.origin}${url.pathname}`;
         if (options.allowed && !options.allowed(url)) {
-          resolve(failure(0, 'PermanentFailure', `HTTP function ${where} is not allowed by this server's --function-urls`, false));
+          resolve(
+            failure(
+              0,
+              'PermanentFailure',
+              `HTTP function ${where} is not allowed by this server's --function-urls`,
+              false,
+            ),
+          );
           return;
         }
         let settled = false;
@@ -71,11 +85,25 @@ export function createHttpFunctionInvoker(options: HttpFunctionOptions): LambdaI
         const req = (https ? httpsRequest : httpRequest)(url, {
           method: 'POST',
           agent: https ? httpsAgent : httpAgent,
-          headers: { 'content-type': 'application/json', 'content-length': body.length, accept: 'application/json', 'user-agent': 's3batch' },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': body.length,
+            accept: 'application/json',
+            'user-agent': 's3batch',
+          },
         });
         const timer = setTimeout(() => {
           const seconds = (options.timeoutMs / 1000).toFixed(2);
-          settle(() => resolve(failure(0, 'PermanentFailure', `HTTP function ${where} returned function error: Task timed out after ${seconds} seconds (no complete answer)`, false)));
+          settle(() =>
+            resolve(
+              failure(
+                0,
+                'PermanentFailure',
+                `HTTP function ${where} returned function error: Task timed out after ${seconds} seconds (no complete answer)`,
+                false,
+              ),
+            ),
+          );
           req.destroy();
         }, options.timeoutMs);
         const onAbort = (): void => {
@@ -86,7 +114,16 @@ export function createHttpFunctionInvoker(options: HttpFunctionOptions): LambdaI
 
         req.on('error', (err: NodeJS.ErrnoException) => {
           const code = typeof err.code === 'string' && err.code !== '' ? err.code : 'NetworkError';
-          settle(() => resolve(failure(0, code, `Unable to invoke HTTP function ${where}: ${err.message}`, isRetryable(0, code) || code === 'NetworkError')));
+          settle(() =>
+            resolve(
+              failure(
+                0,
+                code,
+                `Unable to invoke HTTP function ${where}: ${err.message}`,
+                isRetryable(0, code) || code === 'NetworkError',
+              ),
+            ),
+          );
         });
         req.on('response', (res: IncomingMessage) => {
           const chunks: Buffer[] = [];
@@ -94,14 +131,32 @@ export function createHttpFunctionInvoker(options: HttpFunctionOptions): LambdaI
           res.on('data', (chunk: Buffer) => {
             size += chunk.length;
             if (size > maxBytes) {
-              settle(() => resolve(failure(res.statusCode ?? 0, 'PermanentFailure', `HTTP function ${where} answered more than ${maxBytes} bytes`, false)));
+              settle(() =>
+                resolve(
+                  failure(
+                    res.statusCode ?? 0,
+                    'PermanentFailure',
+                    `HTTP function ${where} answered more than ${maxBytes} bytes`,
+                    false,
+                  ),
+                ),
+              );
               req.destroy();
               return;
             }
             chunks.push(chunk);
           });
           const brokeOff = (why: string): void =>
-            settle(() => resolve(failure(0, 'ECONNRESET', `Unable to invoke HTTP function ${where}: the answer broke off (${why})`, true)));
+            settle(() =>
+              resolve(
+                failure(
+                  0,
+                  'ECONNRESET',
+                  `Unable to invoke HTTP function ${where}: the answer broke off (${why})`,
+                  true,
+                ),
+              ),
+            );
           res.on('error', (err: Error) => brokeOff(err.message));
           // A connection closed mid-answer may end the response with 'close' alone.
           res.on('close', () => {
@@ -135,7 +190,12 @@ function classify(res: IncomingMessage, text: string, where: string): InvokeResu
   if (status >= 300 && status < 400) {
     const location = res.headers.location;
     const target = location ? ` to ${redact(location, where)}` : '';
-    return failure(status, 'PermanentFailure', `${said}, a redirect${target}: redirects are not followed, set FunctionArn to the final URL`, false);
+    return failure(
+      status,
+      'PermanentFailure',
+      `${said}, a redirect${target}: redirects are not followed, set FunctionArn to the final URL`,
+      false,
+    );
   }
   if (status === 429 || status >= 500) return failure(status, 'TemporaryFailure', withBody(said, text), true);
   return failure(status, 'PermanentFailure', withBody(said, text), false);

@@ -71,7 +71,14 @@ export function buildInvocationPayload(task: InvocationTask, options: Invocation
     invocationSchemaVersion: '1.0',
     invocationId: options.invocationId,
     job: { id: task.jobId },
-    tasks: [{ taskId: task.taskId, s3Key: task.rawKey, s3VersionId, s3BucketArn: `arn:${options.partition ?? 'aws'}:s3:::${task.bucket}` }],
+    tasks: [
+      {
+        taskId: task.taskId,
+        s3Key: task.rawKey,
+        s3VersionId,
+        s3BucketArn: `arn:${options.partition ?? 'aws'}:s3:::${task.bucket}`,
+      },
+    ],
   };
 }
 
@@ -109,15 +116,20 @@ export function parseInvocationResponse(body: string, taskId: string): Invocatio
   if (treatMissingKeysAs !== undefined && treatMissingKeysAs !== null && !isResultCode(treatMissingKeysAs)) {
     return invalid(`"treatMissingKeysAs" must be one of ${RESULT_CODES.join(', ')}`);
   }
-  const mine = results.find((r: unknown) => typeof r === 'object' && r !== null && (r as { taskId?: unknown }).taskId === taskId) as
-    | { resultCode?: unknown; resultString?: unknown }
-    | undefined;
+  const mine = results.find(
+    (r: unknown) => typeof r === 'object' && r !== null && (r as { taskId?: unknown }).taskId === taskId,
+  ) as { resultCode?: unknown; resultString?: unknown } | undefined;
   if (mine === undefined) {
     const code: ResultCode = isResultCode(treatMissingKeysAs) ? treatMissingKeysAs : 'PermanentFailure';
-    return { resultCode: code, resultString: code === 'Succeeded' ? '' : `Task ${taskId} is missing from the results returned in Lambda payload` };
+    return {
+      resultCode: code,
+      resultString: code === 'Succeeded' ? '' : `Task ${taskId} is missing from the results returned in Lambda payload`,
+    };
   }
   if (!isResultCode(mine.resultCode)) {
-    return invalid(`"resultCode" must be one of ${RESULT_CODES.join(', ')}, got ${JSON.stringify(mine.resultCode) ?? 'nothing'}`);
+    return invalid(
+      `"resultCode" must be one of ${RESULT_CODES.join(', ')}, got ${JSON.stringify(mine.resultCode) ?? 'nothing'}`,
+    );
   }
   const rs = mine.resultString;
   if (rs !== undefined && rs !== null && typeof rs !== 'string') return invalid('"resultString" must be a string');

@@ -13,7 +13,13 @@ export type InvokeResult =
   /** The function ran and answered: `payload` is its result JSON (to be read by the handler). */
   | { readonly kind: 'answered'; readonly statusCode: number; readonly payload: string }
   /** No usable answer: the report row's HTTP status, error code and message; retryable = redrive. */
-  | { readonly kind: 'failed'; readonly httpStatus: number; readonly code: string; readonly message: string; readonly retryable: boolean };
+  | {
+      readonly kind: 'failed';
+      readonly httpStatus: number;
+      readonly code: string;
+      readonly message: string;
+      readonly retryable: boolean;
+    };
 
 export interface LambdaInvoker {
   /** One synchronous (RequestResponse) invocation of `functionArn` with `payload` (JSON text). */
