@@ -42,7 +42,7 @@ import {
 } from '../test/helpers/s3-servers.ts';
 import { tempDataDir } from '../test/helpers/server-process.ts';
 import { startEngineServer, type EngineServer } from './engine-server.ts';
-import type { BareDone, BareInit, BareOp, BareRun } from './bare-worker.ts';
+import type { BareDone, BareInit, BareRun } from './bare-worker.ts';
 import type { BenchContext, EngineMeasured, Measured } from './context.ts';
 import { startFunctionServer } from './function-server.ts';
 import { observersScenario } from './observers.ts';

@@ -27,7 +27,7 @@ export function decodeManifestValue(raw: string, column: 'bucket' | 'key' | 'ver
   while (i < raw.length) {
     const c = raw.charCodeAt(i);
     if (c === 0x2b /* + */ && plusIsSpace) {
-      out += raw.slice(last, i) + ' ';
+      out += `${raw.slice(last, i)} `;
       last = ++i;
     } else if (c === 0x25 /* % */) {
       out += raw.slice(last, i);

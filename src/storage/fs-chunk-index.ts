@@ -78,7 +78,7 @@ export function createFsChunkIndex(path: string): ChunkIndexFile {
 }
 
 async function fsyncDir(dir: string): Promise<void> {
-  let handle;
+  let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(dir, 'r');
   } catch {

@@ -33,7 +33,7 @@ interface Row {
 
 /** An inventory CSV row as AWS writes it: every field quoted, the key URL-encoded. */
 const csvRow = (r: Row): string =>
-  [
+  `${[
     r.bucket,
     encodeURIComponent(r.key).replace(/%2F/g, '/'),
     r.version ?? '',
@@ -45,7 +45,7 @@ const csvRow = (r: Row): string =>
     'STANDARD',
   ]
     .map((v) => `"${v}"`)
-    .join(',') + '\n';
+    .join(',')}\n`;
 
 const md5 = (b: Uint8Array | string): string => createHash('md5').update(b).digest('hex');
 

@@ -443,8 +443,14 @@ describe('routing FunctionArn to an invoker', () => {
       invoke: async () => ({ kind: 'answered', statusCode: 200, payload: kind }),
     });
     const router = createRoutingInvoker({
-      http: () => (made.push('http'), fake('http')),
-      lambda: () => (made.push('lambda'), fake('lambda')),
+      http: () => {
+        made.push('http');
+        return fake('http');
+      },
+      lambda: () => {
+        made.push('lambda');
+        return fake('lambda');
+      },
     });
     const signal = new AbortController().signal;
     expect(made).toEqual([]);

@@ -22,7 +22,7 @@ import {
   setRequestIdHeaders,
   type S3ControlOperation,
 } from './error-envelope.ts';
-import { MAX_XML_BODY_BYTES, parseCreateJobRequest, parsePutJobTaggingRequest } from './xml-requests.ts';
+import { hasNonXmlChar, MAX_XML_BODY_BYTES, parseCreateJobRequest, parsePutJobTaggingRequest } from './xml-requests.ts';
 import {
   createJobResult,
   describeJobResult,
@@ -188,7 +188,7 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
       if (requested === undefined) invalid('The query parameter requestedJobStatus is required (Ready or Cancelled)');
       const reason = single(req.query, 'statusUpdateReason');
       // Stored and echoed in XML, which cannot carry these characters (xml-requests.ts refuses them in bodies too).
-      if (reason !== undefined && /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.test(reason)) {
+      if (reason !== undefined && hasNonXmlChar(reason)) {
         invalid('statusUpdateReason must not contain control characters other than tab, line feed and carriage return');
       }
       return updateJobStatusResult(service.updateJobStatus(account, id, requested, reason));

@@ -39,6 +39,7 @@ const NAMED: Readonly<Record<string, string>> = {
 
 /** Characters XML 1.0 cannot represent, not even as a character reference. */
 export const NOT_XML_CHAR =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these control characters are what XML 1.0 forbids
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** Escapes text for element content (characters XML cannot carry become U+FFFD, see above). */
