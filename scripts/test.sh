@@ -10,6 +10,7 @@ bash scripts/ensure-test-deps.sh
 npx tsc --noEmit
 # formatting and lint (Biome, biome.json): a lint error or an unformatted file fails the run
 npx biome check --error-on-warnings .
+bash scripts/check-commit-subjects.sh
 mkdir -p tmp
 report=tmp/vitest-report.json
 rm -f "$report"
