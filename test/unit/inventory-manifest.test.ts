@@ -1,6 +1,6 @@
 /**
- * S3 Inventory report manifests (spec §5.2) on the in-memory object store: manifest.json parsed
- * and validated, gzip CSV data files streamed with their MD5 checked, columns found by name, keys
+ * S3 Inventory report manifests (docs/manifests.md#inventory-report) on the in-memory object store: manifest.json
+ * parsed and validated, gzip CSV data files streamed with their MD5 checked, columns found by name, keys
  * decoded; and the local task list they are written to (chunks, resume, re-reading a chunk).
  */
 import { createHash } from 'node:crypto';

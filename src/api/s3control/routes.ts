@@ -1,11 +1,11 @@
 /**
- * The S3 Control job API (`/v20180820/jobs…`, spec §1): the eight job operations in REST-XML,
+ * The S3 Control job API (`/v20180820/jobs…`, docs/s3control-api.md#routes): the eight job operations in REST-XML,
  * byte-compatible with the AWS SDKs and the aws CLI, on the same service facade as the JSON API.
  *
  * Per request, in this scope: the raw body is kept as a Buffer whatever its content type
  * (botocore sends none, the JS SDK application/xml); SigV4 is verified over it; then the account:
  * `x-amz-account-id` is required (12 digits), an all-digit first host label (the SDKs prefix the
- * endpoint host with the account id, spec §1.2) must equal it, and the access key must belong to
+ * endpoint host with the account id, docs/s3control-api.md#account-id) must equal it, and the access key must belong to
  * it. Only then does the route parse its input and call the service.
  */
 import type { IncomingHttpHeaders } from 'node:http';

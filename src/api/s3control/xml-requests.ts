@@ -1,7 +1,7 @@
 /**
  * Reads S3 Control XML bodies into the JSON shape of the model (src/domain/job-spec.ts), driven
- * by the shape table in xml-shapes.ts (spec §1.3). Lenient where the SDKs differ: element order is
- * free, list items may have any element name, the prolog and namespace are optional. Values take
+ * by the shape table in xml-shapes.ts (docs/s3control-api.md#xml-encoding). Lenient where the SDKs differ: element
+ * order is free, list items may have any element name, the prolog and namespace are optional. Values take
  * their JSON types (numbers, booleans, arrays, objects; timestamps as ISO-8601 strings); a value
  * that does not fit its type is passed on as the raw string so that the service's validation
  * names the field (InvalidRequest). An element a structure of the model does not have is refused
