@@ -15,6 +15,7 @@ import { S3BatchError } from '../../domain/errors.ts';
 import { invalid } from '../../domain/field-checks.ts';
 import type { BatchService } from '../../service/batch-service.ts';
 import { assertCallerAccount, type SigV4Verifier } from '../auth/sigv4-verifier.ts';
+import { limitedBodyParser } from '../body-limit.ts';
 import {
   modelledError,
   s3ControlErrorHandler,
@@ -79,9 +80,14 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
   const accounts = new WeakMap<FastifyRequest, string>();
 
   app.removeAllContentTypeParsers();
-  // Larger bodies are refused while they arrive (413), before any XML is read.
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_XML_BODY_BYTES }, (_req, body, done) =>
-    done(null, body),
+  // Larger bodies are refused (413) before any XML is read, once they have arrived (up to a bound,
+  // body-limit.ts) so that the client gets the whole ErrorResponse rather than a broken pipe.
+  app.addContentTypeParser(
+    '*',
+    limitedBodyParser(
+      () => MAX_XML_BODY_BYTES,
+      (_req, body, done) => done(null, body),
+    ),
   );
   app.setErrorHandler(s3ControlErrorHandler);
   app.addHook('onRequest', async (req, reply) => setRequestIdHeaders(req, reply));
