@@ -78,10 +78,13 @@ export async function startEngineServer(args: {
       if (m) {
         clearTimeout(timer);
         child.stdout!.off('data', onData);
+        child.stderr!.off('data', onData);
         resolve(m[1]!);
       }
     };
+    // The banner is on stderr (stdout carries the log).
     child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`s3batch serve exited (${signal ?? `code ${code}`}) before listening:\n${out}`));

@@ -44,6 +44,8 @@ export interface Config {
   /** CreateJob requests per second per account (bursts of 5× that); over it, TooManyRequestsException. */
   readonly createJobRatePerSecond: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** `json` lines or `pretty` ones (src/logging.ts); undefined: pretty on a TTY, JSON otherwise. */
+  readonly logFormat?: 'json' | 'pretty' | undefined;
   /** S3 Control API access keys (src/api/auth/access-keys.ts): a JSON keys file… */
   readonly apiKeysFile?: string | undefined;
   /** …and/or one key pair for the default account. Neither: a generated pair in <dataDir>/api-keys.json. */
@@ -98,6 +100,7 @@ export const ENV = {
   jobRetentionDays: 'S3BATCH_JOB_RETENTION_DAYS',
   createJobRatePerSecond: 'S3BATCH_CREATE_JOB_RATE',
   logLevel: 'S3BATCH_LOG_LEVEL',
+  logFormat: 'S3BATCH_LOG_FORMAT',
   apiKeysFile: 'S3BATCH_API_KEYS_FILE',
   apiAccessKeyId: 'S3BATCH_API_ACCESS_KEY_ID',
   apiSecretAccessKey: 'S3BATCH_API_SECRET_ACCESS_KEY',
@@ -233,6 +236,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   const logLevel = str('logLevel', flags, env) ?? 'info';
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel))
     bad('logLevel', logLevel, 'debug, info, warn, error or silent');
+  const logFormat = str('logFormat', flags, env);
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty')
+    bad('logFormat', logFormat, 'json or pretty');
   const partSize = int('multipartCopyPartBytes', flags, env, 64 * MiB, 5 * MiB, 5 * GiB);
   const apiKeysFile = str('apiKeysFile', flags, env);
   const config: Config = {
@@ -264,6 +270,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     jobRetentionDays: decimal('jobRetentionDays', flags, env, 90, 0.00001, 36_500),
     createJobRatePerSecond: int('createJobRatePerSecond', flags, env, 10, 1, 100_000),
     logLevel: logLevel as Config['logLevel'],
+    logFormat,
     apiKeysFile: apiKeysFile === undefined ? undefined : resolve(apiKeysFile),
     apiAccessKeyId: str('apiAccessKeyId', flags, env),
     apiSecretAccessKey: str('apiSecretAccessKey', flags, env),

@@ -6,6 +6,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { buildApp } from './api/app.ts';
 import { resolveApiAccessKeys, type GeneratedAccessKey } from './api/auth/access-keys.ts';
@@ -16,6 +17,7 @@ import type { Config } from './config.ts';
 import { S3BatchError } from './domain/errors.ts';
 import { Engine, type StorageProfile } from './engine/engine.ts';
 import { DEFAULT_RETRY_POLICY } from './engine/retry.ts';
+import { loggerFor } from './logging.ts';
 import { createFunctionInvoker } from './operations/lambda/function-invoker.ts';
 import {
   checkFunctionUrl,
@@ -52,16 +54,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
-
-function makeLogger(level: Config['logLevel']): (l: 'info' | 'warn' | 'error', message: string) => void {
-  const min = LEVELS.indexOf(level);
-  return (l, message) => {
-    if (LEVELS.indexOf(l) < min) return;
-    process.stderr.write(`${new Date().toISOString()} ${l.toUpperCase()} ${message}\n`);
-  };
-}
-
 /** The bucket a newcomer can use right away on the embedded S3. */
 export const LOCAL_DEMO_BUCKET = 's3batch-demo';
 
@@ -73,8 +65,8 @@ async function ensureBucket(client: S3Client, bucket: string): Promise<void> {
   }
 }
 
-export async function startServer(config: Config): Promise<RunningServer> {
-  const log = makeLogger(config.logLevel);
+/** `logger`: where the app and the engine log (src/logging.ts); default: the one config asks for. */
+export async function startServer(config: Config, logger: Logger = loggerFor(config)): Promise<RunningServer> {
   // Keys first: a bad keys file is a configuration error before anything starts.
   const apiKeys = await resolveApiAccessKeys(config);
   const functionUrls = parseFunctionUrlPolicy(config.functionUrls);
@@ -158,8 +150,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const storeFile = join(config.dataDir, 'jobs.json');
   const store = await LowdbJobStore.open(storeFile, {
     onWriteError: (err) =>
-      log(
-        'error',
+      logger.error(
+        { err },
         `the job store ${storeFile} cannot be written (retried at the next change): ${(err as Error).message}`,
       ),
   });
@@ -186,7 +178,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       profileFor,
       now: () => new Date(),
       sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),
-      log,
+      log: logger,
     },
   );
   const service = new BatchService(store, engine, {
@@ -206,7 +198,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     events: engine.events,
     jobStatuses: () => store.list().map((job) => job.status),
     sseHeartbeatMs: config.sseHeartbeatSeconds * 1000,
-    logLevel: config.logLevel,
+    logger,
     trustProxy: config.trustProxy,
     verifier,
     apiAuth: createApiAuth({

@@ -2,7 +2,7 @@
  * The HTTP application as a fastify plugin tree, built by `buildApp()` and separate from the
  * code that listens (main.ts), so tests can run it on any port.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { S3BatchError } from '../domain/errors.ts';
 import type { JobStatus } from '../domain/job-status.ts';
 import type { EngineEvents } from '../engine/events.ts';
@@ -16,6 +16,7 @@ import { createMetrics, metricsRoutes } from './metrics/metrics.ts';
 import { JobEventHub } from './rest/event-hub.ts';
 import { eventRoutes, progressSnapshot } from './rest/event-routes.ts';
 import { openApiRoutes } from './rest/openapi.ts';
+import { REQUEST_ID_HEADER, RequestLog, requestIdOf } from './request-log.ts';
 import { reportRoutes } from './rest/report-routes.ts';
 import { restRoutes } from './rest/routes.ts';
 import { sessionRoutes } from './rest/session-routes.ts';
@@ -28,7 +29,8 @@ const MAX_PARAM_LENGTH = 100;
 
 export interface AppOptions {
   readonly service: BatchService;
-  readonly logLevel: string;
+  /** The server's logger (src/logging.ts); each request logs through a child with its `reqId`. */
+  readonly logger: FastifyBaseLogger;
   /** Verifies SigV4 on the S3 Control API (`/v20180820`) against the configured access keys. */
   readonly verifier: SigV4Verifier;
   /** The engine's events: live job status and progress (SSE) and task outcomes (/metrics). */
@@ -50,16 +52,18 @@ export interface AppOptions {
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel === 'debug' ? 'debug' : 'warn' },
+    loggerInstance: opts.logger,
+    logController: new RequestLog(),
     bodyLimit: 10 * 1024 * 1024,
     trustProxy: opts.trustProxy ?? false,
-    genReqId: () => crypto.randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase(),
+    genReqId: requestIdOf,
     clientErrorHandler,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // A URL fastify cannot decode (`%zz`) fails before routing: on the S3 Control API it still gets
     // the ErrorResponse envelope and the request-id headers. A path segment over maxParamLength is
     // 414 UriTooLong with a short fixed message (fastify's own repeats the whole URL).
     frameworkErrors: (err, req, reply) => {
+      void reply.header(REQUEST_ID_HEADER, req.id);
       const s3control = req.url.startsWith('/v20180820');
       if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
         const tooLong = new S3BatchError(
@@ -72,6 +76,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       else jsonErrorHandler(err, req, reply);
     },
   });
+  app.addHook('onRequest', async (req, reply) => void reply.header(REQUEST_ID_HEADER, req.id));
   app.setErrorHandler(jsonErrorHandler);
   app.setNotFoundHandler((req, reply) => {
     void reply

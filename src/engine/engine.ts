@@ -30,7 +30,8 @@ import type { ResultSpool } from '../storage/result-spool.ts';
 import { EngineEvents } from './events.ts';
 import { failureOf } from './failure.ts';
 import { Finalizer } from './finalizer.ts';
-import { JobRecords, type Log } from './job-records.ts';
+import { jobLog, type Log } from './job-log.ts';
+import { JobRecords } from './job-records.ts';
 import { JobLimits, type JobLimitSettings, type JobLimitsView } from './job-limits.ts';
 import { JobRunner, type ChunkCounts } from './job-runner.ts';
 import { Preparer } from './preparer.ts';
@@ -236,13 +237,19 @@ export class Engine {
     for (const job of expired) {
       this.records.remove(job.id);
       this.cleanup(job.id).catch((err: unknown) =>
-        this.deps.log('warn', `job ${job.id}: files of an expired job not removed: ${(err as Error).message}`),
+        jobLog(this.deps.log, job).warn(
+          {},
+          `job ${job.id}: files of an expired job not removed: ${(err as Error).message}`,
+        ),
       );
     }
     if (expired.length > 0) {
       const days = retention / 86_400_000;
       const age = days >= 1 ? `${Math.round(days * 10) / 10} days` : `${Math.round(retention / 1000)} s`;
-      this.deps.log('info', `retention: removed ${expired.length} job record(s) that ended more than ${age} ago`);
+      this.deps.log.info(
+        { removed: expired.length },
+        `retention: removed ${expired.length} job record(s) that ended more than ${age} ago`,
+      );
     }
     return expired.length;
   }
@@ -601,7 +608,7 @@ export class Engine {
     }
     if (err !== undefined && reason === undefined) {
       const { code, message } = failureOf(err);
-      this.deps.log('error', `job ${jobId} failed while running: ${code}: ${message}`);
+      this.records.logFor(jobId).error({ code }, `job ${jobId} failed while running: ${code}: ${message}`);
       this.records.addFailureReason(jobId, code, message);
       const status = this.records.mustGet(jobId).status;
       if (status !== JobStatus.Failing && status !== JobStatus.Cancelling)

@@ -7,7 +7,8 @@
 import { parseBucketArn } from '../manifest/arn.ts';
 import { writeReport } from '../reports/report-writer.ts';
 import type { ResultSpool } from '../storage/result-spool.ts';
-import type { JobRecords, Log } from './job-records.ts';
+import { jobLog, type Log } from './job-log.ts';
+import type { JobRecords } from './job-records.ts';
 import type { StorageProfile } from './storage-profile.ts';
 
 export type Terminal = 'Complete' | 'Cancelled' | 'Failed';
@@ -35,7 +36,9 @@ export class Finalizer {
   finalize(jobId: string, terminal: Terminal): void {
     if (this.pending.has(jobId) || this.stopping) return;
     const p = this.run(jobId, terminal)
-      .catch((err: unknown) => this.deps.log('error', `job ${jobId}: finalizing failed: ${(err as Error).message}`))
+      .catch((err: unknown) =>
+        this.deps.records.logFor(jobId).error({ err }, `job ${jobId}: finalizing failed: ${(err as Error).message}`),
+      )
       .finally(() => {
         this.pending.delete(jobId);
         this.deps.onSettled();
@@ -76,7 +79,7 @@ export class Finalizer {
         records.update(jobId, (j) => ({ ...j, report: outcome }));
       } catch (err) {
         if (this.stopping) return; // written at the next start
-        this.deps.log('warn', `job ${jobId}: report not written: ${(err as Error).message}`);
+        jobLog(this.deps.log, job).warn({}, `job ${jobId}: report not written: ${(err as Error).message}`);
         records.addFailureReason(
           jobId,
           'ReportWriteFailed',

@@ -8,8 +8,7 @@ import { appendHistory, type JobRecord } from '../domain/job.ts';
 import { transition, type JobStatus } from '../domain/job-status.ts';
 import type { JobStore } from '../storage/job-store.ts';
 import type { EngineEvents } from './events.ts';
-
-export type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
+import { jobLog, type Log } from './job-log.ts';
 
 export class JobRecords {
   constructor(
@@ -25,6 +24,12 @@ export class JobRecords {
 
   list(): readonly JobRecord[] {
     return this.store.list();
+  }
+
+  /** The job's logger (its lines carry jobId and accountId; only jobId once the record is gone). */
+  logFor(jobId: string): Log {
+    const job = this.store.get(jobId);
+    return job ? jobLog(this.log, job) : this.log.child({ jobId });
   }
 
   mustGet(jobId: string): JobRecord {
@@ -45,7 +50,7 @@ export class JobRecords {
     const moved = transition(before, to, at);
     const after = patch({ ...moved, history: appendHistory(before.history, { status: to, at: at.toISOString() }) });
     this.store.save(after);
-    this.log('info', `job ${jobId}: ${before.status} → ${to}`);
+    jobLog(this.log, after).info({ from: before.status, to }, `job ${jobId}: ${before.status} → ${to}`);
     this.events.emit('job:status', {
       jobId,
       accountId: after.accountId,

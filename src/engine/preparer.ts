@@ -14,7 +14,8 @@ import { prepareCsvManifest } from '../manifest/prepare-manifest.ts';
 import type { CreateJobRequest } from '../domain/job-spec.ts';
 import type { parseOperation } from '../operations/index.ts';
 import { failureOf } from './failure.ts';
-import type { JobRecords, Log } from './job-records.ts';
+import { jobLog, type Log } from './job-log.ts';
+import type { JobRecords } from './job-records.ts';
 import { listingPending, prepareLocalJob, usesLocalManifest } from './prepare-local.ts';
 import type { StorageProfile } from './storage-profile.ts';
 
@@ -174,7 +175,7 @@ export class Preparer {
         const status = records.get(jobId)?.status;
         if (this.stopping || signal.aborted || status === undefined || !listingPending(records.mustGet(jobId))) return;
         const { code, message } = failureOf(err);
-        this.deps.log('warn', `job ${jobId}: the manifest listing failed: ${code}: ${message}`);
+        records.logFor(jobId).warn({ code }, `job ${jobId}: the manifest listing failed: ${code}: ${message}`);
         this.deps.failJob(jobId, code, message);
         return;
       }
@@ -185,7 +186,7 @@ export class Preparer {
       }
       if (this.stopping) return; // shutdown: prepared again at the next start
       const { code, message } = failureOf(err);
-      this.deps.log('warn', `job ${jobId} failed in Preparing: ${code}: ${message}`);
+      jobLog(this.deps.log, job).warn({ code }, `job ${jobId} failed in Preparing: ${code}: ${message}`);
       records.addFailureReason(jobId, code, message);
       records.setStatus(jobId, JobStatus.Failing);
       records.setStatus(jobId, JobStatus.Failed);

@@ -27,10 +27,13 @@ describe('s3batch CLI', () => {
       '--access-key-id',
       '--job-concurrency',
       '--chunk-size',
+      '--log-level',
+      '--log-format',
     ]) {
       expect(r.out).toContain(flag);
     }
     expect(r.out).toContain('S3BATCH_S3_ENDPOINT');
+    expect(r.out).toContain('S3BATCH_LOG_FORMAT');
     expect(r.out).toContain('Examples:');
   });
 
@@ -40,6 +43,7 @@ describe('s3batch CLI', () => {
     [['serve', '--local', '--endpoint', 'http://127.0.0.1:1'], /--local/],
     [['serve', '--access-key-id', 'only-the-id'], /secret/],
     [['serve', '--log-level', 'loud'], /S3BATCH_LOG_LEVEL/],
+    [['serve', '--log-format', 'yaml'], /S3BATCH_LOG_FORMAT.*json or pretty/],
     [['no-such-command'], /unknown command/],
     // fetch (the JSON API calls: the key's account, report downloads) refuses some ports outright.
     [

@@ -7,6 +7,7 @@
  */
 import type { JobStatus } from '../../src/domain/job-status.ts';
 import { Engine, type EngineConfig, type EngineDeps } from '../../src/engine/engine.ts';
+import { NO_LOG } from '../../src/engine/job-log.ts';
 import { createMemoryChunkIndex, type ChunkIndexFile } from '../../src/manifest/chunk-index.ts';
 import type { OperationHandler } from '../../src/operations/operation.ts';
 import { BatchService } from '../../src/service/batch-service.ts';
@@ -74,7 +75,7 @@ export function newTestEngine(parts: TestEngineParts): { engine: Engine; service
       }),
       now,
       sleep: async () => {},
-      log: () => {},
+      log: NO_LOG,
       operations: () => ({ name: 'S3PutObjectTagging', handler: parts.handler, config: {} }),
       ...parts.deps,
     },

@@ -39,6 +39,10 @@ export interface ServerProcess {
   readonly apiKey: TestApiKey | undefined;
   /** Everything the server printed so far (stdout + stderr), for failure messages. */
   output(): string;
+  /** What it printed on stdout (its log) so far. */
+  stdout(): string;
+  /** What it printed on stderr (the banner, warnings) so far. */
+  stderr(): string;
   /** Sends the signal and waits for the process to exit. */
   kill(signal: NodeJS.Signals): Promise<void>;
 }
@@ -109,8 +113,17 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...keyEnv, ...options.env } },
   );
   let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  let stdout = '';
+  let stderr = '';
+  // Decoded as UTF-8 across chunk boundaries (log lines hold non-ASCII text such as →).
+  child.stdout!.setEncoding('utf8').on('data', (text: string) => {
+    out += text;
+    stdout += text;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    out += text;
+    stderr += text;
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`s3batch serve did not start in 30 s:\n${out}`)), 30_000);
@@ -119,10 +132,13 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
       if (m) {
         clearTimeout(timer);
         child.stdout!.off('data', onData);
+        child.stderr!.off('data', onData);
         resolve(m[1]!);
       }
     };
+    // The banner is on stderr (stdout carries the log).
     child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`s3batch serve exited with ${code} before listening:\n${out}`));
@@ -135,6 +151,8 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     child,
     apiKey,
     output: () => out,
+    stdout: () => stdout,
+    stderr: () => stderr,
     kill: async (signal) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;

@@ -200,6 +200,7 @@ describe('loadConfig refuses (InvalidConfiguration naming the env variable)', ()
     ['an endpoint with another scheme', 'endpoint', 'ftp://127.0.0.1'],
     ['an account id of 11 digits', 'defaultAccountId', '12345678901'],
     ['an unknown log level', 'logLevel', 'verbose'],
+    ['an unknown log format', 'logFormat', 'yaml'],
   ])('%s', (_name, key, value) => {
     const fromEnv = refusal({}, { [ENV[key]]: value });
     expect(fromEnv.code).toBe('InvalidConfiguration');
@@ -207,6 +208,12 @@ describe('loadConfig refuses (InvalidConfiguration naming the env variable)', ()
     const fromFlag = refusal({ [key]: value });
     expect(fromFlag.code).toBe('InvalidConfiguration');
     expect(fromFlag.message).toContain(ENV[key]);
+  });
+
+  it('the log format: --log-format or S3BATCH_LOG_FORMAT, unset by default (then chosen by the TTY)', () => {
+    expect(loadConfig({}, {}).logFormat).toBeUndefined();
+    expect(loadConfig({}, { S3BATCH_LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(loadConfig({ logFormat: 'pretty' }, { S3BATCH_LOG_FORMAT: 'json' }).logFormat).toBe('pretty');
   });
 
   it('a valid flag hides an invalid env value (the env variable is never read)', () => {

@@ -91,6 +91,7 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
       // nginx and its kind: pass every event on at once.
       'x-accel-buffering': 'no',
       'x-amz-request-id': req.id,
+      'x-request-id': req.id,
     });
     res.flushHeaders();
     req.raw.socket.setNoDelay(true);

@@ -96,6 +96,10 @@ export function registerServe(program: Command): void {
     )
     .option('--log-level <level>', 'debug, info, warn, error or silent [S3BATCH_LOG_LEVEL] (default info)')
     .option(
+      '--log-format <format>',
+      'json (one JSON object per line, for log shippers) or pretty (for people) [S3BATCH_LOG_FORMAT] (default: pretty when stdout is a terminal, else json)',
+    )
+    .option(
       '--api-keys-file <file>',
       'JSON file of S3 Control API access keys {"keys":[{accessKeyId,secretAccessKey,accountId}]} [S3BATCH_API_KEYS_FILE] (also S3BATCH_API_ACCESS_KEY_ID + S3BATCH_API_SECRET_ACCESS_KEY; neither: a pair generated into <data-dir>/api-keys.json)',
     )
@@ -143,6 +147,7 @@ Examples:
         chunkSize: opts.chunkSize,
         multipartCopyThresholdBytes: opts.multipartCopyThreshold,
         logLevel: opts.logLevel,
+        logFormat: opts.logFormat,
         maxTasksPerJob: opts.maxTasksPerJob,
         jobRetentionDays: opts.jobRetentionDays,
         createJobRatePerSecond: opts.createJobRate,
@@ -159,7 +164,9 @@ Examples:
       // Loaded here, not at the top: the job verbs (every other command) then start without the
       // server's modules (fastify, s3rver, the engine), about a second less per CLI call.
       const { LOCAL_DEMO_BUCKET, startServer } = await import('../../main.ts');
-      const server = await startServer(config);
+      const { loggerFor } = await import('../../logging.ts');
+      const logger = loggerFor(config);
+      const server = await startServer(config, logger);
       const lines = [
         `s3batch listening on ${server.url}`,
         `  JSON API:   ${server.url}/api/v1/jobs`,
@@ -170,7 +177,8 @@ Examples:
         `  Web:        ${server.url}/  (sign in with ${server.generatedApiKey ? 'the API key above' : 'an API access key'})`,
         cliLine(server, config),
       ];
-      process.stdout.write(`${lines.join('\n')}\n`);
+      // stdout carries the log (fastify's 'Server listening at' is its line); this note for people goes to stderr.
+      process.stderr.write(`${lines.join('\n')}\n`);
       let stopping = false;
       const shutdown = (signal: string): void => {
         if (stopping) return;
