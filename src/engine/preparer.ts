@@ -8,11 +8,11 @@
  */
 import { S3BatchError } from '../domain/errors.ts';
 import { JobStatus } from '../domain/job-status.ts';
-import type { ChunkIndexFile } from '../manifest/chunk-index.ts';
-import type { LocalManifestFiles } from '../manifest/local-manifest.ts';
 import { prepareCsvManifest } from '../manifest/prepare-manifest.ts';
 import type { CreateJobRequest } from '../domain/job-spec.ts';
 import type { parseOperation } from '../operations/index.ts';
+import type { ChunkIndexFile } from '../storage/chunk-index-file.ts';
+import type { LocalManifestFiles } from '../storage/local-manifest-files.ts';
 import { failureOf } from './failure.ts';
 import type { JobRecords, Log } from './job-records.ts';
 import { listingPending, prepareLocalJob, usesLocalManifest } from './prepare-local.ts';
