@@ -30,12 +30,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { S3BatchError } from '../domain/errors.ts';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
-import { describeS3Error } from '../storage/s3-errors.ts';
+import { describeS3Error } from '../storage/s3-error-classification.ts';
 import { parseCopyConfig, type CopyConfig } from './copy-config.ts';
 import { copySource, destinationKey, enforceTags } from './copy-requests.ts';
 import { multipartCopy } from './multipart-copy.ts';
 import type { AttemptOutcome, OperationContext, OperationHandler } from './operation.ts';
-import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
 import { taggingHeader } from './s3-put-object-tagging.ts';
 
 // The request pieces stay importable from here (the benchmark's bare-SDK baseline uses them).
