@@ -25,6 +25,7 @@
 import type { Chunk } from '../domain/chunk.ts';
 import type { ManifestField } from '../domain/job-spec.ts';
 import type { TaskEntry } from '../domain/task.ts';
+import { FLUSH_CHARS } from '../storage/fs-writes.ts';
 import type { AppendOnlyFile, LocalManifestFiles } from '../storage/local-manifest-files.ts';
 import { readCsvManifest } from './csv-manifest.ts';
 
@@ -49,8 +50,6 @@ export interface LocalManifestTotals {
 }
 
 const HEADER = 's3batch-local-manifest 1';
-/** Buffered row characters that trigger an append. */
-const FLUSH_CHARS = 64 * 1024;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 

@@ -15,9 +15,7 @@ import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Chunk } from '../domain/chunk.ts';
 import type { ChunkIndexFile } from './chunk-index-file.ts';
-
-/** Buffered characters that trigger a write. */
-const FLUSH_CHARS = 64 * 1024;
+import { FLUSH_CHARS, fsyncDir } from './fs-writes.ts';
 
 /** One line per chunk: `index start end firstLine count`. */
 export function formatChunkLine(chunk: Chunk): string {
@@ -68,7 +66,7 @@ export function createFsChunkIndex(path: string): ChunkIndexFile {
         await rm(tmp, { force: true });
         throw err;
       }
-      await fsyncDir(dir);
+      await fsyncDir(dir, 'best-effort');
       return { count };
     },
 
@@ -90,20 +88,4 @@ export function createFsChunkIndex(path: string): ChunkIndexFile {
       }
     },
   };
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(dir, 'r');
-  } catch {
-    return; // not every platform opens directories
-  }
-  try {
-    await handle.sync();
-  } catch {
-    // fsync on a directory is not supported everywhere (e.g. Windows); the rename still happened
-  } finally {
-    await handle.close();
-  }
 }
