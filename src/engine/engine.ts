@@ -125,6 +125,7 @@ export class Engine {
       chunkSize: config.chunkSize,
       maxTasksPerJob: config.maxTasksPerJob,
       concurrency: config.prepareConcurrency,
+      retry: config.retry,
       chunkIndex: deps.chunkIndex,
       profileFor: deps.profileFor,
       operationFor: (request) => this.operationFor(request),

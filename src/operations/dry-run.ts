@@ -49,8 +49,8 @@ export function dryRunOperation(inner: ParsedOperation, report: JobReport): Pars
       throw new S3BatchError('InternalServiceException', 'a dry run wraps an operation that is parsed already');
     },
 
-    async prepare(config, ctx, signal) {
-      await config.inner.handler.prepare?.(config.inner.config, ctx, signal);
+    async prepare(config, ctx, signal, retry) {
+      await config.inner.handler.prepare?.(config.inner.config, ctx, signal, retry);
       await probeReportLocation(config.report, ctx.s3, signal);
     },
 
