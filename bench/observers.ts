@@ -136,10 +136,12 @@ async function observedRun(
       watch = startWatch(ctx, jobId, home);
     });
     // The job streams end by themselves after `end`; watch exits within a poll (1 s) of Complete.
-    const jobObs = await within(Promise.all(job.map((o) => o.done)), 15_000, () => job.forEach((o) => o.close()));
+    const jobObs = await within(Promise.all(job.map((o) => o.done)), 15_000, () => {
+      for (const o of job) o.close();
+    });
     const watchStats = await watch!.done;
     const scrape = await scraper.stop();
-    account.forEach((o) => o.close());
+    for (const o of account) o.close();
     const accountObs = await Promise.all(account.map((o) => o.done));
     return { m, job: jobObs, account: accountObs, scrape, watch: watchStats };
   } finally {

@@ -9,7 +9,7 @@
 set -euo pipefail
 
 # S3 Control clients (aws CLI, JS SDK) put the account id in front of the endpoint's host
-# (spec §1.2): with --endpoint-url http://localhost:PORT they connect to 111122223333.localhost,
+# (docs/s3control-api.md#account-id): with --endpoint-url http://localhost:PORT they connect to 111122223333.localhost,
 # which a stock container does not resolve. Tests use these two accounts; add them when root.
 ensure_hosts() {
   local name missing_hosts=()

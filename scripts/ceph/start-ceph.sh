@@ -5,6 +5,7 @@
 #   usage: scripts/ceph/start-ceph.sh
 #   env:   CEPH_DIR (default <repo>/tmp/ceph)  RGW_PORT (17480)  MON_PORT (13300)  PORT_MIN (16800)
 #          AUTO_PORTS=1 (a busy RGW/MON port that is not ours -> pick a free one instead of failing)
+#          PORT_WAIT_S (65: how long to wait for a port that only non-listening sockets hold, e.g. TIME-WAIT)
 #          OWNER_PID (the process the cluster belongs to; a live owner other than this one -> exit 3)
 #          WITH_MGR=0|1 OSD_STORE=memstore|bluestore S3_ACCESS_KEY S3_SECRET_KEY STORAGE_CLASSES SKIP_RGW=1
 # Needs: ceph-mon ceph-osd radosgw ceph-common (+ceph-mgr for WITH_MGR=1), curl, /usr/bin/python3 with
@@ -61,56 +62,10 @@ rm -rf "$D"
 mkdir -p "$D"/{run,log,mon.a,osd.0,mgr.x,rgw,crash}
 [ -n "${OWNER_PID:-}" ] && echo "$OWNER_PID" > "$D/owner"
 
-# --- ports: a port still held by something else fails clearly (or, with AUTO_PORTS=1, moves) ----------
-# prints "<port> <free|busy> <holder pid/comm list>"; bind test with SO_REUSEADDR, as ceph and beast do
-port_state() {
-  "$PY" - "$1" <<'PY'
-import os, socket, sys
-port = int(sys.argv[1])
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", port)); print(port, "free"); sys.exit(0)
-except OSError:
-    pass
-finally:
-    s.close()
-inodes = set()
-for f in ("/proc/net/tcp", "/proc/net/tcp6"):
-    try:
-        for line in open(f).read().splitlines()[1:]:
-            p = line.split()
-            if int(p[1].rsplit(":", 1)[1], 16) == port and p[3] == "0A":  # LISTEN
-                inodes.add(p[9])
-    except OSError:
-        pass
-holders = []
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        for fd in os.listdir("/proc/%s/fd" % pid):
-            l = os.readlink("/proc/%s/fd/%s" % (pid, fd))
-            if l.startswith("socket:[") and l[8:-1] in inodes:
-                holders.append("%s/%s" % (pid, open("/proc/%s/comm" % pid).read().strip())); break
-    except OSError:
-        pass
-print(port, "busy", ",".join(holders) or "unknown")
-PY
-}
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-check_port() { # check_port VAR
-  local var=$1 port st
-  port=${!var}
-  for i in 1 2 3; do   # a daemon killed a moment ago may take a little while to let go
-    st=$(port_state "$port")
-    [ "${st#* }" = free ] && return 0
-    sleep 0.2
-  done
-  if [ "$AUTO_PORTS" = 1 ]; then
-    printf -v "$var" '%s' "$(free_port)"
-    log "$var $port is busy (held by ${st##* }): using ${!var}"
-  else
-    die "$var $port is busy (held by ${st##* }): stop that process, or set $var / AUTO_PORTS=1"
-  fi
-}
+# --- ports: a port another server listens on fails clearly (or, with AUTO_PORTS=1, moves); one that only
+# non-listening sockets hold (a client's TIME-WAIT) is waited for (or moves): scripts/ceph/ports.sh
+# shellcheck source=ports.sh
+. "$HERE/ports.sh"
 check_port RGW_PORT
 check_port MON_PORT
 

@@ -10,6 +10,7 @@ import type { BatchService } from '../service/batch-service.ts';
 import type { ReportFiles } from '../service/report-files.ts';
 import type { ApiAuth } from './auth/api-auth.ts';
 import type { SigV4Verifier } from './auth/sigv4-verifier.ts';
+import { limitedBodyParser, routeBodyLimit } from './body-limit.ts';
 import { clientErrorHandler, jsonErrorHandler } from './error-handler.ts';
 import { createMetrics, metricsRoutes } from './metrics/metrics.ts';
 import { JobEventHub } from './rest/event-hub.ts';
@@ -78,6 +79,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       .send({ error: { code: 'NotFound', message: `No route for ${req.method} ${req.url}`, requestId: req.id } });
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // fastify's plain-text parser, with an over-limit body read on and dropped before the 413 (body-limit.ts);
+  // application/json gets the same reader in apiAuth.install.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser(
+    'text/plain',
+    limitedBodyParser(routeBodyLimit, (_req, body, done) => done(null, body.toString('utf8'))),
+  );
   // Every JSON API route plugin gets the caller's account through the same accountOf; routes not
   // listed public in api-auth.ts (or marked `config: { public: true }`) need a caller.
   opts.apiAuth.install(app);

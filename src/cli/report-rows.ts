@@ -2,7 +2,7 @@
  * Completion-report CSV rows as objects, for `s3batch report --failed --json`: streamed through
  * csv-parse (one row at a time, whatever the report's size) and written as one JSON array.
  *
- * The rows put the numeric HTTP status before the error code (spec §6.4), whatever the declared
+ * The rows put the numeric HTTP status before the error code (docs/reports.md#result-rows), whatever the declared
  * schema's order says; the objects name each column.
  */
 import { parse } from 'csv-parse';

@@ -23,7 +23,7 @@ export const ERROR_TABLE = {
   MethodNotAllowed: { status: 405 },
   // a path segment (e.g. a job id) over the router's limit: answered before routing, on both APIs
   UriTooLong: { status: 414 },
-  // manifest and job-level failure codes (spec §4.3): carried by FailureReasons, not HTTP
+  // manifest and job-level failure codes (docs/errors.md#job-failure-codes): carried by FailureReasons, not HTTP
   InvalidManifestContent: { status: 400 },
   ManifestNotFound: { status: 404 },
   ManifestAccessDenied: { status: 403 },

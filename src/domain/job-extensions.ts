@@ -1,7 +1,7 @@
 /**
- * s3batch's extensions beyond AWS, carried as job tags with the reserved prefix `s3batch:` (spec
- * §10.2), so that the S3 Control XML stays byte-compatible with the SDKs: any client that can set
- * job tags can reach them (aws CLI, AWS SDK, JSON API, s3batch CLI).
+ * s3batch's extensions beyond AWS, carried as job tags with the reserved prefix `s3batch:`
+ * (docs/extensions.md#reserved-tags), so that the S3 Control XML stays byte-compatible with the SDKs: any client that
+ * can set job tags can reach them (aws CLI, AWS SDK, JSON API, s3batch CLI).
  *
  * Every key is listed here, with its parser. An unknown `s3batch:` key or a bad value is a clear
  * InvalidRequest at CreateJob, never silently ignored. Pure: no I/O.

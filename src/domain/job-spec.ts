@@ -49,7 +49,7 @@ export interface S3CopyObjectOperation {
   ChecksumAlgorithm?: string;
 }
 
-/** S3PutObjectAcl (spec §7.2): exactly one of AccessControlList and CannedAccessControlList. */
+/** S3PutObjectAcl (docs/operations.md#put-object-acl): exactly one of AccessControlList and CannedAccessControlList. */
 export interface S3SetObjectAclOperation {
   AccessControlPolicy?: {
     AccessControlList?: { Owner?: { ID?: string; DisplayName?: string }; Grants?: S3Grant[] };
@@ -57,30 +57,30 @@ export interface S3SetObjectAclOperation {
   };
 }
 
-/** S3InitiateRestoreObject (spec §7.5). */
+/** S3InitiateRestoreObject (docs/operations.md#initiate-restore-object). */
 export interface S3InitiateRestoreObjectOperation {
   ExpirationInDays?: number;
   GlacierJobTier?: 'BULK' | 'STANDARD';
 }
 
-/** S3PutObjectLegalHold (spec §7.6). */
+/** S3PutObjectLegalHold (docs/operations.md#put-object-legal-hold). */
 export interface S3SetObjectLegalHoldOperation {
   LegalHold?: { Status?: 'ON' | 'OFF' };
 }
 
-/** S3PutObjectRetention (spec §7.7): an empty Retention removes the retention. */
+/** S3PutObjectRetention (docs/operations.md#put-object-retention): an empty Retention removes the retention. */
 export interface S3SetObjectRetentionOperation {
   BypassGovernanceRetention?: boolean;
   Retention?: { RetainUntilDate?: string; Mode?: 'COMPLIANCE' | 'GOVERNANCE' };
 }
 
-/** S3ComputeObjectChecksum (spec §7.10). */
+/** S3ComputeObjectChecksum (docs/operations.md#compute-object-checksum). */
 export interface S3ComputeObjectChecksumOperation {
   ChecksumAlgorithm?: string;
   ChecksumType?: 'FULL_OBJECT' | 'COMPOSITE';
 }
 
-/** S3UpdateObjectEncryption (spec §7.11): SDK member SSEKMS, wire element SSE-KMS. */
+/** S3UpdateObjectEncryption (docs/operations.md#update-object-encryption): SDK member SSEKMS, wire element SSE-KMS. */
 export interface S3UpdateObjectEncryptionOperation {
   ObjectEncryption?: { SSEKMS?: { KMSKeyArn?: string; BucketKeyEnabled?: boolean } };
 }
@@ -123,7 +123,7 @@ export const OPERATION_NAMES = [
 ] as const;
 /**
  * Operation kinds s3batch adds beyond the AWS model (JSON API and CLI; through the S3 Control API
- * they are reached as LambdaInvoke with a reserved FunctionArn, spec §7.12).
+ * they are reached as LambdaInvoke with a reserved FunctionArn, docs/extensions.md#delete-object).
  */
 export const EXTENSION_OPERATION_NAMES = ['S3DeleteObject'] as const;
 export type OperationName = (typeof OPERATION_NAMES)[number] | (typeof EXTENSION_OPERATION_NAMES)[number];

@@ -125,8 +125,8 @@ export function elapsedActiveSeconds(job: StatusFields, now: Date): number {
 }
 
 /**
- * UpdateJobStatus (spec §2.3): `Ready` only from Suspended; `Cancelled` from every live state
- * except the two that are already finishing (Completing, Failing). Returns the status the job
+ * UpdateJobStatus (docs/job-lifecycle.md#update-job-status): `Ready` only from Suspended; `Cancelled` from every live
+ * state except the two that are already finishing (Completing, Failing). Returns the status the job
  * moves to, or throws JobStatusException.
  */
 export function requestedStatusTarget(jobId: string, from: JobStatus, requested: 'Ready' | 'Cancelled'): JobStatus {

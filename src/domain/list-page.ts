@@ -1,6 +1,6 @@
 /**
  * ListJobs' page size, one rule for every edge (S3 Control query, JSON API query, the service):
- * `maxResults` is an integer from 0 to 1000 (spec §1.5.3), refused with InvalidRequestException
+ * `maxResults` is an integer from 0 to 1000 (docs/s3control-api.md#pagination), refused with InvalidRequestException
  * otherwise. Pure: no I/O.
  */
 import { S3BatchError } from './errors.ts';

@@ -1,4 +1,4 @@
-/** Progress counters and the task-failure threshold (spec §4.1). */
+/** Progress counters and the task-failure threshold (docs/job-lifecycle.md#failure-threshold). */
 
 export interface Progress {
   readonly total: number;

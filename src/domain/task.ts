@@ -1,6 +1,6 @@
 /**
  * One task = one manifest row = one operation call. Its outcome is data, never a thrown error:
- * a failed task is a result row with its HTTP status and error code (spec §6.4).
+ * a failed task is a result row with its HTTP status and error code (docs/reports.md#result-rows).
  */
 
 /** A manifest row, decoded, with the raw text kept for the report. */

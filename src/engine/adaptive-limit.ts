@@ -1,6 +1,5 @@
 /**
- * Adaptive slow-down (spec §4.2: "if a destination returns sustained 503/SlowDown, reduce the
- * job's concurrency (AIMD) rather than failing tasks"): the job's effective concurrency, between
+ * Adaptive slow-down (docs/job-lifecycle.md#throttling; AIMD): the job's effective concurrency, between
  * 1 and the job's limit, halves when attempts come back throttled and grows by one after a round
  * of successes (one success per slot, as TCP's congestion avoidance grows by one per window).
  *

@@ -200,7 +200,10 @@ export class Engine {
     this.schedule();
   }
 
-  /** Fails every job that waited in Suspended longer than the timeout (spec §2.2: 30 days). */
+  /**
+   * Fails every job that waited in Suspended longer than the timeout (docs/job-lifecycle.md#suspended-timeout: 30
+   * days).
+   */
   sweepSuspended(): void {
     const limit = this.config.suspendedTimeoutMs ?? DEFAULT_SUSPENDED_TIMEOUT_MS;
     const now = this.deps.now().getTime();
@@ -219,8 +222,9 @@ export class Engine {
   }
 
   /**
-   * Deletes every job that ended (Complete, Cancelled, Failed) longer than the retention ago (spec
-   * §2.3: 90 days): its record, its idempotency token and any files left. Returns how many.
+   * Deletes every job that ended (Complete, Cancelled, Failed) longer than the retention ago
+   * (docs/job-lifecycle.md#job-retention: 90 days): its record, its idempotency token and any files left. Returns how
+   * many.
    */
   sweepExpired(): number {
     const retention = this.config.jobRetentionMs ?? DEFAULT_JOB_RETENTION_MS;

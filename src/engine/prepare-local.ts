@@ -148,7 +148,8 @@ async function prepareInventory(p: LocalPreparation, job: JobRecord): Promise<vo
 
 async function prepareGenerated(p: LocalPreparation, job: JobRecord): Promise<void> {
   const settings = generatorSettings(job.request.ManifestGenerator!, job.request.Tags ?? []);
-  // Batch Replication replicates every version (spec §5.3): list versions, tasks carry version ids.
+  // Batch Replication replicates every version (docs/manifests.md#manifest-generator): list versions, tasks carry
+  // version ids.
   const versions = job.request.Operation.S3ReplicateObject !== undefined;
   const fields: ManifestField[] = versions ? ['Bucket', 'Key', 'VersionId'] : ['Bucket', 'Key'];
   const writer = await LocalManifestWriter.open(p.files, { fields, chunkSize: p.chunkSize, resume: true });

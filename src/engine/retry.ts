@@ -1,5 +1,5 @@
 /**
- * Per-task retries (spec §4.2): transient failures are retried with exponential backoff and full
+ * Per-task retries (docs/job-lifecycle.md#retries): transient failures are retried with exponential backoff and full
  * jitter, permanent ones are final at once, and only the final attempt's outcome counts.
  *
  * Pure: the clock is injected (`sleep`), so tests never wait. A failed task is data — this never

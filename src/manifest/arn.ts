@@ -1,10 +1,10 @@
-/** S3 ARNs named in job requests: the manifest object and the report bucket (spec §5.1). */
+/** S3 ARNs named in job requests: the manifest object and the report bucket (docs/manifests.md#manifest-location). */
 import { S3BatchError } from '../domain/errors.ts';
 
 const OBJECT_ARN = /^arn:[a-z0-9-]+:s3:::([^/]+)\/(.+)$/s;
 const BUCKET_ARN = /^arn:[a-z0-9-]+:s3:::([^/]+)$/;
 
-/** `arn:{partition}:s3:::{bucket}/{key}`, split at the first `/` after `:::` (spec §5.1). */
+/** `arn:{partition}:s3:::{bucket}/{key}`, split at the first `/` after `:::` (docs/manifests.md#manifest-location). */
 export function parseObjectArn(arn: string): { bucket: string; key: string } {
   const m = OBJECT_ARN.exec(arn);
   if (!m) throw new S3BatchError('InvalidRequest', `Invalid object ARN: ${arn} (expected arn:aws:s3:::bucket/key)`);

@@ -1,5 +1,5 @@
 /**
- * Streaming reader of `S3BatchOperations_CSV_20180820` manifests (spec §5.1).
+ * Streaming reader of `S3BatchOperations_CSV_20180820` manifests (docs/manifests.md#csv-manifest).
  *
  * `readCsvManifest` feeds the bytes to `CsvRowSplitter` (csv-rows.ts: byte ranges and lines of
  * raw rows) and applies the manifest rules (Spec.Fields, column count, header row,

@@ -1,5 +1,5 @@
 /**
- * Byte-exact RFC 4180 row splitter for CSV manifests (spec §5.1).
+ * Byte-exact RFC 4180 row splitter for CSV manifests (docs/manifests.md#csv-manifest).
  *
  * `CsvRowSplitter` is fed the manifest's bytes in any slicing and returns complete rows with
  * their absolute byte range and 1-based line, so a chunk of rows can later be re-read with a

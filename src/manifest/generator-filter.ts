@@ -1,6 +1,6 @@
 /**
- * The manifest generator's object filter (spec §5.3), compiled once and applied to each listed
- * object. Pure: no I/O. Semantics (spec §5.3 [I]): AND across the filter members, OR inside each
+ * The manifest generator's object filter (docs/manifests.md#generator-filter), compiled once and applied to each listed
+ * object. Pure: no I/O. Semantics (docs/manifests.md#generator-filter): AND across the filter members, OR inside each
  * `MatchAny…` list, the KeyNameConstraint lists ANDed with each other; size and time bounds are
  * exclusive; "created" is the object's LastModified (what every S3-compatible listing reports).
  *

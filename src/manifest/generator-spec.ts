@@ -1,16 +1,18 @@
 /**
- * The `ManifestGenerator` element of CreateJob (spec §1.5.1, §5.3): validated and normalised at
- * CreateJob (validateManifestGenerator, stored and echoed by DescribeJob), and turned into the
- * generator's runtime settings when the job is prepared (generatorSettings). Pure: no I/O.
+ * The `ManifestGenerator` element of CreateJob (docs/s3control-api.md#create-job,
+ * docs/manifests.md#manifest-generator): validated and normalised at CreateJob (validateManifestGenerator, stored and
+ * echoed by DescribeJob), and turned into the generator's runtime settings when the job is prepared
+ * (generatorSettings). Pure: no I/O.
  *
  * Extensions beyond AWS, reachable two ways (both accepted; if both are given they must agree):
  * - JSON members `Filter.KeyNameRegex` (string) and `Filter.MaxObjects` (integer ≥ 1);
- * - job tags `s3batch:generator-key-regex` and `s3batch:generator-max-objects` (spec §10.2), the
- *   way for S3 Control XML clients, whose SDKs only know the model's members.
+ * - job tags `s3batch:generator-key-regex` and `s3batch:generator-max-objects`
+ *   (docs/extensions.md#generator-extensions), the way for S3 Control XML clients, whose SDKs only know the model's
+ *   members.
  *
  * Refused with InvalidRequest because no S3-compatible listing can tell them:
- * `MatchAnyObjectEncryption`, `EligibleForReplication`, `ObjectReplicationStatuses` (spec §5.3
- * [I]: "reject the job … at CreateJob time").
+ * `MatchAnyObjectEncryption`, `EligibleForReplication`, `ObjectReplicationStatuses`
+ * (docs/manifests.md#generator-filter).
  */
 import { invalid, isObject, optAccountId, optString, reqString } from '../domain/field-checks.ts';
 import type { S3Tag } from '../domain/job-spec.ts';

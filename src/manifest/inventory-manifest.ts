@@ -1,5 +1,5 @@
 /**
- * S3 Inventory report manifests, `S3InventoryReport_CSV_20161130` (spec §5.2): the job's
+ * S3 Inventory report manifests, `S3InventoryReport_CSV_20161130` (docs/manifests.md#inventory-report): the job's
  * Location points at the inventory's `manifest.json`, which lists gzip-compressed CSV data files
  * and names their columns in `fileSchema`. Preparing reads manifest.json (ETag-pinned, like a CSV
  * manifest), then streams each data file — MD5 of the compressed bytes checked against

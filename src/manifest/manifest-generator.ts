@@ -1,8 +1,8 @@
 /**
- * The manifest generator (spec §5.3): lists the source bucket (ListObjectsV2, current versions,
- * page by page; ListObjectVersions, every version, for S3ReplicateObject jobs), keeps the objects the filter matches (generator-filter.ts) and appends them to
- * the job's local task list (local-manifest.ts) chunk by chunk, so the engine can run the first
- * chunks while the listing goes on. Memory stays constant: one listing page at a time.
+ * The manifest generator (docs/manifests.md#manifest-generator): lists the source bucket (ListObjectsV2, current
+ * versions, page by page; ListObjectVersions, every version, for S3ReplicateObject jobs), keeps the objects the filter
+ * matches (generator-filter.ts) and appends them to the job's local task list (local-manifest.ts) chunk by chunk, so
+ * the engine can run the first chunks while the listing goes on. Memory stays constant: one listing page at a time.
  *
  * Prefixes narrow the listing itself: each MatchAnyPrefix entry is listed with `Prefix`, in key
  * order, so the matches come out sorted and a listing interrupted by a restart resumes after the
@@ -42,7 +42,7 @@ export interface GenerateArgs {
   onPage?(): void;
   /**
    * List every version (ListObjectVersions) instead of current objects, for S3ReplicateObject
-   * (spec §5.3): rows carry version ids, oldest first within a key; the list's fields must
+   * (docs/manifests.md#manifest-generator): rows carry version ids, oldest first within a key; the list's fields must
    * include VersionId.
    */
   readonly versions?: boolean | undefined;
@@ -178,7 +178,7 @@ export interface WriteGeneratedArgs {
 }
 
 /**
- * Writes the finished task list in the inventory format (spec §5.3 [I]): one gzip CSV data file
+ * Writes the finished task list in the inventory format (docs/manifests.md#generated-manifest): one gzip CSV data file
  * (streamed: its MD5 and size are taken on the way out), then manifest.json and
  * manifest.checksum. Returns DescribeJob's GeneratedManifestDescriptor.
  */

@@ -1,5 +1,5 @@
 /**
- * Decoding of manifest values (spec §5.1): percent-decoding of the bucket, key and version-id
+ * Decoding of manifest values (docs/manifests.md#url-encoding): percent-decoding of the bucket, key and version-id
  * columns, and the UTF-8 helpers the row splitter and the row rules share.
  */
 import { ManifestError } from '../domain/errors.ts';
@@ -11,7 +11,7 @@ import { ManifestError } from '../domain/errors.ts';
 export const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
- * Percent-decodes a manifest value as UTF-8 (spec §5.1). In bucket and key values `+` is a space
+ * Percent-decodes a manifest value as UTF-8 (docs/manifests.md#url-encoding). In bucket and key values `+` is a space
  * (keys are encoded like Python's `quote_plus`; a literal `+` is `%2B`). In version ids `+` stays
  * `+`: S3 version ids may contain a literal `+` and never a space.
  */
@@ -27,7 +27,7 @@ export function decodeManifestValue(raw: string, column: 'bucket' | 'key' | 'ver
   while (i < raw.length) {
     const c = raw.charCodeAt(i);
     if (c === 0x2b /* + */ && plusIsSpace) {
-      out += raw.slice(last, i) + ' ';
+      out += `${raw.slice(last, i)} `;
       last = ++i;
     } else if (c === 0x25 /* % */) {
       out += raw.slice(last, i);

@@ -4,7 +4,7 @@
  *
  * Both reads carry `If-Match` with the manifest's ETag, so a manifest replaced after CreateJob
  * (or between preparing and running) fails the job instead of silently running other tasks.
- * Storage answers are mapped to the job-level failure codes of spec §4.3; other storage errors
+ * Storage answers are mapped to the job-level failure codes of docs/errors.md#job-failure-codes; other storage errors
  * (network, 5xx) propagate unchanged so the caller can retry them.
  */
 import type { Chunk } from '../domain/chunk.ts';
@@ -172,7 +172,10 @@ async function* storeErrorsMapped(body: AsyncIterable<Uint8Array>, etag: string)
   }
 }
 
-/** Storage answers mapped to the job-level manifest failure codes (spec §4.3); anything else unchanged. */
+/**
+ * Storage answers mapped to the job-level manifest failure codes (docs/errors.md#job-failure-codes); anything else
+ * unchanged.
+ */
 export function mapStoreError(err: unknown, etag: string): unknown {
   if (!(err instanceof ObjectStoreError)) return err;
   switch (err.httpStatus) {

@@ -1,8 +1,8 @@
 /**
- * S3PutObjectCopy's configuration (spec §7.1): parses and validates the operation member of a
+ * S3PutObjectCopy's configuration (docs/operations.md#copy): parses and validates the operation member of a
  * CreateJob request once, at the boundary, into a frozen CopyConfig.
  *
- * Defaulting rules (spec §7.1):
+ * Defaulting rules (docs/operations.md#copy):
  *  - MetadataDirective absent: REPLACE when NewObjectMetadata carries any metadata field, else
  *    COPY. SSEAlgorithm (and the deprecated ContentLength/ContentMD5/RequesterCharged) are not
  *    metadata: they never switch a copy to REPLACE, and SSE applies under both directives.
@@ -254,7 +254,7 @@ function parseMetadata(md: Record<string, unknown>, F: string): CopyMetadata {
   return out;
 }
 
-/** One header per permission: `id="…", emailAddress="…"` (spec §7.1). WRITE has none: rejected. */
+/** One header per permission: `id="…", emailAddress="…"` (docs/operations.md#copy). WRITE has none: rejected. */
 function parseGrants(
   value: unknown,
   F: string,

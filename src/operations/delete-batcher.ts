@@ -282,6 +282,7 @@ function distribute(waiters: readonly Waiter[], out: DeleteObjectsCommandOutput)
 }
 
 /** Characters outside XML 1.0's Char production, and the carriage return (not kept by XML parsers). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the complement of XML 1.0's Char production
 const NOT_XML_SAFE = /[^\u0009\u000A\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 const RETRYABLE_ENTRY_CODES = new Set([

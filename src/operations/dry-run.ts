@@ -1,5 +1,5 @@
 /**
- * Dry run (job tag `s3batch:dry-run=true`, spec §10.2): the job is prepared and run as usual, but
+ * Dry run (job tag `s3batch:dry-run=true`, docs/extensions.md#dry-run): the job is prepared and run as usual, but
  * with this handler in place of its operation, so nothing in the job's buckets changes:
  *
  *  - prepare: the operation's own job-level checks (e.g. the copy target bucket exists), then

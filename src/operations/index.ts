@@ -56,7 +56,7 @@ function isOperationName(name: string): name is OperationName {
 }
 
 /**
- * The one operation member of a job's Operation (spec §7.0: exactly one child). A member is
+ * The one operation member of a job's Operation (docs/operations.md#operation-member: exactly one child). A member is
  * present unless undefined/null, so an empty element (`<S3DeleteObjectTagging/>` ⇒ `''` or `{}`)
  * counts.
  */
@@ -93,7 +93,7 @@ export interface ParsedOperation {
 /** Validates the job's operation once, at CreateJob: its kind, handler and frozen config. */
 export function parseOperation(op: JobOperation): ParsedOperation {
   const { name, member } = operationOf(op);
-  // The built-in delete behind a reserved FunctionArn (spec §7.12), before any real LambdaInvoke.
+  // The built-in delete behind a reserved FunctionArn (docs/extensions.md#delete-object), before any real LambdaInvoke.
   if (name === 'LambdaInvoke' && builtinFunctionOf(functionArnOf(member)) === 'delete') {
     return { name, handler: s3DeleteObject as OperationHandler, config: s3DeleteObject.parseLambdaForm(member) };
   }

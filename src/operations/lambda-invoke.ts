@@ -1,5 +1,5 @@
 /**
- * LambdaInvoke (spec §7.9): invokes a function once per task with the invocation schema 1.0 or
+ * LambdaInvoke (docs/operations.md#lambda-invoke): invokes a function once per task with the invocation schema 1.0 or
  * 2.0 payload and turns its result JSON into the task's outcome and report row:
  *
  *   Succeeded         succeeded,200,,<resultString>
@@ -99,7 +99,7 @@ export const lambdaInvoke: OperationHandler<LambdaInvokeConfig> = {
   },
 };
 
-/** The task's outcome from what the function answered (spec §7.9 result table). */
+/** The task's outcome from what the function answered (docs/operations.md#lambda-results). */
 export function outcomeOf(
   entry: TaskEntry,
   httpStatus: number,
@@ -178,7 +178,10 @@ export function parseSchemaVersion(value: unknown): InvocationSchemaVersion {
   return value as InvocationSchemaVersion;
 }
 
-/** 1..10 entries, key 1..64 and value 0..1024 characters. Empty (`{}` or `<UserArguments/>`) = absent (spec Q11). */
+/**
+ * 1..10 entries, key 1..64 and value 0..1024 characters. Empty (`{}` or `<UserArguments/>`) = absent
+ * (docs/operations.md#lambda-invoke).
+ */
 function parseUserArguments(value: unknown): Readonly<Record<string, string>> | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) {

@@ -1,8 +1,8 @@
 /**
- * S3ComputeObjectChecksum (spec §7.10): reads each object (the manifest's version, or the current
- * one) with a streamed GetObject, feeding every chunk to the digester as it arrives (memory stays
+ * S3ComputeObjectChecksum (docs/operations.md#compute-object-checksum): reads each object (the manifest's version, or
+ * the current one) with a streamed GetObject, feeding every chunk to the digester as it arrives (memory stays
  * constant whatever the object size), and reports the value in the task's ResultMessage as
- * compact JSON (spec §7.10, Q5):
+ * compact JSON (docs/operations.md#compute-object-checksum):
  *   {"checksumAlgorithm":"CRC32C","checksumType":"FULL_OBJECT","checksum":"<base64>","size":<bytes>}
  *
  * Defaults: CRC64NVME / FULL_OBJECT. CRC64NVME + COMPOSITE is rejected at CreateJob, and so are

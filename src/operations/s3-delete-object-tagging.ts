@@ -1,6 +1,6 @@
 /**
- * S3DeleteObjectTagging (spec §7.4): removes each object's whole tag set. No fields: the member
- * arrives as `<S3DeleteObjectTagging/>`, i.e. `{}`, `''` or nothing from the XML layer.
+ * S3DeleteObjectTagging (docs/operations.md#delete-object-tagging): removes each object's whole tag set. No fields: the
+ * member arrives as `<S3DeleteObjectTagging/>`, i.e. `{}`, `''` or nothing from the XML layer.
  *
  * Stores without DeleteObjectTagging (s3rver answers 501 NotImplemented) fail each task cleanly
  * with that status and code; the task result says so, nothing throws.

@@ -1,5 +1,5 @@
 /**
- * S3DeleteObject — an s3batch extension (AWS has no delete operation, spec §7.12): deletes each
+ * S3DeleteObject — an s3batch extension (AWS has no delete operation, docs/extensions.md#delete-object): deletes each
  * manifest object, or exactly the version the manifest row names.
  *
  *  - A row with a VersionId deletes that version only (other versions stay).

@@ -1,6 +1,6 @@
 /**
- * S3InitiateRestoreObject (spec §7.5): RestoreObject per object. The task succeeds once the
- * restore is initiated (202) or the object is already restored (200), reported as 200; the job
+ * S3InitiateRestoreObject (docs/operations.md#initiate-restore-object): RestoreObject per object. The task succeeds
+ * once the restore is initiated (202) or the object is already restored (200), reported as 200; the job
  * never waits for the data.
  *
  * ExpirationInDays 0 is treated as absent (no Days: the Intelligent-Tiering form); the store

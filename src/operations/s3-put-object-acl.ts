@@ -1,6 +1,6 @@
 /**
- * S3PutObjectAcl (spec §7.2): replaces each object's whole ACL with PutObjectAcl, either a canned
- * ACL (x-amz-acl) or an explicit AccessControlList (Owner + Grants, sent as the XML body).
+ * S3PutObjectAcl (docs/operations.md#put-object-acl): replaces each object's whole ACL with PutObjectAcl, either a
+ * canned ACL (x-amz-acl) or an explicit AccessControlList (Owner + Grants, sent as the XML body).
  * Exactly one of the two; both or neither is InvalidRequest at CreateJob.
  *
  * Grantee mapping: TypeIdentifier id → CanonicalUser/ID, emailAddress → AmazonCustomerByEmail/

@@ -1,5 +1,5 @@
 /**
- * S3PutObjectCopy (spec §7.1): copies each manifest object into the TargetResource bucket.
+ * S3PutObjectCopy (docs/operations.md#copy): copies each manifest object into the TargetResource bucket.
  * The config (and its defaulting rules) is parsed in copy-config.ts.
  *
  * One attempt, in the common case (no (Un)ModifiedSince constraint, threshold at CopyObject's own

@@ -1,9 +1,9 @@
 /**
- * S3PutObjectLegalHold (spec §7.6): PutObjectLegalHold per object (the manifest's version, or the
- * current one), Status ON places a hold, OFF removes it.
+ * S3PutObjectLegalHold (docs/operations.md#put-object-legal-hold): PutObjectLegalHold per object (the manifest's
+ * version, or the current one), Status ON places a hold, OFF removes it.
  *
- * The spec's job-level Object Lock pre-check is not done here (prepare() does not know the
- * manifest's bucket): on a bucket without Object Lock every task fails with the store's answer
+ * AWS's job-level Object Lock pre-check (docs/operations.md#put-object-legal-hold) is not done here (prepare() does not
+ * know the manifest's bucket): on a bucket without Object Lock every task fails with the store's answer
  * (Ceph RGW 16: 400 InvalidRequest "object legal hold can't be set if bucket object lock not
  * enabled").
  */

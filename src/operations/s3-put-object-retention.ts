@@ -1,6 +1,6 @@
 /**
- * S3PutObjectRetention (spec §7.7): PutObjectRetention per object (the manifest's version, or the
- * current one). Retention is required; Mode and RetainUntilDate come together, and the date must
+ * S3PutObjectRetention (docs/operations.md#put-object-retention): PutObjectRetention per object (the manifest's
+ * version, or the current one). Retention is required; Mode and RetainUntilDate come together, and the date must
  * be in the future when the job is created (checkAtCreate: a job that waited long in Suspended or
  * resumes after a restart is not refused later; the store then answers per task). An empty Retention removes the retention (with BypassGovernanceRetention for
  * GOVERNANCE); BypassGovernanceRetention also allows shortening a GOVERNANCE retention.
@@ -8,7 +8,7 @@
  * Measured on Ceph RGW 16 (test/integration/operations-more.test.ts): shortening GOVERNANCE
  * without bypass ⇒ 403 AccessDenied; an empty Retention ⇒ 400 MalformedXML (Ceph requires both
  * fields); a bucket without Object Lock ⇒ 400 InvalidRequest. Each is a per-task failure. As for
- * legal hold, the spec's job-level Object Lock pre-check is left to the store's per-task answer.
+ * legal hold, AWS's job-level Object Lock pre-check is left to the store's per-task answer.
  */
 import { PutObjectRetentionCommand, type ObjectLockRetentionMode } from '@aws-sdk/client-s3';
 import { succeeded } from '../domain/task.ts';

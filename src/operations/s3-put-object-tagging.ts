@@ -1,6 +1,6 @@
 /**
- * S3PutObjectTagging (spec §7.3): replaces each object's whole tag set with TagSet. An empty
- * TagSet removes every tag (PutObjectTagging with an empty set, which also works on stores that
+ * S3PutObjectTagging (docs/operations.md#put-object-tagging): replaces each object's whole tag set with TagSet. An
+ * empty TagSet removes every tag (PutObjectTagging with an empty set, which also works on stores that
  * lack DeleteObjectTagging).
  *
  * Also home of the tag-list validation shared with S3PutObjectCopy.NewObjectTagging.
@@ -62,8 +62,9 @@ export const s3PutObjectTagging: OperationHandler<PutObjectTaggingConfig> = {
 
 /**
  * Validates an object tag list: ≤ 10 tags, unique keys, key 1..128 and value 0..256 characters
- * of letters, numbers, spaces and `_ . : / = + - @` (spec §1.5, §7.3). An empty XML element
- * (`''` or `{}` from the XML layer) is an empty list. Returns a frozen copy.
+ * of letters, numbers, spaces and `_ . : / = + - @` (docs/s3control-api.md#field-limits,
+ * docs/operations.md#put-object-tagging). An empty XML element (`''` or `{}` from the XML layer) is an empty list.
+ * Returns a frozen copy.
  */
 export function parseObjectTags(value: unknown, field: string): readonly S3Tag[] {
   if (value === '' || isEmptyObject(value)) return Object.freeze([]);

@@ -1,6 +1,6 @@
 /**
- * S3ReplicateObject (spec §7.8): copies each listed object — the listed version when the manifest
- * names one — to every destination its replication rules give, possibly on another S3 service
+ * S3ReplicateObject (docs/operations.md#replicate-object): copies each listed object — the listed version when the
+ * manifest names one — to every destination its replication rules give, possibly on another S3 service
  * (storage/storage-profiles.ts "replication"). Data, metadata, tags and object-lock settings go
  * along; the destination's storage class comes from the rule.
  *

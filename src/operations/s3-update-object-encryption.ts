@@ -1,8 +1,9 @@
 /**
- * S3UpdateObjectEncryption (spec §7.11): sets SSE-KMS (a KMS key, optionally S3 Bucket Keys) on
- * each object. Generic S3 has no in-place re-key call, so this emulates it the way the spec's
- * option (2) describes: CopyObject of the object onto itself with x-amz-server-side-encryption
- * aws:kms + the key id, x-amz-metadata-directive COPY, and the object's storage class kept.
+ * S3UpdateObjectEncryption (docs/operations.md#update-object-encryption): sets SSE-KMS (a KMS key, optionally S3 Bucket
+ * Keys) on each object. Generic S3 has no in-place re-key call, so this emulates it as
+ * docs/operations.md#update-object-encryption describes: CopyObject of the object onto itself with
+ * x-amz-server-side-encryption aws:kms + the key id, x-amz-metadata-directive COPY, and the object's storage class
+ * kept.
  *
  * Unlike AWS's call this MOVES DATA: it writes a new object (a new version on a versioned bucket)
  * with a new LastModified; the object's ACL is not carried over (the copy gets the default ACL),
@@ -28,7 +29,7 @@ export interface UpdateObjectEncryptionConfig {
 }
 
 const F = 'S3UpdateObjectEncryption';
-/** The model's KMS key ARN pattern (spec §8.2). */
+/** The model's KMS key ARN pattern (docs/s3control-api.md#field-limits). */
 const KMS_KEY_ARN = /^arn:aws[a-zA-Z0-9-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[a-zA-Z0-9-]+$/;
 
 export const s3UpdateObjectEncryption: OperationHandler<UpdateObjectEncryptionConfig> = {

@@ -14,7 +14,7 @@ export function failureOutcome(entry: TaskEntry, err: unknown): AttemptOutcome {
 }
 
 /**
- * AWS's answer for a manifest row whose VersionId column is empty (spec §6.4). The task executor
+ * AWS's answer for a manifest row whose VersionId column is empty (docs/manifests.md#version-ids). The task executor
  * (engine/task-executor.ts) gives it for every kind before the handler runs; handlers never see such a row.
  */
 export function missingVersionOutcome(entry: TaskEntry): AttemptOutcome {

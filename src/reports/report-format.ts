@@ -1,13 +1,13 @@
 /**
- * The completion report's text formats (spec §6): result CSV rows, object keys and manifest.json.
- * Pure: no I/O. node:crypto is used only for the deterministic SHA-1 of result file names.
+ * The completion report's text formats (docs/reports.md#completion-report): result CSV rows, object keys and
+ * manifest.json. Pure: no I/O. node:crypto is used only for the deterministic SHA-1 of result file names.
  */
 import { createHash } from 'node:crypto';
 import type { TaskResult, TaskStatus } from '../domain/task.ts';
 
 export const REPORT_FORMAT = 'Report_CSV_20180820';
 
-/** The declared schema. The rows themselves put HTTPStatusCode before ErrorCode (spec §6.4). */
+/** The declared schema. The rows themselves put HTTPStatusCode before ErrorCode (docs/reports.md#result-rows). */
 export const REPORT_SCHEMA = 'Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage';
 
 const NEEDS_QUOTES = /[",\r\n]/;
@@ -47,7 +47,7 @@ export function formatReportRow(r: TaskResult): string {
 
 /**
  * The 40-hex name of a result file (without `.csv`). AWS does not document its derivation; a
- * hash of job, status and part keeps the name stable when a report is rewritten (spec §6.2).
+ * hash of job, status and part keeps the name stable when a report is rewritten (docs/reports.md#layout).
  */
 export function resultFileName(jobId: string, status: TaskStatus, part: number): string {
   return createHash('sha1').update(`${jobId}/${status}/${part}`).digest('hex');
@@ -81,7 +81,7 @@ export interface ReportManifestFile {
 }
 
 /**
- * manifest.json of spec §6.3, fields in the documented order. `bucket` is the report bucket's
+ * manifest.json of docs/reports.md#report-manifest, fields in the documented order. `bucket` is the report bucket's
  * name (not its ARN). An empty `files` gives `"Results": []` (FailedTasksOnly, nothing failed).
  */
 export function buildReportManifest(args: {

@@ -1,5 +1,5 @@
 /**
- * Writes a job's completion report (spec §6) from its result spools: result CSV files, then
+ * Writes a job's completion report (docs/reports.md#completion-report) from its result spools: result CSV files, then
  * manifest.json. Everything streams: rows are pulled from the spool, formatted into ~64 KiB
  * batches and handed to the object store as they are produced, with the MD5 computed on the way,
  * so memory stays constant however many rows there are.

@@ -1,5 +1,5 @@
 /**
- * The control-plane rate limit (spec §8.3): each account may create at most `ratePerSecond` jobs
+ * The control-plane rate limit (docs/s3control-api.md#rate-limit): each account may create at most `ratePerSecond` jobs
  * per second on average, in bursts of up to `burst`. Over it, CreateJob answers
  * TooManyRequestsException, which the AWS SDKs and the aws CLI treat as throttling and retry
  * with backoff. One token bucket per account; the clock is injected (pure, unit-tested).

@@ -39,7 +39,7 @@ export interface ServiceOptions {
   readonly now: () => Date;
   /** Key that signs ListJobs page tokens (main.ts keeps it in the data folder; random per process when absent). */
   readonly tokenKey?: Buffer;
-  /** CreateJob rate per account (spec §8.3); absent ⇒ unlimited. */
+  /** CreateJob rate per account (docs/s3control-api.md#rate-limit); absent ⇒ unlimited. */
   readonly createJobRate?: { readonly perSecond: number; readonly burst: number };
   /** Throws InvalidRequest when the server may not call this HTTP function (--function-urls). */
   readonly checkFunctionUrl?: (url: string) => void;
@@ -75,7 +75,9 @@ export interface JobDescriptor {
   SuspendedCause?: string;
   /** Echo of the generator configuration (generator jobs). */
   ManifestGenerator?: Record<string, unknown>;
-  /** Where the generator wrote its manifest (EnableManifestOutput), once written (spec §1.6.4). */
+  /**
+   * Where the generator wrote its manifest (EnableManifestOutput), once written (docs/manifests.md#generated-manifest).
+   */
   GeneratedManifestDescriptor?: { Format: string; Location: { ObjectArn: string; ETag: string } };
 }
 

@@ -1,5 +1,5 @@
 /**
- * Validates and normalises a CreateJob request once, at the boundary (spec §1.5.1 checklist).
+ * Validates and normalises a CreateJob request once, at the boundary (docs/s3control-api.md#create-job-validation).
  * Input is untrusted JSON in the S3 Control model's shape; the output is a typed, frozen
  * request. Every refusal is an S3BatchError('InvalidRequest') naming the field.
  */

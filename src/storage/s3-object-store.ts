@@ -10,7 +10,9 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
   ListObjectVersionsCommand,
+  type ListObjectVersionsCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -84,7 +86,7 @@ export function createS3ObjectStore(client: S3Client): ObjectStore {
       const { prefix, startAfter, expectedBucketOwner, signal } = options;
       let token: string | undefined;
       do {
-        let res;
+        let res: ListObjectsV2CommandOutput;
         try {
           res = await client.send(
             new ListObjectsV2Command({
@@ -124,7 +126,7 @@ export function createS3ObjectStore(client: S3Client): ObjectStore {
       const after = (v: { Key?: string }): boolean =>
         startAfterBytes === undefined || Buffer.compare(Buffer.from(v.Key ?? ''), startAfterBytes) > 0;
       for (;;) {
-        let res;
+        let res: ListObjectVersionsCommandOutput;
         try {
           res = await client.send(
             new ListObjectVersionsCommand({

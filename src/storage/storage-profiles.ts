@@ -1,6 +1,6 @@
 /**
  * Storage profiles: named S3 endpoints with their credentials, so one s3batch can act on several
- * S3 services. A job picks its profile through its RoleArn (spec §10.2 decision 1):
+ * S3 services. A job picks its profile through its RoleArn (docs/extensions.md#storage-profiles):
  *
  *   1. an exact RoleArn listed under "roles" in the profiles file → that profile;
  *   2. otherwise the role's name (the last segment of `arn:…:iam::<account>:role/<path/><name>`)
@@ -25,8 +25,8 @@
  * The profile named "default" is always the server's own endpoint; the file cannot redefine it.
  *
  * "replication" plays the part of the source bucket's replication configuration for
- * S3ReplicateObject (spec §7.8): most S3-compatible stores cannot hold one that points at another
- * service (Ceph RGW 16 answers PutBucketReplication with 405), so s3batch keeps the rules.
+ * S3ReplicateObject (docs/extensions.md#replication-rules): most S3-compatible stores cannot hold one that points at
+ * another service (Ceph RGW 16 answers PutBucketReplication with 405), so s3batch keeps the rules.
  * sourceProfile defaults to "default", destinationProfile to the source's profile.
  */
 import { readFileSync } from 'node:fs';

@@ -9,7 +9,9 @@
  * The list comes in pages of 100 jobs (the API's maxResults; `?pageSize=<1..1000>` in the page's
  * URL, e.g. `/?pageSize=3#/`, changes it): "Load more" under the table appends the next page of
  * the same query (its NextToken) and disappears when there is none. A refresh reloads at least as
- * many jobs as are shown, so loaded pages stay loaded.
+ * many jobs as are shown, so loaded pages stay loaded. List requests run one at a time (a refresh
+ * never overwrites a page "Load more" appended, nor the reverse); the table is aria-busy="true"
+ * while one is queued, under way or about to start (a search being typed, a refresh due).
  */
 import { jobs } from './api.js';
 import { h } from './dom.js';
@@ -72,51 +74,84 @@ export function mountList(root) {
     error.hidden = false;
   };
 
+  // One list request at a time, in the order asked for: a refresh (status event, poll) that comes
+  // while "Load more" is loading waits for it and then reloads the longer list, and "Load more"
+  // clicked during a refresh reads the refreshed NextToken; neither answer overwrites the other.
+  // A new query (filter, search, sort) makes everything older stale (`seq`): stale work is dropped.
+  // While anything is queued or loading, the table is aria-busy="true".
   let seq = 0;
+  let queue = Promise.resolve();
+  let pending = 0;
+  const busy = (delta) => {
+    pending += delta;
+    table.setAttribute('aria-busy', String(pending > 0));
+  };
+  /** Runs `task` after every list request asked for before it; resolves or rejects with it. */
+  const serial = (task) => {
+    busy(1);
+    const run = queue.then(task).finally(() => busy(-1));
+    queue = run.catch(() => {});
+    return run;
+  };
+
+  /** Reads the list from its first page, up to `want` jobs; null when `mine` went stale meanwhile. */
+  const fetchFirst = async (mine, want) => {
+    let list = [];
+    let token;
+    do {
+      const out = await jobs.list(query, { maxResults: Math.min(1000, want - list.length), nextToken: token });
+      if (mine !== seq) return null;
+      list = appendNew(list, out.Jobs);
+      token = out.NextToken;
+    } while (token && list.length < want);
+    return { list, token };
+  };
+
   /** Loads the list from its first page; `keep` (a refresh) loads at least as many jobs as are shown. */
-  const load = async (keep = false) => {
-    const mine = ++seq;
-    const want = keep ? Math.max(size, shown.length) : size;
-    try {
-      let list = [];
-      let token;
-      do {
-        const out = await jobs.list(query, { maxResults: Math.min(1000, want - list.length), nextToken: token });
-        if (mine !== seq) return; // a newer load is under way
-        list = appendNew(list, out.Jobs);
-        token = out.NextToken;
-      } while (token && list.length < want);
-      error.hidden = true;
-      shown = list;
-      nextToken = token;
-      render(body, shown);
-      showCount();
-    } catch (err) {
-      if (mine !== seq) return;
-      failed(err);
-      throw err;
-    }
+  const load = (keep = false) => {
+    // A new query supersedes everything before it; a refresh belongs to the query it runs under.
+    const asked = keep ? undefined : ++seq;
+    return serial(async () => {
+      const mine = asked ?? seq;
+      if (mine !== seq) return; // a newer query is queued
+      try {
+        const got = await fetchFirst(mine, keep ? Math.max(size, shown.length) : size);
+        if (got === null) return;
+        error.hidden = true;
+        shown = got.list;
+        nextToken = got.token;
+        render(body, shown);
+        showCount();
+      } catch (err) {
+        if (mine !== seq) return;
+        failed(err);
+        throw err;
+      }
+    });
   };
 
   /** Appends the next page (jobs already shown, moved by a change between pages, are skipped). */
-  const loadMore = async () => {
-    if (!nextToken) return;
-    const mine = seq; // a reload started meanwhile wins
+  const loadMore = () => {
+    if (!nextToken || more.disabled) return Promise.resolve();
+    const mine = seq; // for the query shown now; a new query drops it
     more.disabled = true;
-    try {
-      const out = await jobs.list(query, { maxResults: size, nextToken });
-      if (mine !== seq) return;
-      const all = appendNew(shown, out.Jobs);
-      body.append(...all.slice(shown.length).map(row));
-      shown = all;
-      nextToken = out.NextToken;
-      error.hidden = true;
-      showCount();
-    } catch (err) {
-      if (mine === seq) failed(err);
-    } finally {
+    return serial(async () => {
+      if (mine !== seq || !nextToken) return;
+      try {
+        const out = await jobs.list(query, { maxResults: size, nextToken });
+        if (mine !== seq) return;
+        const all = appendNew(shown, out.Jobs);
+        body.append(...all.slice(shown.length).map(row));
+        shown = all;
+        nextToken = out.NextToken;
+        error.hidden = true;
+        showCount();
+      } catch (err) {
+        if (mine === seq) failed(err);
+      }
+    }).finally(() => {
       more.disabled = false;
-    }
+    });
   };
   more.addEventListener('click', () => void loadMore());
 
@@ -131,12 +166,29 @@ export function mountList(root) {
     reloadSoon();
   };
 
-  let reloadTimer;
-  const reloadSoon = () => {
-    clearTimeout(reloadTimer);
-    reloadTimer = setTimeout(() => void load(true).catch(() => {}), 200);
+  /** Runs the last `fn` given `ms` after the last call; the list is busy while it waits. */
+  const debounced = (ms) => {
+    let timer;
+    const cancel = () => {
+      if (timer === undefined) return;
+      clearTimeout(timer);
+      timer = undefined;
+      busy(-1);
+    };
+    const schedule = (fn) => {
+      cancel();
+      busy(1);
+      timer = setTimeout(() => {
+        timer = undefined;
+        fn(); // queues its load first, so the list stays busy throughout
+        busy(-1);
+      }, ms);
+    };
+    return { schedule, cancel };
   };
-  let searchTimer;
+  const reload = debounced(200);
+  const reloadSoon = () => reload.schedule(() => void load(true).catch(() => {}));
+  const search = debounced(250);
   const filters = h(
     'form',
     { class: 'filters', role: 'search', onsubmit: (e) => e.preventDefault() },
@@ -166,11 +218,10 @@ export function mountList(root) {
   filters.addEventListener('input', (e) => {
     const t = /** @type {HTMLInputElement} */ (e.target);
     if (t.id !== 'filter-search') return;
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => {
+    search.schedule(() => {
       query.search = t.value.trim();
       void load().catch(() => {});
-    }, 250);
+    });
   });
 
   root.replaceChildren(
@@ -200,8 +251,8 @@ export function mountList(root) {
   return () => {
     stop();
     seq++;
-    clearTimeout(reloadTimer);
-    clearTimeout(searchTimer);
+    reload.cancel();
+    search.cancel();
   };
 }
 

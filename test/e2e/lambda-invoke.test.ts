@@ -1,6 +1,6 @@
 /**
- * LambdaInvoke end to end (spec §7.9): the real `s3batch serve` process on s3rver runs jobs whose
- * function is
+ * LambdaInvoke end to end (docs/operations.md#lambda-invoke): the real `s3batch serve` process on s3rver runs jobs
+ * whose function is
  *  - an HTTP function (s3batch extension): a node:http server in this test that records every
  *    payload and answers per key — Succeeded with a CSV-hostile resultString, PermanentFailure,
  *    TemporaryFailure twice then Succeeded, TemporaryFailure for ever, a 500, no answer in time,

@@ -138,9 +138,9 @@ describe('S3 Inventory report manifests on Ceph RGW', () => {
       const csv = keys
         .map(
           (k, j) =>
-            [src, encodeKey(k, j % 2 === 0), String(k.length), '2024-01-01T00:00:00.000Z', 'STANDARD']
+            `${[src, encodeKey(k, j % 2 === 0), String(k.length), '2024-01-01T00:00:00.000Z', 'STANDARD']
               .map((v) => `"${v}"`)
-              .join(',') + '\n',
+              .join(',')}\n`,
         )
         .join('');
       const gz = gzipSync(csv);

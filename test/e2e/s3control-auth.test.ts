@@ -612,7 +612,7 @@ describe('bad input answers an ErrorResponse with a stable code', () => {
       'InvalidRequest',
     ],
     [
-      'a 2 MiB body (limit 1 MiB)',
+      'a 2 MiB body (limit 256 KiB)',
       () => ({
         method: 'POST',
         path: '/v20180820/jobs',

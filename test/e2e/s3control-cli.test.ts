@@ -6,7 +6,7 @@
  * a tagging job to Complete and cancel a copy job; the CLI's JSON output and its typed errors are
  * checked.
  *
- * The CLI puts the account id in front of the endpoint's host (spec §1.2), so
+ * The CLI puts the account id in front of the endpoint's host (docs/s3control-api.md#account-id), so
  * `111122223333.localhost` must resolve: scripts/ensure-test-deps.sh adds it to /etc/hosts.
  */
 import { execFile, spawnSync } from 'node:child_process';

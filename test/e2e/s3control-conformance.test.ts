@@ -1,7 +1,7 @@
 /**
- * Conformance of the S3 Control job API (spec §1, §10.3) across clients, against the real
- * `s3batch serve --local`: every operation kind of the model is created through the real
- * `@aws-sdk/client-s3-control` and through Debian's aws CLI (/usr/bin/aws 2.9.19, botocore parses
+ * Conformance of the S3 Control job API (docs/s3control-api.md#routes, docs/s3control-api.md#client-compatibility)
+ * across clients, against the real `s3batch serve --local`: every operation kind of the model is created through the
+ * real `@aws-sdk/client-s3-control` and through Debian's aws CLI (/usr/bin/aws 2.9.19, botocore parses
  * our XML), and DescribeJob must echo Operation, Manifest / ManifestGenerator and Report exactly as
  * sent; list-jobs shows them. Also: characters XML 1.0 cannot carry (refused on input, U+FFFD on
  * output so botocore can still read a job), request-id headers on every answer, an undecodable
@@ -13,7 +13,8 @@
  * JS SDK only. The CLI prints timestamps as `…+00:00`; they are compared as instants.
  * Go v2 and Java v2 SDKs are not on this machine and are not tested.
  *
- * The CLI connects to `111122223333.localhost` (spec §1.2): scripts/ensure-test-deps.sh adds it to /etc/hosts.
+ * The CLI connects to `111122223333.localhost` (docs/s3control-api.md#account-id): scripts/ensure-test-deps.sh adds it
+ * to /etc/hosts.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -336,7 +337,7 @@ describe('@aws-sdk/client-s3-control: every operation kind is echoed by Describe
     });
   });
 
-  it('absent ConfirmationRequired means confirmation required (spec §3.2, as AWS) and is echoed true; explicit false is false', async () => {
+  it('absent ConfirmationRequired means confirmation required (docs/job-lifecycle.md#confirmation, as AWS) and is echoed true; explicit false is false', async () => {
     for (const [confirmation, expected] of [
       [undefined, true],
       [false, false],
@@ -643,7 +644,7 @@ describe('aws s3control (Debian awscli 2.9.19, botocore parsing our XML)', () =>
   });
 });
 
-describe('wire details (spec §1.1–1.4)', () => {
+describe('wire details (docs/s3control-api.md#routes to #error-envelope)', () => {
   it('x-amz-request-id and x-amz-id-2 on every answer, the envelope RequestId equal to the header', async () => {
     const answers = await Promise.all([
       rawRequest(server.url, { method: 'GET', path: '/v20180820/jobs', account: ACCOUNT, key: KEY }),

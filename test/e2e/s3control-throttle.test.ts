@@ -1,7 +1,8 @@
 /**
  * The control-plane rate limit seen through the real S3ControlClient: over the CreateJob rate of an
- * account, the server answers TooManyRequestsException (spec §1.4, §8.3) and the SDK raises that
- * typed exception; another account is not affected, and once tokens refill CreateJob works again.
+ * account, the server answers TooManyRequestsException (docs/s3control-api.md#error-envelope,
+ * docs/s3control-api.md#rate-limit) and the SDK raises that typed exception; another account is not affected, and once
+ * tokens refill CreateJob works again.
  */
 import { randomBytes } from 'node:crypto';
 import { CreateJobCommand, TooManyRequestsException, type S3ControlClient } from '@aws-sdk/client-s3-control';

@@ -33,6 +33,13 @@ const asked: string[] = [];
 const rowIds = (): Promise<string[]> =>
   page.$$eval('#jobs-body tr[data-job-id]', (rows) => rows.map((r) => r.getAttribute('data-job-id') ?? ''));
 const moreVisible = (): Promise<boolean> => page.locator('#jobs-more').isVisible();
+/**
+ * Waits until the list has nothing to do: no request queued or under way, no search or refresh
+ * due (the page marks its table aria-busy="true" meanwhile).
+ */
+const settled = async (): Promise<void> => {
+  await page.waitForSelector('#jobs-table[aria-busy="false"]');
+};
 
 /** Clicks "Load more" until it disappears; returns the row ids after each click. */
 async function loadAll(): Promise<string[][]> {
@@ -40,8 +47,10 @@ async function loadAll(): Promise<string[][]> {
   for (let i = 0; i < JOBS && (await moreVisible()); i++) {
     const before = (await rowIds()).length;
     await page.click('#jobs-more');
-    await expect.poll(async () => (await rowIds()).length).toBeGreaterThan(before);
-    seen.push(await rowIds());
+    await settled();
+    const now = await rowIds();
+    expect(now.length).toBeGreaterThan(before);
+    seen.push(now);
   }
   expect(await moreVisible()).toBe(false);
   return seen;
@@ -95,7 +104,8 @@ describe('web Jobs list in pages', () => {
     await page.fill('#signin-key', TEST_API_KEY.accessKeyId);
     await page.fill('#signin-secret', TEST_API_KEY.secretAccessKey);
     await page.click('#signin-submit');
-    await expect.poll(rowIds).toHaveLength(PAGE_SIZE);
+    await settled();
+    expect(await rowIds()).toHaveLength(PAGE_SIZE);
     const newestFirst = [...created].reverse();
     expect(await rowIds()).toEqual(newestFirst.slice(0, PAGE_SIZE));
     expect(await moreVisible()).toBe(true);
@@ -133,13 +143,15 @@ describe('web Jobs list in pages', () => {
       .map((id, i) => ({ id, p: PRIORITIES[i] ?? 0 }))
       .sort((a, b) => a.p - b.p)
       .map((j) => j.id);
-    await expect.poll(rowIds).toEqual(byPriority.slice(0, PAGE_SIZE));
+    await settled();
+    expect(await rowIds()).toEqual(byPriority.slice(0, PAGE_SIZE));
     await loadAll();
     expect(await rowIds()).toEqual(byPriority);
     await web.screenshot('web-paging-03-by-priority');
     // A search narrows the query: one page holds it all, no "Load more".
     await page.fill('#filter-search', 'paged job 1');
-    await expect.poll(rowIds).toEqual([created[1]]);
+    await settled();
+    expect(await rowIds()).toEqual([created[1]]);
     expect(await moreVisible()).toBe(false);
     // Expected: the 401 of "who am I" before signing in (chromium logs it as a failed load).
     expect(web.errors.filter((e) => !/status of 401 .*\/api\/v1\/session\)$/.test(e))).toEqual([]);

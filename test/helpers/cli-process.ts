@@ -93,7 +93,13 @@ export function startCli(command: string, args: readonly string[], opts: CliOpti
           () => reject(new Error(`no ${re} in the CLI's output within ${timeoutMs} ms:\n${stdout}\n${stderr}`)),
           timeoutMs,
         );
-        waiters.push({ re, resolve: () => (clearTimeout(giveUp), resolve()) });
+        waiters.push({
+          re,
+          resolve: () => {
+            clearTimeout(giveUp);
+            resolve();
+          },
+        });
         void done.then(() => {
           if (!re.test(stdout)) reject(new Error(`the CLI exited without printing ${re}:\n${stdout}\n${stderr}`));
         });

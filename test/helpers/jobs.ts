@@ -25,7 +25,7 @@ export async function putManifest(
 ): Promise<{ etag: string; rawKeys: string[] }> {
   const rawKeys = rows.map((r) => encodeKey(r.key, r.plus));
   const body = rows
-    .map((r, i) => [r.bucket, rawKeys[i], ...(r.versionId !== undefined ? [r.versionId] : [])].join(',') + '\n')
+    .map((r, i) => `${[r.bucket, rawKeys[i], ...(r.versionId !== undefined ? [r.versionId] : [])].join(',')}\n`)
     .join('');
   const out = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
   return { etag: (out.ETag ?? '').replace(/"/g, ''), rawKeys };

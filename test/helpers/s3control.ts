@@ -28,7 +28,7 @@ export function writeApiKeysFile(dir: string, keys: readonly ApiKey[]): string {
 /**
  * An http.Agent whose DNS lookup answers 127.0.0.1 for every name. The SDK's endpoint rules put
  * the account id in front of the configured host (`http://111122223333.localhost:PORT`), and a
- * stock Linux resolver does not resolve `*.localhost` (spec §1.2). Resolving it here keeps the
+ * stock Linux resolver does not resolve `*.localhost` (docs/s3control-api.md#account-id). Resolving it here keeps the
  * SDK's endpoint logic, the Host header and the signature exactly as they are against AWS,
  * without touching /etc/hosts.
  */

@@ -452,7 +452,7 @@ describe('malformed sign-ins', () => {
         415,
         'UnsupportedMediaType',
       ],
-      // Sign-in needs no credentials, so it does not parse megabytes: 1 MiB is refused unread.
+      // Sign-in needs no credentials, so it does not parse megabytes: 1 MiB is refused (413) unparsed.
       [
         JSON_TYPE,
         JSON.stringify({ accessKeyId: 'a'.repeat(1024 * 1024), secretAccessKey: 'x' }),

@@ -3,7 +3,7 @@
  * the CLI runs as a subprocess against a small recording HTTP server, and every recorded request
  * — without a body (ListJobs, UpdateJobStatus with a unicode reason) and with one (CreateJob) —
  * is verified as received. The CLI connects to `111122223333.localhost:PORT` (the account-id
- * host prefix, spec §1.2), which must resolve through /etc/hosts: scripts/ensure-test-deps.sh
+ * host prefix, docs/s3control-api.md#account-id), which must resolve through /etc/hosts: scripts/ensure-test-deps.sh
  * adds the line when run as root.
  */
 import { execFile } from 'node:child_process';

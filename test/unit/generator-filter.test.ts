@@ -1,6 +1,6 @@
 /**
- * The manifest generator's filter predicate (spec §5.3): each filter alone, combined, and the
- * key-regex safety guard; plus the listing plan for prefixes (resume after a cursor).
+ * The manifest generator's filter predicate (docs/manifests.md#manifest-generator): each filter alone, combined, and
+ * the key-regex safety guard; plus the listing plan for prefixes (resume after a cursor).
  */
 import { describe, expect, it } from 'vitest';
 import {

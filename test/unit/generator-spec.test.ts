@@ -25,7 +25,7 @@ const codeOf = (fn: () => unknown): string | undefined => {
 };
 
 describe('validateManifestGenerator', () => {
-  it('normalises a full generator (spec §1.6.4 example) and keeps it for the DescribeJob echo', () => {
+  it('normalises a full generator (docs/manifests.md#manifest-generator) and keeps it for the DescribeJob echo', () => {
     const out = validateManifestGenerator(
       gen(
         {

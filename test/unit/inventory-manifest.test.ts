@@ -1,6 +1,6 @@
 /**
- * S3 Inventory report manifests (spec §5.2) on the in-memory object store: manifest.json parsed
- * and validated, gzip CSV data files streamed with their MD5 checked, columns found by name, keys
+ * S3 Inventory report manifests (docs/manifests.md#inventory-report) on the in-memory object store: manifest.json
+ * parsed and validated, gzip CSV data files streamed with their MD5 checked, columns found by name, keys
  * decoded; and the local task list they are written to (chunks, resume, re-reading a chunk).
  */
 import { createHash } from 'node:crypto';
@@ -32,7 +32,7 @@ interface Row {
 
 /** An inventory CSV row as AWS writes it: every field quoted, the key URL-encoded. */
 const csvRow = (r: Row): string =>
-  [
+  `${[
     r.bucket,
     encodeURIComponent(r.key).replace(/%2F/g, '/'),
     r.version ?? '',
@@ -44,7 +44,7 @@ const csvRow = (r: Row): string =>
     'STANDARD',
   ]
     .map((v) => `"${v}"`)
-    .join(',') + '\n';
+    .join(',')}\n`;
 
 const md5 = (b: Uint8Array | string): string => createHash('md5').update(b).digest('hex');
 

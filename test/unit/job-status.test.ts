@@ -103,7 +103,7 @@ describe('status machine', () => {
   });
 });
 
-describe('UpdateJobStatus rules (spec §2.3)', () => {
+describe('UpdateJobStatus rules (docs/job-lifecycle.md#update-job-status)', () => {
   const cases: Array<[Status, 'Ready' | 'Cancelled', Status | 'JobStatusException']> = [
     ['Suspended', 'Ready', 'Ready'],
     ['Suspended', 'Cancelled', 'Cancelled'],

@@ -1,4 +1,4 @@
-// LambdaInvoke (spec §7.9): parsing the operation, the invocation payloads of schema 1.0 and 2.0
+// LambdaInvoke (docs/operations.md#lambda-invoke): parsing the operation, the invocation payloads of schema 1.0 and 2.0
 // against the spec's examples, reading the function's answer, and the report row each outcome
 // gives. The invokers themselves run against real HTTP servers in test/e2e/lambda-invoke.test.ts.
 import { describe, expect, it } from 'vitest';
@@ -61,7 +61,7 @@ describe('LambdaInvoke.parse', () => {
     expect(Object.isFrozen(c.userArguments)).toBe(true);
   });
 
-  it('treats an empty UserArguments map as absent (spec Q11), with either schema version', () => {
+  it('treats an empty UserArguments map as absent (docs/operations.md#lambda-invoke), either schema version', () => {
     expect(lambdaInvoke.parse({ FunctionArn: 'f', UserArguments: {} })).toEqual({
       functionArn: 'f',
       invocationSchemaVersion: '1.0',
@@ -176,7 +176,7 @@ describe('LambdaInvoke.parse', () => {
   });
 });
 
-describe('invocation payloads (spec §7.9 examples)', () => {
+describe('invocation payloads (docs/operations.md#lambda-payloads)', () => {
   it('schema 1.0: the spec example, member for member and in the same order', () => {
     const payload = buildInvocationPayload(
       {
@@ -343,7 +343,7 @@ describe('reading the function answer', () => {
   });
 });
 
-describe('report rows per outcome (spec §7.9 table, §6.4)', () => {
+describe('report rows per outcome (docs/operations.md#lambda-results, docs/reports.md#result-rows)', () => {
   const entry: TaskEntry = { line: 3, bucket: 'awsexamplebucket1', key: 'image_17775', rawKey: 'image_17775' };
   const row = (code: Parameters<typeof outcomeOf>[2]): { row: string; retryable: boolean } => {
     const o = outcomeOf(entry, 200, code);
@@ -443,8 +443,14 @@ describe('routing FunctionArn to an invoker', () => {
       invoke: async () => ({ kind: 'answered', statusCode: 200, payload: kind }),
     });
     const router = createRoutingInvoker({
-      http: () => (made.push('http'), fake('http')),
-      lambda: () => (made.push('lambda'), fake('lambda')),
+      http: () => {
+        made.push('http');
+        return fake('http');
+      },
+      lambda: () => {
+        made.push('lambda');
+        return fake('lambda');
+      },
     });
     const signal = new AbortController().signal;
     expect(made).toEqual([]);

@@ -208,7 +208,10 @@ describe('generateManifest', () => {
         maxTasks: 100,
         versions: true,
         signal: ctl.signal,
-        onChunk: (ch) => (counts.push(ch.count), ctl.abort()),
+        onChunk: (ch) => {
+          counts.push(ch.count);
+          ctl.abort();
+        },
       }),
     ).rejects.toThrow();
     expect(counts).toEqual([3]); // the three versions of `a` stay in one chunk

@@ -1,5 +1,5 @@
 // CreateJob-time validation of the ACL, restore, legal hold, retention, checksum and encryption
-// operation members (spec §7.2, §7.5–7.7, §7.10, §7.11): each valid form's frozen config, and
+// operation members (docs/operations.md#operation-member): each valid form's frozen config, and
 // each invalid field rejected with InvalidRequest naming it.
 import { describe, expect, it } from 'vitest';
 import type { TaskEntry } from '../../src/domain/task.ts';

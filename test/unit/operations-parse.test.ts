@@ -260,7 +260,7 @@ describe('S3PutObjectCopy.parse', () => {
     );
   });
 
-  describe('metadata directive defaulting (spec §7.1)', () => {
+  describe('metadata directive defaulting (docs/operations.md#copy)', () => {
     it('NewObjectMetadata present, directive absent ⇒ REPLACE with the new metadata', () => {
       const c = parseCopyConfig({
         TargetResource: ARN,

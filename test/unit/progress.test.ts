@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { thresholdExceeded } from '../../src/domain/progress.ts';
 import { isChunkDone, markChunkDone, NO_CHUNKS_DONE } from '../../src/domain/job.ts';
 
-describe('task-failure threshold (spec §4.1)', () => {
+describe('task-failure threshold (docs/job-lifecycle.md#failure-threshold)', () => {
   it('never trips before 1,000 tasks ran, even at 100 % failure', () => {
     expect(thresholdExceeded(0, 999)).toBe(false);
     expect(thresholdExceeded(0, 10)).toBe(false);

@@ -25,7 +25,7 @@ function row(partial: Partial<TaskResult> & Pick<TaskResult, 'rawKey'>): TaskRes
 }
 
 describe('formatReportRow', () => {
-  it('formats the spec §6.4 example rows exactly, CRLF terminated', () => {
+  it('formats the example rows of docs/reports.md#result-rows exactly, CRLF terminated', () => {
     const cases: [TaskResult, string][] = [
       [
         row({ rawKey: '2024/05/01/app.log', versionId: '3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY' }),
@@ -177,7 +177,7 @@ describe('report names and keys', () => {
 });
 
 describe('buildReportManifest', () => {
-  it('produces the §6.3 manifest, fields in order', () => {
+  it('produces the manifest.json of docs/reports.md#report-manifest, fields in order', () => {
     const text = buildReportManifest({
       bucket: 'my-job-reports',
       createdAt: new Date('2019-04-05T17:48:39.725Z'),

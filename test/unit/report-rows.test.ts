@@ -13,7 +13,8 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-// Rows as the report writer emits them (CRLF, RFC 4180), including the spec's examples (§6.4).
+// Rows as the report writer emits them (CRLF, RFC 4180), including the documented examples
+// (docs/reports.md#result-rows).
 const CSV =
   'src-logs,big/archive.tar,,failed,400,InvalidRequest,The specified copy source is larger than the maximum allowable size for a copy source: 5368709120\r\n' +
   'awsexamplebucket1,image_14975,,failed,200,PermanentFailure,"Lambda returned function error: {""errorMessage"":""Task timed out, after 3.00 seconds""}"\r\n' +

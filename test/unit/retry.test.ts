@@ -44,7 +44,7 @@ function scripted(...outcomes: AttemptOutcome[]): { attempt: (n: number) => Prom
 }
 
 describe('DEFAULT_RETRY_POLICY', () => {
-  it('is 5 attempts, 200 ms base, 20 s cap (spec §8.3)', () => {
+  it('is 5 attempts, 200 ms base, 20 s cap (docs/job-lifecycle.md#retries)', () => {
     expect(DEFAULT_RETRY_POLICY).toEqual({ maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 20_000 });
     expect(Object.isFrozen(DEFAULT_RETRY_POLICY)).toBe(true);
   });

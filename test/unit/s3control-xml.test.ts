@@ -1,9 +1,9 @@
 /**
- * The S3 Control XML codec (src/api/s3control/xml-*.ts, spec §1.3, §1.4, §1.6), judged by the
- * real @aws-sdk/client-s3-control: every fixture in the spec's examples round-trips through our
- * reader and writer and the SDK parses fixture and our output to the same object; the error
- * envelope makes the SDK throw its typed exceptions; malformed and hostile bodies are refused
- * with MalformedXML.
+ * The S3 Control XML codec (src/api/s3control/xml-*.ts, docs/s3control-api.md#xml-encoding,
+ * docs/s3control-api.md#error-envelope, docs/s3control-api.md#examples), judged by the real @aws-sdk/client-s3-control:
+ * every fixture in the spec's examples round-trips through our reader and writer and the SDK parses fixture and our
+ * output to the same object; the error envelope makes the SDK throw its typed exceptions; malformed and hostile bodies
+ * are refused with MalformedXML.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -168,7 +168,7 @@ describe('requests signed by @aws-sdk/client-s3-control verify', () => {
     await expect(verifierAt(date).verify(absolute)).resolves.toMatchObject({ accountId: ACCOUNT });
   });
 
-  it('a host without the account prefix (client endpointProvider override, spec §1.2)', async () => {
+  it('a host without the account prefix (endpointProvider override, docs/s3control-api.md#account-id)', async () => {
     const { request, date } = await sdkSigned(LIST_JOBS(), {
       endpointProvider: () => ({ url: new URL('http://localhost:9000') }),
     });

@@ -1,6 +1,6 @@
 /**
- * CreateJob validation (spec §1.5.1 checklist, §8.2 field limits): one table of requests that must
- * be accepted and one of requests that must be refused, each refusal asserted by its stable code.
+ * CreateJob validation (docs/s3control-api.md#create-job-validation, docs/s3control-api.md#field-limits): one table of
+ * requests that must be accepted and one of requests that must be refused, each refusal asserted by its stable code.
  */
 import { describe, expect, it } from 'vitest';
 import { isS3BatchError, type ErrorCode } from '../../src/domain/errors.ts';
@@ -93,7 +93,7 @@ describe('validateCreateJobRequest refuses', () => {
   it.each<[string, ErrorCode, unknown]>([
     ['a body that is not an object', 'InvalidRequest', ['not', 'an', 'object']],
     ['a null body', 'InvalidRequest', null],
-    // Priority (§3.1: int 0..2147483647)
+    // Priority (docs/s3control-api.md#field-limits: int 0..2147483647)
     ['Priority missing', 'InvalidRequest', top({ Priority: undefined })],
     ['Priority -1', 'InvalidRequest', top({ Priority: -1 })],
     ['Priority 2147483648', 'InvalidRequest', top({ Priority: 2_147_483_648 })],

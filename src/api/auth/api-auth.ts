@@ -17,6 +17,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { S3BatchError, isS3BatchError } from '../../domain/errors.ts';
+import { limitedBodyParser, routeBodyLimit } from '../body-limit.ts';
 import type { AccessKey, AccessKeyStore } from './access-keys.ts';
 import { SESSION_COOKIE, clearedSessionCookie, readCookie, type Session, type SessionTokens } from './session.ts';
 import type { SigV4Verifier } from './sigv4-verifier.ts';
@@ -208,13 +209,16 @@ export function createApiAuth(opts: ApiAuthOptions): ApiAuth {
   function install(app: FastifyInstance): void {
     const parseJson = app.getDefaultJsonParser('error', 'error');
     app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
-      const raw = body as Buffer;
-      rawBodies.set(req, raw);
-      // A DELETE signed in with the cookie carries content-type application/json and no body.
-      if (raw.length === 0 && req.method === 'DELETE') return done(null, undefined);
-      parseJson(req, raw as unknown as string, done);
-    });
+    // Read up to the route's bodyLimit; a larger body is read on and dropped, then 413 (body-limit.ts).
+    app.addContentTypeParser(
+      'application/json',
+      limitedBodyParser(routeBodyLimit, (req, raw, done) => {
+        rawBodies.set(req, raw);
+        // A DELETE signed in with the cookie carries content-type application/json and no body.
+        if (raw.length === 0 && req.method === 'DELETE') return done(null, undefined);
+        parseJson(req, raw as unknown as string, done);
+      }),
+    );
     app.addHook('onRequest', async (req, reply) => {
       if (!needsCaller(req)) return;
       // A signature covers the body: it is checked once the body is read (preHandler).

@@ -1,5 +1,5 @@
 /**
- * Verifies AWS Signature Version 4 on S3 Control API requests (spec §1.1–§1.2): signing name
+ * Verifies AWS Signature Version 4 on S3 Control API requests (docs/s3control-api.md#sigv4): signing name
  * `s3`, any region, `x-amz-content-sha256` carrying the real payload hash, and the Host header
  * exactly as received (clients sign the `<accountId>.`-prefixed host).
  *

@@ -43,7 +43,7 @@ export function progressSnapshot(
   jobId: string,
   now: Date,
 ): ProgressSnapshot | undefined {
-  let job;
+  let job: ReturnType<BatchService['getJob']>;
   try {
     job = service.getJob(accountId, jobId);
   } catch {

@@ -104,7 +104,7 @@ function* allJobs(
 }
 
 function matches(job: TaggedJobListDescriptor, needle: string): boolean {
-  const has = (s: string | undefined): boolean => s !== undefined && s.toLowerCase().includes(needle);
+  const has = (s: string | undefined): boolean => s?.toLowerCase().includes(needle) ?? false;
   return has(job.JobId) || has(job.Description) || job.Tags.some((t) => has(t.Key) || has(t.Value));
 }
 

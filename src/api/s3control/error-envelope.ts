@@ -1,6 +1,6 @@
 /**
- * Errors of the S3 Control API (`/v20180820`) in the `ErrorResponse` envelope (spec §1.4), with
- * the codes of the AWS model so the SDKs raise typed exceptions (NotFoundException, …).
+ * Errors of the S3 Control API (`/v20180820`) in the `ErrorResponse` envelope (docs/s3control-api.md#error-envelope),
+ * with the codes of the AWS model so the SDKs raise typed exceptions (NotFoundException, …).
  *
  * - S3BatchError → its status and code; validation codes are first mapped onto the code the model
  *   lists for the operation (`modelledError`), e.g. ListJobs answers InvalidRequestException.
@@ -32,7 +32,7 @@ const VALIDATION_CODES: ReadonlySet<ErrorCode> = new Set([
 
 /**
  * The validation exception the model lists for each operation. CreateJob keeps S3's
- * `InvalidRequest` (spec §1.4: semantic validation failures; the SDK raises it as a service
+ * `InvalidRequest` (docs/s3control-api.md#error-envelope: semantic validation failures; the SDK raises it as a service
  * exception named InvalidRequest); the tagging operations model no validation exception at all,
  * so they keep the code too.
  */

@@ -1,11 +1,11 @@
 /**
- * The S3 Control job API (`/v20180820/jobs…`, spec §1): the eight job operations in REST-XML,
+ * The S3 Control job API (`/v20180820/jobs…`, docs/s3control-api.md#routes): the eight job operations in REST-XML,
  * byte-compatible with the AWS SDKs and the aws CLI, on the same service facade as the JSON API.
  *
  * Per request, in this scope: the raw body is kept as a Buffer whatever its content type
  * (botocore sends none, the JS SDK application/xml); SigV4 is verified over it; then the account:
  * `x-amz-account-id` is required (12 digits), an all-digit first host label (the SDKs prefix the
- * endpoint host with the account id, spec §1.2) must equal it, and the access key must belong to
+ * endpoint host with the account id, docs/s3control-api.md#account-id) must equal it, and the access key must belong to
  * it. Only then does the route parse its input and call the service.
  */
 import type { IncomingHttpHeaders } from 'node:http';
@@ -16,6 +16,7 @@ import { invalid } from '../../domain/field-checks.ts';
 import { parseMaxResults } from '../../domain/list-page.ts';
 import type { BatchService } from '../../service/batch-service.ts';
 import { assertCallerAccount, type SigV4Verifier } from '../auth/sigv4-verifier.ts';
+import { limitedBodyParser } from '../body-limit.ts';
 import {
   modelledError,
   s3ControlErrorHandler,
@@ -23,7 +24,7 @@ import {
   setRequestIdHeaders,
   type S3ControlOperation,
 } from './error-envelope.ts';
-import { MAX_XML_BODY_BYTES, parseCreateJobRequest, parsePutJobTaggingRequest } from './xml-requests.ts';
+import { hasNonXmlChar, MAX_XML_BODY_BYTES, parseCreateJobRequest, parsePutJobTaggingRequest } from './xml-requests.ts';
 import {
   createJobResult,
   describeJobResult,
@@ -80,9 +81,14 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
   const accounts = new WeakMap<FastifyRequest, string>();
 
   app.removeAllContentTypeParsers();
-  // Larger bodies are refused while they arrive (413), before any XML is read.
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_XML_BODY_BYTES }, (_req, body, done) =>
-    done(null, body),
+  // Larger bodies are refused (413) before any XML is read, once they have arrived (up to a bound,
+  // body-limit.ts) so that the client gets the whole ErrorResponse rather than a broken pipe.
+  app.addContentTypeParser(
+    '*',
+    limitedBodyParser(
+      () => MAX_XML_BODY_BYTES,
+      (_req, body, done) => done(null, body),
+    ),
   );
   app.setErrorHandler(s3ControlErrorHandler);
   app.addHook('onRequest', async (req, reply) => setRequestIdHeaders(req, reply));
@@ -186,7 +192,7 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
       if (requested === undefined) invalid('The query parameter requestedJobStatus is required (Ready or Cancelled)');
       const reason = single(req.query, 'statusUpdateReason');
       // Stored and echoed in XML, which cannot carry these characters (xml-requests.ts refuses them in bodies too).
-      if (reason !== undefined && /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.test(reason)) {
+      if (reason !== undefined && hasNonXmlChar(reason)) {
         invalid('statusUpdateReason must not contain control characters other than tab, line feed and carriage return');
       }
       return updateJobStatusResult(service.updateJobStatus(account, id, requested, reason));

@@ -1,7 +1,7 @@
 /**
  * Reads S3 Control XML bodies into the JSON shape of the model (src/domain/job-spec.ts), driven
- * by the shape table in xml-shapes.ts (spec §1.3). Lenient where the SDKs differ: element order is
- * free, list items may have any element name, the prolog and namespace are optional. Values take
+ * by the shape table in xml-shapes.ts (docs/s3control-api.md#xml-encoding). Lenient where the SDKs differ: element
+ * order is free, list items may have any element name, the prolog and namespace are optional. Values take
  * their JSON types (numbers, booleans, arrays, objects; timestamps as ISO-8601 strings); a value
  * that does not fit its type is passed on as the raw string so that the service's validation
  * names the field (InvalidRequest). An element a structure of the model does not have is refused
@@ -115,7 +115,13 @@ function decodeText(raw: string): string {
 }
 
 /** C0 controls other than TAB, LF, CR, and U+FFFE/U+FFFF (surrogates cannot come out of UTF-8 or decodeText). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these control characters are what XML 1.0 forbids
 const NOT_XML_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+
+/** True when `text` holds a character XML 1.0 cannot carry (see NOT_XML_CHAR). */
+export function hasNonXmlChar(text: string): boolean {
+  return NOT_XML_CHAR.test(text);
+}
 
 /**
  * Refuses text with a character XML 1.0 cannot carry, raw or as a reference like `&#1;` (XML 1.0
@@ -255,8 +261,7 @@ function readMap(el: XmlElement, path: string): Record<string, string> | string 
     const k = key[0];
     if (k === undefined || key.length > 1 || value.length > 1)
       malformed(`${path}: each <entry> needs one <key> and at most one <value>`);
-    if (Object.hasOwn(out, k.text))
-      malformed(`${path}: duplicate key ${JSON.stringify(k.text)}`);
+    if (Object.hasOwn(out, k.text)) malformed(`${path}: duplicate key ${JSON.stringify(k.text)}`);
     define(out, k.text, value[0]?.text ?? '');
   }
   return out;

@@ -1,8 +1,8 @@
 /**
- * Writes the S3 Control job API's responses (spec §1.3, §1.5, §1.6) from the service's views,
- * driven by the shape table in xml-shapes.ts: the UTF-8 prolog, the namespace on the root,
- * members in the model's order, list items named as the model says (`member`, `ObjectEncryption`),
- * maps as entry/key/value, timestamps as ISO-8601 UTC with milliseconds. No whitespace between
+ * Writes the S3 Control job API's responses (docs/s3control-api.md#xml-encoding, docs/s3control-api.md#create-job,
+ * docs/s3control-api.md#examples) from the service's views, driven by the shape table in xml-shapes.ts: the UTF-8
+ * prolog, the namespace on the root, members in the model's order, list items named as the model says (`member`,
+ * `ObjectEncryption`), maps as entry/key/value, timestamps as ISO-8601 UTC with milliseconds. No whitespace between
  * elements, so the same value always gives the same bytes.
  *
  * Text is entity-escaped: `& < > " '` by name, TAB, LF and CR as numeric references so they
@@ -39,6 +39,7 @@ const NAMED: Readonly<Record<string, string>> = {
 
 /** Characters XML 1.0 cannot represent, not even as a character reference. */
 export const NOT_XML_CHAR =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these control characters are what XML 1.0 forbids
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** Escapes text for element content (characters XML cannot carry become U+FFFD, see above). */
@@ -144,7 +145,10 @@ export function getJobTaggingResult(result: { Tags: readonly S3Tag[] }): string 
   return writeXmlDocument('GetJobTaggingResult', result);
 }
 
-/** The S3 Control error envelope (spec §1.4), which the SDKs map to typed exceptions by `<Code>`. */
+/**
+ * The S3 Control error envelope (docs/s3control-api.md#error-envelope), which the SDKs map to typed exceptions by
+ * `<Code>`.
+ */
 export function errorResponse(error: { code: string; message: string; requestId: string; hostId?: string }): string {
   return writeXmlDocument('ErrorResponse', {
     Error: { Code: error.code, Message: error.message },

@@ -1,6 +1,6 @@
 /**
- * The S3 Control job API's shapes (spec §1.5), as much of the model as the XML codec needs: which
- * elements are structures, lists (and their output item name), maps (entry/key/value), booleans,
+ * The S3 Control job API's shapes (docs/s3control-api.md#create-job), as much of the model as the XML codec needs:
+ * which elements are structures, lists (and their output item name), maps (entry/key/value), booleans,
  * integers/longs and timestamps. The reader (xml-requests.ts) and the writer (xml-responses.ts)
  * are driven by this table, so both agree on every element.
  *
@@ -103,7 +103,10 @@ const S3CopyObjectOperationShape = structure({
   ChecksumAlgorithm: string,
 });
 
-/** All 11 operation kinds of the model (spec §1.5.1) and s3batch's extension; exactly one is set (a validation rule). */
+/**
+ * All 11 operation kinds of the model (docs/operations.md#operation-member) and s3batch's extension; exactly one is set
+ * (a validation rule).
+ */
 export const JobOperationShape = open(
   structure({
     LambdaInvoke: structure({ FunctionArn: string, InvocationSchemaVersion: string, UserArguments: map }),
@@ -269,7 +272,10 @@ export const UpdateJobPriorityResultShape = structure({ JobId: string, Priority:
 export const UpdateJobStatusResultShape = structure({ JobId: string, Status: string, StatusUpdateReason: string });
 export const GetJobTaggingResultShape = structure({ Tags: S3TagSetShape });
 
-/** The error envelope (spec §1.4): `<ErrorResponse><Error><Code/><Message/></Error><RequestId/><HostId/>`. */
+/**
+ * The error envelope (docs/s3control-api.md#error-envelope):
+ * `<ErrorResponse><Error><Code/><Message/></Error><RequestId/><HostId/>`.
+ */
 export const ErrorResponseShape = structure({
   Error: structure({ Code: string, Message: string }),
   RequestId: string,

@@ -75,7 +75,7 @@ export async function webRoutes(app: FastifyInstance, opts: WebOptions): Promise
       .header('cache-control', 'no-cache')
       .header('etag', asset.etag);
     const match = req.headers['if-none-match'];
-    if (match !== undefined && match.split(',').some((t) => t.trim() === asset.etag || t.trim() === '*')) {
+    if (match?.split(',').some((t) => t.trim() === asset.etag || t.trim() === '*')) {
       return reply.status(304).send();
     }
     return reply.type(asset.contentType).send(asset.body);

@@ -1,6 +1,6 @@
 /**
- * One incremental checksum per S3 algorithm (spec §7.10), fed chunk by chunk so an object is
- * never held in memory, and the value as S3 writes it: base64 of the big-endian digest bytes.
+ * One incremental checksum per S3 algorithm (docs/operations.md#compute-object-checksum), fed chunk by chunk so an
+ * object is never held in memory, and the value as S3 writes it: base64 of the big-endian digest bytes.
  * COMPOSITE = the same algorithm over the concatenated raw part digests, base64 + `-<parts>`.
  */
 import { createHash } from 'node:crypto';

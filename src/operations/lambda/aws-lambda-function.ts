@@ -1,10 +1,10 @@
 /**
- * AWS Lambda functions (spec §7.9): one synchronous `Invoke` (InvocationType RequestResponse)
+ * AWS Lambda functions (docs/operations.md#lambda-invoke): one synchronous `Invoke` (InvocationType RequestResponse)
  * per task through @aws-sdk/client-lambda, against AWS or any Lambda-compatible endpoint
  * (S3BATCH_LAMBDA_ENDPOINT). FunctionArn goes to the Invoke call as FunctionName unchanged: a
  * name, a partial or full ARN, with or without a version/alias qualifier, as Lambda resolves it.
  *
- * Outcomes (spec §7.9 table):
+ * Outcomes (docs/operations.md#lambda-results):
  *  - answered without FunctionError: the payload is the result JSON (read by the handler);
  *  - FunctionError (unhandled exception, function timeout): permanent,
  *    `failed,200,PermanentFailure,Lambda returned function error: {"errorMessage":…}`;

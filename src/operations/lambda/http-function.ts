@@ -1,5 +1,5 @@
 /**
- * HTTP functions (an s3batch extension, spec §7.9 "Self-hosted"): FunctionArn is an `http://` or
+ * HTTP functions (an s3batch extension, docs/extensions.md#http-functions): FunctionArn is an `http://` or
  * `https://` URL; each invocation POSTs the same JSON a Lambda function would receive
  * (content-type application/json) and reads the same result JSON from a 2xx answer.
  *

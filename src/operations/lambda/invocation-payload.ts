@@ -1,5 +1,5 @@
 /**
- * LambdaInvoke's wire formats (spec §7.9), pure: the request payload the function receives
+ * LambdaInvoke's wire formats (docs/operations.md#lambda-payloads), pure: the request payload the function receives
  * (invocation schema 1.0 or 2.0, one task per invocation) and the reading of the result JSON it
  * answers with. Shared by every invoker (AWS Lambda, HTTP function), so a function written for
  * AWS S3 Batch Operations runs unchanged behind either.
@@ -12,7 +12,7 @@ export type InvocationSchemaVersion = (typeof INVOCATION_SCHEMA_VERSIONS)[number
 export const RESULT_CODES = ['Succeeded', 'TemporaryFailure', 'PermanentFailure'] as const;
 export type ResultCode = (typeof RESULT_CODES)[number];
 
-/** The message AWS writes when a function's answer cannot be read (spec §7.9). */
+/** The message AWS writes when a function's answer cannot be read (docs/operations.md#lambda-results). */
 export const INVALID_PAYLOAD_MESSAGE = 'Invalid JSON returned in Lambda payload';
 
 /** What one invocation is about: the job, and the task (one manifest row). */
@@ -21,7 +21,10 @@ export interface InvocationTask {
   /** Opaque and stable across redrives (taskIdFor). */
   readonly taskId: string;
   readonly bucket: string;
-  /** The key exactly as the manifest wrote it: URL-encoded; the function decodes it (spec §7.9). */
+  /**
+   * The key exactly as the manifest wrote it: URL-encoded; the function decodes it
+   * (docs/operations.md#lambda-payloads).
+   */
   readonly rawKey: string;
   /** Undefined or empty when the manifest row has no version: sent as null. */
   readonly versionId?: string | undefined;
@@ -53,7 +56,7 @@ export interface InvocationPayloadV2 {
 export type InvocationPayload = InvocationPayloadV1 | InvocationPayloadV2;
 
 /**
- * The request payload, members in the order of the spec's examples. Schema 1.0 names the bucket
+ * The request payload, members in the order of docs/operations.md#lambda-payloads. Schema 1.0 names the bucket
  * by ARN (`s3BucketArn`), 2.0 by name (`s3Bucket`) and adds `job.userArguments` (`{}` when the
  * job has none, so `event.job.userArguments.x` never throws in the function).
  */

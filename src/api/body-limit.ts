@@ -1,0 +1,108 @@
+/**
+ * Request bodies read up to a size limit, with a complete answer when one is too large.
+ *
+ * fastify's own reader refuses a body over its limit as soon as it knows (at once when
+ * Content-Length says so, else at the first byte too many) and closes the connection while the
+ * client is still sending: the client's next write fails (EPIPE, ECONNRESET) and node:http, the
+ * aws CLI, botocore and curl report that broken pipe instead of the 413.
+ *
+ * Here a body over its limit is read on and dropped until it ends, and only then refused (413, in
+ * the API's own envelope, by its error handler). fastify closes the connection after a body error
+ * once the answer is sent; by then nothing is left unread on it, so the client gets all of it.
+ *
+ * The bound: at most `discardBound(limit)` = max(4 × limit, 8 MiB) bytes of a body are read. A
+ * body declared larger (Content-Length) is refused at once, and one that grows past the bound
+ * (chunked) is refused there; that client is cut off and may see a broken pipe instead of the 413.
+ * Node's requestTimeout (300 s) bounds how long a slow body may take.
+ */
+import type { IncomingMessage } from 'node:http';
+import { errorCodes, type FastifyRequest } from 'fastify';
+
+/** The least an over-limit body is read up to before its client is cut off. */
+export const MIN_DISCARD_BYTES = 8 * 1024 * 1024;
+
+/** How many bytes of a body over `limit` are read (and dropped) so that its client gets the 413. */
+export function discardBound(limit: number): number {
+  return Math.max(4 * limit, MIN_DISCARD_BYTES);
+}
+
+type Done = (err: Error | null, body?: unknown) => void;
+
+/**
+ * Reads `payload` whole: `onBody(null, bytes)` when it is at most `limit` bytes; a 413
+ * (FST_ERR_CTP_BODY_TOO_LARGE) when it is larger, after it ended or at the bound; a 400 when it
+ * ends short of its Content-Length or the connection fails.
+ */
+export function readLimitedBody(
+  payload: IncomingMessage,
+  contentLength: string | undefined,
+  limit: number,
+  onBody: (err: Error | null, body?: Buffer) => void,
+): void {
+  const bound = discardBound(limit);
+  const declared = contentLength === undefined ? Number.NaN : Number(contentLength);
+  if (declared > bound) {
+    onBody(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+    return;
+  }
+  let chunks: Buffer[] = [];
+  let received = 0;
+  let settled = false;
+  const settle = (err: Error | null, body?: Buffer): void => {
+    if (settled) return;
+    settled = true;
+    payload.removeListener('data', onData);
+    payload.removeListener('end', onEnd);
+    payload.removeListener('error', onError);
+    chunks = [];
+    onBody(err, body);
+  };
+  function onData(chunk: Buffer | string): void {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    received += bytes.length;
+    if (received > bound) settle(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+    else if (received <= limit) chunks.push(bytes);
+    else chunks = []; // over the limit: read on, keep nothing
+  }
+  function onEnd(): void {
+    if (received > limit) settle(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+    else if (!Number.isNaN(declared) && received !== declared)
+      settle(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
+    else settle(null, Buffer.concat(chunks, received));
+  }
+  function onError(err: Error & { statusCode?: number }): void {
+    if (!(typeof err.statusCode === 'number' && err.statusCode >= 400)) err.statusCode = 400;
+    settle(err);
+  }
+  payload.on('data', onData);
+  payload.on('end', onEnd);
+  payload.on('error', onError);
+  payload.resume();
+}
+
+/**
+ * A fastify content-type parser (`addContentTypeParser(type, limitedBodyParser(…))`, without
+ * parseAs) that reads the body with readLimitedBody, up to `limitOf(request)` bytes, and hands the
+ * bytes to `parse`.
+ */
+export function limitedBodyParser(
+  limitOf: (req: FastifyRequest) => number,
+  parse: (req: FastifyRequest, body: Buffer, done: Done) => void,
+): (req: FastifyRequest, payload: IncomingMessage, done: Done) => void {
+  return (req, payload, done) => {
+    readLimitedBody(payload, req.headers['content-length'], limitOf(req), (err, body) => {
+      if (err !== null || body === undefined) {
+        done(err ?? new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH(), undefined);
+        return;
+      }
+      try {
+        parse(req, body, done);
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    });
+  };
+}
+
+/** The route's body limit (its `bodyLimit`, else the server's). */
+export const routeBodyLimit = (req: FastifyRequest): number => req.routeOptions.bodyLimit;
