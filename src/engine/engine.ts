@@ -21,7 +21,7 @@ import type { CreateJobRequest, JobManifest, JobOperation } from '../domain/job-
 import { isTerminal, JobStatus, type JobStatus as Status } from '../domain/job-status.ts';
 import { addProgress, thresholdExceeded, type Progress } from '../domain/progress.ts';
 import type { TaskEntry } from '../domain/task.ts';
-import type { ChunkIndexFile } from '../manifest/chunk-index.ts';
+import type { ChunkIndexFile } from '../storage/chunk-index-file.ts';
 import { readChunk } from '../manifest/prepare-manifest.ts';
 import { withDryRun } from '../operations/dry-run.ts';
 import { parseOperation } from '../operations/index.ts';
@@ -37,7 +37,7 @@ import { JobRunner, type ChunkCounts } from './job-runner.ts';
 import { Preparer } from './preparer.ts';
 import { ListingSignals, localTaskSource, memoryLocalManifests } from './local-tasks.ts';
 import { listingPending, usesLocalManifest } from './prepare-local.ts';
-import type { LocalManifestFiles } from '../manifest/local-manifest.ts';
+import type { LocalManifestFiles } from '../storage/local-manifest-files.ts';
 import type { RetryPolicy } from './retry.ts';
 import { isSchedulable, plan, type Decision } from './scheduler.ts';
 import type { StorageProfile } from './storage-profile.ts';
@@ -126,6 +126,7 @@ export class Engine {
       chunkSize: config.chunkSize,
       maxTasksPerJob: config.maxTasksPerJob,
       concurrency: config.prepareConcurrency,
+      retry: config.retry,
       chunkIndex: deps.chunkIndex,
       profileFor: deps.profileFor,
       operationFor: (request) => this.operationFor(request),

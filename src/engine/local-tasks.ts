@@ -8,13 +8,8 @@
 import type { Chunk } from '../domain/chunk.ts';
 import type { ManifestField } from '../domain/job-spec.ts';
 import type { TaskEntry } from '../domain/task.ts';
-import {
-  createMemoryLocalManifestFiles,
-  followLocalChunks,
-  readLocalChunk,
-  readLocalFields,
-  type LocalManifestFiles,
-} from '../manifest/local-manifest.ts';
+import { followLocalChunks, readLocalChunk, readLocalFields } from '../manifest/local-manifest.ts';
+import { createMemoryLocalManifestFiles, type LocalManifestFiles } from '../storage/local-manifest-files.ts';
 
 export class ListingSignals {
   private readonly versions = new Map<string, number>();

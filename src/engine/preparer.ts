@@ -8,15 +8,17 @@
  */
 import { S3BatchError } from '../domain/errors.ts';
 import { JobStatus } from '../domain/job-status.ts';
-import type { ChunkIndexFile } from '../manifest/chunk-index.ts';
-import type { LocalManifestFiles } from '../manifest/local-manifest.ts';
 import { prepareCsvManifest } from '../manifest/prepare-manifest.ts';
 import type { CreateJobRequest } from '../domain/job-spec.ts';
 import type { parseOperation } from '../operations/index.ts';
+import type { RetryCall } from '../operations/operation.ts';
+import type { ChunkIndexFile } from '../storage/chunk-index-file.ts';
+import type { LocalManifestFiles } from '../storage/local-manifest-files.ts';
 import { failureOf } from './failure.ts';
 import { jobLog, type Log } from './job-log.ts';
 import type { JobRecords } from './job-records.ts';
 import { listingPending, prepareLocalJob, usesLocalManifest } from './prepare-local.ts';
+import { retryCallUnder, type RetryPolicy } from './retry.ts';
 import type { StorageProfile } from './storage-profile.ts';
 
 const DISCOVERY_INTERVAL_MS = 500;
@@ -26,6 +28,8 @@ export interface PreparerDeps {
   readonly chunkSize: number;
   readonly maxTasksPerJob: number;
   readonly concurrency: number;
+  /** The engine's task retry policy, also used for the operation's prepare() checks. */
+  readonly retry: RetryPolicy;
   chunkIndex(jobId: string): ChunkIndexFile;
   profileFor(roleArn: string): StorageProfile;
   /** The job's operation (under dry run, the wrapper that changes nothing). */
@@ -49,8 +53,11 @@ export class Preparer {
   private readonly streaming = new Set<string>();
   private readonly queue: string[] = [];
   private stopping = false;
+  private readonly retryCall: RetryCall;
 
-  constructor(private readonly deps: PreparerDeps) {}
+  constructor(private readonly deps: PreparerDeps) {
+    this.retryCall = retryCallUnder(deps.retry);
+  }
 
   get busy(): boolean {
     return this.active.size > 0 || this.queue.length > 0;
@@ -105,7 +112,7 @@ export class Preparer {
       if (usesLocalManifest(job)) {
         const profile = this.deps.profileFor(job.request.RoleArn);
         const { name, handler, config } = this.deps.operationFor(job.request);
-        if (!resumingListing) await handler.prepare?.(config, profile.operations, signal);
+        if (!resumingListing) await handler.prepare?.(config, profile.operations, signal, this.retryCall);
         await prepareLocalJob({
           records,
           jobId,
@@ -125,7 +132,7 @@ export class Preparer {
       if (!manifest) throw new S3BatchError('InvalidRequest', 'The job has no manifest');
       const profile = this.deps.profileFor(job.request.RoleArn);
       const { name, handler, config } = this.deps.operationFor(job.request);
-      await handler.prepare?.(config, profile.operations, signal);
+      await handler.prepare?.(config, profile.operations, signal, this.retryCall);
       let lastDiscovery = Date.now();
       const prepared = await prepareCsvManifest({
         store: profile.objects,

@@ -7,7 +7,7 @@
  * abort on job cancel/pause, or a bug) or when the signal is already aborted before the first
  * attempt (then there is no outcome to return).
  */
-import type { AttemptOutcome } from '../operations/operation.ts';
+import type { AttemptOutcome, RetryCall } from '../operations/operation.ts';
 
 export interface RetryPolicy {
   /** Attempts in total, including the first (≥ 1). */
@@ -94,6 +94,41 @@ export async function runWithRetry(
     }
     if (signal?.aborted) return { ...outcome, attempts: n, aborted: true };
   }
+}
+
+/**
+ * Runs a request that is not a task (an operation's prepare() check) under the same policy:
+ * `call(n)` is repeated while it throws an error `isRetryable` accepts, with backoffDelay between
+ * attempts, until the last allowed attempt; then its error is thrown. An abort (checked before each
+ * retry and during the backoff sleep) ends it with the last error too.
+ */
+export async function retryCall<T>(
+  call: (n: number) => Promise<T>,
+  isRetryable: (err: unknown) => boolean,
+  policy: RetryPolicy,
+  sleep: Sleep,
+  signal?: AbortSignal,
+  random: () => number = Math.random,
+): Promise<T> {
+  const maxAttempts = Math.max(1, Math.floor(policy.maxAttempts));
+  for (let n = 1; ; n++) {
+    try {
+      return await call(n);
+    } catch (err) {
+      if (n >= maxAttempts || signal?.aborted || !isRetryable(err)) throw err;
+      try {
+        await sleep(backoffDelay(n, policy, random), signal);
+      } catch (sleepErr) {
+        throw signal?.aborted ? err : sleepErr;
+      }
+      if (signal?.aborted) throw err;
+    }
+  }
+}
+
+/** The RetryCall an operation's prepare() gets: retryCall under `policy` on the real clock. */
+export function retryCallUnder(policy: RetryPolicy, sleepFn: Sleep = sleep): RetryCall {
+  return (call, isRetryable, signal) => retryCall(call, isRetryable, policy, sleepFn, signal);
 }
 
 /** A real `Sleep` on the global timer; rejects with the signal's reason when aborted. */

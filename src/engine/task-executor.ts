@@ -6,7 +6,7 @@
  */
 import type { TaskEntry, TaskResult } from '../domain/task.ts';
 import type { AttemptOutcome, OperationContext, OperationHandler } from '../operations/operation.ts';
-import { missingVersionOutcome } from '../operations/s3-error.ts';
+import { missingVersionOutcome } from '../operations/task-outcomes.ts';
 import { isThrottled } from './adaptive-limit.ts';
 import type { TaskDoneEvent } from './events.ts';
 import type { JobLimits } from './job-limits.ts';

@@ -1,7 +1,7 @@
 /**
- * Cutting a manifest's row stream into chunks (the unit of work), and the port that persists the
- * chunk index. Both stream: neither the rows nor the index of a 20-billion-row manifest is ever
- * held in memory. The fs implementation is storage/fs-chunk-index.ts.
+ * Cutting a manifest's row stream into chunks (the unit of work). It streams: the rows of a
+ * 20-billion-row manifest are never held in memory. The chunks go to a ChunkIndexFile
+ * (storage/chunk-index-file.ts).
  *
  * A chunk spans from its first row's first byte to just past its last row's line terminator;
  * empty lines between chunks belong to none, so re-reading [start, end) with the chunk's
@@ -46,47 +46,4 @@ export class ChunkCutter {
     this.open = undefined;
     return open === undefined ? undefined : { index: this.index++, ...open };
   }
-}
-
-/** Where a job's chunk index lives. */
-export interface ChunkIndexFile {
-  /** Replaces the index with `chunks`, atomically: readers see the old index or the whole new one. */
-  write(chunks: AsyncIterable<Chunk>): Promise<{ count: number }>;
-  /** The chunks in index order, starting at `fromIndex` (default 0). */
-  read(fromIndex?: number): AsyncIterable<Chunk>;
-}
-
-/** One line per chunk: `index start end firstLine count`. */
-export function formatChunkLine(chunk: Chunk): string {
-  return `${chunk.index} ${chunk.start} ${chunk.end} ${chunk.firstLine} ${chunk.count}\n`;
-}
-
-/** Parses a line written by formatChunkLine (without its newline); throws on anything else. */
-export function parseChunkLine(line: string): Chunk {
-  const parts = line.split(' ');
-  const nums = parts.map(Number);
-  if (nums.length !== 5 || !nums.every((n, i) => Number.isSafeInteger(n) && n >= 0 && parts[i] === String(n))) {
-    throw new Error(`Corrupt chunk index line: ${JSON.stringify(line)}`);
-  }
-  const [index, start, end, firstLine, count] = nums as [number, number, number, number, number];
-  return { index, start, end, firstLine, count };
-}
-
-/** An in-memory ChunkIndexFile for tests and small jobs. */
-export function createMemoryChunkIndex(): ChunkIndexFile & { readonly chunks: readonly Chunk[] } {
-  let stored: Chunk[] = [];
-  return {
-    get chunks() {
-      return stored;
-    },
-    async write(chunks) {
-      const next: Chunk[] = [];
-      for await (const chunk of chunks) next.push(chunk);
-      stored = next;
-      return { count: next.length };
-    },
-    async *read(fromIndex = 0) {
-      yield* stored.slice(fromIndex);
-    },
-  };
 }

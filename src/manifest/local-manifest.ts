@@ -25,26 +25,9 @@
 import type { Chunk } from '../domain/chunk.ts';
 import type { ManifestField } from '../domain/job-spec.ts';
 import type { TaskEntry } from '../domain/task.ts';
+import { FLUSH_CHARS } from '../storage/fs-writes.ts';
+import type { AppendOnlyFile, LocalManifestFiles } from '../storage/local-manifest-files.ts';
 import { readCsvManifest } from './csv-manifest.ts';
-
-/** An append-only file (the fs implementation is storage/fs-local-manifest.ts). */
-export interface AppendOnlyFile {
-  /** Current size in bytes (0 when the file does not exist). */
-  size(): Promise<number>;
-  append(data: Uint8Array): Promise<void>;
-  /** After it resolves, everything appended survives a crash. */
-  sync(): Promise<void>;
-  /** Cuts the file to `size` bytes (creating it empty when absent). */
-  truncate(size: number): Promise<void>;
-  /** Bytes [start, end). */
-  read(start: number, end: number): AsyncIterable<Uint8Array>;
-  remove(): Promise<void>;
-}
-
-export interface LocalManifestFiles {
-  readonly rows: AppendOnlyFile;
-  readonly index: AppendOnlyFile;
-}
 
 export interface LocalRow {
   readonly bucket: string;
@@ -67,8 +50,6 @@ export interface LocalManifestTotals {
 }
 
 const HEADER = 's3batch-local-manifest 1';
-/** Buffered row characters that trigger an append. */
-const FLUSH_CHARS = 64 * 1024;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -406,34 +387,4 @@ function csvCell(value: string): string {
 /** A key URL-encoded the way manifests expect it (`/` kept, `+` as %2B so it is not read as a space). */
 export function encodeManifestKey(key: string): string {
   return encodeURIComponent(key).replace(/%2F/g, '/');
-}
-
-/** LocalManifestFiles in memory, for unit tests and engines without a data directory. */
-export function createMemoryLocalManifestFiles(): LocalManifestFiles {
-  const file = (): AppendOnlyFile => {
-    let data = new Uint8Array(0);
-    return {
-      async size() {
-        return data.length;
-      },
-      async append(bytes) {
-        const next = new Uint8Array(data.length + bytes.length);
-        next.set(data);
-        next.set(bytes, data.length);
-        data = next;
-      },
-      async sync() {},
-      async truncate(size) {
-        data = data.slice(0, size);
-      },
-      async *read(start, end) {
-        const slice = data.slice(start, Math.min(end, data.length));
-        for (let i = 0; i < slice.length; i += 4096) yield slice.slice(i, i + 4096);
-      },
-      async remove() {
-        data = new Uint8Array(0);
-      },
-    };
-  };
-  return { rows: file(), index: file() };
 }

@@ -14,7 +14,7 @@ import type { TaskEntry } from '../domain/task.ts';
 import { ObjectStoreError, stripQuotes } from '../storage/object-store.ts';
 import type { ObjectStore, OpenedObject } from '../storage/object-store.ts';
 import { ChunkCutter } from './chunk-index.ts';
-import type { ChunkIndexFile } from './chunk-index.ts';
+import type { ChunkIndexFile } from '../storage/chunk-index-file.ts';
 import { parseObjectArn } from './arn.ts';
 import { readCsvManifest, readCsvManifestBatches } from './csv-manifest.ts';
 import type { ManifestRow } from './csv-manifest.ts';

@@ -29,7 +29,7 @@ import {
   type DeleteObjectsCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { describeS3Error } from '../storage/s3-errors.ts';
+import { describeS3Error } from '../storage/s3-error-classification.ts';
 
 /** DeleteObjects takes at most 1,000 keys. */
 export const MAX_DELETE_BATCH = 1000;

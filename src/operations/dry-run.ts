@@ -21,10 +21,10 @@ import { parseJobExtensions } from '../domain/job-extensions.ts';
 import type { CreateJobRequest, JobReport } from '../domain/job-spec.ts';
 import { succeeded, type TaskEntry } from '../domain/task.ts';
 import { parseBucketArn } from '../manifest/arn.ts';
-import { describeS3Error } from '../storage/s3-errors.ts';
+import { describeS3Error } from '../storage/s3-error-classification.ts';
 import type { ParsedOperation } from './index.ts';
 import type { OperationHandler } from './operation.ts';
-import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
 
 export interface DryRunConfig {
   /** The job's real operation, parsed: described, never run. */
@@ -49,8 +49,8 @@ export function dryRunOperation(inner: ParsedOperation, report: JobReport): Pars
       throw new S3BatchError('InternalServiceException', 'a dry run wraps an operation that is parsed already');
     },
 
-    async prepare(config, ctx, signal) {
-      await config.inner.handler.prepare?.(config.inner.config, ctx, signal);
+    async prepare(config, ctx, signal, retry) {
+      await config.inner.handler.prepare?.(config.inner.config, ctx, signal, retry);
       await probeReportLocation(config.report, ctx.s3, signal);
     },
 

@@ -25,7 +25,7 @@ import {
 } from './lambda/invocation-payload.ts';
 import { isHttpFunction } from './lambda/invoker.ts';
 import type { AttemptOutcome, OperationHandler } from './operation.ts';
-import { rethrowIfOwnAbort } from './s3-error.ts';
+import { rethrowIfOwnAbort } from './task-outcomes.ts';
 import { checkLength, memberObject } from './s3-put-object-tagging.ts';
 
 export interface LambdaInvokeConfig {

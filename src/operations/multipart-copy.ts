@@ -16,11 +16,11 @@ import {
   type HeadObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
-import { describeS3Error } from '../storage/s3-errors.ts';
+import { describeS3Error } from '../storage/s3-error-classification.ts';
 import { validDate, type CopyConfig, type CopyMetadata } from './copy-config.ts';
 import { copySource, destinationKey, enforceTags } from './copy-requests.ts';
 import type { AttemptOutcome, OperationContext } from './operation.ts';
-import { rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
 import { taggingHeader } from './s3-put-object-tagging.ts';
 
 const PART_COPY_CONCURRENCY = 4;

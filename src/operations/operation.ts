@@ -43,6 +43,18 @@ export interface AttemptOutcome {
   readonly retryable: boolean;
 }
 
+/**
+ * Runs a job-level request (a prepare() check) under the engine's retry policy, which the engine
+ * injects (engine/retry.ts) so operations never import it: `call` runs again, after the policy's
+ * backoff, while it throws an error `isRetryable` accepts, up to the policy's attempts; then its
+ * last error is thrown. An abort of `signal` ends the retries with the last error.
+ */
+export type RetryCall = <T>(
+  call: () => Promise<T>,
+  isRetryable: (err: unknown) => boolean,
+  signal: AbortSignal,
+) => Promise<T>;
+
 export interface OperationHandler<Config = unknown> {
   readonly name: OperationName;
   parse(member: unknown): Config;
@@ -51,8 +63,11 @@ export interface OperationHandler<Config = unknown> {
    * job resumes, so it must not depend on the clock.
    */
   checkAtCreate?(config: Config, now: Date): void;
-  /** Job-level checks run in Preparing before any task (e.g. the target bucket exists). */
-  prepare?(config: Config, ctx: OperationContext, signal: AbortSignal): Promise<void>;
+  /**
+   * Job-level checks run in Preparing before any task (e.g. the target bucket exists); `retry`
+   * repeats a request that failed transiently, as the engine retries tasks.
+   */
+  prepare?(config: Config, ctx: OperationContext, signal: AbortSignal, retry: RetryCall): Promise<void>;
   attempt(config: Config, entry: TaskEntry, ctx: OperationContext, signal: AbortSignal): Promise<AttemptOutcome>;
   /** What one task would do, in words, for dry-run reports (e.g. `delete version v1 of the object`). */
   describe?(config: Config, entry: TaskEntry): string;

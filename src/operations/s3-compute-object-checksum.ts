@@ -23,7 +23,7 @@ import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
 import { CHECKSUM_ALGORITHMS, compositeOf, createDigester, type ChecksumAlgorithmName } from './checksums/digester.ts';
 import { fieldsOf, invalid, onVersion, optEnum } from './member-fields.ts';
 import type { AttemptOutcome, OperationContext, OperationHandler } from './operation.ts';
-import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
 
 export type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE';
 

@@ -9,7 +9,7 @@ import { DeleteObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { S3BatchError } from '../domain/errors.ts';
 import { succeeded } from '../domain/task.ts';
 import type { OperationHandler } from './operation.ts';
-import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
 import { memberObject } from './s3-put-object-tagging.ts';
 
 export type DeleteObjectTaggingConfig = Readonly<Record<string, never>>;

@@ -23,7 +23,7 @@ import { DeleteBatcher, s3DeleteTransport, type DeleteItemOutcome } from './dele
 import { parseSchemaVersion } from './lambda-invoke.ts';
 import { fieldsOf } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
-import { versionIdOf } from './s3-error.ts';
+import { versionIdOf } from './task-outcomes.ts';
 
 export interface DeleteObjectConfig {
   /** Deletes versions under GOVERNANCE retention (x-amz-bypass-governance-retention). */

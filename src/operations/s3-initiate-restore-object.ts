@@ -14,7 +14,7 @@ import { RestoreObjectCommand, type Tier } from '@aws-sdk/client-s3';
 import { succeeded } from '../domain/task.ts';
 import { fieldsOf, onVersion, optEnum, optInt } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
-import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
 
 export interface InitiateRestoreConfig {
   /** Undefined when absent or 0: no Days in the request. */

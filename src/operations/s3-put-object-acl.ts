@@ -11,7 +11,7 @@ import { PutObjectAclCommand, type Grant, type ObjectCannedACL, type Owner } fro
 import { succeeded } from '../domain/task.ts';
 import { fieldsOf, invalid, isAbsent, isEmptyElement, onVersion, optEnum, optString } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
-import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
 
 export type PutObjectAclConfig =
   | { readonly canned: ObjectCannedACL; readonly owner?: undefined; readonly grants?: undefined }

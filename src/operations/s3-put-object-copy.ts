@@ -30,12 +30,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { S3BatchError } from '../domain/errors.ts';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
-import { describeS3Error } from '../storage/s3-errors.ts';
+import { describeS3Error } from '../storage/s3-error-classification.ts';
 import { parseCopyConfig, type CopyConfig } from './copy-config.ts';
 import { copySource, destinationKey, enforceTags } from './copy-requests.ts';
 import { multipartCopy } from './multipart-copy.ts';
 import type { AttemptOutcome, OperationContext, OperationHandler } from './operation.ts';
-import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
 import { taggingHeader } from './s3-put-object-tagging.ts';
 
 // The request pieces stay importable from here (the benchmark's bare-SDK baseline uses them).
@@ -45,25 +45,22 @@ export const s3PutObjectCopy: OperationHandler<CopyConfig> = {
   name: 'S3PutObjectCopy',
   parse: parseCopyConfig,
 
-  async prepare(config, ctx, signal) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await ctx.s3.send(new HeadBucketCommand({ Bucket: config.targetBucket }), { abortSignal: signal });
-        return;
-      } catch (err) {
-        rethrowIfOwnAbort(err, signal);
-        const info = describeS3Error(err);
-        if (info.retryable && attempt < 3) {
-          await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
-          continue;
-        }
-        const why = info.code === 'NoSuchKey' ? `${info.httpStatus} NoSuchBucket` : `${info.httpStatus} ${info.code}`;
-        throw new S3BatchError(
-          'InvalidJobConfiguration',
-          `Target bucket ${config.targetBucket} does not exist or is not accessible: ${why}`,
-          { cause: err },
-        );
-      }
+  async prepare(config, ctx, signal, retry) {
+    try {
+      await retry(
+        () => ctx.s3.send(new HeadBucketCommand({ Bucket: config.targetBucket }), { abortSignal: signal }),
+        (err) => describeS3Error(err).retryable,
+        signal,
+      );
+    } catch (err) {
+      rethrowIfOwnAbort(err, signal);
+      const info = describeS3Error(err);
+      const why = info.code === 'NoSuchKey' ? `${info.httpStatus} NoSuchBucket` : `${info.httpStatus} ${info.code}`;
+      throw new S3BatchError(
+        'InvalidJobConfiguration',
+        `Target bucket ${config.targetBucket} does not exist or is not accessible: ${why}`,
+        { cause: err },
+      );
     }
   },
 

@@ -11,7 +11,7 @@ import { PutObjectLegalHoldCommand } from '@aws-sdk/client-s3';
 import { succeeded } from '../domain/task.ts';
 import { fieldsOf, invalid, isAbsent, onVersion, optEnum } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
-import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
 
 export interface PutObjectLegalHoldConfig {
   readonly status: 'ON' | 'OFF';

@@ -14,7 +14,7 @@ import { PutObjectRetentionCommand, type ObjectLockRetentionMode } from '@aws-sd
 import { succeeded } from '../domain/task.ts';
 import { fieldsOf, invalid, isAbsent, onVersion, optBool, optEnum, optTimestamp } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
-import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
 
 export interface PutObjectRetentionConfig {
   /** Both undefined ⇒ remove the retention. */

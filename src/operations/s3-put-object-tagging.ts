@@ -10,7 +10,7 @@ import { S3BatchError } from '../domain/errors.ts';
 import type { S3Tag } from '../domain/job-spec.ts';
 import { succeeded } from '../domain/task.ts';
 import type { OperationHandler } from './operation.ts';
-import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
 
 export interface PutObjectTaggingConfig {
   readonly tagSet: readonly S3Tag[];

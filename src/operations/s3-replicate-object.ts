@@ -24,7 +24,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { S3BatchError } from '../domain/errors.ts';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
 import type { AttemptOutcome, OperationHandler, ReplicationTarget } from './operation.ts';
-import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
 import { memberObject, taggingHeader } from './s3-put-object-tagging.ts';
 
 export type ReplicateObjectConfig = Readonly<Record<string, never>>;

@@ -21,7 +21,7 @@ import { failed, succeeded } from '../domain/task.ts';
 import { copySource } from './copy-requests.ts';
 import { fieldsOf, invalid, isAbsent, onVersion, optBool, optString } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
-import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './s3-error.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
 
 export interface UpdateObjectEncryptionConfig {
   readonly kmsKeyArn: string;

@@ -7,6 +7,7 @@ import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from
 import { S3BatchError } from '../domain/errors.ts';
 import { characterCount } from '../domain/field-checks.ts';
 import { NO_CHUNKS_DONE, type JobRecord } from '../domain/job.ts';
+import { pageSize } from '../domain/list-page.ts';
 import { checkCreationOnlyTagsKept, creationOnlyTags, parseJobExtensions } from '../domain/job-extensions.ts';
 import type {
   CreateJobRequest,
@@ -205,19 +206,14 @@ export class BatchService {
       if (!isJobStatus(s))
         throw new S3BatchError('InvalidRequestException', `jobStatuses: ${JSON.stringify(s)} is not a job status`);
     }
-    const max = input.maxResults ?? 1000;
-    if (!Number.isInteger(max) || max < 0 || max > 1000) {
-      throw new S3BatchError('InvalidRequestException', 'maxResults must be an integer from 0 to 1000');
-    }
+    const size = pageSize(input.maxResults);
     const after = input.nextToken === undefined ? undefined : this.tokens.decode(input.nextToken);
     const jobs = this.store
       .list()
       .filter((j) => j.accountId === accountId && (statuses.length === 0 || statuses.includes(j.status)))
       .sort(newestFirst)
       .filter((j) => after === undefined || newestFirst(j, { creationTime: after.c, id: after.i }) > 0);
-    // maxResults 0 (allowed by the model, its meaning undocumented) is the default page: an empty
-    // page without a NextToken would end every client's NextToken loop having listed nothing.
-    const page = jobs.slice(0, max === 0 ? 1000 : max);
+    const page = jobs.slice(0, size);
     const last = page[page.length - 1];
     return {
       Jobs: page.map((j) => this.listDescriptor(j)),

@@ -14,11 +14,24 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Chunk } from '../domain/chunk.ts';
-import { formatChunkLine, parseChunkLine } from '../manifest/chunk-index.ts';
-import type { ChunkIndexFile } from '../manifest/chunk-index.ts';
+import type { ChunkIndexFile } from './chunk-index-file.ts';
+import { FLUSH_CHARS, fsyncDir } from './fs-writes.ts';
 
-/** Buffered characters that trigger a write. */
-const FLUSH_CHARS = 64 * 1024;
+/** One line per chunk: `index start end firstLine count`. */
+export function formatChunkLine(chunk: Chunk): string {
+  return `${chunk.index} ${chunk.start} ${chunk.end} ${chunk.firstLine} ${chunk.count}\n`;
+}
+
+/** Parses a line written by formatChunkLine (without its newline); throws on anything else. */
+export function parseChunkLine(line: string): Chunk {
+  const parts = line.split(' ');
+  const nums = parts.map(Number);
+  if (nums.length !== 5 || !nums.every((n, i) => Number.isSafeInteger(n) && n >= 0 && parts[i] === String(n))) {
+    throw new Error(`Corrupt chunk index line: ${JSON.stringify(line)}`);
+  }
+  const [index, start, end, firstLine, count] = nums as [number, number, number, number, number];
+  return { index, start, end, firstLine, count };
+}
 
 export function createFsChunkIndex(path: string): ChunkIndexFile {
   return {
@@ -53,7 +66,7 @@ export function createFsChunkIndex(path: string): ChunkIndexFile {
         await rm(tmp, { force: true });
         throw err;
       }
-      await fsyncDir(dir);
+      await fsyncDir(dir, 'best-effort');
       return { count };
     },
 
@@ -75,20 +88,4 @@ export function createFsChunkIndex(path: string): ChunkIndexFile {
       }
     },
   };
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(dir, 'r');
-  } catch {
-    return; // not every platform opens directories
-  }
-  try {
-    await handle.sync();
-  } catch {
-    // fsync on a directory is not supported everywhere (e.g. Windows); the rename still happened
-  } finally {
-    await handle.close();
-  }
 }

@@ -1,12 +1,12 @@
 /**
- * LocalManifestFiles (manifest/local-manifest.ts) on the local file system: `<dir>/<jobId>.rows`
+ * LocalManifestFiles (local-manifest-files.ts) on the local file system: `<dir>/<jobId>.rows`
  * and `<dir>/<jobId>.lidx`, append-only, fsynced on sync(). Appends come one chunk at a time,
  * so opening the file per append costs little next to the fsync that follows it.
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { AppendOnlyFile, LocalManifestFiles } from '../manifest/local-manifest.ts';
+import type { AppendOnlyFile, LocalManifestFiles } from './local-manifest-files.ts';
 
 export function createFsLocalManifestFiles(dir: string, jobId: string): LocalManifestFiles {
   return { rows: fsAppendOnlyFile(join(dir, `${jobId}.rows`)), index: fsAppendOnlyFile(join(dir, `${jobId}.lidx`)) };

@@ -19,10 +19,9 @@ import { join } from 'node:path';
 import { S3BatchError } from '../domain/errors.ts';
 import { TaskStatus } from '../domain/task.ts';
 import type { TaskResult } from '../domain/task.ts';
+import { FLUSH_CHARS, fsyncDir, isErrno } from './fs-writes.ts';
 import type { ResultSpool, SpoolWriter } from './result-spool.ts';
 
-/** Buffered characters that trigger a write (UTF-16 units; bytes may be somewhat more). */
-const FLUSH_CHARS = 64 * 1024;
 /** Buffered characters above which ready() makes the caller wait for the disk. */
 const HIGH_WATER_CHARS = 16 * FLUSH_CHARS;
 const LF = 0x0a;
@@ -124,7 +123,7 @@ class FsSpoolWriter implements SpoolWriter {
     this.ended = true;
     const outcomes = await Promise.allSettled([this.succeededSink.close(), this.failedSink.close()]);
     for (const o of outcomes) if (o.status === 'rejected') throw o.reason;
-    for (const d of this.syncDirs) await fsyncDir(d);
+    for (const d of this.syncDirs) await fsyncDir(d, 'strict');
   }
 
   async abort(): Promise<void> {
@@ -221,24 +220,6 @@ async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
   }
 }
 
-/** Makes new directory entries durable. Some platforms cannot fsync a directory: skip there. */
-async function fsyncDir(path: string): Promise<void> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    if (isErrno(err, 'EISDIR') || isErrno(err, 'EPERM') || isErrno(err, 'EACCES')) return;
-    throw err;
-  }
-  try {
-    await handle.sync();
-  } catch (err) {
-    if (!isErrno(err, 'EINVAL') && !isErrno(err, 'EPERM') && !isErrno(err, 'EBADF')) throw err;
-  } finally {
-    await handle.close();
-  }
-}
-
 async function* readResults(path: string, status: TaskStatus): AsyncGenerator<TaskResult> {
   let lineNo = 0;
   for await (const line of completeLines(path)) {
@@ -290,8 +271,4 @@ function decode(line: string, status: TaskStatus): TaskResult | undefined {
     return undefined;
   }
   return { bucket, rawKey, versionId, status, httpStatus, errorCode, message };
-}
-
-function isErrno(err: unknown, code: string): boolean {
-  return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
 }

@@ -16,7 +16,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { describeS3Error } from './s3-errors.ts';
+import { describeS3Error } from './s3-error-classification.ts';
 import {
   ObjectStoreError,
   stripQuotes,

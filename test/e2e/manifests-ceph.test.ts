@@ -23,12 +23,8 @@ import {
 import { CreateJobCommand, DescribeJobCommand } from '@aws-sdk/client-s3-control';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { prepareInventoryManifest } from '../../src/manifest/inventory-manifest.ts';
-import {
-  createMemoryLocalManifestFiles,
-  followLocalChunks,
-  LocalManifestWriter,
-  readLocalChunk,
-} from '../../src/manifest/local-manifest.ts';
+import { followLocalChunks, LocalManifestWriter, readLocalChunk } from '../../src/manifest/local-manifest.ts';
+import { createMemoryLocalManifestFiles } from '../../src/storage/local-manifest-files.ts';
 import { createS3ObjectStore } from '../../src/storage/s3-object-store.ts';
 import { encodeKey, readReport } from '../helpers/jobs.ts';
 import { JsonApi, type JobView } from '../helpers/json-api.ts';

@@ -8,7 +8,7 @@
 import type { JobStatus } from '../../src/domain/job-status.ts';
 import { Engine, type EngineConfig, type EngineDeps } from '../../src/engine/engine.ts';
 import { NO_LOG } from '../../src/engine/job-log.ts';
-import { createMemoryChunkIndex, type ChunkIndexFile } from '../../src/manifest/chunk-index.ts';
+import { createMemoryChunkIndex, type ChunkIndexFile } from '../../src/storage/chunk-index-file.ts';
 import type { OperationHandler } from '../../src/operations/operation.ts';
 import { BatchService } from '../../src/service/batch-service.ts';
 import type { MemoryJobStore } from '../../src/storage/memory-job-store.ts';

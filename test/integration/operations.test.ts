@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskEntry } from '../../src/domain/task.ts';
+import { DEFAULT_RETRY_POLICY, retryCallUnder } from '../../src/engine/retry.ts';
 import type { OperationContext } from '../../src/operations/operation.ts';
 import { s3DeleteObjectTagging } from '../../src/operations/s3-delete-object-tagging.ts';
 import { s3PutObjectCopy } from '../../src/operations/s3-put-object-copy.ts';
@@ -21,6 +22,7 @@ import { s3PutObjectTagging } from '../../src/operations/s3-put-object-tagging.t
 import { ObjectStoreError } from '../../src/storage/object-store.ts';
 import { createS3Client } from '../../src/storage/s3-clients.ts';
 import { createS3ObjectStore } from '../../src/storage/s3-object-store.ts';
+import { startFaultProxy } from '../helpers/fault-proxy.ts';
 import { requireCeph, requireS3rver, requireServer, type S3ServerInfo } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
 
@@ -306,13 +308,57 @@ describe('operations on Ceph RGW', () => {
 
   it('prepare: an existing target bucket passes, a missing one is InvalidJobConfiguration', async () => {
     await expect(
-      s3PutObjectCopy.prepare!(s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}` }), ctxOf(s3), never),
+      s3PutObjectCopy.prepare!(
+        s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}` }),
+        ctxOf(s3),
+        never,
+        retryCallUnder(DEFAULT_RETRY_POLICY),
+      ),
     ).resolves.toBeUndefined();
     const missing = s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}-missing` });
-    await expect(s3PutObjectCopy.prepare!(missing, ctxOf(s3), never)).rejects.toMatchObject({
+    await expect(
+      s3PutObjectCopy.prepare!(missing, ctxOf(s3), never, retryCallUnder(DEFAULT_RETRY_POLICY)),
+    ).rejects.toMatchObject({
       code: 'InvalidJobConfiguration',
       message: `Target bucket ${dst}-missing does not exist or is not accessible: 404 NoSuchBucket`,
     });
+  });
+
+  it("prepare: HeadBucket answered 503 SlowDown is retried under the engine's policy (fault proxy)", async () => {
+    let heads = 0;
+    let failEvery = false;
+    const proxy = await startFaultProxy(ceph.endpoint, (req) => {
+      // HeadBucket, path style: HEAD /<bucket>/ (a HeadObject would name a key after the slash)
+      if (req.method !== 'HEAD' || req.url?.split('?')[0] !== `/${dst}/`) return undefined;
+      heads++;
+      return heads <= 2 || failEvery ? 'slowdown' : undefined;
+    });
+    const viaProxy = taskClient({ ...ceph, endpoint: proxy.endpoint });
+    try {
+      const config = s3PutObjectCopy.parse({ TargetResource: `arn:aws:s3:::${dst}` });
+      const policy = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 20 };
+      await expect(
+        s3PutObjectCopy.prepare!(config, ctxOf(viaProxy), never, retryCallUnder(policy)),
+      ).resolves.toBeUndefined();
+      expect(heads).toBe(3);
+      expect(proxy.injected.slowdown).toBe(2);
+      // Past the policy's attempts the job is refused with the store's last answer.
+      heads = 0;
+      failEvery = true;
+      const refused = await s3PutObjectCopy.prepare!(
+        config,
+        ctxOf(viaProxy),
+        never,
+        retryCallUnder({ ...policy, maxAttempts: 2 }),
+      ).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ code: 'InvalidJobConfiguration' });
+      // A HEAD answer has no body, so the SDK sees only the status: no S3 code to name.
+      expect((refused as Error).message).toBe(`Target bucket ${dst} does not exist or is not accessible: 503 Unknown`);
+      expect(heads).toBe(2);
+    } finally {
+      viaProxy.destroy();
+      await proxy.close();
+    }
   });
 
   it('put tagging replaces the set, [] removes it, delete tagging removes it', async () => {

@@ -3,16 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Chunk } from '../../src/domain/chunk.ts';
-import {
-  ChunkCutter,
-  chunkRows,
-  createMemoryChunkIndex,
-  formatChunkLine,
-  parseChunkLine,
-} from '../../src/manifest/chunk-index.ts';
+import { ChunkCutter, chunkRows } from '../../src/manifest/chunk-index.ts';
 import { readCsvManifest } from '../../src/manifest/csv-manifest.ts';
 import type { ManifestRow } from '../../src/manifest/csv-manifest.ts';
-import { createFsChunkIndex } from '../../src/storage/fs-chunk-index.ts';
+import { createMemoryChunkIndex } from '../../src/storage/chunk-index-file.ts';
+import { createFsChunkIndex, formatChunkLine, parseChunkLine } from '../../src/storage/fs-chunk-index.ts';
 
 const enc = new TextEncoder();
 

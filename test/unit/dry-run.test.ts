@@ -8,6 +8,7 @@ import { S3BatchError } from '../../src/domain/errors.ts';
 import { addProgress } from '../../src/domain/progress.ts';
 import type { JobReport } from '../../src/domain/job-spec.ts';
 import type { TaskEntry } from '../../src/domain/task.ts';
+import { DEFAULT_RETRY_POLICY, retryCallUnder } from '../../src/engine/retry.ts';
 import { dryRunOperation, dryRunSummary, probeReportLocation, withDryRun } from '../../src/operations/dry-run.ts';
 import { parseOperation } from '../../src/operations/index.ts';
 import type { OperationContext } from '../../src/operations/operation.ts';
@@ -133,7 +134,7 @@ describe('dry run', () => {
   it("prepare runs the operation's own checks, then writes and deletes one probe under the report prefix", async () => {
     const { s3, sent } = fakeS3();
     const dry = dryRunOperation(parseOperation({ S3PutObjectCopy: { TargetResource: 'arn:aws:s3:::dest' } }), REPORT);
-    await dry.handler.prepare!(dry.config, { s3 } as OperationContext, never);
+    await dry.handler.prepare!(dry.config, { s3 } as OperationContext, never, retryCallUnder(DEFAULT_RETRY_POLICY));
     expect(sent.map((s) => s.command)).toEqual(['HeadBucketCommand', 'PutObjectCommand', 'DeleteObjectCommand']);
     const put = sent[1]!.input;
     expect(put.Bucket).toBe('reports');

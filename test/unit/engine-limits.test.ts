@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { failed, succeeded, type TaskEntry } from '../../src/domain/task.ts';
 import type { Engine, EngineConfig } from '../../src/engine/engine.ts';
-import type { ChunkIndexFile } from '../../src/manifest/chunk-index.ts';
+import type { ChunkIndexFile } from '../../src/storage/chunk-index-file.ts';
 import type { AttemptOutcome, OperationHandler } from '../../src/operations/operation.ts';
 import type { BatchService } from '../../src/service/batch-service.ts';
 import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';

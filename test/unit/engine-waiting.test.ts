@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { failed, succeeded, type TaskEntry } from '../../src/domain/task.ts';
 import type { Engine } from '../../src/engine/engine.ts';
-import { createMemoryLocalManifestFiles, type LocalManifestFiles } from '../../src/manifest/local-manifest.ts';
+import { createMemoryLocalManifestFiles, type LocalManifestFiles } from '../../src/storage/local-manifest-files.ts';
 import type { AttemptOutcome, OperationHandler } from '../../src/operations/operation.ts';
 import type { BatchService } from '../../src/service/batch-service.ts';
 import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';

@@ -8,7 +8,7 @@ import type { Chunk } from '../../src/domain/chunk.ts';
 import type { JobStatus } from '../../src/domain/job-status.ts';
 import { succeeded, failed, type TaskEntry } from '../../src/domain/task.ts';
 import type { Engine, EngineConfig } from '../../src/engine/engine.ts';
-import type { ChunkIndexFile } from '../../src/manifest/chunk-index.ts';
+import type { ChunkIndexFile } from '../../src/storage/chunk-index-file.ts';
 import type { OperationHandler } from '../../src/operations/operation.ts';
 import type { BatchService } from '../../src/service/batch-service.ts';
 import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';

@@ -13,13 +13,12 @@ import {
   prepareInventoryManifest,
 } from '../../src/manifest/inventory-manifest.ts';
 import {
-  createMemoryLocalManifestFiles,
   followLocalChunks,
   LocalManifestWriter,
   readLocalChunk,
   readLocalTotals,
-  type LocalManifestFiles,
 } from '../../src/manifest/local-manifest.ts';
+import { createMemoryLocalManifestFiles, type LocalManifestFiles } from '../../src/storage/local-manifest-files.ts';
 import { MemoryObjectStore } from '../../src/storage/memory-object-store.ts';
 
 const SCHEMA = 'Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, LastModifiedDate, ETag, StorageClass';

@@ -10,13 +10,8 @@ import { succeeded, type TaskEntry } from '../../src/domain/task.ts';
 import type { Engine } from '../../src/engine/engine.ts';
 import { generatorSettings, validateManifestGenerator } from '../../src/manifest/generator-spec.ts';
 import { prepareInventoryManifest } from '../../src/manifest/inventory-manifest.ts';
-import {
-  createMemoryLocalManifestFiles,
-  followLocalChunks,
-  LocalManifestWriter,
-  readLocalChunk,
-  type LocalManifestFiles,
-} from '../../src/manifest/local-manifest.ts';
+import { followLocalChunks, LocalManifestWriter, readLocalChunk } from '../../src/manifest/local-manifest.ts';
+import { createMemoryLocalManifestFiles, type LocalManifestFiles } from '../../src/storage/local-manifest-files.ts';
 import { generateManifest, writeGeneratedManifest } from '../../src/manifest/manifest-generator.ts';
 import type { OperationHandler } from '../../src/operations/operation.ts';
 import type { BatchService } from '../../src/service/batch-service.ts';

@@ -10,6 +10,7 @@ import type { OperationContext } from '../../src/operations/operation.ts';
 import { s3DeleteObjectTagging } from '../../src/operations/s3-delete-object-tagging.ts';
 import { s3PutObjectCopy } from '../../src/operations/s3-put-object-copy.ts';
 import { s3PutObjectTagging, taggingHeader } from '../../src/operations/s3-put-object-tagging.ts';
+import { retryCallUnder } from '../../src/engine/retry.ts';
 import { rejects } from '../helpers/errors.ts';
 
 const ARN = 'arn:aws:s3:::dest-bucket';
@@ -764,13 +765,22 @@ describe('tagging attempts (fake client)', () => {
 });
 
 describe('S3PutObjectCopy.prepare (fake client)', () => {
+  /** The engine's RetryCall with 3 attempts and no waiting; `delays` records the backoff asked for. */
+  const delays: number[] = [];
+  const retry = retryCallUnder({ maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 20_000 }, async (ms) => {
+    delays.push(ms);
+  });
+
   it('a missing target bucket is InvalidJobConfiguration', async () => {
     const { s3 } = fakeS3(() => {
       throw s3Error('NotFound', 404);
     });
-    const err = await s3PutObjectCopy.prepare!(parseCopyConfig({ TargetResource: ARN }), ctxOf(s3), signal).catch(
-      (e: unknown) => e,
-    );
+    const err = await s3PutObjectCopy.prepare!(
+      parseCopyConfig({ TargetResource: ARN }),
+      ctxOf(s3),
+      signal,
+      retry,
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(S3BatchError);
     expect(err).toMatchObject({ code: 'InvalidJobConfiguration' });
     expect((err as Error).message).toBe(
@@ -781,8 +791,42 @@ describe('S3PutObjectCopy.prepare (fake client)', () => {
   it('an existing bucket passes', async () => {
     const { s3, sent } = fakeS3(() => ({}));
     await expect(
-      s3PutObjectCopy.prepare!(parseCopyConfig({ TargetResource: ARN }), ctxOf(s3), signal),
+      s3PutObjectCopy.prepare!(parseCopyConfig({ TargetResource: ARN }), ctxOf(s3), signal, retry),
     ).resolves.toBeUndefined();
     expect(sent).toEqual([{ command: 'HeadBucket', input: { Bucket: 'dest-bucket' } }]);
+  });
+
+  it('a transient HeadBucket failure is retried under the retry policy it is given', async () => {
+    delays.length = 0;
+    let calls = 0;
+    const { s3, sent } = fakeS3(() => {
+      if (++calls === 1) throw s3Error('SlowDown', 503);
+      return {};
+    });
+    await expect(
+      s3PutObjectCopy.prepare!(parseCopyConfig({ TargetResource: ARN }), ctxOf(s3), signal, retry),
+    ).resolves.toBeUndefined();
+    expect(sent.map((s) => s.command)).toEqual(['HeadBucket', 'HeadBucket']);
+    expect(delays).toHaveLength(1);
+    expect(delays[0]).toBeLessThan(200); // the policy's first backoff, full jitter under baseDelayMs
+  });
+
+  it("a target bucket that stays unavailable fails after the policy's attempts", async () => {
+    delays.length = 0;
+    const { s3, sent } = fakeS3(() => {
+      throw s3Error('ServiceUnavailable', 503);
+    });
+    const err = await s3PutObjectCopy.prepare!(
+      parseCopyConfig({ TargetResource: ARN }),
+      ctxOf(s3),
+      signal,
+      retry,
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'InvalidJobConfiguration' });
+    expect((err as Error).message).toBe(
+      'Target bucket dest-bucket does not exist or is not accessible: 503 ServiceUnavailable',
+    );
+    expect(sent).toHaveLength(3);
+    expect(delays).toHaveLength(2);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManifestError } from '../../src/domain/errors.ts';
 import type { ManifestField } from '../../src/domain/job-spec.ts';
 import type { TaskEntry } from '../../src/domain/task.ts';
-import { createMemoryChunkIndex } from '../../src/manifest/chunk-index.ts';
+import { createMemoryChunkIndex } from '../../src/storage/chunk-index-file.ts';
 import { readCsvManifest } from '../../src/manifest/csv-manifest.ts';
 import { prepareCsvManifest, readChunk } from '../../src/manifest/prepare-manifest.ts';
 import type { PrepareCsvManifestArgs } from '../../src/manifest/prepare-manifest.ts';

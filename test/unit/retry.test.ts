@@ -3,6 +3,8 @@ import { failed, succeeded, type TaskEntry } from '../../src/domain/task.ts';
 import {
   DEFAULT_RETRY_POLICY,
   backoffDelay,
+  retryCall,
+  retryCallUnder,
   runWithRetry,
   sleep as realSleep,
   type RetryPolicy,
@@ -195,6 +197,71 @@ describe('runWithRetry', () => {
       throw new Error('bug');
     };
     await expect(runWithRetry(boom, policy, fakeSleep().sleep)).rejects.toThrow('bug');
+  });
+});
+
+describe('retryCall (a request that is not a task)', () => {
+  const slowDown = (n: number): Error => Object.assign(new Error(`slow down #${n}`), { transient: true });
+  const isTransient = (err: unknown): boolean => (err as { transient?: boolean }).transient === true;
+  /** Calls that throw the scripted errors, then answer `value`. */
+  function failing(errors: Error[], value = 'ok'): { call: (n: number) => Promise<string>; calls: number[] } {
+    const calls: number[] = [];
+    return {
+      calls,
+      call: async (n) => {
+        calls.push(n);
+        const err = errors[n - 1];
+        if (err !== undefined) throw err;
+        return value;
+      },
+    };
+  }
+
+  it('retries transient errors with the policy backoff and returns the value', async () => {
+    const { sleep, delays } = fakeSleep();
+    const c = failing([slowDown(1), slowDown(2)]);
+    await expect(retryCall(c.call, isTransient, policy, sleep, undefined, () => 0.5)).resolves.toBe('ok');
+    expect(c.calls).toEqual([1, 2, 3]);
+    expect(delays).toEqual([backoffDelay(1, policy, () => 0.5), backoffDelay(2, policy, () => 0.5)]);
+  });
+
+  it('throws the LAST error after maxAttempts', async () => {
+    const errors = [1, 2, 3, 4, 5, 6].map(slowDown);
+    const c = failing(errors);
+    await expect(retryCall(c.call, isTransient, policy, fakeSleep().sleep)).rejects.toBe(errors[4]);
+    expect(c.calls).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('throws a permanent error at once', async () => {
+    const { sleep, delays } = fakeSleep();
+    const gone = new Error('NoSuchBucket');
+    const c = failing([slowDown(1), gone]);
+    await expect(retryCall(c.call, isTransient, policy, sleep)).rejects.toBe(gone);
+    expect(c.calls).toEqual([1, 2]);
+    expect(delays).toHaveLength(1);
+  });
+
+  it('abort during the backoff sleep throws the last error without another call', async () => {
+    const ac = new AbortController();
+    const first = slowDown(1);
+    const c = failing([first]);
+    const sleep = (_ms: number, signal?: AbortSignal): Promise<void> => {
+      ac.abort();
+      return Promise.reject(signal?.reason ?? new Error('aborted'));
+    };
+    await expect(retryCall(c.call, isTransient, policy, sleep, ac.signal)).rejects.toBe(first);
+    expect(c.calls).toEqual([1]);
+  });
+
+  it('retryCallUnder binds a policy: the RetryCall an operation prepare() gets', async () => {
+    const { sleep, delays } = fakeSleep();
+    const retry = retryCallUnder({ ...policy, maxAttempts: 2 }, sleep);
+    const c = failing([slowDown(1), slowDown(2)]);
+    await expect(retry(() => c.call(c.calls.length + 1), isTransient, new AbortController().signal)).rejects.toThrow(
+      'slow down #2',
+    );
+    expect(c.calls).toEqual([1, 2]);
+    expect(delays).toHaveLength(1);
   });
 });
 

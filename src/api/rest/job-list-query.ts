@@ -11,6 +11,7 @@
  */
 import { S3BatchError } from '../../domain/errors.ts';
 import type { S3Tag } from '../../domain/job-spec.ts';
+import { MAX_PAGE_SIZE, pageSize } from '../../domain/list-page.ts';
 import type { BatchService, JobListDescriptor } from '../../service/batch-service.ts';
 
 export interface JobListQuery {
@@ -58,10 +59,7 @@ export function queryJobs(
   query: JobListQuery,
   page: QueryPage,
 ): { Jobs: TaggedJobListDescriptor[]; NextToken?: string } {
-  const max = page.maxResults ?? 1000;
-  if (!Number.isInteger(max) || max < 0 || max > 1000) {
-    throw new S3BatchError('InvalidRequestException', 'maxResults must be an integer from 0 to 1000');
-  }
+  const size = pageSize(page.maxResults);
   let offset = 0;
   if (page.nextToken !== undefined) {
     if (!/^\d{1,9}$/.test(page.nextToken))
@@ -83,7 +81,6 @@ export function queryJobs(
     if (query.search === undefined || matches(item, query.search)) matching.push(item);
   }
   matching.sort(comparator(query));
-  const size = max === 0 ? 1000 : max; // as ListJobs: 0 is the default page
   const Jobs = matching.slice(offset, offset + size);
   const next = offset + Jobs.length;
   return { Jobs, ...(next < matching.length ? { NextToken: String(next) } : {}) };
@@ -98,7 +95,7 @@ function* allJobs(
   do {
     const out = service.listJobs(accountId, {
       jobStatuses,
-      maxResults: 1000,
+      maxResults: MAX_PAGE_SIZE,
       ...(nextToken !== undefined ? { nextToken } : {}),
     });
     yield* out.Jobs;

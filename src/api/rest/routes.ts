@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { S3BatchError } from '../../domain/errors.ts';
+import { parseMaxResults } from '../../domain/list-page.ts';
 import type { BatchService } from '../../service/batch-service.ts';
 import type { AccountOf } from '../auth/api-auth.ts';
 import { parseJobListQuery, queryJobs } from './job-list-query.ts';
@@ -57,12 +58,7 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     const raw = q.jobStatuses ?? q.status;
     const statuses =
       raw === undefined ? [] : (Array.isArray(raw) ? raw : [raw]).flatMap((s) => s.split(',')).filter(Boolean);
-    let maxResults: number | undefined;
-    if (q.maxResults !== undefined) {
-      maxResults = Number(q.maxResults);
-      if (!/^\d+$/.test(q.maxResults))
-        throw new S3BatchError('InvalidRequestException', 'maxResults must be an integer from 0 to 1000');
-    }
+    const maxResults = parseMaxResults(q.maxResults);
     // search / sort / order (the web page): filtered, sorted, each item with its Tags.
     const query = parseJobListQuery(q);
     if (query) {

@@ -13,6 +13,7 @@ import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { S3BatchError } from '../../domain/errors.ts';
 import { invalid } from '../../domain/field-checks.ts';
+import { parseMaxResults } from '../../domain/list-page.ts';
 import type { BatchService } from '../../service/batch-service.ts';
 import { assertCallerAccount, type SigV4Verifier } from '../auth/sigv4-verifier.ts';
 import { limitedBodyParser } from '../body-limit.ts';
@@ -152,16 +153,13 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
       const q = req.query;
       const raw = q.jobStatuses;
       const jobStatuses = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-      const maxText = single(q, 'maxResults');
-      if (maxText !== undefined && (!/^\d{1,4}$/.test(maxText) || Number(maxText) > 1000)) {
-        invalid('maxResults must be an integer from 0 to 1000');
-      }
+      const maxResults = parseMaxResults(single(q, 'maxResults'));
       const nextToken = single(q, 'nextToken');
       return listJobsResult(
         service.listJobs(account, {
           jobStatuses,
           ...(nextToken !== undefined ? { nextToken } : {}),
-          ...(maxText !== undefined ? { maxResults: Number(maxText) } : {}),
+          ...(maxResults !== undefined ? { maxResults } : {}),
         }),
       );
     }),

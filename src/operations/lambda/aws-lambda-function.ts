@@ -15,7 +15,7 @@
  */
 import { InvokeCommand, LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { keepAliveRequestHandler } from '../../storage/s3-clients.ts';
-import { describeS3Error, isRetryable } from '../../storage/s3-errors.ts';
+import { describeS3Error, isRetryable } from '../../storage/s3-error-classification.ts';
 import type { InvokeResult, LambdaInvoker } from './invoker.ts';
 
 export interface AwsLambdaOptions {

@@ -19,7 +19,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { isRetryable } from '../../storage/s3-errors.ts';
+import { isRetryable } from '../../storage/s3-error-classification.ts';
 import type { InvokeResult, LambdaInvoker } from './invoker.ts';
 
 export interface HttpFunctionOptions {

@@ -2,7 +2,7 @@
  * Turns whatever @aws-sdk/client-s3 throws into the four facts a task result needs (docs/reports.md#result-rows,
  * docs/job-lifecycle.md#retries): the HTTP status, the S3 error code, a message in the AWS report style, and whether
  * the failure is transient (retried with backoff) or permanent (reported at once). Shared by the
- * operation handlers (operations/s3-error.ts) and the S3 object store (s3-object-store.ts).
+ * operation handlers (operations/task-outcomes.ts) and the S3 object store (s3-object-store.ts).
  *
  * What the SDK throws, as observed against Ceph RGW 16 and s3rver 3.7:
  *  - S3ServiceException: `name` = the error code (also in `Code` when the body had one),

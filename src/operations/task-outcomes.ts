@@ -1,10 +1,10 @@
 /**
- * Task-result helpers shared by the operation handlers: a failed attempt from an SDK error
- * (described by storage/s3-errors.ts), the missing-VersionId failure, the version id to send,
+ * Task outcomes shared by the operation handlers: a failed attempt from an SDK error (classified
+ * by storage/s3-error-classification.ts), the missing-VersionId failure, the version id to send,
  * and telling our own abort from a transient one.
  */
 import { failed, type TaskEntry } from '../domain/task.ts';
-import { describeS3Error } from '../storage/s3-errors.ts';
+import { describeS3Error } from '../storage/s3-error-classification.ts';
 import type { AttemptOutcome } from './operation.ts';
 
 /** A failed attempt built from an SDK error. */

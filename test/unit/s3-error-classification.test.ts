@@ -6,8 +6,8 @@ import {
   missingVersionOutcome,
   rethrowIfOwnAbort,
   versionIdOf,
-} from '../../src/operations/s3-error.ts';
-import { describeS3Error, isRetryable } from '../../src/storage/s3-errors.ts';
+} from '../../src/operations/task-outcomes.ts';
+import { describeS3Error, isRetryable } from '../../src/storage/s3-error-classification.ts';
 
 /** What the SDK throws for an S3 error answer (shape observed against Ceph RGW and s3rver). */
 function serviceError(
@@ -190,7 +190,7 @@ describe('isRetryable', () => {
   });
 });
 
-describe('task helpers', () => {
+describe('task outcomes (operations/task-outcomes.ts)', () => {
   const entry: TaskEntry = { line: 3, bucket: 'src', key: 'a b', rawKey: 'a%20b', versionId: '' };
 
   it("missingVersionOutcome is AWS's row: 400 InvalidRequest, permanent", () => {
