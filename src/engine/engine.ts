@@ -16,6 +16,7 @@
  */
 import type { Chunk } from '../domain/chunk.ts';
 import { isChunkDone, markChunkDone, type JobRecord } from '../domain/job.ts';
+import { daysToMs, DEFAULT_JOB_RETENTION_DAYS, DEFAULT_SUSPENDED_TIMEOUT_DAYS } from '../domain/job-lifetime.ts';
 import { parseJobExtensions } from '../domain/job-extensions.ts';
 import type { CreateJobRequest, JobManifest, JobOperation } from '../domain/job-spec.ts';
 import { isTerminal, JobStatus, type JobStatus as Status } from '../domain/job-status.ts';
@@ -40,6 +41,7 @@ import type { LocalManifestFiles } from '../manifest/local-manifest.ts';
 import type { RetryPolicy } from './retry.ts';
 import { isSchedulable, plan, type Decision } from './scheduler.ts';
 import type { StorageProfile } from './storage-profile.ts';
+import { Sweeper } from './sweeper.ts';
 import { createTaskExecutor, type TaskOutcomeStats } from './task-executor.ts';
 
 export type { StorageProfile } from './storage-profile.ts';
@@ -57,16 +59,11 @@ export interface EngineConfig {
   readonly retry: RetryPolicy;
   /** Minimum interval between two `job:progress` events of one job. */
   readonly progressIntervalMs: number;
-  /** A job Suspended longer than this fails with ConfirmationTimeout (AWS: 30 days). */
+  /** A job Suspended longer than this fails with ConfirmationTimeout (default: domain/job-lifetime.ts). */
   readonly suspendedTimeoutMs?: number;
-  /** A terminal job's record is deleted this long after it ended (AWS: 90 days). */
+  /** A terminal job's record is deleted this long after it ended (default: domain/job-lifetime.ts). */
   readonly jobRetentionMs?: number;
 }
-
-export const DEFAULT_SUSPENDED_TIMEOUT_MS = 30 * 24 * 3600 * 1000;
-export const DEFAULT_JOB_RETENTION_MS = 90 * 24 * 3600 * 1000;
-/** How often Suspended jobs are checked against the timeout and ended jobs against the retention. */
-const SWEEP_INTERVAL_MS = 60_000;
 
 export type ParsedOperation = ReturnType<typeof parseOperation>;
 
@@ -106,7 +103,7 @@ export class Engine {
   private readonly localLists: { get(jobId: string): LocalManifestFiles; remove(jobId: string): Promise<void> };
   private scheduled = false;
   private stopping = false;
-  private sweeper: NodeJS.Timeout | undefined;
+  private readonly sweeper: Sweeper;
 
   constructor(
     private readonly config: EngineConfig,
@@ -141,6 +138,15 @@ export class Engine {
       },
       failJob: (jobId, code, message) => this.fail(jobId, code, message),
       now: deps.now,
+    });
+    this.sweeper = new Sweeper({
+      records: this.records,
+      now: deps.now,
+      log: deps.log,
+      suspendedTimeoutMs: config.suspendedTimeoutMs ?? daysToMs(DEFAULT_SUSPENDED_TIMEOUT_DAYS),
+      jobRetentionMs: config.jobRetentionMs ?? daysToMs(DEFAULT_JOB_RETENTION_DAYS),
+      isRunning: (jobId) => this.running.has(jobId),
+      cleanup,
     });
     this.finalizer = new Finalizer({
       records: this.records,
@@ -188,70 +194,24 @@ export class Engine {
       const now = this.records.get(job.id);
       if (now && listingPending(now)) this.preparer.enqueue(job.id);
     }
-    this.sweep();
-    // A retention shorter than the interval (a testing aid) is swept at half its length, at least every second.
-    const interval = Math.min(
-      SWEEP_INTERVAL_MS,
-      Math.max(1000, Math.floor((this.config.jobRetentionMs ?? DEFAULT_JOB_RETENTION_MS) / 2)),
-    );
-    this.sweeper = setInterval(() => this.sweep(), interval);
-    this.sweeper.unref();
+    this.sweeper.start();
     this.schedule();
   }
 
-  /** Fails every job that waited in Suspended longer than the timeout (spec §2.2: 30 days). */
+  /** Fails every job that waited in Suspended longer than the timeout (sweeper.ts). */
   sweepSuspended(): void {
-    const limit = this.config.suspendedTimeoutMs ?? DEFAULT_SUSPENDED_TIMEOUT_MS;
-    const now = this.deps.now().getTime();
-    for (const job of this.records.list()) {
-      if (job.status !== JobStatus.Suspended || job.suspendedDate === undefined) continue;
-      if (now - Date.parse(job.suspendedDate) <= limit) continue;
-      const days = Math.round(limit / 86_400_000);
-      this.records.addFailureReason(
-        job.id,
-        'ConfirmationTimeout',
-        `The job was not confirmed within ${days > 0 ? `${days} days` : `${limit} ms`} of being suspended`,
-      );
-      this.records.setStatus(job.id, JobStatus.Failed);
-      void this.cleanup(job.id);
-    }
+    this.sweeper.sweepSuspended();
   }
 
-  /**
-   * Deletes every job that ended (Complete, Cancelled, Failed) longer than the retention ago (spec
-   * §2.3: 90 days): its record, its idempotency token and any files left. Returns how many.
-   */
+  /** Deletes every job that ended longer than the retention ago (sweeper.ts). Returns how many. */
   sweepExpired(): number {
-    const retention = this.config.jobRetentionMs ?? DEFAULT_JOB_RETENTION_MS;
-    const now = this.deps.now().getTime();
-    const expired = this.records.list().filter((job) => {
-      if (!isTerminal(job.status) || this.running.has(job.id)) return false;
-      const ended = job.terminationDate ?? job.history?.[job.history.length - 1]?.at;
-      return ended !== undefined && now - Date.parse(ended) > retention;
-    });
-    for (const job of expired) {
-      this.records.remove(job.id);
-      this.cleanup(job.id).catch((err: unknown) =>
-        this.deps.log('warn', `job ${job.id}: files of an expired job not removed: ${(err as Error).message}`),
-      );
-    }
-    if (expired.length > 0) {
-      const days = retention / 86_400_000;
-      const age = days >= 1 ? `${Math.round(days * 10) / 10} days` : `${Math.round(retention / 1000)} s`;
-      this.deps.log('info', `retention: removed ${expired.length} job record(s) that ended more than ${age} ago`);
-    }
-    return expired.length;
-  }
-
-  private sweep(): void {
-    this.sweepSuspended();
-    this.sweepExpired();
+    return this.sweeper.sweepExpired();
   }
 
   /** Stops dispatching, lets in-flight tasks finish and flushes the store; jobs resume at the next start. */
   async stop(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.sweeper);
+    this.sweeper.stop();
     for (const r of this.running.values()) {
       r.stopReason ??= 'shutdown';
       r.runner.stop();
