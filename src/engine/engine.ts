@@ -503,7 +503,7 @@ export class Engine {
       );
       return;
     }
-    const now = Date.now();
+    const now = this.deps.now().getTime();
     if (now - r.lastProgressEvent >= this.config.progressIntervalMs) {
       r.lastProgressEvent = now;
       this.events.emit('job:progress', { jobId, accountId: job.accountId, progress });
