@@ -8,7 +8,8 @@
  *
  * It owns no I/O of its own: the job store, the object store per storage profile, the result
  * spool and the chunk-index files come in as ports (EngineDeps), so unit tests run it on
- * in-memory fakes. All record writes and status changes go through JobRecords.
+ * in-memory fakes. All record writes and status changes go through JobRecords; which status an
+ * event leads to (a failure, a runner's end) is decided in domain/job-status.ts, next to the table.
  *
  * Crash safety: the store holds, per job, the status, the counters of finished chunks and the
  * chunk marks. `start()` resumes every job from what the store says: unfinished chunks are redone
@@ -19,7 +20,13 @@ import { isChunkDone, markChunkDone, type JobRecord } from '../domain/job.ts';
 import { daysToMs, DEFAULT_JOB_RETENTION_DAYS, DEFAULT_SUSPENDED_TIMEOUT_DAYS } from '../domain/job-lifetime.ts';
 import { parseJobExtensions } from '../domain/job-extensions.ts';
 import type { CreateJobRequest, JobManifest, JobOperation } from '../domain/job-spec.ts';
-import { isTerminal, JobStatus, type JobStatus as Status } from '../domain/job-status.ts';
+import {
+  failureTarget,
+  JobStatus,
+  runnerEndTarget,
+  runnerErrorTarget,
+  type JobStatus as Status,
+} from '../domain/job-status.ts';
 import { addProgress, thresholdExceeded, type Progress } from '../domain/progress.ts';
 import type { TaskEntry } from '../domain/task.ts';
 import type { ChunkIndexFile } from '../manifest/chunk-index.ts';
@@ -512,12 +519,11 @@ export class Engine {
 
   /** A job-level failure: stop dispatching; the runner's end (or the finalizer) makes it Failed. */
   private fail(jobId: string, code: string, reason: string): void {
-    const job = this.records.mustGet(jobId);
-    if (isTerminal(job.status) || job.status === JobStatus.Failing || job.status === JobStatus.Cancelling) return;
+    const from = this.records.mustGet(jobId).status;
+    const to = failureTarget(from);
+    if (to === undefined) return; // already ending
     this.records.addFailureReason(jobId, code, reason);
-    if (job.status === JobStatus.Pausing || job.status === JobStatus.Paused || job.status === JobStatus.Active) {
-      this.records.setStatus(jobId, JobStatus.Failing);
-    }
+    if (to !== from) this.records.setStatus(jobId, to);
     const r = this.running.get(jobId);
     if (r) {
       r.stopReason = 'fail';
@@ -559,16 +565,14 @@ export class Engine {
       const { code, message } = failureOf(err);
       this.deps.log('error', `job ${jobId} failed while running: ${code}: ${message}`);
       this.records.addFailureReason(jobId, code, message);
-      const status = this.records.mustGet(jobId).status;
-      if (status !== JobStatus.Failing && status !== JobStatus.Cancelling)
-        this.records.setStatus(jobId, JobStatus.Failing);
+      const from = this.records.mustGet(jobId).status;
+      const to = runnerErrorTarget(from);
+      if (to !== from) this.records.setStatus(jobId, to);
     }
-    const status = this.records.mustGet(jobId).status;
-    if (status === JobStatus.Cancelling) this.finalizer.finalize(jobId, JobStatus.Cancelled);
-    else if (status === JobStatus.Failing) this.finalizer.finalize(jobId, JobStatus.Failed);
-    else if (status === JobStatus.Active || status === JobStatus.Pausing || status === JobStatus.Paused) {
-      this.records.setStatus(jobId, JobStatus.Completing);
-      this.finalizer.finalize(jobId, JobStatus.Complete);
+    const move = runnerEndTarget(this.records.mustGet(jobId).status);
+    if (move) {
+      if (move.next !== undefined) this.records.setStatus(jobId, move.next);
+      this.finalizer.finalize(jobId, move.final);
     }
     this.schedule();
   }
