@@ -189,7 +189,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       log,
     },
   );
-  const service = new BatchService(store, engine, {
+  const service = new BatchService(engine, {
     region: storage.region,
     partition: config.partition,
     confirmationRequiredByDefault: config.confirmationRequiredByDefault,

@@ -101,7 +101,8 @@ interface Running {
 
 export class Engine {
   readonly events = new EngineEvents();
-  private readonly records: JobRecords;
+  /** The only writer of job records; the service writes through it too. */
+  readonly records: JobRecords;
   private readonly preparer: Preparer;
   private readonly finalizer: Finalizer;
   private readonly running = new Map<string, Running>();
