@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { S3BatchError } from './domain/errors.ts';
 import { isHttpUrl } from './domain/field-checks.ts';
+import { DEFAULT_JOB_RETENTION_DAYS, DEFAULT_SUSPENDED_TIMEOUT_DAYS } from './domain/job-lifetime.ts';
 
 export interface StorageConfig {
   /** S3 endpoint URL; undefined means AWS S3 itself (or the embedded local S3 with --local). */
@@ -266,8 +267,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     multipartCopyPartBytes: partSize,
     retryMaxAttempts: int('retryMaxAttempts', flags, env, 5, 1, 20),
     confirmationRequiredByDefault: bool('confirmationRequiredByDefault', flags, env, true),
-    suspendedTimeoutDays: int('suspendedTimeoutDays', flags, env, 30, 1, 3650),
-    jobRetentionDays: decimal('jobRetentionDays', flags, env, 90, 0.00001, 36_500),
+    suspendedTimeoutDays: int('suspendedTimeoutDays', flags, env, DEFAULT_SUSPENDED_TIMEOUT_DAYS, 1, 3650),
+    jobRetentionDays: decimal('jobRetentionDays', flags, env, DEFAULT_JOB_RETENTION_DAYS, 0.00001, 36_500),
     createJobRatePerSecond: int('createJobRatePerSecond', flags, env, 10, 1, 100_000),
     logLevel: logLevel as Config['logLevel'],
     logFormat,

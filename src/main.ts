@@ -1,45 +1,33 @@
 /**
  * The composition root: config → adapters (store, spool, S3 clients, embedded S3) → engine →
  * service → HTTP app. Nothing else wires concrete implementations together.
+ *
+ * One cleanup path (server/releasers.ts): each resource registers its release as it is created,
+ * and a start that fails (an early throw, a port already in use) and `close()` run the same
+ * releases, in reverse order: the HTTP app, the engine, the job store, the S3 clients, the
+ * function invoker, the embedded S3.
  */
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { buildApp } from './api/app.ts';
 import { resolveApiAccessKeys, type GeneratedAccessKey } from './api/auth/access-keys.ts';
-import { createApiAuth } from './api/auth/api-auth.ts';
-import { createSessionTokens } from './api/auth/session.ts';
-import { createSigV4Verifier } from './api/auth/sigv4-verifier.ts';
-import type { Config } from './config.ts';
+import type { Config, StorageConfig } from './config.ts';
 import { S3BatchError } from './domain/errors.ts';
-import { Engine, type StorageProfile } from './engine/engine.ts';
-import { DEFAULT_RETRY_POLICY } from './engine/retry.ts';
+import { Engine } from './engine/engine.ts';
 import { loggerFor } from './logging.ts';
 import { createFunctionInvoker } from './operations/lambda/function-invoker.ts';
-import {
-  checkFunctionUrl,
-  isFunctionUrlAllowed,
-  parseFunctionUrlPolicy,
-} from './operations/lambda/function-url-policy.ts';
+import { checkFunctionUrl, parseFunctionUrlPolicy } from './operations/lambda/function-url-policy.ts';
+import { engineConfigFrom, engineFilePorts, functionInvokerOptions, taskMaxSockets } from './server/engine-config.ts';
+import { buildHttpApp } from './server/http-app.ts';
+import { withReleasers } from './server/releasers.ts';
+import { createStorageProfileRegistry } from './server/storage-profile-registry.ts';
 import { BatchService } from './service/batch-service.ts';
-import { ReportFiles } from './service/report-files.ts';
-import { createFsChunkIndex } from './storage/fs-chunk-index.ts';
-import { createFsLocalManifestFiles, removeFsLocalManifestFiles } from './storage/fs-local-manifest.ts';
-import { createFsSpool } from './storage/fs-spool.ts';
 import { startLocalS3, LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY, type LocalS3 } from './storage/local-s3.ts';
 import { LowdbJobStore } from './storage/lowdb-job-store.ts';
-import { createControlS3Client, createS3Client } from './storage/s3-clients.ts';
-import { createS3ObjectStore } from './storage/s3-object-store.ts';
 import { loadOrCreateSecret } from './storage/secret-file.ts';
-import {
-  DEFAULT_PROFILE,
-  loadStorageProfiles,
-  profileNameFor,
-  replicationRulesFor,
-} from './storage/storage-profiles.ts';
+import { DEFAULT_PROFILE, loadStorageProfiles, profileNameFor } from './storage/storage-profiles.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -67,162 +55,108 @@ async function ensureBucket(client: S3Client, bucket: string): Promise<void> {
 
 /** `logger`: where the app and the engine log (src/logging.ts); default: the one config asks for. */
 export async function startServer(config: Config, logger: Logger = loggerFor(config)): Promise<RunningServer> {
-  // Keys first: a bad keys file is a configuration error before anything starts.
-  const apiKeys = await resolveApiAccessKeys(config);
-  const functionUrls = parseFunctionUrlPolicy(config.functionUrls);
-  let localS3: LocalS3 | undefined;
-  let storage = config.storage;
-  if (config.local) {
-    localS3 = await startLocalS3({
-      directory: join(config.dataDir, 'local-s3'),
-      host: '127.0.0.1',
-      port: config.localS3Port,
-    });
-    storage = {
-      ...storage,
-      endpoint: localS3.endpoint,
-      accessKeyId: LOCAL_S3_ACCESS_KEY,
-      secretAccessKey: LOCAL_S3_SECRET_KEY,
-      forcePathStyle: true,
-    };
-  }
-  const clientProfile = {
-    endpoint: storage.endpoint,
-    region: storage.region,
-    accessKeyId: storage.accessKeyId,
-    secretAccessKey: storage.secretAccessKey,
-    forcePathStyle: storage.forcePathStyle,
-  };
-  const storageProfiles = loadStorageProfiles(config.storageProfilesFile, clientProfile);
-  // LambdaInvoke's functions: one invoker for every profile (Lambda keys default to the S3 ones).
-  const functions = createFunctionInvoker({
-    lambda: {
-      endpoint: config.lambdaEndpoint,
-      region: config.lambdaRegion ?? storage.region,
-      accessKeyId: config.lambdaAccessKeyId ?? storage.accessKeyId,
-      secretAccessKey: config.lambdaSecretAccessKey ?? storage.secretAccessKey,
-      maxSockets: Math.max(64, config.maxConcurrentTasks),
-    },
-    http: {
-      timeoutMs: config.functionTimeoutSeconds * 1000,
-      maxSockets: Math.max(64, config.maxConcurrentTasks),
-      allowed: (url) => isFunctionUrlAllowed(functionUrls, url),
-    },
-  });
-  // Clients per storage profile, made when a job first needs them. Task calls are retried by the
-  // engine (with its own policy); manifest and report I/O by the SDK.
-  const clients: S3Client[] = [];
-  const built = new Map<string, StorageProfile & { readonly control: S3Client }>();
-  const profileNamed = (name: string): StorageProfile & { readonly control: S3Client } => {
-    let profile = built.get(name);
-    if (profile) return profile;
-    const endpoint = storageProfiles.profiles.get(name);
-    if (!endpoint) throw new S3BatchError('InvalidRequest', `No storage profile named ${name}`);
-    const taskClient = createS3Client({ ...endpoint, maxSockets: Math.max(64, config.maxConcurrentTasks) });
-    const controlClient = createControlS3Client(endpoint);
-    clients.push(taskClient, controlClient);
-    profile = {
-      control: controlClient,
-      objects: createS3ObjectStore(controlClient),
-      operations: {
-        s3: taskClient,
+  return withReleasers(
+    async (releasers) => {
+      // Keys first: a bad keys file is a configuration error before anything starts.
+      const apiKeys = await resolveApiAccessKeys(config);
+      const functionUrls = parseFunctionUrlPolicy(config.functionUrls);
+      let localS3: LocalS3 | undefined;
+      if (config.local) {
+        const started = await startLocalS3({
+          directory: join(config.dataDir, 'local-s3'),
+          host: '127.0.0.1',
+          port: config.localS3Port,
+        });
+        releasers.add('embedded S3', () => started.stop());
+        localS3 = started;
+      }
+      const storage: StorageConfig = localS3
+        ? {
+            ...config.storage,
+            endpoint: localS3.endpoint,
+            accessKeyId: LOCAL_S3_ACCESS_KEY,
+            secretAccessKey: LOCAL_S3_SECRET_KEY,
+            forcePathStyle: true,
+          }
+        : config.storage;
+      const storageProfiles = loadStorageProfiles(config.storageProfilesFile, {
+        endpoint: storage.endpoint,
+        region: storage.region,
+        accessKeyId: storage.accessKeyId,
+        secretAccessKey: storage.secretAccessKey,
+        forcePathStyle: storage.forcePathStyle,
+      });
+      const functions = createFunctionInvoker(functionInvokerOptions(config, storage, functionUrls));
+      releasers.add('function invoker', () => functions.close?.());
+      const profiles = createStorageProfileRegistry({
+        profiles: storageProfiles,
+        maxSockets: taskMaxSockets(config),
         multipartCopyThresholdBytes: config.multipartCopyThresholdBytes,
         multipartCopyPartBytes: config.multipartCopyPartBytes,
         lambda: functions,
-        ...(storageProfiles.replication.length > 0
-          ? {
-              replicationTargets: (bucket: string, key: string) =>
-                replicationRulesFor(storageProfiles, name, bucket, key).map((r) => ({
-                  profile: r.destinationProfile,
-                  bucket: r.destinationBucket,
-                  storageClass: r.storageClass,
-                  s3: profileNamed(r.destinationProfile).operations.s3,
-                })),
-            }
-          : {}),
-      },
-    };
-    built.set(name, profile);
-    return profile;
-  };
-  const profileFor = (roleArn: string): StorageProfile => profileNamed(profileNameFor(storageProfiles, roleArn));
-  if (localS3) await ensureBucket(profileNamed(DEFAULT_PROFILE).control, LOCAL_DEMO_BUCKET);
-  const storeFile = join(config.dataDir, 'jobs.json');
-  const store = await LowdbJobStore.open(storeFile, {
-    onWriteError: (err) =>
-      logger.error(
-        { err },
-        `the job store ${storeFile} cannot be written (retried at the next change): ${(err as Error).message}`,
-      ),
-  });
-  const chunkDir = join(config.dataDir, 'chunks');
-  const engine = new Engine(
-    {
-      maxConcurrentTasks: config.maxConcurrentTasks,
-      jobConcurrency: config.jobConcurrency,
-      chunkSize: config.chunkSize,
-      maxTasksPerJob: config.maxTasksPerJob,
-      prepareConcurrency: 2,
-      retry: { ...DEFAULT_RETRY_POLICY, maxAttempts: config.retryMaxAttempts },
-      progressIntervalMs: 250,
-      suspendedTimeoutMs: config.suspendedTimeoutDays * 86_400_000,
-      jobRetentionMs: Math.round(config.jobRetentionDays * 86_400_000),
+      });
+      releasers.add('S3 clients', () => profiles.close());
+      if (localS3) await ensureBucket(profiles.named(DEFAULT_PROFILE).control, LOCAL_DEMO_BUCKET);
+      const storeFile = join(config.dataDir, 'jobs.json');
+      const store = await LowdbJobStore.open(storeFile, {
+        onWriteError: (err) =>
+          logger.error(
+            { err },
+            `the job store ${storeFile} cannot be written (retried at the next change): ${(err as Error).message}`,
+          ),
+      });
+      releasers.add('job store', () => store.close());
+      const engine = new Engine(engineConfigFrom(config), {
+        store,
+        ...engineFilePorts(config.dataDir),
+        profileFor: (roleArn) => profiles.forRoleArn(roleArn),
+        now: () => new Date(),
+        sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),
+        log: logger,
+      });
+      // Stops a started engine; on one that never started, it only flushes the records.
+      releasers.add('engine', () => engine.stop());
+      const service = new BatchService(engine, {
+        region: storage.region,
+        partition: config.partition,
+        confirmationRequiredByDefault: config.confirmationRequiredByDefault,
+        now: () => new Date(),
+        checkRoleArn: (roleArn) => void profileNameFor(storageProfiles, roleArn),
+        checkFunctionUrl: (url) => checkFunctionUrl(functionUrls, url),
+        createJobRate: { perSecond: config.createJobRatePerSecond, burst: 5 * config.createJobRatePerSecond },
+        tokenKey: await loadOrCreateSecret(join(config.dataDir, 'page-token.key')),
+      });
+      const app = await buildHttpApp({
+        config,
+        logger,
+        service,
+        engine,
+        apiKeys,
+        profileFor: (roleArn) => profiles.forRoleArn(roleArn),
+      });
+      releasers.add('HTTP app', () => app.close());
+      await engine.start();
+      const url = await listen(app, config);
+      return {
+        url,
+        app,
+        engine,
+        service,
+        localS3,
+        s3Endpoint: storage.endpoint,
+        generatedApiKey: apiKeys.generated,
+        close: () => releasers.release(),
+      };
     },
-    {
-      store,
-      spool: createFsSpool(join(config.dataDir, 'spool')),
-      chunkIndex: (jobId) => createFsChunkIndex(join(chunkDir, `${jobId}.idx`)),
-      removeChunkIndex: (jobId) => rm(join(chunkDir, `${jobId}.idx`), { force: true }),
-      localManifest: (jobId) => createFsLocalManifestFiles(join(config.dataDir, 'tasks'), jobId),
-      removeLocalManifest: (jobId) => removeFsLocalManifestFiles(join(config.dataDir, 'tasks'), jobId),
-      profileFor,
-      now: () => new Date(),
-      sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),
-      log: logger,
-    },
+    (err) => logger.warn({ err }, `cleaning up after the failed start: ${(err as Error).message}`),
   );
-  const service = new BatchService(store, engine, {
-    region: storage.region,
-    partition: config.partition,
-    confirmationRequiredByDefault: config.confirmationRequiredByDefault,
-    now: () => new Date(),
-    checkRoleArn: (roleArn) => void profileNameFor(storageProfiles, roleArn),
-    checkFunctionUrl: (url) => checkFunctionUrl(functionUrls, url),
-    createJobRate: { perSecond: config.createJobRatePerSecond, burst: 5 * config.createJobRatePerSecond },
-    tokenKey: await loadOrCreateSecret(join(config.dataDir, 'page-token.key')),
-  });
-  // The S3 Control API and the JSON API accept the same access keys.
-  const verifier = createSigV4Verifier({ keys: apiKeys.store });
-  const app = await buildApp({
-    service,
-    events: engine.events,
-    jobStatuses: () => store.list().map((job) => job.status),
-    sseHeartbeatMs: config.sseHeartbeatSeconds * 1000,
-    logger,
-    trustProxy: config.trustProxy,
-    verifier,
-    apiAuth: createApiAuth({
-      keys: apiKeys.store,
-      verifier,
-      sessions: createSessionTokens({
-        key: await loadOrCreateSecret(join(config.dataDir, 'session.key')),
-        keys: apiKeys.store,
-      }),
-    }),
-    // Report downloads read the report bucket through the job's own storage profile.
-    reports: new ReportFiles({
-      getJob: (account, id) => service.getJob(account, id),
-      objectsFor: (roleArn) => profileFor(roleArn).objects,
-    }),
-  });
-  await engine.start();
-  let address: string;
+}
+
+/** Listens on the configured address; a port already in use is a configuration error. */
+async function listen(app: FastifyInstance, config: Config): Promise<string> {
   try {
-    address = await app.listen({ host: config.host, port: config.port });
+    return await app.listen({ host: config.host, port: config.port });
   } catch (err) {
-    await engine.stop();
-    await store.close();
-    await localS3?.stop();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new S3BatchError(
         'InvalidConfiguration',
@@ -232,23 +166,4 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
     }
     throw err;
   }
-  let closing: Promise<void> | undefined;
-  return {
-    url: address,
-    app,
-    engine,
-    service,
-    localS3,
-    s3Endpoint: storage.endpoint,
-    generatedApiKey: apiKeys.generated,
-    close: () =>
-      (closing ??= (async () => {
-        await app.close();
-        await engine.stop();
-        await store.close();
-        for (const client of clients) client.destroy();
-        functions.close?.();
-        await localS3?.stop();
-      })()),
-  };
 }

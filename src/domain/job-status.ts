@@ -63,6 +63,8 @@ export const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   Failed: [],
 };
 
+export type TerminalStatus = typeof S.Complete | typeof S.Cancelled | typeof S.Failed;
+
 export const TERMINAL_STATUSES: readonly JobStatus[] = [S.Complete, S.Cancelled, S.Failed];
 
 export function isTerminal(status: JobStatus): boolean {
@@ -150,5 +152,55 @@ export function requestedStatusTarget(jobId: string, from: JobStatus, requested:
       return S.Cancelling;
     default:
       return refuse();
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// The engine's moves: the status each event leads to, decided here next to the table (as BullMQ
+// names moveToCompleted and moveToFailed) and applied by engine.ts through `transition()`.
+
+/**
+ * A job-level failure (an unreadable manifest, the task-failure threshold, an error while
+ * preparing or scheduling): the status the job takes now, or `undefined` when it is already
+ * ending (terminal, Failing, Cancelling) and the failure is dropped unrecorded. A job whose tasks
+ * may be in flight (Active, Pausing, Paused) goes to Failing; any other keeps its status (the
+ * returned one is `from`) until the finalizer takes it to Failed.
+ */
+export function failureTarget(from: JobStatus): JobStatus | undefined {
+  if (isTerminal(from) || from === S.Failing || from === S.Cancelling) return undefined;
+  return from === S.Active || from === S.Pausing || from === S.Paused ? S.Failing : from;
+}
+
+/**
+ * A job's runner threw (no stop was asked of it): the failure is recorded and the job goes to
+ * Failing, unless it is already on its way to an end (Failing, Cancelling), which it keeps.
+ */
+export function runnerErrorTarget(from: JobStatus): JobStatus {
+  return from === S.Failing || from === S.Cancelling ? from : S.Failing;
+}
+
+/** Where a job goes when its runner ended: `next` to set now (when any), `final` for the finalizer. */
+export interface RunnerEndMove {
+  readonly next?: JobStatus;
+  readonly final: TerminalStatus;
+}
+
+/**
+ * A job's runner ended (every task ran, or it stopped for a cancel or a failure; not a shutdown):
+ * Cancelling ends Cancelled and Failing ends Failed; a job still running its course (Active,
+ * Pausing, Paused) moves to Completing and ends Complete. `undefined`: nothing to move.
+ */
+export function runnerEndTarget(from: JobStatus): RunnerEndMove | undefined {
+  switch (from) {
+    case S.Cancelling:
+      return { final: S.Cancelled };
+    case S.Failing:
+      return { final: S.Failed };
+    case S.Active:
+    case S.Pausing:
+    case S.Paused:
+      return { next: S.Completing, final: S.Complete };
+    default:
+      return undefined;
   }
 }

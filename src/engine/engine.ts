@@ -8,7 +8,8 @@
  *
  * It owns no I/O of its own: the job store, the object store per storage profile, the result
  * spool and the chunk-index files come in as ports (EngineDeps), so unit tests run it on
- * in-memory fakes. All record writes and status changes go through JobRecords.
+ * in-memory fakes. All record writes and status changes go through JobRecords; which status an
+ * event leads to (a failure, a runner's end) is decided in domain/job-status.ts, next to the table.
  *
  * Crash safety: the store holds, per job, the status, the counters of finished chunks and the
  * chunk marks. `start()` resumes every job from what the store says: unfinished chunks are redone
@@ -16,9 +17,16 @@
  */
 import type { Chunk } from '../domain/chunk.ts';
 import { isChunkDone, markChunkDone, type JobRecord } from '../domain/job.ts';
+import { daysToMs, DEFAULT_JOB_RETENTION_DAYS, DEFAULT_SUSPENDED_TIMEOUT_DAYS } from '../domain/job-lifetime.ts';
 import { parseJobExtensions } from '../domain/job-extensions.ts';
 import type { CreateJobRequest, JobManifest, JobOperation } from '../domain/job-spec.ts';
-import { isTerminal, JobStatus, type JobStatus as Status } from '../domain/job-status.ts';
+import {
+  failureTarget,
+  JobStatus,
+  runnerEndTarget,
+  runnerErrorTarget,
+  type JobStatus as Status,
+} from '../domain/job-status.ts';
 import { addProgress, thresholdExceeded, type Progress } from '../domain/progress.ts';
 import type { TaskEntry } from '../domain/task.ts';
 import type { ChunkIndexFile } from '../storage/chunk-index-file.ts';
@@ -30,7 +38,7 @@ import type { ResultSpool } from '../storage/result-spool.ts';
 import { EngineEvents } from './events.ts';
 import { failureOf } from './failure.ts';
 import { Finalizer } from './finalizer.ts';
-import { jobLog, type Log } from './job-log.ts';
+import type { Log } from './job-log.ts';
 import { JobRecords } from './job-records.ts';
 import { JobLimits, type JobLimitSettings, type JobLimitsView } from './job-limits.ts';
 import { JobRunner, type ChunkCounts } from './job-runner.ts';
@@ -41,6 +49,7 @@ import type { LocalManifestFiles } from '../storage/local-manifest-files.ts';
 import type { RetryPolicy } from './retry.ts';
 import { isSchedulable, plan, type Decision } from './scheduler.ts';
 import type { StorageProfile } from './storage-profile.ts';
+import { Sweeper } from './sweeper.ts';
 import { createTaskExecutor, type TaskOutcomeStats } from './task-executor.ts';
 
 export type { StorageProfile } from './storage-profile.ts';
@@ -58,16 +67,11 @@ export interface EngineConfig {
   readonly retry: RetryPolicy;
   /** Minimum interval between two `job:progress` events of one job. */
   readonly progressIntervalMs: number;
-  /** A job Suspended longer than this fails with ConfirmationTimeout (AWS: 30 days). */
+  /** A job Suspended longer than this fails with ConfirmationTimeout (default: domain/job-lifetime.ts). */
   readonly suspendedTimeoutMs?: number;
-  /** A terminal job's record is deleted this long after it ended (AWS: 90 days). */
+  /** A terminal job's record is deleted this long after it ended (default: domain/job-lifetime.ts). */
   readonly jobRetentionMs?: number;
 }
-
-export const DEFAULT_SUSPENDED_TIMEOUT_MS = 30 * 24 * 3600 * 1000;
-export const DEFAULT_JOB_RETENTION_MS = 90 * 24 * 3600 * 1000;
-/** How often Suspended jobs are checked against the timeout and ended jobs against the retention. */
-const SWEEP_INTERVAL_MS = 60_000;
 
 export type ParsedOperation = ReturnType<typeof parseOperation>;
 
@@ -98,7 +102,8 @@ interface Running {
 
 export class Engine {
   readonly events = new EngineEvents();
-  private readonly records: JobRecords;
+  /** The only writer of job records; the service writes through it too. */
+  readonly records: JobRecords;
   private readonly preparer: Preparer;
   private readonly finalizer: Finalizer;
   private readonly running = new Map<string, Running>();
@@ -107,7 +112,7 @@ export class Engine {
   private readonly localLists: { get(jobId: string): LocalManifestFiles; remove(jobId: string): Promise<void> };
   private scheduled = false;
   private stopping = false;
-  private sweeper: NodeJS.Timeout | undefined;
+  private readonly sweeper: Sweeper;
 
   constructor(
     private readonly config: EngineConfig,
@@ -143,6 +148,15 @@ export class Engine {
       },
       failJob: (jobId, code, message) => this.fail(jobId, code, message),
       now: deps.now,
+    });
+    this.sweeper = new Sweeper({
+      records: this.records,
+      now: deps.now,
+      log: deps.log,
+      suspendedTimeoutMs: config.suspendedTimeoutMs ?? daysToMs(DEFAULT_SUSPENDED_TIMEOUT_DAYS),
+      jobRetentionMs: config.jobRetentionMs ?? daysToMs(DEFAULT_JOB_RETENTION_DAYS),
+      isRunning: (jobId) => this.running.has(jobId),
+      cleanup,
     });
     this.finalizer = new Finalizer({
       records: this.records,
@@ -190,80 +204,30 @@ export class Engine {
       const now = this.records.get(job.id);
       if (now && listingPending(now)) this.preparer.enqueue(job.id);
     }
-    this.sweep();
-    // A retention shorter than the interval (a testing aid) is swept at half its length, at least every second.
-    const interval = Math.min(
-      SWEEP_INTERVAL_MS,
-      Math.max(1000, Math.floor((this.config.jobRetentionMs ?? DEFAULT_JOB_RETENTION_MS) / 2)),
-    );
-    this.sweeper = setInterval(() => this.sweep(), interval);
-    this.sweeper.unref();
+    this.sweeper.start();
     this.schedule();
   }
 
   /**
-   * Fails every job that waited in Suspended longer than the timeout (docs/job-lifecycle.md#suspended-timeout: 30
-   * days).
+   * Fails every job that waited in Suspended longer than the timeout (sweeper.ts,
+   * docs/job-lifecycle.md#suspended-timeout).
    */
   sweepSuspended(): void {
-    const limit = this.config.suspendedTimeoutMs ?? DEFAULT_SUSPENDED_TIMEOUT_MS;
-    const now = this.deps.now().getTime();
-    for (const job of this.records.list()) {
-      if (job.status !== JobStatus.Suspended || job.suspendedDate === undefined) continue;
-      if (now - Date.parse(job.suspendedDate) <= limit) continue;
-      const days = Math.round(limit / 86_400_000);
-      this.records.addFailureReason(
-        job.id,
-        'ConfirmationTimeout',
-        `The job was not confirmed within ${days > 0 ? `${days} days` : `${limit} ms`} of being suspended`,
-      );
-      this.records.setStatus(job.id, JobStatus.Failed);
-      void this.cleanup(job.id);
-    }
+    this.sweeper.sweepSuspended();
   }
 
   /**
-   * Deletes every job that ended (Complete, Cancelled, Failed) longer than the retention ago
-   * (docs/job-lifecycle.md#job-retention: 90 days): its record, its idempotency token and any files left. Returns how
-   * many.
+   * Deletes every job that ended longer than the retention ago (sweeper.ts, docs/job-lifecycle.md#job-retention).
+   * Returns how many.
    */
   sweepExpired(): number {
-    const retention = this.config.jobRetentionMs ?? DEFAULT_JOB_RETENTION_MS;
-    const now = this.deps.now().getTime();
-    const expired = this.records.list().filter((job) => {
-      if (!isTerminal(job.status) || this.running.has(job.id)) return false;
-      const ended = job.terminationDate ?? job.history?.[job.history.length - 1]?.at;
-      return ended !== undefined && now - Date.parse(ended) > retention;
-    });
-    for (const job of expired) {
-      this.records.remove(job.id);
-      this.cleanup(job.id).catch((err: unknown) =>
-        jobLog(this.deps.log, job).warn(
-          {},
-          `job ${job.id}: files of an expired job not removed: ${(err as Error).message}`,
-        ),
-      );
-    }
-    if (expired.length > 0) {
-      const days = retention / 86_400_000;
-      const age = days >= 1 ? `${Math.round(days * 10) / 10} days` : `${Math.round(retention / 1000)} s`;
-      this.deps.log.info(
-        { removed: expired.length },
-        `retention: removed ${expired.length} job record(s) that ended more than ${age} ago`,
-      );
-    }
-    return expired.length;
-  }
-
-  private sweep(): void {
-    this.sweepSuspended();
-    this.sweepExpired();
+    return this.sweeper.sweepExpired();
   }
 
   /** Stops dispatching, lets in-flight tasks finish and flushes the store; jobs resume at the next start. */
   async stop(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.sweeper);
+    this.sweeper.stop();
     for (const r of this.running.values()) {
       r.stopReason ??= 'shutdown';
       r.runner.stop();
@@ -555,7 +519,7 @@ export class Engine {
       );
       return;
     }
-    const now = Date.now();
+    const now = this.deps.now().getTime();
     if (now - r.lastProgressEvent >= this.config.progressIntervalMs) {
       r.lastProgressEvent = now;
       this.events.emit('job:progress', { jobId, accountId: job.accountId, progress });
@@ -564,12 +528,11 @@ export class Engine {
 
   /** A job-level failure: stop dispatching; the runner's end (or the finalizer) makes it Failed. */
   private fail(jobId: string, code: string, reason: string): void {
-    const job = this.records.mustGet(jobId);
-    if (isTerminal(job.status) || job.status === JobStatus.Failing || job.status === JobStatus.Cancelling) return;
+    const from = this.records.mustGet(jobId).status;
+    const to = failureTarget(from);
+    if (to === undefined) return; // already ending
     this.records.addFailureReason(jobId, code, reason);
-    if (job.status === JobStatus.Pausing || job.status === JobStatus.Paused || job.status === JobStatus.Active) {
-      this.records.setStatus(jobId, JobStatus.Failing);
-    }
+    if (to !== from) this.records.setStatus(jobId, to);
     const r = this.running.get(jobId);
     if (r) {
       r.stopReason = 'fail';
@@ -611,16 +574,14 @@ export class Engine {
       const { code, message } = failureOf(err);
       this.records.logFor(jobId).error({ code }, `job ${jobId} failed while running: ${code}: ${message}`);
       this.records.addFailureReason(jobId, code, message);
-      const status = this.records.mustGet(jobId).status;
-      if (status !== JobStatus.Failing && status !== JobStatus.Cancelling)
-        this.records.setStatus(jobId, JobStatus.Failing);
+      const from = this.records.mustGet(jobId).status;
+      const to = runnerErrorTarget(from);
+      if (to !== from) this.records.setStatus(jobId, to);
     }
-    const status = this.records.mustGet(jobId).status;
-    if (status === JobStatus.Cancelling) this.finalizer.finalize(jobId, JobStatus.Cancelled);
-    else if (status === JobStatus.Failing) this.finalizer.finalize(jobId, JobStatus.Failed);
-    else if (status === JobStatus.Active || status === JobStatus.Pausing || status === JobStatus.Paused) {
-      this.records.setStatus(jobId, JobStatus.Completing);
-      this.finalizer.finalize(jobId, JobStatus.Complete);
+    const move = runnerEndTarget(this.records.mustGet(jobId).status);
+    if (move) {
+      if (move.next !== undefined) this.records.setStatus(jobId, move.next);
+      this.finalizer.finalize(jobId, move.final);
     }
     this.schedule();
   }

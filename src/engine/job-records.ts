@@ -1,12 +1,13 @@
 /**
- * The engine's only writer of job records: every update goes through here, and every status
- * change goes through `setStatus`, i.e. through the transition table, with one `job:status`
- * event and one history entry per change.
+ * The only writer of job records (the engine's and the service's writes alike): every update goes
+ * through here, and every status change goes through `setStatus`, i.e. through the transition
+ * table, with one `job:status` event and one history entry per change.
  */
 import { S3BatchError } from '../domain/errors.ts';
 import { appendHistory, type JobRecord } from '../domain/job.ts';
 import { transition, type JobStatus } from '../domain/job-status.ts';
-import type { JobStore } from '../storage/job-store.ts';
+import type { S3Tag } from '../domain/job-spec.ts';
+import type { IdempotencyEntry, JobStore } from '../storage/job-store.ts';
 import type { EngineEvents } from './events.ts';
 import { jobLog, type Log } from './job-log.ts';
 
@@ -36,6 +37,27 @@ export class JobRecords {
     const job = this.store.get(jobId);
     if (!job) throw new S3BatchError('NotFoundException', `The specified job does not exist: ${jobId}`);
     return job;
+  }
+
+  /** The idempotency entry of an account's ClientRequestToken, if it was used. */
+  findToken(accountId: string, token: string): IdempotencyEntry | undefined {
+    return this.store.findToken(accountId, token);
+  }
+
+  /** Stores a new job (status New) and its idempotency entry (CreateJob). */
+  create(job: JobRecord, token: IdempotencyEntry): void {
+    this.store.save(job);
+    this.store.saveToken(token);
+  }
+
+  /** The reason the user gave with UpdateJobStatus. */
+  setStatusUpdateReason(jobId: string, reason: string): JobRecord {
+    return this.update(jobId, (job) => ({ ...job, statusUpdateReason: reason }));
+  }
+
+  /** Replaces the job's tags (PutJobTagging, DeleteJobTagging). */
+  setTags(jobId: string, tags: readonly S3Tag[]): JobRecord {
+    return this.update(jobId, (job) => ({ ...job, tags }));
   }
 
   update(jobId: string, fn: (job: JobRecord) => JobRecord): JobRecord {

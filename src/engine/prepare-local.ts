@@ -155,7 +155,7 @@ async function prepareGenerated(p: LocalPreparation, job: JobRecord): Promise<vo
   const writer = await LocalManifestWriter.open(p.files, { fields, chunkSize: p.chunkSize, resume: true });
   let lastUpdate = 0;
   const update = (complete: boolean): void => {
-    lastUpdate = Date.now();
+    lastUpdate = p.now().getTime();
     const found = writer.state.found;
     p.records.update(p.jobId, (j) => ({
       ...j,
@@ -185,7 +185,7 @@ async function prepareGenerated(p: LocalPreparation, job: JobRecord): Promise<vo
       versions,
       onChunk,
       onPage: () => {
-        if (Date.now() - lastUpdate >= DISCOVERY_INTERVAL_MS) update(false);
+        if (p.now().getTime() - lastUpdate >= DISCOVERY_INTERVAL_MS) update(false);
       },
     });
   } catch (err) {

@@ -133,7 +133,7 @@ export class Preparer {
       const profile = this.deps.profileFor(job.request.RoleArn);
       const { name, handler, config } = this.deps.operationFor(job.request);
       await handler.prepare?.(config, profile.operations, signal, this.retryCall);
-      let lastDiscovery = Date.now();
+      let lastDiscovery = this.deps.now().getTime();
       const prepared = await prepareCsvManifest({
         store: profile.objects,
         location: manifest.Location,
@@ -145,8 +145,9 @@ export class Preparer {
         signal,
         onProgress: (rows) => {
           // Discovery metrics, live but at most a store write every DISCOVERY_INTERVAL_MS (a CSV manifest tells no sizes).
-          if (Date.now() - lastDiscovery < DISCOVERY_INTERVAL_MS) return;
-          lastDiscovery = Date.now();
+          const now = this.deps.now().getTime();
+          if (now - lastDiscovery < DISCOVERY_INTERVAL_MS) return;
+          lastDiscovery = now;
           const discovery = {
             objectsListed: rows,
             objectsFound: rows,

@@ -26,9 +26,9 @@ import {
   requestedStatusTarget,
 } from '../domain/job-status.ts';
 import type { Engine } from '../engine/engine.ts';
+import type { JobRecords } from '../engine/job-records.ts';
 import { operationOf } from '../operations/index.ts';
 import { isHttpFunction } from '../operations/lambda/invoker.ts';
-import type { JobStore } from '../storage/job-store.ts';
 import { AccountRateLimit } from './account-rate-limit.ts';
 import { validateCreateJobRequest, validateJobTags, validatePriority } from './validate-request.ts';
 
@@ -103,11 +103,14 @@ export class BatchService {
   private readonly tokens: PageTokens;
   private readonly createJobLimit: AccountRateLimit | undefined;
 
+  /** The job records, read and written through the engine's JobRecords (its only writer). */
+  private readonly records: JobRecords;
+
   constructor(
-    private readonly store: JobStore,
     private readonly engine: Engine,
     private readonly options: ServiceOptions,
   ) {
+    this.records = engine.records;
     this.tokens = new PageTokens(options.tokenKey ?? randomBytes(32));
     const rate = options.createJobRate;
     this.createJobLimit = rate
@@ -127,7 +130,7 @@ export class BatchService {
     if (typeof fn === 'string' && isHttpFunction(fn)) this.options.checkFunctionUrl?.(fn);
     const token = request.ClientRequestToken ?? randomUUID();
     const requestHash = hashRequest(request);
-    const existing = this.store.findToken(accountId, token);
+    const existing = this.records.findToken(accountId, token);
     if (existing) {
       if (existing.requestHash !== requestHash) {
         throw new S3BatchError('IdempotencyException', 'ClientRequestToken was already used with different parameters');
@@ -152,15 +155,14 @@ export class BatchService {
       activeMs: 0,
       history: [{ status: JobStatus.New, at: now }],
     };
-    this.store.save(job);
-    this.store.saveToken({ accountId, token, requestHash, jobId: id });
+    this.records.create(job, { accountId, token, requestHash, jobId: id });
     this.engine.submit(id);
     return { JobId: id };
   }
 
   /** The stored record of an account's job (NotFoundException for another account's job). */
   getJob(accountId: string, jobId: string): JobRecord {
-    const job = this.store.get(jobId);
+    const job = this.records.get(jobId);
     if (!job || job.accountId !== accountId) {
       throw new S3BatchError('NotFoundException', `The specified job does not exist: ${jobId}`);
     }
@@ -208,7 +210,7 @@ export class BatchService {
     }
     const size = pageSize(input.maxResults);
     const after = input.nextToken === undefined ? undefined : this.tokens.decode(input.nextToken);
-    const jobs = this.store
+    const jobs = this.records
       .list()
       .filter((j) => j.accountId === accountId && (statuses.length === 0 || statuses.includes(j.status)))
       .sort(newestFirst)
@@ -235,7 +237,7 @@ export class BatchService {
     }
     const job = this.getJob(accountId, jobId);
     const target = requestedStatusTarget(jobId, job.status, requested);
-    if (reason !== undefined) this.store.save({ ...job, statusUpdateReason: reason });
+    if (reason !== undefined) this.records.setStatusUpdateReason(jobId, reason);
     if (requested === 'Ready') this.engine.confirm(jobId);
     else this.engine.cancel(jobId, target);
     const after = this.getJob(accountId, jobId);
@@ -274,13 +276,13 @@ export class BatchService {
     const valid = validateJobTags(tags);
     parseJobExtensions(valid); // a bad s3batch: tag is InvalidRequest here too
     checkCreationOnlyTagsKept(job.request.Tags, valid);
-    this.store.save({ ...job, tags: valid });
+    this.records.setTags(jobId, valid);
     this.engine.tagsChanged(jobId);
   }
 
   deleteJobTagging(accountId: string, jobId: string): void {
     const job = this.getJob(accountId, jobId);
-    this.store.save({ ...job, tags: creationOnlyTags(job.request.Tags) }); // what defines the job stays
+    this.records.setTags(jobId, creationOnlyTags(job.request.Tags)); // what defines the job stays
     this.engine.tagsChanged(jobId);
   }
 

@@ -81,7 +81,7 @@ export function newTestEngine(parts: TestEngineParts): { engine: Engine; service
     },
   );
   engines.push(engine);
-  const service = new BatchService(parts.store, engine, {
+  const service = new BatchService(engine, {
     region: 'us-east-1',
     partition: 'aws',
     confirmationRequiredByDefault: true,

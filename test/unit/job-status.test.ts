@@ -4,8 +4,11 @@ import {
   ALL_STATUSES,
   canTransition,
   elapsedActiveSeconds,
+  failureTarget,
   JobStatus,
   requestedStatusTarget,
+  runnerEndTarget,
+  runnerErrorTarget,
   transition,
   TRANSITIONS,
   type JobStatus as Status,
@@ -134,4 +137,69 @@ describe('UpdateJobStatus rules (docs/job-lifecycle.md#update-job-status)', () =
       }
     });
   }
+});
+
+describe("the engine's moves", () => {
+  // Each table written out for all 13 statuses: undefined = the event changes nothing.
+  const ON_FAILURE: Record<Status, Status | undefined> = {
+    New: 'New',
+    Preparing: 'Preparing',
+    Suspended: 'Suspended',
+    Ready: 'Ready',
+    Active: 'Failing',
+    Pausing: 'Failing',
+    Paused: 'Failing',
+    Completing: 'Completing',
+    Complete: undefined,
+    Cancelling: undefined,
+    Cancelled: undefined,
+    Failing: undefined,
+    Failed: undefined,
+  };
+  const ON_RUNNER_END: Record<Status, { next?: Status; final: Status } | undefined> = {
+    New: undefined,
+    Preparing: undefined,
+    Suspended: undefined,
+    Ready: undefined,
+    Active: { next: 'Completing', final: 'Complete' },
+    Pausing: { next: 'Completing', final: 'Complete' },
+    Paused: { next: 'Completing', final: 'Complete' },
+    Completing: undefined,
+    Complete: undefined,
+    Cancelling: { final: 'Cancelled' },
+    Cancelled: undefined,
+    Failing: { final: 'Failed' },
+    Failed: undefined,
+  };
+
+  it('a job-level failure: Failing while tasks may be in flight, dropped once the job is ending', () => {
+    for (const from of ALL_STATUSES) expect(failureTarget(from), from).toBe(ON_FAILURE[from]);
+  });
+
+  it("a runner's error: Failing from a running job, an end already under way is kept", () => {
+    for (const from of ['Active', 'Pausing', 'Paused'] as const) expect(runnerErrorTarget(from)).toBe('Failing');
+    expect(runnerErrorTarget('Failing')).toBe('Failing');
+    expect(runnerErrorTarget('Cancelling')).toBe('Cancelling');
+  });
+
+  it("a runner's end: Cancelling → Cancelled, Failing → Failed, a running job → Completing → Complete", () => {
+    for (const from of ALL_STATUSES) expect(runnerEndTarget(from), from).toEqual(ON_RUNNER_END[from]);
+  });
+
+  it('every move is a legal transition of the table (or no change)', () => {
+    for (const from of ALL_STATUSES) {
+      const to = failureTarget(from);
+      if (to !== undefined && to !== from) expect(canTransition(from, to), `${from} → ${to}`).toBe(true);
+      const end = runnerEndTarget(from);
+      if (end?.next !== undefined) {
+        expect(canTransition(from, end.next), `${from} → ${end.next}`).toBe(true);
+        expect(canTransition(end.next, end.final), `${end.next} → ${end.final}`).toBe(true);
+      } else if (end) {
+        expect(canTransition(from, end.final), `${from} → ${end.final}`).toBe(true);
+      }
+    }
+    for (const from of ['Active', 'Pausing', 'Paused'] as const) {
+      expect(canTransition(from, runnerErrorTarget(from))).toBe(true);
+    }
+  });
 });

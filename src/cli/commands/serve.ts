@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config, type ConfigFlags } from '../../config.ts';
+import { DEFAULT_JOB_RETENTION_DAYS } from '../../domain/job-lifetime.ts';
 import type { RunningServer } from '../../main.ts';
 import { DEFAULT_ENDPOINT_URL } from '../client-config.ts';
 
@@ -88,7 +89,7 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--job-retention-days <days>',
-      'days a finished job stays visible before its record is deleted; fractions allowed [S3BATCH_JOB_RETENTION_DAYS] (default 90)',
+      `days a finished job stays visible before its record is deleted; fractions allowed [S3BATCH_JOB_RETENTION_DAYS] (default ${DEFAULT_JOB_RETENTION_DAYS})`,
     )
     .option(
       '--trust-proxy <value>',

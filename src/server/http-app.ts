@@ -1,0 +1,58 @@
+/**
+ * The server's HTTP application: the fastify app of api/app.ts with its authentication (one set of
+ * access keys for the S3 Control API and the JSON API) and report downloads wired in. It does not
+ * listen; startServer (main.ts) does.
+ */
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from '../api/app.ts';
+import type { ResolvedAccessKeys } from '../api/auth/access-keys.ts';
+import { createApiAuth } from '../api/auth/api-auth.ts';
+import { createSessionTokens } from '../api/auth/session.ts';
+import { createSigV4Verifier } from '../api/auth/sigv4-verifier.ts';
+import type { Config } from '../config.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { StorageProfile } from '../engine/storage-profile.ts';
+import type { BatchService } from '../service/batch-service.ts';
+import { ReportFiles } from '../service/report-files.ts';
+import { loadOrCreateSecret } from '../storage/secret-file.ts';
+
+export interface HttpAppParts {
+  readonly config: Config;
+  /** Where the app logs (src/logging.ts): the server's one logger. */
+  readonly logger: Logger;
+  readonly service: BatchService;
+  readonly engine: Engine;
+  readonly apiKeys: ResolvedAccessKeys;
+  /** The storage profile a job's RoleArn selects (report downloads read through it). */
+  profileFor(roleArn: string): StorageProfile;
+}
+
+export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance> {
+  const { config, service, engine, apiKeys } = parts;
+  // The S3 Control API and the JSON API accept the same access keys.
+  const verifier = createSigV4Verifier({ keys: apiKeys.store });
+  return buildApp({
+    service,
+    events: engine.events,
+    jobStatuses: () => engine.records.list().map((job) => job.status),
+    sseHeartbeatMs: config.sseHeartbeatSeconds * 1000,
+    logger: parts.logger,
+    trustProxy: config.trustProxy,
+    verifier,
+    apiAuth: createApiAuth({
+      keys: apiKeys.store,
+      verifier,
+      sessions: createSessionTokens({
+        key: await loadOrCreateSecret(join(config.dataDir, 'session.key')),
+        keys: apiKeys.store,
+      }),
+    }),
+    // Report downloads read the report bucket through the job's own storage profile.
+    reports: new ReportFiles({
+      getJob: (account, id) => service.getJob(account, id),
+      objectsFor: (roleArn) => parts.profileFor(roleArn).objects,
+    }),
+  });
+}
