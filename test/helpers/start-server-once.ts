@@ -16,7 +16,8 @@ const print = (v: unknown): void => void process.stdout.write(`${JSON.stringify(
 
 const flags = JSON.parse(process.argv[2] ?? '{}') as ConfigFlags;
 try {
-  const server = await startServer(loadConfig(flags, {}));
+  // The server's own log would share stdout with this protocol: keep it silent.
+  const server = await startServer(loadConfig({ ...flags, logLevel: 'silent' }, {}));
   print({ started: server.url });
   await server.close();
 } catch (err) {
