@@ -1,13 +1,15 @@
 #!/bin/bash
 # The project's test command (`npm test`, and CI through .ci/run): system packages for the real S3
-# servers, typecheck, then all vitest projects (unit, and integration against Ceph RGW + s3rver that
-# test/setup/global-setup.ts starts once).
+# servers, typecheck, the build when src/ changed (dist/, which the CLI that e2e tests spawn runs), then
+# all vitest projects (unit, and integration against Ceph RGW + s3rver that test/setup/global-setup.ts
+# starts once).
 #   usage: bash scripts/test.sh [vitest args...]     e.g. bash scripts/test.sh --project unit
 # Ends with a plain "vitest: N passed, N failed, N skipped" line (from vitest's JSON report).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-test-deps.sh
 npx tsc --noEmit
+node scripts/build.mjs --if-stale
 mkdir -p tmp
 report=tmp/vitest-report.json
 rm -f "$report"
