@@ -11,7 +11,8 @@
 // http://127.0.0.1:9000): it makes no S3 request before it listens, so the figure leaves the S3
 // server out (with --local the embedded s3rver's own start comes on top). Its data folder is kept
 // between rounds: each round after the first is a restart. `--tsx` adds the way 0.1.0 started (the
-// TypeScript sources through tsx's loader, no build), for comparison.
+// TypeScript sources through tsx's loader, no build), for comparison; `--local` adds `serve --local`,
+// whose embedded s3rver starts (and answers) before the server listens.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -29,6 +30,7 @@ interface Options {
   endpoint: string;
   node: string;
   tsx: boolean;
+  local: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -37,6 +39,7 @@ function parseArgs(argv: readonly string[]): Options {
     endpoint: process.env.S3BATCH_TEST_CEPH?.split(',')[0] || 'http://127.0.0.1:9000',
     node: process.execPath,
     tsx: false,
+    local: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -49,8 +52,11 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--endpoint') o.endpoint = value();
     else if (a === '--node') o.node = value();
     else if (a === '--tsx') o.tsx = true;
+    else if (a === '--local') o.local = true;
     else if (a === '--help') {
-      console.log('usage: node --import tsx bench/startup.ts [--rounds N] [--endpoint URL] [--node PATH] [--tsx]');
+      console.log(
+        'usage: node --import tsx bench/startup.ts [--rounds N] [--endpoint URL] [--node PATH] [--tsx] [--local]',
+      );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
@@ -142,6 +148,10 @@ async function main(): Promise<void> {
     { name: 's3batch --help', run: () => timeToExit(o.node, [BIN, '--help'], env) },
     { name: 's3batch serve (to listening)', run: () => timeToListen(o.node, serveArgs([BIN]), env) },
   ];
+  if (o.local) {
+    const localArgs = [BIN, 'serve', '--local', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'];
+    cases.push({ name: 's3batch serve --local (with s3rver)', run: () => timeToListen(o.node, localArgs, env) });
+  }
   if (o.tsx) {
     cases.push(
       { name: 'tsx src: --help', run: () => timeToExit(o.node, [...tsxEntry, '--help'], env) },
