@@ -52,7 +52,8 @@ export function createAwsLambdaInvoker(options: AwsLambdaOptions): LambdaInvoker
   return {
     async invoke(functionArn, payload, signal) {
       try {
-        const { InvokeCommand, LambdaClient } = await (sdk ??= import('@aws-sdk/client-lambda'));
+        sdk ??= import('@aws-sdk/client-lambda');
+        const { InvokeCommand, LambdaClient } = await sdk;
         client ??= new LambdaClient(config);
         const out = await client.send(
           new InvokeCommand({
