@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     // Node 20 is this machine's runtime: keep the AWS SDK's "Node >= 22 will be required" warning
-    // out of test output (bin/s3batch.mjs does the same for the server the e2e tests spawn).
+    // out of test output, where stderr is asserted (the servers and CLIs the tests spawn inherit it;
+    // users see the warning: README, "Node.js versions").
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     projects: [
       {

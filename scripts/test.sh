@@ -1,6 +1,7 @@
 #!/bin/bash
 # The project's test command (`npm test`, and CI through .ci/run): system packages for the real S3
-# servers, typecheck, lint (Biome), then all vitest projects (unit, and integration against Ceph RGW + s3rver that
+# servers, typecheck, lint (Biome), the build when src/ changed (dist/, which the CLI that e2e tests spawn
+# runs), then all vitest projects (unit, and integration against Ceph RGW + s3rver that
 # test/setup/global-setup.ts starts once).
 #   usage: bash scripts/test.sh [vitest args...]     e.g. bash scripts/test.sh --project unit
 # Ends with a plain "vitest: N passed, N failed, N skipped" line (from vitest's JSON report).
@@ -11,6 +12,7 @@ npx tsc --noEmit
 # formatting and lint (Biome, biome.json): a lint error or an unformatted file fails the run
 npx biome check --error-on-warnings .
 bash scripts/check-commit-subjects.sh
+node scripts/build.mjs --if-stale
 mkdir -p tmp
 report=tmp/vitest-report.json
 rm -f "$report"

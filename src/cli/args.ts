@@ -2,7 +2,8 @@
  * Parsers of the job verbs' argument values (pure): priorities, tags, statuses, S3 locations and
  * bucket ARNs. Each throws a CliError InvalidArgument (exit 2) whose message names the argument.
  */
-import { JobStatus, type S3Tag } from '@aws-sdk/client-s3-control';
+import type { JobStatus, S3Tag } from '@aws-sdk/client-s3-control';
+import { ALL_STATUSES } from '../domain/job-status.ts';
 import { usageError } from './cli-errors.ts';
 
 const MAX_PRIORITY = 2_147_483_647;
@@ -37,7 +38,9 @@ export function parseTagArg(text: string, what = 'tag'): S3Tag {
   return parseTag(text, what);
 }
 
-const STATUSES = Object.values(JobStatus) as string[];
+// The S3 Control statuses (the same as the engine's), in the SDK's alphabetical order; from the
+// domain, not the SDK's JobStatus: the CLI loads the SDK only when a verb connects.
+const STATUSES: readonly string[] = [...ALL_STATUSES].sort();
 
 /** A job status, case-insensitive, returned in the API's spelling (e.g. `active` → `Active`). */
 export function parseStatus(value: string): JobStatus {

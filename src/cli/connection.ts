@@ -7,17 +7,18 @@
  *
  *   addConnectionOptions(cmd)                     // --endpoint-url … --profile --data-dir
  *   const conn = await connect(connectionFlags(opts), env);
- *   const out = await conn.send(new DescribeJobCommand({ AccountId: conn.accountId, JobId }));
+ *   const out = await conn.send(new conn.sdk.DescribeJobCommand({ AccountId: conn.accountId, JobId }));
  *   const res = await conn.signedFetch(`/api/v1/jobs/${JobId}/report`);
  *
  * Network failures of both become CliError EndpointUnreachable (exit 1) naming the endpoint.
+ * The SDK module is loaded when a verb connects, not when the CLI starts (`--help`, `serve`).
  */
 import { createHash } from 'node:crypto';
-import {
+import type {
   S3ControlClient,
-  type S3ControlClientResolvedConfig,
-  type ServiceInputTypes,
-  type ServiceOutputTypes,
+  S3ControlClientResolvedConfig,
+  ServiceInputTypes,
+  ServiceOutputTypes,
 } from '@aws-sdk/client-s3-control';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
@@ -28,6 +29,9 @@ import { CliError, EXIT_USER_ERROR, networkErrorCode, unreachableError } from '.
 import { resolveClientSettings, type ClientSettings, type ConnectionFlags } from './client-config.ts';
 
 export type { ClientSettings, ConnectionFlags };
+
+/** The AWS SDK's S3 Control module (its commands: `new conn.sdk.DescribeJobCommand(…)`). */
+export type S3ControlSdk = typeof import('@aws-sdk/client-s3-control');
 
 /** Any S3 Control command (CreateJobCommand, DescribeJobCommand, …) with its output type. */
 export type S3ControlCommand<In extends ServiceInputTypes, Out extends ServiceOutputTypes> = SmithyCommand<
@@ -43,6 +47,8 @@ export interface Connection {
   readonly settings: ClientSettings;
   readonly accountId: string;
   readonly endpointUrl: string;
+  /** The SDK module, loaded by connect(): a verb takes its command classes from it. */
+  readonly sdk: S3ControlSdk;
   /** The SDK client (endpointProvider keeps the configured host; at most 2 attempts). */
   readonly client: S3ControlClient;
   /** client.send, with network errors turned into EndpointUnreachable naming the endpoint. */
@@ -101,8 +107,8 @@ export function connectionFlags(opts: Readonly<Record<string, unknown>>): Connec
 }
 
 /** The S3ControlClient for these settings: talks to the endpoint's host as it is. */
-function s3ControlClient(settings: ClientSettings): S3ControlClient {
-  return new S3ControlClient({
+function s3ControlClient(sdk: S3ControlSdk, settings: ClientSettings): S3ControlClient {
+  return new sdk.S3ControlClient({
     region: settings.region,
     credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
     // Without this the SDK's endpoint rules put the account id in front of the host
@@ -187,9 +193,10 @@ function createSignedFetch(
 }
 
 /** A connection for already resolved settings. */
-function connectWith(settings: ClientSettings): Connection {
-  const client = s3ControlClient(settings);
+function connectWith(sdk: S3ControlSdk, settings: ClientSettings): Connection {
+  const client = s3ControlClient(sdk, settings);
   return {
+    sdk,
     settings,
     accountId: settings.accountId,
     endpointUrl: settings.endpointUrl,
@@ -236,5 +243,5 @@ export async function connect(flags: ConnectionFlags, env: NodeJS.ProcessEnv, cw
     const accountId = await discoverAccountId(settings);
     if (accountId !== undefined) settings = Object.freeze({ ...settings, accountId, accountIdGiven: true });
   }
-  return connectWith(settings);
+  return connectWith(await import('@aws-sdk/client-s3-control'), settings);
 }

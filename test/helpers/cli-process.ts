@@ -33,7 +33,10 @@ export interface CliOptions {
   readonly killAfterMs?: number;
 }
 
-/** Only what a user's shell would have: PATH and HOME (XDG_CONFIG_HOME below it: no profiles file unless a test writes one). */
+/**
+ * Only what a user's shell would have: PATH and HOME (XDG_CONFIG_HOME below it: no profiles file unless
+ * a test writes one), and the AWS SDK's Node 20 warning silenced (tests assert stderr; users see it).
+ */
 export function shellEnv(home: string): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',

@@ -57,6 +57,10 @@ export interface ServerProcessOptions {
   readonly storageProfiles?: unknown;
   /** false: do not configure TEST_API_KEY (then, without other keys, the server generates a pair). */
   readonly testKey?: boolean;
+  /** The Node.js binary that runs the server; default the one running the tests. */
+  readonly node?: string;
+  /** The s3batch command's script; default the repository's bin/s3batch.mjs (an installed package's bin also works). */
+  readonly bin?: string;
 }
 
 export function tempDataDir(prefix = 's3batch-test-'): string {
@@ -94,11 +98,11 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
       }
     : {};
   const child = spawn(
-    process.execPath,
+    options.node ?? process.execPath,
     [
       '--require',
       EXIT_WHEN_ORPHANED,
-      BIN,
+      options.bin ?? BIN,
       'serve',
       '--port',
       '0',

@@ -2,8 +2,10 @@
 // and provides their plain connection info to the tests (see test/helpers/provided.ts):
 //   inject('ceph')   Ceph RGW (scripts/ceph/start-ceph.sh), or null if it could not start outside CI
 //   inject('s3rver') s3rver as a child process, data under tmp/s3rver/<pid>/
+// Before that, src/ is compiled to dist/ if it changed (scripts/build.mjs --if-stale).
 // Ceph that cannot start is a failure under CI=true (never a silent skip); outside CI it is a loud
 // warning, and every test that needs Ceph fails with "Ceph RGW is not available: <reason>".
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -62,6 +64,9 @@ function externalCeph(): S3Server | undefined {
 }
 
 export default async function setup({ provide }: TestProject): Promise<() => Promise<void>> {
+  // The e2e tests spawn bin/s3batch.mjs, which runs dist/: compile src/ first when it changed since
+  // (scripts/test.sh does it too; this covers `npx vitest run test/e2e/…`).
+  execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs'), '--if-stale'], { stdio: 'inherit' });
   const dir = s3rverDir();
   const external = externalCeph();
   const [cephRes, s3rverRes] = await Promise.allSettled([

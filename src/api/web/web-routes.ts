@@ -1,6 +1,7 @@
 /**
  * The web Jobs page (src/web/): `/` answers index.html, `/web/<name>` the page's modules, style
- * and icon. No build step: the files are served as they are in src/web/, read once when the
+ * and icon. No bundling: the files are served as they are in src/web/ (the build copies them to
+ * dist/web/, next to the compiled code, so WEB_DIR works from both), read once when the
  * server starts (a changed file needs a restart), each with its content type, a strong ETag
  * (304 on If-None-Match) and `Cache-Control: no-cache`, so a browser revalidates and an upgrade
  * is seen at once.

@@ -1,6 +1,5 @@
 /** `s3batch create-job`: CreateJob from flags or from a spec file in the aws CLI's --cli-input-json shape. */
 import { readFile } from 'node:fs/promises';
-import { CreateJobCommand } from '@aws-sdk/client-s3-control';
 import type { Command } from 'commander';
 import { fileErrorText, usageError } from '../cli-errors.ts';
 import {
@@ -136,7 +135,7 @@ export function registerCreateJob(program: Command, env: NodeJS.ProcessEnv): voi
       }
       const request: CreateJobRequest =
         fromSpec ?? (fromFlags as (accountId: string) => CreateJobRequest)(conn.accountId);
-      const out = await conn.send(new CreateJobCommand({ AccountId: conn.accountId, ...request }));
+      const out = await conn.send(new conn.sdk.CreateJobCommand({ AccountId: conn.accountId, ...request }));
       print(json === true ? toJson(out) : (out.JobId ?? ''));
     });
   });

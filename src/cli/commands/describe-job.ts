@@ -1,5 +1,4 @@
 /** `s3batch describe-job <id>`: DescribeJob, as a summary (status, progress, failures, report) or --json. */
-import { DescribeJobCommand } from '@aws-sdk/client-s3-control';
 import type { Command } from 'commander';
 import { describeText, toJson } from '../job-output.ts';
 import { jobVerb, print, withConnection } from '../job-verb.ts';
@@ -17,7 +16,7 @@ export function registerDescribeJob(program: Command, env: NodeJS.ProcessEnv): v
   ]);
   cmd.action(async (jobId: string, opts: { json?: boolean } & Record<string, unknown>) => {
     await withConnection(opts, env, async (conn) => {
-      const out = await conn.send(new DescribeJobCommand({ AccountId: conn.accountId, JobId: jobId }));
+      const out = await conn.send(new conn.sdk.DescribeJobCommand({ AccountId: conn.accountId, JobId: jobId }));
       print(opts.json === true || out.Job === undefined ? toJson(out) : describeText(out.Job));
     });
   });

@@ -1,11 +1,6 @@
 /** `s3batch get-job-tagging | put-job-tagging | delete-job-tagging <id>`: the job's own tags. */
 import { readFile } from 'node:fs/promises';
-import {
-  DeleteJobTaggingCommand,
-  GetJobTaggingCommand,
-  PutJobTaggingCommand,
-  type S3Tag,
-} from '@aws-sdk/client-s3-control';
+import type { S3Tag } from '@aws-sdk/client-s3-control';
 import type { Command } from 'commander';
 import { parseTagArg } from '../args.ts';
 import { fileErrorText, usageError } from '../cli-errors.ts';
@@ -63,7 +58,7 @@ export function registerJobTagging(program: Command, env: NodeJS.ProcessEnv): vo
   ]);
   get.action(async (jobId: string, opts: { json?: boolean } & Record<string, unknown>) => {
     await withConnection(opts, env, async (conn) => {
-      const out = await conn.send(new GetJobTaggingCommand({ AccountId: conn.accountId, JobId: jobId }));
+      const out = await conn.send(new conn.sdk.GetJobTaggingCommand({ AccountId: conn.accountId, JobId: jobId }));
       print(opts.json === true ? toJson(out) : tagsTable(out.Tags ?? []));
     });
   });
@@ -98,7 +93,9 @@ export function registerJobTagging(program: Command, env: NodeJS.ProcessEnv): vo
           'give tags as Key=Value arguments or --tags-file (to remove all tags: s3batch delete-job-tagging <id>)',
         );
       await withConnection(opts, env, async (conn) => {
-        const out = await conn.send(new PutJobTaggingCommand({ AccountId: conn.accountId, JobId: jobId, Tags: tags }));
+        const out = await conn.send(
+          new conn.sdk.PutJobTaggingCommand({ AccountId: conn.accountId, JobId: jobId, Tags: tags }),
+        );
         print(opts.json === true ? toJson(out) : `${jobId}  ${tags.length} tag${tags.length === 1 ? '' : 's'} set`);
       });
     },
@@ -111,7 +108,7 @@ export function registerJobTagging(program: Command, env: NodeJS.ProcessEnv): vo
   jobVerb(del, [['s3batch delete-job-tagging "$JOB"', 'the job has no tags afterwards']]);
   del.action(async (jobId: string, opts: { json?: boolean } & Record<string, unknown>) => {
     await withConnection(opts, env, async (conn) => {
-      const out = await conn.send(new DeleteJobTaggingCommand({ AccountId: conn.accountId, JobId: jobId }));
+      const out = await conn.send(new conn.sdk.DeleteJobTaggingCommand({ AccountId: conn.accountId, JobId: jobId }));
       print(opts.json === true ? toJson(out) : `${jobId}  tags deleted`);
     });
   });

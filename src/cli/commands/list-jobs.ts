@@ -2,7 +2,7 @@
  * `s3batch list-jobs [--status S…] [--max N] [--all]`: ListJobs, newest first, as a table or --json.
  * One page unless --all (which follows NextToken); --max caps how many jobs are listed.
  */
-import { ListJobsCommand, type JobListDescriptor, type JobStatus } from '@aws-sdk/client-s3-control';
+import type { JobListDescriptor, JobStatus } from '@aws-sdk/client-s3-control';
 import type { Command } from 'commander';
 import { parsePositiveInt, parseStatus } from '../args.ts';
 import { jobsTable, toJson } from '../job-output.ts';
@@ -47,7 +47,7 @@ export function registerListJobs(program: Command, env: NodeJS.ProcessEnv): void
       for (;;) {
         const want = Math.min(PAGE_MAX, max === undefined ? PAGE_MAX : max - jobs.length);
         const out = await conn.send(
-          new ListJobsCommand({
+          new conn.sdk.ListJobsCommand({
             AccountId: conn.accountId,
             MaxResults: want,
             ...(statuses !== undefined ? { JobStatuses: statuses } : {}),

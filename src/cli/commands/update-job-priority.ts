@@ -1,5 +1,4 @@
 /** `s3batch update-job-priority <id> <n>`: UpdateJobPriority (also while the job runs). */
-import { UpdateJobPriorityCommand } from '@aws-sdk/client-s3-control';
 import type { Command } from 'commander';
 import { parsePriority } from '../args.ts';
 import { toJson } from '../job-output.ts';
@@ -16,7 +15,7 @@ export function registerUpdateJobPriority(program: Command, env: NodeJS.ProcessE
     const priority = parsePriority(priorityText);
     await withConnection(opts, env, async (conn) => {
       const out = await conn.send(
-        new UpdateJobPriorityCommand({ AccountId: conn.accountId, JobId: jobId, Priority: priority }),
+        new conn.sdk.UpdateJobPriorityCommand({ AccountId: conn.accountId, JobId: jobId, Priority: priority }),
       );
       print(opts.json === true ? toJson(out) : `${out.JobId ?? jobId}  priority ${out.Priority ?? priority}`);
     });

@@ -2,7 +2,7 @@
  * `s3batch update-job-status <id> <Ready|Cancelled> [--reason]`, and its shortcuts `confirm <id>`
  * (Suspended → Ready: the job runs) and `cancel <id>`.
  */
-import { UpdateJobStatusCommand, type RequestedJobStatus } from '@aws-sdk/client-s3-control';
+import type { RequestedJobStatus } from '@aws-sdk/client-s3-control';
 import type { Command } from 'commander';
 import { usageError } from '../cli-errors.ts';
 import { toJson } from '../job-output.ts';
@@ -29,7 +29,7 @@ function statusAction(env: NodeJS.ProcessEnv, status: (given: string | undefined
     const requested = status(given);
     await withConnection(opts, env, async (conn) => {
       const out = await conn.send(
-        new UpdateJobStatusCommand({
+        new conn.sdk.UpdateJobStatusCommand({
           AccountId: conn.accountId,
           JobId: jobId,
           RequestedJobStatus: requested,

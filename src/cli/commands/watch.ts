@@ -7,7 +7,7 @@
  * printed); 2 a user error (unknown job, bad flag); 1 the server or network failed; 130 Ctrl-C
  * (the job is left as it is). A Suspended job is watched on: it waits for `s3batch confirm`.
  */
-import { DescribeJobCommand, type JobDescriptor } from '@aws-sdk/client-s3-control';
+import type { JobDescriptor } from '@aws-sdk/client-s3-control';
 import type { Command } from 'commander';
 import { exitQuietlyOnBrokenPipe } from '../broken-pipe.ts';
 import { usageError } from '../cli-errors.ts';
@@ -109,7 +109,7 @@ A Suspended job is watched on: it waits for \`s3batch confirm <job-id>\` (a hint
       });
       try {
         for (;;) {
-          const out = await conn.send(new DescribeJobCommand({ AccountId: conn.accountId, JobId: jobId }));
+          const out = await conn.send(new conn.sdk.DescribeJobCommand({ AccountId: conn.accountId, JobId: jobId }));
           const o = observationOf(jobId, out.Job);
           printer.observe(o, performance.now(), new Date());
           if (isEnded(o.status)) {

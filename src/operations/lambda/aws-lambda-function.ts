@@ -13,7 +13,7 @@
  *    `failed,<status>,<AWS error code>,<message>`.
  * The client makes one attempt per call: the engine's retry policy does the redrives.
  */
-import { InvokeCommand, LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
+import type { LambdaClient, LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { keepAliveRequestHandler } from '../../storage/s3-clients.ts';
 import { describeS3Error, isRetryable } from '../../storage/s3-error-classification.ts';
 import type { InvokeResult, LambdaInvoker } from './invoker.ts';
@@ -43,12 +43,18 @@ export function createAwsLambdaInvoker(options: AwsLambdaOptions): LambdaInvoker
   if (options.accessKeyId !== undefined && options.secretAccessKey !== undefined) {
     config.credentials = { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey };
   }
-  const client = new LambdaClient(config);
+  // The SDK's Lambda client is loaded at the first invocation: most servers never invoke one, and
+  // loading it at start costs tens of milliseconds (bench/README.md, start-up).
+  let sdk: Promise<typeof import('@aws-sdk/client-lambda')> | undefined;
+  let client: LambdaClient | undefined;
   const decoder = new TextDecoder();
 
   return {
     async invoke(functionArn, payload, signal) {
       try {
+        sdk ??= import('@aws-sdk/client-lambda');
+        const { InvokeCommand, LambdaClient } = await sdk;
+        client ??= new LambdaClient(config);
         const out = await client.send(
           new InvokeCommand({
             FunctionName: functionArn,
@@ -75,7 +81,7 @@ export function createAwsLambdaInvoker(options: AwsLambdaOptions): LambdaInvoker
       }
     },
     close() {
-      client.destroy();
+      client?.destroy();
     },
   };
 }
