@@ -54,6 +54,10 @@ async function waitUntilUp(url: string, child: ChildProcess, output: () => strin
   );
 }
 
+/** Preloaded into the embedded S3: it exits when its stdin (a pipe from the server) reaches its end. */
+const EXIT_WITH_PARENT =
+  'data:text/javascript,process.stdin.on("end",()=>process.exit(0));process.stdin.on("data",()=>{});';
+
 export async function startLocalS3(options: { directory: string; host?: string; port?: number }): Promise<LocalS3> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port || (await freePort(host));
@@ -62,9 +66,23 @@ export async function startLocalS3(options: { directory: string; host?: string; 
   const bin = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
   const child = spawn(
     process.execPath,
-    ['--openssl-legacy-provider', bin, '-d', options.directory, '-a', host, '-p', String(port), '-s'],
+    [
+      '--openssl-legacy-provider',
+      '--import',
+      EXIT_WITH_PARENT,
+      bin,
+      '-d',
+      options.directory,
+      '-a',
+      host,
+      '-p',
+      String(port),
+      '-s',
+    ],
     {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // stdin is a pipe from this process: when this process dies, even by SIGKILL, the pipe closes
+      // and EXIT_WITH_PARENT ends the embedded S3 instead of leaving it running.
+      stdio: ['pipe', 'pipe', 'pipe'],
     },
   );
   let out = '';

@@ -167,7 +167,30 @@ Examples:
       const { LOCAL_DEMO_BUCKET, startServer } = await import('../../main.ts');
       const { loggerFor } = await import('../../logging.ts');
       const logger = loggerFor(config);
-      const server = await startServer(config, logger);
+      // Signals are handled from before the start: a SIGTERM while the server starts (the embedded
+      // S3 is up, the port not yet) stops it cleanly once started, instead of killing the process
+      // with its resources open.
+      let server: Awaited<ReturnType<typeof startServer>> | undefined;
+      let stopping = false;
+      const stop = (running: NonNullable<typeof server>): void => {
+        running.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      const shutdown = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        process.stderr.write(`${signal}: stopping (in-flight tasks finish, jobs resume at the next start)…\n`);
+        if (server) stop(server);
+      };
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      server = await startServer(config, logger);
+      if (stopping) return stop(server);
       const lines = [
         `s3batch listening on ${server.url}`,
         `  JSON API:   ${server.url}/api/v1/jobs`,
@@ -180,20 +203,5 @@ Examples:
       ];
       // stdout carries the log (fastify's 'Server listening at' is its line); this note for people goes to stderr.
       process.stderr.write(`${lines.join('\n')}\n`);
-      let stopping = false;
-      const shutdown = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        process.stderr.write(`${signal}: stopping (in-flight tasks finish, jobs resume at the next start)…\n`);
-        server.close().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', () => shutdown('SIGINT'));
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
     });
 }
