@@ -27,6 +27,13 @@ import { webRoutes } from './web/web-routes.ts';
 /** Longest path segment (a job id, a report file name) the router takes; longer is 414 UriTooLong. */
 const MAX_PARAM_LENGTH = 100;
 
+/**
+ * How long a client may take to send a whole request (headers and body); past it Node answers 408
+ * and closes the connection. Node's own default, which fastify turns off (its requestTimeout is 0):
+ * without it a client that stops mid-body holds its request, and `close()` waits for it, for ever.
+ */
+export const REQUEST_TIMEOUT_MS = 300_000;
+
 export interface AppOptions {
   readonly service: BatchService;
   /** The server's logger (src/logging.ts); each request logs through a child with its `reqId`. */
@@ -55,6 +62,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     loggerInstance: opts.logger,
     logController: new RequestLog(),
     bodyLimit: 10 * 1024 * 1024,
+    requestTimeout: REQUEST_TIMEOUT_MS,
     trustProxy: opts.trustProxy ?? false,
     genReqId: requestIdOf,
     clientErrorHandler,

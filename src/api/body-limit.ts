@@ -13,7 +13,8 @@
  * The bound: at most `discardBound(limit)` = max(4 × limit, 8 MiB) bytes of a body are read. A
  * body declared larger (Content-Length) is refused at once, and one that grows past the bound
  * (chunked) is refused there; that client is cut off and may see a broken pipe instead of the 413.
- * Node's requestTimeout (300 s) bounds how long a slow body may take.
+ * The app's requestTimeout (REQUEST_TIMEOUT_MS in app.ts, 300 s) bounds how long a slow or stalled
+ * body may take: Node then answers 408 and closes the connection, and the reader here gets an error.
  */
 import type { IncomingMessage } from 'node:http';
 import { errorCodes, type FastifyRequest } from 'fastify';
