@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { S3ControlClient } from '@aws-sdk/client-s3-control';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, serverEnv, shellEnv, type CliResult } from '../helpers/cli-process.ts';
@@ -23,7 +23,13 @@ import { putManifest } from '../helpers/jobs.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
 import { endpointProviderClient, waitForJob } from '../helpers/s3control.ts';
-import { startServerProcess, tempDataDir, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
+import {
+  embeddedS3Client,
+  startServerProcess,
+  tempDataDir,
+  TEST_API_KEY,
+  type ServerProcess,
+} from '../helpers/server-process.ts';
 
 const AWS = '/usr/bin/aws';
 const ACCOUNT = TEST_API_KEY.accountId;
@@ -573,14 +579,7 @@ describe('s3batch job verbs on serve --local, with the key the server generated'
     home = tempDataDir('s3batch-cli-local-');
     // The server's data folder is ./.s3batch of the folder the CLI runs in, as with `npm start`.
     local = await startServerProcess({ dataDir: path.join(home, '.s3batch'), testKey: false });
-    localS3 = new S3Client({
-      endpoint: local.s3Endpoint!,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    localS3 = embeddedS3Client(local);
     await putObjects(localS3, 's3batch-demo', KEYS);
   });
 

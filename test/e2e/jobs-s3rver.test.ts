@@ -4,13 +4,13 @@
  * (s3rver cannot copy keys with `; ? : @ & = + $ , #` — see shared/reference/s3rver.md — so the
  * tricky-key cases run on Ceph RGW in jobs-ceph.test.ts.)
  */
-import { GetObjectCommand, GetObjectTaggingCommand, S3Client, type S3Client as Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, type S3Client as Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
 import { requireS3rver } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '../helpers/s3-servers.ts';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { embeddedS3Client, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 
 const KEYS = ['a.txt', 'with space.txt', 'unicode/日本語.txt', 'deep/er/path/file.bin', 'dash-under_score.txt'];
 
@@ -103,14 +103,7 @@ describe('s3batch serve --local (the embedded default)', () => {
     const server = await startServerProcess();
     servers.push(server);
     expect(server.s3Endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const local = new S3Client({
-      endpoint: server.s3Endpoint!,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    const local = embeddedS3Client(server);
     try {
       await putObjects(local, 's3batch-demo', ['photos/1.jpg', 'photos/2.jpg']);
       const m = await putManifest(local, 's3batch-demo', 'manifest.csv', [

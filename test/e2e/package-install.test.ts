@@ -8,12 +8,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
 import { putObjects, REPO_ROOT } from '../helpers/s3-servers.ts';
-import { startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
+import { embeddedS3Client, startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
 
 const INSTALL_TIMEOUT_MS = 300_000;
 
@@ -97,14 +96,7 @@ describe('the npm package', () => {
       dataDir: tempDataDir('s3batch-package-data-'),
     });
     expect(server.s3Endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const local = new S3Client({
-      endpoint: server.s3Endpoint!,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    const local = embeddedS3Client(server);
     try {
       await putObjects(local, 's3batch-demo', ['package/1.txt', 'package/2.txt']);
       const m = await putManifest(local, 's3batch-demo', 'package-manifest.csv', [

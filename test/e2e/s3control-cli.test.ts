@@ -15,11 +15,11 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putManifest } from '../helpers/jobs.ts';
 import { putObjects, REPO_ROOT } from '../helpers/s3-servers.ts';
-import { startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
+import { embeddedS3Client, startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
 
 const AWS = '/usr/bin/aws';
 const ACCOUNT = '111122223333';
@@ -142,14 +142,7 @@ beforeAll(async () => {
     secretAccessKey: /secret access key:\s+(\S+)/.exec(out)?.[1] ?? '',
     accountId: /account id:\s+(\S+)/.exec(out)?.[1] ?? '',
   };
-  local = new S3Client({
-    endpoint: server.s3Endpoint!,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  local = embeddedS3Client(server);
   await putObjects(local, BUCKET, KEYS);
   manifestEtag = (
     await putManifest(

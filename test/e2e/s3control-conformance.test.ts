@@ -22,7 +22,7 @@ import { lookup } from 'node:dns/promises';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   CreateJobCommand,
   DescribeJobCommand,
@@ -45,7 +45,7 @@ import {
   type ApiKey,
 } from '../helpers/s3control.ts';
 import { putObjects } from '../helpers/s3-servers.ts';
-import { startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
+import { embeddedS3Client, startServerProcess, tempDataDir, type ServerProcess } from '../helpers/server-process.ts';
 
 const AWS = '/usr/bin/aws';
 const ACCOUNT = '111122223333';
@@ -260,14 +260,7 @@ beforeAll(async () => {
     dataDir: workDir,
     env: { S3BATCH_ACCOUNT_ID: ACCOUNT, S3BATCH_API_KEYS_FILE: writeApiKeysFile(workDir, [KEY]) },
   });
-  local = new S3Client({
-    endpoint: server.s3Endpoint!,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  local = embeddedS3Client(server);
   await putObjects(local, BUCKET, ['a.txt', 'b.txt']);
   etag = (
     await putManifest(local, BUCKET, 'conformance/manifest.csv', [

@@ -4,7 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, type S3ServerInfo } from './s3-servers.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { makeS3Client, REPO_ROOT, type S3ServerInfo } from './s3-servers.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 's3batch.mjs');
 
@@ -162,4 +163,16 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
       await exited;
     },
   };
+}
+
+/** An S3 client for the embedded S3 of a `--local` server (s3rver, keys S3RVER / S3RVER). */
+export function embeddedS3Client(server: ServerProcess): S3Client {
+  if (server.s3Endpoint === undefined) throw new Error(`the server printed no S3 endpoint:\n${server.output()}`);
+  return makeS3Client({
+    name: 's3rver',
+    endpoint: server.s3Endpoint,
+    region: 'us-east-1',
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+  });
 }

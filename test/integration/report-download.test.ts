@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
-import { DeleteObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportView } from '../../src/api/rest/report-routes.ts';
@@ -21,7 +21,13 @@ import { basicAuth, JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { writeApiKeysFile, type ApiKey } from '../helpers/s3control.ts';
 import { createTestBucket, makeS3Client, putObjects, REPO_ROOT, type S3ServerInfo } from '../helpers/s3-servers.ts';
-import { startServerProcess, tempDataDir, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
+import {
+  embeddedS3Client,
+  startServerProcess,
+  tempDataDir,
+  TEST_API_KEY,
+  type ServerProcess,
+} from '../helpers/server-process.ts';
 
 /** A key of another account (merged with TEST_API_KEY through a keys file). */
 const OTHER: ApiKey = {
@@ -461,14 +467,7 @@ describe('report downloads on the embedded S3 (--local)', () => {
 
   it('lists and downloads a report written to s3rver', async () => {
     server = await startServerProcess();
-    local = new S3Client({
-      endpoint: server.s3Endpoint!,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    local = embeddedS3Client(server);
     await putObjects(local, 's3batch-demo', ['one.txt', 'two.txt']);
     const api = new JsonApi(server.url);
     const id = await taggingJob(
