@@ -19,7 +19,7 @@ import { GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { S3ControlClient } from '@aws-sdk/client-s3-control';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, serverEnv, shellEnv, type CliResult } from '../helpers/cli-process.ts';
-import { putManifest } from '../helpers/jobs.ts';
+import { putManifest, putObjectsAndManifest } from '../helpers/jobs.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
 import { endpointProviderClient, waitForJob } from '../helpers/s3control.ts';
@@ -137,15 +137,7 @@ beforeAll(async () => {
   const ceph = requireCeph();
   s3 = makeS3Client(ceph);
   bucket = await createTestBucket(s3, 'cli-jobs');
-  await putObjects(s3, bucket, KEYS);
-  etag = (
-    await putManifest(
-      s3,
-      bucket,
-      'cli/manifest.csv',
-      KEYS.map((key) => ({ bucket, key })),
-    )
-  ).etag;
+  etag = await putObjectsAndManifest(s3, bucket, 'cli/manifest.csv', KEYS);
   server = await startServerProcess({ s3: ceph });
   sdk = endpointProviderClient(server.url, TEST_API_KEY);
   cwd = tempDataDir('s3batch-cli-jobs-');

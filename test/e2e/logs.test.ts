@@ -9,10 +9,10 @@
 import { ListJobsCommand, type S3ControlClient } from '@aws-sdk/client-s3-control';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobRequest, putManifest } from '../helpers/jobs.ts';
+import { jobRequest, putObjectsAndManifest } from '../helpers/jobs.ts';
 import { basicAuth, JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
-import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
+import { createTestBucket, makeS3Client } from '../helpers/s3-servers.ts';
 import { endpointProviderClient } from '../helpers/s3control.ts';
 import { startServerProcess, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
 import { until } from '../helpers/until.ts';
@@ -48,15 +48,7 @@ beforeAll(async () => {
   s3 = makeS3Client(ceph);
   bucket = await createTestBucket(s3, 'logs');
   const keys = ['l/1', 'l/2', 'l/3'];
-  await putObjects(s3, bucket, keys, 'x');
-  etag = (
-    await putManifest(
-      s3,
-      bucket,
-      'm.csv',
-      keys.map((key) => ({ bucket, key })),
-    )
-  ).etag;
+  etag = await putObjectsAndManifest(s3, bucket, 'm.csv', keys, 'x');
   server = await startServerProcess({ s3: ceph, args: ['--log-level', 'info', '--log-format', 'json'] });
   control = endpointProviderClient(server.url, TEST_API_KEY);
 });

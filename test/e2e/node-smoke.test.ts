@@ -12,9 +12,9 @@ import path from 'node:path';
 import { GetObjectCommand, GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_BIN, serverEnv, shellEnv, startCli, type CliResult } from '../helpers/cli-process.ts';
-import { putManifest } from '../helpers/jobs.ts';
+import { putObjectsAndManifest } from '../helpers/jobs.ts';
 import { requireCeph } from '../helpers/provided.ts';
-import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
+import { createTestBucket, makeS3Client } from '../helpers/s3-servers.ts';
 import { startServerProcess, tempDataDir, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
 
 const NODE = process.env.S3BATCH_TEST_NODE || process.execPath;
@@ -43,15 +43,7 @@ beforeAll(async () => {
   s3 = makeS3Client(ceph);
   bucket = await createTestBucket(s3, 'node-smoke');
   reports = await createTestBucket(s3, 'node-smoke-reports');
-  await putObjects(s3, bucket, KEYS);
-  etag = (
-    await putManifest(
-      s3,
-      bucket,
-      'manifest.csv',
-      KEYS.map((key) => ({ bucket, key })),
-    )
-  ).etag;
+  etag = await putObjectsAndManifest(s3, bucket, 'manifest.csv', KEYS);
   server = await startServerProcess({ s3: ceph, node: NODE });
   cwd = tempDataDir('s3batch-node-smoke-');
 });

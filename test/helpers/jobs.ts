@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse/sync';
+import { type ObjectBody, putObjects } from './s3-servers.ts';
 
 /** URL-encodes a key for a CSV manifest; `plus` writes spaces as `+` (quote_plus style). */
 export function encodeKey(key: string, plus = false): string {
@@ -29,6 +30,28 @@ export async function putManifest(
     .join('');
   const out = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
   return { etag: (out.ETag ?? '').replace(/"/g, ''), rawKeys };
+}
+
+/**
+ * Puts the objects `keys` into `bucket` (with `body`, as putObjects: default each its own key) and a
+ * CSV manifest that lists them at `manifestKey`; returns the manifest's ETag (unquoted).
+ */
+export async function putObjectsAndManifest(
+  client: S3Client,
+  bucket: string,
+  manifestKey: string,
+  keys: string[],
+  body?: ObjectBody,
+): Promise<string> {
+  await putObjects(client, bucket, keys, body);
+  return (
+    await putManifest(
+      client,
+      bucket,
+      manifestKey,
+      keys.map((key) => ({ bucket, key })),
+    )
+  ).etag;
 }
 
 export function jobRequest(args: {

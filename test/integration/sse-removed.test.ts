@@ -7,10 +7,10 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobRequest, putManifest } from '../helpers/jobs.ts';
+import { jobRequest, putObjectsAndManifest } from '../helpers/jobs.ts';
 import { basicAuth, JsonApi, ApiError } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
-import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
+import { createTestBucket, makeS3Client } from '../helpers/s3-servers.ts';
 import { writeApiKeysFile } from '../helpers/s3control.ts';
 import {
   startServerProcess,
@@ -61,15 +61,7 @@ beforeAll(async () => {
   s3 = makeS3Client(ceph);
   bucket = await createTestBucket(s3, 'sse-removed');
   const keys = ['o/1', 'o/2', 'o/3'];
-  await putObjects(s3, bucket, keys, 'x');
-  etag = (
-    await putManifest(
-      s3,
-      bucket,
-      'm.csv',
-      keys.map((key) => ({ bucket, key })),
-    )
-  ).etag;
+  etag = await putObjectsAndManifest(s3, bucket, 'm.csv', keys, 'x');
   const dataDir = tempDataDir('s3batch-sse-removed-');
   const keysFile = writeApiKeysFile(dataDir, [OTHER]);
   server = await startServerProcess({

@@ -12,11 +12,11 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobRequest, putManifest } from '../helpers/jobs.ts';
+import { jobRequest, putManifest, putObjectsAndManifest } from '../helpers/jobs.ts';
 import { basicAuth, JsonApi } from '../helpers/json-api.ts';
 import { parsePrometheusText } from '../helpers/prometheus.ts';
 import { requireCeph } from '../helpers/provided.ts';
-import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
+import { createTestBucket, makeS3Client } from '../helpers/s3-servers.ts';
 import { writeApiKeysFile } from '../helpers/s3control.ts';
 import {
   startServerProcess,
@@ -90,15 +90,7 @@ beforeAll(async () => {
   s3 = makeS3Client(ceph);
   bucket = await createTestBucket(s3, 'sse');
   const keys = Array.from({ length: TASKS }, (_, i) => `o/${i}`);
-  await putObjects(s3, bucket, keys, 'x');
-  manifestEtag = (
-    await putManifest(
-      s3,
-      bucket,
-      'big.csv',
-      keys.map((key) => ({ bucket, key })),
-    )
-  ).etag;
+  manifestEtag = await putObjectsAndManifest(s3, bucket, 'big.csv', keys, 'x');
   smallEtag = (
     await putManifest(
       s3,
