@@ -770,17 +770,15 @@ describe('S3PutObjectCopy.prepare (fake client)', () => {
   const retry = retryCallUnder({ maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 20_000 }, async (ms) => {
     delays.push(ms);
   });
+  /** prepare of a copy to ARN's bucket, through `s3`, under `retry`. */
+  const prepare = (s3: S3Client): Promise<void> =>
+    s3PutObjectCopy.prepare!(parseCopyConfig({ TargetResource: ARN }), ctxOf(s3), signal, retry);
 
   it('a missing target bucket is InvalidJobConfiguration', async () => {
     const { s3 } = fakeS3(() => {
       throw s3Error('NotFound', 404);
     });
-    const err = await s3PutObjectCopy.prepare!(
-      parseCopyConfig({ TargetResource: ARN }),
-      ctxOf(s3),
-      signal,
-      retry,
-    ).catch((e: unknown) => e);
+    const err = await prepare(s3).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(S3BatchError);
     expect(err).toMatchObject({ code: 'InvalidJobConfiguration' });
     expect((err as Error).message).toBe(
@@ -790,9 +788,7 @@ describe('S3PutObjectCopy.prepare (fake client)', () => {
 
   it('an existing bucket passes', async () => {
     const { s3, sent } = fakeS3(() => ({}));
-    await expect(
-      s3PutObjectCopy.prepare!(parseCopyConfig({ TargetResource: ARN }), ctxOf(s3), signal, retry),
-    ).resolves.toBeUndefined();
+    await expect(prepare(s3)).resolves.toBeUndefined();
     expect(sent).toEqual([{ command: 'HeadBucket', input: { Bucket: 'dest-bucket' } }]);
   });
 
@@ -803,9 +799,7 @@ describe('S3PutObjectCopy.prepare (fake client)', () => {
       if (++calls === 1) throw s3Error('SlowDown', 503);
       return {};
     });
-    await expect(
-      s3PutObjectCopy.prepare!(parseCopyConfig({ TargetResource: ARN }), ctxOf(s3), signal, retry),
-    ).resolves.toBeUndefined();
+    await expect(prepare(s3)).resolves.toBeUndefined();
     expect(sent.map((s) => s.command)).toEqual(['HeadBucket', 'HeadBucket']);
     expect(delays).toHaveLength(1);
     expect(delays[0]).toBeLessThan(200); // the policy's first backoff, full jitter under baseDelayMs
@@ -816,12 +810,7 @@ describe('S3PutObjectCopy.prepare (fake client)', () => {
     const { s3, sent } = fakeS3(() => {
       throw s3Error('ServiceUnavailable', 503);
     });
-    const err = await s3PutObjectCopy.prepare!(
-      parseCopyConfig({ TargetResource: ARN }),
-      ctxOf(s3),
-      signal,
-      retry,
-    ).catch((e: unknown) => e);
+    const err = await prepare(s3).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'InvalidJobConfiguration' });
     expect((err as Error).message).toBe(
       'Target bucket dest-bucket does not exist or is not accessible: 503 ServiceUnavailable',
