@@ -5,39 +5,20 @@
  * shape (every $ref resolves, every path parameter is declared, operation ids are unique), and the
  * server hands it out at GET /api/v1/openapi.json without credentials.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_TABLE } from '../../src/domain/errors.ts';
-import { loadConfig } from '../../src/config.ts';
 import { OPENAPI_DOCUMENT, type Operation } from '../../src/api/rest/openapi.ts';
-import { startServer, type RunningServer } from '../../src/main.ts';
+import type { RunningServer } from '../../src/main.ts';
+import { startOfflineServer } from '../helpers/offline-server.ts';
 
 let server: RunningServer;
-let dataDir: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 's3batch-openapi-'));
-  server = await startServer(
-    loadConfig(
-      {
-        port: 0,
-        host: '127.0.0.1',
-        dataDir,
-        endpoint: 'http://127.0.0.1:9',
-        accessKeyId: 'AK',
-        secretAccessKey: 'SK',
-        logLevel: 'silent',
-      },
-      {},
-    ),
-  );
+  server = await startOfflineServer('s3batch-openapi-');
 });
 
 afterAll(async () => {
   await server?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 /**
