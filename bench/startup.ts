@@ -98,14 +98,16 @@ function timeToListen(node: string, args: readonly string[], env: NodeJS.Process
     const child = spawn(node, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let sample: Sample | undefined;
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    child.stdout.on('data', (b: Buffer) => {
+    // The banner ('s3batch listening on …') goes to stderr, the log to stdout: watch both.
+    const onData = (b: Buffer): void => {
       out += b.toString();
       if (sample === undefined && /listening on http/.test(out)) {
         sample = { wallMs: performance.now() - started, cpuMs: cpuMs(child.pid!) };
         child.kill('SIGTERM');
       }
-    });
+    };
+    child.stderr.on('data', onData);
+    child.stdout.on('data', onData);
     child.once('error', reject);
     child.once('close', (code, signal) => {
       if (sample) resolve(sample);
