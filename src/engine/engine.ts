@@ -257,7 +257,12 @@ export class Engine {
     // Also stops a listing that goes on after Preparing (generator jobs).
     const preparing = this.preparer.abort(jobId);
     if (target === JobStatus.Cancelled) {
-      void this.cleanup(jobId);
+      // In the background; a file that cannot be removed is logged, never an unhandled rejection.
+      this.cleanup(jobId).catch((err: unknown) =>
+        this.records
+          .logFor(jobId)
+          .warn({}, `job ${jobId}: files of a cancelled job not removed: ${(err as Error).message}`),
+      );
       return;
     }
     if (preparing) return; // the preparation ends and sees Cancelling

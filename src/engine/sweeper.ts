@@ -68,7 +68,14 @@ export class Sweeper {
         `The job was not confirmed within ${days > 0 ? `${days} days` : `${limit} ms`} of being suspended`,
       );
       records.setStatus(job.id, JobStatus.Failed);
-      void this.deps.cleanup(job.id);
+      this.deps
+        .cleanup(job.id)
+        .catch((err: unknown) =>
+          jobLog(this.deps.log, job).warn(
+            {},
+            `job ${job.id}: files of a timed-out job not removed: ${(err as Error).message}`,
+          ),
+        );
     }
   }
 
