@@ -10,5 +10,15 @@ cd "$(dirname "$0")/.."
 node24="$(bash scripts/node24.sh)"
 echo "test-node24: Node $("$node24" --version) at $node24"
 node scripts/build.mjs --if-stale
-"$node24" node_modules/vitest/vitest.mjs run --project unit
-S3BATCH_TEST_NODE="$node24" npx vitest run test/e2e/node-smoke.test.ts
+mkdir -p tmp
+unit=tmp/vitest-node24-unit.json
+smoke=tmp/vitest-node24-smoke.json
+rm -f "$unit" "$smoke"
+rc=0
+"$node24" node_modules/vitest/vitest.mjs run --project unit --reporter=default --reporter=json \
+  --outputFile.json="$unit" || rc=$?
+S3BATCH_TEST_NODE="$node24" npx vitest run test/e2e/node-smoke.test.ts --reporter=default --reporter=json \
+  --outputFile.json="$smoke" || rc=$?
+# the closing line CI reads: both runs together
+node scripts/vitest-summary.mjs node24 "$unit" "$smoke" || true
+exit $rc

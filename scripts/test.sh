@@ -18,11 +18,5 @@ report=tmp/vitest-report.json
 rm -f "$report"
 rc=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || rc=$?
-if [ -s "$report" ]; then
-  node -e '
-    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-    console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
-  ' "$report" || true
-fi
+node scripts/vitest-summary.mjs vitest "$report" || true
 exit $rc
