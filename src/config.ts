@@ -70,6 +70,11 @@ export interface Config {
    * false (none, the default), true (any peer), or comma-separated addresses / CIDRs of the proxies.
    */
   readonly trustProxy: boolean | string;
+  /**
+   * Accept SigV4 requests whose `x-amz-content-sha256` is `UNSIGNED-PAYLOAD` (the body is then not
+   * covered by the signature and could be swapped in transit); default false.
+   */
+  readonly allowUnsignedPayload: boolean;
 }
 
 /** Options as the CLI's flags give them (strings or booleans), keyed like Config. */
@@ -113,6 +118,7 @@ export const ENV = {
   functionUrls: 'S3BATCH_FUNCTION_URLS',
   sseHeartbeatSeconds: 'S3BATCH_SSE_HEARTBEAT_SECONDS',
   trustProxy: 'S3BATCH_TRUST_PROXY',
+  allowUnsignedPayload: 'S3BATCH_ALLOW_UNSIGNED_PAYLOAD',
 } as const;
 
 type Key = keyof typeof ENV;
@@ -283,6 +289,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     functionUrls: str('functionUrls', flags, env),
     sseHeartbeatSeconds: int('sseHeartbeatSeconds', flags, env, 15, 1, 3600),
     trustProxy: trustProxy(flags, env),
+    allowUnsignedPayload: bool('allowUnsignedPayload', flags, env, false),
   };
   if ((config.lambdaAccessKeyId === undefined) !== (config.lambdaSecretAccessKey === undefined)) {
     throw new S3BatchError(

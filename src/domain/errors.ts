@@ -20,6 +20,8 @@ export const ERROR_TABLE = {
   SignatureDoesNotMatch: { status: 403 },
   InvalidAccessKeyId: { status: 403 },
   RequestTimeTooSkewed: { status: 403 },
+  // x-amz-content-sha256: UNSIGNED-PAYLOAD while the server does not allow it (--allow-unsigned-payload)
+  UnsignedPayloadNotAllowed: { status: 403 },
   MethodNotAllowed: { status: 405 },
   // a path segment (e.g. a job id) over the router's limit: answered before routing, on both APIs
   UriTooLong: { status: 414 },

@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import { buildApp } from '../api/app.ts';
 import type { ResolvedAccessKeys } from '../api/auth/access-keys.ts';
 import { createApiAuth } from '../api/auth/api-auth.ts';
-import { createSessionTokens } from '../api/auth/session.ts';
+import { createAuthLimiter } from '../api/auth/auth-limiter.ts';
+import { SESSION_EPOCHS_FILE, createSessionTokens, loadSessionEpochs } from '../api/auth/session.ts';
 import { createSigV4Verifier } from '../api/auth/sigv4-verifier.ts';
 import type { Config } from '../config.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -32,7 +33,13 @@ export interface HttpAppParts {
 export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance> {
   const { config, service, engine, apiKeys } = parts;
   // The S3 Control API and the JSON API accept the same access keys.
-  const verifier = createSigV4Verifier({ keys: apiKeys.store });
+  // One limit on failed authentication for every way in (auth-limiter.ts).
+  const limiter = createAuthLimiter({ isKnownKey: (id) => apiKeys.store.get(id) !== undefined });
+  const verifier = createSigV4Verifier({
+    keys: apiKeys.store,
+    allowUnsignedPayload: config.allowUnsignedPayload,
+    limiter,
+  });
   return buildApp({
     service,
     events: engine.events,
@@ -44,9 +51,12 @@ export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance
     apiAuth: createApiAuth({
       keys: apiKeys.store,
       verifier,
+      limiter,
       sessions: createSessionTokens({
         key: await loadOrCreateSecret(join(config.dataDir, 'session.key')),
         keys: apiKeys.store,
+        // Sign-out ends a key's sessions on the server, also across restarts.
+        epochs: await loadSessionEpochs(join(config.dataDir, SESSION_EPOCHS_FILE)),
       }),
     }),
     // Report downloads read the report bucket through the job's own storage profile.

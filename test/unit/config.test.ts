@@ -51,6 +51,7 @@ describe('loadConfig defaults', () => {
       functionTimeoutSeconds: 60,
       sseHeartbeatSeconds: 15,
       trustProxy: false,
+      allowUnsignedPayload: false,
     } satisfies Config);
   });
 

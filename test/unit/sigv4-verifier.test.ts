@@ -203,7 +203,7 @@ describe('requests signed by @aws-sdk/client-s3-control verify', () => {
     expect(() => assertCallerAccount(caller, '444455556666')).not.toThrow();
   });
 
-  it('x-amz-content-sha256: UNSIGNED-PAYLOAD is accepted and then does not cover the body', async () => {
+  it('x-amz-content-sha256: UNSIGNED-PAYLOAD is accepted only when allowed, and then does not cover the body', async () => {
     const signer = new SignatureV4({
       service: 's3',
       region: 'us-east-1',
@@ -227,11 +227,13 @@ describe('requests signed by @aws-sdk/client-s3-control verify', () => {
       { signingDate: date },
     );
     const request = toReceived(signed);
-    await expect(verifierAt(date).verify(request)).resolves.toEqual({
+    expect(await refusal(request, date)).toMatchObject({ code: 'UnsignedPayloadNotAllowed' });
+    const allowing = createSigV4Verifier({ keys: store, now: () => date, allowUnsignedPayload: true });
+    await expect(allowing.verify(request)).resolves.toEqual({
       accessKeyId: KEY.accessKeyId,
       accountId: ACCOUNT,
     });
-    await expect(verifierAt(date).verify({ ...request, body: Buffer.from('<other/>') })).resolves.toMatchObject({
+    await expect(allowing.verify({ ...request, body: Buffer.from('<other/>') })).resolves.toMatchObject({
       accountId: ACCOUNT,
     });
   });

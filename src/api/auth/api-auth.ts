@@ -13,12 +13,15 @@
  *
  * Requests without a signature are decided in onRequest, before their body is read; SigV4 needs
  * the body and is checked in preHandler. Route plugins get the account with `opts.accountOf(req)`.
+ * Every failed authentication (wrong Basic secret, bad signature, forged cookie, failed sign-in)
+ * counts towards the limit of auth-limiter.ts: over it, 429 TooManyRequestsException + Retry-After.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { S3BatchError, isS3BatchError } from '../../domain/errors.ts';
 import { limitedBodyParser, routeBodyLimit } from '../body-limit.ts';
 import type { AccessKey, AccessKeyStore } from './access-keys.ts';
+import { createAuthLimiter, retryAfterOf, type AuthLimiter } from './auth-limiter.ts';
 import { SESSION_COOKIE, clearedSessionCookie, readCookie, type Session, type SessionTokens } from './session.ts';
 import type { SigV4Verifier } from './sigv4-verifier.ts';
 
@@ -61,6 +64,8 @@ export interface ApiAuthOptions {
   readonly keys: AccessKeyStore;
   readonly verifier: SigV4Verifier;
   readonly sessions: SessionTokens;
+  /** The limit on failed authentication, shared with the verifier's; default a limiter of its own. */
+  readonly limiter?: AuthLimiter;
 }
 
 export interface ApiAuth {
@@ -70,6 +75,8 @@ export interface ApiAuth {
   /** The key when `secretAccessKey` is its secret (constant-time), else undefined. */
   checkSecret(accessKeyId: string, secretAccessKey: string): AccessKey | undefined;
   readonly sessions: SessionTokens;
+  /** The limit on failed authentication (POST /session counts its failures here too). */
+  readonly limiter: AuthLimiter;
   /**
    * Installs authentication on the app (before the /api/v1 route plugins are registered): a JSON
    * body parser that keeps the raw bytes for SigV4, and the hooks that resolve the caller of every
@@ -107,6 +114,7 @@ const NO_SECRET = sha256('no such key');
 export function createApiAuth(opts: ApiAuthOptions): ApiAuth {
   const resolved = new WeakMap<FastifyRequest, Promise<ApiCaller>>();
   const rawBodies = new WeakMap<FastifyRequest, Buffer>();
+  const limiter = opts.limiter ?? createAuthLimiter({ isKnownKey: (id) => opts.keys.get(id) !== undefined });
 
   function checkSecret(accessKeyId: string, secretAccessKey: string): AccessKey | undefined {
     const key = opts.keys.get(accessKeyId);
@@ -116,7 +124,14 @@ export function createApiAuth(opts: ApiAuthOptions): ApiAuth {
 
   function fromSession(req: FastifyRequest, token: string): ApiCaller | 'invalid' {
     const check = opts.sessions.verify(token);
-    if (!check.ok) return 'invalid';
+    if (!check.ok) {
+      // A token that is not ours is a failed attempt; one that expired or was signed out is not.
+      if (check.reason === 'invalid') {
+        limiter.check(req.ip, undefined);
+        limiter.fail(req.ip, undefined);
+      }
+      return 'invalid';
+    }
     const method = req.method.toUpperCase();
     if (STATE_CHANGING.has(method)) {
       const type = (header(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
@@ -135,17 +150,24 @@ export function createApiAuth(opts: ApiAuthOptions): ApiAuth {
     };
   }
 
-  function fromBasic(value: string): ApiCaller {
+  function fromBasic(req: FastifyRequest, value: string): ApiCaller {
     const encoded = value.slice('basic '.length).trim();
     const decoded = /^[A-Za-z0-9+/]+={0,2}$/.test(encoded) ? Buffer.from(encoded, 'base64').toString('utf8') : '';
     const colon = decoded.indexOf(':');
-    if (colon <= 0)
+    const keyId = colon > 0 ? decoded.slice(0, colon) : undefined;
+    limiter.check(req.ip, keyId);
+    if (colon <= 0) {
+      limiter.fail(req.ip, undefined);
       throw new S3BatchError(
         'AccessDenied',
         'Malformed Basic credentials: expected base64(accessKeyId:secretAccessKey)',
       );
+    }
     const key = checkSecret(decoded.slice(0, colon), decoded.slice(colon + 1));
-    if (key === undefined) throw new S3BatchError('AccessDenied', BAD_KEY);
+    if (key === undefined) {
+      limiter.fail(req.ip, keyId);
+      throw new S3BatchError('AccessDenied', BAD_KEY);
+    }
     return { accessKeyId: key.accessKeyId, accountId: key.accountId, via: 'basic' };
   }
 
@@ -156,6 +178,7 @@ export function createApiAuth(opts: ApiAuthOptions): ApiAuth {
       url: req.raw.url ?? req.url,
       headers: req.headers,
       body,
+      client: req.ip,
     });
     return { ...caller, via: 'sigv4' };
   }
@@ -170,7 +193,7 @@ export function createApiAuth(opts: ApiAuthOptions): ApiAuth {
     if (caller === undefined && authorization !== '') {
       const scheme = authorization.split(/\s/, 1)[0]?.toLowerCase();
       if (scheme === 'aws4-hmac-sha256') caller = await fromSigV4(req);
-      else if (scheme === 'basic') caller = fromBasic(authorization);
+      else if (scheme === 'basic') caller = fromBasic(req, authorization);
       else
         throw new S3BatchError(
           'Unauthorized',
@@ -236,12 +259,15 @@ export function createApiAuth(opts: ApiAuthOptions): ApiAuth {
     callerOf,
     checkSecret,
     sessions: opts.sessions,
+    limiter,
     install,
   };
 }
 
 /** Adds the 401 challenge and drops a session cookie that no longer works, then rethrows. */
 function onAuthError(req: FastifyRequest, reply: FastifyReply, err: unknown): never {
+  const retryAfter = retryAfterOf(err);
+  if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
   if (isS3BatchError(err) && err.code === 'Unauthorized') {
     if (header(req, WEB_CLIENT_HEADER) !== WEB_CLIENT_VALUE) void reply.header('www-authenticate', BASIC_CHALLENGE);
     if (readCookie(header(req, 'cookie'), SESSION_COOKIE))

@@ -2,13 +2,21 @@
  * Web sessions of the JSON API: a signed token in the `s3batch_session` cookie, so the web page
  * signs in once with an access key instead of sending the secret with every request.
  *
- * Token: `base64url(JSON {accessKeyId, accountId, exp}) "." base64url(HMAC-SHA256)`. The MAC is
- * keyed with the server's session key (`<dataDir>/session.key`) and covers the payload and a hash
- * of the key's current secret, so a session ends when its access key is removed, moved to another
- * account or given a new secret, and at `exp` (default lifetime 12 h). Sessions are stateless:
- * signing out clears the cookie in the browser; a copied token stays valid until it expires.
+ * Token: `base64url(JSON {accessKeyId, accountId, exp, epoch}) "." base64url(HMAC-SHA256)`. The MAC
+ * is keyed with the server's session key (`<dataDir>/session.key`) and covers the payload and a
+ * hash of the key's current secret, so a session ends when its access key is removed, moved to
+ * another account or given a new secret, and at `exp` (default lifetime 12 h).
+ *
+ * Signing out ends the session on the server too: every access key has a session epoch (0 until
+ * its first sign-out), kept in `<dataDir>/session-epochs.json`; a token carries the epoch it was
+ * issued in and is refused once the key's epoch moved on. Signing out moves it on, so it ends
+ * every session of that access key (all browsers signed in with it), and a copy of the cookie
+ * stops working at once, also after a restart.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { S3BatchError } from '../../domain/errors.ts';
 import type { AccessKeyStore } from './access-keys.ts';
 
 export const SESSION_COOKIE = 's3batch_session';
@@ -23,6 +31,78 @@ export interface Session {
   readonly exp: number;
 }
 
+/** The session epoch of each access key; moving it on ends every session issued before. */
+export interface SessionEpochs {
+  get(accessKeyId: string): number;
+  /** Moves the key's epoch on (and stores it, when file-backed). */
+  bump(accessKeyId: string): Promise<void>;
+}
+
+/** Epochs kept in memory only (tests; a server uses loadSessionEpochs). */
+export function memorySessionEpochs(): SessionEpochs {
+  const epochs = new Map<string, number>();
+  return {
+    get: (id) => epochs.get(id) ?? 0,
+    bump: async (id) => {
+      epochs.set(id, (epochs.get(id) ?? 0) + 1);
+    },
+  };
+}
+
+/** File name of the epochs under the data folder. */
+export const SESSION_EPOCHS_FILE = 'session-epochs.json';
+
+/**
+ * Epochs stored in `path` as `{"epochs":{"<accessKeyId>":n}}`, written whole (temporary file and
+ * rename) at every bump; a missing file means every epoch is 0.
+ */
+export async function loadSessionEpochs(path: string): Promise<SessionEpochs> {
+  const epochs = new Map<string, number>();
+  let text: string | undefined;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new S3BatchError('InvalidConfiguration', `Cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (text !== undefined) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      doc = undefined;
+    }
+    const map = (doc as { epochs?: unknown } | undefined)?.epochs;
+    if (typeof map !== 'object' || map === null || Array.isArray(map))
+      throw new S3BatchError(
+        'InvalidConfiguration',
+        `${path} must hold {"epochs":{"<accessKeyId>":<number>}}; delete it to end every web session`,
+      );
+    for (const [id, n] of Object.entries(map)) if (Number.isSafeInteger(n) && (n as number) >= 0) epochs.set(id, n);
+  }
+  let writing: Promise<void> = Promise.resolve();
+  const write = async (): Promise<void> => {
+    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(tmp, `${JSON.stringify({ epochs: Object.fromEntries(epochs) })}\n`, { mode: 0o600 });
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  };
+  return {
+    get: (id) => epochs.get(id) ?? 0,
+    bump(id) {
+      epochs.set(id, (epochs.get(id) ?? 0) + 1);
+      // One write at a time, each with every epoch so far: the last one written holds them all.
+      writing = writing.catch(() => undefined).then(write);
+      return writing;
+    },
+  };
+}
+
 /** Why a token was refused: `expired` (or its key is gone) means "sign in again"; `invalid` means not ours. */
 export type SessionCheck = { ok: true; session: Session } | { ok: false; reason: 'invalid' | 'expired' | 'revoked' };
 
@@ -30,6 +110,8 @@ export interface SessionTokens {
   /** A token for this access key (which must be in the store). */
   issue(accessKeyId: string): { token: string; session: Session };
   verify(token: string): SessionCheck;
+  /** Ends every session of this access key (sign-out): tokens issued before are refused from now on. */
+  revoke(accessKeyId: string): Promise<void>;
   readonly lifetimeMs: number;
 }
 
@@ -39,11 +121,14 @@ export interface SessionTokenOptions {
   readonly keys: AccessKeyStore;
   readonly lifetimeMs?: number;
   readonly now?: () => number;
+  /** The keys' session epochs; default in memory only. */
+  readonly epochs?: SessionEpochs;
 }
 
 export function createSessionTokens(opts: SessionTokenOptions): SessionTokens {
   const lifetimeMs = opts.lifetimeMs ?? DEFAULT_SESSION_LIFETIME_MS;
   const now = opts.now ?? Date.now;
+  const epochs = opts.epochs ?? memorySessionEpochs();
   const mac = (payload: string, secret: string): Buffer =>
     createHmac('sha256', opts.key)
       .update(payload)
@@ -53,11 +138,14 @@ export function createSessionTokens(opts: SessionTokenOptions): SessionTokens {
 
   return {
     lifetimeMs,
+    revoke: (accessKeyId) => epochs.bump(accessKeyId),
     issue(accessKeyId) {
       const key = opts.keys.get(accessKeyId);
       if (key === undefined) throw new Error(`session for an unknown access key ${accessKeyId}`);
       const session: Session = { accessKeyId: key.accessKeyId, accountId: key.accountId, exp: now() + lifetimeMs };
-      const payload = Buffer.from(JSON.stringify(session)).toString('base64url');
+      // The token also carries the key's session epoch (signed out since: refused).
+      const claims = { ...session, epoch: epochs.get(key.accessKeyId) };
+      const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
       return { token: `${payload}.${mac(payload, key.secretAccessKey).toString('base64url')}`, session };
     },
     verify(token) {
@@ -72,7 +160,7 @@ export function createSessionTokens(opts: SessionTokenOptions): SessionTokens {
         return { ok: false, reason: 'invalid' };
       }
       if (typeof claims !== 'object' || claims === null) return { ok: false, reason: 'invalid' };
-      const { accessKeyId, accountId, exp } = claims as Record<string, unknown>;
+      const { accessKeyId, accountId, exp, epoch } = claims as Record<string, unknown>;
       if (typeof accessKeyId !== 'string' || typeof accountId !== 'string' || typeof exp !== 'number')
         return { ok: false, reason: 'invalid' };
       const key = opts.keys.get(accessKeyId);
@@ -83,6 +171,8 @@ export function createSessionTokens(opts: SessionTokenOptions): SessionTokens {
       if (given.length !== expected.length || !timingSafeEqual(given, expected))
         return { ok: false, reason: 'invalid' };
       if (key.accountId !== accountId) return { ok: false, reason: 'revoked' };
+      // A token of an earlier epoch (signed out since), or from before epochs existed, has ended.
+      if (epoch !== epochs.get(accessKeyId)) return { ok: false, reason: 'revoked' };
       if (exp <= now()) return { ok: false, reason: 'expired' };
       return { ok: true, session: { accessKeyId, accountId, exp } };
     },

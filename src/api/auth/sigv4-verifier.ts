@@ -11,9 +11,13 @@
  *
  * Decisions:
  * - `x-amz-content-sha256` is required and signed; a hex value must equal sha256(body)
- *   (else SignatureDoesNotMatch). `UNSIGNED-PAYLOAD` is accepted and then the body is not covered
- *   by the signature — S3 accepts it too, and botocore sends it when told not to sign payloads
- *   (over https). Streaming (`STREAMING-…`, aws-chunked) payloads are refused.
+ *   (else SignatureDoesNotMatch). `UNSIGNED-PAYLOAD` leaves the body out of the signature, so a
+ *   body could be swapped in transit: it is refused (403 UnsignedPayloadNotAllowed) unless the
+ *   server allows it (`allowUnsignedPayload`, `--allow-unsigned-payload`). The AWS SDKs and CLI
+ *   sign the payload over http; botocore sends UNSIGNED-PAYLOAD only when told to (over https).
+ *   Streaming (`STREAMING-…`, aws-chunked) payloads are refused.
+ * - Failed verifications count towards the shared limit on failed authentication (auth-limiter.ts)
+ *   when the request says which client sent it (`SignedRequest.client`).
  * - Every `x-amz-*` header received must be signed (as S3 requires), so `x-amz-account-id`
  *   cannot be changed in transit.
  * - Presigned URLs (query-string authentication) and Signature Version 2 are refused with
@@ -24,8 +28,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { S3BatchError } from '../../domain/errors.ts';
+import { S3BatchError, isS3BatchError } from '../../domain/errors.ts';
 import type { AccessKeyStore } from './access-keys.ts';
+import type { AuthLimiter } from './auth-limiter.ts';
 
 export interface SignedRequest {
   method: string;
@@ -34,6 +39,8 @@ export interface SignedRequest {
   /** Header names in lower case, as node gives them; the Host header exactly as received. */
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+  /** The client's address (`req.ip`): failures then count towards the limiter's limits. */
+  client?: string | undefined;
 }
 
 /** Who signed the request: the key and the account it acts for. */
@@ -47,6 +54,10 @@ export interface SigV4VerifierOptions {
   now?: () => Date;
   /** Largest accepted difference between x-amz-date and the server clock; default 15 minutes. */
   maxSkewMs?: number;
+  /** Accept `x-amz-content-sha256: UNSIGNED-PAYLOAD` (the body is then not signed); default false. */
+  allowUnsignedPayload?: boolean;
+  /** The limit on failed authentication; none when absent. */
+  limiter?: AuthLimiter | undefined;
 }
 
 export interface SigV4Verifier {
@@ -149,11 +160,35 @@ function parseAmzDate(value: string): Date | undefined {
   return date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && h < 24 && mi < 60 && s < 60 ? date : undefined;
 }
 
+/** The access key id of a SigV4 Authorization header, read without checking the rest; undefined when none. */
+export function credentialKeyId(authorization: string | undefined): string | undefined {
+  return /\bCredential=(\w{1,128})\//.exec(authorization ?? '')?.[1];
+}
+
+/** Refusals that are not a failed attempt at credentials: they do not count towards the limit. */
+const NOT_A_FAILURE = new Set(['UnsignedPayloadNotAllowed', 'InternalServiceException']);
+
 export function createSigV4Verifier(opts: SigV4VerifierOptions): SigV4Verifier {
   const now = opts.now ?? (() => new Date());
   const maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
+  const limiter = opts.limiter;
 
   async function verify(req: SignedRequest): Promise<VerifiedCaller> {
+    const client = req.client;
+    const authorization = headerValue(req.headers, 'authorization');
+    // No Authorization header: no credentials were tried (the refusal says how to sign).
+    if (limiter === undefined || client === undefined || authorization === undefined) return verifyOnce(req);
+    const keyId = credentialKeyId(authorization);
+    limiter.check(client, keyId);
+    try {
+      return await verifyOnce(req);
+    } catch (err) {
+      if (isS3BatchError(err) && !NOT_A_FAILURE.has(err.code)) limiter.fail(client, keyId);
+      throw err;
+    }
+  }
+
+  async function verifyOnce(req: SignedRequest): Promise<VerifiedCaller> {
     const headers: SignedRequest['headers'] = Object.create(null) as SignedRequest['headers'];
     for (const [name, v] of Object.entries(req.headers)) if (v !== undefined) headers[name.toLowerCase()] = v;
     // An absolute-form request target (`GET http://host/path`, as sent to a proxy) signs only its path.
@@ -226,6 +261,12 @@ export function createSigV4Verifier(opts: SigV4VerifierOptions): SigV4Verifier {
     if (payloadHash.startsWith('STREAMING-')) {
       throw denied(
         `x-amz-content-sha256 ${JSON.stringify(payloadHash.slice(0, 64))}: streaming (aws-chunked) payloads are not supported; send the payload's SHA-256`,
+      );
+    }
+    if (payloadHash === UNSIGNED_PAYLOAD && opts.allowUnsignedPayload !== true) {
+      throw new S3BatchError(
+        'UnsignedPayloadNotAllowed',
+        'x-amz-content-sha256 UNSIGNED-PAYLOAD is not accepted by this server (the body would not be signed): send the SHA-256 of the body, as the AWS SDKs and CLI do, or start the server with --allow-unsigned-payload',
       );
     }
     if (payloadHash !== UNSIGNED_PAYLOAD) {

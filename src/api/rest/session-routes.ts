@@ -1,56 +1,22 @@
 /**
  * Web sign-in for the JSON API (`/api/v1/session`): POST signs in with an access key and sets the
- * `s3batch_session` cookie, GET says who is signed in, DELETE signs out (clears the cookie).
- * Failed sign-ins are limited per remote address (10 a minute, then 429 until the minute is over):
- * `req.ip`, which is the X-Forwarded-For client only when the peer is a trusted proxy (trustProxy).
+ * `s3batch_session` cookie, GET says who is signed in, DELETE signs out: clears the cookie and
+ * ends every session of that access key on the server (session.ts, session epochs).
+ * Failed sign-ins count towards the one limit on failed authentication (auth-limiter.ts: per
+ * remote address and per access key, 10 a minute, then 429 + Retry-After until the minute is
+ * over): `req.ip`, which is the X-Forwarded-For client only when the peer is a trusted proxy.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { S3BatchError } from '../../domain/errors.ts';
 import { isHttps, type ApiAuth } from '../auth/api-auth.ts';
-import { clearedSessionCookie, sessionCookie, type Session } from '../auth/session.ts';
+import { retryAfterOf } from '../auth/auth-limiter.ts';
+import { SESSION_COOKIE, clearedSessionCookie, readCookie, sessionCookie, type Session } from '../auth/session.ts';
+
+/** The failed-attempt counter, now shared by every kind of authentication (one home: auth-limiter.ts). */
+export { FailedAttempts } from '../auth/auth-limiter.ts';
 
 export interface SessionRouteOptions {
   readonly auth: ApiAuth;
-  /** Failed sign-ins allowed per remote address and window; default 10 a minute. */
-  readonly maxFailedLogins?: number;
-  readonly failedLoginWindowMs?: number;
-  readonly now?: () => number;
-}
-
-/** Counts failures per address in fixed windows; memory is bounded by `maxAddresses`. */
-export class FailedAttempts {
-  private readonly windows = new Map<string, { count: number; resetAt: number }>();
-
-  constructor(
-    private readonly max: number,
-    private readonly windowMs: number,
-    private readonly now: () => number = Date.now,
-    private readonly maxAddresses = 10_000,
-  ) {}
-
-  /** Seconds until `address` may try again, or 0 when it may try now. */
-  blockedFor(address: string): number {
-    const w = this.windows.get(address);
-    const t = this.now();
-    if (w === undefined || w.resetAt <= t) return 0;
-    return w.count >= this.max ? Math.ceil((w.resetAt - t) / 1000) : 0;
-  }
-
-  fail(address: string): void {
-    const t = this.now();
-    const w = this.windows.get(address);
-    if (w !== undefined && w.resetAt > t) {
-      w.count++;
-      return;
-    }
-    if (this.windows.size >= this.maxAddresses) {
-      for (const [a, v] of this.windows) if (v.resetAt <= t) this.windows.delete(a);
-      // Still full: forget the oldest window (Map keeps insertion order).
-      if (this.windows.size >= this.maxAddresses) this.windows.delete(this.windows.keys().next().value as string);
-    }
-    this.windows.delete(address);
-    this.windows.set(address, { count: 1, resetAt: t + this.windowMs });
-  }
 }
 
 const sessionView = (s: Session): Record<string, string> => ({
@@ -61,18 +27,21 @@ const sessionView = (s: Session): Record<string, string> => ({
 
 export async function sessionRoutes(app: FastifyInstance, opts: SessionRouteOptions): Promise<void> {
   const { auth } = opts;
-  const failures = new FailedAttempts(opts.maxFailedLogins ?? 10, opts.failedLoginWindowMs ?? 60_000, opts.now);
+  const { limiter } = auth;
+  /** limiter.check, with the Retry-After of a 429 set on the reply. */
+  const checkLimit = (req: FastifyRequest, reply: FastifyReply, accessKeyId: string | undefined): void => {
+    try {
+      limiter.check(req.ip, accessKeyId);
+    } catch (err) {
+      const wait = retryAfterOf(err);
+      if (wait !== undefined) void reply.header('retry-after', String(wait));
+      throw err;
+    }
+  };
 
   // Sign-in needs no credentials: a small body limit keeps anyone from making it parse megabytes.
   app.post('/session', { bodyLimit: 16 * 1024 }, async (req: FastifyRequest, reply) => {
-    const wait = failures.blockedFor(req.ip);
-    if (wait > 0) {
-      void reply.header('retry-after', String(wait));
-      throw new S3BatchError(
-        'TooManyRequestsException',
-        `Too many failed sign-ins from this address: try again in ${wait} s`,
-      );
-    }
+    checkLimit(req, reply, undefined);
     const b = req.body;
     if (typeof b !== 'object' || b === null || Array.isArray(b))
       throw new S3BatchError(
@@ -83,12 +52,12 @@ export async function sessionRoutes(app: FastifyInstance, opts: SessionRouteOpti
     if (typeof accessKeyId !== 'string' || typeof secretAccessKey !== 'string') {
       throw new S3BatchError('InvalidRequest', 'accessKeyId and secretAccessKey are required strings');
     }
+    const keyId = accessKeyId.length <= 128 ? accessKeyId : undefined;
+    checkLimit(req, reply, keyId);
     const key =
-      accessKeyId.length <= 128 && secretAccessKey.length <= 128
-        ? auth.checkSecret(accessKeyId, secretAccessKey)
-        : undefined;
+      keyId !== undefined && secretAccessKey.length <= 128 ? auth.checkSecret(keyId, secretAccessKey) : undefined;
     if (key === undefined) {
-      failures.fail(req.ip);
+      limiter.fail(req.ip, keyId);
       throw new S3BatchError('AccessDenied', 'The access key id or secret access key is not valid');
     }
     const { token, session } = auth.sessions.issue(key.accessKeyId);
@@ -109,6 +78,13 @@ export async function sessionRoutes(app: FastifyInstance, opts: SessionRouteOpti
   });
 
   app.delete('/session', async (req, reply) => {
+    // A valid cookie: end every session of its key on the server, so that a copy stops working too.
+    const token = readCookie(
+      Array.isArray(req.headers.cookie) ? req.headers.cookie[0] : req.headers.cookie,
+      SESSION_COOKIE,
+    );
+    const check = token === undefined || token === '' ? undefined : auth.sessions.verify(token);
+    if (check?.ok === true) await auth.sessions.revoke(check.session.accessKeyId);
     void reply.header('set-cookie', clearedSessionCookie(isHttps(req)));
     return reply.status(204).send();
   });

@@ -15,6 +15,7 @@ import { S3BatchError } from '../../domain/errors.ts';
 import { invalid } from '../../domain/field-checks.ts';
 import { parseMaxResults } from '../../domain/list-page.ts';
 import type { BatchService } from '../../service/batch-service.ts';
+import { retryAfterOf } from '../auth/auth-limiter.ts';
 import { assertCallerAccount, type SigV4Verifier } from '../auth/sigv4-verifier.ts';
 import { limitedBodyParser } from '../body-limit.ts';
 import {
@@ -95,14 +96,16 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
 
   // Authentication before anything reads the request: an unsigned request learns nothing, not
   // even whether a job or a route exists.
-  app.addHook('preHandler', async (req) => {
+  app.addHook('preHandler', async (req, reply) => {
     const body = Buffer.isBuffer(req.body) ? req.body : EMPTY;
-    const identity = await verifier.verify({
-      method: req.method,
-      url: req.raw.url ?? req.url,
-      headers: req.headers,
-      body,
-    });
+    const identity = await verifier
+      .verify({ method: req.method, url: req.raw.url ?? req.url, headers: req.headers, body, client: req.ip })
+      .catch((err: unknown) => {
+        // Too many failed authentications (auth-limiter.ts): 429 TooManyRequestsException + Retry-After.
+        const wait = retryAfterOf(err);
+        if (wait !== undefined) void reply.header('retry-after', String(wait));
+        throw err;
+      });
     const headerAccount = headerValue(req.headers, 'x-amz-account-id');
     if (headerAccount === undefined || headerAccount === '') invalid('The x-amz-account-id header is required');
     if (!ACCOUNT_ID.test(headerAccount)) invalid('x-amz-account-id must be a 12-digit account id');

@@ -95,6 +95,10 @@ export function registerServe(program: Command): void {
       '--trust-proxy <value>',
       'behind a reverse proxy: false, true, or comma-separated proxy addresses/CIDRs whose X-Forwarded-For/-Proto are believed (client address for the sign-in limit, https for the Secure cookie) [S3BATCH_TRUST_PROXY] (default false)',
     )
+    .option(
+      '--allow-unsigned-payload',
+      'accept SigV4 requests with x-amz-content-sha256: UNSIGNED-PAYLOAD; their body is then not signed and could be swapped in transit [S3BATCH_ALLOW_UNSIGNED_PAYLOAD] (default off; the AWS SDKs and CLI sign the payload)',
+    )
     .option('--log-level <level>', 'debug, info, warn, error or silent [S3BATCH_LOG_LEVEL] (default info)')
     .option(
       '--log-format <format>',
@@ -160,6 +164,7 @@ Examples:
         functionTimeoutSeconds: opts.functionTimeout,
         functionUrls: opts.functionUrls,
         trustProxy: opts.trustProxy,
+        allowUnsignedPayload: opts.allowUnsignedPayload,
       };
       const config = loadConfig(flags);
       // Loaded here, not at the top: the job verbs (every other command) then start without the
