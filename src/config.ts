@@ -75,6 +75,11 @@ export interface Config {
    * covered by the signature and could be swapped in transit); default false.
    */
   readonly allowUnsignedPayload: boolean;
+  /**
+   * Failed authentications allowed a minute per client address and per access key (every kind:
+   * Basic, SigV4, forged cookies, sign-ins); over it 429 with Retry-After. Default 10.
+   */
+  readonly maxFailedAuth: number;
 }
 
 /** Options as the CLI's flags give them (strings or booleans), keyed like Config. */
@@ -119,6 +124,7 @@ export const ENV = {
   sseHeartbeatSeconds: 'S3BATCH_SSE_HEARTBEAT_SECONDS',
   trustProxy: 'S3BATCH_TRUST_PROXY',
   allowUnsignedPayload: 'S3BATCH_ALLOW_UNSIGNED_PAYLOAD',
+  maxFailedAuth: 'S3BATCH_MAX_FAILED_AUTH',
 } as const;
 
 type Key = keyof typeof ENV;
@@ -290,6 +296,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     sseHeartbeatSeconds: int('sseHeartbeatSeconds', flags, env, 15, 1, 3600),
     trustProxy: trustProxy(flags, env),
     allowUnsignedPayload: bool('allowUnsignedPayload', flags, env, false),
+    maxFailedAuth: int('maxFailedAuth', flags, env, 10, 1, 1_000_000),
   };
   if ((config.lambdaAccessKeyId === undefined) !== (config.lambdaSecretAccessKey === undefined)) {
     throw new S3BatchError(

@@ -34,7 +34,11 @@ export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance
   const { config, service, engine, apiKeys } = parts;
   // The S3 Control API and the JSON API accept the same access keys.
   // One limit on failed authentication for every way in (auth-limiter.ts).
-  const limiter = createAuthLimiter({ isKnownKey: (id) => apiKeys.store.get(id) !== undefined });
+  const limiter = createAuthLimiter({
+    maxPerClient: config.maxFailedAuth,
+    maxPerKey: config.maxFailedAuth,
+    isKnownKey: (id) => apiKeys.store.get(id) !== undefined,
+  });
   const verifier = createSigV4Verifier({
     keys: apiKeys.store,
     allowUnsignedPayload: config.allowUnsignedPayload,

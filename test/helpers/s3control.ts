@@ -116,6 +116,8 @@ export interface RawRequest {
   sendBody?: string;
   /** Override the path and query sent (after signing over `path`). */
   sendPath?: string;
+  /** The x-amz-content-sha256 to sign and send (default the body's SHA-256), e.g. `UNSIGNED-PAYLOAD`. */
+  payloadHash?: string;
 }
 
 /**
@@ -134,7 +136,7 @@ export async function rawRequest(serverUrl: string, r: RawRequest): Promise<RawA
   const body = r.body ?? '';
   let headers: Record<string, string> = {
     host,
-    'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'),
+    'x-amz-content-sha256': r.payloadHash ?? createHash('sha256').update(body).digest('hex'),
     ...(r.account !== null ? { 'x-amz-account-id': r.account } : {}),
     ...(r.contentType !== undefined ? { 'content-type': r.contentType } : {}),
   };

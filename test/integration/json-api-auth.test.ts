@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessKeyStore } from '../../src/api/auth/access-keys.ts';
-import { createSessionTokens } from '../../src/api/auth/session.ts';
+import { createSessionTokens, loadSessionEpochs, SESSION_EPOCHS_FILE } from '../../src/api/auth/session.ts';
 import { putManifest } from '../helpers/jobs.ts';
 import { basicAuth, JsonApi } from '../helpers/json-api.ts';
 import { requireS3rver } from '../helpers/provided.ts';
@@ -57,7 +57,8 @@ beforeAll(async () => {
   server = await startServerProcess({
     s3: s3rver,
     dataDir,
-    args: ['--api-keys-file', writeApiKeysFile(dataDir, [OTHER])],
+    // This server is probed with many bad credentials on purpose; the limit has tests of its own.
+    args: ['--api-keys-file', writeApiKeysFile(dataDir, [OTHER]), '--max-failed-auth', '1000'],
   });
   const api = new JsonApi(server.url);
   jobId = (await api.createJob(jobBody())).JobId;
@@ -406,7 +407,9 @@ describe('web sessions', () => {
       (await call('GET', '/api/v1/jobs', { cookie: `s3batch_session=${expired}`, authorization: basic })).status,
     ).toBe(200);
     // The same clock and key but a fresh expiry: accepted, so the refusal above was the expiry.
-    const fresh = createSessionTokens({ key, keys }).issue(TEST_API_KEY.accessKeyId).token;
+    // (Issued in the key's current session epoch: the sign-out test above ended the earlier ones.)
+    const epochs = await loadSessionEpochs(path.join(server.dataDir, SESSION_EPOCHS_FILE));
+    const fresh = createSessionTokens({ key, keys, epochs }).issue(TEST_API_KEY.accessKeyId).token;
     expect((await call('GET', '/api/v1/jobs', { cookie: `s3batch_session=${fresh}` })).status).toBe(200);
   });
 });
@@ -472,7 +475,7 @@ describe('malformed sign-ins', () => {
 });
 
 describe('failed sign-in limit', () => {
-  it('after 10 failed sign-ins from one address within a minute, sign-in is 429 even with the right secret', async () => {
+  it('after 10 failed sign-ins from one address within a minute, sign-in and Basic are 429 even with the right secret', async () => {
     // A server of its own: the limit is per server and remote address (here always 127.0.0.1).
     const own = await startServerProcess({ s3: requireS3rver() });
     try {
@@ -489,8 +492,10 @@ describe('failed sign-in limit', () => {
       expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('TooManyRequestsException');
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(limited.headers.get('set-cookie')).toBeNull();
-      // Keys still work on every request; only signing in waits.
-      expect((await fetch(`${own.url}/api/v1/jobs`, { headers: { authorization: basic } })).status).toBe(200);
+      // The limit is on the address, for every kind of credentials (issue 11): Basic waits too.
+      const basicLimited = await fetch(`${own.url}/api/v1/jobs`, { headers: { authorization: basic } });
+      expect(basicLimited.status).toBe(429);
+      expect(Number(basicLimited.headers.get('retry-after'))).toBeGreaterThan(0);
     } finally {
       await own.kill('SIGTERM');
     }

@@ -52,6 +52,7 @@ describe('loadConfig defaults', () => {
       sseHeartbeatSeconds: 15,
       trustProxy: false,
       allowUnsignedPayload: false,
+      maxFailedAuth: 10,
     } satisfies Config);
   });
 

@@ -99,6 +99,10 @@ export function registerServe(program: Command): void {
       '--allow-unsigned-payload',
       'accept SigV4 requests with x-amz-content-sha256: UNSIGNED-PAYLOAD; their body is then not signed and could be swapped in transit [S3BATCH_ALLOW_UNSIGNED_PAYLOAD] (default off; the AWS SDKs and CLI sign the payload)',
     )
+    .option(
+      '--max-failed-auth <n>',
+      'failed authentications allowed a minute per client address and per access key (Basic, SigV4, cookies, sign-ins); over it 429 with Retry-After [S3BATCH_MAX_FAILED_AUTH] (default 10)',
+    )
     .option('--log-level <level>', 'debug, info, warn, error or silent [S3BATCH_LOG_LEVEL] (default info)')
     .option(
       '--log-format <format>',
@@ -165,6 +169,7 @@ Examples:
         functionUrls: opts.functionUrls,
         trustProxy: opts.trustProxy,
         allowUnsignedPayload: opts.allowUnsignedPayload,
+        maxFailedAuth: opts.maxFailedAuth,
       };
       const config = loadConfig(flags);
       // Loaded here, not at the top: the job verbs (every other command) then start without the
