@@ -1,0 +1,87 @@
+/**
+ * The one limit on failed authentication (src/api/auth/auth-limiter.ts) and session epochs
+ * (src/api/auth/session.ts): per-client and per-key windows, the owner's way in while a key is
+ * over its limit, and sign-out epochs that survive a reload of their file.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createAccessKeyStore } from '../../src/api/auth/access-keys.ts';
+import { createAuthLimiter, retryAfterOf } from '../../src/api/auth/auth-limiter.ts';
+import { createSessionTokens, loadSessionEpochs, SESSION_EPOCHS_FILE } from '../../src/api/auth/session.ts';
+
+const refusal = (f: () => void): { code?: string; retryAfter?: number } => {
+  try {
+    f();
+    return {};
+  } catch (err) {
+    return { code: (err as { code?: string }).code, retryAfter: retryAfterOf(err) };
+  }
+};
+
+describe('createAuthLimiter', () => {
+  it('blocks a client after its limit, with the seconds left in its window, and forgets it after', () => {
+    let now = 0;
+    const limiter = createAuthLimiter({ maxPerClient: 3, maxPerKey: 100, now: () => now });
+    for (let i = 0; i < 3; i++) {
+      expect(refusal(() => limiter.check('10.0.0.1', 'K'))).toEqual({});
+      limiter.fail('10.0.0.1', 'K');
+    }
+    now = 15_000;
+    expect(refusal(() => limiter.check('10.0.0.1', 'K'))).toEqual({ code: 'TooManyRequestsException', retryAfter: 45 });
+    expect(refusal(() => limiter.check('10.0.0.1', undefined)).code).toBe('TooManyRequestsException');
+    expect(refusal(() => limiter.check('10.0.0.2', 'K'))).toEqual({});
+    now = 60_000;
+    expect(refusal(() => limiter.check('10.0.0.1', 'K'))).toEqual({});
+  });
+
+  it('a key over its limit is refused only to clients that failed themselves; unknown keys are not counted', () => {
+    const limiter = createAuthLimiter({ maxPerClient: 100, maxPerKey: 2, now: () => 0, isKnownKey: (k) => k === 'K' });
+    limiter.fail('10.0.0.1', 'K');
+    limiter.fail('10.0.0.2', 'K');
+    expect(refusal(() => limiter.check('10.0.0.1', 'K')).code).toBe('TooManyRequestsException');
+    expect(refusal(() => limiter.check('10.0.0.9', 'K'))).toEqual({});
+    // The failing client may still use other keys.
+    expect(refusal(() => limiter.check('10.0.0.1', 'OTHER'))).toEqual({});
+    for (let i = 0; i < 5; i++) limiter.fail(`10.1.0.${i}`, 'UNKNOWN');
+    limiter.fail('10.0.0.1', 'UNKNOWN');
+    expect(refusal(() => limiter.check('10.0.0.1', 'UNKNOWN'))).toEqual({});
+  });
+});
+
+describe('session epochs', () => {
+  const KEY = {
+    accessKeyId: 'AKIDEPOCH00000000001',
+    secretAccessKey: 'epoch-secret-000000000000',
+    accountId: '111122223333',
+  };
+  const keys = createAccessKeyStore([{ key: KEY, source: 'test' }]);
+
+  it('revoke ends every token of the key issued before; the epoch survives a reload of its file', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 's3batch-epochs-'));
+    const file = path.join(dir, SESSION_EPOCHS_FILE);
+    const key = Buffer.alloc(32, 7);
+    const tokens = createSessionTokens({ key, keys, epochs: await loadSessionEpochs(file) });
+    const a = tokens.issue(KEY.accessKeyId).token;
+    const b = tokens.issue(KEY.accessKeyId).token;
+    expect(tokens.verify(a).ok).toBe(true);
+    await tokens.revoke(KEY.accessKeyId);
+    expect(tokens.verify(a)).toEqual({ ok: false, reason: 'revoked' });
+    expect(tokens.verify(b)).toEqual({ ok: false, reason: 'revoked' });
+    const c = tokens.issue(KEY.accessKeyId).token;
+    expect(tokens.verify(c).ok).toBe(true);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ epochs: { [KEY.accessKeyId]: 1 } });
+
+    const reloaded = createSessionTokens({ key, keys, epochs: await loadSessionEpochs(file) });
+    expect(reloaded.verify(a)).toEqual({ ok: false, reason: 'revoked' });
+    expect(reloaded.verify(c).ok).toBe(true);
+  });
+
+  it('a damaged epochs file stops the start with a clear message', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 's3batch-epochs-'));
+    const file = path.join(dir, SESSION_EPOCHS_FILE);
+    writeFileSync(file, '[1,2]');
+    await expect(loadSessionEpochs(file)).rejects.toMatchObject({ code: 'InvalidConfiguration' });
+  });
+});
