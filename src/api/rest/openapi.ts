@@ -448,7 +448,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       },
       delete: {
         operationId: 'SignOut',
-        summary: 'Sign out (clears the cookie)',
+        summary: 'Sign out: clears the cookie and ends every session of its access key on the server',
         tags: ['Session'],
         security: [],
         responses: { '204': { description: 'Signed out.' } },
