@@ -5,9 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { S3BatchError } from '../domain/errors.ts';
 
 export const LOCAL_S3_ACCESS_KEY = 'S3RVER';
@@ -62,8 +61,9 @@ export async function startLocalS3(options: { directory: string; host?: string; 
   const host = options.host ?? '127.0.0.1';
   const port = options.port || (await freePort(host));
   await mkdir(options.directory, { recursive: true });
-  const require = createRequire(import.meta.url);
-  const bin = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
+  // s3rver's command line behind a guard that keeps every file it touches inside options.directory
+  // (local-s3-guard.cjs, copied next to this module by the build)
+  const bin = fileURLToPath(new URL('./local-s3-guard.cjs', import.meta.url));
   const child = spawn(
     process.execPath,
     [
