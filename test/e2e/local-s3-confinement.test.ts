@@ -4,6 +4,7 @@
  * encoding — are refused with a 400 InvalidArgument, and the file system is checked after each case: nothing
  * appears outside <data-dir>/local-s3, and a planted sentinel object outside it is never read back.
  * The server's data folder is <parent>/data, so `../../../` from a bucket's folder lands in <parent>.
+ * Other S3 servers take `..` as a plain part of a name: on Ceph RGW s3batch passes such keys and prefixes unchanged.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -18,8 +19,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobRequest, readReport } from '../helpers/jobs.ts';
+import { getText, jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
+import { requireCeph } from '../helpers/provided.ts';
+import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
 import { embeddedS3Client, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 
 const BUCKET = 's3batch-demo';
@@ -305,5 +308,60 @@ describe('the embedded S3 stays in its folder', () => {
       "The embedded S3 refuses keys with a '..' segment",
     );
     expectConfined();
+  });
+});
+
+describe('other S3 servers get `..` keys unchanged', () => {
+  it('tags and copies keys with `..` on Ceph RGW and writes the report under a `..` prefix', async () => {
+    const ceph = requireCeph();
+    const client = makeS3Client(ceph);
+    const cephServer = await startServerProcess({ s3: ceph });
+    try {
+      const cephApi = new JsonApi(cephServer.url);
+      const bucket = await createTestBucket(client, 'dotdot');
+      const keys = ['../x', '../../../escape/probe.txt', 'a/../../x', '..\\x'];
+      await putObjects(client, bucket, keys, (k) => `body of ${k}`);
+      const tagManifest = await putManifest(
+        client,
+        bucket,
+        'm/tag.csv',
+        keys.map((key) => ({ bucket, key })),
+      );
+      const operations = [
+        { S3PutObjectTagging: { TagSet: [{ Key: 'dot', Value: 'dot' }] } },
+        { S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${bucket}`, TargetKeyPrefix: 'copied' } },
+      ];
+      for (const operation of operations) {
+        const { JobId } = await cephApi.createJob(
+          jobRequest({
+            manifestBucket: bucket,
+            manifestKey: 'm/tag.csv',
+            etag: tagManifest.etag,
+            operation,
+            reportBucket: bucket,
+            reportPrefix: '../../rep',
+            confirmationRequired: false,
+          }),
+        );
+        const done = await cephApi.waitFor(JobId, ['Complete', 'Failed']);
+        expect(done.Job.Status).toBe('Complete');
+        expect(done.Job.FailureReasons).toEqual([]);
+        expect(done.Job.ProgressSummary).toMatchObject({
+          TotalNumberOfTasks: keys.length,
+          NumberOfTasksSucceeded: keys.length,
+          NumberOfTasksFailed: 0,
+        });
+        const report = await readReport(client, bucket, '../../rep', JobId);
+        expect(report.rows.map((r) => r[1]).sort()).toEqual([...tagManifest.rawKeys].sort());
+      }
+      for (const key of keys) {
+        const tags = await client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+        expect(tags.TagSet).toEqual([{ Key: 'dot', Value: 'dot' }]);
+        expect(await getText(client, bucket, `copied/${key}`)).toBe(`body of ${key}`);
+      }
+    } finally {
+      await cephServer.kill('SIGTERM');
+      client.destroy();
+    }
   });
 });
