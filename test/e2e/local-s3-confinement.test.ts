@@ -6,8 +6,10 @@
  * The server's data folder is <parent>/data, so `../../../` from a bucket's folder lands in <parent>.
  * Other S3 servers take `..` as a plain part of a name: on Ceph RGW s3batch passes such keys and prefixes unchanged.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -18,12 +20,15 @@ import {
   PutObjectTaggingCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { Hash } from '@smithy/hash-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getText, jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
-import { embeddedS3Client, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { embeddedS3Client, embeddedS3Keys, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 
 const BUCKET = 's3batch-demo';
 const SECRET = 'SENTINEL-CONTENT-NEVER-SERVED';
@@ -57,20 +62,53 @@ function expectConfined(): void {
   expect(readFileSync(path.join(parent, 'escape', 'probe.txt._S3rver_object'), 'utf8')).toBe(SECRET);
 }
 
-/** A request with the path exactly as given (no URL normalisation), unsigned. */
-function raw(method: string, rawPath: string, body?: string, headers: Record<string, string> = {}) {
+/** A request with the path exactly as given (no URL normalisation), signed with `keys` (SigV4) unless null. */
+async function raw(
+  method: string,
+  rawPath: string,
+  body?: string,
+  extra: Record<string, string> = {},
+  keys: { accessKeyId: string; secretAccessKey: string } | null = embeddedS3Keys(server),
+) {
   const url = new URL(server.s3Endpoint!);
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, method, path: rawPath, headers: { ...headers } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (c: string) => {
-          text += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
+  const headers: Record<string, string> = { host: url.host, ...extra };
+  if (keys) {
+    const q = rawPath.indexOf('?');
+    const query: Record<string, string> = {};
+    for (const part of (q < 0 ? '' : rawPath.slice(q + 1)).split('&').filter(Boolean)) {
+      const [k, v = ''] = part.split('=');
+      query[decodeURIComponent(k!)] = decodeURIComponent(v);
+    }
+    headers['x-amz-content-sha256'] = createHash('sha256')
+      .update(body ?? '')
+      .digest('hex');
+    const signer = new SignatureV4({
+      service: 's3',
+      region: 'us-east-1',
+      credentials: keys,
+      sha256: Hash.bind(null, 'sha256'),
+      uriEscapePath: false,
+    });
+    const signed = await signer.sign(
+      new HttpRequest({
+        method,
+        protocol: 'http:',
+        hostname: url.hostname,
+        path: q < 0 ? rawPath : rawPath.slice(0, q),
+        query,
+        headers,
+      }),
     );
+    Object.assign(headers, signed.headers);
+  }
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, method, path: rawPath, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => {
+        text += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
     req.on('error', reject);
     req.end(body);
   });
@@ -308,6 +346,64 @@ describe('the embedded S3 stays in its folder', () => {
       "The embedded S3 refuses keys with a '..' segment",
     );
     expectConfined();
+  });
+});
+
+describe('the embedded S3 checks signatures', () => {
+  it('accepts only requests signed by the key pair of its data folder (kept in a 0600 file)', async () => {
+    const keysFile = path.join(server.dataDir, 'local-s3-keys.json');
+    expect(statSync(keysFile).mode & 0o777).toBe(0o600);
+    const keys = embeddedS3Keys(server);
+    expect(keys.accessKeyId).toMatch(/^LOCALS3[0-9A-F]{16}$/);
+    expect(keys.secretAccessKey.length).toBeGreaterThanOrEqual(40);
+    const get = `/${BUCKET}/inside.txt`;
+    expect(await raw('GET', get)).toEqual({ status: 200, body: 'inside' });
+    const unsigned = await raw('GET', get, undefined, {}, null);
+    expect(unsigned.status).toBe(403);
+    expect(unsigned.body).toContain('<Code>AccessDenied</Code>');
+    const s3rverKeys = await raw('GET', get, undefined, {}, { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
+    expect(s3rverKeys.status).toBe(403);
+    expect(s3rverKeys.body).toContain('<Code>InvalidAccessKeyId</Code>');
+    const wrongSecret = await raw('GET', get, undefined, {}, { ...keys, secretAccessKey: 'not-the-secret' });
+    expect(wrongSecret.status).toBe(403);
+    expect(wrongSecret.body).toContain('<Code>SignatureDoesNotMatch</Code>');
+    // a well-formed SigV4 header with the right key id and a made-up signature (s3rver alone accepts it)
+    const url = new URL(server.s3Endpoint!);
+    const forged = await new Promise<number>((resolve, reject) => {
+      const date = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: get,
+          headers: {
+            'x-amz-date': date,
+            'x-amz-content-sha256': createHash('sha256').update('').digest('hex'),
+            authorization: `AWS4-HMAC-SHA256 Credential=${keys.accessKeyId}/${date.slice(0, 8)}/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${'0'.repeat(64)}`,
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(forged).toBe(403);
+    // the aws CLI, signing with the pair, works (its own SigV4 implementation)
+    const cli = spawnSync('aws', ['--endpoint-url', server.s3Endpoint!, 's3', 'cp', `s3://${BUCKET}/inside.txt`, '-'], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: keys.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
+        AWS_DEFAULT_REGION: 'us-east-1',
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      },
+    });
+    expect({ status: cli.status, out: cli.stdout, err: cli.stderr }).toEqual({ status: 0, out: 'inside', err: '' });
   });
 });
 
