@@ -2,9 +2,9 @@
 // s3rver stores a key as <folder>/<bucket>/<key>._S3rver_object (and ._S3rver_metadata.json, ._S3rver_tagging.xml,
 // ...) by path.join, so a key such as `../../x` (sent as `..%2F..%2Fx`, `%2e%2e/`, in a copy source, in a manifest
 // row or a report prefix) would read and write files outside it. Every path the store builds goes through
-// getBucketPath, getResourcePath or an upload id; each is checked here, and a path that would leave its bucket's
-// folder is refused with an S3 error (400 InvalidArgument) before any file is touched. Real S3 servers treat `..`
-// as a plain name: only the embedded S3 refuses it.
+// getBucketPath, getResourcePath or an upload id; each is checked here, and a key with a `..` segment or any path
+// that would leave its bucket's folder is refused with an S3 error (400 InvalidArgument) before any file is
+// touched. Real S3 servers treat `..` as a plain name: only the embedded S3 refuses it.
 //
 // It also checks signatures, which s3rver 3 does not (it takes any SigV4 request whose access key id it knows,
 // and unsigned requests as anonymous): with S3BATCH_LOCAL_S3_KEYS_FILE set (a JSON file with accessKeyId and
