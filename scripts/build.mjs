@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Compiles src/ to dist/ (tsc with tsconfig.build.json; incremental, its state in dist/.tsbuildinfo) and
-// copies the web page's static files (src/web/) to dist/web/, where the compiled server reads them.
+// copies the web page's static files (src/web/) to dist/web/, where the compiled server reads them, and the
+// embedded S3's entry (src/storage/local-s3-guard.cjs) next to the compiled local-s3.js.
 //   node scripts/build.mjs             build (npm run build)
 //   node scripts/build.mjs --clean     remove dist/ first (npm pack: no files of deleted sources)
 //   node scripts/build.mjs --if-stale  build only when a file under src/ or a build input is newer than
@@ -43,6 +44,8 @@ function build() {
   }
   rmSync(path.join(DIST, 'web'), { recursive: true, force: true });
   cpSync(path.join(ROOT, 'src', 'web'), path.join(DIST, 'web'), { recursive: true });
+  // the embedded S3's entry (plain CommonJS, spawned as a child process: tsc does not compile it)
+  cpSync(path.join(ROOT, 'src', 'storage', 'local-s3-guard.cjs'), path.join(DIST, 'storage', 'local-s3-guard.cjs'));
   mkdirSync(DIST, { recursive: true });
   // dated when the build started: a source saved while tsc ran makes the next --if-stale build again
   writeFileSync(STAMP, `${started.toISOString()}\n`);

@@ -24,7 +24,7 @@ import { buildHttpApp } from './server/http-app.ts';
 import { withReleasers } from './server/releasers.ts';
 import { createStorageProfileRegistry } from './server/storage-profile-registry.ts';
 import { BatchService } from './service/batch-service.ts';
-import { startLocalS3, LOCAL_S3_ACCESS_KEY, LOCAL_S3_SECRET_KEY, type LocalS3 } from './storage/local-s3.ts';
+import { startLocalS3, type LocalS3 } from './storage/local-s3.ts';
 import { LowdbJobStore } from './storage/lowdb-job-store.ts';
 import { loadOrCreateSecret } from './storage/secret-file.ts';
 import { DEFAULT_PROFILE, loadStorageProfiles, profileNameFor } from './storage/storage-profiles.ts';
@@ -64,6 +64,7 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
       if (config.local) {
         const started = await startLocalS3({
           directory: join(config.dataDir, 'local-s3'),
+          keysFile: join(config.dataDir, 'local-s3-keys.json'),
           host: '127.0.0.1',
           port: config.localS3Port,
         });
@@ -74,8 +75,8 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
         ? {
             ...config.storage,
             endpoint: localS3.endpoint,
-            accessKeyId: LOCAL_S3_ACCESS_KEY,
-            secretAccessKey: LOCAL_S3_SECRET_KEY,
+            accessKeyId: localS3.keys.accessKeyId,
+            secretAccessKey: localS3.keys.secretAccessKey,
             forcePathStyle: true,
           }
         : config.storage;

@@ -4,19 +4,58 @@
  * need OpenSSL's legacy provider, which must not be switched on for the whole engine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { S3BatchError } from '../domain/errors.ts';
 
-export const LOCAL_S3_ACCESS_KEY = 'S3RVER';
-export const LOCAL_S3_SECRET_KEY = 'S3RVER';
+/** The embedded S3's key pair: made for each data folder, the only one it accepts. */
+export interface LocalS3Keys {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
 
 export interface LocalS3 {
   readonly endpoint: string;
   readonly directory: string;
+  readonly keys: LocalS3Keys;
+  /** Where the keys are kept (mode 0600), for users who talk to the embedded S3 themselves. */
+  readonly keysFile: string;
   stop(): Promise<void>;
+}
+
+/** Reads the key pair at `path`, or makes and stores a new one (mode 0600). */
+export async function loadOrCreateLocalS3Keys(path: string): Promise<LocalS3Keys> {
+  try {
+    const stored = JSON.parse(await readFile(path, 'utf8')) as Partial<LocalS3Keys>;
+    if (typeof stored.accessKeyId === 'string' && typeof stored.secretAccessKey === 'string') {
+      return { accessKeyId: stored.accessKeyId, secretAccessKey: stored.secretAccessKey };
+    }
+    throw new S3BatchError(
+      'InvalidConfiguration',
+      `${path} must hold {"accessKeyId": …, "secretAccessKey": …}; delete it and s3batch makes a new pair`,
+    );
+  } catch (err) {
+    if (err instanceof S3BatchError) throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new S3BatchError('InvalidConfiguration', `Cannot read ${path}: ${(err as Error).message}`);
+    }
+  }
+  const keys: LocalS3Keys = {
+    accessKeyId: `LOCALS3${randomBytes(8).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(30).toString('base64url'),
+  };
+  await mkdir(dirname(path), { recursive: true });
+  // 'wx': two servers starting on one folder at once cannot both write it; the loser reads it.
+  try {
+    await writeFile(path, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    return keys;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateLocalS3Keys(path);
+    throw new S3BatchError('InvalidConfiguration', `Cannot write ${path}: ${(err as Error).message}`);
+  }
 }
 
 async function freePort(host: string): Promise<number> {
@@ -58,12 +97,20 @@ async function waitUntilUp(url: string, child: ChildProcess, output: () => strin
 const EXIT_WITH_PARENT =
   'data:text/javascript,process.stdin.on("end",()=>process.exit(0));process.stdin.on("data",()=>{});';
 
-export async function startLocalS3(options: { directory: string; host?: string; port?: number }): Promise<LocalS3> {
+export async function startLocalS3(options: {
+  directory: string;
+  /** The key pair's file; made on first use. */
+  keysFile: string;
+  host?: string;
+  port?: number;
+}): Promise<LocalS3> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port || (await freePort(host));
   await mkdir(options.directory, { recursive: true });
-  const require = createRequire(import.meta.url);
-  const bin = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
+  const keys = await loadOrCreateLocalS3Keys(options.keysFile);
+  // s3rver's command line behind a guard that keeps every file it touches inside options.directory
+  // (local-s3-guard.cjs, copied next to this module by the build)
+  const bin = fileURLToPath(new URL('./local-s3-guard.cjs', import.meta.url));
   const child = spawn(
     process.execPath,
     [
@@ -83,6 +130,8 @@ export async function startLocalS3(options: { directory: string; host?: string; 
       // stdin is a pipe from this process: when this process dies, even by SIGKILL, the pipe closes
       // and EXIT_WITH_PARENT ends the embedded S3 instead of leaving it running.
       stdio: ['pipe', 'pipe', 'pipe'],
+      // the guard accepts only requests signed by this pair (it reads the file, so the secret is not in argv)
+      env: { ...process.env, S3BATCH_LOCAL_S3_KEYS_FILE: options.keysFile },
     },
   );
   let out = '';
@@ -96,6 +145,8 @@ export async function startLocalS3(options: { directory: string; host?: string; 
   return {
     endpoint,
     directory: options.directory,
+    keys,
+    keysFile: options.keysFile,
     stop: () =>
       new Promise<void>((resolveStop) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolveStop();

@@ -1,7 +1,7 @@
 // `s3batch serve` as a real subprocess (the way users run it), for end-to-end tests that must be
 // able to SIGKILL the server mid-job and start it again on the same data folder.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -165,14 +165,21 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
   };
 }
 
-/** An S3 client for the embedded S3 of a `--local` server (s3rver, keys S3RVER / S3RVER). */
+/** The key pair of a `--local` server's embedded S3 (made per data folder, in <data-dir>/local-s3-keys.json). */
+export function embeddedS3Keys(server: ServerProcess): { accessKeyId: string; secretAccessKey: string } {
+  return JSON.parse(readFileSync(path.join(server.dataDir, 'local-s3-keys.json'), 'utf8')) as {
+    accessKeyId: string;
+    secretAccessKey: string;
+  };
+}
+
+/** An S3 client for the embedded S3 of a `--local` server (s3rver behind s3batch's guard, its own key pair). */
 export function embeddedS3Client(server: ServerProcess): S3Client {
   if (server.s3Endpoint === undefined) throw new Error(`the server printed no S3 endpoint:\n${server.output()}`);
   return makeS3Client({
     name: 's3rver',
     endpoint: server.s3Endpoint,
     region: 'us-east-1',
-    accessKeyId: 'S3RVER',
-    secretAccessKey: 'S3RVER',
+    ...embeddedS3Keys(server),
   });
 }

@@ -204,7 +204,7 @@ Examples:
       const lines = [
         `s3batch listening on ${server.url}`,
         `  JSON API:   ${server.url}/api/v1/jobs`,
-        `  S3:         ${server.s3Endpoint ?? 'AWS S3'}${server.localS3 ? ` (embedded, data in ${server.localS3.directory}, keys S3RVER/S3RVER, bucket ${LOCAL_DEMO_BUCKET})` : ''}`,
+        `  S3:         ${server.s3Endpoint ?? 'AWS S3'}${server.localS3 ? ` (embedded, data in ${server.localS3.directory}, keys in ${server.localS3.keysFile}, bucket ${LOCAL_DEMO_BUCKET})` : ''}`,
         `  Job store:  ${config.dataDir}/jobs.json`,
         ...s3ControlLines(server, config),
         // The web Jobs page and the JSON API take the same access keys as the S3 Control API.
