@@ -10,7 +10,7 @@ import type { BatchService } from '../service/batch-service.ts';
 import type { ReportFiles } from '../service/report-files.ts';
 import type { ApiAuth } from './auth/api-auth.ts';
 import type { SigV4Verifier } from './auth/sigv4-verifier.ts';
-import { limitedBodyParser, routeBodyLimit } from './body-limit.ts';
+import { drainUnreadBody, JSON_BODY_LIMIT, limitedBodyParser, routeBodyLimit } from './body-limit.ts';
 import { clientErrorHandler, jsonErrorHandler } from './error-handler.ts';
 import { createMetrics, metricsRoutes } from './metrics/metrics.ts';
 import { JobEventHub } from './rest/event-hub.ts';
@@ -61,7 +61,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger,
     logController: new RequestLog(),
-    bodyLimit: 10 * 1024 * 1024,
+    bodyLimit: JSON_BODY_LIMIT,
     requestTimeout: REQUEST_TIMEOUT_MS,
     trustProxy: opts.trustProxy ?? false,
     genReqId: requestIdOf,
@@ -85,6 +85,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
   });
   app.addHook('onRequest', async (req, reply) => void reply.header(REQUEST_ID_HEADER, req.id));
+  // A refusal sent before the body was read (401, 403, 415, …) waits for that body to be read and
+  // dropped (up to a bound), so that the client, still sending, gets the whole answer (body-limit.ts).
+  app.addHook('onSend', async (req, reply) => {
+    await drainUnreadBody(req, reply);
+  });
   app.setErrorHandler(jsonErrorHandler);
   app.setNotFoundHandler((req, reply) => {
     void reply

@@ -2,7 +2,7 @@
  * Bodies over the limit on the real `s3batch serve` process (--local): a client that sends one,
  * with Content-Length or chunked, through node:http or curl, gets the whole 413 in the API's own
  * envelope (S3 Control ErrorResponse XML, the JSON API's `{"error":…}`) and no broken pipe, and the
- * server keeps serving. The server reads and drops an over-limit body up to max(4 × limit, 8 MiB)
+ * server keeps serving. The server reads and drops an over-limit body up to max(4 × limit, 16 MiB)
  * (src/api/body-limit.ts); a client past that bound may be cut off, and the server still serves.
  */
 import { execFile } from 'node:child_process';
@@ -151,7 +151,7 @@ describe.each<Mode>(['content-length', 'chunked'])('a 2 MiB body sent with %s th
   });
 });
 
-describe('the JSON API CreateJob (limit 10 MiB)', () => {
+describe('the JSON API CreateJob (limit 1 MiB)', () => {
   it.each<Mode>(['content-length', 'chunked'])(
     'an 11 MiB body sent with %s gets the whole 413 JSON error',
     async (mode) => {
