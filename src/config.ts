@@ -65,6 +65,8 @@ export interface Config {
   readonly functionUrls?: string | undefined;
   /** Seconds between two `: ping` comments on idle server-sent-event streams (proxies close silent ones). */
   readonly sseHeartbeatSeconds: number;
+  /** Seconds a client may take to send a whole request (headers and body); then 408 and the connection closes. */
+  readonly requestTimeoutSeconds: number;
   /**
    * Which reverse proxies' X-Forwarded-For / X-Forwarded-Proto to believe (fastify's trustProxy):
    * false (none, the default), true (any peer), or comma-separated addresses / CIDRs of the proxies.
@@ -112,6 +114,7 @@ export const ENV = {
   functionTimeoutSeconds: 'S3BATCH_FUNCTION_TIMEOUT_SECONDS',
   functionUrls: 'S3BATCH_FUNCTION_URLS',
   sseHeartbeatSeconds: 'S3BATCH_SSE_HEARTBEAT_SECONDS',
+  requestTimeoutSeconds: 'S3BATCH_REQUEST_TIMEOUT_SECONDS',
   trustProxy: 'S3BATCH_TRUST_PROXY',
 } as const;
 
@@ -282,6 +285,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     functionTimeoutSeconds: int('functionTimeoutSeconds', flags, env, 60, 1, 900),
     functionUrls: str('functionUrls', flags, env),
     sseHeartbeatSeconds: int('sseHeartbeatSeconds', flags, env, 15, 1, 3600),
+    requestTimeoutSeconds: int('requestTimeoutSeconds', flags, env, 30, 1, 3600),
     trustProxy: trustProxy(flags, env),
   };
   if ((config.lambdaAccessKeyId === undefined) !== (config.lambdaSecretAccessKey === undefined)) {

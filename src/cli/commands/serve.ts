@@ -95,6 +95,10 @@ export function registerServe(program: Command): void {
       '--trust-proxy <value>',
       'behind a reverse proxy: false, true, or comma-separated proxy addresses/CIDRs whose X-Forwarded-For/-Proto are believed (client address for the sign-in limit, https for the Secure cookie) [S3BATCH_TRUST_PROXY] (default false)',
     )
+    .option(
+      '--request-timeout-seconds <seconds>',
+      'seconds a client may take to send a whole request, headers and body; then 408 and the connection is closed [S3BATCH_REQUEST_TIMEOUT_SECONDS] (default 30)',
+    )
     .option('--log-level <level>', 'debug, info, warn, error or silent [S3BATCH_LOG_LEVEL] (default info)')
     .option(
       '--log-format <format>',
@@ -160,6 +164,7 @@ Examples:
         functionTimeoutSeconds: opts.functionTimeout,
         functionUrls: opts.functionUrls,
         trustProxy: opts.trustProxy,
+        requestTimeoutSeconds: opts.requestTimeoutSeconds,
       };
       const config = loadConfig(flags);
       // Loaded here, not at the top: the job verbs (every other command) then start without the
