@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 /** POSTs `body` to /api/v1/jobs as JSON with valid Basic credentials; resolves with the status and error code. */
-function postJob(body: Buffer): Promise<{ status: number; code: unknown }> {
+function postJob(body: Buffer): Promise<{ status: number; code: unknown; message: unknown }> {
   const url = new URL(server.url);
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -43,10 +43,11 @@ function postJob(body: Buffer): Promise<{ status: number; code: unknown }> {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           let code: unknown = text.slice(0, 200);
+          let message: unknown;
           try {
-            code = (JSON.parse(text) as { error: { code: string } }).error.code;
+            ({ code, message } = (JSON.parse(text) as { error: { code: string; message: string } }).error);
           } catch {}
-          resolve({ status: res.statusCode ?? 0, code });
+          resolve({ status: res.statusCode ?? 0, code, message });
         });
         res.on('error', reject);
       },
@@ -56,17 +57,22 @@ function postJob(body: Buffer): Promise<{ status: number; code: unknown }> {
   });
 }
 
+const TOO_DEEP = { status: 400, code: 'MalformedJSON', message: 'The JSON body is nested more than 32 levels deep' };
 const nested = (depth: number): Buffer => Buffer.from(`${'['.repeat(depth)}${']'.repeat(depth)}`);
 
-it.each<[string, Buffer, { status: number; code: string }]>([
-  ['33 nested arrays', nested(33), { status: 400, code: 'MalformedJSON' }],
-  ['400,000 nested arrays (800 KB)', nested(400_000), { status: 400, code: 'MalformedJSON' }],
+it.each<[string, Buffer, { status: number; code: string; message?: unknown }]>([
+  ['33 nested arrays', nested(33), TOO_DEEP],
+  ['400,000 nested arrays (800 KB)', nested(400_000), TOO_DEEP],
   [
     '33 nested objects inside a CreateJob',
     Buffer.from(`{"Priority":1,"Description":${'{"a":'.repeat(33)}1${'}'.repeat(33)}}`),
-    { status: 400, code: 'MalformedJSON' },
+    TOO_DEEP,
   ],
-  ['4,000,000 nested arrays (8 MiB)', nested(4_000_000), { status: 413, code: 'RequestTooLarge' }],
+  [
+    '4,000,000 nested arrays (8 MiB)',
+    nested(4_000_000),
+    { status: 413, code: 'RequestTooLarge', message: expect.any(String) },
+  ],
 ])('%s: refused with its code while /healthz answers', async (_name, body, expected) => {
   const answer = postJob(body);
   const health = await fetch(`${server.url}/healthz`);
