@@ -65,6 +65,8 @@ export interface Config {
   readonly functionUrls?: string | undefined;
   /** Seconds between two `: ping` comments on idle server-sent-event streams (proxies close silent ones). */
   readonly sseHeartbeatSeconds: number;
+  /** Seconds a client may take to send a whole request (headers and body); then 408 and the connection closes. */
+  readonly requestTimeoutSeconds: number;
   /**
    * Which reverse proxies' X-Forwarded-For / X-Forwarded-Proto to believe (fastify's trustProxy):
    * false (none, the default), true (any peer), or comma-separated addresses / CIDRs of the proxies.
@@ -122,6 +124,7 @@ export const ENV = {
   functionTimeoutSeconds: 'S3BATCH_FUNCTION_TIMEOUT_SECONDS',
   functionUrls: 'S3BATCH_FUNCTION_URLS',
   sseHeartbeatSeconds: 'S3BATCH_SSE_HEARTBEAT_SECONDS',
+  requestTimeoutSeconds: 'S3BATCH_REQUEST_TIMEOUT_SECONDS',
   trustProxy: 'S3BATCH_TRUST_PROXY',
   allowUnsignedPayload: 'S3BATCH_ALLOW_UNSIGNED_PAYLOAD',
   maxFailedAuth: 'S3BATCH_MAX_FAILED_AUTH',
@@ -294,6 +297,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     functionTimeoutSeconds: int('functionTimeoutSeconds', flags, env, 60, 1, 900),
     functionUrls: str('functionUrls', flags, env),
     sseHeartbeatSeconds: int('sseHeartbeatSeconds', flags, env, 15, 1, 3600),
+    requestTimeoutSeconds: int('requestTimeoutSeconds', flags, env, 30, 1, 3600),
     trustProxy: trustProxy(flags, env),
     allowUnsignedPayload: bool('allowUnsignedPayload', flags, env, false),
     maxFailedAuth: int('maxFailedAuth', flags, env, 10, 1, 1_000_000),

@@ -10,7 +10,7 @@ import type { BatchService } from '../service/batch-service.ts';
 import type { ReportFiles } from '../service/report-files.ts';
 import type { ApiAuth } from './auth/api-auth.ts';
 import type { SigV4Verifier } from './auth/sigv4-verifier.ts';
-import { limitedBodyParser, routeBodyLimit } from './body-limit.ts';
+import { drainUnreadBody, JSON_BODY_LIMIT, limitedBodyParser, routeBodyLimit } from './body-limit.ts';
 import { clientErrorHandler, jsonErrorHandler } from './error-handler.ts';
 import { createMetrics, metricsRoutes } from './metrics/metrics.ts';
 import { JobEventHub } from './rest/event-hub.ts';
@@ -28,11 +28,18 @@ import { webRoutes } from './web/web-routes.ts';
 const MAX_PARAM_LENGTH = 100;
 
 /**
- * How long a client may take to send a whole request (headers and body); past it Node answers 408
- * and closes the connection. Node's own default, which fastify turns off (its requestTimeout is 0):
- * without it a client that stops mid-body holds its request, and `close()` waits for it, for ever.
+ * How long a client may take to send a whole request (headers and body) by default; past it Node
+ * answers 408 and closes the connection (config.requestTimeoutSeconds, `--request-timeout-seconds`).
+ * fastify turns Node's own (300 s) off: then a client that stops mid-body holds its request, and
+ * `close()` waits for it, for ever. The headers have the same bound.
  */
-export const REQUEST_TIMEOUT_MS = 300_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * How often Node looks for requests past their timeout (its `connectionsCheckingInterval`, 30 s by
+ * default): a stalled request is answered 408 at most this long after its timeout.
+ */
+export const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
 
 export interface AppOptions {
   readonly service: BatchService;
@@ -55,14 +62,18 @@ export interface AppOptions {
    * `req.ip` (the sign-in limit) and `req.protocol` (the session cookie's Secure flag). Default false.
    */
   readonly trustProxy?: boolean | string | undefined;
+  /** How long a client may take to send its request's headers and body (default REQUEST_TIMEOUT_MS). */
+  readonly requestTimeoutMs?: number | undefined;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const requestTimeout = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     loggerInstance: opts.logger,
     logController: new RequestLog(),
-    bodyLimit: 10 * 1024 * 1024,
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    bodyLimit: JSON_BODY_LIMIT,
+    requestTimeout,
+    http: { connectionsCheckingInterval: Math.min(CONNECTIONS_CHECKING_INTERVAL_MS, requestTimeout) },
     trustProxy: opts.trustProxy ?? false,
     genReqId: requestIdOf,
     clientErrorHandler,
@@ -84,7 +95,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       else jsonErrorHandler(err, req, reply);
     },
   });
+  // Node's default headers timeout (60 s) would outlast a shorter whole-request timeout.
+  app.server.headersTimeout = requestTimeout;
   app.addHook('onRequest', async (req, reply) => void reply.header(REQUEST_ID_HEADER, req.id));
+  // A refusal sent before the body was read (401, 403, 415, …) waits for that body to be read and
+  // dropped (up to a bound), so that the client, still sending, gets the whole answer (body-limit.ts).
+  app.addHook('onSend', async (req, reply) => {
+    await drainUnreadBody(req, reply);
+  });
   app.setErrorHandler(jsonErrorHandler);
   app.setNotFoundHandler((req, reply) => {
     void reply

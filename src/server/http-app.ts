@@ -51,6 +51,7 @@ export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance
     sseHeartbeatMs: config.sseHeartbeatSeconds * 1000,
     logger: parts.logger,
     trustProxy: config.trustProxy,
+    requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     verifier,
     apiAuth: createApiAuth({
       keys: apiKeys.store,

@@ -2,7 +2,7 @@
  * Bodies over the limit on the real `s3batch serve` process (--local): a client that sends one,
  * with Content-Length or chunked, through node:http or curl, gets the whole 413 in the API's own
  * envelope (S3 Control ErrorResponse XML, the JSON API's `{"error":…}`) and no broken pipe, and the
- * server keeps serving. The server reads and drops an over-limit body up to max(4 × limit, 8 MiB)
+ * server keeps serving. The server reads and drops an over-limit body up to max(4 × limit, 16 MiB)
  * (src/api/body-limit.ts); a client past that bound may be cut off, and the server still serves.
  */
 import { execFile } from 'node:child_process';
@@ -129,7 +129,14 @@ const xmlBody = (bytes: number): Buffer =>
 const jsonBody = (bytes: number): Buffer =>
   Buffer.from(JSON.stringify({ accessKeyId: 'a'.repeat(bytes), secretAccessKey: 'x' }));
 
-const S3CONTROL_HEADERS = { 'content-type': 'application/xml', 'x-amz-account-id': ACCOUNT };
+// A SigV4-looking Authorization header: a request without one is refused (403) before its body is
+// read; with one, the body is read first, and one over the limit is refused 413 before the signature
+// is looked at.
+const S3CONTROL_HEADERS = {
+  'content-type': 'application/xml',
+  'x-amz-account-id': ACCOUNT,
+  authorization: `AWS4-HMAC-SHA256 Credential=${TEST_API_KEY.accessKeyId}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`,
+};
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 describe.each<Mode>(['content-length', 'chunked'])('a 2 MiB body sent with %s through node:http', (mode) => {
@@ -151,7 +158,7 @@ describe.each<Mode>(['content-length', 'chunked'])('a 2 MiB body sent with %s th
   });
 });
 
-describe('the JSON API CreateJob (limit 10 MiB)', () => {
+describe('the JSON API CreateJob (limit 1 MiB)', () => {
   it.each<Mode>(['content-length', 'chunked'])(
     'an 11 MiB body sent with %s gets the whole 413 JSON error',
     async (mode) => {
@@ -203,7 +210,7 @@ describe('curl', () => {
   );
 });
 
-describe('past the bound (8 MiB for these limits)', () => {
+describe('past the bound (16 MiB for these limits)', () => {
   it('a 24 MiB body may be cut off, with a 413 if anything; the server keeps serving', async () => {
     for (const mode of ['content-length', 'chunked'] as const) {
       for (const [urlPath, headers, body, expect413] of [

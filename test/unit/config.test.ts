@@ -50,6 +50,7 @@ describe('loadConfig defaults', () => {
       logLevel: 'info',
       functionTimeoutSeconds: 60,
       sseHeartbeatSeconds: 15,
+      requestTimeoutSeconds: 30,
       trustProxy: false,
       allowUnsignedPayload: false,
       maxFailedAuth: 10,
@@ -111,6 +112,7 @@ describe('loadConfig precedence: flag > env > default', () => {
         S3BATCH_JOB_RETENTION_DAYS: '30',
         S3BATCH_LOG_LEVEL: 'warn',
         S3BATCH_SSE_HEARTBEAT_SECONDS: '2',
+        S3BATCH_REQUEST_TIMEOUT_SECONDS: '5',
       },
     );
     expect(c).toMatchObject({
@@ -137,6 +139,7 @@ describe('loadConfig precedence: flag > env > default', () => {
       jobRetentionDays: 30,
       logLevel: 'warn',
       sseHeartbeatSeconds: 2,
+      requestTimeoutSeconds: 5,
     });
   });
 

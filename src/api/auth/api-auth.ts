@@ -19,7 +19,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { S3BatchError, isS3BatchError } from '../../domain/errors.ts';
-import { limitedBodyParser, routeBodyLimit } from '../body-limit.ts';
+import { jsonTooDeep, limitedBodyParser, routeBodyLimit } from '../body-limit.ts';
 import type { AccessKey, AccessKeyStore } from './access-keys.ts';
 import { createAuthLimiter, retryAfterOf, type AuthLimiter } from './auth-limiter.ts';
 import { SESSION_COOKIE, clearedSessionCookie, readCookie, type Session, type SessionTokens } from './session.ts';
@@ -239,6 +239,8 @@ export function createApiAuth(opts: ApiAuthOptions): ApiAuth {
         rawBodies.set(req, raw);
         // A DELETE signed in with the cookie carries content-type application/json and no body.
         if (raw.length === 0 && req.method === 'DELETE') return done(null, undefined);
+        const deep = jsonTooDeep(raw); // refused before JSON.parse spends the thread on it
+        if (deep !== undefined) return done(deep, undefined);
         parseJson(req, raw as unknown as string, done);
       }),
     );

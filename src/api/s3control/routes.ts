@@ -93,6 +93,13 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
   );
   app.setErrorHandler(s3ControlErrorHandler);
   app.addHook('onRequest', async (req, reply) => setRequestIdHeaders(req, reply));
+  // A request with no SigV4 Authorization header (none, presigned, V2) is refused before its body is
+  // read: the verifier refuses it without looking at a body. A signed one is checked with its body.
+  app.addHook('onRequest', async (req) => {
+    const authorization = headerValue(req.headers, 'authorization') ?? '';
+    if (/^\s*aws4-hmac-sha256/i.test(authorization)) return;
+    await verifier.verify({ method: req.method, url: req.raw.url ?? req.url, headers: req.headers, body: EMPTY });
+  });
 
   // Authentication before anything reads the request: an unsigned request learns nothing, not
   // even whether a job or a route exists.

@@ -103,6 +103,10 @@ export function registerServe(program: Command): void {
       '--max-failed-auth <n>',
       'failed authentications allowed a minute per client address and per access key (Basic, SigV4, cookies, sign-ins); over it 429 with Retry-After [S3BATCH_MAX_FAILED_AUTH] (default 10)',
     )
+    .option(
+      '--request-timeout-seconds <seconds>',
+      'seconds a client may take to send a whole request, headers and body; then 408 and the connection is closed [S3BATCH_REQUEST_TIMEOUT_SECONDS] (default 30)',
+    )
     .option('--log-level <level>', 'debug, info, warn, error or silent [S3BATCH_LOG_LEVEL] (default info)')
     .option(
       '--log-format <format>',
@@ -170,6 +174,7 @@ Examples:
         trustProxy: opts.trustProxy,
         allowUnsignedPayload: opts.allowUnsignedPayload,
         maxFailedAuth: opts.maxFailedAuth,
+        requestTimeoutSeconds: opts.requestTimeoutSeconds,
       };
       const config = loadConfig(flags);
       // Loaded here, not at the top: the job verbs (every other command) then start without the

@@ -1,0 +1,236 @@
+/**
+ * Refusals answered before a large body is read reach the client whole, on the real `s3batch serve`
+ * process (--local): no credentials (401 on the JSON API, 403 on the S3 Control API), a wrong
+ * secret (403, Basic and SigV4), a content type no parser takes (415), each with a 3 MiB and an
+ * 11 MiB body, sent with Content-Length and chunked through node:http, 10 times in a row. The
+ * server reads and drops the unread body (up to a bound, src/api/body-limit.ts) before it answers;
+ * before that, node:http got `write EPIPE` instead of the answer. The server keeps serving.
+ *
+ * A SigV4 request is checked once its body is read: a body over the route's limit is then refused
+ * 413 (also whole) before its signature is looked at.
+ */
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import { Hash } from '@smithy/hash-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basicAuth } from '../helpers/json-api.ts';
+import { errorCode } from '../helpers/s3control.ts';
+import { startServerProcess, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
+
+const MiB = 1024 * 1024;
+/** Each case is sent this many times in a row: the broken pipe came 20 times in 20 at 11 MiB. */
+const ROUNDS = 10;
+const ACCOUNT = TEST_API_KEY.accountId;
+const WRONG_KEY = { ...TEST_API_KEY, secretAccessKey: 'wrong-secret-wrong-secret-wrong-secret-00' };
+
+let server: ServerProcess;
+
+beforeAll(async () => {
+  server = await startServerProcess();
+});
+
+afterAll(async () => {
+  await server?.kill('SIGTERM');
+});
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+type Mode = 'content-length' | 'chunked';
+
+/** POSTs `body` over node:http, all at once with Content-Length or in 64 KiB chunks; rejects on any socket error. */
+function post(urlPath: string, headers: Record<string, string>, body: Buffer, mode: Mode): Promise<Answer> {
+  const url = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path: urlPath,
+        agent: false,
+        headers: { ...headers, ...(mode === 'content-length' ? { 'content-length': String(body.length) } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (mode === 'content-length') {
+      req.end(body);
+      return;
+    }
+    let offset = 0;
+    const write = (): void => {
+      while (offset < body.length) {
+        const piece = body.subarray(offset, offset + 64 * 1024);
+        offset += piece.length;
+        if (!req.write(piece)) {
+          req.once('drain', write);
+          return;
+        }
+      }
+      req.end();
+    };
+    write();
+  });
+}
+
+/** SigV4 headers (service s3) for a POST of `body` to `urlPath`, signed with `key`. */
+async function sigv4(
+  urlPath: string,
+  body: Buffer,
+  key: typeof TEST_API_KEY,
+  extra: Record<string, string>,
+): Promise<Record<string, string>> {
+  const host = `127.0.0.1:${new URL(server.url).port}`;
+  const signer = new SignatureV4({
+    service: 's3',
+    region: 'us-east-1',
+    credentials: key,
+    sha256: Hash.bind(null, 'sha256'),
+    uriEscapePath: false,
+  });
+  const signed = await signer.sign(
+    new HttpRequest({
+      method: 'POST',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port: Number(new URL(server.url).port),
+      path: urlPath,
+      headers: { host, 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'), ...extra },
+      body,
+    }),
+  );
+  return signed.headers as Record<string, string>;
+}
+
+async function expectStillServing(): Promise<void> {
+  const health = await fetch(`${server.url}/healthz`);
+  expect(health.status).toBe(200);
+  const json = await fetch(`${server.url}/api/v1/jobs?maxResults=1`, {
+    headers: { authorization: basicAuth(TEST_API_KEY) },
+  });
+  expect(json.status).toBe(200);
+}
+
+const jsonError = (a: Answer): unknown => {
+  try {
+    return (JSON.parse(a.body) as { error: { code: string } }).error.code;
+  } catch {
+    return a.body.slice(0, 200);
+  }
+};
+
+interface Case {
+  name: string;
+  path: string;
+  headers(body: Buffer): Promise<Record<string, string>>;
+  /** The status and error code expected for a body of `bytes`. */
+  expected(bytes: number): { status: number; code: string };
+  code(a: Answer): unknown;
+}
+
+const JSON_JOBS = '/api/v1/jobs';
+const XML_JOBS = '/v20180820/jobs';
+const JSON_LIMIT = 1 * MiB;
+const XML_LIMIT = 256 * 1024;
+
+const cases: Case[] = [
+  {
+    name: 'JSON API, no credentials',
+    path: JSON_JOBS,
+    headers: async () => ({ 'content-type': 'application/json' }),
+    expected: () => ({ status: 401, code: 'Unauthorized' }),
+    code: jsonError,
+  },
+  {
+    name: 'JSON API, Basic with a wrong secret',
+    path: JSON_JOBS,
+    headers: async () => ({ 'content-type': 'application/json', authorization: basicAuth(WRONG_KEY) }),
+    expected: () => ({ status: 403, code: 'AccessDenied' }),
+    code: jsonError,
+  },
+  {
+    name: 'JSON API, SigV4 with a wrong secret',
+    path: JSON_JOBS,
+    headers: (body) => sigv4(JSON_JOBS, body, WRONG_KEY, { 'content-type': 'application/json' }),
+    expected: (bytes) =>
+      bytes > JSON_LIMIT ? { status: 413, code: 'RequestTooLarge' } : { status: 403, code: 'AccessDenied' },
+    code: jsonError,
+  },
+  {
+    name: 'JSON API, a content type it does not take',
+    path: JSON_JOBS,
+    headers: async () => ({ 'content-type': 'application/xml', authorization: basicAuth(TEST_API_KEY) }),
+    expected: () => ({ status: 415, code: 'UnsupportedMediaType' }),
+    code: jsonError,
+  },
+  {
+    name: 'S3 Control API, no credentials',
+    path: XML_JOBS,
+    headers: async () => ({ 'content-type': 'application/xml', 'x-amz-account-id': ACCOUNT }),
+    expected: () => ({ status: 403, code: 'AccessDenied' }),
+    code: (a) => errorCode(a.body) ?? a.body.slice(0, 200),
+  },
+  {
+    name: 'S3 Control API, Basic with a wrong secret',
+    path: XML_JOBS,
+    headers: async () => ({
+      'content-type': 'application/xml',
+      'x-amz-account-id': ACCOUNT,
+      authorization: basicAuth(WRONG_KEY),
+    }),
+    expected: () => ({ status: 403, code: 'AccessDenied' }),
+    code: (a) => errorCode(a.body) ?? a.body.slice(0, 200),
+  },
+  {
+    name: 'S3 Control API, SigV4 with a wrong secret',
+    path: XML_JOBS,
+    headers: (body) =>
+      sigv4(XML_JOBS, body, WRONG_KEY, { 'content-type': 'application/xml', 'x-amz-account-id': ACCOUNT }),
+    expected: (bytes) =>
+      bytes > XML_LIMIT
+        ? { status: 413, code: 'MaxMessageLengthExceeded' }
+        : { status: 403, code: 'SignatureDoesNotMatch' },
+    code: (a) => errorCode(a.body) ?? a.body.slice(0, 200),
+  },
+];
+
+const bodies = new Map<number, Buffer>();
+const bodyOf = (bytes: number): Buffer => {
+  let b = bodies.get(bytes);
+  if (b === undefined) {
+    b = Buffer.from(JSON.stringify({ Description: 'x'.repeat(bytes - 20) }));
+    bodies.set(bytes, b);
+  }
+  return b;
+};
+
+describe.each([3 * MiB, 11 * MiB])('a body of %d bytes', (bytes) => {
+  describe.each(cases)('$name', (c) => {
+    it.each<Mode>(['content-length', 'chunked'])(
+      `sent ${ROUNDS} times with %s gets the whole answer each time; the server keeps serving`,
+      async (mode) => {
+        const body = bodyOf(bytes);
+        const headers = await c.headers(body);
+        for (let i = 0; i < ROUNDS; i++) {
+          const a = await post(c.path, headers, body, mode);
+          expect({ status: a.status, code: c.code(a) }, `round ${i}`).toEqual(c.expected(body.length));
+          expect(Number(a.headers['content-length'])).toBe(Buffer.byteLength(a.body));
+        }
+        await expectStillServing();
+      },
+    );
+  });
+});
