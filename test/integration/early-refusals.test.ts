@@ -28,7 +28,9 @@ const WRONG_KEY = { ...TEST_API_KEY, secretAccessKey: 'wrong-secret-wrong-secret
 let server: ServerProcess;
 
 beforeAll(async () => {
-  server = await startServerProcess();
+  // This file sends hundreds of wrong credentials from one address on purpose: lift the failed-auth
+  // limit (429 after 10 a minute, tested in auth-hardening.test.ts) so each refusal is the one under test.
+  server = await startServerProcess({ args: ['--max-failed-auth', '1000000'] });
 });
 
 afterAll(async () => {
