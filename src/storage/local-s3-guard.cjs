@@ -232,8 +232,10 @@ if (keys) {
   S3rver.prototype.callback = function guardedCallback() {
     const handle = callback.call(this);
     return (req, res) => {
-      checkSignature(req, keys).then(
-        (err) => {
+      // .then().catch(), not .then(ok, fail): a throw inside the first handler must be answered too,
+      // not become an unhandled rejection that ends the embedded S3.
+      checkSignature(req, keys)
+        .then((err) => {
           if (!err) return handle(req, res);
           const body = err.toXML();
           res.writeHead(err.status, {
@@ -243,13 +245,12 @@ if (keys) {
           });
           res.end(body);
           req.resume();
-        },
-        (err) => {
-          res.writeHead(500, { connection: 'close' });
+        })
+        .catch((err) => {
+          if (!res.headersSent) res.writeHead(500, { connection: 'close' });
           res.end(String(err?.message));
           req.resume();
-        },
-      );
+        });
     };
   };
 }

@@ -84,8 +84,9 @@ export async function sessionRoutes(app: FastifyInstance, opts: SessionRouteOpti
       SESSION_COOKIE,
     );
     const check = token === undefined || token === '' ? undefined : auth.sessions.verify(token);
-    if (check?.ok === true) await auth.sessions.revoke(check.session.accessKeyId);
+    // The browser's cookie is cleared even when the revocation cannot be stored (the answer is then a 500).
     void reply.header('set-cookie', clearedSessionCookie(isHttps(req)));
+    if (check?.ok === true) await auth.sessions.revoke(check.session.accessKeyId);
     return reply.status(204).send();
   });
 }
