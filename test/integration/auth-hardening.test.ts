@@ -226,6 +226,29 @@ describe('failed authentication limit (--trust-proxy 127.0.0.1: X-Forwarded-For 
     await stop(server);
   });
 
+  it('a forged cookie next to valid Basic credentials is no failed attempt: 20 requests, all 200', async () => {
+    const server = await serve(['--trust-proxy', '127.0.0.1']);
+    // A browser after a key or session.key rotation: its cookie no longer verifies, its Basic key does.
+    const headers = {
+      authorization: basicAuth(TEST_API_KEY),
+      cookie: 's3batch_session=garbage-from-an-older-session-key',
+      'x-forwarded-for': '203.0.113.9',
+    };
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) statuses.push((await fetch(`${server.url}/api/v1/jobs`, { headers })).status);
+    expect(statuses).toEqual(Array(20).fill(200));
+    // The same cookie alone is a failed attempt each time: the limit still applies to it.
+    const alone: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const answer = await fetch(`${server.url}/api/v1/jobs`, {
+        headers: { cookie: headers.cookie, 'x-forwarded-for': '203.0.113.10' },
+      });
+      alone.push(answer.status);
+    }
+    expect(alone).toEqual([...Array(10).fill(401), 429, 429]);
+    await stop(server);
+  });
+
   it('60 wrongly signed S3 Control requests: 403 ten times, then 429 TooManyRequestsException in an ErrorResponse; the key works from another client', async () => {
     const server = await serve(['--trust-proxy', '127.0.0.1']);
     const listJobs = (secretAccessKey: string, client: string) =>

@@ -122,16 +122,10 @@ export function createApiAuth(opts: ApiAuthOptions): ApiAuth {
     return key !== undefined && same ? key : undefined;
   }
 
-  function fromSession(req: FastifyRequest, token: string): ApiCaller | 'invalid' {
+  /** 'forged': a token that is not ours; 'invalid': one that expired or was signed out. */
+  function fromSession(req: FastifyRequest, token: string): ApiCaller | 'invalid' | 'forged' {
     const check = opts.sessions.verify(token);
-    if (!check.ok) {
-      // A token that is not ours is a failed attempt; one that expired or was signed out is not.
-      if (check.reason === 'invalid') {
-        limiter.check(req.ip, undefined);
-        limiter.fail(req.ip, undefined);
-      }
-      return 'invalid';
-    }
+    if (!check.ok) return check.reason === 'invalid' ? 'forged' : 'invalid';
     const method = req.method.toUpperCase();
     if (STATE_CHANGING.has(method)) {
       const type = (header(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
@@ -188,7 +182,7 @@ export function createApiAuth(opts: ApiAuthOptions): ApiAuth {
     let caller: ApiCaller | undefined;
     const token = readCookie(header(req, 'cookie'), SESSION_COOKIE);
     const session = token === undefined || token === '' ? undefined : fromSession(req, token);
-    if (session !== undefined && session !== 'invalid') caller = session;
+    if (typeof session === 'object') caller = session;
     const authorization = header(req, 'authorization')?.trim() ?? '';
     if (caller === undefined && authorization !== '') {
       const scheme = authorization.split(/\s/, 1)[0]?.toLowerCase();
@@ -201,9 +195,15 @@ export function createApiAuth(opts: ApiAuthOptions): ApiAuth {
         );
     }
     if (caller === undefined) {
+      // A forged cookie is a failed attempt only when nothing else on the request authenticated it
+      // (a browser still sending an old cookie next to valid Basic or SigV4 credentials is no attacker).
+      if (session === 'forged') {
+        limiter.check(req.ip, undefined);
+        limiter.fail(req.ip, undefined);
+      }
       throw new S3BatchError(
         'Unauthorized',
-        session === 'invalid'
+        session === 'invalid' || session === 'forged'
           ? `Your session has expired or is no longer valid: sign in again. ${AUTH_REQUIRED}`
           : AUTH_REQUIRED,
       );
