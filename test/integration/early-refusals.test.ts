@@ -10,12 +10,12 @@
  * 413 (also whole) before its signature is looked at.
  */
 import { createHash } from 'node:crypto';
-import http from 'node:http';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../helpers/json-api.ts';
+import { type BodyMode, type PostAnswer, postBody } from '../helpers/raw-post.ts';
 import { errorCode } from '../helpers/s3control.ts';
 import { startServerProcess, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
 
@@ -37,56 +37,11 @@ afterAll(async () => {
   await server?.kill('SIGTERM');
 });
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
+type Answer = PostAnswer;
 
-type Mode = 'content-length' | 'chunked';
-
-/** POSTs `body` over node:http, all at once with Content-Length or in 64 KiB chunks; rejects on any socket error. */
-function post(urlPath: string, headers: Record<string, string>, body: Buffer, mode: Mode): Promise<Answer> {
-  const url = new URL(server.url);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: url.hostname,
-        port: url.port,
-        method: 'POST',
-        path: urlPath,
-        agent: false,
-        headers: { ...headers, ...(mode === 'content-length' ? { 'content-length': String(body.length) } : {}) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    if (mode === 'content-length') {
-      req.end(body);
-      return;
-    }
-    let offset = 0;
-    const write = (): void => {
-      while (offset < body.length) {
-        const piece = body.subarray(offset, offset + 64 * 1024);
-        offset += piece.length;
-        if (!req.write(piece)) {
-          req.once('drain', write);
-          return;
-        }
-      }
-      req.end();
-    };
-    write();
-  });
-}
+/** POSTs `body` to this file's server (test/helpers/raw-post.ts). */
+const post = (urlPath: string, headers: Record<string, string>, body: Buffer, mode: BodyMode): Promise<Answer> =>
+  postBody(server.url, urlPath, headers, body, mode);
 
 /** SigV4 headers (service s3) for a POST of `body` to `urlPath`, signed with `key`. */
 async function sigv4(
@@ -221,7 +176,7 @@ const bodyOf = (bytes: number): Buffer => {
 
 describe.each([3 * MiB, 11 * MiB])('a body of %d bytes', (bytes) => {
   describe.each(cases)('$name', (c) => {
-    it.each<Mode>(['content-length', 'chunked'])(
+    it.each<BodyMode>(['content-length', 'chunked'])(
       `sent ${ROUNDS} times with %s gets the whole answer each time; the server keeps serving`,
       async (mode) => {
         const body = bodyOf(bytes);

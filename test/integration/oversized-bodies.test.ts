@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../helpers/json-api.ts';
+import { type BodyMode, type PostAnswer, postBody } from '../helpers/raw-post.ts';
 import { errorCode, rawRequest } from '../helpers/s3control.ts';
 import { startServerProcess, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
 
@@ -33,56 +34,11 @@ afterAll(async () => {
   await server?.kill('SIGTERM');
 });
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
+type Answer = PostAnswer;
 
-type Mode = 'content-length' | 'chunked';
-
-/** POSTs `body` over node:http, all at once with Content-Length or in 64 KiB chunks; rejects on any socket error. */
-function post(urlPath: string, headers: Record<string, string>, body: Buffer, mode: Mode): Promise<Answer> {
-  const url = new URL(server.url);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: url.hostname,
-        port: url.port,
-        method: 'POST',
-        path: urlPath,
-        agent,
-        headers: { ...headers, ...(mode === 'content-length' ? { 'content-length': String(body.length) } : {}) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    if (mode === 'content-length') {
-      req.end(body);
-      return;
-    }
-    let offset = 0;
-    const write = (): void => {
-      while (offset < body.length) {
-        const piece = body.subarray(offset, offset + 64 * 1024);
-        offset += piece.length;
-        if (!req.write(piece)) {
-          req.once('drain', write);
-          return;
-        }
-      }
-      req.end();
-    };
-    write();
-  });
-}
+/** POSTs `body` to this file's server (test/helpers/raw-post.ts). */
+const post = (urlPath: string, headers: Record<string, string>, body: Buffer, mode: BodyMode): Promise<Answer> =>
+  postBody(server.url, urlPath, headers, body, mode, agent);
 
 function expectXml413(a: Answer): void {
   expect({ status: a.status, code: errorCode(a.body) }, a.body.slice(0, 300)).toEqual({
@@ -139,7 +95,7 @@ const S3CONTROL_HEADERS = {
 };
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
-describe.each<Mode>(['content-length', 'chunked'])('a 2 MiB body sent with %s through node:http', (mode) => {
+describe.each<BodyMode>(['content-length', 'chunked'])('a 2 MiB body sent with %s through node:http', (mode) => {
   it('to the S3 Control API (limit 256 KiB) gets the whole 413 ErrorResponse; the server keeps serving', async () => {
     for (let i = 0; i < ROUNDS; i++)
       expectXml413(await post('/v20180820/jobs', S3CONTROL_HEADERS, xmlBody(2 * MiB), mode));
@@ -159,7 +115,7 @@ describe.each<Mode>(['content-length', 'chunked'])('a 2 MiB body sent with %s th
 });
 
 describe('the JSON API CreateJob (limit 1 MiB)', () => {
-  it.each<Mode>(['content-length', 'chunked'])(
+  it.each<BodyMode>(['content-length', 'chunked'])(
     'an 11 MiB body sent with %s gets the whole 413 JSON error',
     async (mode) => {
       const headers = { ...JSON_HEADERS, authorization: basicAuth(TEST_API_KEY) };
@@ -195,7 +151,7 @@ describe('curl', () => {
     return { status: Number(last[0]!.split(' ')[1]), headers: parsed, body: stdout.slice(head + 4) };
   }
 
-  it.each<Mode>(['content-length', 'chunked'])(
+  it.each<BodyMode>(['content-length', 'chunked'])(
     'sending 2 MiB with %s gets the whole 413 from both APIs',
     async (mode) => {
       const chunked: Record<string, string> = mode === 'chunked' ? { 'transfer-encoding': 'chunked' } : {};
