@@ -20,14 +20,12 @@ import {
   PutObjectTaggingCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Hash } from '@smithy/hash-node';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getText, jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
+import { signS3 } from '../helpers/s3control.ts';
 import { embeddedS3Client, embeddedS3Keys, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 
 const BUCKET = 's3batch-demo';
@@ -72,35 +70,7 @@ async function raw(
 ) {
   const url = new URL(server.s3Endpoint!);
   const headers: Record<string, string> = { host: url.host, ...extra };
-  if (keys) {
-    const q = rawPath.indexOf('?');
-    const query: Record<string, string> = {};
-    for (const part of (q < 0 ? '' : rawPath.slice(q + 1)).split('&').filter(Boolean)) {
-      const [k, v = ''] = part.split('=');
-      query[decodeURIComponent(k!)] = decodeURIComponent(v);
-    }
-    headers['x-amz-content-sha256'] = createHash('sha256')
-      .update(body ?? '')
-      .digest('hex');
-    const signer = new SignatureV4({
-      service: 's3',
-      region: 'us-east-1',
-      credentials: keys,
-      sha256: Hash.bind(null, 'sha256'),
-      uriEscapePath: false,
-    });
-    const signed = await signer.sign(
-      new HttpRequest({
-        method,
-        protocol: 'http:',
-        hostname: url.hostname,
-        path: q < 0 ? rawPath : rawPath.slice(0, q),
-        query,
-        headers,
-      }),
-    );
-    Object.assign(headers, signed.headers);
-  }
+  if (keys) Object.assign(headers, await signS3({ method, path: rawPath, headers, body: body ?? '', key: keys }));
   return new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = request({ host: url.hostname, port: url.port, method, path: rawPath, headers }, (res) => {
       let text = '';

@@ -121,12 +121,23 @@ export interface RawRequest {
 }
 
 /**
- * One request over plain HTTP to 127.0.0.1, signed like the SDK signs it (SigV4, service `s3`,
- * `x-amz-content-sha256` with the payload hash) when a key is given.
+ * SigV4 headers for one request as the SDK signs S3 and S3 Control requests (service `s3`,
+ * us-east-1, `x-amz-content-sha256` with the payload hash, the path not re-escaped). `headers` must
+ * hold `host` (with the port); `path` may carry a query. Returns `headers` plus the signature's.
  */
-export async function rawRequest(serverUrl: string, r: RawRequest): Promise<RawAnswer> {
-  const port = new URL(serverUrl).port;
-  const host = r.host ?? (r.account !== null ? `${r.account}.localhost:${port}` : `localhost:${port}`);
+export async function signS3(r: {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string | Buffer;
+  key: { accessKeyId: string; secretAccessKey: string };
+  signingDate?: Date;
+  /** Default: the body's SHA-256; e.g. `UNSIGNED-PAYLOAD`. */
+  payloadHash?: string;
+}): Promise<Record<string, string>> {
+  const host = r.headers.host;
+  if (host === undefined) throw new Error('signS3: headers.host is required');
+  const [hostname = '', port] = host.split(':');
   const [pathname = '/', search = ''] = r.path.split('?');
   const query: Record<string, string | string[]> = {};
   for (const [k, v] of new URLSearchParams(search)) {
@@ -134,34 +145,57 @@ export async function rawRequest(serverUrl: string, r: RawRequest): Promise<RawA
     query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
   }
   const body = r.body ?? '';
+  const signer = new SignatureV4({
+    service: 's3',
+    region: 'us-east-1',
+    credentials: r.key,
+    sha256: Hash.bind(null, 'sha256'),
+    uriEscapePath: false,
+  });
+  const signed = await signer.sign(
+    new HttpRequest({
+      method: r.method,
+      protocol: 'http:',
+      hostname,
+      ...(port ? { port: Number(port) } : {}),
+      path: pathname,
+      query,
+      headers: {
+        ...r.headers,
+        'x-amz-content-sha256': r.payloadHash ?? createHash('sha256').update(body).digest('hex'),
+      },
+      body,
+    }),
+    { signingDate: r.signingDate ?? new Date() },
+  );
+  return { ...(signed.headers as Record<string, string>) };
+}
+
+/**
+ * One request over plain HTTP to 127.0.0.1, signed like the SDK signs it (SigV4, service `s3`,
+ * `x-amz-content-sha256` with the payload hash) when a key is given.
+ */
+export async function rawRequest(serverUrl: string, r: RawRequest): Promise<RawAnswer> {
+  const port = new URL(serverUrl).port;
+  const host = r.host ?? (r.account !== null ? `${r.account}.localhost:${port}` : `localhost:${port}`);
+  const body = r.body ?? '';
   let headers: Record<string, string> = {
     host,
-    'x-amz-content-sha256': r.payloadHash ?? createHash('sha256').update(body).digest('hex'),
     ...(r.account !== null ? { 'x-amz-account-id': r.account } : {}),
     ...(r.contentType !== undefined ? { 'content-type': r.contentType } : {}),
   };
   if (r.key) {
-    const signer = new SignatureV4({
-      service: 's3',
-      region: 'us-east-1',
-      credentials: r.key,
-      sha256: Hash.bind(null, 'sha256'),
-      uriEscapePath: false,
+    headers = await signS3({
+      method: r.method,
+      path: r.path,
+      headers,
+      body,
+      key: r.key,
+      ...(r.signingDate ? { signingDate: r.signingDate } : {}),
+      ...(r.payloadHash ? { payloadHash: r.payloadHash } : {}),
     });
-    const signed = await signer.sign(
-      new HttpRequest({
-        method: r.method,
-        protocol: 'http:',
-        hostname: host.split(':')[0]!,
-        port: Number(port),
-        path: pathname,
-        query,
-        headers,
-        body,
-      }),
-      { signingDate: r.signingDate ?? new Date() },
-    );
-    headers = { ...(signed.headers as Record<string, string>) };
+  } else {
+    headers['x-amz-content-sha256'] = r.payloadHash ?? createHash('sha256').update(body).digest('hex');
   }
   r.afterSigning?.(headers);
   const sendBody = Buffer.from(r.sendBody ?? body);

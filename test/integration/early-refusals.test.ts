@@ -1,22 +1,7 @@
-/**
- * Refusals answered before a large body is read reach the client whole, on the real `s3batch serve`
- * process (--local): no credentials (401 on the JSON API, 403 on the S3 Control API), a wrong
- * secret (403, Basic and SigV4), a content type no parser takes (415), each with a 3 MiB and an
- * 11 MiB body, sent with Content-Length and chunked through node:http, 10 times in a row. The
- * server reads and drops the unread body (up to a bound, src/api/body-limit.ts) before it answers;
- * before that, node:http got `write EPIPE` instead of the answer. The server keeps serving.
- *
- * A SigV4 request is checked once its body is read: a body over the route's limit is then refused
- * 413 (also whole) before its signature is looked at.
- */
-import { createHash } from 'node:crypto';
-import { Hash } from '@smithy/hash-node';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../helpers/json-api.ts';
 import { type BodyMode, type PostAnswer, postBody } from '../helpers/raw-post.ts';
-import { errorCode } from '../helpers/s3control.ts';
+import { errorCode, signS3 } from '../helpers/s3control.ts';
 import { startServerProcess, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
 
 const MiB = 1024 * 1024;
@@ -50,26 +35,13 @@ async function sigv4(
   key: typeof TEST_API_KEY,
   extra: Record<string, string>,
 ): Promise<Record<string, string>> {
-  const host = `127.0.0.1:${new URL(server.url).port}`;
-  const signer = new SignatureV4({
-    service: 's3',
-    region: 'us-east-1',
-    credentials: key,
-    sha256: Hash.bind(null, 'sha256'),
-    uriEscapePath: false,
+  return signS3({
+    method: 'POST',
+    path: urlPath,
+    headers: { host: `127.0.0.1:${new URL(server.url).port}`, ...extra },
+    body,
+    key,
   });
-  const signed = await signer.sign(
-    new HttpRequest({
-      method: 'POST',
-      protocol: 'http:',
-      hostname: '127.0.0.1',
-      port: Number(new URL(server.url).port),
-      path: urlPath,
-      headers: { host, 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'), ...extra },
-      body,
-    }),
-  );
-  return signed.headers as Record<string, string>;
 }
 
 async function expectStillServing(): Promise<void> {
