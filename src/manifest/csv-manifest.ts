@@ -118,7 +118,8 @@ function toManifestRow(raw: RawRow, layout: FieldLayout, state: RowCheckState): 
   const rawKey = fields[layout.key]!;
   const key = decodeManifestValue(rawKey, 'key', line);
   if (key === '') throw new ManifestError('InvalidManifestContent', 'the key is empty', line);
-  const keyBytes = utf8Length(key);
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short keys need no counting.
+  const keyBytes = key.length * 3 <= MAX_KEY_BYTES ? key.length : utf8Length(key);
   if (keyBytes > MAX_KEY_BYTES) {
     throw new ManifestError(
       'InvalidManifestContent',

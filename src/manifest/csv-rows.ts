@@ -8,7 +8,14 @@
  *
  * Lines are physical lines (what an editor shows): a row's line is the line its first byte is
  * on; CRLF, LF and a lone CR each end a line, also inside quoted fields.
+ *
+ * Two paths give the same rows: a byte-by-byte state machine (feedSlow), and a fast path
+ * (feedFast) for runs of plain rows — no quote, no lone CR, valid UTF-8 — which decodes a run at
+ * once and splits it with native searches. The state machine takes whatever the fast path leaves,
+ * one row at a time. (csv-parse with `info.bytes` was measured as the alternative: 2-3 times
+ * slower than the state machine alone; bench/prepare.ts.)
  */
+import { isAscii, isUtf8 } from 'node:buffer';
 import { ManifestError } from '../domain/errors.ts';
 import { utf8 } from './manifest-values.ts';
 
@@ -113,10 +120,94 @@ export class CsvRowSplitter {
     return bytes;
   }
 
-  private feed(bytes: Uint8Array): void {
-    const out = this.out;
+  /**
+   * Splits bytes, the fast way where it can: runs of complete rows (ending in LF) that start
+   * between rows go through feedFast; whatever it leaves (a quote, a lone CR, invalid UTF-8, an
+   * overlong row, the partial row at the end) goes through the state machine, one row at a time.
+   */
+  private feed(input: Uint8Array): void {
+    const bytes = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const n = bytes.length;
-    for (let i = 0; i < n; i++) {
+    const lastLf = bytes.lastIndexOf(LF);
+    let i = 0;
+    while (i < n) {
+      if (i <= lastLf && this.state === State.RowStart && this.pendingCr === undefined && this.prevByte !== CR) {
+        const fast = this.feedFast(bytes, i, lastLf + 1);
+        if (fast.slowTo > fast.next) {
+          // invalid UTF-8 ahead: the state machine reports the row (it decodes field by field)
+          i = this.feedSlow(bytes, fast.next, fast.slowTo, false);
+          continue;
+        }
+        if (fast.next > i) {
+          i = fast.next;
+          continue;
+        }
+      }
+      i = this.feedSlow(bytes, i, n, true);
+    }
+  }
+
+  /**
+   * The fast path over complete rows in bytes [from, to) (to is just past an LF; `from` is
+   * between rows): no quotes, no lone CR, valid UTF-8, rows within MAX_ROW_BYTES. It decodes the
+   * run at once and splits it with string searches, giving exactly what the state machine would:
+   * the same fields, lines and byte offsets. It stops before the first row it cannot take;
+   * `next` is where it stopped, and `slowTo` > next when the state machine should take the rest of
+   * the run (invalid UTF-8 in it).
+   */
+  private feedFast(bytes: Buffer, from: number, to: number): { next: number; slowTo: number } {
+    let end = to;
+    const quote = bytes.indexOf(QUOTE, from);
+    if (quote !== -1 && quote < end) end = bytes.lastIndexOf(LF, quote) + 1;
+    let hasCr = false;
+    for (let cr = bytes.indexOf(CR, from); cr !== -1 && cr < end; cr = bytes.indexOf(CR, cr + 1)) {
+      if (bytes[cr + 1] !== LF) {
+        end = bytes.lastIndexOf(LF, cr) + 1; // a lone CR: its row and the rest go the slow way
+        break;
+      }
+      hasCr = true;
+    }
+    if (end <= from) return { next: from, slowTo: from };
+    const ascii = isAscii(bytes.subarray(from, end));
+    if (!ascii && !isUtf8(bytes.subarray(from, end))) return { next: from, slowTo: end };
+    const text = bytes.toString(ascii ? 'latin1' : 'utf8', from, end);
+    const out = this.out;
+    const base = this.offset - from; // absolute offset of bytes[0]
+    let line = this.line;
+    let p = 0; // in text
+    let b = from; // in bytes
+    let stoppedAt = end;
+    while (p < text.length) {
+      const nl = text.indexOf('\n', p);
+      const bnl = ascii ? b + (nl - p) : bytes.indexOf(LF, b);
+      if (bnl - b > MAX_ROW_BYTES) {
+        stoppedAt = b; // the state machine refuses it
+        break;
+      }
+      const stop = hasCr && nl > p && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+      if (stop > p) out.push({ fields: splitFields(text, p, stop), line, start: base + b, end: base + bnl + 1 });
+      line++;
+      p = nl + 1;
+      b = bnl + 1;
+    }
+    if (stoppedAt > from) {
+      this.offset = base + stoppedAt;
+      this.line = line;
+      this.prevByte = LF;
+    }
+    return { next: stoppedAt, slowTo: stoppedAt };
+  }
+
+  /**
+   * The byte-by-byte state machine over bytes [from, to). With `stopAtRow` it returns as soon as
+   * it is between rows again (at least one byte consumed), so the fast path can take over; it
+   * returns the index of the first byte it did not consume.
+   */
+  private feedSlow(bytes: Uint8Array, from: number, to: number, stopAtRow: boolean): number {
+    const out = this.out;
+    const n = to;
+    for (let i = from; i < n; i++) {
+      if (stopAtRow && i > from && this.state === State.RowStart && this.pendingCr === undefined) return i;
       // Fast path: copy a run of plain field bytes at once (the common case by far).
       if ((this.state === State.Unquoted || this.state === State.Quoted) && this.pendingCr === undefined) {
         const stop = this.state === State.Quoted ? QUOTE : COMMA;
@@ -195,6 +286,7 @@ export class CsvRowSplitter {
           break;
       }
     }
+    return n;
   }
 
   /** First byte of a field (the row has started). */
@@ -268,6 +360,18 @@ export class CsvRowSplitter {
     this.rowLen = 0;
     return fields;
   }
+}
+
+/** The comma-separated fields of text[from, to) (an unquoted row). */
+function splitFields(text: string, from: number, to: number): string[] {
+  const fields: string[] = [];
+  let p = from;
+  for (let c = text.indexOf(',', p); c !== -1 && c < to; c = text.indexOf(',', p)) {
+    fields.push(text.slice(p, c));
+    p = c + 1;
+  }
+  fields.push(text.slice(p, to));
+  return fields;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
