@@ -12,6 +12,10 @@
 // of their own: GetObject of the report's objects streamed to disk (get-to-disk, the baseline) and the
 // same files through the JSON API's GET /api/v1/jobs/:id/report/files/:name with fetch (http-to-disk).
 //
+// The prepare scenario's baselines read a CSV manifest with one GetObject: manifest-lines counts its
+// line ends (the floor: reading the bytes and finding the rows), manifest-csv-parse runs it through
+// csv-parse with `info` (the row end offsets the chunk index needs, from info.bytes).
+//
 // Protocol (IPC messages): parent → { type: 'init', ... } once, then { type: 'run', ... } any number
 // of times; child → { type: 'ready' } and { type: 'done', ... } per run. Exits when the parent does.
 import { createHash } from 'node:crypto';
@@ -22,6 +26,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { crc32 } from 'node:zlib';
+import { parse as csvParse } from 'csv-parse';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -46,7 +51,9 @@ export type BareOp =
   | 'lambda'
   | 'list'
   | 'get-to-disk'
-  | 'http-to-disk';
+  | 'http-to-disk'
+  | 'manifest-lines'
+  | 'manifest-csv-parse';
 
 /** One file of a download run: its object (get-to-disk) or its URL on the s3batch server (http-to-disk). */
 export interface BareDownload {
@@ -292,9 +299,31 @@ async function run(msg: BareRun): Promise<BareDone> {
     }
   };
 
+  // manifest-lines / manifest-csv-parse: one GetObject of keys[0]; tasks = rows found.
+  let rows = 0;
+  const readManifest = async (): Promise<void> => {
+    requests++;
+    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: keys[0]! }));
+    const body = out.Body as Readable;
+    if (msg.op === 'manifest-lines') {
+      for await (const chunk of body) {
+        const b = chunk as Buffer;
+        for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) rows++;
+      }
+      return;
+    }
+    let end = 0;
+    for await (const record of body.pipe(csvParse({ info: true, relax_column_count: true, skip_empty_lines: true }))) {
+      rows++;
+      end = (record as { info: { bytes: number } }).info.bytes;
+    }
+    if (end !== out.ContentLength) throw new Error(`csv-parse ended at byte ${end} of ${out.ContentLength}`);
+  };
+
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  if (msg.op === 'get-to-disk' || msg.op === 'http-to-disk') await downloadAll();
+  if (msg.op === 'manifest-lines' || msg.op === 'manifest-csv-parse') await readManifest();
+  else if (msg.op === 'get-to-disk' || msg.op === 'http-to-disk') await downloadAll();
   else if (msg.op === 'list') await listAll();
   else if (msg.op === 'delete-batch')
     await Promise.all(Array.from({ length: Math.max(1, Math.min(msg.concurrency, batches.length)) }, batchWorker));
@@ -304,7 +333,7 @@ async function run(msg: BareRun): Promise<BareDone> {
   return {
     type: 'done',
     op: msg.op,
-    tasks: msg.op === 'list' ? listed : msg.tasks,
+    tasks: msg.op === 'list' ? listed : msg.op.startsWith('manifest-') ? rows : msg.tasks,
     failed,
     requests,
     ...(firstError === undefined ? {} : { firstError }),

@@ -22,11 +22,13 @@
 //   6. observers (bench/observers.ts): the tagging job with nobody watching vs with SSE clients, /metrics
 //      scrapes and `s3batch watch --json`; report-download (bench/report-download.ts): a large completion
 //      report through the server and `s3batch report` vs GetObject to disk, with the server's peak RSS;
+//      prepare (bench/prepare.ts): preparing a large CSV manifest vs GetObject + counting its lines and vs
+//      csv-parse with info, with the server's peak RSS;
 //   7. prints throughput ratios, CPU per task and memory, and stops everything (also on error / Ctrl-C).
 //
 // This file parses the options, starts the servers and dispatches: each scenario is a module of its
 // own (tagging-copy.ts, large-job.ts, delete.ts, checksum.ts, lambda-invoke.ts, generator.ts,
-// observers.ts, report-download.ts) working on the BenchContext (context.ts) built here; the
+// observers.ts, report-download.ts, prepare.ts) working on the BenchContext (context.ts) built here; the
 // measurements are in measure.ts, the S3 server set-up in s3-server.ts.
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -49,6 +51,7 @@ import { largeJobScenario } from './large-job.ts';
 import { BareWorker, measureBare, measureEngine, measureListing, type MeasureEnv } from './measure.ts';
 import { observersScenario } from './observers.ts';
 import { clkTck, memory, mib } from './proc.ts';
+import { prepareScenario } from './prepare.ts';
 import { reportDownloadScenario } from './report-download.ts';
 import { removeBuckets, startBenchS3 } from './s3-server.ts';
 import { taggingCopyScenario, warmUp } from './tagging-copy.ts';
@@ -66,7 +69,7 @@ const USAGE = `usage: npm run bench -- [options]
   --warmup N             tasks of the warm-up job and loop (default 500)
   --poll-ms N            job status poll interval (default 100)
   --ops LIST             what to run, comma-separated (default all):
-                         tagging,copy,large,delete,checksum,lambda,generator,observers,report-download
+                         tagging,copy,large,delete,checksum,lambda,generator,observers,report-download,prepare
                          observers: the tagging job (--objects) with nobody watching vs 20 job SSE + 5 account
                            SSE clients, GET /metrics every 250 ms and s3batch watch --json, vs the bare loop
                          report-download: a large completion report via GET /api/v1/jobs/:id/report/files/:name
@@ -78,6 +81,8 @@ const USAGE = `usage: npm run bench -- [options]
   --generator-objects N  objects under the generator's prefix (default 3000)
   --report-rows LIST     report-download: report sizes in rows, comma-separated (default 50000,100000)
   --report-row-bytes N   report-download: resultString bytes in every report row (default 1000: ~1 KiB rows)
+  --prepare-rows LIST    prepare: CSV manifest sizes in rows, comma-separated (default 1000000); the engine prepares
+                           each (job stops in Suspended) vs a GetObject + line-count floor and csv-parse with info
   --cpu-prof DIR         run the server with --cpu-prof, profiles written to DIR at exit`;
 
 const ALL_OPS = [
@@ -90,6 +95,7 @@ const ALL_OPS = [
   'generator',
   'observers',
   'report-download',
+  'prepare',
 ];
 const { values: opt } = parseArgs({
   options: {
@@ -110,6 +116,7 @@ const { values: opt } = parseArgs({
     'generator-objects': { type: 'string', default: '3000' },
     'report-rows': { type: 'string', default: '50000,100000' },
     'report-row-bytes': { type: 'string', default: '1000' },
+    'prepare-rows': { type: 'string', default: '1000000' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -157,6 +164,7 @@ const LAMBDA_TASKS = int('lambda-tasks', opt['lambda-tasks'], 1);
 const GENERATOR_OBJECTS = int('generator-objects', opt['generator-objects'], 1);
 const REPORT_ROWS = opt['report-rows'].split(',').map((n) => int('report-rows', n.trim(), 1));
 const REPORT_ROW_BYTES = int('report-row-bytes', opt['report-row-bytes'], 0);
+const PREPARE_ROWS = opt['prepare-rows'].split(',').map((n) => int('prepare-rows', n.trim(), 1));
 const EXTERNAL_CEPH = ((): { endpoint: string; accessKeyId: string; secretAccessKey: string } | undefined => {
   if (opt.ceph === undefined) return undefined;
   const [endpoint, accessKeyId, secretAccessKey] = opt.ceph.split(',');
@@ -337,6 +345,7 @@ async function main(): Promise<void> {
     scenarioOut.push(
       ...(await reportDownloadScenario(ctx, { rows: REPORT_ROWS, resultStringBytes: REPORT_ROW_BYTES })),
     );
+  if (OPS.has('prepare')) scenarioOut.push(...(await prepareScenario(ctx, PREPARE_ROWS)));
 
   // 5. Report
   const benchSecs = (performance.now() - t0Bench) / 1000;
