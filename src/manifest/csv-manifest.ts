@@ -53,7 +53,7 @@ export async function* readCsvManifestBatches(
   const startOffset = options.startOffset ?? 0;
   const splitter = new CsvRowSplitter(startOffset, options.firstLine ?? 1);
   // Header detection and the "mixed version-id presence" diagnosis need the manifest's start.
-  const state: RowCheckState = { first: startOffset === 0, sawFullRow: false };
+  const state: RowCheckState = { first: startOffset === 0, sawFullRow: false, rawBucket: undefined, bucket: '' };
   const convert = (raws: RawRow[]): ManifestRow[] => raws.map((raw) => toManifestRow(raw, layout, state));
   for await (const bytes of source) {
     const batch = convert(splitter.push(bytes));
@@ -73,6 +73,9 @@ interface FieldLayout {
 interface RowCheckState {
   first: boolean;
   sawFullRow: boolean;
+  /** The last row's bucket column, raw and decoded. */
+  rawBucket: string | undefined;
+  bucket: string;
 }
 
 function fieldLayout(fields: readonly ManifestField[]): FieldLayout {
@@ -113,7 +116,16 @@ function toManifestRow(raw: RawRow, layout: FieldLayout, state: RowCheckState): 
   if (fields.length !== expected) throw columnCountError(fields.length, layout, state.sawFullRow, line);
   state.sawFullRow = true;
 
-  const bucket = decodeManifestValue(fields[layout.bucket]!, 'bucket', line);
+  // Most rows name the bucket of the row before (often the very same string: csv-rows.ts).
+  const rawBucket = fields[layout.bucket]!;
+  let bucket: string;
+  if (rawBucket === state.rawBucket) {
+    bucket = state.bucket;
+  } else {
+    bucket = decodeManifestValue(rawBucket, 'bucket', line);
+    state.rawBucket = rawBucket;
+    state.bucket = bucket;
+  }
   if (bucket === '') throw new ManifestError('InvalidManifestContent', 'the bucket is empty', line);
   const rawKey = fields[layout.key]!;
   const key = decodeManifestValue(rawKey, 'key', line);

@@ -56,6 +56,8 @@ export class CsvRowSplitter {
   private pendingCr: { fields: string[]; line: number; start: number } | undefined;
   /** Rows completed by the current push/end. */
   private out: RawRow[] = [];
+  /** The fields of the last row feedFast split (fields equal to them are reused). */
+  private prevFields: readonly string[] = [];
   /** BOM detection at offset 0: bytes seen before deciding. */
   private head: Uint8Array | undefined;
 
@@ -177,6 +179,7 @@ export class CsvRowSplitter {
     let p = 0; // in text
     let b = from; // in bytes
     let stoppedAt = end;
+    let prevFields = this.prevFields;
     while (p < text.length) {
       const nl = text.indexOf('\n', p);
       const bnl = ascii ? b + (nl - p) : bytes.indexOf(LF, b);
@@ -185,11 +188,16 @@ export class CsvRowSplitter {
         break;
       }
       const stop = hasCr && nl > p && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
-      if (stop > p) out.push({ fields: splitFields(text, p, stop), line, start: base + b, end: base + bnl + 1 });
+      if (stop > p) {
+        const fields = splitFields(text, p, stop, prevFields);
+        out.push({ fields, line, start: base + b, end: base + bnl + 1 });
+        prevFields = fields;
+      }
       line++;
       p = nl + 1;
       b = bnl + 1;
     }
+    this.prevFields = prevFields;
     if (stoppedAt > from) {
       this.offset = base + stoppedAt;
       this.line = line;
@@ -362,16 +370,21 @@ export class CsvRowSplitter {
   }
 }
 
-/** The comma-separated fields of text[from, to) (an unquoted row). */
-function splitFields(text: string, from: number, to: number): string[] {
+/**
+ * The comma-separated fields of text[from, to) (an unquoted row). A field equal to the same field
+ * of `prev` (the previous row) is that very string: no copy, and the bucket column, the same on
+ * most rows, then compares by identity downstream.
+ */
+function splitFields(text: string, from: number, to: number, prev: readonly string[]): string[] {
   const fields: string[] = [];
-  let p = from;
-  for (let c = text.indexOf(',', p); c !== -1 && c < to; c = text.indexOf(',', p)) {
-    fields.push(text.slice(p, c));
+  for (let p = from, i = 0; ; i++) {
+    let c = text.indexOf(',', p);
+    if (c === -1 || c > to) c = to;
+    const last = prev[i];
+    fields.push(last !== undefined && last.length === c - p && text.startsWith(last, p) ? last : text.slice(p, c));
+    if (c === to) return fields;
     p = c + 1;
   }
-  fields.push(text.slice(p, to));
-  return fields;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
