@@ -32,9 +32,14 @@ export class ChunkCutter {
 
   /** Adds the next row; returns the chunk it completes, if any. */
   add(row: ManifestRow): Chunk | undefined {
-    const open = (this.open ??= { start: row.startOffset, end: row.endOffset, firstLine: row.entry.line, count: 0 });
+    return this.addRange(row.startOffset, row.endOffset, row.entry.line);
+  }
+
+  /** add() for a row given by its byte range [start, end) and line. */
+  addRange(start: number, end: number, line: number): Chunk | undefined {
+    const open = (this.open ??= { start, end, firstLine: line, count: 0 });
     open.count++;
-    open.end = row.endOffset;
+    open.end = end;
     if (open.count < this.chunkSize) return undefined;
     this.open = undefined;
     return { index: this.index++, ...open };

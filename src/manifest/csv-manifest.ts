@@ -8,7 +8,7 @@
 import { ManifestError } from '../domain/errors.ts';
 import type { ManifestField } from '../domain/job-spec.ts';
 import type { TaskEntry } from '../domain/task.ts';
-import { CsvRowSplitter, type RawRow } from './csv-rows.ts';
+import { CsvRowSplitter, type RowBatch } from './csv-rows.ts';
 import { decodeManifestValue, utf8Length } from './manifest-values.ts';
 
 export interface ManifestRow {
@@ -49,18 +49,83 @@ export async function* readCsvManifestBatches(
   source: AsyncIterable<Uint8Array>,
   options: ReadCsvManifestOptions,
 ): AsyncGenerator<ManifestRow[]> {
-  const layout = fieldLayout(options.fields);
-  const startOffset = options.startOffset ?? 0;
-  const splitter = new CsvRowSplitter(startOffset, options.firstLine ?? 1);
-  // Header detection and the "mixed version-id presence" diagnosis need the manifest's start.
-  const state: RowCheckState = { first: startOffset === 0, sawFullRow: false, rawBucket: undefined, bucket: '' };
-  const convert = (raws: RawRow[]): ManifestRow[] => raws.map((raw) => toManifestRow(raw, layout, state));
-  for await (const bytes of source) {
-    const batch = convert(splitter.push(bytes));
-    if (batch.length > 0) yield batch;
+  const { layout, state } = rowRules(options);
+  for await (const batch of splitRows(source, options)) {
+    const rows: ManifestRow[] = [];
+    for (let i = 0; i < batch.count; i++) {
+      const line = batch.lines[i]!;
+      checkRow(batch, i, layout, state);
+      const { bucket, key, rawKey, versionId } = state;
+      const entry: TaskEntry =
+        versionId === undefined ? { line, bucket, key, rawKey } : { line, bucket, key, rawKey, versionId };
+      rows.push({ entry, startOffset: batch.starts[i]!, endOffset: batch.ends[i]! });
+    }
+    yield rows;
   }
-  const last = convert(splitter.end());
-  if (last.length > 0) yield last;
+}
+
+/**
+ * Rows that passed the manifest rules, as parallel arrays (row i: lines[i], bytes [starts[i],
+ * ends[i]), decoded bucket buckets[i]); no object per row. Valid until the next batch is pulled.
+ */
+export interface CheckedRows {
+  readonly count: number;
+  readonly lines: readonly number[];
+  readonly starts: readonly number[];
+  readonly ends: readonly number[];
+  readonly buckets: readonly string[];
+}
+
+/**
+ * The rows of readCsvManifestBatches, checked by the same rules, but only their lines, byte ranges
+ * and buckets: for preparing, which counts and cuts rows and needs no task entries. Each batch is
+ * valid until the next one is pulled.
+ */
+export async function* checkCsvManifestBatches(
+  source: AsyncIterable<Uint8Array>,
+  options: ReadCsvManifestOptions,
+): AsyncGenerator<CheckedRows> {
+  const { layout, state } = rowRules(options);
+  const buckets: string[] = [];
+  for await (const batch of splitRows(source, options)) {
+    for (let i = 0; i < batch.count; i++) {
+      checkRow(batch, i, layout, state);
+      buckets[i] = state.bucket;
+    }
+    yield { count: batch.count, lines: batch.lines, starts: batch.starts, ends: batch.ends, buckets };
+  }
+}
+
+/**
+ * The split rows, a batch per buffer of the source (never an empty one). The batch is the
+ * splitter's, refilled when the next one is pulled.
+ */
+async function* splitRows(
+  source: AsyncIterable<Uint8Array>,
+  options: ReadCsvManifestOptions,
+): AsyncGenerator<RowBatch> {
+  const splitter = new CsvRowSplitter(options.startOffset ?? 0, options.firstLine ?? 1);
+  for await (const bytes of source) {
+    const batch = splitter.pushBatch(bytes);
+    if (batch.count > 0) yield batch;
+  }
+  const last = splitter.endBatch();
+  if (last.count > 0) yield last;
+}
+
+function rowRules(options: ReadCsvManifestOptions): { layout: FieldLayout; state: RowCheckState } {
+  const layout = fieldLayout(options.fields);
+  // Header detection and the "mixed version-id presence" diagnosis need the manifest's start.
+  const state: RowCheckState = {
+    first: (options.startOffset ?? 0) === 0,
+    sawFullRow: false,
+    rawBucket: undefined,
+    bucket: '',
+    key: '',
+    rawKey: '',
+    versionId: undefined,
+  };
+  return { layout, state };
 }
 
 interface FieldLayout {
@@ -76,6 +141,10 @@ interface RowCheckState {
   /** The last row's bucket column, raw and decoded. */
   rawBucket: string | undefined;
   bucket: string;
+  /** The last row's decoded key, raw key and version id. */
+  key: string;
+  rawKey: string;
+  versionId: string | undefined;
 }
 
 function fieldLayout(fields: readonly ManifestField[]): FieldLayout {
@@ -100,24 +169,32 @@ function fieldLayout(fields: readonly ManifestField[]): FieldLayout {
   };
 }
 
-function toManifestRow(raw: RawRow, layout: FieldLayout, state: RowCheckState): ManifestRow {
-  const { fields, line } = raw;
+/**
+ * Applies the manifest rules to row i of the batch; its decoded values are left in `state` (no
+ * object made per row).
+ */
+function checkRow(batch: RowBatch, i: number, layout: FieldLayout, state: RowCheckState): void {
+  const line = batch.lines[i]!;
+  const first = batch.fieldStart[i]!;
+  const count = batch.fieldStart[i + 1]! - first;
   const expected = layout.fields.length;
   if (state.first) {
     state.first = false;
-    if (looksLikeHeader(fields, layout.fields)) {
+    const cells = batch.fieldsOf(i);
+    if (looksLikeHeader(cells, layout.fields)) {
       throw new ManifestError(
         'InvalidManifestContent',
-        `the first row (${fields.join(',').slice(0, 60)}) looks like a header row; CSV manifests have no header row, remove it`,
+        `the first row (${cells.join(',').slice(0, 60)}) looks like a header row; CSV manifests have no header row, remove it`,
         line,
       );
     }
   }
-  if (fields.length !== expected) throw columnCountError(fields.length, layout, state.sawFullRow, line);
+  if (count !== expected) throw columnCountError(count, layout, state.sawFullRow, line);
   state.sawFullRow = true;
+  const fields = batch.fields;
 
   // Most rows name the bucket of the row before (often the very same string: csv-rows.ts).
-  const rawBucket = fields[layout.bucket]!;
+  const rawBucket = fields[first + layout.bucket]!;
   let bucket: string;
   if (rawBucket === state.rawBucket) {
     bucket = state.bucket;
@@ -127,7 +204,7 @@ function toManifestRow(raw: RawRow, layout: FieldLayout, state: RowCheckState): 
     state.bucket = bucket;
   }
   if (bucket === '') throw new ManifestError('InvalidManifestContent', 'the bucket is empty', line);
-  const rawKey = fields[layout.key]!;
+  const rawKey = fields[first + layout.key]!;
   const key = decodeManifestValue(rawKey, 'key', line);
   if (key === '') throw new ManifestError('InvalidManifestContent', 'the key is empty', line);
   // A UTF-16 code unit is at most 3 UTF-8 bytes: short keys need no counting.
@@ -141,10 +218,10 @@ function toManifestRow(raw: RawRow, layout: FieldLayout, state: RowCheckState): 
   }
   // An empty version id is not a manifest error: that one task fails ("missing VersionId").
   const versionId =
-    layout.versionId < 0 ? undefined : decodeManifestValue(fields[layout.versionId]!, 'versionId', line);
-  const entry: TaskEntry =
-    versionId === undefined ? { line, bucket, key, rawKey } : { line, bucket, key, rawKey, versionId };
-  return { entry, startOffset: raw.start, endOffset: raw.end };
+    layout.versionId < 0 ? undefined : decodeManifestValue(fields[first + layout.versionId]!, 'versionId', line);
+  state.key = key;
+  state.rawKey = rawKey;
+  state.versionId = versionId;
 }
 
 const HEADER_NAMES = ['bucket', 'key', 'versionid'];

@@ -39,6 +39,59 @@ export interface RawRow {
   readonly end: number;
 }
 
+/**
+ * The rows one push or end completed, as parallel arrays: no object per row. It belongs to the
+ * splitter and is refilled by its next push or end, so read it before that.
+ */
+export class RowBatch {
+  count = 0;
+  /** The rows' fields one after the other: row i's are fields[fieldStart[i]] up to fieldStart[i + 1]. */
+  readonly fields: string[] = [];
+  readonly fieldStart: number[] = [0];
+  /** Row i's 1-based line, and its byte range [starts[i], ends[i]). */
+  readonly lines: number[] = [];
+  readonly starts: number[] = [];
+  readonly ends: number[] = [];
+  private fieldCount = 0;
+
+  clear(): void {
+    this.count = 0;
+    this.fieldCount = 0;
+  }
+
+  /** Adds a field to the row being added (endRow completes it). */
+  field(value: string): void {
+    this.fields[this.fieldCount++] = value;
+  }
+
+  endRow(line: number, start: number, end: number): void {
+    const i = this.count++;
+    this.lines[i] = line;
+    this.starts[i] = start;
+    this.ends[i] = end;
+    this.fieldStart[i + 1] = this.fieldCount;
+  }
+
+  addRow(fields: readonly string[], line: number, start: number, end: number): void {
+    for (const f of fields) this.field(f);
+    this.endRow(line, start, end);
+  }
+
+  /** Row i's fields, as an array of their own. */
+  fieldsOf(i: number): string[] {
+    return this.fields.slice(this.fieldStart[i], this.fieldStart[i + 1]);
+  }
+
+  /** The rows as objects. */
+  toRows(): RawRow[] {
+    const rows: RawRow[] = [];
+    for (let i = 0; i < this.count; i++) {
+      rows.push({ fields: this.fieldsOf(i), line: this.lines[i]!, start: this.starts[i]!, end: this.ends[i]! });
+    }
+    return rows;
+  }
+}
+
 /** Byte-exact RFC 4180 row splitter; see the module comment. */
 export class CsvRowSplitter {
   private state: State = State.RowStart;
@@ -55,9 +108,9 @@ export class CsvRowSplitter {
   /** A row ended by CR: emitted once the next byte shows whether an LF belongs to it. */
   private pendingCr: { fields: string[]; line: number; start: number } | undefined;
   /** Rows completed by the current push/end. */
-  private out: RawRow[] = [];
+  private readonly out = new RowBatch();
   /** The fields of the last row feedFast split (fields equal to them are reused). */
-  private prevFields: readonly string[] = [];
+  private readonly prevFields: string[] = [];
   /** BOM detection at offset 0: bytes seen before deciding. */
   private head: Uint8Array | undefined;
 
@@ -69,22 +122,34 @@ export class CsvRowSplitter {
 
   /** Feeds the next bytes; returns the rows they complete, in order. */
   push(bytes: Uint8Array): RawRow[] {
+    return this.pushBatch(bytes).toRows();
+  }
+
+  /** Ends the input; returns the last row when the manifest has no trailing newline. */
+  end(): RawRow[] {
+    return this.endBatch().toRows();
+  }
+
+  /** push(), the rows as a RowBatch (valid until the next call). */
+  pushBatch(bytes: Uint8Array): RowBatch {
+    this.out.clear();
     if (this.head !== undefined) {
       const joined = concat(this.head, bytes);
       if (joined.length < BOM.length && isBomPrefix(joined)) {
         this.head = joined;
-        return [];
+        return this.out;
       }
       this.head = undefined;
       this.feed(this.skipBom(joined));
     } else {
       this.feed(bytes);
     }
-    return this.take();
+    return this.out;
   }
 
-  /** Ends the input; returns the last row when the manifest has no trailing newline. */
-  end(): RawRow[] {
+  /** end(), the rows as a RowBatch (valid until the next call). */
+  endBatch(): RowBatch {
+    this.out.clear();
     if (this.head !== undefined) {
       const head = this.head;
       this.head = undefined;
@@ -92,7 +157,7 @@ export class CsvRowSplitter {
     }
     if (this.pendingCr) {
       const row = this.pendingCr;
-      this.out.push({ fields: row.fields, line: row.line, start: row.start, end: this.offset });
+      this.out.addRow(row.fields, row.line, row.start, this.offset);
       this.pendingCr = undefined;
     }
     switch (this.state) {
@@ -102,16 +167,10 @@ export class CsvRowSplitter {
         throw new ManifestError('InvalidManifestContent', 'unterminated quoted field', this.rowLine);
       default:
         this.endField();
-        this.out.push({ fields: this.takeFields(), line: this.rowLine, start: this.rowStart, end: this.offset });
+        this.out.addRow(this.takeFields(), this.rowLine, this.rowStart, this.offset);
         this.state = State.RowStart;
     }
-    return this.take();
-  }
-
-  private take(): RawRow[] {
-    const rows = this.out;
-    this.out = [];
-    return rows;
+    return this.out;
   }
 
   private skipBom(bytes: Uint8Array): Uint8Array {
@@ -179,7 +238,7 @@ export class CsvRowSplitter {
     let p = 0; // in text
     let b = from; // in bytes
     let stoppedAt = end;
-    let prevFields = this.prevFields;
+    const prevFields = this.prevFields;
     while (p < text.length) {
       const nl = text.indexOf('\n', p);
       const bnl = ascii ? b + (nl - p) : bytes.indexOf(LF, b);
@@ -189,15 +248,13 @@ export class CsvRowSplitter {
       }
       const stop = hasCr && nl > p && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
       if (stop > p) {
-        const fields = splitFields(text, p, stop, prevFields);
-        out.push({ fields, line, start: base + b, end: base + bnl + 1 });
-        prevFields = fields;
+        splitFields(text, p, stop, prevFields, out);
+        out.endRow(line, base + b, base + bnl + 1);
       }
       line++;
       p = nl + 1;
       b = bnl + 1;
     }
-    this.prevFields = prevFields;
     if (stoppedAt > from) {
       this.offset = base + stoppedAt;
       this.line = line;
@@ -246,10 +303,10 @@ export class CsvRowSplitter {
         const row = this.pendingCr;
         this.pendingCr = undefined;
         if (b === LF) {
-          out.push({ fields: row.fields, line: row.line, start: row.start, end: pos + 1 });
+          out.addRow(row.fields, row.line, row.start, pos + 1);
           continue;
         }
-        out.push({ fields: row.fields, line: row.line, start: row.start, end: pos });
+        out.addRow(row.fields, row.line, row.start, pos);
       }
 
       switch (this.state) {
@@ -319,7 +376,7 @@ export class CsvRowSplitter {
     const fields = this.takeFields();
     this.state = State.RowStart;
     if (b === CR) this.pendingCr = { fields, line: this.rowLine, start: this.rowStart };
-    else this.out.push({ fields, line: this.rowLine, start: this.rowStart, end: pos + 1 });
+    else this.out.addRow(fields, this.rowLine, this.rowStart, pos + 1);
   }
 
   private append(b: number): void {
@@ -371,18 +428,23 @@ export class CsvRowSplitter {
 }
 
 /**
- * The comma-separated fields of text[from, to) (an unquoted row). A field equal to the same field
- * of `prev` (the previous row) is that very string: no copy, and the bucket column, the same on
- * most rows, then compares by identity downstream.
+ * Adds the comma-separated fields of text[from, to) (an unquoted row) to `out`. A field equal to
+ * the same field of the previous row (`prev`, updated here) is that very string: no copy, and the
+ * bucket column, the same on most rows, then compares by identity downstream.
  */
-function splitFields(text: string, from: number, to: number, prev: readonly string[]): string[] {
-  const fields: string[] = [];
+function splitFields(text: string, from: number, to: number, prev: string[], out: RowBatch): void {
   for (let p = from, i = 0; ; i++) {
     let c = text.indexOf(',', p);
     if (c === -1 || c > to) c = to;
     const last = prev[i];
-    fields.push(last !== undefined && last.length === c - p && text.startsWith(last, p) ? last : text.slice(p, c));
-    if (c === to) return fields;
+    if (last !== undefined && last.length === c - p && text.startsWith(last, p)) {
+      out.field(last);
+    } else {
+      const value = text.slice(p, c);
+      out.field(value);
+      prev[i] = value;
+    }
+    if (c === to) return;
     p = c + 1;
   }
 }

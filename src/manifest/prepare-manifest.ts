@@ -16,8 +16,7 @@ import type { ObjectStore, OpenedObject } from '../storage/object-store.ts';
 import { ChunkCutter } from './chunk-index.ts';
 import type { ChunkIndexFile } from '../storage/chunk-index-file.ts';
 import { parseObjectArn } from './arn.ts';
-import { readCsvManifest, readCsvManifestBatches } from './csv-manifest.ts';
-import type { ManifestRow } from './csv-manifest.ts';
+import { checkCsvManifestBatches, readCsvManifest } from './csv-manifest.ts';
 
 export interface ManifestLocation {
   readonly ObjectArn: string;
@@ -58,12 +57,11 @@ export async function prepareCsvManifest(args: PrepareCsvManifestArgs): Promise<
   let rowCount = 0;
   let bucket: string | undefined;
   let mixedBuckets = false;
-  const check = (row: ManifestRow): void => {
+  const check = (rowBucket: string, line: number): void => {
     rowCount++;
     if (rowCount > maxTasks) {
       throw manifestTooLarge(maxTasks);
     }
-    const rowBucket = row.entry.bucket;
     if (bucket === undefined) {
       bucket = rowBucket;
     } else if (rowBucket !== bucket && !mixedBuckets) {
@@ -71,21 +69,23 @@ export async function prepareCsvManifest(args: PrepareCsvManifestArgs): Promise<
         throw new ManifestError(
           'InvalidManifestContent',
           `bucket ${rowBucket} differs from ${bucket} on the first row; this operation needs all objects in one bucket`,
-          row.entry.line,
+          line,
         );
       }
       mixedBuckets = true;
     }
   };
   // Rows are handled in batches (one per buffer read) so a huge manifest costs one async step
-  // per buffer, not per row; the index gets one async step per chunk.
+  // per buffer, not per row; the index gets one async step per chunk. Rows are checked by the
+  // manifest rules but no task entry is made for them (checkCsvManifestBatches).
   async function* chunks(): AsyncGenerator<Chunk> {
     const cutter = new ChunkCutter(chunkSize);
-    for await (const batch of readCsvManifestBatches(storeErrorsMapped(opened.body, etag), { fields })) {
+    for await (const rows of checkCsvManifestBatches(storeErrorsMapped(opened.body, etag), { fields })) {
       signal?.throwIfAborted();
-      for (const row of batch) {
-        check(row);
-        const chunk = cutter.add(row);
+      for (let i = 0; i < rows.count; i++) {
+        const line = rows.lines[i]!;
+        check(rows.buckets[i]!, line);
+        const chunk = cutter.addRange(rows.starts[i]!, rows.ends[i]!, line);
         if (chunk !== undefined) {
           yield chunk;
           onProgress?.(rowCount, chunk.end);
