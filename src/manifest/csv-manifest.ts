@@ -193,7 +193,7 @@ function checkRow(batch: RowBatch, i: number, layout: FieldLayout, state: RowChe
   state.sawFullRow = true;
   const fields = batch.fields;
 
-  // Most rows name the bucket of the row before (often the very same string: csv-rows.ts).
+  // Most rows name the bucket of the row before: decode it once.
   const rawBucket = fields[first + layout.bucket]!;
   let bucket: string;
   if (rawBucket === state.rawBucket) {

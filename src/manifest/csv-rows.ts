@@ -109,8 +109,6 @@ export class CsvRowSplitter {
   private pendingCr: { fields: string[]; line: number; start: number } | undefined;
   /** Rows completed by the current push/end. */
   private readonly out = new RowBatch();
-  /** The fields of the last row feedFast split (fields equal to them are reused). */
-  private readonly prevFields: string[] = [];
   /** BOM detection at offset 0: bytes seen before deciding. */
   private head: Uint8Array | undefined;
 
@@ -238,7 +236,6 @@ export class CsvRowSplitter {
     let p = 0; // in text
     let b = from; // in bytes
     let stoppedAt = end;
-    const prevFields = this.prevFields;
     while (p < text.length) {
       const nl = text.indexOf('\n', p);
       const bnl = ascii ? b + (nl - p) : bytes.indexOf(LF, b);
@@ -248,7 +245,7 @@ export class CsvRowSplitter {
       }
       const stop = hasCr && nl > p && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
       if (stop > p) {
-        splitFields(text, p, stop, prevFields, out);
+        splitFields(text, p, stop, out);
         out.endRow(line, base + b, base + bnl + 1);
       }
       line++;
@@ -427,23 +424,12 @@ export class CsvRowSplitter {
   }
 }
 
-/**
- * Adds the comma-separated fields of text[from, to) (an unquoted row) to `out`. A field equal to
- * the same field of the previous row (`prev`, updated here) is that very string: no copy, and the
- * bucket column, the same on most rows, then compares by identity downstream.
- */
-function splitFields(text: string, from: number, to: number, prev: string[], out: RowBatch): void {
-  for (let p = from, i = 0; ; i++) {
+/** Adds the comma-separated fields of text[from, to) (an unquoted row) to `out`. */
+function splitFields(text: string, from: number, to: number, out: RowBatch): void {
+  for (let p = from; ; ) {
     let c = text.indexOf(',', p);
     if (c === -1 || c > to) c = to;
-    const last = prev[i];
-    if (last !== undefined && last.length === c - p && text.startsWith(last, p)) {
-      out.field(last);
-    } else {
-      const value = text.slice(p, c);
-      out.field(value);
-      prev[i] = value;
-    }
+    out.field(text.slice(p, c));
     if (c === to) return;
     p = c + 1;
   }
