@@ -4,6 +4,8 @@
  * `readCsvManifest` feeds the bytes to `CsvRowSplitter` (csv-rows.ts: byte ranges and lines of
  * raw rows) and applies the manifest rules (Spec.Fields, column count, header row,
  * percent-decoding via manifest-values.ts, key length), yielding decoded TaskEntries.
+ * `checkCsvManifestBatches` applies the same rules but yields only each row's line, byte range and
+ * bucket, with no object per row: what preparing needs.
  */
 import { ManifestError } from '../domain/errors.ts';
 import type { ManifestField } from '../domain/job-spec.ts';

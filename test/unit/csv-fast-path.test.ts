@@ -1,8 +1,11 @@
 // The CSV splitter's fast path (runs of plain rows decoded at once) against its byte-by-byte state
-// machine and against csv-parse, over random manifests; and the value decoder's no-escape path.
+// machine and against csv-parse, over random manifests; the value decoder's no-escape path; and the
+// entry-less row check preparing uses against the reader.
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { ManifestError } from '../../src/domain/errors.ts';
+import type { ManifestField } from '../../src/domain/job-spec.ts';
+import { checkCsvManifestBatches, readCsvManifestBatches } from '../../src/manifest/csv-manifest.ts';
 import { CsvRowSplitter, MAX_ROW_BYTES, type RawRow } from '../../src/manifest/csv-rows.ts';
 import { decodeManifestValue } from '../../src/manifest/manifest-values.ts';
 
@@ -206,6 +209,71 @@ describe('decodeManifestValue: values without escapes', () => {
       expect(decodeManifestValue(encoded, 'key', 1)).toBe(reference(encoded, true));
       const version = encodeURIComponent(key);
       expect(decodeManifestValue(version, 'versionId', 1)).toBe(reference(version, false));
+    }
+  });
+});
+
+describe('checkCsvManifestBatches', () => {
+  const fieldsOf = (r: (n: number) => number): ManifestField[] =>
+    [
+      ['Bucket', 'Key'],
+      ['Bucket', 'Key', 'VersionId'],
+      ['Ignore', 'Key', 'Bucket'],
+    ][r(3)] as ManifestField[];
+
+  /** A random manifest of mostly valid rows, with a bad one (wrong column count, bad escape, empty key) now and then. */
+  function manifest(r: (n: number) => number, width: number): Uint8Array {
+    const rows: string[] = [];
+    const n = 1 + r(400);
+    for (let i = 0; i < n; i++) {
+      const cells = Array.from({ length: width }, (_, j) => (j === 0 ? `bucket${r(3)}` : PLAIN[r(PLAIN.length)]!));
+      if (r(300) === 0) cells.push('extra');
+      if (r(300) === 0) cells[1] = 'bad%zz';
+      rows.push(cells.join(','), ['\n', '\r\n', '\n\n'][r(3)]!);
+    }
+    return enc.encode(rows.join(''));
+  }
+
+  async function* slices(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < bytes.length; i += size) yield bytes.slice(i, i + size);
+  }
+
+  it('checks rows like readCsvManifestBatches: same lines, byte ranges, buckets and errors', async () => {
+    const r = prng(31);
+    for (let c = 0; c < 150; c++) {
+      const fields = fieldsOf(r);
+      const bytes = manifest(r, fields.length);
+      const size = 1 + r(3000);
+      const expected: { line: number; start: number; end: number; bucket: string }[] = [];
+      let expectedError: unknown;
+      try {
+        for await (const batch of readCsvManifestBatches(slices(bytes, size), { fields })) {
+          for (const row of batch) {
+            expected.push({
+              line: row.entry.line,
+              start: row.startOffset,
+              end: row.endOffset,
+              bucket: row.entry.bucket,
+            });
+          }
+        }
+      } catch (err) {
+        expectedError = err;
+      }
+      const got: typeof expected = [];
+      let gotError: unknown;
+      try {
+        for await (const rows of checkCsvManifestBatches(slices(bytes, size), { fields })) {
+          for (let i = 0; i < rows.count; i++) {
+            got.push({ line: rows.lines[i]!, start: rows.starts[i]!, end: rows.ends[i]!, bucket: rows.buckets[i]! });
+          }
+        }
+      } catch (err) {
+        gotError = err;
+      }
+      expect(got).toEqual(expected);
+      expect(gotError).toEqual(expectedError);
+      if (expectedError !== undefined) expect(gotError).toBeInstanceOf(ManifestError);
     }
   });
 });
