@@ -57,7 +57,18 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function unknownMember(shape: StructureShape, key: string, parent: string, where: string): never {
+/** Where the walk is: member names and list indexes, from the body down. */
+type Trail = (string | number)[];
+
+/** `Manifest.Spec.Fields[0]` for ['Manifest', 'Spec', 'Fields', 0]. */
+function pathOf(trail: Trail): string {
+  let path = '';
+  for (const step of trail) path += typeof step === 'number' ? `[${step}]` : path === '' ? step : `.${step}`;
+  return path;
+}
+
+function unknownMember(shape: StructureShape, key: string, trail: Trail, body: JsonBodyName): never {
+  const parent = pathOf(trail);
   const path = parent === '' ? key : `${parent}.${key}`;
   const lower = key.toLowerCase();
   const meant = shape.members.find((m) => m.name.toLowerCase() === lower || elementName(m).toLowerCase() === lower);
@@ -71,27 +82,36 @@ function unknownMember(shape: StructureShape, key: string, parent: string, where
   const known = shape.members.map((m) => m.name);
   throw new S3BatchError(
     'InvalidRequest',
-    `${JSON.stringify(path)} is not a member: ${where} has ${known.length > 0 ? known.join(', ') : 'no members'}` +
-      '; s3batch refuses it rather than ignore it',
+    `${JSON.stringify(path)} is not a member: ${parent === '' ? body : parent} has ` +
+      `${known.length > 0 ? known.join(', ') : 'no members'}; s3batch refuses it rather than ignore it`,
   );
 }
 
-function checkValue(value: unknown, shape: Shape, path: string, where: string): void {
+// The walk builds no strings unless it refuses: it runs on every JSON body.
+function checkValue(value: unknown, shape: Shape, trail: Trail, body: JsonBodyName): void {
   if (shape.kind === 'structure') {
-    if (isPlainObject(value)) checkStructure(value, shape, path, where);
+    if (isPlainObject(value)) checkStructure(value, shape, trail, body);
   } else if (shape.kind === 'list' && Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) checkValue(value[i], shape.item, `${path}[${i}]`, `${path}[${i}]`);
+    for (let i = 0; i < value.length; i++) {
+      trail.push(i);
+      checkValue(value[i], shape.item, trail, body);
+      trail.pop();
+    }
   }
   // Scalars and maps (UserMetadata, UserArguments: any key) have no members.
 }
 
-function checkStructure(obj: Record<string, unknown>, shape: StructureShape, parent: string, where: string): void {
+function checkStructure(obj: Record<string, unknown>, shape: StructureShape, trail: Trail, body: JsonBodyName): void {
   const names = namesOf(shape);
-  for (const key of Object.keys(obj)) {
+  for (const key in obj) {
+    if (!Object.hasOwn(obj, key)) continue;
     const member = names.get(key);
-    if (member === undefined) unknownMember(shape, key, parent, where);
-    const path = parent === '' ? key : `${parent}.${key}`;
-    checkValue(obj[key], member.shape, path, path);
+    if (member === undefined) unknownMember(shape, key, trail, body);
+    const kind = member.shape.kind;
+    if (kind !== 'structure' && kind !== 'list') continue;
+    trail.push(key);
+    checkValue(obj[key], member.shape, trail, body);
+    trail.pop();
   }
 }
 
@@ -100,5 +120,5 @@ function checkStructure(obj: Record<string, unknown>, shape: StructureShape, par
  * depth; values are not checked.
  */
 export function checkKnownMembers(body: Record<string, unknown>, name: JsonBodyName): void {
-  checkStructure(body, JSON_BODIES[name], '', name);
+  checkStructure(body, JSON_BODIES[name], [], name);
 }
