@@ -4,17 +4,25 @@
  * the case differs), and no job is created or changed; a body with every member of the model still creates its
  * job. Before, `"confirmationRequired": false` gave 201 and the job waited in Suspended.
  */
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../helpers/json-api.ts';
-import { startServerProcess, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
+import { putManifest } from '../helpers/jobs.ts';
+import { embeddedS3Client, startServerProcess, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
 
 let server: ServerProcess;
+let s3: S3Client;
+/** The ETag of a real one-row manifest (s3batch-demo/manifest.csv): a job on it waits in Suspended. */
+let manifestEtag: string;
 
 beforeAll(async () => {
   server = await startServerProcess();
+  s3 = embeddedS3Client(server);
+  manifestEtag = (await putManifest(s3, BUCKET, 'manifest.csv', [{ bucket: BUCKET, key: 'object.txt' }])).etag;
 });
 
 afterAll(async () => {
+  s3?.destroy();
   await server?.kill('SIGTERM');
 });
 
@@ -176,6 +184,19 @@ async function jobCount(): Promise<number> {
   return (res.json.Jobs as unknown[]).length;
 }
 
+/** Polls DescribeJob until the job at `path` is in `status`. */
+async function waitForStatus(path: string, status: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    const view = await call('GET', path);
+    if (view.json?.Job?.Status === status) return;
+    last = view.json;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${path} did not reach ${status} in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+}
+
 /** POSTs a CreateJob body that must be refused, and checks that no job was created. */
 async function refusedJob(body: unknown): Promise<string> {
   const before = await jobCount();
@@ -237,9 +258,15 @@ describe('CreateJob', () => {
 
 describe('the other bodies', () => {
   it('refuses unknown members in UpdateJobStatus, UpdateJobPriority and PutJobTagging; the job is unchanged', async () => {
-    const created = await call('POST', '/jobs', fullJob());
-    expect(created.status).toBe(201);
+    const job = fullJob();
+    const manifest = {
+      ...job.Manifest,
+      Location: { ObjectArn: `arn:aws:s3:::${BUCKET}/manifest.csv`, ETag: manifestEtag },
+    };
+    const created = await call('POST', '/jobs', { ...job, Manifest: manifest });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
     const path = `/jobs/${created.json.JobId as string}`;
+    await waitForStatus(path, 'Suspended');
     const status = await call('POST', `${path}/status`, { RequestedJobStatus: 'Cancelled', statusUpdateReason: 'x' });
     expect({ status: status.status, code: status.code, message: status.message }).toEqual({
       status: 400,
