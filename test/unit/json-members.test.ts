@@ -4,7 +4,9 @@
  * map keys and values of any type pass (the semantic checks judge values).
  */
 import { describe, expect, it } from 'vitest';
-import { checkKnownMembers, type JsonBodyName } from '../../src/api/rest/json-members.ts';
+import { checkKnownMembers, JSON_BODIES, type JsonBodyName } from '../../src/api/rest/json-members.ts';
+import { OPENAPI_DOCUMENT, type Schema } from '../../src/api/rest/openapi.ts';
+import type { Shape } from '../../src/api/s3control/xml-shapes.ts';
 import { isS3BatchError } from '../../src/domain/errors.ts';
 
 /** The refusal's code and message, or 'ok'. */
@@ -123,5 +125,52 @@ describe('checkKnownMembers', () => {
     expect(check({ AccessKeyId: 'a', secretAccessKey: 'b' }, 'CreateSession')).toBe(
       'InvalidRequest: "AccessKeyId" is not a member; did you mean "accessKeyId"?',
     );
+  });
+});
+
+describe('the OpenAPI document', () => {
+  const OPERATION_IDS: Record<JsonBodyName, string> = {
+    CreateJob: 'CreateJob',
+    PutJobTagging: 'PutJobTagging',
+    UpdateJobPriority: 'UpdateJobPriority',
+    UpdateJobStatus: 'UpdateJobStatus',
+    CreateSession: 'SignIn',
+  };
+  const components = (OPENAPI_DOCUMENT.components as { schemas: Record<string, Schema> }).schemas;
+  const resolve = (schema: Schema): Schema => {
+    const ref = schema.$ref;
+    return typeof ref === 'string' ? resolve(components[ref.replace('#/components/schemas/', '')]!) : schema;
+  };
+  const requestSchema = (operationId: string): Schema => {
+    for (const item of Object.values(OPENAPI_DOCUMENT.paths)) {
+      for (const op of Object.values(item as Record<string, { operationId?: string; requestBody?: unknown }>)) {
+        if (op.operationId !== operationId) continue;
+        const body = op.requestBody as { content: Record<string, { schema: Schema }> };
+        return resolve(body.content['application/json']!.schema);
+      }
+    }
+    throw new Error(`no operation ${operationId}`);
+  };
+
+  it('describes every closed request object with exactly the members the server takes', () => {
+    const mismatches: string[] = [];
+    let closed = 0;
+    const walk = (schema: Schema, shape: Shape, path: string): void => {
+      const s = resolve(schema);
+      if (shape.kind === 'list' && s.type === 'array' && s.items) walk(s.items as Schema, shape.item, `${path}[]`);
+      if (shape.kind !== 'structure' || s.additionalProperties !== false) return;
+      closed++;
+      const props = s.properties as Record<string, Schema>;
+      const described = Object.keys(props).sort();
+      const members = shape.members.map((m) => m.name).sort();
+      if (described.join() !== members.join()) mismatches.push(`${path}: ${described} ≠ ${members}`);
+      for (const m of shape.members) if (props[m.name]) walk(props[m.name]!, m.shape, `${path}.${m.name}`);
+    };
+    for (const [name, operationId] of Object.entries(OPERATION_IDS)) {
+      walk(requestSchema(operationId), JSON_BODIES[name as JsonBodyName], name);
+    }
+    expect(mismatches).toEqual([]);
+    // CreateJob with Manifest, Spec, Location, Report and Tags[]; PutJobTagging with Tags[]; the three others
+    expect(closed).toBe(11);
   });
 });
