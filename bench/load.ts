@@ -146,7 +146,9 @@ export async function loadScenario(ctx: BenchContext, opts: LoadOptions): Promis
     const createdIds: string[] = [];
     const samples: Sample[] = [];
     const t0 = performance.now();
+    const burstMs: number[] = [];
     for (let b = 0; b < kinds.length; b += opts.burst) {
+      const tb = performance.now();
       await Promise.all(
         kinds.slice(b, b + opts.burst).map(async (kind) => {
           const startedAt = Date.now();
@@ -162,6 +164,7 @@ export async function loadScenario(ctx: BenchContext, opts: LoadOptions): Promis
           samples.push({ kind, startedAt, ms: performance.now() - s, ...(error !== undefined ? { error } : {}) });
         }),
       );
+      burstMs.push(performance.now() - tb);
     }
     const wallMs = performance.now() - t0;
     let duringActive: number | undefined;
@@ -190,7 +193,7 @@ export async function loadScenario(ctx: BenchContext, opts: LoadOptions): Promis
     const all = samples.map((s) => s.ms);
     const errors = samples.filter((s) => s.error !== undefined).length;
     ctx.log(
-      `  r${round} ${loaded ? 'loaded' : 'idle  '}  ${samples.length} requests in ${(wallMs / 1000).toFixed(2)} s, p50 ${fmtMs(percentile(all, 50))} ms, p99 ${fmtMs(percentile(all, 99))} ms, ${errors} errors, ${jobsBefore} jobs in the store${duringActive !== undefined ? `; ${duringActive} requests started while the background job was Active (${backgroundTps!.toFixed(0)} tasks/s)` : ''}`,
+      `  r${round} ${loaded ? 'loaded' : 'idle  '}  ${samples.length} requests in ${(wallMs / 1000).toFixed(2)} s, p50 ${fmtMs(percentile(all, 50))} ms, p99 ${fmtMs(percentile(all, 99))} ms, max ${fmtMs(Math.max(...all))} ms, ${errors} errors, bursts ${burstMs.map((ms) => (ms / 1000).toFixed(1)).join('/')} s, ${jobsBefore} jobs in the store${duringActive !== undefined ? `; ${duringActive} requests started while the background job was Active (${backgroundTps!.toFixed(0)} tasks/s)` : ''}`,
     );
   };
 
