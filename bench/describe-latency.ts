@@ -12,7 +12,7 @@ import { DescribeJobCommand } from '@aws-sdk/client-s3-control';
 import { TEST_API_KEY } from '../test/helpers/server-process.ts';
 import { hostPrefixClient } from '../test/helpers/s3control.ts';
 import type { BenchContext } from './context.ts';
-import { fmtMs, percentile, ratio } from './latency.ts';
+import { eventLoopDelay, fmtMs, percentile, ratio } from './latency.ts';
 import { table } from './table.ts';
 import { tagging } from './tagging-copy.ts';
 
@@ -34,6 +34,8 @@ interface Window {
   readonly ms: number;
   /** Loaded: the job's tasks/s over its Active phase. */
   readonly jobTps?: number;
+  /** The server's event-loop delay over the window (its /metrics: prom-client's monitorEventLoopDelay), ms. */
+  readonly loop?: { readonly p99: number; readonly max: number };
 }
 
 export async function describeLatencyScenario(ctx: BenchContext, opts: DescribeLatencyOptions): Promise<string[]> {
@@ -58,6 +60,7 @@ export async function describeLatencyScenario(ctx: BenchContext, opts: DescribeL
     const latencies: number[] = [];
     const errors: string[] = [];
     const inFlight: Promise<void>[] = [];
+    await eventLoopDelay(ctx.server.url); // resets the server's histogram: the next scrape covers this window
     const interval = 1000 / opts.rate;
     const t0 = performance.now();
     const end = t0 + opts.seconds * 1000;
@@ -79,7 +82,8 @@ export async function describeLatencyScenario(ctx: BenchContext, opts: DescribeL
     }
     const ms = Math.min(performance.now(), end) - t0;
     await Promise.all(inFlight);
-    return { loaded, round, latencies, errors, ms };
+    const loop = await eventLoopDelay(ctx.server.url);
+    return { loaded, round, latencies, errors, ms, ...(loop ? { loop } : {}) };
   };
 
   const windows: Window[] = [];
@@ -122,7 +126,7 @@ export async function describeLatencyScenario(ctx: BenchContext, opts: DescribeL
   };
   const log = (w: Window): void =>
     ctx.log(
-      `  r${w.round} ${w.loaded ? 'loaded' : 'idle  '}  ${w.latencies.length} DescribeJob in ${(w.ms / 1000).toFixed(1)} s: p50 ${fmtMs(percentile(w.latencies, 50))} ms, p99 ${fmtMs(percentile(w.latencies, 99))} ms, max ${fmtMs(Math.max(...w.latencies))} ms, ${w.errors.length} errors${w.jobTps !== undefined ? `; job ${w.jobTps.toFixed(0)} tasks/s` : ''}`,
+      `  r${w.round} ${w.loaded ? 'loaded' : 'idle  '}  ${w.latencies.length} DescribeJob in ${(w.ms / 1000).toFixed(1)} s: p50 ${fmtMs(percentile(w.latencies, 50))} ms, p99 ${fmtMs(percentile(w.latencies, 99))} ms, max ${fmtMs(Math.max(...w.latencies))} ms, ${w.errors.length} errors; server event-loop delay p99 ${fmtMs(w.loop?.p99 ?? Number.NaN)} ms, max ${fmtMs(w.loop?.max ?? Number.NaN)} ms${w.jobTps !== undefined ? `; job ${w.jobTps.toFixed(0)} tasks/s` : ''}`,
     );
 
   for (let r = 1; r <= rounds; r++) await ctx.alternate(r, [() => idle(r), () => loaded(r)]);
@@ -139,6 +143,7 @@ export async function describeLatencyScenario(ctx: BenchContext, opts: DescribeL
       fmtMs(percentile(l, 99)),
       fmtMs(l.length > 0 ? Math.max(...l) : Number.NaN),
       String(ws.reduce((n, w) => n + w.errors.length, 0)),
+      ws.map((w) => fmtMs(w.loop?.max ?? Number.NaN)).join(', '),
     ];
   };
   const idleL = side(false).flatMap((w) => w.latencies);
@@ -149,7 +154,7 @@ export async function describeLatencyScenario(ctx: BenchContext, opts: DescribeL
     '',
     `DescribeJob through the S3 Control API (AWS SDK S3ControlClient), ${opts.rate} req/s, ${opts.seconds} s windows, ${rounds} round(s) per side, pooled; latencies in ms`,
     table(
-      ['side', 'requests', 'window s', 'p50', 'p95', 'p99', 'max', 'errors'],
+      ['side', 'requests', 'window s', 'p50', 'p95', 'p99', 'max', 'errors', 'server event-loop delay max per window'],
       [
         row('idle (a finished job)', side(false)),
         row(

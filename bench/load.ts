@@ -15,7 +15,7 @@
 // alternating order shares that growth between the two sides.
 import { ApiError, type JobView } from '../test/helpers/json-api.ts';
 import type { BenchContext } from './context.ts';
-import { fmtMs, percentile, ratio } from './latency.ts';
+import { eventLoopDelay, fmtMs, percentile, ratio } from './latency.ts';
 import { table } from './table.ts';
 import { tagging } from './tagging-copy.ts';
 
@@ -145,6 +145,7 @@ export async function loadScenario(ctx: BenchContext, opts: LoadOptions): Promis
     }
     const createdIds: string[] = [];
     const samples: Sample[] = [];
+    await eventLoopDelay(ctx.server.url); // resets the server's histogram: the next scrape covers the bursts
     const t0 = performance.now();
     const burstMs: number[] = [];
     for (let b = 0; b < kinds.length; b += opts.burst) {
@@ -167,6 +168,7 @@ export async function loadScenario(ctx: BenchContext, opts: LoadOptions): Promis
       burstMs.push(performance.now() - tb);
     }
     const wallMs = performance.now() - t0;
+    const loop = await eventLoopDelay(ctx.server.url);
     let duringActive: number | undefined;
     let backgroundTps: number | undefined;
     if (background !== undefined) {
@@ -193,7 +195,7 @@ export async function loadScenario(ctx: BenchContext, opts: LoadOptions): Promis
     const all = samples.map((s) => s.ms);
     const errors = samples.filter((s) => s.error !== undefined).length;
     ctx.log(
-      `  r${round} ${loaded ? 'loaded' : 'idle  '}  ${samples.length} requests in ${(wallMs / 1000).toFixed(2)} s, p50 ${fmtMs(percentile(all, 50))} ms, p99 ${fmtMs(percentile(all, 99))} ms, max ${fmtMs(Math.max(...all))} ms, ${errors} errors, bursts ${burstMs.map((ms) => (ms / 1000).toFixed(1)).join('/')} s, ${jobsBefore} jobs in the store${duringActive !== undefined ? `; ${duringActive} requests started while the background job was Active (${backgroundTps!.toFixed(0)} tasks/s)` : ''}`,
+      `  r${round} ${loaded ? 'loaded' : 'idle  '}  ${samples.length} requests in ${(wallMs / 1000).toFixed(2)} s, p50 ${fmtMs(percentile(all, 50))} ms, p99 ${fmtMs(percentile(all, 99))} ms, max ${fmtMs(Math.max(...all))} ms, ${errors} errors, bursts ${burstMs.map((ms) => (ms / 1000).toFixed(1)).join('/')} s, server event-loop delay p99 ${fmtMs(loop?.p99 ?? Number.NaN)} ms max ${fmtMs(loop?.max ?? Number.NaN)} ms, ${jobsBefore} jobs in the store${duringActive !== undefined ? `; ${duringActive} requests started while the background job was Active (${backgroundTps!.toFixed(0)} tasks/s)` : ''}`,
     );
   };
 
