@@ -49,8 +49,8 @@ export interface AppOptions {
   readonly verifier: SigV4Verifier;
   /** The engine's events: live job status and progress (SSE) and task outcomes (/metrics). */
   readonly events: EngineEvents;
-  /** Every job's status now, for the jobs-by-status gauge of /metrics. */
-  jobStatuses(): Iterable<JobStatus>;
+  /** Number of jobs per status now, for the jobs-by-status gauge of /metrics. */
+  jobStatusCounts(): ReadonlyMap<JobStatus, number>;
   /** Interval of the SSE streams' `: ping` comment (default 15 s). */
   readonly sseHeartbeatMs?: number | undefined;
   /** Authenticates the JSON API (`/api/v1`): session cookie, SigV4 or Basic with the same access keys. */
@@ -137,7 +137,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     hub,
     heartbeatMs: opts.sseHeartbeatMs,
   });
-  const metrics = createMetrics({ events: opts.events, jobStatuses: opts.jobStatuses, sseStreams: () => hub.size });
+  const metrics = createMetrics({
+    events: opts.events,
+    jobStatusCounts: opts.jobStatusCounts,
+    sseStreams: () => hub.size,
+  });
   await app.register(metricsRoutes, { metrics });
   await app.register(reportRoutes, { prefix: '/api/v1', reports: opts.reports, accountOf });
   // The OpenAPI 3.1 description of everything under /api/v1 (public).

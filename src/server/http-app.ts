@@ -47,7 +47,7 @@ export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance
   return buildApp({
     service,
     events: engine.events,
-    jobStatuses: () => engine.records.list().map((job) => job.status),
+    jobStatusCounts: () => engine.records.statusCounts(),
     sseHeartbeatMs: config.sseHeartbeatSeconds * 1000,
     logger: parts.logger,
     trustProxy: config.trustProxy,
