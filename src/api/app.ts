@@ -11,7 +11,7 @@ import type { ReportFiles } from '../service/report-files.ts';
 import type { ApiAuth } from './auth/api-auth.ts';
 import type { SigV4Verifier } from './auth/sigv4-verifier.ts';
 import { drainUnreadBody, JSON_BODY_LIMIT, limitedBodyParser, routeBodyLimit } from './body-limit.ts';
-import { clientErrorHandler, jsonErrorHandler } from './error-handler.ts';
+import { clientErrorHandler, echoedPath, jsonErrorHandler } from './error-handler.ts';
 import { createMetrics, metricsRoutes } from './metrics/metrics.ts';
 import { JobEventHub } from './rest/event-hub.ts';
 import { eventRoutes, progressSnapshot } from './rest/event-routes.ts';
@@ -105,9 +105,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.setErrorHandler(jsonErrorHandler);
   app.setNotFoundHandler((req, reply) => {
-    void reply
-      .status(404)
-      .send({ error: { code: 'NotFound', message: `No route for ${req.method} ${req.url}`, requestId: req.id } });
+    void reply.status(404).send({
+      error: { code: 'NotFound', message: `No route for ${req.method} ${echoedPath(req.url)}`, requestId: req.id },
+    });
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   // fastify's plain-text parser, with an over-limit body read on and dropped before the 413 (body-limit.ts);

@@ -18,6 +18,7 @@ import type { BatchService } from '../../service/batch-service.ts';
 import { retryAfterOf } from '../auth/auth-limiter.ts';
 import { assertCallerAccount, type SigV4Verifier } from '../auth/sigv4-verifier.ts';
 import { limitedBodyParser } from '../body-limit.ts';
+import { echoedPath } from '../error-handler.ts';
 import {
   modelledError,
   s3ControlErrorHandler,
@@ -127,8 +128,8 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
   app.setNotFoundHandler((req, reply) => {
     const path = (req.raw.url ?? req.url).split('?')[0] ?? '';
     if (KNOWN_PATH.test(path))
-      sendError(req, reply, 405, 'MethodNotAllowed', `The method ${req.method} is not allowed on ${path}`);
-    else sendError(req, reply, 404, 'NotFound', `No S3 Control operation at ${req.method} ${path}`);
+      sendError(req, reply, 405, 'MethodNotAllowed', `The method ${req.method} is not allowed on ${echoedPath(path)}`);
+    else sendError(req, reply, 404, 'NotFound', `No S3 Control operation at ${req.method} ${echoedPath(path)}`);
   });
 
   /** Runs one operation: its account, its errors in the model's codes, its XML answer (or an empty 200). */
