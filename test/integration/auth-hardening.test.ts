@@ -226,6 +226,27 @@ describe('failed authentication limit (--trust-proxy 127.0.0.1: X-Forwarded-For 
     await stop(server);
   });
 
+  it('guesses spread over one IPv6 /64 share its limit; past 10 × the key limit from all addresses, failures get 429 and the right key still works', async () => {
+    const server = await serve(['--trust-proxy', '127.0.0.1']);
+    const get = (authorization: string, client: string): Promise<Response> =>
+      fetch(`${server.url}/api/v1/jobs`, { headers: { authorization, 'x-forwarded-for': client } });
+    // 20 addresses of one /64, one wrong secret each: the /64 is one client (10 failures, then 429).
+    const v6: number[] = [];
+    for (let i = 1; i <= 20; i++) v6.push((await get(wrongBasic, `2001:db8:1:2::${i.toString(16)}`)).status);
+    expect(v6).toEqual([...Array(10).fill(403), ...Array(10).fill(429)]);
+    // Another /64 is another client; the right key works from it.
+    expect((await get(basicAuth(TEST_API_KEY), '2001:db8:1:3::1')).status).toBe(200);
+    // 100 fresh IPv4 addresses, one wrong secret each: the key has 10 failures so far, so the
+    // ceiling (10 × 10 = 100 from all addresses) is passed after 90 more; the rest are 429.
+    const v4: number[] = [];
+    for (let i = 0; i < 100; i++) v4.push((await get(wrongBasic, `10.9.${i >> 8}.${i & 255}`)).status);
+    expect(v4).toEqual([...Array(90).fill(403), ...Array(10).fill(429)]);
+    // A correct key from a fresh address is never refused by the ceiling.
+    expect((await get(basicAuth(TEST_API_KEY), '10.10.0.1')).status).toBe(200);
+    expect(server.stdout()).toContain('passed the ceiling');
+    await stop(server);
+  });
+
   it('a forged cookie next to valid Basic credentials is no failed attempt: 20 requests, all 200', async () => {
     const server = await serve(['--trust-proxy', '127.0.0.1']);
     // A browser after a key or session.key rotation: its cookie no longer verifies, its Basic key does.

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAccessKeyStore } from '../../src/api/auth/access-keys.ts';
-import { createAuthLimiter, retryAfterOf } from '../../src/api/auth/auth-limiter.ts';
+import { clientGroup, createAuthLimiter, FailedAttempts, retryAfterOf } from '../../src/api/auth/auth-limiter.ts';
 import { createSessionTokens, loadSessionEpochs, SESSION_EPOCHS_FILE } from '../../src/api/auth/session.ts';
 
 const refusal = (f: () => void): { code?: string; retryAfter?: number } => {
@@ -47,6 +47,73 @@ describe('createAuthLimiter', () => {
     for (let i = 0; i < 5; i++) limiter.fail(`10.1.0.${i}`, 'UNKNOWN');
     limiter.fail('10.0.0.1', 'UNKNOWN');
     expect(refusal(() => limiter.check('10.0.0.1', 'UNKNOWN'))).toEqual({});
+  });
+});
+
+describe('clientGroup', () => {
+  it('keeps IPv4 addresses, unmaps IPv4-mapped ones and counts IPv6 by its /64', () => {
+    expect(clientGroup('203.0.113.7')).toBe('203.0.113.7');
+    expect(clientGroup('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(clientGroup('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(clientGroup('2001:0db8:0001:0002:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64');
+    expect(clientGroup('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(clientGroup('2001:db8::')).toBe('2001:db8:0:0::/64');
+    expect(clientGroup('::1')).toBe('0:0:0:0::/64');
+    expect(clientGroup('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(clientGroup('2001:db8:1:3::1')).not.toBe(clientGroup('2001:db8:1:2::1'));
+  });
+
+  it('one /64 shares one per-client count', () => {
+    const limiter = createAuthLimiter({ maxPerClient: 3, maxPerKey: 100, now: () => 0 });
+    for (let i = 1; i <= 3; i++) limiter.fail(`2001:db8:1:2::${i}`, 'K');
+    expect(refusal(() => limiter.check('2001:db8:1:2::99', 'K')).code).toBe('TooManyRequestsException');
+    expect(refusal(() => limiter.check('2001:db8:1:3::1', 'K'))).toEqual({});
+  });
+});
+
+describe('the per-key ceiling', () => {
+  it('turns failures past it into 429 from any address, never refuses a correct key, and is told once', () => {
+    let now = 0;
+    const told: string[] = [];
+    const limiter = createAuthLimiter({
+      maxPerClient: 100,
+      maxPerKey: 2,
+      now: () => now,
+      onKeyCeiling: (k) => told.push(k),
+    });
+    // Ceiling 20 (10 × 2): twenty failures from twenty addresses pass as 403 (no throw) …
+    for (let i = 0; i < 20; i++) {
+      expect(refusal(() => limiter.check(`10.0.0.${i}`, 'K'))).toEqual({});
+      expect(refusal(() => limiter.fail(`10.0.0.${i}`, 'K'))).toEqual({});
+    }
+    expect(told).toEqual(['K']);
+    // … the next failure, from a fresh address, is 429 with the rest of the window …
+    now = 10_000;
+    expect(refusal(() => limiter.check('10.0.1.1', 'K'))).toEqual({});
+    expect(refusal(() => limiter.fail('10.0.1.1', 'K'))).toEqual({ code: 'TooManyRequestsException', retryAfter: 50 });
+    expect(told).toEqual(['K']);
+    // … while a correct attempt from a fresh address passes check (nothing refuses it before verification).
+    expect(refusal(() => limiter.check('10.0.2.1', 'K'))).toEqual({});
+    // Another key is not affected; the next window starts afresh.
+    expect(refusal(() => limiter.fail('10.0.3.1', 'OTHER'))).toEqual({});
+    now = 60_000;
+    expect(refusal(() => limiter.fail('10.0.4.1', 'K'))).toEqual({});
+  });
+});
+
+describe('FailedAttempts memory', () => {
+  it('drops expired windows as time passes, without waiting to be full', () => {
+    let now = 0;
+    const counts = new FailedAttempts(10, 60_000, () => now);
+    for (let i = 0; i < 500; i++) counts.fail(`10.0.${i >> 8}.${i & 255}`);
+    expect(counts.size).toBe(500);
+    now = 30_000;
+    for (let i = 0; i < 5; i++) counts.fail(`10.1.0.${i}`);
+    expect(counts.size).toBe(505);
+    now = 60_000;
+    expect(counts.size).toBe(5);
+    now = 90_000;
+    expect(counts.size).toBe(0);
   });
 });
 
