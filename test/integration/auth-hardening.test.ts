@@ -12,7 +12,7 @@
  *   --trust-proxy 127.0.0.1 stands for other client addresses).
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { CreateJobCommand, DescribeJobCommand, ListJobsCommand } from '@aws-sdk/client-s3-control';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -196,6 +196,28 @@ describe('signing out', () => {
     await stop(server);
     server = await serve([], dataDir);
     expect((await whoAmI(server, copy)).status).toBe(401);
+    expect((await whoAmI(server, again)).status).toBe(200);
+    await stop(server);
+  });
+
+  it('deleting session-epochs.json brings no signed-out or earlier cookie back; signing in again works', async () => {
+    const dataDir = tempDataDir('s3batch-signout-');
+    let server = await serve([], dataDir);
+    const signedOut = cookieOf(await signIn(server));
+    const out = await fetch(`${server.url}/api/v1/session`, {
+      method: 'DELETE',
+      headers: { cookie: signedOut, 'content-type': 'application/json' },
+    });
+    expect(out.status).toBe(204);
+    const live = cookieOf(await signIn(server));
+    expect((await whoAmI(server, live)).status).toBe(200);
+    await stop(server);
+    rmSync(path.join(dataDir, 'session-epochs.json'));
+    server = await serve([], dataDir);
+    // With a counter, the lost file reset the epoch to 0 and the signed-out cookie worked again.
+    expect((await whoAmI(server, signedOut)).status).toBe(401);
+    expect((await whoAmI(server, live)).status).toBe(401);
+    const again = cookieOf(await signIn(server));
     expect((await whoAmI(server, again)).status).toBe(200);
     await stop(server);
   });

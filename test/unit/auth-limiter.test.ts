@@ -3,7 +3,8 @@
  * (src/api/auth/session.ts): per-client and per-key windows, the owner's way in while a key is
  * over its limit, and sign-out epochs that survive a reload of their file.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, createHmac } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -138,11 +139,44 @@ describe('session epochs', () => {
     expect(tokens.verify(b)).toEqual({ ok: false, reason: 'revoked' });
     const c = tokens.issue(KEY.accessKeyId).token;
     expect(tokens.verify(c).ok).toBe(true);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ epochs: { [KEY.accessKeyId]: 1 } });
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as { nonces: Record<string, string> };
+    expect(Object.keys(stored.nonces)).toEqual([KEY.accessKeyId]);
+    expect(stored.nonces[KEY.accessKeyId]).toMatch(/^[A-Za-z0-9_-]{22}$/);
 
     const reloaded = createSessionTokens({ key, keys, epochs: await loadSessionEpochs(file) });
     expect(reloaded.verify(a)).toEqual({ ok: false, reason: 'revoked' });
     expect(reloaded.verify(c).ok).toBe(true);
+  });
+
+  it('deleting the file, or one of the earlier counter format, brings no old token back', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 's3batch-epochs-'));
+    const file = path.join(dir, SESSION_EPOCHS_FILE);
+    const key = Buffer.alloc(32, 7);
+    const epochs = await loadSessionEpochs(file);
+    const tokens = createSessionTokens({ key, keys, epochs });
+    const before = tokens.issue(KEY.accessKeyId).token;
+    await tokens.revoke(KEY.accessKeyId);
+    const after = tokens.issue(KEY.accessKeyId).token;
+    await epochs.flush();
+    // The file is lost: neither token comes back; a new sign-in works.
+    rmSync(file);
+    const fresh = createSessionTokens({ key, keys, epochs: await loadSessionEpochs(file) });
+    expect(fresh.verify(before)).toEqual({ ok: false, reason: 'revoked' });
+    expect(fresh.verify(after)).toEqual({ ok: false, reason: 'revoked' });
+    expect(fresh.verify(fresh.issue(KEY.accessKeyId).token).ok).toBe(true);
+    // A file of the earlier format (counters) is read as no nonces: a token carrying a counter ends.
+    const payload = Buffer.from(
+      JSON.stringify({ accessKeyId: KEY.accessKeyId, accountId: KEY.accountId, exp: Date.now() + 60_000, epoch: 0 }),
+    ).toString('base64url');
+    const mac = createHmac('sha256', key)
+      .update(payload)
+      .update('\n')
+      .update(createHash('sha256').update(KEY.secretAccessKey).digest())
+      .digest('base64url');
+    writeFileSync(file, JSON.stringify({ epochs: { [KEY.accessKeyId]: 0 } }));
+    const upgraded = createSessionTokens({ key, keys, epochs: await loadSessionEpochs(file) });
+    expect(upgraded.verify(`${payload}.${mac}`)).toEqual({ ok: false, reason: 'revoked' });
+    expect(upgraded.verify(upgraded.issue(KEY.accessKeyId).token).ok).toBe(true);
   });
 
   it('a damaged epochs file stops the start with a clear message', async () => {
