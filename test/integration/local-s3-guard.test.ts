@@ -1,12 +1,21 @@
 /**
  * The embedded S3's guard (src/storage/local-s3-guard.cjs) on a real `s3batch serve --local`: a
  * large PUT signed with a wrong key gets its whole 403, not a broken pipe. The guard refuses before
- * s3rver reads the body, so it reads and drops that body first, then answers and closes.
+ * s3rver reads the body, so it reads and drops that body first, then answers and closes. And two
+ * servers started at once on one new data folder agree on its key pair (local-s3-keys.json is
+ * created whole or not at all, the loser reads the winner's file).
  */
 import http from 'node:http';
+import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signS3 } from '../helpers/s3control.ts';
-import { embeddedS3Keys, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import {
+  embeddedS3Client,
+  embeddedS3Keys,
+  startServerProcess,
+  tempDataDir,
+  type ServerProcess,
+} from '../helpers/server-process.ts';
 
 const MiB = 1024 * 1024;
 const ROUNDS = 10;
@@ -71,5 +80,28 @@ describe('the embedded S3 refusing a large PUT', () => {
     const okPath = '/s3batch-demo/guard-large-ok.bin';
     const okHeaders = await signS3({ method: 'PUT', path: okPath, headers: { host }, body, key: keys });
     expect((await put(endpoint, okPath, okHeaders, body)).status).toBe(200);
+  });
+});
+
+describe('two servers starting at once on one new data folder', () => {
+  it('both start and use the one key pair in local-s3-keys.json, 3 rounds', async () => {
+    for (let round = 0; round < 3; round++) {
+      const dataDir = tempDataDir('s3batch-keys-race-');
+      const servers = await Promise.all([startServerProcess({ dataDir }), startServerProcess({ dataDir })]);
+      try {
+        const [a, b] = servers.map((s) => embeddedS3Keys(s));
+        expect(a).toEqual(b);
+        for (const s of servers) {
+          const client = embeddedS3Client(s);
+          try {
+            expect((await client.send(new ListBucketsCommand({}))).$metadata.httpStatusCode).toBe(200);
+          } finally {
+            client.destroy();
+          }
+        }
+      } finally {
+        await Promise.all(servers.map((s) => s.kill('SIGTERM')));
+      }
+    }
   });
 });
