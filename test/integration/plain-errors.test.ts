@@ -2,7 +2,8 @@
  * Error messages that repeat no internals and no long input, on the real `s3batch serve` process
  * (--local): an unclosed XML body to the S3 Control API is MalformedXML in plain words (not
  * fast-xml-parser's `Invalid '[ "CreateJobRequest", "Manifest", "Spec"]' found`), and a 404 on
- * either API repeats at most 200 characters of a 15 KB path.
+ * either API repeats at most 200 characters of a 15 KB path. And a CreateJob with more than 100
+ * ACL grants (AWS's limit) is refused with InvalidRequest naming the field.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../helpers/json-api.ts';
@@ -90,5 +91,53 @@ describe('a 404 on a 15 KB path', () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
       'No route for GET /api/v1/no-such-route',
     );
+  });
+});
+
+describe('ACL grants in CreateJob (JSON API)', () => {
+  const grants = (n: number, permission = 'READ') =>
+    Array.from({ length: n }, (_, i) => ({
+      Grantee: { TypeIdentifier: 'id', Identifier: `${'c'.repeat(60)}${String(i).padStart(4, '0')}` },
+      Permission: permission,
+    }));
+  const create = (operation: Record<string, unknown>) =>
+    fetch(`${server.url}/api/v1/jobs`, {
+      method: 'POST',
+      headers: { authorization: basicAuth(TEST_API_KEY), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        Operation: operation,
+        Manifest: {
+          Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
+          Location: { ObjectArn: 'arn:aws:s3:::s3batch-demo/no-such-manifest.csv', ETag: 'no-such-etag' },
+        },
+        Report: { Enabled: false },
+        Priority: 10,
+        RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
+        ConfirmationRequired: true,
+      }),
+    });
+  const acl = (n: number) => ({
+    S3PutObjectAcl: { AccessControlPolicy: { AccessControlList: { Owner: { ID: 'owner' }, Grants: grants(n) } } },
+  });
+  const copy = (n: number) => ({
+    S3PutObjectCopy: { TargetResource: 'arn:aws:s3:::s3batch-demo', AccessControlGrants: grants(n) },
+  });
+
+  it('101 grants are InvalidRequest naming the field; 100 are accepted', async () => {
+    for (const [operation, field] of [
+      [acl(101), 'S3PutObjectAcl.AccessControlPolicy.AccessControlList.Grants'],
+      [copy(101), 'S3PutObjectCopy.AccessControlGrants'],
+    ] as const) {
+      const res = await create(operation);
+      const text = await res.text();
+      expect(res.status, text.slice(0, 300)).toBe(400);
+      const { error } = JSON.parse(text) as { error: { code: string; message: string } };
+      expect(error.code).toBe('InvalidRequest');
+      expect(error.message).toBe(`${field} holds 101 grants; an ACL holds at most 100`);
+    }
+    for (const operation of [acl(100), copy(100)]) {
+      const res = await create(operation);
+      expect(res.status, await res.text()).toBe(201);
+    }
   });
 });
