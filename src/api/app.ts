@@ -98,6 +98,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Node's default headers timeout (60 s) would outlast a shorter whole-request timeout.
   app.server.headersTimeout = requestTimeout;
   app.addHook('onRequest', async (req, reply) => void reply.header(REQUEST_ID_HEADER, req.id));
+  if (!opts.trustProxy) {
+    // X-Forwarded-For without --trust-proxy: likely a reverse proxy in front, so every client has
+    // its address for the failed-auth limits. Said once; the header is still not believed.
+    let warned = false;
+    app.addHook('onRequest', async (req) => {
+      if (warned || req.headers['x-forwarded-for'] === undefined) return;
+      warned = true;
+      app.log.warn(
+        { peer: req.socket.remoteAddress },
+        'requests carry X-Forwarded-For but --trust-proxy is not set: every client shares the address of the ' +
+          'peer (a reverse proxy?) for the failed-authentication limits; set --trust-proxy <proxy addresses>',
+      );
+    });
+  }
   // A refusal sent before the body was read (401, 403, 415, …) waits for that body to be read and
   // dropped (up to a bound), so that the client, still sending, gets the whole answer (body-limit.ts).
   app.addHook('onSend', async (req, reply) => {
