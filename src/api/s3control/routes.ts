@@ -16,7 +16,7 @@ import { invalid } from '../../domain/field-checks.ts';
 import { parseMaxResults } from '../../domain/list-page.ts';
 import type { BatchService } from '../../service/batch-service.ts';
 import { retryAfterOf } from '../auth/auth-limiter.ts';
-import { assertCallerAccount, type SigV4Verifier } from '../auth/sigv4-verifier.ts';
+import { assertCallerAccount, credentialKeyId, type SigV4Verifier } from '../auth/sigv4-verifier.ts';
 import { limitedBodyParser } from '../body-limit.ts';
 import { echoedPath } from '../error-handler.ts';
 import {
@@ -95,11 +95,27 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
   app.setErrorHandler(s3ControlErrorHandler);
   app.addHook('onRequest', async (req, reply) => setRequestIdHeaders(req, reply));
   // A request with no SigV4 Authorization header (none, presigned, V2) is refused before its body is
-  // read: the verifier refuses it without looking at a body. A signed one is checked with its body.
-  app.addHook('onRequest', async (req) => {
+  // read: the verifier refuses it without looking at a body. So is a SigV4 one whose Credential names
+  // no access key of s3batch (or none at all): the verifier refuses it (InvalidAccessKeyId, or the
+  // malformed header) before it gets to the body, so its client gets 403 rather than the 413 of an
+  // over-limit body, and the server reads nothing for it. A known key's request is checked with its
+  // body (preHandler); one over the body limit is 413 before its signature is checked (README).
+  app.addHook('onRequest', async (req, reply) => {
     const authorization = headerValue(req.headers, 'authorization') ?? '';
-    if (/^\s*aws4-hmac-sha256/i.test(authorization)) return;
-    await verifier.verify({ method: req.method, url: req.raw.url ?? req.url, headers: req.headers, body: EMPTY });
+    const url = req.raw.url ?? req.url;
+    if (/^\s*aws4-hmac-sha256/i.test(authorization)) {
+      const keyId = credentialKeyId(authorization);
+      if (keyId !== undefined && verifier.knows(keyId)) return;
+      await verifier
+        .verify({ method: req.method, url, headers: req.headers, body: EMPTY, client: req.ip })
+        .catch((err: unknown) => {
+          const wait = retryAfterOf(err);
+          if (wait !== undefined) void reply.header('retry-after', String(wait));
+          throw err;
+        });
+      return;
+    }
+    await verifier.verify({ method: req.method, url, headers: req.headers, body: EMPTY });
   });
 
   // Authentication before anything reads the request: an unsigned request learns nothing, not
