@@ -38,6 +38,11 @@ export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance
     maxPerClient: config.maxFailedAuth,
     maxPerKey: config.maxFailedAuth,
     isKnownKey: (id) => apiKeys.store.get(id) !== undefined,
+    onKeyCeiling: (accessKeyId) =>
+      parts.logger.warn(
+        { accessKeyId },
+        'failed authentications with one access key from many addresses passed the ceiling: further failures get 429',
+      ),
   });
   const verifier = createSigV4Verifier({
     keys: apiKeys.store,
