@@ -2,8 +2,9 @@
 //
 //   npm run bench -- [--server ceph|s3rver] [--ceph URL,KEY,SECRET] [--objects 5000] [--concurrency 64]
 //                    [--rounds 2] [--large-rows N] [--warmup 500] [--poll-ms 100] [--cpu-prof DIR]
-//                    [--ops tagging,copy,large,delete,checksum,lambda,generator,observers,report-download]
-//                    [--delete-objects N] [--report-rows 50000,100000] …
+//                    [--ops tagging,copy,large,delete,checksum,lambda,generator,observers,report-download,
+//                           load,describe-latency,rclone,prepare]
+//                    [--delete-objects N] [--report-rows 50000,100000] [--prepare-rows 1000000] …
 //
 // What it does (bench/README.md explains how to read the output):
 //   1. starts the S3 server (Ceph RGW by default, or s3rver), creates the buckets, uploads N small objects;
@@ -22,14 +23,17 @@
 //   6. observers (bench/observers.ts): the tagging job with nobody watching vs with SSE clients, /metrics
 //      scrapes and `s3batch watch --json`; report-download (bench/report-download.ts): a large completion
 //      report through the server and `s3batch report` vs GetObject to disk, with the server's peak RSS;
+//   7. load (bench/load.ts): JSON-API request latency per kind while a job runs vs idle;
+//      describe-latency (bench/describe-latency.ts): S3 Control DescribeJob at a steady rate while a
+//      job runs vs idle; rclone (bench/rclone.ts): a bucket-to-bucket copy, s3batch vs rclone copy;
 //      prepare (bench/prepare.ts): preparing a large CSV manifest vs GetObject + counting its lines and vs
 //      csv-parse with info, with the server's peak RSS;
-//   7. prints throughput ratios, CPU per task and memory, and stops everything (also on error / Ctrl-C).
+//   8. prints throughput ratios, CPU per task and memory, and stops everything (also on error / Ctrl-C).
 //
 // This file parses the options, starts the servers and dispatches: each scenario is a module of its
 // own (tagging-copy.ts, large-job.ts, delete.ts, checksum.ts, lambda-invoke.ts, generator.ts,
-// observers.ts, report-download.ts, prepare.ts) working on the BenchContext (context.ts) built here; the
-// measurements are in measure.ts, the S3 server set-up in s3-server.ts.
+// observers.ts, report-download.ts, load.ts, describe-latency.ts, rclone.ts, prepare.ts) working on the
+// BenchContext (context.ts) built here; the measurements are in measure.ts, the S3 server set-up in s3-server.ts.
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,13 +47,16 @@ import { checksumScenario } from './checksum.ts';
 import { comparisonTables } from './comparisons.ts';
 import type { BenchContext, Comparison } from './context.ts';
 import { deleteScenario } from './delete.ts';
+import { describeLatencyScenario } from './describe-latency.ts';
 import { startEngineServer } from './engine-server.ts';
 import { secs } from './format.ts';
 import { generatorScenario } from './generator.ts';
 import { lambdaScenario } from './lambda-invoke.ts';
 import { largeJobScenario } from './large-job.ts';
+import { loadScenario } from './load.ts';
 import { BareWorker, measureBare, measureEngine, measureListing, type MeasureEnv } from './measure.ts';
 import { observersScenario } from './observers.ts';
+import { rcloneScenario } from './rclone.ts';
 import { clkTck, memory, mib } from './proc.ts';
 import { prepareScenario } from './prepare.ts';
 import { reportDownloadScenario } from './report-download.ts';
@@ -69,7 +76,8 @@ const USAGE = `usage: npm run bench -- [options]
   --warmup N             tasks of the warm-up job and loop (default 500)
   --poll-ms N            job status poll interval (default 100)
   --ops LIST             what to run, comma-separated (default all):
-                         tagging,copy,large,delete,checksum,lambda,generator,observers,report-download,prepare
+                         tagging,copy,large,delete,checksum,lambda,generator,observers,report-download,
+                         load,describe-latency,rclone,prepare
                          observers: the tagging job (--objects) with nobody watching vs 20 job SSE + 5 account
                            SSE clients, GET /metrics every 250 ms and s3batch watch --json, vs the bare loop
                          report-download: a large completion report via GET /api/v1/jobs/:id/report/files/:name
@@ -81,6 +89,14 @@ const USAGE = `usage: npm run bench -- [options]
   --generator-objects N  objects under the generator's prefix (default 3000)
   --report-rows LIST     report-download: report sizes in rows, comma-separated (default 50000,100000)
   --report-row-bytes N   report-download: resultString bytes in every report row (default 1000: ~1 KiB rows)
+  --load-requests N      load: JSON-API requests per phase (default 1000: 40 % DescribeJob, 40 % ListJobs,
+                           20 % CreateJob), idle vs while a tagging job runs
+  --load-burst N         load: requests sent at once (default 200)
+  --load-tasks N         load: tasks of the background tagging job (default 5000)
+  --load-small-tasks N   load: tasks of each job CreateJob makes (default 10)
+  --describe-rate N      describe-latency: S3 Control DescribeJob per second (default 20)
+  --describe-seconds N   describe-latency: sampling window (default 20)
+  --describe-tasks N     describe-latency: tasks of the tagging job (default 30000; it must outlast the window)
   --prepare-rows LIST    prepare: CSV manifest sizes in rows, comma-separated (default 1000000); the engine prepares
                            each (job stops in Suspended) vs a GetObject + line-count floor and csv-parse with info
   --cpu-prof DIR         run the server with --cpu-prof, profiles written to DIR at exit`;
@@ -95,6 +111,9 @@ const ALL_OPS = [
   'generator',
   'observers',
   'report-download',
+  'load',
+  'describe-latency',
+  'rclone',
   'prepare',
 ];
 const { values: opt } = parseArgs({
@@ -116,6 +135,13 @@ const { values: opt } = parseArgs({
     'generator-objects': { type: 'string', default: '3000' },
     'report-rows': { type: 'string', default: '50000,100000' },
     'report-row-bytes': { type: 'string', default: '1000' },
+    'load-requests': { type: 'string', default: '1000' },
+    'load-burst': { type: 'string', default: '200' },
+    'load-tasks': { type: 'string', default: '5000' },
+    'load-small-tasks': { type: 'string', default: '10' },
+    'describe-rate': { type: 'string', default: '20' },
+    'describe-seconds': { type: 'string', default: '20' },
+    'describe-tasks': { type: 'string', default: '30000' },
     'prepare-rows': { type: 'string', default: '1000000' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -164,6 +190,17 @@ const LAMBDA_TASKS = int('lambda-tasks', opt['lambda-tasks'], 1);
 const GENERATOR_OBJECTS = int('generator-objects', opt['generator-objects'], 1);
 const REPORT_ROWS = opt['report-rows'].split(',').map((n) => int('report-rows', n.trim(), 1));
 const REPORT_ROW_BYTES = int('report-row-bytes', opt['report-row-bytes'], 0);
+const LOAD = {
+  requests: int('load-requests', opt['load-requests'], 1),
+  burst: int('load-burst', opt['load-burst'], 1),
+  backgroundTasks: int('load-tasks', opt['load-tasks'], 1),
+  smallTasks: int('load-small-tasks', opt['load-small-tasks'], 1),
+};
+const DESCRIBE = {
+  rate: int('describe-rate', opt['describe-rate'], 1),
+  seconds: int('describe-seconds', opt['describe-seconds'], 1),
+  tasks: int('describe-tasks', opt['describe-tasks'], 1),
+};
 const PREPARE_ROWS = opt['prepare-rows'].split(',').map((n) => int('prepare-rows', n.trim(), 1));
 const EXTERNAL_CEPH = ((): { endpoint: string; accessKeyId: string; secretAccessKey: string } | undefined => {
   if (opt.ceph === undefined) return undefined;
@@ -277,7 +314,15 @@ async function main(): Promise<void> {
   const server = await startEngineServer({
     s3: s3server,
     dataDir,
-    serveArgs: ['--job-concurrency', String(CONCURRENCY), '--max-concurrent-tasks', String(CONCURRENCY)],
+    serveArgs: [
+      '--job-concurrency',
+      String(CONCURRENCY),
+      '--max-concurrent-tasks',
+      String(CONCURRENCY),
+      // load creates 200 jobs a phase in bursts: measured is the latency, not the CreateJob rate limit
+      // (10/s, burst 50, per account by default)
+      ...(OPS.has('load') ? ['--create-job-rate', '100000'] : []),
+    ],
     ...(CPU_PROF ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] } : {}),
   });
   cleanups.push(() => server.stop());
@@ -344,6 +389,18 @@ async function main(): Promise<void> {
   if (OPS.has('report-download'))
     scenarioOut.push(
       ...(await reportDownloadScenario(ctx, { rows: REPORT_ROWS, resultStringBytes: REPORT_ROW_BYTES })),
+    );
+  if (OPS.has('load')) scenarioOut.push(...(await loadScenario(ctx, LOAD)));
+  if (OPS.has('describe-latency')) scenarioOut.push(...(await describeLatencyScenario(ctx, DESCRIBE)));
+  if (OPS.has('rclone'))
+    scenarioOut.push(
+      ...(await rcloneScenario(ctx, {
+        kind: SERVER,
+        endpoint: s3server.endpoint,
+        region: s3server.region,
+        accessKeyId: s3server.accessKeyId,
+        secretAccessKey: s3server.secretAccessKey,
+      })),
     );
   if (OPS.has('prepare')) scenarioOut.push(...(await prepareScenario(ctx, PREPARE_ROWS)));
 

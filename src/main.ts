@@ -49,7 +49,11 @@ async function ensureBucket(client: S3Client, bucket: string): Promise<void> {
   try {
     await client.send(new HeadBucketCommand({ Bucket: bucket }));
   } catch {
-    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    await client.send(new CreateBucketCommand({ Bucket: bucket })).catch((err: unknown) => {
+      // Another server starting on the same data folder made it in between: fine.
+      const name = (err as { name?: string } | null)?.name;
+      if (name !== 'BucketAlreadyExists' && name !== 'BucketAlreadyOwnedByYou') throw err;
+    });
   }
 }
 

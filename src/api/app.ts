@@ -11,7 +11,7 @@ import type { ReportFiles } from '../service/report-files.ts';
 import type { ApiAuth } from './auth/api-auth.ts';
 import type { SigV4Verifier } from './auth/sigv4-verifier.ts';
 import { drainUnreadBody, JSON_BODY_LIMIT, limitedBodyParser, routeBodyLimit } from './body-limit.ts';
-import { clientErrorHandler, jsonErrorHandler } from './error-handler.ts';
+import { clientErrorHandler, echoedPath, jsonErrorHandler } from './error-handler.ts';
 import { createMetrics, metricsRoutes } from './metrics/metrics.ts';
 import { JobEventHub } from './rest/event-hub.ts';
 import { eventRoutes, progressSnapshot } from './rest/event-routes.ts';
@@ -49,8 +49,8 @@ export interface AppOptions {
   readonly verifier: SigV4Verifier;
   /** The engine's events: live job status and progress (SSE) and task outcomes (/metrics). */
   readonly events: EngineEvents;
-  /** Every job's status now, for the jobs-by-status gauge of /metrics. */
-  jobStatuses(): Iterable<JobStatus>;
+  /** Number of jobs per status now, for the jobs-by-status gauge of /metrics. */
+  jobStatusCounts(): ReadonlyMap<JobStatus, number>;
   /** Interval of the SSE streams' `: ping` comment (default 15 s). */
   readonly sseHeartbeatMs?: number | undefined;
   /** Authenticates the JSON API (`/api/v1`): session cookie, SigV4 or Basic with the same access keys. */
@@ -98,6 +98,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Node's default headers timeout (60 s) would outlast a shorter whole-request timeout.
   app.server.headersTimeout = requestTimeout;
   app.addHook('onRequest', async (req, reply) => void reply.header(REQUEST_ID_HEADER, req.id));
+  if (!opts.trustProxy) {
+    // X-Forwarded-For without --trust-proxy: likely a reverse proxy in front, so every client has
+    // its address for the failed-auth limits. Said once; the header is still not believed.
+    let warned = false;
+    app.addHook('onRequest', async (req) => {
+      if (warned || req.headers['x-forwarded-for'] === undefined) return;
+      warned = true;
+      app.log.warn(
+        { peer: req.socket.remoteAddress },
+        'requests carry X-Forwarded-For but --trust-proxy is not set: every client shares the address of the ' +
+          'peer (a reverse proxy?) for the failed-authentication limits; set --trust-proxy <proxy addresses>',
+      );
+    });
+  }
   // A refusal sent before the body was read (401, 403, 415, …) waits for that body to be read and
   // dropped (up to a bound), so that the client, still sending, gets the whole answer (body-limit.ts).
   app.addHook('onSend', async (req, reply) => {
@@ -105,9 +119,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.setErrorHandler(jsonErrorHandler);
   app.setNotFoundHandler((req, reply) => {
-    void reply
-      .status(404)
-      .send({ error: { code: 'NotFound', message: `No route for ${req.method} ${req.url}`, requestId: req.id } });
+    void reply.status(404).send({
+      error: { code: 'NotFound', message: `No route for ${req.method} ${echoedPath(req.url)}`, requestId: req.id },
+    });
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   // fastify's plain-text parser, with an over-limit body read on and dropped before the 413 (body-limit.ts);
@@ -137,7 +151,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     hub,
     heartbeatMs: opts.sseHeartbeatMs,
   });
-  const metrics = createMetrics({ events: opts.events, jobStatuses: opts.jobStatuses, sseStreams: () => hub.size });
+  const metrics = createMetrics({
+    events: opts.events,
+    jobStatusCounts: opts.jobStatusCounts,
+    sseStreams: () => hub.size,
+  });
   await app.register(metricsRoutes, { metrics });
   await app.register(reportRoutes, { prefix: '/api/v1', reports: opts.reports, accountOf });
   // The OpenAPI 3.1 description of everything under /api/v1 (public).

@@ -11,6 +11,18 @@ export interface JsonError {
   error: { code: string; message: string; requestId: string };
 }
 
+/** The most of a request path a 404 or 405 message repeats back. */
+export const ECHOED_PATH_CHARS = 200;
+
+/**
+ * A request path as a 404 or 405 message repeats it: without the query, cut to ECHOED_PATH_CHARS
+ * with an ellipsis, so that a long URL (up to the 16 KiB header limit) is not sent back whole.
+ */
+export function echoedPath(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  return path.length > ECHOED_PATH_CHARS ? `${path.slice(0, ECHOED_PATH_CHARS)}…` : path;
+}
+
 /**
  * A request Node's HTTP parser refuses before any route sees it (headers over 16 KiB, a malformed
  * request line, a request that took too long): the same `{"error":{code,message}}` shape as

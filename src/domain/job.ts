@@ -101,3 +101,11 @@ export function markChunkDone(marks: ChunkMarks, index: number): ChunkMarks {
 }
 
 export const NO_CHUNKS_DONE: ChunkMarks = Object.freeze({ watermark: 0, done: [] });
+
+/** ListJobs' order: newest first (creation time descending), then job id ascending. A total order. */
+export function newestFirst(
+  a: Pick<JobRecord, 'creationTime' | 'id'>,
+  b: Pick<JobRecord, 'creationTime' | 'id'>,
+): number {
+  return b.creationTime.localeCompare(a.creationTime) || a.id.localeCompare(b.id);
+}

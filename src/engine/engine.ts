@@ -47,7 +47,7 @@ import { ListingSignals, localTaskSource, memoryLocalManifests } from './local-t
 import { listingPending, usesLocalManifest } from './prepare-local.ts';
 import type { LocalManifestFiles } from '../storage/local-manifest-files.ts';
 import type { RetryPolicy } from './retry.ts';
-import { isSchedulable, plan, type Decision } from './scheduler.ts';
+import { plan, SCHEDULABLE_STATUSES, type Decision } from './scheduler.ts';
 import type { StorageProfile } from './storage-profile.ts';
 import { Sweeper } from './sweeper.ts';
 import { createTaskExecutor, type TaskOutcomeStats } from './task-executor.ts';
@@ -357,23 +357,20 @@ export class Engine {
   private applyPlan(): void {
     // Only jobs the plan considers: the demand of the others (ended jobs kept for the retention
     // period among them) would cost a parse of their tags on every pass for nothing.
-    const jobs = this.records
-      .list()
-      .filter((job) => isSchedulable(job.status))
-      .map((job) => {
-        const r = this.running.get(job.id);
-        return {
-          id: job.id,
-          status: job.status,
-          priority: job.priority,
-          creationTime: job.creationTime,
-          // A running job asks for its effective concurrency: slots it cannot use while the storage
-          // throttles it go to other jobs. A runner waiting for its listing lends its share.
-          concurrency: r ? r.limits.effectiveConcurrency : this.limitSettings(job).maxConcurrentTasks,
-          inFlight: r?.runner.occupied ?? 0,
-          waiting: r?.runner.starved ?? false,
-        };
-      });
+    const jobs = this.records.withStatus(SCHEDULABLE_STATUSES).map((job) => {
+      const r = this.running.get(job.id);
+      return {
+        id: job.id,
+        status: job.status,
+        priority: job.priority,
+        creationTime: job.creationTime,
+        // A running job asks for its effective concurrency: slots it cannot use while the storage
+        // throttles it go to other jobs. A runner waiting for its listing lends its share.
+        concurrency: r ? r.limits.effectiveConcurrency : this.limitSettings(job).maxConcurrentTasks,
+        inFlight: r?.runner.occupied ?? 0,
+        waiting: r?.runner.starved ?? false,
+      };
+    });
     for (const d of plan(jobs, this.config.maxConcurrentTasks)) {
       try {
         this.applyDecision(d);

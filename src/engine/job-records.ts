@@ -27,6 +27,21 @@ export class JobRecords {
     return this.store.list();
   }
 
+  /** An account's jobs, newest first, after a ListJobs cursor (the store's index). */
+  accountJobs(accountId: string, after?: Pick<JobRecord, 'creationTime' | 'id'>): Iterable<JobRecord> {
+    return this.store.accountJobs(accountId, after);
+  }
+
+  /** The jobs in one of these statuses (the store's index). */
+  withStatus(statuses: Iterable<JobStatus>): JobRecord[] {
+    return this.store.withStatus(statuses);
+  }
+
+  /** Number of jobs per status (the store's index). */
+  statusCounts(): ReadonlyMap<JobStatus, number> {
+    return this.store.statusCounts();
+  }
+
   /** The job's logger (its lines carry jobId and accountId; only jobId once the record is gone). */
   logFor(jobId: string): Log {
     const job = this.store.get(jobId);

@@ -41,6 +41,9 @@ export type Decision =
 
 const RUNNABLE: ReadonlySet<JobStatus> = new Set<JobStatus>(['Ready', 'Active', 'Pausing', 'Paused']);
 
+/** The statuses `plan` considers. */
+export const SCHEDULABLE_STATUSES: ReadonlySet<JobStatus> = RUNNABLE;
+
 /** True for the statuses `plan` considers (the others never get or hold slots). */
 export function isSchedulable(status: JobStatus): boolean {
   return RUNNABLE.has(status);

@@ -18,7 +18,7 @@ import type {
   StorageClass,
 } from '@aws-sdk/client-s3';
 import type { S3Tag } from '../domain/job-spec.ts';
-import { invalid, optBool, optEnum, optString, optTimestamp } from './member-fields.ts';
+import { checkGrantCount, invalid, optBool, optEnum, optString, optTimestamp } from './member-fields.ts';
 import { checkLength, memberObject, parseObjectTags } from './s3-put-object-tagging.ts';
 
 export interface CopyMetadata {
@@ -267,6 +267,7 @@ function parseGrants(
   )
     return {};
   if (!Array.isArray(value)) throw invalid(`${F} must be a list of grants`);
+  checkGrantCount(value, F);
   const byHeader = new Map<string, string[]>();
   value.forEach((g: unknown, i) => {
     const where = `${F}[${i}]`;

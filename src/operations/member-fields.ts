@@ -88,3 +88,12 @@ export function isEmptyElement(v: unknown): boolean {
 export function onVersion(entry: { readonly versionId?: string | undefined }): string {
   return entry.versionId ? ` on version ${entry.versionId}` : '';
 }
+
+/** The most grants one ACL may hold (AWS's limit); past it an ACL could also exceed the 1 MiB body. */
+export const MAX_ACL_GRANTS = 100;
+
+/** InvalidRequest when the grant list `grants` (at `field`) holds more than MAX_ACL_GRANTS. */
+export function checkGrantCount(grants: readonly unknown[], field: string): void {
+  if (grants.length > MAX_ACL_GRANTS)
+    throw invalid(`${field} holds ${grants.length} grants; an ACL holds at most ${MAX_ACL_GRANTS}`);
+}

@@ -9,7 +9,16 @@
  */
 import { PutObjectAclCommand, type Grant, type ObjectCannedACL, type Owner } from '@aws-sdk/client-s3';
 import { succeeded } from '../domain/task.ts';
-import { fieldsOf, invalid, isAbsent, isEmptyElement, onVersion, optEnum, optString } from './member-fields.ts';
+import {
+  checkGrantCount,
+  fieldsOf,
+  invalid,
+  isAbsent,
+  isEmptyElement,
+  onVersion,
+  optEnum,
+  optString,
+} from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
 import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
 
@@ -96,6 +105,7 @@ export const s3PutObjectAcl: OperationHandler<PutObjectAclConfig> = {
 function parseAclGrants(value: unknown, field: string): readonly Grant[] {
   if (isAbsent(value) || isEmptyElement(value)) return Object.freeze([]);
   if (!Array.isArray(value)) throw invalid(`${field} must be a list of {Grantee, Permission} grants`);
+  checkGrantCount(value, field);
   return Object.freeze(
     value.map((raw: unknown, i): Grant => {
       const where = `${field}[${i}]`;

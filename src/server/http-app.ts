@@ -38,6 +38,11 @@ export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance
     maxPerClient: config.maxFailedAuth,
     maxPerKey: config.maxFailedAuth,
     isKnownKey: (id) => apiKeys.store.get(id) !== undefined,
+    onKeyCeiling: (accessKeyId) =>
+      parts.logger.warn(
+        { accessKeyId },
+        'failed authentications with one access key from many addresses passed the ceiling: further failures get 429',
+      ),
   });
   const verifier = createSigV4Verifier({
     keys: apiKeys.store,
@@ -47,7 +52,7 @@ export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance
   return buildApp({
     service,
     events: engine.events,
-    jobStatuses: () => engine.records.list().map((job) => job.status),
+    jobStatusCounts: () => engine.records.statusCounts(),
     sseHeartbeatMs: config.sseHeartbeatSeconds * 1000,
     logger: parts.logger,
     trustProxy: config.trustProxy,

@@ -220,6 +220,40 @@ async function checkSignature(req, keys) {
       );
 }
 
+/** The most of a refused request's body read and dropped so that its client gets the whole answer. */
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Resolves once `req`'s body has been read and dropped: at its end, at MAX_DRAIN_BYTES, or when the
+ * connection fails (Node's request timeout bounds a stalled one). A body declared larger than the
+ * bound is not read: that client may see a broken pipe instead of the answer (as in src/api/body-limit.ts).
+ */
+function drainBody(req) {
+  return new Promise((resolve) => {
+    if (req.complete || req.destroyed || Number(req.headers['content-length']) > MAX_DRAIN_BYTES) {
+      resolve();
+      return;
+    }
+    let received = 0;
+    const done = () => {
+      req.removeListener('data', onData);
+      req.removeListener('end', done);
+      req.removeListener('error', done);
+      req.removeListener('close', done);
+      resolve();
+    };
+    function onData(chunk) {
+      received += chunk.length;
+      if (received > MAX_DRAIN_BYTES) done();
+    }
+    req.on('data', onData);
+    req.on('end', done);
+    req.on('error', done);
+    req.on('close', done);
+    req.resume();
+  });
+}
+
 const keys = readKeys();
 if (keys) {
   // s3rver knows only these keys (not its built-in S3RVER pair)...
@@ -234,9 +268,12 @@ if (keys) {
     return (req, res) => {
       // .then().catch(), not .then(ok, fail): a throw inside the first handler must be answered too,
       // not become an unhandled rejection that ends the embedded S3.
+      // A refusal is sent after the body has been read and dropped (drainBody): answering while the
+      // client is still sending and closing the connection gives it a broken pipe (EPIPE), not the 403.
       checkSignature(req, keys)
-        .then((err) => {
+        .then(async (err) => {
           if (!err) return handle(req, res);
+          await drainBody(req);
           const body = err.toXML();
           res.writeHead(err.status, {
             'content-type': 'application/xml',
@@ -244,12 +281,11 @@ if (keys) {
             connection: 'close',
           });
           res.end(body);
-          req.resume();
         })
-        .catch((err) => {
+        .catch(async (err) => {
+          await drainBody(req);
           if (!res.headersSent) res.writeHead(500, { connection: 'close' });
           res.end(String(err?.message));
-          req.resume();
         });
     };
   };

@@ -5,11 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { S3BatchError } from '../domain/errors.ts';
+import { createFileOnce } from './secret-file.ts';
 
 /** The embedded S3's key pair: made for each data folder, the only one it accepts. */
 export interface LocalS3Keys {
@@ -48,14 +49,9 @@ export async function loadOrCreateLocalS3Keys(path: string): Promise<LocalS3Keys
     secretAccessKey: randomBytes(30).toString('base64url'),
   };
   await mkdir(dirname(path), { recursive: true });
-  // 'wx': two servers starting on one folder at once cannot both write it; the loser reads it.
-  try {
-    await writeFile(path, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-    return keys;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateLocalS3Keys(path);
-    throw new S3BatchError('InvalidConfiguration', `Cannot write ${path}: ${(err as Error).message}`);
-  }
+  // Whole or not at all: two servers starting on one folder at once cannot both write it, and the
+  // loser reads the winner's complete file (createFileOnce).
+  return (await createFileOnce(path, `${JSON.stringify(keys, null, 2)}\n`)) ? keys : loadOrCreateLocalS3Keys(path);
 }
 
 async function freePort(host: string): Promise<number> {

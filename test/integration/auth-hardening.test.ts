@@ -12,7 +12,7 @@
  *   --trust-proxy 127.0.0.1 stands for other client addresses).
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { CreateJobCommand, DescribeJobCommand, ListJobsCommand } from '@aws-sdk/client-s3-control';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -199,6 +199,28 @@ describe('signing out', () => {
     expect((await whoAmI(server, again)).status).toBe(200);
     await stop(server);
   });
+
+  it('deleting session-epochs.json brings no signed-out or earlier cookie back; signing in again works', async () => {
+    const dataDir = tempDataDir('s3batch-signout-');
+    let server = await serve([], dataDir);
+    const signedOut = cookieOf(await signIn(server));
+    const out = await fetch(`${server.url}/api/v1/session`, {
+      method: 'DELETE',
+      headers: { cookie: signedOut, 'content-type': 'application/json' },
+    });
+    expect(out.status).toBe(204);
+    const live = cookieOf(await signIn(server));
+    expect((await whoAmI(server, live)).status).toBe(200);
+    await stop(server);
+    rmSync(path.join(dataDir, 'session-epochs.json'));
+    server = await serve([], dataDir);
+    // With a counter, the lost file reset the epoch to 0 and the signed-out cookie worked again.
+    expect((await whoAmI(server, signedOut)).status).toBe(401);
+    expect((await whoAmI(server, live)).status).toBe(401);
+    const again = cookieOf(await signIn(server));
+    expect((await whoAmI(server, again)).status).toBe(200);
+    await stop(server);
+  });
 });
 
 describe('failed authentication limit (--trust-proxy 127.0.0.1: X-Forwarded-For is the client)', () => {
@@ -223,6 +245,27 @@ describe('failed authentication limit (--trust-proxy 127.0.0.1: X-Forwarded-For 
     // The key is over its own limit: a new address gets one try; after a failure it waits too.
     expect((await get(wrongBasic, '198.51.100.8')).status).toBe(403);
     expect((await get(basicAuth(TEST_API_KEY), '198.51.100.8')).status).toBe(429);
+    await stop(server);
+  });
+
+  it('guesses spread over one IPv6 /64 share its limit; past 10 × the key limit from all addresses, failures get 429 and the right key still works', async () => {
+    const server = await serve(['--trust-proxy', '127.0.0.1']);
+    const get = (authorization: string, client: string): Promise<Response> =>
+      fetch(`${server.url}/api/v1/jobs`, { headers: { authorization, 'x-forwarded-for': client } });
+    // 20 addresses of one /64, one wrong secret each: the /64 is one client (10 failures, then 429).
+    const v6: number[] = [];
+    for (let i = 1; i <= 20; i++) v6.push((await get(wrongBasic, `2001:db8:1:2::${i.toString(16)}`)).status);
+    expect(v6).toEqual([...Array(10).fill(403), ...Array(10).fill(429)]);
+    // Another /64 is another client; the right key works from it.
+    expect((await get(basicAuth(TEST_API_KEY), '2001:db8:1:3::1')).status).toBe(200);
+    // 100 fresh IPv4 addresses, one wrong secret each: the key has 10 failures so far, so the
+    // ceiling (10 × 10 = 100 from all addresses) is passed after 90 more; the rest are 429.
+    const v4: number[] = [];
+    for (let i = 0; i < 100; i++) v4.push((await get(wrongBasic, `10.9.${i >> 8}.${i & 255}`)).status);
+    expect(v4).toEqual([...Array(90).fill(403), ...Array(10).fill(429)]);
+    // A correct key from a fresh address is never refused by the ceiling.
+    expect((await get(basicAuth(TEST_API_KEY), '10.10.0.1')).status).toBe(200);
+    expect(server.stdout()).toContain('passed the ceiling');
     await stop(server);
   });
 

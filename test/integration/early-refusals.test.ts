@@ -9,6 +9,7 @@ const MiB = 1024 * 1024;
 const ROUNDS = 10;
 const ACCOUNT = TEST_API_KEY.accountId;
 const WRONG_KEY = { ...TEST_API_KEY, secretAccessKey: 'wrong-secret-wrong-secret-wrong-secret-00' };
+const UNKNOWN_KEY = { ...TEST_API_KEY, accessKeyId: 'NOSUCHKEY0000000001' };
 
 let server: ServerProcess;
 
@@ -132,6 +133,15 @@ const cases: Case[] = [
       bytes > XML_LIMIT
         ? { status: 413, code: 'MaxMessageLengthExceeded' }
         : { status: 403, code: 'SignatureDoesNotMatch' },
+    code: (a) => errorCode(a.body) ?? a.body.slice(0, 200),
+  },
+  {
+    // An access key id s3batch does not have is refused before the body is read, whatever its size.
+    name: 'S3 Control API, SigV4 with an unknown access key id',
+    path: XML_JOBS,
+    headers: (body) =>
+      sigv4(XML_JOBS, body, UNKNOWN_KEY, { 'content-type': 'application/xml', 'x-amz-account-id': ACCOUNT }),
+    expected: () => ({ status: 403, code: 'InvalidAccessKeyId' }),
     code: (a) => errorCode(a.body) ?? a.body.slice(0, 200),
   },
 ];

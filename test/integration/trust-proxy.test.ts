@@ -53,6 +53,12 @@ describe('without --trust-proxy (default)', () => {
     const limited = await signIn(server, TEST_API_KEY.secretAccessKey, { 'x-forwarded-for': '198.51.100.7' });
     expect(limited.status).toBe(429);
     expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('TooManyRequestsException');
+    // The server said once that X-Forwarded-For came without --trust-proxy.
+    const warnings = server
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('X-Forwarded-For but --trust-proxy'));
+    expect(warnings).toHaveLength(1);
   });
 });
 
@@ -71,6 +77,7 @@ describe('--trust-proxy 127.0.0.1', () => {
     // Another client behind the same proxy is not locked out.
     const other = await signIn(server, TEST_API_KEY.secretAccessKey, { 'x-forwarded-for': '198.51.100.7' });
     expect(other.status, await other.text()).toBe(200);
+    expect(server.stdout()).not.toContain('X-Forwarded-For but --trust-proxy');
   });
 
   it('serve refuses to start with a hop count (this fastify ignores hop counts) or a bad address', async () => {

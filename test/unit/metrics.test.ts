@@ -8,6 +8,13 @@ import type { JobStatus } from '../../src/domain/job-status.ts';
 import { EngineEvents, type TaskDoneEvent } from '../../src/engine/events.ts';
 import { parsePrometheusText } from '../helpers/prometheus.ts';
 
+/** The store's count per status, as JobRecords.statusCounts() answers it. */
+function countOf(statuses: readonly JobStatus[]): Map<JobStatus, number> {
+  const counts = new Map<JobStatus, number>();
+  for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
+  return counts;
+}
+
 const task = (over: Partial<TaskDoneEvent> = {}): TaskDoneEvent => ({
   operation: 'S3PutObjectTagging',
   succeeded: true,
@@ -20,7 +27,7 @@ const task = (over: Partial<TaskDoneEvent> = {}): TaskDoneEvent => ({
 describe('metrics registry', () => {
   it('counts task outcomes, latency, retries and throttled attempts by operation', async () => {
     const events = new EngineEvents();
-    const m = createMetrics({ events, jobStatuses: () => [] });
+    const m = createMetrics({ events, jobStatusCounts: () => new Map() });
     events.emit('task:done', task());
     events.emit('task:done', task({ durationMs: 700, attempts: 3, throttledAttempts: 2 }));
     events.emit('task:done', task({ succeeded: false, durationMs: 4 }));
@@ -49,7 +56,7 @@ describe('metrics registry', () => {
 
   it('jobs by status: every status, counted from the store at each scrape', async () => {
     const statuses: JobStatus[] = ['Active', 'Complete', 'Complete'];
-    const m = createMetrics({ events: new EngineEvents(), jobStatuses: () => statuses });
+    const m = createMetrics({ events: new EngineEvents(), jobStatusCounts: () => countOf(statuses) });
     let s = parsePrometheusText(await m.registry.metrics());
     expect(s.type.get('s3batch_jobs')).toBe('gauge');
     expect(s.value('s3batch_jobs', { status: 'Active' })).toBe(1);
@@ -65,8 +72,8 @@ describe('metrics registry', () => {
   it('each server has its own registry, with the process metrics; close() stops counting', async () => {
     const e1 = new EngineEvents();
     const e2 = new EngineEvents();
-    const m1 = createMetrics({ events: e1, jobStatuses: () => [], sseStreams: () => 3 });
-    const m2 = createMetrics({ events: e2, jobStatuses: () => [] });
+    const m1 = createMetrics({ events: e1, jobStatusCounts: () => new Map(), sseStreams: () => 3 });
+    const m2 = createMetrics({ events: e2, jobStatusCounts: () => new Map() });
     e1.emit('task:done', task());
     const s1 = parsePrometheusText(await m1.registry.metrics());
     const s2 = parsePrometheusText(await m2.registry.metrics());
@@ -90,8 +97,8 @@ describe('metrics registry', () => {
   });
 
   it("the process metrics are collected once per process, not once more per server (prom-client's event-loop monitor cannot be stopped)", () => {
-    const m1 = createMetrics({ events: new EngineEvents(), jobStatuses: () => [] });
-    const m2 = createMetrics({ events: new EngineEvents(), jobStatuses: () => [] });
+    const m1 = createMetrics({ events: new EngineEvents(), jobStatusCounts: () => new Map() });
+    const m2 = createMetrics({ events: new EngineEvents(), jobStatusCounts: () => new Map() });
     const lag1 = m1.registry.getSingleMetric('nodejs_eventloop_lag_seconds');
     expect(lag1).toBeDefined();
     expect(m2.registry.getSingleMetric('nodejs_eventloop_lag_seconds')).toBe(lag1);

@@ -10,6 +10,7 @@ import { createAccessKeyStore, type AccessKey } from '../../src/api/auth/access-
 import {
   clearedSessionCookie,
   createSessionTokens,
+  memorySessionEpochs,
   readCookie,
   sessionCookie,
   type SessionTokens,
@@ -27,6 +28,8 @@ const KEY_B: AccessKey = {
   accountId: '444455556666',
 };
 const SERVER_KEY = randomBytes(32);
+/** One server's session nonces, shared by the token services below (as by one server across restarts). */
+const EPOCHS = memorySessionEpochs();
 const HOUR = 3_600_000;
 
 function tokens(
@@ -36,6 +39,7 @@ function tokens(
   return createSessionTokens({
     key: opts.key ?? SERVER_KEY,
     keys: createAccessKeyStore(keys.map((key) => ({ key, source: 'test' }))),
+    epochs: EPOCHS,
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.lifetimeMs !== undefined ? { lifetimeMs: opts.lifetimeMs } : {}),
   });

@@ -2,16 +2,20 @@
  * Web sessions of the JSON API: a signed token in the `s3batch_session` cookie, so the web page
  * signs in once with an access key instead of sending the secret with every request.
  *
- * Token: `base64url(JSON {accessKeyId, accountId, exp, epoch}) "." base64url(HMAC-SHA256)`. The MAC
+ * Token: `base64url(JSON {accessKeyId, accountId, exp, epoch: <nonce>}) "." base64url(HMAC-SHA256)`. The MAC
  * is keyed with the server's session key (`<dataDir>/session.key`) and covers the payload and a
  * hash of the key's current secret, so a session ends when its access key is removed, moved to
  * another account or given a new secret, and at `exp` (default lifetime 12 h).
  *
- * Signing out ends the session on the server too: every access key has a session epoch (0 until
- * its first sign-out), kept in `<dataDir>/session-epochs.json`; a token carries the epoch it was
- * issued in and is refused once the key's epoch moved on. Signing out moves it on, so it ends
- * every session of that access key (all browsers signed in with it), and a copy of the cookie
- * stops working at once, also after a restart.
+ * Signing out ends the session on the server too: every access key has a session nonce (16 random
+ * bytes), kept in `<dataDir>/session-epochs.json`; a token carries the nonce it was issued under
+ * and is refused once the key's nonce changed, or when the key has none. Signing out draws a new
+ * one, so it ends every session of that access key (all browsers signed in with it), and a copy of
+ * the cookie stops working at once, also after a restart. The nonce is random rather than a
+ * counter so that losing or deleting the file cannot bring old tokens back: a key without a nonce
+ * gets a fresh one at its next sign-in, which no earlier token carries (deleting the file ends
+ * every web session). A file of the earlier format (`{"epochs":{"<id>":n}}`, counters) is read as
+ * "no nonces": the sessions issued before the upgrade end once.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -31,33 +35,47 @@ export interface Session {
   readonly exp: number;
 }
 
-/** The session epoch of each access key; moving it on ends every session issued before. */
+/** The session nonce of each access key; drawing a new one ends every session issued before. */
 export interface SessionEpochs {
-  get(accessKeyId: string): number;
-  /** Moves the key's epoch on (and stores it, when file-backed). */
+  /** The key's current nonce, or undefined when it has none (never signed in, or the file was lost). */
+  get(accessKeyId: string): string | undefined;
+  /** The key's nonce, drawn (and stored, when file-backed) when it has none yet. */
+  ensure(accessKeyId: string): string;
+  /** Draws a new nonce for the key (and stores it, when file-backed). */
   bump(accessKeyId: string): Promise<void>;
+  /** Resolves when every nonce drawn so far is stored. */
+  flush(): Promise<void>;
 }
 
-/** Epochs kept in memory only (tests; a server uses loadSessionEpochs). */
+const newNonce = (): string => randomBytes(16).toString('base64url');
+
+/** Nonces kept in memory only (tests; a server uses loadSessionEpochs). */
 export function memorySessionEpochs(): SessionEpochs {
-  const epochs = new Map<string, number>();
+  const nonces = new Map<string, string>();
   return {
-    get: (id) => epochs.get(id) ?? 0,
-    bump: async (id) => {
-      epochs.set(id, (epochs.get(id) ?? 0) + 1);
+    get: (id) => nonces.get(id),
+    ensure(id) {
+      let n = nonces.get(id);
+      if (n === undefined) nonces.set(id, (n = newNonce()));
+      return n;
     },
+    bump: async (id) => {
+      nonces.set(id, newNonce());
+    },
+    flush: async () => undefined,
   };
 }
 
-/** File name of the epochs under the data folder. */
+/** File name of the nonces under the data folder (named after the counters it held before). */
 export const SESSION_EPOCHS_FILE = 'session-epochs.json';
 
 /**
- * Epochs stored in `path` as `{"epochs":{"<accessKeyId>":n}}`, written whole (temporary file and
- * rename) at every bump; a missing file means every epoch is 0.
+ * Nonces stored in `path` as `{"nonces":{"<accessKeyId>":"<base64url>"}}`, written whole (temporary
+ * file and rename) at every change; a missing file, or one of the earlier `{"epochs":…}` format,
+ * means no key has a nonce yet (every earlier token is refused).
  */
 export async function loadSessionEpochs(path: string): Promise<SessionEpochs> {
-  const epochs = new Map<string, number>();
+  const nonces = new Map<string, string>();
   let text: string | undefined;
   try {
     text = await readFile(path, 'utf8');
@@ -72,34 +90,52 @@ export async function loadSessionEpochs(path: string): Promise<SessionEpochs> {
     } catch {
       doc = undefined;
     }
-    const map = (doc as { epochs?: unknown } | undefined)?.epochs;
-    if (typeof map !== 'object' || map === null || Array.isArray(map))
+    const isMap = (v: unknown): v is Record<string, unknown> =>
+      typeof v === 'object' && v !== null && !Array.isArray(v);
+    const current = isMap(doc) ? doc.nonces : undefined;
+    // The earlier format (counters): read as no nonces, so that every token issued under it ends.
+    const earlier = isMap(doc) ? doc.epochs : undefined;
+    if (!isMap(current) && !isMap(earlier))
       throw new S3BatchError(
         'InvalidConfiguration',
-        `${path} must hold {"epochs":{"<accessKeyId>":<number>}}; delete it to end every web session`,
+        `${path} must hold {"nonces":{"<accessKeyId>":"<nonce>"}}; delete it to end every web session`,
       );
-    for (const [id, n] of Object.entries(map)) if (Number.isSafeInteger(n) && (n as number) >= 0) epochs.set(id, n);
+    if (isMap(current))
+      for (const [id, n] of Object.entries(current))
+        if (typeof n === 'string' && /^[A-Za-z0-9_-]{22}$/.test(n)) nonces.set(id, n);
   }
   let writing: Promise<void> = Promise.resolve();
   const write = async (): Promise<void> => {
     const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       await mkdir(dirname(path), { recursive: true });
-      await writeFile(tmp, `${JSON.stringify({ epochs: Object.fromEntries(epochs) })}\n`, { mode: 0o600 });
+      await writeFile(tmp, `${JSON.stringify({ nonces: Object.fromEntries(nonces) })}\n`, { mode: 0o600 });
       await rename(tmp, path);
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
     }
   };
+  // One write at a time, each with every nonce so far: the last one written holds them all.
+  const save = (): Promise<void> => {
+    writing = writing.catch(() => undefined).then(write);
+    return writing;
+  };
   return {
-    get: (id) => epochs.get(id) ?? 0,
-    bump(id) {
-      epochs.set(id, (epochs.get(id) ?? 0) + 1);
-      // One write at a time, each with every epoch so far: the last one written holds them all.
-      writing = writing.catch(() => undefined).then(write);
-      return writing;
+    get: (id) => nonces.get(id),
+    ensure(id) {
+      let n = nonces.get(id);
+      if (n !== undefined) return n;
+      nonces.set(id, (n = newNonce()));
+      // Not awaited by the sign-in: if it fails, the token is refused after a restart (sign in again).
+      save().catch(() => undefined);
+      return n;
     },
+    bump(id) {
+      nonces.set(id, newNonce());
+      return save();
+    },
+    flush: () => writing.catch(() => undefined),
   };
 }
 
@@ -121,7 +157,7 @@ export interface SessionTokenOptions {
   readonly keys: AccessKeyStore;
   readonly lifetimeMs?: number;
   readonly now?: () => number;
-  /** The keys' session epochs; default in memory only. */
+  /** The keys' session nonces; default in memory only. */
   readonly epochs?: SessionEpochs;
 }
 
@@ -143,8 +179,8 @@ export function createSessionTokens(opts: SessionTokenOptions): SessionTokens {
       const key = opts.keys.get(accessKeyId);
       if (key === undefined) throw new Error(`session for an unknown access key ${accessKeyId}`);
       const session: Session = { accessKeyId: key.accessKeyId, accountId: key.accountId, exp: now() + lifetimeMs };
-      // The token also carries the key's session epoch (signed out since: refused).
-      const claims = { ...session, epoch: epochs.get(key.accessKeyId) };
+      // The token also carries the key's session nonce (signed out since: refused).
+      const claims = { ...session, epoch: epochs.ensure(key.accessKeyId) };
       const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
       return { token: `${payload}.${mac(payload, key.secretAccessKey).toString('base64url')}`, session };
     },
@@ -171,8 +207,10 @@ export function createSessionTokens(opts: SessionTokenOptions): SessionTokens {
       if (given.length !== expected.length || !timingSafeEqual(given, expected))
         return { ok: false, reason: 'invalid' };
       if (key.accountId !== accountId) return { ok: false, reason: 'revoked' };
-      // A token of an earlier epoch (signed out since), or from before epochs existed, has ended.
-      if (epoch !== epochs.get(accessKeyId)) return { ok: false, reason: 'revoked' };
+      // A token of an earlier nonce (signed out since), or of a key with none (its file was lost or
+      // is of the earlier format), has ended.
+      const nonce = epochs.get(accessKeyId);
+      if (nonce === undefined || epoch !== nonce) return { ok: false, reason: 'revoked' };
       if (exp <= now()) return { ok: false, reason: 'expired' };
       return { ok: true, session: { accessKeyId, accountId, exp } };
     },

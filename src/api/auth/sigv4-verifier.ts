@@ -62,6 +62,8 @@ export interface SigV4VerifierOptions {
 
 export interface SigV4Verifier {
   verify(req: SignedRequest): Promise<VerifiedCaller>;
+  /** True when `accessKeyId` is one of the keys it accepts. */
+  knows(accessKeyId: string): boolean;
 }
 
 export const SIGNING_SERVICE = 's3';
@@ -328,7 +330,7 @@ export function createSigV4Verifier(opts: SigV4VerifierOptions): SigV4Verifier {
     return { accessKeyId: key.accessKeyId, accountId: key.accountId };
   }
 
-  return { verify };
+  return { verify, knows: (accessKeyId) => opts.keys.get(accessKeyId) !== undefined };
 }
 
 /**

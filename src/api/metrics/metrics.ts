@@ -13,8 +13,8 @@ import type { EngineEvents, TaskDoneEvent } from '../../engine/events.ts';
 
 export interface MetricsSources {
   readonly events: EngineEvents;
-  /** Every job's status now (the job store). */
-  jobStatuses(): Iterable<JobStatus>;
+  /** Number of jobs per status now (the job store's index: no walk over every job per scrape). */
+  jobStatusCounts(): ReadonlyMap<JobStatus, number>;
   /** Open server-sent-event streams. */
   sseStreams?(): number;
 }
@@ -52,7 +52,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers: [own],
     collect() {
       const counts = new Map<JobStatus, number>(ALL_STATUSES.map((s) => [s, 0]));
-      for (const s of sources.jobStatuses()) counts.set(s, (counts.get(s) ?? 0) + 1);
+      for (const [s, n] of sources.jobStatusCounts()) counts.set(s, n);
       for (const [status, n] of counts) this.set({ status }, n);
     },
   });

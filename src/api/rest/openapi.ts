@@ -96,6 +96,11 @@ const obj = (
   ...(required.length > 0 ? { required } : {}),
   ...extra,
 });
+/**
+ * A request body's object: no member beyond `properties` (src/api/rest/json-members.ts refuses one; a unit test,
+ * test/unit/json-members.test.ts, checks that these properties are its members).
+ */
+const closed = (schema: Schema): Schema => ({ ...schema, additionalProperties: false });
 const jobId = { $ref: '#/components/parameters/JobId' };
 /** Errors every authenticated route can answer. */
 const AUTH_ERRORS = { '401': err('Unauthorized'), '403': err('AccessDenied'), '429': err('TooManyRequests') };
@@ -252,12 +257,14 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         requestBody: {
           required: true,
           content: json(
-            obj(
-              {
-                RequestedJobStatus: { type: 'string', enum: ['Ready', 'Cancelled'] },
-                StatusUpdateReason: { type: 'string', maxLength: 256 },
-              },
-              ['RequestedJobStatus'],
+            closed(
+              obj(
+                {
+                  RequestedJobStatus: { type: 'string', enum: ['Ready', 'Cancelled'] },
+                  StatusUpdateReason: { type: 'string', maxLength: 256 },
+                },
+                ['RequestedJobStatus'],
+              ),
             ),
           ),
         },
@@ -280,7 +287,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         parameters: [jobId],
         requestBody: {
           required: true,
-          content: json(obj({ Priority: { type: 'integer', minimum: 0, maximum: 2147483647 } })),
+          content: json(closed(obj({ Priority: { type: 'integer', minimum: 0, maximum: 2147483647 } }))),
         },
         responses: {
           '200': ok('The new priority.', obj({ JobId: str, Priority: int })),
@@ -306,7 +313,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         parameters: [jobId],
         requestBody: {
           required: true,
-          content: json(obj({ Tags: { type: 'array', maxItems: 50, items: ref('Tag') } })),
+          content: json(closed(obj({ Tags: { type: 'array', maxItems: 50, items: ref('Tag') } }))),
         },
         responses: { '204': { description: 'Replaced.' }, '400': err('BadRequest'), ...JOB_ERRORS },
       },
@@ -416,7 +423,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
           'Sets `s3batch_session` (HttpOnly, SameSite=Strict, Path=/). Failed sign-ins are limited per address (429 with Retry-After).',
         tags: ['Session'],
         security: [],
-        requestBody: { required: true, content: json(obj({ accessKeyId: str, secretAccessKey: str })) },
+        requestBody: { required: true, content: json(closed(obj({ accessKeyId: str, secretAccessKey: str }))) },
         responses: {
           '200': {
             ...ok('Signed in.', ref('Session')),
@@ -543,7 +550,9 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       AccountId: { type: 'string', pattern: '^\\d{12}$' },
       JobStatus: { type: 'string', enum: [...ALL_STATUSES] },
       OperationName: { type: 'string', enum: [...OPERATION_NAMES, ...EXTENSION_OPERATION_NAMES] },
-      Tag: obj({ Key: { type: 'string', minLength: 1, maxLength: 128 }, Value: { type: 'string', maxLength: 256 } }),
+      Tag: closed(
+        obj({ Key: { type: 'string', minLength: 1, maxLength: 128 }, Value: { type: 'string', maxLength: 256 } }),
+      ),
       ProgressSummary: obj({
         TotalNumberOfTasks: int,
         NumberOfTasksSucceeded: int,
@@ -570,41 +579,49 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         additionalProperties: { type: 'object' },
         example: { S3PutObjectTagging: { TagSet: [{ Key: 'reviewed', Value: 'yes' }] } },
       },
-      JobManifest: obj({
-        Spec: obj(
-          {
-            Format: { type: 'string', enum: ['S3BatchOperations_CSV_20180820', 'S3InventoryReport_CSV_20161130'] },
-            Fields: { type: 'array', items: { type: 'string', enum: ['Ignore', 'Bucket', 'Key', 'VersionId'] } },
-          },
-          ['Format'],
-        ),
-        Location: obj({ ObjectArn: str, ObjectVersionId: str, ETag: str }, ['ObjectArn', 'ETag']),
-      }),
-      JobReport: obj(
-        {
-          Enabled: bool,
-          Bucket: { type: 'string', description: "The report bucket's ARN (arn:aws:s3:::bucket)." },
-          Format: { type: 'string', enum: ['Report_CSV_20180820'] },
-          Prefix: str,
-          ReportScope: { type: 'string', enum: ['AllTasks', 'FailedTasksOnly'] },
-          ExpectedBucketOwner: ref('AccountId'),
-        },
-        ['Enabled'],
+      JobManifest: closed(
+        obj({
+          Spec: closed(
+            obj(
+              {
+                Format: { type: 'string', enum: ['S3BatchOperations_CSV_20180820', 'S3InventoryReport_CSV_20161130'] },
+                Fields: { type: 'array', items: { type: 'string', enum: ['Ignore', 'Bucket', 'Key', 'VersionId'] } },
+              },
+              ['Format'],
+            ),
+          ),
+          Location: closed(obj({ ObjectArn: str, ObjectVersionId: str, ETag: str }, ['ObjectArn', 'ETag'])),
+        }),
       ),
-      CreateJobRequest: obj(
-        {
-          ConfirmationRequired: bool,
-          Operation: ref('Operation'),
-          Report: ref('JobReport'),
-          ClientRequestToken: { type: 'string', minLength: 1, maxLength: 64 },
-          Manifest: ref('JobManifest'),
-          ManifestGenerator: { type: 'object', description: 'S3JobManifestGenerator, instead of Manifest.' },
-          Description: { type: 'string', maxLength: 256 },
-          Priority: { type: 'integer', minimum: 0, maximum: 2147483647 },
-          RoleArn: { type: 'string', description: 'Picks the storage profile the job works on.' },
-          Tags: { type: 'array', items: ref('Tag') },
-        },
-        ['Operation', 'Report', 'Priority', 'RoleArn'],
+      JobReport: closed(
+        obj(
+          {
+            Enabled: bool,
+            Bucket: { type: 'string', description: "The report bucket's ARN (arn:aws:s3:::bucket)." },
+            Format: { type: 'string', enum: ['Report_CSV_20180820'] },
+            Prefix: str,
+            ReportScope: { type: 'string', enum: ['AllTasks', 'FailedTasksOnly'] },
+            ExpectedBucketOwner: ref('AccountId'),
+          },
+          ['Enabled'],
+        ),
+      ),
+      CreateJobRequest: closed(
+        obj(
+          {
+            ConfirmationRequired: bool,
+            Operation: ref('Operation'),
+            Report: ref('JobReport'),
+            ClientRequestToken: { type: 'string', minLength: 1, maxLength: 64 },
+            Manifest: ref('JobManifest'),
+            ManifestGenerator: { type: 'object', description: 'S3JobManifestGenerator, instead of Manifest.' },
+            Description: { type: 'string', maxLength: 256 },
+            Priority: { type: 'integer', minimum: 0, maximum: 2147483647 },
+            RoleArn: { type: 'string', description: 'Picks the storage profile the job works on.' },
+            Tags: { type: 'array', items: ref('Tag') },
+          },
+          ['Operation', 'Report', 'Priority', 'RoleArn'],
+        ),
       ),
       JobListItem: obj(
         {

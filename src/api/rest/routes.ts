@@ -7,6 +7,7 @@ import { S3BatchError } from '../../domain/errors.ts';
 import { parseMaxResults } from '../../domain/list-page.ts';
 import type { BatchService } from '../../service/batch-service.ts';
 import type { AccountOf } from '../auth/api-auth.ts';
+import { checkKnownMembers, type JsonBodyName } from './json-members.ts';
 import { parseJobListQuery, queryJobs } from './job-list-query.ts';
 import { jobView } from './job-view.ts';
 
@@ -31,15 +32,18 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
       throw new S3BatchError('InternalServiceException', 'request reached its handler without an account');
     return acct;
   };
-  const body = (req: FastifyRequest): Record<string, unknown> => {
+  // A JSON object with only the members its operation has (json-members.ts), before any semantic check.
+  const body = (req: FastifyRequest, name: JsonBodyName): Record<string, unknown> => {
     if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
       throw new S3BatchError('MalformedJSON', 'The request body must be a JSON object');
     }
-    return req.body as Record<string, unknown>;
+    const b = req.body as Record<string, unknown>;
+    checkKnownMembers(b, name);
+    return b;
   };
 
   app.post('/jobs', async (req, reply) => {
-    const out = service.createJob(account(req), body(req));
+    const out = service.createJob(account(req), body(req, 'CreateJob'));
     return reply.status(201).send(out);
   });
 
@@ -78,7 +82,7 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
   app.get<IdParams>('/jobs/:id', async (req) => jobView(service, account(req), req.params.id));
 
   app.post<IdParams>('/jobs/:id/status', async (req) => {
-    const b = body(req);
+    const b = body(req, 'UpdateJobStatus');
     const reason = b.StatusUpdateReason;
     if (reason !== undefined && typeof reason !== 'string')
       throw new S3BatchError('BadRequestException', 'StatusUpdateReason must be a string');
@@ -86,14 +90,14 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
   });
 
   app.post<IdParams>('/jobs/:id/priority', async (req) => {
-    return service.updateJobPriority(account(req), req.params.id, body(req).Priority);
+    return service.updateJobPriority(account(req), req.params.id, body(req, 'UpdateJobPriority').Priority);
   });
 
   app.get<IdParams>('/jobs/:id/tagging', async (req) => service.getJobTagging(account(req), req.params.id));
 
   app.put<IdParams>('/jobs/:id/tagging', async (req, reply) => {
     // Tags is required (PutJobTagging): a missing or misspelt member must not silently remove every tag.
-    const tags = body(req).Tags;
+    const tags = body(req, 'PutJobTagging').Tags;
     if (tags === undefined || tags === null)
       throw new S3BatchError('InvalidRequest', 'Tags is required (an empty list removes every tag)');
     service.putJobTagging(account(req), req.params.id, tags);

@@ -11,6 +11,7 @@ import { S3BatchError } from '../../domain/errors.ts';
 import { isHttps, type ApiAuth } from '../auth/api-auth.ts';
 import { retryAfterOf } from '../auth/auth-limiter.ts';
 import { SESSION_COOKIE, clearedSessionCookie, readCookie, sessionCookie, type Session } from '../auth/session.ts';
+import { checkKnownMembers } from './json-members.ts';
 
 /** The failed-attempt counter, now shared by every kind of authentication (one home: auth-limiter.ts). */
 export { FailedAttempts } from '../auth/auth-limiter.ts';
@@ -48,6 +49,7 @@ export async function sessionRoutes(app: FastifyInstance, opts: SessionRouteOpti
         'MalformedJSON',
         'The request body must be a JSON object {"accessKeyId","secretAccessKey"}',
       );
+    checkKnownMembers(b as Record<string, unknown>, 'CreateSession');
     const { accessKeyId, secretAccessKey } = b as Record<string, unknown>;
     if (typeof accessKeyId !== 'string' || typeof secretAccessKey !== 'string') {
       throw new S3BatchError('InvalidRequest', 'accessKeyId and secretAccessKey are required strings');

@@ -16,8 +16,9 @@ import { invalid } from '../../domain/field-checks.ts';
 import { parseMaxResults } from '../../domain/list-page.ts';
 import type { BatchService } from '../../service/batch-service.ts';
 import { retryAfterOf } from '../auth/auth-limiter.ts';
-import { assertCallerAccount, type SigV4Verifier } from '../auth/sigv4-verifier.ts';
+import { assertCallerAccount, credentialKeyId, type SigV4Verifier } from '../auth/sigv4-verifier.ts';
 import { limitedBodyParser } from '../body-limit.ts';
+import { echoedPath } from '../error-handler.ts';
 import {
   modelledError,
   s3ControlErrorHandler,
@@ -94,11 +95,27 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
   app.setErrorHandler(s3ControlErrorHandler);
   app.addHook('onRequest', async (req, reply) => setRequestIdHeaders(req, reply));
   // A request with no SigV4 Authorization header (none, presigned, V2) is refused before its body is
-  // read: the verifier refuses it without looking at a body. A signed one is checked with its body.
-  app.addHook('onRequest', async (req) => {
+  // read: the verifier refuses it without looking at a body. So is a SigV4 one whose Credential names
+  // no access key of s3batch (or none at all): the verifier refuses it (InvalidAccessKeyId, or the
+  // malformed header) before it gets to the body, so its client gets 403 rather than the 413 of an
+  // over-limit body, and the server reads nothing for it. A known key's request is checked with its
+  // body (preHandler); one over the body limit is 413 before its signature is checked (README).
+  app.addHook('onRequest', async (req, reply) => {
     const authorization = headerValue(req.headers, 'authorization') ?? '';
-    if (/^\s*aws4-hmac-sha256/i.test(authorization)) return;
-    await verifier.verify({ method: req.method, url: req.raw.url ?? req.url, headers: req.headers, body: EMPTY });
+    const url = req.raw.url ?? req.url;
+    if (/^\s*aws4-hmac-sha256/i.test(authorization)) {
+      const keyId = credentialKeyId(authorization);
+      if (keyId !== undefined && verifier.knows(keyId)) return;
+      await verifier
+        .verify({ method: req.method, url, headers: req.headers, body: EMPTY, client: req.ip })
+        .catch((err: unknown) => {
+          const wait = retryAfterOf(err);
+          if (wait !== undefined) void reply.header('retry-after', String(wait));
+          throw err;
+        });
+      return;
+    }
+    await verifier.verify({ method: req.method, url, headers: req.headers, body: EMPTY });
   });
 
   // Authentication before anything reads the request: an unsigned request learns nothing, not
@@ -127,8 +144,8 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
   app.setNotFoundHandler((req, reply) => {
     const path = (req.raw.url ?? req.url).split('?')[0] ?? '';
     if (KNOWN_PATH.test(path))
-      sendError(req, reply, 405, 'MethodNotAllowed', `The method ${req.method} is not allowed on ${path}`);
-    else sendError(req, reply, 404, 'NotFound', `No S3 Control operation at ${req.method} ${path}`);
+      sendError(req, reply, 405, 'MethodNotAllowed', `The method ${req.method} is not allowed on ${echoedPath(path)}`);
+    else sendError(req, reply, 404, 'NotFound', `No S3 Control operation at ${req.method} ${echoedPath(path)}`);
   });
 
   /** Runs one operation: its account, its errors in the model's codes, its XML answer (or an empty 200). */

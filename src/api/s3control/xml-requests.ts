@@ -55,6 +55,59 @@ function malformed(message: string): never {
   );
 }
 
+/** An element name as echoed in a message: at most 64 characters, so a huge tag is never repeated back. */
+const echoName = (name: string): string => `<${name.length > 64 ? `${name.slice(0, 64)}…` : name}>`;
+
+/** fast-xml-parser's validator messages with internal wording, as [pattern, plain words from the captures]. */
+const VALIDATOR_MESSAGES: readonly (readonly [RegExp, (m: RegExpExecArray) => string])[] = [
+  [/^Unclosed tag '(.*)'\.$/s, (m) => `element ${echoName(m[1] ?? '')} is not closed`],
+  [/^Closing tag '(.*)' doesn't have proper closing\.$/s, (m) => `the end tag of ${echoName(m[1] ?? '')} is cut off`],
+  [
+    /^Expected closing tag '(.*)' \(opened in line (\d+), col (\d+)\) instead of closing tag '(.*)'\.$/s,
+    (m) =>
+      `element ${echoName(m[1] ?? '')} (opened at line ${m[2]}, column ${m[3]}) is closed by the end tag of ${echoName(m[4] ?? '')}`,
+  ],
+  [/^Closing tag '(.*)' has not been opened\.$/s, (m) => `the end tag of ${echoName(m[1] ?? '')} has no start tag`],
+  [
+    /^Closing tag '(.*)' can't have attributes or invalid starting\.$/s,
+    (m) => `the end tag of ${echoName(m[1] ?? '')} has attributes`,
+  ],
+  [/^Tag '(.*)' is an invalid name\.$/s, (m) => `${echoName(m[1] ?? '')} is not a valid element name`],
+  [/^char '(.)' is not expected\.$/s, (m) => `unexpected character '${m[1]}'`],
+  [/^Start tag expected\.$/, () => 'no element found'],
+  [/^Multiple possible root nodes found\.$/, () => 'there is more than one root element'],
+  [/^Extra text at the end$/, () => 'there is text after the root element'],
+];
+
+/**
+ * fast-xml-parser's validator messages in plain words. Several unclosed elements come from it as
+ * `Invalid '[ "A", "B"]' found` (a JSON dump of its tag stack, at line 1, column 1): the innermost
+ * one is named instead. Others are reworded (VALIDATOR_MESSAGES); any other keeps its own words,
+ * cut to 200 characters. Element names are echoed cut to 64 characters.
+ */
+export function plainValidatorMessage(err: { msg: string; line: number; col?: number }): string {
+  const at = err.col === undefined ? `line ${err.line}` : `line ${err.line}, column ${err.col}`;
+  const stack = /^Invalid '(\[.*\])' found\.$/s.exec(err.msg);
+  if (stack) {
+    let names: unknown;
+    try {
+      names = JSON.parse(stack[1] ?? '');
+    } catch {
+      names = undefined;
+    }
+    const inner = Array.isArray(names) ? names[names.length - 1] : undefined;
+    return typeof inner === 'string'
+      ? `The XML is not well-formed: element ${echoName(inner)} is not closed.`
+      : 'The XML is not well-formed: some elements are not closed.';
+  }
+  for (const [pattern, plain] of VALIDATOR_MESSAGES) {
+    const m = pattern.exec(err.msg);
+    if (m) return `The XML is not well-formed: ${plain(m)} (${at}).`;
+  }
+  const msg = err.msg.length > 200 ? `${err.msg.slice(0, 200)}…` : err.msg;
+  return `The XML is not well-formed: ${msg.replace(/\.$/, '')} (${at}).`;
+}
+
 // fast-xml-parser's CommonJS build, loaded at the first XML body: one bundled file, where its ES
 // module build is a tree of files that adds ~50 ms to the server's start (bench/README.md).
 type Fxp = typeof import('fast-xml-parser');
@@ -190,7 +243,7 @@ function parseDocument(body: Buffer | string, rootName: string, options: XmlRead
   if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) malformed('DOCTYPE and ENTITY declarations are not allowed');
   const { parser, validator } = xmlParser();
   const valid = validator.validate(xml);
-  if (valid !== true) malformed(`${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`);
+  if (valid !== true) throw new S3BatchError('MalformedXML', plainValidatorMessage(valid.err));
   const top: XmlElement = { name: '#document', children: [], text: '' };
   try {
     collect(top, parser.parse(xml));

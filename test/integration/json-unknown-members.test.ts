@@ -1,0 +1,317 @@
+/**
+ * Unknown members on the JSON API of the real `s3batch serve --local` process (issue 11, part 5): a member a
+ * body does not have, at any depth, is 400 InvalidRequest naming it by its path (and the member meant when only
+ * the case differs), and no job is created or changed; a body with every member of the model still creates its
+ * job. Before, `"confirmationRequired": false` gave 201 and the job waited in Suspended.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basicAuth } from '../helpers/json-api.ts';
+import { putManifest } from '../helpers/jobs.ts';
+import { embeddedS3Client, startServerProcess, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
+
+let server: ServerProcess;
+let s3: S3Client;
+/** The ETag of a real one-row manifest (s3batch-demo/manifest.csv): a job on it waits in Suspended. */
+let manifestEtag: string;
+
+beforeAll(async () => {
+  server = await startServerProcess();
+  s3 = embeddedS3Client(server);
+  manifestEtag = (await putManifest(s3, BUCKET, 'manifest.csv', [{ bucket: BUCKET, key: 'object.txt' }])).etag;
+});
+
+afterAll(async () => {
+  s3?.destroy();
+  await server?.kill('SIGTERM');
+});
+
+interface Answer {
+  readonly status: number;
+  readonly code?: string;
+  readonly message?: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies of several shapes
+  readonly json: any;
+}
+
+async function call(method: string, path: string, body?: unknown, auth = true): Promise<Answer> {
+  const res = await fetch(`${server.url}/api/v1${path}`, {
+    method,
+    headers: {
+      ...(auth ? { authorization: basicAuth(TEST_API_KEY) } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : undefined;
+  return { status: res.status, code: json?.error?.code, message: json?.error?.message, json };
+}
+
+const BUCKET = 's3batch-demo';
+const ACCOUNT = TEST_API_KEY.accountId;
+const KMS_KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+
+/** Every operation kind, each with every member it has (as test/e2e/s3control-conformance.test.ts sends them). */
+const KINDS: Record<string, Record<string, unknown>> = {
+  S3PutObjectCopy: {
+    TargetResource: `arn:aws:s3:::${BUCKET}`,
+    CannedAccessControlList: 'bucket-owner-full-control',
+    AccessControlGrants: [
+      { Grantee: { TypeIdentifier: 'id', Identifier: 'abc123', DisplayName: 'Alice' }, Permission: 'READ' },
+    ],
+    MetadataDirective: 'REPLACE',
+    ModifiedSinceConstraint: '2020-01-02T03:04:05.000Z',
+    NewObjectMetadata: {
+      CacheControl: 'no-cache',
+      ContentDisposition: 'inline',
+      ContentEncoding: 'gzip',
+      ContentLanguage: 'en',
+      UserMetadata: { a: '1', 'b-key': 'two words' },
+      ContentLength: 12,
+      ContentMD5: 'abc==',
+      ContentType: 'text/plain',
+      HttpExpiresDate: '2030-01-01T00:00:00.000Z',
+      RequesterCharged: true,
+      SSEAlgorithm: 'KMS',
+    },
+    NewObjectTagging: [{ Key: 'k', Value: 'v' }],
+    RedirectLocation: '/other',
+    RequesterPays: false,
+    StorageClass: 'STANDARD_IA',
+    UnModifiedSinceConstraint: '2031-01-02T03:04:05.000Z',
+    SSEAwsKmsKeyId: KMS_KEY,
+    TargetKeyPrefix: 'copies/',
+    ObjectLockLegalHoldStatus: 'OFF',
+    ObjectLockMode: 'GOVERNANCE',
+    ObjectLockRetainUntilDate: '2031-05-06T07:08:09.000Z',
+    BucketKeyEnabled: true,
+    ChecksumAlgorithm: 'CRC32C',
+  },
+  S3PutObjectTagging: { TagSet: [{ Key: 'k1', Value: 'v1' }] },
+  S3DeleteObjectTagging: {},
+  S3PutObjectAcl: {
+    AccessControlPolicy: {
+      AccessControlList: {
+        Owner: { ID: 'owner-id', DisplayName: 'Owner' },
+        Grants: [
+          {
+            Grantee: { TypeIdentifier: 'id', Identifier: 'owner-id', DisplayName: 'Owner' },
+            Permission: 'FULL_CONTROL',
+          },
+        ],
+      },
+    },
+  },
+  S3InitiateRestoreObject: { ExpirationInDays: 5, GlacierJobTier: 'BULK' },
+  S3PutObjectLegalHold: { LegalHold: { Status: 'ON' } },
+  S3PutObjectRetention: {
+    BypassGovernanceRetention: true,
+    Retention: { RetainUntilDate: '2031-01-01T00:00:00.000Z', Mode: 'GOVERNANCE' },
+  },
+  S3ReplicateObject: {},
+  S3ComputeObjectChecksum: { ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' },
+  S3UpdateObjectEncryption: { ObjectEncryption: { SSEKMS: { KMSKeyArn: KMS_KEY, BucketKeyEnabled: true } } },
+  LambdaInvoke: {
+    FunctionArn: 'http://127.0.0.1:9/fn',
+    InvocationSchemaVersion: '2.0',
+    UserArguments: { a: '1', b: 'x y' },
+  },
+  S3DeleteObject: { BypassGovernanceRetention: false },
+};
+
+/** A CreateJob body with every top-level member and the Manifest and Report with all of theirs. */
+function fullJob(operation: Record<string, unknown> = { S3PutObjectTagging: KINDS.S3PutObjectTagging }) {
+  return {
+    ConfirmationRequired: true,
+    Operation: operation,
+    Report: {
+      Bucket: `arn:aws:s3:::${BUCKET}`,
+      Format: 'Report_CSV_20180820',
+      Enabled: true,
+      Prefix: 'rep',
+      ReportScope: 'FailedTasksOnly',
+      ExpectedBucketOwner: ACCOUNT,
+    },
+    ClientRequestToken: crypto.randomUUID(),
+    Manifest: {
+      Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
+      Location: { ObjectArn: `arn:aws:s3:::${BUCKET}/no-such-manifest.csv`, ObjectVersionId: 'v1', ETag: 'e' },
+    },
+    Description: 'every member',
+    Priority: 10,
+    RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
+    Tags: [{ Key: 'team', Value: 'storage' }],
+  };
+}
+
+/** A manifest generator with every member s3batch takes, its extension filter members included. */
+function generatorJob(filter: Record<string, unknown> = {}) {
+  const { Manifest: _m, ...job } = fullJob();
+  return {
+    ...job,
+    ManifestGenerator: {
+      S3JobManifestGenerator: {
+        ExpectedBucketOwner: ACCOUNT,
+        SourceBucket: `arn:aws:s3:::${BUCKET}`,
+        ManifestOutputLocation: {
+          ExpectedManifestBucketOwner: ACCOUNT,
+          Bucket: `arn:aws:s3:::${BUCKET}`,
+          ManifestPrefix: 'gen',
+          ManifestEncryption: { SSES3: {} },
+          ManifestFormat: 'S3InventoryReport_CSV_20211130',
+        },
+        Filter: {
+          CreatedAfter: '2020-01-01T00:00:00.000Z',
+          CreatedBefore: '2035-01-01T00:00:00.000Z',
+          KeyNameConstraint: { MatchAnyPrefix: ['a'], MatchAnySuffix: ['.txt'], MatchAnySubstring: ['x'] },
+          ObjectSizeGreaterThanBytes: 0,
+          ObjectSizeLessThanBytes: 1000000,
+          MatchAnyStorageClass: ['STANDARD'],
+          KeyNameRegex: '^a',
+          MaxObjects: 100,
+          ...filter,
+        },
+        EnableManifestOutput: true,
+      },
+    },
+  };
+}
+
+async function jobCount(): Promise<number> {
+  const res = await call('GET', '/jobs?maxResults=1000');
+  expect(res.status).toBe(200);
+  return (res.json.Jobs as unknown[]).length;
+}
+
+/** Polls DescribeJob until the job at `path` is in `status`. */
+async function waitForStatus(path: string, status: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    const view = await call('GET', path);
+    if (view.json?.Job?.Status === status) return;
+    last = view.json;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${path} did not reach ${status} in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+}
+
+/** POSTs a CreateJob body that must be refused, and checks that no job was created. */
+async function refusedJob(body: unknown): Promise<string> {
+  const before = await jobCount();
+  const res = await call('POST', '/jobs', body);
+  expect({ status: res.status, code: res.code }, JSON.stringify(res.json)).toEqual({
+    status: 400,
+    code: 'InvalidRequest',
+  });
+  expect(await jobCount()).toBe(before);
+  return res.message ?? '';
+}
+
+describe('CreateJob', () => {
+  it('refuses "confirmationRequired" naming the member meant, and creates no job', async () => {
+    const { ConfirmationRequired: _c, ...job } = fullJob();
+    expect(await refusedJob({ ...job, confirmationRequired: false })).toBe(
+      '"confirmationRequired" is not a member; did you mean "ConfirmationRequired"?',
+    );
+  });
+
+  it('refuses an unknown member in Manifest, Operation, Report and a generator filter, by its path', async () => {
+    const job = fullJob();
+    expect(
+      await refusedJob({ ...job, Manifest: { ...job.Manifest, Spec: { ...job.Manifest.Spec, Formatt: 'x' } } }),
+    ).toBe(
+      '"Manifest.Spec.Formatt" is not a member: Manifest.Spec has Format, Fields; s3batch refuses it rather than ignore it',
+    );
+    expect(await refusedJob({ ...job, Report: { ...job.Report, reportScope: 'AllTasks' } })).toBe(
+      '"Report.reportScope" is not a member; did you mean "Report.ReportScope"?',
+    );
+    expect(
+      await refusedJob(
+        fullJob({ S3PutObjectCopy: { ...KINDS.S3PutObjectCopy, NewObjectMetadata: { Colour: 'red' } } }),
+      ),
+    ).toMatch(/^"Operation\.S3PutObjectCopy\.NewObjectMetadata\.Colour" is not a member: .* has CacheControl, /);
+    expect(await refusedJob(fullJob({ S3PutObjectTagging: { TagSet: [{ Key: 'k', value: 'v' }] } }))).toBe(
+      '"Operation.S3PutObjectTagging.TagSet[0].value" is not a member; did you mean "Operation.S3PutObjectTagging.TagSet[0].Value"?',
+    );
+    expect(await refusedJob(generatorJob({ KeyNameConstraint: { MatchAnyPrefixes: ['a'] } }))).toMatch(
+      /^"ManifestGenerator\.S3JobManifestGenerator\.Filter\.KeyNameConstraint\.MatchAnyPrefixes" is not a member: /,
+    );
+    expect(await refusedJob(generatorJob({ maxObjects: 5 }))).toBe(
+      '"ManifestGenerator.S3JobManifestGenerator.Filter.maxObjects" is not a member; ' +
+        'did you mean "ManifestGenerator.S3JobManifestGenerator.Filter.MaxObjects"?',
+    );
+    expect(await refusedJob({ ...job, AccountId: ACCOUNT })).toMatch(/^"AccountId" is not a member: CreateJob has /);
+  });
+
+  it('creates a job from a body with every member, for every operation kind and the manifest generator', async () => {
+    for (const [kind, member] of Object.entries(KINDS)) {
+      const res = await call('POST', '/jobs', fullJob({ [kind]: member }));
+      expect({ kind, status: res.status }, JSON.stringify(res.json)).toEqual({ kind, status: 201 });
+      expect(res.json.JobId).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    const res = await call('POST', '/jobs', generatorJob());
+    expect(res.status, JSON.stringify(res.json)).toBe(201);
+  });
+});
+
+describe('the other bodies', () => {
+  it('refuses unknown members in UpdateJobStatus, UpdateJobPriority and PutJobTagging; the job is unchanged', async () => {
+    const job = fullJob();
+    const manifest = {
+      ...job.Manifest,
+      Location: { ObjectArn: `arn:aws:s3:::${BUCKET}/manifest.csv`, ETag: manifestEtag },
+    };
+    const created = await call('POST', '/jobs', { ...job, Manifest: manifest });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const path = `/jobs/${created.json.JobId as string}`;
+    await waitForStatus(path, 'Suspended');
+    const status = await call('POST', `${path}/status`, { RequestedJobStatus: 'Cancelled', statusUpdateReason: 'x' });
+    expect({ status: status.status, code: status.code, message: status.message }).toEqual({
+      status: 400,
+      code: 'InvalidRequest',
+      message: '"statusUpdateReason" is not a member; did you mean "StatusUpdateReason"?',
+    });
+    const priority = await call('POST', `${path}/priority`, { Priority: 99, priority: 98 });
+    expect({ status: priority.status, code: priority.code, message: priority.message }).toEqual({
+      status: 400,
+      code: 'InvalidRequest',
+      message: '"priority" is not a member; did you mean "Priority"?',
+    });
+    const tagging = await call('PUT', `${path}/tagging`, { Tags: [{ Key: 'a', Value: 'b', Extra: 1 }] });
+    expect({ status: tagging.status, code: tagging.code }).toEqual({ status: 400, code: 'InvalidRequest' });
+    expect(tagging.message).toMatch(/^"Tags\[0\]\.Extra" is not a member: Tags\[0\] has Key, Value;/);
+    const view = await call('GET', path);
+    expect(view.json.Job.Status).not.toBe('Cancelled');
+    expect(view.json.Job.Priority).toBe(10);
+    expect(view.json.Tags).toEqual([{ Key: 'team', Value: 'storage' }]);
+    // the same bodies without the unknown member are taken
+    expect((await call('POST', `${path}/priority`, { Priority: 99 })).status).toBe(200);
+    expect((await call('PUT', `${path}/tagging`, { Tags: [{ Key: 'a', Value: 'b' }] })).status).toBe(204);
+    expect(
+      (await call('POST', `${path}/status`, { RequestedJobStatus: 'Cancelled', StatusUpdateReason: 'x' })).status,
+    ).toBe(200);
+  });
+
+  it('refuses an unknown member in the sign-in body; the known ones sign in', async () => {
+    const bad = await call(
+      'POST',
+      '/session',
+      { AccessKeyId: TEST_API_KEY.accessKeyId, secretAccessKey: TEST_API_KEY.secretAccessKey },
+      false,
+    );
+    expect({ status: bad.status, code: bad.code, message: bad.message }).toEqual({
+      status: 400,
+      code: 'InvalidRequest',
+      message: '"AccessKeyId" is not a member; did you mean "accessKeyId"?',
+    });
+    const good = await call(
+      'POST',
+      '/session',
+      { accessKeyId: TEST_API_KEY.accessKeyId, secretAccessKey: TEST_API_KEY.secretAccessKey },
+      false,
+    );
+    expect(good.status).toBe(200);
+  });
+});
