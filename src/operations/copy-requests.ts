@@ -2,9 +2,9 @@
  * Request pieces both S3PutObjectCopy paths (single CopyObject and multipart) share: where the
  * copy comes from, where it goes, and the tag write after it.
  */
-import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import type { S3Tag } from '../domain/job-spec.ts';
 import type { TaskEntry } from '../domain/task.ts';
+import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
 import type { CopyConfig } from './copy-config.ts';
 import type { OperationContext } from './operation.ts';
 
@@ -32,14 +32,14 @@ export async function enforceTags(
   tags: readonly S3Tag[],
   versionId: string | undefined,
 ): Promise<void> {
-  await ctx.s3.send(
-    new PutObjectTaggingCommand({
+  await taskS3Of(ctx.s3).putObjectTagging(
+    {
       Bucket: config.targetBucket,
       Key: destinationKey(config.targetKeyPrefix, entry.key),
       VersionId: versionId,
       RequestPayer: config.destination.RequestPayer,
       Tagging: { TagSet: tags.map((t) => ({ Key: t.Key, Value: t.Value })) },
-    }),
-    { abortSignal: signal },
+    },
+    signal,
   );
 }

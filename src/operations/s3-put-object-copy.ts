@@ -22,14 +22,10 @@
  *  - Ceph ignores x-amz-copy-source-if-(un)modified-since: the constraints are also checked
  *    against the HeadObject answer (to the second, as S3 does) and fail the task with 412.
  */
-import {
-  CopyObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  type HeadObjectCommandOutput,
-} from '@aws-sdk/client-s3';
+import { HeadBucketCommand, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { S3BatchError } from '../domain/errors.ts';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
+import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
 import { describeS3Error } from '../storage/s3-error-classification.ts';
 import { parseCopyConfig, type CopyConfig } from './copy-config.ts';
 import { copySource, destinationKey, enforceTags } from './copy-requests.ts';
@@ -109,7 +105,7 @@ async function copyOne(
   };
   let head: HeadObjectCommandOutput | undefined;
   try {
-    head = await ctx.s3.send(new HeadObjectCommand(source), { abortSignal: signal });
+    head = await taskS3Of(ctx.s3).headObject(source, signal);
   } catch (err) {
     rethrowIfOwnAbort(err, signal);
     if (describeS3Error(err).retryable) throw err;
@@ -134,8 +130,8 @@ async function singleCopy(
   signal: AbortSignal,
 ): Promise<AttemptOutcome> {
   const versionId = versionIdOf(entry);
-  const out = await ctx.s3.send(
-    new CopyObjectCommand({
+  const out = await taskS3Of(ctx.s3).copyObject(
+    {
       Bucket: config.targetBucket,
       Key: destinationKey(config.targetKeyPrefix, entry.key),
       CopySource: copySource(entry.bucket, entry.key, versionId),
@@ -147,8 +143,8 @@ async function singleCopy(
         : { TaggingDirective: 'REPLACE' as const, Tagging: taggingHeader(config.tags) }),
       CopySourceIfModifiedSince: config.modifiedSince,
       CopySourceIfUnmodifiedSince: config.unmodifiedSince,
-    }),
-    { abortSignal: signal },
+    },
+    signal,
   );
   if (config.tags !== undefined) await enforceTags(config, entry, ctx, signal, config.tags, out.VersionId);
   return { result: succeeded(entry), retryable: false };
