@@ -4,7 +4,7 @@
  */
 import type { S3Tag } from '../domain/job-spec.ts';
 import type { TaskEntry } from '../domain/task.ts';
-import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
+import { type TaskS3, taskS3Of } from '../storage/lean-s3/task-s3.ts';
 import type { CopyConfig } from './copy-config.ts';
 import type { OperationContext } from './operation.ts';
 
@@ -22,7 +22,9 @@ export function destinationKey(prefix: string | undefined, key: string): string 
 
 /**
  * Writes the tag set on the object just created. Ceph RGW 16 and s3rver ignore x-amz-tagging on
- * CopyObject and CreateMultipartUpload (see s3-put-object-copy.ts), so the tags are set this way.
+ * CopyObject and CreateMultipartUpload (see s3-put-object-copy.ts), so the tags are set this way:
+ * after a CopyObject through the lean per-task client, after a multipart copy through the SDK
+ * (`requests`), which carries the whole multipart copy.
  */
 export async function enforceTags(
   config: CopyConfig,
@@ -31,8 +33,9 @@ export async function enforceTags(
   signal: AbortSignal,
   tags: readonly S3Tag[],
   versionId: string | undefined,
+  requests: TaskS3 = taskS3Of(ctx.s3),
 ): Promise<void> {
-  await taskS3Of(ctx.s3).putObjectTagging(
+  await requests.putObjectTagging(
     {
       Bucket: config.targetBucket,
       Key: destinationKey(config.targetKeyPrefix, entry.key),
