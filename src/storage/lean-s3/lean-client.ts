@@ -57,6 +57,8 @@ export class LeanS3Client {
   private readonly pools = new Map<string, Pool>();
   private readonly bases = new Map<string, { origin: string; host: string; path: string }>();
   private closed = false;
+  private lastBody = '';
+  private lastDigests: { sha256: string; crc32: string } | undefined;
 
   constructor(private readonly options: LeanClientOptions) {
     this.signer = new SigV4Signer(options.region);
@@ -91,12 +93,18 @@ export class LeanS3Client {
     if (req.checksumRequired) {
       if (headers['content-type'] === undefined) headers['content-type'] = XML_TYPE;
       headers['x-amz-sdk-checksum-algorithm'] = 'CRC32';
-      headers['x-amz-checksum-crc32'] = crc32Base64(body ?? '');
+      headers['x-amz-checksum-crc32'] = this.digestsOf(body ?? '').crc32;
     }
     headers.host = base.host;
     const creds = await this.options.credentials();
     this.signer.sign(
-      { method: req.method, path, query, headers, payloadHash: body === undefined ? EMPTY_SHA256 : sha256Hex(body) },
+      {
+        method: req.method,
+        path,
+        query,
+        headers,
+        payloadHash: body === undefined ? EMPTY_SHA256 : this.digestsOf(body).sha256,
+      },
       creds,
     );
     const timeout = this.options.requestTimeoutMs;
@@ -140,6 +148,18 @@ export class LeanS3Client {
     this.closed = true;
     for (const pool of this.pools.values()) void pool.destroy().catch(() => {});
     this.pools.clear();
+  }
+
+  /**
+   * The body's SHA-256 (hex) and CRC32 (base64), kept for the last body: a job's tasks mostly send
+   * the same one (the same tag set, ACL or retention for every object).
+   */
+  private digestsOf(body: string): { sha256: string; crc32: string } {
+    if (body !== this.lastBody || this.lastDigests === undefined) {
+      this.lastDigests = { sha256: sha256Hex(body), crc32: crc32Base64(body) };
+      this.lastBody = body;
+    }
+    return this.lastDigests;
   }
 
   private baseOf(bucket: string): { origin: string; host: string; path: string } {

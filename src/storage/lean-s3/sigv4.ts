@@ -77,10 +77,18 @@ export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** `20261206T233530Z` */
+let cachedSecond = -1;
+let cachedDate = '';
+
+/** `20261206T233530Z` (made once per second: the requests of that second share it). */
 export function amzDateOf(d: Date): string {
-  return d
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
+  const second = Math.floor(d.getTime() / 1000);
+  if (second !== cachedSecond) {
+    cachedDate = d
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
+    cachedSecond = second;
+  }
+  return cachedDate;
 }
