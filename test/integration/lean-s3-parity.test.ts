@@ -222,26 +222,30 @@ describe.each(['ceph', 's3rver'] as const)('lean client and SDK agree on %s', (n
     await agree('restore of a STANDARD object', (t, s) =>
       t.restoreObject({ Bucket: bucket, Key: KEYS[1], RestoreRequest: { Days: 1 } }, s),
     );
-    // Deletes: each client deletes its own copy of the same keys.
+    // Deletes: each client deletes its own copy of the same keys. s3rver keeps objects as files and
+    // its DeleteObjects of several keys in one folder fails now and then with a 500 (it removes the
+    // emptied folders as it goes), for either client: there it deletes keys without a `/`.
+    const toDelete = name === 'ceph' ? KEYS : KEYS.filter((k) => !k.includes('/'));
     for (const who of ['sdk', 'lean'] as const) {
-      for (const key of KEYS)
-        await admin.send(new PutObjectCommand({ Bucket: bucket, Key: `${who}/${key}`, Body: 'x' }));
+      await admin.send(new PutObjectCommand({ Bucket: bucket, Key: `${who}-single/${KEYS[2]}`, Body: 'x' }));
+      for (const key of toDelete) {
+        await admin.send(new PutObjectCommand({ Bucket: bucket, Key: `${who}-${key}`, Body: 'x' }));
+      }
     }
     const one = async (t: TaskS3, prefix: string) =>
-      outcomeOf(t, (c, s) => c.deleteObject({ Bucket: bucket, Key: `${prefix}/${KEYS[2]}` }, s));
+      outcomeOf(t, (c, s) => c.deleteObject({ Bucket: bucket, Key: `${prefix}-single/${KEYS[2]}` }, s));
     expect(await one(lean, 'lean')).toEqual(await one(sdk, 'sdk'));
     const many = async (t: TaskS3, prefix: string) => {
       const out = (await outcomeOf(t, (c, s) =>
         c.deleteObjects(
-          { Bucket: bucket, Delete: { Quiet: false, Objects: KEYS.map((k) => ({ Key: `${prefix}/${k}` })) } },
+          { Bucket: bucket, Delete: { Quiet: false, Objects: toDelete.map((k) => ({ Key: `${prefix}-${k}` })) } },
           s,
         ),
       )) as { Deleted?: { Key?: string }[] };
       return (out.Deleted ?? []).map((d) => d.Key?.slice(prefix.length + 1)).sort();
     };
     const deletedBySdk = await many(sdk, 'sdk');
-    // s3rver's answer lists no Deleted keys (for both clients alike).
-    if (name === 'ceph') expect(deletedBySdk).toEqual([...KEYS].sort());
+    expect(deletedBySdk).toEqual([...toDelete].sort());
     expect(await many(lean, 'lean')).toEqual(deletedBySdk);
   });
 });
