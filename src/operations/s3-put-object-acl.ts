@@ -9,10 +9,10 @@
  */
 import type { Grant, ObjectCannedACL, Owner } from '@aws-sdk/client-s3';
 import { succeeded } from '../domain/task.ts';
-import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
 import { fieldsOf, invalid, isAbsent, isEmptyElement, onVersion, optEnum, optString } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
 import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
+import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
 
 export type PutObjectAclConfig =
   | { readonly canned: ObjectCannedACL; readonly owner?: undefined; readonly grants?: undefined }
