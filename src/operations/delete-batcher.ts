@@ -23,12 +23,8 @@
  * and a batch the store refuses as a whole with a 400 (MalformedXML, InvalidArgument…) is redone
  * key by key, so each key gets its own answer.
  */
-import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  type DeleteObjectsCommandOutput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { DeleteObjectsCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
 import { describeS3Error } from '../storage/s3-error-classification.ts';
 
 /** DeleteObjects takes at most 1,000 keys. */
@@ -320,26 +316,22 @@ function statusOfCode(code: string): number {
 /** The S3 transport: DeleteObjects (Quiet=false) and DeleteObject through the job's client. */
 export function s3DeleteTransport(s3: S3Client, bypassGovernanceRetention: boolean): DeleteTransport {
   const bypass = bypassGovernanceRetention ? true : undefined;
+  const requests = taskS3Of(s3);
   return {
     deleteMany: (bucket, items, signal) =>
-      s3.send(
-        new DeleteObjectsCommand({
+      requests.deleteObjects(
+        {
           Bucket: bucket,
           BypassGovernanceRetention: bypass,
           Delete: { Quiet: false, Objects: items.map((i) => ({ Key: i.key, VersionId: i.versionId })) },
-        }),
-        { abortSignal: signal },
+        },
+        signal,
       ),
     async deleteOne(bucket, item, signal) {
       try {
-        const out = await s3.send(
-          new DeleteObjectCommand({
-            Bucket: bucket,
-            Key: item.key,
-            VersionId: item.versionId,
-            BypassGovernanceRetention: bypass,
-          }),
-          { abortSignal: signal },
+        const out = await requests.deleteObject(
+          { Bucket: bucket, Key: item.key, VersionId: item.versionId, BypassGovernanceRetention: bypass },
+          signal,
         );
         return {
           ok: true,

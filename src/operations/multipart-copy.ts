@@ -16,6 +16,7 @@ import {
   type HeadObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
+import { sdkTaskS3 } from '../storage/lean-s3/task-s3.ts';
 import { describeS3Error } from '../storage/s3-error-classification.ts';
 import { validDate, type CopyConfig, type CopyMetadata } from './copy-config.ts';
 import { copySource, destinationKey, enforceTags } from './copy-requests.ts';
@@ -98,7 +99,7 @@ export async function multipartCopy(
       }),
       { abortSignal: signal },
     );
-    if (tags.length > 0) await enforceTags(config, entry, ctx, signal, tags, done.VersionId);
+    if (tags.length > 0) await enforceTags(config, entry, ctx, signal, tags, done.VersionId, sdkTaskS3(ctx.s3));
     return { result: succeeded(entry), retryable: false };
   } catch (err) {
     // best effort, not tied to the (maybe aborted) signal; an error here must not hide the cause

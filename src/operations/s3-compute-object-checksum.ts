@@ -18,8 +18,9 @@
  *
  * A body shorter than its Content-Length (a connection cut mid-object) is a transient failure.
  */
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
+import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
 import { CHECKSUM_ALGORITHMS, compositeOf, createDigester, type ChecksumAlgorithmName } from './checksums/digester.ts';
 import { fieldsOf, invalid, onVersion, optEnum } from './member-fields.ts';
 import type { AttemptOutcome, OperationContext, OperationHandler } from './operation.ts';
@@ -99,9 +100,9 @@ async function composite(
   ctx: OperationContext,
   signal: AbortSignal,
 ): Promise<AttemptOutcome> {
-  const head = await ctx.s3.send(
-    new HeadObjectCommand({ Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry), PartNumber: 1 }),
-    { abortSignal: signal },
+  const head = await taskS3Of(ctx.s3).headObject(
+    { Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry), PartNumber: 1 },
+    signal,
   );
   const parts = head.PartsCount ?? 1;
   const etagParts = /-(\d+)"?$/.exec(head.ETag ?? '')?.[1];

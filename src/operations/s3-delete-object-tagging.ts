@@ -5,9 +5,9 @@
  * Stores without DeleteObjectTagging (s3rver answers 501 NotImplemented) fail each task cleanly
  * with that status and code; the task result says so, nothing throws.
  */
-import { DeleteObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { S3BatchError } from '../domain/errors.ts';
 import { succeeded } from '../domain/task.ts';
+import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
 import type { OperationHandler } from './operation.ts';
 import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
 import { memberObject } from './s3-put-object-tagging.ts';
@@ -29,9 +29,9 @@ export const s3DeleteObjectTagging: OperationHandler<DeleteObjectTaggingConfig> 
 
   async attempt(_config, entry, ctx, signal) {
     try {
-      await ctx.s3.send(
-        new DeleteObjectTaggingCommand({ Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry) }),
-        { abortSignal: signal },
+      await taskS3Of(ctx.s3).deleteObjectTagging(
+        { Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry) },
+        signal,
       );
       return { result: succeeded(entry), retryable: false };
     } catch (err) {

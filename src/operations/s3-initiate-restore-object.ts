@@ -10,8 +10,9 @@
  * RestoreObject (even for a missing key). That fails the task once, permanently (501 is not
  * retried), with the store's code and message.
  */
-import { RestoreObjectCommand, type Tier } from '@aws-sdk/client-s3';
+import type { Tier } from '@aws-sdk/client-s3';
 import { succeeded } from '../domain/task.ts';
+import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
 import { fieldsOf, onVersion, optEnum, optInt } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
 import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
@@ -43,8 +44,8 @@ export const s3InitiateRestoreObject: OperationHandler<InitiateRestoreConfig> = 
 
   async attempt(config, entry, ctx, signal) {
     try {
-      await ctx.s3.send(
-        new RestoreObjectCommand({
+      await taskS3Of(ctx.s3).restoreObject(
+        {
           Bucket: entry.bucket,
           Key: entry.key,
           VersionId: versionIdOf(entry),
@@ -52,8 +53,8 @@ export const s3InitiateRestoreObject: OperationHandler<InitiateRestoreConfig> = 
             ...(config.days === undefined ? {} : { Days: config.days }),
             ...(config.tier === undefined ? {} : { GlacierJobParameters: { Tier: config.tier } }),
           },
-        }),
-        { abortSignal: signal },
+        },
+        signal,
       );
       return { result: succeeded(entry), retryable: false };
     } catch (err) {

@@ -7,7 +7,7 @@
  * EmailAddress, uri → Group/URI. A store that refuses the ACL (an owner ID that is not the
  * object's owner, an unknown e-mail, ACLs disabled) fails the task with its own answer.
  */
-import { PutObjectAclCommand, type Grant, type ObjectCannedACL, type Owner } from '@aws-sdk/client-s3';
+import type { Grant, ObjectCannedACL, Owner } from '@aws-sdk/client-s3';
 import { succeeded } from '../domain/task.ts';
 import {
   checkGrantCount,
@@ -21,6 +21,7 @@ import {
 } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
 import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
+import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
 
 export type PutObjectAclConfig =
   | { readonly canned: ObjectCannedACL; readonly owner?: undefined; readonly grants?: undefined }
@@ -82,16 +83,16 @@ export const s3PutObjectAcl: OperationHandler<PutObjectAclConfig> = {
 
   async attempt(config, entry, ctx, signal) {
     try {
-      await ctx.s3.send(
-        new PutObjectAclCommand({
+      await taskS3Of(ctx.s3).putObjectAcl(
+        {
           Bucket: entry.bucket,
           Key: entry.key,
           VersionId: versionIdOf(entry),
           ...(config.canned !== undefined
             ? { ACL: config.canned }
             : { AccessControlPolicy: { Owner: config.owner, Grants: [...config.grants] } }),
-        }),
-        { abortSignal: signal },
+        },
+        signal,
       );
       return { result: succeeded(entry), retryable: false };
     } catch (err) {

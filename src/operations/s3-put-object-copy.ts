@@ -11,6 +11,10 @@
  * The HEAD-first path costs one more request per task (the benchmark measured copy at 0.55× of a
  * bare CopyObject loop with it), so it is taken only when it is needed.
  *
+ * CopyObject and the tag write after it go through the lean per-task client
+ * (storage/lean-s3/); the HEAD-first path's HeadObject stays on the SDK with the multipart copy it
+ * may lead to.
+ *
  * Destination key = TargetKeyPrefix + '/' + whole source key, with exactly one '/' between.
  *
  * Store quirks this handles (measured, see test/integration/operations.test.ts):
@@ -22,14 +26,10 @@
  *  - Ceph ignores x-amz-copy-source-if-(un)modified-since: the constraints are also checked
  *    against the HeadObject answer (to the second, as S3 does) and fail the task with 412.
  */
-import {
-  CopyObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  type HeadObjectCommandOutput,
-} from '@aws-sdk/client-s3';
+import { HeadBucketCommand, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { S3BatchError } from '../domain/errors.ts';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
+import { sdkTaskS3, taskS3Of } from '../storage/lean-s3/task-s3.ts';
 import { describeS3Error } from '../storage/s3-error-classification.ts';
 import { parseCopyConfig, type CopyConfig } from './copy-config.ts';
 import { copySource, destinationKey, enforceTags } from './copy-requests.ts';
@@ -109,7 +109,7 @@ async function copyOne(
   };
   let head: HeadObjectCommandOutput | undefined;
   try {
-    head = await ctx.s3.send(new HeadObjectCommand(source), { abortSignal: signal });
+    head = await sdkTaskS3(ctx.s3).headObject(source, signal);
   } catch (err) {
     rethrowIfOwnAbort(err, signal);
     if (describeS3Error(err).retryable) throw err;
@@ -134,8 +134,8 @@ async function singleCopy(
   signal: AbortSignal,
 ): Promise<AttemptOutcome> {
   const versionId = versionIdOf(entry);
-  const out = await ctx.s3.send(
-    new CopyObjectCommand({
+  const out = await taskS3Of(ctx.s3).copyObject(
+    {
       Bucket: config.targetBucket,
       Key: destinationKey(config.targetKeyPrefix, entry.key),
       CopySource: copySource(entry.bucket, entry.key, versionId),
@@ -147,8 +147,8 @@ async function singleCopy(
         : { TaggingDirective: 'REPLACE' as const, Tagging: taggingHeader(config.tags) }),
       CopySourceIfModifiedSince: config.modifiedSince,
       CopySourceIfUnmodifiedSince: config.unmodifiedSince,
-    }),
-    { abortSignal: signal },
+    },
+    signal,
   );
   if (config.tags !== undefined) await enforceTags(config, entry, ctx, signal, config.tags, out.VersionId);
   return { result: succeeded(entry), retryable: false };

@@ -7,8 +7,8 @@
  * (Ceph RGW 16: 400 InvalidRequest "object legal hold can't be set if bucket object lock not
  * enabled").
  */
-import { PutObjectLegalHoldCommand } from '@aws-sdk/client-s3';
 import { succeeded } from '../domain/task.ts';
+import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
 import { fieldsOf, invalid, isAbsent, onVersion, optEnum } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
 import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
@@ -37,14 +37,9 @@ export const s3PutObjectLegalHold: OperationHandler<PutObjectLegalHoldConfig> = 
 
   async attempt(config, entry, ctx, signal) {
     try {
-      await ctx.s3.send(
-        new PutObjectLegalHoldCommand({
-          Bucket: entry.bucket,
-          Key: entry.key,
-          VersionId: versionIdOf(entry),
-          LegalHold: { Status: config.status },
-        }),
-        { abortSignal: signal },
+      await taskS3Of(ctx.s3).putObjectLegalHold(
+        { Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry), LegalHold: { Status: config.status } },
+        signal,
       );
       return { result: succeeded(entry), retryable: false };
     } catch (err) {

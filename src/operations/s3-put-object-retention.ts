@@ -10,8 +10,9 @@
  * fields); a bucket without Object Lock ⇒ 400 InvalidRequest. Each is a per-task failure. As for
  * legal hold, AWS's job-level Object Lock pre-check is left to the store's per-task answer.
  */
-import { PutObjectRetentionCommand, type ObjectLockRetentionMode } from '@aws-sdk/client-s3';
+import type { ObjectLockRetentionMode } from '@aws-sdk/client-s3';
 import { succeeded } from '../domain/task.ts';
+import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
 import { fieldsOf, invalid, isAbsent, onVersion, optBool, optEnum, optTimestamp } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
 import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
@@ -64,15 +65,15 @@ export const s3PutObjectRetention: OperationHandler<PutObjectRetentionConfig> = 
 
   async attempt(config, entry, ctx, signal) {
     try {
-      await ctx.s3.send(
-        new PutObjectRetentionCommand({
+      await taskS3Of(ctx.s3).putObjectRetention(
+        {
           Bucket: entry.bucket,
           Key: entry.key,
           VersionId: versionIdOf(entry),
           Retention: config.mode === undefined ? {} : { Mode: config.mode, RetainUntilDate: config.retainUntil },
           ...(config.bypassGovernance ? { BypassGovernanceRetention: true } : {}),
-        }),
-        { abortSignal: signal },
+        },
+        signal,
       );
       return { result: succeeded(entry), retryable: false };
     } catch (err) {

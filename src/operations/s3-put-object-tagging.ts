@@ -5,9 +5,9 @@
  *
  * Also home of the tag-list validation shared with S3PutObjectCopy.NewObjectTagging.
  */
-import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { S3BatchError } from '../domain/errors.ts';
 import type { S3Tag } from '../domain/job-spec.ts';
+import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
 import { succeeded } from '../domain/task.ts';
 import type { OperationHandler } from './operation.ts';
 import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
@@ -36,14 +36,14 @@ export const s3PutObjectTagging: OperationHandler<PutObjectTaggingConfig> = {
 
   async attempt(config, entry, ctx, signal) {
     try {
-      await ctx.s3.send(
-        new PutObjectTaggingCommand({
+      await taskS3Of(ctx.s3).putObjectTagging(
+        {
           Bucket: entry.bucket,
           Key: entry.key,
           VersionId: versionIdOf(entry),
           Tagging: { TagSet: config.tagSet.map((t) => ({ Key: t.Key, Value: t.Value })) },
-        }),
-        { abortSignal: signal },
+        },
+        signal,
       );
       return { result: succeeded(entry), retryable: false };
     } catch (err) {

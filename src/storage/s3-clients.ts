@@ -16,6 +16,8 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { LeanS3Client } from './lean-s3/lean-client.ts';
+import { attachLeanClient, leanClientOf } from './lean-s3/task-s3.ts';
 
 export interface S3ClientProfile {
   /** Custom endpoint (`http://127.0.0.1:7480`); absent for AWS. */
@@ -39,9 +41,58 @@ export interface S3ClientProfile {
 
 export const DEFAULT_MAX_SOCKETS = 128;
 
-/** A client for per-task calls: one HTTP attempt per call, the engine retries. */
+/**
+ * A client for per-task calls: one HTTP attempt per call, the engine retries. Its per-task requests
+ * (lean-s3/task-s3.ts: tagging, copy, ACL, …) go through a lean client made with it, which sends
+ * the same requests at about a tenth of the SDK's CPU (bench/request-cost.ts); everything else,
+ * and every request when S3BATCH_TASK_CLIENT=sdk, through the SDK. `destroy()` closes both.
+ */
 export function createS3Client(profile: S3ClientProfile): S3Client {
-  return new S3Client({ ...baseConfig(profile), maxAttempts: 1 });
+  const s3 = new S3Client({ ...baseConfig(profile), maxAttempts: 1 });
+  if (process.env.S3BATCH_TASK_CLIENT !== 'sdk') {
+    const lean = createLeanClient(profile, s3);
+    attachLeanClient(s3, lean);
+    const destroy = s3.destroy.bind(s3);
+    s3.destroy = () => {
+      leanClientOf(s3)?.close();
+      destroy();
+    };
+  }
+  return s3;
+}
+
+/** The lean client of a task client: the SDK's endpoint rules and credentials, the same socket limits. */
+function createLeanClient(profile: S3ClientProfile, s3: S3Client): LeanS3Client {
+  const endpoint = profile.endpoint === '' ? undefined : profile.endpoint;
+  const { endpointProvider } = s3.config;
+  const staticCreds =
+    profile.accessKeyId && profile.secretAccessKey
+      ? {
+          accessKeyId: profile.accessKeyId,
+          secretAccessKey: profile.secretAccessKey,
+          sessionToken: profile.sessionToken,
+        }
+      : undefined;
+  return new LeanS3Client({
+    region: profile.region,
+    endpointFor: (bucket) =>
+      new URL(
+        endpointProvider({
+          Bucket: bucket,
+          Region: profile.region,
+          UseFIPS: false,
+          UseDualStack: false,
+          ForcePathStyle: profile.forcePathStyle,
+          Accelerate: false,
+          UseGlobalEndpoint: false,
+          ...(endpoint === undefined ? {} : { Endpoint: endpoint }),
+        }).url.href,
+      ),
+    credentials: staticCreds !== undefined ? () => staticCreds : () => s3.config.credentials(),
+    maxSockets: profile.maxSockets ?? DEFAULT_MAX_SOCKETS,
+    connectionTimeoutMs: profile.connectionTimeoutMs ?? 10_000,
+    requestTimeoutMs: profile.requestTimeoutMs ?? 300_000,
+  });
 }
 
 /** A client for job-level calls (manifest, report, HeadBucket): the SDK's standard retries. */

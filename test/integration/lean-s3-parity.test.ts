@@ -1,0 +1,251 @@
+// The lean per-task client (src/storage/lean-s3/) and the AWS SDK give the same answers to the same
+// requests on REAL Ceph RGW and s3rver: every per-task request on keys with special characters,
+// and the errors the stores answer (NoSuchKey, NoSuchBucket, NoSuchVersion, AccessDenied with a
+// wrong secret, InvalidTag, …) as storage/s3-error-classification.ts describes them — the status,
+// code and message a task report carries. Each request goes once through each client, on objects
+// the test makes for it.
+import { PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sdkTaskS3, type TaskS3, taskS3Of } from '../../src/storage/lean-s3/task-s3.ts';
+import { createS3Client } from '../../src/storage/s3-clients.ts';
+import { describeS3Error } from '../../src/storage/s3-error-classification.ts';
+import { requireServer, type S3ServerInfo } from '../helpers/provided.ts';
+import { createTestBucket, makeS3Client } from '../helpers/s3-servers.ts';
+
+const KEYS = [
+  'plain.txt',
+  'a b/c+d%e?f#g',
+  'unicode/ünïcødé/日本語 ファイル.txt',
+  'trailing/',
+  "quote'paren(x)*!~_-.txt",
+  'semi;colon,comma=eq&at@dollar$[b]{c}',
+  'dir/../dotdot.txt',
+];
+
+type Call = (t: TaskS3, signal: AbortSignal) => Promise<unknown>;
+const never = new AbortController().signal;
+
+/** What a call gives: its output (without $metadata) or its error as a report describes it. */
+async function outcomeOf(t: TaskS3, call: Call): Promise<unknown> {
+  try {
+    const out = (await call(t, never)) as Record<string, unknown> | undefined;
+    if (out === undefined) return { ok: true };
+    const { $metadata: _m, ...rest } = out;
+    return { ok: true, ...rest };
+  } catch (err) {
+    const info = describeS3Error(err);
+    // Request ids differ per request; the rest of the message must not.
+    return { ok: false, ...info, message: info.message.replace(/; (S3 Extended )?Request ID: [^;)]*/g, '') };
+  }
+}
+
+describe.each(['ceph', 's3rver'] as const)('lean client and SDK agree on %s', (name) => {
+  let server: S3ServerInfo;
+  let admin: S3Client;
+  let s3: S3Client;
+  let lean: TaskS3;
+  let sdk: TaskS3;
+  let bucket: string;
+  let versioned: string;
+  let versionOf: Map<string, string>;
+
+  beforeAll(async () => {
+    server = requireServer(name);
+    admin = makeS3Client(server);
+    s3 = createS3Client({ ...server, forcePathStyle: true });
+    lean = taskS3Of(s3);
+    sdk = sdkTaskS3(s3);
+    expect(lean).not.toBe(sdk);
+    bucket = await createTestBucket(admin, 'lean');
+    versionOf = new Map();
+    for (const key of KEYS) {
+      await admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key, ContentType: 'text/x-lean' }));
+    }
+    // s3rver has no versioning (it takes PUT ?versioning for a CreateBucket).
+    if (name === 'ceph') {
+      versioned = await createTestBucket(admin, 'lean-v');
+      await admin.send(
+        new PutBucketVersioningCommand({ Bucket: versioned, VersioningConfiguration: { Status: 'Enabled' } }),
+      );
+      for (const key of KEYS) {
+        const put = await admin.send(new PutObjectCommand({ Bucket: versioned, Key: key, Body: key }));
+        versionOf.set(key, put.VersionId ?? '');
+      }
+    }
+  });
+
+  afterAll(() => {
+    admin?.destroy();
+    s3?.destroy();
+  });
+
+  /** Runs `call` through the SDK, then the lean client, and expects the same outcome. */
+  async function agree(what: string, call: Call): Promise<unknown> {
+    const fromSdk = await outcomeOf(sdk, call);
+    const fromLean = await outcomeOf(lean, call);
+    expect([what, fromLean]).toEqual([what, fromSdk]);
+    return fromSdk;
+  }
+
+  it.each(KEYS)('tagging, HEAD and CopyObject of %j', async (Key) => {
+    const TagSet = [
+      { Key: 'k 1', Value: 'v+1=2' },
+      { Key: 'ü', Value: '' },
+    ];
+    await agree('put tags', (t, s) => t.putObjectTagging({ Bucket: bucket, Key, Tagging: { TagSet } }, s));
+    const tags = (await agree('get tags', (t, s) => t.getObjectTagging({ Bucket: bucket, Key }, s))) as {
+      TagSet?: unknown[];
+    };
+    expect(tags.TagSet).toHaveLength(2);
+    const head = (await agree('head', async (t, s) => {
+      const h = await t.headObject({ Bucket: bucket, Key }, s);
+      return { ContentLength: h.ContentLength, ContentType: h.ContentType, ETag: h.ETag, Metadata: h.Metadata };
+    })) as { ContentLength?: number };
+    expect(head.ContentLength).toBe(Buffer.byteLength(Key));
+    // The copies differ in LastModified (and version): compare what the operations read.
+    await agree('copy', async (t, s) => {
+      const out = await t.copyObject(
+        {
+          Bucket: bucket,
+          Key: `copied/${Key}`,
+          CopySource: `${bucket}/${Key.split('/').map(encodeURIComponent).join('/')}`,
+          MetadataDirective: 'REPLACE',
+          ContentType: 'text/x-copied',
+          Metadata: { who: 'lean' },
+        },
+        s,
+      );
+      return { hasVersionId: out.VersionId !== undefined };
+    });
+    if (name === 'ceph') {
+      // s3rver decodes some copy sources into other keys (`+`, `$`), for both clients alike.
+      const copied = await sdk.headObject({ Bucket: bucket, Key: `copied/${Key}` }, never);
+      expect([copied.ContentType, copied.Metadata]).toEqual(['text/x-copied', { who: 'lean' }]);
+    }
+    await agree('delete tags', (t, s) => t.deleteObjectTagging({ Bucket: bucket, Key }, s));
+  });
+
+  it.runIf(name === 'ceph')('versioned requests: tags and HEAD of one version', async () => {
+    const Key = KEYS[1] as string;
+    const VersionId = versionOf.get(Key);
+    await agree('tag a version', (t, s) =>
+      t.putObjectTagging({ Bucket: versioned, Key, VersionId, Tagging: { TagSet: [{ Key: 'a', Value: 'b' }] } }, s),
+    );
+    await agree('get a version’s tags', (t, s) => t.getObjectTagging({ Bucket: versioned, Key, VersionId }, s));
+    await agree(
+      'head a version',
+      async (t, s) => (await t.headObject({ Bucket: versioned, Key, VersionId }, s)).VersionId,
+    );
+  });
+
+  it('errors: NoSuchKey, NoSuchBucket, NoSuchVersion, InvalidTag, bad copy source', async () => {
+    const missing = 'no/such key+?.txt';
+    await agree('tag a missing key', (t, s) =>
+      t.putObjectTagging({ Bucket: bucket, Key: missing, Tagging: { TagSet: [] } }, s),
+    );
+    await agree('get tags of a missing key', (t, s) => t.getObjectTagging({ Bucket: bucket, Key: missing }, s));
+    await agree('head a missing key', (t, s) => t.headObject({ Bucket: bucket, Key: missing }, s));
+    await agree('tag in a missing bucket', (t, s) =>
+      t.putObjectTagging({ Bucket: `${bucket}-missing`, Key: 'k', Tagging: { TagSet: [] } }, s),
+    );
+    await agree('head in a missing bucket', (t, s) => t.headObject({ Bucket: `${bucket}-missing`, Key: 'k' }, s));
+    await agree('copy from a missing key', (t, s) =>
+      t.copyObject({ Bucket: bucket, Key: 'to.txt', CopySource: `${bucket}/no-such-source` }, s),
+    );
+    await agree('copy to a missing bucket', (t, s) =>
+      t.copyObject({ Bucket: `${bucket}-missing`, Key: 'to.txt', CopySource: `${bucket}/plain.txt` }, s),
+    );
+    if (name === 'ceph') {
+      await agree('a missing version', (t, s) =>
+        t.putObjectTagging(
+          { Bucket: versioned, Key: 'plain.txt', VersionId: 'nosuchversion0000', Tagging: { TagSet: [] } },
+          s,
+        ),
+      );
+    }
+    const invalid = (await agree('an invalid tag', (t, s) =>
+      t.putObjectTagging(
+        { Bucket: bucket, Key: 'plain.txt', Tagging: { TagSet: [{ Key: 'x'.repeat(200), Value: 'v' }] } },
+        s,
+      ),
+    )) as { ok: boolean };
+    // Ceph refuses a 200-character tag key; s3rver takes it.
+    if (name === 'ceph') expect(invalid.ok).toBe(false);
+    await agree('delete a missing key', (t, s) => t.deleteObject({ Bucket: bucket, Key: missing }, s));
+    await agree('DeleteObjects in a missing bucket', (t, s) =>
+      t.deleteObjects({ Bucket: `${bucket}-missing`, Delete: { Objects: [{ Key: 'k' }] } }, s),
+    );
+  });
+
+  it('AccessDenied-style refusals with a wrong secret', async () => {
+    const wrong = createS3Client({ ...server, secretAccessKey: `${server.secretAccessKey}x`, forcePathStyle: true });
+    try {
+      const [wrongLean, wrongSdk] = [taskS3Of(wrong), sdkTaskS3(wrong)];
+      const calls: [string, Call][] = [
+        ['put tags', (t, s) => t.putObjectTagging({ Bucket: bucket, Key: 'plain.txt', Tagging: { TagSet: [] } }, s)],
+        ['head', (t, s) => t.headObject({ Bucket: bucket, Key: 'plain.txt' }, s)],
+        [
+          'copy',
+          async (t, s) => ({
+            copied:
+              (await t.copyObject({ Bucket: bucket, Key: 'x', CopySource: `${bucket}/plain.txt` }, s)) !== undefined,
+          }),
+        ],
+        ['delete many', (t, s) => t.deleteObjects({ Bucket: bucket, Delete: { Objects: [{ Key: 'nothing' }] } }, s)],
+      ];
+      for (const [what, call] of calls) {
+        const fromSdk = (await outcomeOf(wrongSdk, call)) as { ok: boolean };
+        const fromLean = await outcomeOf(wrongLean, call);
+        if (name === 'ceph') expect(fromSdk.ok).toBe(false); // s3rver does not check signatures
+        expect([what, fromLean]).toEqual([what, fromSdk]);
+      }
+    } finally {
+      wrong.destroy();
+    }
+  });
+
+  it('ACL, legal hold, retention, restore and deletes', async () => {
+    await agree('canned ACL', (t, s) => t.putObjectAcl({ Bucket: bucket, Key: KEYS[1], ACL: 'public-read' }, s));
+    await agree('legal hold without object lock', (t, s) =>
+      t.putObjectLegalHold({ Bucket: bucket, Key: KEYS[1], LegalHold: { Status: 'ON' } }, s),
+    );
+    await agree('retention without object lock', (t, s) =>
+      t.putObjectRetention(
+        {
+          Bucket: bucket,
+          Key: KEYS[1],
+          Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 864e5) },
+        },
+        s,
+      ),
+    );
+    await agree('restore of a STANDARD object', (t, s) =>
+      t.restoreObject({ Bucket: bucket, Key: KEYS[1], RestoreRequest: { Days: 1 } }, s),
+    );
+    // Deletes: each client deletes its own copy of the same keys. s3rver keeps objects as files and
+    // its DeleteObjects of several keys in one folder fails now and then with a 500 (it removes the
+    // emptied folders as it goes), for either client: there it deletes keys without a `/`.
+    const toDelete = name === 'ceph' ? KEYS : KEYS.filter((k) => !k.includes('/'));
+    for (const who of ['sdk', 'lean'] as const) {
+      await admin.send(new PutObjectCommand({ Bucket: bucket, Key: `${who}-single/${KEYS[2]}`, Body: 'x' }));
+      for (const key of toDelete) {
+        await admin.send(new PutObjectCommand({ Bucket: bucket, Key: `${who}-${key}`, Body: 'x' }));
+      }
+    }
+    const one = async (t: TaskS3, prefix: string) =>
+      outcomeOf(t, (c, s) => c.deleteObject({ Bucket: bucket, Key: `${prefix}-single/${KEYS[2]}` }, s));
+    expect(await one(lean, 'lean')).toEqual(await one(sdk, 'sdk'));
+    const many = async (t: TaskS3, prefix: string) => {
+      const out = (await outcomeOf(t, (c, s) =>
+        c.deleteObjects(
+          { Bucket: bucket, Delete: { Quiet: false, Objects: toDelete.map((k) => ({ Key: `${prefix}-${k}` })) } },
+          s,
+        ),
+      )) as { Deleted?: { Key?: string }[] };
+      return (out.Deleted ?? []).map((d) => d.Key?.slice(prefix.length + 1)).sort();
+    };
+    const deletedBySdk = await many(sdk, 'sdk');
+    expect(deletedBySdk).toEqual([...toDelete].sort());
+    expect(await many(lean, 'lean')).toEqual(deletedBySdk);
+  });
+});
