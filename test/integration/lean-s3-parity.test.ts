@@ -125,18 +125,20 @@ describe.each(['ceph', 's3rver'] as const)('lean client and SDK agree on %s', (n
     await agree('delete tags', (t, s) => t.deleteObjectTagging({ Bucket: bucket, Key }, s));
   });
 
-  it.runIf(name === 'ceph')('versioned requests: tags and HEAD of one version', async () => {
-    const Key = KEYS[1] as string;
-    const VersionId = versionOf.get(Key);
-    await agree('tag a version', (t, s) =>
-      t.putObjectTagging({ Bucket: versioned, Key, VersionId, Tagging: { TagSet: [{ Key: 'a', Value: 'b' }] } }, s),
-    );
-    await agree('get a version’s tags', (t, s) => t.getObjectTagging({ Bucket: versioned, Key, VersionId }, s));
-    await agree(
-      'head a version',
-      async (t, s) => (await t.headObject({ Bucket: versioned, Key, VersionId }, s)).VersionId,
-    );
-  });
+  // s3rver has no versioning: the test exists for Ceph only (defined there, not skipped here).
+  if (name === 'ceph')
+    it('versioned requests: tags and HEAD of one version', async () => {
+      const Key = KEYS[1] as string;
+      const VersionId = versionOf.get(Key);
+      await agree('tag a version', (t, s) =>
+        t.putObjectTagging({ Bucket: versioned, Key, VersionId, Tagging: { TagSet: [{ Key: 'a', Value: 'b' }] } }, s),
+      );
+      await agree('get a version’s tags', (t, s) => t.getObjectTagging({ Bucket: versioned, Key, VersionId }, s));
+      await agree(
+        'head a version',
+        async (t, s) => (await t.headObject({ Bucket: versioned, Key, VersionId }, s)).VersionId,
+      );
+    });
 
   it('errors: NoSuchKey, NoSuchBucket, NoSuchVersion, InvalidTag, bad copy source', async () => {
     const missing = 'no/such key+?.txt';
