@@ -17,17 +17,16 @@ import type { Config, StorageConfig } from './config.ts';
 import { S3BatchError } from './domain/errors.ts';
 import { Engine } from './engine/engine.ts';
 import { loggerFor } from './logging.ts';
-import { createFunctionInvoker } from './operations/lambda/function-invoker.ts';
 import { checkFunctionUrl, parseFunctionUrlPolicy } from './operations/lambda/function-url-policy.ts';
-import { engineConfigFrom, engineFilePorts, functionInvokerOptions, taskMaxSockets } from './server/engine-config.ts';
+import { engineConfigFrom, engineFilePorts } from './server/engine-config.ts';
 import { buildHttpApp } from './server/http-app.ts';
 import { withReleasers } from './server/releasers.ts';
-import { createStorageProfileRegistry } from './server/storage-profile-registry.ts';
+import { createServerProfiles } from './server/server-profiles.ts';
 import { BatchService } from './service/batch-service.ts';
 import { startLocalS3, type LocalS3 } from './storage/local-s3.ts';
 import { LowdbJobStore } from './storage/lowdb-job-store.ts';
 import { loadOrCreateSecret } from './storage/secret-file.ts';
-import { DEFAULT_PROFILE, loadStorageProfiles, profileNameFor } from './storage/storage-profiles.ts';
+import { DEFAULT_PROFILE, profileNameFor } from './storage/storage-profiles.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -80,22 +79,8 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
             forcePathStyle: true,
           }
         : config.storage;
-      const storageProfiles = loadStorageProfiles(config.storageProfilesFile, {
-        endpoint: storage.endpoint,
-        region: storage.region,
-        accessKeyId: storage.accessKeyId,
-        secretAccessKey: storage.secretAccessKey,
-        forcePathStyle: storage.forcePathStyle,
-      });
-      const functions = createFunctionInvoker(functionInvokerOptions(config, storage, functionUrls));
+      const { storageProfiles, functions, profiles } = createServerProfiles(config, storage);
       releasers.add('function invoker', () => functions.close?.());
-      const profiles = createStorageProfileRegistry({
-        profiles: storageProfiles,
-        maxSockets: taskMaxSockets(config),
-        multipartCopyThresholdBytes: config.multipartCopyThresholdBytes,
-        multipartCopyPartBytes: config.multipartCopyPartBytes,
-        lambda: functions,
-      });
       releasers.add('S3 clients', () => profiles.close());
       if (localS3) await ensureBucket(profiles.named(DEFAULT_PROFILE).control, LOCAL_DEMO_BUCKET);
       const storeFile = join(config.dataDir, 'jobs.json');
