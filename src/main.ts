@@ -16,6 +16,7 @@ import { resolveApiAccessKeys, type GeneratedAccessKey } from './api/auth/access
 import type { Config, StorageConfig } from './config.ts';
 import { S3BatchError } from './domain/errors.ts';
 import { Engine } from './engine/engine.ts';
+import { ThreadPlacement } from './execution/threads.ts';
 import { loggerFor } from './logging.ts';
 import { checkFunctionUrl, parseFunctionUrlPolicy } from './operations/lambda/function-url-policy.ts';
 import { engineConfigFrom, engineFilePorts } from './server/engine-config.ts';
@@ -92,6 +93,10 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
           ),
       });
       releasers.add('job store', () => store.close());
+      // Tasks run in worker threads (execution/threads.ts) unless --workers 0 keeps them in this one.
+      const placement =
+        config.workers > 0 ? new ThreadPlacement({ threads: config.workers, data: { config, storage } }) : undefined;
+      if (placement) releasers.add('chunk worker threads', () => placement.close());
       const engine = new Engine(engineConfigFrom(config), {
         store,
         ...engineFilePorts(config.dataDir),
@@ -99,6 +104,7 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
         now: () => new Date(),
         sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),
         log: logger,
+        placement,
       });
       // Stops a started engine; on one that never started, it only flushes the records.
       releasers.add('engine', () => engine.stop());

@@ -215,6 +215,8 @@ export class Engine {
       const now = this.records.get(job.id);
       if (now && listingPending(now)) this.preparer.enqueue(job.id);
     }
+    const live = (s: Status): boolean => s === JobStatus.New || s === JobStatus.Preparing || isSchedulable(s);
+    if (this.records.list().some((job) => live(job.status))) this.placement.warm?.();
     this.sweeper.start();
     this.schedule();
   }
@@ -253,6 +255,7 @@ export class Engine {
 
   /** A new job was stored (status New): prepare it. */
   submit(jobId: string): void {
+    this.placement.warm?.();
     this.preparer.enqueue(jobId);
   }
 

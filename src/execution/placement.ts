@@ -111,6 +111,8 @@ export interface ChunkPlacement {
   /** Where tasks run, for logs and /metrics: `inline` or `threads`. */
   readonly kind: string;
   start(job: PlacedJob, hooks: ExecutionHooks, slots: number): JobExecution;
+  /** A job is on its way (created, or resumed at start): get ready to run tasks while it prepares. */
+  warm?(): void;
   /** Ends the placement's resources (threads); executions must have ended. */
   close(): Promise<void>;
 }
