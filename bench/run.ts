@@ -1,7 +1,7 @@
 // s3batch benchmark: engine throughput against a bare AWS SDK loop, in the same run, on the same S3 server.
 //
 //   npm run bench -- [--server ceph|s3rver] [--ceph URL,KEY,SECRET] [--objects 5000] [--concurrency 64]
-//                    [--rounds 2] [--large-rows N] [--warmup 500] [--poll-ms 100] [--cpu-prof DIR]
+//                    [--rounds 2] [--large-rows N] [--warmup 500] [--poll-ms 100] [--cpu-prof DIR] [--workers N]
 //                    [--ops tagging,copy,large,delete,checksum,lambda,generator,observers,report-download]
 //                    [--delete-objects N] [--report-rows 50000,100000] …
 //
@@ -78,7 +78,9 @@ const USAGE = `usage: npm run bench -- [options]
   --generator-objects N  objects under the generator's prefix (default 3000)
   --report-rows LIST     report-download: report sizes in rows, comma-separated (default 50000,100000)
   --report-row-bytes N   report-download: resultString bytes in every report row (default 1000: ~1 KiB rows)
-  --cpu-prof DIR         run the server with --cpu-prof, profiles written to DIR at exit`;
+  --cpu-prof DIR         run the server with --cpu-prof, profiles written to DIR at exit
+  --workers N            the server's --workers: task threads, 0 = tasks in its main thread (default: its own,
+                           one per core)`;
 
 const ALL_OPS = [
   'tagging',
@@ -101,6 +103,7 @@ const { values: opt } = parseArgs({
     warmup: { type: 'string', default: '500' },
     'poll-ms': { type: 'string', default: '100' },
     'cpu-prof': { type: 'string' },
+    workers: { type: 'string' },
     ops: { type: 'string', default: ALL_OPS.join(',') },
     ceph: { type: 'string' },
     'delete-objects': { type: 'string', default: '2000' },
@@ -138,6 +141,7 @@ const LARGE_ROWS = int('large-rows', opt['large-rows'] ?? String(OBJECTS * 10), 
 const WARMUP = Math.min(int('warmup', opt.warmup, 0), OBJECTS);
 const POLL_MS = int('poll-ms', opt['poll-ms'], 5);
 const CPU_PROF = opt['cpu-prof'] ? path.resolve(opt['cpu-prof']) : undefined;
+const WORKERS = opt.workers === undefined ? undefined : int('workers', opt.workers, 0);
 const OPS = new Set(
   opt.ops
     .split(',')
@@ -269,14 +273,20 @@ async function main(): Promise<void> {
   const server = await startEngineServer({
     s3: s3server,
     dataDir,
-    serveArgs: ['--job-concurrency', String(CONCURRENCY), '--max-concurrent-tasks', String(CONCURRENCY)],
+    serveArgs: [
+      '--job-concurrency',
+      String(CONCURRENCY),
+      '--max-concurrent-tasks',
+      String(CONCURRENCY),
+      ...(WORKERS === undefined ? [] : ['--workers', String(WORKERS)]),
+    ],
     ...(CPU_PROF ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] } : {}),
   });
   cleanups.push(() => server.stop());
   profiledPids.server = server.pid;
   const api = new JsonApi(server.url);
   log(
-    `s3batch serve pid ${server.child.pid} at ${server.url} (job concurrency ${CONCURRENCY}, max concurrent tasks ${CONCURRENCY}), idle RSS ${mib(memory(server.pid).rssKiB)}`,
+    `s3batch serve pid ${server.child.pid} at ${server.url} (job concurrency ${CONCURRENCY}, max concurrent tasks ${CONCURRENCY}, workers ${WORKERS ?? 'default'}), idle RSS ${mib(memory(server.pid).rssKiB)}`,
   );
 
   const bare = await BareWorker.start(

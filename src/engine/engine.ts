@@ -453,6 +453,7 @@ export class Engine {
         maxConcurrency: this.config.jobConcurrency,
         chunks: (stopped, waiting) => (local ? local.chunks(stopped, waiting) : index.read()),
         isChunkDone: (i) => isChunkDone(this.records.mustGet(jobId).chunks, i),
+        chunksLeft: chunksLeft(job),
       },
       {
         onChunkDone: (c) => this.onChunkDone(jobId, c),
@@ -599,4 +600,14 @@ export class Engine {
     await this.deps.removeChunkIndex(jobId);
     await this.localLists.remove(jobId);
   }
+}
+
+/** Chunks of the job not done yet; undefined while a listing may still add some. */
+function chunksLeft(job: JobRecord): number | undefined {
+  const total = usesLocalManifest(job)
+    ? job.discovery?.listingComplete
+      ? job.discovery.chunkCount
+      : undefined
+    : job.prepared?.chunkCount;
+  return total === undefined ? undefined : Math.max(0, total - job.chunks.watermark - job.chunks.done.length);
 }

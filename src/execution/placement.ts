@@ -68,6 +68,8 @@ export interface PlacedJob {
    */
   chunks(stopped: AbortSignal, waiting: (on: boolean) => void): AsyncIterable<Chunk>;
   isChunkDone(index: number): boolean;
+  /** Chunks not done yet, when known (a listing still running does not know): no more threads than that. */
+  readonly chunksLeft?: number | undefined;
 }
 
 /** What an execution tells the engine. Called on the engine's thread. */

@@ -182,7 +182,11 @@ class ThreadExecution implements JobExecution {
     const rate = view.maxRequestsPerSecond;
     const k = Math.max(
       1,
-      Math.min(view.maxConcurrentTasks, rate === undefined ? Number.POSITIVE_INFINITY : Math.floor(rate / 10)),
+      Math.min(
+        view.maxConcurrentTasks,
+        rate === undefined ? Number.POSITIVE_INFINITY : Math.floor(rate / 10),
+        job.chunksLeft ?? Number.POSITIVE_INFINITY,
+      ),
     );
     this.parts = pick(k).map((thread) => ({
       thread,
@@ -200,7 +204,7 @@ class ThreadExecution implements JobExecution {
     this.parts.forEach((p, i) => {
       p.share = shares.capacity[i]!;
       p.rate = shares.rate;
-      p.thread.handlers.set(p.id, (msg) => this.onMessage(p, msg));
+      p.thread.handlers.set(p.id, (msg) => this.receive(p, msg));
       p.thread.post({
         t: 'start',
         id: p.id,
@@ -304,6 +308,17 @@ class ThreadExecution implements JobExecution {
     if (this.stopped || this.capacity > 0) return;
     const idle = this.parts.every((p) => p.ended || (p.idleEpoch === p.epoch && p.inFlight === 0));
     if (idle) this.hooks.onIdle();
+  }
+
+  /** A hook that throws (a store write) fails the job, as it would inline; never the server. */
+  private receive(p: Part, msg: FromWorker): void {
+    try {
+      this.onMessage(p, msg);
+    } catch (err) {
+      this.error ??= err;
+      this.stop();
+      if (msg.t !== 'ended' && msg.t !== 'starved' && msg.t !== 'need') p.inFlight = msg.inFlight;
+    }
   }
 
   private onMessage(p: Part, msg: FromWorker): void {
