@@ -113,10 +113,13 @@ class Execution {
       },
       msg.capacity,
     );
-    this.runner.gate.onIdle(() => {
+    const idle = (): void => {
       this.cancelTimer();
       this.post({ t: 'idle', id, epoch: this.epoch, ...this.take() });
-    });
+    };
+    this.runner.gate.onIdle(idle);
+    // A share of 0 from the start (the job has fewer slots than threads): idle already.
+    if (msg.capacity === 0) idle();
     this.runner.run().then(
       (outcome) => this.end(outcome.partial, undefined, onEnd),
       (err: unknown) => this.end((err as { partial?: ChunkCounts[] }).partial ?? [], err, onEnd),
