@@ -2,6 +2,7 @@
 //
 //   npm run bench -- [--server ceph|s3rver] [--ceph URL,KEY,SECRET] [--objects 5000] [--concurrency 64]
 //                    [--rounds 2] [--large-rows N] [--warmup 500] [--poll-ms 100] [--cpu-prof DIR]
+//                    [--workers N]
 //                    [--ops tagging,copy,large,delete,checksum,lambda,generator,observers,report-download,
 //                           load,describe-latency,rclone,prepare]
 //                    [--delete-objects N] [--report-rows 50000,100000] [--prepare-rows 1000000] …
@@ -99,7 +100,9 @@ const USAGE = `usage: npm run bench -- [options]
   --describe-tasks N     describe-latency: tasks of the tagging job (default 30000; it must outlast the window)
   --prepare-rows LIST    prepare: CSV manifest sizes in rows, comma-separated (default 1000000); the engine prepares
                            each (job stops in Suspended) vs a GetObject + line-count floor and csv-parse with info
-  --cpu-prof DIR         run the server with --cpu-prof, profiles written to DIR at exit`;
+  --cpu-prof DIR         run the server with --cpu-prof, profiles written to DIR at exit
+  --workers N            the server's --workers: task threads, 0 = tasks in its main thread (default: its own,
+                           one per core)`;
 
 const ALL_OPS = [
   'tagging',
@@ -126,6 +129,7 @@ const { values: opt } = parseArgs({
     warmup: { type: 'string', default: '500' },
     'poll-ms': { type: 'string', default: '100' },
     'cpu-prof': { type: 'string' },
+    workers: { type: 'string' },
     ops: { type: 'string', default: ALL_OPS.join(',') },
     ceph: { type: 'string' },
     'delete-objects': { type: 'string', default: '2000' },
@@ -171,6 +175,7 @@ const LARGE_ROWS = int('large-rows', opt['large-rows'] ?? String(OBJECTS * 10), 
 const WARMUP = Math.min(int('warmup', opt.warmup, 0), OBJECTS);
 const POLL_MS = int('poll-ms', opt['poll-ms'], 5);
 const CPU_PROF = opt['cpu-prof'] ? path.resolve(opt['cpu-prof']) : undefined;
+const WORKERS = opt.workers === undefined ? undefined : int('workers', opt.workers, 0);
 const OPS = new Set(
   opt.ops
     .split(',')
@@ -322,6 +327,7 @@ async function main(): Promise<void> {
       // load creates 200 jobs a phase in bursts: measured is the latency, not the CreateJob rate limit
       // (10/s, burst 50, per account by default)
       ...(OPS.has('load') ? ['--create-job-rate', '100000'] : []),
+      ...(WORKERS === undefined ? [] : ['--workers', String(WORKERS)]),
     ],
     ...(CPU_PROF ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] } : {}),
   });
@@ -329,7 +335,7 @@ async function main(): Promise<void> {
   profiledPids.server = server.pid;
   const api = new JsonApi(server.url);
   log(
-    `s3batch serve pid ${server.child.pid} at ${server.url} (job concurrency ${CONCURRENCY}, max concurrent tasks ${CONCURRENCY}), idle RSS ${mib(memory(server.pid).rssKiB)}`,
+    `s3batch serve pid ${server.child.pid} at ${server.url} (job concurrency ${CONCURRENCY}, max concurrent tasks ${CONCURRENCY}, workers ${WORKERS ?? 'default'}), idle RSS ${mib(memory(server.pid).rssKiB)}`,
   );
 
   const bare = await BareWorker.start(

@@ -3,6 +3,7 @@
  * environment variables, which win over defaults. The result is validated once and frozen.
  */
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { S3BatchError } from './domain/errors.ts';
 import { isHttpUrl } from './domain/field-checks.ts';
@@ -32,6 +33,11 @@ export interface Config {
   readonly partition: string;
   readonly maxConcurrentTasks: number;
   readonly jobConcurrency: number;
+  /**
+   * Worker threads that run the tasks (execution/threads.ts); 0 runs them in the main thread.
+   * Default: one per core.
+   */
+  readonly workers: number;
   readonly chunkSize: number;
   readonly maxTasksPerJob: number;
   readonly multipartCopyThresholdBytes: number;
@@ -103,6 +109,7 @@ export const ENV = {
   defaultAccountId: 'S3BATCH_ACCOUNT_ID',
   maxConcurrentTasks: 'S3BATCH_MAX_CONCURRENT_TASKS',
   jobConcurrency: 'S3BATCH_JOB_CONCURRENCY',
+  workers: 'S3BATCH_WORKERS',
   chunkSize: 'S3BATCH_CHUNK_SIZE',
   maxTasksPerJob: 'S3BATCH_MAX_TASKS_PER_JOB',
   multipartCopyThresholdBytes: 'S3BATCH_MULTIPART_COPY_THRESHOLD',
@@ -276,6 +283,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     partition: 'aws',
     maxConcurrentTasks: int('maxConcurrentTasks', flags, env, 256, 1, 100_000),
     jobConcurrency: int('jobConcurrency', flags, env, 64, 1, 10_000),
+    workers: int('workers', flags, env, availableParallelism(), 0, 256),
     chunkSize: int('chunkSize', flags, env, 1000, 1, 1_000_000),
     maxTasksPerJob: int('maxTasksPerJob', flags, env, 20_000_000_000, 1),
     multipartCopyThresholdBytes: int('multipartCopyThresholdBytes', flags, env, 5 * GiB, 5 * MiB, 5 * GiB),

@@ -16,18 +16,18 @@ import { resolveApiAccessKeys, type GeneratedAccessKey } from './api/auth/access
 import type { Config, StorageConfig } from './config.ts';
 import { S3BatchError } from './domain/errors.ts';
 import { Engine } from './engine/engine.ts';
+import { ThreadPlacement } from './execution/threads.ts';
 import { loggerFor } from './logging.ts';
-import { createFunctionInvoker } from './operations/lambda/function-invoker.ts';
 import { checkFunctionUrl, parseFunctionUrlPolicy } from './operations/lambda/function-url-policy.ts';
-import { engineConfigFrom, engineFilePorts, functionInvokerOptions, taskMaxSockets } from './server/engine-config.ts';
+import { engineConfigFrom, engineFilePorts } from './server/engine-config.ts';
 import { buildHttpApp } from './server/http-app.ts';
 import { withReleasers } from './server/releasers.ts';
-import { createStorageProfileRegistry } from './server/storage-profile-registry.ts';
+import { createServerProfiles } from './server/server-profiles.ts';
 import { BatchService } from './service/batch-service.ts';
 import { startLocalS3, type LocalS3 } from './storage/local-s3.ts';
 import { LowdbJobStore } from './storage/lowdb-job-store.ts';
 import { loadOrCreateSecret } from './storage/secret-file.ts';
-import { DEFAULT_PROFILE, loadStorageProfiles, profileNameFor } from './storage/storage-profiles.ts';
+import { DEFAULT_PROFILE, profileNameFor } from './storage/storage-profiles.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -84,22 +84,8 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
             forcePathStyle: true,
           }
         : config.storage;
-      const storageProfiles = loadStorageProfiles(config.storageProfilesFile, {
-        endpoint: storage.endpoint,
-        region: storage.region,
-        accessKeyId: storage.accessKeyId,
-        secretAccessKey: storage.secretAccessKey,
-        forcePathStyle: storage.forcePathStyle,
-      });
-      const functions = createFunctionInvoker(functionInvokerOptions(config, storage, functionUrls));
+      const { storageProfiles, functions, profiles } = createServerProfiles(config, storage);
       releasers.add('function invoker', () => functions.close?.());
-      const profiles = createStorageProfileRegistry({
-        profiles: storageProfiles,
-        maxSockets: taskMaxSockets(config),
-        multipartCopyThresholdBytes: config.multipartCopyThresholdBytes,
-        multipartCopyPartBytes: config.multipartCopyPartBytes,
-        lambda: functions,
-      });
       releasers.add('S3 clients', () => profiles.close());
       if (localS3) await ensureBucket(profiles.named(DEFAULT_PROFILE).control, LOCAL_DEMO_BUCKET);
       const storeFile = join(config.dataDir, 'jobs.json');
@@ -111,6 +97,10 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
           ),
       });
       releasers.add('job store', () => store.close());
+      // Tasks run in worker threads (execution/threads.ts) unless --workers 0 keeps them in this one.
+      const placement =
+        config.workers > 0 ? new ThreadPlacement({ threads: config.workers, data: { config, storage } }) : undefined;
+      if (placement) releasers.add('chunk worker threads', () => placement.close());
       const engine = new Engine(engineConfigFrom(config), {
         store,
         ...engineFilePorts(config.dataDir),
@@ -118,6 +108,7 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
         now: () => new Date(),
         sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),
         log: logger,
+        placement,
       });
       // Stops a started engine; on one that never started, it only flushes the records.
       releasers.add('engine', () => engine.stop());

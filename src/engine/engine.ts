@@ -15,11 +15,10 @@
  * chunk marks. `start()` resumes every job from what the store says: unfinished chunks are redone
  * from their start (their spools are discarded), so each task is reported exactly once.
  */
-import type { Chunk } from '../domain/chunk.ts';
 import { isChunkDone, markChunkDone, type JobRecord } from '../domain/job.ts';
 import { daysToMs, DEFAULT_JOB_RETENTION_DAYS, DEFAULT_SUSPENDED_TIMEOUT_DAYS } from '../domain/job-lifetime.ts';
 import { parseJobExtensions } from '../domain/job-extensions.ts';
-import type { CreateJobRequest, JobManifest, JobOperation } from '../domain/job-spec.ts';
+import type { CreateJobRequest, JobOperation } from '../domain/job-spec.ts';
 import {
   failureTarget,
   JobStatus,
@@ -28,9 +27,9 @@ import {
   type JobStatus as Status,
 } from '../domain/job-status.ts';
 import { addProgress, thresholdExceeded, type Progress } from '../domain/progress.ts';
-import type { TaskEntry } from '../domain/task.ts';
+import { InlinePlacement } from '../execution/inline.ts';
+import type { ChunkCounts, ChunkPlacement, JobExecution } from '../execution/placement.ts';
 import type { ChunkIndexFile } from '../storage/chunk-index-file.ts';
-import { readChunk } from '../manifest/prepare-manifest.ts';
 import { withDryRun } from '../operations/dry-run.ts';
 import { parseOperation } from '../operations/index.ts';
 import type { JobStore } from '../storage/job-store.ts';
@@ -41,16 +40,15 @@ import { Finalizer } from './finalizer.ts';
 import type { Log } from './job-log.ts';
 import { JobRecords } from './job-records.ts';
 import { JobLimits, type JobLimitSettings, type JobLimitsView } from './job-limits.ts';
-import { JobRunner, type ChunkCounts } from './job-runner.ts';
 import { Preparer } from './preparer.ts';
 import { ListingSignals, localTaskSource, memoryLocalManifests } from './local-tasks.ts';
 import { listingPending, usesLocalManifest } from './prepare-local.ts';
 import type { LocalManifestFiles } from '../storage/local-manifest-files.ts';
 import type { RetryPolicy } from './retry.ts';
-import { plan, SCHEDULABLE_STATUSES, type Decision } from './scheduler.ts';
+import { isSchedulable, plan, SCHEDULABLE_STATUSES, type Decision } from './scheduler.ts';
 import type { StorageProfile } from './storage-profile.ts';
 import { Sweeper } from './sweeper.ts';
-import { createTaskExecutor, type TaskOutcomeStats } from './task-executor.ts';
+import type { TaskOutcomeStats } from './task-executor.ts';
 
 export type { StorageProfile } from './storage-profile.ts';
 
@@ -89,10 +87,12 @@ export interface EngineDeps {
   readonly log: Log;
   /** The operation registry (tests may substitute handlers that need no S3). */
   readonly operations?: (op: JobOperation) => ParsedOperation;
+  /** Where tasks run (execution/placement.ts); default: inline, in the engine's thread. */
+  readonly placement?: ChunkPlacement;
 }
 
 interface Running {
-  readonly runner: JobRunner;
+  readonly runner: JobExecution;
   readonly limits: JobLimits;
   readonly done: Promise<void>;
   lastProgressEvent: number;
@@ -113,6 +113,7 @@ export class Engine {
   private scheduled = false;
   private stopping = false;
   private readonly sweeper: Sweeper;
+  private readonly placement: ChunkPlacement;
 
   constructor(
     private readonly config: EngineConfig,
@@ -149,6 +150,16 @@ export class Engine {
       failJob: (jobId, code, message) => this.fail(jobId, code, message),
       now: deps.now,
     });
+    this.placement =
+      deps.placement ??
+      new InlinePlacement({
+        profileFor: deps.profileFor,
+        operationFor: (request) => this.operationFor(request),
+        localManifest: (jobId) => this.localLists.get(jobId),
+        retry: config.retry,
+        sleep: deps.sleep,
+        spool: deps.spool,
+      });
     this.sweeper = new Sweeper({
       records: this.records,
       now: deps.now,
@@ -204,6 +215,8 @@ export class Engine {
       const now = this.records.get(job.id);
       if (now && listingPending(now)) this.preparer.enqueue(job.id);
     }
+    const live = (s: Status): boolean => s === JobStatus.New || s === JobStatus.Preparing || isSchedulable(s);
+    if (this.records.list().some((job) => live(job.status))) this.placement.warm?.();
     this.sweeper.start();
     this.schedule();
   }
@@ -242,6 +255,7 @@ export class Engine {
 
   /** A new job was stored (status New): prepare it. */
   submit(jobId: string): void {
+    this.placement.warm?.();
     this.preparer.enqueue(jobId);
   }
 
@@ -412,12 +426,10 @@ export class Engine {
       return;
     }
     const job = this.records.mustGet(jobId);
-    const manifest = job.request.Manifest as JobManifest;
     const prepared = job.prepared!;
-    const profile = this.deps.profileFor(job.request.RoleArn);
-    const { name: operation, handler, config } = this.operationFor(job.request);
-    // The runner is created below; the limits reach it through this late-bound callback.
-    let runnerRef: JobRunner | undefined;
+    const operation = this.operationFor(job.request).name;
+    // The execution is created below; the limits reach it through this late-bound callback.
+    let runnerRef: JobExecution | undefined;
     const limits = new JobLimits(this.limitSettings(job), {
       now: () => this.deps.now().getTime(),
       sleep: this.deps.sleep,
@@ -426,63 +438,43 @@ export class Engine {
         this.schedule(); // the job's demand moved: lend or take back slots
       },
     });
-    // task:done carries no job id or key: it feeds /metrics (counters by operation).
-    const onDone = (d: TaskOutcomeStats): void => void this.events.emit('task:done', { operation, ...d });
-    const executeTask = createTaskExecutor({
-      handler,
-      config,
-      ctx: { ...profile.operations, jobId },
-      policy: this.config.retry,
-      sleep: this.deps.sleep,
-      limits,
-      onDone,
-    });
     const index = this.deps.chunkIndex(jobId);
     // Inventory and generator jobs run from their local task list, which may still be growing.
     const local = usesLocalManifest(job)
       ? localTaskSource(this.localLists.get(jobId), this.listings, jobId)
       : undefined;
-    const runner = new JobRunner(
+    const runner = this.placement.start(
       {
-        jobId,
-        chunks: (stopped: AbortSignal, waiting: (on: boolean) => void) =>
-          local ? local.chunks(stopped, waiting) : index.read(),
-        isChunkDone: (i) => isChunkDone(this.records.mustGet(jobId).chunks, i),
-        readChunk: (chunk: Chunk, signal: AbortSignal): AsyncIterable<TaskEntry> =>
-          local
-            ? local.readChunk(chunk)
-            : readChunk({
-                store: profile.objects,
-                location: manifest.Location,
-                etag: prepared.etag,
-                fields: manifest.Spec.Fields ?? [],
-                chunk,
-                signal,
-              }),
-        spool: this.deps.spool,
-        executeTask,
-        onChunkDone: (c) => this.onChunkDone(jobId, c),
-        onResult: () => this.onResult(jobId),
-        maxConcurrency: this.config.jobConcurrency,
+        spec: { jobId, request: job.request, etag: prepared.etag, localManifest: local !== undefined },
         limits,
+        maxConcurrency: this.config.jobConcurrency,
+        chunks: (stopped, waiting) => (local ? local.chunks(stopped, waiting) : index.read()),
+        isChunkDone: (i) => isChunkDone(this.records.mustGet(jobId).chunks, i),
+        chunksLeft: chunksLeft(job),
+      },
+      {
+        onChunkDone: (c) => this.onChunkDone(jobId, c),
+        onResults: () => this.onResult(jobId),
+        // task:done carries no job id or key: it feeds /metrics (counters by operation).
+        onTaskDone: (d: TaskOutcomeStats) => void this.events.emit('task:done', { operation, ...d }),
         // Starved: waiting for its listing with nothing to start; the scheduler lends its slots.
         onStarvedChange: () => this.schedule(),
+        onIdle: () => this.onRunnerIdle(jobId),
+        // A slot that went back while a running job holds more tasks than its slots (it shrank, or
+        // lends them while its last tasks end) may be what another job waits for: plan again. (A
+        // pre-empted job's slots go back all at once, when it is Paused.)
+        onRelease: () => {
+          if (this.draining()) this.schedule();
+        },
       },
       slots,
     );
     runnerRef = runner;
-    runner.gate.onIdle(() => this.onRunnerIdle(jobId));
-    // A slot that went back while a running job holds more tasks than its slots (it shrank, or
-    // lends them while its last tasks end) may be what another job waits for: plan again. (A
-    // pre-empted job's slots go back all at once, when it is Paused.)
-    runner.gate.onRelease(() => {
-      if (this.draining()) this.schedule();
-    });
     const entry: Running = {
       runner,
       limits,
       lastProgressEvent: 0,
-      done: runner.run().then(
+      done: runner.done.then(
         (outcome) => this.onRunnerEnd(jobId, outcome.partial, undefined),
         (err: unknown) => this.onRunnerEnd(jobId, (err as { partial?: ChunkCounts[] }).partial ?? [], err),
       ),
@@ -493,7 +485,7 @@ export class Engine {
   /** True when an Active job has more tasks in flight than its slots (they are not free yet). */
   private draining(): boolean {
     for (const [jobId, r] of this.running) {
-      if (r.runner.inFlight > r.runner.gate.size && this.records.get(jobId)?.status === JobStatus.Active) return true;
+      if (r.runner.inFlight > r.runner.capacity && this.records.get(jobId)?.status === JobStatus.Active) return true;
     }
     return false;
   }
@@ -546,7 +538,7 @@ export class Engine {
 
   private onRunnerIdle(jobId: string): void {
     const r = this.running.get(jobId);
-    if (this.records.get(jobId)?.status === JobStatus.Pausing && r && !r.runner.gate.isClosed) {
+    if (this.records.get(jobId)?.status === JobStatus.Pausing && r && !r.runner.closed) {
       this.records.setStatus(jobId, JobStatus.Paused);
       this.schedule();
     }
@@ -605,4 +597,14 @@ export class Engine {
     await this.deps.removeChunkIndex(jobId);
     await this.localLists.remove(jobId);
   }
+}
+
+/** Chunks of the job not done yet; undefined while a listing may still add some. */
+function chunksLeft(job: JobRecord): number | undefined {
+  const total = usesLocalManifest(job)
+    ? job.discovery?.listingComplete
+      ? job.discovery.chunkCount
+      : undefined
+    : job.prepared?.chunkCount;
+  return total === undefined ? undefined : Math.max(0, total - job.chunks.watermark - job.chunks.done.length);
 }

@@ -34,7 +34,24 @@ export interface JobLimitsDeps {
   readonly onChange?: () => void;
 }
 
-export class JobLimits {
+/**
+ * What a job's tasks need of its limits: JobLimits itself, or the share of them a worker thread
+ * holds (execution/chunk-worker.ts).
+ */
+export interface TaskLimits {
+  /** The job's concurrency now (the runner's gate never exceeds it). */
+  readonly effectiveConcurrency: number;
+  /** True when attempts wait for rate tokens. */
+  readonly rateLimited: boolean;
+  /** A rate token for a new task; false when `signal` ended the wait (nothing was taken). */
+  admit(signal: AbortSignal): Promise<boolean>;
+  /** A rate token for a retry. */
+  beforeRetry(signal: AbortSignal): Promise<void>;
+  /** Feeds the adaptive slow-down; returns true when the attempt was throttled. */
+  record(outcome: AttemptOutcome): boolean;
+}
+
+export class JobLimits implements TaskLimits {
   private readonly adaptive: AdaptiveLimit;
   private bucket: TokenBucket | undefined;
 
@@ -94,11 +111,15 @@ export class JobLimits {
 
   /** Feeds the adaptive slow-down; returns true when the attempt was throttled. */
   record(outcome: AttemptOutcome): boolean {
-    if (isThrottled(outcome.result)) {
+    const throttled = isThrottled(outcome.result);
+    this.recordKind(throttled ? 'throttled' : outcome.result.status === 'succeeded' ? 'succeeded' : 'failed');
+    return throttled;
+  }
+
+  /** An attempt's outcome as a worker thread reports it (execution/threads.ts). */
+  recordKind(kind: 'succeeded' | 'throttled' | 'failed'): void {
+    if (kind === 'throttled') {
       if (this.adaptive.onThrottle()) this.deps.onChange?.();
-      return true;
-    }
-    if (outcome.result.status === 'succeeded' && this.adaptive.onSuccess()) this.deps.onChange?.();
-    return false;
+    } else if (kind === 'succeeded' && this.adaptive.onSuccess()) this.deps.onChange?.();
   }
 }

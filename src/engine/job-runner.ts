@@ -11,16 +11,11 @@ import { setMaxListeners } from 'node:events';
 import type { Chunk } from '../domain/chunk.ts';
 import type { TaskEntry, TaskResult } from '../domain/task.ts';
 import type { ResultSpool, SpoolWriter } from '../storage/result-spool.ts';
-import type { JobLimits } from './job-limits.ts';
+import type { ChunkCounts, RunOutcome } from '../execution/placement.ts';
+import type { TaskLimits } from './job-limits.ts';
 import { runPool, SlotGate } from './worker-pool.ts';
 
-export interface ChunkCounts {
-  readonly index: number;
-  readonly succeeded: number;
-  readonly failed: number;
-  /** Sum of the results' `bytes` (dry run), when any result had them. */
-  readonly bytes?: number | undefined;
-}
+export type { ChunkCounts, RunOutcome } from '../execution/placement.ts';
 
 export interface RunnerDeps {
   readonly jobId: string;
@@ -41,16 +36,9 @@ export interface RunnerDeps {
   /** Upper bound of concurrent tasks for this job (the number of pool loops). */
   readonly maxConcurrency: number;
   /** The job's own limits: they lower the slots the scheduler gave and pace new tasks. */
-  readonly limits?: JobLimits;
+  readonly limits?: TaskLimits;
   /** `starved` changed (the scheduler lends the slots of a starved runner to other jobs). */
   onStarvedChange?(): void;
-}
-
-export interface RunOutcome {
-  /** True when every chunk is done. */
-  readonly finished: boolean;
-  /** Chunks that were started but not finished (stopped or failed): their spools hold what ran. */
-  readonly partial: readonly ChunkCounts[];
 }
 
 interface ChunkState {

@@ -32,12 +32,17 @@ export class TokenBucket {
     return this.rate;
   }
 
-  /** A new rate (and the burst that goes with it); waits already booked keep their due time. */
+  /**
+   * A new rate (and the burst that goes with it). Waits already booked keep their due time, and
+   * tokens booked from now on are due after them: the debt is rescaled to the new rate, so a
+   * higher rate never lets new callers overtake the queue (old and new tokens would add up).
+   */
   setRate(ratePerSecond: number): void {
     this.refill();
+    const old = this.rate;
     this.rate = positive(ratePerSecond);
     this.burst = defaultBurst(this.rate);
-    this.tokens = Math.min(this.tokens, this.burst);
+    this.tokens = this.tokens < 0 ? (this.tokens * this.rate) / old : Math.min(this.tokens, this.burst);
   }
 
   /** Takes one token: 0 when it was there, otherwise the milliseconds until the token booked now is due. */

@@ -9,7 +9,7 @@ import type { AttemptOutcome, OperationContext, OperationHandler } from '../oper
 import { missingVersionOutcome } from '../operations/task-outcomes.ts';
 import { isThrottled } from './adaptive-limit.ts';
 import type { TaskDoneEvent } from './events.ts';
-import type { JobLimits } from './job-limits.ts';
+import type { TaskLimits } from './job-limits.ts';
 import { DEFAULT_MAX_THROTTLED_RETRIES, runWithRetry, type RetryPolicy, type ThrottleRule } from './retry.ts';
 
 export interface TaskExecutorArgs<C> {
@@ -20,7 +20,7 @@ export interface TaskExecutorArgs<C> {
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly onRetry?: () => void;
   /** The job's rate limit and adaptive slow-down: a token before each retry, every attempt recorded. */
-  readonly limits?: JobLimits;
+  readonly limits?: TaskLimits;
   /** Told each task's final outcome (for /metrics); not called when the task was abandoned (rejected). */
   readonly onDone?: (done: TaskOutcomeStats) => void;
 }

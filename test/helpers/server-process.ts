@@ -64,6 +64,16 @@ export interface ServerProcessOptions {
   readonly bin?: string;
 }
 
+/**
+ * `--workers` for every server started here: S3BATCH_TEST_WORKERS (e.g. 0 or 2) runs the suite
+ * with the tasks in the main thread or in that many worker threads; unset, the server's default
+ * (one thread per core). A test that passes its own --workers keeps it.
+ */
+export function testWorkerArgs(args: readonly string[] = []): string[] {
+  const workers = process.env.S3BATCH_TEST_WORKERS;
+  return workers === undefined || workers === '' || args.includes('--workers') ? [] : ['--workers', workers];
+}
+
 export function tempDataDir(prefix = 's3batch-test-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
@@ -113,6 +123,7 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
       'warn',
       ...s3Args,
       ...profileArgs,
+      ...testWorkerArgs(options.args),
       ...(options.args ?? []),
     ],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...keyEnv, ...options.env } },

@@ -2,6 +2,7 @@
  * loadConfig(flags, env): defaults, flag > env > default, refusals naming the setting's
  * environment variable. Every test passes its own env object, never process.env.
  */
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENV, loadConfig, type Config, type ConfigFlags } from '../../src/config.ts';
@@ -38,6 +39,7 @@ describe('loadConfig defaults', () => {
       partition: 'aws',
       maxConcurrentTasks: 256,
       jobConcurrency: 64,
+      workers: availableParallelism(),
       chunkSize: 1000,
       maxTasksPerJob: 20_000_000_000,
       multipartCopyThresholdBytes: 5 * 1024 ** 3,

@@ -67,6 +67,18 @@ describe('TokenBucket', () => {
     expect(() => new TokenBucket(Number.NaN, c.now)).toThrow(RangeError);
   });
 
+  it('after a higher rate, new tokens are due after those booked before it', () => {
+    const c = clock();
+    const b = new TokenBucket(10, c.now);
+    b.reserve(); // the burst
+    const booked = [b.reserve(), b.reserve(), b.reserve()];
+    expect(booked).toEqual([100, 200, 300]);
+    b.setRate(20);
+    // The last booked token is due in 300 ms; at 20/s the next one comes 50 ms after it.
+    expect(b.reserve()).toBe(350);
+    expect(b.reserve()).toBe(400);
+  });
+
   it('defaultBurst is a tenth of a second of tokens, at least one', () => {
     expect([1, 9, 10, 20, 1000].map(defaultBurst)).toEqual([1, 1, 1, 2, 100]);
   });

@@ -74,6 +74,10 @@ export function registerServe(program: Command): void {
       'global budget of concurrent tasks [S3BATCH_MAX_CONCURRENT_TASKS] (default 256)',
     )
     .option('--job-concurrency <n>', 'concurrent tasks of one job [S3BATCH_JOB_CONCURRENCY] (default 64)')
+    .option(
+      '--workers <n>',
+      'worker threads that run the tasks; 0 runs them in the main thread [S3BATCH_WORKERS] (default: one per core)',
+    )
     .option('--chunk-size <n>', 'manifest rows per chunk (unit of resume) [S3BATCH_CHUNK_SIZE] (default 1000)')
     .option(
       '--multipart-copy-threshold <bytes>',
@@ -157,6 +161,7 @@ Examples:
         localS3Port: opts.localS3Port,
         maxConcurrentTasks: opts.maxConcurrentTasks,
         jobConcurrency: opts.jobConcurrency,
+        workers: opts.workers,
         chunkSize: opts.chunkSize,
         multipartCopyThresholdBytes: opts.multipartCopyThreshold,
         logLevel: opts.logLevel,

@@ -1,0 +1,42 @@
+/**
+ * The entry of a chunk worker thread (threads.ts starts one per `--workers`): it builds its own
+ * storage profiles, S3 clients and function invoker from the server's config, the same way the
+ * composition root does (server/server-profiles.ts), and runs the chunks the engine's thread hands
+ * it (chunk-worker.ts). No top-level await: under tsx (tests) this file may be loaded as CommonJS.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config, StorageConfig } from '../config.ts';
+import { withDryRun } from '../operations/dry-run.ts';
+import { parseOperation } from '../operations/index.ts';
+import { engineConfigFrom, engineFilePorts } from '../server/engine-config.ts';
+import { createServerProfiles } from '../server/server-profiles.ts';
+import { ChunkWorker } from './chunk-worker.ts';
+import type { FromWorker, ToWorker } from './protocol.ts';
+
+/** What threads.ts passes as workerData. */
+export interface ThreadData {
+  readonly config: Config;
+  /** The server's own endpoint (the embedded S3's with --local). */
+  readonly storage: StorageConfig;
+}
+
+const port = parentPort;
+if (port) {
+  const { config, storage } = workerData as ThreadData;
+  const { profiles } = createServerProfiles(config, storage);
+  const files = engineFilePorts(config.dataDir);
+  const worker = new ChunkWorker(
+    {
+      profileFor: (roleArn) => profiles.forRoleArn(roleArn),
+      operationFor: (request) => withDryRun(parseOperation(request.Operation), request),
+      localManifest: (jobId) => files.localManifest!(jobId),
+      retry: engineConfigFrom(config).retry,
+      sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),
+      spool: files.spool,
+      now: () => Date.now(),
+    },
+    (msg: FromWorker) => port.postMessage(msg),
+  );
+  port.on('message', (msg: ToWorker) => worker.handle(msg));
+}
