@@ -37,7 +37,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonApi } from '../helpers/json-api.ts';
 import { putManifest } from '../helpers/jobs.ts';
-import { operationKinds } from '../helpers/operation-kinds.ts';
+import { manifestGenerator, operationKinds } from '../helpers/operation-kinds.ts';
 import {
   endpointProviderClient,
   hostPrefixClient,
@@ -72,28 +72,7 @@ const CLI_OPERATION: Record<string, Record<string, unknown>> = {
 };
 
 /** A manifest generator with every member and filter s3batch supports (EligibleForReplication, ObjectReplicationStatuses, MatchAnyObjectEncryption are refused: see the last SDK test). */
-const GENERATOR = {
-  S3JobManifestGenerator: {
-    ExpectedBucketOwner: ACCOUNT,
-    SourceBucket: `arn:aws:s3:::${BUCKET}`,
-    ManifestOutputLocation: {
-      ExpectedManifestBucketOwner: ACCOUNT,
-      Bucket: `arn:aws:s3:::${BUCKET}`,
-      ManifestPrefix: 'gen',
-      ManifestEncryption: { SSES3: {} },
-      ManifestFormat: 'S3InventoryReport_CSV_20211130',
-    },
-    Filter: {
-      CreatedAfter: '2020-01-01T00:00:00.000Z',
-      CreatedBefore: '2035-01-01T00:00:00.000Z',
-      KeyNameConstraint: { MatchAnyPrefix: ['a'], MatchAnySuffix: ['.txt'], MatchAnySubstring: ['x'] },
-      ObjectSizeGreaterThanBytes: 0,
-      ObjectSizeLessThanBytes: 1000000,
-      MatchAnyStorageClass: ['STANDARD'],
-    },
-    EnableManifestOutput: true,
-  },
-};
+const GENERATOR = manifestGenerator(BUCKET, ACCOUNT);
 
 const manifest = () => ({
   Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },

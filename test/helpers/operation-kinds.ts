@@ -1,5 +1,6 @@
-// Every operation kind of the S3 Control model, each with every member it has, for tests that create
-// one job of each kind (test/e2e/s3control-conformance.test.ts, test/integration/json-unknown-members.test.ts).
+// Every operation kind of the S3 Control model, each with every member it has, and a manifest generator with
+// every member, for tests that create one job of each kind (test/e2e/s3control-conformance.test.ts,
+// test/integration/json-unknown-members.test.ts).
 
 /** The KMS key ARN the kinds below name (SSEAwsKmsKeyId, KMSKeyArn). */
 export function kmsKeyArn(account: string): string {
@@ -87,6 +88,35 @@ export function operationKinds(bucket: string, account: string): Record<string, 
       FunctionArn: `arn:aws:lambda:us-east-1:${account}:function:fn`,
       InvocationSchemaVersion: '2.0',
       UserArguments: { a: '1', b: 'x y' },
+    },
+  };
+}
+
+/**
+ * A manifest generator on `bucket` of `account` with every member and filter of the model s3batch supports
+ * (EligibleForReplication, ObjectReplicationStatuses, MatchAnyObjectEncryption are refused). A new object each call.
+ */
+export function manifestGenerator(bucket: string, account: string) {
+  return {
+    S3JobManifestGenerator: {
+      ExpectedBucketOwner: account,
+      SourceBucket: `arn:aws:s3:::${bucket}`,
+      ManifestOutputLocation: {
+        ExpectedManifestBucketOwner: account,
+        Bucket: `arn:aws:s3:::${bucket}`,
+        ManifestPrefix: 'gen',
+        ManifestEncryption: { SSES3: {} },
+        ManifestFormat: 'S3InventoryReport_CSV_20211130',
+      },
+      Filter: {
+        CreatedAfter: '2020-01-01T00:00:00.000Z',
+        CreatedBefore: '2035-01-01T00:00:00.000Z',
+        KeyNameConstraint: { MatchAnyPrefix: ['a'], MatchAnySuffix: ['.txt'], MatchAnySubstring: ['x'] },
+        ObjectSizeGreaterThanBytes: 0,
+        ObjectSizeLessThanBytes: 1000000,
+        MatchAnyStorageClass: ['STANDARD'],
+      },
+      EnableManifestOutput: true,
     },
   };
 }

@@ -8,7 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../helpers/json-api.ts';
 import { putManifest } from '../helpers/jobs.ts';
-import { operationKinds } from '../helpers/operation-kinds.ts';
+import { manifestGenerator, operationKinds } from '../helpers/operation-kinds.ts';
 import { embeddedS3Client, startServerProcess, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
 
 let server: ServerProcess;
@@ -94,31 +94,13 @@ function fullJob(operation: Record<string, unknown> = { S3PutObjectTagging: KIND
 /** A manifest generator with every member s3batch takes, its extension filter members included. */
 function generatorJob(filter: Record<string, unknown> = {}) {
   const { Manifest: _m, ...job } = fullJob();
+  const generator = manifestGenerator(BUCKET, ACCOUNT).S3JobManifestGenerator;
   return {
     ...job,
     ManifestGenerator: {
       S3JobManifestGenerator: {
-        ExpectedBucketOwner: ACCOUNT,
-        SourceBucket: `arn:aws:s3:::${BUCKET}`,
-        ManifestOutputLocation: {
-          ExpectedManifestBucketOwner: ACCOUNT,
-          Bucket: `arn:aws:s3:::${BUCKET}`,
-          ManifestPrefix: 'gen',
-          ManifestEncryption: { SSES3: {} },
-          ManifestFormat: 'S3InventoryReport_CSV_20211130',
-        },
-        Filter: {
-          CreatedAfter: '2020-01-01T00:00:00.000Z',
-          CreatedBefore: '2035-01-01T00:00:00.000Z',
-          KeyNameConstraint: { MatchAnyPrefix: ['a'], MatchAnySuffix: ['.txt'], MatchAnySubstring: ['x'] },
-          ObjectSizeGreaterThanBytes: 0,
-          ObjectSizeLessThanBytes: 1000000,
-          MatchAnyStorageClass: ['STANDARD'],
-          KeyNameRegex: '^a',
-          MaxObjects: 100,
-          ...filter,
-        },
-        EnableManifestOutput: true,
+        ...generator,
+        Filter: { ...generator.Filter, KeyNameRegex: '^a', MaxObjects: 100, ...filter },
       },
     },
   };
