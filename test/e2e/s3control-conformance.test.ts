@@ -37,6 +37,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonApi } from '../helpers/json-api.ts';
 import { putManifest } from '../helpers/jobs.ts';
+import { manifestGenerator, operationKinds } from '../helpers/operation-kinds.ts';
 import {
   endpointProviderClient,
   hostPrefixClient,
@@ -55,7 +56,6 @@ const KEY: ApiKey = {
   secretAccessKey: randomBytes(30).toString('base64url'),
   accountId: ACCOUNT,
 };
-const KMS_KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 
 let server: ServerProcess;
 let local: S3Client;
@@ -64,83 +64,7 @@ let workDir: string;
 let etag: string;
 
 /** Every operation kind of the model, each with every field it has (timestamps as ISO strings). */
-const KINDS: Record<string, Record<string, unknown>> = {
-  S3PutObjectCopy: {
-    TargetResource: `arn:aws:s3:::${BUCKET}`,
-    CannedAccessControlList: 'bucket-owner-full-control',
-    AccessControlGrants: [
-      { Grantee: { TypeIdentifier: 'id', Identifier: 'abc123', DisplayName: 'Alice' }, Permission: 'READ' },
-    ],
-    MetadataDirective: 'REPLACE',
-    ModifiedSinceConstraint: '2020-01-02T03:04:05.000Z',
-    NewObjectMetadata: {
-      CacheControl: 'no-cache',
-      ContentDisposition: 'inline',
-      ContentEncoding: 'gzip',
-      ContentLanguage: 'en',
-      UserMetadata: { a: '1', 'b-key': 'two words' },
-      ContentLength: 12,
-      ContentMD5: 'abc==',
-      ContentType: 'text/plain',
-      HttpExpiresDate: '2030-01-01T00:00:00.000Z',
-      RequesterCharged: true,
-      SSEAlgorithm: 'KMS',
-    },
-    NewObjectTagging: [
-      { Key: 'k', Value: 'v' },
-      { Key: 'empty', Value: '' },
-    ],
-    RedirectLocation: '/other',
-    RequesterPays: false,
-    StorageClass: 'STANDARD_IA',
-    UnModifiedSinceConstraint: '2031-01-02T03:04:05.000Z',
-    SSEAwsKmsKeyId: KMS_KEY,
-    TargetKeyPrefix: 'copies/',
-    ObjectLockLegalHoldStatus: 'OFF',
-    ObjectLockMode: 'GOVERNANCE',
-    ObjectLockRetainUntilDate: '2031-05-06T07:08:09.000Z',
-    BucketKeyEnabled: true,
-    ChecksumAlgorithm: 'CRC32C',
-  },
-  S3PutObjectTagging: {
-    TagSet: [
-      { Key: 'k1', Value: 'v1' },
-      { Key: 'k2', Value: '' },
-    ],
-  },
-  S3DeleteObjectTagging: {},
-  S3PutObjectAcl: {
-    AccessControlPolicy: {
-      AccessControlList: {
-        Owner: { ID: 'owner-id', DisplayName: 'Owner' },
-        Grants: [
-          {
-            Grantee: { TypeIdentifier: 'id', Identifier: 'owner-id', DisplayName: 'Owner' },
-            Permission: 'FULL_CONTROL',
-          },
-          {
-            Grantee: { TypeIdentifier: 'uri', Identifier: 'http://acs.amazonaws.com/groups/global/AllUsers' },
-            Permission: 'READ',
-          },
-        ],
-      },
-    },
-  },
-  S3InitiateRestoreObject: { ExpirationInDays: 5, GlacierJobTier: 'BULK' },
-  S3PutObjectLegalHold: { LegalHold: { Status: 'ON' } },
-  S3PutObjectRetention: {
-    BypassGovernanceRetention: true,
-    Retention: { RetainUntilDate: '2031-01-01T00:00:00.000Z', Mode: 'GOVERNANCE' },
-  },
-  S3ReplicateObject: {},
-  S3ComputeObjectChecksum: { ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' },
-  S3UpdateObjectEncryption: { ObjectEncryption: { SSEKMS: { KMSKeyArn: KMS_KEY, BucketKeyEnabled: true } } },
-  LambdaInvoke: {
-    FunctionArn: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:fn`,
-    InvocationSchemaVersion: '2.0',
-    UserArguments: { a: '1', b: 'x y' },
-  },
-};
+const KINDS = operationKinds(BUCKET, ACCOUNT);
 /** Kinds (and fields) the aws CLI 2.9.19's own model does not have: it refuses them before sending. */
 const NOT_IN_CLI_MODEL = new Set(['S3ComputeObjectChecksum', 'S3UpdateObjectEncryption']);
 const CLI_OPERATION: Record<string, Record<string, unknown>> = {
@@ -148,28 +72,7 @@ const CLI_OPERATION: Record<string, Record<string, unknown>> = {
 };
 
 /** A manifest generator with every member and filter s3batch supports (EligibleForReplication, ObjectReplicationStatuses, MatchAnyObjectEncryption are refused: see the last SDK test). */
-const GENERATOR = {
-  S3JobManifestGenerator: {
-    ExpectedBucketOwner: ACCOUNT,
-    SourceBucket: `arn:aws:s3:::${BUCKET}`,
-    ManifestOutputLocation: {
-      ExpectedManifestBucketOwner: ACCOUNT,
-      Bucket: `arn:aws:s3:::${BUCKET}`,
-      ManifestPrefix: 'gen',
-      ManifestEncryption: { SSES3: {} },
-      ManifestFormat: 'S3InventoryReport_CSV_20211130',
-    },
-    Filter: {
-      CreatedAfter: '2020-01-01T00:00:00.000Z',
-      CreatedBefore: '2035-01-01T00:00:00.000Z',
-      KeyNameConstraint: { MatchAnyPrefix: ['a'], MatchAnySuffix: ['.txt'], MatchAnySubstring: ['x'] },
-      ObjectSizeGreaterThanBytes: 0,
-      ObjectSizeLessThanBytes: 1000000,
-      MatchAnyStorageClass: ['STANDARD'],
-    },
-    EnableManifestOutput: true,
-  },
-};
+const GENERATOR = manifestGenerator(BUCKET, ACCOUNT);
 
 const manifest = () => ({
   Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },

@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { startServer, type RunningServer } from '../../src/main.ts';
+import type { RunningServer } from '../../src/main.ts';
+import { startServerOn } from '../helpers/in-process-server.ts';
 import { putManifest } from '../helpers/jobs.ts';
 import { requireS3rver } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client } from '../helpers/s3-servers.ts';
@@ -37,20 +37,7 @@ beforeAll(async () => {
   manifestEtag = (await putManifest(s3, bucket, 'manifest.csv', [{ bucket, key: 'object.txt' }])).etag;
   dataDir = await mkdtemp(join(tmpdir(), 's3batch-json-api-'));
   const apiKeysFile = writeApiKeysFile(dataDir, [TEST_API_KEY, ...ACCOUNT_KEYS.values()]);
-  server = await startServer(
-    loadConfig(
-      {
-        port: 0,
-        dataDir,
-        endpoint: s3rver.endpoint,
-        accessKeyId: s3rver.accessKeyId,
-        secretAccessKey: s3rver.secretAccessKey,
-        logLevel: 'silent',
-        apiKeysFile,
-      },
-      {},
-    ),
-  );
+  server = await startServerOn(s3rver, dataDir, { apiKeysFile });
 });
 
 afterAll(async () => {

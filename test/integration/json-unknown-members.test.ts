@@ -8,6 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth } from '../helpers/json-api.ts';
 import { putManifest } from '../helpers/jobs.ts';
+import { manifestGenerator, operationKinds } from '../helpers/operation-kinds.ts';
 import { embeddedS3Client, startServerProcess, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
 
 let server: ServerProcess;
@@ -50,68 +51,13 @@ async function call(method: string, path: string, body?: unknown, auth = true): 
 
 const BUCKET = 's3batch-demo';
 const ACCOUNT = TEST_API_KEY.accountId;
-const KMS_KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 
-/** Every operation kind, each with every member it has (as test/e2e/s3control-conformance.test.ts sends them). */
+/**
+ * Every operation kind, each with every member it has (as test/e2e/s3control-conformance.test.ts sends them), and
+ * S3DeleteObject; LambdaInvoke names a function URL.
+ */
 const KINDS: Record<string, Record<string, unknown>> = {
-  S3PutObjectCopy: {
-    TargetResource: `arn:aws:s3:::${BUCKET}`,
-    CannedAccessControlList: 'bucket-owner-full-control',
-    AccessControlGrants: [
-      { Grantee: { TypeIdentifier: 'id', Identifier: 'abc123', DisplayName: 'Alice' }, Permission: 'READ' },
-    ],
-    MetadataDirective: 'REPLACE',
-    ModifiedSinceConstraint: '2020-01-02T03:04:05.000Z',
-    NewObjectMetadata: {
-      CacheControl: 'no-cache',
-      ContentDisposition: 'inline',
-      ContentEncoding: 'gzip',
-      ContentLanguage: 'en',
-      UserMetadata: { a: '1', 'b-key': 'two words' },
-      ContentLength: 12,
-      ContentMD5: 'abc==',
-      ContentType: 'text/plain',
-      HttpExpiresDate: '2030-01-01T00:00:00.000Z',
-      RequesterCharged: true,
-      SSEAlgorithm: 'KMS',
-    },
-    NewObjectTagging: [{ Key: 'k', Value: 'v' }],
-    RedirectLocation: '/other',
-    RequesterPays: false,
-    StorageClass: 'STANDARD_IA',
-    UnModifiedSinceConstraint: '2031-01-02T03:04:05.000Z',
-    SSEAwsKmsKeyId: KMS_KEY,
-    TargetKeyPrefix: 'copies/',
-    ObjectLockLegalHoldStatus: 'OFF',
-    ObjectLockMode: 'GOVERNANCE',
-    ObjectLockRetainUntilDate: '2031-05-06T07:08:09.000Z',
-    BucketKeyEnabled: true,
-    ChecksumAlgorithm: 'CRC32C',
-  },
-  S3PutObjectTagging: { TagSet: [{ Key: 'k1', Value: 'v1' }] },
-  S3DeleteObjectTagging: {},
-  S3PutObjectAcl: {
-    AccessControlPolicy: {
-      AccessControlList: {
-        Owner: { ID: 'owner-id', DisplayName: 'Owner' },
-        Grants: [
-          {
-            Grantee: { TypeIdentifier: 'id', Identifier: 'owner-id', DisplayName: 'Owner' },
-            Permission: 'FULL_CONTROL',
-          },
-        ],
-      },
-    },
-  },
-  S3InitiateRestoreObject: { ExpirationInDays: 5, GlacierJobTier: 'BULK' },
-  S3PutObjectLegalHold: { LegalHold: { Status: 'ON' } },
-  S3PutObjectRetention: {
-    BypassGovernanceRetention: true,
-    Retention: { RetainUntilDate: '2031-01-01T00:00:00.000Z', Mode: 'GOVERNANCE' },
-  },
-  S3ReplicateObject: {},
-  S3ComputeObjectChecksum: { ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' },
-  S3UpdateObjectEncryption: { ObjectEncryption: { SSEKMS: { KMSKeyArn: KMS_KEY, BucketKeyEnabled: true } } },
+  ...operationKinds(BUCKET, ACCOUNT),
   LambdaInvoke: {
     FunctionArn: 'http://127.0.0.1:9/fn',
     InvocationSchemaVersion: '2.0',
@@ -148,31 +94,13 @@ function fullJob(operation: Record<string, unknown> = { S3PutObjectTagging: KIND
 /** A manifest generator with every member s3batch takes, its extension filter members included. */
 function generatorJob(filter: Record<string, unknown> = {}) {
   const { Manifest: _m, ...job } = fullJob();
+  const generator = manifestGenerator(BUCKET, ACCOUNT).S3JobManifestGenerator;
   return {
     ...job,
     ManifestGenerator: {
       S3JobManifestGenerator: {
-        ExpectedBucketOwner: ACCOUNT,
-        SourceBucket: `arn:aws:s3:::${BUCKET}`,
-        ManifestOutputLocation: {
-          ExpectedManifestBucketOwner: ACCOUNT,
-          Bucket: `arn:aws:s3:::${BUCKET}`,
-          ManifestPrefix: 'gen',
-          ManifestEncryption: { SSES3: {} },
-          ManifestFormat: 'S3InventoryReport_CSV_20211130',
-        },
-        Filter: {
-          CreatedAfter: '2020-01-01T00:00:00.000Z',
-          CreatedBefore: '2035-01-01T00:00:00.000Z',
-          KeyNameConstraint: { MatchAnyPrefix: ['a'], MatchAnySuffix: ['.txt'], MatchAnySubstring: ['x'] },
-          ObjectSizeGreaterThanBytes: 0,
-          ObjectSizeLessThanBytes: 1000000,
-          MatchAnyStorageClass: ['STANDARD'],
-          KeyNameRegex: '^a',
-          MaxObjects: 100,
-          ...filter,
-        },
-        EnableManifestOutput: true,
+        ...generator,
+        Filter: { ...generator.Filter, KeyNameRegex: '^a', MaxObjects: 100, ...filter },
       },
     },
   };

@@ -7,14 +7,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { type RunningServer, startServer } from '../../src/main.ts';
-import { jobRequest, putManifest } from '../helpers/jobs.ts';
+import type { RunningServer } from '../../src/main.ts';
+import { startServerOn } from '../helpers/in-process-server.ts';
+import { getText, jobRequest, putObjectsAndManifest } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
 import { requireS3rver } from '../helpers/provided.ts';
-import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
+import { createTestBucket, makeS3Client } from '../helpers/s3-servers.ts';
 import { writeApiKeysFile } from '../helpers/s3control.ts';
 import { TEST_API_KEY } from '../helpers/server-process.ts';
 
@@ -26,22 +26,11 @@ beforeAll(async () => {
   const s3rver = requireS3rver();
   s3 = makeS3Client(s3rver);
   dataDir = await mkdtemp(join(tmpdir(), 's3batch-threads-'));
-  server = await startServer(
-    loadConfig(
-      {
-        port: 0,
-        dataDir,
-        endpoint: s3rver.endpoint,
-        accessKeyId: s3rver.accessKeyId,
-        secretAccessKey: s3rver.secretAccessKey,
-        logLevel: 'silent',
-        apiKeysFile: writeApiKeysFile(dataDir, [TEST_API_KEY]),
-        workers: 2,
-        chunkSize: 10,
-      },
-      {},
-    ),
-  );
+  server = await startServerOn(s3rver, dataDir, {
+    apiKeysFile: writeApiKeysFile(dataDir, [TEST_API_KEY]),
+    workers: 2,
+    chunkSize: 10,
+  });
 });
 
 afterAll(async () => {
@@ -54,13 +43,7 @@ describe('worker threads in a server on the .ts sources', () => {
   it('run a job of 6 chunks on 2 threads to Complete: each task once, the objects tagged, the report complete', async () => {
     const bucket = await createTestBucket(s3, 'threads');
     const keys = Array.from({ length: 60 }, (_, i) => `t/${i}`);
-    await putObjects(s3, bucket, keys);
-    const { etag } = await putManifest(
-      s3,
-      bucket,
-      'm.csv',
-      keys.map((key) => ({ bucket, key })),
-    );
+    const etag = await putObjectsAndManifest(s3, bucket, 'm.csv', keys);
     const api = new JsonApi(server!.url);
     const { JobId } = await api.createJob(
       jobRequest({
@@ -84,17 +67,12 @@ describe('worker threads in a server on the .ts sources', () => {
       const t = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
       expect(t.TagSet).toEqual([{ Key: 'threads', Value: 'yes' }]);
     }
-    const manifest = JSON.parse(
-      await (
-        await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `rep/job-${JobId}/manifest.json` }))
-      ).Body!.transformToString(),
-    ) as { Results: { TaskExecutionStatus: string; Key: string }[] };
+    const manifest = JSON.parse(await getText(s3, bucket, `rep/job-${JobId}/manifest.json`)) as {
+      Results: { TaskExecutionStatus: string; Key: string }[];
+    };
     const rows: string[] = [];
     for (const r of manifest.Results.filter((x) => x.TaskExecutionStatus === 'succeeded')) {
-      const text = await (
-        await s3.send(new GetObjectCommand({ Bucket: bucket, Key: r.Key }))
-      ).Body!.transformToString();
-      rows.push(...text.trim().split('\n'));
+      rows.push(...(await getText(s3, bucket, r.Key)).trim().split('\n'));
     }
     expect(rows).toHaveLength(60);
     expect(new Set(rows.map((row) => row.split(',')[1])).size).toBe(60);

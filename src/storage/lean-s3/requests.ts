@@ -31,13 +31,7 @@ type Headers = Record<string, string | undefined>;
 export function putObjectTaggingRequest(input: PutObjectTaggingCommandInput): LeanRequest {
   const tags = (input.Tagging?.TagSet ?? []).map((t) => `<Tag>${el('Key', t.Key)}${el('Value', t.Value)}</Tag>`);
   return {
-    method: 'PUT',
-    bucket: need(input.Bucket),
-    key: need(input.Key),
-    query: [
-      ['tagging', ''],
-      ['versionId', input.VersionId],
-    ],
+    ...onSubresource('PUT', input, 'tagging'),
     headers: { 'x-amz-expected-bucket-owner': input.ExpectedBucketOwner, 'x-amz-request-payer': input.RequestPayer },
     body: `${XML_DECL}<Tagging ${NS}>${node('TagSet', tags.join(''))}</Tagging>`,
     checksumRequired: true,
@@ -46,26 +40,14 @@ export function putObjectTaggingRequest(input: PutObjectTaggingCommandInput): Le
 
 export function deleteObjectTaggingRequest(input: DeleteObjectTaggingCommandInput): LeanRequest {
   return {
-    method: 'DELETE',
-    bucket: need(input.Bucket),
-    key: need(input.Key),
-    query: [
-      ['tagging', ''],
-      ['versionId', input.VersionId],
-    ],
+    ...onSubresource('DELETE', input, 'tagging'),
     headers: { 'x-amz-expected-bucket-owner': input.ExpectedBucketOwner },
   };
 }
 
 export function getObjectTaggingRequest(input: GetObjectTaggingCommandInput): LeanRequest {
   return {
-    method: 'GET',
-    bucket: need(input.Bucket),
-    key: need(input.Key),
-    query: [
-      ['tagging', ''],
-      ['versionId', input.VersionId],
-    ],
+    ...onSubresource('GET', input, 'tagging'),
     headers: { 'x-amz-expected-bucket-owner': input.ExpectedBucketOwner, 'x-amz-request-payer': input.RequestPayer },
   };
 }
@@ -217,13 +199,7 @@ export function putObjectAclRequest(input: PutObjectAclCommandInput): LeanReques
     body = XML_DECL + node('AccessControlPolicy', acl + owner, ` ${NS}`);
   }
   return {
-    method: 'PUT',
-    bucket: need(input.Bucket),
-    key: need(input.Key),
-    query: [
-      ['acl', ''],
-      ['versionId', input.VersionId],
-    ],
+    ...onSubresource('PUT', input, 'acl'),
     headers: {
       'x-amz-acl': input.ACL,
       'x-amz-grant-full-control': input.GrantFullControl,
@@ -241,13 +217,7 @@ export function putObjectAclRequest(input: PutObjectAclCommandInput): LeanReques
 
 export function putObjectLegalHoldRequest(input: PutObjectLegalHoldCommandInput): LeanRequest {
   return {
-    method: 'PUT',
-    bucket: need(input.Bucket),
-    key: need(input.Key),
-    query: [
-      ['legal-hold', ''],
-      ['versionId', input.VersionId],
-    ],
+    ...onSubresource('PUT', input, 'legal-hold'),
     headers: { 'x-amz-request-payer': input.RequestPayer, 'x-amz-expected-bucket-owner': input.ExpectedBucketOwner },
     body:
       input.LegalHold === undefined
@@ -260,13 +230,7 @@ export function putObjectLegalHoldRequest(input: PutObjectLegalHoldCommandInput)
 export function putObjectRetentionRequest(input: PutObjectRetentionCommandInput): LeanRequest {
   const r = input.Retention;
   return {
-    method: 'PUT',
-    bucket: need(input.Bucket),
-    key: need(input.Key),
-    query: [
-      ['retention', ''],
-      ['versionId', input.VersionId],
-    ],
+    ...onSubresource('PUT', input, 'retention'),
     headers: {
       'x-amz-request-payer': input.RequestPayer,
       'x-amz-bypass-governance-retention': bool(input.BypassGovernanceRetention),
@@ -290,13 +254,7 @@ export function restoreObjectRequest(input: RestoreObjectCommandInput): LeanRequ
     throw new Error('The lean client sends RestoreRequest with Days and GlacierJobParameters only');
   }
   return {
-    method: 'POST',
-    bucket: need(input.Bucket),
-    key: need(input.Key),
-    query: [
-      ['restore', ''],
-      ['versionId', input.VersionId],
-    ],
+    ...onSubresource('POST', input, 'restore'),
     headers: {
       'x-amz-request-payer': input.RequestPayer,
       'x-amz-sdk-checksum-algorithm': input.ChecksumAlgorithm,
@@ -438,6 +396,23 @@ function httpDate(d: Date | undefined): string | undefined {
 /** smithy's serializeDateTime: ISO 8601 without zero milliseconds. */
 function isoDate(d: Date | undefined): string | undefined {
   return d === undefined ? undefined : d.toISOString().replace('.000Z', 'Z');
+}
+
+/** The method, object and query of a request to one of the object's subresources (`?tagging`, `?acl`...). */
+function onSubresource(
+  method: LeanRequest['method'],
+  input: { Bucket?: string; Key?: string; VersionId?: string },
+  subresource: string,
+): Pick<LeanRequest, 'method' | 'bucket' | 'key' | 'query'> {
+  return {
+    method,
+    bucket: need(input.Bucket),
+    key: need(input.Key),
+    query: [
+      [subresource, ''],
+      ['versionId', input.VersionId],
+    ],
+  };
 }
 
 function need(v: string | undefined): string {
