@@ -175,6 +175,27 @@ describe.each(['ceph', 's3rver'] as const)('lean client and SDK agree on %s', (n
     expect([head.ContentLength, head.ContentType]).toEqual([10, 'text/x-head']);
   });
 
+  it('UpdateObjectEncryption’s copy in place with SSE-KMS', async () => {
+    // Ceph without a KMS refuses it (400 InvalidRequest); both clients must be refused alike.
+    for (const Key of KEYS.slice(0, 3)) {
+      await agree(`re-encrypt ${Key}`, async (t, s) => {
+        await t.copyObject(
+          {
+            Bucket: bucket,
+            Key,
+            CopySource: `${bucket}/${Key.split('/').map(encodeURIComponent).join('/')}`,
+            MetadataDirective: 'COPY',
+            ServerSideEncryption: 'aws:kms',
+            SSEKMSKeyId: 'arn:aws:kms:us-east-1:111122223333:key/lean',
+            BucketKeyEnabled: true,
+          },
+          s,
+        );
+        return { copied: true };
+      });
+    }
+  });
+
   it('errors: NoSuchKey, NoSuchBucket, NoSuchVersion, InvalidTag, bad copy source', async () => {
     const missing = 'no/such key+?.txt';
     await agree('tag a missing key', (t, s) =>

@@ -16,6 +16,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3PutObjectCopy } from '../../src/operations/s3-put-object-copy.ts';
+import { s3UpdateObjectEncryption } from '../../src/operations/s3-update-object-encryption.ts';
 import { SigV4Signer, sha256Hex } from '../../src/storage/lean-s3/sigv4.ts';
 import { leanClientOf, sdkTaskS3, type TaskS3, taskS3Of } from '../../src/storage/lean-s3/task-s3.ts';
 import { createS3Client } from '../../src/storage/s3-clients.ts';
@@ -419,6 +420,39 @@ describe('which client the operations use', () => {
       'HEAD /src/a%20b/c%2Bd.txt',
       'PUT /dst/a%20b/c%2Bd.txt?x-id=CopyObject',
     ]);
+    expect(bySdk).toEqual([false, false]);
+  });
+});
+
+describe('which client UpdateObjectEncryption uses', () => {
+  it('sends its HeadObject and CopyObject lean', async () => {
+    const config = s3UpdateObjectEncryption.parse({
+      ObjectEncryption: { SSEKMS: { KMSKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/k1', BucketKeyEnabled: true } },
+    });
+    answer = {
+      status: 200,
+      headers: { 'x-amz-storage-class': 'STANDARD_IA' },
+      body: '<CopyObjectResult><ETag>"e"</ETag></CopyObjectResult>',
+    };
+    captured = [];
+    bySdk = [];
+    const ctx = { s3, multipartCopyThresholdBytes: 5 * 1024 ** 3, multipartCopyPartBytes: 1024 ** 2 };
+    const entry = { line: 1, bucket: 'b', key: 'a b/c+d.txt', rawKey: 'a b/c+d.txt' };
+    const out = await s3UpdateObjectEncryption.attempt(config, entry, ctx, new AbortController().signal);
+    answer = { status: 200 };
+    expect(out.result.status).toBe('succeeded');
+    expect(captured.map((c) => `${c.method} ${c.url}`)).toEqual([
+      'HEAD /b/a%20b/c%2Bd.txt',
+      'PUT /b/a%20b/c%2Bd.txt?x-id=CopyObject',
+    ]);
+    expect(captured[1]?.headers).toMatchObject({
+      'x-amz-copy-source': 'b/a%20b/c%2Bd.txt',
+      'x-amz-metadata-directive': 'COPY',
+      'x-amz-server-side-encryption': 'aws:kms',
+      'x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:us-east-1:111122223333:key/k1',
+      'x-amz-server-side-encryption-bucket-key-enabled': 'true',
+      'x-amz-storage-class': 'STANDARD_IA',
+    });
     expect(bySdk).toEqual([false, false]);
   });
 });
