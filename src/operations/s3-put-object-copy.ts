@@ -11,9 +11,9 @@
  * The HEAD-first path costs one more request per task (the benchmark measured copy at 0.55× of a
  * bare CopyObject loop with it), so it is taken only when it is needed.
  *
- * CopyObject and the tag write after it go through the lean per-task client
- * (storage/lean-s3/); the HEAD-first path's HeadObject stays on the SDK with the multipart copy it
- * may lead to.
+ * CopyObject, the tag write after it and the HEAD-first path's HeadObject go through the lean
+ * per-task client (storage/lean-s3/); a multipart copy (its GetObjectTagging, parts and tag write)
+ * stays on the SDK.
  *
  * Destination key = TargetKeyPrefix + '/' + whole source key, with exactly one '/' between.
  *
@@ -29,7 +29,7 @@
 import { HeadBucketCommand, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { S3BatchError } from '../domain/errors.ts';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
-import { sdkTaskS3, taskS3Of } from '../storage/lean-s3/task-s3.ts';
+import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
 import { describeS3Error } from '../storage/s3-error-classification.ts';
 import { parseCopyConfig, type CopyConfig } from './copy-config.ts';
 import { copySource, destinationKey, enforceTags } from './copy-requests.ts';
@@ -109,7 +109,7 @@ async function copyOne(
   };
   let head: HeadObjectCommandOutput | undefined;
   try {
-    head = await sdkTaskS3(ctx.s3).headObject(source, signal);
+    head = await taskS3Of(ctx.s3).headObject(source, signal);
   } catch (err) {
     rethrowIfOwnAbort(err, signal);
     if (describeS3Error(err).retryable) throw err;

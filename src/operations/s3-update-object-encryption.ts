@@ -15,9 +15,11 @@
  * copy request is illegal because it is trying to copy an object to itself without changing the
  * object's metadata, storage class, website redirect location or encryption attributes." (it does
  * not count the requested encryption as a change), i.e. every task fails with that, cleanly.
+ *
+ * Both requests go through the lean per-task client (storage/lean-s3/).
  */
-import { CopyObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { failed, succeeded } from '../domain/task.ts';
+import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
 import { copySource } from './copy-requests.ts';
 import { fieldsOf, invalid, isAbsent, onVersion, optBool, optString } from './member-fields.ts';
 import type { OperationHandler } from './operation.ts';
@@ -65,15 +67,14 @@ export const s3UpdateObjectEncryption: OperationHandler<UpdateObjectEncryptionCo
   async attempt(config, entry, ctx, signal) {
     const versionId = versionIdOf(entry);
     try {
-      const head = await ctx.s3.send(new HeadObjectCommand({ Bucket: entry.bucket, Key: entry.key }), {
-        abortSignal: signal,
-      });
+      const requests = taskS3Of(ctx.s3);
+      const head = await requests.headObject({ Bucket: entry.bucket, Key: entry.key }, signal);
       if (versionId !== undefined && head.VersionId !== versionId) {
         const message = `Version ${versionId} is not the current version of the object; re-encrypting it by a copy in place would make it current (Service: Amazon S3; Status Code: 400; Error Code: InvalidRequest)`;
         return { result: failed(entry, 400, 'InvalidRequest', message), retryable: false };
       }
-      await ctx.s3.send(
-        new CopyObjectCommand({
+      await requests.copyObject(
+        {
           Bucket: entry.bucket,
           Key: entry.key,
           CopySource: copySource(entry.bucket, entry.key, versionId),
@@ -84,8 +85,8 @@ export const s3UpdateObjectEncryption: OperationHandler<UpdateObjectEncryptionCo
           ...(head.StorageClass !== undefined && head.StorageClass !== 'STANDARD'
             ? { StorageClass: head.StorageClass }
             : {}),
-        }),
-        { abortSignal: signal },
+        },
+        signal,
       );
       return { result: succeeded(entry), retryable: false };
     } catch (err) {

@@ -19,6 +19,7 @@ import type { OperationContext } from '../../src/operations/operation.ts';
 import { s3DeleteObjectTagging } from '../../src/operations/s3-delete-object-tagging.ts';
 import { s3PutObjectCopy } from '../../src/operations/s3-put-object-copy.ts';
 import { s3PutObjectTagging } from '../../src/operations/s3-put-object-tagging.ts';
+import { leanClientOf } from '../../src/storage/lean-s3/task-s3.ts';
 import { ObjectStoreError } from '../../src/storage/object-store.ts';
 import { createS3Client } from '../../src/storage/s3-clients.ts';
 import { createS3ObjectStore } from '../../src/storage/s3-object-store.ts';
@@ -56,9 +57,17 @@ async function keysOf(client: S3Client, bucket: string, prefix?: string): Promis
   return (res.Contents ?? []).map((o) => o.Key ?? '').sort();
 }
 
-/** Counts HTTP requests the client sends. */
+/** Counts HTTP requests the client sends, through the SDK and through its lean per-task client. */
 function countRequests(client: S3Client): { readonly count: number } {
   const counter = { count: 0 };
+  const lean = leanClientOf(client);
+  if (lean !== undefined) {
+    const send = lean.send.bind(lean);
+    lean.send = (req) => {
+      counter.count++;
+      return send(req);
+    };
+  }
   client.middlewareStack.add(
     (next) => async (args) => {
       counter.count++;

@@ -15,6 +15,8 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { s3PutObjectCopy } from '../../src/operations/s3-put-object-copy.ts';
+import { s3UpdateObjectEncryption } from '../../src/operations/s3-update-object-encryption.ts';
 import { SigV4Signer, sha256Hex } from '../../src/storage/lean-s3/sigv4.ts';
 import { leanClientOf, sdkTaskS3, type TaskS3, taskS3Of } from '../../src/storage/lean-s3/task-s3.ts';
 import { createS3Client } from '../../src/storage/s3-clients.ts';
@@ -50,6 +52,8 @@ const SDK_ONLY = new Set([
 let server: Server;
 let endpoint: string;
 let captured: Captured[] = [];
+/** Per captured request: whether the SDK sent it (it carries amz-sdk-invocation-id; the lean client does not). */
+let bySdk: boolean[] = [];
 let answer: Answer = { status: 200 };
 const hanging: ServerResponse[] = [];
 
@@ -63,6 +67,7 @@ function onRequest(req: IncomingMessage, res: ServerResponse): void {
       if (!SDK_ONLY.has(name)) headers[name] = req.rawHeaders[i + 1] ?? '';
     }
     captured.push({ method: req.method ?? '', url: req.url ?? '', headers, body: Buffer.concat(chunks).toString() });
+    bySdk.push(req.headers['amz-sdk-invocation-id'] !== undefined);
     if (answer.reset) {
       req.socket.destroy();
       return;
@@ -341,6 +346,8 @@ describe('answers read as the SDK reads them', () => {
           expires: 'Wed, 05 Mar 2031 05:06:07 GMT',
           'x-amz-meta-Some-Key': 'v1',
           'x-amz-meta-other': 'v2',
+          // UTF-8 bytes on the wire (node:http writes a header string one byte per character).
+          'x-amz-meta-utf8': Buffer.from('ü 日本').toString('latin1'),
           'x-amz-mp-parts-count': '3',
           'x-amz-storage-class': 'STANDARD_IA',
           'x-amz-server-side-encryption': 'AES256',
@@ -389,6 +396,64 @@ describe('answers read as the SDK reads them', () => {
     );
     expect(many[1].Deleted).toEqual(many[0].Deleted);
     expect(many[1].Errors).toEqual(many[0].Errors);
+  });
+});
+
+describe('which client the operations use', () => {
+  const signal = new AbortController().signal;
+  const entry = { line: 1, bucket: 'src', key: 'a b/c+d.txt', rawKey: 'a b/c+d.txt' };
+
+  it('copy’s HEAD-first path (below the threshold) sends HeadObject and CopyObject lean', async () => {
+    const config = s3PutObjectCopy.parse({ TargetResource: 'arn:aws:s3:::dst', ModifiedSinceConstraint: DATE });
+    answer = {
+      status: 200,
+      headers: { 'last-modified': 'Tue, 04 Mar 2031 05:06:07 GMT', etag: '"e"' },
+      body: '<CopyObjectResult><ETag>"e"</ETag></CopyObjectResult>',
+    };
+    captured = [];
+    bySdk = [];
+    const ctx = { s3, multipartCopyThresholdBytes: 1024 ** 2, multipartCopyPartBytes: 1024 ** 2 };
+    const out = await s3PutObjectCopy.attempt(config, entry, ctx, signal);
+    answer = { status: 200 };
+    expect(out.result.status).toBe('succeeded');
+    expect(captured.map((c) => `${c.method} ${c.url}`)).toEqual([
+      'HEAD /src/a%20b/c%2Bd.txt',
+      'PUT /dst/a%20b/c%2Bd.txt?x-id=CopyObject',
+    ]);
+    expect(bySdk).toEqual([false, false]);
+  });
+});
+
+describe('which client UpdateObjectEncryption uses', () => {
+  it('sends its HeadObject and CopyObject lean', async () => {
+    const config = s3UpdateObjectEncryption.parse({
+      ObjectEncryption: { SSEKMS: { KMSKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/k1', BucketKeyEnabled: true } },
+    });
+    answer = {
+      status: 200,
+      headers: { 'x-amz-storage-class': 'STANDARD_IA' },
+      body: '<CopyObjectResult><ETag>"e"</ETag></CopyObjectResult>',
+    };
+    captured = [];
+    bySdk = [];
+    const ctx = { s3, multipartCopyThresholdBytes: 5 * 1024 ** 3, multipartCopyPartBytes: 1024 ** 2 };
+    const entry = { line: 1, bucket: 'b', key: 'a b/c+d.txt', rawKey: 'a b/c+d.txt' };
+    const out = await s3UpdateObjectEncryption.attempt(config, entry, ctx, new AbortController().signal);
+    answer = { status: 200 };
+    expect(out.result.status).toBe('succeeded');
+    expect(captured.map((c) => `${c.method} ${c.url}`)).toEqual([
+      'HEAD /b/a%20b/c%2Bd.txt',
+      'PUT /b/a%20b/c%2Bd.txt?x-id=CopyObject',
+    ]);
+    expect(captured[1]?.headers).toMatchObject({
+      'x-amz-copy-source': 'b/a%20b/c%2Bd.txt',
+      'x-amz-metadata-directive': 'COPY',
+      'x-amz-server-side-encryption': 'aws:kms',
+      'x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:us-east-1:111122223333:key/k1',
+      'x-amz-server-side-encryption-bucket-key-enabled': 'true',
+      'x-amz-storage-class': 'STANDARD_IA',
+    });
+    expect(bySdk).toEqual([false, false]);
   });
 });
 

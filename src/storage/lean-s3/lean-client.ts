@@ -130,7 +130,7 @@ export class LeanS3Client {
       throw networkError(err, { connectMs: this.options.connectionTimeoutMs, requestMs: timeout });
     }
     const status = res.statusCode;
-    const resHeaders = res.headers as Record<string, string | string[] | undefined>;
+    const resHeaders = latin1Headers(res.headers as Record<string, string | string[] | undefined>);
     if (status < 200 || status >= 300) throw responseError(status, resHeaders, req.method === 'HEAD' ? '' : text);
     if (text.length > 0 && isErrorBody(text)) throw responseError(503, resHeaders, text);
     if (req.bodyRequired && text.length === 0) throw abortedRequestError();
@@ -193,4 +193,27 @@ function crc32Base64(body: string): string {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(crc32(body) >>> 0);
   return b.toString('base64');
+}
+
+/**
+ * The header values as node:http (and so the SDK) reads them: one character per byte (latin1).
+ * undici decodes them as UTF-8, so `x-amz-meta-a: ü` (bytes C3 BC) would read `ü` here and `Ã¼`
+ * in the SDK, and a HeadObject's Metadata sent on through the SDK would change. undici already
+ * gives content-disposition as latin1 when content-length is present (nodejs/node#46528).
+ */
+function latin1Headers(
+  h: Record<string, string | string[] | undefined>,
+): Record<string, string | string[] | undefined> {
+  const keep = h['content-length'] !== undefined ? 'content-disposition' : '';
+  for (const name in h) {
+    const v = h[name];
+    if (name === keep || v === undefined) continue;
+    h[name] = Array.isArray(v) ? v.map(toLatin1) : toLatin1(v);
+  }
+  return h;
+}
+
+function toLatin1(v: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ASCII test
+  return /^[\x00-\x7f]*$/.test(v) ? v : Buffer.from(v, 'utf8').toString('latin1');
 }
