@@ -74,7 +74,7 @@ const USAGE = `usage: npm run bench -- [options]
   --concurrency N        engine job concurrency = global task budget = bare workers (default 64)
   --rounds N             bare/engine pairs per operation, alternating order (default 2)
   --large-rows N         rows of the large tagging job (default 10 × objects; 0 skips it)
-  --warmup N             tasks of the warm-up job and loop (default 500)
+  --warmup N             tasks of the warm-up job and loop (default 500; at least 1,000 per task thread)
   --poll-ms N            job status poll interval (default 100)
   --ops LIST             what to run, comma-separated (default all):
                          tagging,copy,large,delete,checksum,lambda,generator,observers,report-download,
@@ -172,10 +172,20 @@ const OBJECTS = int('objects', opt.objects, 1);
 const CONCURRENCY = int('concurrency', opt.concurrency, 1);
 const ROUNDS = int('rounds', opt.rounds, 1);
 const LARGE_ROWS = int('large-rows', opt['large-rows'] ?? String(OBJECTS * 10), 0);
-const WARMUP = Math.min(int('warmup', opt.warmup, 0), OBJECTS);
 const POLL_MS = int('poll-ms', opt['poll-ms'], 5);
 const CPU_PROF = opt['cpu-prof'] ? path.resolve(opt['cpu-prof']) : undefined;
 const WORKERS = opt.workers === undefined ? undefined : int('workers', opt.workers, 0);
+/**
+ * A thread runs whole chunks (the server's default chunk size, 1,000 rows): a warm-up job of one
+ * chunk warms one task thread and leaves the JIT warm-up of the others in the measured jobs. So
+ * the warm-up is at least one chunk per thread (--warmup 0 still skips it).
+ */
+const SERVER_CHUNK_ROWS = 1000;
+const WARMUP_ASKED = int('warmup', opt.warmup, 0);
+const WARMUP = Math.min(
+  WARMUP_ASKED === 0 ? 0 : Math.max(WARMUP_ASKED, (WORKERS ?? os.availableParallelism()) * SERVER_CHUNK_ROWS),
+  OBJECTS,
+);
 const OPS = new Set(
   opt.ops
     .split(',')

@@ -24,7 +24,7 @@ import type { ChunkCounts } from './placement.ts';
 import { serializeError, type FromWorker, type Progress, type ToWorker } from './protocol.ts';
 
 /** A batch goes out after this long, or sooner when it holds BATCH_TASKS tasks. */
-const BATCH_MS = 20;
+const BATCH_MS = 100;
 const BATCH_TASKS = 512;
 
 export interface ChunkWorkerDeps extends ChunkWorkDeps {

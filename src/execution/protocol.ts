@@ -2,7 +2,7 @@
  * The messages between the engine's thread and a chunk worker (chunk-worker.ts), for any
  * transport that carries structured-clonable values: a worker thread's port today, a queue later.
  * `id` names one job's execution on one worker. Results travel in batches (one message per
- * ~20 ms or a few hundred tasks), never one message per task.
+ * ~100 ms or a few hundred tasks), never one message per task.
  */
 import type { Chunk } from '../domain/chunk.ts';
 import { ERROR_TABLE, type ErrorCode, isS3BatchError, S3BatchError } from '../domain/errors.ts';

@@ -134,12 +134,70 @@ export class ThreadPlacement implements ChunkPlacement {
   }
 }
 
-interface Part {
+/**
+ * How many threads run a job: no more than its concurrency, its chunks not done (when known) and,
+ * when rate-limited, rate/10 (each share keeps a burst of at least one token per tenth of a second).
+ */
+export function threadsFor(maxConcurrentTasks: number, rate: number | undefined, chunksLeft?: number): number {
+  return Math.max(
+    1,
+    Math.min(
+      maxConcurrentTasks,
+      rate === undefined ? Number.POSITIVE_INFINITY : Math.floor(rate / 10),
+      chunksLeft ?? Number.POSITIVE_INFINITY,
+    ),
+  );
+}
+
+export interface Shares {
+  /** Per thread, in order: its slots (0 for a thread that ended). */
+  readonly capacity: number[];
+  /** Each running thread's requests per second (undefined: no rate limit). */
+  readonly rate: number | undefined;
+}
+
+/**
+ * A job's slots and rate divided among the threads still running its chunks (`ended[i]`: thread i
+ * has run out of chunks): the slots as evenly as whole numbers allow, the first threads taking
+ * the remainder, so that they sum to `total`.
+ */
+export function splitShares(total: number, rate: number | undefined, ended: readonly boolean[]): Shares {
+  const active = ended.filter((e) => !e).length;
+  const base = Math.floor(total / Math.max(1, active));
+  let extra = total - base * active;
+  const capacity = ended.map((e) => {
+    if (e) return 0;
+    if (extra > 0) {
+      extra--;
+      return base + 1;
+    }
+    return base;
+  });
+  return { capacity, rate: rate === undefined ? undefined : rate / Math.max(1, active) };
+}
+
+/** What the idle check reads of a thread's part of a job. */
+export interface IdleState {
+  readonly ended: boolean;
+  /** The capacity change last sent, and the last one the thread said it was idle at. */
+  readonly epoch: number;
+  readonly idleEpoch: number;
+  readonly inFlight: number;
+}
+
+/**
+ * True when no thread has a task in flight and each has said it is idle for the latest capacity
+ * change sent to it (an `idle` for an older one may predate tasks that change let start).
+ */
+export function allIdle(parts: readonly IdleState[]): boolean {
+  return parts.every((p) => p.ended || (p.idleEpoch === p.epoch && p.inFlight === 0));
+}
+
+interface Part extends IdleState {
   readonly thread: Thread;
   readonly id: number;
   share: number;
   rate: number | undefined;
-  /** The capacity change last sent, and the last one the thread said it was idle at. */
   epoch: number;
   idleEpoch: number;
   inFlight: number;
@@ -179,15 +237,7 @@ class ThreadExecution implements JobExecution {
       this.reject = reject;
     });
     const view = job.limits.view();
-    const rate = view.maxRequestsPerSecond;
-    const k = Math.max(
-      1,
-      Math.min(
-        view.maxConcurrentTasks,
-        rate === undefined ? Number.POSITIVE_INFINITY : Math.floor(rate / 10),
-        job.chunksLeft ?? Number.POSITIVE_INFINITY,
-      ),
-    );
+    const k = threadsFor(view.maxConcurrentTasks, view.maxRequestsPerSecond, job.chunksLeft);
     this.parts = pick(k).map((thread) => ({
       thread,
       id: newId(),
@@ -268,21 +318,12 @@ class ThreadExecution implements JobExecution {
   }
 
   /** The job's slots and rate, divided among the threads still running its chunks. */
-  private split(): { capacity: number[]; rate: number | undefined } {
-    const active = this.parts.filter((p) => !p.ended).length;
-    const total = this.capacity;
-    const base = Math.floor(total / Math.max(1, active));
-    let extra = total - base * active;
-    const capacity = this.parts.map((p) => {
-      if (p.ended) return 0;
-      if (extra > 0) {
-        extra--;
-        return base + 1;
-      }
-      return base;
-    });
-    const rate = this.job.limits.view().maxRequestsPerSecond;
-    return { capacity, rate: rate === undefined ? undefined : rate / Math.max(1, active) };
+  private split(): Shares {
+    return splitShares(
+      this.capacity,
+      this.job.limits.view().maxRequestsPerSecond,
+      this.parts.map((p) => p.ended),
+    );
   }
 
   private rebalance(): void {
@@ -306,8 +347,7 @@ class ThreadExecution implements JobExecution {
 
   private checkIdle(): void {
     if (this.stopped || this.capacity > 0) return;
-    const idle = this.parts.every((p) => p.ended || (p.idleEpoch === p.epoch && p.inFlight === 0));
-    if (idle) this.hooks.onIdle();
+    if (allIdle(this.parts)) this.hooks.onIdle();
   }
 
   /** A hook that throws (a store write) fails the job, as it would inline; never the server. */

@@ -1,0 +1,69 @@
+// The threads placement's pure parts (src/execution/threads.ts): how many threads run a job, how
+// its slots and rate are split among them, and when the job counts as idle.
+import { describe, expect, it } from 'vitest';
+import { allIdle, splitShares, threadsFor } from '../../src/execution/threads.ts';
+
+describe('threadsFor', () => {
+  it('is bounded by the concurrency, the chunks left and rate/10, and is at least 1', () => {
+    expect(threadsFor(64, undefined)).toBe(64);
+    expect(threadsFor(3, undefined)).toBe(3);
+    expect(threadsFor(64, undefined, 2)).toBe(2);
+    expect(threadsFor(64, 25)).toBe(2);
+    expect(threadsFor(64, 25, 1)).toBe(1);
+    expect(threadsFor(64, 5)).toBe(1);
+    expect(threadsFor(0, undefined)).toBe(1);
+    expect(threadsFor(64, undefined, 0)).toBe(1);
+  });
+});
+
+describe('splitShares', () => {
+  it('splits the slots evenly, the first threads taking the remainder, summing to the total', () => {
+    expect(splitShares(64, undefined, [false, false])).toEqual({ capacity: [32, 32], rate: undefined });
+    expect(splitShares(7, undefined, [false, false, false])).toEqual({ capacity: [3, 2, 2], rate: undefined });
+    expect(splitShares(1, undefined, [false, false])).toEqual({ capacity: [1, 0], rate: undefined });
+    expect(splitShares(0, undefined, [false, false])).toEqual({ capacity: [0, 0], rate: undefined });
+  });
+
+  it('gives a thread that ended nothing and its share to the others', () => {
+    expect(splitShares(64, undefined, [true, false])).toEqual({ capacity: [0, 64], rate: undefined });
+    expect(splitShares(5, undefined, [false, true, false])).toEqual({ capacity: [3, 0, 2], rate: undefined });
+  });
+
+  it('divides the rate among the threads still running', () => {
+    expect(splitShares(64, 100, [false, false])).toEqual({ capacity: [32, 32], rate: 50 });
+    expect(splitShares(64, 100, [false, true])).toEqual({ capacity: [64, 0], rate: 100 });
+    expect(splitShares(64, 90, [false, false, false])).toEqual({ capacity: [22, 21, 21], rate: 30 });
+  });
+
+  it('keeps the whole job when every thread ended (no division by zero)', () => {
+    expect(splitShares(8, 40, [true, true])).toEqual({ capacity: [0, 0], rate: 40 });
+  });
+});
+
+describe('allIdle', () => {
+  const part = (epoch: number, idleEpoch: number, inFlight: number, ended = false) => ({
+    ended,
+    epoch,
+    idleEpoch,
+    inFlight,
+  });
+
+  it('is true once every running thread said idle for its latest change with nothing in flight', () => {
+    expect(allIdle([part(1, 1, 0), part(2, 2, 0)])).toBe(true);
+    expect(allIdle([])).toBe(true);
+  });
+
+  it('waits for a thread whose idle answers an older change', () => {
+    expect(allIdle([part(2, 1, 0), part(1, 1, 0)])).toBe(false);
+    expect(allIdle([part(0, -1, 0)])).toBe(false);
+  });
+
+  it('waits for tasks still in flight', () => {
+    expect(allIdle([part(1, 1, 3), part(1, 1, 0)])).toBe(false);
+  });
+
+  it('ignores threads that ended', () => {
+    expect(allIdle([part(3, 0, 5, true), part(1, 1, 0)])).toBe(true);
+    expect(allIdle([part(0, -1, 0, true), part(0, -1, 0, true)])).toBe(true);
+  });
+});
