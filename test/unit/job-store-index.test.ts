@@ -8,46 +8,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newestFirst, NO_CHUNKS_DONE, type JobRecord } from '../../src/domain/job.ts';
+import { newestFirst, type JobRecord } from '../../src/domain/job.ts';
 import { JobStatus } from '../../src/domain/job-status.ts';
 import { LowdbJobStore } from '../../src/storage/lowdb-job-store.ts';
 import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';
 import { MemoryObjectStore } from '../../src/storage/memory-object-store.ts';
 import { newTestEngine, stopTestEngines } from '../helpers/engine-harness.ts';
+import { storedJob } from '../helpers/job-records.ts';
 
 const A = '111122223333';
 const B = '444455556666';
 
 function job(id: string, patch: Partial<JobRecord> = {}): JobRecord {
-  const creationTime = patch.creationTime ?? '2025-01-01T00:00:00.000Z';
-  return {
-    id,
-    accountId: A,
-    creationTime,
-    priority: 10,
-    request: {
-      ConfirmationRequired: false,
-      Operation: { S3DeleteObjectTagging: {} },
-      Report: { Enabled: false },
-      Manifest: {
-        Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
-        Location: { ObjectArn: 'arn:aws:s3:::manifests/m.csv', ETag: 'etag' },
-      },
-      Priority: 10,
-      RoleArn: 'arn:aws:iam::111122223333:role/batch',
-      ClientRequestToken: `token-${id}`,
-    },
-    clientRequestToken: `token-${id}`,
-    requestHash: `hash-${id}`,
-    tags: [],
-    failureReasons: [],
-    progress: { total: 0, succeeded: 0, failed: 0 },
-    chunks: NO_CHUNKS_DONE,
-    status: JobStatus.Complete,
-    activeMs: 0,
-    history: [{ status: JobStatus.New, at: creationTime }],
-    ...patch,
-  };
+  return storedJob(id, { accountId: A, status: JobStatus.Complete, ...patch });
 }
 
 /** Seconds after a fixed start, as an ISO time (few distinct values: ties by creation time happen). */

@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isS3BatchError } from '../../src/domain/errors.ts';
-import { NO_CHUNKS_DONE, type JobRecord } from '../../src/domain/job.ts';
+import type { JobRecord } from '../../src/domain/job.ts';
 import { JobStatus } from '../../src/domain/job-status.ts';
 import { LowdbJobStore } from '../../src/storage/lowdb-job-store.ts';
+import { storedJob } from '../helpers/job-records.ts';
 
 const ACCOUNT = '111122223333';
 
@@ -35,36 +36,12 @@ async function openStore(options: { batchMs?: number } = {}): Promise<LowdbJobSt
 }
 
 function job(n: number, patch: Partial<JobRecord> = {}): JobRecord {
-  const id = `job-${String(n).padStart(5, '0')}`;
   const creationTime = new Date(Date.UTC(2025, 0, 1, 0, 0, n)).toISOString();
-  return {
-    id,
-    accountId: ACCOUNT,
-    creationTime,
-    priority: n,
-    request: {
-      ConfirmationRequired: false,
-      Operation: { S3DeleteObjectTagging: {} },
-      Report: { Enabled: false },
-      Manifest: {
-        Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
-        Location: { ObjectArn: 'arn:aws:s3:::manifests/m.csv', ETag: 'etag' },
-      },
-      Priority: n,
-      RoleArn: 'arn:aws:iam::111122223333:role/batch',
-      ClientRequestToken: `token-${n}`,
-    },
-    clientRequestToken: `token-${n}`,
-    requestHash: `hash-${n}`,
-    tags: [],
-    failureReasons: [],
-    progress: { total: 0, succeeded: 0, failed: 0 },
-    chunks: NO_CHUNKS_DONE,
-    status: JobStatus.New,
-    activeMs: 0,
-    history: [{ status: JobStatus.New, at: creationTime }],
-    ...patch,
-  };
+  return storedJob(
+    `job-${String(n).padStart(5, '0')}`,
+    { accountId: ACCOUNT, creationTime, priority: n, ...patch },
+    String(n),
+  );
 }
 
 async function readJson(): Promise<{
