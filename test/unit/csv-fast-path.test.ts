@@ -8,6 +8,7 @@ import type { ManifestField } from '../../src/domain/job-spec.ts';
 import { checkCsvManifestBatches, readCsvManifestBatches } from '../../src/manifest/csv-manifest.ts';
 import { CsvRowSplitter, MAX_ROW_BYTES, type RawRow } from '../../src/manifest/csv-rows.ts';
 import { decodeManifestValue } from '../../src/manifest/manifest-values.ts';
+import { concatBytes } from '../helpers/bytes.ts';
 
 const enc = new TextEncoder();
 
@@ -96,18 +97,7 @@ function messyManifest(r: (n: number) => number): Uint8Array {
     }
   }
   if (r(3) === 0) parts.push(row(r, '\n', true)); // no final line end
-  return concat(parts);
-}
-
-function concat(parts: (string | number[])[]): Uint8Array {
-  const chunks = parts.map((p) => (typeof p === 'string' ? enc.encode(p) : Uint8Array.from(p)));
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 describe('CsvRowSplitter: fast path = state machine', () => {
@@ -158,7 +148,7 @@ describe('CsvRowSplitter: fast path = state machine', () => {
   });
 
   it('reports invalid UTF-8 inside a run of plain rows at its line', () => {
-    const bytes = concat(['b,k1\r\nb,k2\n\n', 'b,', [0xc3, 0x28], '\nb,k5\n']);
+    const bytes = concatBytes(...['b,k1\r\nb,k2\n\n', 'b,', [0xc3, 0x28], '\nb,k5\n']);
     const slow = byteByByte(bytes);
     expect(slow.error).toMatchObject({ code: 'InvalidManifestContent', line: 4 });
     expect(whole(bytes).error).toEqual(slow.error);

@@ -4,6 +4,7 @@ import type { ManifestField } from '../../src/domain/job-spec.ts';
 import { parseBucketArn, parseObjectArn } from '../../src/manifest/arn.ts';
 import { readCsvManifest } from '../../src/manifest/csv-manifest.ts';
 import type { ManifestRow } from '../../src/manifest/csv-manifest.ts';
+import { concatBytes } from '../helpers/bytes.ts';
 
 const BK: readonly ManifestField[] = ['Bucket', 'Key'];
 const BKV: readonly ManifestField[] = ['Bucket', 'Key', 'VersionId'];
@@ -50,17 +51,6 @@ function thrown(fn: () => unknown): unknown {
     return err;
   }
   throw new Error('expected a throw');
-}
-
-function concatBytes(...parts: (string | number[])[]): Uint8Array {
-  const chunks = parts.map((p) => (typeof p === 'string' ? enc.encode(p) : Uint8Array.from(p)));
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }
 
 describe('readCsvManifest: layout', () => {
