@@ -11,6 +11,10 @@
 // secretAccessKey), every request must carry an Authorization header signed with AWS Signature Version 4 by that
 // key, within 15 minutes of this clock; anything else is answered 403 before s3rver sees it. The payload hash
 // (x-amz-content-sha256) is signed but not compared with the body, which s3rver streams to disk.
+//
+// Started by src/storage/local-s3.ts with an IPC channel, it reports the port it listens on (`-p 0`: one the OS
+// picks) as {"listening": {"address", "port"}} and exits when that channel closes: the kernel closes it when
+// the server dies, however it dies (SIGKILL included), so no embedded S3 outlives its server.
 // Usage: node local-s3-guard.cjs -d <dir> [s3rver options...]
 'use strict';
 
@@ -254,6 +258,33 @@ function drainBody(req) {
   });
 }
 
+const S3rver = require(path.join(s3rverDir, 'lib', 's3rver.js'));
+
+/** How long in-flight requests may take to end after the server died before this process exits anyway. */
+const ORPHAN_GRACE_MS = 2000;
+
+if (typeof process.send === 'function') {
+  // The channel to the server: an event, not a poll of the parent's pid. It closes the moment the server's
+  // process is gone (its end of the socket pair is closed by the kernel, and no other process holds it:
+  // Node opens it close-on-exec), costs nothing while the server lives, and is not fooled by a reaper
+  // (a subreaper or PID 1) adopting this process. It also carries the port back, so `-p 0` can be used.
+  let instance;
+  const run = S3rver.prototype.run;
+  S3rver.prototype.run = async function reportedRun(...args) {
+    const address = await run.apply(this, args);
+    instance = this;
+    if (process.connected) process.send({ listening: address }, () => {});
+    return address;
+  };
+  process.once('disconnect', () => {
+    // No new connections; the requests in flight (from the server that died: their sockets are closed)
+    // end by themselves, and the process exits when they have, or after ORPHAN_GRACE_MS.
+    setTimeout(() => process.exit(0), ORPHAN_GRACE_MS);
+    if (instance) instance.close(() => process.exit(0));
+    else process.exit(0);
+  });
+}
+
 const keys = readKeys();
 if (keys) {
   // s3rver knows only these keys (not its built-in S3RVER pair)...
@@ -261,7 +292,6 @@ if (keys) {
   AWSAccount.DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
   AWSAccount.DUMMY_ACCOUNT.createKeyPair(keys.accessKeyId, keys.secretAccessKey);
   // ...and sees only requests signed by them: the check comes before s3rver's own request handler (Koa's).
-  const S3rver = require(path.join(s3rverDir, 'lib', 's3rver.js'));
   const callback = S3rver.prototype.callback;
   S3rver.prototype.callback = function guardedCallback() {
     const handle = callback.call(this);

@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { S3BatchError } from '../domain/errors.ts';
@@ -54,44 +53,67 @@ export async function loadOrCreateLocalS3Keys(path: string): Promise<LocalS3Keys
   return (await createFileOnce(path, `${JSON.stringify(keys, null, 2)}\n`)) ? keys : loadOrCreateLocalS3Keys(path);
 }
 
-async function freePort(host: string): Promise<number> {
+/**
+ * Resolves with the port the embedded S3 listens on, once it reports it (local-s3-guard.cjs sends
+ * {"listening": {"port"}} over the IPC channel). Only this message counts as up: an HTTP probe could be
+ * answered by another process on that port, such as an embedded S3 left by an earlier s3batch.
+ */
+function listeningPort(
+  child: ChildProcess,
+  wanted: { host: string; port: number },
+  output: () => string,
+  timeoutMs: number,
+): Promise<number> {
   return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolvePort(port));
-    });
+    const done = (): void => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('close', onClose);
+      child.off('error', onError);
+    };
+    const onMessage = (message: unknown): void => {
+      const port = (message as { listening?: { port?: unknown } } | null)?.listening?.port;
+      if (typeof port !== 'number') return;
+      done();
+      resolvePort(port);
+    };
+    const onClose = (code: number | null, signal: NodeJS.Signals | null): void => {
+      done();
+      const printed = output();
+      reject(
+        /EADDRINUSE/.test(printed)
+          ? new S3BatchError(
+              'InvalidConfiguration',
+              `Port ${wanted.port} on ${wanted.host} is already in use (perhaps by an embedded S3 that an earlier ` +
+                's3batch left running): choose another with --local-s3-port or S3BATCH_LOCAL_S3_PORT, or leave it ' +
+                'unset for any free port',
+            )
+          : new S3BatchError(
+              'InvalidConfiguration',
+              `The embedded S3 server exited (${signal ?? `code ${code}`}): ${printed.slice(-2000)}`,
+            ),
+      );
+    };
+    const onError = (err: Error): void => {
+      done();
+      child.kill('SIGKILL');
+      reject(new S3BatchError('InvalidConfiguration', `The embedded S3 server did not start: ${err.message}`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      child.kill('SIGKILL');
+      reject(
+        new S3BatchError(
+          'InvalidConfiguration',
+          `The embedded S3 server did not listen within ${timeoutMs} ms: ${output().slice(-2000)}`,
+        ),
+      );
+    }, timeoutMs);
+    child.on('message', onMessage);
+    child.once('close', onClose);
+    child.once('error', onError);
   });
 }
-
-async function waitUntilUp(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
-      throw new S3BatchError(
-        'InvalidConfiguration',
-        `The embedded S3 server exited (code ${child.exitCode}): ${output().slice(-2000)}`,
-      );
-    }
-    try {
-      await fetch(url, { signal: AbortSignal.timeout(1000) });
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  child.kill('SIGKILL');
-  throw new S3BatchError(
-    'InvalidConfiguration',
-    `The embedded S3 server did not answer on ${url} within ${timeoutMs} ms: ${output().slice(-2000)}`,
-  );
-}
-
-/** Preloaded into the embedded S3: it exits when its stdin (a pipe from the server) reaches its end. */
-const EXIT_WITH_PARENT =
-  'data:text/javascript,process.stdin.on("end",()=>process.exit(0));process.stdin.on("data",()=>{});';
 
 export async function startLocalS3(options: {
   directory: string;
@@ -101,7 +123,9 @@ export async function startLocalS3(options: {
   port?: number;
 }): Promise<LocalS3> {
   const host = options.host ?? '127.0.0.1';
-  const port = options.port || (await freePort(host));
+  // 0: the embedded S3 listens on a port the OS picks and reports it (no port probed here and then
+  // taken by another process before the embedded S3 binds it).
+  const wantedPort = options.port ?? 0;
   await mkdir(options.directory, { recursive: true });
   const keys = await loadOrCreateLocalS3Keys(options.keysFile);
   // s3rver's command line behind a guard that keeps every file it touches inside options.directory
@@ -109,23 +133,11 @@ export async function startLocalS3(options: {
   const bin = fileURLToPath(new URL('./local-s3-guard.cjs', import.meta.url));
   const child = spawn(
     process.execPath,
-    [
-      '--openssl-legacy-provider',
-      '--import',
-      EXIT_WITH_PARENT,
-      bin,
-      '-d',
-      options.directory,
-      '-a',
-      host,
-      '-p',
-      String(port),
-      '-s',
-    ],
+    ['--openssl-legacy-provider', bin, '-d', options.directory, '-a', host, '-p', String(wantedPort), '-s'],
     {
-      // stdin is a pipe from this process: when this process dies, even by SIGKILL, the pipe closes
-      // and EXIT_WITH_PARENT ends the embedded S3 instead of leaving it running.
-      stdio: ['pipe', 'pipe', 'pipe'],
+      // The IPC channel: the guard reports its port on it and exits when it closes, which the kernel does
+      // when this process dies, even by SIGKILL (local-s3-guard.cjs): the embedded S3 never outlives it.
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // the guard accepts only requests signed by this pair (it reads the file, so the secret is not in argv)
       env: { ...process.env, S3BATCH_LOCAL_S3_KEYS_FILE: options.keysFile },
     },
@@ -136,8 +148,10 @@ export async function startLocalS3(options: {
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
+  const port = await listeningPort(child, { host, port: wantedPort }, () => out, 15_000);
+  // The channel stays open (its end stops the embedded S3) but does not keep this process alive.
+  child.channel?.unref();
   const endpoint = `http://${host}:${port}`;
-  await waitUntilUp(endpoint, child, () => out, 15_000);
   return {
     endpoint,
     directory: options.directory,
