@@ -265,9 +265,9 @@ const ORPHAN_GRACE_MS = 2000;
 
 if (typeof process.send === 'function') {
   // The channel to the server: an event, not a poll of the parent's pid. It closes the moment the server's
-  // process is gone (its end of the socket pair is closed by the kernel, and no other process holds it:
-  // Node opens it close-on-exec), costs nothing while the server lives, and is not fooled by a reaper
-  // (a subreaper or PID 1) adopting this process. It also carries the port back, so `-p 0` can be used.
+  // process is gone (the kernel closes its end of the socket pair, and no other process holds that end:
+  // Node opens it close-on-exec), so this process learns of it at once, not up to a polling interval later,
+  // and wakes for nothing while the server lives. It also carries the port back, so `-p 0` can be used.
   let instance;
   const run = S3rver.prototype.run;
   S3rver.prototype.run = async function reportedRun(...args) {
