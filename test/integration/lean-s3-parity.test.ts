@@ -7,6 +7,7 @@
 // read, ContentLength and the same errors.
 import { PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { s3ComputeObjectChecksum } from '../../src/operations/s3-compute-object-checksum.ts';
 import { sdkTaskS3, type TaskS3, taskS3Of } from '../../src/storage/lean-s3/task-s3.ts';
 import { createS3Client } from '../../src/storage/s3-clients.ts';
 import { describeS3Error } from '../../src/storage/s3-error-classification.ts';
@@ -176,6 +177,43 @@ describe.each(['ceph', 's3rver'] as const)('lean client and SDK agree on %s', (n
     const Key = `get/size-${1024 ** 2} ü+.bin`;
     await agree('get a range', (t, s) => readObject(t, { Bucket: bucket, Key, Range: 'bytes=100-4195' }, s));
     await agree('get part 1', (t, s) => readObject(t, { Bucket: bucket, Key, PartNumber: 1 }, s));
+  });
+
+  it('S3ComputeObjectChecksum gives the same task results through either client', async () => {
+    // The operation's own client choice: lean by default, the SDK with S3BATCH_TASK_CLIENT=sdk.
+    const before = process.env.S3BATCH_TASK_CLIENT;
+    process.env.S3BATCH_TASK_CLIENT = 'sdk';
+    const viaSdk = createS3Client({ ...server, forcePathStyle: true });
+    if (before === undefined) delete process.env.S3BATCH_TASK_CLIENT;
+    else process.env.S3BATCH_TASK_CLIENT = before;
+    try {
+      const ctxOf = (c: S3Client) => ({ s3: c, multipartCopyThresholdBytes: 5 * 1024 ** 3, multipartCopyPartBytes: 1 });
+      const rows = [...KEYS, `get/size-${1024 ** 2} ü+.bin`, 'no/such key+?.txt'].map((key, line) => ({
+        line,
+        bucket,
+        key,
+        rawKey: encodeURIComponent(key),
+      }));
+      rows.push({ line: rows.length, bucket: `${bucket}-missing`, key: 'k', rawKey: 'k' });
+      for (const member of [
+        { ChecksumAlgorithm: 'SHA256' },
+        {},
+        { ChecksumAlgorithm: 'SHA1', ChecksumType: 'COMPOSITE' },
+      ]) {
+        const config = s3ComputeObjectChecksum.parse(member);
+        for (const row of rows) {
+          const bySdk = await s3ComputeObjectChecksum.attempt(config, row, ctxOf(viaSdk), never);
+          const byLean = await s3ComputeObjectChecksum.attempt(config, row, ctxOf(s3), never);
+          const withoutIds = (o: typeof bySdk) => ({
+            ...o,
+            result: { ...o.result, message: o.result.message.replace(/; (S3 Extended )?Request ID: [^;)]*/g, '') },
+          });
+          expect([row.key, withoutIds(byLean)]).toEqual([row.key, withoutIds(bySdk)]);
+        }
+      }
+    } finally {
+      viaSdk.destroy();
+    }
   });
 
   it('copy’s HEAD-first path: the HeadObject fields copy reads', async () => {
