@@ -84,8 +84,8 @@ const USAGE = `usage: npm run bench -- [options]
                          report-download: a large completion report via GET /api/v1/jobs/:id/report/files/:name
                            and s3batch report vs GetObject to disk; MiB/s and the server's peak RSS per size
   --delete-objects N     objects deleted per delete run (default 2000; re-created before each run)
-  --checksum-objects N   objects read per checksum run (default 500)
-  --checksum-kib N       size of each checksum object in KiB (default 1024)
+  --checksum-objects N   objects read per checksum run (default 500); a list pairs with --checksum-kib's
+  --checksum-kib N       size of each checksum object in KiB (default 1024); a list (64,8192) runs each size
   --lambda-tasks N       tasks per LambdaInvoke run (default 3000)
   --generator-objects N  objects under the generator's prefix (default 3000)
   --report-rows LIST     report-download: report sizes in rows, comma-separated (default 50000,100000)
@@ -199,8 +199,12 @@ for (const o of OPS) {
   }
 }
 const DELETE_OBJECTS = int('delete-objects', opt['delete-objects'], 1);
-const CHECKSUM_OBJECTS = int('checksum-objects', opt['checksum-objects'], 1);
-const CHECKSUM_KIB = int('checksum-kib', opt['checksum-kib'], 1);
+const CHECKSUM_OBJECTS = opt['checksum-objects'].split(',').map((n) => int('checksum-objects', n.trim(), 1));
+const CHECKSUM_KIB = opt['checksum-kib'].split(',').map((n) => int('checksum-kib', n.trim(), 1));
+if (CHECKSUM_OBJECTS.length !== CHECKSUM_KIB.length && CHECKSUM_OBJECTS.length !== 1) {
+  console.error(`--checksum-objects: one count, or one per --checksum-kib size\n${USAGE}`);
+  process.exit(2);
+}
 const LAMBDA_TASKS = int('lambda-tasks', opt['lambda-tasks'], 1);
 const GENERATOR_OBJECTS = int('generator-objects', opt['generator-objects'], 1);
 const REPORT_ROWS = opt['report-rows'].split(',').map((n) => int('report-rows', n.trim(), 1));
@@ -396,8 +400,12 @@ async function main(): Promise<void> {
   const large = LARGE_ROWS > 0 && OPS.has('large') ? await largeJobScenario(ctx, LARGE_ROWS) : [];
   const comparisons: Comparison[] = [];
   if (OPS.has('delete')) comparisons.push(...(await deleteScenario(ctx, DELETE_OBJECTS)));
-  if (OPS.has('checksum'))
-    comparisons.push(...(await checksumScenario(ctx, { objects: CHECKSUM_OBJECTS, kib: CHECKSUM_KIB })));
+  if (OPS.has('checksum')) {
+    for (const [i, kib] of CHECKSUM_KIB.entries()) {
+      const objects = CHECKSUM_OBJECTS[CHECKSUM_OBJECTS.length === 1 ? 0 : i] ?? 1;
+      comparisons.push(...(await checksumScenario(ctx, { objects, kib })));
+    }
+  }
   if (OPS.has('lambda')) comparisons.push(...(await lambdaScenario(ctx, LAMBDA_TASKS)));
   if (OPS.has('generator')) comparisons.push(...(await generatorScenario(ctx, GENERATOR_OBJECTS)));
   const scenarioOut: string[] = [];

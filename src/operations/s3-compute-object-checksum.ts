@@ -1,8 +1,8 @@
 /**
  * S3ComputeObjectChecksum (docs/operations.md#compute-object-checksum): reads each object (the manifest's version, or
- * the current one) with a streamed GetObject, feeding every chunk to the digester as it arrives (memory stays
- * constant whatever the object size), and reports the value in the task's ResultMessage as
- * compact JSON (docs/operations.md#compute-object-checksum):
+ * the current one) with a streamed GetObject (through the per-task client, storage/lean-s3/task-s3.ts), feeding
+ * every chunk to the digester as it arrives (memory stays constant whatever the object size), and reports the value
+ * in the task's ResultMessage as compact JSON (docs/operations.md#compute-object-checksum):
  *   {"checksumAlgorithm":"CRC32C","checksumType":"FULL_OBJECT","checksum":"<base64>","size":<bytes>}
  *
  * Defaults: CRC64NVME / FULL_OBJECT. CRC64NVME + COMPOSITE is rejected at CreateJob, and so are
@@ -16,9 +16,10 @@
  * PartsCount) while the ETag says the object has parts cannot give the part boundaries: the task
  * fails with 501 NotImplemented, permanently.
  *
- * A body shorter than its Content-Length (a connection cut mid-object) is a transient failure.
+ * A body cut mid-object (the connection reset: ECONNRESET) or shorter than its Content-Length is a transient
+ * failure; the engine retries the task. Any way the read ends (done, failed, the task's signal), the body is read to
+ * its end or destroyed, so no connection is left half-read.
  */
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
 import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
 import { CHECKSUM_ALGORITHMS, compositeOf, createDigester, type ChecksumAlgorithmName } from './checksums/digester.ts';
@@ -135,14 +136,9 @@ async function digestOf(
   ctx: OperationContext,
   signal: AbortSignal,
 ): Promise<{ digest: Buffer; size: number } | { outcome: AttemptOutcome }> {
-  const res = await ctx.s3.send(
-    new GetObjectCommand({
-      Bucket: entry.bucket,
-      Key: entry.key,
-      VersionId: versionIdOf(entry),
-      PartNumber: partNumber,
-    }),
-    { abortSignal: signal },
+  const res = await taskS3Of(ctx.s3).getObject(
+    { Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry), PartNumber: partNumber },
+    signal,
   );
   const body = res.Body as unknown;
   const digester = createDigester(algorithm);

@@ -3,9 +3,11 @@
 // and the errors the stores answer (NoSuchKey, NoSuchBucket, NoSuchVersion, AccessDenied with a
 // wrong secret, InvalidTag, …) as storage/s3-error-classification.ts describes them — the status,
 // code and message a task report carries. Each request goes once through each client, on objects
-// the test makes for it.
+// the test makes for it. GetObject (the checksum operation's, streamed) is compared on the bytes
+// read, ContentLength and the same errors.
 import { PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { s3ComputeObjectChecksum } from '../../src/operations/s3-compute-object-checksum.ts';
 import { sdkTaskS3, type TaskS3, taskS3Of } from '../../src/storage/lean-s3/task-s3.ts';
 import { createS3Client } from '../../src/storage/s3-clients.ts';
 import { describeS3Error } from '../../src/storage/s3-error-classification.ts';
@@ -24,6 +26,14 @@ const KEYS = [
 
 type Call = (t: TaskS3, signal: AbortSignal) => Promise<unknown>;
 const never = new AbortController().signal;
+
+/** GetObject's ContentLength and body (read to its end, as the checksum operation reads it). */
+async function readObject(t: TaskS3, input: Parameters<TaskS3['getObject']>[0], signal: AbortSignal) {
+  const out = await t.getObject(input, signal);
+  const chunks: Uint8Array[] = [];
+  for await (const c of out.Body as AsyncIterable<Uint8Array>) chunks.push(c);
+  return { ContentLength: out.ContentLength, body: Buffer.concat(chunks).toString('base64') };
+}
 
 /** What a call gives: its output (without $metadata) or its error as a report describes it. */
 async function outcomeOf(t: TaskS3, call: Call): Promise<unknown> {
@@ -102,6 +112,8 @@ describe.each(['ceph', 's3rver'] as const)('lean client and SDK agree on %s', (n
       return { ContentLength: h.ContentLength, ContentType: h.ContentType, ETag: h.ETag, Metadata: h.Metadata };
     })) as { ContentLength?: number };
     expect(head.ContentLength).toBe(Buffer.byteLength(Key));
+    const got = (await agree('get', (t, s) => readObject(t, { Bucket: bucket, Key }, s))) as { body?: string };
+    expect(Buffer.from(got.body ?? '', 'base64').toString()).toBe(Key);
     // The copies differ in LastModified (and version): compare what the operations read.
     await agree('copy', async (t, s) => {
       const out = await t.copyObject(
@@ -138,7 +150,71 @@ describe.each(['ceph', 's3rver'] as const)('lean client and SDK agree on %s', (n
         'head a version',
         async (t, s) => (await t.headObject({ Bucket: versioned, Key, VersionId }, s)).VersionId,
       );
+      // A newer version on top: GetObject of the old one reads the old bytes.
+      await admin.send(new PutObjectCommand({ Bucket: versioned, Key, Body: 'a newer version' }));
+      const old = (await agree('get a version', (t, s) => readObject(t, { Bucket: versioned, Key, VersionId }, s))) as {
+        body?: string;
+      };
+      expect(Buffer.from(old.body ?? '', 'base64').toString()).toBe(Key);
+      await agree('get a missing version', (t, s) =>
+        readObject(t, { Bucket: versioned, Key, VersionId: 'nosuchversion0000' }, s),
+      );
     });
+
+  it('GetObject of larger objects: 0 B, 1 MiB, 9 MiB; a range; partNumber=1', async () => {
+    for (const size of [0, 1024 ** 2, 9 * 1024 ** 2]) {
+      const Key = `get/size-${size} ü+.bin`;
+      const Body = Buffer.alloc(size);
+      for (let i = 0; i < size; i += 4096) Body.writeUInt32BE((i * 2654435761) >>> 0, i);
+      await admin.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
+      const got = (await agree(`get ${size} B`, (t, s) => readObject(t, { Bucket: bucket, Key }, s))) as {
+        ContentLength?: number;
+        body?: string;
+      };
+      expect(got.ContentLength).toBe(size);
+      expect(Buffer.from(got.body ?? '', 'base64').equals(Body)).toBe(true);
+    }
+    const Key = `get/size-${1024 ** 2} ü+.bin`;
+    await agree('get a range', (t, s) => readObject(t, { Bucket: bucket, Key, Range: 'bytes=100-4195' }, s));
+    await agree('get part 1', (t, s) => readObject(t, { Bucket: bucket, Key, PartNumber: 1 }, s));
+  });
+
+  it('S3ComputeObjectChecksum gives the same task results through either client', async () => {
+    // The operation's own client choice: lean by default, the SDK with S3BATCH_TASK_CLIENT=sdk.
+    const before = process.env.S3BATCH_TASK_CLIENT;
+    process.env.S3BATCH_TASK_CLIENT = 'sdk';
+    const viaSdk = createS3Client({ ...server, forcePathStyle: true });
+    if (before === undefined) delete process.env.S3BATCH_TASK_CLIENT;
+    else process.env.S3BATCH_TASK_CLIENT = before;
+    try {
+      const ctxOf = (c: S3Client) => ({ s3: c, multipartCopyThresholdBytes: 5 * 1024 ** 3, multipartCopyPartBytes: 1 });
+      const rows = [...KEYS, `get/size-${1024 ** 2} ü+.bin`, 'no/such key+?.txt'].map((key, line) => ({
+        line,
+        bucket,
+        key,
+        rawKey: encodeURIComponent(key),
+      }));
+      rows.push({ line: rows.length, bucket: `${bucket}-missing`, key: 'k', rawKey: 'k' });
+      for (const member of [
+        { ChecksumAlgorithm: 'SHA256' },
+        {},
+        { ChecksumAlgorithm: 'SHA1', ChecksumType: 'COMPOSITE' },
+      ]) {
+        const config = s3ComputeObjectChecksum.parse(member);
+        for (const row of rows) {
+          const bySdk = await s3ComputeObjectChecksum.attempt(config, row, ctxOf(viaSdk), never);
+          const byLean = await s3ComputeObjectChecksum.attempt(config, row, ctxOf(s3), never);
+          const withoutIds = (o: typeof bySdk) => ({
+            ...o,
+            result: { ...o.result, message: o.result.message.replace(/; (S3 Extended )?Request ID: [^;)]*/g, '') },
+          });
+          expect([row.key, withoutIds(byLean)]).toEqual([row.key, withoutIds(bySdk)]);
+        }
+      }
+    } finally {
+      viaSdk.destroy();
+    }
+  });
 
   it('copy’s HEAD-first path: the HeadObject fields copy reads', async () => {
     const Key = 'head-first/a b+c.txt';
@@ -203,6 +279,8 @@ describe.each(['ceph', 's3rver'] as const)('lean client and SDK agree on %s', (n
     );
     await agree('get tags of a missing key', (t, s) => t.getObjectTagging({ Bucket: bucket, Key: missing }, s));
     await agree('head a missing key', (t, s) => t.headObject({ Bucket: bucket, Key: missing }, s));
+    await agree('get a missing key', (t, s) => readObject(t, { Bucket: bucket, Key: missing }, s));
+    await agree('get in a missing bucket', (t, s) => readObject(t, { Bucket: `${bucket}-missing`, Key: 'k' }, s));
     await agree('tag in a missing bucket', (t, s) =>
       t.putObjectTagging({ Bucket: `${bucket}-missing`, Key: 'k', Tagging: { TagSet: [] } }, s),
     );
@@ -242,6 +320,7 @@ describe.each(['ceph', 's3rver'] as const)('lean client and SDK agree on %s', (n
       const calls: [string, Call][] = [
         ['put tags', (t, s) => t.putObjectTagging({ Bucket: bucket, Key: 'plain.txt', Tagging: { TagSet: [] } }, s)],
         ['head', (t, s) => t.headObject({ Bucket: bucket, Key: 'plain.txt' }, s)],
+        ['get', (t, s) => readObject(t, { Bucket: bucket, Key: 'plain.txt' }, s)],
         [
           'copy',
           async (t, s) => ({

@@ -8,6 +8,7 @@
  *  - the errors, as storage/s3-error-classification.ts describes them, for the same answers;
  *  - the SigV4 signature, against @smithy/signature-v4's for the same request.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -15,11 +16,12 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { s3ComputeObjectChecksum } from '../../src/operations/s3-compute-object-checksum.ts';
 import { s3PutObjectCopy } from '../../src/operations/s3-put-object-copy.ts';
 import { s3UpdateObjectEncryption } from '../../src/operations/s3-update-object-encryption.ts';
 import { SigV4Signer, sha256Hex } from '../../src/storage/lean-s3/sigv4.ts';
 import { leanClientOf, sdkTaskS3, type TaskS3, taskS3Of } from '../../src/storage/lean-s3/task-s3.ts';
-import { createS3Client } from '../../src/storage/s3-clients.ts';
+import { createS3Client, type S3ClientProfile } from '../../src/storage/s3-clients.ts';
 import { describeS3Error } from '../../src/storage/s3-error-classification.ts';
 
 interface Captured {
@@ -37,6 +39,10 @@ interface Answer {
   reset?: boolean;
   /** Never answer. */
   hang?: boolean;
+  /** Send the headers and this many bytes of `body`, then destroy the socket (a body cut mid-object). */
+  cutAfter?: number;
+  /** Send the headers and the first 64 KiB of a 1 MiB body, then nothing more (until the client goes). */
+  stall?: boolean;
 }
 
 const SDK_ONLY = new Set([
@@ -56,6 +62,10 @@ let captured: Captured[] = [];
 let bySdk: boolean[] = [];
 let answer: Answer = { status: 200 };
 const hanging: ServerResponse[] = [];
+/** The server side of the connection of the last request answered with `stall` closes. */
+let stalled: Promise<void> = Promise.resolve();
+/** Called when the server has written the first bytes of a `stall` answer. */
+let onStallWritten: (() => void) | undefined;
 
 function onRequest(req: IncomingMessage, res: ServerResponse): void {
   const chunks: Buffer[] = [];
@@ -76,7 +86,19 @@ function onRequest(req: IncomingMessage, res: ServerResponse): void {
       hanging.push(res);
       return;
     }
+    if (answer.stall) {
+      stalled = new Promise((r) => req.socket.once('close', () => r()));
+      hanging.push(res);
+      res.writeHead(200, { 'content-length': String(1024 ** 2) });
+      res.write(Buffer.alloc(64 * 1024, 's'), () => onStallWritten?.());
+      return;
+    }
     const body = answer.body ?? '';
+    if (answer.cutAfter !== undefined) {
+      res.writeHead(answer.status, { 'x-amz-request-id': 'REQ1', 'content-length': String(Buffer.byteLength(body)) });
+      res.write(Buffer.from(body).subarray(0, answer.cutAfter), () => req.socket.destroy());
+      return;
+    }
     res.writeHead(answer.status, {
       'x-amz-request-id': 'REQ1',
       'x-amz-id-2': 'HOST1',
@@ -125,6 +147,25 @@ async function bothSend(call: (t: TaskS3, signal: AbortSignal) => Promise<unknow
   return [captured[0] as Captured, captured[1] as Captured];
 }
 
+/** Reads a GetObject body to its end (as the checksum operation does): its bytes. */
+async function drain(out: { Body?: unknown }): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  for await (const c of out.Body as AsyncIterable<Uint8Array>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+/** A task client whose per-task requests go through the SDK (S3BATCH_TASK_CLIENT=sdk). */
+function sdkOnlyClient(profile: S3ClientProfile): S3Client {
+  const before = process.env.S3BATCH_TASK_CLIENT;
+  process.env.S3BATCH_TASK_CLIENT = 'sdk';
+  try {
+    return createS3Client(profile);
+  } finally {
+    if (before === undefined) delete process.env.S3BATCH_TASK_CLIENT;
+    else process.env.S3BATCH_TASK_CLIENT = before;
+  }
+}
+
 const KEYS = [
   'plain.txt',
   'a b/c+d%e?f#g',
@@ -144,7 +185,7 @@ describe('requests are the SDK’s, byte for byte', () => {
     answer = { status: 200 };
   });
 
-  it.each(KEYS)('tagging, HEAD, ACL, legal hold, retention, restore, delete of %j', async (Key) => {
+  it.each(KEYS)('tagging, HEAD, ACL, legal hold, retention, restore, delete, GET of %j', async (Key) => {
     const Bucket = 'bkt';
     const cases: ((t: TaskS3, s: AbortSignal) => Promise<unknown>)[] = [
       (t, s) =>
@@ -210,6 +251,25 @@ describe('requests are the SDK’s, byte for byte', () => {
       (t, s) => t.restoreObject({ Bucket, Key, RestoreRequest: {} }, s),
       (t, s) => t.deleteObject({ Bucket, Key, VersionId: VERSION, BypassGovernanceRetention: true }, s),
       (t, s) => t.deleteObject({ Bucket, Key }, s),
+      async (t, s) => drain(await t.getObject({ Bucket, Key }, s)),
+      async (t, s) => drain(await t.getObject({ Bucket, Key, VersionId: VERSION, PartNumber: 3 }, s)),
+      async (t, s) =>
+        drain(
+          await t.getObject(
+            {
+              Bucket,
+              Key,
+              Range: 'bytes=0-9',
+              IfMatch: '"e1"',
+              IfNoneMatch: '"e2"',
+              IfModifiedSince: DATE,
+              IfUnmodifiedSince: DATE,
+              RequestPayer: 'requester',
+              ExpectedBucketOwner: '111122223333',
+            },
+            s,
+          ),
+        ),
     ];
     for (const call of cases) {
       const [fromSdk, fromLean] = await bothSend(call);
@@ -397,6 +457,30 @@ describe('answers read as the SDK reads them', () => {
     expect(many[1].Deleted).toEqual(many[0].Deleted);
     expect(many[1].Errors).toEqual(many[0].Errors);
   });
+
+  it.each([
+    ['a 200 with a 300 KiB body', 200, Buffer.alloc(300 * 1024, 'x').toString()],
+    ['a 206 (one part)', 206, 'part bytes ü'],
+    ['an empty object', 200, ''],
+    ['an object whose bytes end like an S3 error', 200, '<Error><Code>InternalError</Code></Error>'],
+  ])('GetObject of %s: ContentLength and the streamed bytes', async (_what, status, body) => {
+    answer = { status, body };
+    const signal = new AbortController().signal;
+    const fromSdk = await sdk.getObject({ Bucket: 'b', Key: 'k', PartNumber: 1 }, signal);
+    const sdkBytes = await drain(fromSdk);
+    const fromLean = await lean.getObject({ Bucket: 'b', Key: 'k', PartNumber: 1 }, signal);
+    const leanBytes = await drain(fromLean);
+    answer = { status: 200 };
+    expect(fromLean.ContentLength).toBe(fromSdk.ContentLength);
+    expect(leanBytes.equals(sdkBytes)).toBe(true);
+    expect(leanBytes.toString()).toBe(body);
+  });
+
+  it('GetObject fields the lean client does not send are refused, not dropped', async () => {
+    await expect(
+      lean.getObject({ Bucket: 'b', Key: 'k', SSECustomerKey: 'k' } as never, new AbortController().signal),
+    ).rejects.toThrow("The lean client does not send GetObject's SSECustomerKey");
+  });
 });
 
 describe('which client the operations use', () => {
@@ -421,6 +505,123 @@ describe('which client the operations use', () => {
       'PUT /dst/a%20b/c%2Bd.txt?x-id=CopyObject',
     ]);
     expect(bySdk).toEqual([false, false]);
+  });
+});
+
+describe('which client the checksum operation uses', () => {
+  it('sends its HeadObject (COMPOSITE) and GetObject lean, and hashes the streamed body', async () => {
+    const body = 'checksum me'.repeat(10_000);
+    answer = { status: 200, body, headers: { etag: '"e"' } };
+    captured = [];
+    bySdk = [];
+    const ctx = { s3, multipartCopyThresholdBytes: 5 * 1024 ** 3, multipartCopyPartBytes: 1024 ** 2 };
+    const entry = { line: 1, bucket: 'b', key: 'a b/c+d.txt', rawKey: 'a b/c+d.txt', versionId: 'v1' };
+    const config = s3ComputeObjectChecksum.parse({ ChecksumAlgorithm: 'SHA256', ChecksumType: 'COMPOSITE' });
+    const out = await s3ComputeObjectChecksum.attempt(config, entry, ctx, new AbortController().signal);
+    answer = { status: 200 };
+    expect(out.result).toMatchObject({
+      status: 'succeeded',
+      message: JSON.stringify({
+        checksumAlgorithm: 'SHA256',
+        checksumType: 'FULL_OBJECT',
+        checksum: createHash('sha256').update(body).digest('base64'),
+        size: body.length,
+      }),
+    });
+    expect(captured.map((c) => `${c.method} ${c.url}`)).toEqual([
+      'HEAD /b/a%20b/c%2Bd.txt?partNumber=1&versionId=v1',
+      'GET /b/a%20b/c%2Bd.txt?versionId=v1&x-id=GetObject',
+    ]);
+    expect(bySdk).toEqual([false, false]);
+  });
+});
+
+describe('a streamed GetObject that does not end well', () => {
+  const profile: S3ClientProfile = {
+    region: 'us-east-1',
+    accessKeyId: 'a',
+    secretAccessKey: 'b',
+    forcePathStyle: true,
+    endpoint: '',
+  };
+  const entry = { line: 1, bucket: 'b', key: 'k', rawKey: 'k' };
+  const config = s3ComputeObjectChecksum.parse({ ChecksumAlgorithm: 'CRC32' });
+
+  // A real cut: the server sends the headers and half the body, then destroys its socket.
+  it('a body cut mid-object: the SDK’s error and a retried task, through either client', async () => {
+    const body = Buffer.alloc(512 * 1024, 'h').toString();
+    const viaSdk = sdkOnlyClient({ ...profile, endpoint });
+    try {
+      answer = { status: 200, body, cutAfter: 256 * 1024 };
+      const never = new AbortController().signal;
+      const call = async (t: TaskS3) => {
+        try {
+          await drain(await t.getObject({ Bucket: 'b', Key: 'k' }, never));
+        } catch (err) {
+          return describeS3Error(err);
+        }
+        return undefined;
+      };
+      const fromSdk = await call(sdk);
+      expect(fromSdk).toMatchObject({ httpStatus: 0, code: 'ECONNRESET', retryable: true });
+      expect(await call(lean)).toEqual(fromSdk);
+      const ctxOf = (c: S3Client) => ({ s3: c, multipartCopyThresholdBytes: 1, multipartCopyPartBytes: 1 });
+      const bySdkPath = await s3ComputeObjectChecksum.attempt(config, entry, ctxOf(viaSdk), never);
+      const byLeanPath = await s3ComputeObjectChecksum.attempt(config, entry, ctxOf(s3), never);
+      expect(bySdkPath).toMatchObject({ result: { status: 'failed', errorCode: 'ECONNRESET' }, retryable: true });
+      expect(byLeanPath).toEqual(bySdkPath);
+    } finally {
+      viaSdk.destroy();
+      answer = { status: 200 };
+    }
+  });
+
+  it('a consumer that stops early closes the connection', async () => {
+    answer = { status: 200, stall: true };
+    const out = await lean.getObject({ Bucket: 'b', Key: 'k' }, new AbortController().signal);
+    const closed = stalled;
+    let chunks = 0;
+    await expect(
+      (async () => {
+        for await (const _ of out.Body as AsyncIterable<Uint8Array>) {
+          chunks++;
+          throw new Error('the hash consumer stops');
+        }
+      })(),
+    ).rejects.toThrow('the hash consumer stops');
+    expect(chunks).toBe(1);
+    await closed; // the server sees its connection closed: nothing is left half-read in the pool
+    answer = { status: 200 };
+  });
+
+  it('the task’s signal after the first chunk: the read fails and the connection closes', async () => {
+    answer = { status: 200, stall: true };
+    const ac = new AbortController();
+    const out = await lean.getObject({ Bucket: 'b', Key: 'k' }, ac.signal);
+    const closed = stalled;
+    const chunks = (out.Body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    expect((await chunks.next()).done).toBe(false);
+    ac.abort();
+    await expect(chunks.next()).rejects.toBeDefined();
+    await closed;
+    answer = { status: 200 };
+  });
+
+  it('the task’s signal while the operation reads: it rethrows and the connection closes', async () => {
+    answer = { status: 200, stall: true };
+    const written = new Promise<void>((r) => {
+      onStallWritten = r;
+    });
+    const ac = new AbortController();
+    const ctx = { s3, multipartCopyThresholdBytes: 1, multipartCopyPartBytes: 1 };
+    const pending = s3ComputeObjectChecksum.attempt(config, entry, ctx, ac.signal);
+    await written; // the server has sent the headers and the first 64 KiB
+    const closed = stalled;
+    ac.abort();
+    await expect(pending).rejects.toBeDefined();
+    await closed;
+    onStallWritten = undefined;
+    answer = { status: 200 };
   });
 });
 
@@ -484,6 +685,7 @@ describe('errors classified as the SDK’s', () => {
     ['HeadObject', (t, s) => t.headObject({ Bucket: 'b', Key: 'k' }, s)],
     ['CopyObject', (t, s) => t.copyObject({ Bucket: 'b', Key: 'k', CopySource: 's/k' }, s)],
     ['DeleteObjects', (t, s) => t.deleteObjects({ Bucket: 'b', Delete: { Objects: [{ Key: 'k' }] } }, s)],
+    ['GetObject', async (t, s) => drain(await t.getObject({ Bucket: 'b', Key: 'k', VersionId: 'v' }, s))],
   ];
 
   async function errorOf(t: TaskS3, call: (t: TaskS3, s: AbortSignal) => Promise<unknown>): Promise<unknown> {

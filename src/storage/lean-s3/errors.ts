@@ -8,7 +8,8 @@
  *  - a body that is no XML: name 'Error' and the SDK's parse-error message;
  *  - a 2xx answer whose body ends with </Error> is read as a 503 with that body (S3's "200 error");
  *  - network failures: undici's errors renamed to what node:http gives the SDK (ECONNRESET,
- *    TimeoutError with the SDK handler's wording for its socket and connect timeouts).
+ *    TimeoutError with the SDK handler's wording for its socket and connect timeouts); a streamed
+ *    body cut short: node:http's `aborted` (ECONNRESET).
  */
 
 export interface ErrorMetadata {
@@ -121,6 +122,21 @@ export function networkError(err: unknown, timeouts: { connectMs: number; reques
     default:
       return err;
   }
+}
+
+/**
+ * A failure while a 2xx body streams in, as the SDK's body (a node:http IncomingMessage) reports
+ * it: whatever ends the connection early (reset, close) is `aborted` with code ECONNRESET; an idle
+ * body times out as networkError says; anything else (the caller's abort) as it is.
+ */
+export function bodyError(err: unknown, timeouts: { connectMs: number; requestMs: number }): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') {
+    const aborted = new Error('aborted', { cause: err }) as Error & { code: string };
+    aborted.code = 'ECONNRESET';
+    return aborted;
+  }
+  return networkError(err, timeouts);
 }
 
 function named(name: string, message: string, cause: unknown): Error {

@@ -10,7 +10,7 @@
 import { crc32 } from 'node:zlib';
 import { Pool, type Dispatcher } from 'undici';
 import { encodeKey, encodeRfc3986 } from './encoding.ts';
-import { abortedRequestError, isErrorBody, networkError, responseError } from './errors.ts';
+import { abortedRequestError, bodyError, isErrorBody, networkError, responseError } from './errors.ts';
 import { type Credentials, EMPTY_SHA256, SigV4Signer, sha256Hex } from './sigv4.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
@@ -39,6 +39,13 @@ export interface LeanResponse {
   readonly body: string;
 }
 
+export interface LeanStreamResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  /** The body as it arrives; iterate it (see LeanS3Client.stream). */
+  readonly body: AsyncIterable<Uint8Array>;
+}
+
 export interface LeanClientOptions {
   readonly region: string;
   /** Base URL of a bucket (the SDK's endpoint rules): `http://h:7480/bkt` or `http://bkt.h:7480/`. */
@@ -60,12 +67,71 @@ export class LeanS3Client {
   private lastBody = '';
   private lastDigests: { sha256: string; crc32: string } | undefined;
 
+  private readonly timeouts: { connectMs: number; requestMs: number };
+
   constructor(private readonly options: LeanClientOptions) {
     this.signer = new SigV4Signer(options.region);
+    this.timeouts = { connectMs: options.connectionTimeoutMs, requestMs: options.requestTimeoutMs };
   }
 
   /** One attempt; resolves with a 2xx answer, throws an SDK-shaped error otherwise. */
   async send(req: LeanRequest): Promise<LeanResponse> {
+    let res: Dispatcher.ResponseData;
+    let text: string;
+    try {
+      res = await this.dispatch(req);
+      if (req.method === 'HEAD') {
+        await res.body.dump();
+        text = '';
+      } else {
+        text = await res.body.text();
+      }
+    } catch (err) {
+      throw networkError(err, this.timeouts);
+    }
+    const status = res.statusCode;
+    const resHeaders = latin1Headers(res.headers as Record<string, string | string[] | undefined>);
+    if (status < 200 || status >= 300) throw responseError(status, resHeaders, req.method === 'HEAD' ? '' : text);
+    if (text.length > 0 && isErrorBody(text)) throw responseError(503, resHeaders, text);
+    if (req.bodyRequired && text.length === 0) throw abortedRequestError();
+    return { status, headers: resHeaders, body: text };
+  }
+
+  /**
+   * One attempt whose 2xx body is streamed, never held (GetObject): an error answer throws as
+   * `send` does (its body is small and read whole); a 2xx answer resolves at its headers. Like the
+   * SDK's GetObject, no "200 error" check (the SDK does not look into a streamed body).
+   *
+   * The caller must iterate `body`: to its end (the connection goes back to the pool), or until it
+   * stops early (break, a throw in the loop: the body is destroyed, and so is the connection). The
+   * request's signal destroys it too. A body cut short fails the iteration with the error node:http
+   * gives the SDK for it (`aborted`, ECONNRESET); an idle body with the SDK's TimeoutError.
+   */
+  async stream(req: LeanRequest): Promise<LeanStreamResponse> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.dispatch(req);
+    } catch (err) {
+      throw networkError(err, this.timeouts);
+    }
+    const status = res.statusCode;
+    const resHeaders = latin1Headers(res.headers as Record<string, string | string[] | undefined>);
+    if (status < 200 || status >= 300) {
+      let text: string;
+      try {
+        text = req.method === 'HEAD' ? '' : await res.body.text();
+      } catch (err) {
+        throw networkError(err, this.timeouts);
+      } finally {
+        if (!res.body.destroyed) res.body.destroy();
+      }
+      throw responseError(status, resHeaders, text);
+    }
+    return { status, headers: resHeaders, body: chunksOf(res.body, this.timeouts) };
+  }
+
+  /** Signs and sends the request; resolves at the answer's headers. */
+  private async dispatch(req: LeanRequest): Promise<Dispatcher.ResponseData> {
     const base = this.baseOf(req.bucket);
     const path = `${base.path}/${req.key === undefined ? '' : encodeKey(req.key)}`;
     const query: [string, string][] = [];
@@ -108,33 +174,15 @@ export class LeanS3Client {
       creds,
     );
     const timeout = this.options.requestTimeoutMs;
-    let res: Dispatcher.ResponseData;
-    let text: string;
-    try {
-      res = await this.poolOf(base.origin).request({
-        method: req.method,
-        path: path + search,
-        headers,
-        body: body ?? null,
-        signal: req.signal ?? null,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-      });
-      if (req.method === 'HEAD') {
-        await res.body.dump();
-        text = '';
-      } else {
-        text = await res.body.text();
-      }
-    } catch (err) {
-      throw networkError(err, { connectMs: this.options.connectionTimeoutMs, requestMs: timeout });
-    }
-    const status = res.statusCode;
-    const resHeaders = latin1Headers(res.headers as Record<string, string | string[] | undefined>);
-    if (status < 200 || status >= 300) throw responseError(status, resHeaders, req.method === 'HEAD' ? '' : text);
-    if (text.length > 0 && isErrorBody(text)) throw responseError(503, resHeaders, text);
-    if (req.bodyRequired && text.length === 0) throw abortedRequestError();
-    return { status, headers: resHeaders, body: text };
+    return this.poolOf(base.origin).request({
+      method: req.method,
+      path: path + search,
+      headers,
+      body: body ?? null,
+      signal: req.signal ?? null,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    });
   }
 
   /** Where a request for that object goes: `http://bkt.host:7480/a%20b` or `http://host:7480/bkt/a%20b`. */
@@ -186,6 +234,24 @@ export class LeanS3Client {
       this.pools.set(origin, pool);
     }
     return pool;
+  }
+}
+
+/**
+ * The chunks of a streamed body, its failures renamed as networkError does (a cut body reads as
+ * node:http's `aborted`). The body is destroyed however the iteration ends: at its end it already
+ * is; when the consumer stops early or the body fails, here.
+ */
+async function* chunksOf(
+  body: Dispatcher.ResponseData['body'],
+  timeouts: { connectMs: number; requestMs: number },
+): AsyncGenerator<Uint8Array, void, undefined> {
+  try {
+    for await (const chunk of body) yield chunk as Uint8Array;
+  } catch (err) {
+    throw bodyError(err, timeouts);
+  } finally {
+    if (!body.destroyed) body.destroy();
   }
 }
 

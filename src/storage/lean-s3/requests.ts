@@ -10,6 +10,7 @@ import type {
   DeleteObjectsCommandInput,
   DeleteObjectsCommandOutput,
   DeleteObjectTaggingCommandInput,
+  GetObjectCommandInput,
   GetObjectTaggingCommandInput,
   HeadObjectCommandInput,
   HeadObjectCommandOutput,
@@ -119,6 +120,73 @@ export function headObjectOutput(res: LeanResponse): HeadObjectCommandOutput {
   }
   out.Metadata = metadata;
   return out as unknown as HeadObjectCommandOutput;
+}
+
+/**
+ * The GetObject fields the lean client sends: the object, its version or part, a range and the
+ * conditions. SSE-C (the SDK's SSE-C middleware rewrites the key) and ChecksumMode (the SDK then
+ * validates the body's checksum) are left to the SDK; no operation sends them today.
+ */
+export type LeanGetObjectInput = Pick<
+  GetObjectCommandInput,
+  | 'Bucket'
+  | 'Key'
+  | 'VersionId'
+  | 'PartNumber'
+  | 'Range'
+  | 'IfMatch'
+  | 'IfModifiedSince'
+  | 'IfNoneMatch'
+  | 'IfUnmodifiedSince'
+  | 'RequestPayer'
+  | 'ExpectedBucketOwner'
+>;
+
+const GET_OBJECT_FIELDS = new Set([
+  'Bucket',
+  'Key',
+  'VersionId',
+  'PartNumber',
+  'Range',
+  'IfMatch',
+  'IfModifiedSince',
+  'IfNoneMatch',
+  'IfUnmodifiedSince',
+  'RequestPayer',
+  'ExpectedBucketOwner',
+]);
+
+export function getObjectRequest(input: LeanGetObjectInput): LeanRequest {
+  for (const k in input) {
+    if (!GET_OBJECT_FIELDS.has(k) && (input as Record<string, unknown>)[k] !== undefined) {
+      throw new Error(`The lean client does not send GetObject's ${k}`);
+    }
+  }
+  return {
+    method: 'GET',
+    bucket: need(input.Bucket),
+    key: need(input.Key),
+    query: [
+      ['partNumber', input.PartNumber === undefined ? undefined : String(input.PartNumber)],
+      ['versionId', input.VersionId],
+      ['x-id', 'GetObject'],
+    ],
+    headers: {
+      'if-match': input.IfMatch,
+      'if-modified-since': httpDate(input.IfModifiedSince),
+      'if-none-match': input.IfNoneMatch,
+      'if-unmodified-since': httpDate(input.IfUnmodifiedSince),
+      range: input.Range,
+      'x-amz-request-payer': input.RequestPayer,
+      'x-amz-expected-bucket-owner': input.ExpectedBucketOwner,
+    },
+  };
+}
+
+/** GetObject's ContentLength (the content-length header), as the SDK parses it. */
+export function contentLengthOf(h: LeanResponse['headers']): number | undefined {
+  const v = headerOf(h, 'content-length');
+  return v === undefined ? undefined : Number(v);
 }
 
 export function copyObjectRequest(input: CopyObjectCommandInput): LeanRequest {

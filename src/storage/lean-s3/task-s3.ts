@@ -1,8 +1,9 @@
 /**
- * The per-task S3 requests the operations make, behind one small interface with two
- * implementations: the lean client (lean-client.ts, the default for task clients) and the AWS SDK
- * (for clients made elsewhere, e.g. tests' fakes, and with S3BATCH_TASK_CLIENT=sdk). Both take the
- * SDK's command inputs and give its outputs and errors, so an operation reads the same either way.
+ * The per-task S3 requests the operations make (GetObject with a streamed body among them), behind
+ * one small interface with two implementations: the lean client (lean-client.ts, the default for
+ * task clients) and the AWS SDK (for clients made elsewhere, e.g. tests' fakes, and with
+ * S3BATCH_TASK_CLIENT=sdk). Both take the SDK's command inputs and give its outputs and errors, so
+ * an operation reads the same either way.
  */
 import {
   CopyObjectCommand,
@@ -14,6 +15,7 @@ import {
   type DeleteObjectsCommandOutput,
   DeleteObjectTaggingCommand,
   type DeleteObjectTaggingCommandInput,
+  GetObjectCommand,
   GetObjectTaggingCommand,
   type GetObjectTaggingCommandInput,
   HeadObjectCommand,
@@ -35,11 +37,23 @@ import {
 import type { LeanS3Client } from './lean-client.ts';
 import * as r from './requests.ts';
 
+/**
+ * GetObject's answer as the operations read it. `Body` is the SDK's (a Readable) or the lean
+ * client's (an async iterable of chunks): iterate it to its end or stop early (break, throw) —
+ * either way the connection is released or closed — and never leave it unread.
+ */
+export interface TaskObjectBody {
+  readonly ContentLength?: number | undefined;
+  readonly Body?: unknown;
+}
+
 export interface TaskS3 {
   putObjectTagging(input: PutObjectTaggingCommandInput, signal: AbortSignal): Promise<void>;
   deleteObjectTagging(input: DeleteObjectTaggingCommandInput, signal: AbortSignal): Promise<void>;
   getObjectTagging(input: GetObjectTaggingCommandInput, signal: AbortSignal): Promise<{ TagSet?: Tag[] }>;
   headObject(input: HeadObjectCommandInput, signal: AbortSignal): Promise<HeadObjectCommandOutput>;
+  /** A streamed GetObject (the checksum operation's): see TaskObjectBody. */
+  getObject(input: r.LeanGetObjectInput, signal: AbortSignal): Promise<TaskObjectBody>;
   copyObject(input: CopyObjectCommandInput, signal: AbortSignal): Promise<{ VersionId?: string | undefined }>;
   putObjectAcl(input: PutObjectAclCommandInput, signal: AbortSignal): Promise<void>;
   putObjectLegalHold(input: PutObjectLegalHoldCommandInput, signal: AbortSignal): Promise<void>;
@@ -90,6 +104,10 @@ export function leanTaskS3(c: LeanS3Client): TaskS3 {
     async headObject(input, signal) {
       return r.headObjectOutput(await c.send({ ...r.headObjectRequest(input), signal }));
     },
+    async getObject(input, signal) {
+      const res = await c.stream({ ...r.getObjectRequest(input), signal });
+      return { ContentLength: r.contentLengthOf(res.headers), Body: res.body };
+    },
     async copyObject(input, signal) {
       const versionId = r.versionIdOf(await c.send({ ...r.copyObjectRequest(input), signal }));
       return versionId === undefined ? {} : { VersionId: versionId };
@@ -125,6 +143,7 @@ export function sdkTaskS3(s3: S3Client): TaskS3 {
     },
     getObjectTagging: (input, signal) => s3.send(new GetObjectTaggingCommand(input), { abortSignal: signal }),
     headObject: (input, signal) => s3.send(new HeadObjectCommand(input), { abortSignal: signal }),
+    getObject: (input, signal) => s3.send(new GetObjectCommand(input), { abortSignal: signal }),
     copyObject: (input, signal) => s3.send(new CopyObjectCommand(input), { abortSignal: signal }),
     async putObjectAcl(input, signal) {
       await s3.send(new PutObjectAclCommand(input), { abortSignal: signal });
