@@ -216,6 +216,8 @@ export class LowdbJobStore extends MemoryJobStore {
     } else {
       this.pending.delete(id);
       this.dropArchived(id, this.removed);
+      // A job that ended during a write may be in the live file written then.
+      this.liveDirty = true;
     }
     const key = tokenKey(job.accountId, job.clientRequestToken);
     if (this.data.tokens[key]) {
@@ -365,21 +367,33 @@ export class LowdbJobStore extends MemoryJobStore {
         }
       });
     }
-    // 2. The live file (lowdb), when a live job or a token changed or a job left it.
+    // 2. The live file (lowdb), when a live job or a token changed or a job left it. Serialised
+    // now, with what changed while the archive was written: jobs that ended meanwhile have no line
+    // yet, so they stay in this live file (ended; moved by the next write, or by the next open).
+    let outs: string[];
     if (this.liveDirty) {
       this.liveDirty = false;
-      (this.data as LiveData).seq = this.seq;
+      outs = [...this.movedOut];
+      this.movedOut.clear();
+      const unwritten = [...this.pending].filter(([id]) => !this.archived.has(id));
+      const jobs = unwritten.length > 0 ? { ...this.data.jobs, ...Object.fromEntries(unwritten) } : this.data.jobs;
+      this.db.data = { version: 1, seq: this.seq, jobs, tokens: this.data.tokens };
       try {
         await this.db.write();
       } catch (err) {
         this.liveDirty = true;
+        for (const id of outs) this.movedOut.add(id);
         throw err;
+      } finally {
+        this.db.data = this.data;
       }
-    }
-    // 3. Tombstones of jobs saved live again: after the live file holds them.
-    if (this.movedOut.size > 0) {
-      const ids = [...this.movedOut];
+    } else {
+      outs = [...this.movedOut];
       this.movedOut.clear();
+    }
+    // 3. Tombstones of the jobs saved live again: after a live file that holds them.
+    if (outs.length > 0) {
+      const ids = outs;
       const lines = ids.map((id) => tombstoneLine(++this.seq, id));
       try {
         await this.archive.append(lines);

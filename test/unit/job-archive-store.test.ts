@@ -366,6 +366,37 @@ describe('LowdbJobStore: a crash between the two files', () => {
     expect((await liveFile()).jobs).toEqual({});
   });
 
+  it('a job that ends while the archive is being written stays in that live file: a crash then loses nothing', async () => {
+    const store = await openStore({ batchMs: 60_000 });
+    for (const n of [1, 2]) {
+      store.save(job(n, JobStatus.Completing));
+      store.saveToken(tokenOf(job(n, JobStatus.Completing)));
+    }
+    await store.flush();
+    // The moment no real part can pick: job 2 ends after the write took its snapshot, while its
+    // archive lines go out (a wrapper around the real append, which still writes).
+    const archiveOf = store as unknown as { archive: { append(lines: readonly string[]): Promise<number[]> } };
+    const realAppend = archiveOf.archive.append.bind(archiveOf.archive);
+    let during: (() => void) | undefined = () => store.save(job(2, JobStatus.Complete));
+    archiveOf.archive.append = (lines) => {
+      during?.();
+      during = undefined;
+      return realAppend(lines);
+    };
+    store.save(job(1, JobStatus.Complete));
+    await store.flush();
+    expect((await archiveLines()).slice(1).map((l) => l.id)).toEqual(['job-00001']);
+    expect((await liveFile()).jobs['job-00002']?.status).toBe(JobStatus.Complete);
+    // "Crash" now: the next process finds both jobs, ended, and moves job 2 to the archive.
+    const again = await LowdbJobStore.open(file);
+    expect(again.get('job-00001')).toEqual(job(1, JobStatus.Complete));
+    expect(again.get('job-00002')).toEqual(job(2, JobStatus.Complete));
+    expect(again.findToken(A, 'token-2')?.jobId).toBe('job-00002');
+    expect((await liveFile()).jobs).toEqual({});
+    await again.close();
+    open.splice(open.indexOf(store), 1); // the "crashed" store writes nothing more
+  });
+
   it('an archived job saved live again: jobs.json is written before its tombstone, and wins', async () => {
     const store = await openStore({ batchMs: 60_000 });
     store.save(job(1, JobStatus.Complete));
