@@ -176,6 +176,25 @@ describe('LowdbJobStore: live file and archive', () => {
     expect(again.findToken(A, 'token-1')).toEqual(tokenOf(ended));
   });
 
+  it('reads back headers with escaped or non-ASCII strings (a token with quotes, a backslash, ünïcode)', async () => {
+    const store = await openStore({ batchMs: 60_000 });
+    const odd = job(1, JobStatus.Complete, {
+      clientRequestToken: 'a "quoted" \\ tökén',
+      request: { ...job(1, JobStatus.Complete).request, ClientRequestToken: 'a "quoted" \\ tökén' },
+    });
+    const plain = job(2, JobStatus.Failed, { accountId: B });
+    for (const j of [odd, plain]) {
+      store.save(j);
+      store.saveToken(tokenOf(j));
+    }
+    await store.close();
+    const again = await openStore();
+    expect(again.get(odd.id)).toEqual(odd);
+    expect(again.findToken(A, odd.clientRequestToken)).toEqual(tokenOf(odd));
+    expect(again.get(plain.id)).toEqual(plain);
+    expect([...again.accountJobs(B)].map((j) => j.id)).toEqual([plain.id]);
+  });
+
   it('removes an archived job with a tombstone: gone with its token, also after a reopen', async () => {
     const store = await openStore({ batchMs: 60_000 });
     for (const n of [1, 2]) {
