@@ -25,7 +25,7 @@ import type { BenchContext } from './context.ts';
 import { startEngineServer, type EngineServer } from './engine-server.ts';
 import { LowdbJobStore } from '../src/storage/lowdb-job-store.ts';
 import { eventLoopDelay, fmtMs, percentile, ratio } from './latency.ts';
-import { memory, mib } from './proc.ts';
+import { cpuMs, memory, mib } from './proc.ts';
 import { table } from './table.ts';
 import { tagging } from './tagging-copy.ts';
 
@@ -49,6 +49,10 @@ interface Sample {
   readonly latencies: number[];
   readonly errors: number;
   readonly loadavg: number;
+  /** The server's CPU time (user + system, ms): to serving, over the job, per DescribeJob (steadier than wall time on a loaded box). */
+  readonly cpuStartMs: number;
+  readonly cpuJobMs: number;
+  readonly cpuPerDescribeMs: number;
   /** The server's event-loop delay over the DescribeJob window (its /metrics), ms. */
   readonly loop: { readonly p99: number; readonly max: number } | undefined;
 }
@@ -150,11 +154,14 @@ export async function storeHistoryScenario(ctx: BenchContext, opts: StoreHistory
   const samples: Sample[] = [];
   const measure = async (side: 'empty' | 'history', round: number): Promise<void> => {
     const { server, ms: startMs } = await start(side === 'empty' ? freshDir() : historyDir);
+    const cpuStartMs = cpuMs(server.pid);
     const loadavg = os.loadavg()[0]!;
     await new Promise((r) => setTimeout(r, 500)); // what start-up left to do (the sweep, GC) settles
     const rssStartKiB = memory(server.pid).rssKiB;
     const api = new JsonApi(server.url);
+    const cpuBeforeJob = cpuMs(server.pid);
     const { jobId, ms: jobMs } = await runJob(api, `${side}-${round}`);
+    const cpuJobMs = cpuMs(server.pid) - cpuBeforeJob;
     const rssAfterKiB = memory(server.pid).rssKiB;
     const client = hostPrefixClient(server.url, TEST_API_KEY);
     const latencies: number[] = [];
@@ -162,6 +169,7 @@ export async function storeHistoryScenario(ctx: BenchContext, opts: StoreHistory
     const inFlight: Promise<void>[] = [];
     const interval = 1000 / opts.rate;
     await eventLoopDelay(server.url); // resets the server's histogram: the next scrape covers the window
+    const cpuBeforeDescribe = cpuMs(server.pid);
     const t0 = performance.now();
     for (let i = 0; i < opts.rate * opts.seconds; i++) {
       const wait = t0 + i * interval - performance.now();
@@ -175,13 +183,28 @@ export async function storeHistoryScenario(ctx: BenchContext, opts: StoreHistory
       );
     }
     await Promise.all(inFlight);
+    const cpuPerDescribeMs = (cpuMs(server.pid) - cpuBeforeDescribe) / Math.max(1, latencies.length);
     const loop = await eventLoopDelay(server.url);
     client.destroy();
     await server.stop();
-    const sample: Sample = { side, round, startMs, rssStartKiB, jobMs, rssAfterKiB, latencies, errors, loadavg, loop };
+    const sample: Sample = {
+      side,
+      round,
+      startMs,
+      rssStartKiB,
+      jobMs,
+      rssAfterKiB,
+      latencies,
+      errors,
+      loadavg,
+      loop,
+      cpuStartMs,
+      cpuJobMs,
+      cpuPerDescribeMs,
+    };
     samples.push(sample);
     ctx.log(
-      `  r${round} ${side.padEnd(7)} start ${startMs.toFixed(0)} ms, RSS ${mib(rssStartKiB)} → ${mib(rssAfterKiB)}, job ${jobMs.toFixed(0)} ms, DescribeJob p50 ${fmtMs(percentile(latencies, 50))} p99 ${fmtMs(percentile(latencies, 99))} ms (${errors} errors), server event-loop delay p99 ${fmtMs(loop?.p99 ?? Number.NaN)} max ${fmtMs(loop?.max ?? Number.NaN)} ms, load ${loadavg.toFixed(1)}`,
+      `  r${round} ${side.padEnd(7)} start ${startMs.toFixed(0)} ms, RSS ${mib(rssStartKiB)} → ${mib(rssAfterKiB)}, job ${jobMs.toFixed(0)} ms, DescribeJob p50 ${fmtMs(percentile(latencies, 50))} p99 ${fmtMs(percentile(latencies, 99))} ms (${errors} errors), server event-loop delay p99 ${fmtMs(loop?.p99 ?? Number.NaN)} max ${fmtMs(loop?.max ?? Number.NaN)} ms; server CPU to serving ${cpuStartMs} ms, job ${cpuJobMs} ms, per DescribeJob ${cpuPerDescribeMs.toFixed(2)} ms; load ${loadavg.toFixed(1)}`,
     );
   };
   ctx.log(
@@ -204,6 +227,9 @@ export async function storeHistoryScenario(ctx: BenchContext, opts: StoreHistory
       start: median(ss.map((s) => s.startMs)),
       errors: ss.reduce((n, s) => n + s.errors, 0),
       loopMax: Math.max(...ss.map((s) => s.loop?.max ?? Number.NaN)),
+      cpuStart: median(ss.map((s) => s.cpuStartMs)),
+      cpuJob: median(ss.map((s) => s.cpuJobMs)),
+      cpuDescribe: median(ss.map((s) => s.cpuPerDescribeMs)),
     };
   };
   const e = summary('empty');
@@ -215,6 +241,7 @@ export async function storeHistoryScenario(ctx: BenchContext, opts: StoreHistory
     `${mib(s.rssStart)} / ${mib(s.rssAfter)}`,
     `${s.start.toFixed(0)} ms`,
     fmtMs(s.loopMax),
+    `${s.cpuStart.toFixed(0)} / ${s.cpuJob.toFixed(0)} / ${s.cpuDescribe.toFixed(2)}`,
     String(s.errors),
   ];
   return [
@@ -228,10 +255,11 @@ export async function storeHistoryScenario(ctx: BenchContext, opts: StoreHistory
         'RSS at start / after the job',
         'start to serving',
         'event-loop delay max ms',
+        'server CPU ms: to serving / job / per DescribeJob',
         'errors',
       ],
       [row('empty', e), row(`${opts.jobs} ended jobs`, h)],
     ),
-    `history − empty: RSS at start ${mib(h.rssStart - e.rssStart)}, after the job ${mib(h.rssAfter - e.rssAfter)}; history ÷ empty: DescribeJob p99 ${ratio(h.p99, e.p99)}, job ${ratio(h.job, e.job)}, start ${ratio(h.start, e.start)}; first start on the version-1 file (migration) ${migration.ms.toFixed(0)} ms; opening the store alone ${openMs.toFixed(0)} ms`,
+    `history − empty: RSS at start ${mib(h.rssStart - e.rssStart)}, after the job ${mib(h.rssAfter - e.rssAfter)}; history ÷ empty: DescribeJob p99 ${ratio(h.p99, e.p99)}, job ${ratio(h.job, e.job)}, start ${ratio(h.start, e.start)}; server CPU history − empty: to serving ${(h.cpuStart - e.cpuStart).toFixed(0)} ms, job ${(h.cpuJob - e.cpuJob).toFixed(0)} ms, per DescribeJob ${(h.cpuDescribe - e.cpuDescribe).toFixed(2)} ms; first start on the version-1 file (migration) ${migration.ms.toFixed(0)} ms; opening the store alone ${openMs.toFixed(0)} ms`,
   ];
 }
