@@ -47,6 +47,8 @@ export function archivePathOf(file: string): string {
   return join(dirname(file), `${basename(file).replace(/\.json$/, '')}.archive.jsonl`);
 }
 
+const RECENT_READS = 1024;
+
 export class LowdbJobStore extends MemoryJobStore {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
@@ -71,6 +73,11 @@ export class LowdbJobStore extends MemoryJobStore {
   private readonly archivedTokens = new Map<string, string>();
   /** The live file needs writing. */
   private liveDirty = false;
+  /**
+   * The archived records read last (at most RECENT_READS, oldest dropped first): a listing followed
+   * by a look at each job (the web page's search, a client's ListJobs then DescribeJob) reads each once.
+   */
+  private readonly recent = new Map<string, JobRecord>();
 
   private constructor(
     private readonly db: Low<LiveData>,
@@ -178,8 +185,14 @@ export class LowdbJobStore extends MemoryJobStore {
     if (live) return live;
     const pending = this.pending.get(id);
     if (pending) return pending;
+    const known = this.recent.get(id);
+    if (known) return known;
     const archived = this.archived.get(id);
-    return archived ? this.archive.read(archived) : undefined;
+    if (!archived) return undefined;
+    const job = this.archive.read(archived);
+    if (this.recent.size >= RECENT_READS) this.recent.delete(this.recent.keys().next().value!);
+    this.recent.set(id, job);
+    return job;
   }
 
   override list(): readonly JobRecord[] {
@@ -190,6 +203,7 @@ export class LowdbJobStore extends MemoryJobStore {
 
   override save(job: JobRecord): void {
     const { id } = job;
+    this.recent.delete(id);
     if (!isTerminal(job.status)) {
       if (!this.data.jobs[id]) this.leaveArchive(id);
       this.data.jobs[id] = job;
@@ -210,6 +224,7 @@ export class LowdbJobStore extends MemoryJobStore {
   override remove(id: string): void {
     const job = this.get(id);
     if (!job) return;
+    this.recent.delete(id);
     if (this.data.jobs[id]) {
       delete this.data.jobs[id];
       this.liveDirty = true;
