@@ -4,7 +4,7 @@
 //                    [--rounds 2] [--large-rows N] [--warmup 500] [--poll-ms 100] [--cpu-prof DIR]
 //                    [--workers N]
 //                    [--ops tagging,copy,large,delete,checksum,lambda,generator,observers,report-download,
-//                           load,describe-latency,rclone,prepare]
+//                           load,describe-latency,rclone,prepare,store-history]
 //                    [--delete-objects N] [--report-rows 50000,100000] [--prepare-rows 1000000] …
 //
 // What it does (bench/README.md explains how to read the output):
@@ -28,12 +28,13 @@
 //      describe-latency (bench/describe-latency.ts): S3 Control DescribeJob at a steady rate while a
 //      job runs vs idle; rclone (bench/rclone.ts): a bucket-to-bucket copy, s3batch vs rclone copy;
 //      prepare (bench/prepare.ts): preparing a large CSV manifest vs GetObject + counting its lines and vs
-//      csv-parse with info, with the server's peak RSS;
+//      csv-parse with info, with the server's peak RSS; store-history (bench/store-history.ts): a server
+//      on a store with 20,000 ended jobs vs one on an empty store (DescribeJob, a small job, RSS, start);
 //   8. prints throughput ratios, CPU per task and memory, and stops everything (also on error / Ctrl-C).
 //
 // This file parses the options, starts the servers and dispatches: each scenario is a module of its
 // own (tagging-copy.ts, large-job.ts, delete.ts, checksum.ts, lambda-invoke.ts, generator.ts,
-// observers.ts, report-download.ts, load.ts, describe-latency.ts, rclone.ts, prepare.ts) working on the
+// observers.ts, report-download.ts, load.ts, describe-latency.ts, rclone.ts, prepare.ts, store-history.ts) working on the
 // BenchContext (context.ts) built here; the measurements are in measure.ts, the S3 server set-up in s3-server.ts.
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -62,6 +63,7 @@ import { clkTck, memory, mib } from './proc.ts';
 import { prepareScenario } from './prepare.ts';
 import { reportDownloadScenario } from './report-download.ts';
 import { removeBuckets, startBenchS3 } from './s3-server.ts';
+import { storeHistoryScenario } from './store-history.ts';
 import { taggingCopyScenario, warmUp } from './tagging-copy.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -78,7 +80,7 @@ const USAGE = `usage: npm run bench -- [options]
   --poll-ms N            job status poll interval (default 100)
   --ops LIST             what to run, comma-separated (default all):
                          tagging,copy,large,delete,checksum,lambda,generator,observers,report-download,
-                         load,describe-latency,rclone,prepare
+                         load,describe-latency,rclone,prepare,store-history
                          observers: the tagging job (--objects) with nobody watching vs 20 job SSE + 5 account
                            SSE clients, GET /metrics every 250 ms and s3batch watch --json, vs the bare loop
                          report-download: a large completion report via GET /api/v1/jobs/:id/report/files/:name
@@ -100,6 +102,9 @@ const USAGE = `usage: npm run bench -- [options]
   --describe-tasks N     describe-latency: tasks of the tagging job (default 30000; it must outlast the window)
   --prepare-rows LIST    prepare: CSV manifest sizes in rows, comma-separated (default 1000000); the engine prepares
                            each (job stops in Suspended) vs a GetObject + line-count floor and csv-parse with info
+  --history-jobs N       store-history: ended jobs in the history store (default 20000), vs an empty store
+  --history-rate N       store-history: idle S3 Control DescribeJob per second (default 200)
+  --history-seconds N    store-history: DescribeJob window per round and side (default 10)
   --cpu-prof DIR         run the server with --cpu-prof, profiles written to DIR at exit
   --workers N            the server's --workers: task threads, 0 = tasks in its main thread (default: its own,
                            one per core)`;
@@ -118,6 +123,7 @@ const ALL_OPS = [
   'describe-latency',
   'rclone',
   'prepare',
+  'store-history',
 ];
 const { values: opt } = parseArgs({
   options: {
@@ -147,6 +153,9 @@ const { values: opt } = parseArgs({
     'describe-seconds': { type: 'string', default: '20' },
     'describe-tasks': { type: 'string', default: '30000' },
     'prepare-rows': { type: 'string', default: '1000000' },
+    'history-jobs': { type: 'string', default: '20000' },
+    'history-rate': { type: 'string', default: '200' },
+    'history-seconds': { type: 'string', default: '10' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -219,6 +228,11 @@ const DESCRIBE = {
   rate: int('describe-rate', opt['describe-rate'], 1),
   seconds: int('describe-seconds', opt['describe-seconds'], 1),
   tasks: int('describe-tasks', opt['describe-tasks'], 1),
+};
+const HISTORY = {
+  jobs: int('history-jobs', opt['history-jobs'], 1),
+  rate: int('history-rate', opt['history-rate'], 1),
+  seconds: int('history-seconds', opt['history-seconds'], 1),
 };
 const PREPARE_ROWS = opt['prepare-rows'].split(',').map((n) => int('prepare-rows', n.trim(), 1));
 const EXTERNAL_CEPH = ((): { endpoint: string; accessKeyId: string; secretAccessKey: string } | undefined => {
@@ -427,6 +441,7 @@ async function main(): Promise<void> {
       })),
     );
   if (OPS.has('prepare')) scenarioOut.push(...(await prepareScenario(ctx, PREPARE_ROWS)));
+  if (OPS.has('store-history')) scenarioOut.push(...(await storeHistoryScenario(ctx, { s3: s3server, ...HISTORY })));
 
   // 5. Report
   const benchSecs = (performance.now() - t0Bench) / 1000;

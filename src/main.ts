@@ -90,6 +90,7 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
       if (localS3) await ensureBucket(profiles.named(DEFAULT_PROFILE).control, LOCAL_DEMO_BUCKET);
       const storeFile = join(config.dataDir, 'jobs.json');
       const store = await LowdbJobStore.open(storeFile, {
+        onOpen: (message) => logger.warn({}, message),
         onWriteError: (err) =>
           logger.error(
             { err },

@@ -15,12 +15,14 @@
  * chunk marks. `start()` resumes every job from what the store says: unfinished chunks are redone
  * from their start (their spools are discarded), so each task is reported exactly once.
  */
-import { isChunkDone, markChunkDone, type JobRecord } from '../domain/job.ts';
+import { isChunkDone, markChunkDone, newestFirst, type JobRecord } from '../domain/job.ts';
 import { daysToMs, DEFAULT_JOB_RETENTION_DAYS, DEFAULT_SUSPENDED_TIMEOUT_DAYS } from '../domain/job-lifetime.ts';
 import { parseJobExtensions } from '../domain/job-extensions.ts';
 import type { CreateJobRequest, JobOperation } from '../domain/job-spec.ts';
 import {
+  ALL_STATUSES,
   failureTarget,
+  isTerminal,
   JobStatus,
   runnerEndTarget,
   runnerErrorTarget,
@@ -185,7 +187,11 @@ export class Engine {
 
   /** Resumes every job the store holds, from its stored status. */
   async start(): Promise<void> {
-    for (const job of this.records.list()) {
+    // The live jobs only (the store's status index), oldest first: the ended ones need nothing.
+    const live = (s: Status): boolean => s === JobStatus.New || s === JobStatus.Preparing || isSchedulable(s);
+    const resumable = ALL_STATUSES.filter((s) => !isTerminal(s));
+    const jobs = this.records.withStatus(resumable).sort((a, b) => newestFirst(b, a));
+    for (const job of jobs) {
       switch (job.status) {
         case JobStatus.New:
         case JobStatus.Preparing:
@@ -215,8 +221,7 @@ export class Engine {
       const now = this.records.get(job.id);
       if (now && listingPending(now)) this.preparer.enqueue(job.id);
     }
-    const live = (s: Status): boolean => s === JobStatus.New || s === JobStatus.Preparing || isSchedulable(s);
-    if (this.records.list().some((job) => live(job.status))) this.placement.warm?.();
+    if ([...this.records.statusCounts().keys()].some(live)) this.placement.warm?.();
     this.sweeper.start();
     this.schedule();
   }

@@ -23,18 +23,23 @@ export class JobRecords {
     return this.store.get(jobId);
   }
 
-  list(): readonly JobRecord[] {
-    return this.store.list();
-  }
-
-  /** An account's jobs, newest first, after a ListJobs cursor (the store's index). */
-  accountJobs(accountId: string, after?: Pick<JobRecord, 'creationTime' | 'id'>): Iterable<JobRecord> {
-    return this.store.accountJobs(accountId, after);
+  /** An account's jobs, newest first, after a ListJobs cursor, in `statuses` when given (the store's index). */
+  accountJobs(
+    accountId: string,
+    after?: Pick<JobRecord, 'creationTime' | 'id'>,
+    statuses?: Iterable<JobStatus>,
+  ): Iterable<JobRecord> {
+    return this.store.accountJobs(accountId, after, statuses);
   }
 
   /** The jobs in one of these statuses (the store's index). */
   withStatus(statuses: Iterable<JobStatus>): JobRecord[] {
     return this.store.withStatus(statuses);
+  }
+
+  /** The ended jobs that ended before `ms`, the earliest first (the store's index: retention). */
+  endedBefore(ms: number): JobRecord[] {
+    return this.store.endedBefore(ms);
   }
 
   /** Number of jobs per status (the store's index). */

@@ -11,7 +11,7 @@
  * Both run at start and then on an unref'd interval, so the timer never keeps the process alive.
  */
 import { DAY_MS } from '../domain/job-lifetime.ts';
-import { isTerminal, JobStatus } from '../domain/job-status.ts';
+import { JobStatus } from '../domain/job-status.ts';
 import { jobLog, type Log } from './job-log.ts';
 import type { JobRecords } from './job-records.ts';
 
@@ -58,8 +58,8 @@ export class Sweeper {
   sweepSuspended(): void {
     const { records, suspendedTimeoutMs: limit } = this.deps;
     const now = this.deps.now().getTime();
-    for (const job of records.list()) {
-      if (job.status !== JobStatus.Suspended || job.suspendedDate === undefined) continue;
+    for (const job of records.withStatus([JobStatus.Suspended])) {
+      if (job.suspendedDate === undefined) continue;
       if (now - Date.parse(job.suspendedDate) <= limit) continue;
       const days = Math.round(limit / DAY_MS);
       records.addFailureReason(
@@ -83,11 +83,8 @@ export class Sweeper {
   sweepExpired(): number {
     const { records, jobRetentionMs: retention } = this.deps;
     const now = this.deps.now().getTime();
-    const expired = records.list().filter((job) => {
-      if (!isTerminal(job.status) || this.deps.isRunning(job.id)) return false;
-      const ended = job.terminationDate ?? job.history?.[job.history.length - 1]?.at;
-      return ended !== undefined && now - Date.parse(ended) > retention;
-    });
+    // The store's end-time index: the jobs that ended before the cutoff, never the others.
+    const expired = records.endedBefore(now - retention).filter((job) => !this.deps.isRunning(job.id));
     for (const job of expired) {
       records.remove(job.id);
       this.deps

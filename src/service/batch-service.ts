@@ -215,8 +215,9 @@ export class BatchService {
     const page: JobRecord[] = [];
     let more = false;
     const from = after === undefined ? undefined : { creationTime: after.c, id: after.i };
-    for (const j of this.records.accountJobs(accountId, from)) {
-      if (statuses.length > 0 && !statuses.includes(j.status)) continue;
+    // The status filter is the index's: jobs of other statuses are skipped without being read.
+    const wanted = statuses.length > 0 ? statuses.filter(isJobStatus) : undefined;
+    for (const j of this.records.accountJobs(accountId, from, wanted)) {
       if (page.length === size) {
         more = true;
         break;

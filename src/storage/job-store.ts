@@ -15,17 +15,27 @@ export interface IdempotencyEntry {
 
 export interface JobStore {
   get(id: string): JobRecord | undefined;
-  /** Every job: O(all jobs). Request paths use the indexed reads below. */
+  /** Every job: O(all jobs), and it may read every ended job from disk: for tests and tools, never a request. */
   list(): readonly JobRecord[];
   /**
    * An account's jobs newest first (domain/job.ts `newestFirst`), from the first one after `after`
-   * (exclusive; a position, not necessarily a stored job): O(log n) to start, then one step per job.
+   * (exclusive; a position, not necessarily a stored job), only those in `statuses` when given (the
+   * index knows each job's status: skipped jobs are never read): O(log n) to start, then one step per job.
    */
-  accountJobs(accountId: string, after?: Pick<JobRecord, 'creationTime' | 'id'>): Iterable<JobRecord>;
+  accountJobs(
+    accountId: string,
+    after?: Pick<JobRecord, 'creationTime' | 'id'>,
+    statuses?: Iterable<JobStatus>,
+  ): Iterable<JobRecord>;
   /** The jobs whose status is one of `statuses`: O(those jobs). */
   withStatus(statuses: Iterable<JobStatus>): JobRecord[];
   /** Number of jobs per status (statuses with no job absent): O(statuses). */
   statusCounts(): ReadonlyMap<JobStatus, number>;
+  /**
+   * The ended jobs (Complete, Cancelled, Failed) that ended before `ms` (ms since the epoch), the
+   * earliest first, by job-index.ts `endedMs`: O(those jobs). Retention's query.
+   */
+  endedBefore(ms: number): JobRecord[];
   save(job: JobRecord): void;
   remove(id: string): void;
   findToken(accountId: string, token: string): IdempotencyEntry | undefined;
