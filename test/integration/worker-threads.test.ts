@@ -2,7 +2,9 @@
  * Worker threads in a server started in this process (the tests' vitest, on the .ts sources): the
  * threads placement loads its entry through tsx there (threads.ts, startWorker), as the package
  * loads the compiled .js (the e2e tests, whose servers run dist/). A job of several chunks runs on
- * two threads to Complete, every task counted once, its report complete.
+ * two threads to Complete, every task counted once, its report complete: `workerSpreadBusy: 0` spreads
+ * it over both threads from its start (by default a job takes a second thread only when its first
+ * is saturated, which a small job on s3rver never is; the e2e suites run that default).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,6 +31,7 @@ beforeAll(async () => {
   server = await startServerOn(s3rver, dataDir, {
     apiKeysFile: writeApiKeysFile(dataDir, [TEST_API_KEY]),
     workers: 2,
+    workerSpreadBusy: 0,
     chunkSize: 10,
   });
 });
