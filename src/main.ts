@@ -135,6 +135,7 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
         engine,
         apiKeys,
         profileFor: (roleArn) => profiles.forRoleArn(roleArn),
+        workerThreads: placement ? () => placement.running : undefined,
       });
       releasers.add('HTTP app', () => app.close());
       await engine.start();

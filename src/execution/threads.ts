@@ -195,6 +195,11 @@ export class ThreadPlacement implements ChunkPlacement {
     else this.startThreads(1);
   }
 
+  /** Worker threads running now. */
+  get running(): number {
+    return this.threads.length;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(this.threads.splice(0).map((t) => t.terminate()));
