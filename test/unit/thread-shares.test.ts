@@ -1,5 +1,6 @@
 // The threads placement's pure parts (src/execution/threads.ts): how many threads run a job, how
-// its slots and rate are split among them, and when the job counts as idle.
+// its slots and rate are split among them, when the job counts as idle, and when and where a job
+// spreads to one more thread (with the slots a thread that joins may use).
 import { describe, expect, it } from 'vitest';
 import {
   allIdle,
