@@ -10,7 +10,7 @@ import type { BareDone, BareInit, BareRun } from './bare-worker.ts';
 import type { EngineMeasured, EngineRun, Measured } from './context.ts';
 import type { EngineServer } from './engine-server.ts';
 import { fmtTps, secs } from './format.ts';
-import { cpuMs, cpuMsOf, mib, RssWatch } from './proc.ts';
+import { cpuMs, cpuMsOf, mib, RssWatch, threadCpuMs, threadCpuSince } from './proc.ts';
 
 /** What every measurement needs from the run. */
 export interface MeasureEnv {
@@ -128,6 +128,7 @@ export async function measureEngine(
   const pid = server.pid;
   const rss = new RssWatch(pid);
   const cpu0 = cpuMs(pid);
+  const threads0 = threadCpuMs(pid);
   const s3cpu0 = cpuMsOf(env.s3Pids);
   const t0 = performance.now();
   let view: JobView;
@@ -145,6 +146,7 @@ export async function measureEngine(
   }
   const clientMs = performance.now() - t0;
   const cpu = cpuMs(pid) - cpu0;
+  const threads = threadCpuSince(pid, threads0);
   const s3cpu = cpuMsOf(env.s3Pids) - s3cpu0;
   const mem = rss.sample();
   const p = view.Job.ProgressSummary;
@@ -173,7 +175,7 @@ export async function measureEngine(
     endRssKiB: mem.rssKiB,
   };
   env.log(
-    `  ${label.padEnd(26)} ${fmtTps(m.tps)} tasks/s  active ${(m.activeMs / 1000).toFixed(2)} s, wall ${(m.wallMs / 1000).toFixed(2)} s (prepare ${m.prepareMs} ms, report ${m.reportMs} ms; seen by polling ${(m.clientMs / 1000).toFixed(2)} s)  CPU ${m.cpuMsPerTask.toFixed(3)} ms/task  S3 CPU ${m.s3CpuMsPerTask.toFixed(3)} ms/task  peak RSS ${mib(m.peakRssKiB)}`,
+    `  ${label.padEnd(26)} ${fmtTps(m.tps)} tasks/s  active ${(m.activeMs / 1000).toFixed(2)} s, wall ${(m.wallMs / 1000).toFixed(2)} s (prepare ${m.prepareMs} ms, report ${m.reportMs} ms; seen by polling ${(m.clientMs / 1000).toFixed(2)} s)  CPU ${m.cpuMsPerTask.toFixed(3)} ms/task  S3 CPU ${m.s3CpuMsPerTask.toFixed(3)} ms/task  peak RSS ${mib(m.peakRssKiB)}  threads' CPU ${threads}`,
   );
   return m;
 }

@@ -38,6 +38,11 @@ export interface Config {
    * Default: one per core.
    */
   readonly workers: number;
+  /**
+   * A job spreads to one more worker thread when each thread it runs on is busy (event loop and
+   * CPU) this fraction of a second (0 to 1); 0 spreads every job over the threads at once. Default 0.8.
+   */
+  readonly workerSpreadBusy: number;
   readonly chunkSize: number;
   readonly maxTasksPerJob: number;
   readonly multipartCopyThresholdBytes: number;
@@ -110,6 +115,7 @@ export const ENV = {
   maxConcurrentTasks: 'S3BATCH_MAX_CONCURRENT_TASKS',
   jobConcurrency: 'S3BATCH_JOB_CONCURRENCY',
   workers: 'S3BATCH_WORKERS',
+  workerSpreadBusy: 'S3BATCH_WORKER_SPREAD_BUSY',
   chunkSize: 'S3BATCH_CHUNK_SIZE',
   maxTasksPerJob: 'S3BATCH_MAX_TASKS_PER_JOB',
   multipartCopyThresholdBytes: 'S3BATCH_MULTIPART_COPY_THRESHOLD',
@@ -284,6 +290,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     maxConcurrentTasks: int('maxConcurrentTasks', flags, env, 256, 1, 100_000),
     jobConcurrency: int('jobConcurrency', flags, env, 64, 1, 10_000),
     workers: int('workers', flags, env, availableParallelism(), 0, 256),
+    workerSpreadBusy: decimal('workerSpreadBusy', flags, env, 0.8, 0, 1),
     chunkSize: int('chunkSize', flags, env, 1000, 1, 1_000_000),
     maxTasksPerJob: int('maxTasksPerJob', flags, env, 20_000_000_000, 1),
     multipartCopyThresholdBytes: int('multipartCopyThresholdBytes', flags, env, 5 * GiB, 5 * MiB, 5 * GiB),

@@ -100,7 +100,13 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
       releasers.add('job store', () => store.close());
       // Tasks run in worker threads (execution/threads.ts) unless --workers 0 keeps them in this one.
       const placement =
-        config.workers > 0 ? new ThreadPlacement({ threads: config.workers, data: { config, storage } }) : undefined;
+        config.workers > 0
+          ? new ThreadPlacement({
+              threads: config.workers,
+              data: { config, storage },
+              spreadBusy: config.workerSpreadBusy,
+            })
+          : undefined;
       if (placement) releasers.add('chunk worker threads', () => placement.close());
       const engine = new Engine(engineConfigFrom(config), {
         store,
@@ -130,6 +136,7 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
         engine,
         apiKeys,
         profileFor: (roleArn) => profiles.forRoleArn(roleArn),
+        workerThreads: placement ? () => placement.running : undefined,
       });
       releasers.add('HTTP app', () => app.close());
       await engine.start();

@@ -51,6 +51,8 @@ export interface AppOptions {
   readonly events: EngineEvents;
   /** Number of jobs per status now, for the jobs-by-status gauge of /metrics. */
   jobStatusCounts(): ReadonlyMap<JobStatus, number>;
+  /** Worker threads running tasks now, for /metrics (none: tasks run in the main thread). */
+  readonly workerThreads?: (() => number) | undefined;
   /** Interval of the SSE streams' `: ping` comment (default 15 s). */
   readonly sseHeartbeatMs?: number | undefined;
   /** Authenticates the JSON API (`/api/v1`): session cookie, SigV4 or Basic with the same access keys. */
@@ -155,6 +157,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     events: opts.events,
     jobStatusCounts: opts.jobStatusCounts,
     sseStreams: () => hub.size,
+    workerThreads: opts.workerThreads,
   });
   await app.register(metricsRoutes, { metrics });
   await app.register(reportRoutes, { prefix: '/api/v1', reports: opts.reports, accountOf });

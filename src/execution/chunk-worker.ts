@@ -176,6 +176,7 @@ class Execution {
   private take(): Progress {
     const p: Progress = {
       inFlight: this.runner.inFlight,
+      capacityEpoch: this.epoch,
       live: this.runner.liveCounts,
       attempts: this.limits.attempts,
       tasks: this.tasks,

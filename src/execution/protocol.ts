@@ -31,6 +31,8 @@ export type ToWorker =
 /** What a batch of results tells the engine. */
 export interface Progress {
   readonly inFlight: number;
+  /** The last capacity change (`epoch`) the worker had applied when it sent this. */
+  readonly capacityEpoch: number;
   /** The results of the worker's chunks not yet reported done (absolute, not a delta). */
   readonly live: LiveCounts;
   /** One letter per attempt, in order: `s` succeeded, `t` throttled, `f` other failure (adaptive slow-down). */
@@ -43,6 +45,12 @@ export interface SerializedError {
   readonly name: string;
   readonly message: string;
   readonly code?: string | undefined;
+}
+
+/** Once, when a worker thread starts: its Linux thread id (`/proc/thread-self`), or none elsewhere. */
+export interface ThreadHello {
+  readonly t: 'thread';
+  readonly tid: number | undefined;
 }
 
 export type FromWorker =

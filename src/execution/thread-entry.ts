@@ -4,6 +4,7 @@
  * composition root does (server/server-profiles.ts), and runs the chunks the engine's thread hands
  * it (chunk-worker.ts). No top-level await: under tsx (tests) this file may be loaded as CommonJS.
  */
+import { readlinkSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config, StorageConfig } from '../config.ts';
@@ -12,7 +13,7 @@ import { parseOperation } from '../operations/index.ts';
 import { engineConfigFrom, engineFilePorts } from '../server/engine-config.ts';
 import { createServerProfiles } from '../server/server-profiles.ts';
 import { ChunkWorker } from './chunk-worker.ts';
-import type { FromWorker, ToWorker } from './protocol.ts';
+import type { FromWorker, ThreadHello, ToWorker } from './protocol.ts';
 
 /** What threads.ts passes as workerData. */
 export interface ThreadData {
@@ -21,8 +22,19 @@ export interface ThreadData {
   readonly storage: StorageConfig;
 }
 
+/** This thread's Linux thread id, for threads.ts to read its CPU time; undefined off Linux. */
+function threadId(): number | undefined {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isInteger(tid) ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const port = parentPort;
 if (port) {
+  port.postMessage({ t: 'thread', tid: threadId() } satisfies ThreadHello);
   const { config, storage } = workerData as ThreadData;
   const { profiles } = createServerProfiles(config, storage);
   const files = engineFilePorts(config.dataDir);

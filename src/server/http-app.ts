@@ -28,6 +28,8 @@ export interface HttpAppParts {
   readonly apiKeys: ResolvedAccessKeys;
   /** The storage profile a job's RoleArn selects (report downloads read through it). */
   profileFor(roleArn: string): StorageProfile;
+  /** Worker threads running now (`--workers` > 0), for /metrics. */
+  workerThreads?(): number;
 }
 
 export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance> {
@@ -53,6 +55,7 @@ export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance
     service,
     events: engine.events,
     jobStatusCounts: () => engine.records.statusCounts(),
+    workerThreads: parts.workerThreads,
     sseHeartbeatMs: config.sseHeartbeatSeconds * 1000,
     logger: parts.logger,
     trustProxy: config.trustProxy,

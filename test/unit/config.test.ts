@@ -40,6 +40,7 @@ describe('loadConfig defaults', () => {
       maxConcurrentTasks: 256,
       jobConcurrency: 64,
       workers: availableParallelism(),
+      workerSpreadBusy: 0.8,
       chunkSize: 1000,
       maxTasksPerJob: 20_000_000_000,
       multipartCopyThresholdBytes: 5 * 1024 ** 3,

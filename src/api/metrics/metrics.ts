@@ -17,6 +17,8 @@ export interface MetricsSources {
   jobStatusCounts(): ReadonlyMap<JobStatus, number>;
   /** Open server-sent-event streams. */
   sseStreams?(): number;
+  /** Worker threads running tasks (started on first use); absent when tasks run in the main thread. */
+  readonly workerThreads?: (() => number) | undefined;
 }
 
 /** Task latency buckets (seconds): a fast PUT on a LAN to a slow copy with retries. */
@@ -123,6 +125,17 @@ export function createMetrics(sources: MetricsSources): Metrics {
       registers: [own],
       collect() {
         this.set(streams());
+      },
+    });
+  }
+  if (sources.workerThreads) {
+    const threads = sources.workerThreads;
+    new Gauge({
+      name: 's3batch_worker_threads',
+      help: 'Worker threads running tasks (started on first use, up to --workers; docs/execution.md#spreading)',
+      registers: [own],
+      collect() {
+        this.set(threads());
       },
     });
   }

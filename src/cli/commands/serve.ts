@@ -78,6 +78,11 @@ export function registerServe(program: Command): void {
       '--workers <n>',
       'worker threads that run the tasks; 0 runs them in the main thread [S3BATCH_WORKERS] (default: one per core)',
     )
+    .option(
+      '--worker-spread-busy <fraction>',
+      'a job takes one more worker thread while each of its threads is busy this fraction of the time; ' +
+        '0: every job on all threads at once [S3BATCH_WORKER_SPREAD_BUSY] (default 0.8)',
+    )
     .option('--chunk-size <n>', 'manifest rows per chunk (unit of resume) [S3BATCH_CHUNK_SIZE] (default 1000)')
     .option(
       '--multipart-copy-threshold <bytes>',
@@ -162,6 +167,7 @@ Examples:
         maxConcurrentTasks: opts.maxConcurrentTasks,
         jobConcurrency: opts.jobConcurrency,
         workers: opts.workers,
+        workerSpreadBusy: opts.workerSpreadBusy,
         chunkSize: opts.chunkSize,
         multipartCopyThresholdBytes: opts.multipartCopyThreshold,
         logLevel: opts.logLevel,
