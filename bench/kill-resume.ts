@@ -315,11 +315,6 @@ async function resumePhase(env: Env, workers: string | undefined): Promise<strin
   cleanups.push(() => rmSync(v1Dir, { recursive: true, force: true }));
   cleanups.push(() => rmSync(v2Dir, { recursive: true, force: true }));
 
-  // First request of a task: its CopyObject (a PUT with x-amz-copy-source; the manifest read is a GET).
-  const proxy = await startFaultProxy(CEPH.endpoint, () => undefined, {
-    watch: (req) => req.method === 'PUT' && req.headers['x-amz-copy-source'] !== undefined,
-  });
-  cleanups.push(() => proxy.close());
   const results: Record<'v2' | 'v1', { listen: number; first: number }[]> = { v2: [], v1: [] };
   for (let round = 0; round < RESUME_ROUNDS; round++) {
     for (const kind of round % 2 === 0 ? (['v2', 'v1'] as const) : (['v1', 'v2'] as const)) {
@@ -327,20 +322,30 @@ async function resumePhase(env: Env, workers: string | undefined): Promise<strin
       rmSync(dir, { recursive: true, force: true });
       spawnSync('cp', ['-a', kind === 'v2' ? v2Dir : v1Dir, dir]);
       cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-      const seen = proxy.watched.arrivals.length;
+      // First request of a task: its CopyObject (a PUT with x-amz-copy-source; the manifest read is a
+      // GET). A proxy of its own per round: a killed server's requests leave nothing behind in it.
+      const proxy = await startFaultProxy(CEPH.endpoint, () => undefined, {
+        watch: (req) => req.method === 'PUT' && req.headers['x-amz-copy-source'] !== undefined,
+      });
       const spawnedAt = Date.now();
       const t = performance.now();
       const { server: s } = await serve(dir, workers, { ...CEPH, endpoint: proxy.endpoint });
       const listen = performance.now() - t;
+      // The first CopyObject that arrived after this spawn (a killed server's last ones may trail in).
+      const firstAfter = (): number | undefined => proxy.watched.arrivals.find((a) => a >= spawnedAt);
       const deadline = Date.now() + 60_000;
-      while (proxy.watched.arrivals.length === seen) {
-        if (Date.now() > deadline) throw new Error(`no task request within 60 s; the server said:\n${s.output()}`);
+      while (firstAfter() === undefined) {
+        if (Date.now() > deadline) {
+          const view = await new JsonApi(s.url).describe(id).catch((e: unknown) => String(e));
+          throw new Error(`no task request within 60 s; job: ${JSON.stringify(view)}\nserver:\n${s.output()}`);
+        }
         await sleep(2);
       }
-      const first = proxy.watched.arrivals[seen]! - spawnedAt;
+      const first = firstAfter()! - spawnedAt;
       results[kind].push({ listen, first });
       log(`resume ${kind}: listening ${listen.toFixed(0)} ms, first task ${first} ms after spawn; load ${load()}`);
       await kill(s);
+      await proxy.close();
       rmSync(dir, { recursive: true, force: true });
     }
   }
