@@ -243,7 +243,7 @@ export class JobRunner {
     // The rate token is taken with the task in hand, right before its first attempt (taking it
     // earlier, tokens that came due while the manifest was read would go out as one burst). A
     // pause or a stop revokes the wait: the task goes back, untried, for the next loop (after a
-    // stop, its unfinished chunk is redone at the next start or ends partial, as any other).
+    // stop, it runs when its chunk resumes at the next start, or the chunk ends partial).
     const limits = this.deps.limits;
     if (limits?.rateLimited && !(await limits.admit(this.gate.revoked))) {
       this.handedBack.push(task);
