@@ -2,7 +2,7 @@
 //
 //   npm run bench:kill-resume -- [--ceph URL,KEY,SECRET] [--tasks 20000] [--rate 250] [--kills 50]
 //                                [--min-ms 1000] [--max-ms 2000] [--workers N[,M…]] [--resume-chunks 10000]
-//                                [--resume-rounds 3] [--skip kill|resume]
+//                                [--resume-rounds 3] [--index-chunks 10000,1000000] [--skip kill,resume,index]
 //
 // 1. kill: an S3PutObjectCopy job of --tasks objects, limited to --rate tasks/s (the job's
 //    s3batch:max-requests-per-second tag), runs while `s3batch serve` is SIGKILLed --kills times, each
@@ -19,6 +19,8 @@
 //    chunk matter). Timed from spawn to the first request of a task (its CopyObject, seen by a
 //    pass-through proxy in front of Ceph), with the index in the fixed-width format
 //    and in the older text format, alternating.
+// 3. index: in this process, the time to read the last chunk of an index of --index-chunks chunks,
+//    fixed-width (one seek) against the older text format (read from its start).
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -50,6 +52,7 @@ const { values: opt } = parseArgs({
     workers: { type: 'string' },
     'resume-chunks': { type: 'string', default: '10000' },
     'resume-rounds': { type: 'string', default: '3' },
+    'index-chunks': { type: 'string', default: '10000,1000000' },
     skip: { type: 'string', default: '' },
   },
   strict: true,
@@ -67,6 +70,10 @@ const MIN_MS = Number(opt['min-ms']);
 const MAX_MS = Number(opt['max-ms']);
 const RESUME_CHUNKS = Number(opt['resume-chunks']);
 const RESUME_ROUNDS = Number(opt['resume-rounds']);
+const INDEX_CHUNKS = opt['index-chunks']
+  .split(',')
+  .filter(Boolean)
+  .map((n) => Number(n));
 const SKIP = new Set(opt.skip.split(',').filter(Boolean));
 /** --workers: one kill phase per value (comma-separated); unset: the server's default (one thread per core). */
 const WORKERS: (string | undefined)[] = opt.workers === undefined ? [undefined] : opt.workers.split(',');
@@ -366,6 +373,53 @@ async function resumePhase(env: Env, workers: string | undefined): Promise<strin
   ];
 }
 
+/** In this process: time to the last chunk of an index of n chunks, read from chunk n-1, in both formats. */
+async function indexSeek(): Promise<string[]> {
+  const dir = tempDataDir('s3batch-bench-index-');
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const rows: string[][] = [];
+  for (const n of INDEX_CHUNKS) {
+    const chunk = (i: number): Chunk => ({
+      index: i,
+      start: i * 40_000,
+      end: (i + 1) * 40_000,
+      firstLine: i * 1000 + 1,
+      count: 1000,
+    });
+    const v2 = path.join(dir, `v2-${n}.idx`);
+    const v1 = path.join(dir, `v1-${n}.idx`);
+    await createFsChunkIndex(v2).write(
+      (async function* () {
+        for (let i = 0; i < n; i++) yield chunk(i);
+      })(),
+    );
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) lines.push(formatChunkLine(chunk(i)));
+    await writeFile(v1, lines.join(''));
+    const time = async (file: string): Promise<number[]> => {
+      const out: number[] = [];
+      for (let r = 0; r < 5; r++) {
+        const t = performance.now();
+        for await (const c of createFsChunkIndex(file).read(n - 1))
+          if (c.index !== n - 1) throw new Error('wrong chunk');
+        out.push(performance.now() - t);
+      }
+      return out.sort((a, b) => a - b);
+    };
+    const [a, b] = [await time(v2), await time(v1)];
+    rows.push([
+      n.toLocaleString('en'),
+      `${a[2]!.toFixed(2)} (${a[0]!.toFixed(2)})`,
+      `${b[2]!.toFixed(0)} (${b[0]!.toFixed(0)})`,
+    ]);
+  }
+  return [
+    '',
+    `chunk index: read chunk n-1 of n, in this process, median (fastest) of 5, ms; load ${load()}`,
+    table(['chunks', 'fixed-width records (seek)', 'text lines (from start)'], rows),
+  ];
+}
+
 async function main(): Promise<void> {
   log(`machine: ${os.availableParallelism()} CPUs, Node ${process.version}; load ${load()}`);
   const s3 = makeS3Client(CEPH);
@@ -385,6 +439,7 @@ async function main(): Promise<void> {
   log(`uploaded ${TASKS} objects in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   const env: Env = { s3, src, dst, reports, keys, etag };
   const out: string[] = [`s3batch kill-resume bench — ${new Date().toISOString()}`];
+  if (!SKIP.has('index')) out.push(...(await indexSeek()));
   if (!SKIP.has('resume') && RESUME_CHUNKS > 0) for (const w of WORKERS) out.push(...(await resumePhase(env, w)));
   if (!SKIP.has('kill')) for (const w of WORKERS) out.push(...(await killPhase(env, w)));
   console.log(out.join('\n'));
