@@ -12,8 +12,12 @@
  * event leads to (a failure, a runner's end) is decided in domain/job-status.ts, next to the table.
  *
  * Crash safety: the store holds, per job, the status, the counters of finished chunks and the
- * chunk marks. `start()` resumes every job from what the store says: unfinished chunks are redone
- * from their start (their spools are discarded), so each task is reported exactly once.
+ * chunk marks; the spools of unfinished chunks hold, durably, the tasks they finished (each with
+ * its row's ordinal). `start()` resumes every job from what the store says: a running job's
+ * unfinished chunks resume after their durable tasks (job-runner.ts), whose counts the engine
+ * keeps aside (`resumed`) until the chunk is done, so progress and the failure threshold include
+ * them once; a spool that cannot be resumed is discarded and its chunk redone from its start.
+ * Each task is reported exactly once.
  */
 import { isChunkDone, markChunkDone, newestFirst, type JobRecord } from '../domain/job.ts';
 import { daysToMs, DEFAULT_JOB_RETENTION_DAYS, DEFAULT_SUSPENDED_TIMEOUT_DAYS } from '../domain/job-lifetime.ts';
@@ -30,7 +34,7 @@ import {
 } from '../domain/job-status.ts';
 import { addProgress, thresholdExceeded, type Progress } from '../domain/progress.ts';
 import { InlinePlacement } from '../execution/inline.ts';
-import type { ChunkCounts, ChunkPlacement, JobExecution } from '../execution/placement.ts';
+import type { ChunkCounts, ChunkPlacement, JobExecution, LiveCounts } from '../execution/placement.ts';
 import type { ChunkIndexFile } from '../storage/chunk-index-file.ts';
 import { withDryRun } from '../operations/dry-run.ts';
 import { parseOperation } from '../operations/index.ts';
@@ -109,6 +113,11 @@ export class Engine {
   private readonly preparer: Preparer;
   private readonly finalizer: Finalizer;
   private readonly running = new Map<string, Running>();
+  /**
+   * Per job, the counts of the durable rows found at start in the spools of unfinished chunks; a
+   * chunk leaves the map when its counts (which include these rows) come back from the runner.
+   */
+  private readonly resumed = new Map<string, Map<number, LiveCounts>>();
   /** Wakes runners that follow a task list a listing still appends to. */
   private readonly listings = new ListingSignals();
   private readonly localLists: { get(jobId: string): LocalManifestFiles; remove(jobId: string): Promise<void> };
@@ -200,7 +209,7 @@ export class Engine {
         case JobStatus.Active:
         case JobStatus.Pausing:
         case JobStatus.Paused:
-          await this.discardUnfinishedSpools(job);
+          await this.resumeUnfinishedSpools(job);
           if (job.status === JobStatus.Pausing) this.records.setStatus(job.id, JobStatus.Paused);
           break;
         case JobStatus.Completing:
@@ -290,6 +299,7 @@ export class Engine {
       r.stopReason = 'cancel';
       r.runner.stop(); // the runner's end finalizes
     } else {
+      this.settleResumed(jobId);
       this.finalizer.finalize(jobId, JobStatus.Cancelled);
     }
   }
@@ -336,11 +346,12 @@ export class Engine {
     };
   }
 
-  /** Progress including the tasks of chunks still running. */
+  /** Progress including the tasks of chunks still running and the durable tasks of unfinished chunks. */
   progressOf(job: JobRecord): Progress {
     const r = this.running.get(job.id);
-    if (!r) return job.progress;
-    return addProgress(job.progress, r.runner.liveCounts);
+    let progress = job.progress;
+    for (const c of this.resumed.get(job.id)?.values() ?? []) progress = addProgress(progress, c);
+    return r ? addProgress(progress, r.runner.liveCounts) : progress;
   }
 
   /** Resolves when nothing is preparing, running or finalizing (for tests and tools). */
@@ -453,7 +464,9 @@ export class Engine {
         spec: { jobId, request: job.request, etag: prepared.etag, localManifest: local !== undefined },
         limits,
         maxConcurrency: this.config.jobConcurrency,
-        chunks: (stopped, waiting) => (local ? local.chunks(stopped, waiting) : index.read()),
+        // Chunks below the watermark are done: the index is read from there (a seek, not a scan).
+        chunks: (stopped, waiting) =>
+          local ? local.chunks(stopped, waiting) : index.read(this.records.mustGet(jobId).chunks.watermark),
         isChunkDone: (i) => isChunkDone(this.records.mustGet(jobId).chunks, i),
         chunksLeft: chunksLeft(job),
       },
@@ -496,6 +509,7 @@ export class Engine {
   }
 
   private onChunkDone(jobId: string, c: ChunkCounts): void {
+    this.resumed.get(jobId)?.delete(c.index); // c includes them now
     // One store write per finished chunk: its mark and its counters together.
     this.records.update(jobId, (job) => ({
       ...job,
@@ -537,6 +551,7 @@ export class Engine {
       r.stopReason = 'fail';
       r.runner.stop();
     } else {
+      this.settleResumed(jobId);
       this.finalizer.finalize(jobId, JobStatus.Failed);
     }
   }
@@ -557,14 +572,18 @@ export class Engine {
     if (throttled > 0)
       this.records.update(jobId, (job) => ({ ...job, throttledAttempts: (job.throttledAttempts ?? 0) + throttled }));
     if (reason === 'shutdown') return;
-    // The partial chunks' results are in the report of a job that ends now: count them.
-    const extra = partial.reduce(
+    // The partial chunks' results are in the report of a job that ends now: count them (their
+    // counts include their resumed rows), and the resumed rows of chunks this run did not reach.
+    const left = this.resumed.get(jobId);
+    this.resumed.delete(jobId);
+    for (const c of partial) left?.delete(c.index);
+    const extra = [...partial, ...(left?.values() ?? [])].reduce<LiveCounts>(
       (a, c) => ({
         succeeded: a.succeeded + c.succeeded,
         failed: a.failed + c.failed,
         bytes: c.bytes === undefined ? a.bytes : (a.bytes ?? 0) + c.bytes,
       }),
-      { succeeded: 0, failed: 0, bytes: undefined as number | undefined },
+      { succeeded: 0, failed: 0, bytes: undefined },
     );
     if (extra.succeeded + extra.failed > 0) {
       this.records.update(jobId, (job) => ({ ...job, progress: addProgress(job.progress, extra) }));
@@ -588,6 +607,33 @@ export class Engine {
   // ---------------------------------------------------------------------------------------------
   // Files of a job
 
+  /**
+   * Spools of chunks not marked done: those that can be resumed stay, their durable rows counted
+   * aside until the chunk is done; the others hold results that will be produced again: dropped.
+   */
+  private async resumeUnfinishedSpools(job: JobRecord): Promise<void> {
+    const kept = new Map<number, LiveCounts>();
+    for (const index of await this.deps.spool.chunks(job.id)) {
+      if (isChunkDone(job.chunks, index)) continue;
+      const rows = await this.deps.spool.durable(job.id, index);
+      if (rows === undefined) await this.deps.spool.discard(job.id, index);
+      else kept.set(index, { succeeded: rows.succeeded, failed: rows.failed, bytes: rows.bytes });
+    }
+    if (kept.size > 0) this.resumed.set(job.id, kept);
+  }
+
+  /** A job that ends without its runner: the durable rows of its unfinished chunks are in its report. */
+  private settleResumed(jobId: string): void {
+    const left = this.resumed.get(jobId);
+    this.resumed.delete(jobId);
+    if (left === undefined || left.size === 0) return;
+    this.records.update(jobId, (job) => {
+      let progress = job.progress;
+      for (const c of left.values()) progress = addProgress(progress, c);
+      return { ...job, progress };
+    });
+  }
+
   /** Spools of chunks not marked done hold results that will be produced again: drop them. */
   private async discardUnfinishedSpools(job: JobRecord): Promise<void> {
     for (const index of await this.deps.spool.chunks(job.id)) {
@@ -596,6 +642,7 @@ export class Engine {
   }
 
   private async cleanup(jobId: string): Promise<void> {
+    this.resumed.delete(jobId);
     this.preparer.abort(jobId); // a listing still appending to the task list
     this.listings.forget(jobId);
     await this.deps.spool.removeJob(jobId);

@@ -1,8 +1,14 @@
 /**
  * Runs the Active phase of one job: walks the chunk index, skips chunks already done, reads each
  * remaining chunk (a ranged GET of the manifest), runs its tasks through the worker pool and
- * spools the results. A chunk is reported done (`onChunkDone`) only after its spool is durable,
- * so a crash redoes at most the chunks that were in flight.
+ * spools the results. A chunk is reported done (`onChunkDone`) only after its spool is durable.
+ *
+ * Resume at task grain: each result is spooled with its row's ordinal in the chunk, and the spool
+ * makes rows durable in batches while the chunk runs. A chunk cut short by a crash or a shutdown
+ * is reopened with `resume`: the rows its spool already holds are skipped (they need not be a
+ * prefix: tasks run concurrently), so a crash loses only the tasks of the last batch. The counts
+ * of those earlier rows are the chunk's `resumed` base: left out of `liveCounts` (the engine
+ * counts them from the spool at start) and included in the chunk's counts when it is done.
  *
  * The runner never changes the job's status; the engine does, from what the runner reports:
  * `run()` resolves when every chunk is done or after `stop()` once in-flight tasks finished.
@@ -11,7 +17,7 @@ import { setMaxListeners } from 'node:events';
 import type { Chunk } from '../domain/chunk.ts';
 import type { TaskEntry, TaskResult } from '../domain/task.ts';
 import type { ResultSpool, SpoolWriter } from '../storage/result-spool.ts';
-import type { ChunkCounts, RunOutcome } from '../execution/placement.ts';
+import type { ChunkCounts, LiveCounts, RunOutcome } from '../execution/placement.ts';
 import type { TaskLimits } from './job-limits.ts';
 import { runPool, SlotGate } from './worker-pool.ts';
 
@@ -29,7 +35,7 @@ export interface RunnerDeps {
   readChunk(chunk: Chunk, signal: AbortSignal): AsyncIterable<TaskEntry>;
   readonly spool: ResultSpool;
   executeTask(entry: TaskEntry, signal: AbortSignal): Promise<TaskResult>;
-  /** Called once per chunk, after its spool is closed (durable). */
+  /** Called once per chunk, after its spool is closed (durable); the counts include resumed rows. */
   onChunkDone(counts: ChunkCounts): void;
   /** Called for every task result (live progress, failure threshold). */
   onResult(result: TaskResult): void;
@@ -44,6 +50,8 @@ export interface RunnerDeps {
 interface ChunkState {
   readonly chunk: Chunk;
   readonly writer: SpoolWriter;
+  /** Counts of the rows the spool held when the chunk was reopened. */
+  readonly base: LiveCounts;
   pending: number;
   allRead: boolean;
   succeeded: number;
@@ -55,7 +63,11 @@ interface ChunkState {
 interface Task {
   readonly state: ChunkState;
   readonly entry: TaskEntry;
+  /** The row's position in its chunk, from 0. */
+  readonly ordinal: number;
 }
+
+const NOTHING: LiveCounts = { succeeded: 0, failed: 0 };
 
 export class JobRunner {
   readonly gate: SlotGate;
@@ -89,7 +101,7 @@ export class JobRunner {
     return this.gate.inFlight;
   }
 
-  /** Results of chunks not yet reported done. */
+  /** Results of chunks not yet reported done, produced by this runner (resumed rows left out). */
   get liveCounts(): { succeeded: number; failed: number; bytes?: number | undefined } {
     let succeeded = 0;
     let failed = 0;
@@ -149,7 +161,7 @@ export class JobRunner {
       await runPool(this.source(), this.gate, this.deps.maxConcurrency, (item) => {
         this.inHand--;
         this.starvedChanged();
-        return this.runTask(item.state, item.entry);
+        return this.runTask(item);
       });
     } catch (err) {
       failure = err;
@@ -158,7 +170,7 @@ export class JobRunner {
     const partial: ChunkCounts[] = [];
     for (const state of this.open.values()) {
       await state.writer.close();
-      partial.push({ index: state.chunk.index, succeeded: state.succeeded, failed: state.failed, bytes: state.bytes });
+      partial.push(chunkCounts(state));
     }
     this.open.clear();
     this.abort.abort();
@@ -174,10 +186,12 @@ export class JobRunner {
     for await (const chunk of this.deps.chunks(this.stopCtl.signal, waiting)) {
       if (this.stopped) return;
       if (this.deps.isChunkDone(chunk.index)) continue;
-      const writer = await this.deps.spool.open(this.deps.jobId, chunk.index);
+      const writer = await this.deps.spool.open(this.deps.jobId, chunk.index, { resume: true });
+      const done = writer.resumed?.ordinals;
       const state: ChunkState = {
         chunk,
         writer,
+        base: writer.resumed === undefined ? NOTHING : countsOf(writer.resumed),
         pending: 0,
         allRead: false,
         succeeded: 0,
@@ -186,10 +200,16 @@ export class JobRunner {
         completing: false,
       };
       this.open.set(chunk.index, state);
-      for await (const entry of this.deps.readChunk(chunk, this.abort.signal)) {
-        if (this.stopped) return;
-        state.pending++;
-        yield { state, entry };
+      // A chunk whose every row is in its spool already needs no read.
+      if (done === undefined || done.size < chunk.count) {
+        let ordinal = 0;
+        for await (const entry of this.deps.readChunk(chunk, this.abort.signal)) {
+          if (this.stopped) return;
+          const o = ordinal++;
+          if (done?.has(o)) continue;
+          state.pending++;
+          yield { state, entry, ordinal: o };
+        }
       }
       state.allRead = true;
       this.maybeComplete(state);
@@ -218,19 +238,20 @@ export class JobRunner {
     this.deps.onStarvedChange?.();
   }
 
-  private async runTask(state: ChunkState, entry: TaskEntry): Promise<void> {
+  private async runTask(task: Task): Promise<void> {
+    const { state, entry } = task;
     // The rate token is taken with the task in hand, right before its first attempt (taking it
     // earlier, tokens that came due while the manifest was read would go out as one burst). A
     // pause or a stop revokes the wait: the task goes back, untried, for the next loop (after a
-    // stop, its unfinished chunk is redone at the next start or ends partial, as any other).
+    // stop, it runs when its chunk resumes at the next start, or the chunk ends partial).
     const limits = this.deps.limits;
     if (limits?.rateLimited && !(await limits.admit(this.gate.revoked))) {
-      this.handedBack.push({ state, entry });
+      this.handedBack.push(task);
       this.starvedChanged();
       return;
     }
     const result = await this.deps.executeTask(entry, this.abort.signal);
-    state.writer.append(result);
+    state.writer.append(result, task.ordinal);
     // A spool that cannot keep up holds this task's slot until it drains: memory stays bounded.
     const backlog = state.writer.ready();
     if (backlog) await backlog;
@@ -248,13 +269,25 @@ export class JobRunner {
     this.completions.push(
       state.writer.close().then(() => {
         this.open.delete(state.chunk.index);
-        this.deps.onChunkDone({
-          index: state.chunk.index,
-          succeeded: state.succeeded,
-          failed: state.failed,
-          bytes: state.bytes,
-        });
+        this.deps.onChunkDone(chunkCounts(state));
       }),
     );
   }
+}
+
+function countsOf(rows: LiveCounts): LiveCounts {
+  return { succeeded: rows.succeeded, failed: rows.failed, bytes: rows.bytes };
+}
+
+/** The chunk's counts: its resumed rows and this runner's. */
+function chunkCounts(state: ChunkState): ChunkCounts {
+  const b = state.base;
+  const bytes = b.bytes === undefined && state.bytes === undefined ? undefined : (b.bytes ?? 0) + (state.bytes ?? 0);
+  return {
+    index: state.chunk.index,
+    succeeded: b.succeeded + state.succeeded,
+    failed: b.failed + state.failed,
+    bytes,
+    ...(b === NOTHING ? {} : { resumed: { succeeded: b.succeeded, failed: b.failed, bytes: b.bytes } }),
+  };
 }

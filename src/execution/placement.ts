@@ -29,6 +29,11 @@ export interface ChunkCounts {
   readonly failed: number;
   /** Sum of the results' `bytes` (dry run), when any result had them. */
   readonly bytes?: number | undefined;
+  /**
+   * The part of these counts that the chunk's spool held when it was reopened after a crash or a
+   * shutdown (the engine counted them from the spool at start, not from live progress).
+   */
+  readonly resumed?: LiveCounts | undefined;
 }
 
 export interface LiveCounts {

@@ -715,11 +715,12 @@ class ThreadExecution implements JobExecution {
     const before = p.inFlight;
     p.inFlight = 0;
     this.partial.push(...partial);
+    // Live: what this run produced (the resumed rows of a chunk are counted by the engine already).
     p.live = partial.reduce<LiveCounts>(
       (a, c) => ({
-        succeeded: a.succeeded + c.succeeded,
-        failed: a.failed + c.failed,
-        bytes: c.bytes === undefined ? a.bytes : (a.bytes ?? 0) + c.bytes,
+        succeeded: a.succeeded + c.succeeded - (c.resumed?.succeeded ?? 0),
+        failed: a.failed + c.failed - (c.resumed?.failed ?? 0),
+        bytes: c.bytes === undefined ? a.bytes : (a.bytes ?? 0) + c.bytes - (c.resumed?.bytes ?? 0),
       }),
       NONE,
     );

@@ -1,34 +1,50 @@
 /**
  * ResultSpool on the local file system: one JSON-lines file per (job, chunk, status),
  * `<dir>/<jobId>/chunk-<index>.s.ndjson` (succeeded) and `chunk-<index>.f.ndjson` (failed).
- * A line is `[bucket, rawKey, versionId, httpStatus, errorCode, message]`; the status is the file's.
+ * A line is `[ordinal, bucket, rawKey, versionId, httpStatus, errorCode, message]`, with the
+ * result's `bytes` as an eighth element when it has them; the status is the file's. Spools written
+ * before ordinals existed have lines without the ordinal (six elements): they are still read,
+ * but a chunk holding such a line is not resumable (it is redone from its start).
  *
  * Writing: append() only buffers. A sink writes its buffer once it holds FLUSH_CHARS, with at
  * most one write in flight per file; rows appended meanwhile go out together in the next write,
- * so a slow disk gets fewer, larger writes rather than a queue of small ones. A write error is
- * kept and rethrown by close(); rows appended after it are dropped (the chunk will be redone).
- * close() writes the rest, fsyncs both files and the directory entries it created.
+ * so a slow disk gets fewer, larger writes rather than a queue of small ones. Every
+ * `syncIntervalMs` (250 ms) after an append, the writer writes what it buffered and fsyncs both
+ * files (and, the first time, the directory entries it created): the rows of a running chunk are
+ * durable in batches, never with one fsync per task. A write or sync error is kept and rethrown by
+ * close(); rows appended after it are dropped (the chunk will be redone). close() writes the rest,
+ * fsyncs both files and the directory entries.
  *
  * Reading streams the file and splits lines itself, so that a last line without its `\n` (a write
- * torn by a crash) can be recognised and skipped. Any other unreadable line is corruption.
+ * torn by a crash) can be recognised and skipped. Any other unreadable line is corruption. Opening
+ * with `resume` scans both files: it cuts a torn last line off and appends after the rest; a file
+ * with a line that is corrupt, has no ordinal or repeats one is started afresh instead.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, truncate } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3BatchError } from '../domain/errors.ts';
 import { TaskStatus } from '../domain/task.ts';
 import type { TaskResult } from '../domain/task.ts';
 import { FLUSH_CHARS, fsyncDir, isErrno } from './fs-writes.ts';
-import type { ResultSpool, SpoolWriter } from './result-spool.ts';
+import type { DurableRows, ResultSpool, SpoolWriter } from './result-spool.ts';
 
 /** Buffered characters above which ready() makes the caller wait for the disk. */
 const HIGH_WATER_CHARS = 16 * FLUSH_CHARS;
+/** How long a row may wait in memory or in the page cache before it is fsynced. */
+export const SYNC_INTERVAL_MS = 250;
 const LF = 0x0a;
 const SAFE_JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const CHUNK_FILE = /^chunk-(\d+)\.[sf]\.ndjson$/;
 
-export function createFsSpool(dir: string): ResultSpool {
+export interface FsSpoolOptions {
+  /** The batch interval of the durable writes (default SYNC_INTERVAL_MS). */
+  readonly syncIntervalMs?: number | undefined;
+}
+
+export function createFsSpool(dir: string, options: FsSpoolOptions = {}): ResultSpool {
+  const syncMs = options.syncIntervalMs ?? SYNC_INTERVAL_MS;
   const jobDir = (jobId: string): string => {
     if (!SAFE_JOB_ID.test(jobId)) {
       throw new S3BatchError(
@@ -50,21 +66,37 @@ export function createFsSpool(dir: string): ResultSpool {
   ];
 
   return {
-    async open(jobId, chunkIndex) {
+    async open(jobId, chunkIndex, openOptions) {
       const [sPath, fPath] = chunkPaths(jobId, chunkIndex);
       const job = jobDir(jobId);
       // mkdir returns the first directory it created: then the parent's entry needs an fsync too.
       const created = await mkdir(job, { recursive: true });
       const syncDirs = created === undefined ? [job] : [job, dir];
-      const sHandle = await open(sPath, 'w');
+      let flags = 'w';
+      let resumed: DurableRows | undefined;
+      if (openOptions?.resume === true) {
+        const scan = await scanChunk(sPath, fPath);
+        if (scan !== undefined) {
+          // A torn last line is cut off, so the next row starts on a line of its own.
+          await Promise.all([cutTo(sPath, scan.lengths[0]), cutTo(fPath, scan.lengths[1])]);
+          flags = 'a';
+          resumed = scan.rows;
+        }
+      }
+      const sHandle = await open(sPath, flags);
       let fHandle: FileHandle;
       try {
-        fHandle = await open(fPath, 'w');
+        fHandle = await open(fPath, flags);
       } catch (err) {
         await sHandle.close();
         throw err;
       }
-      return new FsSpoolWriter(new FileSink(sHandle, sPath), new FileSink(fHandle, fPath), syncDirs);
+      return new FsSpoolWriter(new FileSink(sHandle, sPath), new FileSink(fHandle, fPath), syncDirs, syncMs, resumed);
+    },
+
+    async durable(jobId, chunkIndex) {
+      const [sPath, fPath] = chunkPaths(jobId, chunkIndex);
+      return (await scanChunk(sPath, fPath))?.rows;
     },
 
     read(jobId, chunkIndex, status) {
@@ -100,17 +132,38 @@ export function createFsSpool(dir: string): ResultSpool {
 
 class FsSpoolWriter implements SpoolWriter {
   private ended = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The batch sync in progress. */
+  private syncing: Promise<void> | undefined;
+  private dirsSynced = false;
+  private failure: { readonly error: unknown } | undefined;
 
   constructor(
     private readonly succeededSink: FileSink,
     private readonly failedSink: FileSink,
     private readonly syncDirs: readonly string[],
+    private readonly syncMs: number,
+    readonly resumed: DurableRows | undefined,
   ) {}
 
-  append(result: TaskResult): void {
+  append(result: TaskResult, ordinal?: number): void {
     if (this.ended) throw new Error('Spool writer is already closed');
-    const line = `${JSON.stringify([result.bucket, result.rawKey, result.versionId, result.httpStatus, result.errorCode, result.message])}\n`;
-    (result.status === TaskStatus.Failed ? this.failedSink : this.succeededSink).push(line);
+    const fields = [
+      result.bucket,
+      result.rawKey,
+      result.versionId,
+      result.httpStatus,
+      result.errorCode,
+      result.message,
+    ];
+    const row =
+      ordinal === undefined
+        ? fields
+        : result.bytes === undefined
+          ? [ordinal, ...fields]
+          : [ordinal, ...fields, result.bytes];
+    (result.status === TaskStatus.Failed ? this.failedSink : this.succeededSink).push(`${JSON.stringify(row)}\n`);
+    if (this.timer === undefined && this.syncing === undefined) this.scheduleSync();
   }
 
   ready(): Promise<void> | undefined {
@@ -121,16 +174,51 @@ class FsSpoolWriter implements SpoolWriter {
   async close(): Promise<void> {
     if (this.ended) throw new Error('Spool writer is already closed');
     this.ended = true;
+    this.cancelSync();
+    await this.syncing;
     const outcomes = await Promise.allSettled([this.succeededSink.close(), this.failedSink.close()]);
     for (const o of outcomes) if (o.status === 'rejected') throw o.reason;
-    for (const d of this.syncDirs) await fsyncDir(d, 'strict');
+    if (this.failure !== undefined) throw this.failure.error;
+    if (!this.dirsSynced) for (const d of this.syncDirs) await fsyncDir(d, 'strict');
   }
 
   async abort(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    this.cancelSync();
+    await this.syncing;
     await Promise.allSettled([this.succeededSink.abort(), this.failedSink.abort()]);
     await Promise.all([this.succeededSink.path, this.failedSink.path].map((p) => rm(p, { force: true })));
+  }
+
+  private scheduleSync(): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.syncing = this.syncBoth().finally(() => {
+        this.syncing = undefined;
+        // Rows appended while the sync ran wait for the next one.
+        if (!this.ended && (this.succeededSink.unsynced || this.failedSink.unsynced)) this.scheduleSync();
+      });
+    }, this.syncMs);
+    // A pending batch never keeps the process alive; close() writes it anyway.
+    this.timer.unref?.();
+  }
+
+  private cancelSync(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Writes both buffers and fsyncs both files: the rows appended so far are durable. */
+  private async syncBoth(): Promise<void> {
+    await Promise.all([this.succeededSink.sync(), this.failedSink.sync()]);
+    if (this.dirsSynced || this.failure !== undefined) return;
+    try {
+      for (const d of this.syncDirs) await fsyncDir(d, 'strict');
+      this.dirsSynced = true;
+    } catch (error) {
+      this.failure = { error };
+    }
   }
 }
 
@@ -140,11 +228,34 @@ class FileSink {
   private pendingChars = 0;
   private writing: Promise<void> | undefined;
   private failure: { readonly error: unknown } | undefined;
+  /** Bytes were written since the last fsync. */
+  private dirty = false;
 
   constructor(
     private readonly handle: FileHandle,
     readonly path: string,
   ) {}
+
+  /** Rows are buffered or written and not yet fsynced (and the sink has not failed). */
+  get unsynced(): boolean {
+    return this.failure === undefined && (this.pendingChars > 0 || this.dirty || this.writing !== undefined);
+  }
+
+  /** Writes the buffer and fsyncs; an error is kept for close(), as a write error is. */
+  async sync(): Promise<void> {
+    await this.drain();
+    if (this.pendingChars > 0 && this.failure === undefined) {
+      this.startWrite();
+      await this.drain();
+    }
+    if (this.failure !== undefined || !this.dirty) return;
+    this.dirty = false;
+    try {
+      await this.handle.sync();
+    } catch (error) {
+      this.failure ??= { error };
+    }
+  }
 
   /** Characters buffered and not yet handed to a write. */
   get backlog(): number {
@@ -195,6 +306,7 @@ class FileSink {
     this.writing = writeAll(this.handle, data).then(
       () => {
         this.writing = undefined;
+        this.dirty = true;
         if (this.failure === undefined && this.pendingChars >= FLUSH_CHARS) this.startWrite();
       },
       (error: unknown) => {
@@ -222,44 +334,110 @@ async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
 
 async function* readResults(path: string, status: TaskStatus): AsyncGenerator<TaskResult> {
   let lineNo = 0;
-  for await (const line of completeLines(path)) {
+  for await (const { text } of completeLines(path)) {
     lineNo++;
-    const result = decode(line, status);
-    if (result === undefined) {
+    const row = decode(text, status);
+    if (row === undefined) {
       throw new S3BatchError('InternalServiceException', `Result spool ${path} is corrupt at line ${lineNo}`);
     }
-    yield result;
+    yield row.result;
   }
 }
 
-/** Lines that end in `\n`; a final piece without it is a torn write and is not yielded. */
-async function* completeLines(path: string): AsyncGenerator<string> {
+/** A chunk's resumable rows and the length of each file without its torn tail (s, f). */
+interface ChunkScan {
+  readonly rows: DurableRows;
+  readonly lengths: readonly [number, number];
+}
+
+/**
+ * Reads both files of a chunk for a resume; undefined when neither exists or the chunk is not
+ * resumable (a line without an ordinal, a corrupt line, an ordinal seen twice).
+ */
+async function scanChunk(sPath: string, fPath: string): Promise<ChunkScan | undefined> {
+  const ordinals = new Set<number>();
+  const counts = { succeeded: 0, failed: 0 };
+  let bytes: number | undefined;
+  const lengths: [number, number] = [0, 0];
+  let found = false;
+  for (const [i, path, status] of [
+    [0, sPath, TaskStatus.Succeeded],
+    [1, fPath, TaskStatus.Failed],
+  ] as const) {
+    try {
+      for await (const { text, end } of completeLines(path)) {
+        const row = decode(text, status);
+        if (row?.ordinal === undefined || ordinals.has(row.ordinal)) return undefined;
+        ordinals.add(row.ordinal);
+        counts[status]++;
+        if (row.result.bytes !== undefined) bytes = (bytes ?? 0) + row.result.bytes;
+        lengths[i] = end;
+      }
+      found = true;
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+    }
+  }
+  if (!found) return undefined;
+  const rows = bytes === undefined ? { ordinals, ...counts } : { ordinals, ...counts, bytes };
+  return { rows, lengths };
+}
+
+/** Truncates a file to `length` bytes if it is longer (a missing file is left missing). */
+async function cutTo(path: string, length: number): Promise<void> {
+  try {
+    await truncate(path, length);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+}
+
+/**
+ * Lines that end in `\n`, each with the byte offset just past its `\n`; a final piece without it
+ * is a torn write and is not yielded.
+ */
+async function* completeLines(path: string): AsyncGenerator<{ text: string; end: number }> {
   let carry: Buffer | undefined;
+  let base = 0;
   for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
     let start = 0;
     for (let nl = chunk.indexOf(LF); nl !== -1; nl = chunk.indexOf(LF, start)) {
       const piece = chunk.subarray(start, nl);
-      const line = carry === undefined ? piece.toString('utf8') : Buffer.concat([carry, piece]).toString('utf8');
+      const text = carry === undefined ? piece.toString('utf8') : Buffer.concat([carry, piece]).toString('utf8');
       carry = undefined;
       start = nl + 1;
-      yield line;
+      yield { text, end: base + start };
     }
     if (start < chunk.length) {
       const rest = chunk.subarray(start);
       carry = carry === undefined ? rest : Buffer.concat([carry, rest]);
     }
+    base += chunk.length;
   }
 }
 
-function decode(line: string, status: TaskStatus): TaskResult | undefined {
+/** A spool line: its result, and its ordinal unless the line predates ordinals. */
+function decode(line: string, status: TaskStatus): { result: TaskResult; ordinal?: number } | undefined {
   let v: unknown;
   try {
     v = JSON.parse(line);
   } catch {
     return undefined;
   }
-  if (!Array.isArray(v) || v.length !== 6) return undefined;
-  const [bucket, rawKey, versionId, httpStatus, errorCode, message] = v as unknown[];
+  if (!Array.isArray(v)) return undefined;
+  let ordinal: number | undefined;
+  let fields: unknown[];
+  let bytes: unknown;
+  if (v.length === 6) fields = v;
+  else if (v.length === 7 || v.length === 8) {
+    const o: unknown = v[0];
+    if (typeof o !== 'number' || !Number.isSafeInteger(o) || o < 0) return undefined;
+    ordinal = o;
+    fields = v.slice(1, 7);
+    bytes = v[7];
+    if (v.length === 8 && (typeof bytes !== 'number' || !Number.isFinite(bytes))) return undefined;
+  } else return undefined;
+  const [bucket, rawKey, versionId, httpStatus, errorCode, message] = fields;
   if (
     typeof bucket !== 'string' ||
     typeof rawKey !== 'string' ||
@@ -270,5 +448,7 @@ function decode(line: string, status: TaskStatus): TaskResult | undefined {
   ) {
     return undefined;
   }
-  return { bucket, rawKey, versionId, status, httpStatus, errorCode, message };
+  const result: TaskResult = { bucket, rawKey, versionId, status, httpStatus, errorCode, message };
+  const withBytes = typeof bytes === 'number' ? { ...result, bytes } : result;
+  return ordinal === undefined ? { result: withBytes } : { result: withBytes, ordinal };
 }

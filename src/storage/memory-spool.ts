@@ -1,15 +1,26 @@
 /**
  * In-memory ResultSpool for unit tests. Same contract as the file spool: open() starts a chunk
- * afresh, rows are readable in append order, abort() and discard() drop the chunk, and reading a
- * chunk that was never opened fails (as a missing file does).
+ * afresh (with `resume`, keeps rows appended with their ordinal, unless one was appended without),
+ * rows are readable in append order, abort() and discard() drop the chunk, and reading a chunk that
+ * was never opened fails (as a missing file does). Memory is durable at once.
  */
 import { TaskStatus } from '../domain/task.ts';
 import type { TaskResult } from '../domain/task.ts';
-import type { ResultSpool, SpoolWriter } from './result-spool.ts';
+import type { DurableRows, ResultSpool, SpoolWriter } from './result-spool.ts';
 
 interface ChunkRows {
   readonly succeeded: TaskResult[];
   readonly failed: TaskResult[];
+  /** Ordinals of the rows, in append order; undefined once a row came without one. */
+  ordinals: number[] | undefined;
+}
+
+function durableRows(rows: ChunkRows): DurableRows | undefined {
+  if (rows.ordinals === undefined) return undefined;
+  let bytes: number | undefined;
+  for (const r of [...rows.succeeded, ...rows.failed]) if (r.bytes !== undefined) bytes = (bytes ?? 0) + r.bytes;
+  const counts = { ordinals: new Set(rows.ordinals), succeeded: rows.succeeded.length, failed: rows.failed.length };
+  return bytes === undefined ? counts : { ...counts, bytes };
 }
 
 export interface MemorySpool extends ResultSpool {
@@ -28,13 +39,16 @@ export function createMemorySpool(): MemorySpool {
   };
 
   return {
-    open(jobId, chunkIndex) {
+    open(jobId, chunkIndex, options) {
       let chunks = jobs.get(jobId);
       if (chunks === undefined) {
         chunks = new Map();
         jobs.set(jobId, chunks);
       }
-      const rows: ChunkRows = { succeeded: [], failed: [] };
+      const earlier = options?.resume === true ? chunks.get(chunkIndex) : undefined;
+      const resumed = earlier === undefined ? undefined : durableRows(earlier);
+      const rows: ChunkRows =
+        resumed === undefined || earlier === undefined ? { succeeded: [], failed: [], ordinals: [] } : earlier;
       chunks.set(chunkIndex, rows);
       openWriters++;
       let ended = false;
@@ -44,9 +58,12 @@ export function createMemorySpool(): MemorySpool {
         openWriters--;
       };
       const writer: SpoolWriter = {
-        append(result) {
+        resumed,
+        append(result, ordinal) {
           if (ended) throw new Error('Spool writer is already closed');
           (result.status === TaskStatus.Failed ? rows.failed : rows.succeeded).push(result);
+          if (ordinal === undefined) rows.ordinals = undefined;
+          else rows.ordinals?.push(ordinal);
         },
         ready() {
           return undefined; // memory is the store itself: nothing to wait for
@@ -64,6 +81,11 @@ export function createMemorySpool(): MemorySpool {
         },
       };
       return Promise.resolve(writer);
+    },
+
+    durable(jobId, chunkIndex) {
+      const rows = jobs.get(jobId)?.get(chunkIndex);
+      return Promise.resolve(rows === undefined ? undefined : durableRows(rows));
     },
 
     async *read(jobId, chunkIndex, status) {

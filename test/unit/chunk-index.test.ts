@@ -7,7 +7,13 @@ import { ChunkCutter, chunkRows } from '../../src/manifest/chunk-index.ts';
 import { readCsvManifest } from '../../src/manifest/csv-manifest.ts';
 import type { ManifestRow } from '../../src/manifest/csv-manifest.ts';
 import { createMemoryChunkIndex } from '../../src/storage/chunk-index-file.ts';
-import { createFsChunkIndex, formatChunkLine, parseChunkLine } from '../../src/storage/fs-chunk-index.ts';
+import {
+  CHUNK_INDEX_HEADER,
+  CHUNK_RECORD_BYTES,
+  createFsChunkIndex,
+  formatChunkLine,
+  parseChunkLine,
+} from '../../src/storage/fs-chunk-index.ts';
 
 const enc = new TextEncoder();
 
@@ -31,6 +37,18 @@ function rowsOf(text: string): AsyncGenerator<ManifestRow> {
 
 // 7 rows; an empty line between rows 3 and 4; CRLF; the last row has no newline.
 const MANIFEST = 'b,k1\r\nb,k2\r\nb,k3\r\n\r\nb,k4\r\nb,k5\r\nb,k6\r\nb,k7';
+
+/** A version-2 index, built by hand: the header, then five little-endian float64 per chunk. */
+function indexBytes(chunks: readonly Chunk[]): Buffer {
+  const out = Buffer.alloc(16 + chunks.length * 40);
+  out.write('s3batch-chunks2\n', 0, 'latin1');
+  const view = new DataView(out.buffer, out.byteOffset, out.length);
+  for (const [i, c] of chunks.entries()) {
+    const fields = [c.index, c.start, c.end, c.firstLine, c.count];
+    for (const [f, n] of fields.entries()) view.setFloat64(16 + i * 40 + f * 8, n, true);
+  }
+  return out;
+}
 
 describe('chunkRows', () => {
   it('cuts rows into chunks addressed by byte range and first line', async () => {
@@ -109,17 +127,62 @@ describe('createFsChunkIndex', () => {
     return dir;
   }
 
-  it('writes one line per chunk and reads them back, from any index', async () => {
+  it('writes one fixed-width record per chunk and reads them back, from any index', async () => {
     const dir = await tempDir();
     const path = join(dir, 'jobs', 'job-1', 'chunks.idx');
     const index = createFsChunkIndex(path);
     const expected = await collect(chunkRows(rowsOf(MANIFEST), 2));
     expect(await index.write(from(expected))).toEqual({ count: 4 });
-    expect(await readFile(path, 'utf8')).toBe('0 0 12 1 2\n1 12 26 3 2\n2 26 38 6 2\n3 38 42 8 1\n');
+    expect(await readFile(path)).toEqual(indexBytes(expected));
+    expect(CHUNK_INDEX_HEADER.length + 4 * CHUNK_RECORD_BYTES).toBe(16 + 4 * 40);
     expect(await collect(index.read())).toEqual(expected);
     expect(await collect(index.read(2))).toEqual(expected.slice(2));
     expect(await collect(index.read(10))).toEqual([]);
     expect(await readdir(join(dir, 'jobs', 'job-1'))).toEqual(['chunks.idx']);
+  });
+
+  it('reads an index of the older text format (one line per chunk), from any index', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'old.idx');
+    await writeFile(path, '0 0 12 1 2\n1 12 26 3 2\n2 26 38 6 2\n3 38 42 8 1\n');
+    const expected = await collect(chunkRows(rowsOf(MANIFEST), 2));
+    expect(await collect(createFsChunkIndex(path).read())).toEqual(expected);
+    expect(await collect(createFsChunkIndex(path).read(3))).toEqual(expected.slice(3));
+  });
+
+  it('seeks: reading from chunk k does not read the records before it', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'seek.idx');
+    const n = 5000;
+    async function* many(): AsyncGenerator<Chunk> {
+      for (let i = 0; i < n; i++) yield { index: i, start: i * 100, end: i * 100 + 100, firstLine: i + 1, count: 1 };
+    }
+    const index = createFsChunkIndex(path);
+    await index.write(many());
+    // Records 0..k-1 overwritten with garbage: a read from k never sees them.
+    const k = 4321;
+    const bytes = await readFile(path);
+    bytes.fill(0xff, CHUNK_INDEX_HEADER.length, CHUNK_INDEX_HEADER.length + k * CHUNK_RECORD_BYTES);
+    await writeFile(path, bytes);
+    const tail = await collect(index.read(k));
+    expect(tail).toHaveLength(n - k);
+    expect(tail[0]).toEqual({ index: k, start: k * 100, end: k * 100 + 100, firstLine: k + 1, count: 1 });
+    expect(await collect(index.read(n - 1))).toHaveLength(1);
+    expect(await collect(index.read(n))).toEqual([]);
+    await expect(collect(index.read(k - 1))).rejects.toThrow(/Corrupt chunk index/);
+  });
+
+  it('detects a version-2 index with a record out of place or cut short', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'bad.idx');
+    const chunks = [
+      { index: 0, start: 0, end: 5, firstLine: 1, count: 1 },
+      { index: 2, start: 5, end: 10, firstLine: 2, count: 1 },
+    ];
+    await writeFile(path, indexBytes(chunks));
+    await expect(collect(createFsChunkIndex(path).read())).rejects.toThrow(/Corrupt chunk index/);
+    await writeFile(path, indexBytes(chunks.slice(0, 1)).subarray(0, 16 + 39));
+    await expect(collect(createFsChunkIndex(path).read())).rejects.toThrow(/Corrupt chunk index/);
   });
 
   it('streams many chunks', async () => {

@@ -330,6 +330,58 @@ describe('engine', () => {
     expect(second.service.describeJob(ACCOUNT, JobId).ProgressSummary.NumberOfTasksSucceeded).toBe(60);
   });
 
+  it('resumes a chunk at task grain: its durable tasks are counted at once and not run again', async () => {
+    const world = newWorld();
+    const config = { maxConcurrentTasks: 4, jobConcurrency: 4, chunkSize: 100 };
+    const first = newEngine(world, config);
+    await first.engine.start();
+    world.delayMs = 2;
+    const etag = await putManifest(world, 'm.csv', keys(60));
+    const { JobId } = first.service.createJob(ACCOUNT, createRequest('m.csv', etag));
+    while (world.calls.length < 20) await new Promise((r) => setTimeout(r, 1));
+    await first.engine.stop(); // shutdown: in-flight tasks finish, the one chunk stays unfinished
+    expect(world.store.get(JobId)?.chunks.watermark).toBe(0);
+    const durable = await world.spool.durable(JobId, 0);
+    expect(durable?.succeeded).toBe(world.calls.length);
+
+    world.hold.on = true; // no task of the second run ends before the check below
+    const second = newEngine(world, config);
+    await second.engine.start();
+    expect(second.service.describeJob(ACCOUNT, JobId).ProgressSummary.NumberOfTasksSucceeded).toBe(durable?.succeeded);
+    world.hold.on = false;
+    world.hold.release();
+    await waitForStatus(second.engine, world.store, JobId, 'Complete');
+    expect([...world.calls].sort()).toEqual(keys(60).sort()); // every task ran once, over both runs
+    const rows = await reportRows(world, JobId);
+    expect(rows).toHaveLength(60);
+    expect(new Set(rows).size).toBe(60);
+    expect(second.service.describeJob(ACCOUNT, JobId).ProgressSummary.NumberOfTasksSucceeded).toBe(60);
+  });
+
+  it('after a restart, the failure threshold counts the durable tasks of unfinished chunks', async () => {
+    const world = newWorld();
+    const config = { maxConcurrentTasks: 4, jobConcurrency: 4, chunkSize: 2000 };
+    const first = newEngine(world, config);
+    await first.engine.start();
+    world.delayMs = 1;
+    const etag = await putManifest(world, 'm.csv', keys(1500, 'missing/'));
+    const { JobId } = first.service.createJob(ACCOUNT, createRequest('m.csv', etag));
+    while (world.calls.length < 600) await new Promise((r) => setTimeout(r, 1));
+    await first.engine.stop();
+    expect(world.store.get(JobId)?.status).toBe('Active');
+    expect(world.calls.length).toBeLessThan(1000);
+
+    // 1,500 tasks all fail: only with the first run's failures counted does the job reach 1,000 tasks run.
+    const second = newEngine(world, config);
+    await second.engine.start();
+    await waitForStatus(second.engine, world.store, JobId, 'Failed');
+    const d = second.service.describeJob(ACCOUNT, JobId);
+    expect(d.FailureReasons.map((f) => f.FailureCode)).toEqual(['TaskFailureThresholdExceeded']);
+    expect(d.ProgressSummary.NumberOfTasksFailed).toBe(world.calls.length);
+    expect(new Set(world.calls).size).toBe(world.calls.length);
+    expect(world.calls.length).toBeLessThan(1500);
+  });
+
   it('fails in Preparing with the manifest failure codes', async () => {
     const world = newWorld();
     const { engine, service } = newEngine(world);

@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -155,6 +155,88 @@ describe('createFsSpool', () => {
     expect(await collect(spool, 2, 'failed')).toEqual([]);
   });
 
+  it('resumes a chunk: keeps the rows spooled with their ordinal, whatever their order, and appends after them', async () => {
+    const spool = createFsSpool(dir);
+    const first = await spool.open(JOB, 4);
+    for (const o of [0, 3, 1, 7]) first.append(result(o), o);
+    first.append(result(5, 'failed'), 5);
+    first.append(result(9, 'succeeded', { bytes: 10 }), 9);
+    await first.close();
+    const durable = await spool.durable(JOB, 4);
+    expect(durable).toEqual({ ordinals: new Set([0, 3, 1, 7, 5, 9]), succeeded: 5, failed: 1, bytes: 10 });
+
+    const second = await spool.open(JOB, 4, { resume: true });
+    expect(second.resumed).toEqual(durable);
+    second.append(result(2), 2);
+    second.append(result(6, 'failed'), 6);
+    await second.close();
+    expect((await collect(spool, 4, 'succeeded')).map((r) => r.rawKey)).toEqual([
+      'k/0',
+      'k/3',
+      'k/1',
+      'k/7',
+      'k/9',
+      'k/2',
+    ]);
+    expect((await collect(spool, 4, 'failed')).map((r) => r.rawKey)).toEqual(['k/5', 'k/6']);
+    expect((await collect(spool, 4, 'succeeded'))[4]).toEqual(result(9, 'succeeded', { bytes: 10 }));
+    expect((await spool.durable(JOB, 4))?.ordinals).toEqual(new Set([0, 1, 2, 3, 5, 6, 7, 9]));
+  });
+
+  it('resuming cuts a torn last line off and starts the next row on a line of its own', async () => {
+    const spool = createFsSpool(dir);
+    const first = await spool.open(JOB, 1);
+    first.append(result(0), 0);
+    first.append(result(1), 1);
+    await first.close();
+    await appendFile(chunkFile(1, 'succeeded'), '[2,"src","k/2","",200,"","Succ');
+    expect((await spool.durable(JOB, 1))?.ordinals).toEqual(new Set([0, 1]));
+    const second = await spool.open(JOB, 1, { resume: true });
+    expect(second.resumed?.succeeded).toBe(2);
+    second.append(result(2), 2);
+    await second.close();
+    expect((await collect(spool, 1, 'succeeded')).map((r) => r.rawKey)).toEqual(['k/0', 'k/1', 'k/2']);
+    expect((await readFile(chunkFile(1, 'succeeded'), 'utf8')).split('\n')).toHaveLength(4);
+  });
+
+  it('does not resume a spool written without ordinals (an older version): the chunk starts afresh', async () => {
+    const spool = createFsSpool(dir);
+    // A spool line as versions before ordinals wrote it.
+    await spool.open(JOB, 3).then((w) => w.close());
+    await writeFile(chunkFile(3, 'succeeded'), '["src","k/1","",200,"","Successful"]\n');
+    expect((await collect(spool, 3, 'succeeded')).map((r) => r.rawKey)).toEqual(['k/1']); // still readable
+    expect(await spool.durable(JOB, 3)).toBeUndefined();
+    const again = await spool.open(JOB, 3, { resume: true });
+    expect(again.resumed).toBeUndefined();
+    again.append(result(0), 0);
+    await again.close();
+    expect((await collect(spool, 3, 'succeeded')).map((r) => r.rawKey)).toEqual(['k/0']);
+  });
+
+  it('does not resume a spool with a corrupt line or an ordinal seen twice', async () => {
+    const spool = createFsSpool(dir);
+    await spool.open(JOB, 6).then((w) => w.close());
+    await writeFile(chunkFile(6, 'succeeded'), '[0,"src","k/0","",200,"","Successful"]\n{"not":"a row"}\n');
+    expect(await spool.durable(JOB, 6)).toBeUndefined();
+    await writeFile(chunkFile(6, 'succeeded'), '[0,"src","k/0","",200,"","Successful"]\n');
+    await writeFile(chunkFile(6, 'failed'), '[0,"src","k/0","",404,"NoSuchKey","gone"]\n');
+    expect(await spool.durable(JOB, 6)).toBeUndefined();
+    expect(await spool.durable(JOB, 99)).toBeUndefined(); // no spool at all
+  });
+
+  it('makes rows durable in batches while the chunk is open, without close()', async () => {
+    const spool = createFsSpool(dir, { syncIntervalMs: 20 });
+    const writer = await spool.open(JOB, 8);
+    writer.append(result(0), 0);
+    writer.append(result(1, 'failed'), 1);
+    // Far below the size that triggers a write: only the batch timer writes these rows.
+    while ((await spool.durable(JOB, 8))?.ordinals.size !== 2) await new Promise((r) => setTimeout(r, 5));
+    writer.append(result(2), 2);
+    while ((await spool.durable(JOB, 8))?.ordinals.size !== 3) await new Promise((r) => setTimeout(r, 5));
+    await writer.close();
+    expect((await spool.durable(JOB, 8))?.succeeded).toBe(2);
+  });
+
   it('lists chunks in numeric order and deletes chunks and jobs', async () => {
     const spool = createFsSpool(dir);
     expect(await spool.chunks(JOB)).toEqual([]);
@@ -232,6 +314,28 @@ describe.each([
   ['fs', (): ResultSpool => createFsSpool(dir)],
   ['memory', (): ResultSpool => createMemorySpool()],
 ])('ResultSpool contract (%s)', (_name, make) => {
+  it('resumes a chunk from the rows appended with their ordinal', async () => {
+    const spool = make();
+    const w = await spool.open(JOB, 2, { resume: true });
+    expect(w.resumed).toBeUndefined();
+    w.append(result(4), 4);
+    w.append(result(1, 'failed'), 1);
+    await w.close();
+    const again = await spool.open(JOB, 2, { resume: true });
+    expect(again.resumed).toEqual({ ordinals: new Set([4, 1]), succeeded: 1, failed: 1 });
+    again.append(result(0), 0);
+    await again.close();
+    expect(await collect(spool, 2, 'succeeded')).toEqual([result(4), result(0)]);
+    expect(await spool.durable(JOB, 2)).toEqual({ ordinals: new Set([4, 1, 0]), succeeded: 2, failed: 1 });
+    const legacy = await spool.open(JOB, 7);
+    legacy.append(result(1));
+    await legacy.close();
+    expect(await spool.durable(JOB, 7)).toBeUndefined();
+    const fresh = await spool.open(JOB, 7, { resume: true });
+    expect(fresh.resumed).toBeUndefined();
+    await fresh.close();
+  });
+
   it('round-trips rows, reopens afresh, lists, aborts and discards', async () => {
     const spool = make();
     const w0 = await spool.open(JOB, 0);
