@@ -15,7 +15,7 @@
  * gets a record back with one positional read. The header comes first in each line so that
  * opening parses only it, never the records. The header carries what the indexes hold (job-index.ts),
  * the web query's priority, description and tags included; a line written before those were in
- * the header (no `priority`) is parsed whole once, when opening. A crash during an append leaves at most a line
+ * the header (no `priority`) is parsed whole when opening, and the store writes the job's line anew. A crash during an append leaves at most a line
  * without its newline at the end: opening cuts it off (a complete line that does not parse is
  * corruption, refused). `compact` rewrites the file with only the current lines when most of it
  * is dead (superseded or removed), atomically (temp file, fsync, rename, directory fsync).
@@ -111,6 +111,8 @@ export class JobArchive {
   maxSeq = 0;
   /** Bytes of lines no longer current (superseded, removed, tombstones): what compaction would save. */
   dead = 0;
+  /** Jobs whose line, when opened, had a header without the search fields (written before them): to rewrite. */
+  readonly oldHeaders = new Set<string>();
   /** Bytes of a torn last line cut off when opening (0: none). */
   readonly tornBytes: number = 0;
   /** The file's length: where the next line goes. */
@@ -237,7 +239,8 @@ export class JobArchive {
       priority = job?.priority;
       description = job?.request?.Description;
       tags = job?.tags;
-    }
+      this.oldHeaders.add(id);
+    } else this.oldHeaders.delete(id);
     if (
       typeof priority !== 'number' ||
       (description !== undefined && typeof description !== 'string') ||

@@ -3,8 +3,9 @@
  * lowdb store folder (live file and archive), it answers every search, sort, order, status filter
  * and page exactly as the full walk it replaced (every job through ListJobs pages and getJob, kept
  * below as the reference), after changes of tags, priority, description and status, removals, a
- * compaction of the archive, a reopen of the folder, a version-1 jobs.json migration and an archive whose headers predate the
- * search fields; and it reads the records of the returned page only.
+ * compaction of the archive, a reopen of the folder, a version-1 jobs.json migration and an archive
+ * whose headers predate the search fields (rewritten by the open); and it reads the records of the
+ * returned page only.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -260,8 +261,25 @@ describe('the web query on the index', () => {
       return JSON.stringify(rest);
     });
     await writeFile(archive, `${old.join('\n')}\n`);
-    store = await LowdbJobStore.open(file, { batchMs: 1 });
-    const service = serviceOn(store);
+    const told: string[] = [];
+    store = await LowdbJobStore.open(file, { batchMs: 1, onOpen: (m) => told.push(m) });
+    let service = serviceOn(store);
+    expectSameAnswers(service);
+    // Opening wrote each such job's line anew, with the search fields in its header.
+    expect(told.some((m) => m.includes(`rewrote ${old.length - 1} line(s)`))).toBe(true);
+    const latest = new Map<string, Record<string, unknown>>();
+    for (const line of (await readFile(archive, 'utf8')).trimEnd().split('\n').slice(1)) {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      if (typeof parsed.id === 'string') latest.set(parsed.id, parsed);
+    }
+    expect(latest.size).toBe(old.length - 1);
+    for (const line of latest.values()) expect(line.priority).toBeTypeOf('number');
+    await store.close();
+    await stopTestEngines();
+    told.length = 0;
+    store = await LowdbJobStore.open(file, { batchMs: 1, onOpen: (m) => told.push(m) });
+    expect(told).toEqual([]);
+    service = serviceOn(store);
     expectSameAnswers(service);
     expect(queryJobs(service, A, parseJobListQuery({ search: 'team' })!, { jobStatuses: [] }).Jobs.length).toBe(
       jobs.filter(
