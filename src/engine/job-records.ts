@@ -7,6 +7,7 @@ import { S3BatchError } from '../domain/errors.ts';
 import { appendHistory, type JobRecord } from '../domain/job.ts';
 import { transition, type JobStatus } from '../domain/job-status.ts';
 import type { S3Tag } from '../domain/job-spec.ts';
+import type { JobSummary } from '../storage/job-index.ts';
 import type { IdempotencyEntry, JobStore } from '../storage/job-store.ts';
 import type { EngineEvents } from './events.ts';
 import { jobLog, type Log } from './job-log.ts';
@@ -30,6 +31,11 @@ export class JobRecords {
     statuses?: Iterable<JobStatus>,
   ): Iterable<JobRecord> {
     return this.store.accountJobs(accountId, after, statuses);
+  }
+
+  /** An account's jobs' summaries, newest first, in `statuses` when given (the store's index, no record read). */
+  accountSummaries(accountId: string, statuses?: Iterable<JobStatus>): Iterable<JobSummary> {
+    return this.store.accountSummaries(accountId, statuses);
   }
 
   /** The jobs in one of these statuses (the store's index). */

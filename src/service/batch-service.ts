@@ -27,6 +27,7 @@ import {
 } from '../domain/job-status.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { JobRecords } from '../engine/job-records.ts';
+import type { JobSummary } from '../storage/job-index.ts';
 import { operationOf } from '../operations/index.ts';
 import { isHttpFunction } from '../operations/lambda/invoker.ts';
 import { AccountRateLimit } from './account-rate-limit.ts';
@@ -229,6 +230,28 @@ export class BatchService {
       Jobs: page.map((j) => this.listDescriptor(j)),
       ...(more && last ? { NextToken: this.tokens.encode(last) } : {}),
     };
+  }
+
+  /**
+   * The web query's view of an account's jobs (api/rest/job-list-query.ts): their summaries from
+   * the store's index, newest first, in `jobStatuses` when given (validated as ListJobs does). No
+   * record is read; read the ones shown with `listItem`.
+   */
+  jobSummaries(accountId: string, jobStatuses: readonly string[] = []): Iterable<JobSummary> {
+    for (const s of jobStatuses) {
+      if (!isJobStatus(s))
+        throw new S3BatchError('InvalidRequestException', `jobStatuses: ${JSON.stringify(s)} is not a job status`);
+    }
+    return this.records.accountSummaries(
+      accountId,
+      jobStatuses.length > 0 ? jobStatuses.filter(isJobStatus) : undefined,
+    );
+  }
+
+  /** An account's job as a ListJobs item with its Tags (the web query's item). */
+  listItem(accountId: string, jobId: string): JobListDescriptor & { Tags: S3Tag[] } {
+    const job = this.getJob(accountId, jobId);
+    return { ...this.listDescriptor(job), Tags: [...job.tags] };
   }
 
   updateJobStatus(

@@ -3,7 +3,8 @@
  * lines next to the live file (`jobs.json` → `jobs.archive.jsonl`), docs/job-lifecycle.md#job-store.
  *
  *   {"s3batch":"job-archive","version":1}                       first line: what the file is
- *   {"seq":7,"id":…,"accountId":…,"creationTime":…,"status":"Complete","ended":<ms|null>,["token":…,]"job":{…}}
+ *   {"seq":7,"id":…,"accountId":…,"creationTime":…,"status":"Complete","ended":<ms|null>,["token":…,]
+ *    "priority":…,["description":…,]"tags":[…],"job":{…}}
  *   {"seq":9,"del":"<job id>"}                                   the job is no longer archived
  *
  * A job's latest line wins: a job changed after it ended (tags) gets a new line, a removed one a
@@ -12,7 +13,9 @@
  *
  * Opening reads the file once and keeps per job only its header and the place of its line: `read`
  * gets a record back with one positional read. The header comes first in each line so that
- * opening parses only it, never the records. A crash during an append leaves at most a line
+ * opening parses only it, never the records. The header carries what the indexes hold (job-index.ts),
+ * the web query's priority, description and tags included; a line written before those were in
+ * the header (no `priority`) is parsed whole when opening, and the store writes the job's line anew. A crash during an append leaves at most a line
  * without its newline at the end: opening cuts it off (a complete line that does not parse is
  * corruption, refused). `compact` rewrites the file with only the current lines when most of it
  * is dead (superseded or removed), atomically (temp file, fsync, rename, directory fsync).
@@ -34,6 +37,7 @@ import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { S3BatchError } from '../domain/errors.ts';
 import type { JobRecord } from '../domain/job.ts';
+import type { S3Tag } from '../domain/job-spec.ts';
 import { isJobStatus, isTerminal } from '../domain/job-status.ts';
 import { fsyncDir, isErrno } from './fs-writes.ts';
 import { endedMs, type IndexedJob } from './job-index.ts';
@@ -71,6 +75,10 @@ export function putLine(seq: number, job: JobRecord, token: string | undefined):
     status: job.status,
     ended: ended ?? null,
     ...(token !== undefined ? { token } : {}),
+    priority: job.priority,
+    ...(job.request.Description !== undefined ? { description: job.request.Description } : {}),
+    // Fresh {Key, Value} objects: nothing else in the header (a key "job" would end it early).
+    tags: job.tags.map(({ Key, Value }) => ({ Key, Value })),
     job,
   })}\n`;
 }
@@ -85,6 +93,9 @@ export function archivedJob(seq: number, job: JobRecord, token: string | undefin
     accountId: job.accountId,
     creationTime: job.creationTime,
     status: job.status,
+    priority: job.priority,
+    description: job.request.Description,
+    tags: job.tags,
     endedMs: endedMs(job),
     seq,
     offset,
@@ -100,6 +111,8 @@ export class JobArchive {
   maxSeq = 0;
   /** Bytes of lines no longer current (superseded, removed, tombstones): what compaction would save. */
   dead = 0;
+  /** Jobs whose line, when opened, had a header without the search fields (written before them): to rewrite. */
+  readonly oldHeaders = new Set<string>();
   /** Bytes of a torn last line cut off when opening (0: none). */
   readonly tornBytes: number = 0;
   /** The file's length: where the next line goes. */
@@ -214,6 +227,27 @@ export class JobArchive {
       (token !== undefined && typeof token !== 'string')
     )
       corrupt('a job line without its header');
+    let { priority, description, tags } = header;
+    if (priority === undefined) {
+      // A line written before the header carried the search fields: the record tells them.
+      let job: JobRecord;
+      try {
+        job = (JSON.parse(buf.toString('utf8', start, nl)) as { job: JobRecord }).job;
+      } catch {
+        corrupt('a line that is not JSON');
+      }
+      priority = job?.priority;
+      description = job?.request?.Description;
+      tags = job?.tags;
+      this.oldHeaders.add(id);
+    } else this.oldHeaders.delete(id);
+    if (
+      typeof priority !== 'number' ||
+      (description !== undefined && typeof description !== 'string') ||
+      !Array.isArray(tags) ||
+      !tags.every((t) => typeof t?.Key === 'string' && typeof t?.Value === 'string')
+    )
+      corrupt('a job line without its priority, description or tags');
     const before = this.jobs.get(id);
     if (before) this.dead += before.length;
     this.jobs.set(id, {
@@ -221,6 +255,9 @@ export class JobArchive {
       accountId,
       creationTime,
       status,
+      priority,
+      description,
+      tags: tags as S3Tag[],
       endedMs: ended ?? undefined,
       seq,
       offset,

@@ -1,21 +1,33 @@
 /**
  * The job store's indexes, shared by the memory store and the lowdb store: they hold a small key
- * per job (id, account, creation time, status, end time), never the record, so that no request
- * reads every job and a store can keep its ended jobs on disk:
- * - per account, the keys in ListJobs' order (`accountIds`), each with its status (ListJobs'
- *   status filter needs no record);
+ * per job (id, account, creation time, status, end time, and what the web page's search and sort
+ * look at: priority, description, tags), never the record, so that no request reads every job and
+ * a store can keep its ended jobs on disk:
+ * - per account, the keys in ListJobs' order (`accountIds`, `accountSummaries`), each with its
+ *   status (ListJobs' status filter needs no record) and its search fields (the web query,
+ *   api/rest/job-list-query.ts, filters and sorts on them and reads only the records it returns);
  * - per status, the job ids (`withStatus`, `counts`: the scheduler, start-up and /metrics);
  * - the ended jobs by end time (`endedBefore`: retention).
  */
 import { newestFirst, type JobRecord } from '../domain/job.ts';
 import { isTerminal, type JobStatus } from '../domain/job-status.ts';
+import type { S3Tag } from '../domain/job-spec.ts';
 
-/** What the indexes know of a job. */
-export interface IndexedJob {
+/** What the web query (search and sort) reads of a job: no record needed. */
+export interface JobSummary {
   readonly id: string;
-  readonly accountId: string;
   readonly creationTime: string;
   readonly status: JobStatus;
+  readonly priority: number;
+  /** The request's Description. */
+  readonly description: string | undefined;
+  /** The job's current tags (the record's array itself: records are replaced, never changed in place). */
+  readonly tags: readonly S3Tag[];
+}
+
+/** What the indexes know of a job. */
+export interface IndexedJob extends JobSummary {
+  readonly accountId: string;
   /** When an ended job ended (ms since the epoch); undefined while it is live or when unknown. */
   readonly endedMs: number | undefined;
 }
@@ -38,16 +50,22 @@ export function indexedJob(job: JobRecord): IndexedJob {
     accountId: job.accountId,
     creationTime: job.creationTime,
     status: job.status,
+    priority: job.priority,
+    description: job.request.Description,
+    tags: job.tags,
     endedMs: endedMs(job),
   };
 }
 
-/** The indexes' key of a job (mutable: a status change updates it in place). */
+/** The indexes' key of a job (mutable: a change of status, priority, description or tags updates it in place). */
 interface Key {
   readonly id: string;
   readonly accountId: string;
   readonly creationTime: string;
   status: JobStatus;
+  priority: number;
+  description: string | undefined;
+  tags: readonly S3Tag[];
   endedMs: number | undefined;
 }
 
@@ -114,6 +132,9 @@ export class JobIndex {
         this.statusSet(job.status).add(job.id);
         before.status = job.status;
       }
+      before.priority = job.priority;
+      before.description = job.description;
+      before.tags = job.tags;
       if (before.endedMs !== job.endedMs) {
         if (before.endedMs !== undefined) removeSorted(this.byEnd, before, endedFirst);
         before.endedMs = job.endedMs;
@@ -127,6 +148,9 @@ export class JobIndex {
       accountId: job.accountId,
       creationTime: job.creationTime,
       status: job.status,
+      priority: job.priority,
+      description: job.description,
+      tags: job.tags,
       endedMs: job.endedMs,
     };
     this.keys.set(job.id, key);
@@ -160,6 +184,20 @@ export class JobIndex {
     for (let i = (after === undefined ? keys.length : lowerBound(keys, after, oldestFirst)) - 1; i >= 0; i--) {
       const key = keys[i]!;
       if (statuses === undefined || statuses.has(key.status)) yield key.id;
+    }
+  }
+
+  /**
+   * An account's jobs' summaries newest first (ListJobs' order), only those in `statuses` when
+   * given: one step per job of the account, no record read. The summaries are the index's own
+   * (read them before the next change of the store).
+   */
+  *accountSummaries(accountId: string, statuses?: ReadonlySet<JobStatus>): Generator<JobSummary> {
+    const keys = this.byAccount.get(accountId);
+    if (!keys) return;
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i]!;
+      if (statuses === undefined || statuses.has(key.status)) yield key;
     }
   }
 

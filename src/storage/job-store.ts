@@ -5,6 +5,7 @@
  */
 import type { JobRecord } from '../domain/job.ts';
 import type { JobStatus } from '../domain/job-status.ts';
+import type { JobSummary } from './job-index.ts';
 
 export interface IdempotencyEntry {
   readonly accountId: string;
@@ -27,6 +28,11 @@ export interface JobStore {
     after?: Pick<JobRecord, 'creationTime' | 'id'>,
     statuses?: Iterable<JobStatus>,
   ): Iterable<JobRecord>;
+  /**
+   * An account's jobs' summaries (id, creation time, status, priority, description, tags) newest
+   * first, only those in `statuses` when given: from the index, no record read (the web query).
+   */
+  accountSummaries(accountId: string, statuses?: Iterable<JobStatus>): Iterable<JobSummary>;
   /** The jobs whose status is one of `statuses`: O(those jobs). */
   withStatus(statuses: Iterable<JobStatus>): JobRecord[];
   /** Number of jobs per status (statuses with no job absent): O(statuses). */

@@ -155,6 +155,11 @@ export class LowdbJobStore extends MemoryJobStore {
       options.onOpen?.(`the job archive ${archivePath}: cut off a torn last line (${archive.tornBytes} bytes)`);
     const moved = store.moveEndedJobs();
     if (moved > 0) options.onOpen?.(`the job store ${file}: moved ${moved} ended job(s) to ${archivePath}`);
+    const upgraded = store.rewriteOldHeaders();
+    if (upgraded > 0)
+      options.onOpen?.(
+        `the job archive ${archivePath}: rewrote ${upgraded} line(s) with the search fields in their header`,
+      );
     if (store.liveDirty || store.pending.size > 0 || store.movedOut.size > 0) {
       // Settled now (a migration, a crash between two writes), before anything is served.
       await store.writeNow();
@@ -178,6 +183,23 @@ export class LowdbJobStore extends MemoryJobStore {
       moved++;
     }
     return moved;
+  }
+
+  /**
+   * Archived jobs whose line's header predates the search fields (priority, description, tags): their
+   * line is written anew, so that the next open reads headers only (the old lines become dead).
+   */
+  private rewriteOldHeaders(): number {
+    let n = 0;
+    for (const id of this.archive.oldHeaders) {
+      const job = this.archived.has(id) && !this.pending.has(id) ? this.get(id) : undefined;
+      if (!job) continue;
+      this.pending.set(id, job);
+      n++;
+    }
+    this.archive.oldHeaders.clear();
+    this.recent.clear();
+    return n;
   }
 
   override get(id: string): JobRecord | undefined {

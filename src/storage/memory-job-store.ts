@@ -3,13 +3,14 @@
  * (and the idempotency tokens by account and token) it keeps the indexes of job-index.ts, rebuilt
  * when the store opens and kept in step by `save` and `remove`, so that no request has to read
  * every job:
- * - per account, the jobs' (creationTime, id) in ListJobs' order (`accountJobs`);
+ * - per account, the jobs' (creationTime, id) in ListJobs' order (`accountJobs`), with what the web
+ *   query searches and sorts on (`accountSummaries`);
  * - per status, the job ids (`withStatus`, `statusCounts`: the scheduler and /metrics);
  * - the ended jobs by end time (`endedBefore`: retention).
  */
 import type { JobRecord } from '../domain/job.ts';
 import type { JobStatus } from '../domain/job-status.ts';
-import { indexedJob, JobIndex } from './job-index.ts';
+import { indexedJob, JobIndex, type JobSummary } from './job-index.ts';
 import type { IdempotencyEntry, JobStore } from './job-store.ts';
 
 export interface JobStoreData {
@@ -47,6 +48,11 @@ export class MemoryJobStore implements JobStore {
       const job = this.get(id);
       if (job) yield job;
     }
+  }
+
+  accountSummaries(accountId: string, statuses?: Iterable<JobStatus>): Iterable<JobSummary> {
+    const wanted = statuses === undefined ? undefined : new Set(statuses);
+    return this.index.accountSummaries(accountId, wanted?.size ? wanted : undefined);
   }
 
   withStatus(statuses: Iterable<JobStatus>): JobRecord[] {

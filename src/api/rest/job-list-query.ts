@@ -3,16 +3,18 @@
  * case-insensitive substring), `sort=created|priority` and `order=desc|asc`, each item then
  * carrying the job's `Tags`. Without these parameters the route answers ListJobs as before.
  *
- * A query reads every job of the account (through ListJobs pages, so status filters and views stay
- * the service's), filters and sorts them, and pages by position: its NextToken is the offset of
- * the next item as a decimal string, meaningful only with the same query. The job list of an
- * account is bounded by the retention period, so holding its descriptors is fine here; no object
- * of any job is read.
+ * A query filters and sorts the account's jobs on the store's index (storage/job-index.ts: id,
+ * creation time, status, priority, description and tags of every job, in ListJobs' order, status
+ * filter included), and reads the records of only the jobs of the page it returns: an ended job's
+ * record is on disk (docs/job-lifecycle.md#job-store), and no other is read. It pages by position:
+ * its NextToken is the offset of the next item as a decimal string, meaningful only with the same
+ * query. No object of any job is read.
  */
 import { S3BatchError } from '../../domain/errors.ts';
 import type { S3Tag } from '../../domain/job-spec.ts';
-import { MAX_PAGE_SIZE, pageSize } from '../../domain/list-page.ts';
+import { pageSize } from '../../domain/list-page.ts';
 import type { BatchService, JobListDescriptor } from '../../service/batch-service.ts';
+import type { JobSummary } from '../../storage/job-index.ts';
 
 export interface JobListQuery {
   /** Lower-cased search text; absent: no text filter. */
@@ -69,50 +71,29 @@ export function queryJobs(
       );
     offset = Number(page.nextToken);
   }
-  const matching: TaggedJobListDescriptor[] = [];
-  for (const job of allJobs(service, accountId, page.jobStatuses)) {
-    let tags: S3Tag[];
-    try {
-      tags = [...service.getJob(accountId, job.JobId).tags];
-    } catch {
-      continue; // removed (retention) between the listing and now
-    }
-    const item = { ...job, Tags: tags };
-    if (query.search === undefined || matches(item, query.search)) matching.push(item);
+  // The index's summaries, newest first (ListJobs' order): sorting them is then cheap (already in
+  // order for sort=created, reversed for order=asc, ties in order for sort=priority).
+  const matching: JobSummary[] = [];
+  for (const job of service.jobSummaries(accountId, page.jobStatuses)) {
+    if (query.search === undefined || matches(job, query.search)) matching.push(job);
   }
   matching.sort(comparator(query));
-  const Jobs = matching.slice(offset, offset + size);
+  // Only the page's records are read (the index and the records change together, synchronously).
+  const Jobs = matching.slice(offset, offset + size).map((job) => service.listItem(accountId, job.id));
   const next = offset + Jobs.length;
   return { Jobs, ...(next < matching.length ? { NextToken: String(next) } : {}) };
 }
 
-function* allJobs(
-  service: BatchService,
-  accountId: string,
-  jobStatuses: readonly string[],
-): Generator<JobListDescriptor> {
-  let nextToken: string | undefined;
-  do {
-    const out = service.listJobs(accountId, {
-      jobStatuses,
-      maxResults: MAX_PAGE_SIZE,
-      ...(nextToken !== undefined ? { nextToken } : {}),
-    });
-    yield* out.Jobs;
-    nextToken = out.NextToken;
-  } while (nextToken !== undefined);
-}
-
-function matches(job: TaggedJobListDescriptor, needle: string): boolean {
+function matches(job: JobSummary, needle: string): boolean {
   const has = (s: string | undefined): boolean => s?.toLowerCase().includes(needle) ?? false;
-  return has(job.JobId) || has(job.Description) || job.Tags.some((t) => has(t.Key) || has(t.Value));
+  return has(job.id) || has(job.description) || job.tags.some((t) => has(t.Key) || has(t.Value));
 }
 
 /** Newest first breaks ties (and is the whole order of sort=created&order=desc, as ListJobs). */
-function comparator(query: JobListQuery): (a: JobListDescriptor, b: JobListDescriptor) => number {
-  const newestFirst = (a: JobListDescriptor, b: JobListDescriptor): number =>
-    b.CreationTime.localeCompare(a.CreationTime) || a.JobId.localeCompare(b.JobId);
+function comparator(query: JobListQuery): (a: JobSummary, b: JobSummary) => number {
+  const newestFirst = (a: JobSummary, b: JobSummary): number =>
+    b.creationTime.localeCompare(a.creationTime) || a.id.localeCompare(b.id);
   const sign = query.order === 'asc' ? -1 : 1;
   if (query.sort === 'created') return (a, b) => sign * newestFirst(a, b);
-  return (a, b) => sign * (b.Priority - a.Priority) || newestFirst(a, b);
+  return (a, b) => sign * (b.priority - a.priority) || newestFirst(a, b);
 }

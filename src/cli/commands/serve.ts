@@ -221,7 +221,7 @@ Examples:
         `s3batch listening on ${server.url}`,
         `  JSON API:   ${server.url}/api/v1/jobs`,
         `  S3:         ${server.s3Endpoint ?? 'AWS S3'}${server.localS3 ? ` (embedded, data in ${server.localS3.directory}, keys in ${server.localS3.keysFile}, bucket ${LOCAL_DEMO_BUCKET})` : ''}`,
-        `  Job store:  ${config.dataDir}/jobs.json`,
+        `  Job store:  ${config.dataDir}/jobs.json (live jobs), ${config.dataDir}/jobs.archive.jsonl (ended jobs)`,
         ...s3ControlLines(server, config),
         // The web Jobs page and the JSON API take the same access keys as the S3 Control API.
         `  Web:        ${server.url}/  (sign in with ${server.generatedApiKey ? 'the API key above' : 'an API access key'})`,
