@@ -40,7 +40,7 @@ import type { JobRecord } from '../domain/job.ts';
 import type { S3Tag } from '../domain/job-spec.ts';
 import { isJobStatus, isTerminal } from '../domain/job-status.ts';
 import { fsyncDir, isErrno } from './fs-writes.ts';
-import { endedMs, type IndexedJob } from './job-index.ts';
+import { endedMs, indexedJob, type IndexedJob } from './job-index.ts';
 
 const pwrite = promisify(write);
 const pread = promisify(read);
@@ -88,20 +88,7 @@ export function tombstoneLine(seq: number, id: string): string {
 }
 
 export function archivedJob(seq: number, job: JobRecord, token: string | undefined, offset: number, length: number) {
-  return {
-    id: job.id,
-    accountId: job.accountId,
-    creationTime: job.creationTime,
-    status: job.status,
-    priority: job.priority,
-    description: job.request.Description,
-    tags: job.tags,
-    endedMs: endedMs(job),
-    seq,
-    offset,
-    length,
-    token,
-  } satisfies ArchivedJob;
+  return { ...indexedJob(job), seq, offset, length, token } satisfies ArchivedJob;
 }
 
 export class JobArchive {
