@@ -466,7 +466,9 @@ export class Engine {
         maxConcurrency: this.config.jobConcurrency,
         // Chunks below the watermark are done: the index is read from there (a seek, not a scan).
         chunks: (stopped, waiting) =>
-          local ? local.chunks(stopped, waiting) : index.read(this.records.mustGet(jobId).chunks.watermark),
+          local
+            ? local.chunks(stopped, waiting, this.records.mustGet(jobId).chunks.watermark)
+            : index.read(this.records.mustGet(jobId).chunks.watermark),
         isChunkDone: (i) => isChunkDone(this.records.mustGet(jobId).chunks, i),
         chunksLeft: chunksLeft(job),
       },

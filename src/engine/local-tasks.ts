@@ -55,16 +55,18 @@ export function localTaskSource(
   signals: ListingSignals,
   jobId: string,
 ): {
-  chunks(signal: AbortSignal, waiting?: (on: boolean) => void): AsyncIterable<Chunk>;
+  /** From chunk `from` on (the ones before are done; the index is read from there). */
+  chunks(signal: AbortSignal, waiting?: (on: boolean) => void, from?: number): AsyncIterable<Chunk>;
   readChunk(chunk: Chunk): AsyncIterable<TaskEntry>;
 } {
   let fields: ManifestField[] | undefined;
   return {
-    async *chunks(signal, waiting) {
+    async *chunks(signal, waiting, from) {
       fields = await readLocalFields(files);
       if (fields === undefined) throw new Error(`The task list of job ${jobId} is missing`);
       yield* followLocalChunks(files, {
         signal,
+        from,
         ticket: () => signals.ticket(jobId),
         // The runner hears of the wait: while it lasts the job needs no task slots.
         waitForChange: async (ticket, s) => {

@@ -127,7 +127,7 @@ function guarded(files: LocalManifestFiles, signal: AbortSignal): LocalManifestF
       await f.truncate(size);
     },
   });
-  return { rows: guard(files.rows), index: guard(files.index) };
+  return { rows: guard(files.rows), index: guard(files.index), offsets: guard(files.offsets) };
 }
 
 async function prepareInventory(p: LocalPreparation, job: JobRecord): Promise<void> {

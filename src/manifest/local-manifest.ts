@@ -19,6 +19,17 @@
  * chunk's rows are appended and fsynced before its index line, and a torn last line or rows past
  * the last indexed chunk are cut off on resume.
  *
+ * Index lines have variable length, so a third file makes the index seekable: the offsets file
+ * holds, per chunk, where its `c` line starts in the index (8 bytes, float64 little-endian),
+ * appended after the line is fsynced and itself fsynced only when the list completes. It is a
+ * hint, never trusted: reaching chunk k (the runner resuming at its watermark, the listing
+ * resuming after its last chunk) reads entry k — or the last entry, when the file is shorter —
+ * and uses it only if the index has a complete line there, just after a newline, that is chunk
+ * k's (or that entry's chunk); it then reads on from that line. Anything else (no offsets file:
+ * a list written before it; a torn, short, long or stale one after a crash) falls back to
+ * reading the index from its start. Resuming a listing cuts the offsets file to the entries it
+ * checked and appends the missing ones before writing on.
+ *
  * The rows file starts with an empty line, so no chunk starts at offset 0 and the CSV reader's
  * header-row check (meant for user manifests) never sees generated rows.
  */
@@ -50,6 +61,8 @@ export interface LocalManifestTotals {
 }
 
 const HEADER = 's3batch-local-manifest 1';
+/** Bytes per entry of the offsets file. */
+const OFFSET_BYTES = 8;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -65,6 +78,8 @@ export class LocalManifestWriter {
   private pendingBytes = 0;
   /** End of the last complete chunk in the rows file. */
   private rowsEnd: number;
+  /** End of the index (where the next chunk's line starts). */
+  private indexEnd: number;
   private nextLine: number;
   private totals: {
     chunks: number;
@@ -79,9 +94,10 @@ export class LocalManifestWriter {
     private readonly files: LocalManifestFiles,
     readonly fields: readonly ManifestField[],
     private readonly chunkSize: number,
-    state: { rowsEnd: number; nextLine: number; totals: LocalManifestTotals },
+    state: { rowsEnd: number; indexEnd: number; nextLine: number; totals: LocalManifestTotals },
   ) {
     this.rowsEnd = state.rowsEnd;
+    this.indexEnd = state.indexEnd;
     this.nextLine = state.nextLine;
     this.totals = { ...state.totals };
   }
@@ -96,17 +112,25 @@ export class LocalManifestWriter {
   ): Promise<LocalManifestWriter> {
     const { fields, chunkSize } = options;
     if (options.resume) {
-      const state = await readIndexState(files.index);
+      const state = await readIndexState(files, true);
       if (state !== undefined && state.fields.join(',') === fields.join(',')) {
+        // Offsets first: an entry is never left pointing past the index it was checked against.
+        await files.offsets.truncate(state.offsetsChecked * OFFSET_BYTES);
         await files.rows.truncate(state.rowsEnd);
         await files.index.truncate(state.indexEnd);
+        if (state.offsetsMissing.length > 0) {
+          await files.offsets.append(encodeOffsets(state.offsetsMissing));
+          await files.offsets.sync();
+        }
         return new LocalManifestWriter(files, fields, chunkSize, state);
       }
     }
+    await files.offsets.truncate(0);
     await files.rows.truncate(0);
     await files.index.truncate(0);
+    const header = enc.encode(`${HEADER} ${fields.join(',')}\n`);
     await files.rows.append(enc.encode('\n'));
-    await files.index.append(enc.encode(`${HEADER} ${fields.join(',')}\n`));
+    await files.index.append(header);
     await files.rows.sync();
     await files.index.sync();
     const totals: LocalManifestTotals = {
@@ -117,7 +141,12 @@ export class LocalManifestWriter {
       cursor: undefined,
       complete: false,
     };
-    return new LocalManifestWriter(files, fields, chunkSize, { rowsEnd: 1, nextLine: 2, totals });
+    return new LocalManifestWriter(files, fields, chunkSize, {
+      rowsEnd: 1,
+      indexEnd: header.length,
+      nextLine: 2,
+      totals,
+    });
   }
 
   get state(): LocalManifestTotals {
@@ -180,8 +209,12 @@ export class LocalManifestWriter {
     const listed = Math.max(t.listed, found);
     const cursor = this.pendingCursor === undefined ? '-' : encodeURIComponent(this.pendingCursor);
     const line = `c ${chunk.index} ${chunk.start} ${chunk.end} ${chunk.firstLine} ${chunk.count} ${found} ${listed} ${bytes} ${cursor}\n`;
-    await this.files.index.append(enc.encode(line));
+    const lineBytes = enc.encode(line);
+    await this.files.index.append(lineBytes);
     await this.files.index.sync();
+    // After the line is durable, never before: an entry only ever points at a written line.
+    await this.files.offsets.append(encodeOffsets([this.indexEnd]));
+    this.indexEnd += lineBytes.length;
     this.totals = {
       chunks: t.chunks + 1,
       found,
@@ -203,8 +236,11 @@ export class LocalManifestWriter {
   async complete(): Promise<Chunk | undefined> {
     const last = await this.flush();
     const t = this.totals;
-    await this.files.index.append(enc.encode(`end ${t.found} ${t.listed} ${t.bytes}\n`));
+    const endLine = enc.encode(`end ${t.found} ${t.listed} ${t.bytes}\n`);
+    await this.files.index.append(endLine);
     await this.files.index.sync();
+    await this.files.offsets.sync();
+    this.indexEnd += endLine.length;
     this.totals = { ...t, complete: true };
     return last;
   }
@@ -221,26 +257,61 @@ interface IndexState {
   readonly indexEnd: number;
   readonly nextLine: number;
   readonly totals: LocalManifestTotals;
+  /** Entries of the offsets file that stand (checked, or before the one checked). */
+  readonly offsetsChecked: number;
+  /** Line offsets of the chunks after those, which the offsets file lacks. */
+  readonly offsetsMissing: number[];
 }
 
-/** What the index says, up to its last complete line; undefined without a valid header. */
-async function readIndexState(index: AppendOnlyFile): Promise<IndexState | undefined> {
-  let state: IndexState | undefined;
+/** The header's fields and where the header ends; undefined without a valid header. */
+async function readHeader(index: AppendOnlyFile): Promise<{ fields: ManifestField[]; end: number } | undefined> {
   for await (const { line, end } of lines(index, 0)) {
-    if (state === undefined) {
-      const m = /^s3batch-local-manifest 1 ([A-Za-z,]+)$/.exec(line);
-      if (!m) return undefined;
-      const totals: LocalManifestTotals = {
-        chunks: 0,
-        found: 0,
-        listed: 0,
-        bytes: 0,
-        cursor: undefined,
-        complete: false,
-      };
-      state = { fields: m[1]!.split(',') as ManifestField[], rowsEnd: 1, indexEnd: end, nextLine: 2, totals };
-      continue;
-    }
+    const m = /^s3batch-local-manifest 1 ([A-Za-z,]+)$/.exec(line);
+    return m ? { fields: m[1]!.split(',') as ManifestField[], end } : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * What the index says, up to its last complete line; undefined without a valid header. With
+ * `seek`, reading starts at the last chunk line the offsets file points to, if it checks out
+ * (see the module comment), and gives its cursor (else the index is read from its start).
+ */
+async function readIndexState(files: LocalManifestFiles, seek: boolean): Promise<IndexState | undefined> {
+  const header = await readHeader(files.index);
+  if (header === undefined) return undefined;
+  const totals: LocalManifestTotals = {
+    chunks: 0,
+    found: 0,
+    listed: 0,
+    bytes: 0,
+    cursor: undefined,
+    complete: false,
+  };
+  let state: IndexState = {
+    fields: header.fields,
+    rowsEnd: 1,
+    indexEnd: header.end,
+    nextLine: 2,
+    totals,
+    offsetsChecked: 0,
+    offsetsMissing: [],
+  };
+  const at = seek ? await seekChunkLine(files, Number.MAX_SAFE_INTEGER) : undefined;
+  // A chunk written without a cursor takes the one before it: only a read from the start has it.
+  if (at !== undefined && (at.parsed.cursor !== undefined || at.parsed.chunk.index === 0)) {
+    const { chunk } = at.parsed;
+    state = {
+      ...state,
+      rowsEnd: chunk.start,
+      indexEnd: at.offset,
+      nextLine: chunk.firstLine,
+      totals: { ...totals, chunks: chunk.index },
+      offsetsChecked: chunk.index,
+    };
+  }
+  const missing: number[] = [];
+  for await (const { line, end } of lines(files.index, state.indexEnd)) {
     const parsed = parseIndexLine(line);
     if (parsed === undefined) break; // a torn or foreign line: everything before it stands
     if (parsed.kind === 'end') {
@@ -249,6 +320,11 @@ async function readIndexState(index: AppendOnlyFile): Promise<IndexState | undef
     }
     const { chunk, found, listed, bytes, cursor } = parsed;
     if (chunk.index !== state.totals.chunks || chunk.start !== state.rowsEnd) break;
+    if (chunk.index === state.offsetsChecked && at !== undefined && at.offset === state.indexEnd) {
+      state = { ...state, offsetsChecked: chunk.index + 1 }; // the entry just checked
+    } else {
+      missing.push(state.indexEnd);
+    }
     state = {
       ...state,
       rowsEnd: chunk.end,
@@ -257,7 +333,53 @@ async function readIndexState(index: AppendOnlyFile): Promise<IndexState | undef
       totals: { chunks: chunk.index + 1, found, listed, bytes, cursor: cursor ?? state.totals.cursor, complete: false },
     };
   }
-  return state;
+  return { ...state, offsetsMissing: missing };
+}
+
+type ChunkLine = Extract<IndexLine, { kind: 'chunk' }>;
+
+/**
+ * The index line of chunk k, or of the last chunk before it the offsets file has an entry for,
+ * when that entry checks out: it points just past a newline, at a complete line of that chunk.
+ * Undefined otherwise (read the index from its start).
+ */
+async function seekChunkLine(
+  files: LocalManifestFiles,
+  k: number,
+): Promise<{ offset: number; parsed: ChunkLine } | undefined> {
+  const entries = Math.floor((await files.offsets.size()) / OFFSET_BYTES);
+  if (entries === 0) return undefined;
+  const j = Math.min(k, entries - 1);
+  const raw = await readBytes(files.offsets, j * OFFSET_BYTES, (j + 1) * OFFSET_BYTES);
+  if (raw.length !== OFFSET_BYTES) return undefined;
+  const offset = new DataView(raw.buffer, raw.byteOffset, OFFSET_BYTES).getFloat64(0, true);
+  if (!Number.isSafeInteger(offset) || offset < 1) return undefined;
+  const before = await readBytes(files.index, offset - 1, offset);
+  if (before.length !== 1 || before[0] !== 0x0a) return undefined;
+  for await (const { line } of lines(files.index, offset)) {
+    const parsed = parseIndexLine(line);
+    return parsed?.kind === 'chunk' && parsed.chunk.index === j ? { offset, parsed } : undefined;
+  }
+  return undefined; // no complete line there
+}
+
+function encodeOffsets(offsets: readonly number[]): Uint8Array {
+  const out = new Uint8Array(offsets.length * OFFSET_BYTES);
+  const view = new DataView(out.buffer);
+  for (const [i, n] of offsets.entries()) view.setFloat64(i * OFFSET_BYTES, n, true);
+  return out;
+}
+
+async function readBytes(file: AppendOnlyFile, start: number, end: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const bytes of file.read(start, end)) parts.push(bytes);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 type IndexLine =
@@ -312,12 +434,12 @@ async function* lines(file: AppendOnlyFile, from: number): AsyncGenerator<{ line
 
 /** The field layout of a local list (its header); undefined when there is no list yet. */
 export async function readLocalFields(files: LocalManifestFiles): Promise<ManifestField[] | undefined> {
-  return (await readIndexState(files.index))?.fields;
+  return (await readHeader(files.index))?.fields;
 }
 
 /** What the index says now (for a job resumed after a restart). */
 export async function readLocalTotals(files: LocalManifestFiles): Promise<LocalManifestTotals | undefined> {
-  return (await readIndexState(files.index))?.totals;
+  return (await readIndexState(files, true))?.totals;
 }
 
 export interface FollowOptions {
@@ -328,6 +450,8 @@ export interface FollowOptions {
    */
   ticket(): number;
   waitForChange(ticket: number, signal: AbortSignal): Promise<void>;
+  /** The first chunk wanted (the ones before it are done): the index is read from there when it can seek. */
+  readonly from?: number;
 }
 
 /**
@@ -335,9 +459,16 @@ export interface FollowOptions {
  * signal aborts: then it just ends).
  */
 export async function* followLocalChunks(files: LocalManifestFiles, options: FollowOptions): AsyncGenerator<Chunk> {
+  const from = options.from ?? 0;
   let offset = 0;
   let sawHeader = false;
   let expected = 0;
+  const at = from > 0 ? await seekChunkLine(files, from) : undefined;
+  if (at !== undefined) {
+    offset = at.offset;
+    sawHeader = true;
+    expected = at.parsed.chunk.index;
+  }
   for (;;) {
     if (options.signal.aborted) return;
     const ticket = options.ticket();
@@ -355,6 +486,7 @@ export async function* followLocalChunks(files: LocalManifestFiles, options: Fol
       if (parsed.chunk.index !== expected)
         throw new Error(`Local manifest index: chunk ${parsed.chunk.index} where ${expected} was expected`);
       expected++;
+      if (parsed.chunk.index < from) continue;
       yield parsed.chunk;
       if (options.signal.aborted) return;
     }

@@ -1,6 +1,7 @@
 /**
- * LocalManifestFiles (local-manifest-files.ts) on the local file system: `<dir>/<jobId>.rows`
- * and `<dir>/<jobId>.lidx`, append-only, fsynced on sync(). Appends come one chunk at a time,
+ * LocalManifestFiles (local-manifest-files.ts) on the local file system: `<dir>/<jobId>.rows`,
+ * `<dir>/<jobId>.lidx` and `<dir>/<jobId>.loff` (the index's line offsets), append-only, fsynced
+ * on sync(). Appends come one chunk at a time,
  * so opening the file per append costs little next to the fsync that follows it.
  */
 import { createReadStream } from 'node:fs';
@@ -9,12 +10,17 @@ import { dirname, join } from 'node:path';
 import type { AppendOnlyFile, LocalManifestFiles } from './local-manifest-files.ts';
 
 export function createFsLocalManifestFiles(dir: string, jobId: string): LocalManifestFiles {
-  return { rows: fsAppendOnlyFile(join(dir, `${jobId}.rows`)), index: fsAppendOnlyFile(join(dir, `${jobId}.lidx`)) };
+  return {
+    rows: fsAppendOnlyFile(join(dir, `${jobId}.rows`)),
+    index: fsAppendOnlyFile(join(dir, `${jobId}.lidx`)),
+    offsets: fsAppendOnlyFile(join(dir, `${jobId}.loff`)),
+  };
 }
 
 export async function removeFsLocalManifestFiles(dir: string, jobId: string): Promise<void> {
   await rm(join(dir, `${jobId}.rows`), { force: true });
   await rm(join(dir, `${jobId}.lidx`), { force: true });
+  await rm(join(dir, `${jobId}.loff`), { force: true });
 }
 
 function fsAppendOnlyFile(path: string): AppendOnlyFile {

@@ -1,6 +1,7 @@
 /**
  * The port behind the local task list of inventory and generator jobs (manifest/local-manifest.ts
- * writes and reads it): two append-only files per job, the rows and their index. The fs
+ * writes and reads it): three append-only files per job, the rows, their index and the index's
+ * line offsets (a hint for seeking to a chunk; a job written before it has an empty one). The fs
  * implementation is fs-local-manifest.ts; the in-memory one below serves tests and engines
  * without a data directory.
  */
@@ -19,10 +20,12 @@ export interface AppendOnlyFile {
   remove(): Promise<void>;
 }
 
-/** One job's local task list: the rows file and its index file. */
+/** One job's local task list: the rows file, its index file and the index's chunk-line offsets. */
 export interface LocalManifestFiles {
   readonly rows: AppendOnlyFile;
   readonly index: AppendOnlyFile;
+  /** 8 bytes per chunk: where chunk k's line starts in the index (local-manifest.ts). */
+  readonly offsets: AppendOnlyFile;
 }
 
 /** LocalManifestFiles in memory, for unit tests and engines without a data directory. */
@@ -52,5 +55,5 @@ export function createMemoryLocalManifestFiles(): LocalManifestFiles {
       },
     };
   };
-  return { rows: file(), index: file() };
+  return { rows: file(), index: file(), offsets: file() };
 }
