@@ -643,7 +643,13 @@ export class Engine {
     }
   }
 
+  /**
+   * Removes an ended (or removed) job's files. The store is flushed first: until the job's final
+   * status is durable, a crash would bring it back as Active or Completing, and with its chunk
+   * index and spool gone it would fail (ENOENT) or report no rows. A flush that fails keeps the files.
+   */
   private async cleanup(jobId: string): Promise<void> {
+    await this.records.flush();
     this.resumed.delete(jobId);
     this.preparer.abort(jobId); // a listing still appending to the task list
     this.listings.forget(jobId);
