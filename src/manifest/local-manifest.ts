@@ -60,6 +60,16 @@ export interface LocalManifestTotals {
   readonly complete: boolean;
 }
 
+/** The totals of a list with no chunk yet. */
+const NO_TOTALS: LocalManifestTotals = {
+  chunks: 0,
+  found: 0,
+  listed: 0,
+  bytes: 0,
+  cursor: undefined,
+  complete: false,
+};
+
 const HEADER = 's3batch-local-manifest 1';
 /** Bytes per entry of the offsets file. */
 const OFFSET_BYTES = 8;
@@ -133,19 +143,11 @@ export class LocalManifestWriter {
     await files.index.append(header);
     await files.rows.sync();
     await files.index.sync();
-    const totals: LocalManifestTotals = {
-      chunks: 0,
-      found: 0,
-      listed: 0,
-      bytes: 0,
-      cursor: undefined,
-      complete: false,
-    };
     return new LocalManifestWriter(files, fields, chunkSize, {
       rowsEnd: 1,
       indexEnd: header.length,
       nextLine: 2,
-      totals,
+      totals: NO_TOTALS,
     });
   }
 
@@ -280,20 +282,12 @@ async function readHeader(index: AppendOnlyFile): Promise<{ fields: ManifestFiel
 async function readIndexState(files: LocalManifestFiles, seek: boolean): Promise<IndexState | undefined> {
   const header = await readHeader(files.index);
   if (header === undefined) return undefined;
-  const totals: LocalManifestTotals = {
-    chunks: 0,
-    found: 0,
-    listed: 0,
-    bytes: 0,
-    cursor: undefined,
-    complete: false,
-  };
   let state: IndexState = {
     fields: header.fields,
     rowsEnd: 1,
     indexEnd: header.end,
     nextLine: 2,
-    totals,
+    totals: NO_TOTALS,
     offsetsChecked: 0,
     offsetsMissing: [],
   };
@@ -306,7 +300,7 @@ async function readIndexState(files: LocalManifestFiles, seek: boolean): Promise
       rowsEnd: chunk.start,
       indexEnd: at.offset,
       nextLine: chunk.firstLine,
-      totals: { ...totals, chunks: chunk.index },
+      totals: { ...NO_TOTALS, chunks: chunk.index },
       offsetsChecked: chunk.index,
     };
   }
