@@ -2,7 +2,8 @@
 # Makes sure the machine has what the test suite needs besides node_modules:
 #   - Ceph RGW (radosgw, ceph-mon, ceph-osd, ceph-common -> python3-rados) and curl: the real S3 server
 #     that test/setup/global-setup.ts starts through scripts/ceph/start-ceph.sh;
-#   - awscli (Debian's, at /usr/bin/aws) and chromium: used by CLI-compatibility and browser tests.
+#   - awscli (Debian's, at /usr/bin/aws) and chromium: used by CLI-compatibility and browser tests;
+#   - redis-server: the Redis of the scale-out mode (`--redis`), started per test file by test/helpers/redis-server.ts.
 # Everything missing is installed in ONE apt-get call (after one apt-get update) when we are root.
 # Not root and something missing: exit 1 under CI=true, otherwise only warn.
 #   usage: bash scripts/ensure-test-deps.sh      env: CI
@@ -41,9 +42,10 @@ need curl          test -x /usr/bin/curl
 # Debian's awscli at /usr/bin/aws (an `aws` from a version manager earlier on PATH does not count)
 need awscli        test -x /usr/bin/aws
 need chromium      test -x /usr/bin/chromium
+need redis-server  test -x /usr/bin/redis-server   # the scale-out mode's Redis (test/helpers/redis-server.ts)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "ensure-test-deps: all present (ceph/radosgw, python3-rados, curl, awscli, chromium)"
+  echo "ensure-test-deps: all present (ceph/radosgw, python3-rados, curl, awscli, chromium, redis-server)"
   exit 0
 fi
 
