@@ -93,6 +93,15 @@ export interface Config {
    * Basic, SigV4, forged cookies, sign-ins); over it 429 with Retry-After. Default 10.
    */
   readonly maxFailedAuth: number;
+  /**
+   * The scale-out mode (docs/deployment.md): job state in this Redis, chunks run by `s3batch worker`
+   * processes through a BullMQ queue. Undefined: one process, lowdb under the data folder.
+   */
+  readonly redisUrl?: string | undefined;
+  /** Prefix of every s3batch key in Redis (several deployments may share one database). */
+  readonly redisPrefix: string;
+  /** With --redis: the URL other `serve` instances forward requests to while this one leads. */
+  readonly advertiseUrl?: string | undefined;
 }
 
 /** Options as the CLI's flags give them (strings or booleans), keyed like Config. */
@@ -141,6 +150,9 @@ export const ENV = {
   trustProxy: 'S3BATCH_TRUST_PROXY',
   allowUnsignedPayload: 'S3BATCH_ALLOW_UNSIGNED_PAYLOAD',
   maxFailedAuth: 'S3BATCH_MAX_FAILED_AUTH',
+  redisUrl: 'S3BATCH_REDIS_URL',
+  redisPrefix: 'S3BATCH_REDIS_PREFIX',
+  advertiseUrl: 'S3BATCH_ADVERTISE_URL',
 } as const;
 
 type Key = keyof typeof ENV;
@@ -194,6 +206,13 @@ function bool(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv, def: boolean
   if (['1', 'true', 'yes', 'on'].includes(s)) return true;
   if (['0', 'false', 'no', 'off'].includes(s)) return false;
   return bad(key, v, 'true or false');
+}
+
+/** A Redis key prefix: printable, no spaces, at most 64 characters; `s3batch:` by default. */
+function redisPrefix(flags: ConfigFlags, env: NodeJS.ProcessEnv): string {
+  const prefix = str('redisPrefix', flags, env) ?? 's3batch:';
+  if (!/^[\x21-\x7e]{1,64}$/.test(prefix)) bad('redisPrefix', prefix, 'up to 64 printable characters without spaces');
+  return prefix;
 }
 
 function str(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv): string | undefined {
@@ -316,6 +335,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     trustProxy: trustProxy(flags, env),
     allowUnsignedPayload: bool('allowUnsignedPayload', flags, env, false),
     maxFailedAuth: int('maxFailedAuth', flags, env, 10, 1, 1_000_000),
+    redisUrl: str('redisUrl', flags, env),
+    redisPrefix: redisPrefix(flags, env),
+    advertiseUrl: httpUrl('advertiseUrl', flags, env),
   };
   if ((config.lambdaAccessKeyId === undefined) !== (config.lambdaSecretAccessKey === undefined)) {
     throw new S3BatchError(

@@ -12,7 +12,7 @@ import type { ApiAuth } from './auth/api-auth.ts';
 import type { SigV4Verifier } from './auth/sigv4-verifier.ts';
 import { drainUnreadBody, JSON_BODY_LIMIT, limitedBodyParser, routeBodyLimit } from './body-limit.ts';
 import { clientErrorHandler, echoedPath, jsonErrorHandler } from './error-handler.ts';
-import { createMetrics, metricsRoutes } from './metrics/metrics.ts';
+import { createMetrics, metricsRoutes, type MetricsSources } from './metrics/metrics.ts';
 import { JobEventHub } from './rest/event-hub.ts';
 import { eventRoutes, progressSnapshot } from './rest/event-routes.ts';
 import { openApiRoutes } from './rest/openapi.ts';
@@ -53,6 +53,7 @@ export interface AppOptions {
   jobStatusCounts(): ReadonlyMap<JobStatus, number>;
   /** Worker threads running tasks now, for /metrics (none: tasks run in the main thread). */
   readonly workerThreads?: (() => number) | undefined;
+  readonly workerTasks?: MetricsSources['workerTasks'];
   /** Interval of the SSE streams' `: ping` comment (default 15 s). */
   readonly sseHeartbeatMs?: number | undefined;
   /** Authenticates the JSON API (`/api/v1`): session cookie, SigV4 or Basic with the same access keys. */
@@ -158,6 +159,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     jobStatusCounts: opts.jobStatusCounts,
     sseStreams: () => hub.size,
     workerThreads: opts.workerThreads,
+    workerTasks: opts.workerTasks,
   });
   await app.register(metricsRoutes, { metrics });
   await app.register(reportRoutes, { prefix: '/api/v1', reports: opts.reports, accountOf });
