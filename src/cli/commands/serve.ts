@@ -116,6 +116,15 @@ export function registerServe(program: Command): void {
       '--request-timeout-seconds <seconds>',
       'seconds a client may take to send a whole request, headers and body; then 408 and the connection is closed [S3BATCH_REQUEST_TIMEOUT_SECONDS] (default 30)',
     )
+    .option(
+      '--redis <url>',
+      'scale-out mode: job state in this Redis, tasks run by `s3batch worker` processes (docs/deployment.md), e.g. redis://host:6379/0 [S3BATCH_REDIS_URL] (default: none, one process)',
+    )
+    .option('--redis-prefix <prefix>', 'prefix of every s3batch key in Redis [S3BATCH_REDIS_PREFIX] (default s3batch:)')
+    .option(
+      '--advertise-url <url>',
+      'with --redis: the URL the other serve instances forward requests to while this one leads [S3BATCH_ADVERTISE_URL] (default: http://<host>:<port> as it listens)',
+    )
     .option('--log-level <level>', 'debug, info, warn, error or silent [S3BATCH_LOG_LEVEL] (default info)')
     .option(
       '--log-format <format>',
@@ -149,7 +158,9 @@ Examples:
   $ s3batch serve --endpoint http://127.0.0.1:9000 --access-key-id KEY --secret-access-key SECRET
       work on a MinIO / Ceph RGW / any S3-compatible store
   $ S3BATCH_PORT=9090 S3BATCH_DATA_DIR=/var/lib/s3batch s3batch serve
-      AWS S3 with the default credential chain, settings from the environment`,
+      AWS S3 with the default credential chain, settings from the environment
+  $ s3batch serve --redis redis://redis.internal:6379/0 --endpoint https://s3.internal --api-keys-file keys.json
+      scale-out mode: run it on two machines, and \`s3batch worker\` on as many as needed (docs/deployment.md)`,
     )
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       const flags: ConfigFlags = {
@@ -186,6 +197,9 @@ Examples:
         allowUnsignedPayload: opts.allowUnsignedPayload,
         maxFailedAuth: opts.maxFailedAuth,
         requestTimeoutSeconds: opts.requestTimeoutSeconds,
+        redisUrl: opts.redis,
+        redisPrefix: opts.redisPrefix,
+        advertiseUrl: opts.advertiseUrl,
       };
       const config = loadConfig(flags);
       // Loaded here, not at the top: the job verbs (every other command) then start without the
