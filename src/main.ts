@@ -59,6 +59,8 @@ export interface StateParts {
   /** Keys of ListJobs page tokens and of web sessions: the same on every instance that may lead. */
   readonly pageTokenKey: Buffer;
   readonly sessionKey: Buffer;
+  /** Scale-out mode: this instance leads (`/healthz` says so). */
+  readonly leader?: boolean | undefined;
   /** Tasks by worker name for /metrics. */
   workerTasks?(): ReadonlyMap<string, { readonly succeeded: number; readonly failed: number }>;
 }
@@ -157,6 +159,7 @@ export async function startServer(
         workerThreads: placement instanceof ThreadPlacement ? () => placement.running : undefined,
         workerTasks: parts.workerTasks,
         sessionKey: parts.sessionKey,
+        leader: parts.leader,
       });
       releasers.add('HTTP app', () => app.close());
       await engine.start();

@@ -54,6 +54,8 @@ export interface AppOptions {
   /** Worker threads running tasks now, for /metrics (none: tasks run in the main thread). */
   readonly workerThreads?: (() => number) | undefined;
   readonly workerTasks?: MetricsSources['workerTasks'];
+  /** Scale-out mode: `/healthz` says this instance leads (a standby answers it itself: standby-proxy.ts). */
+  readonly leader?: boolean | undefined;
   /** Interval of the SSE streams' `: ping` comment (default 15 s). */
   readonly sseHeartbeatMs?: number | undefined;
   /** Authenticates the JSON API (`/api/v1`): session cookie, SigV4 or Basic with the same access keys. */
@@ -126,7 +128,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       error: { code: 'NotFound', message: `No route for ${req.method} ${echoedPath(req.url)}`, requestId: req.id },
     });
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', async () => (opts.leader ? { status: 'ok', role: 'leader' } : { status: 'ok' }));
   // fastify's plain-text parser, with an over-limit body read on and dropped before the 413 (body-limit.ts);
   // application/json gets the same reader in apiAuth.install.
   app.removeContentTypeParser('text/plain');

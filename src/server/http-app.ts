@@ -32,6 +32,8 @@ export interface HttpAppParts {
   workerThreads?(): number;
   /** Scale-out mode: tasks by `s3batch worker` name, for /metrics. */
   workerTasks?(): ReadonlyMap<string, { readonly succeeded: number; readonly failed: number }>;
+  /** Scale-out mode: this instance leads (its `/healthz` says so). */
+  readonly leader?: boolean | undefined;
   /** The key of web session tokens (default: `<dataDir>/session.key`). */
   readonly sessionKey?: Buffer | undefined;
 }
@@ -61,6 +63,7 @@ export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance
     jobStatusCounts: () => engine.records.statusCounts(),
     workerThreads: parts.workerThreads,
     workerTasks: parts.workerTasks,
+    leader: parts.leader,
     sseHeartbeatMs: config.sseHeartbeatSeconds * 1000,
     logger: parts.logger,
     trustProxy: config.trustProxy,

@@ -102,7 +102,8 @@ function forward(req: http.IncomingMessage, res: http.ServerResponse, leader: st
 export async function startStandbyProxy(options: {
   readonly host: string;
   readonly port: number;
-  readonly self: string;
+  /** This instance's advertised URL (known once it listens: see `url`). */
+  readonly self: () => string;
   readonly lookup: LeaderLookup;
 }): Promise<StandbyProxy> {
   const server = http.createServer((req, res) => {
@@ -116,9 +117,9 @@ export async function startStandbyProxy(options: {
           req.resume();
           return;
         }
-        if (leader === undefined || leader === options.self)
+        if (leader === undefined || leader === options.self())
           unavailable(req, res, 'No s3batch server leads right now (a takeover takes up to 10 s); retry shortly');
-        else forward(req, res, leader, options.self);
+        else forward(req, res, leader, options.self());
       },
       (err: unknown) => unavailable(req, res, `Redis cannot be read to find the leader: ${(err as Error).message}`),
     );

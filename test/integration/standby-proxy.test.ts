@@ -46,7 +46,7 @@ describe('standby proxy', () => {
     proxy = await startStandbyProxy({
       host: '127.0.0.1',
       port: 0,
-      self: 'http://standby.invalid:1',
+      self: () => 'http://standby.invalid:1',
       lookup: async () => current,
     });
   });
