@@ -63,7 +63,8 @@ export interface S3PartSpoolOptions {
 export const PART_RETRY: RetryPolicy = Object.freeze({ maxAttempts: 4, baseDelayMs: 250, maxDelayMs: 4_000 });
 
 const SAFE_JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const PART_NAME = /^(\d+)\.jsonl$/;
+const PART_SUFFIX = '.jsonl';
+const PART_NAME = /^\d+\.jsonl$/;
 const STATUS_TAG = { [TaskStatus.Succeeded]: 's', [TaskStatus.Failed]: 'f' } as const;
 /** Locations remembered (the oldest are forgotten past this many jobs). */
 const MAX_REMEMBERED_JOBS = 10_000;
@@ -84,7 +85,7 @@ export function partKey(prefix: string | undefined, jobId: string, chunkIndex: n
   if (!Number.isSafeInteger(chunkIndex) || chunkIndex < 0) {
     throw new S3BatchError('InternalServiceException', `Invalid chunk index ${chunkIndex}`);
   }
-  return `${partsPrefix(prefix, jobId)}${String(chunkIndex).padStart(10, '0')}.jsonl`;
+  return `${partsPrefix(prefix, jobId)}${String(chunkIndex).padStart(10, '0')}${PART_SUFFIX}`;
 }
 
 /** A part line: the status's letter and the spool line. */
@@ -180,10 +181,8 @@ export class S3PartSpool implements ResultSpool {
     return this.retrying(async () => {
       const indices: number[] = [];
       for await (const page of listOf(where)(where.bucket, { prefix })) {
-        for (const o of page) {
-          const m = PART_NAME.exec(o.key.slice(prefix.length));
-          if (o.key.startsWith(prefix) && m?.[1] !== undefined) indices.push(Number(m[1]));
-        }
+        for (const o of page)
+          if (isPartOf(prefix, o.key)) indices.push(Number(o.key.slice(prefix.length, -PART_SUFFIX.length)));
       }
       return indices.sort((a, b) => a - b);
     });
@@ -199,10 +198,10 @@ export class S3PartSpool implements ResultSpool {
     if (where === undefined) return;
     const prefix = partsPrefix(where.prefix, jobId);
     const deleteKeys = deleterOf(where.objects);
-    // Page by page (≤ 1,000 keys a DeleteObjects); a retry lists again what is left.
+    // Page by page (≤ 1,000 keys a DeleteObjects), only the parts' names; a retry lists again what is left.
     await this.retrying(async () => {
       for await (const page of listOf(where)(where.bucket, { prefix })) {
-        const keys = page.map((o) => o.key).filter((k) => k.startsWith(prefix));
+        const keys = page.map((o) => o.key).filter((k) => isPartOf(prefix, k));
         if (keys.length > 0) await deleteKeys(where.bucket, keys);
       }
     });
@@ -280,6 +279,11 @@ export class S3PartSpool implements ResultSpool {
       );
     }
   }
+}
+
+/** A part's key (not any other key a user put under the parts folder). */
+function isPartOf(prefix: string, key: string): boolean {
+  return key.startsWith(prefix) && PART_NAME.test(key.slice(prefix.length));
 }
 
 const timerSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
