@@ -182,6 +182,14 @@ describe.each(['ceph', 's3rver'] as const)('S3 part spool on %s', (name) => {
     await spool.removeJob(JOB); // nothing left: no error
   });
 
+  it('the object store deletes more than 1,000 keys in batches; missing keys are no error', async () => {
+    const keys = Array.from({ length: 2500 }, (_, i) => `del/${String(i).padStart(4, '0')}`);
+    const present = [keys[0]!, keys[999]!, keys[1000]!, keys[2499]!];
+    await putObjects(admin, bucket, [...present, 'del/keep']);
+    await objects.deleteKeys?.(bucket, keys);
+    expect(await keysUnder(admin, bucket, 'del/')).toEqual(['del/keep']);
+  });
+
   it('keeps nothing for a job whose report is disabled', async () => {
     const request: CreateJobRequest = {
       Operation: { S3PutObjectTagging: { TagSet: [] } },
