@@ -86,6 +86,18 @@ describe('RedisJobStore', () => {
     expect(JSON.parse((await redis.get(`${prefix}job:job-00049`))!)).toEqual(job(49, { priority: 999 }));
   });
 
+  it('writes a batch of more keys than one script takes in parts, whole', async () => {
+    const prefix = newPrefix();
+    const store = await openStore(prefix, { batchMs: 60_000 });
+    for (let i = 0; i < 2500; i++) store.save(job(i));
+    await store.flush();
+    expect(store.writes).toBe(1);
+    expect(await redis.scard(`${prefix}jobs`)).toBe(2500);
+    const again = await openStore(prefix);
+    expect(again.list()).toHaveLength(2500);
+    expectIndexesMatch(again);
+  });
+
   it('writes on its own after batchMs, without flush', async () => {
     const prefix = newPrefix();
     const store = await openStore(prefix, { batchMs: 10 });
