@@ -57,6 +57,8 @@ interface World {
   readonly indices: Map<string, ChunkIndexFile>;
   /** Every task the fake operation ran, by key. */
   readonly calls: string[];
+  /** Tasks running now, and the most at once since `most` was last reset. */
+  readonly running: { now: number; most: number };
   readonly handler: OperationHandler<object>;
   /** While `on`, tasks (only those under `prefix`, when set) wait for `release()`. */
   readonly hold: { on: boolean; prefix?: string; release: () => void; waiting: Promise<void> };
@@ -80,13 +82,19 @@ function newWorld(): World {
   objects.createBucket('src');
   objects.createBucket('reports');
   const calls: string[] = [];
+  const running = { now: 0, most: 0 };
   const handler: OperationHandler<object> = {
     name: 'S3PutObjectTagging',
     parse: () => ({}),
     async attempt(_config, entry: TaskEntry) {
       calls.push(entry.key);
-      if (hold.on && (hold.prefix === undefined || entry.key.startsWith(hold.prefix))) await hold.waiting;
-      else await new Promise((r) => setTimeout(r, 2));
+      running.most = Math.max(running.most, ++running.now);
+      try {
+        if (hold.on && (hold.prefix === undefined || entry.key.startsWith(hold.prefix))) await hold.waiting;
+        else await new Promise((r) => setTimeout(r, 2));
+      } finally {
+        running.now--;
+      }
       return { result: succeeded(entry), retryable: false };
     },
   };
@@ -106,6 +114,7 @@ function newWorld(): World {
     spool: createMemorySpool(),
     indices: new Map(),
     calls,
+    running,
     handler,
     hold,
     workDeps: {
@@ -395,6 +404,38 @@ describe('the BullMQ placement under the engine', () => {
     expect(reportRows(world, jobId)).toHaveLength(ran);
     const q = await watchQueue(world);
     await until(async () => (await queuedLoops(q, jobId)) === 0, 'no chunk of the job left in the queue');
+  });
+
+  it('lower limits reach the running chunks: loops and rate messages, never more tasks at once than allowed', async () => {
+    const world = newWorld();
+    const leader = await newLeader(world, { maxConcurrentTasks: 8, jobConcurrency: 8 }, 4);
+    const worker = await newWorker(world);
+    world.hold.on = true;
+    const etag = await putManifest(world, 'm.csv', keys(100));
+    const jobId = createJob(leader, 'm.csv', etag);
+    await until(() => world.calls.length >= 8, 'eight tasks in flight');
+    expect(world.running.most).toBe(8);
+    leader.service.putJobTagging(TEST_ACCOUNT, jobId, [
+      { Key: 's3batch:max-concurrent-tasks', Value: '2' },
+      { Key: 's3batch:max-requests-per-second', Value: '5000' },
+    ]);
+    await until(() => worker.messages.some((m) => m.t === 'rate' && m.rate === 5000), 'the rate message');
+    // The chunks' loops, as the last message for each says, sum to 2.
+    const loops = (): number => {
+      const last = new Map<number, number>();
+      for (const m of worker.messages) if (m.t === 'loops' && m.jobId === jobId) last.set(m.chunk, m.loops);
+      return [...last.values()].reduce((n, l) => n + l, 0);
+    };
+    await until(() => loops() === 2, 'loops messages down to 2 in all');
+    // The 8 tasks in flight finish; from then on, at most 2 at once.
+    world.hold.on = false;
+    world.hold.release();
+    await until(() => world.running.now <= 2, 'the held tasks to end');
+    world.running.most = world.running.now;
+    await waitForStatus(leader.engine, world.store, jobId, 'Complete');
+    expect(world.running.most).toBeLessThanOrEqual(2);
+    expect([...countBy(world.calls).values()].every((n) => n === 1)).toBe(true);
+    expect(leader.service.describeJob(TEST_ACCOUNT, jobId).ProgressSummary.NumberOfTasksSucceeded).toBe(100);
   });
 
   it('a new leader adopts the chunk jobs it finds (waiting, running, completed) without doubling any', async () => {
