@@ -72,6 +72,7 @@ export class TestChunkWorker {
       stalledInterval: STALLED_INTERVAL_MS,
       autorun: false,
     });
+    this.worker.on('error', () => {}); // a Redis restart: BullMQ reconnects
   }
 
   async start(): Promise<void> {

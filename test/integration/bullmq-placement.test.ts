@@ -228,8 +228,13 @@ async function newWorker(
 
 /** A BullMQ Queue on the test's chunk queue, to look at it. */
 async function watchQueue(world: World): Promise<Queue<ChunkJobData>> {
-  const q = new Queue<ChunkJobData>(CHUNK_QUEUE, { connection: await connect(), prefix: world.names.bull });
-  cleanups.push(() => q.close());
+  const connection = await connect();
+  const q = new Queue<ChunkJobData>(CHUNK_QUEUE, { connection, prefix: world.names.bull });
+  q.on('error', () => {});
+  cleanups.push(async () => {
+    await q.close();
+    connection.disconnect();
+  });
   return q;
 }
 
@@ -499,5 +504,23 @@ describe('the BullMQ placement under the engine', () => {
     ]);
     const q = await watchQueue(world);
     await until(async () => (await q.getJobCounts('failed')).failed === 0, 'the failed chunk job removed');
+  });
+
+  // Last: it restarts the file's Redis.
+  it('goes on to Complete after Redis restarts mid-job (AOF): every task once', async () => {
+    const world = newWorld();
+    const leader = await newLeader(world, { maxConcurrentTasks: 8, jobConcurrency: 8 }, 4);
+    const worker = await newWorker(world, 4);
+    const etag = await putManifest(world, 'm.csv', keys(3000));
+    const jobId = createJob(leader, 'm.csv', etag);
+    await until(() => (world.store.get(jobId)?.chunks.watermark ?? 0) >= 5, 'five chunks done');
+    await redis.restart();
+    expect(world.store.get(jobId)?.status).toBe('Active');
+    await until(() => world.store.get(jobId)?.status === 'Complete', 'the job to complete', 60_000);
+    expect([...countBy(world.calls).values()].every((n) => n === 1)).toBe(true);
+    expect(world.calls).toHaveLength(3000);
+    expect(leader.service.describeJob(TEST_ACCOUNT, jobId).ProgressSummary.NumberOfTasksSucceeded).toBe(3000);
+    expect(reportRows(world, jobId)).toHaveLength(3000);
+    expect(worker.runs.length).toBeGreaterThanOrEqual(300);
   });
 });
