@@ -535,12 +535,13 @@ class BullExecution implements JobExecution {
     }
     if (this.stopped || this.capacity <= 0) {
       // A stop above every generation sent; the waiting chunks leave the queue.
-      if ([...this.sent.values()].some((s) => !s.stopping)) {
+      const reached = [...this.sent.values()].filter((s) => !s.stopping);
+      if (reached.length > 0) {
+        await control.stop(this.jobId, this.gen + 1);
         this.gen++;
-        for (const s of this.sent.values()) s.stopping = true;
-        await control.stop(this.jobId, this.gen);
-        for (const s of [...this.sent.values()]) if (!s.running) await this.takeBack(s);
+        for (const s of reached) s.stopping = true;
       }
+      for (const s of [...this.sent.values()]) if (!s.running) await this.takeBack(s);
       return;
     }
     const entries = [...this.sent.values()].map((s) => ({
@@ -566,7 +567,14 @@ class BullExecution implements JobExecution {
       const chunk = this.resend.shift() ?? this.takePrefetched();
       if (chunk === undefined) break;
       if (this.job.isChunkDone(chunk.index) || this.sent.has(chunk.index)) continue;
-      await this.send(chunk, loops);
+      try {
+        await this.send(chunk, loops);
+      } catch (err) {
+        // Not in the queue: it goes back to be sent by the next step.
+        if (this.sent.get(chunk.index)?.added === false) this.sent.delete(chunk.index);
+        this.sendAgain(chunk);
+        throw err;
+      }
     }
     if (plan.remove.length > 0) this.dirty = true; // their loops go to the chunks sent next
     if (windowLoops([...this.sent.values()]) < this.capacity) this.prefetch();
