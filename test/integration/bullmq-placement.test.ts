@@ -145,9 +145,14 @@ interface Leader {
 }
 
 /** An engine (a leader) whose placement is the BullMQ one, started. */
-async function newLeader(world: World, config: Partial<EngineConfig> = {}, chunkLoops = 4): Promise<Leader> {
+async function newLeader(
+  world: World,
+  config: Partial<EngineConfig> = {},
+  chunkLoops = 4,
+  sweepMs?: number,
+): Promise<Leader> {
   const connection = await connect();
-  const placement = new BullmqPlacement({ redis: connection, names: world.names, chunkLoops, log: NO_LOG });
+  const placement = new BullmqPlacement({ redis: connection, names: world.names, chunkLoops, log: NO_LOG, sweepMs });
   const now = (): Date => new Date();
   const engine = new Engine(
     {
@@ -504,6 +509,50 @@ describe('the BullMQ placement under the engine', () => {
     ]);
     const q = await watchQueue(world);
     await until(async () => (await q.getJobCounts('failed')).failed === 0, 'the failed chunk job removed');
+  });
+
+  it('a chunk job that vanished from the queue (a write Redis lost) is added again', async () => {
+    const world = newWorld();
+    const leader = await newLeader(world, { maxConcurrentTasks: 8, jobConcurrency: 8 }, 4, 200);
+    const etag = await putManifest(world, 'm.csv', keys(50));
+    const jobId = createJob(leader, 'm.csv', etag);
+    const q = await watchQueue(world);
+    await until(async () => (await queuedLoops(q, jobId)) === 8, 'the window');
+    expect(await q.remove(`${jobId}.1`)).toBe(1);
+    await until(async () => (await q.getJobState(`${jobId}.1`)) === 'prioritized', 'chunk 1 back in the queue');
+    const worker = await newWorker(world);
+    await waitForStatus(leader.engine, world.store, jobId, 'Complete');
+    expect([...countBy(worker.runs.map((r) => r.id)).values()].every((n) => n === 1)).toBe(true);
+    expect([...countBy(world.calls).values()].every((n) => n === 1)).toBe(true);
+    expect(leader.service.describeJob(TEST_ACCOUNT, jobId).ProgressSummary.NumberOfTasksSucceeded).toBe(50);
+  });
+
+  it("a dead worker's chunk runs again on another worker (BullMQ's stalled-job recovery)", async () => {
+    const world = newWorld();
+    const leader = await newLeader(world, { maxConcurrentTasks: 4, jobConcurrency: 4 }, 4);
+    // The first worker takes chunk 0 and never gets to run it: then it dies.
+    let taken = false;
+    const dying = await newWorker(
+      world,
+      1,
+      async () => {
+        taken = true;
+        await new Promise(() => {});
+      },
+      'dying',
+    );
+    const etag = await putManifest(world, 'm.csv', keys(30));
+    const jobId = createJob(leader, 'm.csv', etag);
+    await until(() => taken, 'the first worker to take chunk 0');
+    await dying.kill();
+    const worker = await newWorker(world, 4, undefined, 'w2');
+    await until(() => world.store.get(jobId)?.status === 'Complete', 'the job to complete', 40_000);
+    expect(worker.runs.map((r) => r.id)).toContain(`${jobId}.0`);
+    expect(dying.runs.map((r) => r.id)).toEqual([`${jobId}.0`]);
+    expect([...countBy(world.calls).values()].every((n) => n === 1)).toBe(true);
+    expect(world.calls).toHaveLength(30);
+    expect(leader.service.describeJob(TEST_ACCOUNT, jobId).ProgressSummary.NumberOfTasksSucceeded).toBe(30);
+    expect(leader.placement.workerTasks().get('w2')).toEqual({ succeeded: 30, failed: 0 });
   });
 
   // Last: it restarts the file's Redis.

@@ -243,6 +243,8 @@ interface Sent {
   readonly chunk: Chunk;
   readonly id: string;
   loops: number;
+  /** The loops its job's data holds (what a worker that takes it starts with). */
+  dataLoops: number;
   /** Taken by a worker (an `active` event or progress); else waiting in the queue. */
   running: boolean;
   /** A stop (a generation above the one it was sent with) reached it. */
@@ -425,6 +427,7 @@ class BullExecution implements JobExecution {
         s.inFlight = 0;
         s.news = Date.now();
         if (this.inFlight < before) this.hooks.onRelease();
+        this.kick(); // halted, or its share shrank: it leaves the queue (placement.ts step)
         break;
       }
       case 'completed':
@@ -544,6 +547,10 @@ class BullExecution implements JobExecution {
       for (const s of [...this.sent.values()]) if (!s.running) await this.takeBack(s);
       return;
     }
+    // A chunk back in the queue (its worker died) with more loops than its share now: sent again later.
+    for (const s of [...this.sent.values()]) {
+      if (!s.running && !s.stopping && s.dataLoops > s.loops) await this.takeBack(s);
+    }
     const entries = [...this.sent.values()].map((s) => ({
       index: s.chunk.index,
       loops: s.loops,
@@ -598,6 +605,7 @@ class BullExecution implements JobExecution {
       chunk,
       id,
       loops,
+      dataLoops: loops,
       running: false,
       stopping: false,
       added: false,
@@ -622,6 +630,7 @@ class BullExecution implements JobExecution {
       resume: true,
       gen: this.gen,
     };
+    s.dataLoops = s.loops;
     await this.shared.queue.add('chunk', data, {
       jobId: s.id,
       priority: bullPriority(this.job.priority ?? 0),
@@ -709,6 +718,7 @@ class BullExecution implements JobExecution {
         chunk: f.data.chunk,
         id: chunkJobId(this.jobId, index),
         loops: f.data.loops,
+        dataLoops: f.data.loops,
         running: f.state === 'active',
         stopping: f.data.gen < this.gen,
         added: true,
@@ -757,6 +767,10 @@ class BullExecution implements JobExecution {
           );
           await this.add(s);
         } else if (state === 'active') s.running = true;
+        else if (WAITING_STATES.has(state) && s.running) {
+          s.running = false; // a `stalled` event this placement did not see
+          this.kick();
+        }
       }
     } catch (err) {
       this.shared.log.warn({ jobId: this.jobId, err: (err as Error).message }, 'scale-out: looking up chunks failed');
