@@ -29,6 +29,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Chunk } from '../../domain/chunk.ts';
+import { ERROR_TABLE, type ErrorCode, S3BatchError } from '../../domain/errors.ts';
 import type { Log } from '../../engine/job-log.ts';
 import type {
   ChunkCounts,
@@ -46,7 +47,6 @@ import {
   CHUNK_QUEUE,
   type ChunkJobData,
   type ChunkJobResult,
-  chunkFailureOf,
   chunkJobId,
   PROTOCOL_VERSION,
   type ProgressEntry,
@@ -824,4 +824,16 @@ function parseResult(value: unknown): ChunkJobResult | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The error of a chunk whose processor threw: the worker puts an S3BatchError's code in front of
+ * its message (`<Code>: <message>`, BullMQ's failedReason), read back here with that code; any
+ * other reason is a plain error (InternalError). The same reading as the worker side's protocol helper.
+ */
+export function chunkFailureOf(reason: string | undefined): Error {
+  const text = reason ?? 'a chunk failed';
+  const m = /^([A-Za-z]+): ([\s\S]*)$/.exec(text);
+  if (m && Object.hasOwn(ERROR_TABLE, m[1]!)) return new S3BatchError(m[1] as ErrorCode, m[2]!);
+  return new Error(text);
 }

@@ -15,7 +15,6 @@
  */
 import type { Chunk } from '../../domain/chunk.ts';
 import type { ChunkCounts, JobSpec, LiveCounts } from '../placement.ts';
-import { deserializeError, type SerializedError, serializeError } from '../protocol.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -143,26 +142,4 @@ export interface WorkerInfo {
   readonly startedAt: string;
   /** ms since the epoch of its last heartbeat. */
   readonly seen: number;
-}
-
-/**
- * A chunk that cannot run (its manifest is unreadable…) fails its BullMQ job: the processor throws
- * an Error whose message is `chunkFailureReason(err)` (BullMQ keeps it as the job's `failedReason`),
- * so that the engine fails the s3batch job with the same code and message (`chunkFailureOf`; any
- * other reason reads as a plain error, InternalError).
- */
-export function chunkFailureReason(err: unknown): string {
-  return JSON.stringify(serializeError(err));
-}
-
-export function chunkFailureOf(reason: string | undefined): Error {
-  try {
-    const e = JSON.parse(reason ?? '') as Partial<SerializedError>;
-    if (typeof e.message === 'string' && typeof e.name === 'string') {
-      return deserializeError({ name: e.name, message: e.message, code: e.code });
-    }
-  } catch {
-    // not one of ours: the text as it is
-  }
-  return new Error(reason ?? 'a chunk failed');
 }
