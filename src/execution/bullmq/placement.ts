@@ -559,9 +559,10 @@ class BullExecution implements JobExecution {
     }));
     const available = this.resend.length + (this.prefetched === undefined ? 0 : 1);
     const plan = planWindow(this.capacity, this.shared.chunkLoops, entries, available);
+    let removed = false;
     for (const index of plan.remove) {
       const s = this.sent.get(index);
-      if (s) await this.takeBack(s);
+      if (s && (await this.takeBack(s))) removed = true;
     }
     for (const { index, loops } of plan.loops) {
       const s = this.sent.get(index);
@@ -583,7 +584,7 @@ class BullExecution implements JobExecution {
         throw err;
       }
     }
-    if (plan.remove.length > 0) this.dirty = true; // their loops go to the chunks sent next
+    if (removed) this.dirty = true; // their loops go to the chunks sent next
     if (windowLoops([...this.sent.values()]) < this.capacity) this.prefetch();
   }
 
@@ -641,12 +642,12 @@ class BullExecution implements JobExecution {
     s.news = Date.now();
   }
 
-  /** Takes a waiting chunk out of the queue (sent again later); a running one stays. */
-  private async takeBack(s: Sent): Promise<void> {
+  /** Takes a waiting chunk out of the queue (sent again later); a running one stays. True when taken out. */
+  private async takeBack(s: Sent): Promise<boolean> {
     const { queue } = this.shared;
     const state = await queue.getJobState(s.id);
     if (WAITING_STATES.has(state) && (await queue.remove(s.id)) === 1) {
-      if (this.sent.get(s.chunk.index) !== s) return;
+      if (this.sent.get(s.chunk.index) !== s) return false;
       const before = this.inFlight;
       this.sent.delete(s.chunk.index);
       if (s.live.succeeded + s.live.failed > 0) {
@@ -654,9 +655,10 @@ class BullExecution implements JobExecution {
       }
       this.sendAgain(s.chunk);
       if (this.inFlight < before) this.hooks.onRelease();
-      return;
+      return true;
     }
     if (this.sent.get(s.chunk.index) === s && state === 'active') s.running = true;
+    return false;
   }
 
   /** The next chunk of the source not done and not held: fetched ahead, one at a time. */
