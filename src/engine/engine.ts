@@ -459,11 +459,15 @@ export class Engine {
     const local = usesLocalManifest(job)
       ? localTaskSource(this.localLists.get(jobId), this.listings, jobId)
       : undefined;
+    const records = this.records;
     const runner = this.placement.start(
       {
         spec: { jobId, request: job.request, etag: prepared.etag, localManifest: local !== undefined },
         limits,
         maxConcurrency: this.config.jobConcurrency,
+        get priority() {
+          return records.get(jobId)?.priority;
+        },
         // Chunks below the watermark are done: the index is read from there (a seek, not a scan).
         chunks: (stopped, waiting) =>
           local

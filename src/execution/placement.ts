@@ -67,6 +67,8 @@ export interface PlacedJob {
   readonly limits: JobLimits;
   /** Upper bound of concurrent tasks for this job. */
   readonly maxConcurrency: number;
+  /** The job's priority now (higher runs first), for placements that queue chunks. */
+  readonly priority?: number | undefined;
   /**
    * The job's chunks, in order (the engine's chunk index or its growing local task list). Ends
    * when `stopped` aborts; `waiting(on)` brackets a wait for chunks still being listed.
