@@ -47,6 +47,53 @@ function cliLine(server: RunningServer, config: Config): string {
   return `  CLI:        npx s3batch list-jobs${flags}${dataDir}  (from this folder it finds the key by itself; npx s3batch --help lists every verb)`;
 }
 
+/**
+ * `serve --redis`: listens as a standby at once and leads when it gets the lock (server/scale-out.ts).
+ * It exits 1 when it loses the lead (a supervisor starts it again, as a standby), 0 on SIGINT/SIGTERM.
+ */
+async function serveScaledOut(config: Config): Promise<void> {
+  const { startScaleOutServer } = await import('../../server/scale-out.ts');
+  const { loggerFor } = await import('../../logging.ts');
+  const { redactRedisUrl } = await import('../../storage/redis/connection.ts');
+  const logger = loggerFor(config);
+  const server = await startScaleOutServer(config, logger);
+  let stopping = false;
+  const exit = (code: number): void => {
+    // A Redis that does not answer must not hold the exit: what matters is in Redis and S3 already.
+    const timer = setTimeout(() => process.exit(code), 5_000);
+    timer.unref();
+    server.close().then(
+      () => process.exit(code),
+      () => process.exit(code),
+    );
+  };
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: stopping (in-flight tasks finish; another serve takes the lead)…\n`);
+    exit(0);
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  void server.ended.then((reason) => {
+    if (stopping) return;
+    stopping = true;
+    logger.error({}, `${reason}: exiting, so that a supervisor starts this instance again as a standby`);
+    process.stderr.write(`s3batch serve: ${reason}; exiting (start it again: it comes back as a standby)\n`);
+    exit(1);
+  });
+  process.stderr.write(
+    [
+      `s3batch listening on ${server.url} (scale-out mode, Redis ${redactRedisUrl(config.redisUrl as string)})`,
+      '  Role:       standby until it takes the lead (a standby forwards every request to the leader)',
+      `  JSON API:   ${server.url}/api/v1/jobs`,
+      `  S3 Control: ${server.url}/v20180820/jobs`,
+      `  Web:        ${server.url}/`,
+      '  Tasks run in `s3batch worker --redis …` processes (docs/deployment.md)',
+    ].join('\n') + '\n',
+  );
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -202,6 +249,7 @@ Examples:
         advertiseUrl: opts.advertiseUrl,
       };
       const config = loadConfig(flags);
+      if (config.redisUrl !== undefined) return serveScaledOut(config);
       // Loaded here, not at the top: the job verbs (every other command) then start without the
       // server's modules (fastify, s3rver, the engine), about a second less per CLI call.
       const { LOCAL_DEMO_BUCKET, startServer } = await import('../../main.ts');
