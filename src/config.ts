@@ -95,8 +95,10 @@ export interface Config {
   readonly maxFailedAuth: number;
 }
 
-/** Options as the CLI's flags give them (strings or booleans), keyed like Config. */
-export type ConfigFlags = Partial<Record<keyof Config | keyof StorageConfig, string | boolean | number | undefined>>;
+/** Options as the CLI's flags give them (strings or booleans), keyed like Config (and WorkerConfig). */
+export type ConfigFlags = Partial<
+  Record<keyof Config | keyof StorageConfig | keyof typeof ENV, string | boolean | number | undefined>
+>;
 
 /** Each setting: its flag key, its environment variable, its default, its parser. */
 export const ENV = {
@@ -141,6 +143,13 @@ export const ENV = {
   trustProxy: 'S3BATCH_TRUST_PROXY',
   allowUnsignedPayload: 'S3BATCH_ALLOW_UNSIGNED_PAYLOAD',
   maxFailedAuth: 'S3BATCH_MAX_FAILED_AUTH',
+  // the scale-out mode (`--redis`): WorkerConfig
+  redisUrl: 'S3BATCH_REDIS_URL',
+  redisPrefix: 'S3BATCH_REDIS_PREFIX',
+  workerConcurrency: 'S3BATCH_WORKER_CONCURRENCY',
+  workerChunks: 'S3BATCH_WORKER_CHUNKS',
+  workerName: 'S3BATCH_WORKER_NAME',
+  workerDrainSeconds: 'S3BATCH_WORKER_DRAIN_SECONDS',
 } as const;
 
 type Key = keyof typeof ENV;
@@ -336,4 +345,48 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     );
   }
   return Object.freeze(config);
+}
+
+/** Where the scale-out mode keeps its state: `--redis` and `--redis-prefix`. */
+export interface RedisSettings {
+  /** Undefined: not given (the scale-out mode is off). */
+  readonly redisUrl?: string | undefined;
+  /** Prefix of every s3batch key in Redis, default `s3batch:`. */
+  readonly redisPrefix: string;
+}
+
+export function loadRedisSettings(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): RedisSettings {
+  const redisPrefix = str('redisPrefix', flags, env) ?? 's3batch:';
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(redisPrefix))
+    bad('redisPrefix', redisPrefix, 'letters, digits, `_.:-` (1 to 64 of them), e.g. s3batch:');
+  return { redisUrl: str('redisUrl', flags, env), redisPrefix };
+}
+
+/** `s3batch worker`: the storage and function settings of Config, and its own. */
+export interface WorkerConfig extends RedisSettings {
+  readonly config: Config;
+  /** Tasks at once over every chunk of the process (default 16). */
+  readonly concurrency: number;
+  /** Chunks at once (default 1). */
+  readonly chunks: number;
+  /** Its name in the workers hash and /metrics; undefined: `<hostname>-<pid>`. */
+  readonly name?: string | undefined;
+  /** After SIGTERM, seconds the running chunks may take to finish before they are stopped (default 20). */
+  readonly drainSeconds: number;
+}
+
+export function loadWorkerConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const concurrency = int('workerConcurrency', flags, env, 16, 1, 100_000);
+  const name = str('workerName', flags, env);
+  if (name !== undefined && !/^[A-Za-z0-9_.:@-]{1,128}$/.test(name))
+    bad('workerName', name, 'letters, digits and `_.:@-` (1 to 128 of them)');
+  return Object.freeze({
+    // Each task client keeps enough sockets for the worker's tasks (taskMaxSockets).
+    config: loadConfig({ ...flags, maxConcurrentTasks: flags.maxConcurrentTasks ?? concurrency }, env),
+    ...loadRedisSettings(flags, env),
+    concurrency,
+    chunks: int('workerChunks', flags, env, 1, 1, 1_000),
+    name,
+    drainSeconds: int('workerDrainSeconds', flags, env, 20, 0, 86_400),
+  });
 }
