@@ -1,0 +1,287 @@
+/**
+ * The worker side of the scale-out mode on real parts: a real redis-server (test/helpers/
+ * redis-server.ts), Ceph RGW, BullMQ. Chunk jobs are added to the queue directly, as the engine
+ * adds them (protocol.ts), and ChunkQueueWorker runs them in this process (its spool: the fs spool
+ * in a temporary folder) or `s3batch worker` runs them as a subprocess. A fault proxy in front of
+ * Ceph records the task requests (and slows them where a test needs a chunk to last).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import type http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis as IORedis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import type { Chunk } from '../../src/domain/chunk.ts';
+import type { CreateJobRequest } from '../../src/domain/job-spec.ts';
+import { isS3BatchError } from '../../src/domain/errors.ts';
+import {
+  bullPriority,
+  CHUNK_QUEUE,
+  chunkFailure,
+  chunkJobId,
+  PROTOCOL_VERSION,
+  redisNames,
+  type ChunkJobData,
+  type ChunkJobResult,
+  type ProgressEntry,
+  type WorkerInfo,
+} from '../../src/execution/bullmq/protocol.ts';
+import { ChunkQueueWorker, workerDepsFrom } from '../../src/execution/bullmq/worker.ts';
+import { createFsSpool } from '../../src/storage/fs-spool.ts';
+import type { ResultSpool } from '../../src/storage/result-spool.ts';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
+import { putManifest } from '../helpers/jobs.ts';
+import { requireCeph } from '../helpers/provided.ts';
+import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '../helpers/s3-servers.ts';
+
+const PREFIX = 'wt:';
+const names = redisNames(PREFIX);
+const isTagging = (req: http.IncomingMessage): boolean => req.method === 'PUT' && (req.url ?? '').includes('tagging');
+
+let redis: TestRedis;
+let cmd: IORedis;
+let queue: Queue<ChunkJobData, ChunkJobResult>;
+let events: QueueEvents;
+let eventsConn: IORedis;
+let ceph: S3ServerInfo;
+let s3: S3Client;
+let spoolDir: string;
+let spool: ResultSpool;
+let jobs = 0;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+beforeAll(async () => {
+  ceph = requireCeph();
+  s3 = makeS3Client(ceph);
+  redis = await startRedis();
+  cmd = new IORedis(redis.url, { maxRetriesPerRequest: null });
+  queue = new Queue(CHUNK_QUEUE, { connection: cmd, prefix: names.bull });
+  eventsConn = new IORedis(redis.url, { maxRetriesPerRequest: null });
+  events = new QueueEvents(CHUNK_QUEUE, { connection: eventsConn, prefix: names.bull });
+  await events.waitUntilReady();
+  spoolDir = await mkdtemp(join(tmpdir(), 's3batch-bull-worker-'));
+  spool = createFsSpool(spoolDir);
+});
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+afterAll(async () => {
+  await events?.close();
+  await queue?.close();
+  eventsConn?.disconnect();
+  cmd?.disconnect();
+  await redis?.stop();
+  s3?.destroy();
+  if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
+});
+
+interface Manifest {
+  bucket: string;
+  keys: string[];
+  etag: string;
+  chunks: Chunk[];
+}
+
+/** `count` objects in a new bucket and their CSV manifest, cut in chunks of `size` rows. */
+async function manifest(count: number, size: number): Promise<Manifest> {
+  const bucket = await createTestBucket(s3, 'bullw');
+  const keys = Array.from({ length: count }, (_, i) => `k/${i}`);
+  await putObjects(s3, bucket, keys);
+  const { etag, rawKeys } = await putManifest(
+    s3,
+    bucket,
+    'm.csv',
+    keys.map((key) => ({ bucket, key })),
+  );
+  const lines = rawKeys.map((k) => `${bucket},${k}\n`);
+  const chunks: Chunk[] = [];
+  let offset = 0;
+  for (let i = 0; i < lines.length; i += size) {
+    const rows = lines.slice(i, i + size);
+    const bytes = Buffer.byteLength(rows.join(''));
+    chunks.push({ index: i / size, start: offset, end: offset + bytes, firstLine: i + 1, count: rows.length });
+    offset += bytes;
+  }
+  return { bucket, keys, etag, chunks };
+}
+
+function spec(m: Manifest, tag: string, etag = m.etag): ChunkJobData['spec'] {
+  const request: CreateJobRequest = {
+    Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'bull', Value: tag }] } },
+    Manifest: {
+      Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
+      Location: { ObjectArn: `arn:aws:s3:::${m.bucket}/m.csv`, ETag: etag },
+    },
+    Report: { Enabled: false },
+    Priority: 10,
+    RoleArn: 'arn:aws:iam::000000000000:role/batch',
+  };
+  return { jobId: `job-${process.pid}-${++jobs}`, request, etag, localManifest: false };
+}
+
+function data(s: ChunkJobData['spec'], chunk: Chunk, extra: Partial<ChunkJobData> = {}): ChunkJobData {
+  return { v: PROTOCOL_VERSION, spec: s, chunk, loops: 4, resume: false, gen: 0, ...extra };
+}
+
+/** Adds the chunk jobs as the engine does and resolves with their results. */
+async function run(chunks: ChunkJobData[]): Promise<ChunkJobResult[]> {
+  const added = await Promise.all(
+    chunks.map((d) =>
+      queue.add('chunk', d, { jobId: chunkJobId(d.spec.jobId, d.chunk.index), priority: bullPriority(10) }),
+    ),
+  );
+  return Promise.all(added.map((job) => job.waitUntilFinished(events, 60_000) as Promise<ChunkJobResult>));
+}
+
+/** A worker in this process on `endpoint` (Ceph, or a proxy in front of it). */
+async function startWorker(
+  endpoint: string,
+  options: { concurrency: number; chunks?: number; name?: string },
+): Promise<ChunkQueueWorker> {
+  const config = loadConfig(
+    { endpoint, accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey, logLevel: 'silent' },
+    {},
+  );
+  const conn = new IORedis(redis.url, { maxRetriesPerRequest: null });
+  const deps = workerDepsFrom(config, {
+    spool,
+    localManifest: () => {
+      throw new Error('no local task lists in this test');
+    },
+  });
+  const worker = await ChunkQueueWorker.start(deps, { redis: conn, prefix: PREFIX, ...options });
+  cleanups.push(async () => {
+    await worker.close();
+    conn.disconnect();
+  });
+  return worker;
+}
+
+async function proxy(latencyMs?: number): Promise<FaultProxy> {
+  const p = await startFaultProxy(ceph.endpoint, () => undefined, { watch: isTagging, latencyMs });
+  cleanups.push(() => p.close());
+  return p;
+}
+
+async function tagOf(bucket: string, key: string): Promise<string | undefined> {
+  const t = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+  return t.TagSet?.find((x) => x.Key === 'bull')?.Value;
+}
+
+async function progressOf(jobId: string): Promise<ProgressEntry[]> {
+  const entries = await cmd.xrange(names.progress, '-', '+');
+  return entries
+    .map(([, fields]) => JSON.parse(fields[fields.indexOf('d') + 1]!) as ProgressEntry)
+    .filter((e) => e.jobId === jobId);
+}
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('ChunkQueueWorker', () => {
+  it('runs a job of 3 chunks: the objects tagged, each chunk finished with its counts, rows spooled with ordinals', async () => {
+    const m = await manifest(30, 10);
+    const p = await proxy();
+    const worker = await startWorker(p.endpoint, { concurrency: 4, chunks: 2, name: 'w-one' });
+    const info = JSON.parse((await cmd.hget(names.workers, 'w-one'))!) as WorkerInfo;
+    expect(info).toMatchObject({ name: 'w-one', concurrency: 4 });
+    const s = spec(m, 'one');
+    const results = await run(m.chunks.map((c) => data(s, c)));
+    expect(results.map((r) => [r.finished, r.counts.index, r.counts.succeeded, r.counts.failed])).toEqual([
+      [true, 0, 10, 0],
+      [true, 1, 10, 0],
+      [true, 2, 10, 0],
+    ]);
+    expect(results.every((r) => r.worker === 'w-one' && r.v === PROTOCOL_VERSION)).toBe(true);
+    expect(p.watched.arrivals).toHaveLength(30);
+    expect(p.watched.maxInFlight).toBeLessThanOrEqual(4);
+    for (const key of [m.keys[0]!, m.keys[15]!, m.keys[29]!]) expect(await tagOf(m.bucket, key)).toBe('one');
+    for (const c of m.chunks) {
+      const rows = await spool.durable(s.jobId, c.index);
+      expect([...rows!.ordinals].sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+      expect(rows).toMatchObject({ succeeded: 10, failed: 0 });
+    }
+    // The last progress entry of each chunk holds its results; every attempt was reported once.
+    const entries = await progressOf(s.jobId);
+    for (const c of m.chunks) {
+      const last = entries.filter((e) => e.chunk === c.index).at(-1)!;
+      expect(last).toMatchObject({ worker: 'w-one', inFlight: 0, live: { succeeded: 10, failed: 0 } });
+    }
+    expect(entries.map((e) => e.attempts).join('')).toBe('s'.repeat(30));
+    expect(entries.reduce((n, e) => n + e.tasks.length / 4, 0)).toBe(30);
+    await worker.close();
+    expect(await cmd.hget(names.workers, 'w-one')).toBeNull();
+  });
+
+  it('a chunk whose manifest changed fails its BullMQ job with the code and message', async () => {
+    const m = await manifest(5, 5);
+    await startWorker(ceph.endpoint, { concurrency: 2 });
+    const s = spec(m, 'bad', '"0123456789abcdef0123456789abcdef"');
+    const err = await run([data(s, m.chunks[0]!)]).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    const failure = chunkFailure(err!.message);
+    expect(isS3BatchError(failure) && failure.code).toBe('ManifestETagMismatch');
+  });
+
+  it('a stop ends a chunk early with its partial counts; the resume runs the other rows, each row once', async () => {
+    const m = await manifest(40, 40);
+    // Each tagging request is held 100 ms: 40 rows, 2 at once, last 2 s.
+    const p = await proxy(100);
+    await startWorker(p.endpoint, { concurrency: 2 });
+    const s = spec(m, 'stop');
+    const first = run([data(s, m.chunks[0]!, { loops: 8 })]);
+    await until('6 tagging requests', () => p.watched.arrivals.length >= 6);
+    await cmd.set(names.stopKey(s.jobId), '1');
+    await cmd.publish(names.control, JSON.stringify({ v: PROTOCOL_VERSION, t: 'stop', jobId: s.jobId, gen: 1 }));
+    const [partial] = await first;
+    expect(partial!.finished).toBe(false);
+    const done = partial!.counts.succeeded;
+    expect(done).toBeGreaterThanOrEqual(6);
+    expect(done).toBeLessThan(40);
+    expect(partial!.counts.failed).toBe(0);
+    // The spool was closed before the answer: its rows are durable.
+    expect((await spool.durable(s.jobId, 0))!.ordinals.size).toBe(done);
+    expect(p.watched.arrivals).toHaveLength(done);
+
+    // The engine sends it again with resume (a new BullMQ job: the finished one is removed first).
+    await queue.remove(chunkJobId(s.jobId, 0));
+    const [resumed] = await run([data(s, m.chunks[0]!, { loops: 8, resume: true, gen: 1 })]);
+    expect(resumed!.finished).toBe(true);
+    expect(resumed!.counts).toMatchObject({
+      index: 0,
+      succeeded: 40,
+      failed: 0,
+      resumed: { succeeded: done, failed: 0 },
+    });
+    expect(p.watched.arrivals).toHaveLength(40);
+    const rows: string[] = [];
+    for await (const r of spool.read(s.jobId, 0, 'succeeded')) rows.push(r.rawKey);
+    expect(rows).toHaveLength(40);
+    expect(new Set(rows).size).toBe(40);
+    for (const key of [m.keys[0]!, m.keys[39]!]) expect(await tagOf(m.bucket, key)).toBe('stop');
+  });
+
+  it('a chunk sent before a stop it did not hear of ends at once: its stop key is read first', async () => {
+    const m = await manifest(5, 5);
+    const p = await proxy();
+    await startWorker(p.endpoint, { concurrency: 2 });
+    const s = spec(m, 'late');
+    await cmd.set(names.stopKey(s.jobId), '3');
+    const [r] = await run([data(s, m.chunks[0]!, { gen: 2 })]);
+    expect(r).toMatchObject({ finished: false, counts: { index: 0, succeeded: 0, failed: 0 } });
+    expect(p.watched.arrivals).toHaveLength(0);
+  });
+});
