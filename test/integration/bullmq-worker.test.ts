@@ -33,6 +33,7 @@ import { ChunkQueueWorker, workerDepsFrom } from '../../src/execution/bullmq/wor
 import { createFsSpool } from '../../src/storage/fs-spool.ts';
 import type { ResultSpool } from '../../src/storage/result-spool.ts';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
+import { shellEnv, startCli, CLI_BIN, runCli, type RunningCli } from '../helpers/cli-process.ts';
 import { putManifest } from '../helpers/jobs.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
@@ -85,6 +86,7 @@ interface Manifest {
   bucket: string;
   keys: string[];
   etag: string;
+  lines: string[];
   chunks: Chunk[];
 }
 
@@ -100,15 +102,25 @@ async function manifest(count: number, size: number): Promise<Manifest> {
     keys.map((key) => ({ bucket, key })),
   );
   const lines = rawKeys.map((k) => `${bucket},${k}\n`);
+  return { bucket, keys, etag, lines, chunks: chunksOf(lines, size) };
+}
+
+/** The manifest's lines cut in chunks of `size` rows. */
+function chunksOf(lines: string[], size: number): Chunk[] {
   const chunks: Chunk[] = [];
   let offset = 0;
   for (let i = 0; i < lines.length; i += size) {
-    const rows = lines.slice(i, i + size);
-    const bytes = Buffer.byteLength(rows.join(''));
-    chunks.push({ index: i / size, start: offset, end: offset + bytes, firstLine: i + 1, count: rows.length });
+    const bytes = Buffer.byteLength(lines.slice(i, i + size).join(''));
+    chunks.push({
+      index: i / size,
+      start: offset,
+      end: offset + bytes,
+      firstLine: i + 1,
+      count: Math.min(size, lines.length - i),
+    });
     offset += bytes;
   }
-  return { bucket, keys, etag, chunks };
+  return chunks;
 }
 
 function spec(m: Manifest, tag: string, etag = m.etag): ChunkJobData['spec'] {
@@ -283,5 +295,120 @@ describe('ChunkQueueWorker', () => {
     const [r] = await run([data(s, m.chunks[0]!, { gen: 2 })]);
     expect(r).toMatchObject({ finished: false, counts: { index: 0, succeeded: 0, failed: 0 } });
     expect(p.watched.arrivals).toHaveLength(0);
+  });
+});
+
+describe('s3batch worker (the CLI as a subprocess)', () => {
+  let home: string;
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 's3batch-worker-home-'));
+  });
+  afterAll(async () => {
+    if (home) await rm(home, { recursive: true, force: true });
+  });
+
+  function startWorkerCli(endpoint: string, args: string[]): RunningCli {
+    const cli = startCli(
+      process.execPath,
+      [
+        CLI_BIN,
+        'worker',
+        '--redis-prefix',
+        PREFIX,
+        '--endpoint',
+        endpoint,
+        '--access-key-id',
+        ceph.accessKeyId,
+        '--secret-access-key',
+        ceph.secretAccessKey,
+        ...args,
+      ],
+      { cwd: home, env: { ...shellEnv(home), S3BATCH_REDIS_URL: redis.url }, killAfterMs: 110_000 },
+    );
+    cleanups.push(async () => {
+      if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
+      await cli.done;
+    });
+    return cli;
+  }
+
+  it('starts, says it is ready, heartbeats into the workers hash; SIGTERM stops its chunk (partial) and exits 0', async () => {
+    const m = await manifest(40, 40);
+    const p = await proxy(100);
+    const cli = startWorkerCli(p.endpoint, ['--name', 'w-cli', '--concurrency', '2', '--drain-seconds', '0']);
+    await cli.waitForOutput(/s3batch worker w-cli ready/);
+    const first = JSON.parse((await cmd.hget(names.workers, 'w-cli'))!) as WorkerInfo;
+    expect(first).toMatchObject({ name: 'w-cli', concurrency: 2 });
+    await until('a second heartbeat', async () => {
+      const now = JSON.parse((await cmd.hget(names.workers, 'w-cli'))!) as WorkerInfo;
+      return now.seen > first.seen;
+    });
+    const s = spec(m, 'cli');
+    const result = run([data(s, m.chunks[0]!, { loops: 2 })]);
+    await until('4 tagging requests', () => p.watched.arrivals.length >= 4);
+    cli.child.kill('SIGTERM');
+    const [r] = await result;
+    expect(r!.finished).toBe(false);
+    expect(r!.worker).toBe('w-cli');
+    expect(r!.counts.succeeded).toBeGreaterThanOrEqual(4);
+    expect(r!.counts.succeeded).toBeLessThan(40);
+    const exit = await cli.done;
+    expect(exit.code).toBe(0);
+    expect(exit.stderr).toContain('SIGTERM: stopping');
+    expect(await cmd.hget(names.workers, 'w-cli')).toBeNull();
+    expect(p.watched.arrivals).toHaveLength(r!.counts.succeeded);
+  });
+
+  it("two worker processes hold a job's max requests per second over both of them", async () => {
+    const m = await manifest(100, 20);
+    const p = await proxy();
+    const a = startWorkerCli(p.endpoint, ['--name', 'w-a', '--concurrency', '8', '--chunks', '2']);
+    const b = startWorkerCli(p.endpoint, ['--name', 'w-b', '--concurrency', '8', '--chunks', '2']);
+    await a.waitForOutput(/ready/);
+    await b.waitForOutput(/ready/);
+    // A warm-up first (no limit, chunks of 5 for both workers): a process's first requests (new
+    // sockets, code paths run once) would otherwise bunch the arrivals of the measured job's first second.
+    const warm = spec(m, 'warm');
+    await run(
+      chunksOf(m.lines, 5)
+        .slice(0, 4)
+        .map((c) => data(warm, c)),
+    );
+    p.watched.arrivals.length = 0;
+    const s = spec(m, 'rate');
+    const results = await run(m.chunks.map((c) => data(s, c, { loops: 8, rate: 20 })));
+    expect(results.every((r) => r.finished && r.counts.succeeded === 20)).toBe(true);
+    // Both processes ran chunks of the job at once.
+    expect(new Set(results.map((r) => r.worker))).toEqual(new Set(['w-a', 'w-b']));
+    const arrivals = [...p.watched.arrivals].sort((x, y) => x - y);
+    expect(arrivals).toHaveLength(100);
+    // As test/e2e/limits.test.ts: every window starting at a request holds at most rate·T + the
+    // burst of 2, plus 3 for delivery jitter.
+    const perWindow = (ms: number): number =>
+      Math.max(...arrivals.map((start) => arrivals.filter((t) => t >= start && t < start + ms).length));
+    expect(perWindow(1000)).toBeLessThanOrEqual(20 + 2 + 3);
+    expect(perWindow(2000)).toBeLessThanOrEqual(40 + 2 + 3);
+    // 100 requests at 20 per second (2 at once) cannot arrive in less than ~4.9 s.
+    expect(arrivals[arrivals.length - 1]! - arrivals[0]!).toBeGreaterThanOrEqual(4500);
+    for (const key of [m.keys[0]!, m.keys[99]!]) expect(await tagOf(m.bucket, key)).toBe('rate');
+  });
+
+  it('clear errors: no --redis (2), a URL that is not Redis (1), a Redis that does not answer (1)', async () => {
+    const opts = { cwd: home, env: shellEnv(home), killAfterMs: 30_000 };
+    const none = await runCli(['worker'], opts);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^s3batch: InvalidArgument: s3batch worker needs --redis/);
+    const bad = await runCli(['worker', '--redis', 'http://127.0.0.1:6379'], opts);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toMatch(/^s3batch: InvalidRedisUrl: .*is not a Redis URL: give redis:\/\//);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    // A port nothing listens on: the one of a Redis just stopped.
+    const gone = await startRedis();
+    await gone.stop();
+    const down = await runCli(['worker', '--redis', gone.url], opts);
+    expect(down.code).toBe(1);
+    expect(down.stderr.trim()).toBe(
+      `s3batch: RedisUnavailable: cannot reach Redis at ${gone.url}: connect ECONNREFUSED 127.0.0.1:${gone.port}`,
+    );
   });
 });

@@ -362,6 +362,8 @@ export class ChunkQueueWorker {
     this.log = options.log ?? (() => undefined);
     this.slots = new ProcessSlots(options.concurrency);
     this.subscriber = this.redis.duplicate();
+    // ioredis reconnects by itself (then the subscription is renewed); the stop keys are polled meanwhile.
+    this.subscriber.on('error', (err: Error) => this.log('warn', `control channel: ${err.message}`));
     this.bull = new Worker<ChunkJobData, ChunkJobResult>(CHUNK_QUEUE, (job) => this.process(job), {
       connection: this.redis,
       prefix: this.names.bull,
