@@ -16,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import type { Chunk } from '../../src/domain/chunk.ts';
 import type { CreateJobRequest } from '../../src/domain/job-spec.ts';
+import { succeeded } from '../../src/domain/task.ts';
 import { isS3BatchError } from '../../src/domain/errors.ts';
 import {
   bullPriority,
@@ -357,6 +358,39 @@ describe('s3batch worker (the CLI as a subprocess)', () => {
     expect(exit.stderr).toContain('SIGTERM: stopping');
     expect(await cmd.hget(names.workers, 'w-cli')).toBeNull();
     expect(p.watched.arrivals).toHaveLength(r!.counts.succeeded);
+  });
+
+  it('the chunk of a worker SIGKILLed mid-chunk runs again on another worker, keeping the rows its spool holds', async () => {
+    const m = await manifest(20, 20);
+    const p = await proxy(100);
+    const cli = startWorkerCli(p.endpoint, ['--name', 'w-killed', '--concurrency', '2']);
+    await cli.waitForOutput(/ready/);
+    const s = spec(m, 'killed');
+    // The rows the killed worker made durable (this test's fs spool stands in for the S3 part file
+    // every worker shares; the CLI's own spool is a placeholder of its own).
+    const w = await spool.open(s.jobId, 0);
+    for (let i = 0; i < 5; i++) {
+      w.append(succeeded({ line: i + 1, bucket: m.bucket, key: m.keys[i]!, rawKey: m.keys[i]! }), i);
+    }
+    await w.close();
+    // A first send (resume false): the run after the stall resumes all the same.
+    const result = run([data(s, m.chunks[0]!, { loops: 2 })]);
+    await until('2 tagging requests', () => p.watched.arrivals.length >= 2);
+    cli.child.kill('SIGKILL');
+    await cli.done;
+    const before = p.watched.arrivals.length;
+    await startWorker(p.endpoint, { concurrency: 2, name: 'w-other' });
+    const [r] = await result;
+    expect(r).toMatchObject({
+      finished: true,
+      worker: 'w-other',
+      counts: { index: 0, succeeded: 20, failed: 0, resumed: { succeeded: 5, failed: 0 } },
+    });
+    expect(p.watched.arrivals.length - before).toBe(15);
+    const rows: string[] = [];
+    for await (const row of spool.read(s.jobId, 0, 'succeeded')) rows.push(row.rawKey);
+    expect(new Set(rows)).toEqual(new Set(m.keys));
+    expect(rows).toHaveLength(20);
   });
 
   it("two worker processes hold a job's max requests per second over both of them", async () => {

@@ -175,17 +175,6 @@ Examples:
       const { loggerFor } = await import('../../logging.ts');
       const logger = loggerFor(wc.config);
       const name = wc.name ?? defaultWorkerName();
-      const redis = await connectRedis(wc.redisUrl, `s3batch-worker:${name}`);
-      let reported = false;
-      redis.on('error', (err: Error) => {
-        if (!reported) logger.warn(`Redis: ${err.message} (reconnecting)`);
-        reported = true;
-      });
-      redis.on('ready', () => {
-        if (reported) logger.info('Redis: connected again');
-        reported = false;
-      });
-      const ports = await wiring.ports({ config: wc.config, redis, prefix: wc.redisPrefix });
       let worker: ChunkQueueWorker | undefined;
       let stopping = false;
       let drain: ReturnType<typeof setTimeout> | undefined;
@@ -218,6 +207,17 @@ Examples:
       };
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGTERM', () => shutdown('SIGTERM'));
+      const redis = await connectRedis(wc.redisUrl, `s3batch-worker:${name}`);
+      let reported = false;
+      redis.on('error', (err: Error) => {
+        if (!reported) logger.warn(`Redis: ${err.message} (reconnecting)`);
+        reported = true;
+      });
+      redis.on('ready', () => {
+        if (reported) logger.info('Redis: connected again');
+        reported = false;
+      });
+      const ports = await wiring.ports({ config: wc.config, redis, prefix: wc.redisPrefix });
       try {
         worker = await QueueWorker.start(workerDepsFrom(wc.config, ports), {
           redis,

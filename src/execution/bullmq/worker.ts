@@ -350,6 +350,8 @@ export class ChunkQueueWorker {
   private progressTimer: ReturnType<typeof setInterval> | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private lastStopPoll = 0;
+  /** A tick's writes still on their way (Redis slow or away): the next tick skips them. */
+  private ticking = false;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -448,7 +450,9 @@ export class ChunkQueueWorker {
     try {
       const gen = await this.redis.get(this.names.stopKey(data.spec.jobId));
       if (gen !== null) run.hearStop(Number(gen));
-      return await this.runChunk(run, rate);
+      // A chunk that runs again after its worker died (stalled) keeps what that worker spooled.
+      const again = job.attemptsStarted > 1 || job.stalledCounter > 0;
+      return await this.runChunk(run, rate, data.resume || again);
     } catch (err) {
       // BullMQ keeps the message as the job's failedReason: the code goes with it.
       throw new Error(chunkFailureReason(err), { cause: err });
@@ -458,7 +462,7 @@ export class ChunkQueueWorker {
     }
   }
 
-  private async runChunk(run: ChunkRun, rate: RedisJobRate): Promise<ChunkJobResult> {
+  private async runChunk(run: ChunkRun, rate: RedisJobRate, resume: boolean): Promise<ChunkJobResult> {
     const { data } = run;
     const result = (counts: ChunkCounts, finished: boolean): ChunkJobResult => ({
       v: PROTOCOL_VERSION,
@@ -466,7 +470,7 @@ export class ChunkQueueWorker {
       finished,
       worker: this.name,
     });
-    if (run.stopped) return result(await this.untouched(data), false);
+    if (run.stopped) return result(await this.untouched(data, resume), false);
     const deps = this.deps;
     const limits = new ChunkLimits(this.slots, rate);
     const onDone = (d: TaskOutcomeStats): void => {
@@ -483,7 +487,7 @@ export class ChunkQueueWorker {
         },
         isChunkDone: () => false,
         readChunk: chunkReader(deps, data.spec),
-        spool: openingWith(deps.spool, data.resume),
+        spool: openingWith(deps.spool, resume),
         // ChunkLimits.admit took a process slot for this task: it goes back when the task ends.
         executeTask: async (entry, signal) => {
           try {
@@ -521,13 +525,13 @@ export class ChunkQueueWorker {
     );
     if (failure !== undefined) throw failure;
     if (done) return result(done, true);
-    return result(counts ?? (await this.untouched(data)), false);
+    return result(counts ?? (await this.untouched(data, resume)), false);
   }
 
   /** The counts of a chunk this run never opened: the rows a resume would keep. */
-  private async untouched(data: ChunkJobData): Promise<ChunkCounts> {
+  private async untouched(data: ChunkJobData, resume: boolean): Promise<ChunkCounts> {
     const index = data.chunk.index;
-    const rows = data.resume ? await this.deps.spool.durable(data.spec.jobId, index) : undefined;
+    const rows = resume ? await this.deps.spool.durable(data.spec.jobId, index) : undefined;
     if (rows === undefined) return { index, succeeded: 0, failed: 0 };
     const resumed = { succeeded: rows.succeeded, failed: rows.failed, bytes: rows.bytes };
     return { index, ...resumed, resumed };
@@ -590,14 +594,19 @@ export class ChunkQueueWorker {
   }
 
   private tick(): void {
+    if (this.ticking) return;
+    this.ticking = true;
     const now = Date.now();
-    void this.sendProgress([...this.runs], false).catch((err: unknown) =>
-      this.log('warn', `progress: ${(err as Error).message}`),
-    );
-    if (now - this.lastStopPoll >= QUIET_MS && this.runs.size > 0) {
-      this.lastStopPoll = now;
-      void this.pollStops().catch(() => undefined);
-    }
+    const poll = now - this.lastStopPoll >= QUIET_MS && this.runs.size > 0;
+    if (poll) this.lastStopPoll = now;
+    void Promise.all([
+      this.sendProgress([...this.runs], false).catch((err: unknown) =>
+        this.log('warn', `progress: ${(err as Error).message}`),
+      ),
+      poll ? this.pollStops().catch(() => undefined) : undefined,
+    ]).finally(() => {
+      this.ticking = false;
+    });
   }
 
   private async sendProgress(runs: readonly ChunkRun[], force: boolean): Promise<void> {
