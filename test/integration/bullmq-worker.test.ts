@@ -287,6 +287,26 @@ describe('ChunkQueueWorker', () => {
     for (const key of [m.keys[0]!, m.keys[39]!]) expect(await tagOf(m.bucket, key)).toBe('stop');
   });
 
+  it("control messages: 'loops' resizes a running chunk, 'rate' puts its job's requests under a rate in Redis", async () => {
+    const m = await manifest(30, 30);
+    const p = await proxy(100);
+    await startWorker(p.endpoint, { concurrency: 8 });
+    const s = spec(m, 'loops');
+    const result = run([data(s, m.chunks[0]!, { loops: 1 })]);
+    await until('3 tagging requests', () => p.watched.arrivals.length >= 3);
+    expect(p.watched.maxInFlight).toBe(1);
+    const publish = (msg: Record<string, unknown>) =>
+      cmd.publish(names.control, JSON.stringify({ v: PROTOCOL_VERSION, jobId: s.jobId, ...msg }));
+    await publish({ t: 'loops', chunk: 0, loops: 4 });
+    await publish({ t: 'rate', rate: 1000 });
+    const [r] = await result;
+    expect(r).toMatchObject({ finished: true, counts: { succeeded: 30, failed: 0 } });
+    expect(p.watched.arrivals).toHaveLength(30);
+    expect(p.watched.maxInFlight).toBe(4);
+    // rate-limiter-flexible's window keys of the job at 1000 requests per second.
+    expect((await cmd.keys(`${names.rate}:${s.jobId}:1000:*`)).length).toBeGreaterThan(0);
+  });
+
   it('a chunk sent before a stop it did not hear of ends at once: its stop key is read first', async () => {
     const m = await manifest(5, 5);
     const p = await proxy();

@@ -158,8 +158,9 @@ class ProcessSlots {
  * seconds, and a fixed window of `rate` points lets 2·rate requests through in a second that
  * straddles two windows; so the windows here are short: each holds `burst` requests (the local
  * token bucket's burst, rate/10) and lasts burst/rate seconds, its key named after its number on
- * Redis' clock. Any interval of T seconds then holds at most rate·T + burst requests, the bound of
- * the token bucket one process uses. Waiters of this process queue here (one asks Redis at a time).
+ * Redis' clock, and its tokens are spaced evenly over it. Any interval of T seconds then holds at
+ * most rate·T + burst requests, the bound of the token bucket one process uses. A job's admissions
+ * queue here (one asks Redis at a time).
  */
 class RedisJobRate {
   rate: number | undefined;
@@ -189,12 +190,30 @@ class RedisJobRate {
     }
   }
 
-  /** One request's token: true when taken (or no rate), false when `signal` ended the wait first. */
-  take(signal: AbortSignal): Promise<boolean> {
-    if (this.rate === undefined) return Promise.resolve(true);
-    const turn = this.queue.then(() => this.acquire(signal));
+  /**
+   * A new task's admission: one of the process's slots, then the job's token, true when both are
+   * held, false (nothing held) when `signal` ended the wait. The admissions of the job queue here,
+   * so at most one of them holds a slot while it waits for a token: a slow rate keeps no more than
+   * that from the process's other chunks.
+   */
+  admit(slots: ProcessSlots, signal: AbortSignal): Promise<boolean> {
+    if (this.rate === undefined) return slots.acquire(signal);
+    const turn = this.queue.then(async () => {
+      if (!(await slots.acquire(signal))) return false;
+      if (await this.token(signal)) return true;
+      slots.release();
+      return false;
+    });
     this.queue = turn.catch(() => undefined);
     return turn;
+  }
+
+  /**
+   * A token for a retry, whose task holds its slot already: not queued behind the admissions
+   * (one of them may wait for that very slot).
+   */
+  async token(signal: AbortSignal): Promise<boolean> {
+    return this.acquire(signal);
   }
 
   private async acquire(signal: AbortSignal): Promise<boolean> {
@@ -208,7 +227,12 @@ class RedisJobRate {
       const window = Math.floor(now / windowMs);
       let wait: number;
       try {
-        await this.limiter(burst, windowMs).consume(`${this.jobId}:${rate}:${window}`);
+        const res = await this.limiter(burst, windowMs).consume(`${this.jobId}:${rate}:${window}`);
+        // The window's i-th token is due i/burst of the way into it: evenly spaced, as a token
+        // bucket refills, rather than all at the window's start.
+        const due = window * windowMs + ((res.consumedPoints - 1) * windowMs) / burst;
+        const early = due - this.clock();
+        if (early >= 1) await this.sleep(Math.ceil(early));
         return true;
       } catch (err) {
         // Over the window's points: wait for the next window. Redis unreachable: try again soon
@@ -235,17 +259,15 @@ class ChunkLimits implements TaskLimits {
 
   /**
    * A slot of the process, then a rate token, before a task's first attempt. The runner calls
-   * `executeTask` right after a true answer; the executor (see ChunkRun) gives the slot back.
+   * `executeTask` right after a true answer; the executor (see ChunkQueueWorker.runChunk) gives
+   * the slot back.
    */
-  async admit(signal: AbortSignal): Promise<boolean> {
-    if (!(await this.slots.acquire(signal))) return false;
-    if (await this.rate.take(signal)) return true;
-    this.slots.release();
-    return false;
+  admit(signal: AbortSignal): Promise<boolean> {
+    return this.rate.admit(this.slots, signal);
   }
 
   async beforeRetry(signal: AbortSignal): Promise<void> {
-    await this.rate.take(signal);
+    await this.rate.token(signal);
   }
 
   record(outcome: AttemptOutcome): boolean {
@@ -347,12 +369,15 @@ export class ChunkQueueWorker {
   private readonly log: WorkerLog;
   /** Redis' clock minus this machine's, in ms (the rate windows are numbered on Redis' clock). */
   private clockOffset = 0;
+  private bestRtt = Number.POSITIVE_INFINITY;
   private progressTimer: ReturnType<typeof setInterval> | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private lastStopPoll = 0;
   /** A tick's writes still on their way (Redis slow or away): the next tick skips them. */
   private ticking = false;
   private closing: Promise<void> | undefined;
+  /** stopChunks() was called: chunks that start later end at once too. */
+  private stoppingAll = false;
 
   private constructor(
     private readonly deps: ChunkQueueWorkerDeps,
@@ -386,7 +411,7 @@ export class ChunkQueueWorker {
   static async start(deps: ChunkQueueWorkerDeps, options: ChunkQueueWorkerOptions): Promise<ChunkQueueWorker> {
     const w = new ChunkQueueWorker(deps, options);
     try {
-      await w.measureClock();
+      for (let i = 0; i < 3; i++) await w.measureClock();
       w.subscriber.on('message', (_channel: string, text: string) => w.onControl(text));
       await w.subscriber.subscribe(w.names.control);
       await w.heartbeat();
@@ -420,6 +445,7 @@ export class ChunkQueueWorker {
    * the chunks come back `finished: false`): a shutdown that cannot wait for them.
    */
   stopChunks(): void {
+    this.stoppingAll = true;
     for (const run of this.runs) run.hearStop(Number.POSITIVE_INFINITY);
   }
 
@@ -445,6 +471,7 @@ export class ChunkQueueWorker {
     }
     const run = new ChunkRun(data, this.name);
     this.runs.add(run);
+    if (this.stoppingAll) run.hearStop(Number.POSITIVE_INFINITY);
     const rate = this.rateOf(data.spec.jobId);
     rate.offer(data.rate, job.timestamp);
     try {
@@ -641,10 +668,17 @@ export class ChunkQueueWorker {
     await this.redis.hset(this.names.workers, this.name, JSON.stringify(info));
   }
 
+  /**
+   * Redis' clock against this machine's, from the TIME answer with the shortest round trip seen
+   * (a slow answer says less about when it was given); a sample within 5 ms of the best replaces it.
+   */
   private async measureClock(): Promise<void> {
     const before = Date.now();
     const [s, us] = await this.redis.time();
     const after = Date.now();
+    const rtt = after - before;
+    if (rtt > this.bestRtt + 5) return;
+    this.bestRtt = Math.min(this.bestRtt, rtt);
     this.clockOffset = Number(s) * 1000 + Number(us) / 1000 - (before + after) / 2;
   }
 }
