@@ -11,7 +11,8 @@ export interface FunctionServer {
   close(): Promise<void>;
 }
 
-export async function startFunctionServer(resultString = 'ok'): Promise<FunctionServer> {
+/** `delayMs`: how long each invocation takes before it answers (a latency-bound function). */
+export async function startFunctionServer(resultString = 'ok', delayMs = 0): Promise<FunctionServer> {
   let calls = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -28,8 +29,12 @@ export async function startFunctionServer(resultString = 'ok'): Promise<Function
         invocationId: event.invocationId,
         results: event.tasks.map((t) => ({ taskId: t.taskId, resultCode: 'Succeeded', resultString })),
       });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
+      const answer = (): void => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      };
+      if (delayMs > 0) setTimeout(answer, delayMs);
+      else answer();
     });
   });
   server.keepAliveTimeout = 60_000;

@@ -93,6 +93,15 @@ export interface Config {
    * Basic, SigV4, forged cookies, sign-ins); over it 429 with Retry-After. Default 10.
    */
   readonly maxFailedAuth: number;
+  /**
+   * The scale-out mode (docs/deployment.md): job state in this Redis, chunks run by `s3batch worker`
+   * processes through a BullMQ queue. Undefined: one process, lowdb under the data folder.
+   */
+  readonly redisUrl?: string | undefined;
+  /** Prefix of every s3batch key in Redis (several deployments may share one database). */
+  readonly redisPrefix: string;
+  /** With --redis: the URL other `serve` instances forward requests to while this one leads. */
+  readonly advertiseUrl?: string | undefined;
 }
 
 /** Options as the CLI's flags give them (strings or booleans), keyed like Config (and WorkerConfig). */
@@ -143,9 +152,10 @@ export const ENV = {
   trustProxy: 'S3BATCH_TRUST_PROXY',
   allowUnsignedPayload: 'S3BATCH_ALLOW_UNSIGNED_PAYLOAD',
   maxFailedAuth: 'S3BATCH_MAX_FAILED_AUTH',
-  // the scale-out mode (`--redis`): WorkerConfig
   redisUrl: 'S3BATCH_REDIS_URL',
   redisPrefix: 'S3BATCH_REDIS_PREFIX',
+  advertiseUrl: 'S3BATCH_ADVERTISE_URL',
+  // `s3batch worker`: WorkerConfig
   workerConcurrency: 'S3BATCH_WORKER_CONCURRENCY',
   workerChunks: 'S3BATCH_WORKER_CHUNKS',
   workerName: 'S3BATCH_WORKER_NAME',
@@ -203,6 +213,13 @@ function bool(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv, def: boolean
   if (['1', 'true', 'yes', 'on'].includes(s)) return true;
   if (['0', 'false', 'no', 'off'].includes(s)) return false;
   return bad(key, v, 'true or false');
+}
+
+/** A Redis key prefix: printable, no spaces, at most 64 characters; `s3batch:` by default. */
+function redisPrefix(flags: ConfigFlags, env: NodeJS.ProcessEnv): string {
+  const prefix = str('redisPrefix', flags, env) ?? 's3batch:';
+  if (!/^[\x21-\x7e]{1,64}$/.test(prefix)) bad('redisPrefix', prefix, 'up to 64 printable characters without spaces');
+  return prefix;
 }
 
 function str(key: Key, flags: ConfigFlags, env: NodeJS.ProcessEnv): string | undefined {
@@ -325,6 +342,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     trustProxy: trustProxy(flags, env),
     allowUnsignedPayload: bool('allowUnsignedPayload', flags, env, false),
     maxFailedAuth: int('maxFailedAuth', flags, env, 10, 1, 1_000_000),
+    redisUrl: str('redisUrl', flags, env),
+    redisPrefix: redisPrefix(flags, env),
+    advertiseUrl: httpUrl('advertiseUrl', flags, env),
   };
   if ((config.lambdaAccessKeyId === undefined) !== (config.lambdaSecretAccessKey === undefined)) {
     throw new S3BatchError(
@@ -347,23 +367,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   return Object.freeze(config);
 }
 
-/** Where the scale-out mode keeps its state: `--redis` and `--redis-prefix`. */
-export interface RedisSettings {
-  /** Undefined: not given (the scale-out mode is off). */
-  readonly redisUrl?: string | undefined;
-  /** Prefix of every s3batch key in Redis, default `s3batch:`. */
-  readonly redisPrefix: string;
-}
-
-export function loadRedisSettings(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): RedisSettings {
-  const redisPrefix = str('redisPrefix', flags, env) ?? 's3batch:';
-  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(redisPrefix))
-    bad('redisPrefix', redisPrefix, 'letters, digits, `_.:-` (1 to 64 of them), e.g. s3batch:');
-  return { redisUrl: str('redisUrl', flags, env), redisPrefix };
-}
-
-/** `s3batch worker`: the storage and function settings of Config, and its own. */
-export interface WorkerConfig extends RedisSettings {
+/** `s3batch worker`: the storage, function and Redis settings of Config, and its own. */
+export interface WorkerConfig {
   readonly config: Config;
   /** Tasks at once over every chunk of the process (default 16). */
   readonly concurrency: number;
@@ -383,7 +388,6 @@ export function loadWorkerConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv
   return Object.freeze({
     // Each task client keeps enough sockets for the worker's tasks (taskMaxSockets).
     config: loadConfig({ ...flags, maxConcurrentTasks: flags.maxConcurrentTasks ?? concurrency }, env),
-    ...loadRedisSettings(flags, env),
     concurrency,
     chunks: int('workerChunks', flags, env, 1, 1, 1_000),
     name,

@@ -15,15 +15,17 @@ import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/
 import { resolveApiAccessKeys, type GeneratedAccessKey } from './api/auth/access-keys.ts';
 import type { Config, StorageConfig } from './config.ts';
 import { S3BatchError } from './domain/errors.ts';
-import { Engine } from './engine/engine.ts';
+import { Engine, type EngineDeps } from './engine/engine.ts';
+import type { ChunkPlacement } from './execution/placement.ts';
 import { ThreadPlacement } from './execution/threads.ts';
 import { loggerFor } from './logging.ts';
 import { checkFunctionUrl, parseFunctionUrlPolicy } from './operations/lambda/function-url-policy.ts';
 import { engineConfigFrom, engineFilePorts } from './server/engine-config.ts';
 import { buildHttpApp } from './server/http-app.ts';
 import { withReleasers } from './server/releasers.ts';
-import { createServerProfiles } from './server/server-profiles.ts';
+import { createServerProfiles, type ServerProfiles } from './server/server-profiles.ts';
 import { BatchService } from './service/batch-service.ts';
+import type { JobStore } from './storage/job-store.ts';
 import { startLocalS3, type LocalS3 } from './storage/local-s3.ts';
 import { LowdbJobStore } from './storage/lowdb-job-store.ts';
 import { loadOrCreateSecret } from './storage/secret-file.ts';
@@ -42,6 +44,33 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * What the scale-out mode (server/scale-out.ts) puts in place of the parts that live under the data
+ * folder and in this process: the job store, the engine's files, where tasks run, the secrets.
+ */
+export interface StateParts {
+  readonly store: JobStore;
+  readonly files: Pick<
+    EngineDeps,
+    'spool' | 'chunkIndex' | 'removeChunkIndex' | 'localManifest' | 'removeLocalManifest'
+  >;
+  /** Where tasks run; undefined: in the engine's thread (`--workers 0`). */
+  readonly placement?: ChunkPlacement | undefined;
+  /** Keys of ListJobs page tokens and of web sessions: the same on every instance that may lead. */
+  readonly pageTokenKey: Buffer;
+  readonly sessionKey: Buffer;
+  /** Scale-out mode: this instance leads (`/healthz` says so). */
+  readonly leader?: boolean | undefined;
+  /** Tasks by worker name for /metrics. */
+  workerTasks?(): ReadonlyMap<string, { readonly succeeded: number; readonly failed: number }>;
+}
+
+/** Builds the StateParts once the storage profiles exist; registers its releases with `add`. */
+export type StatePartsFactory = (ctx: {
+  readonly profiles: ServerProfiles['profiles'];
+  add(name: string, release: () => Promise<void> | void): void;
+}) => Promise<StateParts>;
+
 /** The bucket a newcomer can use right away on the embedded S3. */
 export const LOCAL_DEMO_BUCKET = 's3batch-demo';
 
@@ -57,8 +86,15 @@ async function ensureBucket(client: S3Client, bucket: string): Promise<void> {
   }
 }
 
-/** `logger`: where the app and the engine log (src/logging.ts); default: the one config asks for. */
-export async function startServer(config: Config, logger: Logger = loggerFor(config)): Promise<RunningServer> {
+/**
+ * `logger`: where the app and the engine log (src/logging.ts); default: the one config asks for.
+ * `state`: the scale-out mode's parts (server/scale-out.ts); default: lowdb and files under the data folder.
+ */
+export async function startServer(
+  config: Config,
+  logger: Logger = loggerFor(config),
+  state?: StatePartsFactory,
+): Promise<RunningServer> {
   return withReleasers(
     async (releasers) => {
       // Keys first: a bad keys file is a configuration error before anything starts.
@@ -88,29 +124,13 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
       releasers.add('function invoker', () => functions.close?.());
       releasers.add('S3 clients', () => profiles.close());
       if (localS3) await ensureBucket(profiles.named(DEFAULT_PROFILE).control, LOCAL_DEMO_BUCKET);
-      const storeFile = join(config.dataDir, 'jobs.json');
-      const store = await LowdbJobStore.open(storeFile, {
-        onOpen: (message) => logger.warn({}, message),
-        onWriteError: (err) =>
-          logger.error(
-            { err },
-            `the job store ${storeFile} cannot be written (retried at the next change): ${(err as Error).message}`,
-          ),
-      });
-      releasers.add('job store', () => store.close());
-      // Tasks run in worker threads (execution/threads.ts) unless --workers 0 keeps them in this one.
-      const placement =
-        config.workers > 0
-          ? new ThreadPlacement({
-              threads: config.workers,
-              data: { config, storage },
-              spreadBusy: config.workerSpreadBusy,
-            })
-          : undefined;
-      if (placement) releasers.add('chunk worker threads', () => placement.close());
+      const parts = state
+        ? await state({ profiles, add: (name, release) => releasers.add(name, release) })
+        : await singleProcessParts(config, storage, logger, (name, release) => releasers.add(name, release));
+      const { store, placement } = parts;
       const engine = new Engine(engineConfigFrom(config), {
         store,
-        ...engineFilePorts(config.dataDir),
+        ...parts.files,
         profileFor: (roleArn) => profiles.forRoleArn(roleArn),
         now: () => new Date(),
         sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),
@@ -127,7 +147,7 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
         checkRoleArn: (roleArn) => void profileNameFor(storageProfiles, roleArn),
         checkFunctionUrl: (url) => checkFunctionUrl(functionUrls, url),
         createJobRate: { perSecond: config.createJobRatePerSecond, burst: 5 * config.createJobRatePerSecond },
-        tokenKey: await loadOrCreateSecret(join(config.dataDir, 'page-token.key')),
+        tokenKey: parts.pageTokenKey,
       });
       const app = await buildHttpApp({
         config,
@@ -136,7 +156,10 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
         engine,
         apiKeys,
         profileFor: (roleArn) => profiles.forRoleArn(roleArn),
-        workerThreads: placement ? () => placement.running : undefined,
+        workerThreads: placement instanceof ThreadPlacement ? () => placement.running : undefined,
+        workerTasks: parts.workerTasks,
+        sessionKey: parts.sessionKey,
+        leader: parts.leader,
       });
       releasers.add('HTTP app', () => app.close());
       await engine.start();
@@ -154,6 +177,38 @@ export async function startServer(config: Config, logger: Logger = loggerFor(con
     },
     (err) => logger.warn({ err }, `cleaning up after the failed start: ${(err as Error).message}`),
   );
+}
+
+/** One process: lowdb under the data folder, the engine's files there, tasks in worker threads. */
+async function singleProcessParts(
+  config: Config,
+  storage: StorageConfig,
+  logger: Logger,
+  add: (name: string, release: () => Promise<void> | void) => void,
+): Promise<StateParts> {
+  const storeFile = join(config.dataDir, 'jobs.json');
+  const store = await LowdbJobStore.open(storeFile, {
+    onOpen: (message) => logger.warn({}, message),
+    onWriteError: (err) =>
+      logger.error(
+        { err },
+        `the job store ${storeFile} cannot be written (retried at the next change): ${(err as Error).message}`,
+      ),
+  });
+  add('job store', () => store.close());
+  // Tasks run in worker threads (execution/threads.ts) unless --workers 0 keeps them in this one.
+  const placement =
+    config.workers > 0
+      ? new ThreadPlacement({ threads: config.workers, data: { config, storage }, spreadBusy: config.workerSpreadBusy })
+      : undefined;
+  if (placement) add('chunk worker threads', () => placement.close());
+  return {
+    store,
+    files: engineFilePorts(config.dataDir),
+    placement,
+    pageTokenKey: await loadOrCreateSecret(join(config.dataDir, 'page-token.key')),
+    sessionKey: await loadOrCreateSecret(join(config.dataDir, 'session.key')),
+  };
 }
 
 /** Listens on the configured address; a port already in use is a configuration error. */

@@ -12,7 +12,7 @@ import type { ApiAuth } from './auth/api-auth.ts';
 import type { SigV4Verifier } from './auth/sigv4-verifier.ts';
 import { drainUnreadBody, JSON_BODY_LIMIT, limitedBodyParser, routeBodyLimit } from './body-limit.ts';
 import { clientErrorHandler, echoedPath, jsonErrorHandler } from './error-handler.ts';
-import { createMetrics, metricsRoutes } from './metrics/metrics.ts';
+import { createMetrics, metricsRoutes, type MetricsSources } from './metrics/metrics.ts';
 import { JobEventHub } from './rest/event-hub.ts';
 import { eventRoutes, progressSnapshot } from './rest/event-routes.ts';
 import { openApiRoutes } from './rest/openapi.ts';
@@ -53,6 +53,9 @@ export interface AppOptions {
   jobStatusCounts(): ReadonlyMap<JobStatus, number>;
   /** Worker threads running tasks now, for /metrics (none: tasks run in the main thread). */
   readonly workerThreads?: (() => number) | undefined;
+  readonly workerTasks?: MetricsSources['workerTasks'];
+  /** Scale-out mode: `/healthz` says this instance leads (a standby answers it itself: standby-proxy.ts). */
+  readonly leader?: boolean | undefined;
   /** Interval of the SSE streams' `: ping` comment (default 15 s). */
   readonly sseHeartbeatMs?: number | undefined;
   /** Authenticates the JSON API (`/api/v1`): session cookie, SigV4 or Basic with the same access keys. */
@@ -125,7 +128,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       error: { code: 'NotFound', message: `No route for ${req.method} ${echoedPath(req.url)}`, requestId: req.id },
     });
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', async () => (opts.leader ? { status: 'ok', role: 'leader' } : { status: 'ok' }));
   // fastify's plain-text parser, with an over-limit body read on and dropped before the 413 (body-limit.ts);
   // application/json gets the same reader in apiAuth.install.
   app.removeContentTypeParser('text/plain');
@@ -158,6 +161,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     jobStatusCounts: opts.jobStatusCounts,
     sseStreams: () => hub.size,
     workerThreads: opts.workerThreads,
+    workerTasks: opts.workerTasks,
   });
   await app.register(metricsRoutes, { metrics });
   await app.register(reportRoutes, { prefix: '/api/v1', reports: opts.reports, accountOf });

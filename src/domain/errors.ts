@@ -39,6 +39,8 @@ export const ERROR_TABLE = {
   // completion report downloads (JSON API): no report (yet) or no such file; the report bucket failed
   ReportNotFound: { status: 404 },
   ReportUnavailable: { status: 502 },
+  // the scale-out mode (--redis): a standby serve has no leader to forward to right now; retry
+  ServiceUnavailable: { status: 503 },
   // configuration
   InvalidConfiguration: { status: 500 },
   // internal

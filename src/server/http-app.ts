@@ -30,6 +30,12 @@ export interface HttpAppParts {
   profileFor(roleArn: string): StorageProfile;
   /** Worker threads running now (`--workers` > 0), for /metrics. */
   workerThreads?(): number;
+  /** Scale-out mode: tasks by `s3batch worker` name, for /metrics. */
+  workerTasks?(): ReadonlyMap<string, { readonly succeeded: number; readonly failed: number }>;
+  /** Scale-out mode: this instance leads (its `/healthz` says so). */
+  readonly leader?: boolean | undefined;
+  /** The key of web session tokens (default: `<dataDir>/session.key`). */
+  readonly sessionKey?: Buffer | undefined;
 }
 
 export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance> {
@@ -56,6 +62,8 @@ export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance
     events: engine.events,
     jobStatusCounts: () => engine.records.statusCounts(),
     workerThreads: parts.workerThreads,
+    workerTasks: parts.workerTasks,
+    leader: parts.leader,
     sseHeartbeatMs: config.sseHeartbeatSeconds * 1000,
     logger: parts.logger,
     trustProxy: config.trustProxy,
@@ -66,7 +74,7 @@ export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance
       verifier,
       limiter,
       sessions: createSessionTokens({
-        key: await loadOrCreateSecret(join(config.dataDir, 'session.key')),
+        key: parts.sessionKey ?? (await loadOrCreateSecret(join(config.dataDir, 'session.key'))),
         keys: apiKeys.store,
         // Sign-out ends a key's sessions on the server, also across restarts.
         epochs: await loadSessionEpochs(join(config.dataDir, SESSION_EPOCHS_FILE)),

@@ -2,9 +2,9 @@
  * ResultSpool on the local file system: one JSON-lines file per (job, chunk, status),
  * `<dir>/<jobId>/chunk-<index>.s.ndjson` (succeeded) and `chunk-<index>.f.ndjson` (failed).
  * A line is `[ordinal, bucket, rawKey, versionId, httpStatus, errorCode, message]`, with the
- * result's `bytes` as an eighth element when it has them; the status is the file's. Spools written
- * before ordinals existed have lines without the ordinal (six elements): they are still read,
- * but a chunk holding such a line is not resumable (it is redone from its start).
+ * result's `bytes` as an eighth element when it has them (spool-lines.ts); the status is the file's.
+ * Spools written before ordinals existed have lines without the ordinal (six elements): they are
+ * still read, but a chunk holding such a line is not resumable (it is redone from its start).
  *
  * Writing: append() only buffers. A sink writes its buffer once it holds FLUSH_CHARS, with at
  * most one write in flight per file; rows appended meanwhile go out together in the next write,
@@ -29,12 +29,12 @@ import { TaskStatus } from '../domain/task.ts';
 import type { TaskResult } from '../domain/task.ts';
 import { FLUSH_CHARS, fsyncDir, isErrno } from './fs-writes.ts';
 import type { DurableRows, ResultSpool, SpoolWriter } from './result-spool.ts';
+import { completeLines, decodeSpoolLine, DurableTally, encodeSpoolLine } from './spool-lines.ts';
 
 /** Buffered characters above which ready() makes the caller wait for the disk. */
 const HIGH_WATER_CHARS = 16 * FLUSH_CHARS;
 /** How long a row may wait in memory or in the page cache before it is fsynced. */
 export const SYNC_INTERVAL_MS = 250;
-const LF = 0x0a;
 const SAFE_JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const CHUNK_FILE = /^chunk-(\d+)\.[sf]\.ndjson$/;
 
@@ -148,21 +148,8 @@ class FsSpoolWriter implements SpoolWriter {
 
   append(result: TaskResult, ordinal?: number): void {
     if (this.ended) throw new Error('Spool writer is already closed');
-    const fields = [
-      result.bucket,
-      result.rawKey,
-      result.versionId,
-      result.httpStatus,
-      result.errorCode,
-      result.message,
-    ];
-    const row =
-      ordinal === undefined
-        ? fields
-        : result.bytes === undefined
-          ? [ordinal, ...fields]
-          : [ordinal, ...fields, result.bytes];
-    (result.status === TaskStatus.Failed ? this.failedSink : this.succeededSink).push(`${JSON.stringify(row)}\n`);
+    const line = encodeSpoolLine(result, ordinal);
+    (result.status === TaskStatus.Failed ? this.failedSink : this.succeededSink).push(line);
     if (this.timer === undefined && this.syncing === undefined) this.scheduleSync();
   }
 
@@ -334,9 +321,9 @@ async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
 
 async function* readResults(path: string, status: TaskStatus): AsyncGenerator<TaskResult> {
   let lineNo = 0;
-  for await (const { text } of completeLines(path)) {
+  for await (const { text } of completeLines(createReadStream(path))) {
     lineNo++;
-    const row = decode(text, status);
+    const row = decodeSpoolLine(text, status);
     if (row === undefined) {
       throw new S3BatchError('InternalServiceException', `Result spool ${path} is corrupt at line ${lineNo}`);
     }
@@ -355,9 +342,7 @@ interface ChunkScan {
  * resumable (a line without an ordinal, a corrupt line, an ordinal seen twice).
  */
 async function scanChunk(sPath: string, fPath: string): Promise<ChunkScan | undefined> {
-  const ordinals = new Set<number>();
-  const counts = { succeeded: 0, failed: 0 };
-  let bytes: number | undefined;
+  const tally = new DurableTally();
   const lengths: [number, number] = [0, 0];
   let found = false;
   for (const [i, path, status] of [
@@ -365,12 +350,9 @@ async function scanChunk(sPath: string, fPath: string): Promise<ChunkScan | unde
     [1, fPath, TaskStatus.Failed],
   ] as const) {
     try {
-      for await (const { text, end } of completeLines(path)) {
-        const row = decode(text, status);
-        if (row?.ordinal === undefined || ordinals.has(row.ordinal)) return undefined;
-        ordinals.add(row.ordinal);
-        counts[status]++;
-        if (row.result.bytes !== undefined) bytes = (bytes ?? 0) + row.result.bytes;
+      for await (const { text, end } of completeLines(createReadStream(path))) {
+        const row = decodeSpoolLine(text, status);
+        if (row === undefined || !tally.add(row)) return undefined;
         lengths[i] = end;
       }
       found = true;
@@ -379,8 +361,7 @@ async function scanChunk(sPath: string, fPath: string): Promise<ChunkScan | unde
     }
   }
   if (!found) return undefined;
-  const rows = bytes === undefined ? { ordinals, ...counts } : { ordinals, ...counts, bytes };
-  return { rows, lengths };
+  return { rows: tally.rows(), lengths };
 }
 
 /** Truncates a file to `length` bytes if it is longer (a missing file is left missing). */
@@ -390,65 +371,4 @@ async function cutTo(path: string, length: number): Promise<void> {
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
   }
-}
-
-/**
- * Lines that end in `\n`, each with the byte offset just past its `\n`; a final piece without it
- * is a torn write and is not yielded.
- */
-async function* completeLines(path: string): AsyncGenerator<{ text: string; end: number }> {
-  let carry: Buffer | undefined;
-  let base = 0;
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-    let start = 0;
-    for (let nl = chunk.indexOf(LF); nl !== -1; nl = chunk.indexOf(LF, start)) {
-      const piece = chunk.subarray(start, nl);
-      const text = carry === undefined ? piece.toString('utf8') : Buffer.concat([carry, piece]).toString('utf8');
-      carry = undefined;
-      start = nl + 1;
-      yield { text, end: base + start };
-    }
-    if (start < chunk.length) {
-      const rest = chunk.subarray(start);
-      carry = carry === undefined ? rest : Buffer.concat([carry, rest]);
-    }
-    base += chunk.length;
-  }
-}
-
-/** A spool line: its result, and its ordinal unless the line predates ordinals. */
-function decode(line: string, status: TaskStatus): { result: TaskResult; ordinal?: number } | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(v)) return undefined;
-  let ordinal: number | undefined;
-  let fields: unknown[];
-  let bytes: unknown;
-  if (v.length === 6) fields = v;
-  else if (v.length === 7 || v.length === 8) {
-    const o: unknown = v[0];
-    if (typeof o !== 'number' || !Number.isSafeInteger(o) || o < 0) return undefined;
-    ordinal = o;
-    fields = v.slice(1, 7);
-    bytes = v[7];
-    if (v.length === 8 && (typeof bytes !== 'number' || !Number.isFinite(bytes))) return undefined;
-  } else return undefined;
-  const [bucket, rawKey, versionId, httpStatus, errorCode, message] = fields;
-  if (
-    typeof bucket !== 'string' ||
-    typeof rawKey !== 'string' ||
-    typeof versionId !== 'string' ||
-    typeof httpStatus !== 'number' ||
-    typeof errorCode !== 'string' ||
-    typeof message !== 'string'
-  ) {
-    return undefined;
-  }
-  const result: TaskResult = { bucket, rawKey, versionId, status, httpStatus, errorCode, message };
-  const withBytes = typeof bytes === 'number' ? { ...result, bytes } : result;
-  return ordinal === undefined ? { result: withBytes } : { result: withBytes, ordinal };
 }

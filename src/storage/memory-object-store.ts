@@ -10,6 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ObjectStoreError, stripQuotes } from './object-store.ts';
 import type {
+  DeleteOptions,
   ListedObjectInfo,
   ListedVersionInfo,
   ListOptions,
@@ -197,6 +198,14 @@ export class MemoryObjectStore implements ObjectStore {
     const v = this.version({ bucket, key });
     if (attrs.lastModified !== undefined) v.lastModified = attrs.lastModified;
     if (attrs.storageClass !== undefined) v.storageClass = attrs.storageClass;
+  }
+
+  /** The port's batch delete: the keys' objects go (all versions); a missing key is no error. */
+  async deleteKeys(bucket: string, keys: readonly string[], options?: DeleteOptions): Promise<void> {
+    options?.signal?.throwIfAborted();
+    const b = this.bucket(bucket);
+    if (b.denyWrites) throw new ObjectStoreError(403, 'AccessDenied', `Access Denied: DeleteObjects ${bucket}`);
+    for (const key of keys) b.objects.delete(key);
   }
 
   /** Removes the object (all its versions); false if there was none. */

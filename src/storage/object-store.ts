@@ -43,6 +43,10 @@ export interface ListOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+export interface DeleteOptions {
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** One object of a listing page (ListObjectsV2 `Contents`). */
 export interface ListedObjectInfo {
   readonly key: string;
@@ -73,6 +77,12 @@ export interface ObjectStore {
    * and including it (ListObjectVersions KeyMarker). Optional like list().
    */
   listVersions?(bucket: string, options?: ListOptions): AsyncIterable<readonly ListedVersionInfo[]>;
+  /**
+   * Deletes the keys' current objects (DeleteObjects, up to 1,000 keys a request); a key without an
+   * object is no error. A key the store refuses to delete fails the call (ObjectStoreError).
+   * Optional like list().
+   */
+  deleteKeys?(bucket: string, keys: readonly string[], options?: DeleteOptions): Promise<void>;
   /** Streams the body to the object (multipart for large bodies); returns its ETag. */
   put(
     ref: ObjectRef,

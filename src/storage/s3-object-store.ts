@@ -7,6 +7,8 @@
  */
 import { Readable } from 'node:stream';
 import {
+  DeleteObjectsCommand,
+  type DeleteObjectsCommandOutput,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -18,6 +20,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { describeS3Error } from './s3-error-classification.ts';
 import {
+  type DeleteOptions,
   ObjectStoreError,
   stripQuotes,
   type ListedObjectInfo,
@@ -32,6 +35,8 @@ import {
 
 const PART_BYTES = 5 * 1024 * 1024;
 const UPLOAD_CONCURRENCY = 4;
+/** Keys per DeleteObjects request (S3's limit). */
+export const DELETE_BATCH_KEYS = 1000;
 
 export function createS3ObjectStore(client: S3Client): ObjectStore {
   return {
@@ -157,6 +162,35 @@ export function createS3ObjectStore(client: S3Client): ObjectStore {
         keyMarker = res.NextKeyMarker;
         versionIdMarker = res.NextVersionIdMarker;
         if (keyMarker === undefined) return; // a truncated answer without a marker cannot be continued
+      }
+    },
+
+    async deleteKeys(bucket: string, keys: readonly string[], options: DeleteOptions = {}): Promise<void> {
+      const { signal } = options;
+      for (let i = 0; i < keys.length; i += DELETE_BATCH_KEYS) {
+        const batch = keys.slice(i, i + DELETE_BATCH_KEYS);
+        let res: DeleteObjectsCommandOutput;
+        try {
+          res = await client.send(
+            new DeleteObjectsCommand({
+              Bucket: bucket,
+              Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+            }),
+            { abortSignal: signal },
+          );
+        } catch (err) {
+          throw storeError(err, signal, `DeleteObjects s3://${bucket}/${batch[0]}…`);
+        }
+        // A missing key is deleted as far as S3 goes; any error in the answer is a key left behind.
+        const failed = res.Errors?.[0];
+        if (failed !== undefined) {
+          const code = failed.Code || 'InternalError';
+          throw new ObjectStoreError(
+            code === 'AccessDenied' ? 403 : 500,
+            code,
+            `DeleteObjects s3://${bucket}/${failed.Key ?? ''}: ${failed.Message || code} (${res.Errors?.length} keys not deleted)`,
+          );
+        }
       }
     },
 

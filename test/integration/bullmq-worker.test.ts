@@ -34,11 +34,12 @@ import { ChunkQueueWorker, workerDepsFrom } from '../../src/execution/bullmq/wor
 import { createFsSpool } from '../../src/storage/fs-spool.ts';
 import type { ResultSpool } from '../../src/storage/result-spool.ts';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.ts';
-import { shellEnv, startCli, CLI_BIN, runCli, type RunningCli } from '../helpers/cli-process.ts';
-import { putManifest } from '../helpers/jobs.ts';
+import { runCli, shellEnv } from '../helpers/cli-process.ts';
+import { getText, putManifest } from '../helpers/jobs.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '../helpers/s3-servers.ts';
+import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 
 const PREFIX = 'wt:';
 const names = redisNames(PREFIX);
@@ -124,14 +125,23 @@ function chunksOf(lines: string[], size: number): Chunk[] {
   return chunks;
 }
 
-function spec(m: Manifest, tag: string, etag = m.etag): ChunkJobData['spec'] {
+/** A tagging job over the manifest; `report`: its results in part files under `rep/` in its bucket. */
+function spec(m: Manifest, tag: string, etag = m.etag, report = false): ChunkJobData['spec'] {
   const request: CreateJobRequest = {
     Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'bull', Value: tag }] } },
     Manifest: {
       Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
       Location: { ObjectArn: `arn:aws:s3:::${m.bucket}/m.csv`, ETag: etag },
     },
-    Report: { Enabled: false },
+    Report: report
+      ? {
+          Enabled: true,
+          Bucket: `arn:aws:s3:::${m.bucket}`,
+          Format: 'Report_CSV_20180820',
+          Prefix: 'rep',
+          ReportScope: 'AllTasks',
+        }
+      : { Enabled: false },
     Priority: 10,
     RoleArn: 'arn:aws:iam::000000000000:role/batch',
   };
@@ -328,63 +338,55 @@ describe('s3batch worker (the CLI as a subprocess)', () => {
     if (home) await rm(home, { recursive: true, force: true });
   });
 
-  function startWorkerCli(endpoint: string, args: string[]): RunningCli {
-    const cli = startCli(
-      process.execPath,
-      [
-        CLI_BIN,
-        'worker',
-        '--redis-prefix',
-        PREFIX,
-        '--endpoint',
-        endpoint,
-        '--access-key-id',
-        ceph.accessKeyId,
-        '--secret-access-key',
-        ceph.secretAccessKey,
-        ...args,
-      ],
-      { cwd: home, env: { ...shellEnv(home), S3BATCH_REDIS_URL: redis.url }, killAfterMs: 110_000 },
-    );
-    cleanups.push(async () => {
-      if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
-      await cli.done;
+  /** `s3batch worker` on `endpoint` (a proxy in front of Ceph), resolved once it said it is ready. */
+  async function startWorkerCli(endpoint: string, name: string, args: string[]): Promise<WorkerProcess> {
+    const w = await startWorkerProcess({
+      redisUrl: redis.url,
+      s3: { ...ceph, endpoint },
+      name,
+      args: ['--redis-prefix', PREFIX, ...args],
     });
-    return cli;
+    cleanups.push(async () => {
+      await w.kill('SIGKILL');
+    });
+    return w;
   }
 
   it('starts, says it is ready, heartbeats into the workers hash; SIGTERM stops its chunk (partial) and exits 0', async () => {
     const m = await manifest(40, 40);
     const p = await proxy(100);
-    const cli = startWorkerCli(p.endpoint, ['--name', 'w-cli', '--concurrency', '2', '--drain-seconds', '0']);
-    await cli.waitForOutput(/s3batch worker w-cli ready/);
+    const cli = await startWorkerCli(p.endpoint, 'w-cli', ['--concurrency', '2', '--drain-seconds', '0']);
+    expect(cli.output()).toMatch(/s3batch worker w-cli ready: 2 task slots, 1 chunk\(s\) at a time, Redis redis:/);
     const first = JSON.parse((await cmd.hget(names.workers, 'w-cli'))!) as WorkerInfo;
     expect(first).toMatchObject({ name: 'w-cli', concurrency: 2 });
     await until('a second heartbeat', async () => {
       const now = JSON.parse((await cmd.hget(names.workers, 'w-cli'))!) as WorkerInfo;
       return now.seen > first.seen;
     });
-    const s = spec(m, 'cli');
+    const s = spec(m, 'cli', m.etag, true);
     const result = run([data(s, m.chunks[0]!, { loops: 2 })]);
     await until('4 tagging requests', () => p.watched.arrivals.length >= 4);
-    cli.child.kill('SIGTERM');
+    const exitCode = cli.kill('SIGTERM');
     const [r] = await result;
     expect(r!.finished).toBe(false);
     expect(r!.worker).toBe('w-cli');
     expect(r!.counts.succeeded).toBeGreaterThanOrEqual(4);
     expect(r!.counts.succeeded).toBeLessThan(40);
-    const exit = await cli.done;
-    expect(exit.code).toBe(0);
-    expect(exit.stderr).toContain('SIGTERM: stopping');
+    expect(await exitCode).toBe(0);
+    expect(cli.output()).toContain('SIGTERM: stopping');
     expect(await cmd.hget(names.workers, 'w-cli')).toBeNull();
     expect(p.watched.arrivals).toHaveLength(r!.counts.succeeded);
+    // Its results are in the chunk's part file in S3 (storage/s3-part-spool.ts), one row each.
+    const part = await getText(s3, m.bucket, `rep/job-${s.jobId}/parts/0000000000.jsonl`);
+    const lines = part.trim().split('\n');
+    expect(lines).toHaveLength(r!.counts.succeeded);
+    expect(lines.every((l) => l.startsWith('s'))).toBe(true);
   });
 
   it('the chunk of a worker SIGKILLed mid-chunk runs again on another worker, keeping the rows its spool holds', async () => {
     const m = await manifest(20, 20);
     const p = await proxy(100);
-    const cli = startWorkerCli(p.endpoint, ['--name', 'w-killed', '--concurrency', '2']);
-    await cli.waitForOutput(/ready/);
+    const cli = await startWorkerCli(p.endpoint, 'w-killed', ['--concurrency', '2']);
     const s = spec(m, 'killed');
     // The rows the killed worker made durable (this test's fs spool stands in for the S3 part file
     // every worker shares; the CLI's own spool is a placeholder of its own).
@@ -396,8 +398,7 @@ describe('s3batch worker (the CLI as a subprocess)', () => {
     // A first send (resume false): the run after the stall resumes all the same.
     const result = run([data(s, m.chunks[0]!, { loops: 2 })]);
     await until('2 tagging requests', () => p.watched.arrivals.length >= 2);
-    cli.child.kill('SIGKILL');
-    await cli.done;
+    await cli.kill('SIGKILL');
     const before = p.watched.arrivals.length;
     await startWorker(p.endpoint, { concurrency: 2, name: 'w-other' });
     const [r] = await result;
@@ -416,10 +417,10 @@ describe('s3batch worker (the CLI as a subprocess)', () => {
   it("two worker processes hold a job's max requests per second over both of them", async () => {
     const m = await manifest(100, 20);
     const p = await proxy();
-    const a = startWorkerCli(p.endpoint, ['--name', 'w-a', '--concurrency', '8', '--chunks', '2']);
-    const b = startWorkerCli(p.endpoint, ['--name', 'w-b', '--concurrency', '8', '--chunks', '2']);
-    await a.waitForOutput(/ready/);
-    await b.waitForOutput(/ready/);
+    await Promise.all([
+      startWorkerCli(p.endpoint, 'w-a', ['--concurrency', '8', '--chunks', '2']),
+      startWorkerCli(p.endpoint, 'w-b', ['--concurrency', '8', '--chunks', '2']),
+    ]);
     // A warm-up first (no limit, chunks of 5 for both workers): a process's first requests (new
     // sockets, code paths run once) would otherwise bunch the arrivals of the measured job's first second.
     const warm = spec(m, 'warm');
@@ -452,17 +453,20 @@ describe('s3batch worker (the CLI as a subprocess)', () => {
     const none = await runCli(['worker'], opts);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^s3batch: InvalidArgument: s3batch worker needs --redis/);
-    const bad = await runCli(['worker', '--redis', 'http://127.0.0.1:6379'], opts);
+    const bad = await runCli(['worker', '--redis', 'http://user:hunter2@127.0.0.1:6379'], opts);
     expect(bad.code).toBe(1);
-    expect(bad.stderr.trim()).toMatch(/^s3batch: InvalidRedisUrl: .*is not a Redis URL: give redis:\/\//);
-    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toBe(
+      's3batch: InvalidConfiguration: Invalid Redis URL http://user:***@127.0.0.1:6379: ' +
+        'the scheme must be redis:// or rediss://, not http://\n',
+    );
     // A port nothing listens on: the one of a Redis just stopped.
     const gone = await startRedis();
     await gone.stop();
     const down = await runCli(['worker', '--redis', gone.url], opts);
     expect(down.code).toBe(1);
-    expect(down.stderr.trim()).toBe(
-      `s3batch: RedisUnavailable: cannot reach Redis at ${gone.url}: connect ECONNREFUSED 127.0.0.1:${gone.port}`,
+    expect(down.stderr).toMatch(
+      /^s3batch: InvalidConfiguration: Cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\/0: .*\n$/,
     );
+    expect(down.stderr.split('\n')).toHaveLength(2);
   });
 });

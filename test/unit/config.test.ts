@@ -57,6 +57,7 @@ describe('loadConfig defaults', () => {
       trustProxy: false,
       allowUnsignedPayload: false,
       maxFailedAuth: 10,
+      redisPrefix: 's3batch:',
     } satisfies Config);
   });
 

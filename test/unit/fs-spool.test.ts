@@ -6,8 +6,10 @@ import type { TaskResult, TaskStatus } from '../../src/domain/task.ts';
 import { formatReportRow } from '../../src/reports/report-format.ts';
 import { writeReport } from '../../src/reports/report-writer.ts';
 import { createFsSpool } from '../../src/storage/fs-spool.ts';
+import { MemoryObjectStore } from '../../src/storage/memory-object-store.ts';
 import { createMemorySpool } from '../../src/storage/memory-spool.ts';
 import type { ResultSpool } from '../../src/storage/result-spool.ts';
+import { S3PartSpool } from '../../src/storage/s3-part-spool.ts';
 import { createFakeObjectStore } from '../helpers/fake-object-store.ts';
 
 const JOB = 'f8fb9d89-a3aa-461d-bddc-ea6a1b131955';
@@ -309,10 +311,18 @@ describe('createFsSpool', () => {
   });
 });
 
-// The in-memory spool used by unit tests must keep the same contract.
+/** The S3 part spool (scale-out mode) on an in-memory object store. */
+function memoryPartSpool(): ResultSpool {
+  const objects = new MemoryObjectStore();
+  objects.createBucket('reports');
+  return new S3PartSpool(() => ({ objects, bucket: 'reports', prefix: 'r' }));
+}
+
+// The in-memory spool used by unit tests, and the S3 part spool, must keep the same contract.
 describe.each([
   ['fs', (): ResultSpool => createFsSpool(dir)],
   ['memory', (): ResultSpool => createMemorySpool()],
+  ['s3 parts', memoryPartSpool],
 ])('ResultSpool contract (%s)', (_name, make) => {
   it('resumes a chunk from the rows appended with their ordinal', async () => {
     const spool = make();

@@ -19,6 +19,10 @@ export interface MetricsSources {
   sseStreams?(): number;
   /** Worker threads running tasks (started on first use); absent when tasks run in the main thread. */
   readonly workerThreads?: (() => number) | undefined;
+  /** Scale-out mode: tasks finished by each `s3batch worker` (by name), since this server leads. */
+  readonly workerTasks?:
+    | (() => ReadonlyMap<string, { readonly succeeded: number; readonly failed: number }>)
+    | undefined;
 }
 
 /** Task latency buckets (seconds): a fast PUT on a LAN to a slow copy with retries. */
@@ -136,6 +140,22 @@ export function createMetrics(sources: MetricsSources): Metrics {
       registers: [own],
       collect() {
         this.set(threads());
+      },
+    });
+  }
+  if (sources.workerTasks) {
+    const byWorker = sources.workerTasks;
+    new Gauge({
+      name: 's3batch_worker_tasks',
+      help: 'Tasks finished by each s3batch worker process since this server took the lead, by outcome (docs/deployment.md#metrics)',
+      labelNames: ['worker', 'outcome'],
+      registers: [own],
+      collect() {
+        this.reset();
+        for (const [worker, t] of byWorker()) {
+          this.set({ worker, outcome: 'succeeded' }, t.succeeded);
+          this.set({ worker, outcome: 'failed' }, t.failed);
+        }
       },
     });
   }

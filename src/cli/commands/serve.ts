@@ -33,6 +33,9 @@ const SERVE_OPTIONS: readonly ServerOption[] = [
   'allowUnsignedPayload',
   'maxFailedAuth',
   'requestTimeoutSeconds',
+  'redis',
+  'redisPrefix',
+  'advertiseUrl',
   'logLevel',
   'logFormat',
   'apiKeysFile',
@@ -96,7 +99,9 @@ Examples:
   $ s3batch serve --endpoint http://127.0.0.1:9000 --access-key-id KEY --secret-access-key SECRET
       work on a MinIO / Ceph RGW / any S3-compatible store
   $ S3BATCH_PORT=9090 S3BATCH_DATA_DIR=/var/lib/s3batch s3batch serve
-      AWS S3 with the default credential chain, settings from the environment`,
+      AWS S3 with the default credential chain, settings from the environment
+  $ s3batch serve --redis redis://redis.internal:6379/0 --endpoint https://s3.internal --api-keys-file keys.json
+      scale-out mode: run it on two machines, and \`s3batch worker\` on as many as needed (docs/deployment.md)`,
     )
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       const flags: ConfigFlags = configFlagsFrom(opts);

@@ -76,6 +76,18 @@ export const SERVER_OPTIONS = {
     '--request-timeout-seconds <seconds>',
     'seconds a client may take to send a whole request, headers and body; then 408 and the connection is closed [S3BATCH_REQUEST_TIMEOUT_SECONDS] (default 30)',
   ],
+  redis: [
+    '--redis <url>',
+    'scale-out mode: job state in this Redis, tasks run by `s3batch worker` processes (docs/deployment.md), e.g. redis://host:6379/0 [S3BATCH_REDIS_URL] (default: none, one process)',
+  ],
+  redisPrefix: [
+    '--redis-prefix <prefix>',
+    'prefix of every s3batch key in Redis [S3BATCH_REDIS_PREFIX] (default s3batch:)',
+  ],
+  advertiseUrl: [
+    '--advertise-url <url>',
+    'with --redis: the URL the other serve instances forward requests to while this one leads [S3BATCH_ADVERTISE_URL] (default: http://<host>:<port> as it listens)',
+  ],
   logLevel: ['--log-level <level>', 'debug, info, warn, error or silent [S3BATCH_LOG_LEVEL] (default info)'],
   logFormat: [
     '--log-format <format>',
@@ -175,5 +187,8 @@ export function configFlagsFrom(opts: Record<string, string | boolean | undefine
     allowUnsignedPayload: opts.allowUnsignedPayload,
     maxFailedAuth: opts.maxFailedAuth,
     requestTimeoutSeconds: opts.requestTimeoutSeconds,
+    redisUrl: opts.redis,
+    redisPrefix: opts.redisPrefix,
+    advertiseUrl: opts.advertiseUrl,
   };
 }

@@ -6,120 +6,46 @@
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import { loadWorkerConfig, type Config } from '../../config.ts';
-import type { ChunkQueueWorker, WorkerPorts } from '../../execution/bullmq/worker.ts';
+import { isS3BatchError, S3BatchError } from '../../domain/errors.ts';
+import type { ChunkQueueWorker, RunningRequests, WorkerPorts } from '../../execution/bullmq/worker.ts';
+import type { StorageProfileRegistry } from '../../server/storage-profile-registry.ts';
 import { CliError, EXIT_SERVER_ERROR, usageError } from '../cli-errors.ts';
 import { addServerOptions, configFlagsFrom, TASK_OPTIONS } from './server-options.ts';
 
-/** How long a worker waits for Redis at its start before it gives up. */
-const CONNECT_TIMEOUT_MS = 5_000;
-
-/** The ports a worker's chunks use, and how to let go of them at exit. */
+/** The ports a worker's chunks use. */
 export interface WorkerWiring {
-  ports(args: { config: Config; redis: Redis; prefix: string }): Promise<WorkerPorts & { close?(): Promise<void> }>;
+  ports(args: {
+    config: Config;
+    redis: Redis;
+    prefix: string;
+    profiles: StorageProfileRegistry;
+    requests: RunningRequests;
+  }): WorkerPorts;
 }
 
 /**
- * PLACEHOLDER until the composition wires the scale-out ports (storage/s3-part-spool.ts for the
- * results, storage/redis/redis-local-manifest.ts for the task lists): the results go to a spool in
- * a temporary folder of this machine, removed at exit, where no engine reads them, and a chunk of
- * an inventory or generator job fails. Pass a WorkerWiring to registerWorker to replace it.
+ * The scale-out mode's ports: each chunk's results in its part file under the job's report prefix
+ * (storage/s3-part-spool.ts), found from the request the chunk carries, in the object store of the
+ * job's storage profile; the task lists of inventory and generator jobs in Redis.
  */
-const placeholderWiring: WorkerWiring = {
-  async ports() {
-    const { mkdtemp, rm } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { createFsSpool } = await import('../../storage/fs-spool.ts');
-    const { S3BatchError } = await import('../../domain/errors.ts');
-    const dir = await mkdtemp(join(tmpdir(), 's3batch-worker-'));
-    return {
-      spool: createFsSpool(dir),
-      localManifest: (jobId) => {
-        throw new S3BatchError(
-          'InternalServiceException',
-          `This worker cannot read the task list of job ${jobId} (inventory and generator jobs) yet`,
-        );
-      },
-      close: () => rm(dir, { recursive: true, force: true }),
-    };
-  },
-};
-
-/** The URL without its password, for messages. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password === '') return url;
-    u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
+export async function scaleOutWiring(): Promise<WorkerWiring> {
+  const { S3PartSpool } = await import('../../storage/s3-part-spool.ts');
+  const { locateByRequest } = await import('../../engine/part-location.ts');
+  const { createRedisLocalManifestFiles } = await import('../../storage/redis/redis-local-manifest.ts');
+  return {
+    ports: ({ redis, prefix, profiles, requests }) => ({
+      spool: new S3PartSpool(
+        locateByRequest(
+          (jobId) => requests.get(jobId),
+          (roleArn) => profiles.forRoleArn(roleArn).objects,
+        ),
+      ),
+      localManifest: (jobId) => createRedisLocalManifestFiles(redis, prefix, jobId),
+    }),
+  };
 }
 
-/**
- * A connection to the Redis at `url` (ioredis, `maxRetriesPerRequest: null` as BullMQ needs), or a
- * CliError within CONNECT_TIMEOUT_MS: a URL that is not redis:// or rediss://, a Redis that does
- * not answer. Once connected it reconnects for as long as it takes.
- * (A local check until storage/redis/connection.ts openRedis lands; then this calls it.)
- */
-export async function connectRedis(url: string, name: string): Promise<Redis> {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
-  if (
-    parsed === undefined ||
-    (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') ||
-    parsed.hostname === '' ||
-    !/^\/?\d*$/.test(parsed.pathname)
-  ) {
-    throw new CliError(
-      'InvalidRedisUrl',
-      `--redis / S3BATCH_REDIS_URL ${JSON.stringify(redactRedisUrl(url))} is not a Redis URL: give redis://[:password@]host[:port][/db] or rediss://… for TLS`,
-      EXIT_SERVER_ERROR,
-    );
-  }
-  const { Redis: IORedis } = await import('ioredis');
-  const redis = new IORedis(url, {
-    maxRetriesPerRequest: null,
-    lazyConnect: true,
-    connectionName: name,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    // No retries while starting: a Redis that is down is an error now, not a hang.
-    retryStrategy: () => null,
-  });
-  let lastError: Error | undefined;
-  redis.on('error', (err: Error) => {
-    lastError = err;
-  });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([
-      redis.connect().then(() => redis.ping()),
-      new Promise((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)),
-          CONNECT_TIMEOUT_MS,
-        );
-      }),
-    ]);
-  } catch (err) {
-    redis.disconnect();
-    const why = lastError?.message ?? (err as Error).message;
-    throw new CliError('RedisUnavailable', `cannot reach Redis at ${redactRedisUrl(url)}: ${why}`, EXIT_SERVER_ERROR, {
-      cause: err,
-    });
-  } finally {
-    clearTimeout(timer);
-  }
-  redis.options.retryStrategy = (times: number) => Math.min(times * 200, 2_000);
-  return redis;
-}
-
-export function registerWorker(program: Command, wiring: WorkerWiring = placeholderWiring): void {
+export function registerWorker(program: Command, wiring?: WorkerWiring): void {
   const command = program
     .command('worker')
     .description("Run the tasks of a `s3batch serve --redis` deployment's jobs on this machine (scale-out mode)")
@@ -155,37 +81,37 @@ Examples:
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       const wc = loadWorkerConfig({
         ...configFlagsFrom(opts),
-        redisUrl: opts.redis,
-        redisPrefix: opts.redisPrefix,
         workerConcurrency: opts.concurrency,
         workerChunks: opts.chunks,
         workerName: opts.name,
         workerDrainSeconds: opts.drainSeconds,
       });
-      if (wc.redisUrl === undefined) {
+      const { redisUrl, redisPrefix } = wc.config;
+      if (redisUrl === undefined) {
         throw usageError(
           's3batch worker needs --redis redis://host:port/db (or S3BATCH_REDIS_URL): the Redis of the s3batch serve --redis it works for',
         );
       }
+      // Loaded here, not at the top: the job verbs start without BullMQ and the AWS SDK.
       const {
         ChunkQueueWorker: QueueWorker,
         defaultWorkerName,
         workerDepsFrom,
       } = await import('../../execution/bullmq/worker.ts');
+      const { openRedis, redactRedisUrl, redisSettingsWarnings } = await import('../../storage/redis/connection.ts');
       const { loggerFor } = await import('../../logging.ts');
       const logger = loggerFor(wc.config);
       const name = wc.name ?? defaultWorkerName();
+      let redis: Redis | undefined;
       let worker: ChunkQueueWorker | undefined;
       let stopping = false;
-      let drain: ReturnType<typeof setTimeout> | undefined;
       const stop = (running: ChunkQueueWorker): void => {
-        drain = setTimeout(() => running.stopChunks(), wc.drainSeconds * 1000);
+        const drain = setTimeout(() => running.stopChunks(), wc.drainSeconds * 1000);
         running
           .close()
           .then(async () => {
             clearTimeout(drain);
-            await ports.close?.();
-            await redis.quit().catch(() => undefined);
+            await redis?.quit().catch(() => undefined);
             process.exit(0);
           })
           .catch((err: unknown) => {
@@ -193,6 +119,8 @@ Examples:
             process.exit(1);
           });
       };
+      // Signals are handled from before the start: a SIGTERM while the worker connects stops it
+      // cleanly once it runs.
       const shutdown = (signal: string): void => {
         if (stopping) {
           process.stderr.write(`${signal}: stopping the running chunks now (their finished tasks are kept)…\n`);
@@ -207,41 +135,48 @@ Examples:
       };
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGTERM', () => shutdown('SIGTERM'));
-      const redis = await connectRedis(wc.redisUrl, `s3batch-worker:${name}`);
+      // A bad URL or a Redis that does not answer: one line and exit 1 (the deployment's fault,
+      // not a usage error), as the other failures to reach a server.
+      const unreachable = (err: unknown): never => {
+        if (!isS3BatchError(err)) throw err;
+        throw new CliError(err.code, err.message, EXIT_SERVER_ERROR, { cause: err });
+      };
+      const conn = await openRedis(redisUrl, { name: `s3batch-worker:${name}` }).catch(unreachable);
+      redis = conn;
+      for (const warning of await redisSettingsWarnings(conn, redisUrl)) logger.warn(warning);
       let reported = false;
-      redis.on('error', (err: Error) => {
+      conn.on('error', (err: Error) => {
         if (!reported) logger.warn(`Redis: ${err.message} (reconnecting)`);
         reported = true;
       });
-      redis.on('ready', () => {
+      conn.on('ready', () => {
         if (reported) logger.info('Redis: connected again');
         reported = false;
       });
-      const ports = await wiring.ports({ config: wc.config, redis, prefix: wc.redisPrefix });
-      try {
-        worker = await QueueWorker.start(workerDepsFrom(wc.config, ports), {
-          redis,
-          prefix: wc.redisPrefix,
+      const ports = (wiring ?? (await scaleOutWiring())).ports;
+      worker = await QueueWorker.start(
+        workerDepsFrom(wc.config, ({ profiles, requests }) =>
+          ports({ config: wc.config, redis: conn, prefix: redisPrefix, profiles, requests }),
+        ),
+        {
+          redis: conn,
+          prefix: redisPrefix,
           name,
           concurrency: wc.concurrency,
           chunks: wc.chunks,
           log: (level, message) => logger[level](message),
-        });
-      } catch (err) {
-        await ports.close?.();
-        redis.disconnect();
-        throw new CliError(
-          'RedisUnavailable',
-          `cannot start the worker: ${(err as Error).message}`,
-          EXIT_SERVER_ERROR,
-          {
-            cause: err,
-          },
+        },
+      ).catch((err: unknown) => {
+        conn.disconnect();
+        return unreachable(
+          new S3BatchError('InvalidConfiguration', `Cannot start the worker: ${(err as Error).message}`),
         );
-      }
+      });
       if (stopping) return stop(worker);
-      logger.info(
-        `s3batch worker ${name} ready: ${wc.concurrency} task slots, ${wc.chunks} chunk(s) at a time, Redis ${redactRedisUrl(wc.redisUrl)} (prefix ${wc.redisPrefix})`,
+      // On stderr, whatever the log level (stdout carries the log), as serve's note for people.
+      process.stderr.write(
+        `s3batch worker ${name} ready: ${wc.concurrency} task slots, ${wc.chunks} chunk(s) at a time, ` +
+          `Redis ${redactRedisUrl(redisUrl)} (prefix ${redisPrefix})\n`,
       );
     });
 }

@@ -29,6 +29,8 @@ import { defaultBurst } from '../../engine/rate-limiter.ts';
 import type { TaskOutcomeStats } from '../../engine/task-executor.ts';
 import type { AttemptOutcome } from '../../operations/operation.ts';
 import type { Config } from '../../config.ts';
+import type { CreateJobRequest } from '../../domain/job-spec.ts';
+import type { StorageProfileRegistry } from '../../server/storage-profile-registry.ts';
 import { withDryRun } from '../../operations/dry-run.ts';
 import { parseOperation } from '../../operations/index.ts';
 import { engineConfigFrom } from '../../server/engine-config.ts';
@@ -64,29 +66,63 @@ export interface ChunkQueueWorkerDeps extends ChunkWorkDeps {
   /** Where the chunks' results go (the job's part files in S3: storage/s3-part-spool.ts). */
   readonly spool: ResultSpool;
   readonly now: () => number;
+  /** Told the request of each job while its chunks run here (for the spool); optional. */
+  readonly requests?: RunningRequests | undefined;
 }
 
-/** Where a worker's chunks keep their results and find their task lists (the lead wires Redis/S3 ones). */
+/** Where a worker's chunks keep their results and find their task lists. */
 export interface WorkerPorts {
+  /** The jobs' result parts in S3 (storage/s3-part-spool.ts), a file spool in tests. */
   readonly spool: ResultSpool;
-  /** The local task list of an inventory or generator job. */
+  /** The local task list of an inventory or generator job (storage/redis/redis-local-manifest.ts). */
   localManifest(jobId: string): LocalManifestFiles;
 }
 
 /**
- * The deps from a config, as the composition root and each worker thread build them
- * (server/server-profiles.ts): the storage profiles, the operations, the retry policy.
+ * The CreateJob requests of the jobs whose chunks run in this process, for the spool to find
+ * where a job's parts go (engine/part-location.ts locateByRequest). The worker fills it.
  */
-export function workerDepsFrom(config: Config, ports: WorkerPorts): ChunkQueueWorkerDeps {
+export class RunningRequests {
+  private readonly jobs = new Map<string, { request: CreateJobRequest; chunks: number }>();
+
+  get(jobId: string): CreateJobRequest | undefined {
+    return this.jobs.get(jobId)?.request;
+  }
+
+  add(jobId: string, request: CreateJobRequest): void {
+    const job = this.jobs.get(jobId);
+    if (job) job.chunks++;
+    else this.jobs.set(jobId, { request, chunks: 1 });
+  }
+
+  remove(jobId: string): void {
+    const job = this.jobs.get(jobId);
+    if (job && --job.chunks === 0) this.jobs.delete(jobId);
+  }
+}
+
+/**
+ * The deps from a config, as the composition root and each worker thread build them
+ * (server/server-profiles.ts): the storage profiles, the operations, the retry policy. `ports`
+ * may be built from the storage profiles and the running jobs' requests (the S3 part spool needs
+ * both to find a job's report bucket).
+ */
+export function workerDepsFrom(
+  config: Config,
+  ports: WorkerPorts | ((args: { profiles: StorageProfileRegistry; requests: RunningRequests }) => WorkerPorts),
+): ChunkQueueWorkerDeps {
   const { profiles } = createServerProfiles(config, config.storage);
+  const requests = new RunningRequests();
+  const { spool, localManifest } = typeof ports === 'function' ? ports({ profiles, requests }) : ports;
   return {
     profileFor: (roleArn) => profiles.forRoleArn(roleArn),
     operationFor: (request) => withDryRun(parseOperation(request.Operation), request),
-    localManifest: (jobId) => ports.localManifest(jobId),
+    localManifest: (jobId) => localManifest(jobId),
     retry: engineConfigFrom(config).retry,
     sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),
-    spool: ports.spool,
+    spool,
     now: () => Date.now(),
+    requests,
   };
 }
 
@@ -471,6 +507,7 @@ export class ChunkQueueWorker {
     }
     const run = new ChunkRun(data, this.name);
     this.runs.add(run);
+    this.deps.requests?.add(data.spec.jobId, data.spec.request);
     if (this.stoppingAll) run.hearStop(Number.POSITIVE_INFINITY);
     const rate = this.rateOf(data.spec.jobId);
     rate.offer(data.rate, job.timestamp);
@@ -485,6 +522,7 @@ export class ChunkQueueWorker {
       throw new Error(chunkFailureReason(err), { cause: err });
     } finally {
       this.runs.delete(run);
+      this.deps.requests?.remove(data.spec.jobId);
       if (--rate.refs === 0) this.rates.delete(data.spec.jobId);
     }
   }

@@ -1,0 +1,134 @@
+/**
+ * The scale-out mode under failures (docs/deployment.md#failures), end to end on Ceph RGW with a
+ * real redis-server and `serve`/`worker` subprocesses: workers SIGKILLed again and again mid-job,
+ * the leading `serve` SIGKILLed while a standby runs, Redis killed and restarted from its AOF.
+ * In every case the job completes and its report names every task exactly once.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
+import { JsonApi } from '../helpers/json-api.ts';
+import { requireCeph } from '../helpers/provided.ts';
+import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '../helpers/s3-servers.ts';
+import { startScaleOut, type ScaleOut } from '../helpers/scale-out.ts';
+import { until } from '../helpers/until.ts';
+
+let ceph: S3ServerInfo;
+let s3: S3Client;
+const cleanups: Array<() => Promise<void>> = [];
+
+beforeAll(() => {
+  ceph = requireCeph();
+  s3 = makeS3Client(ceph);
+});
+afterAll(() => s3?.destroy());
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function deployment(options: Partial<Parameters<typeof startScaleOut>[0]> = {}): Promise<ScaleOut> {
+  const d = await startScaleOut({ s3: ceph, serveArgs: ['--chunk-size', '20'], ...options });
+  cleanups.push(() => d.close());
+  return d;
+}
+
+/** A tagging job over `count` objects at `rate` requests/s: long enough to be hit mid-way. */
+async function slowJob(api: JsonApi, prefix: string, count: number, rate: number) {
+  const bucket = await createTestBucket(s3, prefix);
+  const keys = Array.from({ length: count }, (_, i) => `o/${String(i).padStart(4, '0')}`);
+  await putObjects(s3, bucket, keys);
+  const { etag } = await putManifest(
+    s3,
+    bucket,
+    'm.csv',
+    keys.map((key) => ({ bucket, key })),
+  );
+  const { JobId } = await api.createJob(
+    jobRequest({
+      manifestBucket: bucket,
+      manifestKey: 'm.csv',
+      etag,
+      operation: { S3PutObjectTagging: { TagSet: [{ Key: 'k', Value: 'v' }] } },
+      reportBucket: bucket,
+      reportPrefix: 'rep',
+      confirmationRequired: false,
+      extra: { Tags: [{ Key: 's3batch:max-requests-per-second', Value: String(rate) }] },
+    }),
+  );
+  return { JobId, bucket, keys };
+}
+
+/** The job ends Complete with every task once in its counts and its report. */
+async function expectExact(api: JsonApi, job: { JobId: string; bucket: string; keys: string[] }, timeoutMs: number) {
+  const done = await api.waitFor(job.JobId, ['Complete', 'Failed', 'Cancelled'], timeoutMs);
+  expect(done.Job.Status).toBe('Complete');
+  expect(done.Job.ProgressSummary).toMatchObject({
+    TotalNumberOfTasks: job.keys.length,
+    NumberOfTasksSucceeded: job.keys.length,
+    NumberOfTasksFailed: 0,
+  });
+  const report = await readReport(s3, job.bucket, 'rep', job.JobId);
+  const reported = report.rows.map((r) => decodeURIComponent(r[1]!)).sort();
+  expect(reported).toEqual(job.keys);
+}
+
+const succeeded = async (api: JsonApi, id: string): Promise<number> =>
+  (await api.describe(id)).Job.ProgressSummary?.NumberOfTasksSucceeded ?? 0;
+
+describe('scale-out under failures', () => {
+  it('loses and doubles nothing when workers are SIGKILLed 10 times mid-job', async () => {
+    const d = await deployment();
+    const api = new JsonApi(d.serves[0]!.url);
+    const job = await slowJob(api, 'so-kill', 400, 40);
+    let next = 4;
+    for (let k = 0; k < 10; k++) {
+      const before = await succeeded(api, job.JobId);
+      await until(async () => (await succeeded(api, job.JobId)) > before, `progress before kill ${k + 1}`, {
+        timeoutMs: 60_000,
+        everyMs: 50,
+      });
+      const victim = d.workers[k % d.workers.length]!;
+      await victim.kill('SIGKILL');
+      d.workers[k % d.workers.length] = await d.startWorker(`w${next++}`);
+    }
+    await expectExact(api, job, 240_000);
+  });
+
+  it('goes on to Complete when the leading serve is SIGKILLed while a standby runs', async () => {
+    const d = await deployment({ serves: 2 });
+    const [leader, standby] = d.serves as [(typeof d.serves)[0], (typeof d.serves)[0]];
+    // Requests to the standby reach the leader.
+    const viaStandby = new JsonApi(standby.url);
+    const job = await slowJob(viaStandby, 'so-failover', 200, 25);
+    await until(async () => (await succeeded(viaStandby, job.JobId)) >= 20, 'progress before the kill', {
+      timeoutMs: 60_000,
+      everyMs: 50,
+    });
+    await leader.kill('SIGKILL');
+    // The standby takes the lead and answers itself; the job goes on.
+    await until(
+      async () => {
+        const health = (await (await fetch(`${standby.url}/healthz`)).json()) as { role?: string };
+        return health.role === 'leader';
+      },
+      'the standby leads',
+      { timeoutMs: 30_000, everyMs: 200 },
+    );
+    await expectExact(viaStandby, job, 180_000);
+  });
+
+  it('goes on when Redis is SIGKILLed mid-job and restarted from its AOF', async () => {
+    const d = await deployment();
+    const api = new JsonApi(d.serves[0]!.url);
+    const job = await slowJob(api, 'so-redis', 200, 25);
+    await until(async () => (await succeeded(api, job.JobId)) >= 40, 'progress before the restart', {
+      timeoutMs: 60_000,
+      everyMs: 50,
+    });
+    await d.redis.restart();
+    await expectExact(api, job, 180_000);
+    // Everyone reconnected: the serve and all three workers are still running.
+    expect(d.serves[0]!.child.exitCode).toBeNull();
+    for (const w of d.workers) expect(w.child.exitCode).toBeNull();
+  });
+});
