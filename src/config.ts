@@ -104,8 +104,10 @@ export interface Config {
   readonly advertiseUrl?: string | undefined;
 }
 
-/** Options as the CLI's flags give them (strings or booleans), keyed like Config. */
-export type ConfigFlags = Partial<Record<keyof Config | keyof StorageConfig, string | boolean | number | undefined>>;
+/** Options as the CLI's flags give them (strings or booleans), keyed like Config (and WorkerConfig). */
+export type ConfigFlags = Partial<
+  Record<keyof Config | keyof StorageConfig | keyof typeof ENV, string | boolean | number | undefined>
+>;
 
 /** Each setting: its flag key, its environment variable, its default, its parser. */
 export const ENV = {
@@ -153,6 +155,11 @@ export const ENV = {
   redisUrl: 'S3BATCH_REDIS_URL',
   redisPrefix: 'S3BATCH_REDIS_PREFIX',
   advertiseUrl: 'S3BATCH_ADVERTISE_URL',
+  // `s3batch worker`: WorkerConfig
+  workerConcurrency: 'S3BATCH_WORKER_CONCURRENCY',
+  workerChunks: 'S3BATCH_WORKER_CHUNKS',
+  workerName: 'S3BATCH_WORKER_NAME',
+  workerDrainSeconds: 'S3BATCH_WORKER_DRAIN_SECONDS',
 } as const;
 
 type Key = keyof typeof ENV;
@@ -358,4 +365,32 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     );
   }
   return Object.freeze(config);
+}
+
+/** `s3batch worker`: the storage, function and Redis settings of Config, and its own. */
+export interface WorkerConfig {
+  readonly config: Config;
+  /** Tasks at once over every chunk of the process (default 16). */
+  readonly concurrency: number;
+  /** Chunks at once (default 1). */
+  readonly chunks: number;
+  /** Its name in the workers hash and /metrics; undefined: `<hostname>-<pid>`. */
+  readonly name?: string | undefined;
+  /** After SIGTERM, seconds the running chunks may take to finish before they are stopped (default 20). */
+  readonly drainSeconds: number;
+}
+
+export function loadWorkerConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const concurrency = int('workerConcurrency', flags, env, 16, 1, 100_000);
+  const name = str('workerName', flags, env);
+  if (name !== undefined && !/^[A-Za-z0-9_.:@-]{1,128}$/.test(name))
+    bad('workerName', name, 'letters, digits and `_.:@-` (1 to 128 of them)');
+  return Object.freeze({
+    // Each task client keeps enough sockets for the worker's tasks (taskMaxSockets).
+    config: loadConfig({ ...flags, maxConcurrentTasks: flags.maxConcurrentTasks ?? concurrency }, env),
+    concurrency,
+    chunks: int('workerChunks', flags, env, 1, 1, 1_000),
+    name,
+    drainSeconds: int('workerDrainSeconds', flags, env, 20, 0, 86_400),
+  });
 }

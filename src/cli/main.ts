@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeFailure, EXIT_USER_ERROR } from './cli-errors.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerWorker } from './commands/worker.ts';
 import { registerCreateJob } from './commands/create-job.ts';
 import { registerDescribeJob } from './commands/describe-job.ts';
 import { registerJobTagging } from './commands/job-tagging.ts';
@@ -42,6 +43,7 @@ Exit codes: 0 done, 2 your error (bad arguments, a 4xx answer), 1 the server's o
   );
 
 registerServe(program);
+registerWorker(program);
 registerCreateJob(program, env);
 registerDescribeJob(program, env);
 registerListJobs(program, env);

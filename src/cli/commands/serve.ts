@@ -2,9 +2,50 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config, type ConfigFlags } from '../../config.ts';
-import { DEFAULT_JOB_RETENTION_DAYS } from '../../domain/job-lifetime.ts';
 import type { RunningServer } from '../../main.ts';
 import { DEFAULT_ENDPOINT_URL } from '../client-config.ts';
+import { addServerOptions, configFlagsFrom, type ServerOption } from './server-options.ts';
+
+/** serve's options, in the order of its help. */
+const SERVE_OPTIONS: readonly ServerOption[] = [
+  'local',
+  'host',
+  'port',
+  'dataDir',
+  'endpoint',
+  'region',
+  'accessKeyId',
+  'secretAccessKey',
+  'pathStyle',
+  'noPathStyle',
+  'storageProfiles',
+  'localS3Port',
+  'maxConcurrentTasks',
+  'jobConcurrency',
+  'workers',
+  'workerSpreadBusy',
+  'chunkSize',
+  'multipartCopyThreshold',
+  'maxTasksPerJob',
+  'createJobRate',
+  'jobRetentionDays',
+  'trustProxy',
+  'allowUnsignedPayload',
+  'maxFailedAuth',
+  'requestTimeoutSeconds',
+  'redis',
+  'redisPrefix',
+  'advertiseUrl',
+  'logLevel',
+  'logFormat',
+  'apiKeysFile',
+  'lambdaEndpoint',
+  'lambdaRegion',
+  'lambdaAccessKeyId',
+  'lambdaSecretAccessKey',
+  'functionTimeout',
+  'functionUrls',
+];
 
 /**
  * How to reach the S3 Control API: the generated key pair when no key is configured. Its secret
@@ -95,107 +136,7 @@ async function serveScaledOut(config: Config): Promise<void> {
 }
 
 export function registerServe(program: Command): void {
-  program
-    .command('serve')
-    .description('Run the s3batch server (engine + HTTP API)')
-    .option('--local', 'start an embedded local S3 server (s3rver) under the data folder [S3BATCH_LOCAL]')
-    .option('--host <host>', 'address to listen on [S3BATCH_HOST] (default 127.0.0.1)')
-    .option('--port <port>', 'port to listen on, 0 for any free port [S3BATCH_PORT] (default 8080)')
-    .option(
-      '--data-dir <dir>',
-      'folder for the job store, spools and the local S3 [S3BATCH_DATA_DIR] (default ./.s3batch)',
-    )
-    .option('--endpoint <url>', 'S3 endpoint URL, e.g. http://127.0.0.1:9000 [S3BATCH_S3_ENDPOINT] (default: AWS S3)')
-    .option('--region <region>', 'S3 region [S3BATCH_S3_REGION] (default us-east-1)')
-    .option('--access-key-id <id>', 'S3 access key id [S3BATCH_S3_ACCESS_KEY_ID]')
-    .option('--secret-access-key <secret>', 'S3 secret access key [S3BATCH_S3_SECRET_ACCESS_KEY]')
-    .option('--path-style', 'use path-style S3 URLs [S3BATCH_S3_PATH_STYLE] (default on with --endpoint)')
-    .option('--no-path-style', 'use virtual-hosted-style S3 URLs')
-    .option(
-      '--storage-profiles <file>',
-      'JSON file of named S3 endpoints that jobs select by RoleArn [S3BATCH_STORAGE_PROFILES_FILE]',
-    )
-    .option('--local-s3-port <port>', 'port of the embedded S3 server [S3BATCH_LOCAL_S3_PORT] (default: any free port)')
-    .option(
-      '--max-concurrent-tasks <n>',
-      'global budget of concurrent tasks [S3BATCH_MAX_CONCURRENT_TASKS] (default 256)',
-    )
-    .option('--job-concurrency <n>', 'concurrent tasks of one job [S3BATCH_JOB_CONCURRENCY] (default 64)')
-    .option(
-      '--workers <n>',
-      'worker threads that run the tasks; 0 runs them in the main thread [S3BATCH_WORKERS] (default: one per core)',
-    )
-    .option(
-      '--worker-spread-busy <fraction>',
-      'a job takes one more worker thread while each of its threads is busy this fraction of the time; ' +
-        '0: every job on all threads at once [S3BATCH_WORKER_SPREAD_BUSY] (default 0.8)',
-    )
-    .option('--chunk-size <n>', 'manifest rows per chunk (unit of resume) [S3BATCH_CHUNK_SIZE] (default 1000)')
-    .option(
-      '--multipart-copy-threshold <bytes>',
-      'copy objects larger than this with multipart copy [S3BATCH_MULTIPART_COPY_THRESHOLD] (default 5 GiB)',
-    )
-    .option(
-      '--max-tasks-per-job <n>',
-      'largest manifest a job may list; larger ones fail with ManifestTooLarge [S3BATCH_MAX_TASKS_PER_JOB] (default 20000000000)',
-    )
-    .option(
-      '--create-job-rate <n>',
-      'CreateJob requests per second per account, in bursts of 5× that; over it TooManyRequestsException [S3BATCH_CREATE_JOB_RATE] (default 10)',
-    )
-    .option(
-      '--job-retention-days <days>',
-      `days a finished job stays visible before its record is deleted; fractions allowed [S3BATCH_JOB_RETENTION_DAYS] (default ${DEFAULT_JOB_RETENTION_DAYS})`,
-    )
-    .option(
-      '--trust-proxy <value>',
-      'behind a reverse proxy: false, true, or comma-separated proxy addresses/CIDRs whose X-Forwarded-For/-Proto are believed (client address for the sign-in limit, https for the Secure cookie) [S3BATCH_TRUST_PROXY] (default false)',
-    )
-    .option(
-      '--allow-unsigned-payload',
-      'accept SigV4 requests with x-amz-content-sha256: UNSIGNED-PAYLOAD; their body is then not signed and could be swapped in transit [S3BATCH_ALLOW_UNSIGNED_PAYLOAD] (default off; the AWS SDKs and CLI sign the payload)',
-    )
-    .option(
-      '--max-failed-auth <n>',
-      'failed authentications allowed a minute per client address and per access key (Basic, SigV4, cookies, sign-ins); over it 429 with Retry-After [S3BATCH_MAX_FAILED_AUTH] (default 10)',
-    )
-    .option(
-      '--request-timeout-seconds <seconds>',
-      'seconds a client may take to send a whole request, headers and body; then 408 and the connection is closed [S3BATCH_REQUEST_TIMEOUT_SECONDS] (default 30)',
-    )
-    .option(
-      '--redis <url>',
-      'scale-out mode: job state in this Redis, tasks run by `s3batch worker` processes (docs/deployment.md), e.g. redis://host:6379/0 [S3BATCH_REDIS_URL] (default: none, one process)',
-    )
-    .option('--redis-prefix <prefix>', 'prefix of every s3batch key in Redis [S3BATCH_REDIS_PREFIX] (default s3batch:)')
-    .option(
-      '--advertise-url <url>',
-      'with --redis: the URL the other serve instances forward requests to while this one leads [S3BATCH_ADVERTISE_URL] (default: http://<host>:<port> as it listens)',
-    )
-    .option('--log-level <level>', 'debug, info, warn, error or silent [S3BATCH_LOG_LEVEL] (default info)')
-    .option(
-      '--log-format <format>',
-      'json (one JSON object per line, for log shippers) or pretty (for people) [S3BATCH_LOG_FORMAT] (default: pretty when stdout is a terminal, else json)',
-    )
-    .option(
-      '--api-keys-file <file>',
-      'JSON file of S3 Control API access keys {"keys":[{accessKeyId,secretAccessKey,accountId}]} [S3BATCH_API_KEYS_FILE] (also S3BATCH_API_ACCESS_KEY_ID + S3BATCH_API_SECRET_ACCESS_KEY; neither: a pair generated into <data-dir>/api-keys.json)',
-    )
-    .option(
-      '--lambda-endpoint <url>',
-      'Lambda-compatible endpoint for LambdaInvoke [S3BATCH_LAMBDA_ENDPOINT] (default: AWS Lambda)',
-    )
-    .option('--lambda-region <region>', 'Lambda region [S3BATCH_LAMBDA_REGION] (default: the S3 region)')
-    .option('--lambda-access-key-id <id>', 'Lambda access key id [S3BATCH_LAMBDA_ACCESS_KEY_ID] (default: the S3 keys)')
-    .option('--lambda-secret-access-key <secret>', 'Lambda secret access key [S3BATCH_LAMBDA_SECRET_ACCESS_KEY]')
-    .option(
-      '--function-timeout <seconds>',
-      'time limit of one HTTP-function invocation [S3BATCH_FUNCTION_TIMEOUT_SECONDS] (default 60)',
-    )
-    .option(
-      '--function-urls <prefixes>',
-      'HTTP functions LambdaInvoke jobs may call: comma-separated URL prefixes, or none [S3BATCH_FUNCTION_URLS] (default: any URL)',
-    )
+  addServerOptions(program.command('serve').description('Run the s3batch server (engine + HTTP API)'), SERVE_OPTIONS)
     .addHelpText(
       'after',
       `
@@ -210,44 +151,7 @@ Examples:
       scale-out mode: run it on two machines, and \`s3batch worker\` on as many as needed (docs/deployment.md)`,
     )
     .action(async (opts: Record<string, string | boolean | undefined>) => {
-      const flags: ConfigFlags = {
-        local: opts.local,
-        host: opts.host,
-        port: opts.port,
-        dataDir: opts.dataDir,
-        endpoint: opts.endpoint,
-        region: opts.region,
-        accessKeyId: opts.accessKeyId,
-        secretAccessKey: opts.secretAccessKey,
-        forcePathStyle: opts.pathStyle,
-        storageProfilesFile: opts.storageProfiles,
-        localS3Port: opts.localS3Port,
-        maxConcurrentTasks: opts.maxConcurrentTasks,
-        jobConcurrency: opts.jobConcurrency,
-        workers: opts.workers,
-        workerSpreadBusy: opts.workerSpreadBusy,
-        chunkSize: opts.chunkSize,
-        multipartCopyThresholdBytes: opts.multipartCopyThreshold,
-        logLevel: opts.logLevel,
-        logFormat: opts.logFormat,
-        maxTasksPerJob: opts.maxTasksPerJob,
-        jobRetentionDays: opts.jobRetentionDays,
-        createJobRatePerSecond: opts.createJobRate,
-        apiKeysFile: opts.apiKeysFile,
-        lambdaEndpoint: opts.lambdaEndpoint,
-        lambdaRegion: opts.lambdaRegion,
-        lambdaAccessKeyId: opts.lambdaAccessKeyId,
-        lambdaSecretAccessKey: opts.lambdaSecretAccessKey,
-        functionTimeoutSeconds: opts.functionTimeout,
-        functionUrls: opts.functionUrls,
-        trustProxy: opts.trustProxy,
-        allowUnsignedPayload: opts.allowUnsignedPayload,
-        maxFailedAuth: opts.maxFailedAuth,
-        requestTimeoutSeconds: opts.requestTimeoutSeconds,
-        redisUrl: opts.redis,
-        redisPrefix: opts.redisPrefix,
-        advertiseUrl: opts.advertiseUrl,
-      };
+      const flags: ConfigFlags = configFlagsFrom(opts);
       const config = loadConfig(flags);
       if (config.redisUrl !== undefined) return serveScaledOut(config);
       // Loaded here, not at the top: the job verbs (every other command) then start without the

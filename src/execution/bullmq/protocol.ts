@@ -14,6 +14,7 @@
  * per chunk: a redo overwrites it.
  */
 import type { Chunk } from '../../domain/chunk.ts';
+import { ERROR_TABLE, isS3BatchError, S3BatchError, type ErrorCode } from '../../domain/errors.ts';
 import type { ChunkCounts, JobSpec, LiveCounts } from '../placement.ts';
 
 export const PROTOCOL_VERSION = 1;
@@ -114,6 +115,22 @@ export interface ProgressEntry {
   readonly attempts: string;
   /** Per finished task since the last entry (/metrics): succeeded (0/1), durationMs, attempts, throttledAttempts. */
   readonly tasks: readonly number[];
+}
+
+/**
+ * A chunk that cannot run (its manifest unreadable, its task list missing) fails its BullMQ job:
+ * BullMQ keeps only the error's message (`failedReason`), so an S3BatchError's code goes in front
+ * of it, `<Code>: <message>`; chunkFailure() reads it back as the engine's failureOf() expects.
+ */
+export function chunkFailureReason(err: unknown): string {
+  if (isS3BatchError(err)) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function chunkFailure(reason: string): Error {
+  const m = /^([A-Za-z]+): ([\s\S]*)$/.exec(reason);
+  if (m && Object.hasOwn(ERROR_TABLE, m[1]!)) return new S3BatchError(m[1] as ErrorCode, m[2]!);
+  return new Error(reason);
 }
 
 export type ControlMessage =
