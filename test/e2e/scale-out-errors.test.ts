@@ -49,6 +49,7 @@ async function run(args: string[]) {
 
 describe('scale-out: bad Redis settings', () => {
   for (const command of ['serve', 'worker'] as const) {
+    const portFlag = command === 'serve' ? ['--port', '0'] : [];
     it(`${command}: a malformed --redis URL is refused at once, naming it without its password`, async () => {
       const r = await run([
         command,
@@ -65,7 +66,7 @@ describe('scale-out: bad Redis settings', () => {
     });
 
     it(`${command}: a Redis that is down at start ends it with a clear error, not a hang`, async () => {
-      const r = await run([command, '--redis', 'redis://127.0.0.1:1/0', '--port', '0', ...s3Flags(ceph)]);
+      const r = await run([command, '--redis', 'redis://127.0.0.1:1/0', ...portFlag, ...s3Flags(ceph)]);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/cannot reach Redis/i);
       expect(r.stderr).toContain('127.0.0.1:1');
