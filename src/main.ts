@@ -61,6 +61,8 @@ export interface StateParts {
   readonly sessionKey: Buffer;
   /** Scale-out mode: this instance leads (`/healthz` says so). */
   readonly leader?: boolean | undefined;
+  /** Runs right before the server listens (the scale-out mode closes its standby proxy on the same port). */
+  beforeListen?(): Promise<void>;
   /** Tasks by worker name for /metrics. */
   workerTasks?(): ReadonlyMap<string, { readonly succeeded: number; readonly failed: number }>;
 }
@@ -163,6 +165,11 @@ export async function startServer(
       });
       releasers.add('HTTP app', () => app.close());
       await engine.start();
+      if (parts.beforeListen) {
+        // Plugins load before the port changes hands, so that it is refused for the least time.
+        await app.ready();
+        await parts.beforeListen();
+      }
       const url = await listen(app, config);
       return {
         url,

@@ -76,14 +76,18 @@ export async function startScaleOutServer(config: Config, logger: Logger): Promi
 
   const lead = async (fence: Fence): Promise<void> => {
     logger.info({ url: self }, 'took the lead: the engine runs here');
-    await proxy?.close();
-    proxy = undefined;
+    // The proxy answers (503 while the leader it names, this instance, is not ready) until the whole
+    // server is about to listen on the same port, so that the port is refused for the least time.
+    const closeProxy = async (): Promise<void> => {
+      await proxy?.close();
+      proxy = undefined;
+    };
+    const parts = stateParts(config, redis, fence, (reason) => endWith(reason), logger);
     try {
-      server = await startServer(
-        { ...config, port },
-        logger,
-        stateParts(config, redis, fence, (reason) => endWith(reason), logger),
-      );
+      server = await startServer({ ...config, port }, logger, async (ctx) => ({
+        ...(await parts(ctx)),
+        beforeListen: closeProxy,
+      }));
     } catch (err) {
       endWith(`could not start as the leader: ${(err as Error).message}`);
     }

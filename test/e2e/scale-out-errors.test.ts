@@ -55,8 +55,7 @@ describe('scale-out: bad Redis settings', () => {
         command,
         '--redis',
         'http://user:hunter2@redis.example:6379/0',
-        '--port',
-        '0',
+        ...portFlag,
         ...s3Flags(ceph),
       ]);
       expect(r.code).not.toBe(0);
@@ -120,7 +119,9 @@ describe('scale-out: Redis lost mid-job', () => {
     await d.redis.restart();
     const next = await d.startServe();
     const again = new JsonApi(next.url);
-    const done = await again.waitFor(JobId, ['Complete', 'Failed', 'Cancelled'], 180_000);
+    const done = await again.waitFor(JobId, ['Complete', 'Failed', 'Cancelled'], 180_000).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}\nthe new serve printed:\n${next.output()}`);
+    });
     expect(done.Job.Status).toBe('Complete');
     expect(done.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 160, NumberOfTasksFailed: 0 });
     const report = await readReport(s3, bucket, 'rep', JobId);
