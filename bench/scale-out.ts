@@ -27,6 +27,7 @@ import { jobRequest, putManifest, readReport } from '../test/helpers/jobs.ts';
 import { JsonApi } from '../test/helpers/json-api.ts';
 import { startRedis, type TestRedis } from '../test/helpers/redis-server.ts';
 import { createTestBucket, makeS3Client, type S3ServerInfo } from '../test/helpers/s3-servers.ts';
+import { healthRole } from '../test/helpers/scale-out.ts';
 import { startServerProcess, tempDataDir, type ServerProcess } from '../test/helpers/server-process.ts';
 import { startWorkerProcess, type WorkerProcess } from '../test/helpers/worker-process.ts';
 import { startFunctionServer } from './function-server.ts';
@@ -315,8 +316,7 @@ async function failover(): Promise<void> {
     await d.serves[0]!.kill('SIGKILL');
     const at = performance.now();
     for (;;) {
-      const h = (await (await fetch(`${d.serves[1]!.url}/healthz`)).json()) as { role?: string };
-      if (h.role === 'leader') break;
+      if ((await healthRole(d.serves[1]!.url)) === 'leader') break;
       await new Promise((r) => setTimeout(r, 50));
     }
     const leads = performance.now() - at;

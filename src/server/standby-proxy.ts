@@ -131,10 +131,15 @@ export async function startStandbyProxy(options: {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    // The port is free as soon as the server stops listening: the leader's server may take it at once.
+    // Idle keep-alive connections close now; requests still in flight (a forwarded event stream) get
+    // a moment to end, then their connections close too.
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        server.close();
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 1_000).unref();
+        resolve();
       }),
   };
 }

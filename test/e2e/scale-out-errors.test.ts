@@ -15,7 +15,7 @@ import { jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '../helpers/s3-servers.ts';
-import { startScaleOut } from '../helpers/scale-out.ts';
+import { healthRole, startScaleOut } from '../helpers/scale-out.ts';
 import { TEST_API_KEY } from '../helpers/server-process.ts';
 import { until } from '../helpers/until.ts';
 import { s3Flags } from '../helpers/worker-process.ts';
@@ -118,6 +118,11 @@ describe('scale-out: Redis lost mid-job', () => {
     expect(serve.output()).toMatch(/redis/i);
     await d.redis.restart();
     const next = await d.startServe();
+    // It listens as a standby (503 while nobody leads) and takes the lead once the old lease is gone.
+    await until(async () => (await healthRole(next.url)) === 'leader', 'the new serve to lead', {
+      timeoutMs: 30_000,
+      everyMs: 100,
+    });
     const again = new JsonApi(next.url);
     const done = await again.waitFor(JobId, ['Complete', 'Failed', 'Cancelled'], 180_000).catch((err: unknown) => {
       throw new Error(`${(err as Error).message}\nthe new serve printed:\n${next.output()}`);

@@ -10,7 +10,7 @@ import { jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '../helpers/s3-servers.ts';
-import { startScaleOut, type ScaleOut } from '../helpers/scale-out.ts';
+import { healthRole, startScaleOut, type ScaleOut } from '../helpers/scale-out.ts';
 import { until } from '../helpers/until.ts';
 
 let ceph: S3ServerInfo;
@@ -106,14 +106,10 @@ describe('scale-out under failures', () => {
     });
     await leader.kill('SIGKILL');
     // The standby takes the lead and answers itself; the job goes on.
-    await until(
-      async () => {
-        const health = (await (await fetch(`${standby.url}/healthz`)).json()) as { role?: string };
-        return health.role === 'leader';
-      },
-      'the standby leads',
-      { timeoutMs: 30_000, everyMs: 200 },
-    );
+    await until(async () => (await healthRole(standby.url)) === 'leader', 'the standby leads', {
+      timeoutMs: 30_000,
+      everyMs: 200,
+    });
     await expectExact(viaStandby, job, 180_000);
   });
 

@@ -31,6 +31,15 @@ export interface ScaleOutOptions {
   readonly workerS3?: S3ServerInfo;
 }
 
+/** The role a `serve --redis` instance's /healthz names; undefined while its port changes hands. */
+export async function healthRole(url: string): Promise<string | undefined> {
+  try {
+    return ((await (await fetch(`${url}/healthz`)).json()) as { role?: string }).role;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startScaleOut(options: ScaleOutOptions): Promise<ScaleOut> {
   const redis = await startRedis();
   const serves: ServerProcess[] = [];
