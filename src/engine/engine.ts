@@ -216,10 +216,12 @@ export class Engine {
           this.finalizer.finalize(job.id, JobStatus.Complete);
           break;
         case JobStatus.Cancelling:
+          await this.abandon(job.id);
           await this.discardUnfinishedSpools(job);
           this.finalizer.finalize(job.id, JobStatus.Cancelled);
           break;
         case JobStatus.Failing:
+          await this.abandon(job.id);
           await this.discardUnfinishedSpools(job);
           this.finalizer.finalize(job.id, JobStatus.Failed);
           break;
@@ -233,6 +235,15 @@ export class Engine {
     if ([...this.records.statusCounts().keys()].some(live)) this.placement.warm?.();
     this.sweeper.start();
     this.schedule();
+  }
+
+  /** What of a job that ends at start still runs elsewhere stops (execution/placement.ts `abandon`). */
+  private async abandon(jobId: string): Promise<void> {
+    try {
+      await this.placement.abandon?.(jobId);
+    } catch (err) {
+      this.deps.log.warn({ err, jobId }, `could not stop what still runs of job ${jobId}: ${(err as Error).message}`);
+    }
   }
 
   /**

@@ -122,6 +122,12 @@ export interface ChunkPlacement {
   start(job: PlacedJob, hooks: ExecutionHooks, slots: number): JobExecution;
   /** A job is on its way (created, or resumed at start): get ready to run tasks while it prepares. */
   warm?(): void;
+  /**
+   * A job ends without an execution here (Cancelling or Failing when the engine started): stop what
+   * of it still runs elsewhere (another process's workers). Placements in this process have nothing
+   * to do.
+   */
+  abandon?(jobId: string): Promise<void>;
   /** Ends the placement's resources (threads); executions must have ended. */
   close(): Promise<void>;
 }

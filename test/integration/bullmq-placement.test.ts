@@ -10,7 +10,7 @@
 import { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { JobStatus } from '../../src/domain/job-status.ts';
+import { JobStatus } from '../../src/domain/job-status.ts';
 import { succeeded, type TaskEntry } from '../../src/domain/task.ts';
 import { Engine, type EngineConfig } from '../../src/engine/engine.ts';
 import { NO_LOG } from '../../src/engine/job-log.ts';
@@ -484,6 +484,34 @@ describe('the BullMQ placement under the engine', () => {
     const rows = reportRows(world, jobId);
     expect(rows).toHaveLength(60);
     expect(new Set(rows).size).toBe(60);
+  });
+
+  it('a new leader stops what a Cancelling job still runs and takes its chunks out of the queue', async () => {
+    const world = newWorld();
+    const config = { maxConcurrentTasks: 12, jobConcurrency: 12 };
+    const first = await newLeader(world, config, 4);
+    world.hold.on = true;
+    const worker = await newWorker(world, 8);
+    const etag = await putManifest(world, 'm.csv', keys(60));
+    const jobId = createJob(first, 'm.csv', etag);
+    const q = await watchQueue(world);
+    await until(() => world.calls.length >= 4, 'a chunk running');
+    await until(async () => (await queuedLoops(q, jobId)) > 4, 'chunks waiting behind it');
+    // The leader dies right after it recorded the cancel, before any stop went out (the window
+    // between the store's write and the control message).
+    await first.crash();
+    const job = world.store.get(jobId)!;
+    world.store.save({ ...job, status: JobStatus.Cancelling });
+    expect(worker.messages.some((m) => m.t === 'stop' && m.jobId === jobId)).toBe(false);
+
+    const second = await newLeader(world, config, 4);
+    await until(() => worker.messages.some((m) => m.t === 'stop' && m.jobId === jobId), 'the stop message');
+    world.hold.on = false;
+    world.hold.release();
+    await waitForStatus(second.engine, world.store, jobId, 'Cancelled');
+    await until(async () => (await queuedLoops(q, jobId)) === 0, 'no chunk of the job left in the queue');
+    // No chunk started after the new leader took over: only the tasks already held ran.
+    expect(world.calls.length).toBeLessThan(60);
   });
 
   it('a chunk whose processor fails fails the job with its code and message', async () => {

@@ -152,6 +152,20 @@ export class BullmqPlacement implements ChunkPlacement {
     return execution;
   }
 
+  /**
+   * A job that ends without running here (it was Cancelling or Failing when this leader started):
+   * the chunks a leader before this one left running get a stop, and its chunk jobs leave the queue
+   * (a running one once it is handed back; the workers' stop key keeps a waiting one from starting).
+   */
+  async abandon(jobId: string): Promise<void> {
+    const { control } = this.shared;
+    await control.stop(jobId, (await control.stopGen(jobId)) + 1);
+    const states = ['waiting', 'prioritized', 'delayed', 'completed', 'failed'] as const;
+    for (const job of await this.queue.getJobs([...states])) {
+      if (job?.id?.startsWith(`${jobId}.`)) await this.queue.remove(job.id).catch(() => 0);
+    }
+  }
+
   /** Tasks finished per worker (name → counts), over every job, since this placement started: /metrics. */
   workerTasks(): ReadonlyMap<string, Readonly<WorkerTasks>> {
     return this.workers;
