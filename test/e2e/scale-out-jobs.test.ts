@@ -5,6 +5,7 @@
  */
 import type http from 'node:http';
 import { GetObjectTaggingCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
 import { jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
@@ -12,6 +13,7 @@ import { JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '../helpers/s3-servers.ts';
 import { startScaleOut, type ScaleOut } from '../helpers/scale-out.ts';
+import { until } from '../helpers/until.ts';
 
 let ceph: S3ServerInfo;
 let s3: S3Client;
@@ -121,6 +123,55 @@ describe('scale-out: serve + 3 workers on Ceph RGW', () => {
     expect([...byWorker.keys()].every((w) => /^w[123]$/.test(w))).toBe(true);
     expect(byWorker.size).toBeGreaterThan(1);
     expect(metrics).not.toContain(copy.JobId);
+  });
+
+  it('runs a generator job (its task list in Redis) and a dry run on the workers', async () => {
+    const d = await deployment();
+    const api = new JsonApi(d.serves[0]!.url);
+    const src = await objects('so-gen', 120);
+    await putObjects(s3, src.bucket, ['skip/a', 'skip/b']);
+    const { JobId } = await api.createJob({
+      ConfirmationRequired: false,
+      Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'job', Value: 'generated' }] } },
+      ManifestGenerator: {
+        S3JobManifestGenerator: {
+          SourceBucket: `arn:aws:s3:::${src.bucket}`,
+          EnableManifestOutput: false,
+          Filter: { KeyNameConstraint: { MatchAnyPrefix: ['o/'] } },
+        },
+      },
+      Report: {
+        Bucket: `arn:aws:s3:::${src.bucket}`,
+        Prefix: 'rep-gen',
+        Format: 'Report_CSV_20180820',
+        Enabled: true,
+        ReportScope: 'AllTasks',
+      },
+      Priority: 10,
+      RoleArn: 'arn:aws:iam::111122223333:role/s3batch',
+    });
+    const done = await api.waitFor(JobId, ['Complete', 'Failed', 'Cancelled'], 120_000);
+    expect(done.Job.Status).toBe('Complete');
+    expect(done.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 120, NumberOfTasksSucceeded: 120 });
+    expect(await reportedKeys(src.bucket, 'rep-gen', JobId)).toEqual(src.keys);
+    const t = await s3.send(new GetObjectTaggingCommand({ Bucket: src.bucket, Key: src.keys[5]! }));
+    expect(t.TagSet).toEqual([{ Key: 'job', Value: 'generated' }]);
+    // The task list and the chunk index lived in Redis while the job ran, and go with it.
+    const redis = new Redis(d.redis.url, { maxRetriesPerRequest: null });
+    cleanups.push(async () => redis.disconnect());
+    const jobKeys = async (): Promise<string[]> => [
+      ...(await redis.keys(`s3batch:tasks:${JobId}*`)),
+      ...(await redis.keys(`s3batch:chunks:${JobId}*`)),
+    ];
+    await until(async () => (await jobKeys()).length === 0, 'the job keys to go', { timeoutMs: 10_000, everyMs: 100 });
+
+    // A dry run changes nothing, on the workers too.
+    const dry = await api.createJob(tagging(src, 'dry', { Tags: [{ Key: 's3batch:dry-run', Value: 'true' }] }));
+    const dryDone = await api.waitFor(dry.JobId, ['Complete', 'Failed', 'Cancelled'], 120_000);
+    expect(dryDone.Job.Status).toBe('Complete');
+    expect(dryDone.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 120 });
+    const after = await s3.send(new GetObjectTaggingCommand({ Bucket: src.bucket, Key: src.keys[5]! }));
+    expect(after.TagSet).toEqual([{ Key: 'job', Value: 'generated' }]);
   });
 
   it('holds a job’s max-concurrent-tasks and max-requests-per-second across workers (at a proxy)', async () => {
