@@ -9,10 +9,12 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
 import { jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
-import { JsonApi } from '../helpers/json-api.ts';
+import { basicAuth, JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '../helpers/s3-servers.ts';
 import { startScaleOut, type ScaleOut } from '../helpers/scale-out.ts';
+import { TEST_API_KEY } from '../helpers/server-process.ts';
+import { openSse } from '../helpers/sse.ts';
 import { until } from '../helpers/until.ts';
 
 let ceph: S3ServerInfo;
@@ -197,7 +199,19 @@ describe('scale-out: serve + 3 workers on Ceph RGW', () => {
     const rated = await api.createJob(
       tagging(src, 'rate', { Tags: [{ Key: 's3batch:max-requests-per-second', Value: '20' }] }),
     );
+    // Live progress (server-sent events) adds up the workers' progress as it comes.
+    const sse = await openSse(`${d.serves[0]!.url}/api/v1/jobs/${rated.JobId}/events`, {
+      authorization: basicAuth(TEST_API_KEY),
+    });
+    cleanups.push(async () => sse.close());
     const doneRated = await api.waitFor(rated.JobId, ['Complete', 'Failed'], 120_000);
+    const progress = sse
+      .events()
+      .filter((e) => e.event === 'progress')
+      .map((e) => (JSON.parse(e.data) as { NumberOfTasksSucceeded: number }).NumberOfTasksSucceeded);
+    // A rate of 20/s over 120 tasks: several updates on the way, never going back.
+    expect(progress.filter((n) => n > 0 && n < 120).length).toBeGreaterThan(2);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
     expect(doneRated.Job.Status).toBe('Complete');
     const arrivals = [...proxy.watched.arrivals].sort((a, b) => a - b);
     expect(arrivals).toHaveLength(120);
