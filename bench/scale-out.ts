@@ -152,8 +152,9 @@ async function timeJob(api: JsonApi, jobId: string, total: number): Promise<{ ra
 }
 
 const pidOf = (p: { child: { pid?: number | undefined } }): number => p.child.pid ?? 0;
+/** redis-server's pid: it names itself `redis-server 127.0.0.1:<port>` in its command line. */
 function redisPid(redis: TestRedis): number | undefined {
-  return pidsWithCmdline(`--port ${redis.port} `).find((pid) => cpuMs(pid) >= 0);
+  return pidsWithCmdline(`redis-server 127.0.0.1:${redis.port}`)[0];
 }
 
 async function throughput(): Promise<void> {
@@ -203,29 +204,41 @@ async function dispatch(): Promise<void> {
   const tasks = Number(opt['dispatch-tasks']);
   const fn = await startFunctionServer('ok', 0);
   console.log(`\n## dispatch: CPU per chunk, ${tasks} tasks, function answering at once, 1 worker`);
-  console.log('| round | chunk size | chunks | CPU ms serve+worker+redis | per chunk of 1,000 (ΔCPU ÷ Δchunks) |');
-  console.log('|---|---|---|---|---|');
+  console.log(
+    '| round | chunk size | chunks | CPU ms serve | worker | redis | per chunk of 1,000: serve | worker | redis | all |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (let round = 1; round <= Number(opt.rounds); round++) {
-    const cpuFor = async (chunkSize: number): Promise<number> => {
+    /** CPU ms of serve, the worker and Redis over one job. */
+    const cpuFor = async (chunkSize: number, report: boolean): Promise<number[]> => {
       const d = await deploy({ workers: 1, chunkSize });
       try {
         const m = await manifest(tasks);
-        const pids = [pidOf(d.serves[0]!), pidOf(d.workers[0]!), redisPid(d.redis) ?? 0].filter(Boolean);
-        const before = pids.reduce((a, p) => a + cpuMs(p), 0);
-        const { JobId } = await d.api.createJob(lambdaJob(m, fn.url));
+        const pids = [pidOf(d.serves[0]!), pidOf(d.workers[0]!), redisPid(d.redis) ?? 0];
+        const before = pids.map((p) => (p ? cpuMs(p) : 0));
+        const { JobId } = await d.api.createJob(lambdaJob(m, fn.url, report ? {} : { Report: { Enabled: false } }));
         await timeJob(d.api, JobId, tasks);
-        return pids.reduce((a, p) => a + cpuMs(p), 0) - before;
+        return pids.map((p, i) => (p ? cpuMs(p) : 0) - before[i]!);
       } finally {
         await d.close();
       }
     };
-    const big = await cpuFor(1000);
-    const small = await cpuFor(100);
-    const chunksBig = Math.ceil(tasks / 1000);
-    const chunksSmall = Math.ceil(tasks / 100);
-    const perChunk = (small - big) / (chunksSmall - chunksBig);
-    console.log(`| ${round} | 1000 | ${chunksBig} | ${big.toFixed(0)} | |`);
-    console.log(`| ${round} | 100 | ${chunksSmall} | ${small.toFixed(0)} | ${perChunk.toFixed(2)} ms |`);
+    // With the report (each chunk writes, and the report reads, a part file in S3) and without it
+    // (no part: the queue, the progress, the records and the manifest's ranged GET only).
+    for (const report of [true, false]) {
+      const big = await cpuFor(1000, report);
+      const small = await cpuFor(100, report);
+      const chunksBig = Math.ceil(tasks / 1000);
+      const chunksSmall = Math.ceil(tasks / 100);
+      const per = small.map((v, i) => (v - big[i]!) / (chunksSmall - chunksBig));
+      const all = per.reduce((a, b) => a + b, 0);
+      const ms = (v: number): string => v.toFixed(0);
+      const what = report ? 'report' : 'no report';
+      console.log(`| ${round} | 1000, ${what} | ${chunksBig} | ${big.map(ms).join(' | ')} | | | | |`);
+      console.log(
+        `| ${round} | 100, ${what} | ${chunksSmall} | ${small.map(ms).join(' | ')} | ${per.map((v) => v.toFixed(2)).join(' | ')} | ${all.toFixed(2)} ms |`,
+      );
+    }
   }
   await fn.close();
 }

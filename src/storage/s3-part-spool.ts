@@ -125,6 +125,12 @@ interface PartScan {
 
 export class S3PartSpool implements ResultSpool {
   private readonly located = new Map<string, PartLocation>();
+  /**
+   * Per job, per chunk, the status a part read whole had no row of: the report reads every part
+   * once per status, and the second read of a part without failed rows (the usual case) needs no
+   * request. One small entry per chunk of the jobs being reported; dropped with the job's parts.
+   */
+  private readonly without = new Map<string, Map<number, TaskStatus>>();
   private readonly policy: RetryPolicy;
   private readonly sleep: Sleep;
 
@@ -137,6 +143,7 @@ export class S3PartSpool implements ResultSpool {
   }
 
   async open(jobId: string, chunkIndex: number, options?: SpoolOpenOptions): Promise<SpoolWriter> {
+    this.without.get(jobId)?.delete(chunkIndex);
     const target = await this.target(jobId, chunkIndex);
     if (target === undefined) return new DroppingWriter();
     let scan: PartScan | undefined;
@@ -158,9 +165,12 @@ export class S3PartSpool implements ResultSpool {
   }
 
   async *read(jobId: string, chunkIndex: number, status: TaskStatus): AsyncGenerator<TaskResult> {
+    if (this.without.get(jobId)?.get(chunkIndex) === status) return;
     const target = await this.target(jobId, chunkIndex);
     if (target === undefined) return;
     let lineNo = 0;
+    const other = status === TaskStatus.Succeeded ? TaskStatus.Failed : TaskStatus.Succeeded;
+    let otherSeen = false;
     for await (const { text } of completeLines(this.body(target))) {
       lineNo++;
       const row = decodePartLine(text);
@@ -171,7 +181,12 @@ export class S3PartSpool implements ResultSpool {
         );
       }
       if (row.result.status === status) yield row.result;
+      else otherSeen = true;
     }
+    let chunks = this.without.get(jobId);
+    if (!chunks) this.without.set(jobId, (chunks = new Map()));
+    if (otherSeen) chunks.delete(chunkIndex);
+    else chunks.set(chunkIndex, other);
   }
 
   async chunks(jobId: string): Promise<number[]> {
@@ -189,11 +204,13 @@ export class S3PartSpool implements ResultSpool {
   }
 
   async discard(jobId: string, chunkIndex: number): Promise<void> {
+    this.without.get(jobId)?.delete(chunkIndex);
     const target = await this.target(jobId, chunkIndex);
     if (target !== undefined) await this.retrying(() => deleteKey(target));
   }
 
   async removeJob(jobId: string): Promise<void> {
+    this.without.delete(jobId);
     const where = await this.where(jobId);
     if (where === undefined) return;
     const prefix = partsPrefix(where.prefix, jobId);

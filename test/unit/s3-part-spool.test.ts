@@ -103,6 +103,36 @@ describe('S3PartSpool', () => {
     expect(() => w.append(result(9))).toThrow(/already closed/);
   });
 
+  it('reads a part without failed rows once: the failed pass of the report needs no request', async () => {
+    const { store, spool } = setup();
+    let gets = 0;
+    const open = store.open.bind(store);
+    store.open = (ref: ObjectRef, options?: OpenOptions) => {
+      gets++;
+      return open(ref, options);
+    };
+    const clean = await spool.open(JOB, 1);
+    clean.append(result(0), 0);
+    await clean.close();
+    const mixed = await spool.open(JOB, 2);
+    mixed.append(result(0), 0);
+    mixed.append(result(1, 'failed'), 1);
+    await mixed.close();
+    gets = 0;
+    expect(await collect(spool, 1, 'succeeded')).toEqual([result(0)]);
+    expect(await collect(spool, 2, 'succeeded')).toEqual([result(0)]);
+    expect(gets).toBe(2);
+    expect(await collect(spool, 1, 'failed')).toEqual([]);
+    expect(gets).toBe(2); // known to have no failed row
+    expect(await collect(spool, 2, 'failed')).toEqual([result(1, 'failed')]);
+    expect(gets).toBe(3);
+    // A chunk written again is read again.
+    const redo = await spool.open(JOB, 1);
+    redo.append(result(5, 'failed'), 0);
+    await redo.close();
+    expect(await collect(spool, 1, 'failed')).toEqual([result(5, 'failed')]);
+  });
+
   it('resumes from the part and writes the old rows and the new ones; a redo overwrites the one part', async () => {
     const { store, spool, key } = setup();
     const first = await spool.open(JOB, 1, { resume: true });
