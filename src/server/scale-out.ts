@@ -136,6 +136,11 @@ function stateParts(
       onWriteError: (err) =>
         logger.error({ err }, `the job store in Redis cannot be written (retried): ${(err as Error).message}`),
       onFenced: () => end('the job store refused a write: another instance leads'),
+      onRedisRestart: () =>
+        logger.warn(
+          {},
+          'Redis restarted (its run id changed): the job store wrote its records again; chunks whose queue entries Redis lost are sent again',
+        ),
     });
     add('job store', () => store.close());
     const spool = new S3PartSpool(
