@@ -6,6 +6,8 @@
  */
 import type { Chunk } from '../domain/chunk.ts';
 import { ERROR_TABLE, type ErrorCode, isS3BatchError, S3BatchError } from '../domain/errors.ts';
+import type { JobLimits } from '../engine/job-limits.ts';
+import type { TaskOutcomeStats } from '../engine/task-executor.ts';
 import type { ChunkCounts, JobSpec, LiveCounts } from './placement.ts';
 
 export type ToWorker =
@@ -69,6 +71,27 @@ export type FromWorker =
       readonly partial: readonly ChunkCounts[];
       readonly error?: SerializedError | undefined;
     };
+
+/**
+ * Applies what a worker (a thread, or an `s3batch worker` process) sends about its attempts and
+ * finished tasks: each attempt to the job's adaptive slow-down, each task to `onTaskDone` (/metrics).
+ */
+export function applyAttemptsAndTasks(
+  limits: Pick<JobLimits, 'recordKind'>,
+  onTaskDone: (stats: TaskOutcomeStats) => void,
+  attempts: string,
+  tasks: readonly number[],
+): void {
+  for (const kind of attempts) limits.recordKind(kind === 's' ? 'succeeded' : kind === 't' ? 'throttled' : 'failed');
+  for (let i = 0; i + 3 < tasks.length; i += 4) {
+    onTaskDone({
+      succeeded: tasks[i] === 1,
+      durationMs: tasks[i + 1]!,
+      attempts: tasks[i + 2]!,
+      throttledAttempts: tasks[i + 3]!,
+    });
+  }
+}
 
 export function serializeError(err: unknown): SerializedError {
   if (isS3BatchError(err)) return { name: err.name, message: err.message, code: err.code };

@@ -35,7 +35,13 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Chunk } from '../domain/chunk.ts';
-import { deserializeError, type FromWorker, type ThreadHello, type ToWorker } from './protocol.ts';
+import {
+  applyAttemptsAndTasks,
+  deserializeError,
+  type FromWorker,
+  type ThreadHello,
+  type ToWorker,
+} from './protocol.ts';
 import type { ThreadData } from './thread-entry.ts';
 import type {
   ChunkCounts,
@@ -641,17 +647,8 @@ class ThreadExecution implements JobExecution {
     p.inFlight = msg.inFlight;
     p.applied = msg.capacityEpoch;
     p.live = msg.live;
-    for (const kind of msg.attempts)
-      this.job.limits.recordKind(kind === 's' ? 'succeeded' : kind === 't' ? 'throttled' : 'failed');
+    applyAttemptsAndTasks(this.job.limits, (stats) => this.hooks.onTaskDone(stats), msg.attempts, msg.tasks);
     const t = msg.tasks;
-    for (let i = 0; i + 3 < t.length; i += 4) {
-      this.hooks.onTaskDone({
-        succeeded: t[i] === 1,
-        durationMs: t[i + 1]!,
-        attempts: t[i + 2]!,
-        throttledAttempts: t[i + 3]!,
-      });
-    }
     if (msg.t === 'chunk-done') this.hooks.onChunkDone(msg.counts);
     if (t.length > 0) this.hooks.onResults();
     if (msg.t === 'idle') p.idleEpoch = msg.epoch;

@@ -8,30 +8,21 @@
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli, shellEnv } from '../helpers/cli-process.ts';
-import { jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
-import { requireCeph } from '../helpers/provided.ts';
-import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '../helpers/s3-servers.ts';
-import { healthRole, startScaleOut } from '../helpers/scale-out.ts';
+import {
+  healthRole,
+  objectsWithManifest,
+  reportedKeys,
+  taggingRequest,
+  useScaleOutOnCeph,
+} from '../helpers/scale-out.ts';
 import { TEST_API_KEY } from '../helpers/server-process.ts';
 import { until } from '../helpers/until.ts';
 import { s3Flags } from '../helpers/worker-process.ts';
 
-let ceph: S3ServerInfo;
-let s3: S3Client;
-const cleanups: Array<() => Promise<void>> = [];
-
-beforeAll(() => {
-  ceph = requireCeph();
-  s3 = makeS3Client(ceph);
-});
-afterAll(() => s3?.destroy());
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const so = useScaleOutOnCeph(20);
 
 function cliEnv(): NodeJS.ProcessEnv {
   const home = mkdtempSync(path.join(os.tmpdir(), 's3batch-so-errors-'));
@@ -56,7 +47,7 @@ describe('scale-out: bad Redis settings', () => {
         '--redis',
         'http://user:hunter2@redis.example:6379/0',
         ...portFlag,
-        ...s3Flags(ceph),
+        ...s3Flags(so.ceph),
       ]);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/redis/i);
@@ -65,7 +56,7 @@ describe('scale-out: bad Redis settings', () => {
     });
 
     it(`${command}: a Redis that is down at start ends it with a clear error, not a hang`, async () => {
-      const r = await run([command, '--redis', 'redis://127.0.0.1:1/0', ...portFlag, ...s3Flags(ceph)]);
+      const r = await run([command, '--redis', 'redis://127.0.0.1:1/0', ...portFlag, ...s3Flags(so.ceph)]);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/cannot reach Redis/i);
       expect(r.stderr).toContain('127.0.0.1:1');
@@ -81,29 +72,11 @@ describe('scale-out: bad Redis settings', () => {
 
 describe('scale-out: Redis lost mid-job', () => {
   it('the leader gives up the lead with a clear message; with Redis back, a new serve completes the job', async () => {
-    const d = await startScaleOut({ s3: ceph, serveArgs: ['--chunk-size', '20'] });
-    cleanups.push(() => d.close());
+    const d = await so.deployment();
     const api = new JsonApi(d.serves[0]!.url);
-    const bucket = await createTestBucket(s3, 'so-lost');
-    const keys = Array.from({ length: 160 }, (_, i) => `o/${String(i).padStart(4, '0')}`);
-    await putObjects(s3, bucket, keys);
-    const { etag } = await putManifest(
-      s3,
-      bucket,
-      'm.csv',
-      keys.map((key) => ({ bucket, key })),
-    );
+    const src = await objectsWithManifest(so.s3, 'so-lost', 160);
     const { JobId } = await api.createJob(
-      jobRequest({
-        manifestBucket: bucket,
-        manifestKey: 'm.csv',
-        etag,
-        operation: { S3PutObjectTagging: { TagSet: [{ Key: 'k', Value: 'v' }] } },
-        reportBucket: bucket,
-        reportPrefix: 'rep',
-        confirmationRequired: false,
-        extra: { Tags: [{ Key: 's3batch:max-requests-per-second', Value: '20' }] },
-      }),
+      taggingRequest(src, 'v', { Tags: [{ Key: 's3batch:max-requests-per-second', Value: '20' }] }, 'rep'),
     );
     await until(
       async () => ((await api.describe(JobId)).Job.ProgressSummary?.NumberOfTasksSucceeded ?? 0) >= 20,
@@ -129,8 +102,7 @@ describe('scale-out: Redis lost mid-job', () => {
     });
     expect(done.Job.Status).toBe('Complete');
     expect(done.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 160, NumberOfTasksFailed: 0 });
-    const report = await readReport(s3, bucket, 'rep', JobId);
-    expect(report.rows.map((r) => decodeURIComponent(r[1]!)).sort()).toEqual(keys);
+    expect(await reportedKeys(so.s3, src.bucket, 'rep', JobId)).toEqual(src.keys);
     // The workers rode the outage out.
     for (const w of d.workers) expect(w.child.exitCode).toBeNull();
   });

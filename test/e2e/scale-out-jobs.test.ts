@@ -4,80 +4,37 @@
  * the JSON API of `serve`; the tasks run only in the workers.
  */
 import type http from 'node:http';
-import { GetObjectTaggingCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
-import { jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
+import { jobRequest } from '../helpers/jobs.ts';
 import { basicAuth, JsonApi } from '../helpers/json-api.ts';
-import { requireCeph } from '../helpers/provided.ts';
-import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '../helpers/s3-servers.ts';
-import { startScaleOut, type ScaleOut } from '../helpers/scale-out.ts';
+import { createTestBucket, putObjects } from '../helpers/s3-servers.ts';
+import {
+  objectsWithManifest,
+  reportedKeys,
+  type SourceObjects,
+  taggingRequest,
+  useScaleOutOnCeph,
+} from '../helpers/scale-out.ts';
 import { TEST_API_KEY } from '../helpers/server-process.ts';
 import { openSse } from '../helpers/sse.ts';
 import { until } from '../helpers/until.ts';
 
-let ceph: S3ServerInfo;
-let s3: S3Client;
-const cleanups: Array<() => Promise<void>> = [];
-
-beforeAll(() => {
-  ceph = requireCeph();
-  s3 = makeS3Client(ceph);
-});
-afterAll(() => s3?.destroy());
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function deployment(options: Partial<Parameters<typeof startScaleOut>[0]> = {}): Promise<ScaleOut> {
-  const d = await startScaleOut({ s3: ceph, serveArgs: ['--chunk-size', '25'], ...options });
-  cleanups.push(() => d.close());
-  return d;
-}
-
-async function objects(prefix: string, count: number): Promise<{ bucket: string; keys: string[]; etag: string }> {
-  const bucket = await createTestBucket(s3, prefix);
-  const keys = Array.from({ length: count }, (_, i) => `o/${String(i).padStart(4, '0')}`);
-  await putObjects(s3, bucket, keys);
-  const { etag } = await putManifest(
-    s3,
-    bucket,
-    'm.csv',
-    keys.map((key) => ({ bucket, key })),
-  );
-  return { bucket, keys, etag };
-}
-
-function tagging(
-  src: { bucket: string; etag: string },
-  tag: string,
-  extra: Record<string, unknown> = {},
-): Record<string, unknown> {
-  return jobRequest({
-    manifestBucket: src.bucket,
-    manifestKey: 'm.csv',
-    etag: src.etag,
-    operation: { S3PutObjectTagging: { TagSet: [{ Key: 'job', Value: tag }] } },
-    reportBucket: src.bucket,
-    reportPrefix: `rep-${tag}`,
-    confirmationRequired: false,
-    extra,
-  });
-}
-
-/** Report rows as keys: each must appear once. */
-async function reportedKeys(bucket: string, prefix: string, jobId: string): Promise<string[]> {
-  const report = await readReport(s3, bucket, prefix, jobId);
-  return report.rows.map((r) => decodeURIComponent(r[1]!)).sort();
-}
+const so = useScaleOutOnCeph(25);
+const deployment = so.deployment;
+const objects = (prefix: string, count: number): Promise<SourceObjects> => objectsWithManifest(so.s3, prefix, count);
+const tagging = taggingRequest;
+const reportOf = (bucket: string, prefix: string, jobId: string): Promise<string[]> =>
+  reportedKeys(so.s3, bucket, prefix, jobId);
 
 describe('scale-out: serve + 3 workers on Ceph RGW', () => {
   it('runs a copy job and a tagging job on the workers: each task once, exact reports, parts removed', async () => {
     const d = await deployment();
     const api = new JsonApi(d.serves[0]!.url);
     const src = await objects('so-src', 150);
-    const dst = await createTestBucket(s3, 'so-dst');
+    const dst = await createTestBucket(so.s3, 'so-dst');
     const copy = await api.createJob(
       jobRequest({
         manifestBucket: src.bucket,
@@ -101,16 +58,16 @@ describe('scale-out: serve + 3 workers on Ceph RGW', () => {
         NumberOfTasksSucceeded: 150,
         NumberOfTasksFailed: 0,
       });
-      expect(await reportedKeys(src.bucket, prefix, id)).toEqual(src.keys);
+      expect(await reportOf(src.bucket, prefix, id)).toEqual(src.keys);
       // The part files of the chunks are gone once the report is written.
-      const parts = await s3.send(
+      const parts = await so.s3.send(
         new ListObjectsV2Command({ Bucket: src.bucket, Prefix: `${prefix}/job-${id}/parts/` }),
       );
       expect(parts.KeyCount ?? 0).toBe(0);
     }
-    const copies = await s3.send(new ListObjectsV2Command({ Bucket: dst }));
+    const copies = await so.s3.send(new ListObjectsV2Command({ Bucket: dst }));
     expect((copies.Contents ?? []).map((o) => o.Key).sort()).toEqual(src.keys);
-    const t = await s3.send(new GetObjectTaggingCommand({ Bucket: src.bucket, Key: src.keys[77]! }));
+    const t = await so.s3.send(new GetObjectTaggingCommand({ Bucket: src.bucket, Key: src.keys[77]! }));
     expect(t.TagSet).toEqual([{ Key: 'job', Value: 'tagged' }]);
 
     // /metrics: tasks by worker name (more than one worker took part), never a job id.
@@ -131,7 +88,7 @@ describe('scale-out: serve + 3 workers on Ceph RGW', () => {
     const d = await deployment();
     const api = new JsonApi(d.serves[0]!.url);
     const src = await objects('so-gen', 120);
-    await putObjects(s3, src.bucket, ['skip/a', 'skip/b']);
+    await putObjects(so.s3, src.bucket, ['skip/a', 'skip/b']);
     const { JobId } = await api.createJob({
       ConfirmationRequired: false,
       Operation: { S3PutObjectTagging: { TagSet: [{ Key: 'job', Value: 'generated' }] } },
@@ -155,12 +112,12 @@ describe('scale-out: serve + 3 workers on Ceph RGW', () => {
     const done = await api.waitFor(JobId, ['Complete', 'Failed', 'Cancelled'], 120_000);
     expect(done.Job.Status).toBe('Complete');
     expect(done.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 120, NumberOfTasksSucceeded: 120 });
-    expect(await reportedKeys(src.bucket, 'rep-gen', JobId)).toEqual(src.keys);
-    const t = await s3.send(new GetObjectTaggingCommand({ Bucket: src.bucket, Key: src.keys[5]! }));
+    expect(await reportOf(src.bucket, 'rep-gen', JobId)).toEqual(src.keys);
+    const t = await so.s3.send(new GetObjectTaggingCommand({ Bucket: src.bucket, Key: src.keys[5]! }));
     expect(t.TagSet).toEqual([{ Key: 'job', Value: 'generated' }]);
     // The task list and the chunk index lived in Redis while the job ran, and go with it.
     const redis = new Redis(d.redis.url, { maxRetriesPerRequest: null });
-    cleanups.push(async () => redis.disconnect());
+    so.cleanup(async () => redis.disconnect());
     const jobKeys = async (): Promise<string[]> => [
       ...(await redis.keys(`s3batch:tasks:${JobId}*`)),
       ...(await redis.keys(`s3batch:chunks:${JobId}*`)),
@@ -172,16 +129,19 @@ describe('scale-out: serve + 3 workers on Ceph RGW', () => {
     const dryDone = await api.waitFor(dry.JobId, ['Complete', 'Failed', 'Cancelled'], 120_000);
     expect(dryDone.Job.Status).toBe('Complete');
     expect(dryDone.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 120 });
-    const after = await s3.send(new GetObjectTaggingCommand({ Bucket: src.bucket, Key: src.keys[5]! }));
+    const after = await so.s3.send(new GetObjectTaggingCommand({ Bucket: src.bucket, Key: src.keys[5]! }));
     expect(after.TagSet).toEqual([{ Key: 'job', Value: 'generated' }]);
   });
 
   it('holds a job’s max-concurrent-tasks and max-requests-per-second across workers (at a proxy)', async () => {
     const isTagging = (req: http.IncomingMessage): boolean =>
       req.method === 'PUT' && (req.url ?? '').includes('tagging');
-    const proxy = await startFaultProxy(ceph.endpoint, () => undefined, { watch: isTagging, latencyMs: 30 });
-    cleanups.push(() => proxy.close());
-    const d = await deployment({ workerS3: { ...ceph, endpoint: proxy.endpoint }, workerArgs: ['--concurrency', '8'] });
+    const proxy = await startFaultProxy(so.ceph.endpoint, () => undefined, { watch: isTagging, latencyMs: 30 });
+    so.cleanup(() => proxy.close());
+    const d = await deployment({
+      workerS3: { ...so.ceph, endpoint: proxy.endpoint },
+      workerArgs: ['--concurrency', '8'],
+    });
     const api = new JsonApi(d.serves[0]!.url);
     const src = await objects('so-lim', 120);
 
@@ -203,7 +163,7 @@ describe('scale-out: serve + 3 workers on Ceph RGW', () => {
     const sse = await openSse(`${d.serves[0]!.url}/api/v1/jobs/${rated.JobId}/events`, {
       authorization: basicAuth(TEST_API_KEY),
     });
-    cleanups.push(async () => sse.close());
+    so.cleanup(async () => sse.close());
     const doneRated = await api.waitFor(rated.JobId, ['Complete', 'Failed'], 120_000);
     const progress = sse
       .events()
@@ -223,7 +183,7 @@ describe('scale-out: serve + 3 workers on Ceph RGW', () => {
   });
 
   it('pre-empts a lower-priority job across workers, which pauses and resumes by itself; cancel reaches the workers', async () => {
-    const d = await deployment({ serveArgs: ['--chunk-size', '25', '--max-concurrent-tasks', '6'] });
+    const d = await deployment({ serveArgs: ['--max-concurrent-tasks', '6'] });
     const api = new JsonApi(d.serves[0]!.url);
     const src = await objects('so-prio', 200);
     const rate = { Key: 's3batch:max-requests-per-second', Value: '25' };
@@ -242,8 +202,8 @@ describe('scale-out: serve + 3 workers on Ceph RGW', () => {
     const lowDone = await api.waitFor(low.JobId, ['Complete', 'Failed'], 120_000);
     expect(lowDone.Job.Status).toBe('Complete');
     expect(lowDone.Job.ProgressSummary).toMatchObject({ NumberOfTasksSucceeded: 200, NumberOfTasksFailed: 0 });
-    expect(await reportedKeys(src.bucket, 'rep-low', low.JobId)).toEqual(src.keys);
-    expect(await reportedKeys(src.bucket, 'rep-high', high.JobId)).toEqual(src.keys);
+    expect(await reportOf(src.bucket, 'rep-low', low.JobId)).toEqual(src.keys);
+    expect(await reportOf(src.bucket, 'rep-high', high.JobId)).toEqual(src.keys);
 
     // Cancel: in-flight tasks finish, none starts after; the report holds what ran, each once.
     const cancelSrc = await objects('so-cancel', 200);
@@ -260,14 +220,14 @@ describe('scale-out: serve + 3 workers on Ceph RGW', () => {
     const cancelled = await api.waitFor(slow.JobId, ['Cancelled'], 30_000);
     const succeeded = cancelled.Job.ProgressSummary?.NumberOfTasksSucceeded ?? 0;
     expect(succeeded).toBeLessThan(200);
-    const reported = await reportedKeys(cancelSrc.bucket, 'rep-cancel', slow.JobId);
+    const reported = await reportOf(cancelSrc.bucket, 'rep-cancel', slow.JobId);
     expect(new Set(reported).size).toBe(reported.length);
     expect(reported).toHaveLength(succeeded);
     // Exactly the objects the report names carry the tag: no task ran after the job ended.
     await new Promise((r) => setTimeout(r, 1500));
     let tagged = 0;
     for (const key of cancelSrc.keys) {
-      const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: cancelSrc.bucket, Key: key }));
+      const tags = await so.s3.send(new GetObjectTaggingCommand({ Bucket: cancelSrc.bucket, Key: key }));
       if (tags.TagSet?.some((t) => t.Value === 'cancel')) tagged++;
     }
     expect(tagged).toBe(succeeded);

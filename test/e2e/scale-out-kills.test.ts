@@ -1,61 +1,24 @@
-/**
- * The scale-out mode under failures (docs/deployment.md#failures), end to end on Ceph RGW with a
- * real redis-server and `serve`/`worker` subprocesses: workers SIGKILLed again and again mid-job,
- * the leading `serve` SIGKILLed while a standby runs, Redis killed and restarted from its AOF.
- * In every case the job completes and its report names every task exactly once.
- */
-import type { S3Client } from '@aws-sdk/client-s3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
+import { describe, expect, it } from 'vitest';
 import { JsonApi } from '../helpers/json-api.ts';
-import { requireCeph } from '../helpers/provided.ts';
-import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '../helpers/s3-servers.ts';
-import { healthRole, startScaleOut, type ScaleOut } from '../helpers/scale-out.ts';
+import {
+  healthRole,
+  objectsWithManifest,
+  reportedKeys,
+  taggingRequest,
+  useScaleOutOnCeph,
+} from '../helpers/scale-out.ts';
 import { until } from '../helpers/until.ts';
 
-let ceph: S3ServerInfo;
-let s3: S3Client;
-const cleanups: Array<() => Promise<void>> = [];
-
-beforeAll(() => {
-  ceph = requireCeph();
-  s3 = makeS3Client(ceph);
-});
-afterAll(() => s3?.destroy());
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function deployment(options: Partial<Parameters<typeof startScaleOut>[0]> = {}): Promise<ScaleOut> {
-  const d = await startScaleOut({ s3: ceph, serveArgs: ['--chunk-size', '20'], ...options });
-  cleanups.push(() => d.close());
-  return d;
-}
+const so = useScaleOutOnCeph(20);
+const deployment = so.deployment;
 
 /** A tagging job over `count` objects at `rate` requests/s: long enough to be hit mid-way. */
 async function slowJob(api: JsonApi, prefix: string, count: number, rate: number) {
-  const bucket = await createTestBucket(s3, prefix);
-  const keys = Array.from({ length: count }, (_, i) => `o/${String(i).padStart(4, '0')}`);
-  await putObjects(s3, bucket, keys);
-  const { etag } = await putManifest(
-    s3,
-    bucket,
-    'm.csv',
-    keys.map((key) => ({ bucket, key })),
-  );
+  const src = await objectsWithManifest(so.s3, prefix, count);
   const { JobId } = await api.createJob(
-    jobRequest({
-      manifestBucket: bucket,
-      manifestKey: 'm.csv',
-      etag,
-      operation: { S3PutObjectTagging: { TagSet: [{ Key: 'k', Value: 'v' }] } },
-      reportBucket: bucket,
-      reportPrefix: 'rep',
-      confirmationRequired: false,
-      extra: { Tags: [{ Key: 's3batch:max-requests-per-second', Value: String(rate) }] },
-    }),
+    taggingRequest(src, 'v', { Tags: [{ Key: 's3batch:max-requests-per-second', Value: String(rate) }] }, 'rep'),
   );
-  return { JobId, bucket, keys };
+  return { JobId, bucket: src.bucket, keys: src.keys };
 }
 
 /** The job ends Complete with every task once in its counts and its report. */
@@ -67,9 +30,7 @@ async function expectExact(api: JsonApi, job: { JobId: string; bucket: string; k
     NumberOfTasksSucceeded: job.keys.length,
     NumberOfTasksFailed: 0,
   });
-  const report = await readReport(s3, job.bucket, 'rep', job.JobId);
-  const reported = report.rows.map((r) => decodeURIComponent(r[1]!)).sort();
-  expect(reported).toEqual(job.keys);
+  expect(await reportedKeys(so.s3, job.bucket, 'rep', job.JobId)).toEqual(job.keys);
 }
 
 const succeeded = async (api: JsonApi, id: string): Promise<number> =>

@@ -3,7 +3,11 @@
  * (test/helpers/redis-server.ts), `s3batch serve --redis` subprocesses and `s3batch worker`
  * subprocesses, on a real S3 server. `close()` ends everything it started.
  */
-import type { S3ServerInfo } from './s3-servers.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { jobRequest, putObjectsAndManifest, readReport } from './jobs.ts';
+import { requireCeph } from './provided.ts';
+import { createTestBucket, makeS3Client, type S3ServerInfo } from './s3-servers.ts';
 import { startServerProcess, tempDataDir, type ServerProcess } from './server-process.ts';
 import { startRedis, type TestRedis } from './redis-server.ts';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.ts';
@@ -80,4 +84,84 @@ export async function startScaleOut(options: ScaleOutOptions): Promise<ScaleOut>
     throw err;
   }
   return { redis, serves, workers, startServe, startWorker, close };
+}
+
+/** A bucket of objects and its CSV manifest `m.csv`, for the scale-out tests. */
+export interface SourceObjects {
+  readonly bucket: string;
+  /** `o/0000`, `o/0001`, …: sorted. */
+  readonly keys: string[];
+  readonly etag: string;
+}
+
+/** A bucket (named after `prefix`) of `count` objects and their manifest. */
+export async function objectsWithManifest(s3: S3Client, prefix: string, count: number): Promise<SourceObjects> {
+  const bucket = await createTestBucket(s3, prefix);
+  const keys = Array.from({ length: count }, (_, i) => `o/${String(i).padStart(4, '0')}`);
+  const etag = await putObjectsAndManifest(s3, bucket, 'm.csv', keys);
+  return { bucket, keys, etag };
+}
+
+/** A tagging job (tag `job=<tag>`) over the objects, its report under `reportPrefix` in their bucket. */
+export function taggingRequest(
+  src: SourceObjects,
+  tag: string,
+  extra: Record<string, unknown> = {},
+  reportPrefix = `rep-${tag}`,
+): Record<string, unknown> {
+  return jobRequest({
+    manifestBucket: src.bucket,
+    manifestKey: 'm.csv',
+    etag: src.etag,
+    operation: { S3PutObjectTagging: { TagSet: [{ Key: 'job', Value: tag }] } },
+    reportBucket: src.bucket,
+    reportPrefix,
+    confirmationRequired: false,
+    extra,
+  });
+}
+
+/** The keys a job's report names, decoded and sorted (each must appear once). */
+export async function reportedKeys(s3: S3Client, bucket: string, prefix: string, jobId: string): Promise<string[]> {
+  const report = await readReport(s3, bucket, prefix, jobId);
+  return report.rows.map((r) => decodeURIComponent(r[1]!)).sort();
+}
+
+/**
+ * The hooks every scale-out test file needs: Ceph RGW and an S3 client on it, and deployments
+ * (with `--chunk-size chunkSize`) ended after each test along with whatever else was registered.
+ */
+export function useScaleOutOnCeph(chunkSize: number) {
+  let ceph: S3ServerInfo | undefined;
+  let s3: S3Client | undefined;
+  const cleanups: Array<() => Promise<void>> = [];
+  beforeAll(() => {
+    ceph = requireCeph();
+    s3 = makeS3Client(ceph);
+  });
+  afterAll(() => s3?.destroy());
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return {
+    get ceph(): S3ServerInfo {
+      return ceph as S3ServerInfo;
+    },
+    get s3(): S3Client {
+      return s3 as S3Client;
+    },
+    /** Ends `c` after the current test. */
+    cleanup(c: () => Promise<void>): void {
+      cleanups.push(c);
+    },
+    async deployment(options: Partial<ScaleOutOptions> = {}): Promise<ScaleOut> {
+      const d = await startScaleOut({
+        s3: ceph as S3ServerInfo,
+        ...options,
+        serveArgs: ['--chunk-size', String(chunkSize), ...(options.serveArgs ?? [])],
+      });
+      cleanups.push(() => d.close());
+      return d;
+    },
+  };
 }

@@ -52,6 +52,7 @@ import {
   type ProgressEntry,
   type RedisNames,
 } from './protocol.ts';
+import { applyAttemptsAndTasks } from '../protocol.ts';
 import { type QueueEvent, StreamReader } from './stream-reader.ts';
 
 /** Default loops of one chunk: a job with more slots runs several chunks. */
@@ -393,17 +394,7 @@ class BullExecution implements JobExecution {
   onProgress(entry: ProgressEntry): void {
     if (this.ended) return;
     try {
-      for (const kind of entry.attempts)
-        this.job.limits.recordKind(kind === 's' ? 'succeeded' : kind === 't' ? 'throttled' : 'failed');
-      const t = entry.tasks;
-      for (let i = 0; i + 3 < t.length; i += 4) {
-        this.hooks.onTaskDone({
-          succeeded: t[i] === 1,
-          durationMs: t[i + 1]!,
-          attempts: t[i + 2]!,
-          throttledAttempts: t[i + 3]!,
-        });
-      }
+      applyAttemptsAndTasks(this.job.limits, (stats) => this.hooks.onTaskDone(stats), entry.attempts, entry.tasks);
       const s = this.sent.get(entry.chunk);
       const before = this.inFlight;
       if (s) {
