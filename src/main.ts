@@ -16,6 +16,7 @@ import { resolveApiAccessKeys, type GeneratedAccessKey } from './api/auth/access
 import type { Config, StorageConfig } from './config.ts';
 import { S3BatchError } from './domain/errors.ts';
 import { Engine, type EngineDeps } from './engine/engine.ts';
+import type { SessionEpochs } from './api/auth/session.ts';
 import type { ChunkPlacement } from './execution/placement.ts';
 import { ThreadPlacement } from './execution/threads.ts';
 import { loggerFor } from './logging.ts';
@@ -59,6 +60,8 @@ export interface StateParts {
   /** Keys of ListJobs page tokens and of web sessions: the same on every instance that may lead. */
   readonly pageTokenKey: Buffer;
   readonly sessionKey: Buffer;
+  /** Web sessions' nonces (sign-out); default: `<dataDir>/session-epochs.json`. */
+  readonly sessionEpochs?: SessionEpochs | undefined;
   /** Scale-out mode: this instance leads (`/healthz` says so). */
   readonly leader?: boolean | undefined;
   /** Runs right before the server listens (the scale-out mode closes its standby proxy on the same port). */
@@ -161,6 +164,7 @@ export async function startServer(
         workerThreads: placement instanceof ThreadPlacement ? () => placement.running : undefined,
         workerTasks: parts.workerTasks,
         sessionKey: parts.sessionKey,
+        sessionEpochs: parts.sessionEpochs,
         leader: parts.leader,
       });
       releasers.add('HTTP app', () => app.close());

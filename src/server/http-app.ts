@@ -10,7 +10,12 @@ import { buildApp } from '../api/app.ts';
 import type { ResolvedAccessKeys } from '../api/auth/access-keys.ts';
 import { createApiAuth } from '../api/auth/api-auth.ts';
 import { createAuthLimiter } from '../api/auth/auth-limiter.ts';
-import { SESSION_EPOCHS_FILE, createSessionTokens, loadSessionEpochs } from '../api/auth/session.ts';
+import {
+  SESSION_EPOCHS_FILE,
+  type SessionEpochs,
+  createSessionTokens,
+  loadSessionEpochs,
+} from '../api/auth/session.ts';
 import { createSigV4Verifier } from '../api/auth/sigv4-verifier.ts';
 import type { Config } from '../config.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -34,6 +39,8 @@ export interface HttpAppParts {
   workerTasks?(): ReadonlyMap<string, { readonly succeeded: number; readonly failed: number }>;
   /** Scale-out mode: this instance leads (its `/healthz` says so). */
   readonly leader?: boolean | undefined;
+  /** The web sessions' nonces (default: `<dataDir>/session-epochs.json`). */
+  readonly sessionEpochs?: SessionEpochs | undefined;
   /** The key of web session tokens (default: `<dataDir>/session.key`). */
   readonly sessionKey?: Buffer | undefined;
 }
@@ -77,7 +84,7 @@ export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance
         key: parts.sessionKey ?? (await loadOrCreateSecret(join(config.dataDir, 'session.key'))),
         keys: apiKeys.store,
         // Sign-out ends a key's sessions on the server, also across restarts.
-        epochs: await loadSessionEpochs(join(config.dataDir, SESSION_EPOCHS_FILE)),
+        epochs: parts.sessionEpochs ?? (await loadSessionEpochs(join(config.dataDir, SESSION_EPOCHS_FILE))),
       }),
     }),
     // Report downloads read the report bucket through the job's own storage profile.

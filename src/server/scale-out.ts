@@ -25,6 +25,7 @@ import { createRedisChunkIndex, removeRedisChunkIndex } from '../storage/redis/r
 import { loadOrCreateRedisSecret, RedisJobStore, redisStoreKeys } from '../storage/redis/redis-job-store.ts';
 import { createRedisLocalManifestFiles, removeRedisLocalManifestFiles } from '../storage/redis/redis-local-manifest.ts';
 import { S3PartSpool } from '../storage/s3-part-spool.ts';
+import { loadRedisSessionEpochs } from './redis-session-epochs.ts';
 import { startStandbyProxy, type StandbyProxy } from './standby-proxy.ts';
 
 export interface ScaleOutServer {
@@ -49,6 +50,22 @@ export function checkScaleOutConfig(config: Config): void {
       'InvalidConfiguration',
       'With --redis every serve instance must accept the same API keys: give them with --api-keys-file or S3BATCH_API_ACCESS_KEY_ID and S3BATCH_API_SECRET_ACCESS_KEY',
     );
+  if (config.advertiseUrl === undefined && ['0.0.0.0', '::', ''].includes(config.host))
+    throw new S3BatchError(
+      'InvalidConfiguration',
+      `With --redis and --host ${config.host || "''"}, give --advertise-url (S3BATCH_ADVERTISE_URL): the URL the other serve instances reach this one at while it leads`,
+    );
+}
+
+/** How long a standby waits for Redis to say who leads before it answers 503. */
+const LOOKUP_TIMEOUT_MS = 2_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export async function startScaleOutServer(config: Config, logger: Logger): Promise<ScaleOutServer> {
@@ -58,23 +75,38 @@ export async function startScaleOutServer(config: Config, logger: Logger): Promi
   const redis = await openRedis(redisUrl, { name: 's3batch-serve' });
   for (const warning of await redisSettingsWarnings(redis, redisUrl)) logger.warn({}, warning);
   let endWith: (reason: string) => void = () => undefined;
+  let hasEnded = false;
   const ended = new Promise<string>((resolve) => {
-    endWith = resolve;
+    endWith = (reason) => {
+      hasEnded = true;
+      resolve(reason);
+    };
   });
+  const id = `${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
   let self = config.advertiseUrl ?? '';
   let proxy: StandbyProxy | undefined = await startStandbyProxy({
     host: config.host,
     port: config.port,
     self: () => self,
-    lookup: async () => (await currentLeader(redis, prefix))?.url,
+    lookup: async () => {
+      const leader = await withTimeout(
+        currentLeader(redis, prefix),
+        LOOKUP_TIMEOUT_MS,
+        `Redis at ${redactRedisUrl(redisUrl)} does not answer`,
+      );
+      return leader && { url: leader.url, self: leader.id === id };
+    },
   });
   const listenUrl = proxy.url;
   const port = Number(new URL(listenUrl).port);
   if (self === '') self = listenUrl;
   let server: RunningServer | undefined;
   let closing = false;
+  /** The takeover under way, if any: close() waits for it. */
+  let leading: Promise<void> = Promise.resolve();
 
   const lead = async (fence: Fence): Promise<void> => {
+    if (closing || hasEnded) return;
     logger.info({ url: self }, 'took the lead: the engine runs here');
     // The proxy answers (503 while the leader it names, this instance, is not ready) until the whole
     // server is about to listen on the same port, so that the port is refused for the least time.
@@ -94,10 +126,17 @@ export async function startScaleOutServer(config: Config, logger: Logger): Promi
   };
   const lock = new LeaderLock(redis, {
     prefix,
-    id: `${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+    id,
     url: self,
-    onLeader: lead,
-    onLost: (reason) => endWith(`lost the lead (${reason})`),
+    onLeader: (fence) => {
+      leading = lead(fence);
+      return leading;
+    },
+    onLost: (reason) => {
+      // No second takeover by this process: it ends, and a supervisor starts it again as a standby.
+      lock.abandon();
+      endWith(`lost the lead (${reason})`);
+    },
     onError: (err) =>
       logger.warn(
         { err },
@@ -112,9 +151,12 @@ export async function startScaleOutServer(config: Config, logger: Logger): Promi
     async close() {
       if (closing) return;
       closing = true;
+      lock.abandon();
+      await leading;
       await server?.close();
       await proxy?.close();
-      await lock.release().catch(() => undefined);
+      // Last: the lock goes only once this instance's engine has stopped.
+      await withTimeout(lock.release(), LOOKUP_TIMEOUT_MS, 'release').catch(() => undefined);
       redis.disconnect();
     },
   };
@@ -168,6 +210,7 @@ function stateParts(
       placement,
       pageTokenKey: await loadOrCreateRedisSecret(redis, redisStoreKeys(prefix).pageTokenKey),
       sessionKey: await loadOrCreateRedisSecret(redis, `${prefix}session-key`),
+      sessionEpochs: await loadRedisSessionEpochs(redis, prefix),
       leader: true,
       workerTasks: () => placement.workerTasks(),
     };

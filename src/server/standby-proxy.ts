@@ -11,11 +11,12 @@
  * AWS SDKs retry a 503 by themselves.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { errorResponse } from '../api/s3control/xml-responses.ts';
 
-/** The leader to forward to, or undefined while there is none. */
-export type LeaderLookup = () => Promise<string | undefined>;
+/** The leader to forward to (`self`: it is this instance, which is not serving yet), or undefined while there is none. */
+export type LeaderLookup = () => Promise<{ readonly url: string; readonly self: boolean } | undefined>;
 
 export interface StandbyProxy {
   readonly url: string;
@@ -36,6 +37,9 @@ const HOP_BY_HOP = new Set([
 ]);
 
 const RETRY_AFTER_SECONDS = 2;
+
+/** How a standby names itself in the Via header of what it forwards (and recognises a loop by). */
+const VIA_NAME = 's3batch-standby';
 
 function passable(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
@@ -67,18 +71,25 @@ function unavailable(req: http.IncomingMessage, res: http.ServerResponse, messag
   req.resume();
 }
 
+/** A request target the proxy passes on: a path (`/…`), never a URL or `//host` that names another server. */
+function isOriginPath(url: string | undefined): url is string {
+  return url?.startsWith('/') === true && !url.startsWith('//');
+}
+
 function forward(req: http.IncomingMessage, res: http.ServerResponse, leader: string, self: string): void {
-  const target = new URL(req.url ?? '/', leader);
+  // Only the leader's own URL says where the request goes: the request line gives the path alone.
+  const base = new URL(leader);
   const headers = passable(req.headers);
-  const via = `1.1 s3batch-standby ${self}`;
+  const via = `1.1 ${VIA_NAME} ${self}`;
   headers.via = headers.via ? `${String(headers.via)}, ${via}` : via;
-  const upstream = http.request(
+  const request = base.protocol === 'https:' ? https.request : http.request;
+  const upstream = request(
     {
-      protocol: target.protocol,
-      hostname: target.hostname,
-      port: target.port,
+      protocol: base.protocol,
+      hostname: base.hostname,
+      port: base.port,
       method: req.method,
-      path: target.pathname + target.search,
+      path: req.url,
       headers,
     },
     (answer) => {
@@ -95,9 +106,18 @@ function forward(req: http.IncomingMessage, res: http.ServerResponse, leader: st
   req.pipe(upstream);
 }
 
+function badRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const body = JSON.stringify({
+    error: { code: 'BadRequest', message: 'The request target must be a path starting with a single /' },
+  });
+  res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+  req.resume();
+}
+
 /**
- * Listens on `host:port` and forwards to the leader `lookup()` names. `self`: this instance's own
- * advertised URL — a lock that still names it (it just lost the lead) is never forwarded to.
+ * Listens on `host:port` and forwards to the leader `lookup()` names, never to this instance itself
+ * (a lock that names it: it is taking the lead, or just lost it). `self`: its advertised URL (for Via).
  */
 export async function startStandbyProxy(options: {
   readonly host: string;
@@ -107,22 +127,33 @@ export async function startStandbyProxy(options: {
   readonly lookup: LeaderLookup;
 }): Promise<StandbyProxy> {
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0];
-    void options.lookup().then(
-      (leader) => {
+    if (!isOriginPath(req.url)) {
+      badRequest(req, res);
+      return;
+    }
+    const path = req.url.split('?')[0];
+    void options
+      .lookup()
+      .then((leader) => {
         if (path === '/healthz') {
-          const body = JSON.stringify({ status: 'ok', role: 'standby', leader: leader ?? null });
+          const body = JSON.stringify({ status: 'ok', role: 'standby', leader: leader?.url ?? null });
           res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
           res.end(body);
           req.resume();
           return;
         }
-        if (leader === undefined || leader === options.self())
+        if (leader === undefined || leader.self)
           unavailable(req, res, 'No s3batch server leads right now (a takeover takes up to 10 s); retry shortly');
-        else forward(req, res, leader, options.self());
-      },
-      (err: unknown) => unavailable(req, res, `Redis cannot be read to find the leader: ${(err as Error).message}`),
-    );
+        else if (String(req.headers.via ?? '').includes(VIA_NAME))
+          // Forwarded by a standby to a URL that reached a standby again: the leader's advertised URL is wrong.
+          unavailable(
+            req,
+            res,
+            `The leader's advertised URL ${leader.url} leads to a standby: set --advertise-url to an address the other serve instances reach`,
+          );
+        else forward(req, res, leader.url, options.self());
+      })
+      .catch((err: unknown) => unavailable(req, res, `The leader cannot be found: ${(err as Error).message}`));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -4,10 +4,23 @@
  * standby) is in test/e2e/scale-out-failover.test.ts.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { S3ControlClient, ListJobsCommand } from '@aws-sdk/client-s3-control';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandbyProxy, type StandbyProxy } from '../../src/server/standby-proxy.ts';
+
+/** Sends `text` as is on a new connection and returns the whole answer (fetch cannot send an absolute-form target). */
+function rawRequest(port: string, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(text));
+    let answer = '';
+    socket.on('data', (d: Buffer) => {
+      answer += d.toString();
+    });
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
 
 interface Seen {
   method: string;
@@ -20,7 +33,7 @@ describe('standby proxy', () => {
   let leader: http.Server;
   let leaderUrl = '';
   const seen: Seen[] = [];
-  let current: string | undefined;
+  let current: { url: string; self: boolean } | undefined;
   let proxy: StandbyProxy;
 
   beforeAll(async () => {
@@ -57,7 +70,7 @@ describe('standby proxy', () => {
   });
 
   it('forwards method, path, query, headers (Host included) and body, and the answer back', async () => {
-    current = leaderUrl;
+    current = { url: leaderUrl, self: false };
     const res = await fetch(`${proxy.url}/api/v1/jobs?x=1`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Basic abc', host: 'api.example:8080' },
@@ -76,7 +89,7 @@ describe('standby proxy', () => {
   });
 
   it('streams server-sent events as they come', async () => {
-    current = leaderUrl;
+    current = { url: leaderUrl, self: false };
     const res = await fetch(`${proxy.url}/events`);
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     expect(await res.text()).toBe('data: one\n\ndata: two\n\n');
@@ -107,16 +120,39 @@ describe('standby proxy', () => {
   });
 
   it('never forwards to itself, and answers 503 when the leader does not answer', async () => {
-    current = 'http://standby.invalid:1';
+    current = { url: 'http://standby.invalid:1', self: true };
     expect((await fetch(`${proxy.url}/api/v1/jobs`)).status).toBe(503);
-    current = 'http://127.0.0.1:1';
+    current = { url: 'http://127.0.0.1:1', self: false };
     const res = await fetch(`${proxy.url}/api/v1/jobs`);
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain('does not answer');
   });
 
+  it('refuses a request target that is not a path (absolute URLs, //host) instead of sending it elsewhere', async () => {
+    current = { url: leaderUrl, self: false };
+    const before = seen.length;
+    for (const target of ['http://169.254.169.254/latest/meta-data/', '//internal.example:8080/x', '//[']) {
+      const answer = await rawRequest(
+        new URL(proxy.url).port,
+        `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer).toContain('"code":"BadRequest"');
+    }
+    expect(seen.length).toBe(before);
+    // The proxy still serves.
+    expect((await fetch(`${proxy.url}/healthz`)).status).toBe(200);
+  });
+
+  it('answers 503 instead of looping when the leader it forwards to is a standby too', async () => {
+    current = { url: leaderUrl, self: false };
+    const res = await fetch(`${proxy.url}/api/v1/jobs`, { headers: { via: '1.1 s3batch-standby http://other:8080' } });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('--advertise-url');
+  });
+
   it('answers /healthz itself, naming its role and the leader', async () => {
-    current = leaderUrl;
+    current = { url: leaderUrl, self: false };
     const before = seen.length;
     const res = await fetch(`${proxy.url}/healthz`);
     expect(await res.json()).toEqual({ status: 'ok', role: 'standby', leader: leaderUrl });

@@ -63,6 +63,11 @@ describe('parseRedisUrl', () => {
     expect(redactRedisUrl('redis://h:6379/0')).toBe('redis://h:6379/0');
     expect(refusal('redis://app:hunter2@h:6379/x')).not.toContain('hunter2');
     expect(refusal('http://app:hunter2@h:6379/0')).not.toContain('hunter2');
+    // A password holding @, #, ? or / is hidden whole (the user part runs to the last @).
+    expect(redactRedisUrl('redis://:p@ss@h/0')).toBe('redis://:***@h/0');
+    expect(redactRedisUrl('redis://app:pa#ss?w/rd@h:6379')).toBe('redis://app:***@h:6379');
+    expect(refusal('redis://:pa#ss@h:6379')).not.toContain('pa#ss');
+    expect(refusal('redis://:pa#ss@h:6379')).not.toContain('ss@');
   });
 
   it('makes a client that does not connect until asked, with the settings BullMQ needs', () => {

@@ -45,6 +45,9 @@ export async function scaleOutWiring(): Promise<WorkerWiring> {
   };
 }
 
+/** After the drain, how long the chunks get to be handed back before the process exits anyway. */
+const STOP_GRACE_SECONDS = 10;
+
 export function registerWorker(program: Command, wiring?: WorkerWiring): void {
   const command = program
     .command('worker')
@@ -131,7 +134,17 @@ Examples:
         process.stderr.write(
           `${signal}: stopping (no new chunks; running ones finish, or stop after ${wc.drainSeconds} s)…\n`,
         );
+        // A Redis that does not answer must not hold the exit: what a chunk cut short did is redone
+        // elsewhere (BullMQ's stalled-job recovery), and its part file keeps what was written.
+        setTimeout(
+          () => {
+            process.stderr.write(`${signal}: could not hand the chunks back in time (is Redis reachable?); exiting\n`);
+            process.exit(1);
+          },
+          (wc.drainSeconds + STOP_GRACE_SECONDS) * 1000,
+        ).unref();
         if (worker) stop(worker);
+        else process.exit(0);
       };
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -625,6 +625,9 @@ class BullExecution implements JobExecution {
   }
 
   private async add(s: Sent): Promise<void> {
+    // A stop this execution did not send (a leader before this one, late) must not end the chunk
+    // at once: send it above the newest stop generation.
+    if (!this.stopped) this.gen = Math.max(this.gen, await this.shared.control.stopGen(this.jobId));
     const data: ChunkJobData = {
       v: PROTOCOL_VERSION,
       spec: this.job.spec,

@@ -36,9 +36,16 @@ export interface OpenRedisOptions {
 
 const DEFAULT_TIMEOUT_MS = 5_000;
 
-/** The URL with its password (if any) replaced by `***`: for every message and log line. */
+/**
+ * The URL with its password (if any) replaced by `***`: for every message and log line. The user
+ * part runs to the URL's last `@`, so a password holding `@`, `#`, `?` or `/` is hidden whole.
+ */
 export function redactRedisUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*:)[^@/?#]*@/i, '$1***@');
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@([^@]*)$/is.exec(url);
+  if (!m) return url;
+  const userinfo = m[2] as string;
+  const colon = userinfo.indexOf(':');
+  return colon < 0 ? url : `${m[1]}${userinfo.slice(0, colon)}:***@${m[3]}`;
 }
 
 /** Parses and checks a Redis URL; InvalidConfiguration naming what is wrong. */
