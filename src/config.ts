@@ -160,6 +160,7 @@ export const ENV = {
   workerChunks: 'S3BATCH_WORKER_CHUNKS',
   workerName: 'S3BATCH_WORKER_NAME',
   workerDrainSeconds: 'S3BATCH_WORKER_DRAIN_SECONDS',
+  workerThreads: 'S3BATCH_WORKER_THREADS',
 } as const;
 
 type Key = keyof typeof ENV;
@@ -378,6 +379,8 @@ export interface WorkerConfig {
   readonly name?: string | undefined;
   /** After SIGTERM, seconds the running chunks may take to finish before they are stopped (default 20). */
   readonly drainSeconds: number;
+  /** Event loops (worker threads) of the process, each with its own BullMQ worker and a share of `concurrency` (default 1). */
+  readonly threads: number;
 }
 
 export function loadWorkerConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -392,5 +395,6 @@ export function loadWorkerConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv
     chunks: int('workerChunks', flags, env, 1, 1, 1_000),
     name,
     drainSeconds: int('workerDrainSeconds', flags, env, 20, 0, 86_400),
+    threads: Math.min(int('workerThreads', flags, env, 1, 1, 256), concurrency),
   });
 }

@@ -33,7 +33,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { Chunk } from '../domain/chunk.ts';
 import {
   applyAttemptsAndTasks,
@@ -148,16 +148,20 @@ function threadCpuMs(tid: number): number | undefined {
 }
 
 /**
- * A worker running thread-entry: the compiled .js in the package, the .ts source under tsx or
- * vitest (worker threads do not inherit their loader on Node 20: tsx's require hook loads it).
+ * A worker thread running `file` (a module next to `base`, named without its extension): the
+ * compiled .js in the package, the .ts source under tsx or vitest (worker threads do not inherit
+ * their loader on Node 20: tsx's require hook loads it).
  */
-function startWorker(data: ThreadData): Worker {
-  const options = { workerData: data, name: 's3batch-chunks' };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./thread-entry.js', import.meta.url), options);
-  const entry = fileURLToPath(new URL('./thread-entry.ts', import.meta.url));
-  const tsx = createRequire(import.meta.url).resolve('tsx/cjs/api');
+export function startThread(base: string, file: string, options: WorkerOptions): Worker {
+  if (!base.endsWith('.ts')) return new Worker(new URL(`./${file}.js`, base), options);
+  const entry = fileURLToPath(new URL(`./${file}.ts`, base));
+  const tsx = createRequire(base).resolve('tsx/cjs/api');
   const boot = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(entry)});`;
   return new Worker(boot, { ...options, eval: true });
+}
+
+function startWorker(data: ThreadData): Worker {
+  return startThread(import.meta.url, 'thread-entry', { workerData: data, name: 's3batch-chunks' });
 }
 
 export interface ThreadPlacementOptions {

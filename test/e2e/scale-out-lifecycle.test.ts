@@ -37,6 +37,27 @@ describe('scale-out: confirmation and the failure threshold', () => {
     expect(await reportedKeys(so.s3, src.bucket, 'rep-confirmed', JobId)).toEqual(src.keys);
   });
 
+  it('a worker with --threads runs chunks in each of its threads, named apart in /metrics', async () => {
+    const d = await so.deployment({ workers: 1, workerArgs: ['--threads', '2', '--concurrency', '8'] });
+    expect(d.workers[0]!.output()).toMatch(/w1 ready: 8 task slots in 2 threads \(w1\.t1, w1\.t2\)/);
+    const api = new JsonApi(d.serves[0]!.url);
+    const src = await objectsWithManifest(so.s3, 'so-threads', 400);
+    const { JobId } = await api.createJob(taggingRequest(src, 'threads'));
+    const done = await api.waitFor(JobId, ['Complete', 'Failed', 'Cancelled'], 120_000);
+    expect(done.Job.Status).toBe('Complete');
+    expect(await reportedKeys(so.s3, src.bucket, 'rep-threads', JobId)).toEqual(src.keys);
+    const metrics = await (await fetch(`${d.serves[0]!.url}/metrics`)).text();
+    const tasks = (worker: string): number =>
+      Number(
+        new RegExp(`s3batch_worker_tasks\\{worker="${worker}",outcome="succeeded"\\} (\\d+)`).exec(metrics)?.[1] ?? 0,
+      );
+    expect(tasks('w1.t1') + tasks('w1.t2')).toBe(400);
+    expect(tasks('w1.t1')).toBeGreaterThan(0);
+    expect(tasks('w1.t2')).toBeGreaterThan(0);
+    // SIGTERM ends every thread and the process.
+    expect(await d.workers[0]!.kill('SIGTERM')).toBe(0);
+  });
+
   it('fails a job once over 1,000 tasks ran on the workers and more than half failed', async () => {
     const d = await so.deployment();
     const api = new JsonApi(d.serves[0]!.url);

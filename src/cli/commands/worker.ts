@@ -3,47 +3,17 @@
  * this machine (execution/bullmq/worker.ts) until SIGINT/SIGTERM. It takes the same storage,
  * function and log options as serve (server-options.ts) and no data folder.
  */
+import type { Worker } from 'node:worker_threads';
 import type { Command } from 'commander';
-import type { Redis } from 'ioredis';
-import { loadWorkerConfig, type Config } from '../../config.ts';
-import { isS3BatchError, S3BatchError } from '../../domain/errors.ts';
-import type { ChunkQueueWorker, RunningRequests, WorkerPorts } from '../../execution/bullmq/worker.ts';
-import type { StorageProfileRegistry } from '../../server/storage-profile-registry.ts';
-import { CliError, EXIT_SERVER_ERROR, usageError } from '../cli-errors.ts';
+import { loadWorkerConfig } from '../../config.ts';
+import { startThread } from '../../execution/threads.ts';
+import { usageError } from '../cli-errors.ts';
 import { addServerOptions, configFlagsFrom, TASK_OPTIONS } from './server-options.ts';
+import { concurrencyShares, type RunningQueueWorker, startQueueWorker } from './worker-run.ts';
+import type { WorkerThreadData } from './worker-thread.ts';
+import type { WorkerWiring } from './worker-wiring.ts';
 
-/** The ports a worker's chunks use. */
-export interface WorkerWiring {
-  ports(args: {
-    config: Config;
-    redis: Redis;
-    prefix: string;
-    profiles: StorageProfileRegistry;
-    requests: RunningRequests;
-  }): WorkerPorts;
-}
-
-/**
- * The scale-out mode's ports: each chunk's results in its part file under the job's report prefix
- * (storage/s3-part-spool.ts), found from the request the chunk carries, in the object store of the
- * job's storage profile; the task lists of inventory and generator jobs in Redis.
- */
-export async function scaleOutWiring(): Promise<WorkerWiring> {
-  const { S3PartSpool } = await import('../../storage/s3-part-spool.ts');
-  const { locateByRequest } = await import('../../engine/part-location.ts');
-  const { createRedisLocalManifestFiles } = await import('../../storage/redis/redis-local-manifest.ts');
-  return {
-    ports: ({ redis, prefix, profiles, requests }) => ({
-      spool: new S3PartSpool(
-        locateByRequest(
-          (jobId) => requests.get(jobId),
-          (roleArn) => profiles.forRoleArn(roleArn).objects,
-        ),
-      ),
-      localManifest: (jobId) => createRedisLocalManifestFiles(redis, prefix, jobId),
-    }),
-  };
-}
+export { scaleOutWiring, type WorkerWiring } from './worker-wiring.ts';
 
 /** After the drain, how long the chunks get to be handed back before the process exits anyway. */
 const STOP_GRACE_SECONDS = 10;
@@ -58,7 +28,11 @@ export function registerWorker(program: Command, wiring?: WorkerWiring): void {
       '--concurrency <n>',
       'tasks at once over all chunks of this worker [S3BATCH_WORKER_CONCURRENCY] (default 16)',
     )
-    .option('--chunks <n>', 'chunks this worker runs at once [S3BATCH_WORKER_CHUNKS] (default 1)')
+    .option('--chunks <n>', 'chunks each of its threads runs at once [S3BATCH_WORKER_CHUNKS] (default 1)')
+    .option(
+      '--threads <n>',
+      'event loops (worker threads) of this worker, each with its own share of --concurrency; for tasks that cost the client CPU [S3BATCH_WORKER_THREADS] (default 1)',
+    )
     .option(
       '--name <name>',
       'name of this worker in /metrics and the logs [S3BATCH_WORKER_NAME] (default <hostname>-<pid>)',
@@ -82,52 +56,48 @@ Examples:
   $ S3BATCH_REDIS_URL=redis://redis:6379/0 S3BATCH_STORAGE_PROFILES_FILE=/etc/s3batch/profiles.json s3batch worker`,
     )
     .action(async (opts: Record<string, string | boolean | undefined>) => {
-      const wc = loadWorkerConfig({
+      const flags = {
         ...configFlagsFrom(opts),
         workerConcurrency: opts.concurrency,
         workerChunks: opts.chunks,
         workerName: opts.name,
         workerDrainSeconds: opts.drainSeconds,
-      });
+        workerThreads: opts.threads,
+      };
+      const wc = loadWorkerConfig(flags);
       const { redisUrl, redisPrefix } = wc.config;
       if (redisUrl === undefined) {
         throw usageError(
           's3batch worker needs --redis redis://host:port/db (or S3BATCH_REDIS_URL): the Redis of the s3batch serve --redis it works for',
         );
       }
-      // Loaded here, not at the top: the job verbs start without BullMQ and the AWS SDK.
-      const {
-        ChunkQueueWorker: QueueWorker,
-        defaultWorkerName,
-        workerDepsFrom,
-      } = await import('../../execution/bullmq/worker.ts');
-      const { openRedis, redactRedisUrl, redisSettingsWarnings } = await import('../../storage/redis/connection.ts');
-      const { loggerFor } = await import('../../logging.ts');
-      const logger = loggerFor(wc.config);
+      const { defaultWorkerName } = await import('../../execution/bullmq/worker.ts');
+      const { redactRedisUrl } = await import('../../storage/redis/connection.ts');
       const name = wc.name ?? defaultWorkerName();
-      let redis: Redis | undefined;
-      let worker: ChunkQueueWorker | undefined;
+      const shares = concurrencyShares(wc.concurrency, wc.threads);
+      // With --threads, each event loop is a worker of its own in /metrics: <name>.t1, <name>.t2, …
+      const names = wc.threads === 1 ? [name] : shares.map((_, i) => `${name}.t${i + 1}`);
+      let main: RunningQueueWorker | undefined;
+      const threads: Worker[] = [];
       let stopping = false;
-      const stop = (running: ChunkQueueWorker): void => {
-        const drain = setTimeout(() => running.stopChunks(), wc.drainSeconds * 1000);
-        running
-          .close()
-          .then(async () => {
-            clearTimeout(drain);
-            await redis?.quit().catch(() => undefined);
-            process.exit(0);
-          })
-          .catch((err: unknown) => {
+      const stopAll = (): void => {
+        const ended = threads.map((t) => new Promise<void>((resolve) => t.once('exit', () => resolve())));
+        for (const t of threads) t.postMessage('stop');
+        Promise.all([main?.stop(wc.drainSeconds), ...ended]).then(
+          () => process.exit(0),
+          (err: unknown) => {
             process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
             process.exit(1);
-          });
+          },
+        );
       };
       // Signals are handled from before the start: a SIGTERM while the worker connects stops it
       // cleanly once it runs.
       const shutdown = (signal: string): void => {
         if (stopping) {
           process.stderr.write(`${signal}: stopping the running chunks now (their finished tasks are kept)…\n`);
-          worker?.stopChunks();
+          main?.stopChunks();
+          for (const t of threads) t.postMessage('stop-now');
           return;
         }
         stopping = true;
@@ -143,52 +113,29 @@ Examples:
           },
           (wc.drainSeconds + STOP_GRACE_SECONDS) * 1000,
         ).unref();
-        if (worker) stop(worker);
+        if (main) stopAll();
         else process.exit(0);
       };
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGTERM', () => shutdown('SIGTERM'));
-      // A bad URL or a Redis that does not answer: one line and exit 1 (the deployment's fault,
-      // not a usage error), as the other failures to reach a server.
-      const unreachable = (err: unknown): never => {
-        if (!isS3BatchError(err)) throw err;
-        throw new CliError(err.code, err.message, EXIT_SERVER_ERROR, { cause: err });
-      };
-      const conn = await openRedis(redisUrl, { name: `s3batch-worker:${name}` }).catch(unreachable);
-      redis = conn;
-      for (const warning of await redisSettingsWarnings(conn, redisUrl)) logger.warn(warning);
-      let reported = false;
-      conn.on('error', (err: Error) => {
-        if (!reported) logger.warn(`Redis: ${err.message} (reconnecting)`);
-        reported = true;
-      });
-      conn.on('ready', () => {
-        if (reported) logger.info('Redis: connected again');
-        reported = false;
-      });
-      const ports = (wiring ?? (await scaleOutWiring())).ports;
-      worker = await QueueWorker.start(
-        workerDepsFrom(wc.config, ({ profiles, requests }) =>
-          ports({ config: wc.config, redis: conn, prefix: redisPrefix, profiles, requests }),
-        ),
-        {
-          redis: conn,
-          prefix: redisPrefix,
-          name,
-          concurrency: wc.concurrency,
-          chunks: wc.chunks,
-          log: (level, message) => logger[level](message),
-        },
-      ).catch((err: unknown) => {
-        conn.disconnect();
-        return unreachable(
-          new S3BatchError('InvalidConfiguration', `Cannot start the worker: ${(err as Error).message}`),
-        );
-      });
-      if (stopping) return stop(worker);
+      main = await startQueueWorker(wc, names[0] as string, shares[0] as number, wiring);
+      for (let i = 1; i < wc.threads; i++) {
+        const thread = startThread(import.meta.url, 'worker-thread', {
+          name: `s3batch-worker-${i + 1}`,
+          workerData: { flags, name: names[i] as string, concurrency: shares[i] as number } satisfies WorkerThreadData,
+        });
+        // A thread that cannot run its worker ends the process: the deployment is misconfigured.
+        thread.on('error', (err) => {
+          process.stderr.write(`s3batch worker: thread ${names[i]}: ${err.message}\n`);
+          process.exit(1);
+        });
+        threads.push(thread);
+      }
+      if (stopping) return stopAll();
       // On stderr, whatever the log level (stdout carries the log), as serve's note for people.
+      const threadNote = wc.threads > 1 ? ` in ${wc.threads} threads (${names.join(', ')})` : '';
       process.stderr.write(
-        `s3batch worker ${name} ready: ${wc.concurrency} task slots, ${wc.chunks} chunk(s) at a time, ` +
+        `s3batch worker ${name} ready: ${wc.concurrency} task slots${threadNote}, ${wc.chunks} chunk(s) at a time, ` +
           `Redis ${redactRedisUrl(redisUrl)} (prefix ${redisPrefix})\n`,
       );
     });
