@@ -82,6 +82,11 @@ function forward(req: http.IncomingMessage, res: http.ServerResponse, leader: st
   const headers = passable(req.headers);
   const via = `1.1 ${VIA_NAME} ${self}`;
   headers.via = headers.via ? `${String(headers.via)}, ${via}` : via;
+  // The client's address, for a leader that trusts the standbys (--trust-proxy): its limit on failed
+  // sign-ins counts per client, not per standby.
+  const client = req.socket.remoteAddress ?? '';
+  const forwardedFor = req.headers['x-forwarded-for'];
+  headers['x-forwarded-for'] = forwardedFor ? `${String(forwardedFor)}, ${client}` : client;
   const request = base.protocol === 'https:' ? https.request : http.request;
   const upstream = request(
     {

@@ -85,6 +85,7 @@ describe('standby proxy', () => {
     expect(got?.headers.authorization).toBe('Basic abc');
     expect(got?.headers.host).toBe(new URL(proxy.url).host);
     expect(got?.headers.via).toContain('s3batch-standby');
+    expect(got?.headers['x-forwarded-for']).toBe('127.0.0.1');
     expect(got?.body).toBe('{"a":1}');
   });
 
