@@ -12,6 +12,7 @@ import { registerJobTagging } from './commands/job-tagging.ts';
 import { registerListJobs } from './commands/list-jobs.ts';
 import { registerUpdateJobPriority } from './commands/update-job-priority.ts';
 import { registerUpdateJobStatus } from './commands/update-job-status.ts';
+import { registerPauseJob } from './commands/pause-job.ts';
 import { registerReport } from './commands/report.ts';
 import { registerWatch } from './commands/watch.ts';
 
@@ -48,6 +49,7 @@ registerCreateJob(program, env);
 registerDescribeJob(program, env);
 registerListJobs(program, env);
 registerUpdateJobStatus(program, env);
+registerPauseJob(program, env);
 registerUpdateJobPriority(program, env);
 registerJobTagging(program, env);
 registerWatch(program, env);

@@ -6,8 +6,10 @@
  *   Suspended   prepared, waiting for UpdateJobStatus(Ready) (ConfirmationRequired).
  *   Ready       prepared and confirmed; waits for the scheduler to give it task slots.
  *   Active      tasks are being dispatched.
- *   Pausing     a higher-priority job took the slots; no new tasks, in-flight ones finish.
- *   Paused      no task in flight; resumes by itself when slots come back.
+ *   Pausing     a higher-priority job took the slots, or a user paused the job; no new tasks,
+ *               in-flight ones finish.
+ *   Paused      no task in flight; resumes by itself when slots come back, unless a user paused
+ *               it (domain/user-pause.ts): then it waits for the user's resume.
  *   Completing  every task has a result; the completion report is being written.
  *   Complete    terminal: every task ran (each succeeded or failed).
  *   Cancelling  the user cancelled; no new tasks, in-flight ones finish, report of what ran.
@@ -50,7 +52,8 @@ export const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   New: [S.Preparing, S.Cancelled, S.Failing, S.Failed],
   Preparing: [S.Suspended, S.Ready, S.Cancelling, S.Cancelled, S.Failing, S.Failed],
   Suspended: [S.Ready, S.Cancelled, S.Failing, S.Failed],
-  Ready: [S.Active, S.Cancelled, S.Failing, S.Failed],
+  // Ready → Paused: a user paused the job before it got slots (domain/user-pause.ts).
+  Ready: [S.Active, S.Paused, S.Cancelled, S.Failing, S.Failed],
   Active: [S.Pausing, S.Completing, S.Complete, S.Cancelling, S.Failing],
   // A job whose last tasks finished while it was being paused completes from there.
   Pausing: [S.Paused, S.Completing, S.Cancelling, S.Failing],

@@ -2,7 +2,7 @@
  * The engine drives every job from New to a terminal status:
  *
  *   New → Preparing (preparer.ts) → Suspended | Ready
- *   Ready → Active (the scheduler gave it slots) ⇄ Pausing → Paused (pre-empted)
+ *   Ready → Active (the scheduler gave it slots) ⇄ Pausing → Paused (pre-empted, or a user's pause)
  *   Active → Completing → Complete;  … → Cancelling → Cancelled;  … → Failing → Failed
  *   (the report and the terminal status: finalizer.ts)
  *
@@ -315,6 +315,26 @@ export class Engine {
     }
   }
 
+  /**
+   * A user pauses the job (domain/user-pause.ts): the flag is stored with the record and the
+   * scheduler takes the job's slots (Active → Pausing → Paused; Ready → Paused). The service
+   * checked the status (checkPausable). Pausing a job paused already keeps its first time.
+   */
+  pause(jobId: string, reason: string | undefined): void {
+    const at = this.deps.now().toISOString();
+    this.records.update(jobId, (job) => ({
+      ...job,
+      userPause: { reason: reason ?? job.userPause?.reason, at: job.userPause?.at ?? at },
+    }));
+    this.planNow();
+  }
+
+  /** A user resumes the job: the flag goes, and the scheduler gives it slots by priority. */
+  resume(jobId: string): void {
+    this.records.update(jobId, ({ userPause: _gone, ...job }) => job);
+    this.planNow();
+  }
+
   setPriority(jobId: string, priority: number): void {
     this.records.update(jobId, (job) => ({ ...job, priority }));
     this.schedule();
@@ -395,6 +415,11 @@ export class Engine {
     });
   }
 
+  /** Plans at once (a user's pause or resume: its answer shows the status it led to). */
+  private planNow(): void {
+    if (!this.stopping) this.applyPlan();
+  }
+
   private applyPlan(): void {
     // Only jobs the plan considers: the demand of the others (ended jobs kept for the retention
     // period among them) would cost a parse of their tags on every pass for nothing.
@@ -410,6 +435,7 @@ export class Engine {
         concurrency: r ? r.limits.effectiveConcurrency : this.limitSettings(job).maxConcurrentTasks,
         inFlight: r?.runner.occupied ?? 0,
         waiting: r?.runner.starved ?? false,
+        userPaused: job.userPause !== undefined,
       };
     });
     for (const d of plan(jobs, this.config.maxConcurrentTasks)) {
@@ -433,8 +459,13 @@ export class Engine {
         this.startRunner(d.jobId, d.slots);
         break;
       case 'pause': {
-        this.records.setStatus(d.jobId, JobStatus.Pausing);
         const r = this.running.get(d.jobId);
+        // A Ready job a user paused has nothing in flight: it waits Paused (domain/user-pause.ts).
+        if (!r && this.records.mustGet(d.jobId).status === JobStatus.Ready) {
+          this.records.setStatus(d.jobId, JobStatus.Paused);
+          break;
+        }
+        this.records.setStatus(d.jobId, JobStatus.Pausing);
         if (r) r.runner.setSlots(0);
         else this.records.setStatus(d.jobId, JobStatus.Paused);
         break;

@@ -14,6 +14,8 @@
  *   share is computed as if it ran, so a higher job still pre-empts it and a lower one does not —
  *   but lends that share to the jobs after it until it has tasks again; then they give it back
  *   (shrunk or pre-empted like any lower job).
+ * - A job a user paused (domain/user-pause.ts) is no contender: it gets no slots, an Active or
+ *   Ready one is paused, and its in-flight tasks keep their slots until they end.
  */
 import type { JobStatus } from '../domain/job-status.ts';
 
@@ -31,6 +33,8 @@ export interface SchedulableJob {
   readonly inFlight: number;
   /** The job's runner has no task to start until its listing produces more (see above). */
   readonly waiting?: boolean;
+  /** A user paused the job: it gets no slots until the user resumes it. */
+  readonly userPaused?: boolean;
 }
 
 export type Decision =
@@ -55,7 +59,8 @@ export function byPriority(a: SchedulableJob, b: SchedulableJob): number {
 
 export function plan(jobs: readonly SchedulableJob[], budget: number): Decision[] {
   const runnable = jobs.filter((j) => isSchedulable(j.status)).sort(byPriority);
-  const contenders = runnable.filter((j) => j.status !== 'Pausing');
+  const contenders = runnable.filter((j) => j.status !== 'Pausing' && !j.userPaused);
+  const held = runnable.filter((j) => j.userPaused && (j.status === 'Active' || j.status === 'Ready'));
 
   // Pass 1: the ideal allocation, as if no task were in flight anywhere. A waiting job claims
   // its share (`own`) but uses none of it: the jobs after it borrow it.
@@ -84,7 +89,7 @@ export function plan(jobs: readonly SchedulableJob[], budget: number): Decision[
   // Pass 2: a slot held by a task in flight stays taken until the task ends, whoever's share it
   // is now (a job that shrinks, drains or lends keeps its in-flight tasks' slots). Jobs that grow
   // or start get, in priority order, only slots really free; the engine plans again as tasks end.
-  const decisions: Decision[] = preempted.map((j) => ({ action: 'pause' as const, jobId: j.id }));
+  const decisions: Decision[] = [...held, ...preempted].map((j) => ({ action: 'pause' as const, jobId: j.id }));
   let unused = budget - runnable.reduce((n, j) => n + j.inFlight, 0);
   for (const job of contenders) {
     if (preempted.includes(job)) continue;

@@ -30,6 +30,13 @@ import type { JobRecords } from '../engine/job-records.ts';
 import type { JobSummary } from '../storage/job-index.ts';
 import { operationOf } from '../operations/index.ts';
 import { isHttpFunction } from '../operations/lambda/invoker.ts';
+import {
+  checkPausable,
+  checkPauseReason,
+  checkResumable,
+  DEFAULT_PAUSE_REASON,
+  DEFAULT_RESUME_REASON,
+} from '../domain/user-pause.ts';
 import { AccountRateLimit } from './account-rate-limit.ts';
 import { validateCreateJobRequest, validateJobTags, validatePriority } from './validate-request.ts';
 
@@ -260,17 +267,65 @@ export class BatchService {
     requested: unknown,
     reason?: string,
   ): { JobId: string; Status: JobStatus; StatusUpdateReason?: string } {
-    if (requested !== 'Ready' && requested !== 'Cancelled') {
-      throw new S3BatchError('BadRequestException', 'requestedJobStatus must be Ready or Cancelled');
+    if (requested !== 'Ready' && requested !== 'Cancelled' && requested !== 'Paused') {
+      throw new S3BatchError(
+        'BadRequestException',
+        'requestedJobStatus must be Ready or Cancelled (or Paused, an s3batch extension)',
+      );
     }
     if (reason !== undefined && (reason.length < 1 || characterCount(reason) > 256)) {
       throw new S3BatchError('BadRequestException', 'statusUpdateReason must be 1 to 256 characters long');
     }
     const job = this.getJob(accountId, jobId);
+    // s3batch extension (docs/job-lifecycle.md#user-pause): Paused pauses; Ready on a job a user
+    // paused resumes it (on a Suspended one it confirms, as in AWS, and the pause holds).
+    if (requested === 'Paused') return this.pauseJob(accountId, jobId, reason);
+    if (requested === 'Ready' && job.userPause !== undefined && job.status !== JobStatus.Suspended)
+      return this.resumeJob(accountId, jobId, reason);
     const target = requestedStatusTarget(jobId, job.status, requested);
     if (reason !== undefined) this.records.setStatusUpdateReason(jobId, reason);
     if (requested === 'Ready') this.engine.confirm(jobId);
     else this.engine.cancel(jobId, target);
+    const after = this.getJob(accountId, jobId);
+    return {
+      JobId: jobId,
+      Status: after.status,
+      ...(after.statusUpdateReason !== undefined ? { StatusUpdateReason: after.statusUpdateReason } : {}),
+    };
+  }
+
+  /**
+   * A user pauses the job (domain/user-pause.ts); its StatusUpdateReason becomes the reason (or
+   * DEFAULT_PAUSE_REASON). JobStatusException when it ends or has ended.
+   */
+  pauseJob(
+    accountId: string,
+    jobId: string,
+    reason?: unknown,
+  ): { JobId: string; Status: JobStatus; StatusUpdateReason?: string } {
+    const why = checkPauseReason(reason);
+    const job = this.getJob(accountId, jobId);
+    checkPausable(jobId, job.status);
+    this.records.setStatusUpdateReason(jobId, why ?? DEFAULT_PAUSE_REASON);
+    this.engine.pause(jobId, why);
+    return this.statusAnswer(accountId, jobId);
+  }
+
+  /** A user resumes a job they paused. JobStatusException when no user paused it. */
+  resumeJob(
+    accountId: string,
+    jobId: string,
+    reason?: unknown,
+  ): { JobId: string; Status: JobStatus; StatusUpdateReason?: string } {
+    const why = checkPauseReason(reason);
+    const job = this.getJob(accountId, jobId);
+    checkResumable(jobId, job);
+    this.records.setStatusUpdateReason(jobId, why ?? DEFAULT_RESUME_REASON);
+    this.engine.resume(jobId);
+    return this.statusAnswer(accountId, jobId);
+  }
+
+  private statusAnswer(accountId: string, jobId: string): { JobId: string; Status: JobStatus; StatusUpdateReason?: string } {
     const after = this.getJob(accountId, jobId);
     return {
       JobId: jobId,

@@ -134,6 +134,8 @@ describe('the OpenAPI document', () => {
     PutJobTagging: 'PutJobTagging',
     UpdateJobPriority: 'UpdateJobPriority',
     UpdateJobStatus: 'UpdateJobStatus',
+    PauseJob: 'PauseJob',
+    ResumeJob: 'ResumeJob',
     CreateSession: 'SignIn',
   };
   const components = (OPENAPI_DOCUMENT.components as { schemas: Record<string, Schema> }).schemas;

@@ -31,6 +31,9 @@ export const JSON_BODIES = {
   PutJobTagging: PutJobTaggingRequestShape,
   UpdateJobPriority: fields(['Priority']),
   UpdateJobStatus: fields(['RequestedJobStatus', 'StatusUpdateReason']),
+  /** POST /jobs/:id/pause and /resume (s3batch extension, docs/job-lifecycle.md#user-pause). */
+  PauseJob: fields(['Reason']),
+  ResumeJob: fields(['Reason']),
   /** POST /session (sign-in): the web page's camelCase members. */
   CreateSession: fields(['accessKeyId', 'secretAccessKey']),
 } as const satisfies Record<string, StructureShape>;

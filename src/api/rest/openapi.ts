@@ -260,7 +260,12 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             closed(
               obj(
                 {
-                  RequestedJobStatus: { type: 'string', enum: ['Ready', 'Cancelled'] },
+                  RequestedJobStatus: {
+                    type: 'string',
+                    enum: ['Ready', 'Cancelled', 'Paused'],
+                    description:
+                      'Paused (s3batch extension) pauses the job as POST /jobs/{id}/pause; Ready on a job a user paused resumes it.',
+                  },
                   StatusUpdateReason: { type: 'string', maxLength: 256 },
                 },
                 ['RequestedJobStatus'],
@@ -271,6 +276,49 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         responses: {
           '200': ok(
             "The job's status after the change.",
+            obj({ JobId: str, Status: ref('JobStatus'), StatusUpdateReason: str }, ['JobId', 'Status']),
+          ),
+          '400': err('BadRequest'),
+          '409': err('Conflict'),
+          ...JOB_ERRORS,
+        },
+      },
+    },
+    '/jobs/{id}/pause': {
+      post: {
+        operationId: 'PauseJob',
+        summary: 'Pause a job (s3batch extension)',
+        description:
+          'A user pause: the job starts no task, its in-flight tasks finish, its slots go to other jobs (Active → Pausing → ' +
+          'Paused; Ready → Paused). A job paused before it runs (New, Preparing, Suspended) prepares and then waits Paused. ' +
+          'The pause survives a restart. 409 JobStatusException for a job that ends (Completing, Cancelling, Failing) or ended.',
+        tags: ['Jobs'],
+        parameters: [jobId],
+        requestBody: { required: false, content: json(closed(obj({ Reason: { type: 'string', maxLength: 256 } }, []))) },
+        responses: {
+          '200': ok(
+            "The job's status after the pause; StatusUpdateReason is the reason.",
+            obj({ JobId: str, Status: ref('JobStatus'), StatusUpdateReason: str }, ['JobId', 'Status']),
+          ),
+          '400': err('BadRequest'),
+          '409': err('Conflict'),
+          ...JOB_ERRORS,
+        },
+      },
+    },
+    '/jobs/{id}/resume': {
+      post: {
+        operationId: 'ResumeJob',
+        summary: 'Resume a job a user paused (s3batch extension)',
+        description:
+          'Clears the user pause: the job gets slots again by priority (Paused → Active, or it stays Paused by priority). ' +
+          '409 JobStatusException when no user paused the job.',
+        tags: ['Jobs'],
+        parameters: [jobId],
+        requestBody: { required: false, content: json(closed(obj({ Reason: { type: 'string', maxLength: 256 } }, []))) },
+        responses: {
+          '200': ok(
+            "The job's status after the resume.",
             obj({ JobId: str, Status: ref('JobStatus'), StatusUpdateReason: str }, ['JobId', 'Status']),
           ),
           '400': err('BadRequest'),
@@ -699,8 +747,18 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             ThrottledAttempts: int,
           }),
           Discovery: nullable(ref('Discovery')),
+          PausedBy: {
+            type: ['string', 'null'],
+            enum: ['user', 'priority', null],
+            description: 'Who holds a Pausing or Paused job; null in any other status (s3batch extension).',
+          },
+          UserPause: nullable(
+            obj({ Reason: nullable(str), PausedAt: date }, ['Reason', 'PausedAt'], {
+              description: "The user's pause while it is set (s3batch extension).",
+            }),
+          ),
         },
-        ['Job', 'Tags', 'StatusHistory', 'Report', 'PreparedManifest', 'Throttling', 'Discovery'],
+        ['Job', 'Tags', 'StatusHistory', 'Report', 'PreparedManifest', 'Throttling', 'Discovery', 'PausedBy', 'UserPause'],
       ),
       ReportListing: obj({
         JobId: str,

@@ -89,6 +89,16 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
     return service.updateJobStatus(account(req), req.params.id, b.RequestedJobStatus, reason);
   });
 
+  // A user's pause and resume (s3batch extension, docs/job-lifecycle.md#user-pause); the body is optional.
+  const optionalBody = (req: FastifyRequest, name: JsonBodyName): Record<string, unknown> =>
+    req.body === undefined || req.body === null ? {} : body(req, name);
+  app.post<IdParams>('/jobs/:id/pause', async (req) =>
+    service.pauseJob(account(req), req.params.id, optionalBody(req, 'PauseJob').Reason),
+  );
+  app.post<IdParams>('/jobs/:id/resume', async (req) =>
+    service.resumeJob(account(req), req.params.id, optionalBody(req, 'ResumeJob').Reason),
+  );
+
   app.post<IdParams>('/jobs/:id/priority', async (req) => {
     return service.updateJobPriority(account(req), req.params.id, body(req, 'UpdateJobPriority').Priority);
   });
