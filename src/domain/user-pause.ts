@@ -47,7 +47,10 @@ export function checkPausable(jobId: string, status: JobStatus): void {
 }
 
 /** Throws JobStatusException unless the job holds a user's pause and can still run. */
-export function checkResumable(jobId: string, job: StatusFields & { readonly userPause?: UserPause | undefined }): void {
+export function checkResumable(
+  jobId: string,
+  job: StatusFields & { readonly userPause?: UserPause | undefined },
+): void {
   if (job.userPause === undefined) {
     const byPriority = job.status === JobStatus.Pausing || job.status === JobStatus.Paused;
     throw new S3BatchError(

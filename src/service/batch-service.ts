@@ -325,7 +325,10 @@ export class BatchService {
     return this.statusAnswer(accountId, jobId);
   }
 
-  private statusAnswer(accountId: string, jobId: string): { JobId: string; Status: JobStatus; StatusUpdateReason?: string } {
+  private statusAnswer(
+    accountId: string,
+    jobId: string,
+  ): { JobId: string; Status: JobStatus; StatusUpdateReason?: string } {
     const after = this.getJob(accountId, jobId);
     return {
       JobId: jobId,

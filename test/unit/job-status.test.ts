@@ -23,7 +23,8 @@ const LEGAL: Record<Status, Status[]> = {
   New: ['Preparing', 'Cancelled', 'Failing', 'Failed'],
   Preparing: ['Suspended', 'Ready', 'Cancelling', 'Cancelled', 'Failing', 'Failed'],
   Suspended: ['Ready', 'Cancelled', 'Failing', 'Failed'],
-  Ready: ['Active', 'Cancelled', 'Failing', 'Failed'],
+  // Ready → Paused: a user's pause before the job got slots (domain/user-pause.ts).
+  Ready: ['Active', 'Paused', 'Cancelled', 'Failing', 'Failed'],
   Active: ['Pausing', 'Completing', 'Complete', 'Cancelling', 'Failing'],
   Pausing: ['Paused', 'Completing', 'Cancelling', 'Failing'],
   Paused: ['Active', 'Completing', 'Cancelling', 'Failing'],

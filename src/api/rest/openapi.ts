@@ -294,7 +294,10 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
           'The pause survives a restart. 409 JobStatusException for a job that ends (Completing, Cancelling, Failing) or ended.',
         tags: ['Jobs'],
         parameters: [jobId],
-        requestBody: { required: false, content: json(closed(obj({ Reason: { type: 'string', maxLength: 256 } }, []))) },
+        requestBody: {
+          required: false,
+          content: json(closed(obj({ Reason: { type: 'string', maxLength: 256 } }, []))),
+        },
         responses: {
           '200': ok(
             "The job's status after the pause; StatusUpdateReason is the reason.",
@@ -315,7 +318,10 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
           '409 JobStatusException when no user paused the job.',
         tags: ['Jobs'],
         parameters: [jobId],
-        requestBody: { required: false, content: json(closed(obj({ Reason: { type: 'string', maxLength: 256 } }, []))) },
+        requestBody: {
+          required: false,
+          content: json(closed(obj({ Reason: { type: 'string', maxLength: 256 } }, []))),
+        },
         responses: {
           '200': ok(
             "The job's status after the resume.",
@@ -758,7 +764,17 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             }),
           ),
         },
-        ['Job', 'Tags', 'StatusHistory', 'Report', 'PreparedManifest', 'Throttling', 'Discovery', 'PausedBy', 'UserPause'],
+        [
+          'Job',
+          'Tags',
+          'StatusHistory',
+          'Report',
+          'PreparedManifest',
+          'Throttling',
+          'Discovery',
+          'PausedBy',
+          'UserPause',
+        ],
       ),
       ReportListing: obj({
         JobId: str,
