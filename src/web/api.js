@@ -96,6 +96,9 @@ export const jobs = {
   get: (id) => call('GET', job(id)),
   setStatus: (id, RequestedJobStatus, StatusUpdateReason) =>
     call('POST', `${job(id)}/status`, { RequestedJobStatus, ...(StatusUpdateReason ? { StatusUpdateReason } : {}) }),
+  /** A user's pause and resume (s3batch extension). */
+  pause: (id, Reason) => call('POST', `${job(id)}/pause`, Reason ? { Reason } : {}),
+  resume: (id) => call('POST', `${job(id)}/resume`, {}),
   setPriority: (id, Priority) => call('POST', `${job(id)}/priority`, { Priority }),
   report: (id) => call('GET', `${job(id)}/report`),
   eventsPath: (id) => `${job(id)}/events`,

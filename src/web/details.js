@@ -1,6 +1,6 @@
 /**
  * The job details view (`#/jobs/<id>`): status and facts, actions (confirm, cancel, change
- * priority, each through the confirming dialog), progress bar and counters updated live from the
+ * priority, pause and resume, each through the confirming dialog), progress bar and counters updated live from the
  * job's event stream (/api/v1/jobs/<id>/events; polling every 3 s when it fails), discovery and
  * processing metrics, failure reasons, the status timeline, report download links once the
  * report exists, tags, and the job's spec as submitted. Once the job has ended, the account's
@@ -16,6 +16,8 @@ import { doneOf, isTerminal, progressBar, statusBadge, timeEl } from './widgets.
 
 /** Statuses a job can be cancelled from (the server has the last word). */
 const CANCELLABLE = ['New', 'Preparing', 'Suspended', 'Ready', 'Active', 'Pausing', 'Paused'];
+/** Statuses a user may pause a job in (domain/user-pause.ts; the server has the last word). */
+const PAUSABLE = CANCELLABLE;
 
 export function mountDetails(root, jobId) {
   /** @type {any} */ let view = null;
@@ -172,6 +174,7 @@ export function mountDetails(root, jobId) {
             ? ['suspended-cause', 'Suspended because', suspendedText(j.SuspendedCause), 'wide']
             : null,
           view.DryRun ? ['dry-run', 'Dry run', dryRunText(view.DryRun, j.Status), 'wide'] : null,
+          pauseFact(view),
           j.StatusUpdateReason ? ['status-reason', 'Status reason', j.StatusUpdateReason, 'wide'] : null,
         ].filter(Boolean),
         { id: 'job-facts' },
@@ -192,6 +195,12 @@ export function mountDetails(root, jobId) {
               { type: 'button', id: 'action-priority', class: 'secondary', onclick: changePriority },
               'Change priority',
             )
+          : null,
+        PAUSABLE.includes(status) && !view.UserPause
+          ? h('button', { type: 'button', id: 'action-pause', class: 'secondary', onclick: pauseJob }, 'Pause')
+          : null,
+        PAUSABLE.includes(status) && view.UserPause
+          ? h('button', { type: 'button', id: 'action-resume', onclick: resumeJob }, 'Resume')
           : null,
         CANCELLABLE.includes(status)
           ? h('button', { type: 'button', id: 'action-cancel', class: 'danger', onclick: cancelJob }, 'Cancel job')
@@ -374,6 +383,35 @@ export function mountDetails(root, jobId) {
     if (ok) await afterAction();
   };
 
+  const pauseJob = async () => {
+    const reason = h('input', { id: 'dialog-reason', maxlength: '256', autocomplete: 'off' });
+    const ok = await ask({
+      title: 'Pause this job?',
+      body: [
+        h(
+          'p',
+          null,
+          'It starts no more tasks; tasks in flight finish and its slots go to other jobs. ' +
+            'It stays paused, even across a server restart, until you resume it.',
+        ),
+        field('Reason (optional)', reason),
+      ],
+      ok: 'Pause job',
+      action: () => jobs.pause(jobId, /** @type {HTMLInputElement} */ (reason).value.trim() || undefined),
+    });
+    if (ok) await afterAction();
+  };
+
+  const resumeJob = async () => {
+    const ok = await ask({
+      title: 'Resume this job?',
+      body: [h('p', null, 'It runs again as soon as its priority gives it task slots.')],
+      ok: 'Resume job',
+      action: () => jobs.resume(jobId),
+    });
+    if (ok) await afterAction();
+  };
+
   const changePriority = async () => {
     const input = /** @type {HTMLInputElement} */ (
       h('input', {
@@ -420,6 +458,17 @@ export function mountDetails(root, jobId) {
     stopLive();
     stopRemoval?.();
   };
+}
+
+/** Who paused the job, and why (the view's PausedBy and UserPause), as a facts row; null when not paused. */
+function pauseFact(v) {
+  const reason = v.UserPause?.Reason ? `: ${v.UserPause.Reason}` : '';
+  if (v.PausedBy === 'user') return ['paused-by', 'Paused by', `you (user)${reason}`, 'wide'];
+  if (v.PausedBy === 'priority')
+    return ['paused-by', 'Paused by', 'priority: higher-priority jobs use its task slots', 'wide'];
+  if (v.UserPause && !isTerminal(v.Job.Status))
+    return ['paused-by', 'Pause requested', `it waits paused once it is ready to run${reason}`, 'wide'];
+  return null;
 }
 
 /** The API's "confirm with UpdateJobStatus requestedJobStatus=Ready" in the page's words. */

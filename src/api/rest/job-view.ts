@@ -6,6 +6,7 @@
 import type { JobRecord } from '../../domain/job.ts';
 import { dryRunSummary } from '../../operations/dry-run.ts';
 import type { BatchService, JobDescriptor } from '../../service/batch-service.ts';
+import { isTerminal } from '../../domain/job-status.ts';
 import { pausedBy } from '../../domain/user-pause.ts';
 
 export interface DiscoveryView {
@@ -60,6 +61,9 @@ export function jobView(
     // Who holds a Pausing/Paused job ("user" | "priority", else null), and the user's pause while
     // it is set (also before the job runs: it then waits Paused) — docs/job-lifecycle.md#user-pause.
     PausedBy: pausedBy(record),
-    UserPause: record.userPause ? { Reason: record.userPause.reason ?? null, PausedAt: record.userPause.at } : null,
+    UserPause:
+      record.userPause && !isTerminal(record.status)
+        ? { Reason: record.userPause.reason ?? null, PausedAt: record.userPause.at }
+        : null,
   };
 }
