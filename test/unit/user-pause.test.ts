@@ -250,6 +250,32 @@ describe('user pause: the engine', () => {
     expect(() => service.updateJobStatus(ACCOUNT, a, 'Pausing')).toThrow(code('BadRequestException'));
   });
 
+  it('a resume while the job is still Pausing: it finishes pausing, then runs again to the end', async () => {
+    const w = newWorld();
+    const { engine, service } = newEngine(w);
+    await engine.start();
+    const a = await createJob(w, service, 'a', 20);
+    await waitForStatus(engine, w.store, a, 'Active');
+    while (w.calls.length < 4) await new Promise((r) => setTimeout(r, 2));
+    expect(service.pauseJob(ACCOUNT, a).Status).toBe('Pausing');
+    expect(service.resumeJob(ACCOUNT, a).Status).toBe('Pausing'); // its in-flight tasks still hold the slots
+    expect(w.store.get(a)?.userPause).toBeUndefined();
+    open(w);
+    await waitForStatus(engine, w.store, a, 'Complete');
+    expect(w.store.get(a)?.history?.map((h) => h.status)).toEqual([
+      'New',
+      'Preparing',
+      'Ready',
+      'Active',
+      'Pausing',
+      'Paused',
+      'Active',
+      'Completing',
+      'Complete',
+    ]);
+    expect(new Set(w.calls).size).toBe(20);
+  });
+
   it('a restart keeps a paused job paused; resume then runs what is left', async () => {
     const w = newWorld();
     const first = newEngine(w);
