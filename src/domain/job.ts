@@ -68,6 +68,10 @@ export interface JobRecord extends StatusFields {
   readonly history?: readonly StatusChange[] | undefined;
   /** Task attempts the storage throttled (SlowDown, 429…) in the runs that ended so far. */
   readonly throttledAttempts?: number | undefined;
+  /** The job whose failed tasks this job retries (docs/job-lifecycle.md#retry-failed). */
+  readonly retryOf?: string | undefined;
+  /** The jobs made to retry this job's failed tasks, oldest first. */
+  readonly retries?: readonly string[] | undefined;
 }
 
 export interface StatusChange {
