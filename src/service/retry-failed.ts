@@ -115,10 +115,7 @@ export class RetryFailed {
     }
     const files = job.report.files.filter((f) => f.taskStatus === 'failed' && f.rows > 0).map((f) => f.key);
     if (files.length === 0) {
-      throw new S3BatchError(
-        'RetryNoFailedTasks',
-        `The report of job ${job.id} has no failed rows (its ReportScope is ${job.request.Report.ReportScope ?? 'AllTasks'}): a retry needs a report of AllTasks or FailedTasksOnly`,
-      );
+      throw new S3BatchError('RetryNoFailedTasks', `The report of job ${job.id} has no failed rows to retry`);
     }
     if (codes !== undefined) {
       const groups = job.progress.failures ?? [];

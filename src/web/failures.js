@@ -44,7 +44,7 @@ export function renderFailuresByCode(section, groups) {
             h(
               'td',
               { class: 'samples' },
-              g.sampleKeys.map((k, i) => [i > 0 ? ', ' : null, h('code', null, k)]),
+              g.sampleKeys.map((k) => h('code', { class: 'sample' }, k)),
             ),
           ),
         ),
@@ -53,15 +53,10 @@ export function renderFailuresByCode(section, groups) {
   );
 }
 
-/** An ended job with failed tasks whose report keeps failed rows can be retried. */
+/** An ended job with failed tasks and a report (both scopes, AllTasks and FailedTasksOnly, keep the failed rows) can be retried. */
 export function canRetry(view) {
   const r = view.Job.Report;
-  return (
-    isTerminal(view.Job.Status) &&
-    (view.failuresByCode ?? []).length > 0 &&
-    r?.Enabled === true &&
-    r.ReportScope !== 'SucceededTasksOnly'
-  );
+  return isTerminal(view.Job.Status) && (view.failuresByCode ?? []).length > 0 && r?.Enabled === true;
 }
 
 /**
