@@ -120,8 +120,10 @@ export class RetryFailed {
     if (codes !== undefined) {
       const groups = job.progress.failures ?? [];
       const known = new Set(groups.map((g) => g.code));
-      // Codes beyond the kept ones are counted under Other: only then can an unlisted code still match.
-      if (!known.has(OTHER_FAILURE_CODE) && ![...codes].some((c) => known.has(c))) {
+      // Only groups that count every failure tell for sure (a job that ran before they were kept has
+      // none); codes beyond the kept ones are counted under Other, so an unlisted code may still match.
+      const complete = groups.reduce((n, g) => n + g.count, 0) === job.progress.failed;
+      if (complete && !known.has(OTHER_FAILURE_CODE) && ![...codes].some((c) => known.has(c))) {
         const listed = groups.map((g) => g.code).join(', ') || UNKNOWN_FAILURE_CODE;
         throw new S3BatchError(
           'RetryCodesMatchNothing',

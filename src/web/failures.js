@@ -56,7 +56,7 @@ export function renderFailuresByCode(section, groups) {
 /** An ended job with failed tasks and a report (both scopes, AllTasks and FailedTasksOnly, keep the failed rows) can be retried. */
 export function canRetry(view) {
   const r = view.Job.Report;
-  return isTerminal(view.Job.Status) && (view.failuresByCode ?? []).length > 0 && r?.Enabled === true;
+  return isTerminal(view.Job.Status) && view.Job.ProgressSummary.NumberOfTasksFailed > 0 && r?.Enabled === true;
 }
 
 /**
@@ -79,17 +79,20 @@ export async function retryFailed(jobId, groups) {
         null,
         "A new job runs the same operation on the failed tasks of the codes you keep checked, read from this job's report.",
       ),
-      h(
-        'fieldset',
-        { id: 'retry-codes' },
-        h('legend', null, 'Error codes'),
-        boxes.map((b) => b.row),
-      ),
+      boxes.length > 0
+        ? h(
+            'fieldset',
+            { id: 'retry-codes' },
+            h('legend', null, 'Error codes'),
+            boxes.map((b) => b.row),
+          )
+        : null,
     ],
     ok: 'Retry failed',
     action: async () => {
       const checked = boxes.filter((b) => b.box.checked).map((b) => b.box.value);
-      if (checked.length === 0) throw new Error('Check at least one error code.');
+      if (boxes.length > 0 && checked.length === 0) throw new Error('Check at least one error code.');
+      // Every box checked (or no groups known, for a job from before they were kept): every failed task.
       const out = await jobs.retry(jobId, checked.length === boxes.length ? undefined : checked);
       created = out.Job.JobId;
     },
