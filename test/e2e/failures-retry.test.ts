@@ -253,6 +253,17 @@ describe('failures by code and retry failed', () => {
       await page.locator('#view-list').waitFor();
       // The page asks who is signed in before the form (401): only errors after sign-in count.
       const before = web.errors.length;
+      // Live: a running job's table fills from its progress events while it is Active (the missing
+      // objects exist by now: only the NoSuchBucket tasks fail).
+      const running = await createJob({}, [{ Key: 's3batch:max-requests-per-second', Value: '20' }]);
+      await page.goto(`${server.url}/#/jobs/${running}`);
+      await page
+        .locator('#job-failures-by-code:not([hidden]) tr[data-code="NoSuchBucket"]')
+        .waitFor({ timeout: 30_000 });
+      expect(await page.locator('#job-facts [data-key="status"] .badge').getAttribute('data-status')).toBe('Active');
+      await web.screenshot('web-failures-by-code-live');
+      await api.updateStatus(running, 'Cancelled');
+
       await page.goto(`${server.url}/#/jobs/${origin}`);
       await page.locator('#job-failures-by-code:not([hidden])').waitFor();
       const rows = page.locator('#failures-by-code-table tbody tr');
