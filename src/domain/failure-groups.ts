@@ -36,6 +36,8 @@ interface Group {
 /** A mutable tally, for the hot path (one `add` per failed task). */
 export class FailureTally {
   private readonly groups = new Map<string, Group>();
+  /** The last groupsNow(), until the next add (live counts ask for it often). */
+  private cached: FailureGroups | undefined;
 
   get size(): number {
     return this.groups.size;
@@ -44,6 +46,7 @@ export class FailureTally {
   /** One failed task (or `count` of them with the same code and status). */
   add(code: string, httpStatus: number | null, key?: string, count = 1): void {
     const name = code === '' ? UNKNOWN_FAILURE_CODE : code;
+    this.cached = undefined;
     let g = this.groups.get(name);
     if (g === undefined) {
       const fold = this.groups.size >= MAX_FAILURE_CODES - 1 && name !== OTHER_FAILURE_CODE;
@@ -76,12 +79,14 @@ export class FailureTally {
   }
 
   /** The groups, sorted (count descending, then code); codes with no failure left out. */
-  groupsNow(): FailureGroup[] {
+  groupsNow(): FailureGroups {
+    if (this.cached) return this.cached;
     const out: FailureGroup[] = [];
     for (const [code, g] of this.groups) {
       if (g.count > 0) out.push({ code, httpStatus: g.httpStatus, count: g.count, sampleKeys: [...g.sampleKeys] });
     }
-    return out.sort(byCountThenCode);
+    this.cached = out.sort(byCountThenCode);
+    return this.cached;
   }
 }
 

@@ -15,7 +15,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Chunk } from '../domain/chunk.ts';
-import { FailureTally, mergeFailures } from '../domain/failure-groups.ts';
+import { FailureTally, mergeFailures, type FailureGroups } from '../domain/failure-groups.ts';
 import type { TaskEntry, TaskResult } from '../domain/task.ts';
 import type { ResultSpool, SpoolWriter } from '../storage/result-spool.ts';
 import type { ChunkCounts, LiveCounts, RunOutcome } from '../execution/placement.ts';
@@ -109,15 +109,15 @@ export class JobRunner {
     let succeeded = 0;
     let failed = 0;
     let bytes: number | undefined;
-    const tally = new FailureTally();
+    let failures: FailureGroups | undefined;
     for (const s of this.open.values()) {
       succeeded += s.succeeded;
       failed += s.failed;
       if (s.bytes !== undefined) bytes = (bytes ?? 0) + s.bytes;
-      if (s.failed > 0) tally.addGroups(s.failures.groupsNow());
+      if (s.failed > 0) failures = mergeFailures(failures, s.failures.groupsNow());
     }
     const counts = bytes === undefined ? { succeeded, failed } : { succeeded, failed, bytes };
-    return tally.size === 0 ? counts : { ...counts, failures: tally.groupsNow() };
+    return failures === undefined ? counts : { ...counts, failures };
   }
 
   /**
