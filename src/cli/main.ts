@@ -14,6 +14,7 @@ import { registerUpdateJobPriority } from './commands/update-job-priority.ts';
 import { registerUpdateJobStatus } from './commands/update-job-status.ts';
 import { registerPauseJob } from './commands/pause-job.ts';
 import { registerReport } from './commands/report.ts';
+import { registerRetry } from './commands/retry.ts';
 import { registerWatch } from './commands/watch.ts';
 
 // The job verbs resolve their connection from this environment (src/cli/client-config.ts).
@@ -54,6 +55,7 @@ registerUpdateJobPriority(program, env);
 registerJobTagging(program, env);
 registerWatch(program, env);
 registerReport(program, env);
+registerRetry(program, env);
 
 try {
   await program.parseAsync(process.argv);

@@ -71,6 +71,10 @@ export interface JobRecord extends StatusFields {
   readonly throttledAttempts?: number | undefined;
   /** The user's pause (domain/user-pause.ts): the scheduler gives the job no slots while it is set. */
   readonly userPause?: UserPause | undefined;
+  /** The job whose failed tasks this job retries (docs/job-lifecycle.md#retry-failed). */
+  readonly retryOf?: string | undefined;
+  /** The jobs made to retry this job's failed tasks, oldest first. */
+  readonly retries?: readonly string[] | undefined;
 }
 
 export interface StatusChange {

@@ -101,5 +101,7 @@ export const jobs = {
   resume: (id) => call('POST', `${job(id)}/resume`, {}),
   setPriority: (id, Priority) => call('POST', `${job(id)}/priority`, { Priority }),
   report: (id) => call('GET', `${job(id)}/report`),
+  /** Retry failed: a new job over the failed tasks (of `codes`, or all); answers the new job's view. */
+  retry: (id, codes) => call('POST', `${job(id)}/retry`, codes ? { codes } : {}),
   eventsPath: (id) => `${job(id)}/events`,
 };

@@ -141,7 +141,12 @@ describe.each(['ceph', 's3rver'] as const)('S3 part spool on %s', (name) => {
     first.append(result(2, 'failed'), 2);
     await first.close();
     const other = spoolAt('r');
-    expect(await other.durable(JOB, 0)).toEqual({ ordinals: new Set([5, 1, 3, 2]), succeeded: 3, failed: 1 });
+    expect(await other.durable(JOB, 0)).toEqual({
+      ordinals: new Set([5, 1, 3, 2]),
+      succeeded: 3,
+      failed: 1,
+      failures: [{ code: 'NoSuchKey', httpStatus: 404, count: 1, sampleKeys: ['k/2'] }],
+    });
     const again = await other.open(JOB, 0, { resume: true });
     expect(again.resumed?.ordinals).toEqual(new Set([5, 1, 3, 2]));
     again.append(result(0), 0);
@@ -149,7 +154,12 @@ describe.each(['ceph', 's3rver'] as const)('S3 part spool on %s', (name) => {
     await again.close();
     expect((await collect(spool, 0, 'succeeded')).map((r) => r.rawKey)).toEqual(['k/5', 'k/1', 'k/3', 'k/0']);
     expect((await collect(spool, 0, 'failed')).map((r) => r.rawKey)).toEqual(['k/2', 'k/4']);
-    expect(await spool.durable(JOB, 0)).toEqual({ ordinals: new Set([0, 1, 2, 3, 4, 5]), succeeded: 4, failed: 2 });
+    expect(await spool.durable(JOB, 0)).toEqual({
+      ordinals: new Set([0, 1, 2, 3, 4, 5]),
+      succeeded: 4,
+      failed: 2,
+      failures: [{ code: 'NoSuchKey', httpStatus: 404, count: 2, sampleKeys: ['k/2', 'k/4'] }],
+    });
 
     // A second worker redoes the chunk from its start: still one part, with its rows only.
     const redo = await other.open(JOB, 0);

@@ -203,6 +203,7 @@ describe('GET /api/v1/jobs/:id/events', () => {
           'Status',
           'TasksPerSecond',
           'TotalNumberOfTasks',
+          'failuresByCode',
         ].sort(),
       );
       expect(p.JobId).toBe(JobId);

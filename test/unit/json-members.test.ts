@@ -137,6 +137,7 @@ describe('the OpenAPI document', () => {
     PauseJob: 'PauseJob',
     ResumeJob: 'ResumeJob',
     CreateSession: 'SignIn',
+    RetryFailedTasks: 'RetryFailedTasks',
   };
   const components = (OPENAPI_DOCUMENT.components as { schemas: Record<string, Schema> }).schemas;
   const resolve = (schema: Schema): Schema => {
@@ -172,7 +173,7 @@ describe('the OpenAPI document', () => {
       walk(requestSchema(operationId), JSON_BODIES[name as JsonBodyName], name);
     }
     expect(mismatches).toEqual([]);
-    // CreateJob with Manifest, Spec, Location, Report and Tags[]; PutJobTagging with Tags[]; the five others
-    expect(closed).toBe(13);
+    // CreateJob with Manifest, Spec, Location, Report and Tags[]; PutJobTagging with Tags[]; the seven others
+    expect(closed).toBe(14);
   });
 });

@@ -39,7 +39,8 @@ export function jobView(
   const Job = service.describeJob(accountId, jobId);
   const record = service.getJob(accountId, jobId);
   // Dry-run jobs (s3batch:dry-run=true): what the job would act on — tasks, objects found, bytes.
-  const DryRun = dryRunSummary(record.request, service.jobProgress(accountId, jobId));
+  const progress = service.jobProgress(accountId, jobId);
+  const DryRun = dryRunSummary(record.request, progress);
   const limits = service.jobLimits(accountId, jobId);
   // EffectiveConcurrency: what the job runs at now (below MaxConcurrentTasks while the storage throttles); null when not running.
   const Throttling = {
@@ -65,5 +66,10 @@ export function jobView(
       record.userPause && !isTerminal(record.status)
         ? { Reason: record.userPause.reason ?? null, PausedAt: record.userPause.at }
         : null,
+    // Failed tasks grouped by error code, live while the job runs, final once it ended (s3batch extension).
+    failuresByCode: progress.failures ?? [],
+    // Retry failed (s3batch extension): the job this one retries, and the retries of this one.
+    retryOf: record.retryOf ?? null,
+    retries: record.retries ?? [],
   };
 }

@@ -34,6 +34,8 @@ export const JSON_BODIES = {
   /** POST /jobs/:id/pause and /resume (s3batch extension, docs/job-lifecycle.md#user-pause). */
   PauseJob: fields(['Reason']),
   ResumeJob: fields(['Reason']),
+  /** POST /jobs/:id/retry (s3batch extension): the codes to retry and the new job's own settings. */
+  RetryFailedTasks: fields(['codes', 'ConfirmationRequired', 'Priority', 'Description']),
   /** POST /session (sign-in): the web page's camelCase members. */
   CreateSession: fields(['accessKeyId', 'secretAccessKey']),
 } as const satisfies Record<string, StructureShape>;

@@ -132,6 +132,7 @@ const progressEvent = obj(
     EtaSeconds: nullable({ type: 'number', minimum: 0 }),
     ElapsedTimeInActiveSeconds: int,
     Discovery: nullable(ref('Discovery')),
+    failuresByCode: ref('FailuresByCode'),
   },
   undefined,
   { description: "At most every 250 ms while the job's counters change." },
@@ -345,6 +346,40 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         },
         responses: {
           '200': ok('The new priority.', obj({ JobId: str, Priority: int })),
+          '400': err('BadRequest'),
+          '409': err('Conflict'),
+          ...JOB_ERRORS,
+        },
+      },
+    },
+    '/jobs/{id}/retry': {
+      post: {
+        operationId: 'RetryFailedTasks',
+        summary: "Retry a job's failed tasks in a new job (s3batch extension)",
+        description:
+          "A new job of the same operation over exactly the failed tasks of an ended job (optionally only those of some error codes), read from the job's completion report. Its manifest is written to `<report prefix>/job-<id>/retries/<uuid>.csv`. The new job's `retryOf` names this job; this job's `retries` lists it. An empty body retries every failed task.",
+        tags: ['Jobs'],
+        parameters: [jobId],
+        requestBody: {
+          required: false,
+          content: json(
+            closed(
+              obj(
+                {
+                  codes: { type: 'array', minItems: 1, maxItems: 100, items: str },
+                  ConfirmationRequired: { ...bool, description: 'Default false: the retry runs at once.' },
+                  Priority: { type: 'integer', minimum: 0, maximum: 2147483647 },
+                  Description: str,
+                },
+                [],
+              ),
+            ),
+          ),
+        },
+        responses: {
+          '201': ok('The new job, as GET /jobs/{id}, with `RetryManifest`.', {
+            allOf: [ref('JobView'), obj({ RetryManifest: obj({ ObjectArn: str, ETag: str, Tasks: int }) })],
+          }),
           '400': err('BadRequest'),
           '409': err('Conflict'),
           ...JOB_ERRORS,
@@ -613,6 +648,20 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         NumberOfTasksFailed: int,
         Timers: obj({ ElapsedTimeInActiveSeconds: int }),
       }),
+      FailuresByCode: {
+        type: 'array',
+        description:
+          'Failed tasks grouped by error code, sorted by count descending then code: live while the job runs, final once it ended. At most 50 codes (further codes are counted under `Other`) and 5 sample keys per code. s3batch extension.',
+        items: obj(
+          {
+            code: str,
+            httpStatus: { ...nullable(int), description: "Null when the code's failures had different HTTP statuses." },
+            count: int,
+            sampleKeys: { type: 'array', maxItems: 5, items: str },
+          },
+          ['code', 'httpStatus', 'count', 'sampleKeys'],
+        ),
+      },
       Discovery: obj({
         ObjectsListed: int,
         ObjectsFound: int,
@@ -763,6 +812,12 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
               description: "The user's pause while it is set (s3batch extension).",
             }),
           ),
+          failuresByCode: ref('FailuresByCode'),
+          retryOf: {
+            ...nullable(str),
+            description: 'The job whose failed tasks this job retries (s3batch extension).',
+          },
+          retries: { type: 'array', items: str, description: 'The jobs that retry this job (s3batch extension).' },
         },
         [
           'Job',
@@ -774,6 +829,9 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
           'Discovery',
           'PausedBy',
           'UserPause',
+          'failuresByCode',
+          'retryOf',
+          'retries',
         ],
       ),
       ReportListing: obj({
