@@ -1,0 +1,177 @@
+/**
+ * Where notifications keep their state (docs/notifications.md): each account's webhooks and
+ * signing secret, the outbox (pending deliveries) and each job's delivery log, which are the
+ * same records (domain/notification.ts `Delivery`). With a file, every change is written
+ * (coalesced: one write in flight, the next one after it) to a temporary file renamed over
+ * `notifications.json`, so pending deliveries survive a restart. Without one (tests), in memory.
+ *
+ * Bounds: a job keeps its last MAX_DELIVERIES_PER_JOB deliveries (settled ones go first), and the
+ * outbox holds at most MAX_PENDING deliveries (past it a new one is failed at once, logged as such).
+ * A job's log goes when the job's record goes (`removeJob`, at retention).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { S3BatchError } from '../domain/errors.ts';
+import { settle, type Delivery, type Webhook } from '../domain/notification.ts';
+
+export const MAX_DELIVERIES_PER_JOB = 100;
+export const MAX_PENDING = 10_000;
+
+interface AccountSettings {
+  secret?: string | undefined;
+  webhooks: Webhook[];
+}
+
+interface StoredState {
+  version: 1;
+  accounts: Record<string, AccountSettings>;
+  jobs: Record<string, Delivery[]>;
+}
+
+export class NotificationStore {
+  private writing: Promise<void> = Promise.resolve();
+  private dirty = false;
+  private pendingCount = 0;
+
+  private constructor(
+    private readonly file: string | undefined,
+    private readonly state: StoredState,
+    private readonly onWriteError: (err: unknown) => void,
+  ) {
+    for (const list of Object.values(state.jobs)) for (const d of list) if (d.State === 'pending') this.pendingCount++;
+  }
+
+  /** Reads `file` (a missing file is an empty store); undefined: in memory only. */
+  static async open(
+    file: string | undefined,
+    onWriteError: (err: unknown) => void = () => undefined,
+  ): Promise<NotificationStore> {
+    let state: StoredState = { version: 1, accounts: {}, jobs: {} };
+    if (file !== undefined) {
+      try {
+        const parsed = JSON.parse(await readFile(file, 'utf8')) as StoredState;
+        if (parsed.version !== 1 || typeof parsed.accounts !== 'object' || typeof parsed.jobs !== 'object')
+          throw new Error('not a notifications file of this version');
+        state = parsed;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          throw new S3BatchError('InvalidConfiguration', `Cannot read ${file}: ${(err as Error).message}`);
+        }
+      }
+    }
+    return new NotificationStore(file, state, onWriteError);
+  }
+
+  webhooks(accountId: string): readonly Webhook[] {
+    return this.state.accounts[accountId]?.webhooks ?? [];
+  }
+
+  setWebhooks(accountId: string, webhooks: Webhook[]): void {
+    this.account(accountId).webhooks = webhooks;
+    this.save();
+  }
+
+  /** The account's secret; `create`: made now when it has none. */
+  secret(accountId: string, create: true): string;
+  secret(accountId: string, create: boolean): string | undefined;
+  secret(accountId: string, create: boolean): string | undefined {
+    const existing = this.state.accounts[accountId]?.secret;
+    if (existing !== undefined || !create) return existing;
+    return this.rotateSecret(accountId);
+  }
+
+  rotateSecret(accountId: string): string {
+    const secret = `whsec_${randomBytes(32).toString('hex')}`;
+    this.account(accountId).secret = secret;
+    this.save();
+    return secret;
+  }
+
+  /** Adds a new delivery to its job's log (and, pending, to the outbox). */
+  add(d: Delivery): void {
+    if (d.State === 'pending') {
+      if (this.pendingCount >= MAX_PENDING) settle(d, 'failed', `the outbox is full (${MAX_PENDING} pending deliveries)`);
+      else this.pendingCount++;
+    }
+    const list = (this.state.jobs[d.JobId] ??= []);
+    list.push(d);
+    while (list.length > MAX_DELIVERIES_PER_JOB) {
+      const i = list.findIndex((x) => x.State !== 'pending');
+      if (i < 0) break;
+      list.splice(i, 1);
+    }
+    this.save();
+  }
+
+  /** A delivery changed (an attempt recorded); `wasPending`: it was pending before. */
+  updated(d: Delivery, wasPending: boolean): void {
+    if (wasPending && d.State !== 'pending') this.pendingCount--;
+    this.save();
+  }
+
+  /** Every pending delivery (the outbox), O(deliveries kept). */
+  pending(): Delivery[] {
+    const out: Delivery[] = [];
+    for (const list of Object.values(this.state.jobs)) for (const d of list) if (d.State === 'pending') out.push(d);
+    return out;
+  }
+
+  get pendingSize(): number {
+    return this.pendingCount;
+  }
+
+  deliveries(jobId: string): readonly Delivery[] {
+    return this.state.jobs[jobId] ?? [];
+  }
+
+  removeJob(jobId: string): void {
+    const list = this.state.jobs[jobId];
+    if (list === undefined) return;
+    for (const d of list) if (d.State === 'pending') this.pendingCount--;
+    delete this.state.jobs[jobId];
+    this.save();
+  }
+
+  /** Waits until every change so far is written. */
+  async flush(): Promise<void> {
+    if (this.dirty) await this.write();
+    await this.writing;
+  }
+
+  close(): Promise<void> {
+    return this.flush();
+  }
+
+  private account(accountId: string): AccountSettings {
+    return (this.state.accounts[accountId] ??= { webhooks: [] });
+  }
+
+  private save(): void {
+    if (this.file === undefined) return;
+    if (this.dirty) return; // a write is queued already and will carry this change
+    this.dirty = true;
+    void this.write();
+  }
+
+  /** One write at a time; each writes the state as it is when it starts. */
+  private write(): Promise<void> {
+    const file = this.file;
+    if (file === undefined) return Promise.resolve();
+    this.writing = this.writing.then(async () => {
+      if (!this.dirty) return;
+      this.dirty = false;
+      const text = JSON.stringify(this.state);
+      const tmp = `${file}.tmp`;
+      try {
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(tmp, text, { mode: 0o600 });
+        await rename(tmp, file);
+      } catch (err) {
+        this.dirty = true; // retried at the next change or flush
+        this.onWriteError(err);
+      }
+    });
+    return this.writing;
+  }
+}
