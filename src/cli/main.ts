@@ -14,6 +14,7 @@ import { registerUpdateJobPriority } from './commands/update-job-priority.ts';
 import { registerUpdateJobStatus } from './commands/update-job-status.ts';
 import { registerReport } from './commands/report.ts';
 import { registerWatch } from './commands/watch.ts';
+import { registerNotifications } from './commands/notifications.ts';
 
 // The job verbs resolve their connection from this environment (src/cli/client-config.ts).
 const env = process.env;
@@ -52,6 +53,7 @@ registerUpdateJobPriority(program, env);
 registerJobTagging(program, env);
 registerWatch(program, env);
 registerReport(program, env);
+registerNotifications(program, env);
 
 try {
   await program.parseAsync(process.argv);

@@ -144,7 +144,10 @@ export function recordAttempt(
   d.Attempts.push(attempt);
   if (d.Attempts.length > MAX_ATTEMPTS_KEPT) d.Attempts.splice(0, d.Attempts.length - MAX_ATTEMPTS_KEPT);
   const ok = attempt.StatusCode !== null && attempt.StatusCode >= 200 && attempt.StatusCode < 300;
-  if (ok) return settle(d, 'delivered');
+  if (ok) {
+    settle(d, 'delivered');
+    return;
+  }
   // Not an infinite loop of zero delays: the floor of 1 ms keeps attempts in order of time.
   const delay = Math.max(
     1,
@@ -156,7 +159,8 @@ export function recordAttempt(
   );
   const next = now.getTime() + delay;
   if (next > Date.parse(d.CreatedAt) + retry.maxAgeMs) {
-    return settle(d, 'failed', `no 2xx answer within ${Math.round(retry.maxAgeMs / 1000)} s of the event`);
+    settle(d, 'failed', `no 2xx answer within ${Math.round(retry.maxAgeMs / 1000)} s of the event`);
+    return;
   }
   d.NextAttemptAt = new Date(next).toISOString();
 }

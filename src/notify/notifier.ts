@@ -27,7 +27,14 @@ import {
 } from '../domain/notification.ts';
 import type { EngineEvents, JobRemovedEvent, JobStatusEvent } from '../engine/events.ts';
 import type { NotificationStore } from '../storage/notification-store.ts';
-import { ATTEMPT_HEADER, EVENT_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, signatureOf, TIMESTAMP_HEADER } from './signature.ts';
+import {
+  ATTEMPT_HEADER,
+  EVENT_HEADER,
+  EVENT_ID_HEADER,
+  SIGNATURE_HEADER,
+  signatureOf,
+  TIMESTAMP_HEADER,
+} from './signature.ts';
 
 export interface NotifierOptions {
   readonly store: NotificationStore;

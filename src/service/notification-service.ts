@@ -31,7 +31,7 @@ export class NotificationService {
   /** Replaces the account's webhooks; makes its secret when it has none. */
   putWebhooks(accountId: string, body: Record<string, unknown>): NotificationSettingsView {
     const hooks = parseWebhooks(body);
-    hooks.forEach((h, i) => this.checkUrl(h.Url, `Webhooks[${i}].Url`));
+    for (const [i, h] of hooks.entries()) this.checkUrl(h.Url, `Webhooks[${i}].Url`);
     this.store.setWebhooks(accountId, hooks);
     this.store.secret(accountId, true);
     return this.settings(accountId);

@@ -91,7 +91,8 @@ export class NotificationStore {
   /** Adds a new delivery to its job's log (and, pending, to the outbox). */
   add(d: Delivery): void {
     if (d.State === 'pending') {
-      if (this.pendingCount >= MAX_PENDING) settle(d, 'failed', `the outbox is full (${MAX_PENDING} pending deliveries)`);
+      if (this.pendingCount >= MAX_PENDING)
+        settle(d, 'failed', `the outbox is full (${MAX_PENDING} pending deliveries)`);
       else this.pendingCount++;
     }
     const list = (this.state.jobs[d.JobId] ??= []);
