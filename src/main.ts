@@ -31,7 +31,11 @@ import { checkWebhookUrl } from './notify/webhook-url-policy.ts';
 import { isFunctionUrlAllowed } from './operations/lambda/function-url-policy.ts';
 import { BatchService } from './service/batch-service.ts';
 import { NotificationService } from './service/notification-service.ts';
-import { NotificationStore } from './storage/notification-store.ts';
+import {
+  fileNotificationPersistence,
+  NotificationStore,
+  type NotificationPersistence,
+} from './storage/notification-store.ts';
 import type { JobStore } from './storage/job-store.ts';
 import { startLocalS3, type LocalS3 } from './storage/local-s3.ts';
 import { LowdbJobStore } from './storage/lowdb-job-store.ts';
@@ -74,6 +78,8 @@ export interface StateParts {
   beforeListen?(): Promise<void>;
   /** Tasks by worker name for /metrics. */
   workerTasks?(): ReadonlyMap<string, { readonly succeeded: number; readonly failed: number }>;
+  /** Where webhook notifications keep their state; default `<dataDir>/notifications.json`. */
+  readonly notifications?: NotificationPersistence | undefined;
 }
 
 /** Builds the StateParts once the storage profiles exist; registers its releases with `add`. */
@@ -161,10 +167,11 @@ export async function startServer(
         createJobRate: { perSecond: config.createJobRatePerSecond, burst: 5 * config.createJobRatePerSecond },
         tokenKey: parts.pageTokenKey,
       });
-      // Webhooks (docs/notifications.md): the outbox and logs under the data folder; sent from this process.
-      const notificationFile = join(config.dataDir, 'notifications.json');
-      const notificationStore = await NotificationStore.open(notificationFile, (err) =>
-        logger.error({ err }, `${notificationFile} cannot be written (retried at the next change)`),
+      // Webhooks (docs/notifications.md): the outbox and logs under the data folder (or in Redis); sent from this process.
+      const notificationState =
+        parts.notifications ?? fileNotificationPersistence(join(config.dataDir, 'notifications.json'));
+      const notificationStore = await NotificationStore.open(notificationState, (err) =>
+        logger.error({ err }, `${notificationState.name} cannot be written (retried at the next change)`),
       );
       releasers.add('notification store', () => notificationStore.close());
       const notifier = new Notifier({

@@ -1,9 +1,11 @@
 /**
  * Where notifications keep their state (docs/notifications.md): each account's webhooks and
  * signing secret, the outbox (pending deliveries) and each job's delivery log, which are the
- * same records (domain/notification.ts `Delivery`). With a file, every change is written
- * (coalesced: one write in flight, the next one after it) to a temporary file renamed over
- * `notifications.json`, so pending deliveries survive a restart. Without one (tests), in memory.
+ * same records (domain/notification.ts `Delivery`). The state is held in memory and every change
+ * is written whole through a persistence port (coalesced: one write in flight, the next one after
+ * it), so pending deliveries survive a restart: a file (`<data-dir>/notifications.json`, a
+ * temporary file renamed over it) or, in the scale-out mode, one Redis key
+ * (storage/redis/redis-notifications.ts). Without a port (tests), in memory only.
  *
  * Bounds: a job keeps its last MAX_DELIVERIES_PER_JOB deliveries (settled ones go first), and the
  * outbox holds at most MAX_PENDING deliveries (past it a new one is failed at once, logged as such).
@@ -29,38 +31,72 @@ interface StoredState {
   jobs: Record<string, Delivery[]>;
 }
 
+/** Where the state is kept between runs: the whole of it as one JSON text. */
+export interface NotificationPersistence {
+  /** What it is, for messages (a file path, a Redis key). */
+  readonly name: string;
+  /** The stored text; undefined when nothing is stored yet. */
+  load(): Promise<string | undefined>;
+  save(text: string): Promise<void>;
+}
+
+/** `file`, replaced whole on each save (a temporary file renamed over it), mode 0600: it holds secrets. */
+export function fileNotificationPersistence(file: string): NotificationPersistence {
+  return {
+    name: file,
+    load: async () => {
+      try {
+        return await readFile(file, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw err;
+      }
+    },
+    save: async (text) => {
+      const tmp = `${file}.tmp`;
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(tmp, text, { mode: 0o600 });
+      await rename(tmp, file);
+    },
+  };
+}
+
 export class NotificationStore {
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
   private pendingCount = 0;
 
   private constructor(
-    private readonly file: string | undefined,
+    private readonly persistence: NotificationPersistence | undefined,
     private readonly state: StoredState,
     private readonly onWriteError: (err: unknown) => void,
   ) {
     for (const list of Object.values(state.jobs)) for (const d of list) if (d.State === 'pending') this.pendingCount++;
   }
 
-  /** Reads `file` (a missing file is an empty store); undefined: in memory only. */
+  /**
+   * Reads the stored state (none stored: an empty store); `persistence` undefined: in memory only.
+   * A state it cannot read is InvalidConfiguration.
+   */
   static async open(
-    file: string | undefined,
+    persistence: NotificationPersistence | undefined,
     onWriteError: (err: unknown) => void = () => undefined,
   ): Promise<NotificationStore> {
     let state: StoredState = { version: 1, accounts: {}, jobs: {} };
-    if (file !== undefined) {
+    if (persistence !== undefined) {
       try {
-        const parsed = JSON.parse(await readFile(file, 'utf8')) as StoredState;
-        if (parsed.version !== 1 || typeof parsed.accounts !== 'object' || typeof parsed.jobs !== 'object')
-          throw new Error('not a notifications file of this version');
-        state = parsed;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-          throw new S3BatchError('InvalidConfiguration', `Cannot read ${file}: ${(err as Error).message}`);
+        const text = await persistence.load();
+        if (text !== undefined) {
+          const parsed = JSON.parse(text) as StoredState;
+          if (parsed.version !== 1 || typeof parsed.accounts !== 'object' || typeof parsed.jobs !== 'object')
+            throw new Error('not a notifications state of this version');
+          state = parsed;
         }
+      } catch (err) {
+        throw new S3BatchError('InvalidConfiguration', `Cannot read ${persistence.name}: ${(err as Error).message}`);
       }
     }
-    return new NotificationStore(file, state, onWriteError);
+    return new NotificationStore(persistence, state, onWriteError);
   }
 
   webhooks(accountId: string): readonly Webhook[] {
@@ -149,7 +185,7 @@ export class NotificationStore {
   }
 
   private save(): void {
-    if (this.file === undefined) return;
+    if (this.persistence === undefined) return;
     if (this.dirty) return; // a write is queued already and will carry this change
     this.dirty = true;
     void this.write();
@@ -157,17 +193,13 @@ export class NotificationStore {
 
   /** One write at a time; each writes the state as it is when it starts. */
   private write(): Promise<void> {
-    const file = this.file;
-    if (file === undefined) return Promise.resolve();
+    const persistence = this.persistence;
+    if (persistence === undefined) return Promise.resolve();
     this.writing = this.writing.then(async () => {
       if (!this.dirty) return;
       this.dirty = false;
-      const text = JSON.stringify(this.state);
-      const tmp = `${file}.tmp`;
       try {
-        await mkdir(dirname(file), { recursive: true });
-        await writeFile(tmp, text, { mode: 0o600 });
-        await rename(tmp, file);
+        await persistence.save(JSON.stringify(this.state));
       } catch (err) {
         this.dirty = true; // retried at the next change or flush
         this.onWriteError(err);

@@ -24,7 +24,7 @@ import {
 import { signatureOf, verifyWebhook } from '../../src/notify/signature.ts';
 import { checkWebhookUrl } from '../../src/notify/webhook-url-policy.ts';
 import { parseFunctionUrlPolicy } from '../../src/operations/lambda/function-url-policy.ts';
-import { NotificationStore } from '../../src/storage/notification-store.ts';
+import { fileNotificationPersistence, NotificationStore } from '../../src/storage/notification-store.ts';
 
 function invalid(fn: () => unknown): string {
   try {
@@ -193,7 +193,7 @@ describe('the signature', () => {
 describe('NotificationStore', () => {
   it('keeps webhooks, the secret, the outbox and the log in its file across a reopen', async () => {
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 's3batch-notify-store-')), 'notifications.json');
-    const store = await NotificationStore.open(file);
+    const store = await NotificationStore.open(fileNotificationPersistence(file));
     store.setWebhooks('111122223333', [{ Url: 'https://a.example.com', Events: ['end'] }]);
     const secret = store.secret('111122223333', true);
     expect(store.secret('111122223333', true)).toBe(secret);
@@ -204,7 +204,7 @@ describe('NotificationStore', () => {
     await store.close();
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ version: 1 });
 
-    const again = await NotificationStore.open(file);
+    const again = await NotificationStore.open(fileNotificationPersistence(file));
     expect(again.webhooks('111122223333')).toEqual([{ Url: 'https://a.example.com', Events: ['end'] }]);
     expect(again.secret('111122223333', false)).toBe(secret);
     expect(again.pending().map((d) => d.EventId)).toEqual(['e1']);
@@ -220,7 +220,9 @@ describe('NotificationStore', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 's3batch-notify-store-'));
     const file = path.join(dir, 'notifications.json');
     writeFileSync(file, '{"version":7}');
-    await expect(NotificationStore.open(file)).rejects.toMatchObject({ code: 'InvalidConfiguration' });
+    await expect(NotificationStore.open(fileNotificationPersistence(file))).rejects.toMatchObject({
+      code: 'InvalidConfiguration',
+    });
   });
 });
 
