@@ -177,7 +177,7 @@ export class Notifier {
     let attempt: DeliveryAttempt;
     if (!this.opts.allowed(d.Url)) {
       settle(d, 'failed', POLICY_REFUSED);
-      this.opts.store.updated(d, true);
+      this.opts.store.updated(d);
       return;
     }
     const body = d.Body ?? '';
@@ -208,7 +208,7 @@ export class Notifier {
     }
     if (this.stopped) return;
     recordAttempt(d, attempt, this.opts.retry, this.opts.now(), this.opts.random);
-    this.opts.store.updated(d, true);
+    this.opts.store.updated(d);
     if (d.State === 'failed') {
       this.opts.log.warn(
         { jobId: d.JobId, eventId: d.EventId, url: shownUrl(d.Url), attempts: d.AttemptCount },

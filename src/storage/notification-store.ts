@@ -7,8 +7,9 @@
  * temporary file renamed over it) or, in the scale-out mode, one Redis key
  * (storage/redis/redis-notifications.ts). Without a port (tests), in memory only.
  *
- * Bounds: a job keeps its last MAX_DELIVERIES_PER_JOB deliveries (settled ones go first), and the
- * outbox holds at most MAX_PENDING deliveries (past it a new one is failed at once, logged as such).
+ * Bounds: a job keeps its last MAX_DELIVERIES_PER_JOB deliveries (settled ones go first), the logs
+ * of at most MAX_JOBS_LOGGED jobs are kept (the oldest settled one goes first), and the outbox holds
+ * at most MAX_PENDING deliveries (past it a new one is failed at once, logged as such).
  * A job's log goes when the job's record goes (`removeJob`, at retention).
  */
 import { randomBytes } from 'node:crypto';
@@ -18,6 +19,8 @@ import { S3BatchError } from '../domain/errors.ts';
 import { settle, type Delivery, type Webhook } from '../domain/notification.ts';
 
 export const MAX_DELIVERIES_PER_JOB = 100;
+/** Jobs whose logs are kept: past it the oldest log without a pending delivery goes (the state is written whole). */
+export const MAX_JOBS_LOGGED = 5_000;
 export const MAX_PENDING = 10_000;
 
 interface AccountSettings {
@@ -64,14 +67,19 @@ export function fileNotificationPersistence(file: string): NotificationPersisten
 export class NotificationStore {
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
-  private pendingCount = 0;
+  /** The outbox: every pending delivery (the same objects as in the logs). */
+  private readonly outbox = new Set<Delivery>();
+  private jobCount = 0;
 
   private constructor(
     private readonly persistence: NotificationPersistence | undefined,
     private readonly state: StoredState,
     private readonly onWriteError: (err: unknown) => void,
   ) {
-    for (const list of Object.values(state.jobs)) for (const d of list) if (d.State === 'pending') this.pendingCount++;
+    for (const list of Object.values(state.jobs)) {
+      this.jobCount++;
+      for (const d of list) if (d.State === 'pending') this.outbox.add(d);
+    }
   }
 
   /**
@@ -127,9 +135,13 @@ export class NotificationStore {
   /** Adds a new delivery to its job's log (and, pending, to the outbox). */
   add(d: Delivery): void {
     if (d.State === 'pending') {
-      if (this.pendingCount >= MAX_PENDING)
+      if (this.outbox.size >= MAX_PENDING)
         settle(d, 'failed', `the outbox is full (${MAX_PENDING} pending deliveries)`);
-      else this.pendingCount++;
+      else this.outbox.add(d);
+    }
+    if (this.state.jobs[d.JobId] === undefined) {
+      if (this.jobCount >= MAX_JOBS_LOGGED) this.dropOldestLogs(MAX_JOBS_LOGGED - 1);
+      this.jobCount++;
     }
     const list = (this.state.jobs[d.JobId] ??= []);
     list.push(d);
@@ -141,21 +153,19 @@ export class NotificationStore {
     this.save();
   }
 
-  /** A delivery changed (an attempt recorded); `wasPending`: it was pending before. */
-  updated(d: Delivery, wasPending: boolean): void {
-    if (wasPending && d.State !== 'pending') this.pendingCount--;
+  /** A delivery changed (an attempt recorded, or it settled). */
+  updated(d: Delivery): void {
+    if (d.State !== 'pending') this.outbox.delete(d);
     this.save();
   }
 
-  /** Every pending delivery (the outbox), O(deliveries kept). */
+  /** Every pending delivery (the outbox), O(pending). */
   pending(): Delivery[] {
-    const out: Delivery[] = [];
-    for (const list of Object.values(this.state.jobs)) for (const d of list) if (d.State === 'pending') out.push(d);
-    return out;
+    return [...this.outbox];
   }
 
   get pendingSize(): number {
-    return this.pendingCount;
+    return this.outbox.size;
   }
 
   deliveries(jobId: string): readonly Delivery[] {
@@ -165,8 +175,9 @@ export class NotificationStore {
   removeJob(jobId: string): void {
     const list = this.state.jobs[jobId];
     if (list === undefined) return;
-    for (const d of list) if (d.State === 'pending') this.pendingCount--;
+    for (const d of list) this.outbox.delete(d);
     delete this.state.jobs[jobId];
+    this.jobCount--;
     this.save();
   }
 
@@ -178,6 +189,16 @@ export class NotificationStore {
 
   close(): Promise<void> {
     return this.flush();
+  }
+
+  /** Drops the oldest job logs without a pending delivery until at most `keep` remain (insertion order: oldest first). */
+  private dropOldestLogs(keep: number): void {
+    for (const jobId in this.state.jobs) {
+      if (this.jobCount <= keep) return;
+      if (this.state.jobs[jobId]?.some((x) => x.State === 'pending')) continue;
+      delete this.state.jobs[jobId];
+      this.jobCount--;
+    }
   }
 
   private account(accountId: string): AccountSettings {

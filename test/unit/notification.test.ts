@@ -24,7 +24,12 @@ import {
 import { signatureOf, verifyWebhook } from '../../src/notify/signature.ts';
 import { checkWebhookUrl } from '../../src/notify/webhook-url-policy.ts';
 import { parseFunctionUrlPolicy } from '../../src/operations/lambda/function-url-policy.ts';
-import { fileNotificationPersistence, NotificationStore } from '../../src/storage/notification-store.ts';
+import {
+  fileNotificationPersistence,
+  MAX_JOBS_LOGGED,
+  MAX_PENDING,
+  NotificationStore,
+} from '../../src/storage/notification-store.ts';
 
 function invalid(fn: () => unknown): string {
   try {
@@ -214,6 +219,24 @@ describe('NotificationStore', () => {
     expect(again.pendingSize).toBe(0);
     expect(again.deliveries('j1')).toEqual([]);
     await again.close();
+  });
+
+  it('keeps the logs of the newest jobs, never dropping a pending delivery, and bounds the outbox', async () => {
+    const store = await NotificationStore.open(undefined);
+    const settledOne = { State: 'delivered' as const, Body: undefined, NextAttemptAt: undefined };
+    store.add(delivery({ JobId: 'pending-job' }));
+    for (let i = 0; i < MAX_JOBS_LOGGED; i++)
+      store.add(delivery({ JobId: `job-${i}`, EventId: `e-${i}`, ...settledOne }));
+    expect(store.deliveries('pending-job')).toHaveLength(1);
+    expect(store.deliveries('job-0')).toEqual([]);
+    expect(store.deliveries(`job-${MAX_JOBS_LOGGED - 1}`)).toHaveLength(1);
+
+    for (let i = 1; i < MAX_PENDING; i++) store.add(delivery({ JobId: 'pending-job', EventId: `p-${i}` }));
+    expect(store.pendingSize).toBe(MAX_PENDING);
+    const overflow = delivery({ JobId: 'other', EventId: 'over' });
+    store.add(overflow);
+    expect(overflow).toMatchObject({ State: 'failed', GaveUpReason: expect.stringMatching(/outbox is full/) });
+    expect(store.pendingSize).toBe(MAX_PENDING);
   });
 
   it('refuses a file that is not its own with InvalidConfiguration', async () => {
