@@ -10,6 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { CreateJobCommand } from '@aws-sdk/client-s3-control';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../../src/notify/signature.ts';
 import { runCli, serverEnv, shellEnv } from '../helpers/cli-process.ts';
@@ -17,6 +18,7 @@ import { jobRequest, putObjectsAndManifest } from '../helpers/jobs.ts';
 import { ApiError, JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, type S3ServerInfo } from '../helpers/s3-servers.ts';
+import { hostPrefixClient, waitForJob } from '../helpers/s3control.ts';
 import { startServerProcess, tempDataDir, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
 import { until } from '../helpers/until.ts';
 import { deadPort, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
@@ -312,6 +314,43 @@ describe('webhook notifications', () => {
     const rotated = await api.call<{ Secret: string }>('POST', '/notifications/secret');
     expect(rotated.Secret).not.toBe(secret);
     expect(rotated.Secret).toMatch(/^whsec_[0-9a-f]{64}$/);
+  });
+});
+
+describe('webhook notifications through the S3 Control API', () => {
+  it('takes the s3batch:notify tag from the unchanged AWS SDK, and refuses one outside the policy', async () => {
+    const client = hostPrefixClient(server.url, TEST_API_KEY);
+    try {
+      const { etag, manifestKey } = await manifest();
+      const create = (url: string) =>
+        client.send(
+          new CreateJobCommand({
+            AccountId: TEST_API_KEY.accountId,
+            ConfirmationRequired: false,
+            Operation: { S3DeleteObjectTagging: {} },
+            Manifest: {
+              Spec: { Format: 'S3BatchOperations_CSV_20180820', Fields: ['Bucket', 'Key'] },
+              Location: { ObjectArn: `arn:aws:s3:::${bucket}/${manifestKey}`, ETag: etag },
+            },
+            Report: { Enabled: false },
+            Priority: 10,
+            RoleArn: 'arn:aws:iam::111122223333:role/batch-ops',
+            Tags: [{ Key: 's3batch:notify', Value: url }],
+          }),
+        );
+      const refused = await create('http://127.0.0.2:9/hook').catch((e: unknown) => e);
+      expect((refused as { name?: string }).name).toBe('InvalidRequest');
+      expect((refused as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBe(400);
+
+      const { JobId } = await create(`${receiver.url}/xml`);
+      const job = await waitForJob(client, TEST_API_KEY.accountId, JobId!, ['Complete', 'Failed']);
+      expect(job.Status).toBe('Complete');
+      const log = await settled(api, JobId!, 2);
+      expect(log.find((d) => d.Event === 'end')).toMatchObject({ State: 'delivered', Url: `${receiver.url}/xml` });
+      expect(receiver.received.some((r) => r.path === '/xml' && bodyOf(r.body).JobId === JobId)).toBe(true);
+    } finally {
+      client.destroy();
+    }
   });
 });
 
