@@ -78,7 +78,7 @@ export interface StateParts {
   beforeListen?(): Promise<void>;
   /** Tasks by worker name for /metrics. */
   workerTasks?(): ReadonlyMap<string, { readonly succeeded: number; readonly failed: number }>;
-  /** Where webhook notifications keep their state; default `<dataDir>/notifications.json`. */
+  /** Where webhook notifications keep their state; default files under `<dataDir>/notifications/`. */
   readonly notifications?: NotificationPersistence | undefined;
 }
 
@@ -169,7 +169,7 @@ export async function startServer(
       });
       // Webhooks (docs/notifications.md): the outbox and logs under the data folder (or in Redis); sent from this process.
       const notificationState =
-        parts.notifications ?? fileNotificationPersistence(join(config.dataDir, 'notifications.json'));
+        parts.notifications ?? fileNotificationPersistence(join(config.dataDir, 'notifications'));
       const notificationStore = await NotificationStore.open(notificationState, (err) =>
         logger.error({ err }, `${notificationState.name} cannot be written (retried at the next change)`),
       );

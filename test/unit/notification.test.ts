@@ -5,7 +5,7 @@
  * `s3batch create-job --notify`.
  */
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -29,6 +29,7 @@ import {
   MAX_JOBS_LOGGED,
   MAX_PENDING,
   NotificationStore,
+  type NotificationBatch,
 } from '../../src/storage/notification-store.ts';
 
 function invalid(fn: () => unknown): string {
@@ -196,29 +197,80 @@ describe('the signature', () => {
 });
 
 describe('NotificationStore', () => {
-  it('keeps webhooks, the secret, the outbox and the log in its file across a reopen', async () => {
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 's3batch-notify-store-')), 'notifications.json');
-    const store = await NotificationStore.open(fileNotificationPersistence(file));
-    store.setWebhooks('111122223333', [{ Url: 'https://a.example.com', Events: ['end'] }]);
-    const secret = store.secret('111122223333', true);
-    expect(store.secret('111122223333', true)).toBe(secret);
+  const ACCOUNT = '111122223333';
+
+  it('keeps webhooks, the secret, the outbox and the logs in its files across a reopen', async () => {
+    const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 's3batch-notify-store-')), 'notifications');
+    const store = await NotificationStore.open(fileNotificationPersistence(dir));
+    store.setWebhooks(ACCOUNT, [{ Url: 'https://a.example.com', Events: ['end'] }]);
+    const secret = store.secret(ACCOUNT, true);
+    expect(store.secret(ACCOUNT, true)).toBe(secret);
     expect(store.secret('999988887777', false)).toBeUndefined();
     store.add(delivery());
     store.add(delivery({ EventId: 'e2', State: 'delivered', Body: undefined, NextAttemptAt: undefined }));
-    expect(store.pendingSize).toBe(1);
+    store.add(delivery({ JobId: 'j2', EventId: 'e3' }));
+    expect(store.pendingSize).toBe(2);
     await store.close();
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ version: 1 });
+    expect(readdirSync(path.join(dir, 'jobs')).sort()).toEqual(['j1.json', 'j2.json']);
+    expect(JSON.parse(readFileSync(path.join(dir, 'accounts.json'), 'utf8'))).toMatchObject({ [ACCOUNT]: { secret } });
 
-    const again = await NotificationStore.open(fileNotificationPersistence(file));
-    expect(again.webhooks('111122223333')).toEqual([{ Url: 'https://a.example.com', Events: ['end'] }]);
-    expect(again.secret('111122223333', false)).toBe(secret);
-    expect(again.pending().map((d) => d.EventId)).toEqual(['e1']);
-    expect(again.pendingSize).toBe(1);
+    const again = await NotificationStore.open(fileNotificationPersistence(dir));
+    expect(again.webhooks(ACCOUNT)).toEqual([{ Url: 'https://a.example.com', Events: ['end'] }]);
+    expect(again.secret(ACCOUNT, false)).toBe(secret);
+    expect(again.pending().map((d) => d.EventId)).toEqual(['e1', 'e3']);
     expect(again.deliveries('j1').map((d) => d.EventId)).toEqual(['e1', 'e2']);
     again.removeJob('j1');
-    expect(again.pendingSize).toBe(0);
+    expect(again.pendingSize).toBe(1);
     expect(again.deliveries('j1')).toEqual([]);
     await again.close();
+    expect(readdirSync(path.join(dir, 'jobs'))).toEqual(['j2.json']);
+  });
+
+  it('writes only what changed: one job log per change of that job, the accounts apart', async () => {
+    const batches: NotificationBatch[] = [];
+    const store = await NotificationStore.open({
+      name: 'recorder',
+      load: async () => ({ jobs: [] }),
+      save: async (b) => void batches.push(b),
+    });
+    for (let i = 0; i < 50; i++) store.add(delivery({ JobId: `job-${i}`, EventId: `e-${i}` }));
+    await store.flush();
+    batches.length = 0;
+    const d = store.deliveries('job-7')[0]!;
+    recordAttempt(d, { At: T0.toISOString(), StatusCode: 200 }, RETRY, T0);
+    store.updated(d);
+    await store.flush();
+    expect(batches).toHaveLength(1);
+    expect(batches[0]!.accounts).toBeUndefined();
+    expect([...batches[0]!.jobs.keys()]).toEqual(['job-7']);
+    store.rotateSecret(ACCOUNT);
+    await store.flush();
+    expect(batches[1]!.jobs.size).toBe(0);
+    expect(batches[1]!.accounts).toContain(ACCOUNT);
+  });
+
+  it('marks a failed write again: the next write carries it', async () => {
+    let fail = true;
+    const batches: NotificationBatch[] = [];
+    const errors: unknown[] = [];
+    const store = await NotificationStore.open(
+      {
+        name: 'flaky',
+        load: async () => ({ jobs: [] }),
+        save: async (b) => {
+          if (fail) throw new Error('disk full');
+          batches.push(b);
+        },
+      },
+      (err) => errors.push(err),
+    );
+    store.add(delivery());
+    await store.flush();
+    expect(errors).toHaveLength(1);
+    fail = false;
+    store.add(delivery({ JobId: 'j2', EventId: 'e2' }));
+    await store.flush();
+    expect([...batches[0]!.jobs.keys()].sort()).toEqual(['j1', 'j2']);
   });
 
   it('keeps the logs of the newest jobs, never dropping a pending delivery, and bounds the outbox', async () => {
@@ -239,11 +291,10 @@ describe('NotificationStore', () => {
     expect(store.pendingSize).toBe(MAX_PENDING);
   });
 
-  it('refuses a file that is not its own with InvalidConfiguration', async () => {
+  it('refuses a stored state it cannot read with InvalidConfiguration', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 's3batch-notify-store-'));
-    const file = path.join(dir, 'notifications.json');
-    writeFileSync(file, '{"version":7}');
-    await expect(NotificationStore.open(fileNotificationPersistence(file))).rejects.toMatchObject({
+    writeFileSync(path.join(dir, 'accounts.json'), '[1]');
+    await expect(NotificationStore.open(fileNotificationPersistence(dir))).rejects.toMatchObject({
       code: 'InvalidConfiguration',
     });
   });
