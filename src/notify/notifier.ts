@@ -1,8 +1,8 @@
 /**
  * Sends webhooks on job status changes (docs/notifications.md). It listens to the engine's
  * `job:status` events; each event becomes one delivery per URL that wants it (the job's
- * `s3batch:notify` tag, the account's registered webhooks), added to the outbox in the store
- * at once, so the event is never lost to a restart. Deliveries are POSTed from this process.
+ * `s3batch:notify` tag, the account's registered webhooks), added to the outbox in the store at
+ * once (written as it happens), so a restart sends it later. Deliveries are POSTed from this process.
  *
  * Invariants:
  *  - The engine is never blocked: the event handler only builds the body and stores the delivery;
