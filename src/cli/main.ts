@@ -15,6 +15,7 @@ import { registerUpdateJobStatus } from './commands/update-job-status.ts';
 import { registerReport } from './commands/report.ts';
 import { registerWatch } from './commands/watch.ts';
 import { registerNotifications } from './commands/notifications.ts';
+import { registerWebhooks } from './commands/webhooks.ts';
 
 // The job verbs resolve their connection from this environment (src/cli/client-config.ts).
 const env = process.env;
@@ -54,6 +55,7 @@ registerJobTagging(program, env);
 registerWatch(program, env);
 registerReport(program, env);
 registerNotifications(program, env);
+registerWebhooks(program, env);
 
 try {
   await program.parseAsync(process.argv);

@@ -317,6 +317,38 @@ describe('webhook notifications', () => {
   });
 });
 
+describe('s3batch webhooks (CLI)', () => {
+  it('shows, sets, refuses a URL outside the policy, rotates the secret and clears', async () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), 's3batch-webhooks-cli-'));
+    const run = (args: string[]) =>
+      runCli(['webhooks', ...args], {
+        cwd: home,
+        env: { ...shellEnv(home), ...serverEnv(server.url, TEST_API_KEY) },
+        input: '',
+        killAfterMs: 60_000,
+      });
+    const set = await run(['set', `${receiver.url}/cli`, '--events', 'end']);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toMatch(new RegExp(`^${receiver.url}/cli  \\(end\\)$`, 'm'));
+    expect(set.stdout).toMatch(/^Signing secret: whsec_[0-9a-f]{64}$/m);
+    const shown = JSON.parse((await run(['show', '--json'])).stdout) as { Webhooks: unknown[]; Secret: string };
+    expect(shown.Webhooks).toEqual([{ Url: `${receiver.url}/cli`, Events: ['end'] }]);
+
+    const refused = await run(['set', 'http://127.0.0.2:9/x']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/InvalidRequest.*not a URL this server may call/);
+
+    const rotated = await run(['rotate-secret']);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stdout.trim()).toMatch(/^whsec_[0-9a-f]{64}$/);
+    expect(rotated.stdout.trim()).not.toBe(shown.Secret);
+    expect((await run(['clear'])).code).toBe(0);
+    const after = await run(['show']);
+    expect(after.stdout).toMatch(/^No account webhooks\.$/m);
+    expect(after.stdout).toContain(`Signing secret: ${rotated.stdout.trim()}`);
+  });
+});
+
 describe('webhook notifications through the S3 Control API', () => {
   it('takes the s3batch:notify tag from the unchanged AWS SDK, and refuses one outside the policy', async () => {
     const client = hostPrefixClient(server.url, TEST_API_KEY);
