@@ -74,6 +74,14 @@ export interface Config {
   readonly functionTimeoutSeconds: number;
   /** HTTP functions jobs may call: comma-separated URL prefixes, or `none`; absent ⇒ any URL. */
   readonly functionUrls?: string | undefined;
+  /** Webhooks (docs/notifications.md): a delivery is retried until this many seconds after its event. */
+  readonly notifyMaxAgeSeconds: number;
+  /** Webhooks: the upper bound of the first retry's delay (exponential with full jitter after it). */
+  readonly notifyRetryBaseMs: number;
+  /** Webhooks: the upper bound of any retry's delay. */
+  readonly notifyRetryMaxMs: number;
+  /** Webhooks: seconds one delivery attempt may take. */
+  readonly notifyTimeoutSeconds: number;
   /** Seconds between two `: ping` comments on idle server-sent-event streams (proxies close silent ones). */
   readonly sseHeartbeatSeconds: number;
   /** Seconds a client may take to send a whole request (headers and body); then 408 and the connection closes. */
@@ -147,6 +155,10 @@ export const ENV = {
   lambdaSecretAccessKey: 'S3BATCH_LAMBDA_SECRET_ACCESS_KEY',
   functionTimeoutSeconds: 'S3BATCH_FUNCTION_TIMEOUT_SECONDS',
   functionUrls: 'S3BATCH_FUNCTION_URLS',
+  notifyMaxAgeSeconds: 'S3BATCH_NOTIFY_MAX_AGE_SECONDS',
+  notifyRetryBaseMs: 'S3BATCH_NOTIFY_RETRY_BASE_MS',
+  notifyRetryMaxMs: 'S3BATCH_NOTIFY_RETRY_MAX_MS',
+  notifyTimeoutSeconds: 'S3BATCH_NOTIFY_TIMEOUT_SECONDS',
   sseHeartbeatSeconds: 'S3BATCH_SSE_HEARTBEAT_SECONDS',
   requestTimeoutSeconds: 'S3BATCH_REQUEST_TIMEOUT_SECONDS',
   trustProxy: 'S3BATCH_TRUST_PROXY',
@@ -338,6 +350,10 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     lambdaSecretAccessKey: str('lambdaSecretAccessKey', flags, env),
     functionTimeoutSeconds: int('functionTimeoutSeconds', flags, env, 60, 1, 900),
     functionUrls: str('functionUrls', flags, env),
+    notifyMaxAgeSeconds: int('notifyMaxAgeSeconds', flags, env, 3600, 1, 7 * 86_400),
+    notifyRetryBaseMs: int('notifyRetryBaseMs', flags, env, 1000, 1, 3_600_000),
+    notifyRetryMaxMs: int('notifyRetryMaxMs', flags, env, 300_000, 1, 3_600_000),
+    notifyTimeoutSeconds: int('notifyTimeoutSeconds', flags, env, 10, 1, 300),
     sseHeartbeatSeconds: int('sseHeartbeatSeconds', flags, env, 15, 1, 3600),
     requestTimeoutSeconds: int('requestTimeoutSeconds', flags, env, 30, 1, 3600),
     trustProxy: trustProxy(flags, env),

@@ -25,7 +25,17 @@ import { engineConfigFrom, engineFilePorts } from './server/engine-config.ts';
 import { buildHttpApp } from './server/http-app.ts';
 import { withReleasers } from './server/releasers.ts';
 import { createServerProfiles, type ServerProfiles } from './server/server-profiles.ts';
+import { jobView } from './api/rest/job-view.ts';
+import { Notifier } from './notify/notifier.ts';
+import { checkWebhookUrl } from './notify/webhook-url-policy.ts';
+import { isFunctionUrlAllowed } from './operations/lambda/function-url-policy.ts';
 import { BatchService } from './service/batch-service.ts';
+import { NotificationService } from './service/notification-service.ts';
+import {
+  fileNotificationPersistence,
+  NotificationStore,
+  type NotificationPersistence,
+} from './storage/notification-store.ts';
 import type { JobStore } from './storage/job-store.ts';
 import { startLocalS3, type LocalS3 } from './storage/local-s3.ts';
 import { LowdbJobStore } from './storage/lowdb-job-store.ts';
@@ -68,6 +78,8 @@ export interface StateParts {
   beforeListen?(): Promise<void>;
   /** Tasks by worker name for /metrics. */
   workerTasks?(): ReadonlyMap<string, { readonly succeeded: number; readonly failed: number }>;
+  /** Where webhook notifications keep their state; default files under `<dataDir>/notifications/`. */
+  readonly notifications?: NotificationPersistence | undefined;
 }
 
 /** Builds the StateParts once the storage profiles exist; registers its releases with `add`. */
@@ -151,13 +163,44 @@ export async function startServer(
         now: () => new Date(),
         checkRoleArn: (roleArn) => void profileNameFor(storageProfiles, roleArn),
         checkFunctionUrl: (url) => checkFunctionUrl(functionUrls, url),
+        checkNotifyUrl: (url, where) => checkWebhookUrl(functionUrls, url, where),
         createJobRate: { perSecond: config.createJobRatePerSecond, burst: 5 * config.createJobRatePerSecond },
         tokenKey: parts.pageTokenKey,
       });
+      // Webhooks (docs/notifications.md): the outbox and logs under the data folder (or in Redis); sent from this process.
+      const notificationState =
+        parts.notifications ?? fileNotificationPersistence(join(config.dataDir, 'notifications'));
+      const notificationStore = await NotificationStore.open(notificationState, (err) =>
+        logger.error({ err }, `${notificationState.name} cannot be written (retried at the next change)`),
+      );
+      releasers.add('notification store', () => notificationStore.close());
+      const notifier = new Notifier({
+        store: notificationStore,
+        events: engine.events,
+        jobOf: (id) => engine.records.get(id),
+        viewOf: (account, id) => jobView(service, account, id),
+        allowed: (url) => isFunctionUrlAllowed(functionUrls, url),
+        retry: {
+          baseDelayMs: config.notifyRetryBaseMs,
+          maxDelayMs: config.notifyRetryMaxMs,
+          maxAgeMs: config.notifyMaxAgeSeconds * 1000,
+        },
+        timeoutMs: config.notifyTimeoutSeconds * 1000,
+        concurrency: 8,
+        now: () => new Date(),
+        log: logger,
+      });
+      // Before the engine starts: the status changes of jobs it resumes are sent too.
+      notifier.start();
+      releasers.add('notifier', () => notifier.stop());
+      const notifications = new NotificationService(notificationStore, service, (url, where) =>
+        checkWebhookUrl(functionUrls, url, where),
+      );
       const app = await buildHttpApp({
         config,
         logger,
         service,
+        notifications,
         engine,
         apiKeys,
         profileFor: (roleArn) => profiles.forRoleArn(roleArn),

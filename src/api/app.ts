@@ -7,6 +7,7 @@ import { S3BatchError } from '../domain/errors.ts';
 import type { JobStatus } from '../domain/job-status.ts';
 import type { EngineEvents } from '../engine/events.ts';
 import type { BatchService } from '../service/batch-service.ts';
+import type { NotificationService } from '../service/notification-service.ts';
 import type { ReportFiles } from '../service/report-files.ts';
 import type { RetryFailed } from '../service/retry-failed.ts';
 import type { ApiAuth } from './auth/api-auth.ts';
@@ -18,6 +19,7 @@ import { JobEventHub } from './rest/event-hub.ts';
 import { eventRoutes, progressSnapshot } from './rest/event-routes.ts';
 import { openApiRoutes } from './rest/openapi.ts';
 import { REQUEST_ID_HEADER, RequestLog, requestIdOf } from './request-log.ts';
+import { notificationRoutes } from './rest/notification-routes.ts';
 import { reportRoutes } from './rest/report-routes.ts';
 import { restRoutes } from './rest/routes.ts';
 import { retryRoutes } from './rest/retry-routes.ts';
@@ -66,6 +68,8 @@ export interface AppOptions {
   readonly reports: ReportFiles;
   /** Retry failed (`POST /api/v1/jobs/:id/retry`): new jobs over the failed tasks of ended ones. */
   readonly retries: RetryFailed;
+  /** Webhook settings and delivery logs (`/api/v1/notifications`, `/api/v1/jobs/:id/notifications`). */
+  readonly notifications?: NotificationService | undefined;
   /**
    * fastify's trustProxy (config.trustProxy): which peers' X-Forwarded-For / -Proto to believe, for
    * `req.ip` (the sign-in limit) and `req.protocol` (the session cookie's Secure flag). Default false.
@@ -170,6 +174,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsRoutes, { metrics });
   await app.register(reportRoutes, { prefix: '/api/v1', reports: opts.reports, accountOf });
   await app.register(retryRoutes, { prefix: '/api/v1', service: opts.service, retries: opts.retries, accountOf });
+  if (opts.notifications) {
+    await app.register(notificationRoutes, { prefix: '/api/v1', notifications: opts.notifications, accountOf });
+  }
   // The OpenAPI 3.1 description of everything under /api/v1 (public).
   await app.register(openApiRoutes, { prefix: '/api/v1' });
   await app.register(s3ControlRoutes, { prefix: '/v20180820', service: opts.service, verifier: opts.verifier });

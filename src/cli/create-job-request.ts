@@ -224,6 +224,8 @@ export interface CreateJobFlags {
   readonly description?: string;
   readonly clientRequestToken?: string;
   readonly jobTag?: readonly string[];
+  /** A webhook for the job's status changes: the s3batch:notify tag (docs/notifications.md). */
+  readonly notify?: string;
 }
 
 /** The flag of each CreateJobFlags member that only some operations take, as users type it. */
@@ -492,6 +494,7 @@ const SPEC_COMPATIBLE = new Set<keyof CreateJobFlags>([
   'clientRequestToken',
   'confirmationRequired',
   'confirm',
+  'notify',
 ]);
 
 /** Applies --priority/--description/--client-request-token/--confirm… over a parsed spec; other flags are refused. */
@@ -504,7 +507,16 @@ export function applySpecOverrides(request: CreateJobRequest, f: CreateJobFlags)
       `with --spec, give the job in the file; only --priority, --description, --client-request-token and --confirm / --[no-]confirmation-required may be added (not ${extra.map(flagName).join(', ')})`,
     );
   }
-  return { ...request, ...common(f) };
+  return withNotify({ ...request, ...common(f) }, f.notify);
+}
+
+/** --notify URL: the job's s3batch:notify tag (checked by the server; given once). */
+function withNotify<T extends Pick<CreateJobRequest, 'Tags'>>(request: T, url: string | undefined): T {
+  if (url === undefined) return request;
+  const tags = request.Tags ?? [];
+  if (tags.some((t) => t.Key === 's3batch:notify'))
+    throw usageError('give the webhook once: --notify, or the s3batch:notify job tag, not both');
+  return { ...request, Tags: [...tags, { Key: 's3batch:notify', Value: url }] };
 }
 
 function flagName(k: keyof CreateJobFlags): string {
@@ -540,5 +552,6 @@ export function requestFromFlags(f: CreateJobFlags): (accountId: string) => Crea
   };
   if (f.roleArn !== undefined && f.storageProfile !== undefined)
     throw usageError('give --role-arn or --storage-profile, not both');
-  return (accountId) => ({ ...request, RoleArn: roleOf(f, accountId) });
+  const notified = withNotify(request, f.notify);
+  return (accountId) => ({ ...notified, RoleArn: roleOf(f, accountId) });
 }

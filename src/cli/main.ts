@@ -16,6 +16,8 @@ import { registerPauseJob } from './commands/pause-job.ts';
 import { registerReport } from './commands/report.ts';
 import { registerRetry } from './commands/retry.ts';
 import { registerWatch } from './commands/watch.ts';
+import { registerNotifications } from './commands/notifications.ts';
+import { registerWebhooks } from './commands/webhooks.ts';
 
 // The job verbs resolve their connection from this environment (src/cli/client-config.ts).
 const env = process.env;
@@ -56,6 +58,8 @@ registerJobTagging(program, env);
 registerWatch(program, env);
 registerReport(program, env);
 registerRetry(program, env);
+registerNotifications(program, env);
+registerWebhooks(program, env);
 
 try {
   await program.parseAsync(process.argv);

@@ -9,6 +9,7 @@
 import { S3BatchError } from './errors.ts';
 import { invalid } from './field-checks.ts';
 import type { S3Tag } from './job-spec.ts';
+import { checkWebhookUrlSyntax } from './notification.ts';
 
 export const EXTENSION_TAG_PREFIX = 's3batch:';
 
@@ -23,6 +24,8 @@ export interface JobExtensions {
   readonly generatorKeyRegex?: string | undefined;
   /** Manifest generator: stop after this many matching objects. */
   readonly generatorMaxObjects?: number | undefined;
+  /** A webhook this job's status changes are posted to (docs/notifications.md). */
+  readonly notifyUrl?: string | undefined;
 }
 
 type Setter = (value: string, tag: string) => Partial<Record<keyof JobExtensions, unknown>>;
@@ -60,6 +63,7 @@ const KEYS: Readonly<Record<string, Setter>> = {
     return { generatorKeyRegex: v };
   },
   'generator-max-objects': (v, t) => ({ generatorMaxObjects: positiveInt(Number.MAX_SAFE_INTEGER)(v, t) }),
+  notify: (v, t) => ({ notifyUrl: checkWebhookUrlSyntax(v, `Tag ${t}`) }),
 };
 
 /** The reserved tag keys, with the prefix, for help text and docs. */

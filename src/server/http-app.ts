@@ -22,6 +22,7 @@ import type { Engine } from '../engine/engine.ts';
 import type { StorageProfile } from '../engine/storage-profile.ts';
 import type { BatchService } from '../service/batch-service.ts';
 import { RetryFailed } from '../service/retry-failed.ts';
+import type { NotificationService } from '../service/notification-service.ts';
 import { ReportFiles } from '../service/report-files.ts';
 import { loadOrCreateSecret } from '../storage/secret-file.ts';
 
@@ -30,6 +31,8 @@ export interface HttpAppParts {
   /** Where the app logs (src/logging.ts): the server's one logger. */
   readonly logger: Logger;
   readonly service: BatchService;
+  /** Webhook settings and delivery logs (docs/notifications.md). */
+  readonly notifications?: NotificationService | undefined;
   readonly engine: Engine;
   readonly apiKeys: ResolvedAccessKeys;
   /** The storage profile a job's RoleArn selects (report downloads read through it). */
@@ -88,6 +91,7 @@ export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance
         epochs: parts.sessionEpochs ?? (await loadSessionEpochs(join(config.dataDir, SESSION_EPOCHS_FILE))),
       }),
     }),
+    notifications: parts.notifications,
     // Report downloads read the report bucket through the job's own storage profile.
     reports: new ReportFiles({
       getJob: (account, id) => service.getJob(account, id),

@@ -24,6 +24,7 @@ import { currentLeader, LeaderLock, type Fence } from '../storage/redis/leader-l
 import { createRedisChunkIndex, removeRedisChunkIndex } from '../storage/redis/redis-chunk-index.ts';
 import { loadOrCreateRedisSecret, RedisJobStore, redisStoreKeys } from '../storage/redis/redis-job-store.ts';
 import { createRedisLocalManifestFiles, removeRedisLocalManifestFiles } from '../storage/redis/redis-local-manifest.ts';
+import { redisNotificationPersistence } from '../storage/redis/redis-notifications.ts';
 import { S3PartSpool } from '../storage/s3-part-spool.ts';
 import { loadRedisSessionEpochs } from './redis-session-epochs.ts';
 import { startStandbyProxy, type StandbyProxy } from './standby-proxy.ts';
@@ -213,6 +214,8 @@ function stateParts(
       sessionEpochs: await loadRedisSessionEpochs(redis, prefix),
       leader: true,
       workerTasks: () => placement.workerTasks(),
+      // Webhooks' outbox, logs, account webhooks and secrets: in Redis, for the next leader.
+      notifications: redisNotificationPersistence(redis, prefix, fence),
     };
   };
 }

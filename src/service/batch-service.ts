@@ -51,6 +51,8 @@ export interface ServiceOptions {
   readonly createJobRate?: { readonly perSecond: number; readonly burst: number };
   /** Throws InvalidRequest when the server may not call this HTTP function (--function-urls). */
   readonly checkFunctionUrl?: (url: string) => void;
+  /** Throws InvalidRequest when the server may not call this webhook (the s3batch:notify tag; --function-urls). */
+  readonly checkNotifyUrl?: (url: string, where: string) => void;
   /** Throws InvalidRequest when the RoleArn selects no storage profile of this server. */
   readonly checkRoleArn?: (roleArn: string) => void;
 }
@@ -136,6 +138,7 @@ export class BatchService {
     this.options.checkRoleArn?.(request.RoleArn);
     const fn = request.Operation.LambdaInvoke?.FunctionArn;
     if (typeof fn === 'string' && isHttpFunction(fn)) this.options.checkFunctionUrl?.(fn);
+    this.checkNotifyTag(request.Tags);
     const token = request.ClientRequestToken ?? randomUUID();
     const requestHash = hashRequest(request);
     const existing = this.records.findToken(accountId, token);
@@ -367,6 +370,7 @@ export class BatchService {
     const job = this.getJob(accountId, jobId);
     const valid = validateJobTags(tags);
     parseJobExtensions(valid); // a bad s3batch: tag is InvalidRequest here too
+    this.checkNotifyTag(valid);
     checkCreationOnlyTagsKept(job.request.Tags, valid);
     this.records.setTags(jobId, valid);
     this.engine.tagsChanged(jobId);
@@ -381,6 +385,12 @@ export class BatchService {
   /** The job's counters, live (with the tasks of chunks still running), bytes included when counted. */
   jobProgress(accountId: string, jobId: string): ReturnType<Engine['progressOf']> {
     return this.engine.progressOf(this.getJob(accountId, jobId));
+  }
+
+  /** The s3batch:notify webhook, when set, under the server's URL policy (docs/notifications.md). */
+  private checkNotifyTag(tags: readonly S3Tag[] | undefined): void {
+    const url = parseJobExtensions(tags).notifyUrl;
+    if (url !== undefined) this.options.checkNotifyUrl?.(url, 'Tag s3batch:notify');
   }
 
   private progressSummary(job: JobRecord): ProgressSummary {

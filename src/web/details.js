@@ -13,6 +13,7 @@ import { definitions, fill, h, keepFocus } from './dom.js';
 import { bytes, duration, localTime, num, rate } from './format.js';
 import { live, openStream } from './live.js';
 import { canRetry, renderFailuresByCode, retryFacts, retryFailed } from './failures.js';
+import { notificationsSection } from './notifications.js';
 import { doneOf, isTerminal, progressBar, statusBadge, timeEl } from './widgets.js';
 
 /** Statuses a job can be cancelled from (the server has the last word). */
@@ -42,6 +43,8 @@ export function mountDetails(root, jobId) {
     tags: h('section', { id: 'job-tags', class: 'card', 'aria-labelledby': 'tags-title' }),
     spec: h('section', { id: 'job-spec', class: 'card', 'aria-labelledby': 'spec-title' }),
   };
+  const notifications = notificationsSection(jobId);
+  let notifiedStatus = null;
   root.replaceChildren(
     h('p', null, h('a', { href: '#/', class: 'back' }, '← All jobs')),
     parts.head,
@@ -57,6 +60,7 @@ export function mountDetails(root, jobId) {
       parts.timeline,
       parts.report,
       parts.tags,
+      notifications.el,
     ),
     parts.spec,
   );
@@ -104,6 +108,11 @@ export function mountDetails(root, jobId) {
     };
     document.title = `Job ${jobId.slice(0, 8)} · s3batch`;
     keepFocus(renderAll);
+    // Deliveries follow status changes: reload them when the status moves.
+    if (v.Job.Status !== notifiedStatus) {
+      notifiedStatus = v.Job.Status;
+      void notifications.load();
+    }
     if (isTerminal(v.Job.Status) && report.state === 'none') void loadReport();
     if (isTerminal(v.Job.Status)) watchRemoval();
   };

@@ -175,6 +175,11 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
     { name: 'Reports', description: 'Completion report files, streamed from the report bucket.' },
     { name: 'Events', description: 'Live status and progress (server-sent events).' },
     { name: 'Session', description: 'Web sign-in with an access key (cookie).' },
+    {
+      name: 'Notifications',
+      description:
+        "Webhooks on job status changes (an s3batch extension): the account's webhooks and a job's deliveries.",
+    },
     { name: 'Meta', description: 'This description.' },
   ],
   paths: {
@@ -414,6 +419,71 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         responses: { '204': { description: 'Removed.' }, ...JOB_ERRORS },
       },
     },
+    '/jobs/{id}/notifications': {
+      get: {
+        operationId: 'GetJobNotifications',
+        summary: "A job's webhook deliveries: each event, its URL (without query), its state and attempts",
+        tags: ['Notifications'],
+        parameters: [jobId],
+        responses: {
+          '200': ok('The delivery log.', obj({ JobId: str, Deliveries: { type: 'array', items: ref('Delivery') } })),
+          ...JOB_ERRORS,
+        },
+      },
+    },
+    '/notifications': {
+      get: {
+        operationId: 'GetNotifications',
+        summary: "The account's webhooks and signing secret (null until first needed)",
+        tags: ['Notifications'],
+        responses: { '200': ok('The settings.', ref('NotificationSettings')), ...AUTH_ERRORS },
+      },
+      put: {
+        operationId: 'PutNotifications',
+        summary: "Replace the account's webhooks (at most 10); makes the signing secret when there is none",
+        description:
+          "Each URL must be allowed by the server's URL policy (--function-urls), else 400 InvalidRequest. Events: " +
+          '`status` (a change to a non-terminal status), `end` (Complete, Failed, Cancelled); default both.',
+        tags: ['Notifications'],
+        requestBody: {
+          required: true,
+          content: json(
+            closed(
+              obj({
+                Webhooks: {
+                  type: 'array',
+                  maxItems: 10,
+                  items: closed(
+                    obj({ Url: str, Events: { type: 'array', items: { type: 'string', enum: ['status', 'end'] } } }, [
+                      'Url',
+                    ]),
+                  ),
+                },
+              }),
+            ),
+          ),
+        },
+        responses: {
+          '200': ok('The settings.', ref('NotificationSettings')),
+          '400': err('BadRequest'),
+          ...AUTH_ERRORS,
+        },
+      },
+      delete: {
+        operationId: 'DeleteNotifications',
+        summary: "Remove the account's webhooks (the secret stays)",
+        tags: ['Notifications'],
+        responses: { '204': { description: 'Removed.' }, ...AUTH_ERRORS },
+      },
+    },
+    '/notifications/secret': {
+      post: {
+        operationId: 'RotateNotificationSecret',
+        summary: 'Replace the signing secret; deliveries from now on are signed with the new one',
+        tags: ['Notifications'],
+        responses: { '200': ok('The new secret.', obj({ Secret: str })), ...AUTH_ERRORS },
+      },
+    },
     '/jobs/{id}/report': {
       get: {
         operationId: 'GetJobReport',
@@ -624,6 +694,33 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       },
     },
     schemas: {
+      NotificationSettings: obj({
+        Webhooks: {
+          type: 'array',
+          items: obj({ Url: str, Events: { type: 'array', items: { type: 'string', enum: ['status', 'end'] } } }),
+        },
+        Secret: nullable(str),
+      }),
+      Delivery: obj(
+        {
+          EventId: str,
+          Event: { type: 'string', enum: ['status', 'end'] },
+          Status: ref('JobStatus'),
+          Source: { type: 'string', enum: ['job', 'account'] },
+          Url: str,
+          CreatedAt: date,
+          State: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
+          AttemptCount: int,
+          Attempts: {
+            type: 'array',
+            description: 'The last 20 attempts.',
+            items: obj({ At: date, StatusCode: nullable({ type: 'integer' }), Error: str }, ['At', 'StatusCode']),
+          },
+          NextAttemptAt: date,
+          GaveUpReason: str,
+        },
+        ['EventId', 'Event', 'Status', 'Source', 'Url', 'CreatedAt', 'State', 'AttemptCount', 'Attempts'],
+      ),
       Error: {
         type: 'object',
         required: ['error'],

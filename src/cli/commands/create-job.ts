@@ -85,7 +85,11 @@ export function registerCreateJob(program: Command, env: NodeJS.ProcessEnv): voi
       '--client-request-token <token>',
       'idempotency token: the same token and request give the same job (default: a new one)',
     )
-    .option('--job-tag <Key=Value>', 'a tag on the job itself (repeat for more)', collect);
+    .option('--job-tag <Key=Value>', 'a tag on the job itself (repeat for more)', collect)
+    .option(
+      '--notify <url>',
+      "a webhook for the job's status changes and its end: sets the s3batch:notify job tag (see s3batch notifications)",
+    );
   jobVerb(cmd, [
     [
       's3batch create-job --manifest s3://photos/manifest.csv --manifest-etag 60e5b2d5b2c4ef1e8a1e2e9b7b5a0f11 --operation tag --tag reviewed=yes --report s3://photos/reports',

@@ -45,6 +45,10 @@ const SERVE_OPTIONS: readonly ServerOption[] = [
   'lambdaSecretAccessKey',
   'functionTimeout',
   'functionUrls',
+  'notifyMaxAge',
+  'notifyRetryBaseMs',
+  'notifyRetryMaxMs',
+  'notifyTimeout',
 ];
 
 /**

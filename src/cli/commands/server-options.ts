@@ -118,6 +118,22 @@ export const SERVER_OPTIONS = {
     '--function-urls <prefixes>',
     'HTTP functions LambdaInvoke jobs may call: comma-separated URL prefixes, or none [S3BATCH_FUNCTION_URLS] (default: any URL)',
   ],
+  notifyMaxAge: [
+    '--notify-max-age <seconds>',
+    'webhooks: retry a delivery until this long after its event [S3BATCH_NOTIFY_MAX_AGE_SECONDS] (default 3600)',
+  ],
+  notifyRetryBaseMs: [
+    '--notify-retry-base-ms <ms>',
+    "webhooks: bound of the first retry's delay, doubling after it [S3BATCH_NOTIFY_RETRY_BASE_MS] (default 1000)",
+  ],
+  notifyRetryMaxMs: [
+    '--notify-retry-max-ms <ms>',
+    "webhooks: bound of any retry's delay [S3BATCH_NOTIFY_RETRY_MAX_MS] (default 300000)",
+  ],
+  notifyTimeout: [
+    '--notify-timeout <seconds>',
+    'webhooks: time limit of one delivery attempt [S3BATCH_NOTIFY_TIMEOUT_SECONDS] (default 10)',
+  ],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type ServerOption = keyof typeof SERVER_OPTIONS;
@@ -183,6 +199,10 @@ export function configFlagsFrom(opts: Record<string, string | boolean | undefine
     lambdaSecretAccessKey: opts.lambdaSecretAccessKey,
     functionTimeoutSeconds: opts.functionTimeout,
     functionUrls: opts.functionUrls,
+    notifyMaxAgeSeconds: opts.notifyMaxAge,
+    notifyRetryBaseMs: opts.notifyRetryBaseMs,
+    notifyRetryMaxMs: opts.notifyRetryMaxMs,
+    notifyTimeoutSeconds: opts.notifyTimeout,
     trustProxy: opts.trustProxy,
     allowUnsignedPayload: opts.allowUnsignedPayload,
     maxFailedAuth: opts.maxFailedAuth,
