@@ -23,6 +23,10 @@ export interface JobExtensions {
   readonly generatorKeyRegex?: string | undefined;
   /** Manifest generator: stop after this many matching objects. */
   readonly generatorMaxObjects?: number | undefined;
+  /** CreateJob does not check that the manifest and buckets are reachable (they are read in Preparing). */
+  readonly skipAccessCheck?: boolean | undefined;
+  /** CreateJob refuses (DuplicateJob) a request that repeats a live or recent job, instead of warning. */
+  readonly noDuplicates?: boolean | undefined;
 }
 
 type Setter = (value: string, tag: string) => Partial<Record<keyof JobExtensions, unknown>>;
@@ -60,6 +64,8 @@ const KEYS: Readonly<Record<string, Setter>> = {
     return { generatorKeyRegex: v };
   },
   'generator-max-objects': (v, t) => ({ generatorMaxObjects: positiveInt(Number.MAX_SAFE_INTEGER)(v, t) }),
+  'skip-access-check': (v, t) => ({ skipAccessCheck: boolValue(v, t) }),
+  'no-duplicates': (v, t) => ({ noDuplicates: boolValue(v, t) }),
 };
 
 /** The reserved tag keys, with the prefix, for help text and docs. */

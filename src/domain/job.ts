@@ -66,6 +66,10 @@ export interface JobRecord extends StatusFields {
     | undefined;
   /** Every status the job entered, oldest first (bounded: see appendHistory). */
   readonly history?: readonly StatusChange[] | undefined;
+  /** The duplicate fingerprint (domain/job-fingerprint.ts), set at CreateJob; absent in older records. */
+  readonly fingerprint?: string | undefined;
+  /** The live or recent job this one repeated when it was created (docs/job-lifecycle.md#duplicate-jobs). */
+  readonly duplicateOf?: string | undefined;
   /** Task attempts the storage throttled (SlowDown, 429…) in the runs that ended so far. */
   readonly throttledAttempts?: number | undefined;
 }

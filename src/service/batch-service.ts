@@ -4,6 +4,7 @@
  * Views are in the S3 Control model's shape (JobDescriptor, JobListDescriptor).
  */
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { canonicalJson } from '../domain/canonical-json.ts';
 import { S3BatchError } from '../domain/errors.ts';
 import { characterCount } from '../domain/field-checks.ts';
 import { NO_CHUNKS_DONE, type JobRecord } from '../domain/job.ts';
@@ -384,15 +385,4 @@ class PageTokens {
 export function hashRequest(request: CreateJobRequest): string {
   const { ClientRequestToken: _token, ...rest } = request;
   return createHash('sha256').update(canonicalJson(rest)).digest('hex');
-}
-
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>)
-      .filter(([, x]) => x !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
 }
