@@ -7,7 +7,8 @@ import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from
 import { canonicalJson } from '../domain/canonical-json.ts';
 import { S3BatchError } from '../domain/errors.ts';
 import { characterCount } from '../domain/field-checks.ts';
-import { NO_CHUNKS_DONE, type JobRecord } from '../domain/job.ts';
+import { NO_CHUNKS_DONE, newestFirst, type JobRecord } from '../domain/job.ts';
+import { DUPLICATE_WINDOW_MS, jobFingerprint } from '../domain/job-fingerprint.ts';
 import { pageSize } from '../domain/list-page.ts';
 import { checkCreationOnlyTagsKept, creationOnlyTags, parseJobExtensions } from '../domain/job-extensions.ts';
 import type {
@@ -28,9 +29,10 @@ import {
 } from '../domain/job-status.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { JobRecords } from '../engine/job-records.ts';
-import type { JobSummary } from '../storage/job-index.ts';
+import type { FingerprintMatch, JobSummary } from '../storage/job-index.ts';
 import { operationOf } from '../operations/index.ts';
 import { isHttpFunction } from '../operations/lambda/invoker.ts';
+import { type AccessProblem, type AccessTarget, accessTargets, describeProblem } from './access-targets.ts';
 import { AccountRateLimit } from './account-rate-limit.ts';
 import { validateCreateJobRequest, validateJobTags, validatePriority } from './validate-request.ts';
 
@@ -47,6 +49,42 @@ export interface ServiceOptions {
   readonly checkFunctionUrl?: (url: string) => void;
   /** Throws InvalidRequest when the RoleArn selects no storage profile of this server. */
   readonly checkRoleArn?: (roleArn: string) => void;
+  /**
+   * CreateJob's access check (docs/job-lifecycle.md#access-check): HEADs the targets through the storage
+   * profile the RoleArn selects; the problems found (empty: all reachable). Absent ⇒ no access check.
+   */
+  readonly checkAccess?: (roleArn: string, targets: readonly AccessTarget[]) => Promise<AccessProblem[]>;
+}
+
+/** Per-request choices of CreateJob's checks at submit (JSON members; the tags say the same for every API). */
+export interface CreateJobChecks {
+  /** Do not check that the manifest and buckets are reachable (`SkipAccessCheck`). */
+  readonly skipAccessCheck?: boolean | undefined;
+  /** Refuse a duplicate (DuplicateJob) instead of warning (`RejectDuplicates`). */
+  readonly rejectDuplicates?: boolean | undefined;
+}
+
+/** The live or recent job a new one repeats (docs/job-lifecycle.md#duplicate-jobs). */
+export interface DuplicateWarning {
+  readonly JobId: string;
+  readonly Status: JobStatus;
+  readonly CreationTime: string;
+  readonly Message: string;
+}
+
+export interface CreateJobOutcome {
+  JobId: string;
+  /** Set when the job was created although it repeats another (the warning). */
+  Duplicate?: DuplicateWarning;
+}
+
+/** A validated CreateJob request, before the job exists. */
+interface Admitted {
+  readonly request: CreateJobRequest;
+  readonly token: string;
+  readonly requestHash: string;
+  readonly fingerprint: string;
+  readonly extensions: ReturnType<typeof parseJobExtensions>;
 }
 
 export interface ProgressSummary {
@@ -120,8 +158,43 @@ export class BatchService {
       : undefined;
   }
 
-  /** CreateJob. Same ClientRequestToken + same request → the same job; different request → IdempotencyException. */
-  createJob(accountId: string, input: unknown): { JobId: string } {
+  /**
+   * CreateJob without the access check (in-process callers; the APIs call submitJob). Same
+   * ClientRequestToken + same request → the same job; different request → IdempotencyException.
+   * A duplicate of a live or recent job is created with a warning, or refused when asked.
+   */
+  createJob(accountId: string, input: unknown, checks: CreateJobChecks = {}): CreateJobOutcome {
+    const admitted = this.admit(accountId, input);
+    return this.finish(accountId, admitted, checks);
+  }
+
+  /**
+   * CreateJob as the APIs run it (docs/job-lifecycle.md#checks-at-submit): createJob, with the
+   * access check first unless skipped. The check takes no extra rate-limit token.
+   */
+  async submitJob(accountId: string, input: unknown, checks: CreateJobChecks = {}): Promise<CreateJobOutcome> {
+    const admitted = this.admit(accountId, input);
+    const existing = this.records.findToken(accountId, admitted.token);
+    if (existing) return this.finish(accountId, admitted, checks);
+    // A refused duplicate needs no HEAD.
+    this.duplicateOf(admitted, checks);
+    const skip = checks.skipAccessCheck === true || admitted.extensions.skipAccessCheck === true;
+    if (!skip && this.options.checkAccess) {
+      const problems = await this.options.checkAccess(admitted.request.RoleArn, accessTargets(admitted.request));
+      if (problems.length > 0) {
+        throw new S3BatchError(
+          'AccessCheckFailed',
+          `The job was not created: ${problems.map(describeProblem).join('; ')}. Fix the request, or skip the check ` +
+            '(SkipAccessCheck, tag s3batch:skip-access-check=true) to let Preparing read them',
+        );
+      }
+    }
+    // The HEADs took time: finish looks at the token and the duplicates again.
+    return this.finish(accountId, admitted, checks);
+  }
+
+  /** Validation, rate limit and the checks that need no I/O. */
+  private admit(accountId: string, input: unknown): Admitted {
     this.createJobLimit?.take(accountId);
     const request = validateCreateJobRequest(input, {
       confirmationRequiredByDefault: this.options.confirmationRequiredByDefault,
@@ -130,8 +203,46 @@ export class BatchService {
     this.options.checkRoleArn?.(request.RoleArn);
     const fn = request.Operation.LambdaInvoke?.FunctionArn;
     if (typeof fn === 'string' && isHttpFunction(fn)) this.options.checkFunctionUrl?.(fn);
-    const token = request.ClientRequestToken ?? randomUUID();
-    const requestHash = hashRequest(request);
+    return {
+      request,
+      token: request.ClientRequestToken ?? randomUUID(),
+      requestHash: hashRequest(request),
+      fingerprint: jobFingerprint(accountId, request),
+      extensions: parseJobExtensions(request.Tags),
+    };
+  }
+
+  /**
+   * The newest live job, or job ended within DUPLICATE_WINDOW_MS, with the request's fingerprint
+   * (the store's index, no scan); throws DuplicateJob when duplicates are refused.
+   */
+  private duplicateOf(admitted: Admitted, checks: CreateJobChecks): DuplicateWarning | undefined {
+    const since = this.options.now().getTime() - DUPLICATE_WINDOW_MS;
+    let newest: FingerprintMatch | undefined;
+    for (const m of this.records.withFingerprint(admitted.fingerprint)) {
+      const recent = !isTerminal(m.status) || (m.endedMs !== undefined && m.endedMs >= since);
+      if (!recent) continue;
+      if (newest === undefined || newestFirst(m, newest) < 0) newest = m;
+    }
+    if (newest === undefined) return undefined;
+    const what = `job ${newest.id} (${newest.status}, created ${newest.creationTime})`;
+    if (checks.rejectDuplicates === true || admitted.extensions.noDuplicates === true) {
+      throw new S3BatchError(
+        'DuplicateJob',
+        `The job was not created: it repeats ${what} of this account (same operation, manifest and target)`,
+      );
+    }
+    return {
+      JobId: newest.id,
+      Status: newest.status,
+      CreationTime: newest.creationTime,
+      Message: `This job repeats ${what} of this account (same operation, manifest and target)`,
+    };
+  }
+
+  /** Idempotency, duplicates, then the new job. */
+  private finish(accountId: string, admitted: Admitted, checks: CreateJobChecks): CreateJobOutcome {
+    const { request, token, requestHash, fingerprint } = admitted;
     const existing = this.records.findToken(accountId, token);
     if (existing) {
       if (existing.requestHash !== requestHash) {
@@ -139,6 +250,7 @@ export class BatchService {
       }
       return { JobId: existing.jobId };
     }
+    const duplicate = this.duplicateOf(admitted, checks);
     const id = randomUUID();
     const now = this.options.now().toISOString();
     const job: JobRecord = {
@@ -149,6 +261,8 @@ export class BatchService {
       request,
       clientRequestToken: token,
       requestHash,
+      fingerprint,
+      ...(duplicate !== undefined ? { duplicateOf: duplicate.JobId } : {}),
       tags: request.Tags ?? [],
       failureReasons: [],
       progress: { total: 0, succeeded: 0, failed: 0 },
@@ -159,7 +273,7 @@ export class BatchService {
     };
     this.records.create(job, { accountId, token, requestHash, jobId: id });
     this.engine.submit(id);
-    return { JobId: id };
+    return { JobId: id, ...(duplicate !== undefined ? { Duplicate: duplicate } : {}) };
   }
 
   /** The stored record of an account's job (NotFoundException for another account's job). */

@@ -56,5 +56,7 @@ export function jobView(
     ...(DryRun ? { DryRun } : {}),
     Throttling,
     Discovery,
+    // The live or recent job this one repeated at CreateJob (docs/job-lifecycle.md#duplicate-jobs); null: none.
+    DuplicateOf: record.duplicateOf ?? null,
   };
 }
