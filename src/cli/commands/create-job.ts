@@ -10,6 +10,7 @@ import {
   type CreateJobFlags,
   type CreateJobRequest,
 } from '../create-job-request.ts';
+import { captureDuplicateOf, duplicateWarningLine, withCheckTags } from '../create-job-checks.ts';
 import { toJson } from '../job-output.ts';
 import { jobVerb, print, withConnection } from '../job-verb.ts';
 
@@ -85,7 +86,15 @@ export function registerCreateJob(program: Command, env: NodeJS.ProcessEnv): voi
       '--client-request-token <token>',
       'idempotency token: the same token and request give the same job (default: a new one)',
     )
-    .option('--job-tag <Key=Value>', 'a tag on the job itself (repeat for more)', collect);
+    .option('--job-tag <Key=Value>', 'a tag on the job itself (repeat for more)', collect)
+    .option(
+      '--skip-access-check',
+      'do not check at submit that the manifest (and its ETag) and the buckets are reachable; Preparing reads them (tag s3batch:skip-access-check=true)',
+    )
+    .option(
+      '--no-duplicates',
+      'refuse the job (DuplicateJob) when it repeats a live job or one ended within 24 h, instead of warning (tag s3batch:no-duplicates=true)',
+    );
   jobVerb(cmd, [
     [
       's3batch create-job --manifest s3://photos/manifest.csv --manifest-etag 60e5b2d5b2c4ef1e8a1e2e9b7b5a0f11 --operation tag --tag reviewed=yes --report s3://photos/reports',
@@ -111,6 +120,8 @@ export function registerCreateJob(program: Command, env: NodeJS.ProcessEnv): voi
   cmd.action(async (opts: CreateJobFlags & { json?: boolean } & Record<string, unknown>) => {
     const {
       json,
+      skipAccessCheck,
+      duplicates,
       endpointUrl: _e,
       accountId: _a,
       accessKeyId: _k,
@@ -133,10 +144,16 @@ export function registerCreateJob(program: Command, env: NodeJS.ProcessEnv): voi
           `the spec's AccountId ${spec.accountId} is not the account this connection uses (${conn.accountId}); drop AccountId from the file or give --account-id ${spec.accountId}`,
         );
       }
-      const request: CreateJobRequest =
-        fromSpec ?? (fromFlags as (accountId: string) => CreateJobRequest)(conn.accountId);
-      const out = await conn.send(new conn.sdk.CreateJobCommand({ AccountId: conn.accountId, ...request }));
-      print(json === true ? toJson(out) : (out.JobId ?? ''));
+      const request: CreateJobRequest = withCheckTags(
+        fromSpec ?? (fromFlags as (accountId: string) => CreateJobRequest)(conn.accountId),
+        { skipAccessCheck: skipAccessCheck === true, noDuplicates: duplicates === false },
+      );
+      const command = new conn.sdk.CreateJobCommand({ AccountId: conn.accountId, ...request });
+      const duplicateOf = captureDuplicateOf(command);
+      const out = await conn.send(command);
+      const other = duplicateOf();
+      if (other !== undefined) process.stderr.write(`${duplicateWarningLine(out.JobId ?? '', other)}\n`);
+      print(json === true ? toJson(other !== undefined ? { ...out, DuplicateOf: other } : out) : (out.JobId ?? ''));
     });
   });
 }
