@@ -352,6 +352,8 @@ describe('copy details and job-level failures on Ceph RGW', () => {
           reportBucket: reports,
           reportPrefix: 'never',
           confirmationRequired: false,
+          // CreateJob's access check would refuse the first two: skip it, so that Preparing fails them.
+          extra: { SkipAccessCheck: true },
         }),
       );
       const done = await api.waitFor(JobId, ['Failed', 'Complete']);
