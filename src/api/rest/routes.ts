@@ -44,11 +44,9 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
   };
 
   app.post('/jobs', async (req, reply) => {
-    // SkipAccessCheck and RejectDuplicates first: the rest is the model's request.
-    const raw = typeof req.body === 'object' && req.body !== null && !Array.isArray(req.body) ? req.body : undefined;
-    const { request, checks } = splitCreateJobChecks((raw ?? {}) as Record<string, unknown>);
-    if (raw !== undefined) req.body = request;
-    const out = await service.submitJob(account(req), body(req, 'CreateJob'), checks);
+    // SkipAccessCheck and RejectDuplicates steer the checks; the rest is the model's request.
+    const { request, checks } = splitCreateJobChecks(body(req, 'CreateJob'));
+    const out = await service.submitJob(account(req), request, checks);
     if (out.Duplicate) void reply.header(DUPLICATE_OF_HEADER, out.Duplicate.JobId);
     return reply.status(201).send(createJobAnswer(out));
   });
