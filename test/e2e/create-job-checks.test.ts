@@ -92,8 +92,7 @@ function body(overrides: Record<string, unknown> = {}, manifestOverrides: { key?
 interface Answer {
   status: number;
   headers: Headers;
-  // biome-ignore lint/suspicious/noExplicitAny: the API's JSON, of several shapes
-  json: any;
+  json: any; // the API's JSON, of several shapes
 }
 
 /** POST /api/v1/jobs, keeping the status and headers JsonApi does not return. */

@@ -645,11 +645,13 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             Tags: { type: 'array', items: ref('Tag') },
             SkipAccessCheck: {
               type: 'boolean',
-              description: 's3batch: do not HEAD the manifest and buckets at submit (tag s3batch:skip-access-check=true).',
+              description:
+                's3batch: do not HEAD the manifest and buckets at submit (tag s3batch:skip-access-check=true).',
             },
             RejectDuplicates: {
               type: 'boolean',
-              description: 's3batch: refuse a duplicate (409 DuplicateJob) instead of warning (tag s3batch:no-duplicates=true).',
+              description:
+                's3batch: refuse a duplicate (409 DuplicateJob) instead of warning (tag s3batch:no-duplicates=true).',
             },
           },
           ['Operation', 'Report', 'Priority', 'RoleArn'],
@@ -731,7 +733,10 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             ThrottledAttempts: int,
           }),
           Discovery: nullable(ref('Discovery')),
-          DuplicateOf: nullable({ ...str, description: 'The live or recent job this one repeated when it was created.' }),
+          DuplicateOf: nullable({
+            ...str,
+            description: 'The live or recent job this one repeated when it was created.',
+          }),
         },
         ['Job', 'Tags', 'StatusHistory', 'Report', 'PreparedManifest', 'Throttling', 'Discovery', 'DuplicateOf'],
       ),
