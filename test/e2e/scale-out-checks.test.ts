@@ -5,6 +5,7 @@
  * duplicate (answer and header pass through the standby); after the leader is SIGKILLed, the new
  * leader, which loaded the jobs from Redis, still warns of the job that ran, and refuses on request.
  */
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { basicAuth, JsonApi } from '../helpers/json-api.ts';
 import { healthRole, objectsWithManifest, taggingRequest, useScaleOutOnCeph } from '../helpers/scale-out.ts';
@@ -61,6 +62,14 @@ describe('scale-out: checks at submit', () => {
     expect(second.duplicateOf).toBe(first.json.JobId);
     expect(second.json.Warnings?.[0]).toMatchObject({ Code: 'DuplicateJob', JobId: first.json.JobId });
 
+    await api.waitFor(second.json.JobId!, 'Suspended', 60_000);
+    // The leader's store writes to Redis in batches: kill it only once the record is there.
+    const redis = new Redis(d.redis.url);
+    so.cleanup(async () => redis.disconnect());
+    await until(async () => (await redis.exists(`s3batch:job:${second.json.JobId}`)) === 1, 'the record in Redis', {
+      timeoutMs: 15_000,
+      everyMs: 20,
+    });
     await leader.kill('SIGKILL');
     await until(async () => (await healthRole(standby.url)) === 'leader', 'the standby leads', {
       timeoutMs: 30_000,
