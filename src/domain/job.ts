@@ -66,7 +66,7 @@ export interface JobRecord extends StatusFields {
     | undefined;
   /** Every status the job entered, oldest first (bounded: see appendHistory). */
   readonly history?: readonly StatusChange[] | undefined;
-  /** The duplicate fingerprint (domain/job-fingerprint.ts), set at CreateJob; absent in older records. */
+  /** The duplicate fingerprint (storage/job-fingerprint.ts), set at CreateJob; absent in older records. */
   readonly fingerprint?: string | undefined;
   /** The live or recent job this one repeated when it was created (docs/job-lifecycle.md#duplicate-jobs). */
   readonly duplicateOf?: string | undefined;

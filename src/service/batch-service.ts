@@ -8,7 +8,7 @@ import { canonicalJson } from '../domain/canonical-json.ts';
 import { S3BatchError } from '../domain/errors.ts';
 import { characterCount } from '../domain/field-checks.ts';
 import { NO_CHUNKS_DONE, newestFirst, type JobRecord } from '../domain/job.ts';
-import { DUPLICATE_WINDOW_MS, jobFingerprint } from '../domain/job-fingerprint.ts';
+import { DUPLICATE_WINDOW_MS, jobFingerprint } from '../storage/job-fingerprint.ts';
 import { pageSize } from '../domain/list-page.ts';
 import { checkCreationOnlyTagsKept, creationOnlyTags, parseJobExtensions } from '../domain/job-extensions.ts';
 import type {

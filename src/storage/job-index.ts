@@ -11,7 +11,7 @@
  */
 import { newestFirst, type JobRecord } from '../domain/job.ts';
 import { isTerminal, type JobStatus } from '../domain/job-status.ts';
-import { jobFingerprint } from '../domain/job-fingerprint.ts';
+import { jobFingerprint } from './job-fingerprint.ts';
 import type { S3Tag } from '../domain/job-spec.ts';
 
 /** What the web query (search and sort) reads of a job: no record needed. */
@@ -31,7 +31,7 @@ export interface IndexedJob extends JobSummary {
   readonly accountId: string;
   /** When an ended job ended (ms since the epoch); undefined while it is live or when unknown. */
   readonly endedMs: number | undefined;
-  /** The duplicate fingerprint (domain/job-fingerprint.ts); undefined for an archived job of an older s3batch. */
+  /** The duplicate fingerprint (storage/job-fingerprint.ts); undefined for an archived job of an older s3batch. */
   readonly fingerprint?: string | undefined;
 }
 

@@ -42,7 +42,7 @@ export interface JobStore {
    * earliest first, by job-index.ts `endedMs`: O(those jobs). Retention's query.
    */
   endedBefore(ms: number): JobRecord[];
-  /** The jobs with this duplicate fingerprint (domain/job-fingerprint.ts), from the index: O(those jobs). */
+  /** The jobs with this duplicate fingerprint (storage/job-fingerprint.ts), from the index: O(those jobs). */
   withFingerprint(fingerprint: string): FingerprintMatch[];
   save(job: JobRecord): void;
   remove(id: string): void;

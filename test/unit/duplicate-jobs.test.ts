@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isS3BatchError } from '../../src/domain/errors.ts';
-import { jobFingerprint } from '../../src/domain/job-fingerprint.ts';
+import { jobFingerprint } from '../../src/storage/job-fingerprint.ts';
 import type { JobRecord } from '../../src/domain/job.ts';
 import type { CreateJobRequest } from '../../src/domain/job-spec.ts';
 import { JobStatus } from '../../src/domain/job-status.ts';

@@ -12,9 +12,9 @@
  * ConfirmationRequired, ClientRequestToken and the other tags. Pure.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from './canonical-json.ts';
-import { creationOnlyTags } from './job-extensions.ts';
-import type { CreateJobRequest } from './job-spec.ts';
+import { canonicalJson } from '../domain/canonical-json.ts';
+import { creationOnlyTags } from '../domain/job-extensions.ts';
+import type { CreateJobRequest } from '../domain/job-spec.ts';
 
 type FingerprintedRequest = Pick<CreateJobRequest, 'RoleArn' | 'Operation' | 'Manifest' | 'ManifestGenerator' | 'Tags'>;
 
