@@ -5,6 +5,7 @@
  * - The access check: a missing manifest, a wrong ETag, a missing report bucket and a missing copy
  *   target bucket are refused (AccessCheckFailed, naming the target and the S3 code) and no job
  *   exists; the opt-out (JSON member, tag, CLI flag) creates the job, which fails in Preparing as before.
+ *   A storage that holds the HEADs (a proxy) is a Timeout after 5 s, both HEADs in flight together.
  * - Duplicates: a request that repeats a live job is created with a warning (JSON Warnings, the
  *   X-S3Batch-Duplicate-Of header on both APIs, the job view's DuplicateOf, the CLI's stderr), or
  *   refused with 409 DuplicateJob when asked (RejectDuplicates, tag s3batch:no-duplicates, --no-duplicates).
@@ -22,6 +23,7 @@ import {
 } from '@aws-sdk/client-s3-control';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, serverEnv, shellEnv } from '../helpers/cli-process.ts';
+import { startFaultProxy } from '../helpers/fault-proxy.ts';
 import { putManifest } from '../helpers/jobs.ts';
 import { basicAuth, JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
@@ -188,6 +190,44 @@ describe('access check at CreateJob (JSON API)', () => {
       expect(out.json.error.code).toBe('InvalidRequest');
     }
     expect((await postJob(body())).status).toBe(201);
+  });
+});
+
+describe('access check timeout (a proxy that holds HEADs)', () => {
+  it('answers AccessCheckFailed naming each target with Timeout; the HEADs run at once; the server keeps serving', async () => {
+    // The proxy holds every HEAD 7 s, past the check's 5 s: a storage that does not answer in time.
+    const proxy = await startFaultProxy(ceph.endpoint, () => undefined, {
+      watch: (req) => req.method === 'HEAD',
+      latencyMs: 7_000,
+    });
+    const slow = await startServerProcess({
+      s3: { ...ceph, endpoint: proxy.endpoint },
+      dataDir: tempDataDir('s3batch-checks-slow-'),
+    });
+    try {
+      const res = await fetch(`${slow.url}/api/v1/jobs`, {
+        method: 'POST',
+        headers: {
+          'x-amz-account-id': ACCOUNT,
+          authorization: basicAuth(TEST_API_KEY),
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify(body()),
+      });
+      const json = (await res.json()) as { error: { code: string; message: string } };
+      expect(res.status).toBe(400);
+      expect(json.error.code).toBe('AccessCheckFailed');
+      expect(json.error.message).toContain(
+        `manifest arn:aws:s3:::${src}/${manifest.key}: Timeout: no answer within 5000 ms`,
+      );
+      expect(json.error.message).toContain(`report bucket arn:aws:s3:::${reports}: Timeout`);
+      // The manifest's HeadObject and the report bucket's HeadBucket were in flight together.
+      expect(proxy.watched.maxInFlight).toBe(2);
+      expect((await fetch(`${slow.url}/healthz`)).status).toBe(200);
+    } finally {
+      await slow.kill('SIGTERM');
+      await proxy.close();
+    }
   });
 });
 
