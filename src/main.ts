@@ -7,6 +7,7 @@
  * releases, in reverse order: the HTTP app, the engine, the job store, the S3 clients, the
  * function invoker, the embedded S3.
  */
+import { checkAccess } from './server/access-check.ts';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
@@ -162,6 +163,8 @@ export async function startServer(
         confirmationRequiredByDefault: config.confirmationRequiredByDefault,
         now: () => new Date(),
         checkRoleArn: (roleArn) => void profileNameFor(storageProfiles, roleArn),
+        checkAccess: (roleArn, targets) =>
+          checkAccess(profiles.named(profileNameFor(storageProfiles, roleArn)).control, targets),
         checkFunctionUrl: (url) => checkFunctionUrl(functionUrls, url),
         checkNotifyUrl: (url, where) => checkWebhookUrl(functionUrls, url, where),
         createJobRate: { perSecond: config.createJobRatePerSecond, burst: 5 * config.createJobRatePerSecond },

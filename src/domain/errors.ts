@@ -14,6 +14,10 @@ export const ERROR_TABLE = {
   NotFoundException: { status: 404 },
   JobStatusException: { status: 409 },
   IdempotencyException: { status: 409 },
+  // CreateJob's checks at submit (docs/job-lifecycle.md#checks-at-submit): a manifest object or bucket the
+  // job needs is not reachable; a request that repeats a recent job while duplicates are refused
+  AccessCheckFailed: { status: 400 },
+  DuplicateJob: { status: 409 },
   TooManyRequestsException: { status: 429 },
   Unauthorized: { status: 401 },
   AccessDenied: { status: 403 },

@@ -26,6 +26,10 @@ export interface JobExtensions {
   readonly generatorMaxObjects?: number | undefined;
   /** A webhook this job's status changes are posted to (docs/notifications.md). */
   readonly notifyUrl?: string | undefined;
+  /** CreateJob does not check that the manifest and buckets are reachable (they are read in Preparing). */
+  readonly skipAccessCheck?: boolean | undefined;
+  /** CreateJob refuses (DuplicateJob) a request that repeats a live or recent job, instead of warning. */
+  readonly noDuplicates?: boolean | undefined;
 }
 
 type Setter = (value: string, tag: string) => Partial<Record<keyof JobExtensions, unknown>>;
@@ -64,6 +68,8 @@ const KEYS: Readonly<Record<string, Setter>> = {
   },
   'generator-max-objects': (v, t) => ({ generatorMaxObjects: positiveInt(Number.MAX_SAFE_INTEGER)(v, t) }),
   notify: (v, t) => ({ notifyUrl: checkWebhookUrlSyntax(v, `Tag ${t}`) }),
+  'skip-access-check': (v, t) => ({ skipAccessCheck: boolValue(v, t) }),
+  'no-duplicates': (v, t) => ({ noDuplicates: boolValue(v, t) }),
 };
 
 /** The reserved tag keys, with the prefix, for help text and docs. */

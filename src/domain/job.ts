@@ -67,6 +67,10 @@ export interface JobRecord extends StatusFields {
     | undefined;
   /** Every status the job entered, oldest first (bounded: see appendHistory). */
   readonly history?: readonly StatusChange[] | undefined;
+  /** The duplicate fingerprint (storage/job-fingerprint.ts), set at CreateJob; absent in older records. */
+  readonly fingerprint?: string | undefined;
+  /** The live or recent job this one repeated when it was created (docs/job-lifecycle.md#duplicate-jobs). */
+  readonly duplicateOf?: string | undefined;
   /** Task attempts the storage throttled (SlowDown, 429…) in the runs that ended so far. */
   readonly throttledAttempts?: number | undefined;
   /** The user's pause (domain/user-pause.ts): the scheduler gives the job no slots while it is set. */

@@ -7,7 +7,7 @@ import { S3BatchError } from '../domain/errors.ts';
 import { appendHistory, type JobRecord } from '../domain/job.ts';
 import { transition, type JobStatus } from '../domain/job-status.ts';
 import type { S3Tag } from '../domain/job-spec.ts';
-import type { JobSummary } from '../storage/job-index.ts';
+import type { FingerprintMatch, JobSummary } from '../storage/job-index.ts';
 import type { IdempotencyEntry, JobStore } from '../storage/job-store.ts';
 import type { EngineEvents } from './events.ts';
 import { jobLog, type Log } from './job-log.ts';
@@ -46,6 +46,11 @@ export class JobRecords {
   /** The ended jobs that ended before `ms`, the earliest first (the store's index: retention). */
   endedBefore(ms: number): JobRecord[] {
     return this.store.endedBefore(ms);
+  }
+
+  /** The jobs with this duplicate fingerprint (the store's index). */
+  withFingerprint(fingerprint: string): FingerprintMatch[] {
+    return this.store.withFingerprint(fingerprint);
   }
 
   /** Number of jobs per status (the store's index). */

@@ -4,9 +4,11 @@
  * Views are in the S3 Control model's shape (JobDescriptor, JobListDescriptor).
  */
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { canonicalJson } from '../domain/canonical-json.ts';
 import { S3BatchError } from '../domain/errors.ts';
 import { characterCount } from '../domain/field-checks.ts';
-import { NO_CHUNKS_DONE, type JobRecord } from '../domain/job.ts';
+import { NO_CHUNKS_DONE, newestFirst, type JobRecord } from '../domain/job.ts';
+import { DUPLICATE_WINDOW_MS, jobFingerprint } from '../storage/job-fingerprint.ts';
 import { pageSize } from '../domain/list-page.ts';
 import { checkCreationOnlyTagsKept, creationOnlyTags, parseJobExtensions } from '../domain/job-extensions.ts';
 import type {
@@ -27,7 +29,7 @@ import {
 } from '../domain/job-status.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { JobRecords } from '../engine/job-records.ts';
-import type { JobSummary } from '../storage/job-index.ts';
+import type { FingerprintMatch, JobSummary } from '../storage/job-index.ts';
 import { operationOf } from '../operations/index.ts';
 import { isHttpFunction } from '../operations/lambda/invoker.ts';
 import {
@@ -37,6 +39,7 @@ import {
   DEFAULT_PAUSE_REASON,
   DEFAULT_RESUME_REASON,
 } from '../domain/user-pause.ts';
+import { type AccessProblem, type AccessTarget, accessTargets, describeProblem } from './access-targets.ts';
 import { AccountRateLimit } from './account-rate-limit.ts';
 import { validateCreateJobRequest, validateJobTags, validatePriority } from './validate-request.ts';
 
@@ -55,6 +58,47 @@ export interface ServiceOptions {
   readonly checkNotifyUrl?: (url: string, where: string) => void;
   /** Throws InvalidRequest when the RoleArn selects no storage profile of this server. */
   readonly checkRoleArn?: (roleArn: string) => void;
+  /**
+   * CreateJob's access check (docs/job-lifecycle.md#access-check): HEADs the targets through the storage
+   * profile the RoleArn selects; the problems found (empty: all reachable). Absent ⇒ no access check.
+   */
+  readonly checkAccess?: (roleArn: string, targets: readonly AccessTarget[]) => Promise<AccessProblem[]>;
+}
+
+/** What a new job links to: the job whose failed tasks it retries (docs/job-lifecycle.md#retry-failed). */
+export interface JobLinks {
+  readonly retryOf?: string;
+}
+
+/** Per-request choices of CreateJob's checks at submit (JSON members; the tags say the same for every API). */
+export interface CreateJobChecks {
+  /** Do not check that the manifest and buckets are reachable (`SkipAccessCheck`). */
+  readonly skipAccessCheck?: boolean | undefined;
+  /** Refuse a duplicate (DuplicateJob) instead of warning (`RejectDuplicates`). */
+  readonly rejectDuplicates?: boolean | undefined;
+}
+
+/** The live or recent job a new one repeats (docs/job-lifecycle.md#duplicate-jobs). */
+export interface DuplicateWarning {
+  readonly JobId: string;
+  readonly Status: JobStatus;
+  readonly CreationTime: string;
+  readonly Message: string;
+}
+
+export interface CreateJobOutcome {
+  JobId: string;
+  /** Set when the job was created although it repeats another (the warning). */
+  Duplicate?: DuplicateWarning;
+}
+
+/** A validated CreateJob request, before the job exists. */
+interface Admitted {
+  readonly request: CreateJobRequest;
+  readonly token: string;
+  readonly requestHash: string;
+  readonly fingerprint: string;
+  readonly extensions: ReturnType<typeof parseJobExtensions>;
 }
 
 export interface ProgressSummary {
@@ -128,8 +172,48 @@ export class BatchService {
       : undefined;
   }
 
-  /** CreateJob. Same ClientRequestToken + same request → the same job; different request → IdempotencyException. */
-  createJob(accountId: string, input: unknown, links: { readonly retryOf?: string } = {}): { JobId: string } {
+  /**
+   * CreateJob without the access check (in-process callers; the APIs call submitJob). Same
+   * ClientRequestToken + same request → the same job; different request → IdempotencyException.
+   * A duplicate of a live or recent job is created with a warning, or refused when asked.
+   */
+  createJob(
+    accountId: string,
+    input: unknown,
+    checks: CreateJobChecks = {},
+    links: JobLinks = {},
+  ): CreateJobOutcome {
+    const admitted = this.admit(accountId, input);
+    return this.finish(accountId, admitted, checks, links);
+  }
+
+  /**
+   * CreateJob as the APIs run it (docs/job-lifecycle.md#checks-at-submit): createJob, with the
+   * access check first unless skipped. The check takes no extra rate-limit token.
+   */
+  async submitJob(accountId: string, input: unknown, checks: CreateJobChecks = {}): Promise<CreateJobOutcome> {
+    const admitted = this.admit(accountId, input);
+    const existing = this.records.findToken(accountId, admitted.token);
+    if (existing) return this.finish(accountId, admitted, checks);
+    // A refused duplicate needs no HEAD.
+    this.duplicateOf(admitted, checks);
+    const skip = checks.skipAccessCheck === true || admitted.extensions.skipAccessCheck === true;
+    if (!skip && this.options.checkAccess) {
+      const problems = await this.options.checkAccess(admitted.request.RoleArn, accessTargets(admitted.request));
+      if (problems.length > 0) {
+        throw new S3BatchError(
+          'AccessCheckFailed',
+          `The job was not created: ${problems.map(describeProblem).join('; ')}. Fix the request, or skip the check ` +
+            '(SkipAccessCheck, tag s3batch:skip-access-check=true) to let Preparing read them',
+        );
+      }
+    }
+    // The HEADs took time: finish looks at the token and the duplicates again.
+    return this.finish(accountId, admitted, checks);
+  }
+
+  /** Validation, rate limit and the checks that need no I/O. */
+  private admit(accountId: string, input: unknown): Admitted {
     this.createJobLimit?.take(accountId);
     const request = validateCreateJobRequest(input, {
       confirmationRequiredByDefault: this.options.confirmationRequiredByDefault,
@@ -139,8 +223,51 @@ export class BatchService {
     const fn = request.Operation.LambdaInvoke?.FunctionArn;
     if (typeof fn === 'string' && isHttpFunction(fn)) this.options.checkFunctionUrl?.(fn);
     this.checkNotifyTag(request.Tags);
-    const token = request.ClientRequestToken ?? randomUUID();
-    const requestHash = hashRequest(request);
+    return {
+      request,
+      token: request.ClientRequestToken ?? randomUUID(),
+      requestHash: hashRequest(request),
+      fingerprint: jobFingerprint(accountId, request),
+      extensions: parseJobExtensions(request.Tags),
+    };
+  }
+
+  /**
+   * The newest live job, or job ended within DUPLICATE_WINDOW_MS, with the request's fingerprint
+   * (the store's index, no scan); throws DuplicateJob when duplicates are refused.
+   */
+  private duplicateOf(admitted: Admitted, checks: CreateJobChecks): DuplicateWarning | undefined {
+    const since = this.options.now().getTime() - DUPLICATE_WINDOW_MS;
+    let newest: FingerprintMatch | undefined;
+    for (const m of this.records.withFingerprint(admitted.fingerprint)) {
+      const recent = !isTerminal(m.status) || (m.endedMs !== undefined && m.endedMs >= since);
+      if (!recent) continue;
+      if (newest === undefined || newestFirst(m, newest) < 0) newest = m;
+    }
+    if (newest === undefined) return undefined;
+    const what = `job ${newest.id} (${newest.status}, created ${newest.creationTime})`;
+    if (checks.rejectDuplicates === true || admitted.extensions.noDuplicates === true) {
+      throw new S3BatchError(
+        'DuplicateJob',
+        `The job was not created: it repeats ${what} of this account (same operation, manifest and target)`,
+      );
+    }
+    return {
+      JobId: newest.id,
+      Status: newest.status,
+      CreationTime: newest.creationTime,
+      Message: `This job repeats ${what} of this account (same operation, manifest and target)`,
+    };
+  }
+
+  /** Idempotency, duplicates, then the new job. */
+  private finish(
+    accountId: string,
+    admitted: Admitted,
+    checks: CreateJobChecks,
+    links: JobLinks = {},
+  ): CreateJobOutcome {
+    const { request, token, requestHash, fingerprint } = admitted;
     const existing = this.records.findToken(accountId, token);
     if (existing) {
       if (existing.requestHash !== requestHash) {
@@ -148,6 +275,7 @@ export class BatchService {
       }
       return { JobId: existing.jobId };
     }
+    const duplicate = this.duplicateOf(admitted, checks);
     const id = randomUUID();
     const now = this.options.now().toISOString();
     const job: JobRecord = {
@@ -158,6 +286,8 @@ export class BatchService {
       request,
       clientRequestToken: token,
       requestHash,
+      fingerprint,
+      ...(duplicate !== undefined ? { duplicateOf: duplicate.JobId } : {}),
       tags: request.Tags ?? [],
       failureReasons: [],
       progress: { total: 0, succeeded: 0, failed: 0 },
@@ -171,7 +301,7 @@ export class BatchService {
     const origin = links.retryOf === undefined ? undefined : this.records.get(links.retryOf);
     if (origin !== undefined) this.records.update(origin.id, (o) => ({ ...o, retries: [...(o.retries ?? []), id] }));
     this.engine.submit(id);
-    return { JobId: id };
+    return { JobId: id, ...(duplicate !== undefined ? { Duplicate: duplicate } : {}) };
   }
 
   /** The stored record of an account's job (NotFoundException for another account's job). */
@@ -455,15 +585,4 @@ class PageTokens {
 export function hashRequest(request: CreateJobRequest): string {
   const { ClientRequestToken: _token, ...rest } = request;
   return createHash('sha256').update(canonicalJson(rest)).digest('hex');
-}
-
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>)
-      .filter(([, x]) => x !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
 }

@@ -79,6 +79,7 @@ export function putLine(seq: number, job: JobRecord, token: string | undefined):
     ...(job.request.Description !== undefined ? { description: job.request.Description } : {}),
     // Fresh {Key, Value} objects: nothing else in the header (a key "job" would end it early).
     tags: job.tags.map(({ Key, Value }) => ({ Key, Value })),
+    ...(job.fingerprint !== undefined ? { fp: job.fingerprint } : {}),
     job,
   })}\n`;
 }
@@ -203,7 +204,7 @@ export class JobArchive {
       this.dead += length;
       return;
     }
-    const { id, accountId, creationTime, status, ended, token } = header;
+    const { id, accountId, creationTime, status, ended, token, fp } = header;
     if (
       typeof id !== 'string' ||
       typeof accountId !== 'string' ||
@@ -246,6 +247,8 @@ export class JobArchive {
       description,
       tags: tags as S3Tag[],
       endedMs: ended ?? undefined,
+      // Lines of an older s3batch carry no fingerprint: those jobs are not found as duplicates' originals.
+      fingerprint: typeof fp === 'string' ? fp : undefined,
       seq,
       offset,
       length,

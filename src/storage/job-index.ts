@@ -11,6 +11,7 @@
  */
 import { newestFirst, type JobRecord } from '../domain/job.ts';
 import { isTerminal, type JobStatus } from '../domain/job-status.ts';
+import { jobFingerprint } from './job-fingerprint.ts';
 import type { S3Tag } from '../domain/job-spec.ts';
 
 /** What the web query (search and sort) reads of a job: no record needed. */
@@ -29,6 +30,16 @@ export interface JobSummary {
 export interface IndexedJob extends JobSummary {
   readonly accountId: string;
   /** When an ended job ended (ms since the epoch); undefined while it is live or when unknown. */
+  readonly endedMs: number | undefined;
+  /** The duplicate fingerprint (storage/job-fingerprint.ts); undefined for an archived job of an older s3batch. */
+  readonly fingerprint?: string | undefined;
+}
+
+/** A job whose fingerprint matches: what the duplicate check needs, from the index. */
+export interface FingerprintMatch {
+  readonly id: string;
+  readonly creationTime: string;
+  readonly status: JobStatus;
   readonly endedMs: number | undefined;
 }
 
@@ -54,6 +65,8 @@ export function indexedJob(job: JobRecord): IndexedJob {
     description: job.request.Description,
     tags: job.tags,
     endedMs: endedMs(job),
+    // Records written before fingerprints existed get theirs computed once, here.
+    fingerprint: job.fingerprint ?? jobFingerprint(job.accountId, job.request),
   };
 }
 
@@ -67,6 +80,7 @@ interface Key {
   description: string | undefined;
   tags: readonly S3Tag[];
   endedMs: number | undefined;
+  readonly fingerprint: string | undefined;
 }
 
 type OrderKey = Pick<JobRecord, 'creationTime' | 'id'>;
@@ -109,6 +123,7 @@ export class JobIndex {
   private readonly byAccount = new Map<string, Key[]>();
   private readonly byStatus = new Map<JobStatus, Set<string>>();
   private readonly byEnd: Key[] = [];
+  private readonly byFingerprint = new Map<string, Set<Key>>();
 
   get size(): number {
     return this.keys.size;
@@ -152,8 +167,17 @@ export class JobIndex {
       description: job.description,
       tags: job.tags,
       endedMs: job.endedMs,
+      fingerprint: job.fingerprint,
     };
     this.keys.set(job.id, key);
+    if (key.fingerprint !== undefined) {
+      let same = this.byFingerprint.get(key.fingerprint);
+      if (!same) {
+        same = new Set();
+        this.byFingerprint.set(key.fingerprint, same);
+      }
+      same.add(key);
+    }
     insertSorted(this.accountKeys(job.accountId), key, oldestFirst);
     this.statusSet(job.status).add(job.id);
     if (key.endedMs !== undefined) insertSorted(this.byEnd, key, endedFirst);
@@ -170,6 +194,16 @@ export class JobIndex {
     }
     this.byStatus.get(key.status)?.delete(id);
     if (key.endedMs !== undefined) removeSorted(this.byEnd, key, endedFirst);
+    if (key.fingerprint !== undefined) {
+      const same = this.byFingerprint.get(key.fingerprint);
+      same?.delete(key);
+      if (same?.size === 0) this.byFingerprint.delete(key.fingerprint);
+    }
+  }
+
+  /** The jobs with this fingerprint (the duplicate check): O(those jobs). The keys are the index's own. */
+  withFingerprint(fingerprint: string): FingerprintMatch[] {
+    return [...(this.byFingerprint.get(fingerprint) ?? [])];
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import type { JobRecord } from '../domain/job.ts';
 import type { JobStatus } from '../domain/job-status.ts';
-import type { JobSummary } from './job-index.ts';
+import type { FingerprintMatch, JobSummary } from './job-index.ts';
 
 export interface IdempotencyEntry {
   readonly accountId: string;
@@ -42,6 +42,8 @@ export interface JobStore {
    * earliest first, by job-index.ts `endedMs`: O(those jobs). Retention's query.
    */
   endedBefore(ms: number): JobRecord[];
+  /** The jobs with this duplicate fingerprint (storage/job-fingerprint.ts), from the index: O(those jobs). */
+  withFingerprint(fingerprint: string): FingerprintMatch[];
   save(job: JobRecord): void;
   remove(id: string): void;
   findToken(accountId: string, token: string): IdempotencyEntry | undefined;

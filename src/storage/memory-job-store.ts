@@ -10,7 +10,7 @@
  */
 import type { JobRecord } from '../domain/job.ts';
 import type { JobStatus } from '../domain/job-status.ts';
-import { indexedJob, JobIndex, type JobSummary } from './job-index.ts';
+import { type FingerprintMatch, indexedJob, JobIndex, type JobSummary } from './job-index.ts';
 import type { IdempotencyEntry, JobStore } from './job-store.ts';
 
 export interface JobStoreData {
@@ -61,6 +61,10 @@ export class MemoryJobStore implements JobStore {
 
   statusCounts(): ReadonlyMap<JobStatus, number> {
     return this.index.counts();
+  }
+
+  withFingerprint(fingerprint: string): FingerprintMatch[] {
+    return this.index.withFingerprint(fingerprint);
   }
 
   endedBefore(ms: number): JobRecord[] {

@@ -188,6 +188,8 @@ export function mountDetails(root, jobId) {
             : null,
           view.DryRun ? ['dry-run', 'Dry run', dryRunText(view.DryRun, j.Status), 'wide'] : null,
           pauseFact(view),
+          // CreateJob's duplicate warning, kept with the job (docs/job-lifecycle.md#duplicate-jobs).
+          view.DuplicateOf ? ['duplicate-of', 'Duplicate warning', duplicateText(view.DuplicateOf), 'wide'] : null,
           j.StatusUpdateReason ? ['status-reason', 'Status reason', j.StatusUpdateReason, 'wide'] : null,
           ...retryFacts(view),
         ].filter(Boolean),
@@ -497,6 +499,17 @@ function pauseFact(v) {
 /** The API's "confirm with UpdateJobStatus requestedJobStatus=Ready" in the page's words. */
 function suspendedText(cause) {
   return /^Awaiting confirmation/.test(cause) ? 'It waits for your confirmation: "Confirm and run" starts it.' : cause;
+}
+
+/** The duplicate warning: the job this one repeated when it was created, linked. */
+function duplicateText(otherId) {
+  return h(
+    'span',
+    { class: 'warning' },
+    'Created although it repeats job ',
+    h('a', { href: `#/jobs/${encodeURIComponent(otherId)}` }, h('code', null, otherId)),
+    ' (same operation, manifest and target)',
+  );
 }
 
 /** What a dry-run job did: nothing, and what it would have done (the JSON view's DryRun). */

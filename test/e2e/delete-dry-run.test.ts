@@ -573,7 +573,8 @@ describe('dry run on Ceph RGW', () => {
         operation: { S3DeleteObject: {} },
         reportBucket: 'no-such-report-bucket-s3batch-dry',
         confirmationRequired: false,
-        extra: { Tags: [DRY_RUN_TAG] },
+        // Past CreateJob's access check (it would refuse the missing bucket), so that Preparing fails the job.
+        extra: { Tags: [DRY_RUN_TAG], SkipAccessCheck: true },
       }),
     );
     expect(view.Job.Status).toBe('Failed');

@@ -317,6 +317,8 @@ describe('copy details and job-level failures on Ceph RGW', () => {
         operation: { S3PutObjectTagging: { TagSet: [{ Key: 'a', Value: 'b' }] } },
         reportBucket: 'no-such-report-bucket-e2e',
         confirmationRequired: false,
+        // CreateJob's access check would refuse the missing report bucket: skip it to reach the report write.
+        extra: { SkipAccessCheck: true },
       }),
     );
     const done = await api.waitFor(JobId, ['Complete', 'Failed']);
@@ -352,6 +354,8 @@ describe('copy details and job-level failures on Ceph RGW', () => {
           reportBucket: reports,
           reportPrefix: 'never',
           confirmationRequired: false,
+          // CreateJob's access check would refuse the first two: skip it, so that Preparing fails them.
+          extra: { SkipAccessCheck: true },
         }),
       );
       const done = await api.waitFor(JobId, ['Failed', 'Complete']);

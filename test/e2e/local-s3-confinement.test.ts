@@ -286,6 +286,8 @@ describe('the embedded S3 stays in its folder', () => {
         reportBucket: BUCKET,
         reportPrefix: 'r',
         confirmationRequired: false,
+        // Past CreateJob's access check, so that Preparing's read is the one confined.
+        extra: { SkipAccessCheck: true },
       }),
     );
     const viaArnDone = await api.waitFor(viaArn.JobId, ['Complete', 'Failed']);

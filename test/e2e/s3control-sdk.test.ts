@@ -105,7 +105,7 @@ afterAll(async () => {
   await server?.kill('SIGTERM');
 });
 
-/** A CreateJob input on the manifest of KEYS (or a missing one: the job then fails in Preparing). */
+/** A CreateJob input on the manifest of KEYS (or a missing one, access check skipped: the job then fails in Preparing). */
 function jobInput(
   account: string,
   operation: JobOperation,
@@ -127,6 +127,8 @@ function jobInput(
     Priority: 10,
     RoleArn: ROLE,
     ConfirmationRequired: true,
+    // A missing manifest would be refused at CreateJob (AccessCheckFailed): skip the check so Preparing fails the job.
+    ...(manifestKind === 'missing' ? { Tags: [{ Key: 's3batch:skip-access-check', Value: 'true' }] } : {}),
     ...extra,
   };
 }

@@ -57,6 +57,7 @@ function create(client: S3ControlClient, accountId: string): Promise<unknown> {
       Report: { Enabled: false },
       Priority: 1,
       RoleArn: `arn:aws:iam::${accountId}:role/batch`,
+      Tags: [{ Key: 's3batch:skip-access-check', Value: 'true' }],
     }),
   );
 }

@@ -372,7 +372,8 @@ describe('web Jobs page in chromium', () => {
   it("shows a failed job's failure reasons, and a generator job's discovery metrics (objects, bytes)", async () => {
     const failed = await createJob(
       { key: smallManifest.key, etag: '0123456789abcdef0123456789abcdef' },
-      { Description: 'web: wrong etag' },
+      // Past CreateJob's access check, so that Preparing fails the job.
+      { Description: 'web: wrong etag', SkipAccessCheck: true },
       1,
       false,
     );

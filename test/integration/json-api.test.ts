@@ -124,6 +124,8 @@ function jobBody(
     Priority: 10,
     RoleArn: 'arn:aws:iam::111122223333:role/batch-operations',
     ConfirmationRequired: manifest === 'real',
+    // A missing manifest fails the job in Preparing only past CreateJob's access check.
+    ...(manifest === 'missing' ? { SkipAccessCheck: true } : {}),
     ...extra,
   };
 }

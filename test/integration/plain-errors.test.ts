@@ -114,6 +114,7 @@ describe('ACL grants in CreateJob (JSON API)', () => {
         Priority: 10,
         RoleArn: `arn:aws:iam::${ACCOUNT}:role/batch`,
         ConfirmationRequired: true,
+        SkipAccessCheck: true, // no manifest: only the answer to CreateJob matters
       }),
     });
   const acl = (n: number) => ({

@@ -71,5 +71,7 @@ export function jobView(
     // Retry failed (s3batch extension): the job this one retries, and the retries of this one.
     retryOf: record.retryOf ?? null,
     retries: record.retries ?? [],
+    // The live or recent job this one repeated at CreateJob (docs/job-lifecycle.md#duplicate-jobs); null: none.
+    DuplicateOf: record.duplicateOf ?? null,
   };
 }

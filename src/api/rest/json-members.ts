@@ -25,9 +25,22 @@ function fields(names: readonly string[]): StructureShape {
   return { kind: 'structure', members: names.map((name) => ({ name, shape: { kind: 'string' } })) };
 }
 
+/**
+ * CreateJob in JSON: the model's request plus the members that steer the checks at submit
+ * (docs/job-lifecycle.md#checks-at-submit; the route takes them off before the service sees the request).
+ */
+const JsonCreateJobShape: StructureShape = {
+  ...CreateJobRequestShape,
+  members: [
+    ...CreateJobRequestShape.members,
+    { name: 'SkipAccessCheck', shape: { kind: 'boolean' } },
+    { name: 'RejectDuplicates', shape: { kind: 'boolean' } },
+  ],
+};
+
 /** Every JSON body the API takes, by operation name. */
 export const JSON_BODIES = {
-  CreateJob: CreateJobRequestShape,
+  CreateJob: JsonCreateJobShape,
   PutJobTagging: PutJobTaggingRequestShape,
   UpdateJobPriority: fields(['Priority']),
   UpdateJobStatus: fields(['RequestedJobStatus', 'StatusUpdateReason']),

@@ -188,11 +188,35 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         operationId: 'CreateJob',
         summary: 'Create a job',
         description:
-          'The S3 Control CreateJob request as JSON. A repeated ClientRequestToken with the same request answers the same job.',
+          'The S3 Control CreateJob request as JSON. A repeated ClientRequestToken with the same request answers the same job. ' +
+          'Before the job is created, the manifest object (and its ETag) and the buckets the job needs are checked with HEADs ' +
+          '(400 AccessCheckFailed; SkipAccessCheck skips it). A request that repeats a live job, or one ended within 24 h, is ' +
+          'created with a DuplicateJob warning, or refused with 409 DuplicateJob when RejectDuplicates is true.',
         tags: ['Jobs'],
         requestBody: { required: true, content: json(ref('CreateJobRequest')) },
         responses: {
-          '201': ok('The job was created (or already existed with this ClientRequestToken).', obj({ JobId: str })),
+          '201': {
+            ...ok(
+              'The job was created (or already existed with this ClientRequestToken).',
+              obj(
+                {
+                  JobId: str,
+                  Warnings: {
+                    type: 'array',
+                    description: 'Only when the job was created with a warning.',
+                    items: obj({ Code: { type: 'string', enum: ['DuplicateJob'] }, Message: str, JobId: str }),
+                  },
+                },
+                ['JobId'],
+              ),
+            ),
+            headers: {
+              'X-S3Batch-Duplicate-Of': {
+                description: 'The job this one repeats (also on the S3 Control API), when it does.',
+                schema: str,
+              },
+            },
+          },
           '400': err('BadRequest'),
           '409': err('Conflict'),
           ...AUTH_ERRORS,
@@ -819,6 +843,16 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             Priority: { type: 'integer', minimum: 0, maximum: 2147483647 },
             RoleArn: { type: 'string', description: 'Picks the storage profile the job works on.' },
             Tags: { type: 'array', items: ref('Tag') },
+            SkipAccessCheck: {
+              type: 'boolean',
+              description:
+                's3batch: do not HEAD the manifest and buckets at submit (tag s3batch:skip-access-check=true).',
+            },
+            RejectDuplicates: {
+              type: 'boolean',
+              description:
+                's3batch: refuse a duplicate (409 DuplicateJob) instead of warning (tag s3batch:no-duplicates=true).',
+            },
           },
           ['Operation', 'Report', 'Priority', 'RoleArn'],
         ),
@@ -915,6 +949,10 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             description: 'The job whose failed tasks this job retries (s3batch extension).',
           },
           retries: { type: 'array', items: str, description: 'The jobs that retry this job (s3batch extension).' },
+          DuplicateOf: nullable({
+            ...str,
+            description: 'The live or recent job this one repeated when it was created.',
+          }),
         },
         [
           'Job',
@@ -929,6 +967,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
           'failuresByCode',
           'retryOf',
           'retries',
+          'DuplicateOf',
         ],
       ),
       ReportListing: obj({

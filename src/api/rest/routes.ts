@@ -7,6 +7,7 @@ import { S3BatchError } from '../../domain/errors.ts';
 import { parseMaxResults } from '../../domain/list-page.ts';
 import type { BatchService } from '../../service/batch-service.ts';
 import type { AccountOf } from '../auth/api-auth.ts';
+import { createJobAnswer, DUPLICATE_OF_HEADER, splitCreateJobChecks } from './create-job-checks.ts';
 import { checkKnownMembers, type JsonBodyName } from './json-members.ts';
 import { parseJobListQuery, queryJobs } from './job-list-query.ts';
 import { jobView } from './job-view.ts';
@@ -43,8 +44,11 @@ export async function restRoutes(app: FastifyInstance, opts: RestOptions): Promi
   };
 
   app.post('/jobs', async (req, reply) => {
-    const out = service.createJob(account(req), body(req, 'CreateJob'));
-    return reply.status(201).send(out);
+    // SkipAccessCheck and RejectDuplicates steer the checks; the rest is the model's request.
+    const { request, checks } = splitCreateJobChecks(body(req, 'CreateJob'));
+    const out = await service.submitJob(account(req), request, checks);
+    if (out.Duplicate) void reply.header(DUPLICATE_OF_HEADER, out.Duplicate.JobId);
+    return reply.status(201).send(createJobAnswer(out));
   });
 
   app.get<{

@@ -8,6 +8,7 @@
  * endpoint host with the account id, docs/s3control-api.md#account-id) must equal it, and the access key must belong to
  * it. Only then does the route parse its input and call the service.
  */
+import { DUPLICATE_OF_HEADER } from '../rest/create-job-checks.ts';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -150,14 +151,17 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
 
   /** Runs one operation: its account, its errors in the model's codes, its XML answer (or an empty 200). */
   const operation =
-    <R extends FastifyRequest>(name: S3ControlOperation, run: (req: R, account: string) => string | undefined) =>
+    <R extends FastifyRequest>(
+      name: S3ControlOperation,
+      run: (req: R, account: string, reply: FastifyReply) => string | undefined | Promise<string | undefined>,
+    ) =>
     async (req: R, reply: FastifyReply): Promise<FastifyReply> => {
       const account = accounts.get(req);
       if (account === undefined)
         throw new S3BatchError('InternalServiceException', 'request reached its handler without an account');
       let xml: string | undefined;
       try {
-        xml = run(req, account);
+        xml = await run(req, account, reply);
       } catch (err) {
         throw modelledError(name, err);
       }
@@ -169,9 +173,12 @@ export async function s3ControlRoutes(app: FastifyInstance, opts: S3ControlOptio
 
   app.post(
     '/jobs',
-    operation('CreateJob', (req, account) =>
-      createJobResult(service.createJob(account, parseCreateJobRequest(body(req)))),
-    ),
+    operation('CreateJob', async (req, account, reply) => {
+      const out = await service.submitJob(account, parseCreateJobRequest(body(req)));
+      // The SDKs ignore unknown headers: the duplicate warning reaches those that look (the s3batch CLI).
+      if (out.Duplicate) void reply.header(DUPLICATE_OF_HEADER, out.Duplicate.JobId);
+      return createJobResult({ JobId: out.JobId });
+    }),
   );
 
   app.get(

@@ -10,6 +10,7 @@ import {
   type CreateJobFlags,
   type CreateJobRequest,
 } from '../create-job-request.ts';
+import { captureDuplicateOf, duplicateWarningLine, withCheckTags } from '../create-job-checks.ts';
 import { toJson } from '../job-output.ts';
 import { jobVerb, print, withConnection } from '../job-verb.ts';
 
@@ -89,6 +90,14 @@ export function registerCreateJob(program: Command, env: NodeJS.ProcessEnv): voi
     .option(
       '--notify <url>',
       "a webhook for the job's status changes and its end: sets the s3batch:notify job tag (see s3batch notifications)",
+    )
+    .option(
+      '--skip-access-check',
+      'do not check at submit that the manifest (and its ETag) and the buckets are reachable; Preparing reads them (tag s3batch:skip-access-check=true)',
+    )
+    .option(
+      '--no-duplicates',
+      'refuse the job (DuplicateJob) when it repeats a live job or one ended within 24 h, instead of warning (tag s3batch:no-duplicates=true)',
     );
   jobVerb(cmd, [
     [
@@ -115,6 +124,8 @@ export function registerCreateJob(program: Command, env: NodeJS.ProcessEnv): voi
   cmd.action(async (opts: CreateJobFlags & { json?: boolean } & Record<string, unknown>) => {
     const {
       json,
+      skipAccessCheck,
+      duplicates,
       endpointUrl: _e,
       accountId: _a,
       accessKeyId: _k,
@@ -137,10 +148,16 @@ export function registerCreateJob(program: Command, env: NodeJS.ProcessEnv): voi
           `the spec's AccountId ${spec.accountId} is not the account this connection uses (${conn.accountId}); drop AccountId from the file or give --account-id ${spec.accountId}`,
         );
       }
-      const request: CreateJobRequest =
-        fromSpec ?? (fromFlags as (accountId: string) => CreateJobRequest)(conn.accountId);
-      const out = await conn.send(new conn.sdk.CreateJobCommand({ AccountId: conn.accountId, ...request }));
-      print(json === true ? toJson(out) : (out.JobId ?? ''));
+      const request: CreateJobRequest = withCheckTags(
+        fromSpec ?? (fromFlags as (accountId: string) => CreateJobRequest)(conn.accountId),
+        { skipAccessCheck: skipAccessCheck === true, noDuplicates: duplicates === false },
+      );
+      const command = new conn.sdk.CreateJobCommand({ AccountId: conn.accountId, ...request });
+      const duplicateOf = captureDuplicateOf(command);
+      const out = await conn.send(command);
+      const other = duplicateOf();
+      if (other !== undefined) process.stderr.write(`${duplicateWarningLine(out.JobId ?? '', other)}\n`);
+      print(json === true ? toJson(other !== undefined ? { ...out, DuplicateOf: other } : out) : (out.JobId ?? ''));
     });
   });
 }
