@@ -471,6 +471,7 @@ export class Engine {
       ? localTaskSource(this.localLists.get(jobId), this.listings, jobId)
       : undefined;
     const records = this.records;
+    const dryRun = parseJobExtensions(job.request.Tags).dryRun;
     const runner = this.placement.start(
       {
         spec: { jobId, request: job.request, etag: prepared.etag, localManifest: local !== undefined },
@@ -490,8 +491,10 @@ export class Engine {
       {
         onChunkDone: (c) => this.onChunkDone(jobId, c),
         onResults: () => this.onResult(jobId),
-        // task:done carries no job id or key: it feeds /metrics (counters by operation).
-        onTaskDone: (d: TaskOutcomeStats) => void this.events.emit('task:done', { operation, ...d }),
+        // task:done carries no job id or key: it feeds /metrics (counters by operation). A dry
+        // run's bytes are what it would act on, not bytes processed: /metrics leaves them out.
+        onTaskDone: (d: TaskOutcomeStats) =>
+          void this.events.emit('task:done', { operation, ...d, ...(dryRun ? { bytes: undefined } : {}) }),
         // Starved: waiting for its listing with nothing to start; the scheduler lends its slots.
         onStarvedChange: () => this.schedule(),
         onIdle: () => this.onRunnerIdle(jobId),
