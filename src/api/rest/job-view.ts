@@ -6,6 +6,7 @@
 import type { JobRecord } from '../../domain/job.ts';
 import { dryRunSummary } from '../../operations/dry-run.ts';
 import type { BatchService, JobDescriptor } from '../../service/batch-service.ts';
+import { progressExtras } from './progress-view.ts';
 
 export interface DiscoveryView {
   ObjectsListed: number;
@@ -37,7 +38,8 @@ export function jobView(
   const Job = service.describeJob(accountId, jobId);
   const record = service.getJob(accountId, jobId);
   // Dry-run jobs (s3batch:dry-run=true): what the job would act on — tasks, objects found, bytes.
-  const DryRun = dryRunSummary(record.request, service.jobProgress(accountId, jobId));
+  const progress = service.jobProgress(accountId, jobId);
+  const DryRun = dryRunSummary(record.request, progress);
   const limits = service.jobLimits(accountId, jobId);
   // EffectiveConcurrency: what the job runs at now (below MaxConcurrentTasks while the storage throttles); null when not running.
   const Throttling = {
@@ -56,5 +58,7 @@ export function jobView(
     ...(DryRun ? { DryRun } : {}),
     Throttling,
     Discovery,
+    // s3batch extensions: the percent (an estimate while listing) and bytes processed (progress-view.ts).
+    ...progressExtras(record, progress, Job.ProgressSummary?.Timers?.ElapsedTimeInActiveSeconds ?? 0),
   };
 }
