@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { describeText, toJson } from '../job-output.ts';
 import { jobVerb, print, withConnection } from '../job-verb.ts';
+import { fetchProgressExtras } from '../progress-extras.ts';
 
 export function registerDescribeJob(program: Command, env: NodeJS.ProcessEnv): void {
   const cmd = program
@@ -17,7 +18,12 @@ export function registerDescribeJob(program: Command, env: NodeJS.ProcessEnv): v
   cmd.action(async (jobId: string, opts: { json?: boolean } & Record<string, unknown>) => {
     await withConnection(opts, env, async (conn) => {
       const out = await conn.send(new conn.sdk.DescribeJobCommand({ AccountId: conn.accountId, JobId: jobId }));
-      print(opts.json === true || out.Job === undefined ? toJson(out) : describeText(out.Job));
+      if (opts.json === true || out.Job === undefined) {
+        print(toJson(out));
+        return;
+      }
+      // s3batch's own members (an estimated percent, bytes processed) come from the JSON job view.
+      print(describeText(out.Job, await fetchProgressExtras(conn, jobId)));
     });
   });
 }
