@@ -12,7 +12,32 @@ import { ask, field } from './dialogs.js';
 import { definitions, fill, h, keepFocus } from './dom.js';
 import { bytes, duration, localTime, num, rate } from './format.js';
 import { live, openStream } from './live.js';
-import { doneOf, isTerminal, progressBar, statusBadge, timeEl } from './widgets.js';
+import { doneOf, ESTIMATE_BASIS_TEXT, isTerminal, progressBar, statusBadge, timeEl } from './widgets.js';
+
+/** The percent, and what it is based on while it is an estimate (a listing goes on). */
+function percentRows(p) {
+  const pc = p.PercentComplete;
+  if (!pc || pc.Percent == null) return [];
+  const text = pc.Estimated
+    ? `~${pc.Percent}% (estimated ${ESTIMATE_BASIS_TEXT[pc.EstimateBasis] ?? 'while the total still grows'})`
+    : `${pc.Percent}%`;
+  return [['percent', 'Percent complete', text, pc.Estimated ? 'wide' : undefined]];
+}
+
+/** Bytes copied, replicated or read (null for operations that move none), and their rate. */
+function byteRows(p, running) {
+  if (typeof p.BytesProcessed !== 'number') return [];
+  const now = running && typeof p.BytesPerSecond === 'number' ? p.BytesPerSecond : null;
+  const avg = typeof p.AverageBytesPerSecond === 'number' ? p.AverageBytesPerSecond : null;
+  return [
+    [
+      'bytes-processed',
+      'Bytes processed',
+      h('span', { title: `${num(p.BytesProcessed)} bytes`, 'data-bytes': p.BytesProcessed }, bytes(p.BytesProcessed)),
+    ],
+    ['byte-rate', 'Byte rate', now !== null ? `${bytes(now)}/s` : avg !== null ? `${bytes(avg)}/s (average)` : '—'],
+  ];
+}
 
 /** Statuses a job can be cancelled from (the server has the last word). */
 const CANCELLABLE = ['New', 'Preparing', 'Suspended', 'Ready', 'Active', 'Pausing', 'Paused'];
@@ -95,6 +120,9 @@ export function mountDetails(root, jobId) {
       NumberOfTasksFailed: s.NumberOfTasksFailed,
       ElapsedTimeInActiveSeconds: s.Timers?.ElapsedTimeInActiveSeconds ?? p?.ElapsedTimeInActiveSeconds ?? 0,
       Discovery: v.Discovery ?? p?.Discovery ?? null,
+      PercentComplete: v.PercentComplete ?? p?.PercentComplete ?? null,
+      BytesProcessed: v.BytesProcessed ?? p?.BytesProcessed ?? null,
+      AverageBytesPerSecond: v.AverageBytesPerSecond ?? p?.AverageBytesPerSecond ?? null,
     };
     document.title = `Job ${jobId.slice(0, 8)} · s3batch`;
     keepFocus(renderAll);
@@ -214,6 +242,8 @@ export function mountDetails(root, jobId) {
           ['rate', 'Rate', running && typeof p.TasksPerSecond === 'number' ? `${rate(p.TasksPerSecond)} tasks/s` : '—'],
           ['eta', 'Time left', running && typeof p.EtaSeconds === 'number' ? duration(p.EtaSeconds) : '—'],
           ['elapsed', 'Active for', duration(p.ElapsedTimeInActiveSeconds)],
+          ...percentRows(p),
+          ...byteRows(p, running),
         ],
         { id: 'progress-metrics' },
       ),
