@@ -23,7 +23,7 @@ export function averageBytesPerSecond(bytes: number, activeSeconds: number): num
 
 const UNITS = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
 
-/** 1536 → "1.5 KiB", 12 → "12 bytes": binary units, one decimal below 10 of a unit. */
+/** 1536 → "1.5 KiB", 12 → "12 bytes": binary units, one decimal (rounded) below 10 of a unit. */
 export function formatBytes(n: number): string {
   let v = Math.max(0, n);
   let u = 0;
@@ -32,7 +32,8 @@ export function formatBytes(n: number): string {
     u++;
   }
   if (u === 0) return `${Math.round(v)} bytes`;
-  const text = v < 10 ? (Math.floor(v * 10) / 10).toFixed(1).replace(/\.0$/, '') : String(Math.floor(v));
+  // As the web page writes them (format.js): one decimal at most, rounded.
+  const text = v < 10 ? String(Math.round(v * 10) / 10) : String(Math.round(v));
   return `${text} ${UNITS[u]}`;
 }
 

@@ -19,7 +19,7 @@ function percentRows(p) {
   const pc = p.PercentComplete;
   if (!pc || pc.Percent == null) return [];
   const text = pc.Estimated
-    ? `~${pc.Percent}% (estimated ${ESTIMATE_BASIS_TEXT[pc.EstimateBasis] ?? 'while the total still grows'})`
+    ? `~${pc.Percent}% (estimate: ${ESTIMATE_BASIS_TEXT[pc.EstimateBasis] ?? 'the total still grows'})`
     : `${pc.Percent}%`;
   return [['percent', 'Percent complete', text, pc.Estimated ? 'wide' : undefined]];
 }

@@ -40,7 +40,7 @@ export function doneOf(p) {
 
 /** What an estimated percent divides by (PercentComplete.EstimateBasis), for people. */
 export const ESTIMATE_BASIS_TEXT = {
-  TasksFoundSoFar: 'of the tasks found so far; the listing goes on, so the total still grows',
+  TasksFoundSoFar: 'percent of the tasks found so far; the listing goes on, so the total still grows',
 };
 
 /**
