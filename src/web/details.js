@@ -12,32 +12,8 @@ import { ask, field } from './dialogs.js';
 import { definitions, fill, h, keepFocus } from './dom.js';
 import { bytes, duration, localTime, num, rate } from './format.js';
 import { live, openStream } from './live.js';
-import { doneOf, ESTIMATE_BASIS_TEXT, isTerminal, progressBar, statusBadge, timeEl } from './widgets.js';
-
-/** The percent, and what it is based on while it is an estimate (a listing goes on). */
-function percentRows(p) {
-  const pc = p.PercentComplete;
-  if (!pc || pc.Percent == null) return [];
-  const text = pc.Estimated
-    ? `~${pc.Percent}% (estimate: ${ESTIMATE_BASIS_TEXT[pc.EstimateBasis] ?? 'the total still grows'})`
-    : `${pc.Percent}%`;
-  return [['percent', 'Percent complete', text, pc.Estimated ? 'wide' : undefined]];
-}
-
-/** Bytes copied, replicated or read (null for operations that move none), and their rate. */
-function byteRows(p, running) {
-  if (typeof p.BytesProcessed !== 'number') return [];
-  const now = running && typeof p.BytesPerSecond === 'number' ? p.BytesPerSecond : null;
-  const avg = typeof p.AverageBytesPerSecond === 'number' ? p.AverageBytesPerSecond : null;
-  return [
-    [
-      'bytes-processed',
-      'Bytes processed',
-      h('span', { title: `${num(p.BytesProcessed)} bytes`, 'data-bytes': p.BytesProcessed }, bytes(p.BytesProcessed)),
-    ],
-    ['byte-rate', 'Byte rate', now !== null ? `${bytes(now)}/s` : avg !== null ? `${bytes(avg)}/s (average)` : '—'],
-  ];
-}
+import { byteRows, percentRows } from './progress-extras.js';
+import { doneOf, isTerminal, progressBar, statusBadge, timeEl } from './widgets.js';
 
 /** Statuses a job can be cancelled from (the server has the last word). */
 const CANCELLABLE = ['New', 'Preparing', 'Suspended', 'Ready', 'Active', 'Pausing', 'Paused'];

@@ -4,6 +4,7 @@
  */
 import { h } from './dom.js';
 import { localTime, num, percent, relative } from './format.js';
+import { ESTIMATE_BASIS_TEXT } from './progress-extras.js';
 
 export const TERMINAL = ['Complete', 'Cancelled', 'Failed'];
 
@@ -37,11 +38,6 @@ export function statusBadge(status) {
 export function doneOf(p) {
   return (p?.NumberOfTasksSucceeded ?? 0) + (p?.NumberOfTasksFailed ?? 0);
 }
-
-/** What an estimated percent divides by (PercentComplete.EstimateBasis), for people. */
-export const ESTIMATE_BASIS_TEXT = {
-  TasksFoundSoFar: 'percent of the tasks found so far; the listing goes on, so the total still grows',
-};
 
 /**
  * A `<progress>` and "n / total (p%)" for a ProgressSummary-like object. With a PercentComplete
