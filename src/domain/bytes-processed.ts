@@ -9,10 +9,15 @@ export const BYTE_OPERATIONS: readonly string[] = ['S3PutObjectCopy', 'S3Replica
 
 /**
  * True when a job's bytes are bytes processed: an operation that moves or reads bytes, not in a
- * dry run (whose byte count is what it would act on: DryRun.Bytes).
+ * dry run (whose byte count is what it would act on: DryRun.Bytes), and not a copy job tagged
+ * `s3batch:count-copy-bytes=false`.
  */
-export function countsBytesProcessed(operation: string, dryRun: boolean): boolean {
-  return !dryRun && BYTE_OPERATIONS.includes(operation);
+export function countsBytesProcessed(
+  operation: string,
+  tags: { readonly dryRun: boolean; readonly countCopyBytes?: boolean | undefined },
+): boolean {
+  if (tags.dryRun || (operation === 'S3PutObjectCopy' && tags.countCopyBytes === false)) return false;
+  return BYTE_OPERATIONS.includes(operation);
 }
 
 /** Bytes per second over the job's active time; null before it was active for a second. */

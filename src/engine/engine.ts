@@ -36,7 +36,7 @@ import { addProgress, thresholdExceeded, type Progress } from '../domain/progres
 import { InlinePlacement } from '../execution/inline.ts';
 import type { ChunkCounts, ChunkPlacement, JobExecution, LiveCounts } from '../execution/placement.ts';
 import type { ChunkIndexFile } from '../storage/chunk-index-file.ts';
-import { withDryRun } from '../operations/dry-run.ts';
+import { withJobTags } from '../operations/job-operation.ts';
 import { parseOperation } from '../operations/index.ts';
 import type { JobStore } from '../storage/job-store.ts';
 import type { ResultSpool } from '../storage/result-spool.ts';
@@ -377,9 +377,9 @@ export class Engine {
     return (this.deps.operations ?? parseOperation)(op);
   }
 
-  /** The job's operation; under `s3batch:dry-run=true` (fixed at CreateJob) one that changes nothing. */
+  /** The job's operation with its `s3batch:` tags applied (fixed at CreateJob): dry run, copy bytes. */
   private operationFor(request: CreateJobRequest): ParsedOperation {
-    return withDryRun(this.parseOperation(request.Operation), request);
+    return withJobTags(this.parseOperation(request.Operation), request);
   }
 
   // ---------------------------------------------------------------------------------------------

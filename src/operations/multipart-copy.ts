@@ -100,7 +100,7 @@ export async function multipartCopy(
       { abortSignal: signal },
     );
     if (tags.length > 0) await enforceTags(config, entry, ctx, signal, tags, done.VersionId, sdkTaskS3(ctx.s3));
-    return { result: withBytes(succeeded(entry), size), retryable: false };
+    return { result: withBytes(succeeded(entry), config.countBytes === false ? undefined : size), retryable: false };
   } catch (err) {
     // best effort, not tied to the (maybe aborted) signal; an error here must not hide the cause
     await ctx.s3

@@ -6,12 +6,16 @@
  *  - size ≤ ctx.multipartCopyThresholdBytes: one CopyObject (here);
  *  - larger: a multipart copy (multipart-copy.ts).
  * The HEAD tells the size the task copies, which the job sums into its bytes processed
- * (docs/job-lifecycle.md#bytes-processed). It costs one more request per task: before bytes were
- * counted, the common case sent one CopyObject alone (the benchmark measured copy at 0.55× of a
- * bare CopyObject loop with the HEAD, on a local store where request count dominates).
- * A HEAD the store refuses (not retryable) is skipped: CopyObject then fails with the store's own
- * error, or copies with the size unknown (not counted). A store that still answers CopyObject
- * with "too large" gets the multipart copy after all.
+ * (docs/job-lifecycle.md#bytes-processed). A HEAD the store refuses (not retryable) is skipped:
+ * CopyObject then fails with the store's own error, or copies with the size unknown (not
+ * counted). A store that still answers CopyObject with "too large" gets the multipart copy.
+ *
+ * The HEAD costs one more request per task (the benchmark measured copy at 0.55× of a bare
+ * CopyObject loop with it, on a local store where request count dominates). A job tagged
+ * `s3batch:count-copy-bytes=false` (config.countBytes false) counts no bytes and takes the
+ * copy-first path instead: one CopyObject in the common case (no (Un)ModifiedSince constraint,
+ * threshold at CopyObject's own 5 GiB limit); only when the store answers that the source is too
+ * large does it HEAD the source and copy it in parts.
  *
  * CopyObject, the tag write after it and the HEAD-first path's HeadObject go through the lean
  * per-task client (storage/lean-s3/); a multipart copy (its GetObjectTagging, parts and tag write)
@@ -89,6 +93,20 @@ async function copyOne(
   ctx: OperationContext,
   signal: AbortSignal,
 ): Promise<AttemptOutcome> {
+  const needsHead =
+    config.countBytes !== false ||
+    config.modifiedSince !== undefined ||
+    config.unmodifiedSince !== undefined ||
+    ctx.multipartCopyThresholdBytes < MAX_SINGLE_COPY_BYTES;
+  if (!needsHead) {
+    try {
+      return await singleCopy(config, entry, ctx, signal, undefined);
+    } catch (err) {
+      rethrowIfOwnAbort(err, signal);
+      if (!isSourceTooLarge(err)) throw err;
+      // Over 5 GiB: learn the size and copy it in parts below.
+    }
+  }
   const versionId = versionIdOf(entry);
   const source = {
     Bucket: entry.bucket,
@@ -148,7 +166,7 @@ async function singleCopy(
     signal,
   );
   if (config.tags !== undefined) await enforceTags(config, entry, ctx, signal, config.tags, out.VersionId);
-  return { result: withBytes(succeeded(entry), bytes), retryable: false };
+  return { result: withBytes(succeeded(entry), config.countBytes === false ? undefined : bytes), retryable: false };
 }
 
 /** AWS: 400 InvalidRequest "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"; others say EntityTooLarge. */

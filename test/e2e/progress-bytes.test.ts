@@ -170,6 +170,39 @@ describe('bytes processed', () => {
     await expectBytes(jobs.copy, 'S3PutObjectCopy', (await metric('S3PutObjectCopy')) ?? 0);
   });
 
+  it('a copy job tagged s3batch:count-copy-bytes=false copies without counting bytes', async () => {
+    const before = (await metric('S3PutObjectCopy')) ?? 0;
+    const { JobId } = await api.createJob(
+      jobRequest({
+        manifestBucket: src,
+        manifestKey: manifest.key,
+        etag: manifest.etag,
+        operation: { S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${dst}`, TargetKeyPrefix: 'uncounted' } },
+        reportBucket: dst,
+        reportPrefix: 'uncounted-report',
+        confirmationRequired: false,
+        extra: { Tags: [{ Key: 's3batch:count-copy-bytes', Value: 'false' }] },
+      }),
+    );
+    const done = (await api.waitFor(JobId, ['Complete', 'Failed'])) as View;
+    expect(done.Job.ProgressSummary.NumberOfTasksSucceeded).toBe(SIZES.length);
+    expect([done.BytesProcessed, done.AverageBytesPerSecond]).toEqual([null, null]);
+    expect(await metric('S3PutObjectCopy')).toBe(before);
+    // Refused like every bad s3batch: value, and fixed once the job exists.
+    await expect(
+      api.createJob(
+        jobRequest({
+          manifestBucket: src,
+          manifestKey: manifest.key,
+          etag: manifest.etag,
+          operation: { S3PutObjectCopy: { TargetResource: `arn:aws:s3:::${dst}` } },
+          reportBucket: dst,
+          extra: { Tags: [{ Key: 's3batch:count-copy-bytes', Value: 'no' }] },
+        }),
+      ),
+    ).rejects.toMatchObject({ status: 400, code: 'InvalidRequest' });
+  });
+
   it('a checksum job counts the bytes it read', async () => {
     jobs.checksum = await suspended(
       { S3ComputeObjectChecksum: { ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' } },

@@ -73,6 +73,28 @@ describe('copy task request paths', () => {
     expect(sent).toEqual(['HeadObject', 'CopyObject']);
   });
 
+  it('with count-copy-bytes=false: one CopyObject and nothing else in the common case, no bytes', async () => {
+    const { client, sent } = fakeS3(1024);
+    const config = { ...s3PutObjectCopy.parse({ TargetResource: 'arn:aws:s3:::dst' }), countBytes: false };
+    const out = await s3PutObjectCopy.attempt(config, entry, ctx(client), signal);
+    expect(out.result.status).toBe('succeeded');
+    expect(out.result.bytes).toBeUndefined();
+    expect(sent).toEqual(['CopyObject']);
+  });
+
+  it('with count-copy-bytes=false: HEAD + multipart copy only when the store says the source is over 5 GiB', async () => {
+    const { client, sent } = fakeS3(6 * GiB);
+    const config = {
+      ...s3PutObjectCopy.parse({ TargetResource: 'arn:aws:s3:::dst', MetadataDirective: 'COPY' }),
+      countBytes: false,
+    };
+    const out = await s3PutObjectCopy.attempt(config, entry, ctx(client), signal);
+    expect(out.result.status).toBe('succeeded');
+    expect(out.result.bytes).toBeUndefined();
+    expect(sent.slice(0, 2)).toEqual(['CopyObject', 'HeadObject']);
+    expect(sent.filter((n) => n === 'UploadPartCopy')).toHaveLength(6);
+  });
+
   it('copies a source over 5 GiB in parts, its size counted as bytes processed', async () => {
     const { client, sent } = fakeS3(6 * GiB);
     const config = s3PutObjectCopy.parse({ TargetResource: 'arn:aws:s3:::dst', MetadataDirective: 'COPY' });

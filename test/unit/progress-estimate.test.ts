@@ -65,13 +65,16 @@ describe('percentComplete', () => {
 });
 
 describe('bytes processed', () => {
-  it('counts for copy, replicate and checksum, never in a dry run', () => {
-    expect(countsBytesProcessed('S3PutObjectCopy', false)).toBe(true);
-    expect(countsBytesProcessed('S3ReplicateObject', false)).toBe(true);
-    expect(countsBytesProcessed('S3ComputeObjectChecksum', false)).toBe(true);
-    expect(countsBytesProcessed('S3PutObjectCopy', true)).toBe(false);
-    expect(countsBytesProcessed('S3PutObjectTagging', false)).toBe(false);
-    expect(countsBytesProcessed('LambdaInvoke', false)).toBe(false);
+  it('counts for copy, replicate and checksum; never in a dry run, nor a copy tagged count-copy-bytes=false', () => {
+    const plain = { dryRun: false, countCopyBytes: true };
+    expect(countsBytesProcessed('S3PutObjectCopy', plain)).toBe(true);
+    expect(countsBytesProcessed('S3ReplicateObject', plain)).toBe(true);
+    expect(countsBytesProcessed('S3ComputeObjectChecksum', plain)).toBe(true);
+    expect(countsBytesProcessed('S3PutObjectCopy', { ...plain, dryRun: true })).toBe(false);
+    expect(countsBytesProcessed('S3PutObjectCopy', { ...plain, countCopyBytes: false })).toBe(false);
+    expect(countsBytesProcessed('S3ComputeObjectChecksum', { ...plain, countCopyBytes: false })).toBe(true);
+    expect(countsBytesProcessed('S3PutObjectTagging', plain)).toBe(false);
+    expect(countsBytesProcessed('LambdaInvoke', plain)).toBe(false);
   });
 
   it('averages over the active time, none before a second of it', () => {

@@ -69,6 +69,8 @@ describe('progressExtras', () => {
       BytesProcessed: 0,
       AverageBytesPerSecond: null,
     });
+    const uncounted = withRequest({ ...copy, Tags: [{ Key: 's3batch:count-copy-bytes', Value: 'false' }] });
+    expect(progressExtras(uncounted, p, 4)).toMatchObject({ BytesProcessed: null, AverageBytesPerSecond: null });
     const dryRun = withRequest({ ...copy, Tags: [{ Key: 's3batch:dry-run', Value: 'true' }] });
     expect(progressExtras(dryRun, p, 4)).toMatchObject({ BytesProcessed: null, AverageBytesPerSecond: null });
     expect(progressExtras(withRequest({}), p, 4)).toMatchObject({ BytesProcessed: null, AverageBytesPerSecond: null });

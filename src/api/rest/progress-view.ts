@@ -27,8 +27,8 @@ export interface ProgressExtras {
 
 /** The job's bytes processed, or null when its operation moves no bytes (or it is a dry run). */
 export function bytesProcessedOf(record: JobRecord, progress: Progress): number | null {
-  const dryRun = parseJobExtensions(record.request.Tags).dryRun;
-  return countsBytesProcessed(operationOf(record.request.Operation).name, dryRun) ? (progress.bytes ?? 0) : null;
+  const tags = parseJobExtensions(record.request.Tags);
+  return countsBytesProcessed(operationOf(record.request.Operation).name, tags) ? (progress.bytes ?? 0) : null;
 }
 
 /** The members for a record, its live progress (Engine.progressOf) and its seconds in Active so far. */

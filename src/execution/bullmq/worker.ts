@@ -31,7 +31,7 @@ import type { AttemptOutcome } from '../../operations/operation.ts';
 import type { Config } from '../../config.ts';
 import type { CreateJobRequest } from '../../domain/job-spec.ts';
 import type { StorageProfileRegistry } from '../../server/storage-profile-registry.ts';
-import { withDryRun } from '../../operations/dry-run.ts';
+import { withJobTags } from '../../operations/job-operation.ts';
 import { parseOperation } from '../../operations/index.ts';
 import { engineConfigFrom } from '../../server/engine-config.ts';
 import { createServerProfiles } from '../../server/server-profiles.ts';
@@ -117,7 +117,7 @@ export function workerDepsFrom(
   const { spool, localManifest } = typeof ports === 'function' ? ports({ profiles, requests }) : ports;
   return {
     profileFor: (roleArn) => profiles.forRoleArn(roleArn),
-    operationFor: (request) => withDryRun(parseOperation(request.Operation), request),
+    operationFor: (request) => withJobTags(parseOperation(request.Operation), request),
     localManifest: (jobId) => localManifest(jobId),
     retry: engineConfigFrom(config).retry,
     sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),
