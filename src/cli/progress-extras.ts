@@ -52,10 +52,10 @@ export async function fetchProgressExtras(conn: Connection, jobId: string): Prom
   }
 }
 
-/** `estimated: 1,200 tasks found so far in 5,000 objects listed; the listing goes on`. */
+/** `estimated: of 1,200 tasks found so far in 5,000 objects listed; the listing goes on`. */
 export function estimateText(x: ProgressExtras): string {
-  const found =
-    x.tasksFound === undefined ? 'the tasks found so far' : `${formatCount(x.tasksFound)} tasks found so far`;
+  if (x.tasksFound === undefined || x.tasksFound === 0) return 'estimated: no task found yet; the listing goes on';
+  const found = `${formatCount(x.tasksFound)} tasks found so far`;
   const listed = x.objectsListed === undefined ? '' : ` in ${formatCount(x.objectsListed)} objects listed`;
   return `estimated: of ${found}${listed}; the listing goes on`;
 }

@@ -10,10 +10,14 @@
  * - A generator job whose second listing page is held: the percent is `Estimated` (basis
  *   TasksFoundSoFar) in the view, the SSE `job` event, `describe-job` and the page, and exact
  *   once the listing ended. A tagging job moves no bytes: BytesProcessed is null.
+ * - An inventory job whose data file is held (a second server behind its own proxy): Preparing,
+ *   an estimate with no percent yet; once read and run, exact, its checksum bytes the sum.
  *
  * The tests run in order on one server; the CLI runs from dist/ (npm run build first).
  */
-import type { S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatBytes } from '../../src/domain/bytes-processed.ts';
@@ -26,6 +30,7 @@ import { parsePrometheusText } from '../helpers/prometheus.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
 import { openSse, type SseEvent } from '../helpers/sse.ts';
+import { until } from '../helpers/until.ts';
 import { startServerProcess, tempDataDir, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
 
 const MiB = 1024 * 1024;
@@ -322,5 +327,72 @@ describe('an estimated percent while a generator lists', () => {
     const expected = [/status of 401 .*\/api\/v1\/session\)$/, /net::ERR_FAILED \(.*\/events\)$/];
     expect(web!.errors.filter((e) => !expected.some((re) => re.test(e)))).toEqual([]);
     expect(web!.foreignRequests).toEqual([]);
+  });
+});
+
+describe('an estimated percent while an inventory report is read', () => {
+  it('is an estimate with no percent while the data file is held; exact, with the bytes, once read', async () => {
+    const ceph = requireCeph();
+    const keys = SIZES.map((n, i) => `sized/${i}-${n}.bin`);
+    const csv = keys.map((k, i) => `"${src}","${k}","${SIZES[i]}","2024-01-01T00:00:00.000Z","STANDARD"\n`).join('');
+    const gz = gzipSync(csv);
+    const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+    await s3.send(new PutObjectCommand({ Bucket: src, Key: 'inv/data/0.csv.gz', Body: gz }));
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket: src,
+        Key: 'inv/2024-01-01T00-00Z/manifest.json',
+        Body: JSON.stringify({
+          sourceBucket: src,
+          destinationBucket: `arn:aws:s3:::${src}`,
+          version: '2016-11-30',
+          creationTimestamp: '1704067200000',
+          fileFormat: 'CSV',
+          fileSchema: 'Bucket, Key, Size, LastModifiedDate, StorageClass',
+          files: [{ key: 'inv/data/0.csv.gz', size: gz.length, MD5checksum: md5(gz) }],
+        }),
+      }),
+    );
+    const dataHold = await startListingHold(
+      ceph.endpoint,
+      (req) => req.method === 'GET' && (req.url ?? '').includes('.csv.gz'),
+    );
+    const second = await startServerProcess({ s3: { ...ceph, endpoint: dataHold.endpoint } });
+    try {
+      const api2 = new JsonApi(second.url);
+      const { JobId } = await api2.createJob({
+        ConfirmationRequired: false,
+        Operation: { S3ComputeObjectChecksum: { ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' } },
+        Manifest: {
+          Spec: { Format: 'S3InventoryReport_CSV_20161130' },
+          Location: {
+            ObjectArn: `arn:aws:s3:::${src}/inv/2024-01-01T00-00Z/manifest.json`,
+            ETag: (put.ETag ?? '').replace(/"/g, ''),
+          },
+        },
+        Report: { Enabled: false },
+        Priority: 10,
+        RoleArn: 'arn:aws:iam::111122223333:role/batch-ops',
+      });
+      await until(() => dataHold.held() === 1, 'the data file request held', { timeoutMs: 30_000 });
+      const reading = (await api2.describe(JobId)) as View;
+      expect(reading.Job.Status).toBe('Preparing');
+      expect(reading.PercentComplete).toEqual({ Percent: null, Estimated: true, EstimateBasis: 'TasksFoundSoFar' });
+      expect(reading.BytesProcessed).toBe(0);
+      const d = await runCli(['describe-job', JobId], {
+        cwd,
+        env: { ...shellEnv(cwd), XDG_CONFIG_HOME: cwd, ...serverEnv(second.url, TEST_API_KEY) },
+      });
+      expect(d.stdout).toMatch(/Progress +0\/0, estimated: no task found yet; the listing goes on\n/);
+      dataHold.release();
+      const done = (await api2.waitFor(JobId, ['Complete', 'Failed'])) as View;
+      expect(done.Job.Status).toBe('Complete');
+      expect(done.PercentComplete).toEqual({ Percent: 100, Estimated: false, EstimateBasis: null });
+      expect(done.BytesProcessed).toBe(SUM);
+    } finally {
+      dataHold.release();
+      await second.kill('SIGTERM');
+      await dataHold.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
-// A proxy in front of an S3 server that holds every ListObjectsV2 continuation request (the second
-// and later pages of a listing) until release(): a generator job's listing then stays incomplete
-// for as long as a test needs, with its first page listed and running.
+// A proxy in front of an S3 server that holds chosen requests until release(): by default every
+// ListObjectsV2 continuation request (the second and later pages of a listing), so a generator
+// job's listing stays incomplete for as long as a test needs, with its first page listed and
+// running; or any request a test picks (an inventory report's data file, say).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -8,13 +9,22 @@ export interface ListingHold {
   readonly endpoint: string;
   /** Requests held now. */
   held(): number;
-  /** Forwards the held requests and every later one. */
+  /** Forwards the held requests and, from then on, every request. */
   release(): void;
   close(): Promise<void>;
 }
 
-/** A proxy in front of Ceph that holds every ListObjectsV2 continuation request until release(). */
-export async function startListingHold(target: string): Promise<ListingHold> {
+/** A ListObjectsV2 request for a page after the first. */
+export function isListingContinuation(req: http.IncomingMessage): boolean {
+  const url = req.url ?? '';
+  return req.method === 'GET' && url.includes('list-type=2') && url.includes('continuation-token=');
+}
+
+/** A proxy in front of `target` that holds the requests `hold` picks (listing continuations by default) until release(). */
+export async function startListingHold(
+  target: string,
+  hold: (req: http.IncomingMessage) => boolean = isListingContinuation,
+): Promise<ListingHold> {
   const t = new URL(target);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   let released = false;
@@ -31,8 +41,7 @@ export async function startListingHold(target: string): Promise<ListingHold> {
     req.pipe(up);
   };
   const server = http.createServer((req, res) => {
-    const url = req.url ?? '';
-    if (!released && req.method === 'GET' && url.includes('list-type=2') && url.includes('continuation-token=')) {
+    if (!released && hold(req)) {
       waiting.push(() => forward(req, res));
       return;
     }
