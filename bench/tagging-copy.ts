@@ -1,7 +1,8 @@
 // Benchmark scenarios `tagging` and `copy`: S3PutObjectTagging and S3PutObjectCopy over the --objects
 // keys, the engine against the bare AWS SDK loop making the same requests (bench/bare-worker.ts),
 // bare and engine alternating over the rounds (ABBA: drift cancels out). Copy is also measured
-// against a CopyObject-only loop, what the engine sends per task in the common case. Every copy run
+// against a CopyObject-only loop, what the engine sends per task for a job tagged
+// s3batch:count-copy-bytes=false (by default it HEADs the source first, to count bytes). Every copy run
 // writes to a fresh prefix of the destination bucket. Also here: the warm-up that opens every run.
 import type { BenchContext, EngineMeasured, Measured } from './context.ts';
 import { mean, secs } from './format.ts';

@@ -4,6 +4,7 @@
  */
 import type { JobDescriptor, JobListDescriptor, JobOperation, S3Tag } from '@aws-sdk/client-s3-control';
 import { formatDuration } from '../domain/progress-rate.ts';
+import { bytesText, estimateText, type ProgressExtras } from './progress-extras.ts';
 
 /** The SDK's output as JSON (dates as ISO text), without the SDK's `$metadata`. */
 export function toJson(output: object): string {
@@ -56,18 +57,24 @@ export function table(header: readonly string[], rows: readonly (readonly string
   );
 }
 
-/** The human summary of DescribeJob. */
-export function describeText(job: JobDescriptor): string {
+/**
+ * The human summary of DescribeJob; `extras` (the JSON job view's s3batch members, when the
+ * server tells them) add whether the percent is an estimate and the bytes processed.
+ */
+export function describeText(job: JobDescriptor, extras?: ProgressExtras): string {
   const p = job.ProgressSummary;
+  const progress = progressOf(p);
   const lines: [string, string][] = [
     ['Job', job.JobId ?? '-'],
     ['Status', job.Status ?? '-'],
     ['Operation', operationOf(job.Operation)],
     ['Priority', String(job.Priority ?? '-')],
-    ['Progress', progressOf(p)],
+    ['Progress', extras?.estimated === true ? `${progress}, ${estimateText(extras)}` : progress],
     ['Succeeded', String(p?.NumberOfTasksSucceeded ?? 0)],
     ['Failed', String(p?.NumberOfTasksFailed ?? 0)],
   ];
+  if (extras !== undefined && extras.bytesProcessed !== null)
+    lines.push(['Processed', bytesText(extras.bytesProcessed, extras.averageBytesPerSecond)]);
   if (p?.Timers?.ElapsedTimeInActiveSeconds !== undefined)
     lines.push(['Active for', formatDuration(p.Timers.ElapsedTimeInActiveSeconds)]);
   if (job.Description !== undefined && job.Description !== '') lines.push(['Description', job.Description]);

@@ -2,11 +2,14 @@
  * The text `s3batch watch` prints, pure (no I/O, times and widths are given): the live line a
  * terminal redraws in place (`Active  [██████░░░░]  52%  5,210 / 10,000  143/s  ETA 34s  failed 12`),
  * the plain line for logs and pipes (`5210 of 10000 tasks (52%), 12 failed, Active`) and the
- * status-change line (`08:31:02 Preparing → Active`).
+ * status-change line (`08:31:02 Preparing → Active`). While a listing goes on the percent is an
+ * estimate (`~52%`, `10,000+` tasks); copy, replicate and checksum jobs add the bytes processed
+ * and their rate (`1.5 GiB 12 MiB/s`).
  *
  * "Done" is succeeded + failed: a failed task is finished too, the `failed` count says how many.
  */
 import { isJobStatus, isTerminal } from '../domain/job-status.ts';
+import { formatByteRate, formatBytes } from '../domain/bytes-processed.ts';
 import { formatDuration } from '../domain/progress-rate.ts';
 
 export interface ProgressSnapshot {
@@ -18,6 +21,12 @@ export interface ProgressSnapshot {
   readonly perSecond: number | null;
   /** Seconds left (RateEstimator); null while unknown. */
   readonly etaSeconds: number | null;
+  /** The total is the tasks found so far (a listing goes on): the percent is an estimate, shown `~52%`. */
+  readonly estimated?: boolean | undefined;
+  /** Bytes processed (copy, replicate, checksum); absent or null when the operation moves none. */
+  readonly bytesProcessed?: number | null | undefined;
+  /** Bytes processed per second (RateEstimator); null while unknown. */
+  readonly bytesPerSecond?: number | null | undefined;
 }
 
 /** Carriage return + ANSI "erase entire line": the live line is redrawn from column 0. */
@@ -95,10 +104,20 @@ interface Segment {
 export function renderLiveLine(s: ProgressSnapshot, columns: number = DEFAULT_COLUMNS): string {
   const room = Math.max(1, Math.floor(Number.isFinite(columns) && columns > 0 ? columns : DEFAULT_COLUMNS) - 1);
   const pct = percentDone(s);
-  const percentText = `${pct === null ? '--' : String(pct)}%`.padStart(4);
+  const percentText =
+    `${s.estimated === true && pct !== null ? '~' : ''}${pct === null ? '--' : String(pct)}%`.padStart(4);
   const ended = isEnded(s.status);
+  const bytes = s.bytesProcessed;
   const optional: Segment[] = [
-    { text: `${formatCount(doneOf(s))} / ${formatCount(s.total)}`, keep: 3 },
+    { text: `${formatCount(doneOf(s))} / ${formatCount(s.total)}${s.estimated === true ? '+' : ''}`, keep: 3 },
+    ...(bytes === null || bytes === undefined
+      ? []
+      : [
+          {
+            text: ended ? formatBytes(bytes) : `${formatBytes(bytes)} ${formatByteRate(s.bytesPerSecond ?? null)}`,
+            keep: 1,
+          },
+        ]),
     ...(ended ? [] : [{ text: formatRate(s.perSecond), keep: 0 }]),
     ...(ended ? [] : [{ text: `ETA ${s.etaSeconds === null ? '--' : formatDuration(s.etaSeconds)}`, keep: 1 }]),
     { text: `failed ${formatCount(s.failed)}`, keep: s.failed > 0 ? 4 : 2 },
@@ -125,10 +144,20 @@ export function renderLiveLine(s: ProgressSnapshot, columns: number = DEFAULT_CO
   return truncate(s.status, room);
 }
 
-/** `5210 of 10000 tasks (52%), 12 failed, Active` — no grouping, easy to grep and parse. */
+/**
+ * `5210 of 10000 tasks (52%), 12 failed, Active` — no grouping, easy to grep and parse. While a
+ * listing goes on: `of 10000 tasks found so far (52% estimated)`; with bytes processed:
+ * `…, 12 failed, 1610612736 bytes processed (1.5 GiB), Active`.
+ */
 export function renderPlainLine(s: ProgressSnapshot): string {
   const pct = percentDone(s);
-  return `${doneOf(s)} of ${s.total} tasks${pct === null ? '' : ` (${pct}%)`}, ${s.failed} failed, ${s.status}`;
+  const est = s.estimated === true;
+  const percent = pct === null ? '' : ` (${pct}%${est ? ' estimated' : ''})`;
+  const bytes =
+    s.bytesProcessed === null || s.bytesProcessed === undefined
+      ? ''
+      : `, ${s.bytesProcessed} bytes processed (${formatBytes(s.bytesProcessed)})`;
+  return `${doneOf(s)} of ${s.total} tasks${est ? ' found so far' : ''}${percent}, ${s.failed} failed${bytes}, ${s.status}`;
 }
 
 function twoDigits(n: number): string {

@@ -14,6 +14,7 @@ import {
   renderStatusLine,
   type ProgressSnapshot,
 } from './progress-line.ts';
+import type { ProgressExtras } from './progress-extras.ts';
 
 export type WatchMode = 'tty' | 'plain' | 'json';
 
@@ -27,6 +28,8 @@ export interface JobObservation {
   readonly elapsedActiveSeconds: number;
   readonly failureReasons: readonly { readonly FailureCode?: string; readonly FailureReason?: string }[];
   readonly statusUpdateReason?: string;
+  /** The JSON job view's s3batch members (estimate, bytes), when the server tells them. */
+  readonly extras?: ProgressExtras | undefined;
 }
 
 export interface WatchPrinterOptions {
@@ -45,6 +48,7 @@ function suspendedHint(jobId: string): string {
 
 export class WatchPrinter {
   private readonly rate = new RateEstimator();
+  private readonly byteRate = new RateEstimator();
   private status: string | undefined;
   private last: JobObservation | undefined;
   /** The counts and status of the last progress line/object written (plain and json). */
@@ -58,6 +62,8 @@ export class WatchPrinter {
   /** One DescribeJob answer seen at `nowMs` (the estimator's clock) and `now` (for status lines). */
   observe(o: JobObservation, nowMs: number, now: Date): void {
     this.rate.sample(nowMs, o.succeeded + o.failed);
+    const bytes = o.extras?.bytesProcessed;
+    if (bytes !== undefined && bytes !== null) this.byteRate.sample(nowMs, bytes);
     this.last = o;
     if (o.status !== this.status) {
       this.statusChanged(this.status, o, now);
@@ -114,6 +120,9 @@ export class WatchPrinter {
       failed: o.failed,
       perSecond: moving ? this.rate.perSecond() : null,
       etaSeconds: moving ? this.rate.etaSeconds(o.total) : null,
+      estimated: o.extras?.estimated === true,
+      bytesProcessed: o.extras?.bytesProcessed ?? null,
+      bytesPerSecond: moving ? this.byteRate.perSecond() : null,
     };
   }
 
@@ -137,7 +146,7 @@ export class WatchPrinter {
       this.liveShown = true;
       return;
     }
-    const key = `${o.status}|${o.total}|${o.succeeded}|${o.failed}`;
+    const key = `${o.status}|${o.total}|${o.succeeded}|${o.failed}|${o.extras?.bytesProcessed}|${o.extras?.estimated}`;
     if (key === this.printedKey) return;
     if (!final && nowMs - this.printedAtMs < this.options.lineEveryMs) return;
     this.printedKey = key;
@@ -158,6 +167,16 @@ export class WatchPrinter {
         TasksPerSecond: s.perSecond === null ? null : Math.round(s.perSecond * 10) / 10,
         EtaSeconds: s.etaSeconds,
         ElapsedTimeInActiveSeconds: o.elapsedActiveSeconds,
+        ...(o.extras === undefined
+          ? {}
+          : {
+              PercentEstimated: o.extras.estimated,
+              BytesProcessed: o.extras.bytesProcessed,
+              BytesPerSecond:
+                o.extras.bytesProcessed === null || s.bytesPerSecond === null || s.bytesPerSecond === undefined
+                  ? null
+                  : Math.round(s.bytesPerSecond),
+            }),
         At: now.toISOString(),
       })}\n`,
     );

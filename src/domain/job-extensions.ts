@@ -16,6 +16,8 @@ export const EXTENSION_TAG_PREFIX = 's3batch:';
 export interface JobExtensions {
   /** Prepare and report what would be done; change nothing. */
   readonly dryRun: boolean;
+  /** False: S3PutObjectCopy counts no bytes and skips the HEAD that learns them. Absent: true. */
+  readonly countCopyBytes?: boolean | undefined;
   /** Upper bound of this job's concurrent tasks (below the server's global budget). */
   readonly maxConcurrentTasks?: number | undefined;
   /** Upper bound of this job's task requests per second. */
@@ -54,6 +56,7 @@ const MAX_REGEX_LENGTH = 256;
 /** The reserved keys (without the prefix) and what each sets. */
 const KEYS: Readonly<Record<string, Setter>> = {
   'dry-run': (v, t) => ({ dryRun: boolValue(v, t) }),
+  'count-copy-bytes': (v, t) => ({ countCopyBytes: boolValue(v, t) }),
   'max-concurrent-tasks': (v, t) => ({ maxConcurrentTasks: positiveInt(100_000)(v, t) }),
   'max-requests-per-second': (v, t) => ({ maxRequestsPerSecond: positiveInt(1_000_000)(v, t) }),
   'generator-key-regex': (v, t) => {
@@ -93,9 +96,12 @@ export function parseJobExtensions(tags: readonly S3Tag[] | undefined): JobExten
 }
 
 /** Keys that define what the job is: set at CreateJob, never changed by Put/DeleteJobTagging. */
-const CREATION_ONLY_KEYS: readonly string[] = ['dry-run', 'generator-key-regex', 'generator-max-objects'].map(
-  (k) => EXTENSION_TAG_PREFIX + k,
-);
+const CREATION_ONLY_KEYS: readonly string[] = [
+  'dry-run',
+  'count-copy-bytes',
+  'generator-key-regex',
+  'generator-max-objects',
+].map((k) => EXTENSION_TAG_PREFIX + k);
 
 /** The job's creation-only `s3batch:` tags, in order. */
 export function creationOnlyTags(tags: readonly S3Tag[] | undefined): S3Tag[] {

@@ -37,7 +37,7 @@ import { addProgress, thresholdExceeded, type Progress } from '../domain/progres
 import { InlinePlacement } from '../execution/inline.ts';
 import type { ChunkCounts, ChunkPlacement, JobExecution, LiveCounts } from '../execution/placement.ts';
 import type { ChunkIndexFile } from '../storage/chunk-index-file.ts';
-import { withDryRun } from '../operations/dry-run.ts';
+import { withJobTags } from '../operations/job-operation.ts';
 import { parseOperation } from '../operations/index.ts';
 import type { JobStore } from '../storage/job-store.ts';
 import type { ResultSpool } from '../storage/result-spool.ts';
@@ -398,9 +398,9 @@ export class Engine {
     return (this.deps.operations ?? parseOperation)(op);
   }
 
-  /** The job's operation; under `s3batch:dry-run=true` (fixed at CreateJob) one that changes nothing. */
+  /** The job's operation with its `s3batch:` tags applied (fixed at CreateJob): dry run, copy bytes. */
   private operationFor(request: CreateJobRequest): ParsedOperation {
-    return withDryRun(this.parseOperation(request.Operation), request);
+    return withJobTags(this.parseOperation(request.Operation), request);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -503,6 +503,7 @@ export class Engine {
       ? localTaskSource(this.localLists.get(jobId), this.listings, jobId)
       : undefined;
     const records = this.records;
+    const dryRun = parseJobExtensions(job.request.Tags).dryRun;
     const runner = this.placement.start(
       {
         spec: { jobId, request: job.request, etag: prepared.etag, localManifest: local !== undefined },
@@ -522,8 +523,10 @@ export class Engine {
       {
         onChunkDone: (c) => this.onChunkDone(jobId, c),
         onResults: () => this.onResult(jobId),
-        // task:done carries no job id or key: it feeds /metrics (counters by operation).
-        onTaskDone: (d: TaskOutcomeStats) => void this.events.emit('task:done', { operation, ...d }),
+        // task:done carries no job id or key: it feeds /metrics (counters by operation). A dry
+        // run's bytes are what it would act on, not bytes processed: /metrics leaves them out.
+        onTaskDone: (d: TaskOutcomeStats) =>
+          void this.events.emit('task:done', { operation, ...d, ...(dryRun ? { bytes: undefined } : {}) }),
         // Starved: waiting for its listing with nothing to start; the scheduler lends its slots.
         onStarvedChange: () => this.schedule(),
         onIdle: () => this.onRunnerIdle(jobId),

@@ -37,6 +37,8 @@ export interface TaskDoneEvent {
   readonly attempts: number;
   /** Of those, attempts the storage answered with throttling (SlowDown, 429, 503…). */
   readonly throttledAttempts: number;
+  /** Bytes the task moved or read (copy, replicate, checksum; not a dry run); absent when none or unknown. */
+  readonly bytes?: number | undefined;
 }
 
 export interface EngineEventMap {

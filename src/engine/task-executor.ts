@@ -58,6 +58,7 @@ export function createTaskExecutor<C>(args: TaskExecutorArgs<C>): TaskExecutor {
         durationMs: performance.now() - started,
         attempts: run.attempts,
         throttledAttempts: 0,
+        ...bytesOf(run.result),
       });
       return run.result;
     }
@@ -74,7 +75,13 @@ export function createTaskExecutor<C>(args: TaskExecutorArgs<C>): TaskExecutor {
       durationMs: performance.now() - started,
       attempts: run.attempts,
       throttledAttempts: throttled,
+      ...bytesOf(run.result),
     });
     return run.result;
   };
+}
+
+/** The bytes a succeeded task moved or read, for /metrics (none for a failed one). */
+function bytesOf(result: TaskResult): { bytes?: number } {
+  return result.status === 'succeeded' && result.bytes !== undefined ? { bytes: result.bytes } : {};
 }

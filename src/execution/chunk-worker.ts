@@ -21,7 +21,7 @@ import type { AttemptOutcome } from '../operations/operation.ts';
 import type { ResultSpool } from '../storage/result-spool.ts';
 import { chunkReader, jobTaskExecutor, type ChunkWorkDeps } from './chunk-work.ts';
 import type { ChunkCounts } from './placement.ts';
-import { serializeError, type FromWorker, type Progress, type ToWorker } from './protocol.ts';
+import { pushTaskStats, serializeError, type FromWorker, type Progress, type ToWorker } from './protocol.ts';
 
 /** A batch goes out after this long, or sooner when it holds BATCH_TASKS tasks. */
 const BATCH_MS = 100;
@@ -77,6 +77,7 @@ class Execution {
   readonly limits: SharedLimits;
   private epoch: number;
   private tasks: number[] = [];
+  private taskBytes: number[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private chunkWaiter: ((chunk: Chunk | null) => void) | undefined;
   private stopped = false;
@@ -91,7 +92,7 @@ class Execution {
     this.epoch = msg.epoch;
     this.limits = new SharedLimits(msg.rate, deps.now, deps.sleep);
     const onDone = (d: TaskOutcomeStats): void => {
-      this.tasks.push(d.succeeded ? 1 : 0, d.durationMs, d.attempts, d.throttledAttempts);
+      pushTaskStats(this.tasks, this.taskBytes, d);
       this.soon();
     };
     this.runner = new JobRunner(
@@ -180,9 +181,11 @@ class Execution {
       live: this.runner.liveCounts,
       attempts: this.limits.attempts,
       tasks: this.tasks,
+      taskBytes: this.taskBytes,
     };
     this.limits.attempts = '';
     this.tasks = [];
+    this.taskBytes = [];
     return p;
   }
 

@@ -41,6 +41,8 @@ export interface Progress {
   readonly attempts: string;
   /** Per finished task (/metrics): succeeded (0/1), durationMs, attempts, throttledAttempts. */
   readonly tasks: readonly number[];
+  /** Per finished task of `tasks`, the bytes it moved or read (-1: none); absent from older workers. */
+  readonly taskBytes?: readonly number[] | undefined;
 }
 
 export interface SerializedError {
@@ -81,16 +83,25 @@ export function applyAttemptsAndTasks(
   onTaskDone: (stats: TaskOutcomeStats) => void,
   attempts: string,
   tasks: readonly number[],
+  taskBytes?: readonly number[] | undefined,
 ): void {
   for (const kind of attempts) limits.recordKind(kind === 's' ? 'succeeded' : kind === 't' ? 'throttled' : 'failed');
   for (let i = 0; i + 3 < tasks.length; i += 4) {
+    const bytes = taskBytes?.[i / 4];
     onTaskDone({
       succeeded: tasks[i] === 1,
       durationMs: tasks[i + 1]!,
       attempts: tasks[i + 2]!,
       throttledAttempts: tasks[i + 3]!,
+      ...(bytes !== undefined && bytes >= 0 ? { bytes } : {}),
     });
   }
+}
+
+/** Appends a finished task to a batch's `tasks` and `taskBytes` (the worker side of applyAttemptsAndTasks). */
+export function pushTaskStats(tasks: number[], taskBytes: number[], d: TaskOutcomeStats): void {
+  tasks.push(d.succeeded ? 1 : 0, d.durationMs, d.attempts, d.throttledAttempts);
+  taskBytes.push(d.bytes ?? -1);
 }
 
 export function serializeError(err: unknown): SerializedError {

@@ -8,7 +8,7 @@ import { readlinkSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config, StorageConfig } from '../config.ts';
-import { withDryRun } from '../operations/dry-run.ts';
+import { withJobTags } from '../operations/job-operation.ts';
 import { parseOperation } from '../operations/index.ts';
 import { engineConfigFrom, engineFilePorts } from '../server/engine-config.ts';
 import { createServerProfiles } from '../server/server-profiles.ts';
@@ -41,7 +41,7 @@ if (port) {
   const worker = new ChunkWorker(
     {
       profileFor: (roleArn) => profiles.forRoleArn(roleArn),
-      operationFor: (request) => withDryRun(parseOperation(request.Operation), request),
+      operationFor: (request) => withJobTags(parseOperation(request.Operation), request),
       localManifest: (jobId) => files.localManifest!(jobId),
       retry: engineConfigFrom(config).retry,
       sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),

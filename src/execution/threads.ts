@@ -655,7 +655,13 @@ class ThreadExecution implements JobExecution {
     p.inFlight = msg.inFlight;
     p.applied = msg.capacityEpoch;
     p.live = msg.live;
-    applyAttemptsAndTasks(this.job.limits, (stats) => this.hooks.onTaskDone(stats), msg.attempts, msg.tasks);
+    applyAttemptsAndTasks(
+      this.job.limits,
+      (stats) => this.hooks.onTaskDone(stats),
+      msg.attempts,
+      msg.tasks,
+      msg.taskBytes,
+    );
     const t = msg.tasks;
     if (msg.t === 'chunk-done') this.hooks.onChunkDone(msg.counts);
     if (t.length > 0) this.hooks.onResults();

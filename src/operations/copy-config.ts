@@ -61,6 +61,11 @@ export interface CopyConfig {
   readonly destination: CopyDestinationParams;
   readonly modifiedSince: Date | undefined;
   readonly unmodifiedSince: Date | undefined;
+  /**
+   * HEAD each source to count the bytes copied (docs/job-lifecycle.md#bytes-processed); false under
+   * the job tag `s3batch:count-copy-bytes=false` (withJobTags): no HEAD in the common case. Unset: true.
+   */
+  readonly countBytes?: boolean | undefined;
 }
 
 const CANNED_ACLS = [

@@ -21,7 +21,7 @@ import { describeS3Error } from '../storage/s3-error-classification.ts';
 import { validDate, type CopyConfig, type CopyMetadata } from './copy-config.ts';
 import { copySource, destinationKey, enforceTags } from './copy-requests.ts';
 import type { AttemptOutcome, OperationContext } from './operation.ts';
-import { rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
+import { rethrowIfOwnAbort, versionIdOf, withBytes } from './task-outcomes.ts';
 import { taggingHeader } from './s3-put-object-tagging.ts';
 
 const PART_COPY_CONCURRENCY = 4;
@@ -100,7 +100,7 @@ export async function multipartCopy(
       { abortSignal: signal },
     );
     if (tags.length > 0) await enforceTags(config, entry, ctx, signal, tags, done.VersionId, sdkTaskS3(ctx.s3));
-    return { result: succeeded(entry), retryable: false };
+    return { result: withBytes(succeeded(entry), config.countBytes === false ? undefined : size), retryable: false };
   } catch (err) {
     // best effort, not tied to the (maybe aborted) signal; an error here must not hide the cause
     await ctx.s3

@@ -25,7 +25,7 @@ import { taskS3Of } from '../storage/lean-s3/task-s3.ts';
 import { CHECKSUM_ALGORITHMS, compositeOf, createDigester, type ChecksumAlgorithmName } from './checksums/digester.ts';
 import { fieldsOf, invalid, onVersion, optEnum } from './member-fields.ts';
 import type { AttemptOutcome, OperationContext, OperationHandler } from './operation.ts';
-import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf, withBytes } from './task-outcomes.ts';
 
 export type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE';
 
@@ -169,6 +169,7 @@ async function digestOf(
   return { digest: digester.digest(), size };
 }
 
+/** The result row; it carries the bytes read, which the job sums into its bytes processed. */
 function report(entry: TaskEntry, result: ChecksumResult): AttemptOutcome {
-  return { result: succeeded(entry, JSON.stringify(result)), retryable: false };
+  return { result: withBytes(succeeded(entry, JSON.stringify(result)), result.size), retryable: false };
 }

@@ -2,14 +2,20 @@
  * S3PutObjectCopy (docs/operations.md#copy): copies each manifest object into the TargetResource bucket.
  * The config (and its defaulting rules) is parsed in copy-config.ts.
  *
- * One attempt, in the common case (no (Un)ModifiedSince constraint, threshold at CopyObject's own
- * 5 GiB limit): one CopyObject. Only when the store answers that the source is too large for
- * CopyObject does it HEAD the source and copy it in parts. Otherwise (a constraint, or a lowered
- * threshold): HeadObject of the source (size, LastModified; with the row's version), then
+ * One attempt: HeadObject of the source (size, LastModified; with the row's version), then
  *  - size ≤ ctx.multipartCopyThresholdBytes: one CopyObject (here);
  *  - larger: a multipart copy (multipart-copy.ts).
- * The HEAD-first path costs one more request per task (the benchmark measured copy at 0.55× of a
- * bare CopyObject loop with it), so it is taken only when it is needed.
+ * The HEAD tells the size the task copies, which the job sums into its bytes processed
+ * (docs/job-lifecycle.md#bytes-processed). A HEAD the store refuses (not retryable) is skipped:
+ * CopyObject then fails with the store's own error, or copies with the size unknown (not
+ * counted). A store that still answers CopyObject with "too large" gets the multipart copy.
+ *
+ * The HEAD costs one more request per task (the benchmark measured copy at 0.55× of a bare
+ * CopyObject loop with it, on a local store where request count dominates). A job tagged
+ * `s3batch:count-copy-bytes=false` (config.countBytes false) counts no bytes and takes the
+ * copy-first path instead: one CopyObject in the common case (no (Un)ModifiedSince constraint,
+ * threshold at CopyObject's own 5 GiB limit); only when the store answers that the source is too
+ * large does it HEAD the source and copy it in parts.
  *
  * CopyObject, the tag write after it and the HEAD-first path's HeadObject go through the lean
  * per-task client (storage/lean-s3/); a multipart copy (its GetObjectTagging, parts and tag write)
@@ -35,7 +41,7 @@ import { parseCopyConfig, type CopyConfig } from './copy-config.ts';
 import { copySource, destinationKey, enforceTags } from './copy-requests.ts';
 import { multipartCopy } from './multipart-copy.ts';
 import type { AttemptOutcome, OperationContext, OperationHandler } from './operation.ts';
-import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf, withBytes } from './task-outcomes.ts';
 import { taggingHeader } from './s3-put-object-tagging.ts';
 
 // The request pieces stay importable from here (the benchmark's bare-SDK baseline uses them).
@@ -88,12 +94,13 @@ async function copyOne(
   signal: AbortSignal,
 ): Promise<AttemptOutcome> {
   const needsHead =
+    config.countBytes !== false ||
     config.modifiedSince !== undefined ||
     config.unmodifiedSince !== undefined ||
     ctx.multipartCopyThresholdBytes < MAX_SINGLE_COPY_BYTES;
   if (!needsHead) {
     try {
-      return await singleCopy(config, entry, ctx, signal);
+      return await singleCopy(config, entry, ctx, signal, undefined);
     } catch (err) {
       rethrowIfOwnAbort(err, signal);
       if (!isSourceTooLarge(err)) throw err;
@@ -116,15 +123,21 @@ async function copyOne(
     // A HEAD answer has no body, so no precise code (NoSuchKey? NoSuchVersion? NoSuchBucket?):
     // let CopyObject fail with the store's own error instead.
   }
-  if (head !== undefined) {
-    const unmet = unmetConstraint(config, head.LastModified);
-    if (unmet !== undefined) return { result: failed(entry, 412, 'PreconditionFailed', unmet), retryable: false };
-    const size = head.ContentLength ?? 0;
-    if (size > Math.min(ctx.multipartCopyThresholdBytes, MAX_SINGLE_COPY_BYTES) && size > 0) {
-      return await multipartCopy(config, entry, ctx, signal, head, size);
-    }
+  if (head === undefined) return singleCopy(config, entry, ctx, signal, undefined);
+  const unmet = unmetConstraint(config, head.LastModified);
+  if (unmet !== undefined) return { result: failed(entry, 412, 'PreconditionFailed', unmet), retryable: false };
+  const size = head.ContentLength ?? 0;
+  if (size > Math.min(ctx.multipartCopyThresholdBytes, MAX_SINGLE_COPY_BYTES) && size > 0) {
+    return await multipartCopy(config, entry, ctx, signal, head, size);
   }
-  return singleCopy(config, entry, ctx, signal);
+  try {
+    return await singleCopy(config, entry, ctx, signal, head.ContentLength);
+  } catch (err) {
+    rethrowIfOwnAbort(err, signal);
+    // The store's CopyObject limit is below what its HEAD made us expect: copy in parts.
+    if (!isSourceTooLarge(err) || size === 0) throw err;
+    return await multipartCopy(config, entry, ctx, signal, head, size);
+  }
 }
 
 async function singleCopy(
@@ -132,6 +145,8 @@ async function singleCopy(
   entry: TaskEntry,
   ctx: OperationContext,
   signal: AbortSignal,
+  /** The source's size from its HEAD: the bytes the task copies (undefined: unknown, not counted). */
+  bytes: number | undefined,
 ): Promise<AttemptOutcome> {
   const versionId = versionIdOf(entry);
   const out = await taskS3Of(ctx.s3).copyObject(
@@ -151,7 +166,7 @@ async function singleCopy(
     signal,
   );
   if (config.tags !== undefined) await enforceTags(config, entry, ctx, signal, config.tags, out.VersionId);
-  return { result: succeeded(entry), retryable: false };
+  return { result: withBytes(succeeded(entry), config.countBytes === false ? undefined : bytes), retryable: false };
 }
 
 /** AWS: 400 InvalidRequest "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"; others say EntityTooLarge. */

@@ -24,7 +24,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { S3BatchError } from '../domain/errors.ts';
 import { failed, succeeded, type TaskEntry } from '../domain/task.ts';
 import type { AttemptOutcome, OperationHandler, ReplicationTarget } from './operation.ts';
-import { failureOutcome, rethrowIfOwnAbort, versionIdOf } from './task-outcomes.ts';
+import { failureOutcome, rethrowIfOwnAbort, versionIdOf, withBytes } from './task-outcomes.ts';
 import { memberObject, taggingHeader } from './s3-put-object-tagging.ts';
 
 export type ReplicateObjectConfig = Readonly<Record<string, never>>;
@@ -98,16 +98,17 @@ async function replicateTo(
   s3: S3Client,
   tagging: string | undefined,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<number> {
   const source = await s3.send(
     new GetObjectCommand({ Bucket: entry.bucket, Key: entry.key, VersionId: versionIdOf(entry) }),
     { abortSignal: signal },
   );
   try {
     const input = putInput(source, target, entry.key, tagging);
-    if ((source.ContentLength ?? 0) <= SINGLE_PUT_LIMIT) {
+    const size = source.ContentLength ?? 0;
+    if (size <= SINGLE_PUT_LIMIT) {
       await target.s3.send(new PutObjectCommand(input), { abortSignal: signal });
-      return;
+      return size;
     }
     const upload = new Upload({
       client: target.s3,
@@ -123,6 +124,7 @@ async function replicateTo(
     } finally {
       signal.removeEventListener('abort', abort);
     }
+    return size;
   } finally {
     (source.Body as Readable | undefined)?.destroy?.();
   }
@@ -167,8 +169,10 @@ export const s3ReplicateObject: OperationHandler<ReplicateObjectConfig> = {
     return inKeyOrder(`${entry.bucket}\u0000${entry.key}`, async () => {
       try {
         const tagging = await sourceTags(ctx.s3, entry, signal);
-        for (const target of targets) await replicateTo(target, entry, ctx.s3, tagging, signal);
-        return { result: succeeded(entry), retryable: false };
+        // Bytes processed: the object's size once per destination written (what the task moved).
+        let bytes = 0;
+        for (const target of targets) bytes += await replicateTo(target, entry, ctx.s3, tagging, signal);
+        return { result: withBytes(succeeded(entry), bytes), retryable: false };
       } catch (err) {
         rethrowIfOwnAbort(err, signal);
         return failureOutcome(entry, err);

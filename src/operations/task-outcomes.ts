@@ -3,7 +3,7 @@
  * by storage/s3-error-classification.ts), the missing-VersionId failure, the version id to send,
  * and telling our own abort from a transient one.
  */
-import { failed, type TaskEntry } from '../domain/task.ts';
+import { failed, type TaskEntry, type TaskResult } from '../domain/task.ts';
 import { describeS3Error } from '../storage/s3-error-classification.ts';
 import type { AttemptOutcome } from './operation.ts';
 
@@ -32,4 +32,12 @@ export function versionIdOf(entry: TaskEntry): string | undefined {
  */
 export function rethrowIfOwnAbort(err: unknown, signal: AbortSignal): void {
   if (signal.aborted) throw err;
+}
+
+/**
+ * A result that carries the bytes the task moved or read (copy, replicate, checksum), which the
+ * job sums into its bytes processed; unchanged when the size is unknown.
+ */
+export function withBytes(result: TaskResult, bytes: number | undefined): TaskResult {
+  return bytes === undefined || !Number.isFinite(bytes) || bytes < 0 ? result : { ...result, bytes };
 }

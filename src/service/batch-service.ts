@@ -177,12 +177,7 @@ export class BatchService {
    * ClientRequestToken + same request → the same job; different request → IdempotencyException.
    * A duplicate of a live or recent job is created with a warning, or refused when asked.
    */
-  createJob(
-    accountId: string,
-    input: unknown,
-    checks: CreateJobChecks = {},
-    links: JobLinks = {},
-  ): CreateJobOutcome {
+  createJob(accountId: string, input: unknown, checks: CreateJobChecks = {}, links: JobLinks = {}): CreateJobOutcome {
     const admitted = this.admit(accountId, input);
     return this.finish(accountId, admitted, checks, links);
   }

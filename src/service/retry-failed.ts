@@ -87,9 +87,14 @@ export class RetryFailed {
     });
     const Manifest = { ObjectArn: `arn:aws:s3:::${report.bucket}/${key}`, ETag: etag };
     const Fields: ManifestField[] = withVersion ? ['Bucket', 'Key', 'VersionId'] : ['Bucket', 'Key'];
-    const { JobId } = this.deps.service.createJob(accountId, retryRequest(origin, options, Fields, Manifest), {}, {
-      retryOf: origin.id,
-    });
+    const { JobId } = this.deps.service.createJob(
+      accountId,
+      retryRequest(origin, options, Fields, Manifest),
+      {},
+      {
+        retryOf: origin.id,
+      },
+    );
     return { JobId, RetryOf: origin.id, Tasks: counted.rows, Manifest };
   }
 

@@ -14,6 +14,7 @@ import { bytes, duration, localTime, num, rate } from './format.js';
 import { live, openStream } from './live.js';
 import { canRetry, renderFailuresByCode, retryFacts, retryFailed } from './failures.js';
 import { notificationsSection } from './notifications.js';
+import { byteRows, percentRows } from './progress-extras.js';
 import { doneOf, isTerminal, progressBar, statusBadge, timeEl } from './widgets.js';
 
 /** Statuses a job can be cancelled from (the server has the last word). */
@@ -105,6 +106,9 @@ export function mountDetails(root, jobId) {
       ElapsedTimeInActiveSeconds: s.Timers?.ElapsedTimeInActiveSeconds ?? p?.ElapsedTimeInActiveSeconds ?? 0,
       Discovery: v.Discovery ?? p?.Discovery ?? null,
       failuresByCode: v.failuresByCode ?? p?.failuresByCode ?? [],
+      PercentComplete: v.PercentComplete ?? p?.PercentComplete ?? null,
+      BytesProcessed: v.BytesProcessed ?? p?.BytesProcessed ?? null,
+      AverageBytesPerSecond: v.AverageBytesPerSecond ?? p?.AverageBytesPerSecond ?? null,
     };
     document.title = `Job ${jobId.slice(0, 8)} · s3batch`;
     keepFocus(renderAll);
@@ -243,6 +247,8 @@ export function mountDetails(root, jobId) {
           ['rate', 'Rate', running && typeof p.TasksPerSecond === 'number' ? `${rate(p.TasksPerSecond)} tasks/s` : '—'],
           ['eta', 'Time left', running && typeof p.EtaSeconds === 'number' ? duration(p.EtaSeconds) : '—'],
           ['elapsed', 'Active for', duration(p.ElapsedTimeInActiveSeconds)],
+          ...percentRows(p),
+          ...byteRows(p, running),
         ],
         { id: 'progress-metrics' },
       ),

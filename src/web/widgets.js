@@ -4,6 +4,7 @@
  */
 import { h } from './dom.js';
 import { localTime, num, percent, relative } from './format.js';
+import { ESTIMATE_BASIS_TEXT } from './progress-extras.js';
 
 export const TERMINAL = ['Complete', 'Cancelled', 'Failed'];
 
@@ -38,14 +39,19 @@ export function doneOf(p) {
   return (p?.NumberOfTasksSucceeded ?? 0) + (p?.NumberOfTasksFailed ?? 0);
 }
 
-/** A `<progress>` and "n / total (p%)" for a ProgressSummary-like object. */
+/**
+ * A `<progress>` and "n / total (p%)" for a ProgressSummary-like object. With a PercentComplete
+ * that is an estimate (a listing goes on): "n / total+ (~p%, estimated)".
+ */
 export function progressBar(p, label) {
   const total = p?.TotalNumberOfTasks ?? 0;
   const done = doneOf(p);
   const failed = p?.NumberOfTasksFailed ?? 0;
+  const est = p?.PercentComplete?.Estimated === true;
+  const basis = ESTIMATE_BASIS_TEXT[p?.PercentComplete?.EstimateBasis] ?? 'the total still grows';
   return h(
     'div',
-    { class: 'progress' },
+    { class: 'progress', 'data-estimated': est ? 'true' : 'false' },
     h('progress', {
       max: Math.max(total, 1),
       value: total > 0 ? done : 0,
@@ -56,8 +62,11 @@ export function progressBar(p, label) {
     h(
       'span',
       { class: 'progress-text' },
-      total > 0 ? `${num(done)} / ${num(total)}` : '—',
-      total > 0 ? h('span', { class: 'muted' }, ` ${percent(done, total)}`) : null,
+      total > 0 ? `${num(done)} / ${num(total)}${est ? '+' : ''}` : '—',
+      total > 0 && !est ? h('span', { class: 'muted' }, ` ${percent(done, total)}`) : null,
+      total > 0 && est
+        ? h('span', { class: 'muted estimate', title: `Estimate: ${basis}` }, ` ~${percent(done, total)} (estimated)`)
+        : null,
       failed > 0 ? h('span', { class: 'failed-count' }, ` · ${num(failed)} failed`) : null,
     ),
   );

@@ -123,6 +123,9 @@ describe('SIGKILL during a rate-limited job, restarts on the same data folder', 
       NumberOfTasksSucceeded: TASKS,
       NumberOfTasksFailed: 0,
     });
+    // Bytes processed survived the kills too: each task's copy counted once (a body is its key).
+    const bytes = keys.reduce((n, key) => n + Buffer.byteLength(key), 0);
+    expect(((await api.describe(JobId)) as unknown as { BytesProcessed: number }).BytesProcessed).toBe(bytes);
 
     // The report: every row exactly once.
     const report = await readReport(s3, reports, undefined, JobId);

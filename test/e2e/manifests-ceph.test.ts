@@ -9,8 +9,6 @@
  *   listing completes (observed through the JSON API while the listing cannot progress).
  */
 import { createHash } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import {
   DeleteObjectCommand,
@@ -28,6 +26,7 @@ import { createMemoryLocalManifestFiles } from '../../src/storage/local-manifest
 import { createS3ObjectStore } from '../../src/storage/s3-object-store.ts';
 import { encodeKey, readReport } from '../helpers/jobs.ts';
 import { JsonApi, type JobView } from '../helpers/json-api.ts';
+import { startListingHold } from '../helpers/listing-hold.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { hostPrefixClient, waitForJob, writeApiKeysFile, type ApiKey } from '../helpers/s3control.ts';
 import { createTestBucket, makeS3Client, putObjects, type S3ServerInfo } from '../helpers/s3-servers.ts';
@@ -584,50 +583,6 @@ describe('listing object versions on Ceph RGW (the generator of S3ReplicateObjec
     expect(after).toEqual(['b', 'c']);
   });
 });
-
-/** A proxy in front of Ceph that holds every ListObjectsV2 continuation request until release(). */
-async function startListingHold(
-  target: string,
-): Promise<{ endpoint: string; held: () => number; release: () => void; close: () => Promise<void> }> {
-  const t = new URL(target);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  let released = false;
-  const waiting: (() => void)[] = [];
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    const up = http.request(
-      { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  };
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '';
-    if (!released && req.method === 'GET' && url.includes('list-type=2') && url.includes('continuation-token=')) {
-      waiting.push(() => forward(req, res));
-      return;
-    }
-    forward(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    held: () => waiting.length,
-    release: () => {
-      released = true;
-      for (const w of waiting.splice(0)) w();
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-        agent.destroy();
-      }),
-  };
-}
 
 describe('a generator job streams into execution', () => {
   const keys = Array.from({ length: 3000 }, (_, i) => `k/${String(i).padStart(5, '0')}`);

@@ -65,6 +65,11 @@ describe('scale-out: serve + 3 workers on Ceph RGW', () => {
       );
       expect(parts.KeyCount ?? 0).toBe(0);
     }
+    // Bytes processed travel from the workers with their progress (each object's body is its key).
+    const bytes = src.keys.reduce((n, k) => n + Buffer.byteLength(k), 0);
+    const copyView = (await api.describe(copy.JobId)) as unknown as { BytesProcessed: number | null };
+    const tagView = (await api.describe(tag.JobId)) as unknown as { BytesProcessed: number | null };
+    expect([copyView.BytesProcessed, tagView.BytesProcessed]).toEqual([bytes, null]);
     const copies = await so.s3.send(new ListObjectsV2Command({ Bucket: dst }));
     expect((copies.Contents ?? []).map((o) => o.Key).sort()).toEqual(src.keys);
     const t = await so.s3.send(new GetObjectTaggingCommand({ Bucket: src.bucket, Key: src.keys[77]! }));
@@ -82,6 +87,7 @@ describe('scale-out: serve + 3 workers on Ceph RGW', () => {
     expect([...byWorker.keys()].every((w) => /^w[123]$/.test(w))).toBe(true);
     expect(byWorker.size).toBeGreaterThan(1);
     expect(metrics).not.toContain(copy.JobId);
+    expect(metrics).toContain(`s3batch_bytes_processed_total{operation="S3PutObjectCopy"} ${bytes}\n`);
   });
 
   it('runs a generator job (its task list in Redis) and a dry run on the workers', async () => {

@@ -204,9 +204,16 @@ describe('GET /api/v1/jobs/:id/events', () => {
           'TasksPerSecond',
           'TotalNumberOfTasks',
           'failuresByCode',
+          'PercentComplete',
+          'BytesProcessed',
+          'AverageBytesPerSecond',
+          'BytesPerSecond',
         ].sort(),
       );
       expect(p.JobId).toBe(JobId);
+      // A tagging job from a CSV manifest: an exact percent, no bytes processed.
+      expect(p.PercentComplete).toMatchObject({ Estimated: false, EstimateBasis: null });
+      expect([p.BytesProcessed, p.AverageBytesPerSecond, p.BytesPerSecond]).toEqual([null, null, null]);
       expect(p.EtaSeconds === null || (Number.isInteger(p.EtaSeconds) && p.EtaSeconds >= 0)).toBe(true);
     }
     const done = bodies.map((p) => p.NumberOfTasksSucceeded + p.NumberOfTasksFailed);

@@ -1,6 +1,7 @@
 /** The job verbs' human output (src/cli/job-output.ts): summary, tables, progress, and --json without $metadata. */
 import { describe, expect, it } from 'vitest';
 import { describeText, jobsTable, operationOf, progressOf, tagsTable, toJson } from '../../src/cli/job-output.ts';
+import { readProgressExtras } from '../../src/cli/progress-extras.ts';
 import { DELETE_FUNCTION_ARN } from '../../src/cli/create-job-request.ts';
 
 describe('job output', () => {
@@ -68,5 +69,44 @@ describe('job output', () => {
     expect(
       JSON.parse(toJson({ $metadata: { httpStatusCode: 200 }, JobId: 'x', When: new Date('2026-01-01T00:00:00Z') })),
     ).toEqual({ JobId: 'x', When: '2026-01-01T00:00:00.000Z' });
+  });
+});
+
+describe('describeText with the JSON view members', () => {
+  const job = {
+    JobId: 'j',
+    Status: 'Active',
+    ProgressSummary: { TotalNumberOfTasks: 200, NumberOfTasksSucceeded: 50, NumberOfTasksFailed: 0 },
+  } as const;
+
+  it('says when the percent is an estimate and what it divides by', () => {
+    const extras = readProgressExtras({
+      PercentComplete: { Percent: 25, Estimated: true, EstimateBasis: 'TasksFoundSoFar' },
+      Discovery: { ObjectsListed: 5000, ObjectsFound: 200, TotalBytes: 1, ListingComplete: false },
+      BytesProcessed: null,
+      AverageBytesPerSecond: null,
+    });
+    const text = describeText(job, extras);
+    expect(text).toContain(
+      'Progress   50/200 (25%), estimated: of 200 tasks found so far in 5,000 objects listed; the listing goes on\n',
+    );
+    expect(text).not.toContain('Processed');
+  });
+
+  it('shows bytes processed with their average rate', () => {
+    const extras = readProgressExtras({
+      PercentComplete: { Percent: 25, Estimated: false, EstimateBasis: null },
+      Discovery: null,
+      BytesProcessed: 3 * 1024 * 1024,
+      AverageBytesPerSecond: 1024 * 1024,
+    });
+    const text = describeText(job, extras);
+    expect(text).toContain('Progress   50/200 (25%)\n');
+    expect(text).toContain('Processed  3 MiB (3145728 bytes), average 1 MiB/s\n');
+  });
+
+  it('reads nothing from a view without the members', () => {
+    expect(readProgressExtras({ Job: {} })).toBeUndefined();
+    expect(readProgressExtras(null)).toBeUndefined();
   });
 });

@@ -64,20 +64,45 @@ const ctx = (client: S3Client, threshold = 5 * GiB): OperationContext => ({
 const signal = new AbortController().signal;
 
 describe('copy task request paths', () => {
-  it('sends one CopyObject and nothing else in the common case', async () => {
+  it('HEADs the source (its size is the bytes processed), then one CopyObject', async () => {
     const { client, sent } = fakeS3(1024);
     const config = s3PutObjectCopy.parse({ TargetResource: 'arn:aws:s3:::dst' });
     const out = await s3PutObjectCopy.attempt(config, entry, ctx(client), signal);
     expect(out.result.status).toBe('succeeded');
+    expect(out.result.bytes).toBe(1024);
+    expect(sent).toEqual(['HeadObject', 'CopyObject']);
+  });
+
+  it('with count-copy-bytes=false: one CopyObject and nothing else in the common case, no bytes', async () => {
+    const { client, sent } = fakeS3(1024);
+    const config = { ...s3PutObjectCopy.parse({ TargetResource: 'arn:aws:s3:::dst' }), countBytes: false };
+    const out = await s3PutObjectCopy.attempt(config, entry, ctx(client), signal);
+    expect(out.result.status).toBe('succeeded');
+    expect(out.result.bytes).toBeUndefined();
     expect(sent).toEqual(['CopyObject']);
   });
 
-  it('falls back to HEAD + multipart copy when the store says the source is over 5 GiB', async () => {
+  it('with count-copy-bytes=false: HEAD + multipart copy only when the store says the source is over 5 GiB', async () => {
+    const { client, sent } = fakeS3(6 * GiB);
+    const config = {
+      ...s3PutObjectCopy.parse({ TargetResource: 'arn:aws:s3:::dst', MetadataDirective: 'COPY' }),
+      countBytes: false,
+    };
+    const out = await s3PutObjectCopy.attempt(config, entry, ctx(client), signal);
+    expect(out.result.status).toBe('succeeded');
+    expect(out.result.bytes).toBeUndefined();
+    expect(sent.slice(0, 2)).toEqual(['CopyObject', 'HeadObject']);
+    expect(sent.filter((n) => n === 'UploadPartCopy')).toHaveLength(6);
+  });
+
+  it('copies a source over 5 GiB in parts, its size counted as bytes processed', async () => {
     const { client, sent } = fakeS3(6 * GiB);
     const config = s3PutObjectCopy.parse({ TargetResource: 'arn:aws:s3:::dst', MetadataDirective: 'COPY' });
     const out = await s3PutObjectCopy.attempt(config, entry, ctx(client), signal);
     expect(out.result.status).toBe('succeeded');
-    expect(sent.slice(0, 2)).toEqual(['CopyObject', 'HeadObject']);
+    expect(out.result.bytes).toBe(6 * GiB);
+    expect(sent[0]).toBe('HeadObject');
+    expect(sent).not.toContain('CopyObject');
     expect(sent).toContain('CreateMultipartUpload');
     expect(sent.filter((n) => n === 'UploadPartCopy')).toHaveLength(6);
     expect(sent[sent.length - 1]).toBe('CompleteMultipartUpload');

@@ -73,6 +73,9 @@ function job(jobId: string, total: number): ProgressSnapshot {
     ElapsedTimeInActiveSeconds: 0,
     Discovery: null,
     failuresByCode: [],
+    PercentComplete: { Percent: 0, Estimated: false, EstimateBasis: null },
+    BytesProcessed: null,
+    AverageBytesPerSecond: null,
   };
 }
 
@@ -162,6 +165,29 @@ describe('JobEventHub: progress', () => {
     const eta = (1000 - last.NumberOfTasksSucceeded) / last.TasksPerSecond;
     expect(last.EtaSeconds).toBeGreaterThanOrEqual(Math.floor(eta));
     expect(last.EtaSeconds).toBeLessThanOrEqual(Math.ceil(eta) + 1);
+  });
+
+  it('BytesPerSecond is the rate of BytesProcessed over the last seconds; null when no bytes count', async () => {
+    const f = fixture();
+    f.jobs.set('copy', { ...job('copy', 1000), BytesProcessed: 0 });
+    f.jobs.set('tags', job('tags', 1000));
+    const copy = recorder(A, 'copy');
+    const tags = recorder(A, 'tags');
+    f.hub.subscribe(copy);
+    f.hub.subscribe(tags);
+    // 1 MiB per task, 100 tasks per second for 2 s.
+    for (let t = 1; t <= 40; t++) {
+      f.jobs.set('copy', { ...f.jobs.get('copy')!, BytesProcessed: t * 5 * 1024 * 1024 });
+      f.tick('copy', t * 5);
+      f.tick('tags', t * 5);
+      await vi.advanceTimersByTimeAsync(50);
+    }
+    const last = progressOf(copy).at(-1)!;
+    expect(last.BytesProcessed).toBe(last.NumberOfTasksSucceeded * 1024 * 1024);
+    expect(last.BytesPerSecond).toBeGreaterThan(90 * 1024 * 1024);
+    expect(last.BytesPerSecond).toBeLessThan(110 * 1024 * 1024);
+    expect(progressOf(tags).map((p) => p.BytesPerSecond)).toEqual(progressOf(tags).map(() => null));
+    expect(progressOf(tags).length).toBeGreaterThan(1);
   });
 
   it('a job nobody follows costs nothing: no snapshot is taken', async () => {

@@ -21,10 +21,12 @@ describe('parseJobExtensions', () => {
       tag('s3batch:max-requests-per-second', '100'),
       tag('s3batch:generator-key-regex', '^logs/\\d{4}/'),
       tag('s3batch:generator-max-objects', '500'),
+      tag('s3batch:count-copy-bytes', 'false'),
       tag('owner', 'me'),
     ]);
     expect(ext).toEqual({
       dryRun: true,
+      countCopyBytes: false,
       maxConcurrentTasks: 8,
       maxRequestsPerSecond: 100,
       generatorKeyRegex: '^logs/\\d{4}/',
@@ -35,6 +37,7 @@ describe('parseJobExtensions', () => {
 
   it.each([
     [tag('s3batch:dry-run', 'yes'), /"true" or "false"/],
+    [tag('s3batch:count-copy-bytes', 'no'), /"true" or "false"/],
     [tag('s3batch:max-concurrent-tasks', '0'), /whole number from 1/],
     [tag('s3batch:max-concurrent-tasks', '2.5'), /whole number/],
     [tag('s3batch:max-requests-per-second', '-1'), /whole number/],

@@ -54,6 +54,24 @@ describe('metrics registry', () => {
     m.close();
   });
 
+  it('bytes processed: summed by operation from the task:done events that carry bytes', async () => {
+    const events = new EngineEvents();
+    const m = createMetrics({ events, jobStatusCounts: () => new Map() });
+    events.emit('task:done', task({ operation: 'S3PutObjectCopy', bytes: 1000 }));
+    events.emit('task:done', task({ operation: 'S3PutObjectCopy', bytes: 24 }));
+    events.emit('task:done', task({ operation: 'S3ComputeObjectChecksum', bytes: 5 }));
+    events.emit('task:done', task());
+    let s = parsePrometheusText(await m.registry.metrics());
+    expect(s.type.get('s3batch_bytes_processed_total')).toBe('counter');
+    expect(s.value('s3batch_bytes_processed_total', { operation: 'S3PutObjectCopy' })).toBe(1024);
+    expect(s.value('s3batch_bytes_processed_total', { operation: 'S3ComputeObjectChecksum' })).toBe(5);
+    expect(s.value('s3batch_bytes_processed_total', { operation: 'S3PutObjectTagging' })).toBe(0);
+    events.emit('task:done', task({ operation: 'S3PutObjectCopy', bytes: 1 }));
+    s = parsePrometheusText(await m.registry.metrics());
+    expect(s.value('s3batch_bytes_processed_total', { operation: 'S3PutObjectCopy' })).toBe(1025);
+    m.close();
+  });
+
   it('jobs by status: every status, counted from the store at each scrape', async () => {
     const statuses: JobStatus[] = ['Active', 'Complete', 'Complete'];
     const m = createMetrics({ events: new EngineEvents(), jobStatusCounts: () => countOf(statuses) });

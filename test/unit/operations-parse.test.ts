@@ -484,7 +484,7 @@ const headOf = (size: number) => ({
 });
 
 describe('S3PutObjectCopy.attempt (fake client)', () => {
-  it('one CopyObject with the mapped request (no HEAD in the common case)', async () => {
+  it('HEAD (the size, counted as bytes processed), then one CopyObject with the mapped request', async () => {
     const { s3, sent } = fakeS3((c) => (c === 'HeadObject' ? headOf(10) : {}));
     const config = parseCopyConfig({
       TargetResource: ARN,
@@ -500,11 +500,12 @@ describe('S3PutObjectCopy.attempt (fake client)', () => {
         httpStatus: 200,
         message: 'Successful',
         versionId: 'v 1',
+        bytes: 10,
       }),
       retryable: false,
     });
-    expect(sent.map((s) => s.command)).toEqual(['CopyObject']);
-    expect(sent[0]?.input).toMatchObject({
+    expect(sent.map((s) => s.command)).toEqual(['HeadObject', 'CopyObject']);
+    expect(sent[1]?.input).toMatchObject({
       Bucket: 'dest-bucket',
       Key: 'copies/dir/a b+c.txt',
       CopySource: 'src/dir/a%20b%2Bc.txt?versionId=v%201',
@@ -513,7 +514,7 @@ describe('S3PutObjectCopy.attempt (fake client)', () => {
       StorageClass: 'STANDARD_IA',
       ACL: 'private',
     });
-    expect(sent[0]?.input).not.toHaveProperty('TaggingDirective');
+    expect(sent[1]?.input).not.toHaveProperty('TaggingDirective');
   });
 
   it('NewObjectTagging ⇒ TaggingDirective REPLACE + Tagging, then PutObjectTagging on the new object', async () => {
@@ -522,13 +523,13 @@ describe('S3PutObjectCopy.attempt (fake client)', () => {
     );
     const config = parseCopyConfig({ TargetResource: ARN, NewObjectTagging: [{ Key: 'a b', Value: 'c' }] });
     await s3PutObjectCopy.attempt(config, entry, ctxOf(s3), signal);
-    expect(sent.map((s) => s.command)).toEqual(['CopyObject', 'PutObjectTagging']);
-    expect(sent[0]?.input).toMatchObject({
+    expect(sent.map((s) => s.command)).toEqual(['HeadObject', 'CopyObject', 'PutObjectTagging']);
+    expect(sent[1]?.input).toMatchObject({
       TaggingDirective: 'REPLACE',
       Tagging: 'a%20b=c',
       MetadataDirective: 'COPY',
     });
-    expect(sent[1]?.input).toMatchObject({
+    expect(sent[2]?.input).toMatchObject({
       Bucket: 'dest-bucket',
       Key: entry.key,
       VersionId: 'dv1',
@@ -544,11 +545,11 @@ describe('S3PutObjectCopy.attempt (fake client)', () => {
       ctxOf(s3),
       signal,
     );
-    expect(sent[0]?.input).toMatchObject({ TaggingDirective: 'REPLACE', Tagging: '' });
-    expect(sent[1]?.input).toMatchObject({ Tagging: { TagSet: [] } });
+    expect(sent[1]?.input).toMatchObject({ TaggingDirective: 'REPLACE', Tagging: '' });
+    expect(sent[2]?.input).toMatchObject({ Tagging: { TagSet: [] } });
   });
 
-  // With a lowered threshold (or a constraint) the source is HEADed first.
+  // The source is HEADed first (its size is the bytes the task copies).
   it('a bodiless HEAD 404 lets CopyObject name the error', async () => {
     const { s3, sent } = fakeS3((c) => {
       if (c === 'HeadObject') throw s3Error('NotFound', 404);

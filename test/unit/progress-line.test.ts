@@ -141,3 +141,23 @@ describe('pieces', () => {
     expect(CLEAR_LINE).toBe('\r\x1b[2K');
   });
 });
+
+describe('estimate and bytes processed', () => {
+  it('the live line marks an estimated percent and shows bytes and their rate', () => {
+    const line = renderLiveLine(
+      snap({ estimated: true, bytesProcessed: 1.5 * 1024 ** 3, bytesPerSecond: 12 * 1024 ** 2 }),
+      160,
+    );
+    expect(line).toContain(' ~52%  5,210 / 10,000+  1.5 GiB 12 MiB/s  143/s');
+    expect(renderLiveLine(snap({ status: 'Complete', bytesProcessed: 2048 }), 160)).toContain('2 KiB  failed 12');
+  });
+
+  it('the plain line says estimated and the exact bytes', () => {
+    expect(renderPlainLine(snap({ estimated: true }))).toBe(
+      '5210 of 10000 tasks found so far (52% estimated), 12 failed, Active',
+    );
+    expect(renderPlainLine(snap({ bytesProcessed: 1536 }))).toBe(
+      '5210 of 10000 tasks (52%), 12 failed, 1536 bytes processed (1.5 KiB), Active',
+    );
+  });
+});

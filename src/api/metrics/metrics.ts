@@ -1,7 +1,7 @@
 /**
  * `GET /metrics` in the Prometheus text format (prom-client): jobs by status (counted from the
  * job store at each scrape), tasks by operation and outcome, task latency, retries and throttled
- * attempts (from the engine's `task:done` events), open event streams, and prom-client's default
+ * attempts and bytes processed (from the engine's `task:done` events), open event streams, and prom-client's default
  * process metrics. The server's own metrics live in a Registry of its own (tests run several
  * servers in one process); the process metrics are collected once per process and merged in. No auth;
  * labels never carry job ids, keys or accounts.
@@ -69,6 +69,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     failed: number;
     retries: number;
     throttled: number;
+    bytes: number;
     readonly duration: ReturnType<Histogram['labels']>;
   }
   const tallies = new Map<string, Tally>();
@@ -76,12 +77,12 @@ export function createMetrics(sources: MetricsSources): Metrics {
   /** Adds to `counter` what `field` of each operation's tally gained since the last scrape. */
   const catchUp = (
     counter: Counter,
-    field: 'succeeded' | 'failed' | 'retries' | 'throttled',
+    field: 'succeeded' | 'failed' | 'retries' | 'throttled' | 'bytes',
     labels: (operation: string) => Record<string, string>,
   ): void => {
     for (const [operation, t] of tallies) {
       let r = reported.get(operation);
-      if (!r) reported.set(operation, (r = { succeeded: 0, failed: 0, retries: 0, throttled: 0 }));
+      if (!r) reported.set(operation, (r = { succeeded: 0, failed: 0, retries: 0, throttled: 0, bytes: 0 }));
       counter.inc(labels(operation), t[field] - r[field]);
       r[field] = t[field];
     }
@@ -119,6 +120,15 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers: [own],
     collect() {
       catchUp(this, 'throttled', (operation) => ({ operation }));
+    },
+  });
+  new Counter({
+    name: 's3batch_bytes_processed_total',
+    help: 'Bytes that succeeded tasks copied, replicated or read for a checksum, by operation (not dry runs)',
+    labelNames: ['operation'],
+    registers: [own],
+    collect() {
+      catchUp(this, 'bytes', (operation) => ({ operation }));
     },
   });
   if (sources.sseStreams) {
@@ -170,6 +180,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
           failed: 0,
           retries: 0,
           throttled: 0,
+          bytes: 0,
           duration: duration.labels({ operation: e.operation }),
         }),
       );
@@ -177,6 +188,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     else t.failed++;
     if (e.attempts > 1) t.retries += e.attempts - 1;
     t.throttled += e.throttledAttempts;
+    if (e.bytes !== undefined) t.bytes += e.bytes;
     t.duration.observe(e.durationMs / 1000);
   };
   sources.events.on('task:done', onTask);

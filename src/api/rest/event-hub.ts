@@ -13,6 +13,7 @@ import { isTerminal, type JobStatus } from '../../domain/job-status.ts';
 import { RateEstimator } from '../../domain/progress-rate.ts';
 import type { EngineEvents, JobProgressEvent, JobRemovedEvent, JobStatusEvent } from '../../engine/events.ts';
 import type { DiscoveryView } from './job-view.ts';
+import type { ProgressExtras } from './progress-view.ts';
 
 export interface StatusPayload {
   JobId: string;
@@ -27,7 +28,7 @@ export interface RemovedPayload {
 }
 
 /** A job's counters now, without the rate (the hub adds it). */
-export interface ProgressSnapshot {
+export interface ProgressCounters {
   JobId: string;
   Status: JobStatus;
   TotalNumberOfTasks: number;
@@ -39,9 +40,14 @@ export interface ProgressSnapshot {
   failuresByCode: FailureGroups;
 }
 
+/** The s3batch extension members (progress-view.ts) are part of every snapshot. */
+export type ProgressSnapshot = ProgressCounters & ProgressExtras;
+
 export interface ProgressPayload extends ProgressSnapshot {
   TasksPerSecond: number;
   EtaSeconds: number | null;
+  /** Bytes processed per second over the last seconds; null for operations that move no bytes. */
+  BytesPerSecond: number | null;
 }
 
 export interface HubSubscriber {
@@ -69,6 +75,8 @@ export interface HubDeps {
 interface JobState {
   readonly accountId: string;
   readonly rate: RateEstimator;
+  /** Bytes processed over time (jobs whose operation moves bytes). */
+  readonly byteRate: RateEstimator;
   /** What the last event carried (without the elapsed time), to send only changes. */
   lastKey: string | undefined;
   lastSentAt: number;
@@ -140,6 +148,7 @@ export class JobEventHub {
       state = {
         accountId,
         rate: new RateEstimator(),
+        byteRate: new RateEstimator(),
         lastKey: undefined,
         lastSentAt: Number.NEGATIVE_INFINITY,
         timer: undefined,
@@ -175,12 +184,15 @@ export class JobEventHub {
     const now = this.now();
     const done = snap.NumberOfTasksSucceeded + snap.NumberOfTasksFailed;
     state.rate.sample(now, done);
+    if (snap.BytesProcessed !== null) state.byteRate.sample(now, snap.BytesProcessed);
     const key = JSON.stringify([
       snap.Status,
       snap.TotalNumberOfTasks,
       snap.NumberOfTasksSucceeded,
       snap.NumberOfTasksFailed,
       snap.Discovery,
+      snap.BytesProcessed,
+      snap.PercentComplete,
     ]);
     if (key === state.lastKey) return;
     state.lastKey = key;
@@ -190,6 +202,7 @@ export class JobEventHub {
       ...snap,
       TasksPerSecond: perSecond === null ? 0 : Math.round(perSecond * 10) / 10,
       EtaSeconds: state.rate.etaSeconds(snap.TotalNumberOfTasks),
+      BytesPerSecond: snap.BytesProcessed === null ? null : Math.round(state.byteRate.perSecond() ?? 0),
     };
     this.deliver(state.accountId, jobId, (s) => s.progress(payload));
     if (again) {

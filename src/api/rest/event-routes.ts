@@ -17,6 +17,7 @@ import type { BatchService } from '../../service/batch-service.ts';
 import type { AccountOf } from '../auth/api-auth.ts';
 import type { JobEventHub, ProgressSnapshot } from './event-hub.ts';
 import { discoveryView, jobView } from './job-view.ts';
+import { progressExtras } from './progress-view.ts';
 
 export interface EventRoutesOptions {
   readonly service: BatchService;
@@ -50,15 +51,17 @@ export function progressSnapshot(
     return undefined; // removed (retention) while followed
   }
   const p = service.jobProgress(accountId, jobId);
+  const active = elapsedActiveSeconds(job, now);
   return {
     JobId: jobId,
     Status: job.status,
     TotalNumberOfTasks: p.total,
     NumberOfTasksSucceeded: p.succeeded,
     NumberOfTasksFailed: p.failed,
-    ElapsedTimeInActiveSeconds: elapsedActiveSeconds(job, now),
+    ElapsedTimeInActiveSeconds: active,
     Discovery: discoveryView(job),
     failuresByCode: p.failures ?? [],
+    ...progressExtras(job, p, active),
   };
 }
 

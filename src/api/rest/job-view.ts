@@ -8,6 +8,7 @@ import { dryRunSummary } from '../../operations/dry-run.ts';
 import type { BatchService, JobDescriptor } from '../../service/batch-service.ts';
 import { isTerminal } from '../../domain/job-status.ts';
 import { pausedBy } from '../../domain/user-pause.ts';
+import { progressExtras } from './progress-view.ts';
 
 export interface DiscoveryView {
   ObjectsListed: number;
@@ -73,5 +74,7 @@ export function jobView(
     retries: record.retries ?? [],
     // The live or recent job this one repeated at CreateJob (docs/job-lifecycle.md#duplicate-jobs); null: none.
     DuplicateOf: record.duplicateOf ?? null,
+    // s3batch extensions: the percent (an estimate while listing) and bytes processed (progress-view.ts).
+    ...progressExtras(record, progress, Job.ProgressSummary?.Timers?.ElapsedTimeInActiveSeconds ?? 0),
   };
 }

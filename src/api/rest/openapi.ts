@@ -133,6 +133,13 @@ const progressEvent = obj(
     ElapsedTimeInActiveSeconds: int,
     Discovery: nullable(ref('Discovery')),
     failuresByCode: ref('FailuresByCode'),
+    PercentComplete: ref('PercentComplete'),
+    BytesProcessed: nullable(int),
+    AverageBytesPerSecond: nullable(int),
+    BytesPerSecond: {
+      ...nullable({ type: 'number', minimum: 0 }),
+      description: 'Bytes processed per second over the last seconds; null when the operation moves no bytes.',
+    },
   },
   undefined,
   { description: "At most every 250 ms while the job's counters change." },
@@ -793,6 +800,19 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         },
         ListingComplete: bool,
       }),
+      PercentComplete: obj(
+        {
+          Percent: nullable(int),
+          Estimated: bool,
+          EstimateBasis: {
+            ...nullable(str),
+            description:
+              'TasksFoundSoFar while an inventory or generator listing goes on (the total still grows); null when exact.',
+          },
+        },
+        undefined,
+        { description: 's3batch extension: whole percent of tasks done, and whether it is an estimate.' },
+      ),
       Operation: {
         type: 'object',
         description:
@@ -953,6 +973,16 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             ...str,
             description: 'The live or recent job this one repeated when it was created.',
           }),
+          PercentComplete: ref('PercentComplete'),
+          BytesProcessed: {
+            ...nullable(int),
+            description:
+              'Bytes copied, replicated or read for a checksum by succeeded tasks; null for other operations and dry runs.',
+          },
+          AverageBytesPerSecond: {
+            ...nullable(int),
+            description: 'BytesProcessed over the time the job was Active; null before its first second there.',
+          },
         },
         [
           'Job',
@@ -968,6 +998,9 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
           'retryOf',
           'retries',
           'DuplicateOf',
+          'PercentComplete',
+          'BytesProcessed',
+          'AverageBytesPerSecond',
         ],
       ),
       ReportListing: obj({

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { failureInsightText, fetchFailureInsight } from '../failures-output.ts';
 import { describeText, toJson } from '../job-output.ts';
 import { jobVerb, print, withConnection } from '../job-verb.ts';
+import { fetchProgressExtras } from '../progress-extras.ts';
 
 export function registerDescribeJob(program: Command, env: NodeJS.ProcessEnv): void {
   const cmd = program
@@ -22,10 +23,12 @@ export function registerDescribeJob(program: Command, env: NodeJS.ProcessEnv): v
         print(toJson(out));
         return;
       }
-      // Failures by error code and retry links (s3batch extensions) come from the JSON job view.
+      // s3batch's own members come from the JSON job view: an estimated percent and bytes processed,
+      // failures by error code and retry links.
+      const extras = await fetchProgressExtras(conn, jobId);
       const insight = await fetchFailureInsight(conn, jobId);
       const ended = ['Complete', 'Failed', 'Cancelled'].includes(out.Job.Status ?? '');
-      print(describeText(out.Job) + (insight ? failureInsightText(jobId, insight, ended) : ''));
+      print(describeText(out.Job, extras) + (insight ? failureInsightText(jobId, insight, ended) : ''));
     });
   });
 }

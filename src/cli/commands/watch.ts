@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import { exitQuietlyOnBrokenPipe } from '../broken-pipe.ts';
 import { usageError } from '../cli-errors.ts';
 import { jobVerb, withConnection } from '../job-verb.ts';
+import { fetchProgressExtras, type ProgressExtras } from '../progress-extras.ts';
 import { isEnded } from '../progress-line.ts';
 import { WatchPrinter, type JobObservation, type WatchMode } from '../watch-printer.ts';
 
@@ -38,7 +39,7 @@ function parseIntervalSeconds(value: string): number {
   return n;
 }
 
-function observationOf(jobId: string, job: JobDescriptor | undefined): JobObservation {
+function observationOf(jobId: string, job: JobDescriptor | undefined, extras?: ProgressExtras): JobObservation {
   const p = job?.ProgressSummary;
   return {
     jobId: job?.JobId ?? jobId,
@@ -49,6 +50,7 @@ function observationOf(jobId: string, job: JobDescriptor | undefined): JobObserv
     elapsedActiveSeconds: p?.Timers?.ElapsedTimeInActiveSeconds ?? 0,
     failureReasons: job?.FailureReasons ?? [],
     ...(job?.StatusUpdateReason ? { statusUpdateReason: job.StatusUpdateReason } : {}),
+    extras,
   };
 }
 
@@ -110,7 +112,8 @@ A Suspended job is watched on: it waits for \`s3batch confirm <job-id>\` (a hint
       try {
         for (;;) {
           const out = await conn.send(new conn.sdk.DescribeJobCommand({ AccountId: conn.accountId, JobId: jobId }));
-          const o = observationOf(jobId, out.Job);
+          // s3batch's own members (an estimated percent, bytes processed) from the JSON job view.
+          const o = observationOf(jobId, out.Job, await fetchProgressExtras(conn, jobId));
           printer.observe(o, performance.now(), new Date());
           if (isEnded(o.status)) {
             printer.finish(new Date());

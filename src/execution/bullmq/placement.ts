@@ -401,7 +401,13 @@ class BullExecution implements JobExecution {
   onProgress(entry: ProgressEntry): void {
     if (this.ended) return;
     try {
-      applyAttemptsAndTasks(this.job.limits, (stats) => this.hooks.onTaskDone(stats), entry.attempts, entry.tasks);
+      applyAttemptsAndTasks(
+        this.job.limits,
+        (stats) => this.hooks.onTaskDone(stats),
+        entry.attempts,
+        entry.tasks,
+        entry.taskBytes,
+      );
       const s = this.sent.get(entry.chunk);
       const before = this.inFlight;
       if (s) {

@@ -115,6 +115,8 @@ export interface ProgressEntry {
   readonly attempts: string;
   /** Per finished task since the last entry (/metrics): succeeded (0/1), durationMs, attempts, throttledAttempts. */
   readonly tasks: readonly number[];
+  /** Per finished task of `tasks`, the bytes it moved or read (-1: none); absent from older workers. */
+  readonly taskBytes?: readonly number[] | undefined;
 }
 
 /**

@@ -32,13 +32,14 @@ import type { AttemptOutcome } from '../../operations/operation.ts';
 import type { Config } from '../../config.ts';
 import type { CreateJobRequest } from '../../domain/job-spec.ts';
 import type { StorageProfileRegistry } from '../../server/storage-profile-registry.ts';
-import { withDryRun } from '../../operations/dry-run.ts';
+import { withJobTags } from '../../operations/job-operation.ts';
 import { parseOperation } from '../../operations/index.ts';
 import { engineConfigFrom } from '../../server/engine-config.ts';
 import { createServerProfiles } from '../../server/server-profiles.ts';
 import type { LocalManifestFiles } from '../../storage/local-manifest-files.ts';
 import type { ResultSpool } from '../../storage/result-spool.ts';
 import { chunkReader, jobTaskExecutor, type ChunkWorkDeps } from '../chunk-work.ts';
+import { pushTaskStats } from '../protocol.ts';
 import type { ChunkCounts, LiveCounts } from '../placement.ts';
 import {
   CHUNK_QUEUE,
@@ -117,7 +118,7 @@ export function workerDepsFrom(
   const { spool, localManifest } = typeof ports === 'function' ? ports({ profiles, requests }) : ports;
   return {
     profileFor: (roleArn) => profiles.forRoleArn(roleArn),
-    operationFor: (request) => withDryRun(parseOperation(request.Operation), request),
+    operationFor: (request) => withJobTags(parseOperation(request.Operation), request),
     localManifest: (jobId) => localManifest(jobId),
     retry: engineConfigFrom(config).retry,
     sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),
@@ -332,6 +333,7 @@ class ChunkRun {
   /** The highest stop generation heard for the chunk's job. */
   stopGen = Number.NEGATIVE_INFINITY;
   tasks: number[] = [];
+  taskBytes: number[] = [];
   final: LiveCounts | undefined;
   private loops: number;
   private lastEntry = '';
@@ -381,12 +383,14 @@ class ChunkRun {
       live: this.final ?? runner.liveCounts,
       attempts: limits.attempts,
       tasks: this.tasks,
+      taskBytes: this.taskBytes,
     };
     const state = JSON.stringify([entry.inFlight, entry.live]);
     const quiet = entry.attempts === '' && entry.tasks.length === 0 && state === this.lastEntry;
     if (quiet && !force && now - this.lastSent < QUIET_MS) return undefined;
     limits.attempts = '';
     this.tasks = [];
+    this.taskBytes = [];
     this.lastEntry = state;
     this.lastSent = now;
     return entry;
@@ -542,7 +546,7 @@ export class ChunkQueueWorker {
     const deps = this.deps;
     const limits = new ChunkLimits(this.slots, rate);
     const onDone = (d: TaskOutcomeStats): void => {
-      run.tasks.push(d.succeeded ? 1 : 0, d.durationMs, d.attempts, d.throttledAttempts);
+      pushTaskStats(run.tasks, run.taskBytes, d);
     };
     const execute = jobTaskExecutor(deps, data.spec, limits, onDone);
     const slots = this.slots;

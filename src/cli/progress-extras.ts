@@ -1,0 +1,67 @@
+/**
+ * The s3batch extension members about progress that `describe-job` and `watch` show next to
+ * DescribeJob's counts, read from the JSON job view (GET /api/v1/jobs/:id, progress-view.ts on
+ * the server): whether the percent is an estimate (a listing goes on) and the bytes processed.
+ * `readProgressExtras` is pure; `fetchProgressExtras` asks the server and gives undefined when it
+ * cannot tell (a server without the JSON API, or one that does not send these members).
+ */
+import { formatByteRate, formatBytes } from '../domain/bytes-processed.ts';
+import type { Connection } from './connection.ts';
+import { formatCount } from './progress-line.ts';
+
+export interface ProgressExtras {
+  /** The percent divides by the tasks found so far: the listing goes on. */
+  readonly estimated: boolean;
+  /** Tasks the listing found so far (the Discovery member), when told. */
+  readonly tasksFound: number | undefined;
+  readonly objectsListed: number | undefined;
+  /** Null: the operation moves no bytes (or a dry run). */
+  readonly bytesProcessed: number | null;
+  readonly averageBytesPerSecond: number | null;
+}
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** The members of a job view (parsed JSON); undefined when it has none of them. */
+export function readProgressExtras(view: unknown): ProgressExtras | undefined {
+  if (typeof view !== 'object' || view === null) return undefined;
+  const v = view as Record<string, unknown>;
+  const pc = v.PercentComplete as Record<string, unknown> | undefined;
+  if (typeof pc !== 'object' || pc === null || !('BytesProcessed' in v)) return undefined;
+  const d = (typeof v.Discovery === 'object' && v.Discovery !== null ? v.Discovery : {}) as Record<string, unknown>;
+  return {
+    estimated: pc.Estimated === true,
+    tasksFound: isNum(d.ObjectsFound) ? d.ObjectsFound : undefined,
+    objectsListed: isNum(d.ObjectsListed) ? d.ObjectsListed : undefined,
+    bytesProcessed: isNum(v.BytesProcessed) ? v.BytesProcessed : null,
+    averageBytesPerSecond: isNum(v.AverageBytesPerSecond) ? v.AverageBytesPerSecond : null,
+  };
+}
+
+/** The job view's members, or undefined when the server does not tell them (never throws). */
+export async function fetchProgressExtras(conn: Connection, jobId: string): Promise<ProgressExtras | undefined> {
+  try {
+    const res = await conn.signedFetch(`/api/v1/jobs/${encodeURIComponent(jobId)}`);
+    if (!res.ok) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    return readProgressExtras(await res.json());
+  } catch {
+    return undefined; // not an s3batch server, or the network: DescribeJob's answer stands alone
+  }
+}
+
+/** `estimated: of 1,200 tasks found so far in 5,000 objects listed; the listing goes on`. */
+export function estimateText(x: ProgressExtras): string {
+  if (x.tasksFound === undefined || x.tasksFound === 0) return 'estimated: no task found yet; the listing goes on';
+  const found = `${formatCount(x.tasksFound)} tasks found so far`;
+  const listed = x.objectsListed === undefined ? '' : ` in ${formatCount(x.objectsListed)} objects listed`;
+  return `estimated: of ${found}${listed}; the listing goes on`;
+}
+
+/** `1.5 GiB (1610612736 bytes), average 12 MiB/s`. */
+export function bytesText(bytes: number, averagePerSecond: number | null): string {
+  const avg = averagePerSecond === null ? '' : `, average ${formatByteRate(averagePerSecond)}`;
+  return `${formatBytes(bytes)} (${bytes} bytes)${avg}`;
+}
