@@ -17,6 +17,7 @@ import { JobEventHub } from './rest/event-hub.ts';
 import { eventRoutes, progressSnapshot } from './rest/event-routes.ts';
 import { openApiRoutes } from './rest/openapi.ts';
 import { REQUEST_ID_HEADER, RequestLog, requestIdOf } from './request-log.ts';
+import { historyRoutes } from './rest/history-routes.ts';
 import { reportRoutes } from './rest/report-routes.ts';
 import { restRoutes } from './rest/routes.ts';
 import { sessionRoutes } from './rest/session-routes.ts';
@@ -165,6 +166,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(metricsRoutes, { metrics });
   await app.register(reportRoutes, { prefix: '/api/v1', reports: opts.reports, accountOf });
+  // A job's tasks/s over its life (the web page's chart).
+  await app.register(historyRoutes, { prefix: '/api/v1', service: opts.service, accountOf });
   // The OpenAPI 3.1 description of everything under /api/v1 (public).
   await app.register(openApiRoutes, { prefix: '/api/v1' });
   await app.register(s3ControlRoutes, { prefix: '/v20180820', service: opts.service, verifier: opts.verifier });

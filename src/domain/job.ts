@@ -5,6 +5,7 @@
 import type { StatusFields } from './job-status.ts';
 import type { CreateJobRequest, FailureReason, S3Tag } from './job-spec.ts';
 import type { Progress } from './progress.ts';
+import type { ThroughputHistory } from './throughput-history.ts';
 
 export interface ChunkMarks {
   /** Every chunk with index < watermark is done. */
@@ -68,6 +69,8 @@ export interface JobRecord extends StatusFields {
   readonly history?: readonly StatusChange[] | undefined;
   /** Task attempts the storage throttled (SlowDown, 429…) in the runs that ended so far. */
   readonly throttledAttempts?: number | undefined;
+  /** Finished-task counters over the job's life, bounded (throughput-history.ts): the tasks/s chart. */
+  readonly throughput?: ThroughputHistory | undefined;
 }
 
 export interface StatusChange {

@@ -55,6 +55,7 @@ import { isSchedulable, plan, SCHEDULABLE_STATUSES, type Decision } from './sche
 import type { StorageProfile } from './storage-profile.ts';
 import { Sweeper } from './sweeper.ts';
 import type { TaskOutcomeStats } from './task-executor.ts';
+import { sampleThroughput } from './throughput.ts';
 
 export type { StorageProfile } from './storage-profile.ts';
 
@@ -515,6 +516,7 @@ export class Engine {
       ),
     };
     this.running.set(jobId, entry);
+    this.sampleThroughput(jobId, true); // the run's start
   }
 
   /** True when an Active job has more tasks in flight than its slots (they are not free yet). */
@@ -553,7 +555,14 @@ export class Engine {
     if (now - r.lastProgressEvent >= this.config.progressIntervalMs) {
       r.lastProgressEvent = now;
       this.events.emit('job:progress', { jobId, accountId: job.accountId, progress });
+      this.sampleThroughput(jobId, false);
     }
+  }
+
+  /** Records the job's counters in its throughput history (a store write only when a sample is kept). */
+  private sampleThroughput(jobId: string, force: boolean): void {
+    const job = this.records.get(jobId);
+    if (job) sampleThroughput(this.records, job, this.progressOf(job), this.deps.now().getTime(), force);
   }
 
   /** A job-level failure: stop dispatching; the runner's end (or the finalizer) makes it Failed. */
@@ -605,6 +614,7 @@ export class Engine {
     if (extra.succeeded + extra.failed > 0) {
       this.records.update(jobId, (job) => ({ ...job, progress: addProgress(job.progress, extra) }));
     }
+    this.sampleThroughput(jobId, true); // the run's end, with its last counters
     if (err !== undefined && reason === undefined) {
       const { code, message } = failureOf(err);
       this.records.logFor(jobId).error({ code }, `job ${jobId} failed while running: ${code}: ${message}`);
