@@ -98,5 +98,7 @@ export const jobs = {
     call('POST', `${job(id)}/status`, { RequestedJobStatus, ...(StatusUpdateReason ? { StatusUpdateReason } : {}) }),
   setPriority: (id, Priority) => call('POST', `${job(id)}/priority`, { Priority }),
   report: (id) => call('GET', `${job(id)}/report`),
+  /** The job's tasks/s over its life (the chart's points). */
+  history: (id) => call('GET', `${job(id)}/history`),
   eventsPath: (id) => `${job(id)}/events`,
 };

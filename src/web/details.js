@@ -3,7 +3,8 @@
  * priority, each through the confirming dialog), progress bar and counters updated live from the
  * job's event stream (/api/v1/jobs/<id>/events; polling every 3 s when it fails), discovery and
  * processing metrics, failure reasons, the status timeline, report download links once the
- * report exists, tags, and the job's spec as submitted. Once the job has ended, the account's
+ * report exists, tags, and the job's spec as submitted; a tasks/s chart over the job's life
+ * (charts-view.js) and a bar chart of failed tasks by error code. Once the job has ended, the account's
  * stream (/api/v1/events) tells when it is deleted at the end of its retention period: the view
  * then says so instead of showing a job that is gone.
  */
@@ -11,6 +12,7 @@ import { ApiError, API, jobs } from './api.js';
 import { ask, field } from './dialogs.js';
 import { definitions, fill, h, keepFocus } from './dom.js';
 import { bytes, duration, localTime, num, rate } from './format.js';
+import { mountCharts } from './charts-view.js';
 import { live, openStream } from './live.js';
 import { doneOf, isTerminal, progressBar, statusBadge, timeEl } from './widgets.js';
 
@@ -37,12 +39,15 @@ export function mountDetails(root, jobId) {
     report: h('section', { id: 'job-report', class: 'card', 'aria-labelledby': 'report-title' }),
     tags: h('section', { id: 'job-tags', class: 'card', 'aria-labelledby': 'tags-title' }),
     spec: h('section', { id: 'job-spec', class: 'card', 'aria-labelledby': 'spec-title' }),
+    charts: h('div', { class: 'charts' }),
   };
+  const charts = mountCharts(parts.charts, jobId);
   root.replaceChildren(
     h('p', null, h('a', { href: '#/', class: 'back' }, '← All jobs')),
     parts.head,
     parts.actions,
     parts.message,
+    parts.charts,
     h(
       'div',
       { class: 'grid' },
@@ -98,6 +103,7 @@ export function mountDetails(root, jobId) {
     };
     document.title = `Job ${jobId.slice(0, 8)} · s3batch`;
     keepFocus(renderAll);
+    charts.view(v);
     if (isTerminal(v.Job.Status) && report.state === 'none') void loadReport();
     if (isTerminal(v.Job.Status)) watchRemoval();
   };
@@ -408,6 +414,7 @@ export function mountDetails(root, jobId) {
       else if (name === 'progress' && view) {
         p = { ...p, ...data };
         renderProgress();
+        charts.progress(data);
       }
     },
     poll: async () => {
@@ -419,6 +426,7 @@ export function mountDetails(root, jobId) {
     stopped = true;
     stopLive();
     stopRemoval?.();
+    charts.stop();
   };
 }
 
