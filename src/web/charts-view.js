@@ -34,6 +34,18 @@ export function mountCharts(root, jobId) {
   let again = false;
   let lastLoad = Number.NEGATIVE_INFINITY;
   let timer;
+  /** What was drawn last, drawn again when the page's width changes (the charts are drawn 1:1). */
+  let lastHistory;
+  let lastCodes;
+  const widthOf = (card) => Math.max(240, Math.floor(card.clientWidth) - 34);
+  let drawnWidth = 0;
+  let codesWidth = 0;
+  const resize = new ResizeObserver(() => {
+    if (lastHistory && Math.abs(widthOf(throughput) - drawnWidth) >= 8) renderThroughput(lastHistory);
+    if (lastCodes && !codes.hidden && Math.abs(widthOf(codes) - codesWidth) >= 8) renderCodes(lastCodes);
+  });
+  resize.observe(throughput);
+  resize.observe(codes);
 
   const load = async () => {
     if (stopped) return;
@@ -68,7 +80,9 @@ export function mountCharts(root, jobId) {
 
   const renderThroughput = (history) => {
     if (stopped) return;
-    const { svg, summary } = throughputChart(history.points ?? []);
+    lastHistory = history;
+    drawnWidth = widthOf(throughput);
+    const { svg, summary } = throughputChart(history.points ?? [], { width: drawnWidth });
     throughput.replaceChildren(
       h('h2', { id: 'throughput-title' }, 'Tasks per second'),
       svg,
@@ -86,12 +100,14 @@ export function mountCharts(root, jobId) {
 
   const renderCodes = (list) => {
     if (stopped || !Array.isArray(list)) return;
+    lastCodes = list;
     codes.hidden = list.length === 0;
     if (list.length === 0) {
       codes.replaceChildren();
       return;
     }
-    const { svg, summary } = failureCodesChart(list);
+    codesWidth = widthOf(codes);
+    const { svg, summary } = failureCodesChart(list, { width: codesWidth });
     codes.replaceChildren(
       h('h2', { id: 'failure-codes-title' }, 'Failed tasks by error code'),
       svg,
@@ -121,6 +137,7 @@ export function mountCharts(root, jobId) {
     stop() {
       stopped = true;
       clearTimeout(timer);
+      resize.disconnect();
     },
   };
 }

@@ -41,10 +41,11 @@ const f = (n) => String(Math.round(n * 100) / 100);
 /**
  * Tasks/s over time: a line with the area under it, the y axis from 0 to a round maximum, the
  * time axis from the first point to the last. `points`: [{t (ms), tasksPerSecond}], oldest first.
- * Returns {svg, summary} (summary: one sentence), or an empty-state svg when there is no interval.
+ * Returns {svg, summary} (summary: one sentence); with fewer than two points only the axes.
+ * `width`: the space it gets on the page in CSS pixels (drawn 1:1, so its text stays legible).
  */
-export function throughputChart(points, { width = 640, height = 180 } = {}) {
-  const pad = { left: 44, right: 10, top: 12, bottom: 24 };
+export function throughputChart(points, { width = 640, height = 200 } = {}) {
+  const pad = { left: 48, right: 12, top: 22, bottom: 24 };
   const w = width - pad.left - pad.right;
   const hgt = height - pad.top - pad.bottom;
   const n = points.length;
@@ -97,12 +98,19 @@ export function throughputChart(points, { width = 640, height = 180 } = {}) {
     n >= 2 ? s('path', { class: 'chart-area', d: area }) : null,
     n >= 2 ? s('path', { class: 'chart-line', d: line, fill: 'none' }) : null,
     s('text', { class: 'chart-label', x: pad.left, y: height - 6 }, n >= 2 ? 'start' : ''),
+    n >= 2 && w >= 240
+      ? s(
+          'text',
+          { class: 'chart-label', x: f(pad.left + w / 2), y: height - 6, 'text-anchor': 'middle' },
+          `+${duration(span / 2000)}`,
+        )
+      : null,
     s(
       'text',
       { class: 'chart-label', x: pad.left + w, y: height - 6, 'text-anchor': 'end' },
       n >= 2 ? `+${duration(span / 1000)}` : '',
     ),
-    s('text', { class: 'chart-label chart-unit', x: pad.left + 4, y: pad.top + 10 }, 'tasks/s'),
+    s('text', { class: 'chart-label chart-unit', x: pad.left, y: 12 }, 'tasks/s'),
   );
   return { svg, summary };
 }
@@ -119,8 +127,8 @@ export function failureCodesChart(list, { width = 640 } = {}) {
   const rest = list.slice(MAX_BARS).reduce((a, c) => a + c.count, 0);
   const total = list.reduce((a, c) => a + c.count, 0);
   const row = 26;
-  const labelW = 210;
-  const countW = 70;
+  const labelW = Math.round(Math.min(210, width * 0.4));
+  const countW = 64;
   const height = shown.length * row + 8;
   const barMax = width - labelW - countW;
   const max = Math.max(1, ...shown.map((c) => c.count));
@@ -152,7 +160,7 @@ export function failureCodesChart(list, { width = 640 } = {}) {
         s(
           'text',
           { class: 'chart-label', x: labelW - 8, y: yTop + 17, 'text-anchor': 'end' },
-          truncate(codeText(c), 30),
+          truncate(codeText(c), Math.floor(labelW / 7.5)),
         ),
         s('rect', { class: 'chart-bar-rect', x: labelW, y: yTop + 3, width: f(w), height: row - 8, rx: 3 }),
         s('text', { class: 'chart-label chart-count', x: f(labelW + w + 6), y: yTop + 17 }, num(c.count)),
