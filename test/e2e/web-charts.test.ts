@@ -165,6 +165,16 @@ describe('web job page charts in chromium', () => {
     expect(again.jobId).toBe(JobId);
   });
 
+  it('keeps the history with the job record across a restart of the server', async () => {
+    const { JobId } = (await api.call<{ Jobs: { JobId: string }[] }>('GET', '/jobs')).Jobs[0]!;
+    const before = await api.call<HistoryAnswer>('GET', `/jobs/${JobId}/history`);
+    expect(before.points.length).toBeGreaterThanOrEqual(3);
+    await server.kill('SIGTERM');
+    server = await startServerProcess({ s3: requireCeph(), dataDir: server.dataDir });
+    const after = await new JsonApi(server.url).call<HistoryAnswer>('GET', `/jobs/${JobId}/history`);
+    expect(after).toEqual(before);
+  });
+
   it('saved its screenshots, requested nothing outside the server and logged no console error', () => {
     expect(screenshots.length).toBe(3);
     expect(web.foreignRequests).toEqual([]);
