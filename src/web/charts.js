@@ -35,6 +35,9 @@ export function niceCeiling(v) {
   return 10 * exp;
 }
 
+/** A span of time: tenths of a second below 10 s ("0.6s"), else as durations are written ("1m 05s"). */
+const spanText = (ms) => (ms < 10_000 ? `${Math.round(ms / 100) / 10}s` : duration(ms / 1000));
+
 /** Two decimals at most, no trailing zeros: SVG path numbers. */
 const f = (n) => String(Math.round(n * 100) / 100);
 
@@ -59,7 +62,7 @@ export function throughputChart(points, { width = 640, height = 200 } = {}) {
   const summary =
     n < 2
       ? 'No tasks/s yet: the chart starts when the job runs.'
-      : `Over ${duration(span / 1000)}: peak ${rate(peak)} tasks/s, average ${rate(average)} tasks/s, latest ${rate(last.tasksPerSecond)} tasks/s (${num(n)} points).`;
+      : `Over ${spanText(span)}: peak ${rate(peak)} tasks/s, average ${rate(average)} tasks/s, latest ${rate(last.tasksPerSecond)} tasks/s (${num(n)} points).`;
   const top = niceCeiling(peak);
   const x = (t) => pad.left + (span > 0 ? ((t - first.t) / span) * w : 0);
   const y = (v) => pad.top + hgt - (v / top) * hgt;
@@ -102,13 +105,13 @@ export function throughputChart(points, { width = 640, height = 200 } = {}) {
       ? s(
           'text',
           { class: 'chart-label', x: f(pad.left + w / 2), y: height - 6, 'text-anchor': 'middle' },
-          `+${duration(span / 2000)}`,
+          `+${spanText(span / 2)}`,
         )
       : null,
     s(
       'text',
       { class: 'chart-label', x: pad.left + w, y: height - 6, 'text-anchor': 'end' },
-      n >= 2 ? `+${duration(span / 1000)}` : '',
+      n >= 2 ? `+${spanText(span)}` : '',
     ),
     s('text', { class: 'chart-label chart-unit', x: pad.left, y: 12 }, 'tasks/s'),
   );
