@@ -1,4 +1,5 @@
 /** Progress counters and the task-failure threshold (docs/job-lifecycle.md#failure-threshold). */
+import { type FailureGroups, mergeFailures } from './failure-groups.ts';
 
 export interface Progress {
   readonly total: number;
@@ -6,6 +7,8 @@ export interface Progress {
   readonly failed: number;
   /** Bytes of the objects the tasks acted on, when the operation reports them (dry run). */
   readonly bytes?: number | undefined;
+  /** Failed tasks grouped by error code (domain/failure-groups.ts); absent before any failure. */
+  readonly failures?: FailureGroups | undefined;
 }
 
 /** The threshold is watched only once this many tasks have run. */
@@ -23,8 +26,16 @@ export function thresholdExceeded(succeeded: number, failed: number): boolean {
 /** Adds task outcomes to the counters (the total stays); bytes only when either side has them. */
 export function addProgress(
   a: Progress,
-  b: { readonly succeeded: number; readonly failed: number; readonly bytes?: number | undefined },
+  b: {
+    readonly succeeded: number;
+    readonly failed: number;
+    readonly bytes?: number | undefined;
+    readonly failures?: FailureGroups | undefined;
+  },
 ): Progress {
-  const sum = { total: a.total, succeeded: a.succeeded + b.succeeded, failed: a.failed + b.failed };
-  return a.bytes === undefined && b.bytes === undefined ? sum : { ...sum, bytes: (a.bytes ?? 0) + (b.bytes ?? 0) };
+  const sum: Progress = { total: a.total, succeeded: a.succeeded + b.succeeded, failed: a.failed + b.failed };
+  const withBytes =
+    a.bytes === undefined && b.bytes === undefined ? sum : { ...sum, bytes: (a.bytes ?? 0) + (b.bytes ?? 0) };
+  const failures = mergeFailures(a.failures, b.failures);
+  return failures === undefined ? withBytes : { ...withBytes, failures };
 }

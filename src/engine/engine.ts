@@ -32,6 +32,7 @@ import {
   runnerErrorTarget,
   type JobStatus as Status,
 } from '../domain/job-status.ts';
+import { mergeFailures } from '../domain/failure-groups.ts';
 import { addProgress, thresholdExceeded, type Progress } from '../domain/progress.ts';
 import { InlinePlacement } from '../execution/inline.ts';
 import type { ChunkCounts, ChunkPlacement, JobExecution, LiveCounts } from '../execution/placement.ts';
@@ -608,6 +609,7 @@ export class Engine {
         succeeded: a.succeeded + c.succeeded,
         failed: a.failed + c.failed,
         bytes: c.bytes === undefined ? a.bytes : (a.bytes ?? 0) + c.bytes,
+        failures: mergeFailures(a.failures, c.failures),
       }),
       { succeeded: 0, failed: 0, bytes: undefined },
     );
@@ -644,7 +646,8 @@ export class Engine {
       if (isChunkDone(job.chunks, index)) continue;
       const rows = await this.deps.spool.durable(job.id, index);
       if (rows === undefined) await this.deps.spool.discard(job.id, index);
-      else kept.set(index, { succeeded: rows.succeeded, failed: rows.failed, bytes: rows.bytes });
+      else
+        kept.set(index, { succeeded: rows.succeeded, failed: rows.failed, bytes: rows.bytes, failures: rows.failures });
     }
     if (kept.size > 0) this.resumed.set(job.id, kept);
   }

@@ -15,6 +15,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Chunk } from '../domain/chunk.ts';
+import { FailureTally, mergeFailures } from '../domain/failure-groups.ts';
 import type { TaskEntry, TaskResult } from '../domain/task.ts';
 import type { ResultSpool, SpoolWriter } from '../storage/result-spool.ts';
 import type { ChunkCounts, LiveCounts, RunOutcome } from '../execution/placement.ts';
@@ -57,6 +58,8 @@ interface ChunkState {
   succeeded: number;
   failed: number;
   bytes: number | undefined;
+  /** This runner's failed results of the chunk, by error code. */
+  readonly failures: FailureTally;
   completing: boolean;
 }
 
@@ -102,16 +105,19 @@ export class JobRunner {
   }
 
   /** Results of chunks not yet reported done, produced by this runner (resumed rows left out). */
-  get liveCounts(): { succeeded: number; failed: number; bytes?: number | undefined } {
+  get liveCounts(): LiveCounts {
     let succeeded = 0;
     let failed = 0;
     let bytes: number | undefined;
+    const tally = new FailureTally();
     for (const s of this.open.values()) {
       succeeded += s.succeeded;
       failed += s.failed;
       if (s.bytes !== undefined) bytes = (bytes ?? 0) + s.bytes;
+      if (s.failed > 0) tally.addGroups(s.failures.groupsNow());
     }
-    return bytes === undefined ? { succeeded, failed } : { succeeded, failed, bytes };
+    const counts = bytes === undefined ? { succeeded, failed } : { succeeded, failed, bytes };
+    return tally.size === 0 ? counts : { ...counts, failures: tally.groupsNow() };
   }
 
   /**
@@ -197,6 +203,7 @@ export class JobRunner {
         succeeded: 0,
         failed: 0,
         bytes: undefined,
+        failures: new FailureTally(),
         completing: false,
       };
       this.open.set(chunk.index, state);
@@ -256,7 +263,10 @@ export class JobRunner {
     const backlog = state.writer.ready();
     if (backlog) await backlog;
     if (result.status === 'succeeded') state.succeeded++;
-    else state.failed++;
+    else {
+      state.failed++;
+      state.failures.addResult(result);
+    }
     if (result.bytes !== undefined) state.bytes = (state.bytes ?? 0) + result.bytes;
     state.pending--;
     this.deps.onResult(result);
@@ -276,18 +286,21 @@ export class JobRunner {
 }
 
 function countsOf(rows: LiveCounts): LiveCounts {
-  return { succeeded: rows.succeeded, failed: rows.failed, bytes: rows.bytes };
+  const counts = { succeeded: rows.succeeded, failed: rows.failed, bytes: rows.bytes };
+  return rows.failures === undefined ? counts : { ...counts, failures: rows.failures };
 }
 
 /** The chunk's counts: its resumed rows and this runner's. */
 function chunkCounts(state: ChunkState): ChunkCounts {
   const b = state.base;
   const bytes = b.bytes === undefined && state.bytes === undefined ? undefined : (b.bytes ?? 0) + (state.bytes ?? 0);
+  const failures = mergeFailures(b.failures, state.failed > 0 ? state.failures.groupsNow() : undefined);
   return {
     index: state.chunk.index,
     succeeded: b.succeeded + state.succeeded,
     failed: b.failed + state.failed,
     bytes,
-    ...(b === NOTHING ? {} : { resumed: { succeeded: b.succeeded, failed: b.failed, bytes: b.bytes } }),
+    ...(failures === undefined ? {} : { failures }),
+    ...(b === NOTHING ? {} : { resumed: countsOf(b) }),
   };
 }

@@ -18,6 +18,7 @@
  * - `onIdle` whenever nothing is in flight while the capacity is 0 or the execution is stopped.
  */
 import type { Chunk } from '../domain/chunk.ts';
+import type { FailureGroups } from '../domain/failure-groups.ts';
 import type { CreateJobRequest } from '../domain/job-spec.ts';
 import type { JobLimits } from '../engine/job-limits.ts';
 import type { TaskOutcomeStats } from '../engine/task-executor.ts';
@@ -29,6 +30,8 @@ export interface ChunkCounts {
   readonly failed: number;
   /** Sum of the results' `bytes` (dry run), when any result had them. */
   readonly bytes?: number | undefined;
+  /** The failed results grouped by error code. */
+  readonly failures?: FailureGroups | undefined;
   /**
    * The part of these counts that the chunk's spool held when it was reopened after a crash or a
    * shutdown (the engine counted them from the spool at start, not from live progress).
@@ -40,6 +43,8 @@ export interface LiveCounts {
   readonly succeeded: number;
   readonly failed: number;
   readonly bytes?: number | undefined;
+  /** The failed results grouped by error code (domain/failure-groups.ts). */
+  readonly failures?: FailureGroups | undefined;
 }
 
 export interface RunOutcome {

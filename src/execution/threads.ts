@@ -29,6 +29,7 @@
  * Pausing: the threads' slots go to 0 and the job is idle once every thread has said so for that
  * very change (an epoch per change), so a Paused job has no task in flight anywhere.
  */
+import { FailureTally, mergeFailures, subtractFailures } from '../domain/failure-groups.ts';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { EventLoopUtilization } from 'node:perf_hooks';
@@ -510,12 +511,15 @@ class ThreadExecution implements JobExecution {
     let succeeded = 0;
     let failed = 0;
     let bytes: number | undefined;
+    const tally = new FailureTally();
     for (const p of this.parts) {
       succeeded += p.live.succeeded;
       failed += p.live.failed;
       if (p.live.bytes !== undefined) bytes = (bytes ?? 0) + p.live.bytes;
+      tally.addGroups(p.live.failures);
     }
-    return bytes === undefined ? { succeeded, failed } : { succeeded, failed, bytes };
+    const counts = bytes === undefined ? { succeeded, failed } : { succeeded, failed, bytes };
+    return tally.size === 0 ? counts : { ...counts, failures: tally.groupsNow() };
   }
 
   setSlots(slots: number): void {
@@ -722,6 +726,7 @@ class ThreadExecution implements JobExecution {
         succeeded: a.succeeded + c.succeeded - (c.resumed?.succeeded ?? 0),
         failed: a.failed + c.failed - (c.resumed?.failed ?? 0),
         bytes: c.bytes === undefined ? a.bytes : (a.bytes ?? 0) + c.bytes - (c.resumed?.bytes ?? 0),
+        failures: mergeFailures(a.failures, subtractFailures(c.failures, c.resumed?.failures)),
       }),
       NONE,
     );

@@ -4,6 +4,7 @@
  * rows are readable in append order, abort() and discard() drop the chunk, and reading a chunk that
  * was never opened fails (as a missing file does). Memory is durable at once.
  */
+import { FailureTally } from '../domain/failure-groups.ts';
 import { TaskStatus } from '../domain/task.ts';
 import type { TaskResult } from '../domain/task.ts';
 import type { DurableRows, ResultSpool, SpoolWriter } from './result-spool.ts';
@@ -20,7 +21,10 @@ function durableRows(rows: ChunkRows): DurableRows | undefined {
   let bytes: number | undefined;
   for (const r of [...rows.succeeded, ...rows.failed]) if (r.bytes !== undefined) bytes = (bytes ?? 0) + r.bytes;
   const counts = { ordinals: new Set(rows.ordinals), succeeded: rows.succeeded.length, failed: rows.failed.length };
-  return bytes === undefined ? counts : { ...counts, bytes };
+  const tally = new FailureTally();
+  for (const r of rows.failed) tally.addResult(r);
+  const withFailures = tally.size === 0 ? counts : { ...counts, failures: tally.groupsNow() };
+  return bytes === undefined ? withFailures : { ...withFailures, bytes };
 }
 
 export interface MemorySpool extends ResultSpool {

@@ -8,6 +8,7 @@
  * tells which ordinals are done, so only the others run again. A spool without ordinals (written
  * by an older version) is not resumable: the chunk starts afresh, so every task is reported once.
  */
+import type { FailureGroups } from '../domain/failure-groups.ts';
 import type { TaskResult, TaskStatus } from '../domain/task.ts';
 
 /** What a chunk's spool already holds durably: the ordinals it has and their counts. */
@@ -17,6 +18,8 @@ export interface DurableRows {
   readonly failed: number;
   /** Sum of the rows' `bytes` (dry run), when any row had them. */
   readonly bytes?: number | undefined;
+  /** The failed rows grouped by error code. */
+  readonly failures?: FailureGroups | undefined;
 }
 
 export interface SpoolWriter {

@@ -5,6 +5,7 @@
  * the status is not in it (the file's, or the part line's one-letter tag). Lines written before
  * ordinals existed have six elements, without the ordinal: they are read, but not resumable.
  */
+import { FailureTally } from '../domain/failure-groups.ts';
 import { TaskStatus } from '../domain/task.ts';
 import type { TaskResult } from '../domain/task.ts';
 import type { DurableRows } from './result-spool.ts';
@@ -95,18 +96,21 @@ export class DurableTally {
   private readonly ordinals = new Set<number>();
   private readonly counts = { succeeded: 0, failed: 0 };
   private bytes: number | undefined;
+  private readonly failures = new FailureTally();
 
   /** Adds a decoded row; false when it has no ordinal or repeats one (the chunk is not resumable). */
   add(row: { result: TaskResult; ordinal?: number }): boolean {
     if (row.ordinal === undefined || this.ordinals.has(row.ordinal)) return false;
     this.ordinals.add(row.ordinal);
     this.counts[row.result.status === TaskStatus.Failed ? 'failed' : 'succeeded']++;
+    if (row.result.status === TaskStatus.Failed) this.failures.addResult(row.result);
     if (row.result.bytes !== undefined) this.bytes = (this.bytes ?? 0) + row.result.bytes;
     return true;
   }
 
   rows(): DurableRows {
     const { ordinals, counts, bytes } = this;
-    return bytes === undefined ? { ordinals, ...counts } : { ordinals, ...counts, bytes };
+    const rows = bytes === undefined ? { ordinals, ...counts } : { ordinals, ...counts, bytes };
+    return this.failures.size === 0 ? rows : { ...rows, failures: this.failures.groupsNow() };
   }
 }

@@ -72,6 +72,7 @@ function job(jobId: string, total: number): ProgressSnapshot {
     NumberOfTasksFailed: 0,
     ElapsedTimeInActiveSeconds: 0,
     Discovery: null,
+    failuresByCode: [],
   };
 }
 

@@ -165,7 +165,13 @@ describe('createFsSpool', () => {
     first.append(result(9, 'succeeded', { bytes: 10 }), 9);
     await first.close();
     const durable = await spool.durable(JOB, 4);
-    expect(durable).toEqual({ ordinals: new Set([0, 3, 1, 7, 5, 9]), succeeded: 5, failed: 1, bytes: 10 });
+    expect(durable).toEqual({
+      ordinals: new Set([0, 3, 1, 7, 5, 9]),
+      succeeded: 5,
+      failed: 1,
+      bytes: 10,
+      failures: [{ code: 'NoSuchKey', httpStatus: 404, count: 1, sampleKeys: ['k/5'] }],
+    });
 
     const second = await spool.open(JOB, 4, { resume: true });
     expect(second.resumed).toEqual(durable);
@@ -332,11 +338,21 @@ describe.each([
     w.append(result(1, 'failed'), 1);
     await w.close();
     const again = await spool.open(JOB, 2, { resume: true });
-    expect(again.resumed).toEqual({ ordinals: new Set([4, 1]), succeeded: 1, failed: 1 });
+    expect(again.resumed).toEqual({
+      ordinals: new Set([4, 1]),
+      succeeded: 1,
+      failed: 1,
+      failures: [{ code: 'NoSuchKey', httpStatus: 404, count: 1, sampleKeys: ['k/1'] }],
+    });
     again.append(result(0), 0);
     await again.close();
     expect(await collect(spool, 2, 'succeeded')).toEqual([result(4), result(0)]);
-    expect(await spool.durable(JOB, 2)).toEqual({ ordinals: new Set([4, 1, 0]), succeeded: 2, failed: 1 });
+    expect(await spool.durable(JOB, 2)).toEqual({
+      ordinals: new Set([4, 1, 0]),
+      succeeded: 2,
+      failed: 1,
+      failures: [{ code: 'NoSuchKey', httpStatus: 404, count: 1, sampleKeys: ['k/1'] }],
+    });
     const legacy = await spool.open(JOB, 7);
     legacy.append(result(1));
     await legacy.close();

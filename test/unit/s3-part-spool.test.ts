@@ -140,10 +140,21 @@ describe('S3PartSpool', () => {
     first.append(result(2, 'failed'), 2);
     await first.close();
     const again = await spool.open(JOB, 1, { resume: true });
-    expect(again.resumed).toEqual({ ordinals: new Set([4, 2]), succeeded: 1, failed: 1 });
+    expect(again.resumed).toEqual({
+      ordinals: new Set([4, 2]),
+      succeeded: 1,
+      failed: 1,
+      failures: [{ code: 'NoSuchKey', httpStatus: 404, count: 1, sampleKeys: ['k/2'] }],
+    });
     again.append(result(0, 'succeeded', { bytes: 3 }), 0);
     await again.close();
-    expect(await spool.durable(JOB, 1)).toEqual({ ordinals: new Set([4, 2, 0]), succeeded: 2, failed: 1, bytes: 3 });
+    expect(await spool.durable(JOB, 1)).toEqual({
+      ordinals: new Set([4, 2, 0]),
+      succeeded: 2,
+      failed: 1,
+      bytes: 3,
+      failures: [{ code: 'NoSuchKey', httpStatus: 404, count: 1, sampleKeys: ['k/2'] }],
+    });
     expect(await collect(spool, 1, 'succeeded')).toEqual([result(4), result(0, 'succeeded', { bytes: 3 })]);
     // A redo from the start: the same part, only the new rows.
     const redo = await spool.open(JOB, 1);

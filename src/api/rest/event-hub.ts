@@ -8,6 +8,7 @@
  * The hub listens on the engine only while it has subscribers: the last unsubscribe removes its
  * listeners and timers, so streams that come and go leave nothing behind.
  */
+import type { FailureGroups } from '../../domain/failure-groups.ts';
 import { isTerminal, type JobStatus } from '../../domain/job-status.ts';
 import { RateEstimator } from '../../domain/progress-rate.ts';
 import type { EngineEvents, JobProgressEvent, JobRemovedEvent, JobStatusEvent } from '../../engine/events.ts';
@@ -34,6 +35,8 @@ export interface ProgressSnapshot {
   NumberOfTasksFailed: number;
   ElapsedTimeInActiveSeconds: number;
   Discovery: DiscoveryView | null;
+  /** Failed tasks grouped by error code (s3batch extension; docs/job-lifecycle.md#failures-by-code). */
+  failuresByCode: FailureGroups;
 }
 
 export interface ProgressPayload extends ProgressSnapshot {

@@ -58,6 +58,7 @@ export function progressSnapshot(
     NumberOfTasksFailed: p.failed,
     ElapsedTimeInActiveSeconds: elapsedActiveSeconds(job, now),
     Discovery: discoveryView(job),
+    failuresByCode: p.failures ?? [],
   };
 }
 

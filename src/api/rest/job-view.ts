@@ -37,7 +37,8 @@ export function jobView(
   const Job = service.describeJob(accountId, jobId);
   const record = service.getJob(accountId, jobId);
   // Dry-run jobs (s3batch:dry-run=true): what the job would act on — tasks, objects found, bytes.
-  const DryRun = dryRunSummary(record.request, service.jobProgress(accountId, jobId));
+  const progress = service.jobProgress(accountId, jobId);
+  const DryRun = dryRunSummary(record.request, progress);
   const limits = service.jobLimits(accountId, jobId);
   // EffectiveConcurrency: what the job runs at now (below MaxConcurrentTasks while the storage throttles); null when not running.
   const Throttling = {
@@ -56,5 +57,7 @@ export function jobView(
     ...(DryRun ? { DryRun } : {}),
     Throttling,
     Discovery,
+    // Failed tasks grouped by error code, live while the job runs, final once it ended (s3batch extension).
+    failuresByCode: progress.failures ?? [],
   };
 }

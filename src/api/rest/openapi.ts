@@ -132,6 +132,7 @@ const progressEvent = obj(
     EtaSeconds: nullable({ type: 'number', minimum: 0 }),
     ElapsedTimeInActiveSeconds: int,
     Discovery: nullable(ref('Discovery')),
+    failuresByCode: ref('FailuresByCode'),
   },
   undefined,
   { description: "At most every 250 ms while the job's counters change." },
@@ -573,6 +574,20 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         NumberOfTasksFailed: int,
         Timers: obj({ ElapsedTimeInActiveSeconds: int }),
       }),
+      FailuresByCode: {
+        type: 'array',
+        description:
+          'Failed tasks grouped by error code, sorted by count descending then code: live while the job runs, final once it ended. At most 50 codes (further codes are counted under `Other`) and 5 sample keys per code. s3batch extension.',
+        items: obj(
+          {
+            code: str,
+            httpStatus: { ...nullable(int), description: "Null when the code's failures had different HTTP statuses." },
+            count: int,
+            sampleKeys: { type: 'array', maxItems: 5, items: str },
+          },
+          ['code', 'httpStatus', 'count', 'sampleKeys'],
+        ),
+      },
       Discovery: obj({
         ObjectsListed: int,
         ObjectsFound: int,
@@ -713,8 +728,9 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             ThrottledAttempts: int,
           }),
           Discovery: nullable(ref('Discovery')),
+          failuresByCode: ref('FailuresByCode'),
         },
-        ['Job', 'Tags', 'StatusHistory', 'Report', 'PreparedManifest', 'Throttling', 'Discovery'],
+        ['Job', 'Tags', 'StatusHistory', 'Report', 'PreparedManifest', 'Throttling', 'Discovery', 'failuresByCode'],
       ),
       ThroughputHistory: obj({
         jobId: str,

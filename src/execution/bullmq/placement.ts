@@ -26,6 +26,7 @@
  * kept are left out, as JobRunner's liveCounts: the engine counted them from the part file at
  * start); a chunk's earlier runs in this execution add their results (counts less `resumed`).
  */
+import { mergeFailures, subtractFailures } from '../../domain/failure-groups.ts';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Chunk } from '../../domain/chunk.ts';
@@ -242,15 +243,18 @@ const NONE: LiveCounts = { succeeded: 0, failed: 0 };
 
 function addCounts(a: LiveCounts, b: LiveCounts): LiveCounts {
   const bytes = a.bytes === undefined && b.bytes === undefined ? undefined : (a.bytes ?? 0) + (b.bytes ?? 0);
-  return { succeeded: a.succeeded + b.succeeded, failed: a.failed + b.failed, bytes };
+  const failures = mergeFailures(a.failures, b.failures);
+  const sum = { succeeded: a.succeeded + b.succeeded, failed: a.failed + b.failed, bytes };
+  return failures === undefined ? sum : { ...sum, failures };
 }
 
 /** What one run of a chunk produced: its counts less the rows it kept (`resumed`). */
 function produced(c: ChunkCounts): LiveCounts {
   const r = c.resumed;
-  if (r === undefined) return { succeeded: c.succeeded, failed: c.failed, bytes: c.bytes };
+  if (r === undefined) return { succeeded: c.succeeded, failed: c.failed, bytes: c.bytes, failures: c.failures };
   const bytes = c.bytes === undefined ? undefined : c.bytes - (r.bytes ?? 0);
-  return { succeeded: c.succeeded - r.succeeded, failed: c.failed - r.failed, bytes };
+  const failures = subtractFailures(c.failures, r.failures);
+  return { succeeded: c.succeeded - r.succeeded, failed: c.failed - r.failed, bytes, failures };
 }
 
 /** A chunk of the job in the queue or running. */
@@ -364,7 +368,10 @@ class BullExecution implements JobExecution {
     let c: LiveCounts = NONE;
     for (const v of this.carried.values()) c = addCounts(c, v);
     for (const s of this.sent.values()) c = addCounts(c, s.live);
-    return c.bytes === undefined ? { succeeded: c.succeeded, failed: c.failed } : c;
+    if (c.bytes !== undefined) return c;
+    return c.failures === undefined
+      ? { succeeded: c.succeeded, failed: c.failed }
+      : { succeeded: c.succeeded, failed: c.failed, failures: c.failures };
   }
 
   setSlots(slots: number): void {

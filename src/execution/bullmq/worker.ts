@@ -17,6 +17,7 @@
  *   on the progress stream; the last one before the chunk's result.
  * - Heartbeat: this worker's WorkerInfo in the workers hash every WORKER_HEARTBEAT_MS, removed on close.
  */
+import { subtractFailures } from '../../domain/failure-groups.ts';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
@@ -319,7 +320,9 @@ const NO_COUNTS: LiveCounts = { succeeded: 0, failed: 0 };
 function produced(counts: ChunkCounts): LiveCounts {
   const r = counts.resumed ?? NO_COUNTS;
   const bytes = counts.bytes === undefined ? undefined : counts.bytes - (r.bytes ?? 0);
-  return { succeeded: counts.succeeded - r.succeeded, failed: counts.failed - r.failed, bytes };
+  const failures = subtractFailures(counts.failures, r.failures);
+  const live = { succeeded: counts.succeeded - r.succeeded, failed: counts.failed - r.failed, bytes };
+  return failures === undefined ? live : { ...live, failures };
 }
 
 /** One chunk job while this worker runs it. */
@@ -598,7 +601,7 @@ export class ChunkQueueWorker {
     const index = data.chunk.index;
     const rows = resume ? await this.deps.spool.durable(data.spec.jobId, index) : undefined;
     if (rows === undefined) return { index, succeeded: 0, failed: 0 };
-    const resumed = { succeeded: rows.succeeded, failed: rows.failed, bytes: rows.bytes };
+    const resumed = { succeeded: rows.succeeded, failed: rows.failed, bytes: rows.bytes, failures: rows.failures };
     return { index, ...resumed, resumed };
   }
 
