@@ -18,6 +18,8 @@ import { startServerProcess, TEST_API_KEY, type ServerProcess } from '../helpers
 
 /** Tasks of the watched job; at 30 requests/s (its s3batch: tag) it runs ~8 s. */
 const RUNNING_TASKS = 240;
+/** Tasks of the job with failures (a quarter of its keys are missing); ~4 s at 30 requests/s. */
+const MIXED_TASKS = 120;
 
 interface HistoryAnswer {
   jobId: string;
@@ -34,6 +36,7 @@ let api: JsonApi;
 let web: BrowserSession;
 let page: Page;
 let manifest: { key: string; etag: string };
+let mixed: { key: string; etag: string };
 const screenshots: string[] = [];
 
 async function shot(name: string): Promise<void> {
@@ -41,6 +44,28 @@ async function shot(name: string): Promise<void> {
   screenshots.push(file);
   console.log(`screenshot: ${file}`);
 }
+
+function createJob(m: { key: string; etag: string }, description: string): Promise<{ JobId: string }> {
+  return api.createJob(
+    jobRequest({
+      manifestBucket: bucket,
+      manifestKey: m.key,
+      etag: m.etag,
+      operation: { S3PutObjectTagging: { TagSet: [{ Key: 'chart', Value: 'tested' }] } },
+      reportBucket: bucket,
+      reportPrefix: 'reports',
+      priority: 10,
+      confirmationRequired: false,
+      extra: { Description: description, Tags: [{ Key: 's3batch:max-requests-per-second', Value: '30' }] },
+    }),
+  );
+}
+
+const statusBadge = (): Promise<string | null> =>
+  page
+    .locator('#job-facts [data-key="status"] .badge')
+    .getAttribute('data-status', { timeout: 1000 })
+    .catch(() => null);
 
 async function apiError(p: Promise<unknown>): Promise<ApiError> {
   try {
@@ -65,6 +90,12 @@ beforeAll(async () => {
     keys.map((key) => ({ bucket, key })),
   );
   manifest = { key: 'all.csv', etag: all.etag };
+  // Every fourth row names an object that does not exist: NoSuchKey (404) for 30 of 120 tasks.
+  const rows = Array.from({ length: MIXED_TASKS }, (_, i) => ({
+    bucket,
+    key: i % 4 === 3 ? `missing/${String(i).padStart(4, '0')}.txt` : keys[i]!,
+  }));
+  mixed = { key: 'mixed.csv', etag: (await putManifest(s3, bucket, 'mixed.csv', rows)).etag };
   server = await startServerProcess({ s3: ceph });
   api = new JsonApi(server.url);
   web = await openBrowser({ origin: server.url });
@@ -85,22 +116,7 @@ afterAll(async () => {
 
 describe('web job page charts in chromium', () => {
   it("draws a running job's tasks/s chart that changes as it runs, then its whole life", async () => {
-    const { JobId } = await api.createJob(
-      jobRequest({
-        manifestBucket: bucket,
-        manifestKey: manifest.key,
-        etag: manifest.etag,
-        operation: { S3PutObjectTagging: { TagSet: [{ Key: 'chart', Value: 'tested' }] } },
-        reportBucket: bucket,
-        reportPrefix: 'reports',
-        priority: 10,
-        confirmationRequired: false,
-        extra: {
-          Description: 'web: charts',
-          Tags: [{ Key: 's3batch:max-requests-per-second', Value: '30' }],
-        },
-      }),
-    );
+    const { JobId } = await createJob(manifest, 'web: charts');
     await page.goto(`${server.url}/#/jobs/${JobId}`);
     await page.locator('#job-facts').waitFor();
     const chart = page.locator('#job-throughput svg#throughput-chart');
@@ -129,11 +145,7 @@ describe('web job page charts in chromium', () => {
     );
 
     // Ended: the chart covers the job from its run's start to its end, every task in it.
-    await expect
-      .poll(() => page.locator('#job-facts [data-key="status"] .badge').getAttribute('data-status'), {
-        timeout: 60_000,
-      })
-      .toBe('Complete');
+    await expect.poll(statusBadge, { timeout: 60_000 }).toBe('Complete');
     const history = await api.call<HistoryAnswer>('GET', `/jobs/${JobId}/history`);
     expect(history).toMatchObject({ jobId: JobId, status: 'Complete', maxPoints: 240 });
     expect(history.resolutionMs).toBeGreaterThanOrEqual(1000);
@@ -147,6 +159,40 @@ describe('web job page charts in chromium', () => {
     // No failure: the bar chart of failures by code stays hidden.
     expect(await page.locator('#job-failure-codes').isHidden()).toBe(true);
     await shot('charts-03-complete');
+  });
+
+  it('draws failed tasks by error code as bars that grow as the job runs', async () => {
+    const { JobId } = await createJob(mixed, 'web: failures');
+    await page.goto(`${server.url}/#/jobs/${JobId}`);
+    await page.locator('#job-facts').waitFor();
+    const card = page.locator('#job-failure-codes');
+    const bar = card.locator('svg#failure-codes-chart g.chart-bar[data-code="NoSuchKey"]');
+    const countNow = async (): Promise<number> =>
+      Number((await bar.getAttribute('data-count', { timeout: 1000 }).catch(() => null)) ?? 0);
+    // Running, with some failures: the card appears with its bar.
+    await expect.poll(countNow, { timeout: 30_000 }).toBeGreaterThan(0);
+    const first = await countNow();
+    expect(first).toBeLessThan(MIXED_TASKS / 4);
+    expect((await api.describe(JobId)).Job.Status).toBe('Active');
+    const firstWidth = Number(await bar.locator('rect').getAttribute('width'));
+    expect(firstWidth).toBeGreaterThan(0);
+    await shot('charts-04-failures-running');
+    await expect.poll(countNow, { timeout: 20_000 }).toBeGreaterThan(first);
+
+    await expect.poll(statusBadge, { timeout: 60_000 }).toBe('Complete');
+    await expect.poll(countNow, { timeout: 10_000 }).toBe(MIXED_TASKS / 4);
+    const chart = card.locator('svg#failure-codes-chart');
+    expect(await chart.getAttribute('role')).toBe('img');
+    expect(await chart.getAttribute('data-bars')).toBe('1');
+    expect(await chart.locator(':scope > title').textContent()).toMatch(/^Failed tasks by error code\./);
+    expect(await bar.locator('title').textContent()).toMatch(/^NoSuchKey \(404\): 30 — e\.g\. missing\/\d{4}\.txt$/);
+    expect(await page.locator('#failure-codes-summary').textContent()).toBe(
+      '30 failed tasks in 1 code: NoSuchKey (404) 30.',
+    );
+    // The tasks/s chart counts the failed tasks too: its last point has every task.
+    const history = await api.call<HistoryAnswer>('GET', `/jobs/${JobId}/history`);
+    expect(history.points.at(-1)).toMatchObject({ tasksSucceeded: MIXED_TASKS - 30, tasksFailed: 30 });
+    await shot('charts-05-failures-complete');
   });
 
   it('answers bad input on the history route with 404/401 and stable codes, and serves on', async () => {
@@ -176,7 +222,7 @@ describe('web job page charts in chromium', () => {
   });
 
   it('saved its screenshots, requested nothing outside the server and logged no console error', () => {
-    expect(screenshots.length).toBe(3);
+    expect(screenshots.length).toBe(5);
     expect(web.foreignRequests).toEqual([]);
     // Expected: the 401 of "who am I" before signing in, which chromium logs as a failed load.
     const expected = [/status of 401 .*\/api\/v1\/session\)$/];
