@@ -123,6 +123,7 @@ export function mountDetails(root, jobId) {
     if (stopped) return;
     stopLive();
     stopRemoval?.();
+    charts.stop();
     document.title = `Job ${jobId.slice(0, 8)} (removed) · s3batch`;
     root.replaceChildren(
       h('p', null, h('a', { href: '#/', class: 'back' }, '← All jobs')),
