@@ -1,9 +1,11 @@
 /**
  * The job page's charts in Debian's chromium (playwright-core), against `s3batch serve` as a real
  * subprocess on Ceph RGW: a running job's tasks/s chart (from GET /api/v1/jobs/<id>/history)
- * present and changing as the job runs, then complete; its title, aria-label and text summary;
- * the history route's answers to bad input (unknown job, another account, no credentials) with
- * the server serving on. Screenshots are saved under test-artifacts/screenshots/ (charts-*.png)
+ * present and changing as the job runs, then complete; its title, aria-label and text summary; the
+ * bar chart of failed tasks by error code (the job view's and progress events' failuresByCode) on
+ * real NoSuchKey failures, growing as the job runs; the history route's answers to bad input
+ * (unknown job, another account, no credentials) with the server serving on; the history kept
+ * across a restart of the server. Screenshots are saved under test-artifacts/screenshots/ (charts-*.png)
  * and their paths printed.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
