@@ -197,6 +197,29 @@ describe('web job page charts in chromium', () => {
     await shot('charts-05-failures-complete');
   });
 
+  it("redraws both charts at a phone's width (375 px) in dark, without horizontal overflow", async () => {
+    // The page still shows the ended job with failures.
+    const wide = Number(
+      await page
+        .locator('#throughput-chart')
+        .getAttribute('viewBox')
+        .then((v) => v?.split(' ')[2]),
+    );
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const narrow = async (): Promise<number> =>
+      Number((await page.locator('#throughput-chart').getAttribute('viewBox'))?.split(' ')[2]);
+    await expect.poll(narrow).toBeLessThan(375);
+    expect(wide).toBeGreaterThan(375);
+    await expect
+      .poll(async () => Number((await page.locator('#failure-codes-chart').getAttribute('viewBox'))?.split(' ')[2]))
+      .toBeLessThan(375);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    await shot('charts-06-phone-dark');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
   it('answers bad input on the history route with 404/401 and stable codes, and serves on', async () => {
     const unknown = await apiError(api.call('GET', '/jobs/00000000-0000-4000-8000-000000000000/history'));
     expect([unknown.status, unknown.code]).toEqual([404, 'NotFoundException']);
@@ -224,7 +247,7 @@ describe('web job page charts in chromium', () => {
   });
 
   it('saved its screenshots, requested nothing outside the server and logged no console error', () => {
-    expect(screenshots.length).toBe(5);
+    expect(screenshots.length).toBe(6);
     expect(web.foreignRequests).toEqual([]);
     // Expected: the 401 of "who am I" before signing in, which chromium logs as a failed load.
     const expected = [/status of 401 .*\/api\/v1\/session\)$/];
