@@ -430,6 +430,7 @@ export class Engine {
       case 'resume':
         this.records.setStatus(d.jobId, JobStatus.Active);
         this.startRunner(d.jobId, d.slots);
+        this.sampleThroughput(d.jobId, true); // a run starts (or a paused one resumes)
         break;
       case 'resize':
         this.startRunner(d.jobId, d.slots);
@@ -517,7 +518,6 @@ export class Engine {
       ),
     };
     this.running.set(jobId, entry);
-    this.sampleThroughput(jobId, true); // the run's start
   }
 
   /** True when an Active job has more tasks in flight than its slots (they are not free yet). */
@@ -587,6 +587,7 @@ export class Engine {
     const r = this.running.get(jobId);
     if (this.records.get(jobId)?.status === JobStatus.Pausing && r && !r.runner.closed) {
       this.records.setStatus(jobId, JobStatus.Paused);
+      this.sampleThroughput(jobId, true); // the pause shows as 0 tasks/s until it resumes
       this.schedule();
     }
   }

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { historyView } from '../../src/api/rest/history-routes.ts';
 import { S3BatchError } from '../../src/domain/errors.ts';
 import { succeeded, failed, type TaskEntry } from '../../src/domain/task.ts';
+import { throughputPoints } from '../../src/domain/throughput-history.ts';
 import type { OperationHandler } from '../../src/operations/operation.ts';
 import { MemoryJobStore } from '../../src/storage/memory-job-store.ts';
 import { MemoryObjectStore } from '../../src/storage/memory-object-store.ts';
@@ -83,5 +84,71 @@ describe('engine throughput history', () => {
         expect((err as S3BatchError).code).toBe('NotFoundException');
       }
     }
+  });
+
+  it('shows a pre-empted job’s pause as an interval at 0 tasks/s, from Paused to its resume', async () => {
+    let nowMs = Date.UTC(2026, 0, 1);
+    let release = (): void => {};
+    let held: Promise<void> | undefined = new Promise<void>((r) => (release = r));
+    const objects = new MemoryObjectStore();
+    objects.createBucket('src');
+    objects.createBucket('reports');
+    const store = new MemoryJobStore();
+    const handler: OperationHandler<object> = {
+      name: 'S3PutObjectTagging',
+      parse: () => ({}),
+      async attempt(_config, entry: TaskEntry) {
+        if (held && entry.key.startsWith('low/')) await held;
+        else await new Promise((r) => setImmediate(r));
+        nowMs += 200;
+        return { result: succeeded(entry), retryable: false };
+      },
+    };
+    const { engine, service } = newTestEngine({
+      store,
+      objects,
+      handler,
+      now: () => new Date(nowMs),
+      config: { jobConcurrency: 4, maxConcurrentTasks: 4 },
+    });
+    await engine.start();
+    const put = async (name: string, prefix: string, n: number): Promise<string> =>
+      (
+        await objects.put(
+          { bucket: 'src', key: name },
+          Array.from({ length: n }, (_, i) => `src,${prefix}${i}\n`).join(''),
+        )
+      ).etag;
+    const lowEtag = await put('low.csv', 'low/', 40);
+    const low = service.createJob(
+      TEST_ACCOUNT,
+      taggingJobRequest({ Manifest: csvManifest('low.csv', lowEtag), Priority: 1 }),
+    ).JobId;
+    await waitForStatus(engine, store, low, 'Active');
+    const highEtag = await put('high.csv', 'high/', 20);
+    const high = service.createJob(
+      TEST_ACCOUNT,
+      taggingJobRequest({ Manifest: csvManifest('high.csv', highEtag), Priority: 100 }),
+    ).JobId;
+    await waitForStatus(engine, store, low, 'Pausing');
+    const paused = waitForStatus(engine, store, low, 'Paused');
+    held = undefined;
+    release();
+    await paused;
+    await waitForStatus(engine, store, high, 'Complete');
+    await waitForStatus(engine, store, low, 'Complete');
+
+    const samples = store.get(low)!.throughput!.samples;
+    // Paused with the tasks it had finished, then nothing while the high job ran its 20 tasks (4 s
+    // of the clock): two samples with the same counters, from Paused to the resume.
+    const pause = samples.findIndex(
+      (x, i) => i > 0 && x.s > 0 && x.s < 40 && samples[i + 1]?.s === x.s && samples[i + 1]!.t - x.t >= 20 * 200,
+    );
+    expect(pause).toBeGreaterThan(0);
+    const pausedAt = store.get(low)!.history!.find((c) => c.status === 'Paused')!.at;
+    expect(samples[pause]!.t).toBe(Date.parse(pausedAt));
+    const points = throughputPoints(store.get(low)!.throughput);
+    expect(points[pause + 1]).toMatchObject({ tasksPerSecond: 0, tasksSucceeded: samples[pause]!.s });
+    expect(points.at(-1)).toMatchObject({ tasksSucceeded: 40, tasksFailed: 0 });
   });
 });
