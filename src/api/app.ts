@@ -8,6 +8,7 @@ import type { JobStatus } from '../domain/job-status.ts';
 import type { EngineEvents } from '../engine/events.ts';
 import type { BatchService } from '../service/batch-service.ts';
 import type { ReportFiles } from '../service/report-files.ts';
+import type { RetryFailed } from '../service/retry-failed.ts';
 import type { ApiAuth } from './auth/api-auth.ts';
 import type { SigV4Verifier } from './auth/sigv4-verifier.ts';
 import { drainUnreadBody, JSON_BODY_LIMIT, limitedBodyParser, routeBodyLimit } from './body-limit.ts';
@@ -20,6 +21,7 @@ import { REQUEST_ID_HEADER, RequestLog, requestIdOf } from './request-log.ts';
 import { historyRoutes } from './rest/history-routes.ts';
 import { reportRoutes } from './rest/report-routes.ts';
 import { restRoutes } from './rest/routes.ts';
+import { retryRoutes } from './rest/retry-routes.ts';
 import { sessionRoutes } from './rest/session-routes.ts';
 import { sendError } from './s3control/error-envelope.ts';
 import { s3ControlRoutes } from './s3control/routes.ts';
@@ -63,6 +65,8 @@ export interface AppOptions {
   readonly apiAuth: ApiAuth;
   /** Completion report files, read from the report buckets (`/api/v1/jobs/:id/report…`). */
   readonly reports: ReportFiles;
+  /** Retry failed (`POST /api/v1/jobs/:id/retry`): new jobs over the failed tasks of ended ones. */
+  readonly retries: RetryFailed;
   /**
    * fastify's trustProxy (config.trustProxy): which peers' X-Forwarded-For / -Proto to believe, for
    * `req.ip` (the sign-in limit) and `req.protocol` (the session cookie's Secure flag). Default false.
@@ -168,6 +172,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(reportRoutes, { prefix: '/api/v1', reports: opts.reports, accountOf });
   // A job's tasks/s over its life (the web page's chart).
   await app.register(historyRoutes, { prefix: '/api/v1', service: opts.service, accountOf });
+  await app.register(retryRoutes, { prefix: '/api/v1', service: opts.service, retries: opts.retries, accountOf });
   // The OpenAPI 3.1 description of everything under /api/v1 (public).
   await app.register(openApiRoutes, { prefix: '/api/v1' });
   await app.register(s3ControlRoutes, { prefix: '/v20180820', service: opts.service, verifier: opts.verifier });

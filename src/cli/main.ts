@@ -13,6 +13,7 @@ import { registerListJobs } from './commands/list-jobs.ts';
 import { registerUpdateJobPriority } from './commands/update-job-priority.ts';
 import { registerUpdateJobStatus } from './commands/update-job-status.ts';
 import { registerReport } from './commands/report.ts';
+import { registerRetry } from './commands/retry.ts';
 import { registerWatch } from './commands/watch.ts';
 
 // The job verbs resolve their connection from this environment (src/cli/client-config.ts).
@@ -52,6 +53,7 @@ registerUpdateJobPriority(program, env);
 registerJobTagging(program, env);
 registerWatch(program, env);
 registerReport(program, env);
+registerRetry(program, env);
 
 try {
   await program.parseAsync(process.argv);

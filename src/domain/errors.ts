@@ -39,6 +39,11 @@ export const ERROR_TABLE = {
   // completion report downloads (JSON API): no report (yet) or no such file; the report bucket failed
   ReportNotFound: { status: 404 },
   ReportUnavailable: { status: 502 },
+  // retry of a job's failed tasks (JSON API, CLI, web; docs/job-lifecycle.md#retry-failed)
+  RetryJobNotEnded: { status: 409 },
+  RetryNoReport: { status: 409 },
+  RetryNoFailedTasks: { status: 409 },
+  RetryCodesMatchNothing: { status: 409 },
   // the scale-out mode (--redis): a standby serve has no leader to forward to right now; retry
   ServiceUnavailable: { status: 503 },
   // configuration

@@ -71,6 +71,10 @@ export interface JobRecord extends StatusFields {
   readonly throttledAttempts?: number | undefined;
   /** Finished-task counters over the job's life, bounded (throughput-history.ts): the tasks/s chart. */
   readonly throughput?: ThroughputHistory | undefined;
+  /** The job whose failed tasks this job retries (docs/job-lifecycle.md#retry-failed). */
+  readonly retryOf?: string | undefined;
+  /** The jobs made to retry this job's failed tasks, oldest first. */
+  readonly retries?: readonly string[] | undefined;
 }
 
 export interface StatusChange {

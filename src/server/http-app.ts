@@ -21,6 +21,7 @@ import type { Config } from '../config.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { StorageProfile } from '../engine/storage-profile.ts';
 import type { BatchService } from '../service/batch-service.ts';
+import { RetryFailed } from '../service/retry-failed.ts';
 import { ReportFiles } from '../service/report-files.ts';
 import { loadOrCreateSecret } from '../storage/secret-file.ts';
 
@@ -92,5 +93,7 @@ export async function buildHttpApp(parts: HttpAppParts): Promise<FastifyInstance
       getJob: (account, id) => service.getJob(account, id),
       objectsFor: (roleArn) => parts.profileFor(roleArn).objects,
     }),
+    // Retries read the report and write their manifest through the job's own storage profile too.
+    retries: new RetryFailed({ service, objectsFor: (roleArn) => parts.profileFor(roleArn).objects }),
   });
 }

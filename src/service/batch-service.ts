@@ -120,7 +120,7 @@ export class BatchService {
   }
 
   /** CreateJob. Same ClientRequestToken + same request → the same job; different request → IdempotencyException. */
-  createJob(accountId: string, input: unknown): { JobId: string } {
+  createJob(accountId: string, input: unknown, links: { readonly retryOf?: string } = {}): { JobId: string } {
     this.createJobLimit?.take(accountId);
     const request = validateCreateJobRequest(input, {
       confirmationRequiredByDefault: this.options.confirmationRequiredByDefault,
@@ -155,8 +155,11 @@ export class BatchService {
       status: JobStatus.New,
       activeMs: 0,
       history: [{ status: JobStatus.New, at: now }],
+      ...(links.retryOf === undefined ? {} : { retryOf: links.retryOf }),
     };
     this.records.create(job, { accountId, token, requestHash, jobId: id });
+    const origin = links.retryOf === undefined ? undefined : this.records.get(links.retryOf);
+    if (origin !== undefined) this.records.update(origin.id, (o) => ({ ...o, retries: [...(o.retries ?? []), id] }));
     this.engine.submit(id);
     return { JobId: id };
   }

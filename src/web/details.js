@@ -14,6 +14,7 @@ import { definitions, fill, h, keepFocus } from './dom.js';
 import { bytes, duration, localTime, num, rate } from './format.js';
 import { mountCharts } from './charts-view.js';
 import { live, openStream } from './live.js';
+import { canRetry, renderFailuresByCode, retryFacts, retryFailed } from './failures.js';
 import { doneOf, isTerminal, progressBar, statusBadge, timeEl } from './widgets.js';
 
 /** Statuses a job can be cancelled from (the server has the last word). */
@@ -35,6 +36,7 @@ export function mountDetails(root, jobId) {
     progress: h('section', { id: 'job-progress', class: 'card', 'aria-labelledby': 'progress-title' }),
     discovery: h('section', { id: 'job-discovery', class: 'card', 'aria-labelledby': 'discovery-title' }),
     failures: h('section', { id: 'job-failures', class: 'card', 'aria-labelledby': 'failures-title' }),
+    byCode: h('section', { id: 'job-failures-by-code', class: 'card', 'aria-labelledby': 'failures-by-code-title' }),
     timeline: h('section', { id: 'job-timeline', class: 'card', 'aria-labelledby': 'timeline-title' }),
     report: h('section', { id: 'job-report', class: 'card', 'aria-labelledby': 'report-title' }),
     tags: h('section', { id: 'job-tags', class: 'card', 'aria-labelledby': 'tags-title' }),
@@ -54,6 +56,7 @@ export function mountDetails(root, jobId) {
       parts.progress,
       parts.discovery,
       parts.failures,
+      parts.byCode,
       parts.timeline,
       parts.report,
       parts.tags,
@@ -100,6 +103,7 @@ export function mountDetails(root, jobId) {
       NumberOfTasksFailed: s.NumberOfTasksFailed,
       ElapsedTimeInActiveSeconds: s.Timers?.ElapsedTimeInActiveSeconds ?? p?.ElapsedTimeInActiveSeconds ?? 0,
       Discovery: v.Discovery ?? p?.Discovery ?? null,
+      failuresByCode: v.failuresByCode ?? p?.failuresByCode ?? [],
     };
     document.title = `Job ${jobId.slice(0, 8)} · s3batch`;
     keepFocus(renderAll);
@@ -180,6 +184,7 @@ export function mountDetails(root, jobId) {
             : null,
           view.DryRun ? ['dry-run', 'Dry run', dryRunText(view.DryRun, j.Status), 'wide'] : null,
           j.StatusUpdateReason ? ['status-reason', 'Status reason', j.StatusUpdateReason, 'wide'] : null,
+          ...retryFacts(view),
         ].filter(Boolean),
         { id: 'job-facts' },
       ),
@@ -203,11 +208,15 @@ export function mountDetails(root, jobId) {
         CANCELLABLE.includes(status)
           ? h('button', { type: 'button', id: 'action-cancel', class: 'danger', onclick: cancelJob }, 'Cancel job')
           : null,
+        canRetry(view)
+          ? h('button', { type: 'button', id: 'action-retry', class: 'secondary', onclick: retryJob }, 'Retry failed')
+          : null,
       ].filter(Boolean),
     );
   };
 
   const renderProgress = () => {
+    renderFailuresByCode(parts.byCode, p.failuresByCode);
     const running = !isTerminal(p.Status);
     parts.progress.replaceChildren(
       h('h2', { id: 'progress-title' }, 'Progress'),
@@ -379,6 +388,11 @@ export function mountDetails(root, jobId) {
         jobs.setStatus(jobId, 'Cancelled', /** @type {HTMLInputElement} */ (reason).value.trim() || undefined),
     });
     if (ok) await afterAction();
+  };
+
+  const retryJob = async () => {
+    const created = await retryFailed(jobId, view.failuresByCode ?? []);
+    if (created) location.hash = `#/jobs/${encodeURIComponent(created)}`;
   };
 
   const changePriority = async () => {

@@ -59,5 +59,8 @@ export function jobView(
     Discovery,
     // Failed tasks grouped by error code, live while the job runs, final once it ended (s3batch extension).
     failuresByCode: progress.failures ?? [],
+    // Retry failed (s3batch extension): the job this one retries, and the retries of this one.
+    retryOf: record.retryOf ?? null,
+    retries: record.retries ?? [],
   };
 }

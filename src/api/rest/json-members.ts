@@ -31,6 +31,8 @@ export const JSON_BODIES = {
   PutJobTagging: PutJobTaggingRequestShape,
   UpdateJobPriority: fields(['Priority']),
   UpdateJobStatus: fields(['RequestedJobStatus', 'StatusUpdateReason']),
+  /** POST /jobs/:id/retry (s3batch extension): the codes to retry and the new job's own settings. */
+  RetryFailedTasks: fields(['codes', 'ConfirmationRequired', 'Priority', 'Description']),
   /** POST /session (sign-in): the web page's camelCase members. */
   CreateSession: fields(['accessKeyId', 'secretAccessKey']),
 } as const satisfies Record<string, StructureShape>;

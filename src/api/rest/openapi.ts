@@ -298,6 +298,40 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         },
       },
     },
+    '/jobs/{id}/retry': {
+      post: {
+        operationId: 'RetryFailedTasks',
+        summary: "Retry a job's failed tasks in a new job (s3batch extension)",
+        description:
+          "A new job of the same operation over exactly the failed tasks of an ended job (optionally only those of some error codes), read from the job's completion report. Its manifest is written to `<report prefix>/job-<id>/retries/<uuid>.csv`. The new job's `retryOf` names this job; this job's `retries` lists it. An empty body retries every failed task.",
+        tags: ['Jobs'],
+        parameters: [jobId],
+        requestBody: {
+          required: false,
+          content: json(
+            closed(
+              obj(
+                {
+                  codes: { type: 'array', minItems: 1, maxItems: 100, items: str },
+                  ConfirmationRequired: { ...bool, description: 'Default false: the retry runs at once.' },
+                  Priority: { type: 'integer', minimum: 0, maximum: 2147483647 },
+                  Description: str,
+                },
+                [],
+              ),
+            ),
+          ),
+        },
+        responses: {
+          '201': ok('The new job, as GET /jobs/{id}, with `RetryManifest`.', {
+            allOf: [ref('JobView'), obj({ RetryManifest: obj({ ObjectArn: str, ETag: str, Tasks: int }) })],
+          }),
+          '400': err('BadRequest'),
+          '409': err('Conflict'),
+          ...JOB_ERRORS,
+        },
+      },
+    },
     '/jobs/{id}/tagging': {
       get: {
         operationId: 'GetJobTagging',
@@ -729,8 +763,24 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
           }),
           Discovery: nullable(ref('Discovery')),
           failuresByCode: ref('FailuresByCode'),
+          retryOf: {
+            ...nullable(str),
+            description: 'The job whose failed tasks this job retries (s3batch extension).',
+          },
+          retries: { type: 'array', items: str, description: 'The jobs that retry this job (s3batch extension).' },
         },
-        ['Job', 'Tags', 'StatusHistory', 'Report', 'PreparedManifest', 'Throttling', 'Discovery', 'failuresByCode'],
+        [
+          'Job',
+          'Tags',
+          'StatusHistory',
+          'Report',
+          'PreparedManifest',
+          'Throttling',
+          'Discovery',
+          'failuresByCode',
+          'retryOf',
+          'retries',
+        ],
       ),
       ThroughputHistory: obj({
         jobId: str,

@@ -1,5 +1,6 @@
 /** `s3batch describe-job <id>`: DescribeJob, as a summary (status, progress, failures, report) or --json. */
 import type { Command } from 'commander';
+import { failureInsightText, fetchFailureInsight } from '../failures-output.ts';
 import { describeText, toJson } from '../job-output.ts';
 import { jobVerb, print, withConnection } from '../job-verb.ts';
 
@@ -17,7 +18,14 @@ export function registerDescribeJob(program: Command, env: NodeJS.ProcessEnv): v
   cmd.action(async (jobId: string, opts: { json?: boolean } & Record<string, unknown>) => {
     await withConnection(opts, env, async (conn) => {
       const out = await conn.send(new conn.sdk.DescribeJobCommand({ AccountId: conn.accountId, JobId: jobId }));
-      print(opts.json === true || out.Job === undefined ? toJson(out) : describeText(out.Job));
+      if (opts.json === true || out.Job === undefined) {
+        print(toJson(out));
+        return;
+      }
+      // Failures by error code and retry links (s3batch extensions) come from the JSON job view.
+      const insight = await fetchFailureInsight(conn, jobId);
+      const ended = ['Complete', 'Failed', 'Cancelled'].includes(out.Job.Status ?? '');
+      print(describeText(out.Job) + (insight ? failureInsightText(jobId, insight, ended) : ''));
     });
   });
 }

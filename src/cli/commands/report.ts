@@ -36,7 +36,7 @@ export interface WrittenFile {
 const jobPath = (jobId: string): string => `/api/v1/jobs/${encodeURIComponent(jobId)}`;
 
 /** An error answer of the JSON API (`{"error":{"code","message"}}`) as a CliError: 4xx → 2, else 1. */
-async function apiError(res: Response, what: string): Promise<CliError> {
+export async function apiError(res: Response, what: string): Promise<CliError> {
   const text = await res.text().catch(() => '');
   let code = `HTTP${res.status}`;
   let message = text.trim() === '' ? `${what}: HTTP ${res.status} ${res.statusText}` : text.trim();
