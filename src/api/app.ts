@@ -20,6 +20,7 @@ import { eventRoutes, progressSnapshot } from './rest/event-routes.ts';
 import { openApiRoutes } from './rest/openapi.ts';
 import { REQUEST_ID_HEADER, RequestLog, requestIdOf } from './request-log.ts';
 import { notificationRoutes } from './rest/notification-routes.ts';
+import { historyRoutes } from './rest/history-routes.ts';
 import { reportRoutes } from './rest/report-routes.ts';
 import { restRoutes } from './rest/routes.ts';
 import { retryRoutes } from './rest/retry-routes.ts';
@@ -173,6 +174,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(metricsRoutes, { metrics });
   await app.register(reportRoutes, { prefix: '/api/v1', reports: opts.reports, accountOf });
+  // A job's tasks/s over its life (the web page's chart).
+  await app.register(historyRoutes, { prefix: '/api/v1', service: opts.service, accountOf });
   await app.register(retryRoutes, { prefix: '/api/v1', service: opts.service, retries: opts.retries, accountOf });
   if (opts.notifications) {
     await app.register(notificationRoutes, { prefix: '/api/v1', notifications: opts.notifications, accountOf });

@@ -6,6 +6,7 @@ import type { StatusFields } from './job-status.ts';
 import type { CreateJobRequest, FailureReason, S3Tag } from './job-spec.ts';
 import type { Progress } from './progress.ts';
 import type { UserPause } from './user-pause.ts';
+import type { ThroughputHistory } from './throughput-history.ts';
 
 export interface ChunkMarks {
   /** Every chunk with index < watermark is done. */
@@ -75,6 +76,8 @@ export interface JobRecord extends StatusFields {
   readonly throttledAttempts?: number | undefined;
   /** The user's pause (domain/user-pause.ts): the scheduler gives the job no slots while it is set. */
   readonly userPause?: UserPause | undefined;
+  /** Finished-task counters over the job's life, bounded (throughput-history.ts): the tasks/s chart. */
+  readonly throughput?: ThroughputHistory | undefined;
   /** The job whose failed tasks this job retries (docs/job-lifecycle.md#retry-failed). */
   readonly retryOf?: string | undefined;
   /** The jobs made to retry this job's failed tasks, oldest first. */

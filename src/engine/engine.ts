@@ -56,6 +56,7 @@ import { isSchedulable, plan, SCHEDULABLE_STATUSES, type Decision } from './sche
 import type { StorageProfile } from './storage-profile.ts';
 import { Sweeper } from './sweeper.ts';
 import type { TaskOutcomeStats } from './task-executor.ts';
+import { sampleThroughput } from './throughput.ts';
 
 export type { StorageProfile } from './storage-profile.ts';
 
@@ -455,6 +456,7 @@ export class Engine {
       case 'resume':
         this.records.setStatus(d.jobId, JobStatus.Active);
         this.startRunner(d.jobId, d.slots);
+        this.sampleThroughput(d.jobId, true); // a run starts (or a paused one resumes)
         break;
       case 'resize':
         this.startRunner(d.jobId, d.slots);
@@ -588,7 +590,14 @@ export class Engine {
     if (now - r.lastProgressEvent >= this.config.progressIntervalMs) {
       r.lastProgressEvent = now;
       this.events.emit('job:progress', { jobId, accountId: job.accountId, progress });
+      this.sampleThroughput(jobId, false);
     }
+  }
+
+  /** Records the job's counters in its throughput history (a store write only when a sample is kept). */
+  private sampleThroughput(jobId: string, force: boolean): void {
+    const job = this.records.get(jobId);
+    if (job) sampleThroughput(this.records, job, this.progressOf(job), this.deps.now().getTime(), force);
   }
 
   /** A job-level failure: stop dispatching; the runner's end (or the finalizer) makes it Failed. */
@@ -612,6 +621,7 @@ export class Engine {
     const r = this.running.get(jobId);
     if (this.records.get(jobId)?.status === JobStatus.Pausing && r && !r.runner.closed) {
       this.records.setStatus(jobId, JobStatus.Paused);
+      this.sampleThroughput(jobId, true); // the pause shows as 0 tasks/s until it resumes
       this.schedule();
     }
   }
@@ -641,6 +651,7 @@ export class Engine {
     if (extra.succeeded + extra.failed > 0) {
       this.records.update(jobId, (job) => ({ ...job, progress: addProgress(job.progress, extra) }));
     }
+    this.sampleThroughput(jobId, true); // the run's end, with its last counters
     if (err !== undefined && reason === undefined) {
       const { code, message } = failureOf(err);
       this.records.logFor(jobId).error({ code }, `job ${jobId} failed while running: ${code}: ${message}`);

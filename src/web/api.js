@@ -101,6 +101,8 @@ export const jobs = {
   resume: (id) => call('POST', `${job(id)}/resume`, {}),
   setPriority: (id, Priority) => call('POST', `${job(id)}/priority`, { Priority }),
   report: (id) => call('GET', `${job(id)}/report`),
+  /** The job's tasks/s over its life (the chart's points). */
+  history: (id) => call('GET', `${job(id)}/history`),
   /** Retry failed: a new job over the failed tasks (of `codes`, or all); answers the new job's view. */
   retry: (id, codes) => call('POST', `${job(id)}/retry`, codes ? { codes } : {}),
   eventsPath: (id) => `${job(id)}/events`,

@@ -3,7 +3,8 @@
  * priority, pause and resume, each through the confirming dialog), progress bar and counters updated live from the
  * job's event stream (/api/v1/jobs/<id>/events; polling every 3 s when it fails), discovery and
  * processing metrics, failure reasons, the status timeline, report download links once the
- * report exists, tags, and the job's spec as submitted. Once the job has ended, the account's
+ * report exists, tags, and the job's spec as submitted; a tasks/s chart over the job's life
+ * (charts-view.js) and a bar chart of failed tasks by error code. Once the job has ended, the account's
  * stream (/api/v1/events) tells when it is deleted at the end of its retention period: the view
  * then says so instead of showing a job that is gone.
  */
@@ -11,6 +12,7 @@ import { ApiError, API, jobs } from './api.js';
 import { ask, field } from './dialogs.js';
 import { definitions, fill, h, keepFocus } from './dom.js';
 import { bytes, duration, localTime, num, rate } from './format.js';
+import { mountCharts } from './charts-view.js';
 import { live, openStream } from './live.js';
 import { canRetry, renderFailuresByCode, retryFacts, retryFailed } from './failures.js';
 import { notificationsSection } from './notifications.js';
@@ -43,14 +45,17 @@ export function mountDetails(root, jobId) {
     report: h('section', { id: 'job-report', class: 'card', 'aria-labelledby': 'report-title' }),
     tags: h('section', { id: 'job-tags', class: 'card', 'aria-labelledby': 'tags-title' }),
     spec: h('section', { id: 'job-spec', class: 'card', 'aria-labelledby': 'spec-title' }),
+    charts: h('div', { class: 'charts' }),
   };
   const notifications = notificationsSection(jobId);
   let notifiedStatus = null;
+  const charts = mountCharts(parts.charts, jobId);
   root.replaceChildren(
     h('p', null, h('a', { href: '#/', class: 'back' }, '← All jobs')),
     parts.head,
     parts.actions,
     parts.message,
+    parts.charts,
     h(
       'div',
       { class: 'grid' },
@@ -117,6 +122,7 @@ export function mountDetails(root, jobId) {
       notifiedStatus = v.Job.Status;
       void notifications.load();
     }
+    charts.view(v);
     if (isTerminal(v.Job.Status) && report.state === 'none') void loadReport();
     if (isTerminal(v.Job.Status)) watchRemoval();
   };
@@ -136,6 +142,7 @@ export function mountDetails(root, jobId) {
     if (stopped) return;
     stopLive();
     stopRemoval?.();
+    charts.stop();
     document.title = `Job ${jobId.slice(0, 8)} (removed) · s3batch`;
     root.replaceChildren(
       h('p', null, h('a', { href: '#/', class: 'back' }, '← All jobs')),
@@ -477,6 +484,7 @@ export function mountDetails(root, jobId) {
       else if (name === 'progress' && view) {
         p = { ...p, ...data };
         renderProgress();
+        charts.progress(data);
       }
     },
     poll: async () => {
@@ -488,6 +496,7 @@ export function mountDetails(root, jobId) {
     stopped = true;
     stopLive();
     stopRemoval?.();
+    charts.stop();
   };
 }
 

@@ -526,6 +526,20 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         responses: { '200': ok('The report, or null.', ref('ReportListing')), ...JOB_ERRORS },
       },
     },
+    '/jobs/{id}/history': {
+      get: {
+        operationId: 'GetJobThroughputHistory',
+        summary: "A job's tasks per second over its life (s3batch extension)",
+        description:
+          'The finished-task counters the server keeps with the job at bounded size (at most `maxPoints` samples ' +
+          'at least `resolutionMs` apart; when full, every other one is dropped and the resolution halves, so the ' +
+          "points cover the job's whole life), as tasks/s per interval. While the job has not ended, its live " +
+          'counters are the last point. The web page draws its tasks/s chart from it.',
+        tags: ['Jobs'],
+        parameters: [jobId],
+        responses: { '200': ok('The tasks/s points, oldest first.', ref('ThroughputHistory')), ...JOB_ERRORS },
+      },
+    },
     '/jobs/{id}/report/files/{name}': {
       get: {
         operationId: 'DownloadReportFile',
@@ -1003,6 +1017,33 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
           'AverageBytesPerSecond',
         ],
       ),
+      ThroughputHistory: obj({
+        jobId: str,
+        status: ref('JobStatus'),
+        resolutionMs: {
+          type: 'integer',
+          minimum: 0,
+          description: 'Least spacing of the stored points now (0 before the job ran); doubles at each halving.',
+        },
+        maxPoints: {
+          type: 'integer',
+          minimum: 1,
+          description: 'The most points stored (the live point comes on top).',
+        },
+        points: {
+          type: 'array',
+          items: obj({
+            t: { type: 'integer', description: 'Milliseconds since the epoch.' },
+            tasksPerSecond: {
+              type: 'number',
+              minimum: 0,
+              description: 'Tasks finished per second over the interval since the point before (the first point: 0).',
+            },
+            tasksSucceeded: int,
+            tasksFailed: int,
+          }),
+        },
+      }),
       ReportListing: obj({
         JobId: str,
         Status: ref('JobStatus'),
