@@ -204,7 +204,17 @@ export class BatchService {
       }
     }
     // The HEADs took time: finish looks at the token and the duplicates again.
-    return this.finish(accountId, admitted, checks);
+    const created = this.finish(accountId, admitted, checks);
+    await this.durable();
+    return created;
+  }
+
+  /**
+   * Writes the job store's pending batch now (it batches saves up to 50 ms): an API answers a
+   * CreateJob only once its job is on disk (or in Redis), so a crash right after the answer keeps it.
+   */
+  async durable(): Promise<void> {
+    await this.records.flush();
   }
 
   /** Validation, rate limit and the checks that need no I/O. */

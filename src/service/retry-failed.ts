@@ -18,7 +18,7 @@ import type { BatchService } from './batch-service.ts';
 import { failedRows, manifestBody, peek, withCodes, type OpenResultFile } from './retry-manifest.ts';
 
 export interface RetryFailedDeps {
-  readonly service: Pick<BatchService, 'getJob' | 'createJob'>;
+  readonly service: Pick<BatchService, 'getJob' | 'createJob' | 'durable'>;
   /** The object store of a job's storage profile (the one its report was written with). */
   readonly objectsFor: (roleArn: string) => ObjectStore;
 }
@@ -95,6 +95,7 @@ export class RetryFailed {
         retryOf: origin.id,
       },
     );
+    await this.deps.service.durable();
     return { JobId, RetryOf: origin.id, Tasks: counted.rows, Manifest };
   }
 
