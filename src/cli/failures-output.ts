@@ -7,17 +7,17 @@ import type { Connection } from './connection.ts';
 import { table } from './job-output.ts';
 
 export interface FailureGroupView {
-  readonly code: string;
-  readonly httpStatus: number | null;
-  readonly count: number;
-  readonly sampleKeys: readonly string[];
+  readonly Code: string;
+  readonly HttpStatus: number | null;
+  readonly Count: number;
+  readonly SampleKeys: readonly string[];
 }
 
 /** The members of the JSON job view this part of the CLI shows. */
 export interface FailureInsight {
-  readonly failuresByCode: readonly FailureGroupView[];
-  readonly retryOf: string | null;
-  readonly retries: readonly string[];
+  readonly FailuresByCode: readonly FailureGroupView[];
+  readonly RetryOf: string | null;
+  readonly Retries: readonly string[];
 }
 
 /** The job's failures by code and retry links; undefined when the server's JSON view does not have them. */
@@ -28,28 +28,28 @@ export async function fetchFailureInsight(conn: Connection, jobId: string): Prom
     return undefined;
   }
   const view = (await res.json()) as Partial<FailureInsight>;
-  if (!Array.isArray(view.failuresByCode)) return undefined;
-  return { failuresByCode: view.failuresByCode, retryOf: view.retryOf ?? null, retries: view.retries ?? [] };
+  if (!Array.isArray(view.FailuresByCode)) return undefined;
+  return { FailuresByCode: view.FailuresByCode, RetryOf: view.RetryOf ?? null, Retries: view.Retries ?? [] };
 }
 
 /** The lines after the summary: the failures table (with a retry hint) and the retry links. */
 export function failureInsightText(jobId: string, insight: FailureInsight, ended: boolean): string {
   let out = '';
-  if (insight.retryOf !== null) out += `Retry of    ${insight.retryOf}\n`;
-  if (insight.retries.length > 0) out += `Retries     ${insight.retries.join(', ')}\n`;
-  const groups = insight.failuresByCode;
+  if (insight.RetryOf !== null) out += `Retry of    ${insight.RetryOf}\n`;
+  if (insight.Retries.length > 0) out += `Retries     ${insight.Retries.join(', ')}\n`;
+  const groups = insight.FailuresByCode;
   if (groups.length > 0) {
     out += `\nFailures by code:\n`;
     out += table(
       ['CODE', 'HTTP', 'COUNT', 'SAMPLE KEYS'],
       groups.map((g) => [
-        g.code,
-        g.httpStatus === null ? '-' : String(g.httpStatus),
-        String(g.count),
-        g.sampleKeys.join(' '),
+        g.Code,
+        g.HttpStatus === null ? '-' : String(g.HttpStatus),
+        String(g.Count),
+        g.SampleKeys.join(' '),
       ]),
     );
-    if (ended) out += `Retry them: s3batch retry ${jobId} [--codes ${groups[0]!.code}]\n`;
+    if (ended) out += `Retry them: s3batch retry ${jobId} [--codes ${groups[0]!.Code}]\n`;
   }
   return out;
 }

@@ -42,16 +42,16 @@ export interface RetryOutcome {
 const MAX_CODES = 100;
 const MAX_CODE_LENGTH = 256;
 
-/** The body's `codes`: undefined (every failed task) or a list of distinct non-empty codes. */
+/** The body's `Codes`: undefined (every failed task) or a list of distinct non-empty codes. */
 export function parseRetryCodes(value: unknown): string[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value) || value.length === 0 || value.length > MAX_CODES)
-    throw new S3BatchError('InvalidRequest', `codes must be a list of 1 to ${MAX_CODES} error codes`);
+    throw new S3BatchError('InvalidRequest', `Codes must be a list of 1 to ${MAX_CODES} error codes`);
   for (const c of value) {
     if (typeof c !== 'string' || c.trim() === '' || c.length > MAX_CODE_LENGTH)
       throw new S3BatchError(
         'InvalidRequest',
-        `codes must hold error codes (non-empty strings of at most ${MAX_CODE_LENGTH} characters)`,
+        `Codes must hold error codes (non-empty strings of at most ${MAX_CODE_LENGTH} characters)`,
       );
   }
   return [...new Set((value as string[]).map((c) => c.trim()))];

@@ -103,7 +103,7 @@ export const jobs = {
   report: (id) => call('GET', `${job(id)}/report`),
   /** The job's tasks/s over its life (the chart's points). */
   history: (id) => call('GET', `${job(id)}/history`),
-  /** Retry failed: a new job over the failed tasks (of `codes`, or all); answers the new job's view. */
-  retry: (id, codes) => call('POST', `${job(id)}/retry`, codes ? { codes } : {}),
+  /** Retry failed: a new job over the failed tasks (of `Codes`, or all); answers the new job's view. */
+  retry: (id, Codes) => call('POST', `${job(id)}/retry`, Codes ? { Codes } : {}),
   eventsPath: (id) => `${job(id)}/events`,
 };

@@ -2,7 +2,7 @@
  * The job page's charts section (charts.js draws them): tasks/s over the job's life from
  * GET /api/v1/jobs/<id>/history — loaded with the view, again at most every 2 s while the job's
  * progress events come (the server keeps the history; the page only draws it), and once more when
- * the job ends — and failed tasks by error code from the job view's `failuresByCode` (also in
+ * the job ends — and failed tasks by error code from the job view's `FailuresByCode` (also in
  * progress events when the server sends it there); that card is hidden while there is none.
  */
 import { jobs } from './api.js';
@@ -82,7 +82,7 @@ export function mountCharts(root, jobId) {
     if (stopped) return;
     lastHistory = history;
     drawnWidth = widthOf(throughput);
-    const { svg, summary } = throughputChart(history.points ?? [], { width: drawnWidth });
+    const { svg, summary } = throughputChart(history.Points ?? [], { width: drawnWidth });
     throughput.replaceChildren(
       h('h2', { id: 'throughput-title' }, 'Tasks per second'),
       svg,
@@ -118,7 +118,7 @@ export function mountCharts(root, jobId) {
   return {
     /** A new job view (the first, after an action, the stream's `job` and `end`, or a poll). */
     view(v) {
-      renderCodes(v.failuresByCode);
+      renderCodes(v.FailuresByCode);
       if (isTerminal(v.Job.Status)) {
         if (ended) return;
         ended = true; // the history of an ended job no longer changes: one last load
@@ -131,7 +131,7 @@ export function mountCharts(root, jobId) {
     },
     /** A progress event: the counters moved. */
     progress(data) {
-      if (data.failuresByCode !== undefined) renderCodes(data.failuresByCode);
+      if (data.FailuresByCode !== undefined) renderCodes(data.FailuresByCode);
       if (!ended) refresh();
     },
     stop() {

@@ -6,7 +6,7 @@
  * screen readers and for a glance.
  *
  *   throughputChart(points)  tasks/s over the job's life (GET /api/v1/jobs/<id>/history)
- *   failureCodesChart(list)  failed tasks by error code (the job view's `failuresByCode`)
+ *   failureCodesChart(list)  failed tasks by error code (the job view's `FailuresByCode`)
  */
 import { duration, num, rate } from './format.js';
 
@@ -43,7 +43,7 @@ const f = (n) => String(Math.round(n * 100) / 100);
 
 /**
  * Tasks/s over time: a line with the area under it, the y axis from 0 to a round maximum, the
- * time axis from the first point to the last. `points`: [{t (ms), tasksPerSecond}], oldest first.
+ * time axis from the first point to the last. `points`: [{Time (ms), TasksPerSecond}], oldest first.
  * Returns {svg, summary} (summary: one sentence); with fewer than two points only the axes.
  * `width`: the space it gets on the page in CSS pixels (drawn 1:1, so its text stays legible).
  */
@@ -54,30 +54,30 @@ export function throughputChart(points, { width = 640, height = 200 } = {}) {
   const n = points.length;
   const first = points[0];
   const last = points[n - 1];
-  const span = n >= 2 ? last.t - first.t : 0;
-  const rates = points.slice(1).map((p) => p.tasksPerSecond);
+  const span = n >= 2 ? last.Time - first.Time : 0;
+  const rates = points.slice(1).map((p) => p.TasksPerSecond);
   const peak = rates.length ? Math.max(...rates) : 0;
-  const done = last ? last.tasksSucceeded + last.tasksFailed - (first.tasksSucceeded + first.tasksFailed) : 0;
+  const done = last ? last.TasksSucceeded + last.TasksFailed - (first.TasksSucceeded + first.TasksFailed) : 0;
   const average = span > 0 ? (done * 1000) / span : 0;
   const summary =
     n < 2
       ? 'No tasks/s yet: the chart starts when the job runs.'
-      : `Over ${spanText(span)}: peak ${rate(peak)} tasks/s, average ${rate(average)} tasks/s, latest ${rate(last.tasksPerSecond)} tasks/s (${num(n)} points).`;
+      : `Over ${spanText(span)}: peak ${rate(peak)} tasks/s, average ${rate(average)} tasks/s, latest ${rate(last.TasksPerSecond)} tasks/s (${num(n)} points).`;
   const top = niceCeiling(peak);
-  const x = (t) => pad.left + (span > 0 ? ((t - first.t) / span) * w : 0);
+  const x = (t) => pad.left + (span > 0 ? ((t - first.Time) / span) * w : 0);
   const y = (v) => pad.top + hgt - (v / top) * hgt;
   // A step line: each point's rate holds over the interval that ends at it.
   let line = '';
   if (n >= 2) {
-    line = `M${f(x(first.t))},${f(y(points[1].tasksPerSecond))}`;
+    line = `M${f(x(first.Time))},${f(y(points[1].TasksPerSecond))}`;
     for (let i = 1; i < n; i++) {
       const p = points[i];
-      line += ` H${f(x(p.t))}`;
-      if (i + 1 < n) line += ` V${f(y(points[i + 1].tasksPerSecond))}`;
+      line += ` H${f(x(p.Time))}`;
+      if (i + 1 < n) line += ` V${f(y(points[i + 1].TasksPerSecond))}`;
     }
   }
   const base = f(y(0));
-  const area = n >= 2 ? `${line} V${base} H${f(x(first.t))} Z` : '';
+  const area = n >= 2 ? `${line} V${base} H${f(x(first.Time))} Z` : '';
   const label = `Tasks per second over the job's life. ${summary}`;
   const svg = s(
     'svg',
@@ -123,22 +123,22 @@ const MAX_BARS = 12;
 
 /**
  * Failed tasks by error code: one horizontal bar per code, longest first, with its count.
- * `list`: [{code, httpStatus, count, sampleKeys}] sorted by count desc. Returns {svg, summary}.
+ * `list`: [{Code, HttpStatus, Count, SampleKeys}] sorted by count desc. Returns {svg, summary}.
  */
 export function failureCodesChart(list, { width = 640 } = {}) {
   const shown = list.slice(0, MAX_BARS);
-  const rest = list.slice(MAX_BARS).reduce((a, c) => a + c.count, 0);
-  const total = list.reduce((a, c) => a + c.count, 0);
+  const rest = list.slice(MAX_BARS).reduce((a, c) => a + c.Count, 0);
+  const total = list.reduce((a, c) => a + c.Count, 0);
   const row = 26;
   const labelW = Math.round(Math.min(210, width * 0.4));
   const countW = 64;
   const height = shown.length * row + 8;
   const barMax = width - labelW - countW;
-  const max = Math.max(1, ...shown.map((c) => c.count));
-  const codeText = (c) => (c.httpStatus == null ? c.code : `${c.code} (${c.httpStatus})`);
+  const max = Math.max(1, ...shown.map((c) => c.Count));
+  const codeText = (c) => (c.HttpStatus == null ? c.Code : `${c.Code} (${c.HttpStatus})`);
   const summary =
     `${num(total)} failed ${total === 1 ? 'task' : 'tasks'} in ${num(list.length)} ${list.length === 1 ? 'code' : 'codes'}: ` +
-    shown.map((c) => `${codeText(c)} ${num(c.count)}`).join(', ') +
+    shown.map((c) => `${codeText(c)} ${num(c.Count)}`).join(', ') +
     (rest > 0 ? `, and ${num(rest)} more in ${num(list.length - shown.length)} other codes` : '') +
     '.';
   const label = `Failed tasks by error code. ${summary}`;
@@ -155,18 +155,18 @@ export function failureCodesChart(list, { width = 640 } = {}) {
     s('title', null, label),
     shown.map((c, i) => {
       const yTop = 4 + i * row;
-      const w = Math.max(2, (c.count / max) * barMax);
+      const w = Math.max(2, (c.Count / max) * barMax);
       return s(
         'g',
-        { class: 'chart-bar', 'data-code': c.code, 'data-count': c.count },
-        s('title', null, `${codeText(c)}: ${num(c.count)}${c.sampleKeys?.length ? ` — e.g. ${c.sampleKeys[0]}` : ''}`),
+        { class: 'chart-bar', 'data-code': c.Code, 'data-count': c.Count },
+        s('title', null, `${codeText(c)}: ${num(c.Count)}${c.SampleKeys?.length ? ` — e.g. ${c.SampleKeys[0]}` : ''}`),
         s(
           'text',
           { class: 'chart-label', x: labelW - 8, y: yTop + 17, 'text-anchor': 'end' },
           truncate(codeText(c), Math.floor(labelW / 7.5)),
         ),
         s('rect', { class: 'chart-bar-rect', x: labelW, y: yTop + 3, width: f(w), height: row - 8, rx: 3 }),
-        s('text', { class: 'chart-label chart-count', x: f(labelW + w + 6), y: yTop + 17 }, num(c.count)),
+        s('text', { class: 'chart-label chart-count', x: f(labelW + w + 6), y: yTop + 17 }, num(c.Count)),
       );
     }),
   );

@@ -110,7 +110,7 @@ export function mountDetails(root, jobId) {
       NumberOfTasksFailed: s.NumberOfTasksFailed,
       ElapsedTimeInActiveSeconds: s.Timers?.ElapsedTimeInActiveSeconds ?? p?.ElapsedTimeInActiveSeconds ?? 0,
       Discovery: v.Discovery ?? p?.Discovery ?? null,
-      failuresByCode: v.failuresByCode ?? p?.failuresByCode ?? [],
+      FailuresByCode: v.FailuresByCode ?? p?.FailuresByCode ?? [],
       PercentComplete: v.PercentComplete ?? p?.PercentComplete ?? null,
       BytesProcessed: v.BytesProcessed ?? p?.BytesProcessed ?? null,
       AverageBytesPerSecond: v.AverageBytesPerSecond ?? p?.AverageBytesPerSecond ?? null,
@@ -240,7 +240,7 @@ export function mountDetails(root, jobId) {
   };
 
   const renderProgress = () => {
-    renderFailuresByCode(parts.byCode, p.failuresByCode);
+    renderFailuresByCode(parts.byCode, p.FailuresByCode);
     const running = !isTerminal(p.Status);
     parts.progress.replaceChildren(
       h('h2', { id: 'progress-title' }, 'Progress'),
@@ -446,7 +446,7 @@ export function mountDetails(root, jobId) {
   };
 
   const retryJob = async () => {
-    const created = await retryFailed(jobId, view.failuresByCode ?? []);
+    const created = await retryFailed(jobId, view.FailuresByCode ?? []);
     if (created) location.hash = `#/jobs/${encodeURIComponent(created)}`;
   };
 

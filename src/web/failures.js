@@ -1,6 +1,6 @@
 /**
  * Failures by error code on the job details view (the job view's and the progress events'
- * `failuresByCode`, docs/job-lifecycle.md#failures-by-code): a table of code, HTTP status, count
+ * `FailuresByCode`, docs/job-lifecycle.md#failures-by-code): a table of code, HTTP status, count
  * and sample keys, live while the job runs; and "Retry failed" (docs/job-lifecycle.md#retry-failed):
  * a dialog to pick the codes, then a new job over those failed tasks.
  */
@@ -37,14 +37,14 @@ export function renderFailuresByCode(section, groups) {
         list.map((g) =>
           h(
             'tr',
-            { 'data-code': g.code },
-            h('td', null, h('code', null, g.code)),
-            h('td', null, g.httpStatus === null ? '—' : String(g.httpStatus)),
-            h('td', { class: 'count' }, num(g.count)),
+            { 'data-code': g.Code },
+            h('td', null, h('code', null, g.Code)),
+            h('td', null, g.HttpStatus === null ? '—' : String(g.HttpStatus)),
+            h('td', { class: 'count' }, num(g.Count)),
             h(
               'td',
               { class: 'samples' },
-              g.sampleKeys.map((k) => h('code', { class: 'sample' }, k)),
+              g.SampleKeys.map((k) => h('code', { class: 'sample' }, k)),
             ),
           ),
         ),
@@ -66,9 +66,9 @@ export function canRetry(view) {
 export async function retryFailed(jobId, groups) {
   const boxes = groups.map((g, i) => {
     const box = /** @type {HTMLInputElement} */ (
-      h('input', { type: 'checkbox', id: `retry-code-${i}`, value: g.code, checked: true })
+      h('input', { type: 'checkbox', id: `retry-code-${i}`, value: g.Code, checked: true })
     );
-    return { box, row: h('div', { class: 'check' }, box, h('label', { for: box.id }, `${g.code} (${num(g.count)})`)) };
+    return { box, row: h('div', { class: 'check' }, box, h('label', { for: box.id }, `${g.Code} (${num(g.Count)})`)) };
   });
   let created = null;
   const ok = await ask({
@@ -104,9 +104,9 @@ export async function retryFailed(jobId, groups) {
 export function retryFacts(view) {
   const link = (id) => h('a', { href: `#/jobs/${encodeURIComponent(id)}` }, h('code', null, id.slice(0, 8)));
   return [
-    view.retryOf ? ['retry-of', 'Retry of', link(view.retryOf)] : null,
-    (view.retries ?? []).length > 0
-      ? ['retries', 'Retries', view.retries.map((id, i) => [i > 0 ? ', ' : null, link(id)]), 'wide']
+    view.RetryOf ? ['retry-of', 'Retry of', link(view.RetryOf)] : null,
+    (view.Retries ?? []).length > 0
+      ? ['retries', 'Retries', view.Retries.map((id, i) => [i > 0 ? ', ' : null, link(id)]), 'wide']
       : null,
   ];
 }

@@ -7,7 +7,7 @@
  *   ended (JSON view, SSE `end`, `s3batch describe-job` as a subprocess);
  * - retry with `--codes` (CLI subprocess) and without (JSON API): the new job's tasks are exactly
  *   the failed rows asked for (its report lists them), the manifest lies under the origin's report
- *   prefix, the links (retryOf / retries) are set;
+ *   prefix, the links (RetryOf / Retries) are set;
  * - every refusal with its stable code, and the server keeps serving;
  * - the Jobs page in chromium: the failures table and the "Retry failed" button with its dialog.
  */
@@ -28,16 +28,16 @@ const MISSING = 30;
 const NO_BUCKET = 12;
 
 interface Group {
-  code: string;
-  httpStatus: number | null;
-  count: number;
-  sampleKeys: string[];
+  Code: string;
+  HttpStatus: number | null;
+  Count: number;
+  SampleKeys: string[];
 }
 interface View {
   Job: { JobId: string; Status: string; ProgressSummary: { NumberOfTasksFailed: number } };
-  failuresByCode: Group[];
-  retryOf: string | null;
-  retries: string[];
+  FailuresByCode: Group[];
+  RetryOf: string | null;
+  Retries: string[];
 }
 interface RetryAnswer extends View {
   RetryManifest: { ObjectArn: string; ETag: string; Tasks: number };
@@ -141,31 +141,31 @@ describe('failures by code and retry failed', () => {
       (e) =>
         e.event === 'progress' &&
         (JSON.parse(e.data) as { Status: string }).Status === 'Active' &&
-        (JSON.parse(e.data) as { failuresByCode: Group[] }).failuresByCode.some((g) => g.code === 'NoSuchKey'),
+        (JSON.parse(e.data) as { FailuresByCode: Group[] }).FailuresByCode.some((g) => g.Code === 'NoSuchKey'),
       'a progress event of the running job with NoSuchKey failures',
       30_000,
     );
-    const liveGroups = (JSON.parse(live.data) as { failuresByCode: Group[] }).failuresByCode;
-    expect(liveGroups[0]).toMatchObject({ code: 'NoSuchKey', httpStatus: 404 });
+    const liveGroups = (JSON.parse(live.data) as { FailuresByCode: Group[] }).FailuresByCode;
+    expect(liveGroups[0]).toMatchObject({ Code: 'NoSuchKey', HttpStatus: 404 });
     const running = await view(origin);
-    if (running.Job.Status === 'Active') expect(running.failuresByCode.length).toBeGreaterThan(0);
+    if (running.Job.Status === 'Active') expect(running.FailuresByCode.length).toBeGreaterThan(0);
 
     const end = await sse.waitFor((e) => e.event === 'end', 'the end event', 60_000);
     sse.close();
     const expected = [
-      { code: 'NoSuchKey', httpStatus: 404, count: MISSING },
-      { code: 'NoSuchBucket', httpStatus: 404, count: NO_BUCKET },
+      { Code: 'NoSuchKey', HttpStatus: 404, Count: MISSING },
+      { Code: 'NoSuchBucket', HttpStatus: 404, Count: NO_BUCKET },
     ];
     const final = await view(origin);
     expect(final.Job.Status).toBe('Complete');
-    expect(final.failuresByCode.map(({ code, httpStatus, count }) => ({ code, httpStatus, count }))).toEqual(expected);
-    expect((JSON.parse(end.data) as View).failuresByCode).toEqual(final.failuresByCode);
-    for (const g of final.failuresByCode) expect(g.sampleKeys).toHaveLength(5);
+    expect(final.FailuresByCode.map(({ Code, HttpStatus, Count }) => ({ Code, HttpStatus, Count }))).toEqual(expected);
+    expect((JSON.parse(end.data) as View).FailuresByCode).toEqual(final.FailuresByCode);
+    for (const g of final.FailuresByCode) expect(g.SampleKeys).toHaveLength(5);
     // Sample keys are the decoded keys of failed tasks.
-    expect(final.failuresByCode[0]!.sampleKeys.every((k) => missingKeys.includes(k))).toBe(true);
-    expect(final.failuresByCode[1]!.sampleKeys.every((k) => noBucketKeys.includes(k))).toBe(true);
-    expect(final.retryOf).toBeNull();
-    expect(final.retries).toEqual([]);
+    expect(final.FailuresByCode[0]!.SampleKeys.every((k) => missingKeys.includes(k))).toBe(true);
+    expect(final.FailuresByCode[1]!.SampleKeys.every((k) => noBucketKeys.includes(k))).toBe(true);
+    expect(final.RetryOf).toBeNull();
+    expect(final.Retries).toEqual([]);
 
     const d = await cli('describe-job', origin);
     expect(d.code, d.stderr).toBe(0);
@@ -179,7 +179,7 @@ describe('failures by code and retry failed', () => {
     const r = await cli('retry', origin, '--codes', 'NoSuchBucket', '--json');
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as RetryAnswer;
-    expect(out.retryOf).toBe(origin);
+    expect(out.RetryOf).toBe(origin);
     expect(out.RetryManifest.Tasks).toBe(NO_BUCKET);
     expect(out.RetryManifest.ObjectArn).toMatch(
       new RegExp(`^arn:aws:s3:::${reports}/fr/job-${origin}/retries/[0-9a-f-]+\\.csv$`),
@@ -188,31 +188,32 @@ describe('failures by code and retry failed', () => {
     await api.waitFor(id, 'Complete');
     expect((await failedKeysOf(id)).sort()).toEqual([...noBucketKeys].sort());
     const again = await view(id);
-    expect(again.failuresByCode.map((g) => [g.code, g.count])).toEqual([['NoSuchBucket', NO_BUCKET]]);
-    expect((await view(origin)).retries).toEqual([id]);
+    expect(again.FailuresByCode.map((g) => [g.Code, g.Count])).toEqual([['NoSuchBucket', NO_BUCKET]]);
+    expect((await view(origin)).Retries).toEqual([id]);
   });
 
   it('retries every failed task (JSON API): the missing objects now exist and succeed', async () => {
     await putObjects(s3, bucket, missingKeys);
     const out = await retry(origin, {});
     expect(out.RetryManifest.Tasks).toBe(MISSING + NO_BUCKET);
-    expect(out.retryOf).toBe(origin);
+    expect(out.RetryOf).toBe(origin);
     const done = await api.waitFor(out.Job.JobId, 'Complete');
     expect(done.Job.ProgressSummary.TotalNumberOfTasks).toBe(MISSING + NO_BUCKET);
     expect(done.Job.ProgressSummary.NumberOfTasksSucceeded).toBe(MISSING);
     const { rows } = await readReport(s3, reports, 'fr', out.Job.JobId);
     const keys = rows.map((r) => decodeURIComponent(r[1]!.replaceAll('+', ' '))).sort();
     expect(keys).toEqual([...missingKeys, ...noBucketKeys].sort());
-    expect((await view(origin)).retries).toHaveLength(2);
+    expect((await view(origin)).Retries).toHaveLength(2);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: reports, Prefix: `fr/job-${origin}/retries/` }));
     expect(listed.KeyCount).toBe(2);
   });
 
   it('refuses what cannot be retried with stable codes, and keeps serving', async () => {
-    expect(await code(retry(origin, { codes: ['SlowDown'] }))).toBe('409 RetryCodesMatchNothing');
-    expect(await code(retry(origin, { codes: 'NoSuchKey' }))).toBe('400 InvalidRequest');
-    expect(await code(retry(origin, { codes: [] }))).toBe('400 InvalidRequest');
-    expect(await code(retry(origin, { Codes: ['NoSuchKey'] }))).toBe('400 InvalidRequest');
+    expect(await code(retry(origin, { Codes: ['SlowDown'] }))).toBe('409 RetryCodesMatchNothing');
+    expect(await code(retry(origin, { Codes: 'NoSuchKey' }))).toBe('400 InvalidRequest');
+    expect(await code(retry(origin, { Codes: [] }))).toBe('400 InvalidRequest');
+    // Members are PascalCase, as in the rest of the JSON API: the camelCase spelling is refused.
+    expect(await code(retry(origin, { codes: ['NoSuchKey'] }))).toBe('400 InvalidRequest');
     expect(await code(retry('no-such-job', {}))).toBe('404 NotFoundException');
 
     const suspended = await createJob({ ConfirmationRequired: true });
@@ -285,7 +286,7 @@ describe('failures by code and retry failed', () => {
       expect(await page.locator('#job-facts [data-key="retry-of"] a').getAttribute('href')).toBe(`#/jobs/${origin}`);
       const done = await api.waitFor(newId, 'Complete');
       expect(done.Job.ProgressSummary.TotalNumberOfTasks).toBe(NO_BUCKET);
-      expect((await view(origin)).retries).toContain(newId);
+      expect((await view(origin)).Retries).toContain(newId);
       expect(web.errors.slice(before)).toEqual([]);
       expect(web.foreignRequests).toEqual([]);
     } finally {

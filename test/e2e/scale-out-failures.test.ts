@@ -16,10 +16,10 @@ import { openSse } from '../helpers/sse.ts';
 const so = useScaleOutOnCeph(20);
 
 interface Group {
-  code: string;
-  httpStatus: number | null;
-  count: number;
-  sampleKeys: string[];
+  Code: string;
+  HttpStatus: number | null;
+  Count: number;
+  SampleKeys: string[];
 }
 
 describe('scale-out: failures by code and retry failed', () => {
@@ -57,30 +57,30 @@ describe('scale-out: failures by code and retry failed', () => {
     const live = await sse.waitFor(
       (e) =>
         e.event === 'progress' &&
-        (JSON.parse(e.data) as { Status: string; failuresByCode: Group[] }).Status === 'Active' &&
-        (JSON.parse(e.data) as { failuresByCode: Group[] }).failuresByCode.length > 0,
+        (JSON.parse(e.data) as { Status: string; FailuresByCode: Group[] }).Status === 'Active' &&
+        (JSON.parse(e.data) as { FailuresByCode: Group[] }).FailuresByCode.length > 0,
       'a progress event of the running job with failures',
       60_000,
     );
-    const liveGroups = (JSON.parse(live.data) as { failuresByCode: Group[] }).failuresByCode;
-    expect(liveGroups[0]).toMatchObject({ code: 'NoSuchKey', httpStatus: 404 });
-    expect(liveGroups[0]!.count).toBeLessThanOrEqual(missing.length);
+    const liveGroups = (JSON.parse(live.data) as { FailuresByCode: Group[] }).FailuresByCode;
+    expect(liveGroups[0]).toMatchObject({ Code: 'NoSuchKey', HttpStatus: 404 });
+    expect(liveGroups[0]!.Count).toBeLessThanOrEqual(missing.length);
     await sse.ended(120_000);
     sse.close();
 
     const done = await api.waitFor(JobId, ['Complete', 'Failed', 'Cancelled'], 120_000);
     expect(done.Job.Status).toBe('Complete');
-    const final = (await api.call('GET', `/jobs/${JobId}`)) as { failuresByCode: Group[] };
-    expect(final.failuresByCode).toHaveLength(1);
-    expect(final.failuresByCode[0]).toMatchObject({ code: 'NoSuchKey', httpStatus: 404, count: missing.length });
-    expect(final.failuresByCode[0]!.sampleKeys.every((k) => missing.includes(k))).toBe(true);
+    const final = (await api.call('GET', `/jobs/${JobId}`)) as { FailuresByCode: Group[] };
+    expect(final.FailuresByCode).toHaveLength(1);
+    expect(final.FailuresByCode[0]).toMatchObject({ Code: 'NoSuchKey', HttpStatus: 404, Count: missing.length });
+    expect(final.FailuresByCode[0]!.SampleKeys.every((k) => missing.includes(k))).toBe(true);
 
-    const retry = (await api.call('POST', `/jobs/${JobId}/retry`, { codes: ['NoSuchKey'] })) as {
+    const retry = (await api.call('POST', `/jobs/${JobId}/retry`, { Codes: ['NoSuchKey'] })) as {
       Job: { JobId: string };
-      retryOf: string;
+      RetryOf: string;
       RetryManifest: { Tasks: number };
     };
-    expect(retry.retryOf).toBe(JobId);
+    expect(retry.RetryOf).toBe(JobId);
     expect(retry.RetryManifest.Tasks).toBe(missing.length);
     const again = await api.waitFor(retry.Job.JobId, ['Complete', 'Failed', 'Cancelled'], 120_000);
     expect(again.Job.ProgressSummary).toMatchObject({ TotalNumberOfTasks: 40, NumberOfTasksFailed: 40 });

@@ -12,10 +12,10 @@ import { objectsWithManifest, taggingRequest, useScaleOutOnCeph } from '../helpe
 const TASKS = 90;
 
 interface HistoryAnswer {
-  jobId: string;
-  status: string;
-  resolutionMs: number;
-  points: { t: number; tasksPerSecond: number; tasksSucceeded: number; tasksFailed: number }[];
+  JobId: string;
+  Status: string;
+  ResolutionMs: number;
+  Points: { Time: number; TasksPerSecond: number; TasksSucceeded: number; TasksFailed: number }[];
 }
 
 const so = useScaleOutOnCeph(10);
@@ -36,22 +36,22 @@ describe('scale-out: throughput history', () => {
       .poll(
         async () => {
           const h = await history();
-          if (h.status === 'Active' && h.points.length >= 2 && h.points.at(-1)!.tasksSucceeded > 0) running = h;
-          return running !== undefined || ['Complete', 'Failed', 'Cancelled'].includes(h.status);
+          if (h.Status === 'Active' && h.Points.length >= 2 && h.Points.at(-1)!.TasksSucceeded > 0) running = h;
+          return running !== undefined || ['Complete', 'Failed', 'Cancelled'].includes(h.Status);
         },
         { timeout: 60_000, interval: 100 },
       )
       .toBe(true);
     expect(running, 'the job was seen running with points').toBeDefined();
-    expect(running!.points.at(-1)!.tasksSucceeded).toBeLessThan(TASKS);
+    expect(running!.Points.at(-1)!.TasksSucceeded).toBeLessThan(TASKS);
 
     const done = await api.waitFor(JobId, ['Complete', 'Failed', 'Cancelled'], 120_000);
     expect(done.Job.Status).toBe('Complete');
     const ended = await history();
-    expect(ended.status).toBe('Complete');
-    expect(ended.points[0]).toMatchObject({ tasksPerSecond: 0, tasksSucceeded: 0 });
-    expect(ended.points.at(-1)).toMatchObject({ tasksSucceeded: TASKS, tasksFailed: 0 });
-    expect(ended.points.length).toBeGreaterThanOrEqual(3);
-    expect(Math.max(...ended.points.map((p) => p.tasksPerSecond))).toBeGreaterThan(0);
+    expect(ended.Status).toBe('Complete');
+    expect(ended.Points[0]).toMatchObject({ TasksPerSecond: 0, TasksSucceeded: 0 });
+    expect(ended.Points.at(-1)).toMatchObject({ TasksSucceeded: TASKS, TasksFailed: 0 });
+    expect(ended.Points.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...ended.Points.map((p) => p.TasksPerSecond))).toBeGreaterThan(0);
   });
 });

@@ -2,7 +2,7 @@
  * The job page's charts in Debian's chromium (playwright-core), against `s3batch serve` as a real
  * subprocess on Ceph RGW: a running job's tasks/s chart (from GET /api/v1/jobs/<id>/history)
  * present and changing as the job runs, then complete; its title, aria-label and text summary; the
- * bar chart of failed tasks by error code (the job view's and progress events' failuresByCode) on
+ * bar chart of failed tasks by error code (the job view's and progress events' FailuresByCode) on
  * real NoSuchKey failures, growing as the job runs; the history route's answers to bad input
  * (unknown job, another account, no credentials) with the server serving on; the history kept
  * across a restart of the server. Screenshots are saved under test-artifacts/screenshots/ (charts-*.png)
@@ -24,11 +24,11 @@ const RUNNING_TASKS = 240;
 const MIXED_TASKS = 120;
 
 interface HistoryAnswer {
-  jobId: string;
-  status: string;
-  resolutionMs: number;
-  maxPoints: number;
-  points: { t: number; tasksPerSecond: number; tasksSucceeded: number; tasksFailed: number }[];
+  JobId: string;
+  Status: string;
+  ResolutionMs: number;
+  MaxPoints: number;
+  Points: { Time: number; TasksPerSecond: number; TasksSucceeded: number; TasksFailed: number }[];
 }
 
 let s3: S3Client;
@@ -149,15 +149,15 @@ describe('web job page charts in chromium', () => {
     // Ended: the chart covers the job from its run's start to its end, every task in it.
     await expect.poll(statusBadge, { timeout: 60_000 }).toBe('Complete');
     const history = await api.call<HistoryAnswer>('GET', `/jobs/${JobId}/history`);
-    expect(history).toMatchObject({ jobId: JobId, status: 'Complete', maxPoints: 240 });
-    expect(history.resolutionMs).toBeGreaterThanOrEqual(1000);
-    const last = history.points[history.points.length - 1]!;
-    expect(last.tasksSucceeded).toBe(RUNNING_TASKS);
-    expect(history.points[0]).toMatchObject({ tasksPerSecond: 0 });
+    expect(history).toMatchObject({ JobId, Status: 'Complete', MaxPoints: 240 });
+    expect(history.ResolutionMs).toBeGreaterThanOrEqual(1000);
+    const last = history.Points[history.Points.length - 1]!;
+    expect(last.TasksSucceeded).toBe(RUNNING_TASKS);
+    expect(history.Points[0]).toMatchObject({ TasksPerSecond: 0 });
     // Throttled to 30 requests/s: no interval of the chart above that (with a little slack for
     // the token bucket's first burst).
-    for (const p of history.points.slice(1)) expect(p.tasksPerSecond).toBeLessThanOrEqual(60);
-    await expect.poll(pointsNow, { timeout: 10_000 }).toBe(history.points.length);
+    for (const p of history.Points.slice(1)) expect(p.TasksPerSecond).toBeLessThanOrEqual(60);
+    await expect.poll(pointsNow, { timeout: 10_000 }).toBe(history.Points.length);
     // No failure: the bar chart of failures by code stays hidden.
     expect(await page.locator('#job-failure-codes').isHidden()).toBe(true);
     await shot('charts-03-complete');
@@ -193,7 +193,7 @@ describe('web job page charts in chromium', () => {
     );
     // The tasks/s chart counts the failed tasks too: its last point has every task.
     const history = await api.call<HistoryAnswer>('GET', `/jobs/${JobId}/history`);
-    expect(history.points.at(-1)).toMatchObject({ tasksSucceeded: MIXED_TASKS - 30, tasksFailed: 30 });
+    expect(history.Points.at(-1)).toMatchObject({ TasksSucceeded: MIXED_TASKS - 30, TasksFailed: 30 });
     await shot('charts-05-failures-complete');
   });
 
@@ -233,13 +233,13 @@ describe('web job page charts in chromium', () => {
     );
     expect(anonymous.status).toBe(401);
     const again = await api.call<HistoryAnswer>('GET', `/jobs/${JobId}/history`);
-    expect(again.jobId).toBe(JobId);
+    expect(again.JobId).toBe(JobId);
   });
 
   it('keeps the history with the job record across a restart of the server', async () => {
     const { JobId } = (await api.call<{ Jobs: { JobId: string }[] }>('GET', '/jobs')).Jobs[0]!;
     const before = await api.call<HistoryAnswer>('GET', `/jobs/${JobId}/history`);
-    expect(before.points.length).toBeGreaterThanOrEqual(3);
+    expect(before.Points.length).toBeGreaterThanOrEqual(3);
     await server.kill('SIGTERM');
     server = await startServerProcess({ s3: requireCeph(), dataDir: server.dataDir });
     const after = await new JsonApi(server.url).call<HistoryAnswer>('GET', `/jobs/${JobId}/history`);

@@ -203,7 +203,7 @@ describe('GET /api/v1/jobs/:id/events', () => {
           'Status',
           'TasksPerSecond',
           'TotalNumberOfTasks',
-          'failuresByCode',
+          'FailuresByCode',
           'PercentComplete',
           'BytesProcessed',
           'AverageBytesPerSecond',

@@ -65,10 +65,10 @@ describe('engine throughput history', () => {
     expect(samples.length).toBeLessThanOrEqual(TASKS / 5 + 3);
 
     const view = historyView(service, TEST_ACCOUNT, JobId, nowMs + 60_000);
-    expect(view).toMatchObject({ jobId: JobId, status: 'Complete', resolutionMs: 1000, maxPoints: 240 });
+    expect(view).toMatchObject({ JobId, Status: 'Complete', ResolutionMs: 1000, MaxPoints: 240 });
     // Ended: no live point at "now"; the last point is the run's end.
-    expect(view.points[view.points.length - 1]!.t).toBe(samples[samples.length - 1]!.t);
-    const rates = view.points.slice(1).map((p) => p.tasksPerSecond);
+    expect(view.Points[view.Points.length - 1]!.Time).toBe(samples[samples.length - 1]!.t);
+    const rates = view.Points.slice(1).map((p) => p.TasksPerSecond);
     expect(Math.max(...rates)).toBeLessThanOrEqual(6);
     expect(Math.min(...rates)).toBeGreaterThanOrEqual(4);
 

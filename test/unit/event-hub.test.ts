@@ -72,7 +72,7 @@ function job(jobId: string, total: number): ProgressSnapshot {
     NumberOfTasksFailed: 0,
     ElapsedTimeInActiveSeconds: 0,
     Discovery: null,
-    failuresByCode: [],
+    FailuresByCode: [],
     PercentComplete: { Percent: 0, Estimated: false, EstimateBasis: null },
     BytesProcessed: null,
     AverageBytesPerSecond: null,

@@ -121,6 +121,11 @@ describe('checkKnownMembers', () => {
     );
     expect(check({ Tags: [] }, 'PutJobTagging')).toBe('ok');
     expect(check({ TagSet: [] }, 'PutJobTagging')).toMatch(/^InvalidRequest: "TagSet" is not a member: /);
+    // The retry's members are PascalCase like the rest of the JSON API (only the sign-in is camelCase).
+    expect(check({ Codes: ['NoSuchKey'], Priority: 5 }, 'RetryFailedTasks')).toBe('ok');
+    expect(check({ codes: ['NoSuchKey'] }, 'RetryFailedTasks')).toBe(
+      'InvalidRequest: "codes" is not a member; did you mean "Codes"?',
+    );
     expect(check({ accessKeyId: 'a', secretAccessKey: 'b' }, 'CreateSession')).toBe('ok');
     expect(check({ AccessKeyId: 'a', secretAccessKey: 'b' }, 'CreateSession')).toBe(
       'InvalidRequest: "AccessKeyId" is not a member; did you mean "accessKeyId"?',

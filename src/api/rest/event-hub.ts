@@ -8,10 +8,10 @@
  * The hub listens on the engine only while it has subscribers: the last unsubscribe removes its
  * listeners and timers, so streams that come and go leave nothing behind.
  */
-import type { FailureGroups } from '../../domain/failure-groups.ts';
 import { isTerminal, type JobStatus } from '../../domain/job-status.ts';
 import { RateEstimator } from '../../domain/progress-rate.ts';
 import type { EngineEvents, JobProgressEvent, JobRemovedEvent, JobStatusEvent } from '../../engine/events.ts';
+import type { FailureGroupView } from './failures-view.ts';
 import type { DiscoveryView } from './job-view.ts';
 import type { ProgressExtras } from './progress-view.ts';
 
@@ -37,7 +37,7 @@ export interface ProgressCounters {
   ElapsedTimeInActiveSeconds: number;
   Discovery: DiscoveryView | null;
   /** Failed tasks grouped by error code (s3batch extension; docs/job-lifecycle.md#failures-by-code). */
-  failuresByCode: FailureGroups;
+  FailuresByCode: FailureGroupView[];
 }
 
 /** The s3batch extension members (progress-view.ts) are part of every snapshot. */

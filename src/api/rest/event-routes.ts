@@ -16,6 +16,7 @@ import { elapsedActiveSeconds, isTerminal } from '../../domain/job-status.ts';
 import type { BatchService } from '../../service/batch-service.ts';
 import type { AccountOf } from '../auth/api-auth.ts';
 import type { JobEventHub, ProgressSnapshot } from './event-hub.ts';
+import { failureGroupsView } from './failures-view.ts';
 import { discoveryView, jobView } from './job-view.ts';
 import { progressExtras } from './progress-view.ts';
 
@@ -60,7 +61,7 @@ export function progressSnapshot(
     NumberOfTasksFailed: p.failed,
     ElapsedTimeInActiveSeconds: active,
     Discovery: discoveryView(job),
-    failuresByCode: p.failures ?? [],
+    FailuresByCode: failureGroupsView(p.failures),
     ...progressExtras(job, p, active),
   };
 }

@@ -17,16 +17,29 @@ export interface HistoryRoutesOptions {
   readonly now?: () => number;
 }
 
+/** One point of the chart on the wire: the rate over the interval that ends at `Time` (epoch ms). */
+export interface HistoryPointView {
+  Time: number;
+  TasksPerSecond: number;
+  TasksSucceeded: number;
+  TasksFailed: number;
+}
+
 /** The JSON answer of GET /jobs/:id/history. */
 export interface HistoryView {
-  jobId: string;
-  status: JobStatus;
+  JobId: string;
+  Status: JobStatus;
   /** Minimum spacing of the stored samples now (it doubles each time the series is halved). */
-  resolutionMs: number;
+  ResolutionMs: number;
   /** The most points the stored series holds (the live point of a running job comes on top). */
-  maxPoints: number;
+  MaxPoints: number;
   /** Oldest first; each point's rate is over the interval since the point before (the first: 0). */
-  points: ThroughputPoint[];
+  Points: HistoryPointView[];
+}
+
+/** A domain point (domain/throughput-history.ts) in the API's PascalCase. */
+function pointView(p: ThroughputPoint): HistoryPointView {
+  return { Time: p.t, TasksPerSecond: p.tasksPerSecond, TasksSucceeded: p.tasksSucceeded, TasksFailed: p.tasksFailed };
 }
 
 type IdParams = { Params: { id: string } };
@@ -42,11 +55,11 @@ export function historyView(service: BatchService, accountId: string, jobId: str
     live = { t: nowMs, s: p.succeeded, f: p.failed };
   }
   return {
-    jobId: job.id,
-    status: job.status,
-    resolutionMs: h?.stepMs ?? 0,
-    maxPoints: MAX_THROUGHPUT_SAMPLES,
-    points: throughputPoints(h, live),
+    JobId: job.id,
+    Status: job.status,
+    ResolutionMs: h?.stepMs ?? 0,
+    MaxPoints: MAX_THROUGHPUT_SAMPLES,
+    Points: throughputPoints(h, live).map(pointView),
   };
 }
 

@@ -8,6 +8,7 @@ import { dryRunSummary } from '../../operations/dry-run.ts';
 import type { BatchService, JobDescriptor } from '../../service/batch-service.ts';
 import { isTerminal } from '../../domain/job-status.ts';
 import { pausedBy } from '../../domain/user-pause.ts';
+import { failureGroupsView } from './failures-view.ts';
 import { progressExtras } from './progress-view.ts';
 
 export interface DiscoveryView {
@@ -68,10 +69,10 @@ export function jobView(
         ? { Reason: record.userPause.reason ?? null, PausedAt: record.userPause.at }
         : null,
     // Failed tasks grouped by error code, live while the job runs, final once it ended (s3batch extension).
-    failuresByCode: progress.failures ?? [],
+    FailuresByCode: failureGroupsView(progress.failures),
     // Retry failed (s3batch extension): the job this one retries, and the retries of this one.
-    retryOf: record.retryOf ?? null,
-    retries: record.retries ?? [],
+    RetryOf: record.retryOf ?? null,
+    Retries: record.retries ?? [],
     // The live or recent job this one repeated at CreateJob (docs/job-lifecycle.md#duplicate-jobs); null: none.
     DuplicateOf: record.duplicateOf ?? null,
     // s3batch extensions: the percent (an estimate while listing) and bytes processed (progress-view.ts).

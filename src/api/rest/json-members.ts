@@ -48,7 +48,7 @@ export const JSON_BODIES = {
   PauseJob: fields(['Reason']),
   ResumeJob: fields(['Reason']),
   /** POST /jobs/:id/retry (s3batch extension): the codes to retry and the new job's own settings. */
-  RetryFailedTasks: fields(['codes', 'ConfirmationRequired', 'Priority', 'Description']),
+  RetryFailedTasks: fields(['Codes', 'ConfirmationRequired', 'Priority', 'Description']),
   /** POST /session (sign-in): the web page's camelCase members. */
   CreateSession: fields(['accessKeyId', 'secretAccessKey']),
 } as const satisfies Record<string, StructureShape>;

@@ -132,7 +132,7 @@ const progressEvent = obj(
     EtaSeconds: nullable({ type: 'number', minimum: 0 }),
     ElapsedTimeInActiveSeconds: int,
     Discovery: nullable(ref('Discovery')),
-    failuresByCode: ref('FailuresByCode'),
+    FailuresByCode: ref('FailuresByCode'),
     PercentComplete: ref('PercentComplete'),
     BytesProcessed: nullable(int),
     AverageBytesPerSecond: nullable(int),
@@ -393,7 +393,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         operationId: 'RetryFailedTasks',
         summary: "Retry a job's failed tasks in a new job (s3batch extension)",
         description:
-          "A new job of the same operation over exactly the failed tasks of an ended job (optionally only those of some error codes), read from the job's completion report. Its manifest is written to `<report prefix>/job-<id>/retries/<uuid>.csv`. The new job's `retryOf` names this job; this job's `retries` lists it. An empty body retries every failed task.",
+          "A new job of the same operation over exactly the failed tasks of an ended job (optionally only those of some error codes), read from the job's completion report. Its manifest is written to `<report prefix>/job-<id>/retries/<uuid>.csv`. The new job's `RetryOf` names this job; this job's `Retries` lists it. An empty body retries every failed task.",
         tags: ['Jobs'],
         parameters: [jobId],
         requestBody: {
@@ -402,7 +402,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             closed(
               obj(
                 {
-                  codes: { type: 'array', minItems: 1, maxItems: 100, items: str },
+                  Codes: { type: 'array', minItems: 1, maxItems: 100, items: str },
                   ConfirmationRequired: { ...bool, description: 'Default false: the retry runs at once.' },
                   Priority: { type: 'integer', minimum: 0, maximum: 2147483647 },
                   Description: str,
@@ -531,8 +531,8 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         operationId: 'GetJobThroughputHistory',
         summary: "A job's tasks per second over its life (s3batch extension)",
         description:
-          'The finished-task counters the server keeps with the job at bounded size (at most `maxPoints` samples ' +
-          'at least `resolutionMs` apart; when full, every other one is dropped and the resolution halves, so the ' +
+          'The finished-task counters the server keeps with the job at bounded size (at most `MaxPoints` samples ' +
+          'at least `ResolutionMs` apart; when full, every other one is dropped and the resolution halves, so the ' +
           "points cover the job's whole life), as tasks/s per interval. While the job has not ended, its live " +
           'counters are the last point. The web page draws its tasks/s chart from it.',
         tags: ['Jobs'],
@@ -796,12 +796,12 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
           'Failed tasks grouped by error code, sorted by count descending then code: live while the job runs, final once it ended. At most 50 codes (further codes are counted under `Other`) and 5 sample keys per code. s3batch extension.',
         items: obj(
           {
-            code: str,
-            httpStatus: { ...nullable(int), description: "Null when the code's failures had different HTTP statuses." },
-            count: int,
-            sampleKeys: { type: 'array', maxItems: 5, items: str },
+            Code: str,
+            HttpStatus: { ...nullable(int), description: "Null when the code's failures had different HTTP statuses." },
+            Count: int,
+            SampleKeys: { type: 'array', maxItems: 5, items: str },
           },
-          ['code', 'httpStatus', 'count', 'sampleKeys'],
+          ['Code', 'HttpStatus', 'Count', 'SampleKeys'],
         ),
       },
       Discovery: obj({
@@ -977,12 +977,12 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
               description: "The user's pause while it is set (s3batch extension).",
             }),
           ),
-          failuresByCode: ref('FailuresByCode'),
-          retryOf: {
+          FailuresByCode: ref('FailuresByCode'),
+          RetryOf: {
             ...nullable(str),
             description: 'The job whose failed tasks this job retries (s3batch extension).',
           },
-          retries: { type: 'array', items: str, description: 'The jobs that retry this job (s3batch extension).' },
+          Retries: { type: 'array', items: str, description: 'The jobs that retry this job (s3batch extension).' },
           DuplicateOf: nullable({
             ...str,
             description: 'The live or recent job this one repeated when it was created.',
@@ -1008,9 +1008,9 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
           'Discovery',
           'PausedBy',
           'UserPause',
-          'failuresByCode',
-          'retryOf',
-          'retries',
+          'FailuresByCode',
+          'RetryOf',
+          'Retries',
           'DuplicateOf',
           'PercentComplete',
           'BytesProcessed',
@@ -1018,29 +1018,29 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         ],
       ),
       ThroughputHistory: obj({
-        jobId: str,
-        status: ref('JobStatus'),
-        resolutionMs: {
+        JobId: str,
+        Status: ref('JobStatus'),
+        ResolutionMs: {
           type: 'integer',
           minimum: 0,
           description: 'Least spacing of the stored points now (0 before the job ran); doubles at each halving.',
         },
-        maxPoints: {
+        MaxPoints: {
           type: 'integer',
           minimum: 1,
           description: 'The most points stored (the live point comes on top).',
         },
-        points: {
+        Points: {
           type: 'array',
           items: obj({
-            t: { type: 'integer', description: 'Milliseconds since the epoch.' },
-            tasksPerSecond: {
+            Time: { type: 'integer', description: 'Milliseconds since the epoch.' },
+            TasksPerSecond: {
               type: 'number',
               minimum: 0,
               description: 'Tasks finished per second over the interval since the point before (the first point: 0).',
             },
-            tasksSucceeded: int,
-            tasksFailed: int,
+            TasksSucceeded: int,
+            TasksFailed: int,
           }),
         },
       }),

@@ -1,7 +1,7 @@
 /**
  * Retry failed (docs/job-lifecycle.md#retry-failed), s3batch extension of the JSON API:
  *
- *   POST /jobs/:id/retry  { codes?, ConfirmationRequired?, Priority?, Description? }
+ *   POST /jobs/:id/retry  { Codes?, ConfirmationRequired?, Priority?, Description? }
  *     → 201, the new job's view (as GET /jobs/:id) and `RetryManifest` {ObjectArn, ETag, Tasks}
  */
 import type { FastifyInstance } from 'fastify';
@@ -34,7 +34,7 @@ export async function retryRoutes(app: FastifyInstance, opts: RetryRoutesOptions
     if (b.Description !== undefined && typeof b.Description !== 'string')
       throw new S3BatchError('InvalidRequest', 'Description must be a string');
     const out = await opts.retries.retry(account, req.params.id, {
-      codes: parseRetryCodes(b.codes),
+      codes: parseRetryCodes(b.Codes),
       ConfirmationRequired: b.ConfirmationRequired as boolean | undefined,
       Priority: b.Priority as number | undefined,
       Description: b.Description as string | undefined,

@@ -12,7 +12,7 @@ import { apiError } from './report.ts';
 
 interface RetryAnswer {
   readonly Job: { readonly JobId: string; readonly Status: string };
-  readonly retryOf: string | null;
+  readonly RetryOf: string | null;
   readonly RetryManifest: { readonly ObjectArn: string; readonly ETag: string; readonly Tasks: number };
 }
 
@@ -50,7 +50,7 @@ export function registerRetry(program: Command, env: NodeJS.ProcessEnv): void {
       >,
     ) => {
       const body: Record<string, unknown> = {};
-      if (opts.codes !== undefined) body.codes = parseCodes(opts.codes);
+      if (opts.codes !== undefined) body.Codes = parseCodes(opts.codes);
       if (opts.priority !== undefined) body.Priority = parsePriority(opts.priority);
       if (opts.confirmationRequired === true) body.ConfirmationRequired = true;
       await withConnection(opts, env, async (conn) => {
