@@ -112,10 +112,9 @@ describe('SSE streams and the engine', () => {
     }
   });
 
-  it('server.close() with streams open ends them and returns', async () => {
+  it('server.close() with streams open ends them, returns and leaves no engine listener', async () => {
     const server = await start();
     const jobId = await suspendedJob(server);
-    const baseline = EVENTS.map((e) => server.engine.events.listenerCount(e));
     const streams: SseStream[] = await Promise.all([
       openSse(`${server.url}/api/v1/events`, auth),
       openSse(`${server.url}/api/v1/jobs/${jobId}/events`, auth),
@@ -127,7 +126,8 @@ describe('SSE streams and the engine', () => {
     ]);
     expect(closed).toBe('closed');
     for (const s of streams) expect(await s.ended(5_000)).toBe(true);
-    expect(EVENTS.map((e) => server.engine.events.listenerCount(e))).toEqual(baseline);
+    // Closed, the server holds no engine listener at all: not the streams' hub, not the webhook notifier.
+    expect(EVENTS.map((e) => server.engine.events.listenerCount(e))).toEqual([0, 0]);
   });
 });
 
