@@ -315,6 +315,56 @@ describe('webhook notifications', () => {
     expect(rotated.Secret).not.toBe(secret);
     expect(rotated.Secret).toMatch(/^whsec_[0-9a-f]{64}$/);
   });
+
+  it("takes a job's webhook as the JSON member NotifyUrl (the s3batch:notify tag), with its checks", async () => {
+    const { etag, manifestKey } = await manifest();
+    const request = (extra: Record<string, unknown>): Record<string, unknown> =>
+      jobRequest({
+        manifestBucket: bucket,
+        manifestKey,
+        etag,
+        operation: { S3PutObjectTagging: { TagSet: [{ Key: 'seen', Value: 'member' }] } },
+        reportBucket: bucket,
+        confirmationRequired: false,
+        extra,
+      });
+    const refused = async (extra: Record<string, unknown>, message: RegExp): Promise<void> => {
+      const err = await api.createJob(request(extra) as never).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ApiError);
+      expect((err as ApiError).status).toBe(400);
+      expect((err as ApiError).code).toBe('InvalidRequest');
+      expect((err as ApiError).message).toMatch(message);
+    };
+    await refused({ NotifyUrl: 5 }, /NotifyUrl must be a string/);
+    await refused({ NotifyUrl: 'http://127.0.0.2:9/hook' }, /not a URL this server may call/);
+    await refused(
+      { NotifyUrl: `${receiver.url}/member`, Tags: [{ Key: 's3batch:notify', Value: `${receiver.url}/member` }] },
+      /NotifyUrl or the tag s3batch:notify, not both/,
+    );
+
+    const { JobId } = await api.createJob(request({ NotifyUrl: `${receiver.url}/member` }) as never);
+    const done = await api.waitFor(JobId, ['Complete', 'Failed']);
+    expect(done.Job.Status).toBe('Complete');
+    expect((done as unknown as { Tags: { Key: string; Value: string }[] }).Tags).toContainEqual({
+      Key: 's3batch:notify',
+      Value: `${receiver.url}/member`,
+    });
+    const log = await settled(api, JobId, done.StatusHistory.length - 1);
+    expect(log.map((d) => [d.Source, d.Url, d.State])).toEqual(
+      log.map(() => ['job', `${receiver.url}/member`, 'delivered']),
+    );
+    expect(log.map((d) => d.Status).sort()).toEqual(
+      done.StatusHistory.slice(1)
+        .map((h) => h.status)
+        .sort(),
+    );
+    expect(receiver.received.filter((r) => r.path === '/member' && bodyOf(r.body).JobId === JobId)).toHaveLength(
+      log.length,
+    );
+  });
 });
 
 describe('s3batch webhooks (CLI)', () => {

@@ -1,7 +1,8 @@
 /**
- * The JSON API's CreateJob members beyond the model that steer the checks at submit
- * (docs/job-lifecycle.md#checks-at-submit), taken off the body before its members are checked, and
- * the answer's duplicate warning. Pure.
+ * The JSON API's CreateJob members beyond the model: those that steer the checks at submit
+ * (docs/job-lifecycle.md#checks-at-submit), taken off the body before its members are checked;
+ * `NotifyUrl`, the job's webhook, which becomes the `s3batch:notify` tag (docs/notifications.md);
+ * and the answer's duplicate warning. Pure.
  */
 import { S3BatchError } from '../../domain/errors.ts';
 import type { CreateJobChecks, CreateJobOutcome } from '../../service/batch-service.ts';
@@ -26,7 +27,30 @@ export function splitCreateJobChecks(body: Record<string, unknown>): {
     if (typeof v !== 'boolean') throw new S3BatchError('InvalidRequest', `${member} must be true or false`);
     checks[field] = v;
   }
-  return { request, checks };
+  return { request: withNotifyTag(request), checks };
+}
+
+/** The tag a job's webhook is kept in (every API can set it; domain/job-extensions.ts checks it). */
+const NOTIFY_TAG = 's3batch:notify';
+
+/**
+ * `NotifyUrl` (JSON API only) as the job tag `s3batch:notify`, so the tag's checks and the URL
+ * policy apply as for every API. InvalidRequest for a non-string, or with the tag given too.
+ */
+function withNotifyTag(body: Record<string, unknown>): Record<string, unknown> {
+  const { NotifyUrl: url, ...request } = body;
+  if (url === undefined || url === null) return request;
+  if (typeof url !== 'string') throw new S3BatchError('InvalidRequest', 'NotifyUrl must be a string (an http(s) URL)');
+  const tags = request.Tags ?? [];
+  // A Tags that is no list is the model's check to refuse: leave it as it is.
+  if (!Array.isArray(tags)) return body;
+  if (tags.some((t) => (t as { Key?: unknown } | null)?.Key === NOTIFY_TAG)) {
+    throw new S3BatchError(
+      'InvalidRequest',
+      `Give the job's webhook once: NotifyUrl or the tag ${NOTIFY_TAG}, not both`,
+    );
+  }
+  return { ...request, Tags: [...tags, { Key: NOTIFY_TAG, Value: url }] };
 }
 
 export interface CreateJobAnswer {

@@ -27,7 +27,8 @@ function fields(names: readonly string[]): StructureShape {
 
 /**
  * CreateJob in JSON: the model's request plus the members that steer the checks at submit
- * (docs/job-lifecycle.md#checks-at-submit; the route takes them off before the service sees the request).
+ * (docs/job-lifecycle.md#checks-at-submit; the route takes them off before the service sees the request)
+ * and `NotifyUrl` (the job's webhook, made the tag s3batch:notify).
  */
 const JsonCreateJobShape: StructureShape = {
   ...CreateJobRequestShape,
@@ -35,6 +36,7 @@ const JsonCreateJobShape: StructureShape = {
     ...CreateJobRequestShape.members,
     { name: 'SkipAccessCheck', shape: { kind: 'boolean' } },
     { name: 'RejectDuplicates', shape: { kind: 'boolean' } },
+    { name: 'NotifyUrl', shape: { kind: 'string' } },
   ],
 };
 

@@ -887,6 +887,11 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
               description:
                 's3batch: refuse a duplicate (409 DuplicateJob) instead of warning (tag s3batch:no-duplicates=true).',
             },
+            NotifyUrl: {
+              type: 'string',
+              description:
+                "s3batch: a webhook for the job's status changes and its end; stored as the tag s3batch:notify (docs/notifications.md).",
+            },
           },
           ['Operation', 'Report', 'Priority', 'RoleArn'],
         ),
