@@ -71,6 +71,8 @@ describe('CreateJob answered, then SIGKILL at once', () => {
       const view = await api.describe(id);
       expect(view.Job.JobId, `job ${id} after the restart:\n${server.output()}`).toBe(id);
     }
+    // A job killed before it prepared prepares again after the restart, then waits for confirmation.
+    for (const id of answered) expect((await api.waitFor(id, ['Suspended'])).Job.Status).toBe('Suspended');
     const described = await endpointProviderClient(server.url, server.apiKey!).send(
       new DescribeJobCommand({ AccountId: server.apiKey!.accountId, JobId: out.JobId! }),
     );
