@@ -3,7 +3,6 @@
  * read from the JSON job view (`GET /api/v1/jobs/:id`), which the S3 Control DescribeJob does not
  * carry, and printed after the summary as a small table.
  */
-import type { Connection } from './connection.ts';
 import { table } from './job-output.ts';
 
 export interface FailureGroupView {
@@ -20,16 +19,12 @@ export interface FailureInsight {
   readonly Retries: readonly string[];
 }
 
-/** The job's failures by code and retry links; undefined when the server's JSON view does not have them. */
-export async function fetchFailureInsight(conn: Connection, jobId: string): Promise<FailureInsight | undefined> {
-  const res = await conn.signedFetch(`/api/v1/jobs/${encodeURIComponent(jobId)}`);
-  if (!res.ok) {
-    await res.body?.cancel();
-    return undefined;
-  }
-  const view = (await res.json()) as Partial<FailureInsight>;
-  if (!Array.isArray(view.FailuresByCode)) return undefined;
-  return { FailuresByCode: view.FailuresByCode, RetryOf: view.RetryOf ?? null, Retries: view.Retries ?? [] };
+/** The job view's failures by code and retry links (parsed JSON); undefined when it does not have them. */
+export function readFailureInsight(view: unknown): FailureInsight | undefined {
+  if (typeof view !== 'object' || view === null) return undefined;
+  const v = view as Partial<FailureInsight>;
+  if (!Array.isArray(v.FailuresByCode)) return undefined;
+  return { FailuresByCode: v.FailuresByCode, RetryOf: v.RetryOf ?? null, Retries: v.Retries ?? [] };
 }
 
 /** The lines after the summary: the failures table (with a retry hint) and the retry links. */

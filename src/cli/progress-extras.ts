@@ -2,11 +2,9 @@
  * The s3batch extension members about progress that `describe-job` and `watch` show next to
  * DescribeJob's counts, read from the JSON job view (GET /api/v1/jobs/:id, progress-view.ts on
  * the server): whether the percent is an estimate (a listing goes on) and the bytes processed.
- * `readProgressExtras` is pure; `fetchProgressExtras` asks the server and gives undefined when it
- * cannot tell (a server without the JSON API, or one that does not send these members).
+ * Pure: the view comes from job-view-fetch.ts; undefined when it does not have these members.
  */
 import { formatByteRate, formatBytes } from '../domain/bytes-processed.ts';
-import type { Connection } from './connection.ts';
 import { formatCount } from './progress-line.ts';
 
 export interface ProgressExtras {
@@ -36,20 +34,6 @@ export function readProgressExtras(view: unknown): ProgressExtras | undefined {
     bytesProcessed: isNum(v.BytesProcessed) ? v.BytesProcessed : null,
     averageBytesPerSecond: isNum(v.AverageBytesPerSecond) ? v.AverageBytesPerSecond : null,
   };
-}
-
-/** The job view's members, or undefined when the server does not tell them (never throws). */
-export async function fetchProgressExtras(conn: Connection, jobId: string): Promise<ProgressExtras | undefined> {
-  try {
-    const res = await conn.signedFetch(`/api/v1/jobs/${encodeURIComponent(jobId)}`);
-    if (!res.ok) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    return readProgressExtras(await res.json());
-  } catch {
-    return undefined; // not an s3batch server, or the network: DescribeJob's answer stands alone
-  }
 }
 
 /** `estimated: of 1,200 tasks found so far in 5,000 objects listed; the listing goes on`. */

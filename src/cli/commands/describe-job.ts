@@ -1,9 +1,10 @@
 /** `s3batch describe-job <id>`: DescribeJob, as a summary (status, progress, failures, report) or --json. */
 import type { Command } from 'commander';
-import { failureInsightText, fetchFailureInsight } from '../failures-output.ts';
+import { failureInsightText, readFailureInsight } from '../failures-output.ts';
 import { describeText, toJson } from '../job-output.ts';
 import { jobVerb, print, withConnection } from '../job-verb.ts';
-import { fetchProgressExtras } from '../progress-extras.ts';
+import { fetchJobView } from '../job-view-fetch.ts';
+import { readProgressExtras } from '../progress-extras.ts';
 
 export function registerDescribeJob(program: Command, env: NodeJS.ProcessEnv): void {
   const cmd = program
@@ -25,10 +26,12 @@ export function registerDescribeJob(program: Command, env: NodeJS.ProcessEnv): v
       }
       // s3batch's own members come from the JSON job view: an estimated percent and bytes processed,
       // failures by error code and retry links.
-      const extras = await fetchProgressExtras(conn, jobId);
-      const insight = await fetchFailureInsight(conn, jobId);
+      const view = await fetchJobView(conn, jobId);
+      const insight = readFailureInsight(view);
       const ended = ['Complete', 'Failed', 'Cancelled'].includes(out.Job.Status ?? '');
-      print(describeText(out.Job, extras) + (insight ? failureInsightText(jobId, insight, ended) : ''));
+      print(
+        describeText(out.Job, readProgressExtras(view)) + (insight ? failureInsightText(jobId, insight, ended) : ''),
+      );
     });
   });
 }

@@ -12,7 +12,8 @@ import type { Command } from 'commander';
 import { exitQuietlyOnBrokenPipe } from '../broken-pipe.ts';
 import { usageError } from '../cli-errors.ts';
 import { jobVerb, withConnection } from '../job-verb.ts';
-import { fetchProgressExtras, type ProgressExtras } from '../progress-extras.ts';
+import { fetchJobView } from '../job-view-fetch.ts';
+import { type ProgressExtras, readProgressExtras } from '../progress-extras.ts';
 import { isEnded } from '../progress-line.ts';
 import { WatchPrinter, type JobObservation, type WatchMode } from '../watch-printer.ts';
 
@@ -113,7 +114,7 @@ A Suspended job is watched on: it waits for \`s3batch confirm <job-id>\` (a hint
         for (;;) {
           const out = await conn.send(new conn.sdk.DescribeJobCommand({ AccountId: conn.accountId, JobId: jobId }));
           // s3batch's own members (an estimated percent, bytes processed) from the JSON job view.
-          const o = observationOf(jobId, out.Job, await fetchProgressExtras(conn, jobId));
+          const o = observationOf(jobId, out.Job, readProgressExtras(await fetchJobView(conn, jobId)));
           printer.observe(o, performance.now(), new Date());
           if (isEnded(o.status)) {
             printer.finish(new Date());
