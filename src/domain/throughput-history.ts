@@ -75,23 +75,41 @@ export function halve(h: ThroughputHistory): ThroughputHistory {
  * The tasks/s series of a history, with `now` (the live counters of a running job) as its last
  * point when given: the first sample at 0 tasks/s, then each sample with the rate since the one
  * before. A counter that went back (a chunk redone after a crash) counts as 0, never negative.
+ *
+ * No interval shorter than the history's step gets a rate of its own: a run's end (or a pause, or
+ * the live point) a few milliseconds after the last sample would otherwise show the handful of
+ * tasks that finished together in those milliseconds as a spike of hundreds of tasks/s. Such an
+ * interval is merged with the one before it (a short first interval, with the one after it unless
+ * that one is a pause, which stays at 0 tasks/s), and every point of the merged span shows the
+ * span's average rate, so the area under the chart is still every task.
  */
 export function throughputPoints(history: ThroughputHistory | undefined, now?: ThroughputSample): ThroughputPoint[] {
-  const samples = [...(history?.samples ?? [])];
-  const last = samples[samples.length - 1];
-  if (now && (!last || now.t > last.t)) samples.push(now);
-  const points: ThroughputPoint[] = [];
-  let prev: ThroughputSample | undefined;
-  for (const x of samples) {
-    if (prev && x.t <= prev.t) continue;
-    const rate = prev ? (Math.max(0, x.s + x.f - prev.s - prev.f) * 1000) / (x.t - prev.t) : 0;
-    points.push({
-      t: x.t,
-      tasksPerSecond: Math.round(rate * 100) / 100,
-      tasksSucceeded: x.s,
-      tasksFailed: x.f,
-    });
-    prev = x;
+  const samples: ThroughputSample[] = [];
+  for (const x of [...(history?.samples ?? []), ...(now ? [now] : [])]) {
+    const prev = samples[samples.length - 1];
+    if (!prev || x.t > prev.t) samples.push(x);
   }
-  return points;
+  const minMs = history?.stepMs ?? INITIAL_THROUGHPUT_STEP_MS;
+  // Spans of consecutive intervals: interval i runs from sample i-1 to sample i.
+  const spans: { first: number; last: number; ms: number; tasks: number }[] = [];
+  for (let i = 1; i < samples.length; i++) {
+    const ms = samples[i]!.t - samples[i - 1]!.t;
+    const tasks = Math.max(0, finished(samples[i]!) - finished(samples[i - 1]!));
+    const span = spans[spans.length - 1];
+    if (span && (ms < minMs || (span.ms < minMs && tasks > 0))) {
+      span.last = i;
+      span.ms += ms;
+      span.tasks += tasks;
+    } else spans.push({ first: i, last: i, ms, tasks });
+  }
+  const rates = [0];
+  for (const span of spans) {
+    const rate = Math.round(((span.tasks * 1000) / span.ms) * 100) / 100;
+    for (let i = span.first; i <= span.last; i++) rates.push(rate);
+  }
+  return samples.map((x, i) => ({ t: x.t, tasksPerSecond: rates[i]!, tasksSucceeded: x.s, tasksFailed: x.f }));
+}
+
+function finished(x: ThroughputSample): number {
+  return x.s + x.f;
 }

@@ -7,7 +7,7 @@
  * Other S3 servers take `..` as a plain part of a name: on Ceph RGW s3batch passes such keys and prefixes unchanged.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, type Dirent } from 'node:fs';
 import { request } from 'node:http';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -40,13 +40,22 @@ let before: Map<string, string>;
 
 /** Relative path → "size mtime" of every file below `dir`, skipping `skip` (absolute folders). */
 function walk(dir: string, skip: string[] = [], out = new Map<string, string>(), root = dir): Map<string, string> {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out; // a folder removed meanwhile
+    throw err;
+  }
+  for (const entry of entries) {
     const p = path.join(dir, entry.name);
     if (skip.includes(p)) continue;
     if (entry.isDirectory()) walk(p, skip, out, root);
     else {
-      const st = statSync(p);
-      out.set(path.relative(root, p), `${st.size} ${st.mtimeMs}`);
+      // The running server's store writes <data-dir>/.jobs.json.tmp and renames it over
+      // .jobs.json: a file listed a moment ago may be gone by now.
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (st) out.set(path.relative(root, p), `${st.size} ${st.mtimeMs}`);
     }
   }
   return out;

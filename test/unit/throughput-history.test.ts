@@ -95,6 +95,39 @@ describe('throughput history', () => {
     expect(throughputPoints(h, { t: T0, s: 0, f: 0 })).toHaveLength(points.length);
   });
 
+  it("gives no interval shorter than a step a rate of its own: no spike at a run's end or live point", () => {
+    // 30 tasks/s, sampled each second, then the run ends 20 ms after the last sample with 5 tasks
+    // that finished together: on their own, 250 tasks/s.
+    let h = recordThroughput(undefined, { t: T0, s: 0, f: 0 }, { force: true });
+    for (let i = 1; i <= 4; i++) h = recordThroughput(h, { t: T0 + i * 1000, s: 30 * i, f: 0 });
+    h = recordThroughput(h, { t: T0 + 4020, s: 125, f: 0 }, { force: true });
+    expect(h.samples).toHaveLength(6);
+    const points = throughputPoints(h);
+    expect(points.map((p) => p.tasksPerSecond)).toEqual([0, 30, 30, 30, 34.31, 34.31]);
+    // The merged span keeps the area under the chart: every task.
+    let tasks = 0;
+    for (let i = 1; i < points.length; i++)
+      tasks += (points[i]!.tasksPerSecond * (points[i]!.t - points[i - 1]!.t)) / 1000;
+    expect(tasks).toBeCloseTo(125, 1);
+    // A live point 10 ms after the last sample: merged with the interval before it too.
+    const live = throughputPoints(h, { t: T0 + 4030, s: 126, f: 0 });
+    expect(live.at(-1)!.tasksPerSecond).toBeLessThan(40);
+    // A run that ended within its first step: one short span, its own average.
+    let short = recordThroughput(undefined, { t: T0, s: 0, f: 0 }, { force: true });
+    short = recordThroughput(short, { t: T0 + 200, s: 4, f: 1 }, { force: true });
+    expect(throughputPoints(short).map((p) => p.tasksPerSecond)).toEqual([0, 25]);
+    // A short first interval (a run that started just before a sample) joins the one after it.
+    let early = recordThroughput(undefined, { t: T0, s: 0, f: 0 }, { force: true });
+    early = recordThroughput(early, { t: T0 + 100, s: 10, f: 0 }, { force: true });
+    early = recordThroughput(early, { t: T0 + 2000, s: 40, f: 0 });
+    expect(throughputPoints(early).map((p) => p.tasksPerSecond)).toEqual([0, 20, 20]);
+    // ... but not a pause after it: that stays an interval at 0 tasks/s.
+    let paused = recordThroughput(undefined, { t: T0, s: 0, f: 0 }, { force: true });
+    paused = recordThroughput(paused, { t: T0 + 200, s: 1, f: 0 }, { force: true });
+    paused = recordThroughput(paused, { t: T0 + 5000, s: 1, f: 0 }, { force: true });
+    expect(throughputPoints(paused).map((p) => p.tasksPerSecond)).toEqual([0, 5, 0]);
+  });
+
   it('shows a pause as 0 tasks/s and never a negative rate when a counter goes back', () => {
     let h = recordThroughput(undefined, { t: T0, s: 0, f: 0 }, { force: true });
     h = recordThroughput(h, { t: T0 + 2000, s: 20, f: 0 }, { force: true }); // paused
