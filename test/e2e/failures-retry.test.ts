@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser, type BrowserSession } from '../helpers/browser.ts';
+import { openBrowser, type BrowserSession, signIn } from '../helpers/browser.ts';
 import { CLI_BIN, serverEnv, shellEnv, startCli, type CliResult } from '../helpers/cli-process.ts';
 import { jobRequest, putManifest, readReport } from '../helpers/jobs.ts';
 import { ApiError, basicAuth, JsonApi } from '../helpers/json-api.ts';
@@ -247,11 +247,7 @@ describe('failures by code and retry failed', () => {
     try {
       web = await openBrowser({ origin: server.url });
       const page = web.page;
-      await page.goto(`${server.url}/`);
-      await page.fill('#signin-key', TEST_API_KEY.accessKeyId);
-      await page.fill('#signin-secret', TEST_API_KEY.secretAccessKey);
-      await page.click('#signin-submit');
-      await page.locator('#view-list').waitFor();
+      await signIn(page, `${server.url}/`);
       // The page asks who is signed in before the form (401): only errors after sign-in count.
       const before = web.errors.length;
       // Live: a running job's table fills from its progress events while it is Active (the missing

@@ -21,7 +21,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatBytes } from '../../src/domain/bytes-processed.ts';
-import { openBrowser, type BrowserSession } from '../helpers/browser.ts';
+import { openBrowser, type BrowserSession, signIn } from '../helpers/browser.ts';
 import { runCli, serverEnv, shellEnv } from '../helpers/cli-process.ts';
 import { jobRequest, putManifest } from '../helpers/jobs.ts';
 import { basicAuth, JsonApi, type JobView } from '../helpers/json-api.ts';
@@ -286,12 +286,7 @@ describe('an estimated percent while a generator lists', () => {
 
     web = await openBrowser({ origin: server.url });
     page = web.page;
-    await page.goto(`${server.url}/`);
-    await page.locator('#view-signin').waitFor();
-    await page.fill('#signin-key', TEST_API_KEY.accessKeyId);
-    await page.fill('#signin-secret', TEST_API_KEY.secretAccessKey);
-    await page.click('#signin-submit');
-    await page.locator('#view-list').waitFor();
+    await signIn(page, `${server.url}/`);
     await page.goto(`${server.url}/#/jobs/${jobId}`);
     const bar = page.locator('#job-progress .progress');
     await expect.poll(() => bar.getAttribute('data-estimated')).toBe('true');

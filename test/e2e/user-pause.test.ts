@@ -15,7 +15,7 @@ import {
   type S3ControlClient,
 } from '@aws-sdk/client-s3-control';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser, type BrowserSession } from '../helpers/browser.ts';
+import { openBrowser, type BrowserSession, signIn } from '../helpers/browser.ts';
 import { runCli, serverEnv, shellEnv } from '../helpers/cli-process.ts';
 import { jobRequest, putManifest } from '../helpers/jobs.ts';
 import { ApiError, JsonApi, type JobView } from '../helpers/json-api.ts';
@@ -270,12 +270,7 @@ describe('the web page: Pause and Resume buttons in chromium', () => {
     await api.waitFor(id, 'Active');
     web = await openBrowser({ origin: server.url });
     const page = web.page;
-    await page.goto(`${server.url}/`);
-    await page.locator('#view-signin').waitFor();
-    await page.fill('#signin-key', TEST_API_KEY.accessKeyId);
-    await page.fill('#signin-secret', TEST_API_KEY.secretAccessKey);
-    await page.click('#signin-submit');
-    await page.locator('#view-list').waitFor();
+    await signIn(page, `${server.url}/`);
     await page.goto(`${server.url}/#/jobs/${id}`);
     await page.locator('#job-facts').waitFor();
     const status = () =>

@@ -11,12 +11,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser, type BrowserSession } from '../helpers/browser.ts';
+import { openBrowser, type BrowserSession, signIn } from '../helpers/browser.ts';
 import { jobRequest, putManifest } from '../helpers/jobs.ts';
 import { ApiError, JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
-import { startServerProcess, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 
 /** Tasks of the watched job; at 30 requests/s (its s3batch: tag) it runs ~8 s. */
 const RUNNING_TASKS = 240;
@@ -102,12 +102,7 @@ beforeAll(async () => {
   api = new JsonApi(server.url);
   web = await openBrowser({ origin: server.url });
   page = web.page;
-  await page.goto(`${server.url}/`);
-  await page.locator('#view-signin').waitFor();
-  await page.fill('#signin-key', TEST_API_KEY.accessKeyId);
-  await page.fill('#signin-secret', TEST_API_KEY.secretAccessKey);
-  await page.click('#signin-submit');
-  await page.locator('#view-list').waitFor();
+  await signIn(page, `${server.url}/`);
 });
 
 afterAll(async () => {

@@ -7,12 +7,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser, type BrowserSession } from '../helpers/browser.ts';
+import { openBrowser, type BrowserSession, signIn } from '../helpers/browser.ts';
 import { jobRequest, putManifest } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
-import { startServerProcess, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 
 let s3: S3Client;
 let server: ServerProcess;
@@ -55,11 +55,7 @@ afterAll(async () => {
 
 describe('the duplicate warning on the web page', () => {
   it("shows it in the duplicate's details, linked to the other job, and not in the other's", async () => {
-    await page.goto(`${server.url}/`);
-    await page.fill('#signin-key', TEST_API_KEY.accessKeyId);
-    await page.fill('#signin-secret', TEST_API_KEY.secretAccessKey);
-    await page.click('#signin-submit');
-    await page.locator('#view-list').waitFor();
+    await signIn(page, `${server.url}/`);
 
     await page.goto(`${server.url}/#/jobs/${duplicate}`);
     const warning = page.locator('#job-facts [data-key="duplicate-of"]');

@@ -7,12 +7,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser, type BrowserSession } from '../helpers/browser.ts';
+import { openBrowser, type BrowserSession, signIn } from '../helpers/browser.ts';
 import { jobRequest, putManifest } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client, putObjects } from '../helpers/s3-servers.ts';
-import { startServerProcess, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 
 let s3: S3Client;
 let server: ServerProcess;
@@ -61,10 +61,7 @@ afterAll(async () => {
 
 describe('a removed job on the web page', () => {
   it('its row leaves the list and its details view says it was removed, without a reload', async () => {
-    await page.goto(`${server.url}/`);
-    await page.fill('#signin-key', TEST_API_KEY.accessKeyId);
-    await page.fill('#signin-secret', TEST_API_KEY.secretAccessKey);
-    await page.click('#signin-submit');
+    await signIn(page, `${server.url}/`);
     await expect.poll(rowIds).toEqual([jobs.doomed, jobs.kept]);
     await expect.poll(() => page.locator('#live-mode').getAttribute('data-mode')).toBe('stream');
     // A second tab (same session) shows the job's details.

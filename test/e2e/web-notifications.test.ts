@@ -7,12 +7,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser, type BrowserSession } from '../helpers/browser.ts';
+import { openBrowser, type BrowserSession, signIn } from '../helpers/browser.ts';
 import { jobRequest, putObjectsAndManifest } from '../helpers/jobs.ts';
 import { JsonApi } from '../helpers/json-api.ts';
 import { requireCeph } from '../helpers/provided.ts';
 import { createTestBucket, makeS3Client } from '../helpers/s3-servers.ts';
-import { startServerProcess, TEST_API_KEY, type ServerProcess } from '../helpers/server-process.ts';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { until } from '../helpers/until.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
@@ -77,12 +77,7 @@ afterAll(async () => {
 
 describe('web page: a job’s notifications', () => {
   it('shows each delivery with its state, attempts and last status; a job without webhook says so', async () => {
-    await page.goto(`${server.url}/`);
-    await page.locator('#view-signin').waitFor();
-    await page.fill('#signin-key', TEST_API_KEY.accessKeyId);
-    await page.fill('#signin-secret', TEST_API_KEY.secretAccessKey);
-    await page.click('#signin-submit');
-    await page.locator('#view-list').waitFor();
+    await signIn(page, `${server.url}/`);
 
     await page.goto(`${server.url}/#/jobs/${notified}`);
     const rows = page.locator('#notifications-table tbody tr');

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { REPO_ROOT } from './s3-servers.ts';
+import { TEST_API_KEY } from './server-process.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(REPO_ROOT, 'test-artifacts', 'screenshots');
@@ -89,4 +90,17 @@ export async function openBrowser(opts: BrowserOptions): Promise<BrowserSession>
     await browser.close();
     throw err;
   }
+}
+
+/**
+ * Opens `url` (the server's page), signs in on its form with TEST_API_KEY and waits for the jobs
+ * list. The page's "who am I" before the form is a 401, which chromium logs as a failed load.
+ */
+export async function signIn(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.locator('#view-signin').waitFor();
+  await page.fill('#signin-key', TEST_API_KEY.accessKeyId);
+  await page.fill('#signin-secret', TEST_API_KEY.secretAccessKey);
+  await page.click('#signin-submit');
+  await page.locator('#view-list').waitFor();
 }
