@@ -4,7 +4,7 @@
  */
 import type { JobDescriptor, JobListDescriptor, JobOperation, S3Tag } from '@aws-sdk/client-s3-control';
 import { formatDuration } from '../domain/progress-rate.ts';
-import { bytesText, estimateText, type ProgressExtras } from './progress-extras.ts';
+import { bytesText, estimateText, type ProgressExtras, pauseText } from './progress-extras.ts';
 
 /** The SDK's output as JSON (dates as ISO text), without the SDK's `$metadata`. */
 export function toJson(output: object): string {
@@ -59,7 +59,7 @@ export function table(header: readonly string[], rows: readonly (readonly string
 
 /**
  * The human summary of DescribeJob; `extras` (the JSON job view's s3batch members, when the
- * server tells them) add whether the percent is an estimate and the bytes processed.
+ * server tells them) add whether the percent is an estimate, the bytes processed and who paused it.
  */
 export function describeText(job: JobDescriptor, extras?: ProgressExtras): string {
   const p = job.ProgressSummary;
@@ -83,6 +83,8 @@ export function describeText(job: JobDescriptor, extras?: ProgressExtras): strin
       lines.push(['Waiting', `for confirmation: s3batch confirm ${job.JobId ?? ''}`]);
     else if (job.SuspendedCause !== undefined) lines.push(['Suspended', job.SuspendedCause]);
   }
+  const paused = extras === undefined ? undefined : pauseText(job.JobId ?? '', extras);
+  if (paused !== undefined) lines.push(['Paused', paused]);
   if (job.StatusUpdateReason !== undefined) lines.push(['Reason', job.StatusUpdateReason]);
   for (const f of job.FailureReasons ?? []) lines.push(['Failure', `${f.FailureCode ?? ''}: ${f.FailureReason ?? ''}`]);
   const loc = job.Manifest?.Location;

@@ -1,7 +1,8 @@
 /**
  * The s3batch extension members about progress that `describe-job` and `watch` show next to
  * DescribeJob's counts, read from the JSON job view (GET /api/v1/jobs/:id, progress-view.ts on
- * the server): whether the percent is an estimate (a listing goes on) and the bytes processed.
+ * the server): whether the percent is an estimate (a listing goes on), the bytes processed, and
+ * who paused the job (a user or priority).
  * Pure: the view comes from job-view-fetch.ts; undefined when it does not have these members.
  */
 import { formatByteRate, formatBytes } from '../domain/bytes-processed.ts';
@@ -16,6 +17,10 @@ export interface ProgressExtras {
   /** Null: the operation moves no bytes (or a dry run). */
   readonly bytesProcessed: number | null;
   readonly averageBytesPerSecond: number | null;
+  /** Who holds a Pausing or Paused job (PausedBy); null in every other status. */
+  readonly pausedBy: 'user' | 'priority' | null;
+  /** When a user paused the job (UserPause.PausedAt), while that pause is set; also before it runs. */
+  readonly userPausedAt: string | null;
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -27,13 +32,29 @@ export function readProgressExtras(view: unknown): ProgressExtras | undefined {
   const pc = v.PercentComplete as Record<string, unknown> | undefined;
   if (typeof pc !== 'object' || pc === null || !('BytesProcessed' in v)) return undefined;
   const d = (typeof v.Discovery === 'object' && v.Discovery !== null ? v.Discovery : {}) as Record<string, unknown>;
+  const up = (typeof v.UserPause === 'object' && v.UserPause !== null ? v.UserPause : {}) as Record<string, unknown>;
   return {
     estimated: pc.Estimated === true,
     tasksFound: isNum(d.ObjectsFound) ? d.ObjectsFound : undefined,
     objectsListed: isNum(d.ObjectsListed) ? d.ObjectsListed : undefined,
     bytesProcessed: isNum(v.BytesProcessed) ? v.BytesProcessed : null,
     averageBytesPerSecond: isNum(v.AverageBytesPerSecond) ? v.AverageBytesPerSecond : null,
+    pausedBy: v.PausedBy === 'user' || v.PausedBy === 'priority' ? v.PausedBy : null,
+    userPausedAt: typeof up.PausedAt === 'string' ? up.PausedAt : null,
   };
+}
+
+/**
+ * Who paused the job, and how it goes on: `by a user at <time>; s3batch resume <id> to go on`,
+ * `by priority: …`; undefined when nothing holds it.
+ */
+export function pauseText(jobId: string, x: ProgressExtras): string | undefined {
+  const resume = `s3batch resume ${jobId} to go on`;
+  if (x.pausedBy === 'priority') return 'by priority: higher-priority jobs hold the slots; it resumes by itself';
+  const at = x.userPausedAt === null ? '' : ` at ${x.userPausedAt}`;
+  if (x.pausedBy === 'user') return `by a user${at}; ${resume}`;
+  if (x.userPausedAt !== null) return `by a user${at}, before it runs: it will wait Paused; ${resume}`;
+  return undefined;
 }
 
 /** `estimated: of 1,200 tasks found so far in 5,000 objects listed; the listing goes on`. */

@@ -237,10 +237,18 @@ describe('user pause and resume on Ceph RGW', () => {
     expect(pause.code, pause.stderr).toBe(0);
     expect(pause.stdout).toBe(`${id}  Suspended\n`);
     expect((await view(id)).UserPause?.Reason).toBe('not tonight');
+    const before = await cli(['describe-job', id]);
+    expect(before.stdout).toMatch(
+      new RegExp(`\\nPaused +by a user at \\S+, before it runs: it will wait Paused; s3batch resume ${id} to go on\\n`),
+    );
+    expect(before.stdout).toMatch(/\nReason +not tonight\n/);
     const confirm = await cli(['confirm', id]);
     expect(confirm.code, confirm.stderr).toBe(0);
     await api.waitFor(id, 'Paused');
     expect((await view(id)).PausedBy).toBe('user');
+    const described = await cli(['describe-job', id]);
+    expect(described.code, described.stderr).toBe(0);
+    expect(described.stdout).toMatch(new RegExp(`\\nPaused +by a user at \\S+; s3batch resume ${id} to go on\\n`));
     expect(await taggedWith('cli')).toBe(0);
 
     const resume = await cli(['resume', id, '--json']);

@@ -105,6 +105,28 @@ describe('describeText with the JSON view members', () => {
     expect(text).toContain('Processed  3 MiB (3145728 bytes), average 1 MiB/s\n');
   });
 
+  it('says who paused the job and how it goes on', () => {
+    const members = { PercentComplete: { Percent: 25, Estimated: false }, BytesProcessed: null };
+    const at = '2026-12-07T10:00:00.000Z';
+    const paused = { ...job, Status: 'Paused' } as const;
+    const byUser = readProgressExtras({ ...members, PausedBy: 'user', UserPause: { Reason: null, PausedAt: at } });
+    expect(describeText(paused, byUser)).toContain(`Paused     by a user at ${at}; s3batch resume j to go on\n`);
+    const byPriority = readProgressExtras({ ...members, PausedBy: 'priority', UserPause: null });
+    expect(describeText(paused, byPriority)).toContain(
+      'Paused     by priority: higher-priority jobs hold the slots; it resumes by itself\n',
+    );
+    // Paused before it runs: the job is Suspended (or New, Preparing) and will wait Paused.
+    const early = readProgressExtras({ ...members, PausedBy: null, UserPause: { Reason: 'later', PausedAt: at } });
+    expect(describeText({ ...job, Status: 'Suspended' }, early)).toContain(
+      `Paused     by a user at ${at}, before it runs: it will wait Paused; s3batch resume j to go on\n`,
+    );
+    const running = readProgressExtras({ ...members, PausedBy: null, UserPause: null });
+    expect(describeText(job, running)).not.toContain('Paused');
+    // An odd member from an older or foreign server is ignored, not printed.
+    const odd = readProgressExtras({ ...members, PausedBy: 'someone', UserPause: { PausedAt: 5 } });
+    expect(odd).toMatchObject({ pausedBy: null, userPausedAt: null });
+  });
+
   it('reads nothing from a view without the members', () => {
     expect(readProgressExtras({ Job: {} })).toBeUndefined();
     expect(readProgressExtras(null)).toBeUndefined();
