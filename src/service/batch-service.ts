@@ -92,6 +92,13 @@ export interface CreateJobOutcome {
   Duplicate?: DuplicateWarning;
 }
 
+/** The answer of UpdateJobStatus, pause and resume: the job's status after the change. */
+export interface StatusAnswer {
+  JobId: string;
+  Status: JobStatus;
+  StatusUpdateReason?: string;
+}
+
 /** A validated CreateJob request, before the job exists. */
 interface Admitted {
   readonly request: CreateJobRequest;
@@ -407,7 +414,7 @@ export class BatchService {
     jobId: string,
     requested: unknown,
     reason?: string,
-  ): { JobId: string; Status: JobStatus; StatusUpdateReason?: string } {
+  ): StatusAnswer {
     if (requested !== 'Ready' && requested !== 'Cancelled' && requested !== 'Paused') {
       throw new S3BatchError(
         'BadRequestException',
@@ -427,12 +434,7 @@ export class BatchService {
     if (reason !== undefined) this.records.setStatusUpdateReason(jobId, reason);
     if (requested === 'Ready') this.engine.confirm(jobId);
     else this.engine.cancel(jobId, target);
-    const after = this.getJob(accountId, jobId);
-    return {
-      JobId: jobId,
-      Status: after.status,
-      ...(after.statusUpdateReason !== undefined ? { StatusUpdateReason: after.statusUpdateReason } : {}),
-    };
+    return this.statusAnswer(accountId, jobId);
   }
 
   /**
@@ -443,7 +445,7 @@ export class BatchService {
     accountId: string,
     jobId: string,
     reason?: unknown,
-  ): { JobId: string; Status: JobStatus; StatusUpdateReason?: string } {
+  ): StatusAnswer {
     const why = checkPauseReason(reason);
     const job = this.getJob(accountId, jobId);
     checkPausable(jobId, job.status);
@@ -457,7 +459,7 @@ export class BatchService {
     accountId: string,
     jobId: string,
     reason?: unknown,
-  ): { JobId: string; Status: JobStatus; StatusUpdateReason?: string } {
+  ): StatusAnswer {
     const why = checkPauseReason(reason);
     const job = this.getJob(accountId, jobId);
     checkResumable(jobId, job);
@@ -466,10 +468,7 @@ export class BatchService {
     return this.statusAnswer(accountId, jobId);
   }
 
-  private statusAnswer(
-    accountId: string,
-    jobId: string,
-  ): { JobId: string; Status: JobStatus; StatusUpdateReason?: string } {
+  private statusAnswer(accountId: string, jobId: string): StatusAnswer {
     const after = this.getJob(accountId, jobId);
     return {
       JobId: jobId,

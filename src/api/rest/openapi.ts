@@ -160,6 +160,27 @@ const downloadHeaders = {
   },
 };
 
+/** PauseJob and ResumeJob: the same request (an optional Reason) and answer (the job's status). */
+function userPauseOperation(operationId: string, summary: string, description: string, answered: string): Operation {
+  return {
+    operationId,
+    summary,
+    description,
+    tags: ['Jobs'],
+    parameters: [jobId],
+    requestBody: {
+      required: false,
+      content: json(closed(obj({ Reason: { type: 'string', maxLength: 256 } }, []))),
+    },
+    responses: {
+      '200': ok(answered, obj({ JobId: str, Status: ref('JobStatus'), StatusUpdateReason: str }, ['JobId', 'Status'])),
+      '400': err('BadRequest'),
+      '409': err('Conflict'),
+      ...JOB_ERRORS,
+    },
+  };
+}
+
 // ---- the document --------------------------------------------------------------------------
 
 export const OPENAPI_DOCUMENT: OpenApiDocument = {
@@ -322,53 +343,23 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       },
     },
     '/jobs/{id}/pause': {
-      post: {
-        operationId: 'PauseJob',
-        summary: 'Pause a job (s3batch extension)',
-        description:
-          'A user pause: the job starts no task, its in-flight tasks finish, its slots go to other jobs (Active → Pausing → ' +
+      post: userPauseOperation(
+        'PauseJob',
+        'Pause a job (s3batch extension)',
+        'A user pause: the job starts no task, its in-flight tasks finish, its slots go to other jobs (Active → Pausing → ' +
           'Paused; Ready → Paused). A job paused before it runs (New, Preparing, Suspended) prepares and then waits Paused. ' +
           'The pause survives a restart. 409 JobStatusException for a job that ends (Completing, Cancelling, Failing) or ended.',
-        tags: ['Jobs'],
-        parameters: [jobId],
-        requestBody: {
-          required: false,
-          content: json(closed(obj({ Reason: { type: 'string', maxLength: 256 } }, []))),
-        },
-        responses: {
-          '200': ok(
-            "The job's status after the pause; StatusUpdateReason is the reason.",
-            obj({ JobId: str, Status: ref('JobStatus'), StatusUpdateReason: str }, ['JobId', 'Status']),
-          ),
-          '400': err('BadRequest'),
-          '409': err('Conflict'),
-          ...JOB_ERRORS,
-        },
-      },
+        "The job's status after the pause; StatusUpdateReason is the reason.",
+      ),
     },
     '/jobs/{id}/resume': {
-      post: {
-        operationId: 'ResumeJob',
-        summary: 'Resume a job a user paused (s3batch extension)',
-        description:
-          'Clears the user pause: the job gets slots again by priority (Paused → Active, or it stays Paused by priority). ' +
+      post: userPauseOperation(
+        'ResumeJob',
+        'Resume a job a user paused (s3batch extension)',
+        'Clears the user pause: the job gets slots again by priority (Paused → Active, or it stays Paused by priority). ' +
           '409 JobStatusException when no user paused the job.',
-        tags: ['Jobs'],
-        parameters: [jobId],
-        requestBody: {
-          required: false,
-          content: json(closed(obj({ Reason: { type: 'string', maxLength: 256 } }, []))),
-        },
-        responses: {
-          '200': ok(
-            "The job's status after the resume.",
-            obj({ JobId: str, Status: ref('JobStatus'), StatusUpdateReason: str }, ['JobId', 'Status']),
-          ),
-          '400': err('BadRequest'),
-          '409': err('Conflict'),
-          ...JOB_ERRORS,
-        },
-      },
+        "The job's status after the resume.",
+      ),
     },
     '/jobs/{id}/priority': {
       post: {
