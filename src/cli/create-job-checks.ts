@@ -5,13 +5,11 @@
  * which the SDK does not surface, so a middleware reads it off the HTTP answer.
  */
 import type { CreateJobCommand } from '@aws-sdk/client-s3-control';
+import { DUPLICATE_OF_HEADER } from '../api/rest/create-job-checks.ts';
+import { NO_DUPLICATES_TAG, SKIP_ACCESS_CHECK_TAG } from '../domain/job-extensions.ts';
 
 /** A tag as the SDK types it. */
 type Tag = { Key?: string | undefined; Value?: string | undefined };
-
-export const SKIP_ACCESS_CHECK_TAG = 's3batch:skip-access-check';
-export const NO_DUPLICATES_TAG = 's3batch:no-duplicates';
-const DUPLICATE_OF_HEADER = 'x-s3batch-duplicate-of';
 
 /** The request's tags with the checks' tags set (a tag of the same key given otherwise is replaced). */
 export function withCheckTags<R extends { Tags?: Tag[] | undefined }>(

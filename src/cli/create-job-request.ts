@@ -8,6 +8,7 @@
 import type { CreateJobCommandInput, JobOperation, JobReport, S3Tag } from '@aws-sdk/client-s3-control';
 import { bucketArn, parsePriority, parseS3Url, parseTag, parseTagArg } from './args.ts';
 import { usageError } from './cli-errors.ts';
+import { NOTIFY_TAG } from '../domain/job-extensions.ts';
 
 /** The request without AccountId (the connection adds it). */
 export type CreateJobRequest = Omit<CreateJobCommandInput, 'AccountId'>;
@@ -514,9 +515,9 @@ export function applySpecOverrides(request: CreateJobRequest, f: CreateJobFlags)
 function withNotify<T extends Pick<CreateJobRequest, 'Tags'>>(request: T, url: string | undefined): T {
   if (url === undefined) return request;
   const tags = request.Tags ?? [];
-  if (tags.some((t) => t.Key === 's3batch:notify'))
-    throw usageError('give the webhook once: --notify, or the s3batch:notify job tag, not both');
-  return { ...request, Tags: [...tags, { Key: 's3batch:notify', Value: url }] };
+  if (tags.some((t) => t.Key === NOTIFY_TAG))
+    throw usageError(`give the webhook once: --notify, or the ${NOTIFY_TAG} job tag, not both`);
+  return { ...request, Tags: [...tags, { Key: NOTIFY_TAG, Value: url }] };
 }
 
 function flagName(k: keyof CreateJobFlags): string {

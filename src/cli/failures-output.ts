@@ -3,18 +3,12 @@
  * read from the JSON job view (`GET /api/v1/jobs/:id`), which the S3 Control DescribeJob does not
  * carry, and printed after the summary as a small table.
  */
+import type { FailureGroupView } from '../api/rest/failures-view.ts';
 import { table } from './job-output.ts';
-
-export interface FailureGroupView {
-  readonly Code: string;
-  readonly HttpStatus: number | null;
-  readonly Count: number;
-  readonly SampleKeys: readonly string[];
-}
 
 /** The members of the JSON job view this part of the CLI shows. */
 export interface FailureInsight {
-  readonly FailuresByCode: readonly FailureGroupView[];
+  readonly FailuresByCode: readonly Readonly<FailureGroupView>[];
   readonly RetryOf: string | null;
   readonly Retries: readonly string[];
 }

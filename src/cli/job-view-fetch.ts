@@ -6,9 +6,12 @@
  */
 import type { Connection } from './connection.ts';
 
+/** The JSON API path of a job; its sub-resources (report, pause, retry, notifications) follow it. */
+export const jobPath = (jobId: string): string => `/api/v1/jobs/${encodeURIComponent(jobId)}`;
+
 export async function fetchJobView(conn: Connection, jobId: string): Promise<unknown> {
   try {
-    const res = await conn.signedFetch(`/api/v1/jobs/${encodeURIComponent(jobId)}`);
+    const res = await conn.signedFetch(jobPath(jobId));
     if (!res.ok) {
       await res.body?.cancel();
       return undefined;

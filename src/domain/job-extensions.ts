@@ -75,6 +75,11 @@ const KEYS: Readonly<Record<string, Setter>> = {
   'no-duplicates': (v, t) => ({ noDuplicates: boolValue(v, t) }),
 };
 
+/** The tags of the checks at submit and of a job's webhook, which the APIs and the CLI set by name. */
+export const NOTIFY_TAG = `${EXTENSION_TAG_PREFIX}notify`;
+export const SKIP_ACCESS_CHECK_TAG = `${EXTENSION_TAG_PREFIX}skip-access-check`;
+export const NO_DUPLICATES_TAG = `${EXTENSION_TAG_PREFIX}no-duplicates`;
+
 /** The reserved tag keys, with the prefix, for help text and docs. */
 export const EXTENSION_TAG_KEYS: readonly string[] = Object.keys(KEYS).map((k) => EXTENSION_TAG_PREFIX + k);
 

@@ -6,14 +6,11 @@
  */
 import { HeadBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { AccessProblem, AccessTarget } from '../service/access-targets.ts';
+import { stripQuotes } from '../storage/object-store.ts';
 import { describeS3Error } from '../storage/s3-error-classification.ts';
 
 /** How long one HEAD may take before its target counts as unreachable. */
 export const ACCESS_CHECK_TIMEOUT_MS = 5000;
-
-function stripQuotes(etag: string): string {
-  return etag.replace(/^W\//, '').replace(/^"+|"+$/g, '');
-}
 
 async function checkOne(s3: S3Client, target: AccessTarget, timeoutMs: number): Promise<AccessProblem | undefined> {
   const signal = AbortSignal.timeout(timeoutMs);

@@ -5,6 +5,7 @@
  */
 import type { CreateJobRequest } from '../domain/job-spec.ts';
 import { parseBucketArn, parseObjectArn } from '../manifest/arn.ts';
+import { stripQuotes } from '../storage/object-store.ts';
 
 export type AccessTarget =
   | {
@@ -28,10 +29,6 @@ export interface AccessProblem {
   /** The HTTP status S3 answered; undefined when it did not answer. */
   readonly httpStatus?: number | undefined;
   readonly detail?: string | undefined;
-}
-
-function stripQuotes(etag: string): string {
-  return etag.replace(/^W\//, '').replace(/^"+|"+$/g, '');
 }
 
 function bucketTarget(role: string, arn: unknown): AccessTarget[] {

@@ -10,7 +10,12 @@ import { characterCount } from '../domain/field-checks.ts';
 import { NO_CHUNKS_DONE, newestFirst, type JobRecord } from '../domain/job.ts';
 import { DUPLICATE_WINDOW_MS, jobFingerprint } from '../storage/job-fingerprint.ts';
 import { pageSize } from '../domain/list-page.ts';
-import { checkCreationOnlyTagsKept, creationOnlyTags, parseJobExtensions } from '../domain/job-extensions.ts';
+import {
+  checkCreationOnlyTagsKept,
+  creationOnlyTags,
+  NOTIFY_TAG,
+  parseJobExtensions,
+} from '../domain/job-extensions.ts';
 import type {
   CreateJobRequest,
   FailureReason,
@@ -234,13 +239,14 @@ export class BatchService {
     this.options.checkRoleArn?.(request.RoleArn);
     const fn = request.Operation.LambdaInvoke?.FunctionArn;
     if (typeof fn === 'string' && isHttpFunction(fn)) this.options.checkFunctionUrl?.(fn);
-    this.checkNotifyTag(request.Tags);
+    const extensions = parseJobExtensions(request.Tags);
+    this.checkNotifyUrl(extensions.notifyUrl);
     return {
       request,
       token: request.ClientRequestToken ?? randomUUID(),
       requestHash: hashRequest(request),
       fingerprint: jobFingerprint(accountId, request),
-      extensions: parseJobExtensions(request.Tags),
+      extensions,
     };
   }
 
@@ -409,12 +415,7 @@ export class BatchService {
     return { ...this.listDescriptor(job), Tags: [...job.tags] };
   }
 
-  updateJobStatus(
-    accountId: string,
-    jobId: string,
-    requested: unknown,
-    reason?: string,
-  ): StatusAnswer {
+  updateJobStatus(accountId: string, jobId: string, requested: unknown, reason?: string): StatusAnswer {
     if (requested !== 'Ready' && requested !== 'Cancelled' && requested !== 'Paused') {
       throw new S3BatchError(
         'BadRequestException',
@@ -441,11 +442,7 @@ export class BatchService {
    * A user pauses the job (domain/user-pause.ts); its StatusUpdateReason becomes the reason (or
    * DEFAULT_PAUSE_REASON). JobStatusException when it ends or has ended.
    */
-  pauseJob(
-    accountId: string,
-    jobId: string,
-    reason?: unknown,
-  ): StatusAnswer {
+  pauseJob(accountId: string, jobId: string, reason?: unknown): StatusAnswer {
     const why = checkPauseReason(reason);
     const job = this.getJob(accountId, jobId);
     checkPausable(jobId, job.status);
@@ -455,11 +452,7 @@ export class BatchService {
   }
 
   /** A user resumes a job they paused. JobStatusException when no user paused it. */
-  resumeJob(
-    accountId: string,
-    jobId: string,
-    reason?: unknown,
-  ): StatusAnswer {
+  resumeJob(accountId: string, jobId: string, reason?: unknown): StatusAnswer {
     const why = checkPauseReason(reason);
     const job = this.getJob(accountId, jobId);
     checkResumable(jobId, job);
@@ -503,8 +496,8 @@ export class BatchService {
   putJobTagging(accountId: string, jobId: string, tags: unknown): void {
     const job = this.getJob(accountId, jobId);
     const valid = validateJobTags(tags);
-    parseJobExtensions(valid); // a bad s3batch: tag is InvalidRequest here too
-    this.checkNotifyTag(valid);
+    const { notifyUrl } = parseJobExtensions(valid); // a bad s3batch: tag is InvalidRequest here too
+    this.checkNotifyUrl(notifyUrl);
     checkCreationOnlyTagsKept(job.request.Tags, valid);
     this.records.setTags(jobId, valid);
     this.engine.tagsChanged(jobId);
@@ -522,9 +515,8 @@ export class BatchService {
   }
 
   /** The s3batch:notify webhook, when set, under the server's URL policy (docs/notifications.md). */
-  private checkNotifyTag(tags: readonly S3Tag[] | undefined): void {
-    const url = parseJobExtensions(tags).notifyUrl;
-    if (url !== undefined) this.options.checkNotifyUrl?.(url, 'Tag s3batch:notify');
+  private checkNotifyUrl(url: string | undefined): void {
+    if (url !== undefined) this.options.checkNotifyUrl?.(url, `Tag ${NOTIFY_TAG}`);
   }
 
   private progressSummary(job: JobRecord): ProgressSummary {

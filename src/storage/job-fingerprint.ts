@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../domain/canonical-json.ts';
 import { creationOnlyTags } from '../domain/job-extensions.ts';
 import type { CreateJobRequest } from '../domain/job-spec.ts';
+import { stripQuotes } from './object-store.ts';
 
 type FingerprintedRequest = Pick<CreateJobRequest, 'RoleArn' | 'Operation' | 'Manifest' | 'ManifestGenerator' | 'Tags'>;
 
@@ -26,7 +27,7 @@ export function jobFingerprint(accountId: string, request: FingerprintedRequest)
       ? {
           ObjectArn: location.ObjectArn,
           ObjectVersionId: location.ObjectVersionId,
-          ETag: location.ETag.replace(/^W\//, '').replace(/^"+|"+$/g, ''),
+          ETag: stripQuotes(location.ETag),
         }
       : undefined;
   const definingTags = creationOnlyTags(request.Tags)

@@ -5,6 +5,7 @@
  * and the answer's duplicate warning. Pure.
  */
 import { S3BatchError } from '../../domain/errors.ts';
+import { NOTIFY_TAG } from '../../domain/job-extensions.ts';
 import type { CreateJobChecks, CreateJobOutcome } from '../../service/batch-service.ts';
 
 /** The JSON members, and the CreateJobChecks field each sets. */
@@ -29,9 +30,6 @@ export function splitCreateJobChecks(body: Record<string, unknown>): {
   }
   return { request: withNotifyTag(request), checks };
 }
-
-/** The tag a job's webhook is kept in (every API can set it; domain/job-extensions.ts checks it). */
-const NOTIFY_TAG = 's3batch:notify';
 
 /**
  * `NotifyUrl` (JSON API only) as the job tag `s3batch:notify`, so the tag's checks and the URL

@@ -5,6 +5,7 @@ import { describeText, toJson } from '../job-output.ts';
 import { jobVerb, print, withConnection } from '../job-verb.ts';
 import { fetchJobView } from '../job-view-fetch.ts';
 import { readProgressExtras } from '../progress-extras.ts';
+import { isEnded } from '../progress-line.ts';
 
 export function registerDescribeJob(program: Command, env: NodeJS.ProcessEnv): void {
   const cmd = program
@@ -28,7 +29,7 @@ export function registerDescribeJob(program: Command, env: NodeJS.ProcessEnv): v
       // failures by error code and retry links.
       const view = await fetchJobView(conn, jobId);
       const insight = readFailureInsight(view);
-      const ended = ['Complete', 'Failed', 'Cancelled'].includes(out.Job.Status ?? '');
+      const ended = isEnded(out.Job.Status ?? '');
       print(
         describeText(out.Job, readProgressExtras(view)) + (insight ? failureInsightText(jobId, insight, ended) : ''),
       );

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { toJson } from '../job-output.ts';
 import { jobVerb, print, withConnection } from '../job-verb.ts';
+import { jobPath } from '../job-view-fetch.ts';
 import { apiError } from './report.ts';
 
 interface DeliveryLine {
@@ -59,7 +60,7 @@ export function registerNotifications(program: Command, env: NodeJS.ProcessEnv):
   );
   cmd.action(async (jobId: string, opts: { json?: boolean } & Record<string, unknown>) => {
     await withConnection(opts, env, async (conn) => {
-      const path = `/api/v1/jobs/${encodeURIComponent(jobId)}/notifications`;
+      const path = `${jobPath(jobId)}/notifications`;
       const res = await conn.signedFetch(path);
       if (!res.ok) throw await apiError(res, `GET ${path}`);
       const out = (await res.json()) as { Deliveries: DeliveryLine[] };

@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import { jobVerb, print, withConnection } from '../job-verb.ts';
-import { apiError, jobPath } from './report.ts';
+import { jobPath } from '../job-view-fetch.ts';
+import { apiError } from './report.ts';
 
 interface StatusAnswer {
   readonly JobId: string;

@@ -23,6 +23,7 @@ import { CliError, EXIT_SERVER_ERROR, EXIT_USER_ERROR } from '../cli-errors.ts';
 import type { ReportView } from '../../api/rest/report-routes.ts';
 import type { Connection } from '../connection.ts';
 import { jobVerb, withConnection } from '../job-verb.ts';
+import { jobPath } from '../job-view-fetch.ts';
 import { formatCount, isEnded } from '../progress-line.ts';
 import { reportRows, writeDrained, writeJsonArray } from '../report-rows.ts';
 
@@ -32,8 +33,6 @@ export interface WrittenFile {
   readonly Bytes: number;
   readonly Md5: string;
 }
-
-export const jobPath = (jobId: string): string => `/api/v1/jobs/${encodeURIComponent(jobId)}`;
 
 /** An error answer of the JSON API (`{"error":{"code","message"}}`) as a CliError: 4xx → 2, else 1. */
 export async function apiError(res: Response, what: string): Promise<CliError> {

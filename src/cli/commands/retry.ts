@@ -8,6 +8,7 @@ import { parsePriority } from '../args.ts';
 import { usageError } from '../cli-errors.ts';
 import { toJson } from '../job-output.ts';
 import { jobVerb, print, withConnection } from '../job-verb.ts';
+import { jobPath } from '../job-view-fetch.ts';
 import { apiError } from './report.ts';
 
 interface RetryAnswer {
@@ -54,7 +55,7 @@ export function registerRetry(program: Command, env: NodeJS.ProcessEnv): void {
       if (opts.priority !== undefined) body.Priority = parsePriority(opts.priority);
       if (opts.confirmationRequired === true) body.ConfirmationRequired = true;
       await withConnection(opts, env, async (conn) => {
-        const path = `/api/v1/jobs/${encodeURIComponent(jobId)}/retry`;
+        const path = `${jobPath(jobId)}/retry`;
         const res = await conn.signedFetch(path, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
