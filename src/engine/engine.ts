@@ -590,11 +590,11 @@ export class Engine {
     if (now - r.lastProgressEvent >= this.config.progressIntervalMs) {
       r.lastProgressEvent = now;
       this.events.emit('job:progress', { jobId, accountId: job.accountId, progress });
-      this.sampleThroughput(jobId, false);
+      sampleThroughput(this.records, job, progress, now, false); // the counters just sent, not again
     }
   }
 
-  /** Records the job's counters in its throughput history (a store write only when a sample is kept). */
+  /** Records the job's counters now in its throughput history: a run's edges (force), kept within a step. */
   private sampleThroughput(jobId: string, force: boolean): void {
     const job = this.records.get(jobId);
     if (job) sampleThroughput(this.records, job, this.progressOf(job), this.deps.now().getTime(), force);
