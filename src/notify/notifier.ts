@@ -148,13 +148,14 @@ export class Notifier {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.inFlight.size >= this.opts.concurrency) return; // an ending attempt pumps again
     const nowMs = this.opts.now().getTime();
     const waiting = this.opts.store
       .pending()
       .filter((d) => !this.inFlight.has(d.EventId))
-      .sort((a, b) => Date.parse(a.NextAttemptAt ?? a.CreatedAt) - Date.parse(b.NextAttemptAt ?? b.CreatedAt));
-    for (const d of waiting) {
-      const due = Date.parse(d.NextAttemptAt ?? d.CreatedAt);
+      .map((d) => ({ d, due: Date.parse(d.NextAttemptAt ?? d.CreatedAt) }))
+      .sort((a, b) => a.due - b.due);
+    for (const { d, due } of waiting) {
       if (due > nowMs) {
         this.timer = setTimeout(() => this.pump(), Math.min(due - nowMs, 2 ** 31 - 1));
         this.timer.unref();
