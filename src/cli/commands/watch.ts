@@ -112,9 +112,13 @@ A Suspended job is watched on: it waits for \`s3batch confirm <job-id>\` (a hint
       });
       try {
         for (;;) {
-          const out = await conn.send(new conn.sdk.DescribeJobCommand({ AccountId: conn.accountId, JobId: jobId }));
-          // s3batch's own members (an estimated percent, bytes processed) from the JSON job view.
-          const o = observationOf(jobId, out.Job, readProgressExtras(await fetchJobView(conn, jobId)));
+          // s3batch's own members (an estimated percent, bytes processed) from the JSON job view, read
+          // alongside DescribeJob (it never throws: without it DescribeJob's answer stands alone).
+          const [out, view] = await Promise.all([
+            conn.send(new conn.sdk.DescribeJobCommand({ AccountId: conn.accountId, JobId: jobId })),
+            fetchJobView(conn, jobId),
+          ]);
+          const o = observationOf(jobId, out.Job, readProgressExtras(view));
           printer.observe(o, performance.now(), new Date());
           if (isEnded(o.status)) {
             printer.finish(new Date());
