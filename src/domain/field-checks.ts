@@ -21,6 +21,16 @@ export function isHttpUrl(text: string): boolean {
   }
 }
 
+/** A URL as errors, logs and views show it: origin and path, without a query that may carry a token. */
+export function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(not a valid URL)';
+  }
+}
+
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -9,7 +9,7 @@
  * so every attempt sends the same bytes; the signature covers a fresh timestamp per attempt.
  */
 import { backoffDelay } from './backoff.ts';
-import { invalid } from './field-checks.ts';
+import { invalid, shownUrl } from './field-checks.ts';
 import { isTerminal, type JobStatus } from './job-status.ts';
 
 /** `status`: a status change to a non-terminal status; `end`: to Complete, Failed or Cancelled. */
@@ -44,16 +44,6 @@ export function checkWebhookUrlSyntax(url: unknown, where: string): string {
   if (u.username || u.password) invalid(`${where} must not carry credentials (user:password@)`);
   if (u.hash) invalid(`${where} must not have a fragment (#…)`);
   return url;
-}
-
-/** The URL as logs and views show it: origin and path, without a query that may carry a token. */
-export function shownUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname}`;
-  } catch {
-    return '(not a valid URL)';
-  }
 }
 
 /** PUT /api/v1/notifications' body → the account's webhooks (InvalidRequest naming the bad member). */

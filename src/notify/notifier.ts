@@ -14,13 +14,13 @@
  *    (the delivery stays pending and is sent again after a restart).
  */
 import { randomUUID } from 'node:crypto';
+import { shownUrl } from '../domain/field-checks.ts';
 import type { JobRecord } from '../domain/job.ts';
 import { parseJobExtensions } from '../domain/job-extensions.ts';
 import {
   notifyEventOf,
   recordAttempt,
   settle,
-  shownUrl,
   type Delivery,
   type DeliveryAttempt,
   type NotifyRetry,

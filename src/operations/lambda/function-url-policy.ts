@@ -7,6 +7,7 @@
  * Without the setting every http(s) URL is allowed. Pure.
  */
 import { S3BatchError } from '../../domain/errors.ts';
+import { shownUrl } from '../../domain/field-checks.ts';
 
 export type FunctionUrlPolicy =
   | { readonly kind: 'any' }
@@ -54,20 +55,28 @@ export function isFunctionUrlAllowed(policy: FunctionUrlPolicy, url: string | UR
 
 /** The CreateJob check: an HTTP function outside the policy is InvalidRequest. */
 export function checkFunctionUrl(policy: FunctionUrlPolicy, url: string): void {
+  checkUrlPolicy(policy, url, {
+    subject: 'LambdaInvoke.FunctionArn',
+    what: 'an HTTP function',
+    disabled: 'HTTP functions are disabled on this server',
+  });
+}
+
+/**
+ * Throws InvalidRequest `<subject> <url> is not <what> this server may call (<allowed>; see
+ * --function-urls)` unless the policy allows `url`, which is shown without query or credentials
+ * (they may carry secrets); an unparseable URL is refused as well, never a TypeError.
+ */
+export function checkUrlPolicy(
+  policy: FunctionUrlPolicy,
+  url: string,
+  refusal: { readonly subject: string; readonly what: string; readonly disabled: string },
+): void {
   if (isFunctionUrlAllowed(policy, url)) return;
   const allowed =
-    policy.kind === 'prefixes'
-      ? `allowed: ${policy.prefixes.map((p) => p.href).join(', ')}`
-      : 'HTTP functions are disabled on this server';
-  let shown = '(not a valid URL)';
-  try {
-    const u = new URL(url);
-    shown = `${u.origin}${u.pathname}`; // without query or credentials, which may carry secrets
-  } catch {
-    // an unparseable URL is refused as well, without a TypeError escaping as a 500
-  }
+    policy.kind === 'prefixes' ? `allowed: ${policy.prefixes.map((p) => p.href).join(', ')}` : refusal.disabled;
   throw new S3BatchError(
     'InvalidRequest',
-    `LambdaInvoke.FunctionArn ${shown} is not an HTTP function this server may call (${allowed}; see --function-urls)`,
+    `${refusal.subject} ${shownUrl(url)} is not ${refusal.what} this server may call (${allowed}; see --function-urls)`,
   );
 }
