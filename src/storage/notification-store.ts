@@ -19,6 +19,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { S3BatchError } from '../domain/errors.ts';
 import { settle, type Delivery, type Webhook } from '../domain/notification.ts';
+import { isErrno } from './fs-writes.ts';
 
 export const MAX_DELIVERIES_PER_JOB = 100;
 /** Jobs whose logs are kept: past it the oldest log without a pending delivery goes. */
@@ -74,13 +75,13 @@ export function fileNotificationPersistence(dir: string): NotificationPersistenc
       try {
         accounts = await readFile(join(dir, 'accounts.json'), 'utf8');
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        if (!isErrno(err, 'ENOENT')) throw err;
       }
       let names: string[] = [];
       try {
         names = (await readdir(jobsDir)).filter((n) => n.endsWith('.json'));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        if (!isErrno(err, 'ENOENT')) throw err;
       }
       const jobs: [string, string][] = [];
       for (const name of names) {

@@ -105,5 +105,7 @@ export const jobs = {
   history: (id) => call('GET', `${job(id)}/history`),
   /** Retry failed: a new job over the failed tasks (of `Codes`, or all); answers the new job's view. */
   retry: (id, Codes) => call('POST', `${job(id)}/retry`, Codes ? { Codes } : {}),
+  /** The job's webhook deliveries (s3batch extension). */
+  notifications: (id) => call('GET', `${job(id)}/notifications`),
   eventsPath: (id) => `${job(id)}/events`,
 };

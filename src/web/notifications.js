@@ -1,6 +1,6 @@
 // The job's webhook deliveries (docs/notifications.md): a small section of the details view,
 // loaded from GET /api/v1/jobs/{id}/notifications when the job's status changes and on "Refresh".
-import { call } from './api.js';
+import { jobs } from './api.js';
 import { h } from './dom.js';
 import { timeEl } from './widgets.js';
 
@@ -57,7 +57,7 @@ export function notificationsSection(jobId) {
     if (loading) return;
     loading = true;
     try {
-      deliveries = (await call('GET', `/jobs/${encodeURIComponent(jobId)}/notifications`)).Deliveries;
+      deliveries = (await jobs.notifications(jobId)).Deliveries;
       error = '';
     } catch (err) {
       error = err.message;

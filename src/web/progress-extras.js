@@ -7,17 +7,20 @@ import { h } from './dom.js';
 import { bytes, num } from './format.js';
 
 /** What an estimated percent divides by (PercentComplete.EstimateBasis), for people. */
-export const ESTIMATE_BASIS_TEXT = {
+const ESTIMATE_BASIS_TEXT = {
   TasksFoundSoFar: 'percent of the tasks found so far; the listing goes on, so the total still grows',
 };
+
+/** The text of a PercentComplete's EstimateBasis (a generic one for a basis this page does not know). */
+export function estimateBasisText(pc) {
+  return ESTIMATE_BASIS_TEXT[pc?.EstimateBasis] ?? 'the total still grows';
+}
 
 /** The percent, and what it is based on while it is an estimate (a listing goes on). */
 export function percentRows(p) {
   const pc = p.PercentComplete;
   if (!pc || pc.Percent == null) return [];
-  const text = pc.Estimated
-    ? `~${pc.Percent}% (estimate: ${ESTIMATE_BASIS_TEXT[pc.EstimateBasis] ?? 'the total still grows'})`
-    : `${pc.Percent}%`;
+  const text = pc.Estimated ? `~${pc.Percent}% (estimate: ${estimateBasisText(pc)})` : `${pc.Percent}%`;
   return [['percent', 'Percent complete', text, pc.Estimated ? 'wide' : undefined]];
 }
 

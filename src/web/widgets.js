@@ -4,7 +4,7 @@
  */
 import { h } from './dom.js';
 import { localTime, num, percent, relative } from './format.js';
-import { ESTIMATE_BASIS_TEXT } from './progress-extras.js';
+import { estimateBasisText } from './progress-extras.js';
 
 export const TERMINAL = ['Complete', 'Cancelled', 'Failed'];
 
@@ -48,7 +48,7 @@ export function progressBar(p, label) {
   const done = doneOf(p);
   const failed = p?.NumberOfTasksFailed ?? 0;
   const est = p?.PercentComplete?.Estimated === true;
-  const basis = ESTIMATE_BASIS_TEXT[p?.PercentComplete?.EstimateBasis] ?? 'the total still grows';
+  const basis = estimateBasisText(p?.PercentComplete);
   return h(
     'div',
     { class: 'progress', 'data-estimated': est ? 'true' : 'false' },
